@@ -1,0 +1,1 @@
+"""Generated from protos/rollcall/v1 by scripts/gen-protos; do not edit."""

@@ -1,0 +1,1 @@
+"""Rollcall's server: conferences, participants and their event log."""

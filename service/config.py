@@ -1,0 +1,118 @@
+"""Settings for `rollcall serve`: one dataclass, every field also a ROLLCALL_* variable.
+
+The rule it keeps: each setting has exactly one name, one default and one help
+text, here; the CLI builds its flags and `--help` from SETTINGS_HELP, and the
+environment variable is always ROLLCALL_ + the upper-cased field name.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from typing import Any
+
+ENV_PREFIX = "ROLLCALL_"
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    grpc_listen: str = "127.0.0.1:50051"
+    http_listen: str = "127.0.0.1:8080"
+    database: str = "rollcall.sqlite3"
+    # "AC...:token" pairs, comma-separated.
+    accounts: str = ""
+    # "SK...:secret:AC..." triples, comma-separated.
+    api_keys: str = ""
+    demo_account_sid: str = ""
+    demo_auth_token: str = ""
+    dialer: str = "simulated"
+    sim_ring_seconds: float = 2.0
+    sim_outcomes: str = ""
+    sim_calls_per_second: float = 1.0
+    grace_seconds: float = 10.0
+    log_level: str = "INFO"
+    watch_progress_seconds: float = 10.0
+    event_retention_seconds: float = 7 * 24 * 3600.0
+    event_retention_count: int = 100_000
+    watchers_per_account: int = 1000
+    public_base_url: str = ""
+
+
+SETTINGS_HELP: dict[str, str] = {
+    "grpc_listen": "host:port for the gRPC server",
+    "http_listen": "host:port for the REST gateway ('' to disable)",
+    "database": "SQLite database file",
+    "accounts": "accounts as comma-separated ACSID:AUTHTOKEN pairs",
+    "api_keys": "API keys as comma-separated SKSID:SECRET:ACSID triples",
+    "demo_account_sid": "SID of the demo account (generated and kept in the database when unset)",
+    "demo_auth_token": "auth token of the demo account (generated when unset)",
+    "dialer": "outbound-call dialer adapter: 'simulated'",
+    "sim_ring_seconds": "simulated dialer: seconds a call rings before it is answered",
+    "sim_outcomes": (
+        "simulated dialer: per-destination outcomes, comma-separated TO=OUTCOME with OUTCOME one of"
+        " answer, answer:RING_SECONDS, busy, no-answer, failed, hangup:SECONDS"
+    ),
+    "sim_calls_per_second": "simulated dialer: calls placed per second per account (0 = unlimited)",
+    "grace_seconds": "seconds in-flight RPCs get to finish after SIGTERM",
+    "log_level": "log level (DEBUG, INFO, WARNING, ERROR)",
+    "watch_progress_seconds": "seconds between progress markers on an idle watch stream",
+    "event_retention_seconds": "events older than this may be compacted",
+    "event_retention_count": "events kept per conference at least until compaction",
+    "watchers_per_account": "concurrent WatchConference streams allowed per account",
+    "public_base_url": "base URL callbacks are signed with (informational)",
+}
+
+
+def env_name(field: str) -> str:
+    return ENV_PREFIX + field.upper()
+
+
+def _coerce(field: dataclasses.Field[Any], raw: str) -> Any:
+    kind = field.type
+    if kind in ("float", float):
+        return float(raw)
+    if kind in ("int", int):
+        return int(raw)
+    if kind in ("bool", bool):
+        return raw.strip().lower() in ("1", "true", "yes", "on")
+    return raw
+
+
+def from_env(
+    environ: Mapping[str, str] | None = None, **overrides: Any
+) -> Settings:
+    """Settings from ROLLCALL_* variables, then explicit overrides (flags win)."""
+    environ = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    for field in dataclasses.fields(Settings):
+        name = env_name(field.name)
+        if name in environ:
+            try:
+                values[field.name] = _coerce(field, environ[name])
+            except ValueError as exc:
+                raise ValueError(f"{name}: {exc}") from exc
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    return Settings(**values)
+
+
+def parse_accounts(spec: str) -> dict[str, str]:
+    """'AC1:tok1,AC2:tok2' -> {AC1: tok1, AC2: tok2}."""
+    accounts: dict[str, str] = {}
+    for item in filter(None, (part.strip() for part in spec.split(","))):
+        sid, sep, token = item.partition(":")
+        if not sep or not sid or not token:
+            raise ValueError(f"bad account entry {sid!r}: expected ACSID:AUTHTOKEN")
+        accounts[sid] = token
+    return accounts
+
+
+def parse_api_keys(spec: str) -> dict[str, tuple[str, str]]:
+    """'SK1:secret:AC1' -> {SK1: (secret, AC1)}."""
+    keys: dict[str, tuple[str, str]] = {}
+    for item in filter(None, (part.strip() for part in spec.split(","))):
+        parts = item.split(":")
+        if len(parts) != 3 or not all(parts):
+            raise ValueError(f"bad API key entry {parts[0]!r}: expected SKSID:SECRET:ACSID")
+        keys[parts[0]] = (parts[1], parts[2])
+    return keys

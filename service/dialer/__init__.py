@@ -1,0 +1,1 @@
+"""Outbound-call dialer: the port and its adapters (simulated is the default)."""

@@ -1,0 +1,226 @@
+"""Typed errors of the core: one class, a stable reason, a Twilio code.
+
+The rule it keeps: every failure the service reports is a RollcallError built
+by one of the constructors below, so each reason always carries the same gRPC
+code, Twilio error code and HTTP status. Faces translate it (gRPC:
+google.rpc.Status with ErrorInfo and BadRequest; REST: Twilio error JSON) and
+never invent their own.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+
+
+class Code(enum.Enum):
+    """gRPC status codes the core uses (names match grpc.StatusCode)."""
+
+    INVALID_ARGUMENT = "INVALID_ARGUMENT"
+    NOT_FOUND = "NOT_FOUND"
+    ALREADY_EXISTS = "ALREADY_EXISTS"
+    FAILED_PRECONDITION = "FAILED_PRECONDITION"
+    ABORTED = "ABORTED"
+    RESOURCE_EXHAUSTED = "RESOURCE_EXHAUSTED"
+    UNAUTHENTICATED = "UNAUTHENTICATED"
+    PERMISSION_DENIED = "PERMISSION_DENIED"
+    OUT_OF_RANGE = "OUT_OF_RANGE"
+    UNAVAILABLE = "UNAVAILABLE"
+    INTERNAL = "INTERNAL"
+
+
+DOMAIN = "rollcall.v1"
+
+
+@dataclasses.dataclass(frozen=True)
+class FieldViolation:
+    field: str
+    description: str
+    # 0: Twilio's catalogue has no specific code for this field.
+    twilio_code: int = 0
+
+
+class RollcallError(Exception):
+    """A failure with a stable reason. `metadata` ends up in ErrorInfo.metadata."""
+
+    def __init__(
+        self,
+        code: Code,
+        reason: str,
+        message: str,
+        *,
+        twilio_code: int | None,
+        http_status: int,
+        violations: tuple[FieldViolation, ...] = (),
+        metadata: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.reason = reason
+        self.message = message
+        self.twilio_code = twilio_code
+        self.http_status = http_status
+        self.violations = violations
+        self.metadata = dict(metadata or {})
+
+    def error_info_metadata(self) -> dict[str, str]:
+        meta = dict(self.metadata)
+        if self.twilio_code is not None:
+            meta["twilio_code"] = str(self.twilio_code)
+        meta["http_status"] = str(self.http_status)
+        return meta
+
+
+def invalid(violations: list[FieldViolation] | tuple[FieldViolation, ...]) -> RollcallError:
+    """INVALID_ARGUMENT naming every bad field; the first specific Twilio code leads."""
+    codes = [v.twilio_code for v in violations if v.twilio_code]
+    message = "; ".join(f"{v.field}: {v.description}" for v in violations)
+    return RollcallError(
+        Code.INVALID_ARGUMENT,
+        "INVALID_ARGUMENT",
+        message,
+        twilio_code=codes[0] if codes else None,
+        http_status=400,
+        violations=tuple(violations),
+    )
+
+
+def invalid_field(field: str, description: str, twilio_code: int = 0) -> RollcallError:
+    return invalid([FieldViolation(field, description, twilio_code)])
+
+
+def unauthenticated(message: str = "Authenticate") -> RollcallError:
+    return RollcallError(
+        Code.UNAUTHENTICATED,
+        "CREDENTIALS_INVALID",
+        message,
+        twilio_code=20003,
+        http_status=401,
+    )
+
+
+def not_found(what: str, reason: str = "NOT_FOUND") -> RollcallError:
+    return RollcallError(
+        Code.NOT_FOUND,
+        reason,
+        f"The requested resource {what} was not found",
+        twilio_code=20404,
+        http_status=404,
+        metadata={"resource": what},
+    )
+
+
+def participant_not_found(name: str) -> RollcallError:
+    return not_found(name, "PARTICIPANT_NOT_FOUND")
+
+
+def conference_not_found(name: str) -> RollcallError:
+    return not_found(name, "CONFERENCE_NOT_FOUND")
+
+
+def conference_not_active(conference_sid: str) -> RollcallError:
+    return RollcallError(
+        Code.FAILED_PRECONDITION,
+        "CONFERENCE_NOT_ACTIVE",
+        f"Conference {conference_sid} does not exist or is completed",
+        twilio_code=16022,
+        http_status=400,
+    )
+
+
+def conference_full(conference_sid: str, max_participants: int) -> RollcallError:
+    return RollcallError(
+        Code.RESOURCE_EXHAUSTED,
+        "CONFERENCE_FULL",
+        f"Conference {conference_sid} is full ({max_participants} participants)",
+        twilio_code=16020,
+        http_status=400,
+        metadata={"max_participants": str(max_participants)},
+    )
+
+
+def label_in_use(label: str) -> RollcallError:
+    return RollcallError(
+        Code.ALREADY_EXISTS,
+        "LABEL_IN_USE",
+        f"Participant label {label!r} is in use by another participant",
+        twilio_code=16026,
+        http_status=400,
+        violations=(FieldViolation("label", "in use by another active participant", 16026),),
+    )
+
+
+def coach_target_absent(call_sid: str) -> RollcallError:
+    return RollcallError(
+        Code.FAILED_PRECONDITION,
+        "COACH_TARGET_NOT_PRESENT",
+        f"Participant to be coached {call_sid} is not present in the conference",
+        twilio_code=16028,
+        http_status=400,
+        violations=(
+            FieldViolation("call_sid_to_coach", "not an active participant here", 16028),
+        ),
+    )
+
+
+def coach_target_on_hold(call_sid: str) -> RollcallError:
+    return RollcallError(
+        Code.FAILED_PRECONDITION,
+        "COACH_TARGET_ON_HOLD",
+        f"Participant to be coached {call_sid} is on hold",
+        twilio_code=16027,
+        http_status=400,
+    )
+
+
+def participant_not_active(call_sid: str) -> RollcallError:
+    return RollcallError(
+        Code.FAILED_PRECONDITION,
+        "PARTICIPANT_NOT_ACTIVE",
+        f"Participant {call_sid} is not in progress (its call has ended)",
+        twilio_code=21220,
+        http_status=400,
+    )
+
+
+def etag_mismatch(expected: str, actual: str) -> RollcallError:
+    return RollcallError(
+        Code.ABORTED,
+        "ETAG_MISMATCH",
+        f"etag {expected} does not match the participant's current etag {actual}",
+        twilio_code=None,
+        http_status=412,
+        metadata={"current_etag": actual},
+    )
+
+
+def request_id_reused() -> RollcallError:
+    return RollcallError(
+        Code.INVALID_ARGUMENT,
+        "REQUEST_ID_REUSED",
+        "request_id was already used for a different request",
+        twilio_code=None,
+        http_status=422,
+        violations=(FieldViolation("request_id", "already used with other parameters", 0),),
+    )
+
+
+def rate_limited(message: str = "Too Many Requests") -> RollcallError:
+    return RollcallError(
+        Code.RESOURCE_EXHAUSTED,
+        "RATE_LIMITED",
+        message,
+        twilio_code=20429,
+        http_status=429,
+    )
+
+
+def dial_rejected(field: str, twilio_code: int, message: str) -> RollcallError:
+    """The dialer refused the destination or caller ID (Twilio's 212xx codes)."""
+    return invalid([FieldViolation(field, message, twilio_code)])
+
+
+def internal(message: str = "Internal Server Error") -> RollcallError:
+    return RollcallError(
+        Code.INTERNAL, "INTERNAL", message, twilio_code=20500, http_status=500
+    )

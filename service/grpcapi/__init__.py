@@ -1,0 +1,1 @@
+"""The gRPC face: proto <-> core, RollcallError <-> google.rpc.Status."""
