@@ -114,4 +114,4 @@ class ManualClock:
             result = timer.callback()
             if inspect.isawaitable(result):
                 await result
-        self._now = target
+        self._now = max(self._now, target)

@@ -1,0 +1,224 @@
+"""AsyncRollcallClient: ParticipantService over grpc.aio, with Twilio's vocabulary.
+
+The rule it keeps: every call carries the account's Basic credentials and
+addresses resources by name under that account
+(accounts/{AC}/conferences/{CF}/participants/{CA}); arguments become request
+fields only through clients.fields, and a failed call only ever raises
+RollcallClientError.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import AsyncGenerator
+from types import TracebackType
+from typing import Any, TypeVar, Unpack
+
+import grpc
+from google.protobuf.message import Message
+
+from clients.errors import RollcallClientError
+from clients.fields import CreateFields, UpdateFields, set_fields
+from rollcall.v1 import participant_pb2
+from rollcall.v1 import participant_service_pb2 as pb
+
+__all__ = ["AsyncRollcallClient", "basic_credentials", "resolve_account_sid"]
+
+_Response = TypeVar("_Response", bound=Message)
+_SERVICE = pb.DESCRIPTOR.services_by_name["ParticipantService"]
+
+
+def basic_credentials(username: str, password: str) -> str:
+    """The value of the `authorization` metadata key."""
+    token = base64.b64encode(f"{username}:{password}".encode()).decode("ascii")
+    return f"Basic {token}"
+
+
+def resolve_account_sid(username: str, account_sid: str | None) -> str:
+    """The account resources live under: given, or the username when it is an AC SID."""
+    if account_sid:
+        return account_sid
+    if username.startswith("AC"):
+        return username
+    raise ValueError("account_sid is required when authenticating with an API key (SK...)")
+
+
+class AsyncRollcallClient:
+    """A ParticipantService client for one account.
+
+    username/password: an account SID and its auth token, or an API key SID and
+    its secret (then account_sid is required). timeout: seconds each call may
+    take (None: no deadline). Use `async with`, or call close().
+    """
+
+    def __init__(
+        self,
+        target: str,
+        username: str,
+        password: str,
+        *,
+        account_sid: str | None = None,
+        secure: bool = False,
+        timeout: float | None = None,
+    ) -> None:
+        self.account_sid = resolve_account_sid(username, account_sid)
+        self.target = target
+        self._metadata = (("authorization", basic_credentials(username, password)),)
+        self._timeout = timeout
+        if secure:
+            self._channel = grpc.aio.secure_channel(target, grpc.ssl_channel_credentials())
+        else:
+            self._channel = grpc.aio.insecure_channel(target)
+        # Methods straight off the channel, with our own (de)serialisation, rather
+        # than the generated stub: its .pyi does not type-check against an untyped
+        # grpc, and the service descriptor is the same source of truth.
+        self._methods: dict[str, Any] = {
+            method.name: self._channel.unary_unary(f"/{_SERVICE.full_name}/{method.name}")
+            for method in _SERVICE.methods
+            if not method.server_streaming
+        }
+
+    async def __aenter__(self) -> AsyncRollcallClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        await self._channel.close()
+
+    def conference_name(self, conference: str) -> str:
+        """accounts/{AC}/conferences/{conference SID or friendly name}."""
+        return f"accounts/{self.account_sid}/conferences/{conference}"
+
+    def participant_name(self, conference: str, participant: str) -> str:
+        """accounts/{AC}/conferences/{CF}/participants/{call SID or label}."""
+        return f"{self.conference_name(conference)}/participants/{participant}"
+
+    async def _call(self, method: str, request: Message, response: type[_Response]) -> _Response:
+        try:
+            data: bytes = await self._methods[method](
+                request.SerializeToString(), metadata=self._metadata, timeout=self._timeout
+            )
+        except grpc.RpcError as exc:
+            raise RollcallClientError.from_rpc_error(exc) from exc
+        return response.FromString(data)
+
+    async def create_participant(
+        self,
+        conference: str,
+        *,
+        from_endpoint: str,
+        to_endpoint: str,
+        request_id: str | None = None,
+        **fields: Unpack[CreateFields],
+    ) -> participant_pb2.Participant:
+        """Dial to_endpoint into a conference (SID, or friendly name: joined or created).
+
+        A repeat with the same request_id returns the first participant and
+        never dials twice. Enum fields take Twilio's words ("ringing",
+        "onEnter", "GET") or proto numbers.
+        """
+        request = pb.CreateParticipantRequest(
+            parent=self.conference_name(conference),
+            request_id=request_id or "",
+            from_endpoint=from_endpoint,
+            to_endpoint=to_endpoint,
+        )
+        set_fields(request, fields)
+        response = await self._call("CreateParticipant", request, pb.CreateParticipantResponse)
+        return response.participant
+
+    async def fetch_participant(
+        self, conference: str, participant: str, *, include_ended: bool = False
+    ) -> participant_pb2.Participant:
+        """A participant by call SID or label; include_ended also finds ended calls."""
+        request = pb.FetchParticipantRequest(
+            name=self.participant_name(conference, participant), include_ended=include_ended
+        )
+        response = await self._call("FetchParticipant", request, pb.FetchParticipantResponse)
+        return response.participant
+
+    async def list_participants(
+        self,
+        conference: str,
+        *,
+        muted: bool | None = None,
+        hold: bool | None = None,
+        coaching: bool | None = None,
+        page_size: int | None = None,
+        page_token: str | None = None,
+        include_ended: bool = False,
+    ) -> pb.ListParticipantsResponse:
+        """One page of participants, oldest first; None filters match everyone."""
+        request = pb.ListParticipantsRequest(
+            parent=self.conference_name(conference),
+            page_size=page_size or 0,
+            page_token=page_token or "",
+            include_ended=include_ended,
+        )
+        set_fields(request, {"muted": muted, "hold": hold, "coaching": coaching})
+        return await self._call("ListParticipants", request, pb.ListParticipantsResponse)
+
+    async def iter_participants(
+        self,
+        conference: str,
+        *,
+        muted: bool | None = None,
+        hold: bool | None = None,
+        coaching: bool | None = None,
+        page_size: int | None = None,
+        include_ended: bool = False,
+    ) -> AsyncGenerator[participant_pb2.Participant, None]:
+        """Every matching participant, page after page."""
+        page_token: str | None = None
+        while True:
+            page = await self.list_participants(
+                conference,
+                muted=muted,
+                hold=hold,
+                coaching=coaching,
+                page_size=page_size,
+                page_token=page_token,
+                include_ended=include_ended,
+            )
+            for participant in page.participants:
+                yield participant
+            if not page.next_page_token:
+                return
+            page_token = page.next_page_token
+
+    async def update_participant(
+        self,
+        conference: str,
+        participant: str,
+        *,
+        etag: str | None = None,
+        **fields: Unpack[UpdateFields],
+    ) -> participant_pb2.Participant:
+        """Change a participant; fields not given are left untouched.
+
+        With etag, the update applies only if the participant is unchanged
+        since that etag (else ABORTED / ETAG_MISMATCH).
+        """
+        request = pb.UpdateParticipantRequest(
+            name=self.participant_name(conference, participant), etag=etag or ""
+        )
+        set_fields(request, fields)
+        response = await self._call("UpdateParticipant", request, pb.UpdateParticipantResponse)
+        return response.participant
+
+    async def delete_participant(
+        self, conference: str, participant: str, *, etag: str | None = None
+    ) -> participant_pb2.Participant:
+        """Remove a participant (its call ends); returns its final state."""
+        request = pb.DeleteParticipantRequest(
+            name=self.participant_name(conference, participant), etag=etag or ""
+        )
+        response = await self._call("DeleteParticipant", request, pb.DeleteParticipantResponse)
+        return response.participant

@@ -1,0 +1,131 @@
+"""ParticipantService as plain async methods: proto request in, proto response out.
+
+The rule it keeps (DESIGN.md): this is the one implementation of the
+service's behaviour. The gRPC servicer and the in-process REST gateway both
+call it, so they can never disagree. Every method authenticates first, then
+checks that the resource's account is the caller's (answering NOT_FOUND
+otherwise, exactly as for a resource that does not exist), then validates,
+then acts. Failures are RollcallError.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+
+from rollcall.v1 import participant_service_pb2 as pb
+from service import convert, errors, validation
+from service.auth import Authenticator
+from service.core.usecases import ConferenceRef, Participants
+from service.store.port import ParticipantFilter
+
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 1000
+
+
+def _encode_token(direction: str, seq: int) -> str:
+    raw = json.dumps({"d": direction, "s": seq}, separators=(",", ":")).encode()
+    return "PT" + base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_token(token: str) -> tuple[int | None, int | None]:
+    """(after, before) from a page token."""
+    try:
+        if not token.startswith("PT"):
+            raise ValueError(token)
+        body = token[2:]
+        data = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+        seq = int(data["s"])
+        if data["d"] == "a":
+            return seq, None
+        if data["d"] == "b":
+            return None, seq
+    except (ValueError, KeyError, TypeError, binascii.Error):
+        pass
+    raise errors.invalid_field("page_token", "not a page token this service issued")
+
+
+class ParticipantApi:
+    def __init__(self, auth: Authenticator, participants: Participants) -> None:
+        self.auth = auth
+        self.participants = participants
+
+    def _own(self, authorization: str | None, ref: ConferenceRef, what: str) -> None:
+        account = self.auth.authenticate(authorization)
+        if account != ref.account_sid:
+            raise errors.not_found(what)
+
+    async def create_participant(
+        self, request: pb.CreateParticipantRequest, authorization: str | None
+    ) -> pb.CreateParticipantResponse:
+        account = self.auth.authenticate(authorization)
+        ref = validation.parse_parent(request.parent)
+        if account != ref.account_sid:
+            raise errors.conference_not_found(f"conference {ref.key}")
+        cmd = validation.create_command(request, account)
+        created, queue_ms = await self.participants.create(cmd)
+        return pb.CreateParticipantResponse(participant=convert.participant(created, queue_ms))
+
+    async def fetch_participant(
+        self, request: pb.FetchParticipantRequest, authorization: str | None
+    ) -> pb.FetchParticipantResponse:
+        self.auth.authenticate(authorization)
+        ref, key = validation.parse_name(request.name)
+        self._own(authorization, ref, f"participant {key}")
+        found = await self.participants.fetch(ref, key, include_ended=request.include_ended)
+        return pb.FetchParticipantResponse(participant=convert.participant(found))
+
+    async def list_participants(
+        self, request: pb.ListParticipantsRequest, authorization: str | None
+    ) -> pb.ListParticipantsResponse:
+        self.auth.authenticate(authorization)
+        ref = validation.parse_parent(request.parent)
+        self._own(authorization, ref, f"conference {ref.key}")
+        if request.page_size < 0 or request.page_size > MAX_PAGE_SIZE:
+            raise errors.invalid_field("page_size", f"must be between 1 and {MAX_PAGE_SIZE}")
+        after, before = _decode_token(request.page_token) if request.page_token else (None, None)
+        flt = ParticipantFilter(
+            muted=request.muted if request.HasField("muted") else None,
+            hold=request.hold if request.HasField("hold") else None,
+            coaching=request.coaching if request.HasField("coaching") else None,
+            include_ended=request.include_ended,
+        )
+        page = await self.participants.list(
+            ref,
+            flt,
+            page_size=request.page_size or DEFAULT_PAGE_SIZE,
+            after=after,
+            before=before,
+        )
+        return pb.ListParticipantsResponse(
+            participants=[convert.participant(p) for p in page.participants],
+            next_page_token=(
+                _encode_token("a", page.next_after) if page.next_after is not None else ""
+            ),
+            previous_page_token=(
+                _encode_token("b", page.previous_before)
+                if page.previous_before is not None
+                else ""
+            ),
+            revision=page.revision,
+        )
+
+    async def update_participant(
+        self, request: pb.UpdateParticipantRequest, authorization: str | None
+    ) -> pb.UpdateParticipantResponse:
+        self.auth.authenticate(authorization)
+        ref, key = validation.parse_name(request.name)
+        self._own(authorization, ref, f"participant {key}")
+        cmd = validation.update_command(request)
+        updated = await self.participants.update(ref, key, cmd)
+        return pb.UpdateParticipantResponse(participant=convert.participant(updated))
+
+    async def delete_participant(
+        self, request: pb.DeleteParticipantRequest, authorization: str | None
+    ) -> pb.DeleteParticipantResponse:
+        self.auth.authenticate(authorization)
+        ref, key = validation.parse_name(request.name)
+        self._own(authorization, ref, f"participant {key}")
+        deleted = await self.participants.delete(ref, key, request.etag)
+        return pb.DeleteParticipantResponse(participant=convert.participant(deleted))

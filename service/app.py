@@ -1,0 +1,131 @@
+"""Assembles and runs one Rollcall process: store, dialer, core, gRPC, REST.
+
+The rule it keeps: start-up order makes every promise true before the first
+request (migrations applied, interrupted calls resolved, then ports opened);
+shut-down order reverses it (health NOT_SERVING, in-flight RPCs finish within
+the grace period, then the dialer and the store close).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import secrets
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from rollcall.v1 import participant_service_pb2 as pb
+from rollcall.v1 import participant_service_pb2_grpc as pb_grpc
+from service.api import ParticipantApi
+from service.auth import Authenticator
+from service.clock import Clock, SystemClock
+from service.config import Settings, parse_accounts, parse_api_keys
+from service.core.usecases import Participants
+from service.dialer.port import CallProgress
+from service.dialer.simulated import SimulatedDialer, parse_outcomes
+from service.grpcapi.logging import RpcLogInterceptor
+from service.grpcapi.servicer import ParticipantServicer
+from service.store.sqlite import SqliteStore
+
+log = logging.getLogger("rollcall.app")
+
+SERVICE_NAME = pb.DESCRIPTOR.services_by_name["ParticipantService"].full_name
+
+
+@dataclasses.dataclass
+class DemoAccount:
+    account_sid: str
+    auth_token: str
+
+
+class App:
+    def __init__(self, settings: Settings, clock: Clock | None = None) -> None:
+        self.settings = settings
+        self.clock: Clock = clock or SystemClock()
+        self.store = SqliteStore(settings.database)
+        self.grpc_port = 0
+        self.http_port: int | None = None
+        self.demo: DemoAccount | None = None
+        self._server: grpc.aio.Server | None = None
+        self._health: health.aio.HealthServicer | None = None
+        self._gateway: object | None = None
+
+    async def _demo_account(self) -> DemoAccount:
+        s = self.settings
+        sid = s.demo_account_sid or await self.store.get_meta("demo_account_sid")
+        token = s.demo_auth_token or await self.store.get_meta("demo_auth_token")
+        if not sid:
+            sid = "AC" + secrets.token_hex(16)
+        if not token:
+            token = secrets.token_hex(16)
+        if not s.demo_account_sid:
+            await self.store.set_meta("demo_account_sid", sid)
+        if not s.demo_auth_token:
+            await self.store.set_meta("demo_auth_token", token)
+        return DemoAccount(sid, token)
+
+    async def start(self) -> None:
+        s = self.settings
+        outcomes = parse_outcomes(s.sim_outcomes)
+        accounts = parse_accounts(s.accounts)
+        api_keys = parse_api_keys(s.api_keys)
+        await self.store.open()
+        self.demo = await self._demo_account()
+        accounts.setdefault(self.demo.account_sid, self.demo.auth_token)
+        self.auth = Authenticator(accounts, api_keys)
+
+        async def sink(call_sid: str, progress: CallProgress, at: float) -> None:
+            await self.participants.on_progress(call_sid, progress, at)
+
+        if s.dialer != "simulated":
+            raise ValueError(f"unknown dialer {s.dialer!r}: only 'simulated' is available")
+        self.dialer = SimulatedDialer(
+            self.clock,
+            sink,
+            ring_seconds=s.sim_ring_seconds,
+            outcomes=outcomes,
+            calls_per_second=s.sim_calls_per_second,
+        )
+        self.participants = Participants(self.store, self.dialer, self.clock)
+        await self.participants.recover()
+        self.api = ParticipantApi(self.auth, self.participants)
+
+        server = grpc.aio.server(interceptors=[RpcLogInterceptor()])
+        pb_grpc.add_ParticipantServiceServicer_to_server(ParticipantServicer(self.api), server)
+        self._health = health.aio.HealthServicer()
+        health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
+        reflection.enable_server_reflection(
+            (SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server
+        )
+        self.grpc_port = server.add_insecure_port(s.grpc_listen)
+        if self.grpc_port == 0:
+            raise OSError(f"cannot listen on {s.grpc_listen}")
+        await server.start()
+        self._server = server
+        for name in ("", SERVICE_NAME):
+            await self._health.set(name, health_pb2.HealthCheckResponse.SERVING)
+        if s.http_listen:
+            from service.gateway.server import start_gateway
+
+            gateway = await start_gateway(self.api, s.http_listen)
+            self._gateway = gateway
+            self.http_port = gateway.port
+        log.info(
+            "serving",
+            extra={"grpc_port": self.grpc_port, "http_port": self.http_port},
+        )
+
+    async def stop(self, grace: float | None = None) -> None:
+        grace = self.settings.grace_seconds if grace is None else grace
+        if self._health is not None:
+            await self._health.enter_graceful_shutdown()
+        if self._gateway is not None:
+            await self._gateway.close()  # type: ignore[attr-defined]
+            self._gateway = None
+        if self._server is not None:
+            await self._server.stop(grace)
+            self._server = None
+        await self.dialer.close()
+        await self.store.close()

@@ -1,0 +1,1 @@
+"""The core: conferences, participants and their rules. No grpc, no SQL."""

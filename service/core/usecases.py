@@ -1,0 +1,381 @@
+"""Use cases: create, fetch, list, update and delete participants; call progress.
+
+The rules it keeps: every change runs in one store write transaction through
+Changes (so it is durable and announced together); nothing reaches the dialer
+before its transaction commits (a Create dials after its row is stored, a kick
+hangs up after it is recorded); a repeated request_id returns the first
+participant and never dials again; a stale etag changes nothing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from service import errors
+from service.clock import Clock
+from service.core import rules
+from service.core.changes import Changes
+from service.core.model import (
+    CallStatus,
+    Conference,
+    ConferenceStatus,
+    Event,
+    EventType,
+    Participant,
+    ParticipantStatus,
+    new_sid,
+)
+from service.dialer.port import CallProgress, CallRequest, Dialer
+from service.store.port import Page, ParticipantFilter, Store, WriteTransaction
+
+log = logging.getLogger("rollcall.core")
+
+EventListener = Callable[[list[Event]], Awaitable[None] | None]
+
+
+@dataclasses.dataclass(frozen=True)
+class ConferenceRef:
+    """A conference named by SID or by friendly name, within an account."""
+
+    account_sid: str
+    key: str
+
+    @property
+    def is_sid(self) -> bool:
+        return len(self.key) == 34 and self.key.startswith("CF")
+
+
+@dataclasses.dataclass(frozen=True)
+class CreateCommand:
+    conference: ConferenceRef
+    from_endpoint: str
+    to_endpoint: str
+    label: str | None
+    muted: bool
+    start_conference_on_enter: bool
+    end_conference_on_exit: bool
+    coaching: bool
+    call_sid_to_coach: str | None
+    wait_url: str | None
+    wait_method: str
+    timeout: int
+    time_limit: int
+    max_participants: int
+    # Conference-level settings (only the first participant's are used).
+    conference_settings: dict[str, Any]
+    # Every other Create parameter, kept with the participant.
+    settings: dict[str, Any]
+    request_id: str = ""
+    fingerprint: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class UpdateCommand:
+    muted: bool | None = None
+    hold: bool | None = None
+    hold_url: str | None = None
+    hold_method: str | None = None
+    announce_url: str | None = None
+    announce_method: str | None = None
+    wait_url: str | None = None
+    wait_method: str | None = None
+    beep_on_exit: bool | None = None
+    end_conference_on_exit: bool | None = None
+    coaching: bool | None = None
+    call_sid_to_coach: str | None = None
+    etag: str = ""
+
+
+class Participants:
+    def __init__(self, store: Store, dialer: Dialer, clock: Clock) -> None:
+        self.store = store
+        self.dialer = dialer
+        self.clock = clock
+        self._listeners: list[EventListener] = []
+
+    def subscribe(self, listener: EventListener) -> None:
+        """Called with each committed transaction's events, in commit order."""
+        self._listeners.append(listener)
+
+    async def _committed(self, ch: Changes) -> None:
+        for call_sid in ch.hangups:
+            await self.dialer.hangup(call_sid)
+        if ch.events:
+            for listener in self._listeners:
+                result = listener(ch.events)
+                if result is not None:
+                    await result
+
+    # -- reads ---------------------------------------------------------------
+
+    async def conference(self, ref: ConferenceRef) -> Conference:
+        if ref.is_sid:
+            conf = await self.store.conference(ref.account_sid, ref.key)
+        else:
+            conf = await self.store.active_conference_named(ref.account_sid, ref.key)
+        if conf is None:
+            raise errors.conference_not_found(f"conference {ref.key}")
+        return conf
+
+    async def fetch(self, ref: ConferenceRef, key: str, *, include_ended: bool) -> Participant:
+        conf = await self.conference(ref)
+        found = await self.store.participant(conf.sid, key, include_ended=include_ended)
+        if found is None:
+            raise errors.participant_not_found(f"participant {key}")
+        return found
+
+    async def list(
+        self,
+        ref: ConferenceRef,
+        flt: ParticipantFilter,
+        *,
+        page_size: int,
+        after: int | None,
+        before: int | None,
+    ) -> Page:
+        conf = await self.conference(ref)
+        return await self.store.list_participants(
+            conf.sid, flt, page_size=page_size, after=after, before=before
+        )
+
+    # -- create --------------------------------------------------------------
+
+    async def create(self, cmd: CreateCommand) -> tuple[Participant, float | None]:
+        """Returns the participant and its queue time in ms (None on a repeat)."""
+        account = cmd.conference.account_sid
+        self.dialer.check(account, cmd.from_endpoint, cmd.to_endpoint)
+        now = self.clock.now()
+        async with self.store.write() as tx:
+            if cmd.request_id:
+                earlier = await tx.request(account, cmd.request_id)
+                if earlier is not None:
+                    call_sid, fingerprint = earlier
+                    if fingerprint != cmd.fingerprint:
+                        raise errors.request_id_reused()
+                    repeat = await tx.participant_by_call_sid(call_sid)
+                    assert repeat is not None
+                    return repeat, None
+            conf = await self._conference_for_create(tx, cmd, now)
+            ch = Changes(tx, conf, now)
+            active = await tx.active_participants(conf.sid)
+            if len(active) >= conf.max_participants:
+                raise errors.conference_full(conf.sid, conf.max_participants)
+            if cmd.label is not None and any(p.label == cmd.label for p in active):
+                raise errors.label_in_use(cmd.label)
+            if cmd.coaching and cmd.call_sid_to_coach:
+                _check_coach_target(active, cmd.call_sid_to_coach, None)
+            participant = Participant(
+                call_sid=new_sid("CA"),
+                account_sid=account,
+                conference_sid=conf.sid,
+                conference_friendly_name=conf.friendly_name,
+                label=cmd.label,
+                status=ParticipantStatus.QUEUED,
+                call_status=CallStatus.QUEUED,
+                from_endpoint=cmd.from_endpoint,
+                to_endpoint=cmd.to_endpoint,
+                date_created=now,
+                date_updated=now,
+                revision=0,
+                muted=cmd.muted,
+                coaching=cmd.coaching,
+                call_sid_to_coach=cmd.call_sid_to_coach if cmd.coaching else None,
+                start_conference_on_enter=cmd.start_conference_on_enter,
+                end_conference_on_exit=cmd.end_conference_on_exit,
+                wait_url=cmd.wait_url,
+                wait_method=cmd.wait_method,
+                timeout=cmd.timeout,
+                time_limit=cmd.time_limit,
+                settings=dict(cmd.settings),
+            )
+            await ch.emit(EventType.CALL_STATUS_CHANGED, participant, new=True)
+            if cmd.request_id:
+                await tx.record_request(
+                    account, cmd.request_id, participant.call_sid, cmd.fingerprint
+                )
+            await ch.finish()
+        queue_ms = self.dialer.place(
+            CallRequest(
+                account_sid=account,
+                call_sid=participant.call_sid,
+                from_endpoint=participant.from_endpoint,
+                to_endpoint=participant.to_endpoint,
+                timeout_seconds=participant.timeout,
+                time_limit_seconds=participant.time_limit,
+            )
+        )
+        await self._committed(ch)
+        return participant, queue_ms
+
+    async def _conference_for_create(
+        self, tx: WriteTransaction, cmd: CreateCommand, now: float
+    ) -> Conference:
+        ref = cmd.conference
+        if ref.is_sid:
+            conf = await tx.conference(ref.account_sid, ref.key)
+            if conf is None:
+                raise errors.conference_not_found(f"conference {ref.key}")
+            if not conf.active:
+                raise errors.conference_not_active(conf.sid)
+            return conf
+        conf = await tx.active_conference_named(ref.account_sid, ref.key)
+        if conf is not None:
+            return conf
+        conf = Conference(
+            sid=new_sid("CF"),
+            account_sid=ref.account_sid,
+            friendly_name=ref.key,
+            status=ConferenceStatus.INIT,
+            revision=0,
+            max_participants=cmd.max_participants,
+            date_created=now,
+            date_updated=now,
+            settings=dict(cmd.conference_settings),
+        )
+        await tx.insert_conference(conf)
+        return conf
+
+    # -- update and delete ---------------------------------------------------
+
+    async def _locked(
+        self, tx: WriteTransaction, ref: ConferenceRef, key: str, etag: str
+    ) -> tuple[Conference, Participant]:
+        if ref.is_sid:
+            conf = await tx.conference(ref.account_sid, ref.key)
+        else:
+            conf = await tx.active_conference_named(ref.account_sid, ref.key)
+        if conf is None:
+            raise errors.conference_not_found(f"conference {ref.key}")
+        participant = await tx.participant(conf.sid, key)
+        if participant is None:
+            raise errors.participant_not_found(f"participant {key}")
+        if etag and etag != participant.etag:
+            raise errors.etag_mismatch(etag, participant.etag)
+        return conf, participant
+
+    async def update(self, ref: ConferenceRef, key: str, cmd: UpdateCommand) -> Participant:
+        async with self.store.write() as tx:
+            conf, p = await self._locked(tx, ref, key, cmd.etag)
+            if not p.active:
+                raise errors.participant_not_active(p.call_sid)
+            ch = Changes(tx, conf, self.clock.now())
+            coaching = p.coaching if cmd.coaching is None else cmd.coaching
+            coach_target = p.call_sid_to_coach
+            if cmd.call_sid_to_coach is not None:
+                coach_target = cmd.call_sid_to_coach or None
+                if cmd.coaching is None and coach_target:
+                    coaching = True
+            if not coaching:
+                coach_target = None
+            elif not coach_target:
+                raise errors.invalid_field(
+                    "call_sid_to_coach", "required when coaching is true", 0
+                )
+            elif coach_target != p.call_sid_to_coach or not p.coaching:
+                active = await tx.active_participants(conf.sid)
+                _check_coach_target(active, coach_target, p.call_sid)
+            if cmd.muted is not None and cmd.muted != p.muted:
+                p.muted = cmd.muted
+                kind = EventType.PARTICIPANT_MUTED if p.muted else EventType.PARTICIPANT_UNMUTED
+                await ch.emit(kind, p)
+            if cmd.hold is not None and cmd.hold != p.hold:
+                p.hold = cmd.hold
+                kind = EventType.PARTICIPANT_HELD if p.hold else EventType.PARTICIPANT_UNHELD
+                if cmd.hold_url is not None:
+                    p.hold_url = cmd.hold_url or None
+                if cmd.hold_method is not None:
+                    p.hold_method = cmd.hold_method
+                await ch.emit(kind, p)
+            modified = False
+            for field, value in (
+                ("hold_url", cmd.hold_url),
+                ("hold_method", cmd.hold_method),
+                ("wait_url", cmd.wait_url),
+                ("wait_method", cmd.wait_method),
+                ("beep_on_exit", cmd.beep_on_exit),
+                ("end_conference_on_exit", cmd.end_conference_on_exit),
+                ("announce_method", cmd.announce_method),
+            ):
+                if value is not None and getattr(p, field) != value:
+                    setattr(p, field, value)
+                    modified = True
+            if (coaching, coach_target) != (p.coaching, p.call_sid_to_coach):
+                p.coaching, p.call_sid_to_coach = coaching, coach_target
+                modified = True
+            if modified:
+                await ch.emit(EventType.PARTICIPANT_MODIFIED, p)
+            if cmd.announce_url:
+                # The simulated media plane plays the announcement at once.
+                p.announce_url = cmd.announce_url
+                await ch.emit(EventType.ANNOUNCEMENT_ENDED, p)
+            await ch.finish()
+        await self._committed(ch)
+        return p
+
+    async def delete(self, ref: ConferenceRef, key: str, etag: str) -> Participant:
+        async with self.store.write() as tx:
+            conf, p = await self._locked(tx, ref, key, etag)
+            if not p.active:
+                raise errors.participant_not_found(f"participant {key}")
+            ch = Changes(tx, conf, self.clock.now())
+            await rules.kick(ch, p)
+            await ch.finish()
+        await self._committed(ch)
+        return p
+
+    # -- dialer progress and restart -----------------------------------------
+
+    async def on_progress(self, call_sid: str, progress: CallProgress, at: float) -> None:
+        async with self.store.write() as tx:
+            p = await tx.participant_by_call_sid(call_sid)
+            if p is None or not p.active:
+                return
+            conf = await tx.conference(p.account_sid, p.conference_sid)
+            assert conf is not None
+            ch = Changes(tx, conf, max(at, p.date_updated))
+            await rules.apply_progress(ch, p, progress)
+            await ch.finish()
+        await self._committed(ch)
+
+    async def recover(self) -> tuple[int, int]:
+        """After a restart: calls still being dialed fail; answered calls resume.
+
+        Returns (failed, resumed). Deterministic: the dialer's timers did not
+        survive, so a call that had not been answered is reported failed
+        (ParticipantCallStatus failed, reason participant_add_failed), and an
+        answered call stays connected with its time limit re-armed from its
+        answer time.
+        """
+        failed = resumed = 0
+        for p in await self.store.active_participants_everywhere():
+            if p.status is ParticipantStatus.CONNECTED and p.answered_at is not None:
+                self.dialer.resume(
+                    CallRequest(
+                        account_sid=p.account_sid,
+                        call_sid=p.call_sid,
+                        from_endpoint=p.from_endpoint,
+                        to_endpoint=p.to_endpoint,
+                        timeout_seconds=p.timeout,
+                        time_limit_seconds=p.time_limit,
+                    ),
+                    p.answered_at,
+                )
+                resumed += 1
+            else:
+                await self.on_progress(p.call_sid, CallProgress.FAILED, self.clock.now())
+                failed += 1
+        if failed or resumed:
+            log.info("recovered calls", extra={"failed": failed, "resumed": resumed})
+        return failed, resumed
+
+
+def _check_coach_target(active: list[Participant], target: str, coach: str | None) -> None:
+    for p in active:
+        if p.call_sid == target and p.call_sid != coach:
+            if p.hold:
+                raise errors.coach_target_on_hold(target)
+            return
+    raise errors.coach_target_absent(target)

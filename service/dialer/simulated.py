@@ -1,0 +1,313 @@
+"""The simulated dialer: Twilio-like call progress with no telephone network.
+
+What it owns: the timeline of every call placed through it (per-account
+pacing, ringing, answer, busy, no-answer, failure, hang-up and time limit),
+Twilio's magic test numbers for Calls, and the ROLLCALL_SIM_OUTCOMES format.
+
+The rule it keeps: time comes only from the injected Clock (it never sleeps
+and never reads the wall clock), and one call's steps reach the sink strictly
+one after another: the next step is scheduled only once the sink has returned
+from the previous one. A call that is hung up, reaches a terminal step or whose
+sink raises is forgotten at once, so memory follows the calls in flight.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import logging
+import math
+from collections import deque
+from collections.abc import Mapping
+
+from service import errors
+from service.clock import Clock, Timer
+from service.dialer.port import CallProgress, CallRequest, ProgressSink
+
+logger = logging.getLogger("rollcall.dialer")
+
+
+class OutcomeKind(enum.Enum):
+    ANSWER = "answer"
+    BUSY = "busy"
+    NO_ANSWER = "no-answer"
+    FAILED = "failed"
+    HANGUP = "hangup"
+
+
+@dataclasses.dataclass(frozen=True)
+class Outcome:
+    """What a destination does when called.
+
+    ring_seconds: for ANSWER, how long it rings (None: the dialer's default).
+    talk_seconds: for HANGUP, how long after answering the callee hangs up.
+    """
+
+    kind: OutcomeKind
+    ring_seconds: float | None = None
+    talk_seconds: float | None = None
+
+
+ANSWER = Outcome(OutcomeKind.ANSWER)
+
+# Twilio's magic numbers for POST /Calls with test credentials: (field, number) ->
+# (Twilio error code, Twilio's message).
+_MAGIC_REJECTIONS: dict[tuple[str, str], tuple[int, str]] = {
+    ("to_endpoint", "+15005550001"): (21217, "This phone number is invalid."),
+    ("to_endpoint", "+15005550002"): (21214, "Twilio cannot route to this number."),
+    ("to_endpoint", "+15005550003"): (
+        21215,
+        "Your account doesn't have the international permissions necessary to call this number.",
+    ),
+    ("to_endpoint", "+15005550004"): (21216, "This number is blocked for your account."),
+    ("from_endpoint", "+15005550001"): (21212, "This phone number is invalid as a caller ID."),
+}
+
+# Pacing entries are swept once the table outgrows this (amortised, see _pace).
+_MIN_PACING_SWEEP = 1024
+
+
+def _seconds(text: str, item: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"bad outcome {item!r}: {text!r} is not a number of seconds") from None
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"bad outcome {item!r}: seconds must be a finite number >= 0")
+    return value
+
+
+def _parse_outcome(text: str, item: str) -> Outcome:
+    name, sep, arg = text.partition(":")
+    kinds = {kind.value: kind for kind in OutcomeKind}
+    if name not in kinds:
+        raise ValueError(
+            f"bad outcome {item!r}: {name!r} is not one of answer, answer:RING_SECONDS,"
+            " busy, no-answer, failed, hangup:SECONDS"
+        )
+    kind = kinds[name]
+    if kind is OutcomeKind.ANSWER:
+        return Outcome(kind, ring_seconds=_seconds(arg, item)) if sep else Outcome(kind)
+    if kind is OutcomeKind.HANGUP:
+        if not sep:
+            raise ValueError(f"bad outcome {item!r}: hangup needs SECONDS, e.g. hangup:30")
+        return Outcome(kind, talk_seconds=_seconds(arg, item))
+    if sep:
+        raise ValueError(f"bad outcome {item!r}: {name} takes no argument")
+    return Outcome(kind)
+
+
+def parse_outcomes(spec: str) -> dict[str, Outcome]:
+    """'+15551230001=busy,+15551230002=answer:5' -> {to_endpoint: Outcome}.
+
+    Raises ValueError naming the bad entry. Empty entries are ignored.
+    """
+    outcomes: dict[str, Outcome] = {}
+    for item in filter(None, (part.strip() for part in spec.split(","))):
+        # The last '=' splits: SIP URIs may contain '=' in their parameters.
+        to, sep, outcome = item.rpartition("=")
+        to, outcome = to.strip(), outcome.strip()
+        if not sep or not to or not outcome:
+            raise ValueError(f"bad outcome entry {item!r}: expected TO=OUTCOME")
+        if to in outcomes:
+            raise ValueError(f"bad outcome entry {item!r}: {to} is given more than once")
+        outcomes[to] = _parse_outcome(outcome, item)
+    return outcomes
+
+
+_TERMINAL = frozenset(
+    {
+        CallProgress.COMPLETED,
+        CallProgress.BUSY,
+        CallProgress.NO_ANSWER,
+        CallProgress.FAILED,
+        CallProgress.CANCELED,
+    }
+)
+
+
+@dataclasses.dataclass
+class _Call:
+    sid: str
+    # (due clock time, step), in order; the last one is terminal.
+    steps: deque[tuple[float, CallProgress]]
+    timer: Timer | None = None
+
+
+class SimulatedDialer:
+    """The default Dialer adapter: calls progress on the clock, by destination."""
+
+    def __init__(
+        self,
+        clock: Clock,
+        sink: ProgressSink,
+        *,
+        ring_seconds: float = 2.0,
+        outcomes: Mapping[str, Outcome] | None = None,
+        calls_per_second: float = 1.0,
+    ) -> None:
+        if not math.isfinite(ring_seconds) or ring_seconds < 0:
+            raise ValueError("ring_seconds must be a finite number >= 0")
+        if not math.isfinite(calls_per_second) or calls_per_second < 0:
+            raise ValueError("calls_per_second must be a finite number >= 0 (0 = unlimited)")
+        self._clock = clock
+        self._sink = sink
+        self._ring_seconds = ring_seconds
+        self._outcomes = dict(outcomes or {})
+        self._spacing = 1.0 / calls_per_second if calls_per_second else 0.0
+        self._calls: dict[str, _Call] = {}
+        # account_sid -> the earliest clock time its next call may start.
+        self._next_slot: dict[str, float] = {}
+        self._sweep_above = _MIN_PACING_SWEEP
+        self._closed = False
+
+    # -- the Dialer port ---------------------------------------------------
+
+    def check(self, account_sid: str, from_endpoint: str, to_endpoint: str) -> None:
+        rejections: list[errors.FieldViolation] = []
+        for field, value in (("to_endpoint", to_endpoint), ("from_endpoint", from_endpoint)):
+            magic = _MAGIC_REJECTIONS.get((field, value))
+            if magic is not None:
+                code, message = magic
+                rejections.append(errors.FieldViolation(field, message, code))
+        if len(rejections) == 1:
+            only = rejections[0]
+            raise errors.dial_rejected(only.field, only.twilio_code, only.description)
+        if rejections:
+            raise errors.invalid(rejections)
+
+    def place(self, call: CallRequest) -> float:
+        if self._closed:
+            raise RuntimeError("the dialer is closed")
+        if call.call_sid in self._calls:
+            raise ValueError(f"call {call.call_sid} is already in progress")
+        now = self._clock.now()
+        slot = self._pace(call.account_sid, now)
+        self._start(call.call_sid, self._timeline(call, slot), now)
+        return (slot - now) * 1000.0
+
+    async def hangup(self, call_sid: str) -> None:
+        call = self._calls.pop(call_sid, None)
+        if call is not None and call.timer is not None:
+            call.timer.cancel()
+
+    def resume(self, call: CallRequest, answered_at: float) -> None:
+        if self._closed:
+            raise RuntimeError("the dialer is closed")
+        now = self._clock.now()
+        previous = self._calls.pop(call.call_sid, None)
+        if previous is not None and previous.timer is not None:
+            previous.timer.cancel()
+        # A call whose end passed while we were down ends now, not in the past.
+        ends = max(now, answered_at + self._talk_seconds(call))
+        self._start(call.call_sid, [(ends, CallProgress.COMPLETED)], now)
+
+    async def close(self) -> None:
+        self._closed = True
+        calls, self._calls = self._calls, {}
+        for call in calls.values():
+            if call.timer is not None:
+                call.timer.cancel()
+        self._next_slot.clear()
+
+    # -- introspection (tests, metrics) -------------------------------------
+
+    def calls_in_flight(self) -> int:
+        return len(self._calls)
+
+    # -- internals -----------------------------------------------------------
+
+    def _pace(self, account_sid: str, now: float) -> float:
+        """The start slot of an account's next call: at most calls_per_second per second."""
+        if not self._spacing:
+            return now
+        slot = max(now, self._next_slot.get(account_sid, now))
+        self._next_slot[account_sid] = slot + self._spacing
+        if len(self._next_slot) > self._sweep_above:
+            # Accounts whose next slot has passed would get `now` anyway: forget them.
+            self._next_slot = {a: t for a, t in self._next_slot.items() if t > now}
+            self._sweep_above = max(_MIN_PACING_SWEEP, 2 * len(self._next_slot))
+        return slot
+
+    def _outcome(self, to_endpoint: str) -> Outcome:
+        return self._outcomes.get(to_endpoint, ANSWER)
+
+    def _talk_seconds(self, call: CallRequest) -> float:
+        outcome = self._outcome(call.to_endpoint)
+        limit = float(call.time_limit_seconds)
+        if outcome.kind is OutcomeKind.HANGUP and outcome.talk_seconds is not None:
+            return min(limit, outcome.talk_seconds)
+        return limit
+
+    def _timeline(self, call: CallRequest, slot: float) -> list[tuple[float, CallProgress]]:
+        outcome = self._outcome(call.to_endpoint)
+        steps = [(slot, CallProgress.INITIATED)]
+        if outcome.kind is OutcomeKind.BUSY:
+            return [*steps, (slot, CallProgress.BUSY)]
+        if outcome.kind is OutcomeKind.FAILED:
+            return [*steps, (slot, CallProgress.FAILED)]
+        steps.append((slot, CallProgress.RINGING))
+        timeout = float(call.timeout_seconds)
+        ring = outcome.ring_seconds
+        if ring is None:
+            ring = self._ring_seconds
+        if outcome.kind is OutcomeKind.NO_ANSWER or ring >= timeout:
+            return [*steps, (slot + timeout, CallProgress.NO_ANSWER)]
+        answered = slot + ring
+        return [
+            *steps,
+            (answered, CallProgress.ANSWERED),
+            (answered + self._talk_seconds(call), CallProgress.COMPLETED),
+        ]
+
+    def _start(self, sid: str, steps: list[tuple[float, CallProgress]], now: float) -> None:
+        call = _Call(sid, deque(steps))
+        self._calls[sid] = call
+        self._arm(call, now)
+
+    def _arm(self, call: _Call, now: float) -> None:
+        due = call.steps[0][0]
+
+        async def fire() -> None:
+            await self._run(call)
+
+        call.timer = self._clock.call_later(max(0.0, due - now), fire)
+
+    def _live(self, call: _Call) -> bool:
+        return self._calls.get(call.sid) is call
+
+    async def _run(self, call: _Call) -> None:
+        """Deliver the step whose timer fired, then every later step already due."""
+        call.timer = None
+        first = True
+        while self._live(call) and call.steps:
+            due, progress = call.steps[0]
+            # The step whose timer fired runs even if float rounding puts `now`
+            # a hair before `due`; later steps wait for their own time.
+            if not first and due > self._clock.now():
+                self._arm(call, self._clock.now())
+                return
+            first = False
+            call.steps.popleft()
+            try:
+                await self._sink(call.sid, progress, due)
+            except Exception:
+                logger.exception(
+                    "progress sink failed for call %s at %s; its timeline stops",
+                    call.sid,
+                    progress.value,
+                )
+                self._forget(call)
+                return
+            except BaseException:
+                self._forget(call)
+                raise
+            if progress in _TERMINAL:
+                break
+        self._forget(call)
+
+    def _forget(self, call: _Call) -> None:
+        if self._live(call):
+            del self._calls[call.sid]
+            if call.timer is not None:
+                call.timer.cancel()

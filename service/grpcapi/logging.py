@@ -1,0 +1,89 @@
+"""One structured log line per RPC: method, status, reason, duration, peer.
+
+The rule it keeps: credentials never reach the log; only the method, the
+outcome and timing do.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import grpc
+
+log = logging.getLogger("rollcall.rpc")
+
+# The error reason of the RPC being handled, for its log line.
+_reason: contextvars.ContextVar[list[str]] = contextvars.ContextVar("rollcall_reason")
+
+
+def note_reason(reason: str) -> None:
+    holder = _reason.get(None)
+    if holder is not None:
+        holder.append(reason)
+
+
+class JsonFormatter(logging.Formatter):
+    """Log records as one JSON object per line, with any `extra` fields."""
+
+    _STANDARD = set(vars(logging.makeLogRecord({})).keys()) | {"message", "asctime"}
+
+    def format(self, record: logging.LogRecord) -> str:
+        data: dict[str, Any] = {
+            "ts": round(record.created, 6),
+            "level": record.levelname,
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
+        for key, value in vars(record).items():
+            if key not in self._STANDARD:
+                data[key] = value
+        if record.exc_info:
+            data["exc"] = self.formatException(record.exc_info)
+        return json.dumps(data, default=str)
+
+
+class RpcLogInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
+    async def intercept_service(
+        self,
+        continuation: Callable[[Any], Awaitable[Any]],
+        handler_call_details: Any,
+    ) -> Any:
+        handler = await continuation(handler_call_details)
+        if handler is None or handler.unary_unary is None:
+            return handler
+        method = handler_call_details.method
+        inner = handler.unary_unary
+
+        async def logged(request: Any, context: Any) -> Any:
+            start = time.perf_counter()
+            code = "OK"
+            reasons: list[str] = []
+            _reason.set(reasons)
+            try:
+                return await inner(request, context)
+            except BaseException:
+                code_obj = context.code()
+                code = code_obj.name if code_obj is not None else "UNKNOWN"
+                raise
+            finally:
+                log.info(
+                    "rpc",
+                    extra={
+                        "method": method,
+                        "code": code,
+                        "reason": reasons[0] if reasons else None,
+                        "ms": round((time.perf_counter() - start) * 1000, 3),
+                        "peer": context.peer(),
+                    },
+                )
+
+        return grpc.unary_unary_rpc_method_handler(
+            logged,
+            request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
+        )

@@ -1,0 +1,105 @@
+"""The gRPC servicer: metadata and status codes around ParticipantApi.
+
+The rule it keeps: the servicer adds nothing but transport. It reads the
+`authorization` metadata, calls the same ParticipantApi the REST gateway
+uses, and turns a RollcallError into a google.rpc.Status; anything else
+becomes INTERNAL with no internals leaked, and is logged.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, TypeVar
+
+import grpc
+
+from rollcall.v1 import participant_service_pb2 as pb
+from rollcall.v1 import participant_service_pb2_grpc as pb_grpc
+from service import errors
+from service.api import ParticipantApi
+from service.grpcapi.errors import to_grpc_status
+from service.grpcapi.logging import note_reason
+
+log = logging.getLogger("rollcall.grpc")
+
+Req = TypeVar("Req")
+Resp = TypeVar("Resp")
+
+
+def authorization(context: grpc.aio.ServicerContext) -> str | None:
+    for key, value in context.invocation_metadata() or ():
+        if key == "authorization":
+            return str(value)
+    return None
+
+
+async def _unary(
+    call: Callable[[Req, str | None], Awaitable[Resp]],
+    request: Req,
+    context: grpc.aio.ServicerContext,
+) -> Resp:
+    try:
+        return await call(request, authorization(context))
+    except errors.RollcallError as exc:
+        note_reason(exc.reason)
+        await context.abort_with_status(to_grpc_status(exc))
+    except Exception:
+        log.exception("internal error")
+        note_reason("INTERNAL")
+        await context.abort_with_status(to_grpc_status(errors.internal()))
+    raise AssertionError("unreachable")  # abort_with_status always raises
+
+
+class ParticipantServicer(pb_grpc.ParticipantServiceServicer):
+    def __init__(self, api: ParticipantApi, watch: Any | None = None) -> None:
+        self.api = api
+        self.watch = watch
+
+    async def CreateParticipant(
+        self, request: pb.CreateParticipantRequest, context: grpc.aio.ServicerContext
+    ) -> pb.CreateParticipantResponse:
+        return await _unary(self.api.create_participant, request, context)
+
+    async def FetchParticipant(
+        self, request: pb.FetchParticipantRequest, context: grpc.aio.ServicerContext
+    ) -> pb.FetchParticipantResponse:
+        return await _unary(self.api.fetch_participant, request, context)
+
+    async def ListParticipants(
+        self, request: pb.ListParticipantsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListParticipantsResponse:
+        return await _unary(self.api.list_participants, request, context)
+
+    async def UpdateParticipant(
+        self, request: pb.UpdateParticipantRequest, context: grpc.aio.ServicerContext
+    ) -> pb.UpdateParticipantResponse:
+        return await _unary(self.api.update_participant, request, context)
+
+    async def DeleteParticipant(
+        self, request: pb.DeleteParticipantRequest, context: grpc.aio.ServicerContext
+    ) -> pb.DeleteParticipantResponse:
+        return await _unary(self.api.delete_participant, request, context)
+
+    async def WatchConference(
+        self, request: pb.WatchConferenceRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[pb.WatchConferenceResponse]:
+        if self.watch is None:
+            await context.abort_with_status(
+                to_grpc_status(
+                    errors.RollcallError(
+                        errors.Code.UNAVAILABLE,
+                        "WATCH_UNAVAILABLE",
+                        "WatchConference is not enabled on this server",
+                        twilio_code=20503,
+                        http_status=503,
+                    )
+                )
+            )
+            return
+        try:
+            async for item in self.watch.watch(request, authorization(context)):
+                yield item
+        except errors.RollcallError as exc:
+            note_reason(exc.reason)
+            await context.abort_with_status(to_grpc_status(exc))

@@ -1,0 +1,59 @@
+"""`rollcall serve`: run the service until SIGTERM or SIGINT, then exit 0.
+
+The rule it keeps: a signal starts a graceful stop (health NOT_SERVING,
+in-flight RPCs finish within grace_seconds) and the process exits 0; a
+failure to start exits 1 with the reason on stderr.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+
+from service.app import App
+from service.config import Settings
+from service.grpcapi.logging import JsonFormatter
+
+
+def configure_logging(level: str) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+
+
+async def serve(settings: Settings) -> int:
+    app = App(settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await app.start()
+    assert app.demo is not None
+    print(
+        f"rollcall: gRPC on {settings.grpc_listen.rsplit(':', 1)[0]}:{app.grpc_port}"
+        + (f", REST on port {app.http_port}" if app.http_port else "")
+        + f"\nrollcall: demo account {app.demo.account_sid} auth token {app.demo.auth_token}",
+        flush=True,
+    )
+    await stop.wait()
+    await app.stop()
+    return 0
+
+
+def run(settings: Settings) -> int:
+    configure_logging(settings.log_level)
+    try:
+        import uvloop
+
+        uvloop.install()
+    except ImportError:  # pragma: no cover - uvloop is optional off Linux
+        pass
+    try:
+        return asyncio.run(serve(settings))
+    except (OSError, ValueError) as exc:
+        print(f"rollcall: cannot start: {exc}", file=sys.stderr)
+        return 1

@@ -1,0 +1,1 @@
+"""Participant store: the port and its adapters (SQLite is the embedded default)."""

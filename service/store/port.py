@@ -1,0 +1,117 @@
+"""The store port: what the core needs from durable storage.
+
+The rules it keeps (DESIGN.md 1-2): every change happens inside one write
+transaction that writes the participant or conference row, bumps the
+conference revision and appends the event row together; revisions are per
+conference, strictly increasing and visible in commit order. Writes to one
+conference are serialized (SQLite: one writer; PostgreSQL: the conference row
+is locked FOR UPDATE), so the core reads, decides and writes without races.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from contextlib import AbstractAsyncContextManager
+from typing import Protocol
+
+from service.core.model import Conference, Event, Participant
+
+
+@dataclasses.dataclass(frozen=True)
+class ParticipantFilter:
+    muted: bool | None = None
+    hold: bool | None = None
+    coaching: bool | None = None
+    include_ended: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
+class Page:
+    participants: list[Participant]
+    # Cursors: seq after which the next page starts, seq before which the
+    # previous page ends; None when there is no such page.
+    next_after: int | None
+    previous_before: int | None
+    revision: int
+
+
+class WriteTransaction(Protocol):
+    async def conference(self, account_sid: str, conference_sid: str) -> Conference | None:
+        """The conference, locked for this transaction."""
+        ...
+
+    async def active_conference_named(
+        self, account_sid: str, friendly_name: str
+    ) -> Conference | None: ...
+
+    async def participant(self, conference_sid: str, key: str) -> Participant | None:
+        """By call SID, or by label (the active holder, else the latest)."""
+        ...
+
+    async def participant_by_call_sid(self, call_sid: str) -> Participant | None: ...
+
+    async def active_participants(self, conference_sid: str) -> list[Participant]: ...
+
+    async def insert_conference(self, conference: Conference) -> None: ...
+
+    async def update_conference(self, conference: Conference) -> None: ...
+
+    async def insert_participant(self, participant: Participant) -> Participant:
+        """Stores a new participant; returns it with its seq assigned."""
+        ...
+
+    async def update_participant(self, participant: Participant) -> None: ...
+
+    async def append_event(self, event: Event) -> None: ...
+
+    async def request(self, account_sid: str, request_id: str) -> tuple[str, str] | None:
+        """(call_sid, fingerprint) of an earlier Create with this request_id."""
+        ...
+
+    async def record_request(
+        self, account_sid: str, request_id: str, call_sid: str, fingerprint: str
+    ) -> None: ...
+
+
+class Store(Protocol):
+    async def open(self) -> None:
+        """Connect and apply pending schema migrations."""
+        ...
+
+    async def close(self) -> None: ...
+
+    def write(self) -> AbstractAsyncContextManager[WriteTransaction]:
+        """A write transaction: commits on normal exit, rolls back on error."""
+        ...
+
+    async def conference(self, account_sid: str, conference_sid: str) -> Conference | None: ...
+
+    async def active_conference_named(
+        self, account_sid: str, friendly_name: str
+    ) -> Conference | None: ...
+
+    async def participant(
+        self, conference_sid: str, key: str, *, include_ended: bool
+    ) -> Participant | None: ...
+
+    async def list_participants(
+        self,
+        conference_sid: str,
+        flt: ParticipantFilter,
+        *,
+        page_size: int,
+        after: int | None = None,
+        before: int | None = None,
+    ) -> Page: ...
+
+    async def events(self, conference_sid: str, after_revision: int, limit: int) -> list[Event]:
+        """Events with revision > after_revision, oldest first, at most limit."""
+        ...
+
+    async def active_participants_everywhere(self) -> list[Participant]:
+        """Every participant whose call has not ended (for restart recovery)."""
+        ...
+
+    async def get_meta(self, key: str) -> str | None: ...
+
+    async def set_meta(self, key: str, value: str) -> None: ...

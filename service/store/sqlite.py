@@ -1,0 +1,390 @@
+"""The SQLite store (aiosqlite, WAL): the embedded default.
+
+The rules it keeps: one writer connection behind an asyncio lock, so write
+transactions (BEGIN IMMEDIATE ... COMMIT) never interleave and revisions
+commit in order; synchronous=FULL, so a committed change survives a crash of
+the process or the machine; readers use their own connections and see only
+committed data; schema changes are numbered migrations applied at open.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+from collections.abc import AsyncIterator
+from importlib import resources
+from typing import Any
+
+import aiosqlite
+
+from service.core.model import Conference, Event, Participant
+from service.store.port import Page, ParticipantFilter
+
+_READERS = 4
+_PARTICIPANT_COLUMNS = "seq, data"
+
+
+def _dumps(value: dict[str, Any]) -> str:
+    return json.dumps(value, separators=(",", ":"))
+
+
+def _participant(row: Any) -> Participant:
+    data = json.loads(row[1])
+    data["seq"] = row[0]
+    return Participant.from_dict(data)
+
+
+def _is_call_sid(key: str) -> bool:
+    return len(key) == 34 and key.startswith("CA")
+
+
+def migrations() -> list[tuple[int, str, str]]:
+    """(version, name, sql) of every migration shipped with the package, in order."""
+    found = []
+    folder = resources.files("service.store") / "migrations"
+    for entry in folder.iterdir():
+        if entry.name.endswith(".sql"):
+            version = int(entry.name.split("_", 1)[0])
+            found.append((version, entry.name, entry.read_text(encoding="utf-8")))
+    return sorted(found)
+
+
+async def _connect(path: str) -> aiosqlite.Connection:
+    conn = await aiosqlite.connect(path, isolation_level=None)
+    await conn.execute("PRAGMA journal_mode=WAL")
+    await conn.execute("PRAGMA synchronous=FULL")
+    await conn.execute("PRAGMA foreign_keys=ON")
+    await conn.execute("PRAGMA busy_timeout=10000")
+    return conn
+
+
+class _Reads:
+    """Queries shared by the write transaction and the read connections."""
+
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self.conn = conn
+
+    async def _one(self, sql: str, *args: Any) -> Any:
+        async with self.conn.execute(sql, args) as cur:
+            return await cur.fetchone()
+
+    async def conference(self, account_sid: str, conference_sid: str) -> Conference | None:
+        row = await self._one(
+            "SELECT data FROM conferences WHERE sid = ? AND account_sid = ?",
+            conference_sid,
+            account_sid,
+        )
+        return None if row is None else Conference.from_dict(json.loads(row[0]))
+
+    async def active_conference_named(
+        self, account_sid: str, friendly_name: str
+    ) -> Conference | None:
+        row = await self._one(
+            "SELECT data FROM conferences WHERE account_sid = ? AND friendly_name = ?"
+            " AND status != 'completed'",
+            account_sid,
+            friendly_name,
+        )
+        return None if row is None else Conference.from_dict(json.loads(row[0]))
+
+    async def find_participant(
+        self, conference_sid: str, key: str, include_ended: bool
+    ) -> Participant | None:
+        active = "" if include_ended else " AND active = 1"
+        if _is_call_sid(key):
+            row = await self._one(
+                f"SELECT {_PARTICIPANT_COLUMNS} FROM participants"  # noqa: S608
+                f" WHERE call_sid = ? AND conference_sid = ?{active}",
+                key,
+                conference_sid,
+            )
+        else:
+            row = await self._one(
+                f"SELECT {_PARTICIPANT_COLUMNS} FROM participants"  # noqa: S608
+                f" WHERE conference_sid = ? AND label = ?{active}"
+                " ORDER BY active DESC, seq DESC LIMIT 1",
+                conference_sid,
+                key,
+            )
+        return None if row is None else _participant(row)
+
+    async def active_participants(self, conference_sid: str) -> list[Participant]:
+        async with self.conn.execute(
+            f"SELECT {_PARTICIPANT_COLUMNS} FROM participants"  # noqa: S608
+            " WHERE conference_sid = ? AND active = 1 ORDER BY seq",
+            (conference_sid,),
+        ) as cur:
+            return [_participant(row) for row in await cur.fetchall()]
+
+
+class SqliteWriteTransaction(_Reads):
+    async def participant(self, conference_sid: str, key: str) -> Participant | None:
+        return await self.find_participant(conference_sid, key, include_ended=True)
+
+    async def participant_by_call_sid(self, call_sid: str) -> Participant | None:
+        row = await self._one(
+            f"SELECT {_PARTICIPANT_COLUMNS} FROM participants WHERE call_sid = ?",  # noqa: S608
+            call_sid,
+        )
+        return None if row is None else _participant(row)
+
+    async def insert_conference(self, conference: Conference) -> None:
+        await self.conn.execute(
+            "INSERT INTO conferences (sid, account_sid, friendly_name, status, revision, data)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                conference.sid,
+                conference.account_sid,
+                conference.friendly_name,
+                conference.status.value,
+                conference.revision,
+                _dumps(conference.to_dict()),
+            ),
+        )
+
+    async def update_conference(self, conference: Conference) -> None:
+        await self.conn.execute(
+            "UPDATE conferences SET status = ?, revision = ?, data = ? WHERE sid = ?",
+            (
+                conference.status.value,
+                conference.revision,
+                _dumps(conference.to_dict()),
+                conference.sid,
+            ),
+        )
+
+    def _participant_values(self, p: Participant) -> tuple[Any, ...]:
+        data = p.to_dict()
+        data.pop("seq", None)
+        return (
+            p.label,
+            int(p.active),
+            int(p.muted),
+            int(p.hold),
+            int(p.coaching),
+            p.revision,
+            _dumps(data),
+        )
+
+    async def insert_participant(self, participant: Participant) -> Participant:
+        cursor = await self.conn.execute(
+            "INSERT INTO participants (call_sid, account_sid, conference_sid, label, active,"
+            " muted, hold, coaching, revision, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                participant.call_sid,
+                participant.account_sid,
+                participant.conference_sid,
+                *self._participant_values(participant),
+            ),
+        )
+        participant.seq = int(cursor.lastrowid or 0)
+        await cursor.close()
+        return participant
+
+    async def update_participant(self, participant: Participant) -> None:
+        await self.conn.execute(
+            "UPDATE participants SET label = ?, active = ?, muted = ?, hold = ?, coaching = ?,"
+            " revision = ?, data = ? WHERE call_sid = ?",
+            (*self._participant_values(participant), participant.call_sid),
+        )
+
+    async def append_event(self, event: Event) -> None:
+        await self.conn.execute(
+            "INSERT INTO events (conference_sid, revision, account_sid, time, type, call_sid,"
+            " data) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                event.conference_sid,
+                event.revision,
+                event.account_sid,
+                event.time,
+                event.type.value,
+                None if event.participant is None else event.participant.call_sid,
+                _dumps(event.to_dict()),
+            ),
+        )
+
+    async def request(self, account_sid: str, request_id: str) -> tuple[str, str] | None:
+        row = await self._one(
+            "SELECT call_sid, fingerprint FROM requests WHERE account_sid = ? AND request_id = ?",
+            account_sid,
+            request_id,
+        )
+        return None if row is None else (row[0], row[1])
+
+    async def record_request(
+        self, account_sid: str, request_id: str, call_sid: str, fingerprint: str
+    ) -> None:
+        await self.conn.execute(
+            "INSERT INTO requests (account_sid, request_id, call_sid, fingerprint)"
+            " VALUES (?, ?, ?, ?)",
+            (account_sid, request_id, call_sid, fingerprint),
+        )
+
+
+class SqliteStore:
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._writer: aiosqlite.Connection | None = None
+        self._write_lock = asyncio.Lock()
+        self._readers: asyncio.Queue[aiosqlite.Connection] = asyncio.Queue()
+        self._all_readers: list[aiosqlite.Connection] = []
+
+    async def open(self) -> None:
+        self._writer = await _connect(self.path)
+        await self._migrate(self._writer)
+        for _ in range(_READERS):
+            conn = await _connect(self.path)
+            self._all_readers.append(conn)
+            self._readers.put_nowait(conn)
+
+    async def _migrate(self, conn: aiosqlite.Connection) -> None:
+        await conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations"
+            " (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at REAL NOT NULL)"
+        )
+        async with conn.execute("SELECT version FROM schema_migrations") as cur:
+            applied = {row[0] for row in await cur.fetchall()}
+        for version, name, sql in migrations():
+            if version in applied:
+                continue
+            await conn.execute("BEGIN IMMEDIATE")
+            try:
+                for statement in filter(str.strip, sql.split(";")):
+                    await conn.execute(statement)
+                await conn.execute(
+                    "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+                    (version, name, time.time()),
+                )
+                await conn.execute("COMMIT")
+            except BaseException:
+                await conn.execute("ROLLBACK")
+                raise
+
+    async def close(self) -> None:
+        for conn in self._all_readers:
+            await conn.close()
+        self._all_readers.clear()
+        if self._writer is not None:
+            await self._writer.close()
+            self._writer = None
+
+    @contextlib.asynccontextmanager
+    async def write(self) -> AsyncIterator[SqliteWriteTransaction]:
+        assert self._writer is not None, "store is not open"
+        async with self._write_lock:
+            conn = self._writer
+            await conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield SqliteWriteTransaction(conn)
+            except BaseException:
+                await conn.execute("ROLLBACK")
+                raise
+            await conn.execute("COMMIT")
+
+    @contextlib.asynccontextmanager
+    async def _read(self) -> AsyncIterator[_Reads]:
+        conn = await self._readers.get()
+        try:
+            yield _Reads(conn)
+        finally:
+            self._readers.put_nowait(conn)
+
+    async def conference(self, account_sid: str, conference_sid: str) -> Conference | None:
+        async with self._read() as r:
+            return await r.conference(account_sid, conference_sid)
+
+    async def active_conference_named(
+        self, account_sid: str, friendly_name: str
+    ) -> Conference | None:
+        async with self._read() as r:
+            return await r.active_conference_named(account_sid, friendly_name)
+
+    async def participant(
+        self, conference_sid: str, key: str, *, include_ended: bool
+    ) -> Participant | None:
+        async with self._read() as r:
+            return await r.find_participant(conference_sid, key, include_ended)
+
+    async def list_participants(
+        self,
+        conference_sid: str,
+        flt: ParticipantFilter,
+        *,
+        page_size: int,
+        after: int | None = None,
+        before: int | None = None,
+    ) -> Page:
+        where = ["conference_sid = ?"]
+        args: list[Any] = [conference_sid]
+        if not flt.include_ended:
+            where.append("active = 1")
+        for column, value in (("muted", flt.muted), ("hold", flt.hold), ("coaching", flt.coaching)):
+            if value is not None:
+                where.append(f"{column} = ?")
+                args.append(int(value))
+        base = " AND ".join(where)
+        select = f"SELECT {_PARTICIPANT_COLUMNS} FROM participants WHERE {base}"  # noqa: S608
+        async with self._read() as r:
+            conn = r.conn
+            await conn.execute("BEGIN")
+            try:
+                if before is not None:
+                    sql = f"{select} AND seq < ? ORDER BY seq DESC LIMIT ?"
+                    async with conn.execute(sql, (*args, before, page_size + 1)) as cur:
+                        rows = list(await cur.fetchall())
+                    more_before = len(rows) > page_size
+                    rows = list(reversed(rows[:page_size]))
+                    more_after = True
+                else:
+                    start = after if after is not None else 0
+                    sql = f"{select} AND seq > ? ORDER BY seq LIMIT ?"
+                    async with conn.execute(sql, (*args, start, page_size + 1)) as cur:
+                        rows = list(await cur.fetchall())
+                    more_after = len(rows) > page_size
+                    rows = rows[:page_size]
+                    more_before = False
+                    if after is not None:
+                        first = rows[0][0] if rows else after + 1
+                        probe = await r._one(f"{select} AND seq < ? LIMIT 1", *args, first)
+                        more_before = probe is not None
+                rev_row = await r._one(
+                    "SELECT revision FROM conferences WHERE sid = ?", conference_sid
+                )
+            finally:
+                await conn.execute("COMMIT")
+        participants = [_participant(row) for row in rows]
+        return Page(
+            participants=participants,
+            next_after=participants[-1].seq if participants and more_after else None,
+            previous_before=participants[0].seq if participants and more_before else None,
+            revision=0 if rev_row is None else int(rev_row[0]),
+        )
+
+    async def events(self, conference_sid: str, after_revision: int, limit: int) -> list[Event]:
+        async with self._read() as r, r.conn.execute(
+            "SELECT data FROM events WHERE conference_sid = ? AND revision > ?"
+            " ORDER BY revision LIMIT ?",
+            (conference_sid, after_revision, limit),
+        ) as cur:
+            return [Event.from_dict(json.loads(row[0])) for row in await cur.fetchall()]
+
+    async def active_participants_everywhere(self) -> list[Participant]:
+        async with self._read() as r, r.conn.execute(
+            f"SELECT {_PARTICIPANT_COLUMNS} FROM participants WHERE active = 1 ORDER BY seq"  # noqa: S608
+        ) as cur:
+            return [_participant(row) for row in await cur.fetchall()]
+
+    async def get_meta(self, key: str) -> str | None:
+        async with self._read() as r:
+            row = await r._one("SELECT value FROM meta WHERE key = ?", key)
+        return None if row is None else str(row[0])
+
+    async def set_meta(self, key: str, value: str) -> None:
+        async with self.write() as tx:
+            await tx.conn.execute(
+                "INSERT INTO meta (key, value) VALUES (?, ?)"
+                " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (key, value),
+            )

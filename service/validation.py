@@ -1,0 +1,278 @@
+"""Checks every field of a request and turns it into a core command.
+
+The rule it keeps (DESIGN.md 4): bad input is refused before anything
+changes, with one FieldViolation per bad field, each carrying Twilio's error
+code where the catalogue has one (21205 URLs, 21211/21212 numbers, 16024
+labels, 16002 conference attributes, 21263 machine detection).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from typing import Any
+from urllib.parse import urlsplit
+
+from google.protobuf import json_format
+from google.protobuf.message import Message
+
+from rollcall.v1 import enums_pb2
+from rollcall.v1 import participant_service_pb2 as pb
+from service import errors
+from service.core.usecases import ConferenceRef, CreateCommand, UpdateCommand
+from service.errors import FieldViolation
+
+_E164 = re.compile(r"^\+[1-9][0-9]{1,14}$")
+_CLIENT = re.compile(r"^client:[A-Za-z0-9_.@+\-]{1,256}$")
+_SIP = re.compile(r"^sips?:[^@\s]+@[^\s]+$")
+_CALL_SID = re.compile(r"^CA[0-9a-fA-F]{32}$")
+_ACCOUNT_SID = re.compile(r"^AC[0-9a-fA-F]{32}$")
+_BYOC = re.compile(r"^BY[0-9a-fA-F]{32}$")
+_CONFERENCE_SID = re.compile(r"^CF[0-9a-fA-F]{32}$")
+
+_METHODS = {enums_pb2.HTTP_METHOD_GET: "GET", enums_pb2.HTTP_METHOD_POST: "POST"}
+_CONFERENCE_RECORDING_EVENTS = {
+    enums_pb2.RECORDING_EVENT_IN_PROGRESS,
+    enums_pb2.RECORDING_EVENT_COMPLETED,
+    enums_pb2.RECORDING_EVENT_FAILED,
+    enums_pb2.RECORDING_EVENT_ABSENT,
+}
+
+# (field, low, high, twilio code)
+_RANGES = (
+    ("timeout", 5, 600, 0),
+    ("max_participants", 2, 250, 16002),
+    ("time_limit", 1, 86400, 0),
+    ("machine_detection_timeout", 3, 59, 21263),
+    ("machine_detection_speech_threshold", 1000, 6000, 21263),
+    ("machine_detection_speech_end_threshold", 500, 5000, 21263),
+    ("machine_detection_silence_timeout", 2000, 10000, 21263),
+)
+_CREATE_URLS = (
+    "status_callback",
+    "wait_url",
+    "conference_status_callback",
+    "recording_status_callback",
+    "conference_recording_status_callback",
+    "amd_status_callback",
+    "client_notification_url",
+)
+_UPDATE_URLS = ("hold_url", "announce_url", "wait_url")
+# Conference-level Create parameters: only the first participant's are used.
+_CONFERENCE_FIELDS = (
+    "conference_record",
+    "conference_trim",
+    "conference_status_callback",
+    "conference_status_callback_method",
+    "conference_status_callback_event",
+    "conference_recording_status_callback",
+    "conference_recording_status_callback_method",
+    "conference_recording_status_callback_event",
+    "region",
+    "max_participants",
+)
+
+
+def valid_url(value: str) -> bool:
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.netloc) and " " not in value
+
+
+def label_problem(label: str) -> str | None:
+    if not label:
+        return "must not be empty"
+    if len(label) > 128:
+        return "must not exceed 128 characters"
+    if _CALL_SID.match(label):
+        return "must not be a CallSid"
+    if "/" in label or "%2f" in label.lower():
+        return "must not contain '/'"
+    return None
+
+
+def endpoint_ok(value: str) -> bool:
+    return bool(_E164.match(value) or _CLIENT.match(value) or _SIP.match(value))
+
+
+def parse_parent(parent: str) -> ConferenceRef:
+    parts = parent.split("/", 3)
+    if len(parts) != 4 or parts[0] != "accounts" or parts[2] != "conferences":
+        raise errors.invalid_field(
+            "parent", "must be accounts/{AccountSid}/conferences/{ConferenceSid or FriendlyName}"
+        )
+    account, key = parts[1], parts[3]
+    if not _ACCOUNT_SID.match(account):
+        raise errors.invalid_field("parent", "account SID must be AC followed by 32 hex digits")
+    if not key or "/" in key or len(key) > 256:
+        raise errors.invalid_field("parent", "conference must be a SID or a friendly name")
+    if key.startswith("CF") and len(key) == 34 and not _CONFERENCE_SID.match(key):
+        raise errors.invalid_field("parent", "malformed conference SID")
+    return ConferenceRef(account, key)
+
+
+def parse_name(name: str) -> tuple[ConferenceRef, str]:
+    parts = name.split("/")
+    if len(parts) != 6 or parts[4] != "participants" or not parts[5]:
+        raise errors.invalid_field(
+            "name",
+            "must be accounts/{AccountSid}/conferences/{ConferenceSid}/participants/"
+            "{CallSid or Label}",
+        )
+    try:
+        ref = parse_parent("/".join(parts[:4]))
+    except errors.RollcallError:
+        raise errors.invalid_field("name", "malformed conference part") from None
+    return ref, parts[5]
+
+
+def _check_enums(message: Message, bad: list[FieldViolation]) -> None:
+    """Proto3 enums are open: refuse numbers the schema does not define."""
+    for field in message.DESCRIPTOR.fields:
+        if field.enum_type is None:
+            continue
+        known = field.enum_type.values_by_number
+        value = getattr(message, field.name)
+        if field.is_repeated:
+            ok = all(v in known and v != 0 for v in value)
+        else:
+            ok = value in known
+        if not ok:
+            bad.append(FieldViolation(field.name, "unknown value"))
+
+
+def _method(value: int, default: str) -> str:
+    return _METHODS.get(value, default)  # type: ignore[call-overload, no-any-return]
+
+
+def _has(message: Message, field: str) -> bool:
+    return message.HasField(field)
+
+
+def fingerprint(request: Message) -> str:
+    copy = type(request)()
+    copy.CopyFrom(request)
+    if hasattr(copy, "request_id"):
+        copy.request_id = ""
+    return hashlib.sha256(copy.SerializeToString(deterministic=True)).hexdigest()
+
+
+def _settings(request: Message, fields: tuple[str, ...] | None, skip: tuple[str, ...]) -> dict[str, Any]:
+    data = json_format.MessageToDict(request, preserving_proto_field_name=True)
+    if fields is not None:
+        return {k: v for k, v in data.items() if k in fields}
+    return {k: v for k, v in data.items() if k not in skip}
+
+
+def create_command(request: pb.CreateParticipantRequest, account_sid: str) -> CreateCommand:
+    bad: list[FieldViolation] = []
+    ref = parse_parent(request.parent)
+    del account_sid  # tenancy is checked by the caller against ref.account_sid
+    if not request.to_endpoint:
+        bad.append(FieldViolation("to_endpoint", "required", 21201))
+    elif not endpoint_ok(request.to_endpoint):
+        bad.append(FieldViolation("to_endpoint", "not a valid phone number, client or SIP address", 21211))
+    if not request.from_endpoint:
+        bad.append(FieldViolation("from_endpoint", "required", 21213))
+    elif not endpoint_ok(request.from_endpoint):
+        bad.append(FieldViolation("from_endpoint", "not a valid phone number, client or SIP address", 21212))
+    for field in _CREATE_URLS:
+        value = getattr(request, field)
+        if value and not valid_url(value):
+            bad.append(FieldViolation(field, "not a valid http or https URL", 21205))
+    for field, low, high, code in _RANGES:
+        if _has(request, field) and not low <= getattr(request, field) <= high:
+            bad.append(FieldViolation(field, f"must be between {low} and {high}", code))
+    if request.HasField("label"):
+        problem = label_problem(request.label)
+        if problem:
+            bad.append(FieldViolation("label", problem, 16024))
+    if request.call_sid_to_coach and not _CALL_SID.match(request.call_sid_to_coach):
+        bad.append(FieldViolation("call_sid_to_coach", "must be CA followed by 32 hex digits"))
+    coaching = request.coaching if request.HasField("coaching") else bool(request.call_sid_to_coach)
+    if coaching and not request.call_sid_to_coach:
+        bad.append(FieldViolation("call_sid_to_coach", "required when coaching is true"))
+    if request.byoc and not _BYOC.match(request.byoc):
+        bad.append(FieldViolation("byoc", "must be BY followed by 32 hex digits"))
+    if len(request.sip_auth_username) >= 256:
+        bad.append(FieldViolation("sip_auth_username", "must be shorter than 256 characters", 21222))
+    if len(request.sip_auth_password) >= 256:
+        bad.append(FieldViolation("sip_auth_password", "must be shorter than 256 characters", 21223))
+    if request.caller_display_name and not 2 <= len(request.caller_display_name) <= 255:
+        bad.append(FieldViolation("caller_display_name", "must be 2-255 characters"))
+    if len(request.request_id) > 128:
+        bad.append(FieldViolation("request_id", "must not exceed 128 characters"))
+    _check_enums(request, bad)
+    if any(v not in _CONFERENCE_RECORDING_EVENTS for v in request.conference_recording_status_callback_event):
+        bad.append(
+            FieldViolation(
+                "conference_recording_status_callback_event",
+                "only in-progress, completed, failed and absent",
+            )
+        )
+    if bad:
+        raise errors.invalid(bad)
+    return CreateCommand(
+        conference=ref,
+        from_endpoint=request.from_endpoint,
+        to_endpoint=request.to_endpoint,
+        label=request.label if request.HasField("label") else None,
+        muted=request.muted,
+        start_conference_on_enter=(
+            request.start_conference_on_enter
+            if request.HasField("start_conference_on_enter")
+            else True
+        ),
+        end_conference_on_exit=request.end_conference_on_exit,
+        coaching=coaching,
+        call_sid_to_coach=request.call_sid_to_coach or None,
+        wait_url=request.wait_url if request.HasField("wait_url") else None,
+        wait_method=_method(request.wait_method, "POST"),
+        timeout=request.timeout if request.HasField("timeout") else 60,
+        time_limit=request.time_limit if request.HasField("time_limit") else 14400,
+        max_participants=(
+            request.max_participants if request.HasField("max_participants") else 250
+        ),
+        conference_settings=_settings(request, _CONFERENCE_FIELDS, ()),
+        settings=_settings(
+            request, None, ("parent", "request_id", "from_endpoint", "to_endpoint", "label")
+        ),
+        request_id=request.request_id,
+        fingerprint=fingerprint(request),
+    )
+
+
+def update_command(request: pb.UpdateParticipantRequest) -> UpdateCommand:
+    bad: list[FieldViolation] = []
+    for field in _UPDATE_URLS:
+        if _has(request, field):
+            value = getattr(request, field)
+            if value and not valid_url(value):
+                bad.append(FieldViolation(field, "not a valid http or https URL", 21205))
+    if request.HasField("call_sid_to_coach") and request.call_sid_to_coach:
+        if not _CALL_SID.match(request.call_sid_to_coach):
+            bad.append(FieldViolation("call_sid_to_coach", "must be CA followed by 32 hex digits"))
+    _check_enums(request, bad)
+    if bad:
+        raise errors.invalid(bad)
+
+    def opt(field: str) -> Any:
+        return getattr(request, field) if _has(request, field) else None
+
+    return UpdateCommand(
+        muted=opt("muted"),
+        hold=opt("hold"),
+        hold_url=opt("hold_url"),
+        hold_method=_METHODS.get(request.hold_method),
+        announce_url=opt("announce_url"),
+        announce_method=_METHODS.get(request.announce_method),
+        wait_url=opt("wait_url"),
+        wait_method=_METHODS.get(request.wait_method),
+        beep_on_exit=opt("beep_on_exit"),
+        end_conference_on_exit=opt("end_conference_on_exit"),
+        coaching=opt("coaching"),
+        call_sid_to_coach=opt("call_sid_to_coach"),
+        etag=request.etag,
+    )

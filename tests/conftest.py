@@ -1,0 +1,100 @@
+"""Shared fixtures: a real Rollcall server on ephemeral ports with a manual clock.
+
+The server runs in the test's own event loop (so the ManualClock drives call
+progress without sleeping) but is reached only through real sockets: gRPC
+over TCP and, for the REST gateway, HTTP over TCP.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import grpc
+import pytest
+
+from rollcall.v1 import participant_service_pb2_grpc as pb_grpc
+from service.app import App
+from service.clock import ManualClock
+from service.config import Settings
+
+ACCOUNT_SID = "AC" + "a" * 32
+AUTH_TOKEN = "token-" + "1" * 26
+OTHER_SID = "AC" + "b" * 32
+OTHER_TOKEN = "token-" + "2" * 26
+KEY_SID = "SK" + "c" * 32
+KEY_SECRET = "secret-" + "3" * 25
+
+for _var in ("TWILIO_REGION", "TWILIO_EDGE"):
+    os.environ.pop(_var, None)
+
+
+def basic(user: str, password: str) -> str:
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+@dataclasses.dataclass
+class Harness:
+    app: App
+    clock: ManualClock
+    channel: grpc.aio.Channel
+    stub: pb_grpc.ParticipantServiceStub
+    account_sid: str = ACCOUNT_SID
+    auth_token: str = AUTH_TOKEN
+
+    @property
+    def grpc_target(self) -> str:
+        return f"127.0.0.1:{self.app.grpc_port}"
+
+    @property
+    def http_base(self) -> str:
+        return f"http://127.0.0.1:{self.app.http_port}"
+
+    def md(self, user: str = ACCOUNT_SID, password: str = AUTH_TOKEN) -> tuple[tuple[str, str]]:
+        return (("authorization", basic(user, password)),)
+
+    def parent(self, conference: str, account: str = ACCOUNT_SID) -> str:
+        return f"accounts/{account}/conferences/{conference}"
+
+    def name(self, conference: str, participant: str, account: str = ACCOUNT_SID) -> str:
+        return f"{self.parent(conference, account)}/participants/{participant}"
+
+    async def advance(self, seconds: float) -> None:
+        await self.clock.advance(seconds)
+
+
+def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "grpc_listen": "127.0.0.1:0",
+        "http_listen": "127.0.0.1:0",
+        "database": str(tmp_path / "rollcall.sqlite3"),
+        "accounts": f"{ACCOUNT_SID}:{AUTH_TOKEN},{OTHER_SID}:{OTHER_TOKEN}",
+        "api_keys": f"{KEY_SID}:{KEY_SECRET}:{ACCOUNT_SID}",
+        "sim_ring_seconds": 2.0,
+        "sim_calls_per_second": 0.0,
+        "grace_seconds": 1.0,
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return make_settings(tmp_path)
+
+
+@pytest.fixture
+async def harness(settings: Settings) -> AsyncIterator[Harness]:
+    clock = ManualClock()
+    app = App(settings, clock=clock)
+    await app.start()
+    channel = grpc.aio.insecure_channel(f"127.0.0.1:{app.grpc_port}")
+    try:
+        yield Harness(app, clock, channel, pb_grpc.ParticipantServiceStub(channel))
+    finally:
+        await channel.close()
+        await app.stop(grace=0.5)

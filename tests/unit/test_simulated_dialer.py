@@ -1,0 +1,531 @@
+"""The simulated dialer's call timelines, pacing, magic numbers and outcome specs."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+
+import pytest
+
+from service.clock import ManualClock
+from service.dialer.port import CallProgress, CallRequest, Dialer
+from service.dialer.simulated import Outcome, OutcomeKind, SimulatedDialer, parse_outcomes
+from service.errors import RollcallError
+
+START = 1_700_000_000.0
+ACCOUNT = "AC" + "1" * 32
+OTHER_ACCOUNT = "AC" + "2" * 32
+FROM = "+15005550006"
+TO = "+15558675310"
+
+P = CallProgress
+Step = tuple[str, CallProgress, float]
+
+
+class RecordingSink:
+    def __init__(self) -> None:
+        self.steps: list[Step] = []
+
+    async def __call__(self, call_sid: str, progress: CallProgress, at: float) -> None:
+        self.steps.append((call_sid, progress, at))
+
+    def of(self, call_sid: str) -> list[tuple[CallProgress, float]]:
+        """(progress, seconds after START) of one call."""
+        return [(p, at - START) for sid, p, at in self.steps if sid == call_sid]
+
+
+_sids = itertools.count(1)
+
+
+def call(
+    to: str = TO,
+    *,
+    account: str = ACCOUNT,
+    timeout: int = 60,
+    time_limit: int = 14400,
+) -> CallRequest:
+    return CallRequest(
+        account_sid=account,
+        call_sid=f"CA{next(_sids):032x}",
+        from_endpoint=FROM,
+        to_endpoint=to,
+        timeout_seconds=timeout,
+        time_limit_seconds=time_limit,
+    )
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(START)
+
+
+@pytest.fixture
+def sink() -> RecordingSink:
+    return RecordingSink()
+
+
+def make(
+    clock: ManualClock,
+    sink: RecordingSink,
+    *,
+    spec: str = "",
+    ring_seconds: float = 2.0,
+    calls_per_second: float = 0.0,
+) -> SimulatedDialer:
+    return SimulatedDialer(
+        clock,
+        sink,
+        ring_seconds=ring_seconds,
+        outcomes=parse_outcomes(spec),
+        calls_per_second=calls_per_second,
+    )
+
+
+def test_it_is_a_dialer(clock: ManualClock, sink: RecordingSink) -> None:
+    dialer: Dialer = make(clock, sink)
+    assert dialer is not None
+
+
+# -- outcomes ---------------------------------------------------------------
+
+
+async def test_default_answers_after_ring_seconds_and_completes_at_time_limit(
+    clock: ManualClock, sink: RecordingSink
+) -> None:
+    dialer = make(clock, sink, ring_seconds=3)
+    c = call(time_limit=30)
+    assert dialer.place(c) == 0.0
+    assert sink.steps == []  # nothing is reported synchronously
+
+    await clock.advance(0)
+    assert sink.of(c.call_sid) == [(P.INITIATED, 0), (P.RINGING, 0)]
+    await clock.advance(2.9)
+    assert len(sink.of(c.call_sid)) == 2
+    await clock.advance(0.1)
+    assert sink.of(c.call_sid)[-1] == (P.ANSWERED, 3)
+    await clock.advance(30)
+    assert sink.of(c.call_sid) == [
+        (P.INITIATED, 0),
+        (P.RINGING, 0),
+        (P.ANSWERED, 3),
+        (P.COMPLETED, 33),
+    ]
+    assert dialer.calls_in_flight() == 0
+    assert clock.pending() == 0
+
+
+async def test_answer_with_its_own_ring_time(clock: ManualClock, sink: RecordingSink) -> None:
+    dialer = make(clock, sink, spec=f"{TO}=answer:7")
+    c = call(time_limit=10)
+    dialer.place(c)
+    await clock.advance(100)
+    assert sink.of(c.call_sid) == [
+        (P.INITIATED, 0),
+        (P.RINGING, 0),
+        (P.ANSWERED, 7),
+        (P.COMPLETED, 17),
+    ]
+
+
+@pytest.mark.parametrize("ring", [10, 5])
+async def test_ringing_as_long_as_the_timeout_is_no_answer(
+    clock: ManualClock, sink: RecordingSink, ring: int
+) -> None:
+    dialer = make(clock, sink, spec=f"{TO}=answer:{ring}")
+    c = call(timeout=5)
+    dialer.place(c)
+    await clock.advance(100)
+    assert sink.of(c.call_sid) == [(P.INITIATED, 0), (P.RINGING, 0), (P.NO_ANSWER, 5)]
+
+
+async def test_default_ring_longer_than_timeout_is_no_answer(
+    clock: ManualClock, sink: RecordingSink
+) -> None:
+    dialer = make(clock, sink, ring_seconds=30)
+    c = call(timeout=10)
+    dialer.place(c)
+    await clock.advance(100)
+    assert sink.of(c.call_sid) == [(P.INITIATED, 0), (P.RINGING, 0), (P.NO_ANSWER, 10)]
+
+
+async def test_busy(clock: ManualClock, sink: RecordingSink) -> None:
+    dialer = make(clock, sink, spec=f"{TO}=busy")
+    c = call()
+    dialer.place(c)
+    await clock.advance(0)
+    assert sink.of(c.call_sid) == [(P.INITIATED, 0), (P.BUSY, 0)]
+    assert dialer.calls_in_flight() == 0
+
+
+async def test_failed(clock: ManualClock, sink: RecordingSink) -> None:
+    dialer = make(clock, sink, spec=f"{TO}=failed")
+    c = call()
+    dialer.place(c)
+    await clock.advance(0)
+    assert sink.of(c.call_sid) == [(P.INITIATED, 0), (P.FAILED, 0)]
+
+
+async def test_no_answer_rings_until_the_timeout(clock: ManualClock, sink: RecordingSink) -> None:
+    dialer = make(clock, sink, spec=f"{TO}=no-answer")
+    c = call(timeout=25)
+    dialer.place(c)
+    await clock.advance(24)
+    assert sink.of(c.call_sid) == [(P.INITIATED, 0), (P.RINGING, 0)]
+    await clock.advance(1)
+    assert sink.of(c.call_sid)[-1] == (P.NO_ANSWER, 25)
+    assert dialer.calls_in_flight() == 0
+
+
+async def test_hangup_outcome_ends_the_call_after_talking(
+    clock: ManualClock, sink: RecordingSink
+) -> None:
+    dialer = make(clock, sink, spec=f"{TO}=hangup:12")
+    c = call(time_limit=60)
+    dialer.place(c)
+    await clock.advance(100)
+    assert sink.of(c.call_sid) == [
+        (P.INITIATED, 0),
+        (P.RINGING, 0),
+        (P.ANSWERED, 2),
+        (P.COMPLETED, 14),
+    ]
+
+
+async def test_time_limit_wins_over_a_longer_hangup(
+    clock: ManualClock, sink: RecordingSink
+) -> None:
+    dialer = make(clock, sink, spec=f"{TO}=hangup:120")
+    c = call(time_limit=30)
+    dialer.place(c)
+    await clock.advance(1000)
+    assert sink.of(c.call_sid)[-1] == (P.COMPLETED, 32)
+
+
+async def test_outcomes_are_per_destination(clock: ManualClock, sink: RecordingSink) -> None:
+    dialer = make(clock, sink, spec="+15551230001=busy")
+    busy, answered = call("+15551230001"), call("+15551230002", time_limit=5)
+    dialer.place(busy)
+    dialer.place(answered)
+    await clock.advance(100)
+    assert [p for p, _ in sink.of(busy.call_sid)] == [P.INITIATED, P.BUSY]
+    assert [p for p, _ in sink.of(answered.call_sid)][-1] is P.COMPLETED
+
+
+# -- pacing -----------------------------------------------------------------
+
+
+async def test_calls_are_paced_per_account(clock: ManualClock, sink: RecordingSink) -> None:
+    dialer = make(clock, sink, calls_per_second=1, spec=f"{TO}=busy")
+    first, second, third = call(), call(), call()
+    elsewhere = call(account=OTHER_ACCOUNT)
+    assert dialer.place(first) == 0.0
+    assert dialer.place(second) == pytest.approx(1000.0)
+    assert dialer.place(third) == pytest.approx(2000.0)
+    assert dialer.place(elsewhere) == 0.0
+
+    await clock.advance(0)
+    assert sink.of(first.call_sid)[0] == (P.INITIATED, 0)
+    assert sink.of(elsewhere.call_sid)[0] == (P.INITIATED, 0)
+    assert sink.of(second.call_sid) == []
+    await clock.advance(2)
+    assert sink.of(second.call_sid)[0] == (P.INITIATED, 1)
+    assert sink.of(third.call_sid)[0] == (P.INITIATED, 2)
+
+
+async def test_pacing_shifts_the_whole_timeline(clock: ManualClock, sink: RecordingSink) -> None:
+    dialer = make(clock, sink, calls_per_second=2, ring_seconds=1)
+    dialer.place(call(time_limit=1))
+    c = call(time_limit=1)
+    assert dialer.place(c) == pytest.approx(500.0)
+    await clock.advance(10)
+    assert sink.of(c.call_sid) == [
+        (P.INITIATED, 0.5),
+        (P.RINGING, 0.5),
+        (P.ANSWERED, 1.5),
+        (P.COMPLETED, 2.5),
+    ]
+
+
+async def test_an_idle_account_starts_at_once(clock: ManualClock, sink: RecordingSink) -> None:
+    dialer = make(clock, sink, calls_per_second=1)
+    dialer.place(call())
+    await clock.advance(5)
+    assert dialer.place(call()) == 0.0
+    await clock.advance(0.25)
+    assert dialer.place(call()) == pytest.approx(750.0)
+
+
+async def test_zero_calls_per_second_is_unlimited(clock: ManualClock, sink: RecordingSink) -> None:
+    dialer = make(clock, sink, calls_per_second=0)
+    assert [dialer.place(call()) for _ in range(50)] == [0.0] * 50
+
+
+async def test_pacing_survives_forgetting_idle_accounts(
+    clock: ManualClock, sink: RecordingSink
+) -> None:
+    dialer = make(clock, sink, calls_per_second=1, spec=f"{TO}=busy")
+    for n in range(3000):
+        dialer.place(call(account=f"AC{n:032x}"))
+    await clock.advance(5)
+    busy_account = "AC" + "b" * 32
+    dialer.place(call(account=busy_account))
+    for n in range(3000):  # enough new accounts to sweep the idle ones away
+        assert dialer.place(call(account=f"AC{n + 5000:032x}")) == 0.0
+    assert dialer.place(call(account=busy_account)) == 1000.0
+    assert dialer.place(call(account=f"AC{0:032x}")) == 0.0
+
+
+# -- check(): Twilio's magic numbers ---------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("from_endpoint", "to_endpoint", "field", "code"),
+    [
+        (FROM, "+15005550001", "to_endpoint", 21217),
+        (FROM, "+15005550002", "to_endpoint", 21214),
+        (FROM, "+15005550003", "to_endpoint", 21215),
+        (FROM, "+15005550004", "to_endpoint", 21216),
+        ("+15005550001", TO, "from_endpoint", 21212),
+    ],
+)
+def test_magic_numbers_are_rejected(
+    clock: ManualClock,
+    sink: RecordingSink,
+    from_endpoint: str,
+    to_endpoint: str,
+    field: str,
+    code: int,
+) -> None:
+    dialer = make(clock, sink)
+    with pytest.raises(RollcallError) as caught:
+        dialer.check(ACCOUNT, from_endpoint, to_endpoint)
+    error = caught.value
+    assert error.twilio_code == code
+    assert error.http_status == 400
+    assert [(v.field, v.twilio_code) for v in error.violations] == [(field, code)]
+
+
+@pytest.mark.parametrize("to_endpoint", ["+15005550006", TO, "client:alice", "+15005550005"])
+def test_other_numbers_pass(clock: ManualClock, sink: RecordingSink, to_endpoint: str) -> None:
+    make(clock, sink).check(ACCOUNT, "+15005550006", to_endpoint)
+
+
+def test_a_bad_from_and_to_are_both_named(clock: ManualClock, sink: RecordingSink) -> None:
+    with pytest.raises(RollcallError) as caught:
+        make(clock, sink).check(ACCOUNT, "+15005550001", "+15005550004")
+    fields = [(v.field, v.twilio_code) for v in caught.value.violations]
+    assert fields == [("to_endpoint", 21216), ("from_endpoint", 21212)]
+
+
+# -- hangup, ordering, failures ----------------------------------------------
+
+
+async def test_hangup_cancels_the_rest_of_the_timeline(
+    clock: ManualClock, sink: RecordingSink
+) -> None:
+    dialer = make(clock, sink)
+    c = call()
+    dialer.place(c)
+    await clock.advance(2)
+    assert sink.of(c.call_sid)[-1] == (P.ANSWERED, 2)
+    await dialer.hangup(c.call_sid)
+    await clock.advance(100_000)
+    assert sink.of(c.call_sid)[-1] == (P.ANSWERED, 2)
+    assert dialer.calls_in_flight() == 0
+    assert clock.pending() == 0
+
+
+async def test_hangup_before_the_call_starts(clock: ManualClock, sink: RecordingSink) -> None:
+    dialer = make(clock, sink, calls_per_second=1)
+    dialer.place(call())
+    queued = call()
+    dialer.place(queued)
+    await dialer.hangup(queued.call_sid)
+    await clock.advance(100)
+    assert sink.of(queued.call_sid) == []
+
+
+async def test_hangup_of_an_unknown_call_is_a_no_op(
+    clock: ManualClock, sink: RecordingSink
+) -> None:
+    dialer = make(clock, sink)
+    await dialer.hangup("CA" + "f" * 32)
+    assert dialer.calls_in_flight() == 0
+
+
+async def test_hangup_from_inside_the_sink_stops_the_next_step(clock: ManualClock) -> None:
+    steps: list[CallProgress] = []
+    dialer: SimulatedDialer
+
+    async def hang_up_on_ringing(call_sid: str, progress: CallProgress, at: float) -> None:
+        steps.append(progress)
+        if progress is P.RINGING:
+            await dialer.hangup(call_sid)
+
+    dialer = SimulatedDialer(clock, hang_up_on_ringing, calls_per_second=0)
+    dialer.place(call())
+    await clock.advance(1000)
+    assert steps == [P.INITIATED, P.RINGING]
+
+
+async def test_steps_wait_for_the_sink_to_return(clock: ManualClock) -> None:
+    entered, release = asyncio.Event(), asyncio.Event()
+    steps: list[CallProgress] = []
+
+    async def slow_sink(call_sid: str, progress: CallProgress, at: float) -> None:
+        steps.append(progress)
+        if progress is P.INITIATED:
+            entered.set()
+            await release.wait()
+
+    dialer = SimulatedDialer(clock, slow_sink, calls_per_second=0)
+    dialer.place(call())
+    advancing = asyncio.create_task(clock.advance(0))
+    await entered.wait()
+    assert steps == [P.INITIATED]
+    release.set()
+    await advancing
+    assert steps == [P.INITIATED, P.RINGING]
+
+
+async def test_a_failing_sink_stops_only_its_call(
+    clock: ManualClock, sink: RecordingSink, caplog: pytest.LogCaptureFixture
+) -> None:
+    doomed = call("+15551110000")
+
+    async def flaky_sink(call_sid: str, progress: CallProgress, at: float) -> None:
+        if call_sid == doomed.call_sid and progress is P.RINGING:
+            raise RuntimeError("store is down")
+        await sink(call_sid, progress, at)
+
+    dialer = SimulatedDialer(clock, flaky_sink, calls_per_second=0)
+    healthy = call(time_limit=5)
+    dialer.place(doomed)
+    dialer.place(healthy)
+    with caplog.at_level(logging.ERROR, logger="rollcall.dialer"):
+        await clock.advance(100)
+
+    assert sink.of(doomed.call_sid) == [(P.INITIATED, 0)]
+    assert sink.of(healthy.call_sid)[-1] == (P.COMPLETED, 7)
+    assert any(doomed.call_sid in r.getMessage() for r in caplog.records)
+    assert dialer.calls_in_flight() == 0
+
+
+async def test_placing_the_same_call_twice_is_refused(
+    clock: ManualClock, sink: RecordingSink
+) -> None:
+    dialer = make(clock, sink)
+    c = call()
+    dialer.place(c)
+    with pytest.raises(ValueError, match="already in progress"):
+        dialer.place(c)
+
+
+# -- resume and close ---------------------------------------------------------
+
+
+async def test_resume_completes_at_the_time_limit(clock: ManualClock, sink: RecordingSink) -> None:
+    dialer = make(clock, sink)
+    c = call(time_limit=30)
+    dialer.resume(c, answered_at=START - 10)
+    await clock.advance(19)
+    assert sink.of(c.call_sid) == []
+    await clock.advance(1)
+    assert sink.of(c.call_sid) == [(P.COMPLETED, 20)]
+    assert dialer.calls_in_flight() == 0
+
+
+async def test_resume_honours_a_hangup_outcome(clock: ManualClock, sink: RecordingSink) -> None:
+    dialer = make(clock, sink, spec=f"{TO}=hangup:15")
+    c = call(time_limit=30)
+    dialer.resume(c, answered_at=START - 10)
+    await clock.advance(100)
+    assert sink.of(c.call_sid) == [(P.COMPLETED, 5)]
+
+
+async def test_resume_of_an_overdue_call_completes_at_once(
+    clock: ManualClock, sink: RecordingSink
+) -> None:
+    dialer = make(clock, sink)
+    c = call(time_limit=30)
+    dialer.resume(c, answered_at=START - 3600)
+    await clock.advance(0)
+    assert sink.of(c.call_sid) == [(P.COMPLETED, 0)]
+
+
+async def test_a_resumed_call_can_be_hung_up(clock: ManualClock, sink: RecordingSink) -> None:
+    dialer = make(clock, sink)
+    c = call(time_limit=30)
+    dialer.resume(c, answered_at=START)
+    await dialer.hangup(c.call_sid)
+    await clock.advance(100)
+    assert sink.steps == []
+
+
+async def test_close_cancels_everything(clock: ManualClock, sink: RecordingSink) -> None:
+    dialer = make(clock, sink)
+    dialer.place(call())
+    dialer.resume(call(), answered_at=START)
+    await dialer.close()
+    await clock.advance(100_000)
+    assert sink.steps == []
+    assert clock.pending() == 0
+    with pytest.raises(RuntimeError):
+        dialer.place(call())
+
+
+@pytest.mark.parametrize(
+    ("ring_seconds", "calls_per_second"),
+    [(-1.0, 1.0), (2.0, -1.0), (float("nan"), 1.0), (2.0, float("inf"))],
+)
+def test_bad_settings_are_refused(
+    clock: ManualClock, sink: RecordingSink, ring_seconds: float, calls_per_second: float
+) -> None:
+    with pytest.raises(ValueError, match="must be"):
+        SimulatedDialer(clock, sink, ring_seconds=ring_seconds, calls_per_second=calls_per_second)
+
+
+# -- parse_outcomes -------------------------------------------------------------
+
+
+def test_parse_outcomes() -> None:
+    spec = (
+        " +15551230001=answer , +15551230002=answer:4.5,+15551230003=busy,"
+        "+15551230004=no-answer,+15551230005=failed,+15551230006=hangup:30,,"
+        "sip:bob@example.com;transport=tls=busy"
+    )
+    assert parse_outcomes(spec) == {
+        "+15551230001": Outcome(OutcomeKind.ANSWER),
+        "+15551230002": Outcome(OutcomeKind.ANSWER, ring_seconds=4.5),
+        "+15551230003": Outcome(OutcomeKind.BUSY),
+        "+15551230004": Outcome(OutcomeKind.NO_ANSWER),
+        "+15551230005": Outcome(OutcomeKind.FAILED),
+        "+15551230006": Outcome(OutcomeKind.HANGUP, talk_seconds=30),
+        "sip:bob@example.com;transport=tls": Outcome(OutcomeKind.BUSY),
+    }
+
+
+@pytest.mark.parametrize("spec", ["", "  ", ",,"])
+def test_parse_empty_outcomes(spec: str) -> None:
+    assert parse_outcomes(spec) == {}
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ("+15551230001", "expected TO=OUTCOME"),
+        ("=busy", "expected TO=OUTCOME"),
+        ("+15551230001=", "expected TO=OUTCOME"),
+        ("+15551230001=ring", "is not one of"),
+        ("+15551230001=answer:soon", "not a number"),
+        ("+15551230001=answer:-1", ">= 0"),
+        ("+15551230001=answer:inf", ">= 0"),
+        ("+15551230001=hangup", "hangup needs SECONDS"),
+        ("+15551230001=busy:3", "takes no argument"),
+        ("+15551230001=busy,+15551230001=failed", "more than once"),
+    ],
+)
+def test_parse_bad_outcomes(spec: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        parse_outcomes(spec)
