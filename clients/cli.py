@@ -1,16 +1,16 @@
-"""The `rollcall` command: serve, gateway, and participants create|fetch|list|update|delete.
+"""The `rollcall` command line: `serve`, `gateway` and `participants ...`.
 
 The rule it keeps: the CLI adds no behaviour of its own. `serve` has one flag
 per field of service.config.Settings (help from SETTINGS_HELP; a value comes
-from the flag, else its ROLLCALL_* variable, else the default, via from_env);
-participant commands call AsyncRollcallClient and print with clients.output.
-Exit codes: 0 done, 1 the service refused (RollcallClientError), 2 usage.
+from the flag, else its ROLLCALL_* variable, else the default, via from_env),
+`gateway` hands its two addresses to the standalone gateway, and participant
+commands live in clients.cli_participants. main() always returns the exit
+code: 0 done, 1 the service refused, 2 usage.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import dataclasses
 import importlib
 import importlib.metadata
@@ -18,97 +18,12 @@ import os
 import sys
 import typing
 from collections.abc import Callable, Mapping
-from typing import Any, cast
+from typing import cast
 
-from clients.client import AsyncRollcallClient
-from clients.enums import enum_words
-from clients.errors import RollcallClientError
-from clients.fields import CreateFields, UpdateFields, field_by_name, parse_text
-from clients.output import (
-    error_text,
-    message_json,
-    participant_text,
-    participants_json,
-    participants_table,
-)
-from rollcall.v1 import enums_pb2
-from rollcall.v1 import participant_service_pb2 as pb
+from clients.cli_participants import DEFAULT_TARGET, UsageError, add_participants
 from service.config import SETTINGS_HELP, Settings, env_name, from_env
 
-__all__ = ["Connection", "UsageError", "build_parser", "build_settings", "main"]
-
-DEFAULT_TARGET = "127.0.0.1:50051"
-EXIT_OK, EXIT_REFUSED, EXIT_USAGE = 0, 1, 2
-_SUPPRESS = argparse.SUPPRESS
-# Where each connection option falls back to, in order, when its flag is absent.
-CONNECTION_ENV: dict[str, tuple[str, ...]] = {
-    "target": ("ROLLCALL_TARGET",),
-    "account_sid": ("ROLLCALL_ACCOUNT_SID", "TWILIO_ACCOUNT_SID"),
-    "auth_token": ("ROLLCALL_AUTH_TOKEN", "TWILIO_AUTH_TOKEN"),
-    "api_key": ("ROLLCALL_API_KEY", "TWILIO_API_KEY"),
-    "api_secret": ("ROLLCALL_API_SECRET", "TWILIO_API_SECRET"),
-    "tls": ("ROLLCALL_TLS",),
-}
-_CREATE_ARGUMENTS = ("from_endpoint", "to_endpoint", "request_id")
-_CREATE_FLAGS = ("label", "muted", "timeout", "status_callback", "status_callback_event")
-_UPDATE_FLAGS = tuple(UpdateFields.__annotations__)
-
-Handler = Callable[[argparse.Namespace, Mapping[str, str]], int]
-Action = Callable[[AsyncRollcallClient, argparse.Namespace], typing.Awaitable[str]]
-
-
-class UsageError(Exception):
-    """Bad or missing arguments, found after parsing; exit code 2."""
-
-
-@dataclasses.dataclass(frozen=True)
-class Connection:
-    target: str
-    username: str
-    password: str
-    account_sid: str
-    secure: bool
-
-
-def _env(environ: Mapping[str, str], option: str) -> str | None:
-    return next((environ[n] for n in CONNECTION_ENV[option] if environ.get(n)), None)
-
-
-def _env_help(option: str) -> str:
-    return "env " + " or ".join(CONNECTION_ENV[option])
-
-
-def resolve_connection(args: argparse.Namespace, environ: Mapping[str, str]) -> Connection:
-    """Flags win over variables. An API key is used when --api-key is given, or when
-    no --auth-token is given and a key is set in the environment."""
-
-    def pick(option: str) -> str | None:
-        flag: str | None = getattr(args, option, None)
-        return flag if flag is not None else _env(environ, option)
-
-    target = pick("target") or DEFAULT_TARGET
-    tls = bool(getattr(args, "tls", False)) or (_env(environ, "tls") or "").lower() in (
-        "1",
-        "true",
-        "yes",
-        "on",
-    )
-    account_sid = pick("account_sid")
-    use_key = hasattr(args, "api_key") or (
-        not hasattr(args, "auth_token") and _env(environ, "api_key") is not None
-    )
-    if use_key:
-        username, password = pick("api_key"), pick("api_secret")
-        if not password:
-            raise UsageError(f"--api-key needs --api-secret ({_env_help('api_secret')})")
-    else:
-        username, password = account_sid, pick("auth_token")
-        if not password:
-            raise UsageError(f"no credentials: give --auth-token ({_env_help('auth_token')})")
-    if not account_sid:
-        raise UsageError(f"no account: give --account-sid ({_env_help('account_sid')})")
-    assert username is not None
-    return Connection(target, username, password, account_sid, tls)
+__all__ = ["build_parser", "build_settings", "main"]
 
 
 def build_settings(args: argparse.Namespace, environ: Mapping[str, str]) -> Settings:
@@ -131,14 +46,16 @@ def run_serve(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     return _entry_point("service.main", "run")(settings)
 
 
-def run_gateway(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
+def gateway_addresses(args: argparse.Namespace, environ: Mapping[str, str]) -> tuple[str, str]:
+    """(target, listen) for `gateway`: flag > variable > default."""
     target = args.target or environ.get("ROLLCALL_TARGET") or DEFAULT_TARGET
     listen = args.listen or environ.get(env_name("http_listen")) or Settings().http_listen
+    return target, listen
+
+
+def run_gateway(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
+    target, listen = gateway_addresses(args, environ)
     return _entry_point("service.gateway.standalone", "run_gateway")(target, listen)
-
-
-def _flag(name: str) -> str:
-    return "--" + name.replace("_", "-")
 
 
 def _metavar(name: str, kind: type) -> str:
@@ -160,25 +77,17 @@ def _add_serve(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     kinds = typing.get_type_hints(Settings)
     for field in dataclasses.fields(Settings):
         kind = kinds[field.name]
-        default = field.default if field.default != "" else "''"
+        shown = "''" if field.default == "" else field.default
         text = SETTINGS_HELP.get(field.name, field.name.replace("_", " "))
-        help_text = f"{text} (env {env_name(field.name)}, default {default})".replace("%", "%%")
+        help_text = f"{text} (env {env_name(field.name)}, default {shown})".replace("%", "%%")
+        flag = "--" + field.name.replace("_", "-")
         if kind is bool:
             serve.add_argument(
-                _flag(field.name),
-                dest=field.name,
-                action=argparse.BooleanOptionalAction,
-                default=None,
-                help=help_text,
+                flag, dest=field.name, action=argparse.BooleanOptionalAction, help=help_text
             )
         else:
             serve.add_argument(
-                _flag(field.name),
-                dest=field.name,
-                type=kind,
-                default=None,
-                metavar=_metavar(field.name, kind),
-                help=help_text,
+                flag, dest=field.name, type=kind, metavar=_metavar(field.name, kind), help=help_text
             )
     serve.set_defaults(handler=run_serve, parser=serve)
 
@@ -202,3 +111,54 @@ def _add_gateway(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         f"default {Settings().http_listen})",
     )
     gateway.set_defaults(handler=run_gateway, parser=gateway)
+
+
+def _version() -> str:
+    try:
+        return importlib.metadata.version("rollcall")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="rollcall",
+        description="Rollcall: Twilio's Conference Participant API over gRPC and REST.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    _add_serve(commands)
+    _add_gateway(commands)
+    add_participants(commands)
+    return parser
+
+
+def _exit_code(exit: SystemExit) -> int:
+    if exit.code is None or isinstance(exit.code, int):
+        return exit.code or 0
+    print(exit.code, file=sys.stderr)
+    return 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one command; returns the exit code (argparse's exits included)."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version and argparse's usage errors
+        return _exit_code(exc)
+    try:
+        return int(args.handler(args, os.environ))
+    except UsageError as exc:
+        command: argparse.ArgumentParser = args.parser
+        command.print_usage(sys.stderr)
+        print(f"{command.prog}: error: {exc}", file=sys.stderr)
+        return 2
+    except SystemExit as exc:
+        return _exit_code(exc)
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

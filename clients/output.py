@@ -65,9 +65,7 @@ def participant_text(participant: participant_pb2.Participant) -> str:
     """Aligned `key: value` lines, one per field."""
     names = [field.name for field in descriptor_of(participant).fields]
     width = max(len(name) for name in names) + 1
-    return "\n".join(
-        f"{name + ':':<{width}} {field_text(participant, name)}" for name in names
-    )
+    return "\n".join(f"{name + ':':<{width}} {field_text(participant, name)}" for name in names)
 
 
 def participants_table(participants: Sequence[participant_pb2.Participant]) -> str:

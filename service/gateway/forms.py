@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Sequence
+from typing import cast
 
 from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
@@ -199,13 +200,19 @@ class _Bound:
     descriptor: FieldDescriptor
 
 
+def _enum_name(descriptor: FieldDescriptor) -> str:
+    enum_type = descriptor.enum_type
+    assert enum_type is not None, descriptor.full_name
+    return enum_type.name
+
+
 def _bind(message: type[Message], fields: Sequence[FormField]) -> tuple[_Bound, ...]:
     """Resolve a table against a message at import time, so a typo fails loudly."""
     bound = []
     for field in fields:
-        descriptor = message.DESCRIPTOR.fields_by_name[field.proto]
-        if descriptor.type == FieldDescriptor.TYPE_ENUM:
-            assert descriptor.enum_type.name in _ENUMS, descriptor.enum_type.name
+        descriptor = cast(FieldDescriptor, message.DESCRIPTOR.fields_by_name[field.proto])
+        if descriptor.type == FieldDescriptor.TYPE_ENUM and _enum_name(descriptor) not in _ENUMS:
+            raise LookupError(f"no Twilio words for {_enum_name(descriptor)}")
         bound.append(_Bound(field, descriptor))
     return tuple(bound)
 
@@ -216,11 +223,11 @@ _LIST = _bind(pb.ListParticipantsRequest, LIST_FILTERS)
 
 
 def _enum_word(descriptor: FieldDescriptor, word: str) -> int:
-    words = _ENUMS[descriptor.enum_type.name]
+    enum_name = _enum_name(descriptor)
     try:
-        return words[word.lower()]
+        return _ENUMS[enum_name][word.lower()]
     except KeyError:
-        choices = ", ".join(ENUM_WORDS[descriptor.enum_type.name])
+        choices = ", ".join(ENUM_WORDS[enum_name])
         raise _BadValue(f"{word!r} is not one of: {choices}") from None
 
 
@@ -255,7 +262,7 @@ def _scalar(descriptor: FieldDescriptor, value: str) -> object:
 
 def _assign(message: Message, bound: _Bound, values: list[str]) -> None:
     descriptor = bound.descriptor
-    if descriptor.label == FieldDescriptor.LABEL_REPEATED:
+    if descriptor.is_repeated:
         # Repeated keys and space-separated words are both lists; union them.
         words = dict.fromkeys(word for value in values for word in value.split())
         numbers = [_scalar(descriptor, word) for word in words]
@@ -338,6 +345,6 @@ def parse_list(query: MultiMapping[str], *, parent: str) -> ListQuery:
     filters = tuple(
         (bound.field.wire, "true" if getattr(request, bound.descriptor.name) else "false")
         for bound in _LIST
-        if request.HasField(bound.descriptor.name)
+        if cast(Message, request).HasField(bound.descriptor.name)
     )
     return ListQuery(request, filters, page_size, page, page_token)

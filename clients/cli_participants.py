@@ -1,0 +1,431 @@
+"""`rollcall participants create|fetch|list|update|delete`: the client on the command line.
+
+The rule it keeps: each command is one AsyncRollcallClient call; flags become
+the call's keyword arguments and nothing else (values are checked by
+clients.fields, as for any caller). Connection options may be given before or
+after the action and fall back to ROLLCALL_* (then TWILIO_*) variables.
+Exit codes: 0 done, 1 the service refused (RollcallClientError), 2 usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import sys
+from collections.abc import Awaitable, Callable, Mapping
+from typing import cast
+
+from google.protobuf.descriptor import EnumDescriptor
+
+from clients.client import AsyncRollcallClient
+from clients.enums import enum_words
+from clients.errors import RollcallClientError
+from clients.fields import CreateFields, UpdateFields, field_by_name, parse_text
+from clients.output import (
+    error_text,
+    message_json,
+    participant_text,
+    participants_json,
+    participants_table,
+)
+from rollcall.v1 import enums_pb2
+from rollcall.v1 import participant_service_pb2 as pb
+
+__all__ = [
+    "CONNECTION_ENV",
+    "DEFAULT_TARGET",
+    "Connection",
+    "UsageError",
+    "add_participants",
+    "create_arguments",
+    "resolve_connection",
+    "update_arguments",
+]
+
+DEFAULT_TARGET = "127.0.0.1:50051"
+# Where each connection option falls back to, in order, when its flag is absent.
+CONNECTION_ENV: dict[str, tuple[str, ...]] = {
+    "target": ("ROLLCALL_TARGET",),
+    "account_sid": ("ROLLCALL_ACCOUNT_SID", "TWILIO_ACCOUNT_SID"),
+    "auth_token": ("ROLLCALL_AUTH_TOKEN", "TWILIO_AUTH_TOKEN"),
+    "api_key": ("ROLLCALL_API_KEY", "TWILIO_API_KEY"),
+    "api_secret": ("ROLLCALL_API_SECRET", "TWILIO_API_SECRET"),
+    "tls": ("ROLLCALL_TLS",),
+}
+_TRUE_WORDS = ("1", "true", "yes", "on")
+# Create flags that are request fields (the rest of the fields come by --param).
+_CREATE_FLAGS = (
+    "from_endpoint",
+    "to_endpoint",
+    "request_id",
+    "label",
+    "muted",
+    "timeout",
+    "status_callback",
+    "status_callback_event",
+)
+_UPDATE_FLAGS = tuple(UpdateFields.__annotations__)
+
+Action = Callable[[AsyncRollcallClient, argparse.Namespace], Awaitable[str]]
+
+
+class UsageError(Exception):
+    """Bad or missing arguments found after parsing: exit code 2."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Connection:
+    target: str
+    username: str
+    password: str
+    account_sid: str
+    secure: bool
+
+
+def _env(environ: Mapping[str, str], option: str) -> str | None:
+    return next((environ[n] for n in CONNECTION_ENV[option] if environ.get(n)), None)
+
+
+def _env_help(option: str) -> str:
+    return "env " + " or ".join(CONNECTION_ENV[option])
+
+
+def resolve_connection(args: argparse.Namespace, environ: Mapping[str, str]) -> Connection:
+    """Flags win over variables. An API key is used when --api-key is given, or
+    when no --auth-token is given and a key is set in the environment."""
+
+    def pick(option: str) -> str | None:
+        flag: str | None = getattr(args, option, None)
+        return flag if flag is not None else _env(environ, option)
+
+    target = pick("target") or DEFAULT_TARGET
+    secure = bool(getattr(args, "tls", False)) or (
+        (_env(environ, "tls") or "").lower() in _TRUE_WORDS
+    )
+    account_sid = pick("account_sid")
+    use_key = hasattr(args, "api_key") or (
+        not hasattr(args, "auth_token") and _env(environ, "api_key") is not None
+    )
+    if use_key:
+        username, password = pick("api_key"), pick("api_secret")
+        if not password:
+            raise UsageError(f"--api-key needs --api-secret ({_env_help('api_secret')})")
+    else:
+        username, password = account_sid, pick("auth_token")
+        if not password:
+            raise UsageError(f"no credentials: give --auth-token ({_env_help('auth_token')})")
+    if not account_sid or not username:
+        raise UsageError(f"no account: give --account-sid ({_env_help('account_sid')})")
+    return Connection(target, username, password, account_sid, secure)
+
+
+def create_arguments(args: argparse.Namespace) -> dict[str, object]:
+    """Keyword arguments for create_participant: the flags, then each --param
+    (a field given twice is a usage error; repeated fields accumulate)."""
+    values: dict[str, object] = {
+        name: getattr(args, name) for name in _CREATE_FLAGS if getattr(args, name) is not None
+    }
+    descriptor = pb.CreateParticipantRequest.DESCRIPTOR
+    for item in args.param:
+        name, sep, raw = item.partition("=")
+        if not sep:
+            raise UsageError(f"--param {item!r}: expected NAME=VALUE")
+        try:
+            field = field_by_name(descriptor, name)
+            value = parse_text(field, raw)
+        except (KeyError, ValueError) as exc:
+            raise UsageError(f"--param {item!r}: {exc.args[0]}") from exc
+        if field.name == "parent":
+            raise UsageError("--param parent: the conference is the CONFERENCE argument")
+        if field.is_repeated:
+            previous = values.get(field.name, [])
+            assert isinstance(previous, list)
+            values[field.name] = previous + cast(list[object], value)
+        elif field.name in values:
+            raise UsageError(f"--param {item!r}: {field.name} is already given")
+        else:
+            values[field.name] = value
+    return values
+
+
+def update_arguments(args: argparse.Namespace) -> dict[str, object]:
+    """Keyword arguments for update_participant: only the flags given."""
+    return {name: getattr(args, name) for name in _UPDATE_FLAGS if getattr(args, name) is not None}
+
+
+def _json(args: argparse.Namespace) -> bool:
+    return bool(getattr(args, "json", False))
+
+
+async def _create(client: AsyncRollcallClient, args: argparse.Namespace) -> str:
+    values = create_arguments(args)
+    participant = await client.create_participant(
+        args.conference,
+        from_endpoint=str(values.pop("from_endpoint")),
+        to_endpoint=str(values.pop("to_endpoint")),
+        request_id=cast(str | None, values.pop("request_id", None)),
+        **cast(CreateFields, values),
+    )
+    return message_json(participant) if _json(args) else participant_text(participant)
+
+
+async def _fetch(client: AsyncRollcallClient, args: argparse.Namespace) -> str:
+    participant = await client.fetch_participant(
+        args.conference, args.participant, include_ended=args.include_ended
+    )
+    return message_json(participant) if _json(args) else participant_text(participant)
+
+
+async def _list(client: AsyncRollcallClient, args: argparse.Namespace) -> str:
+    filters = {"muted": args.muted, "hold": args.hold, "coaching": args.coaching}
+    if args.all:
+        participants = [
+            p
+            async for p in client.iter_participants(
+                args.conference,
+                **filters,
+                page_size=args.page_size,
+                include_ended=args.include_ended,
+            )
+        ]
+        return participants_json(participants) if _json(args) else participants_table(participants)
+    page = await client.list_participants(
+        args.conference,
+        **filters,
+        page_size=args.page_size,
+        page_token=args.page_token,
+        include_ended=args.include_ended,
+    )
+    if _json(args):
+        return message_json(page)
+    table = participants_table(page.participants)
+    return (
+        f"{table}\n\nnext page: --page-token {page.next_page_token}"
+        if page.next_page_token
+        else table
+    )
+
+
+async def _update(client: AsyncRollcallClient, args: argparse.Namespace) -> str:
+    participant = await client.update_participant(
+        args.conference,
+        args.participant,
+        etag=args.etag,
+        **cast(UpdateFields, update_arguments(args)),
+    )
+    return message_json(participant) if _json(args) else participant_text(participant)
+
+
+async def _delete(client: AsyncRollcallClient, args: argparse.Namespace) -> str:
+    participant = await client.delete_participant(args.conference, args.participant, etag=args.etag)
+    return message_json(participant) if _json(args) else participant_text(participant)
+
+
+async def _call(action: Action, connection: Connection, args: argparse.Namespace) -> str:
+    async with AsyncRollcallClient(
+        connection.target,
+        connection.username,
+        connection.password,
+        account_sid=connection.account_sid,
+        secure=connection.secure,
+    ) as client:
+        return await action(client, args)
+
+
+def _runner(action: Action) -> Callable[[argparse.Namespace, Mapping[str, str]], int]:
+    def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
+        connection = resolve_connection(args, environ)
+        try:
+            output = asyncio.run(_call(action, connection, args))
+        except RollcallClientError as exc:
+            print(error_text(exc), file=sys.stderr)
+            return 1
+        except ValueError as exc:
+            # Refused by clients.fields before anything was sent.
+            raise UsageError(str(exc)) from exc
+        print(output)
+        return 0
+
+    return run
+
+
+def _connection_options() -> argparse.ArgumentParser:
+    # Defaults are SUPPRESS so that an option given after the action does not
+    # overwrite the same option given before it with a default.
+    common = argparse.ArgumentParser(add_help=False)
+    group = common.add_argument_group("connection")
+    add = group.add_argument
+    add(
+        "--target",
+        metavar="HOST:PORT",
+        default=argparse.SUPPRESS,
+        help=f"the gRPC service ({_env_help('target')}, default {DEFAULT_TARGET})",
+    )
+    add(
+        "--account-sid",
+        metavar="AC...",
+        default=argparse.SUPPRESS,
+        help=f"account the resources belong to ({_env_help('account_sid')})",
+    )
+    add(
+        "--auth-token",
+        metavar="TOKEN",
+        default=argparse.SUPPRESS,
+        help=f"the account's auth token ({_env_help('auth_token')})",
+    )
+    add(
+        "--api-key",
+        metavar="SK...",
+        default=argparse.SUPPRESS,
+        help=f"authenticate with an API key instead ({_env_help('api_key')})",
+    )
+    add(
+        "--api-secret",
+        metavar="SECRET",
+        default=argparse.SUPPRESS,
+        help=f"the API key's secret ({_env_help('api_secret')})",
+    )
+    add(
+        "--tls",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help=f"connect with TLS ({_env_help('tls')}=true)",
+    )
+    common.add_argument(
+        "--json",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="print protobuf JSON (proto field names, enum names)",
+    )
+    return common
+
+
+def _words(enum: EnumDescriptor) -> str:
+    return ", ".join(enum_words(enum))
+
+
+def add_participants(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    common = _connection_options()
+    participants = commands.add_parser(
+        "participants",
+        parents=[common],
+        help="create, fetch, list, update and delete conference participants",
+        description="Manage conference participants through the gRPC API.",
+    )
+    actions = participants.add_subparsers(dest="action", metavar="ACTION", required=True)
+
+    def action(name: str, run: Action, help_text: str) -> argparse.ArgumentParser:
+        parser = actions.add_parser(name, parents=[common], help=help_text, description=help_text)
+        parser.add_argument(
+            "conference",
+            metavar="CONFERENCE",
+            help="conference SID (CF...)" + (" or friendly name" if name == "create" else ""),
+        )
+        if name != "create" and name != "list":
+            parser.add_argument(
+                "participant", metavar="PARTICIPANT", help="call SID (CA...) or label"
+            )
+        parser.set_defaults(handler=_runner(run), parser=parser)
+        return parser
+
+    create = action(
+        "create",
+        _create,
+        "dial a participant into a conference (created by friendly name if needed)",
+    )
+    create.add_argument(
+        "--from",
+        dest="from_endpoint",
+        required=True,
+        metavar="FROM",
+        help="caller ID: E.164 number, client:NAME or sip: address",
+    )
+    create.add_argument(
+        "--to",
+        dest="to_endpoint",
+        required=True,
+        metavar="TO",
+        help="who to call: E.164 number, client:NAME or sip: address",
+    )
+    create.add_argument(
+        "--label", help="a name for the participant, usable instead of its call SID"
+    )
+    create.add_argument("--muted", action=argparse.BooleanOptionalAction, help="join muted")
+    create.add_argument(
+        "--timeout", type=int, metavar="SECONDS", help="seconds to ring (5-600, default 60)"
+    )
+    create.add_argument(
+        "--request-id",
+        metavar="ID",
+        help="retry key: a repeat returns the first participant and never dials twice",
+    )
+    create.add_argument("--status-callback", metavar="URL", help="URL for call progress callbacks")
+    create.add_argument(
+        "--status-callback-event",
+        action="append",
+        metavar="EVENT",
+        help=f"call progress to report ({_words(enums_pb2.CallEvent.DESCRIPTOR)}); repeatable",
+    )
+    create.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="any other create field, by proto or Twilio name "
+        "(e.g. beep=onEnter, MaxParticipants=10, record=true); repeatable",
+    )
+
+    fetch = action("fetch", _fetch, "show one participant")
+    fetch.add_argument(
+        "--include-ended", action="store_true", help="also find participants whose call ended"
+    )
+
+    listing = action("list", _list, "list a conference's participants, oldest first")
+    for name in ("muted", "hold", "coaching"):
+        listing.add_argument(
+            f"--{name}",
+            action=argparse.BooleanOptionalAction,
+            help=f"only participants with(out) {name}",
+        )
+    listing.add_argument(
+        "--page-size", type=int, metavar="N", help="participants per page (1-1000, default 50)"
+    )
+    pages = listing.add_mutually_exclusive_group()
+    pages.add_argument(
+        "--page-token", metavar="TOKEN", help="the page a previous listing pointed to"
+    )
+    pages.add_argument("--all", action="store_true", help="every page")
+    listing.add_argument(
+        "--include-ended", action="store_true", help="also list participants whose call ended"
+    )
+
+    update = action("update", _update, "change a participant; what is not given stays as it is")
+    for on, off, dest in (("--muted", "--unmuted", "muted"), ("--hold", "--unhold", "hold")):
+        pair = update.add_mutually_exclusive_group()
+        pair.add_argument(on, dest=dest, action="store_const", const=True, help=f"set {dest}")
+        pair.add_argument(off, dest=dest, action="store_const", const=False, help=f"clear {dest}")
+    update.add_argument(
+        "--coaching", action=argparse.BooleanOptionalAction, help="coach call-sid-to-coach"
+    )
+    update.add_argument("--call-sid-to-coach", metavar="CA...", help="the participant to coach")
+    methods = _words(enums_pb2.HttpMethod.DESCRIPTOR)
+    for url in ("hold", "announce", "wait"):
+        update.add_argument(f"--{url}-url", metavar="URL", help=f"{url} audio or TwiML URL")
+        update.add_argument(
+            f"--{url}-method", metavar="METHOD", help=f"HTTP method for --{url}-url ({methods})"
+        )
+    update.add_argument(
+        "--beep-on-exit", action=argparse.BooleanOptionalAction, help="beep when leaving"
+    )
+    update.add_argument(
+        "--end-conference-on-exit",
+        action=argparse.BooleanOptionalAction,
+        help="end the conference when this participant leaves",
+    )
+    update.add_argument("--etag", help="apply only if the participant still has this etag")
+
+    delete = action(
+        "delete", _delete, "remove a participant (its call ends) and show its final state"
+    )
+    delete.add_argument("--etag", help="delete only if the participant still has this etag")

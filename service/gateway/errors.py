@@ -1,0 +1,127 @@
+"""Every failure of the gateway as Twilio's legacy error JSON.
+
+The rule it keeps: an error response is always `{"code", "message",
+"more_info", "status"}` with Twilio's code and HTTP status (never RFC 9457's
+type+title, which would make the SDKs raise the wrong exception). Codes and
+statuses come from the RollcallError the service raised; when it names no
+Twilio code the HTTP status stands in. Not-found always reads "The requested
+resource <path> was not found", a 401 always carries WWW-Authenticate, and a
+fault is logged here and answered 500/20500 with no detail in the body.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+
+from aiohttp import web
+
+from service.errors import Code, RollcallError
+
+log = logging.getLogger(__name__)
+
+MORE_INFO = "https://www.twilio.com/docs/errors/{code}"
+WWW_AUTHENTICATE = 'Basic realm="Twilio API"'
+
+NOT_FOUND_CODE = 20404
+METHOD_NOT_ALLOWED_CODE = 20004
+INTERNAL_CODE = 20500
+UNAVAILABLE_CODE = 20503
+
+_GENERIC_MESSAGES = {
+    413: "Request body too large",
+    500: "Internal Server Error",
+    503: "Service Unavailable",
+}
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def error_body(status: int, code: int, message: str) -> dict[str, object]:
+    return {
+        "code": code,
+        "message": message,
+        "more_info": MORE_INFO.format(code=code),
+        "status": status,
+    }
+
+
+def error_response(
+    status: int,
+    code: int | None,
+    message: str,
+    headers: Mapping[str, str] | None = None,
+) -> web.Response:
+    twilio_code = status if code is None else code
+    all_headers = dict(headers or {})
+    if status == 401:
+        all_headers["WWW-Authenticate"] = WWW_AUTHENTICATE
+    return web.json_response(
+        error_body(status, twilio_code, message), status=status, headers=all_headers
+    )
+
+
+def not_found_message(request: web.Request) -> str:
+    return f"The requested resource {request.rel_url.raw_path} was not found"
+
+
+def _is_bad_path(error: RollcallError) -> bool:
+    """A malformed resource name in the URL path is, over HTTP, an unknown resource."""
+    return error.code is Code.INVALID_ARGUMENT and any(
+        v.field in ("parent", "name") for v in error.violations
+    )
+
+
+def rollcall_error_response(error: RollcallError, request: web.Request) -> web.Response:
+    status, code, message = error.http_status, error.twilio_code, error.message
+    if error.code is Code.NOT_FOUND or _is_bad_path(error):
+        status, code, message = 404, NOT_FOUND_CODE, not_found_message(request)
+    elif error.code is Code.ABORTED and error.reason == "ETAG_MISMATCH":
+        status = 412
+    elif status >= 500:
+        # Internal detail stays in the log; the caller gets the generic text.
+        log.error(
+            "upstream failure on %s %s: %s %s: %s",
+            request.method,
+            request.rel_url.raw_path,
+            error.code.value,
+            error.reason,
+            error.message,
+        )
+        if code is None:
+            code = UNAVAILABLE_CODE if status == 503 else INTERNAL_CODE
+        message = _GENERIC_MESSAGES.get(status, _GENERIC_MESSAGES[500])
+    return error_response(status, code, message)
+
+
+def http_exception_response(exc: web.HTTPException, request: web.Request) -> web.Response:
+    """aiohttp's own refusals (no route, wrong method, body too large) in Twilio's shape."""
+    status = exc.status
+    if status == 404:
+        return error_response(404, NOT_FOUND_CODE, not_found_message(request))
+    if status == 405:
+        allow = exc.headers.get("Allow")
+        return error_response(
+            405,
+            METHOD_NOT_ALLOWED_CODE,
+            f"Method {request.method} is not allowed on {request.rel_url.raw_path}",
+            {"Allow": allow} if allow else None,
+        )
+    message = _GENERIC_MESSAGES.get(status) or exc.reason
+    return error_response(status, None, message)
+
+
+@web.middleware
+async def twilio_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Outermost middleware: nothing leaves the gateway in any other error shape."""
+    try:
+        return await handler(request)
+    except RollcallError as error:
+        return rollcall_error_response(error, request)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        return http_exception_response(exc, request)
+    except Exception:
+        log.exception("unhandled error on %s %s", request.method, request.rel_url.raw_path)
+        return error_response(500, INTERNAL_CODE, _GENERIC_MESSAGES[500])

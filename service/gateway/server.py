@@ -1,0 +1,58 @@
+"""The REST gateway's HTTP server: an aiohttp application on a TCP site.
+
+The rule it keeps: one application shape for every deployment (in-process
+beside the gRPC server, standalone in front of a remote one, and in tests):
+Twilio's routes, the Twilio-error middleware outermost, a 64 KiB cap on
+request bodies, and a clean shutdown that lets in-flight requests finish.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from service.gateway.errors import twilio_errors
+from service.gateway.routes import add_routes
+from service.gateway.upstream import Upstream
+
+MAX_BODY_BYTES = 64 * 1024
+
+
+def build_app(upstream: Upstream, *, max_body_bytes: int = MAX_BODY_BYTES) -> web.Application:
+    app = web.Application(middlewares=[twilio_errors], client_max_size=max_body_bytes)
+    add_routes(app, upstream)
+    return app
+
+
+def parse_listen(listen: str) -> tuple[str | None, int]:
+    """`host:port`, `[v6]:port` or `:port` (all interfaces); port 0 picks a free one."""
+    host, sep, port = listen.rpartition(":")
+    if not sep or not port.isdigit():
+        raise ValueError(f"listen address must be host:port, got {listen!r}")
+    host = host.strip("[]")
+    return (host or None), int(port)
+
+
+class Gateway:
+    """A running gateway: its bound port, and how to stop it."""
+
+    def __init__(self, runner: web.AppRunner) -> None:
+        self._runner = runner
+        self.port: int = runner.addresses[0][1]
+
+    async def close(self) -> None:
+        await self._runner.cleanup()
+
+
+async def start_gateway(
+    upstream: Upstream, listen: str, *, shutdown_timeout: float = 10.0
+) -> Gateway:
+    host, port = parse_listen(listen)
+    runner = web.AppRunner(build_app(upstream), shutdown_timeout=shutdown_timeout)
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, host, port)
+        await site.start()
+    except BaseException:
+        await runner.cleanup()
+        raise
+    return Gateway(runner)

@@ -1,0 +1,54 @@
+"""`rollcall gateway`: the REST gateway alone, in front of a remote gRPC service.
+
+The rule it keeps: the standalone gateway holds no state and no credentials
+of its own. It opens one insecure grpc.aio channel to the target, forwards
+each caller's Authorization header as gRPC `authorization` metadata, and on
+SIGTERM or SIGINT stops accepting, lets in-flight requests finish, closes the
+channel and returns 0.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+import grpc
+
+from service.gateway.server import start_gateway
+from service.gateway.upstream import GrpcUpstream
+
+log = logging.getLogger(__name__)
+
+
+async def serve_gateway(target: str, listen: str, stop: asyncio.Event) -> None:
+    """Serve until `stop` is set; the channel and the site are closed on return."""
+    channel = grpc.aio.insecure_channel(target)
+    try:
+        gateway = await start_gateway(GrpcUpstream(channel), listen)
+        log.info("REST gateway on %s (port %d) -> gRPC %s", listen, gateway.port, target)
+        try:
+            await stop.wait()
+        finally:
+            await gateway.close()
+    finally:
+        await channel.close()
+
+
+async def _main(target: str, listen: str) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        await serve_gateway(target, listen, stop)
+    finally:
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(signum)
+
+
+def run_gateway(target: str, listen: str) -> int:
+    """Blocking: serve until SIGTERM/SIGINT, then shut down cleanly and return 0."""
+    asyncio.run(_main(target, listen))
+    log.info("REST gateway stopped")
+    return 0

@@ -1,0 +1,54 @@
+"""Small helpers for end-to-end tests: calling the stub and reading errors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import grpc
+
+from rollcall.v1 import participant_service_pb2 as pb
+from service.errors import RollcallError
+from service.grpcapi.errors import from_rpc_error
+from tests.conftest import Harness
+
+
+async def expect_error(call: Any, code: grpc.StatusCode) -> RollcallError:
+    """Await a stub call that must fail with `code`; return its decoded error."""
+    try:
+        await call
+    except grpc.aio.AioRpcError as exc:
+        assert exc.code() == code, (exc.code(), exc.details())
+        error = from_rpc_error(exc)
+        assert error.reason, "every error carries an ErrorInfo reason"
+        return error
+    raise AssertionError(f"expected {code}")
+
+
+async def create(
+    h: Harness, conference: str = "room", *, to: str = "+15551230000", **fields: Any
+) -> pb.CreateParticipantResponse:
+    md = fields.pop("metadata", h.md())
+    request = pb.CreateParticipantRequest(
+        parent=h.parent(conference), from_endpoint="+15005550006", to_endpoint=to, **fields
+    )
+    return await h.stub.CreateParticipant(request, metadata=md)
+
+
+async def fetch(h: Harness, conference: str, key: str, **fields: Any) -> Any:
+    request = pb.FetchParticipantRequest(name=h.name(conference, key), **fields)
+    response = await h.stub.FetchParticipant(request, metadata=h.md())
+    return response.participant
+
+
+async def list_all(h: Harness, conference: str, **fields: Any) -> list[Any]:
+    out: list[Any] = []
+    token = ""
+    while True:
+        page = await h.stub.ListParticipants(
+            pb.ListParticipantsRequest(parent=h.parent(conference), page_token=token, **fields),
+            metadata=h.md(),
+        )
+        out.extend(page.participants)
+        token = page.next_page_token
+        if not token:
+            return out
