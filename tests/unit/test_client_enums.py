@@ -1,0 +1,192 @@
+"""Enum words and request fields: what clients.enums and clients.fields accept."""
+
+from __future__ import annotations
+
+import pytest
+
+from clients.enums import enum_number, enum_word, enum_words
+from clients.fields import CreateFields, UpdateFields, field_by_name, parse_text, set_fields
+from rollcall.v1 import enums_pb2 as en
+from rollcall.v1 import participant_pb2 as ppb
+from rollcall.v1 import participant_service_pb2 as pb
+
+
+@pytest.mark.parametrize(
+    ("enum", "value", "number"),
+    [
+        (en.CallEvent, "ringing", en.CALL_EVENT_RINGING),
+        (en.CallEvent, "RINGING", en.CALL_EVENT_RINGING),
+        (en.CallEvent, "CALL_EVENT_RINGING", en.CALL_EVENT_RINGING),
+        (en.CallEvent, en.CALL_EVENT_ANSWERED, en.CALL_EVENT_ANSWERED),
+        (en.CallEvent, "3", en.CALL_EVENT_ANSWERED),
+        (en.Beep, "onEnter", en.BEEP_ON_ENTER),
+        (en.Beep, "on-exit", en.BEEP_ON_EXIT),
+        (en.Beep, "true", en.BEEP_TRUE),
+        (en.Beep, False, en.BEEP_FALSE),
+        (en.HttpMethod, "GET", en.HTTP_METHOD_GET),
+        (en.HttpMethod, "post", en.HTTP_METHOD_POST),
+        (en.RecordingEvent, "in-progress", en.RECORDING_EVENT_IN_PROGRESS),
+        (en.ConferenceRecord, "record-from-start", en.CONFERENCE_RECORD_RECORD_FROM_START),
+        (en.Trim, "trim-silence", en.TRIM_TRIM_SILENCE),
+        (en.MachineDetection, "DetectMessageEnd", en.MACHINE_DETECTION_DETECT_MESSAGE_END),
+        (en.Region, "ie1", en.REGION_IE1),
+        (en.JitterBufferSize, " large ", en.JITTER_BUFFER_SIZE_LARGE),
+    ],
+)
+def test_enum_number_accepts_twilio_words_proto_names_and_numbers(
+    enum: object, value: int | str, number: int
+) -> None:
+    assert enum_number(enum.DESCRIPTOR, value) == number  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("value", ["ring", "", "CALL_EVENT", 99, "99", True])
+def test_enum_number_refuses_unknown_values_naming_the_words(value: int | str) -> None:
+    with pytest.raises(ValueError, match="initiated, ringing, answered, completed"):
+        enum_number(en.CallEvent.DESCRIPTOR, value)
+
+
+def test_enum_number_refuses_other_types() -> None:
+    with pytest.raises(TypeError):
+        enum_number(en.CallEvent.DESCRIPTOR, 1.5)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("enum", "number", "word"),
+    [
+        (en.HttpMethod, en.HTTP_METHOD_GET, "GET"),
+        (en.Beep, en.BEEP_ON_ENTER, "onEnter"),
+        (en.MachineDetection, en.MACHINE_DETECTION_DETECT_MESSAGE_END, "DetectMessageEnd"),
+        (en.RecordingEvent, en.RECORDING_EVENT_IN_PROGRESS, "in-progress"),
+        (ppb.ParticipantStatus, ppb.PARTICIPANT_STATUS_CONNECTED, "connected"),
+        (ppb.CallStatus, ppb.CALL_STATUS_NO_ANSWER, "no-answer"),
+        (
+            ppb.ParticipantLeaveReason,
+            ppb.PARTICIPANT_LEAVE_REASON_PARTICIPANT_HUNG_UP,
+            "participant_hung_up",
+        ),
+        (
+            ppb.ConferenceEndReason,
+            ppb.CONFERENCE_END_REASON_LAST_PARTICIPANT_LEFT,
+            "last-participant-left",
+        ),
+        (ppb.CallStatus, 0, ""),
+        (ppb.CallStatus, 77, "77"),
+    ],
+)
+def test_enum_word_spells_values_as_twilio_does(enum: object, number: int, word: str) -> None:
+    assert enum_word(enum.DESCRIPTOR, number) == word  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    "enum", [en.HttpMethod, en.Beep, en.RecordingEvent, en.MachineDetection, ppb.CallStatus]
+)
+def test_every_word_converts_back_to_its_number(enum: object) -> None:
+    descriptor = enum.DESCRIPTOR  # type: ignore[attr-defined]
+    for value in descriptor.values[1:]:
+        assert enum_number(descriptor, enum_word(descriptor, value.number)) == value.number
+    assert len(enum_words(descriptor)) == len(descriptor.values) - 1
+
+
+def test_typed_fields_mirror_the_request_messages() -> None:
+    create = set(pb.CreateParticipantRequest.DESCRIPTOR.fields_by_name)
+    assert set(CreateFields.__annotations__) == create - {
+        "parent",
+        "request_id",
+        "from_endpoint",
+        "to_endpoint",
+    }
+    update = set(pb.UpdateParticipantRequest.DESCRIPTOR.fields_by_name)
+    assert set(UpdateFields.__annotations__) == update - {"name", "etag"}
+
+
+def test_set_fields_converts_enums_lists_and_skips_none() -> None:
+    request = pb.CreateParticipantRequest()
+    set_fields(
+        request,
+        {
+            "status_callback_event": "initiated ringing",
+            "conference_status_callback_event": ["start", en.CONFERENCE_CALLBACK_EVENT_END],
+            "recording_status_callback_event": "in-progress,completed",
+            "beep": "onEnter",
+            "status_callback_method": "GET",
+            "muted": False,
+            "timeout": 30,
+            "label": None,
+        },
+    )
+    assert list(request.status_callback_event) == [en.CALL_EVENT_INITIATED, en.CALL_EVENT_RINGING]
+    assert list(request.conference_status_callback_event) == [
+        en.CONFERENCE_CALLBACK_EVENT_START,
+        en.CONFERENCE_CALLBACK_EVENT_END,
+    ]
+    assert list(request.recording_status_callback_event) == [
+        en.RECORDING_EVENT_IN_PROGRESS,
+        en.RECORDING_EVENT_COMPLETED,
+    ]
+    assert request.beep == en.BEEP_ON_ENTER
+    assert request.status_callback_method == en.HTTP_METHOD_GET
+    assert request.HasField("muted") and request.muted is False
+    assert request.timeout == 30
+    assert not request.HasField("label")
+
+
+@pytest.mark.parametrize(
+    ("fields", "error"),
+    [
+        ({"no_such_field": 1}, TypeError),
+        ({"muted": "yes"}, TypeError),
+        ({"timeout": True}, TypeError),
+        ({"timeout": "30"}, TypeError),
+        ({"label": 7}, TypeError),
+        ({"beep": "loud"}, ValueError),
+        ({"status_callback_event": ["ringing", "bogus"]}, ValueError),
+    ],
+)
+def test_set_fields_refuses_bad_values(fields: dict[str, object], error: type[Exception]) -> None:
+    with pytest.raises(error):
+        set_fields(pb.CreateParticipantRequest(), fields)
+
+
+@pytest.mark.parametrize(
+    ("name", "field"),
+    [
+        ("max_participants", "max_participants"),
+        ("MaxParticipants", "max_participants"),
+        ("max-participants", "max_participants"),
+        ("From", "from_endpoint"),
+        ("To", "to_endpoint"),
+        ("StatusCallbackEvent", "status_callback_event"),
+    ],
+)
+def test_field_by_name_accepts_proto_twilio_and_flag_spellings(name: str, field: str) -> None:
+    assert field_by_name(pb.CreateParticipantRequest.DESCRIPTOR, name).name == field
+
+
+def test_field_by_name_refuses_unknown_fields() -> None:
+    with pytest.raises(KeyError, match="Nope"):
+        field_by_name(pb.CreateParticipantRequest.DESCRIPTOR, "Nope")
+
+
+@pytest.mark.parametrize(
+    ("name", "raw", "value"),
+    [
+        ("record", "true", True),
+        ("record", "False", False),
+        ("max_participants", "10", 10),
+        ("beep", "onEnter", "onEnter"),
+        ("conference_status_callback_event", "start end", ["start", "end"]),
+        ("caller_id", "+15005550006", "+15005550006"),
+    ],
+)
+def test_parse_text_types_values_by_field(name: str, raw: str, value: object) -> None:
+    field = pb.CreateParticipantRequest.DESCRIPTOR.fields_by_name[name]
+    assert parse_text(field, raw) == value
+
+
+@pytest.mark.parametrize(
+    ("name", "raw"), [("record", "maybe"), ("max_participants", "ten"), ("beep", "loud")]
+)
+def test_parse_text_refuses_bad_text(name: str, raw: str) -> None:
+    field = pb.CreateParticipantRequest.DESCRIPTOR.fields_by_name[name]
+    with pytest.raises(ValueError, match=name if name != "beep" else "Beep"):
+        parse_text(field, raw)
