@@ -104,9 +104,7 @@ class ParticipantApi:
                 _encode_token("a", page.next_after) if page.next_after is not None else ""
             ),
             previous_page_token=(
-                _encode_token("b", page.previous_before)
-                if page.previous_before is not None
-                else ""
+                _encode_token("b", page.previous_before) if page.previous_before is not None else ""
             ),
             revision=page.revision,
         )

@@ -22,7 +22,9 @@ class Authenticator:
         self, accounts: dict[str, str], api_keys: dict[str, tuple[str, str]] | None = None
     ) -> None:
         self._accounts = {sid: token.encode() for sid, token in accounts.items()}
-        self._keys = {sid: (secret.encode(), acct) for sid, (secret, acct) in (api_keys or {}).items()}
+        self._keys = {
+            sid: (secret.encode(), acct) for sid, (secret, acct) in (api_keys or {}).items()
+        }
         for sid, (_, account) in self._keys.items():
             if account not in self._accounts:
                 raise ValueError(f"API key {sid} belongs to unknown account {account}")

@@ -79,9 +79,7 @@ def _coerce(field: dataclasses.Field[Any], raw: str) -> Any:
     return raw
 
 
-def from_env(
-    environ: Mapping[str, str] | None = None, **overrides: Any
-) -> Settings:
+def from_env(environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
     """Settings from ROLLCALL_* variables, then explicit overrides (flags win)."""
     environ = os.environ if environ is None else environ
     values: dict[str, Any] = {}

@@ -52,7 +52,7 @@ EVENT_TYPES = {kind: getattr(pb, "CONFERENCE_EVENT_TYPE_" + kind.name) for kind 
 
 def timestamp(seconds: float) -> timestamp_pb2.Timestamp:
     whole = int(seconds)
-    return timestamp_pb2.Timestamp(seconds=whole, nanos=int(round((seconds - whole) * 1e9)))
+    return timestamp_pb2.Timestamp(seconds=whole, nanos=round((seconds - whole) * 1e9))
 
 
 def conference_name(account_sid: str, conference_sid: str) -> str:
@@ -86,7 +86,7 @@ def participant(p: Participant, queue_time_ms: float | None = None) -> ppb.Parti
     if p.call_sid_to_coach:
         message.call_sid_to_coach = p.call_sid_to_coach
     if queue_time_ms is not None:
-        message.queue_time_ms = int(round(queue_time_ms))
+        message.queue_time_ms = round(queue_time_ms)
     return message
 
 

@@ -157,9 +157,7 @@ def coach_target_absent(call_sid: str) -> RollcallError:
         f"Participant to be coached {call_sid} is not present in the conference",
         twilio_code=16028,
         http_status=400,
-        violations=(
-            FieldViolation("call_sid_to_coach", "not an active participant here", 16028),
-        ),
+        violations=(FieldViolation("call_sid_to_coach", "not an active participant here", 16028),),
     )
 
 
@@ -221,6 +219,4 @@ def dial_rejected(field: str, twilio_code: int, message: str) -> RollcallError:
 
 
 def internal(message: str = "Internal Server Error") -> RollcallError:
-    return RollcallError(
-        Code.INTERNAL, "INTERNAL", message, twilio_code=20500, http_status=500
-    )
+    return RollcallError(Code.INTERNAL, "INTERNAL", message, twilio_code=20500, http_status=500)

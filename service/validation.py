@@ -135,10 +135,7 @@ def _check_enums(message: Message, bad: list[FieldViolation]) -> None:
             continue
         known = field.enum_type.values_by_number
         value = getattr(message, field.name)
-        if field.is_repeated:
-            ok = all(v in known and v != 0 for v in value)
-        else:
-            ok = value in known
+        ok = all(v in known and v != 0 for v in value) if field.is_repeated else value in known
         if not ok:
             bad.append(FieldViolation(field.name, "unknown value"))
 
@@ -159,7 +156,9 @@ def fingerprint(request: Message) -> str:
     return hashlib.sha256(copy.SerializeToString(deterministic=True)).hexdigest()
 
 
-def _settings(request: Message, fields: tuple[str, ...] | None, skip: tuple[str, ...]) -> dict[str, Any]:
+def _settings(
+    request: Message, fields: tuple[str, ...] | None, skip: tuple[str, ...]
+) -> dict[str, Any]:
     data = json_format.MessageToDict(request, preserving_proto_field_name=True)
     if fields is not None:
         return {k: v for k, v in data.items() if k in fields}
@@ -173,11 +172,17 @@ def create_command(request: pb.CreateParticipantRequest, account_sid: str) -> Cr
     if not request.to_endpoint:
         bad.append(FieldViolation("to_endpoint", "required", 21201))
     elif not endpoint_ok(request.to_endpoint):
-        bad.append(FieldViolation("to_endpoint", "not a valid phone number, client or SIP address", 21211))
+        bad.append(
+            FieldViolation("to_endpoint", "not a valid phone number, client or SIP address", 21211)
+        )
     if not request.from_endpoint:
         bad.append(FieldViolation("from_endpoint", "required", 21213))
     elif not endpoint_ok(request.from_endpoint):
-        bad.append(FieldViolation("from_endpoint", "not a valid phone number, client or SIP address", 21212))
+        bad.append(
+            FieldViolation(
+                "from_endpoint", "not a valid phone number, client or SIP address", 21212
+            )
+        )
     for field in _CREATE_URLS:
         value = getattr(request, field)
         if value and not valid_url(value):
@@ -197,15 +202,22 @@ def create_command(request: pb.CreateParticipantRequest, account_sid: str) -> Cr
     if request.byoc and not _BYOC.match(request.byoc):
         bad.append(FieldViolation("byoc", "must be BY followed by 32 hex digits"))
     if len(request.sip_auth_username) >= 256:
-        bad.append(FieldViolation("sip_auth_username", "must be shorter than 256 characters", 21222))
+        bad.append(
+            FieldViolation("sip_auth_username", "must be shorter than 256 characters", 21222)
+        )
     if len(request.sip_auth_password) >= 256:
-        bad.append(FieldViolation("sip_auth_password", "must be shorter than 256 characters", 21223))
+        bad.append(
+            FieldViolation("sip_auth_password", "must be shorter than 256 characters", 21223)
+        )
     if request.caller_display_name and not 2 <= len(request.caller_display_name) <= 255:
         bad.append(FieldViolation("caller_display_name", "must be 2-255 characters"))
     if len(request.request_id) > 128:
         bad.append(FieldViolation("request_id", "must not exceed 128 characters"))
     _check_enums(request, bad)
-    if any(v not in _CONFERENCE_RECORDING_EVENTS for v in request.conference_recording_status_callback_event):
+    if any(
+        v not in _CONFERENCE_RECORDING_EVENTS
+        for v in request.conference_recording_status_callback_event
+    ):
         bad.append(
             FieldViolation(
                 "conference_recording_status_callback_event",
@@ -251,9 +263,9 @@ def update_command(request: pb.UpdateParticipantRequest) -> UpdateCommand:
             value = getattr(request, field)
             if value and not valid_url(value):
                 bad.append(FieldViolation(field, "not a valid http or https URL", 21205))
-    if request.HasField("call_sid_to_coach") and request.call_sid_to_coach:
-        if not _CALL_SID.match(request.call_sid_to_coach):
-            bad.append(FieldViolation("call_sid_to_coach", "must be CA followed by 32 hex digits"))
+    coach = request.call_sid_to_coach
+    if request.HasField("call_sid_to_coach") and coach and not _CALL_SID.match(coach):
+        bad.append(FieldViolation("call_sid_to_coach", "must be CA followed by 32 hex digits"))
     _check_enums(request, bad)
     if bad:
         raise errors.invalid(bad)

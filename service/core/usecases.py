@@ -271,9 +271,7 @@ class Participants:
             if not coaching:
                 coach_target = None
             elif not coach_target:
-                raise errors.invalid_field(
-                    "call_sid_to_coach", "required when coaching is true", 0
-                )
+                raise errors.invalid_field("call_sid_to_coach", "required when coaching is true", 0)
             elif coach_target != p.call_sid_to_coach or not p.coaching:
                 active = await tx.active_participants(conf.sid)
                 _check_coach_target(active, coach_target, p.call_sid)

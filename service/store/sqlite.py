@@ -363,17 +363,23 @@ class SqliteStore:
         )
 
     async def events(self, conference_sid: str, after_revision: int, limit: int) -> list[Event]:
-        async with self._read() as r, r.conn.execute(
-            "SELECT data FROM events WHERE conference_sid = ? AND revision > ?"
-            " ORDER BY revision LIMIT ?",
-            (conference_sid, after_revision, limit),
-        ) as cur:
+        async with (
+            self._read() as r,
+            r.conn.execute(
+                "SELECT data FROM events WHERE conference_sid = ? AND revision > ?"
+                " ORDER BY revision LIMIT ?",
+                (conference_sid, after_revision, limit),
+            ) as cur,
+        ):
             return [Event.from_dict(json.loads(row[0])) for row in await cur.fetchall()]
 
     async def active_participants_everywhere(self) -> list[Participant]:
-        async with self._read() as r, r.conn.execute(
-            f"SELECT {_PARTICIPANT_COLUMNS} FROM participants WHERE active = 1 ORDER BY seq"  # noqa: S608
-        ) as cur:
+        async with (
+            self._read() as r,
+            r.conn.execute(
+                f"SELECT {_PARTICIPANT_COLUMNS} FROM participants WHERE active = 1 ORDER BY seq"  # noqa: S608
+            ) as cur,
+        ):
             return [_participant(row) for row in await cur.fetchall()]
 
     async def get_meta(self, key: str) -> str | None:

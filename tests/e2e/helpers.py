@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import grpc
+import pytest
 
 from rollcall.v1 import participant_service_pb2 as pb
 from service.errors import RollcallError
@@ -14,14 +15,12 @@ from tests.conftest import Harness
 
 async def expect_error(call: Any, code: grpc.StatusCode) -> RollcallError:
     """Await a stub call that must fail with `code`; return its decoded error."""
-    try:
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
         await call
-    except grpc.aio.AioRpcError as exc:
-        assert exc.code() == code, (exc.code(), exc.details())
-        error = from_rpc_error(exc)
-        assert error.reason, "every error carries an ErrorInfo reason"
-        return error
-    raise AssertionError(f"expected {code}")
+    assert caught.value.code() == code, (caught.value.code(), caught.value.details())
+    error = from_rpc_error(caught.value)
+    assert error.reason, "every error carries an ErrorInfo reason"
+    return error
 
 
 async def create(

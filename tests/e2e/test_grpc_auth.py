@@ -21,7 +21,8 @@ async def test_missing_and_bad_credentials(harness: Harness) -> None:
         (("authorization", basic(KEY_SID, "wrong")),),
     ):
         error = await expect_error(
-            harness.stub.FetchParticipant(request, metadata=metadata), grpc.StatusCode.UNAUTHENTICATED
+            harness.stub.FetchParticipant(request, metadata=metadata),
+            grpc.StatusCode.UNAUTHENTICATED,
         )
         assert error.twilio_code == 20003
         assert harness.auth_token not in error.message
@@ -41,7 +42,9 @@ async def test_other_account_cannot_see_or_touch(harness: Harness) -> None:
     for name in (existing_name, missing_name):
         errors.append(
             await expect_error(
-                harness.stub.FetchParticipant(pb.FetchParticipantRequest(name=name), metadata=other),
+                harness.stub.FetchParticipant(
+                    pb.FetchParticipantRequest(name=name), metadata=other
+                ),
                 grpc.StatusCode.NOT_FOUND,
             )
         )
@@ -53,7 +56,9 @@ async def test_other_account_cannot_see_or_touch(harness: Harness) -> None:
             pb.FetchParticipantRequest(name=harness.name(p.conference_sid, p.call_sid, OTHER_SID)),
             metadata=other,
         ),
-        harness.stub.DeleteParticipant(pb.DeleteParticipantRequest(name=existing_name), metadata=other),
+        harness.stub.DeleteParticipant(
+            pb.DeleteParticipantRequest(name=existing_name), metadata=other
+        ),
         harness.stub.UpdateParticipant(
             pb.UpdateParticipantRequest(name=existing_name, muted=True), metadata=other
         ),
@@ -62,7 +67,8 @@ async def test_other_account_cannot_see_or_touch(harness: Harness) -> None:
         ),
         harness.stub.CreateParticipant(
             pb.CreateParticipantRequest(
-                parent=harness.parent(p.conference_sid), from_endpoint="+15005550006",
+                parent=harness.parent(p.conference_sid),
+                from_endpoint="+15005550006",
                 to_endpoint="+15551112222",
             ),
             metadata=other,

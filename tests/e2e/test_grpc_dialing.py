@@ -15,7 +15,10 @@ from service.clock import ManualClock
 from tests.conftest import Harness, make_settings
 from tests.e2e.helpers import create, fetch, list_all
 
-OUTCOMES = "+15550000001=busy,+15550000002=no-answer,+15550000003=failed,+15550000004=hangup:30,+15550000005=answer:8"
+OUTCOMES = (
+    "+15550000001=busy,+15550000002=no-answer,+15550000003=failed,"
+    "+15550000004=hangup:30,+15550000005=answer:8"
+)
 
 
 @pytest.fixture
@@ -49,7 +52,9 @@ async def test_unreachable_calls_fail(dialing: Harness, to: str, call_status: in
 async def test_no_answer_after_timeout(dialing: Harness) -> None:
     p = (await create(dialing, "room", to="+15550000002", timeout=10)).participant
     await dialing.advance(9)
-    assert (await fetch(dialing, p.conference_sid, p.call_sid)).status == S.PARTICIPANT_STATUS_RINGING
+    assert (
+        await fetch(dialing, p.conference_sid, p.call_sid)
+    ).status == S.PARTICIPANT_STATUS_RINGING
     await dialing.advance(1)
     final = await fetch(dialing, p.conference_sid, p.call_sid, include_ended=True)
     assert final.call_status == S.CALL_STATUS_NO_ANSWER
@@ -70,7 +75,9 @@ async def test_hangup_and_time_limit_complete_the_call(dialing: Harness) -> None
     a = (await create(dialing, "room", to="+15550000004")).participant
     b = (await create(dialing, "room", time_limit=10)).participant
     await dialing.advance(2)
-    assert (await fetch(dialing, a.conference_sid, a.call_sid)).status == S.PARTICIPANT_STATUS_CONNECTED
+    assert (
+        await fetch(dialing, a.conference_sid, a.call_sid)
+    ).status == S.PARTICIPANT_STATUS_CONNECTED
     await dialing.advance(10)
     done_b = await fetch(dialing, b.conference_sid, b.call_sid, include_ended=True)
     assert done_b.status == S.PARTICIPANT_STATUS_COMPLETE
@@ -93,7 +100,11 @@ async def test_calls_per_second_queue(tmp_path: Path) -> None:
         assert [p.queue_time_ms for p in made] == [0, 1000, 2000]
         await h.advance(0)
         statuses = [(await fetch(h, p.conference_sid, p.call_sid)).status for p in made]
-        assert statuses == [S.PARTICIPANT_STATUS_RINGING, S.PARTICIPANT_STATUS_QUEUED, S.PARTICIPANT_STATUS_QUEUED]
+        assert statuses == [
+            S.PARTICIPANT_STATUS_RINGING,
+            S.PARTICIPANT_STATUS_QUEUED,
+            S.PARTICIPANT_STATUS_QUEUED,
+        ]
     finally:
         await channel.close()
         await app.stop(grace=0.5)

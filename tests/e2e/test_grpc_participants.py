@@ -30,7 +30,9 @@ async def test_create_by_friendly_name_then_by_sid_joins_same_conference(harness
 async def test_call_progresses_and_conference_starts(harness: Harness) -> None:
     a = (await create(harness, "room")).participant
     await harness.advance(0)
-    assert (await fetch(harness, a.conference_sid, a.call_sid)).status == S.PARTICIPANT_STATUS_RINGING
+    assert (
+        await fetch(harness, a.conference_sid, a.call_sid)
+    ).status == S.PARTICIPANT_STATUS_RINGING
     await harness.advance(2)
     joined = await fetch(harness, a.conference_sid, a.call_sid)
     assert joined.status == S.PARTICIPANT_STATUS_CONNECTED
@@ -129,8 +131,11 @@ async def test_every_create_parameter_is_accepted(harness: Harness) -> None:
         ({"machine_detection_timeout": 60}, "machine_detection_timeout", 21263),
         ({"beep": 99}, "beep", None),
         ({"status_callback_event": [0]}, "status_callback_event", None),
-        ({"conference_recording_status_callback_event": [en.RECORDING_EVENT_PAUSED]},
-         "conference_recording_status_callback_event", None),
+        (
+            {"conference_recording_status_callback_event": [en.RECORDING_EVENT_PAUSED]},
+            "conference_recording_status_callback_event",
+            None,
+        ),
         ({"caller_display_name": "x"}, "caller_display_name", None),
         ({"sip_auth_username": "u" * 256}, "sip_auth_username", 21222),
     ],
@@ -165,8 +170,12 @@ async def test_several_bad_fields_are_all_named(harness: Harness) -> None:
 
 @pytest.mark.parametrize(
     ("to", "field", "code"),
-    [("+15005550001", "to_endpoint", 21217), ("+15005550002", "to_endpoint", 21214),
-     ("+15005550003", "to_endpoint", 21215), ("+15005550004", "to_endpoint", 21216)],
+    [
+        ("+15005550001", "to_endpoint", 21217),
+        ("+15005550002", "to_endpoint", 21214),
+        ("+15005550003", "to_endpoint", 21215),
+        ("+15005550004", "to_endpoint", 21216),
+    ],
 )
 async def test_twilio_test_numbers(harness: Harness, to: str, field: str, code: int) -> None:
     error = await expect_error(create(harness, "t", to=to), grpc.StatusCode.INVALID_ARGUMENT)
@@ -192,20 +201,26 @@ async def test_not_found_paths(harness: Harness) -> None:
         harness.name("no-such-room", p.call_sid),
     ):
         error = await expect_error(
-            harness.stub.FetchParticipant(pb.FetchParticipantRequest(name=name), metadata=harness.md()),
+            harness.stub.FetchParticipant(
+                pb.FetchParticipantRequest(name=name), metadata=harness.md()
+            ),
             grpc.StatusCode.NOT_FOUND,
         )
         assert error.twilio_code == 20404
-    await expect_error(
-        create(harness, "CF" + "0" * 32), grpc.StatusCode.NOT_FOUND
-    )
+    await expect_error(create(harness, "CF" + "0" * 32), grpc.StatusCode.NOT_FOUND)
 
 
 async def test_malformed_names_are_invalid(harness: Harness) -> None:
-    for name in ("", "accounts/x", "accounts/AC1/conferences/c/participants/p",
-                 harness.parent("room") + "/participants/"):
+    for name in (
+        "",
+        "accounts/x",
+        "accounts/AC1/conferences/c/participants/p",
+        harness.parent("room") + "/participants/",
+    ):
         error = await expect_error(
-            harness.stub.FetchParticipant(pb.FetchParticipantRequest(name=name), metadata=harness.md()),
+            harness.stub.FetchParticipant(
+                pb.FetchParticipantRequest(name=name), metadata=harness.md()
+            ),
             grpc.StatusCode.INVALID_ARGUMENT,
         )
         assert error.violations[0].field == "name"
@@ -213,11 +228,14 @@ async def test_malformed_names_are_invalid(harness: Harness) -> None:
 
 async def test_label_unique_among_active_participants(harness: Harness) -> None:
     p = (await create(harness, "room", label="agent")).participant
-    error = await expect_error(create(harness, "room", label="agent"), grpc.StatusCode.ALREADY_EXISTS)
+    error = await expect_error(
+        create(harness, "room", label="agent"), grpc.StatusCode.ALREADY_EXISTS
+    )
     assert (error.reason, error.twilio_code) == ("LABEL_IN_USE", 16026)
     keep = (await create(harness, "room", label="other")).participant
     await harness.stub.DeleteParticipant(
-        pb.DeleteParticipantRequest(name=harness.name(p.conference_sid, "agent")), metadata=harness.md()
+        pb.DeleteParticipantRequest(name=harness.name(p.conference_sid, "agent")),
+        metadata=harness.md(),
     )
     again = (await create(harness, "room", label="agent")).participant
     assert again.conference_sid == keep.conference_sid
@@ -243,11 +261,14 @@ async def test_coaching_needs_an_active_target_in_the_same_conference(harness: H
     coach = (await create(harness, "room", call_sid_to_coach=agent.call_sid)).participant
     assert coach.coaching and coach.call_sid_to_coach == agent.call_sid
     await harness.stub.UpdateParticipant(
-        pb.UpdateParticipantRequest(name=harness.name(agent.conference_sid, agent.call_sid), hold=True),
+        pb.UpdateParticipantRequest(
+            name=harness.name(agent.conference_sid, agent.call_sid), hold=True
+        ),
         metadata=harness.md(),
     )
     error = await expect_error(
-        create(harness, "room", call_sid_to_coach=agent.call_sid), grpc.StatusCode.FAILED_PRECONDITION
+        create(harness, "room", call_sid_to_coach=agent.call_sid),
+        grpc.StatusCode.FAILED_PRECONDITION,
     )
     assert error.twilio_code == 16027
 
@@ -255,10 +276,12 @@ async def test_coaching_needs_an_active_target_in_the_same_conference(harness: H
 async def test_update_with_field_presence_and_etag(harness: Harness) -> None:
     p = (await create(harness, "room", muted=True)).participant
     name = harness.name(p.conference_sid, p.call_sid)
-    held = (await harness.stub.UpdateParticipant(
-        pb.UpdateParticipantRequest(name=name, hold=True, hold_url="https://example.com/hold"),
-        metadata=harness.md(),
-    )).participant
+    held = (
+        await harness.stub.UpdateParticipant(
+            pb.UpdateParticipantRequest(name=name, hold=True, hold_url="https://example.com/hold"),
+            metadata=harness.md(),
+        )
+    ).participant
     assert held.hold and held.muted  # muted untouched
     assert held.revision > p.revision and held.etag != p.etag
     error = await expect_error(
@@ -269,34 +292,51 @@ async def test_update_with_field_presence_and_etag(harness: Harness) -> None:
     )
     assert error.reason == "ETAG_MISMATCH"
     assert (await fetch(harness, p.conference_sid, p.call_sid)).muted
-    unmuted = (await harness.stub.UpdateParticipant(
-        pb.UpdateParticipantRequest(name=name, muted=False, etag=held.etag), metadata=harness.md()
-    )).participant
+    unmuted = (
+        await harness.stub.UpdateParticipant(
+            pb.UpdateParticipantRequest(name=name, muted=False, etag=held.etag),
+            metadata=harness.md(),
+        )
+    ).participant
     assert not unmuted.muted and unmuted.hold
-    same = (await harness.stub.UpdateParticipant(
-        pb.UpdateParticipantRequest(name=name, muted=False), metadata=harness.md()
-    )).participant
+    same = (
+        await harness.stub.UpdateParticipant(
+            pb.UpdateParticipantRequest(name=name, muted=False), metadata=harness.md()
+        )
+    ).participant
     assert same.revision == unmuted.revision  # no change, no new revision
 
 
 async def test_update_all_fields(harness: Harness) -> None:
     target = (await create(harness, "room")).participant
     p = (await create(harness, "room")).participant
-    updated = (await harness.stub.UpdateParticipant(
-        pb.UpdateParticipantRequest(
-            name=harness.name(p.conference_sid, p.call_sid),
-            muted=True, hold=True, hold_url="https://e.com/h", hold_method=en.HTTP_METHOD_POST,
-            announce_url="https://e.com/a", announce_method=en.HTTP_METHOD_GET,
-            wait_url="", wait_method=en.HTTP_METHOD_GET, beep_on_exit=False,
-            end_conference_on_exit=True, coaching=True, call_sid_to_coach=target.call_sid,
-        ),
-        metadata=harness.md(),
-    )).participant
+    updated = (
+        await harness.stub.UpdateParticipant(
+            pb.UpdateParticipantRequest(
+                name=harness.name(p.conference_sid, p.call_sid),
+                muted=True,
+                hold=True,
+                hold_url="https://e.com/h",
+                hold_method=en.HTTP_METHOD_POST,
+                announce_url="https://e.com/a",
+                announce_method=en.HTTP_METHOD_GET,
+                wait_url="",
+                wait_method=en.HTTP_METHOD_GET,
+                beep_on_exit=False,
+                end_conference_on_exit=True,
+                coaching=True,
+                call_sid_to_coach=target.call_sid,
+            ),
+            metadata=harness.md(),
+        )
+    ).participant
     assert updated.muted and updated.hold and updated.end_conference_on_exit and updated.coaching
     assert updated.call_sid_to_coach == target.call_sid
     error = await expect_error(
         harness.stub.UpdateParticipant(
-            pb.UpdateParticipantRequest(name=harness.name(p.conference_sid, p.call_sid), hold_url="nope"),
+            pb.UpdateParticipantRequest(
+                name=harness.name(p.conference_sid, p.call_sid), hold_url="nope"
+            ),
             metadata=harness.md(),
         ),
         grpc.StatusCode.INVALID_ARGUMENT,
@@ -308,9 +348,12 @@ async def test_delete_ends_call_and_last_one_ends_conference(harness: Harness) -
     a = (await create(harness, "room")).participant
     b = (await create(harness, "room")).participant
     await harness.advance(3)
-    gone = (await harness.stub.DeleteParticipant(
-        pb.DeleteParticipantRequest(name=harness.name(a.conference_sid, a.call_sid)), metadata=harness.md()
-    )).participant
+    gone = (
+        await harness.stub.DeleteParticipant(
+            pb.DeleteParticipantRequest(name=harness.name(a.conference_sid, a.call_sid)),
+            metadata=harness.md(),
+        )
+    ).participant
     assert gone.status == S.PARTICIPANT_STATUS_COMPLETE
     assert gone.leave_reason == S.PARTICIPANT_LEAVE_REASON_PARTICIPANT_UPDATED_VIA_API
     await expect_error(fetch(harness, a.conference_sid, a.call_sid), grpc.StatusCode.NOT_FOUND)
@@ -318,15 +361,20 @@ async def test_delete_ends_call_and_last_one_ends_conference(harness: Harness) -
     assert ended.status == S.PARTICIPANT_STATUS_COMPLETE
     await expect_error(
         harness.stub.UpdateParticipant(
-            pb.UpdateParticipantRequest(name=harness.name(a.conference_sid, a.call_sid), muted=True),
+            pb.UpdateParticipantRequest(
+                name=harness.name(a.conference_sid, a.call_sid), muted=True
+            ),
             metadata=harness.md(),
         ),
         grpc.StatusCode.FAILED_PRECONDITION,
     )
     await harness.stub.DeleteParticipant(
-        pb.DeleteParticipantRequest(name=harness.name(b.conference_sid, b.call_sid)), metadata=harness.md()
+        pb.DeleteParticipantRequest(name=harness.name(b.conference_sid, b.call_sid)),
+        metadata=harness.md(),
     )
-    error = await expect_error(create(harness, a.conference_sid), grpc.StatusCode.FAILED_PRECONDITION)
+    error = await expect_error(
+        create(harness, a.conference_sid), grpc.StatusCode.FAILED_PRECONDITION
+    )
     assert error.twilio_code == 16022
     fresh = (await create(harness, "room")).participant
     assert fresh.conference_sid != a.conference_sid  # the name starts a new conference
@@ -359,14 +407,22 @@ async def test_list_filters_and_pages(harness: Harness) -> None:
     first = await harness.stub.ListParticipants(
         pb.ListParticipantsRequest(parent=harness.parent(conf), page_size=3), metadata=harness.md()
     )
-    assert [p.label for p in first.participants] == ["p0", "p1", "p2"] and not first.previous_page_token
+    assert [p.label for p in first.participants] == [
+        "p0",
+        "p1",
+        "p2",
+    ] and not first.previous_page_token
     second = await harness.stub.ListParticipants(
-        pb.ListParticipantsRequest(parent=harness.parent(conf), page_size=3, page_token=first.next_page_token),
+        pb.ListParticipantsRequest(
+            parent=harness.parent(conf), page_size=3, page_token=first.next_page_token
+        ),
         metadata=harness.md(),
     )
     assert [p.label for p in second.participants] == ["p3", "p4", "p5"]
     back = await harness.stub.ListParticipants(
-        pb.ListParticipantsRequest(parent=harness.parent(conf), page_size=3, page_token=second.previous_page_token),
+        pb.ListParticipantsRequest(
+            parent=harness.parent(conf), page_size=3, page_token=second.previous_page_token
+        ),
         metadata=harness.md(),
     )
     assert [p.label for p in back.participants] == ["p0", "p1", "p2"]
@@ -375,7 +431,8 @@ async def test_list_filters_and_pages(harness: Harness) -> None:
     for bad in ({"page_size": 1001}, {"page_size": -1}, {"page_token": "garbage"}):
         await expect_error(
             harness.stub.ListParticipants(
-                pb.ListParticipantsRequest(parent=harness.parent(conf), **bad), metadata=harness.md()
+                pb.ListParticipantsRequest(parent=harness.parent(conf), **bad),
+                metadata=harness.md(),
             ),
             grpc.StatusCode.INVALID_ARGUMENT,
         )

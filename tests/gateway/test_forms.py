@@ -1,0 +1,319 @@
+"""Unit tests of service.gateway.forms: Twilio wire values -> typed requests."""
+
+from __future__ import annotations
+
+import pytest
+from multidict import MultiDict
+
+from rollcall.v1 import enums_pb2
+from rollcall.v1 import participant_service_pb2 as pb
+from service.errors import Code, RollcallError
+from service.gateway import forms
+
+PARENT = "accounts/AC" + "a" * 32 + "/conferences/CF" + "b" * 32
+NAME = PARENT + "/participants/agent one"
+
+
+def form(*pairs: tuple[str, str]) -> MultiDict[str]:
+    return MultiDict(pairs)
+
+
+def create(*pairs: tuple[str, str]) -> pb.CreateParticipantRequest:
+    return forms.parse_create(form(*pairs), parent=PARENT)
+
+
+def create_error(*pairs: tuple[str, str]) -> RollcallError:
+    with pytest.raises(RollcallError) as caught:
+        create(*pairs)
+    return caught.value
+
+
+def test_every_create_field_of_the_table_is_a_request_field() -> None:
+    wire_names = {f.wire for f in forms.CREATE_FIELDS}
+    proto_fields = {f.proto for f in forms.CREATE_FIELDS}
+    assert len(wire_names) == len(forms.CREATE_FIELDS) == 50
+    expected = set(pb.CreateParticipantRequest.DESCRIPTOR.fields_by_name) - {"parent", "request_id"}
+    assert proto_fields == expected
+
+
+def test_sdk_capture_create_maps_every_kind_of_value() -> None:
+    # python_sdk.md capture #18, plus a repeated-key list.
+    request = forms.parse_create(
+        form(
+            ("From", "client:alice"),
+            ("To", "sip:bob@example.com"),
+            ("StatusCallbackEvent", "initiated ringing"),
+            ("Label", ""),
+            ("Timeout", "15"),
+            ("Beep", "onEnter"),
+            ("EarlyMedia", "false"),
+            ("MaxParticipants", "10"),
+            ("ConferenceStatusCallbackEvent", "start"),
+            ("ConferenceStatusCallbackEvent", "end"),
+            ("ConferenceStatusCallbackEvent", "join"),
+        ),
+        parent=PARENT,
+        request_id="retry-1",
+    )
+    assert request.parent == PARENT
+    assert request.request_id == "retry-1"
+    assert request.from_endpoint == "client:alice"
+    assert request.to_endpoint == "sip:bob@example.com"
+    assert list(request.status_callback_event) == [
+        enums_pb2.CALL_EVENT_INITIATED,
+        enums_pb2.CALL_EVENT_RINGING,
+    ]
+    assert not request.HasField("label")  # Label= means "no label"
+    assert request.timeout == 15
+    assert request.beep == enums_pb2.BEEP_ON_ENTER
+    assert request.HasField("early_media")
+    assert request.early_media is False
+    assert request.max_participants == 10
+    assert list(request.conference_status_callback_event) == [
+        enums_pb2.CONFERENCE_CALLBACK_EVENT_START,
+        enums_pb2.CONFERENCE_CALLBACK_EVENT_END,
+        enums_pb2.CONFERENCE_CALLBACK_EVENT_JOIN,
+    ]
+
+
+def test_lists_union_repeated_keys_and_space_separated_words() -> None:
+    request = create(
+        ("StatusCallbackEvent", "initiated ringing"),
+        ("StatusCallbackEvent", "ringing"),
+        ("StatusCallbackEvent", "answered  completed"),
+        ("RecordingStatusCallbackEvent", "in-progress completed"),
+        ("RecordingStatusCallbackEvent", "failed"),
+    )
+    assert list(request.status_callback_event) == [
+        enums_pb2.CALL_EVENT_INITIATED,
+        enums_pb2.CALL_EVENT_RINGING,
+        enums_pb2.CALL_EVENT_ANSWERED,
+        enums_pb2.CALL_EVENT_COMPLETED,
+    ]
+    assert list(request.recording_status_callback_event) == [
+        enums_pb2.RECORDING_EVENT_IN_PROGRESS,
+        enums_pb2.RECORDING_EVENT_COMPLETED,
+        enums_pb2.RECORDING_EVENT_FAILED,
+    ]
+
+
+@pytest.mark.parametrize(
+    ("wire", "expected"), [("true", True), ("True", True), ("TRUE", True), ("false", False)]
+)
+def test_booleans_are_case_insensitive(wire: str, expected: bool) -> None:
+    request = create(("Muted", wire), ("Record", wire), ("StartConferenceOnEnter", wire))
+    assert request.HasField("muted")
+    assert request.muted is expected
+    assert request.record is expected
+    assert request.start_conference_on_enter is expected
+
+
+def test_unset_booleans_stay_unset() -> None:
+    request = create(("From", "+15005550006"))
+    for field in ("muted", "record", "early_media", "coaching", "start_conference_on_enter"):
+        assert not request.HasField(field)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("wire", "field", "expected"),
+    [
+        ("Beep", "beep", {"true": 1, "false": 2, "onEnter": 3, "onExit": 4, "ONEXIT": 4}),
+        (
+            "ConferenceRecord",
+            "conference_record",
+            {"true": 1, "false": 2, "record-from-start": 3, "do-not-record": 4},
+        ),
+        ("ConferenceTrim", "conference_trim", {"trim-silence": 1, "do-not-trim": 2}),
+        ("Trim", "trim", {"trim-silence": 1, "do-not-trim": 2}),
+        ("RecordingChannels", "recording_channels", {"mono": 1, "dual": 2}),
+        ("Region", "region", {"us1": 1, "ie1": 3, "jp1": 8}),
+        ("JitterBufferSize", "jitter_buffer_size", {"off": 1, "large": 4}),
+        ("RecordingTrack", "recording_track", {"inbound": 1, "both": 3}),
+        ("MachineDetection", "machine_detection", {"Enable": 1, "DetectMessageEnd": 2}),
+        ("StatusCallbackMethod", "status_callback_method", {"GET": 1, "post": 2, "Get": 1}),
+        ("AmdStatusCallbackMethod", "amd_status_callback_method", {"POST": 2}),
+    ],
+)
+def test_enum_words_map_to_proto_values(wire: str, field: str, expected: dict[str, int]) -> None:
+    for word, number in expected.items():
+        assert getattr(create((wire, word)), field) == number, word
+
+
+def test_integers_arrive_as_decimal_text() -> None:
+    request = create(
+        ("Timeout", "30"),
+        ("TimeLimit", "+600"),
+        ("MachineDetectionTimeout", "45"),
+        ("MachineDetectionSpeechThreshold", "2400"),
+        ("MachineDetectionSpeechEndThreshold", "1200"),
+        ("MachineDetectionSilenceTimeout", "5000"),
+    )
+    assert (request.timeout, request.time_limit) == (30, 600)
+    assert request.machine_detection_timeout == 45
+    assert request.machine_detection_speech_threshold == 2400
+    assert request.machine_detection_speech_end_threshold == 1200
+    assert request.machine_detection_silence_timeout == 5000
+
+
+def test_out_of_range_integers_are_left_to_the_service() -> None:
+    # Range rules (Timeout 5-600) are the service's, so REST and gRPC agree.
+    assert create(("Timeout", "4")).timeout == 4
+
+
+def test_empty_wait_url_is_meaningful_but_other_empty_values_are_absent() -> None:
+    request = create(
+        ("WaitUrl", ""),
+        ("Label", ""),
+        ("Timeout", ""),
+        ("Beep", ""),
+        ("Muted", ""),
+        ("StatusCallbackEvent", ""),
+    )
+    assert request.HasField("wait_url")
+    assert request.wait_url == ""
+    assert not request.HasField("label")
+    assert not request.HasField("timeout")
+    assert not request.HasField("muted")
+    assert request.beep == enums_pb2.BEEP_UNSPECIFIED
+    assert list(request.status_callback_event) == []
+
+
+def test_unknown_fields_are_ignored() -> None:
+    request = create(
+        ("From", "+15005550006"),
+        ("EmergencyCallerPosition", "x"),
+        ("Passports", "YWJj"),
+        ("RecordingConfigurationId", "RC123"),
+        ("AsyncAmd", "true"),
+    )
+    assert request.from_endpoint == "+15005550006"
+
+
+def test_a_single_valued_field_sent_twice_takes_the_last_value() -> None:
+    assert create(("Muted", "false"), ("Muted", "true")).muted is True
+
+
+@pytest.mark.parametrize(
+    ("pairs", "field", "twilio_code"),
+    [
+        ((("Timeout", "abc"),), "Timeout", None),
+        ((("Timeout", "1.5"),), "Timeout", None),
+        ((("Timeout", "99999999999"),), "Timeout", None),
+        ((("Beep", "maybe"),), "Beep", None),
+        ((("Muted", "yes"),), "Muted", None),
+        ((("StatusCallbackEvent", "initiated bogus"),), "StatusCallbackEvent", None),
+        ((("StatusCallbackMethod", "PUT"),), "StatusCallbackMethod", None),
+        ((("MaxParticipants", "lots"),), "MaxParticipants", 16002),
+        ((("ConferenceRecord", "always"),), "ConferenceRecord", 16002),
+        ((("Region", "mars1"),), "Region", 16002),
+        ((("MachineDetection", "Maybe"),), "MachineDetection", 21263),
+    ],
+)
+def test_bad_values_are_invalid_argument_naming_the_wire_field(
+    pairs: tuple[tuple[str, str], ...], field: str, twilio_code: int | None
+) -> None:
+    error = create_error(*pairs)
+    assert error.code is Code.INVALID_ARGUMENT
+    assert error.http_status == 400
+    assert error.twilio_code == twilio_code
+    assert [v.field for v in error.violations] == [field]
+    assert field in error.message
+
+
+def test_every_bad_field_is_named_in_one_error() -> None:
+    error = create_error(("Timeout", "x"), ("Beep", "maybe"), ("Record", "nope"), ("From", "ok"))
+    assert sorted(v.field for v in error.violations) == ["Beep", "Record", "Timeout"]
+
+
+def test_update_fields() -> None:
+    request = forms.parse_update(
+        form(
+            ("Muted", "false"),
+            ("Hold", "true"),
+            ("HoldUrl", "http://example.com/hold.xml"),
+            ("HoldMethod", "get"),
+            ("AnnounceUrl", ""),
+            ("WaitUrl", ""),
+            ("BeepOnExit", "True"),
+            ("Coaching", "true"),
+            ("CallSidToCoach", "CA" + "2" * 32),
+            ("Unknown", "x"),
+        ),
+        name=NAME,
+        etag='"7"',
+    )
+    assert request.name == NAME
+    assert request.etag == '"7"'
+    assert request.HasField("muted")
+    assert request.muted is False
+    assert request.hold is True
+    assert request.hold_url == "http://example.com/hold.xml"
+    assert request.hold_method == enums_pb2.HTTP_METHOD_GET
+    assert request.HasField("announce_url")
+    assert request.announce_url == ""
+    assert request.HasField("wait_url")
+    assert request.beep_on_exit is True
+    assert request.coaching is True
+    assert request.call_sid_to_coach == "CA" + "2" * 32
+    assert not request.HasField("end_conference_on_exit")
+
+
+def test_update_with_nothing_changes_nothing() -> None:
+    request = forms.parse_update(form(), name=NAME)
+    assert request == pb.UpdateParticipantRequest(name=NAME)
+
+
+def test_update_empty_call_sid_to_coach_is_absent() -> None:
+    assert not forms.parse_update(form(("CallSidToCoach", "")), name=NAME).HasField(
+        "call_sid_to_coach"
+    )
+
+
+def test_list_defaults() -> None:
+    query = forms.parse_list(form(), parent=PARENT)
+    assert query.request == pb.ListParticipantsRequest(parent=PARENT, page_size=50)
+    assert (query.filters, query.page_size, query.page, query.page_token) == ((), 50, 0, "")
+
+
+def test_list_filters_paging_and_their_uri_order() -> None:
+    query = forms.parse_list(
+        form(
+            ("PageToken", "tok"),
+            ("Page", "2"),
+            ("Coaching", "FALSE"),
+            ("PageSize", "2"),
+            ("Muted", "True"),
+            ("Other", "ignored"),
+        ),
+        parent=PARENT,
+    )
+    assert query.request.muted is True
+    assert query.request.coaching is False
+    assert not query.request.HasField("hold")
+    assert query.request.page_size == 2
+    assert query.request.page_token == "tok"
+    assert query.filters == (("Muted", "true"), ("Coaching", "false"))
+    assert (query.page_size, query.page, query.page_token) == (2, 2, "tok")
+
+
+def test_list_page_size_above_the_maximum_is_clamped() -> None:
+    # list(limit=5000) makes the python SDK send PageSize=5000.
+    query = forms.parse_list(form(("PageSize", "5000")), parent=PARENT)
+    assert query.page_size == query.request.page_size == 1000
+
+
+@pytest.mark.parametrize(
+    ("pairs", "field"),
+    [
+        ((("PageSize", "0"),), "PageSize"),
+        ((("PageSize", "ten"),), "PageSize"),
+        ((("Page", "-1"),), "Page"),
+        ((("Page", "x"),), "Page"),
+        ((("Muted", "maybe"),), "Muted"),
+    ],
+)
+def test_bad_list_parameters(pairs: tuple[tuple[str, str], ...], field: str) -> None:
+    with pytest.raises(RollcallError) as caught:
+        forms.parse_list(form(*pairs), parent=PARENT)
+    assert caught.value.http_status == 400
+    assert [v.field for v in caught.value.violations] == [field]
