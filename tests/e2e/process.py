@@ -1,0 +1,80 @@
+"""Run `rollcall serve` as a real child process, for crash and signal tests."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, KEY_SECRET, KEY_SID, OTHER_SID, OTHER_TOKEN
+
+_PORT = re.compile(r"gRPC on [0-9.]+:(\d+)")
+
+
+class ServerProcess:
+    def __init__(self, database: Path, **env: str) -> None:
+        self.env = {
+            **os.environ,
+            "ROLLCALL_DATABASE": str(database),
+            "ROLLCALL_GRPC_LISTEN": "127.0.0.1:0",
+            "ROLLCALL_HTTP_LISTEN": "",
+            "ROLLCALL_ACCOUNTS": f"{ACCOUNT_SID}:{AUTH_TOKEN},{OTHER_SID}:{OTHER_TOKEN}",
+            "ROLLCALL_API_KEYS": f"{KEY_SID}:{KEY_SECRET}:{ACCOUNT_SID}",
+            "ROLLCALL_SIM_CALLS_PER_SECOND": "0",
+            **env,
+        }
+        self.proc: subprocess.Popen[str] | None = None
+        self.port = 0
+        self.banner: list[str] = []
+
+    def start(self) -> int:
+        self.close()
+        self.port = 0
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                "from clients.cli import main; raise SystemExit(main())",
+                "serve",
+            ],
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:  # blocks until the banner (or exit)
+            self.banner.append(line)
+            match = _PORT.search(line)
+            if match:
+                self.port = int(match.group(1))
+                break
+        assert self.port, f"server did not start: {self.banner}"
+        self.proc.stdout.readline()  # the demo-account line
+        return self.port
+
+    @property
+    def target(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def kill(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(timeout=30)
+        self.close()
+
+    def terminate(self) -> int:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGTERM)
+        return self.proc.wait(timeout=30)
+
+    def close(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=30)
+        if self.proc is not None and self.proc.stdout is not None:
+            self.proc.stdout.close()
+        self.proc = None

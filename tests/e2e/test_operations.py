@@ -1,0 +1,78 @@
+"""Operating the service: health, reflection, graceful stop, one log line per RPC."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from pathlib import Path
+
+import grpc
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+
+from rollcall.v1 import participant_service_pb2 as pb
+from service.app import App
+from service.clock import ManualClock
+from service.grpcapi.logging import JsonFormatter
+from tests.conftest import AUTH_TOKEN, Harness, make_settings
+from tests.e2e.helpers import create
+
+SERVICE = "rollcall.v1.ParticipantService"
+
+
+async def test_health_per_service(harness: Harness) -> None:
+    health = health_pb2_grpc.HealthStub(harness.channel)
+    for name in ("", SERVICE):
+        reply = await health.Check(health_pb2.HealthCheckRequest(service=name))
+        assert reply.status == health_pb2.HealthCheckResponse.SERVING
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await health.Check(health_pb2.HealthCheckRequest(service="no.such.Service"))
+    assert caught.value.code() == grpc.StatusCode.NOT_FOUND
+
+
+async def test_reflection_lists_the_service(harness: Harness) -> None:
+    stub = reflection_pb2_grpc.ServerReflectionStub(harness.channel)
+    request = reflection_pb2.ServerReflectionRequest(list_services="")
+    names = set()
+    async for reply in stub.ServerReflectionInfo(iter([request])):
+        names = {s.name for s in reply.list_services_response.service}
+    assert SERVICE in names
+    assert "grpc.health.v1.Health" in names
+
+
+async def test_stop_turns_health_not_serving_before_closing(tmp_path: Path) -> None:
+    app = App(make_settings(tmp_path, http_listen=""), clock=ManualClock())
+    await app.start()
+    channel = grpc.aio.insecure_channel(f"127.0.0.1:{app.grpc_port}")
+    health = health_pb2_grpc.HealthStub(channel)
+    stream = health.Watch(health_pb2.HealthCheckRequest(service=SERVICE))
+    seen = [(await stream.read()).status]
+    stopping = asyncio.create_task(app.stop(grace=5))
+    seen.append((await stream.read()).status)
+    await stopping
+    await channel.close()
+    assert seen == [
+        health_pb2.HealthCheckResponse.SERVING,
+        health_pb2.HealthCheckResponse.NOT_SERVING,
+    ]
+
+
+async def test_one_structured_log_line_per_rpc_without_secrets(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="rollcall.rpc")
+    await create(harness, "room")
+    bad = pb.FetchParticipantRequest(name=harness.name("room", "nobody"))
+    with pytest.raises(grpc.aio.AioRpcError):
+        await harness.stub.FetchParticipant(bad, metadata=harness.md())
+    lines = [
+        json.loads(JsonFormatter().format(r)) for r in caplog.records if r.name == "rollcall.rpc"
+    ]
+    assert [(line["method"], line["code"]) for line in lines] == [
+        (f"/{SERVICE}/CreateParticipant", "OK"),
+        (f"/{SERVICE}/FetchParticipant", "NOT_FOUND"),
+    ]
+    assert lines[1]["reason"] == "PARTICIPANT_NOT_FOUND"
+    assert all(AUTH_TOKEN not in json.dumps(line) for line in lines)
