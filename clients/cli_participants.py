@@ -78,7 +78,7 @@ class UsageError(Exception):
 class Connection:
     target: str
     username: str
-    password: str
+    password: str = dataclasses.field(repr=False)
     account_sid: str
     secure: bool
 
@@ -255,38 +255,21 @@ def _connection_options() -> argparse.ArgumentParser:
     # overwrite the same option given before it with a default.
     common = argparse.ArgumentParser(add_help=False)
     group = common.add_argument_group("connection")
-    add = group.add_argument
-    add(
-        "--target",
-        metavar="HOST:PORT",
-        default=argparse.SUPPRESS,
-        help=f"the gRPC service ({_env_help('target')}, default {DEFAULT_TARGET})",
-    )
-    add(
-        "--account-sid",
-        metavar="AC...",
-        default=argparse.SUPPRESS,
-        help=f"account the resources belong to ({_env_help('account_sid')})",
-    )
-    add(
-        "--auth-token",
-        metavar="TOKEN",
-        default=argparse.SUPPRESS,
-        help=f"the account's auth token ({_env_help('auth_token')})",
-    )
-    add(
-        "--api-key",
-        metavar="SK...",
-        default=argparse.SUPPRESS,
-        help=f"authenticate with an API key instead ({_env_help('api_key')})",
-    )
-    add(
-        "--api-secret",
-        metavar="SECRET",
-        default=argparse.SUPPRESS,
-        help=f"the API key's secret ({_env_help('api_secret')})",
-    )
-    add(
+    for option, metavar, text in (
+        ("target", "HOST:PORT", "the gRPC service"),
+        ("account_sid", "AC...", "account the resources belong to"),
+        ("auth_token", "TOKEN", "the account's auth token"),
+        ("api_key", "SK...", "authenticate with an API key instead"),
+        ("api_secret", "SECRET", "the API key's secret"),
+    ):
+        default = f", default {DEFAULT_TARGET}" if option == "target" else ""
+        group.add_argument(
+            "--" + option.replace("_", "-"),
+            metavar=metavar,
+            default=argparse.SUPPRESS,
+            help=f"{text} ({_env_help(option)}{default})",
+        )
+    group.add_argument(
         "--tls",
         action="store_true",
         default=argparse.SUPPRESS,

@@ -20,7 +20,7 @@ from rollcall.v1 import participant_service_pb2 as pb
 from rollcall.v1 import participant_service_pb2_grpc as pb_grpc
 from service.api import ParticipantApi
 from service.auth import Authenticator
-from service.clock import Clock, SystemClock
+from service.clock import Clock, SystemClock, Timer
 from service.config import Settings, parse_accounts, parse_api_keys
 from service.core.usecases import Participants
 from service.dialer.port import CallProgress
@@ -28,6 +28,7 @@ from service.dialer.simulated import SimulatedDialer, parse_outcomes
 from service.grpcapi.logging import RpcLogInterceptor
 from service.grpcapi.servicer import ParticipantServicer
 from service.store.sqlite import SqliteStore
+from service.watch import WatchHub
 
 log = logging.getLogger("rollcall.app")
 
@@ -51,6 +52,8 @@ class App:
         self._server: grpc.aio.Server | None = None
         self._health: health.aio.HealthServicer | None = None
         self._gateway: object | None = None
+        self._compaction: Timer | None = None
+        self._stopping = False
 
     async def _demo_account(self) -> DemoAccount:
         s = self.settings
@@ -91,9 +94,20 @@ class App:
         self.participants = Participants(self.store, self.dialer, self.clock)
         await self.participants.recover()
         self.api = ParticipantApi(self.auth, self.participants)
+        self.watch = WatchHub(
+            self.store,
+            self.participants,
+            self.auth,
+            self.clock,
+            progress_seconds=s.watch_progress_seconds,
+            per_account=s.watchers_per_account,
+        )
+        self._schedule_compaction()
 
         server = grpc.aio.server(interceptors=[RpcLogInterceptor()])
-        pb_grpc.add_ParticipantServiceServicer_to_server(ParticipantServicer(self.api), server)
+        pb_grpc.add_ParticipantServiceServicer_to_server(
+            ParticipantServicer(self.api, self.watch), server
+        )
         self._health = health.aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
         reflection.enable_server_reflection(
@@ -117,7 +131,28 @@ class App:
             extra={"grpc_port": self.grpc_port, "http_port": self.http_port},
         )
 
+    def _schedule_compaction(self) -> None:
+        s = self.settings
+
+        async def compact() -> None:
+            try:
+                await self.compact()
+            except Exception:
+                log.exception("event compaction failed")
+            if not self._stopping:
+                self._compaction = self.clock.call_later(s.compaction_interval_seconds, compact)
+
+        self._compaction = self.clock.call_later(s.compaction_interval_seconds, compact)
+
+    async def compact(self) -> int:
+        """Drop events outside the retention window (time and count)."""
+        s = self.settings
+        return await self.watch.compact(s.event_retention_seconds, s.event_retention_count)
+
     async def stop(self, grace: float | None = None) -> None:
+        self._stopping = True
+        if self._compaction is not None:
+            self._compaction.cancel()
         grace = self.settings.grace_seconds if grace is None else grace
         if self._health is not None:
             await self._health.enter_graceful_shutdown()

@@ -35,6 +35,7 @@ class Settings:
     watch_progress_seconds: float = 10.0
     event_retention_seconds: float = 7 * 24 * 3600.0
     event_retention_count: int = 100_000
+    compaction_interval_seconds: float = 60.0
     watchers_per_account: int = 1000
     public_base_url: str = ""
 
@@ -57,8 +58,9 @@ SETTINGS_HELP: dict[str, str] = {
     "grace_seconds": "seconds in-flight RPCs get to finish after SIGTERM",
     "log_level": "log level (DEBUG, INFO, WARNING, ERROR)",
     "watch_progress_seconds": "seconds between progress markers on an idle watch stream",
-    "event_retention_seconds": "events older than this may be compacted",
-    "event_retention_count": "events kept per conference at least until compaction",
+    "event_retention_seconds": "events older than this (seconds) may be compacted",
+    "event_retention_count": "newest events kept per conference whatever their age",
+    "compaction_interval_seconds": "seconds between event compaction runs",
     "watchers_per_account": "concurrent WatchConference streams allowed per account",
     "public_base_url": "base URL callbacks are signed with (informational)",
 }

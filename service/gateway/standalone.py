@@ -12,21 +12,29 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from collections.abc import Callable
 
 import grpc
 
-from service.gateway.server import start_gateway
+from service.gateway.server import Gateway, start_gateway
 from service.gateway.upstream import GrpcUpstream
 
 log = logging.getLogger(__name__)
 
 
-async def serve_gateway(target: str, listen: str, stop: asyncio.Event) -> None:
+async def serve_gateway(
+    target: str,
+    listen: str,
+    stop: asyncio.Event,
+    started: Callable[[Gateway], None] | None = None,
+) -> None:
     """Serve until `stop` is set; the channel and the site are closed on return."""
     channel = grpc.aio.insecure_channel(target)
     try:
         gateway = await start_gateway(GrpcUpstream(channel), listen)
-        log.info("REST gateway on %s (port %d) -> gRPC %s", listen, gateway.port, target)
+        log.info("REST gateway listening on port %d, forwarding to gRPC %s", gateway.port, target)
+        if started is not None:
+            started(gateway)
         try:
             await stop.wait()
         finally:

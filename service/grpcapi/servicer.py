@@ -103,3 +103,6 @@ class ParticipantServicer(pb_grpc.ParticipantServiceServicer):
         except errors.RollcallError as exc:
             note_reason(exc.reason)
             await context.abort_with_status(to_grpc_status(exc))
+        except Exception:
+            log.exception("internal error in WatchConference")
+            await context.abort_with_status(to_grpc_status(errors.internal()))

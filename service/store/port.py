@@ -108,6 +108,15 @@ class Store(Protocol):
         """Events with revision > after_revision, oldest first, at most limit."""
         ...
 
+    async def oldest_revision(self, conference_sid: str) -> int | None:
+        """The lowest revision still in the event log (None when it is empty)."""
+        ...
+
+    async def compact(self, older_than: float, keep: int) -> int:
+        """Delete events older than `older_than` (clock seconds), keeping at least
+        the newest `keep` of each conference. Returns how many were deleted."""
+        ...
+
     async def active_participants_everywhere(self) -> list[Participant]:
         """Every participant whose call has not ended (for restart recovery)."""
         ...

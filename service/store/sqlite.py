@@ -373,6 +373,24 @@ class SqliteStore:
         ):
             return [Event.from_dict(json.loads(row[0])) for row in await cur.fetchall()]
 
+    async def oldest_revision(self, conference_sid: str) -> int | None:
+        async with self._read() as r:
+            row = await r._one(
+                "SELECT MIN(revision) FROM events WHERE conference_sid = ?", conference_sid
+            )
+        return None if row is None or row[0] is None else int(row[0])
+
+    async def compact(self, older_than: float, keep: int) -> int:
+        async with self.write() as tx:
+            cursor = await tx.conn.execute(
+                "DELETE FROM events WHERE time < ? AND revision <= ("
+                " SELECT c.revision - ? FROM conferences c WHERE c.sid = events.conference_sid)",
+                (older_than, keep),
+            )
+            deleted = cursor.rowcount
+            await cursor.close()
+        return max(deleted, 0)
+
     async def active_participants_everywhere(self) -> list[Participant]:
         async with (
             self._read() as r,

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import grpc
 import pytest
@@ -21,10 +23,11 @@ OUTCOMES = (
 )
 
 
-@pytest.fixture
-async def dialing(tmp_path: Path) -> AsyncIterator[Harness]:
+@contextlib.asynccontextmanager
+async def started(tmp_path: Path, **settings: Any) -> AsyncIterator[Harness]:
+    """A server with non-default settings (no REST gateway)."""
     clock = ManualClock()
-    app = App(make_settings(tmp_path, sim_outcomes=OUTCOMES, http_listen=""), clock=clock)
+    app = App(make_settings(tmp_path, http_listen="", **settings), clock=clock)
     await app.start()
     channel = grpc.aio.insecure_channel(f"127.0.0.1:{app.grpc_port}")
     try:
@@ -32,6 +35,12 @@ async def dialing(tmp_path: Path) -> AsyncIterator[Harness]:
     finally:
         await channel.close()
         await app.stop(grace=0.5)
+
+
+@pytest.fixture
+async def dialing(tmp_path: Path) -> AsyncIterator[Harness]:
+    async with started(tmp_path, sim_outcomes=OUTCOMES) as h:
+        yield h
 
 
 @pytest.mark.parametrize(
@@ -90,12 +99,7 @@ async def test_hangup_and_time_limit_complete_the_call(dialing: Harness) -> None
 
 
 async def test_calls_per_second_queue(tmp_path: Path) -> None:
-    clock = ManualClock()
-    app = App(make_settings(tmp_path, sim_calls_per_second=1.0, http_listen=""), clock=clock)
-    await app.start()
-    channel = grpc.aio.insecure_channel(f"127.0.0.1:{app.grpc_port}")
-    h = Harness(app, clock, channel, pb_grpc.ParticipantServiceStub(channel))
-    try:
+    async with started(tmp_path, sim_calls_per_second=1.0) as h:
         made = [(await create(h, "room")).participant for _ in range(3)]
         assert [p.queue_time_ms for p in made] == [0, 1000, 2000]
         await h.advance(0)
@@ -105,6 +109,3 @@ async def test_calls_per_second_queue(tmp_path: Path) -> None:
             S.PARTICIPANT_STATUS_QUEUED,
             S.PARTICIPANT_STATUS_QUEUED,
         ]
-    finally:
-        await channel.close()
-        await app.stop(grace=0.5)

@@ -9,12 +9,16 @@ with ManualClock and the demo account) and the same tests run against it.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Iterator
 
 import aiohttp
+import grpc
 import pytest
+from twilio.rest import Client
 
 from service.gateway.server import Gateway, start_gateway
+from service.gateway.upstream import GrpcUpstream
+from tests.gateway.grpc_stand_in import start_grpc_stand_in
 from tests.gateway.memory_upstream import InMemoryUpstream
 
 
@@ -30,16 +34,35 @@ class TwilioEnv:
     other_auth_token: str
 
 
+def basic(username: str, password: str) -> str:
+    """An Authorization header value for HTTP Basic credentials."""
+    return aiohttp.encode_basic_auth(username, password)
+
+
 @pytest.fixture
 def upstream() -> InMemoryUpstream:
     return InMemoryUpstream()
 
 
-@pytest.fixture
-async def gateway(upstream: InMemoryUpstream) -> AsyncIterator[Gateway]:
-    running = await start_gateway(upstream, "127.0.0.1:0")
+@pytest.fixture(params=["direct", "grpc"])
+async def gateway(
+    request: pytest.FixtureRequest, upstream: InMemoryUpstream
+) -> AsyncIterator[Gateway]:
+    """The gateway over the stand-in: called in-process ("direct", as `rollcall
+    serve` runs it) or through GrpcUpstream on a real channel ("grpc", as
+    `rollcall gateway` runs it)."""
+    if request.param == "direct":
+        running = await start_gateway(upstream, "127.0.0.1:0")
+        yield running
+        await running.close()
+        return
+    server, port = await start_grpc_stand_in(upstream)
+    channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
+    running = await start_gateway(GrpcUpstream(channel), "127.0.0.1:0")
     yield running
     await running.close()
+    await channel.close()
+    await server.stop(None)
 
 
 @pytest.fixture
@@ -63,6 +86,54 @@ async def http(twilio_env: TwilioEnv) -> AsyncIterator[aiohttp.ClientSession]:
     """A raw HTTP client on the gateway, authenticated as the main account."""
     async with aiohttp.ClientSession(
         base_url=twilio_env.base_url,
-        auth=aiohttp.BasicAuth(twilio_env.account_sid, twilio_env.auth_token),
+        headers={"Authorization": basic(twilio_env.account_sid, twilio_env.auth_token)},
     ) as session:
         yield session
+
+
+# Environment that would make the twilio SDK rewrite or proxy 127.0.0.1 URLs.
+_SDK_HOSTILE_ENV = (
+    "TWILIO_REGION",
+    "TWILIO_EDGE",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "ALL_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "all_proxy",
+)
+
+TwilioClientFactory = Callable[..., Client]
+
+
+@pytest.fixture
+def twilio_client(
+    twilio_env: TwilioEnv, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[TwilioClientFactory]:
+    """Makes unmodified twilio SDK clients pointed at the gateway.
+
+    `twilio_client()` authenticates as the main account; pass username,
+    password (and account_sid for an API key) for anything else. The SDK is
+    synchronous: call it through asyncio.to_thread while the gateway serves
+    on the test's loop.
+    """
+    for name in _SDK_HOSTILE_ENV:
+        monkeypatch.delenv(name, raising=False)
+    made: list[Client] = []
+
+    def make(
+        username: str | None = None, password: str | None = None, account_sid: str | None = None
+    ) -> Client:
+        client = Client(
+            username or twilio_env.account_sid,
+            password or twilio_env.auth_token,
+            account_sid=account_sid,
+        )
+        client.api.base_url = twilio_env.base_url
+        made.append(client)
+        return client
+
+    yield make
+    for client in made:
+        if client.http_client.session is not None:
+            client.http_client.session.close()

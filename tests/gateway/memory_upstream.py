@@ -11,11 +11,11 @@ real service's; the end-to-end suite covers them.
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import re
 import uuid
 
-from aiohttp import BasicAuth
 from google.protobuf.message import Message
 
 from rollcall.v1 import participant_pb2
@@ -83,14 +83,18 @@ class InMemoryUpstream:
             raise failure
         if authorization is None:
             raise errors.unauthenticated("Authentication Error - No credentials provided")
+        scheme, _, encoded = authorization.partition(" ")
         try:
-            auth = BasicAuth.decode(authorization)
+            decoded = base64.b64decode(encoded, validate=True).decode()
         except ValueError:
             raise errors.unauthenticated() from None
-        if self.tokens.get(auth.login) == auth.password:
-            return auth.login
-        secret, account_sid = self.api_keys.get(auth.login, ("", ""))
-        if secret and secret == auth.password:
+        username, _, password = decoded.partition(":")
+        if scheme.lower() != "basic":
+            raise errors.unauthenticated()
+        if username in self.tokens and self.tokens[username] == password:
+            return username
+        secret, account_sid = self.api_keys.get(username, ("", ""))
+        if secret and secret == password:
             return account_sid
         raise errors.unauthenticated()
 
@@ -168,9 +172,9 @@ class InMemoryUpstream:
                 else True
             ),
             end_conference_on_exit=request.end_conference_on_exit,
-            coaching=request.coaching if request.HasField("coaching") else bool(
-                request.call_sid_to_coach
-            ),
+            coaching=request.coaching
+            if request.HasField("coaching")
+            else bool(request.call_sid_to_coach),
             queue_time_ms=1000,
             from_endpoint=request.from_endpoint,
             to_endpoint=request.to_endpoint,
@@ -207,7 +211,7 @@ class InMemoryUpstream:
             p
             for p in conference.participants
             if all(
-                not request.HasField(f) or getattr(request, f) == getattr(p, f)  # type: ignore[arg-type]
+                not request.HasField(f) or getattr(request, f) == getattr(p, f)
                 for f in ("muted", "hold", "coaching")
             )
         ]
@@ -235,7 +239,7 @@ class InMemoryUpstream:
         conference, participant = self._participant(caller, request.name)
         self._check_etag(request.etag, participant)
         for field in ("muted", "hold", "end_conference_on_exit", "coaching"):
-            if request.HasField(field):  # type: ignore[arg-type]
+            if request.HasField(field):
                 setattr(participant, field, getattr(request, field))
         if request.HasField("call_sid_to_coach") and request.call_sid_to_coach:
             participant.call_sid_to_coach = request.call_sid_to_coach

@@ -165,9 +165,7 @@ def test_sub_second_precision_is_dropped() -> None:
 
 
 def test_the_sdk_reads_a_rendered_participant() -> None:
-    rendered = render.participant_json(
-        participant(label="agent", muted=True, queue_time_ms=1000)
-    )
+    rendered = render.participant_json(participant(label="agent", muted=True, queue_time_ms=1000))
     instance = ParticipantInstance(sdk_version(), rendered, ACCOUNT, CONFERENCE)
     assert instance.call_sid == CALL
     assert instance.label == "agent"

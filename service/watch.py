@@ -1,0 +1,282 @@
+"""WatchConference: an ordered, gap-free, resumable stream over the event log.
+
+The rules it keeps (DESIGN.md 3): the event table is the truth and the
+in-memory feed only wakes watchers and caches recent events. Each stream
+keeps its own cursor (the last revision it has dealt with) and sends, in
+revision order and exactly once, every event after it, reading from the cache
+when it holds the next revisions contiguously and from the store otherwise; so
+a slow watcher lags on its own cursor and never blocks writers or other
+watchers, and its memory is one bounded batch. A progress marker carries the
+cursor, so no event at or below a marker's revision can follow it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import dataclasses
+import logging
+from collections.abc import AsyncIterator
+
+from rollcall.v1 import participant_service_pb2 as pb
+from service import convert, errors, validation
+from service.auth import Authenticator
+from service.clock import Clock
+from service.core.model import Conference, Event, EventType
+from service.core.usecases import Participants
+from service.store.port import ParticipantFilter, Store
+
+log = logging.getLogger("rollcall.watch")
+
+_CACHE = 2048
+_BATCH = 500
+
+
+@dataclasses.dataclass
+class _Cached:
+    revision: int
+    event: Event
+    message: pb.WatchConferenceResponse
+
+
+class Feed:
+    """One conference's newest revision, recent events and sleeping watchers."""
+
+    def __init__(self) -> None:
+        self.revision = 0
+        self.recent: collections.deque[_Cached] = collections.deque(maxlen=_CACHE)
+        self.changed = asyncio.Event()
+        self.watchers = 0
+
+    def publish(self, event: Event) -> None:
+        cached = _Cached(
+            event.revision, event, pb.WatchConferenceResponse(event=convert.event(event))
+        )
+        if self.recent and event.revision != self.recent[-1].revision + 1:
+            self.recent.clear()  # out of order: keep the cache contiguous
+        self.recent.append(cached)
+        if event.revision > self.revision:
+            self.revision = event.revision
+        self.changed.set()
+        self.changed = asyncio.Event()
+
+    def after(self, cursor: int) -> list[_Cached] | None:
+        """Cached events after cursor, if the cache holds cursor+1 onwards."""
+        if not self.recent or self.recent[0].revision > cursor + 1:
+            return None
+        if self.recent[-1].revision <= cursor:
+            return []
+        start = cursor + 1 - self.recent[0].revision
+        return list(self.recent)[start:]
+
+
+class _Filter:
+    def __init__(self, request: pb.WatchConferenceRequest) -> None:
+        self.types = {t for t in request.event_types}
+        self.participants = set(request.participants)
+
+    def wants(self, event: Event) -> bool:
+        if self.types and convert.EVENT_TYPES[event.type] not in self.types:
+            return False
+        if self.participants:
+            p = event.participant
+            return p is not None and (
+                p.call_sid in self.participants or (p.label or "") in self.participants
+            )
+        return True
+
+
+class WatchHub:
+    def __init__(
+        self,
+        store: Store,
+        participants: Participants,
+        auth: Authenticator,
+        clock: Clock,
+        *,
+        progress_seconds: float,
+        per_account: int,
+    ) -> None:
+        self.store = store
+        self.participants = participants
+        self.auth = auth
+        self.clock = clock
+        self.progress_seconds = progress_seconds
+        self.per_account = per_account
+        self.feeds: dict[str, Feed] = {}
+        self._per_account: collections.Counter[str] = collections.Counter()
+        # Streams waiting for news, with the cursor each has reached.
+        self._waiting: dict[int, tuple[Feed, int]] = {}
+        self._idle_changed = asyncio.Condition()
+        participants.subscribe(self.publish)
+
+    def caught_up(self) -> int:
+        """How many streams have sent everything committed and wait for news."""
+        return sum(1 for feed, cursor in self._waiting.values() if cursor >= feed.revision)
+
+    async def wait_idle(self, watchers: int) -> None:
+        """Until at least `watchers` streams are caught up and idle (tests, benchmarks)."""
+        async with self._idle_changed:
+            await self._idle_changed.wait_for(lambda: self.caught_up() >= watchers)
+
+    async def _note_idle(self, key: int, entry: tuple[Feed, int] | None) -> None:
+        async with self._idle_changed:
+            if entry is None:
+                self._waiting.pop(key, None)
+            else:
+                self._waiting[key] = entry
+            self._idle_changed.notify_all()
+
+    def publish(self, events: list[Event]) -> None:
+        for event in events:
+            feed = self.feeds.get(event.conference_sid)
+            if feed is not None:
+                feed.publish(event)
+
+    async def _idle(self, feed: Feed, cursor: int) -> bool:
+        """Wait for a change (True) or for the progress interval to pass (False)."""
+        changed = feed.changed
+        timer_fired = asyncio.Event()
+        timer = self.clock.call_later(self.progress_seconds, timer_fired.set)
+        waits = [
+            asyncio.ensure_future(changed.wait()),
+            asyncio.ensure_future(timer_fired.wait()),
+        ]
+        key = id(waits)
+        await self._note_idle(key, (feed, cursor))
+        try:
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            await self._note_idle(key, None)
+            timer.cancel()
+            for w in waits:
+                w.cancel()
+        return changed.is_set()
+
+    async def watch(
+        self, request: pb.WatchConferenceRequest, authorization: str | None
+    ) -> AsyncIterator[pb.WatchConferenceResponse]:
+        account = self.auth.authenticate(authorization)
+        ref = validation.parse_parent(request.parent)
+        if account != ref.account_sid:
+            raise errors.conference_not_found(f"conference {ref.key}")
+        _check_types(request)
+        conference = await self.participants.conference(ref)
+        if self._per_account[account] >= self.per_account:
+            raise errors.RollcallError(
+                errors.Code.RESOURCE_EXHAUSTED,
+                "WATCHER_LIMIT",
+                f"at most {self.per_account} concurrent watchers per account",
+                twilio_code=20429,
+                http_status=429,
+                metadata={"limit": str(self.per_account)},
+            )
+        self._per_account[account] += 1
+        feed = self.feeds.setdefault(conference.sid, Feed())
+        feed.watchers += 1
+        try:
+            async for item in self._stream(request, conference.sid, feed):
+                yield item
+        finally:
+            self._per_account[account] -= 1
+            feed.watchers -= 1
+            if feed.watchers == 0:
+                self.feeds.pop(conference.sid, None)
+
+    async def _stream(
+        self, request: pb.WatchConferenceRequest, conference_sid: str, feed: Feed
+    ) -> AsyncIterator[pb.WatchConferenceResponse]:
+        flt = _Filter(request)
+        if request.HasField("resume_after_revision"):
+            cursor = request.resume_after_revision
+            conference = await self._conference(request)
+            current = conference.revision
+            if cursor > current or cursor < 0:
+                raise errors.RollcallError(
+                    errors.Code.INVALID_ARGUMENT,
+                    "REVISION_FROM_FUTURE",
+                    f"revision {cursor} is not between 0 and the current revision {current}",
+                    twilio_code=None,
+                    http_status=400,
+                    violations=(
+                        errors.FieldViolation("resume_after_revision", "beyond current revision"),
+                    ),
+                    metadata={"current_revision": str(current)},
+                )
+            oldest = await self.store.oldest_revision(conference_sid)
+            if cursor < current and (oldest is None or cursor < oldest - 1):
+                raise errors.RollcallError(
+                    errors.Code.OUT_OF_RANGE,
+                    "REVISION_COMPACTED",
+                    f"events after revision {cursor} are no longer retained; re-snapshot",
+                    twilio_code=None,
+                    http_status=410,
+                    metadata={
+                        "oldest_revision": str(oldest if oldest is not None else current + 1),
+                        "current_revision": str(current),
+                    },
+                )
+            feed.revision = max(feed.revision, current)
+            if not conference.active and cursor >= current:
+                return
+        else:
+            page = await self.store.list_participants(
+                conference_sid, ParticipantFilter(), page_size=1000
+            )
+            for p in page.participants:
+                if not flt.participants or p.call_sid in flt.participants or (
+                    p.label or ""
+                ) in flt.participants:
+                    yield pb.WatchConferenceResponse(initial_participant=convert.participant(p))
+            cursor = page.revision
+            conference = await self._conference(request)
+            feed.revision = max(feed.revision, cursor)
+            yield pb.WatchConferenceResponse(
+                initial_state_complete=pb.InitialStateComplete(
+                    revision=cursor, conference=convert.conference(conference)
+                )
+            )
+            if not conference.active and conference.revision <= cursor:
+                return
+        while True:
+            if feed.revision > cursor:
+                cached = feed.after(cursor)
+                batch: list[tuple[Event, pb.WatchConferenceResponse | None]]
+                if cached is None:
+                    batch = [
+                        (e, None) for e in await self.store.events(conference_sid, cursor, _BATCH)
+                    ]
+                else:
+                    batch = [(c.event, c.message) for c in cached]
+                if not batch:
+                    # Announced but not visible to this reader yet: wait for more.
+                    await self._idle(feed, cursor)
+                    continue
+                for event, message in batch:
+                    if event.revision != cursor + 1:
+                        raise errors.internal(
+                            f"event log gap after revision {cursor} in {conference_sid}"
+                        )
+                    cursor = event.revision
+                    if flt.wants(event):
+                        yield message or pb.WatchConferenceResponse(event=convert.event(event))
+                    if event.type is EventType.CONFERENCE_ENDED:
+                        return
+                continue
+            if not await self._idle(feed, cursor):
+                yield pb.WatchConferenceResponse(progress=pb.ProgressMarker(revision=cursor))
+
+    async def _conference(self, request: pb.WatchConferenceRequest) -> Conference:
+        return await self.participants.conference(validation.parse_parent(request.parent))
+
+    async def compact(self, retention_seconds: float, keep: int) -> int:
+        deleted = await self.store.compact(self.clock.now() - retention_seconds, keep)
+        if deleted:
+            log.info("compacted events", extra={"deleted": deleted})
+        return deleted
+
+
+def _check_types(request: pb.WatchConferenceRequest) -> None:
+    known = pb.ConferenceEventType.DESCRIPTOR.values_by_number
+    if any(t == 0 or t not in known for t in request.event_types):
+        raise errors.invalid_field("event_types", "unknown event type")
