@@ -231,14 +231,14 @@ def _enum_word(descriptor: FieldDescriptor, word: str) -> int:
         raise _BadValue(f"{word!r} is not one of: {choices}") from None
 
 
-def parse_boolean(value: str) -> bool:
+def _parse_boolean(value: str) -> bool:
     try:
         return _BOOLEANS[value.lower()]
     except KeyError:
         raise _BadValue(f"must be true or false, got {value!r}") from None
 
 
-def parse_integer(value: str, low: int = -(2**63), high: int = 2**63 - 1) -> int:
+def _parse_integer(value: str, low: int = -(2**63), high: int = 2**63 - 1) -> int:
     if not _INTEGER.fullmatch(value):
         raise _BadValue(f"must be an integer, got {value!r}")
     number = int(value)
@@ -252,11 +252,11 @@ def _scalar(descriptor: FieldDescriptor, value: str) -> object:
     if kind == FieldDescriptor.TYPE_STRING:
         return value
     if kind == FieldDescriptor.TYPE_BOOL:
-        return parse_boolean(value)
+        return _parse_boolean(value)
     if kind == FieldDescriptor.TYPE_ENUM:
         return _enum_word(descriptor, value)
     if kind in _INT_RANGES:
-        return parse_integer(value, *_INT_RANGES[kind])
+        return _parse_integer(value, *_INT_RANGES[kind])
     raise TypeError(f"no wire parser for {descriptor.full_name}")  # a table bug
 
 
@@ -322,7 +322,7 @@ def _paging_number(query: MultiMapping[str], wire: str, default: int) -> int:
     if not values or values[-1] == "":
         return default
     try:
-        return parse_integer(values[-1])
+        return _parse_integer(values[-1])
     except _BadValue as bad:
         raise invalid([FieldViolation(wire, str(bad))]) from None
 

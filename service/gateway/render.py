@@ -129,7 +129,7 @@ def page_uri(
     page_token: str = "",
 ) -> str:
     """Filters first, then PageSize, Page and (when there is one) PageToken."""
-    query = [("PageSize", str(page_size)), ("Page", str(page))]
+    query = [*filters, ("PageSize", str(page_size)), ("Page", str(page))]
     if page_token:
         query.append(("PageToken", page_token))
     return f"{path}?{urlencode(query)}"

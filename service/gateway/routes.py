@@ -35,7 +35,17 @@ def _upstream(request: web.Request) -> Upstream:
 
 
 def _authorization(request: web.Request) -> str | None:
-    return request.headers.get(hdrs.AUTHORIZATION)
+    return request.headers.get(hdrs.AUTHORIZATION) or None
+
+
+def _text_header(request: web.Request, name: str) -> str:
+    """A header bound for a proto string field; undecodable bytes are the caller's error."""
+    value = request.headers.get(name, "").strip()
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        raise invalid_field(name, "must be UTF-8 text") from None
+    return value
 
 
 def _segment(request: web.Request, key: str) -> str:
@@ -55,7 +65,7 @@ def _name(request: web.Request) -> str:
 
 
 def _if_match(request: web.Request) -> str:
-    value = request.headers.get(hdrs.IF_MATCH, "").strip()
+    value = _text_header(request, hdrs.IF_MATCH)
     return "" if value == "*" else value
 
 
@@ -89,7 +99,7 @@ async def create_participant(request: web.Request) -> web.Response:
     message = forms.parse_create(
         form,
         parent=_parent(request),
-        request_id=request.headers.get(IDEMPOTENCY_KEY, ""),
+        request_id=_text_header(request, IDEMPOTENCY_KEY),
     )
     response = await _upstream(request).create_participant(message, _authorization(request))
     return _participant_response(response.participant, status=201)

@@ -24,6 +24,12 @@ from service import errors
 
 CONFERENCE_SID = re.compile(r"CF[0-9a-fA-F]{32}")
 CALL_SID = re.compile(r"CA[0-9a-fA-F]{32}")
+# Opaque to clients; '+', '/', '=' and a space make sure page URIs encode tokens.
+PAGE_TOKEN = re.compile(r"P\+T/(\d+)= x")
+
+
+def page_token(offset: int) -> str:
+    return f"P+T/{offset}= x"
 
 
 def sid(prefix: str) -> str:
@@ -218,8 +224,8 @@ class InMemoryUpstream:
         size = request.page_size or 50
         if not request.page_token:
             offset = 0
-        elif request.page_token.startswith("PT") and request.page_token[2:].isdigit():
-            offset = int(request.page_token[2:])
+        elif (match := PAGE_TOKEN.fullmatch(request.page_token)) is not None:
+            offset = int(match.group(1))
         else:
             raise errors.invalid_field("page_token", "not a page token from this service")
         page = matching[offset : offset + size]
@@ -227,9 +233,9 @@ class InMemoryUpstream:
         for participant in response.participants:
             participant.ClearField("queue_time_ms")
         if offset + size < len(matching):
-            response.next_page_token = f"PT{offset + size}"
+            response.next_page_token = page_token(offset + size)
         if offset > 0:
-            response.previous_page_token = f"PT{max(offset - size, 0)}"
+            response.previous_page_token = page_token(max(offset - size, 0))
         return response
 
     async def update_participant(

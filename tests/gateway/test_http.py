@@ -1,68 +1,31 @@
 """The gateway's HTTP layer on a real port, over the in-memory stand-in upstream.
 
 These check what only the HTTP face decides: routes and methods, bodies and
-content types, header mappings (Idempotency-Key, If-Match, ETag,
-WWW-Authenticate), the Twilio error shape, and page envelopes and URIs.
+content types, header mappings (Idempotency-Key, If-Match, ETag), and page
+envelopes and URIs. Errors and authentication are in test_http_errors.py.
 """
 
 from __future__ import annotations
 
-import asyncio
-from typing import Any
 from urllib.parse import quote
 
 import aiohttp
 import pytest
-from twilio.base.exceptions import TwilioRestException
 
 from rollcall.v1 import enums_pb2
 from rollcall.v1 import participant_service_pb2 as pb
-from service import errors
 from service.gateway import render
-from service.grpcapi.errors import from_status
-from tests.gateway.conftest import TwilioClientFactory, TwilioEnv, basic
+from tests.gateway.conftest import TwilioEnv, basic
+from tests.gateway.http_helpers import (
+    FORM,
+    collection,
+    create,
+    instance,
+    raw_http,
+    twilio_error,
+)
 from tests.gateway.memory_upstream import InMemoryUpstream
 from tests.gateway.schemas import LIST_VALIDATOR, PARTICIPANT_VALIDATOR
-
-FORM = "application/x-www-form-urlencoded"
-ERROR_KEYS = {"code", "message", "more_info", "status"}
-
-
-def collection(env: TwilioEnv, conference: str) -> str:
-    return f"/2010-04-01/Accounts/{env.account_sid}/Conferences/{conference}/Participants.json"
-
-
-def instance(env: TwilioEnv, conference: str, participant: str) -> str:
-    return (
-        f"/2010-04-01/Accounts/{env.account_sid}/Conferences/{conference}"
-        f"/Participants/{participant}.json"
-    )
-
-
-async def create(
-    http: aiohttp.ClientSession,
-    env: TwilioEnv,
-    conference: str = "Room 1",
-    **fields: str,
-) -> dict[str, Any]:
-    data = {"From": "+15005550006", "To": "+15558675310", **fields}
-    async with http.post(collection(env, quote(conference)), data=data) as response:
-        assert response.status == 201, await response.text()
-        body: dict[str, Any] = await response.json()
-        return body
-
-
-async def twilio_error(response: aiohttp.ClientResponse, status: int, code: int) -> str:
-    assert response.status == status
-    assert response.content_type == "application/json"
-    body = await response.json()
-    assert set(body) == ERROR_KEYS  # never RFC 9457's type+title
-    assert body["status"] == status
-    assert body["code"] == code
-    assert body["more_info"] == f"https://www.twilio.com/docs/errors/{code}"
-    message: str = body["message"]
-    return message
-
 
 # -- success paths -----------------------------------------------------------
 
@@ -326,22 +289,25 @@ async def test_non_form_content_type_on_post_is_400(
 async def test_a_body_without_content_type_is_400(
     twilio_env: TwilioEnv, upstream: InMemoryUpstream
 ) -> None:
-    # aiohttp's client always labels a body, so speak raw HTTP.
-    host, port = "127.0.0.1", int(twilio_env.base_url.rsplit(":", 1)[1])
-    auth = basic(twilio_env.account_sid, twilio_env.auth_token)
     body = b"From=%2B15005550006&To=%2B15558675310"
-    request = (
-        f"POST {collection(twilio_env, 'R')} HTTP/1.1\r\nHost: {host}\r\n"
-        f"Authorization: {auth}\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n"
-    ).encode() + body
-    reader, writer = await asyncio.open_connection(host, port)
-    writer.write(request)
-    await writer.drain()
-    reply = await reader.read()
-    writer.close()
-    await writer.wait_closed()
+    reply = await raw_http(twilio_env, f"POST {collection(twilio_env, 'R')}", body)
     assert reply.startswith(b"HTTP/1.1 400 ")
     assert b'"code": 400' in reply
+    assert upstream.calls == []
+
+
+async def test_headers_that_are_not_utf8_are_400(
+    twilio_env: TwilioEnv, upstream: InMemoryUpstream
+) -> None:
+    body = b"From=%2B15005550006&To=%2B15558675310"
+    reply = await raw_http(
+        twilio_env,
+        f"POST {collection(twilio_env, 'R')}",
+        body,
+        b"Content-Type: application/x-www-form-urlencoded\r\nIdempotency-Key: caf\xe9\r\n",
+    )
+    assert reply.startswith(b"HTTP/1.1 400 ")
+    assert b"Idempotency-Key" in reply
     assert upstream.calls == []
 
 
@@ -366,132 +332,3 @@ async def test_bad_values_are_400_with_the_field_named(
     ) as r:
         await twilio_error(r, 400, 16002)
     assert upstream.calls == []
-
-
-# -- authentication and tenancy ---------------------------------------------
-
-
-async def test_missing_credentials_are_401_with_www_authenticate(
-    twilio_env: TwilioEnv, upstream: InMemoryUpstream
-) -> None:
-    async with (
-        aiohttp.ClientSession(base_url=twilio_env.base_url) as anonymous,
-        anonymous.get(collection(twilio_env, "CF" + "3" * 32)) as response,
-    ):
-        await twilio_error(response, 401, 20003)
-        assert response.headers["WWW-Authenticate"] == 'Basic realm="Twilio API"'
-    assert upstream.calls[-1].authorization is None
-
-
-async def test_bad_credentials_are_401(twilio_env: TwilioEnv) -> None:
-    wrong = {"Authorization": basic(twilio_env.account_sid, "not-the-token")}
-    async with (
-        aiohttp.ClientSession(base_url=twilio_env.base_url, headers=wrong) as session,
-        session.post(collection(twilio_env, "R"), data={"From": "a", "To": "b"}) as response,
-    ):
-        await twilio_error(response, 401, 20003)
-        assert response.headers["WWW-Authenticate"] == 'Basic realm="Twilio API"'
-
-
-async def test_another_accounts_resources_are_404(
-    http: aiohttp.ClientSession, twilio_env: TwilioEnv
-) -> None:
-    created = await create(http, twilio_env)
-    other = {"Authorization": basic(twilio_env.other_account_sid, twilio_env.other_auth_token)}
-    path = instance(twilio_env, created["conference_sid"], created["call_sid"])
-    async with aiohttp.ClientSession(base_url=twilio_env.base_url, headers=other) as session:
-        async with session.get(path) as response:
-            message = await twilio_error(response, 404, 20404)
-        assert message == f"The requested resource {path} was not found"
-        own = path.replace(twilio_env.account_sid, twilio_env.other_account_sid)
-        async with session.get(own) as response:
-            await twilio_error(response, 404, 20404)
-
-
-# -- every service error in Twilio's shape -----------------------------------
-
-
-@pytest.mark.parametrize(
-    ("error", "status", "code"),
-    [
-        (errors.rate_limited(), 429, 20429),
-        (errors.conference_full("CF1", 250), 400, 16020),
-        (errors.conference_not_active("CF1"), 400, 16022),
-        (errors.label_in_use("agent"), 400, 16026),
-        (errors.participant_not_active("CA1"), 400, 21220),
-        (errors.coach_target_absent("CA1"), 400, 16028),
-        (errors.invalid_field("to_endpoint", "not a number", 21211), 400, 21211),
-        (errors.request_id_reused(), 422, 422),
-        (errors.etag_mismatch('"1"', '"2"'), 412, 412),
-        (from_status("ABORTED", "stale", None), 409, 409),
-        (from_status("PERMISSION_DENIED", "no", None), 403, 403),
-        (from_status("UNAVAILABLE", "down", None), 503, 20503),
-        (errors.internal("disk on fire"), 500, 20500),
-    ],
-)
-async def test_service_errors_keep_their_twilio_code_and_status(
-    http: aiohttp.ClientSession,
-    twilio_env: TwilioEnv,
-    upstream: InMemoryUpstream,
-    error: errors.RollcallError,
-    status: int,
-    code: int,
-) -> None:
-    upstream.fail_with = error
-    async with http.post(
-        collection(twilio_env, "R"), data={"From": "+15005550006", "To": "+1"}
-    ) as response:
-        message = await twilio_error(response, status, code)
-    if status >= 500:
-        assert message in ("Internal Server Error", "Service Unavailable")
-    else:
-        assert message == error.message
-
-
-async def test_etag_mismatch_is_412_even_without_http_status_metadata(
-    http: aiohttp.ClientSession, twilio_env: TwilioEnv, upstream: InMemoryUpstream
-) -> None:
-    error = errors.etag_mismatch('"1"', '"2"')
-    error.http_status = 409  # what a bare ABORTED would default to
-    upstream.fail_with = error
-    async with http.delete(instance(twilio_env, "CF" + "4" * 32, "x")) as response:
-        await twilio_error(response, 412, 412)
-
-
-async def test_faults_are_500_without_detail(
-    http: aiohttp.ClientSession,
-    twilio_env: TwilioEnv,
-    upstream: InMemoryUpstream,
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    upstream.fail_with = RuntimeError("secret detail")
-    async with http.get(instance(twilio_env, "CF" + "5" * 32, "x")) as response:
-        message = await twilio_error(response, 500, 20500)
-        text = await response.text()
-    assert message == "Internal Server Error"
-    assert "secret" not in text
-    assert "Traceback" not in text
-    assert "secret detail" in caplog.text
-
-
-@pytest.mark.parametrize(
-    ("error", "status", "code"),
-    [
-        (errors.rate_limited(), 429, 20429),
-        (errors.conference_full("CF1", 2), 400, 16020),
-        (errors.participant_not_active("CA1"), 400, 21220),
-        (RuntimeError("boom"), 500, 20500),
-    ],
-)
-async def test_the_sdk_sees_injected_errors_as_twilio_rest_exception(
-    twilio_client: TwilioClientFactory,
-    upstream: InMemoryUpstream,
-    error: BaseException,
-    status: int,
-    code: int,
-) -> None:
-    upstream.fail_with = error
-    participants = twilio_client().conferences("Room").participants
-    with pytest.raises(TwilioRestException) as caught:
-        await asyncio.to_thread(participants.create, from_="+15005550006", to="+15558675310")
-    assert (caught.value.status, caught.value.code) == (status, code)

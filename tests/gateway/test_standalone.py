@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import pathlib
 import re
 import signal
 import sys
@@ -17,6 +18,8 @@ from service.gateway.standalone import serve_gateway
 from tests.gateway.conftest import basic
 from tests.gateway.grpc_stand_in import start_grpc_stand_in
 from tests.gateway.memory_upstream import InMemoryUpstream
+
+REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -74,7 +77,7 @@ async def test_run_gateway_serves_until_sigterm_and_exits_0(
         "from service.gateway.standalone import run_gateway\n"
         f"sys.exit(run_gateway({grpc_target!r}, '127.0.0.1:0'))\n"
     )
-    env = {**os.environ, "PYTHONPATH": os.getcwd()}
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
     child = await asyncio.create_subprocess_exec(
         sys.executable, "-c", code, stderr=asyncio.subprocess.PIPE, env=env
     )

@@ -1,8 +1,8 @@
 """The unmodified twilio SDK (9.13.0) against the gateway on a real port.
 
-These tests depend only on `twilio_env` and `twilio_client`, so they run the
-same against the in-memory stand-in (tests/gateway/conftest.py) and against
-the real server once the end-to-end harness provides `twilio_env`. The SDK is
+These tests depend only on `sdk_env` and `twilio_client`, so each runs against
+the in-memory stand-in, the real server's in-process gateway, and a
+standalone gateway in front of the real server's gRPC port. The SDK is
 synchronous; every call runs in a thread while the gateway serves on the
 test's event loop.
 """
@@ -164,21 +164,19 @@ async def test_list_with_filters_across_pages(twilio_client: TwilioClientFactory
     assert await asyncio.to_thread(participants.list, hold=True) == []
 
 
-async def test_api_key_credentials(
-    twilio_env: TwilioEnv, twilio_client: TwilioClientFactory
-) -> None:
+async def test_api_key_credentials(sdk_env: TwilioEnv, twilio_client: TwilioClientFactory) -> None:
     client = twilio_client(
-        twilio_env.api_key_sid, twilio_env.api_key_secret, account_sid=twilio_env.account_sid
+        sdk_env.api_key_sid, sdk_env.api_key_secret, account_sid=sdk_env.account_sid
     )
     created = await asyncio.to_thread(
         client.conferences(room()).participants.create, from_=FROM, to=number(20), label="k"
     )
-    assert created.account_sid == twilio_env.account_sid
+    assert created.account_sid == sdk_env.account_sid
     fetched = await asyncio.to_thread(
         client.conferences(created.conference_sid).participants("k").fetch
     )
     assert fetched.call_sid == created.call_sid
-    wrong = twilio_client(twilio_env.api_key_sid, "wrong", account_sid=twilio_env.account_sid)
+    wrong = twilio_client(sdk_env.api_key_sid, "wrong", account_sid=sdk_env.account_sid)
     error = await rest_error(
         wrong.conferences(created.conference_sid).participants(created.call_sid).fetch
     )
@@ -186,7 +184,7 @@ async def test_api_key_credentials(
 
 
 async def test_errors_surface_as_twilio_rest_exception(
-    twilio_env: TwilioEnv, twilio_client: TwilioClientFactory
+    sdk_env: TwilioEnv, twilio_client: TwilioClientFactory
 ) -> None:
     client = twilio_client()
     created = await asyncio.to_thread(
@@ -201,15 +199,15 @@ async def test_errors_surface_as_twilio_rest_exception(
     gone = await rest_error(conference.participants("nobody").delete)
     assert (gone.status, gone.code, gone.method) == (404, 20404, "DELETE")
 
-    bad_token = twilio_client(twilio_env.account_sid, "not-the-token")
+    bad_token = twilio_client(sdk_env.account_sid, "not-the-token")
     denied = await rest_error(
         bad_token.conferences(created.conference_sid).participants.create, from_=FROM, to=number(31)
     )
     assert (denied.status, denied.code) == (401, 20003)
 
     # Another account sees nothing of this one, whichever account the path names.
-    other = twilio_client(twilio_env.other_account_sid, twilio_env.other_auth_token)
-    foreign = other.api.v2010.accounts(twilio_env.account_sid).conferences(created.conference_sid)
+    other = twilio_client(sdk_env.other_account_sid, sdk_env.other_auth_token)
+    foreign = other.api.v2010.accounts(sdk_env.account_sid).conferences(created.conference_sid)
     error = await rest_error(foreign.participants(created.call_sid).fetch)
     assert (error.status, error.code) == (404, 20404)
     error = await rest_error(other.conferences(created.conference_sid).participants("taken").fetch)
@@ -238,7 +236,7 @@ async def test_errors_surface_as_twilio_rest_exception(
     put = await rest_error(
         client.api.v2010.update,
         method="PUT",
-        uri=f"/Accounts/{twilio_env.account_sid}/Conferences/{created.conference_sid}"
+        uri=f"/Accounts/{sdk_env.account_sid}/Conferences/{created.conference_sid}"
         f"/Participants/{created.call_sid}.json",
         data={"Muted": "true"},
     )
