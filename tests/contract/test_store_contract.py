@@ -1,0 +1,163 @@
+"""The store contract: every adapter (SQLite today; PostgreSQL joins the
+parametrization when it lands) must pass these."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from service.core.model import (
+    CallStatus,
+    Conference,
+    ConferenceStatus,
+    Event,
+    EventType,
+    Participant,
+    ParticipantStatus,
+    new_sid,
+)
+from service.store.port import ParticipantFilter, Store
+from service.store.sqlite import SqliteStore
+
+AC = "AC" + "a" * 32
+
+
+@contextlib.asynccontextmanager
+async def sqlite_store(tmp_path: Path) -> AsyncIterator[Store]:
+    store = SqliteStore(str(tmp_path / "contract.sqlite3"))
+    await store.open()
+    try:
+        yield store
+    finally:
+        await store.close()
+
+
+STORES: dict[str, Callable[[Path], Any]] = {"sqlite": sqlite_store}
+
+
+@pytest.fixture(params=sorted(STORES))
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
+    async with STORES[request.param](tmp_path) as s:
+        yield s
+
+
+def conference(name: str = "room") -> Conference:
+    return Conference(
+        sid=new_sid("CF"),
+        account_sid=AC,
+        friendly_name=name,
+        status=ConferenceStatus.INIT,
+        revision=0,
+        max_participants=250,
+        date_created=1.0,
+        date_updated=1.0,
+    )
+
+
+def participant(conf: Conference, label: str | None = None, **fields: Any) -> Participant:
+    return Participant(
+        call_sid=new_sid("CA"),
+        account_sid=AC,
+        conference_sid=conf.sid,
+        conference_friendly_name=conf.friendly_name,
+        label=label,
+        status=ParticipantStatus.QUEUED,
+        call_status=CallStatus.QUEUED,
+        from_endpoint="+15005550006",
+        to_endpoint="+15551234567",
+        date_created=1.0,
+        date_updated=1.0,
+        revision=0,
+        **fields,
+    )
+
+
+async def add(store: Store, conf: Conference, p: Participant) -> Participant:
+    async with store.write() as tx:
+        conf.revision += 1
+        p.revision = conf.revision
+        await tx.insert_participant(p)
+        await tx.append_event(
+            Event(conf.sid, AC, conf.revision, 1.0, EventType.CALL_STATUS_CHANGED, conf, p)
+        )
+        await tx.update_conference(conf)
+    return p
+
+
+async def test_write_commits_everything_or_nothing(store: Store) -> None:
+    conf = conference()
+    async with store.write() as tx:
+        await tx.insert_conference(conf)
+    p = await add(store, conf, participant(conf))
+    async def abort() -> None:
+        async with store.write() as tx:
+            p.muted = True
+            await tx.update_participant(p)
+            raise RuntimeError("abort")
+
+    with pytest.raises(RuntimeError):
+        await abort()
+    found = await store.participant(conf.sid, p.call_sid, include_ended=False)
+    assert found is not None and not found.muted
+    assert [e.revision for e in await store.events(conf.sid, 0, 10)] == [1]
+
+
+async def test_active_label_unique_and_name_lookup(store: Store) -> None:
+    conf = conference()
+    async with store.write() as tx:
+        await tx.insert_conference(conf)
+    first = await add(store, conf, participant(conf, "agent"))
+    with pytest.raises(Exception, match=r"UNIQUE|unique"):
+        await add(store, conf, participant(conf, "agent"))
+    first.status = ParticipantStatus.COMPLETE
+    async with store.write() as tx:
+        await tx.update_participant(first)
+    second = await add(store, conf, participant(conf, "agent"))
+    found = await store.participant(conf.sid, "agent", include_ended=True)
+    assert found is not None and found.call_sid == second.call_sid
+    assert await store.active_conference_named(AC, "room") is not None
+    assert await store.active_conference_named("AC" + "b" * 32, "room") is None
+
+
+async def test_list_pages_both_ways_with_filters(store: Store) -> None:
+    conf = conference()
+    async with store.write() as tx:
+        await tx.insert_conference(conf)
+    made = [await add(store, conf, participant(conf, muted=i % 2 == 0)) for i in range(5)]
+    page = await store.list_participants(conf.sid, ParticipantFilter(), page_size=2)
+    assert [p.call_sid for p in page.participants] == [m.call_sid for m in made[:2]]
+    assert page.previous_before is None and page.next_after is not None
+    assert page.revision == 5
+    nxt = await store.list_participants(
+        conf.sid, ParticipantFilter(), page_size=2, after=page.next_after
+    )
+    assert [p.call_sid for p in nxt.participants] == [m.call_sid for m in made[2:4]]
+    back = await store.list_participants(
+        conf.sid, ParticipantFilter(), page_size=2, before=nxt.previous_before
+    )
+    assert [p.call_sid for p in back.participants] == [m.call_sid for m in made[:2]]
+    muted = await store.list_participants(conf.sid, ParticipantFilter(muted=True), page_size=10)
+    assert len(muted.participants) == 3
+
+
+async def test_compaction_keeps_the_newest(store: Store) -> None:
+    conf = conference()
+    async with store.write() as tx:
+        await tx.insert_conference(conf)
+    for _ in range(6):
+        await add(store, conf, participant(conf))
+    assert await store.compact(older_than=2.0, keep=2) == 4
+    assert await store.oldest_revision(conf.sid) == 5
+    assert [e.revision for e in await store.events(conf.sid, 0, 10)] == [5, 6]
+
+
+async def test_meta_and_reopen(tmp_path: Path) -> None:
+    async with sqlite_store(tmp_path) as s:
+        await s.set_meta("k", "v1")
+        await s.set_meta("k", "v2")
+    async with sqlite_store(tmp_path) as s:  # migrations are not applied twice
+        assert await s.get_meta("k") == "v2"

@@ -1,0 +1,190 @@
+"""Conference rules through the use cases, on a real SQLite store and the
+simulated dialer driven by a manual clock (no gRPC)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from service import errors
+from service.clock import ManualClock
+from service.core.model import (
+    CallStatus,
+    ConferenceStatus,
+    EndReason,
+    EventType,
+    LeaveReason,
+    ParticipantStatus,
+)
+from service.core.usecases import ConferenceRef, CreateCommand, Participants, UpdateCommand
+from service.dialer.simulated import SimulatedDialer
+from service.store.sqlite import SqliteStore
+
+AC = "AC" + "a" * 32
+
+
+@pytest.fixture
+async def core(tmp_path: Path) -> AsyncIterator[tuple[Participants, ManualClock, list[EventType]]]:
+    clock = ManualClock()
+    store = SqliteStore(str(tmp_path / "core.sqlite3"))
+    await store.open()
+    seen: list[EventType] = []
+
+    async def sink(call_sid: str, progress: object, at: float) -> None:
+        await participants.on_progress(call_sid, progress, at)  # type: ignore[arg-type]
+
+    dialer = SimulatedDialer(clock, sink, ring_seconds=1.0, calls_per_second=0)
+    participants = Participants(store, dialer, clock)
+    participants.subscribe(lambda events: seen.extend(e.type for e in events))
+    try:
+        yield participants, clock, seen
+    finally:
+        await dialer.close()
+        await store.close()
+
+
+def command(room: str = "room", **fields: object) -> CreateCommand:
+    values: dict[str, object] = {
+        "conference": ConferenceRef(AC, room),
+        "from_endpoint": "+15005550006",
+        "to_endpoint": "+15551234567",
+        "label": None,
+        "muted": False,
+        "start_conference_on_enter": True,
+        "end_conference_on_exit": False,
+        "coaching": False,
+        "call_sid_to_coach": None,
+        "wait_url": None,
+        "wait_method": "POST",
+        "timeout": 60,
+        "time_limit": 14400,
+        "max_participants": 250,
+        "conference_settings": {},
+        "settings": {},
+    }
+    values.update(fields)
+    return CreateCommand(**values)  # type: ignore[arg-type]
+
+
+async def test_status_progression_and_conference_start(core: tuple) -> None:
+    participants, clock, seen = core
+    a, _ = await participants.create(command())
+    b, _ = await participants.create(command(start_conference_on_enter=False))
+    await clock.advance(1)
+    conf = await participants.conference(ConferenceRef(AC, a.conference_sid))
+    assert conf.status is ConferenceStatus.IN_PROGRESS
+    assert seen.count(EventType.PARTICIPANT_JOINED) == 2
+    assert seen[-1] is EventType.CONFERENCE_STARTED
+    del b
+
+
+async def test_no_start_without_start_conference_on_enter(core: tuple) -> None:
+    participants, clock, _ = core
+    a, _ = await participants.create(command(start_conference_on_enter=False))
+    await participants.create(command(start_conference_on_enter=False))
+    await clock.advance(1)
+    conf = await participants.conference(ConferenceRef(AC, a.conference_sid))
+    assert conf.status is ConferenceStatus.INIT
+
+
+async def test_one_event_per_revision(core: tuple) -> None:
+    participants, clock, _ = core
+    a, _ = await participants.create(command())
+    await clock.advance(1)
+    events = await participants.store.events(a.conference_sid, 0, 100)
+    assert [e.revision for e in events] == [1, 2, 3, 4]
+    assert [e.participant.status for e in events if e.participant] == [
+        ParticipantStatus.QUEUED,
+        ParticipantStatus.CONNECTING,
+        ParticipantStatus.RINGING,
+        ParticipantStatus.CONNECTED,
+    ]
+
+
+async def test_end_on_exit_left_ends_conference(core: tuple) -> None:
+    participants, clock, _ = core
+    host, _ = await participants.create(command(end_conference_on_exit=True, time_limit=5))
+    guest, _ = await participants.create(command())
+    await clock.advance(6)  # host's time limit: it hangs up
+    conf = await participants.conference(ConferenceRef(AC, host.conference_sid))
+    assert conf.status is ConferenceStatus.COMPLETED
+    assert conf.end_reason is EndReason.EOE_LEFT
+    assert conf.call_sid_ending_conference == host.call_sid
+    g = await participants.fetch(
+        ConferenceRef(AC, host.conference_sid), guest.call_sid, include_ended=True
+    )
+    assert g.status is ParticipantStatus.COMPLETE
+    assert g.leave_reason is LeaveReason.MODERATOR_ENDED_CONFERENCE
+    assert participants.dialer.calls_in_flight() == 0  # the guest's call was hung up
+
+
+async def test_kick_before_answer_cancels_the_call(core: tuple) -> None:
+    participants, _, _ = core
+    p, _ = await participants.create(command())
+    gone = await participants.delete(ConferenceRef(AC, p.conference_sid), p.call_sid, "")
+    assert gone.status is ParticipantStatus.FAILED
+    assert gone.call_status is CallStatus.CANCELED
+    conf = await participants.conference(ConferenceRef(AC, p.conference_sid))
+    assert conf.end_reason is EndReason.LAST_PARTICIPANT_KICKED
+
+
+async def test_update_events_in_order(core: tuple) -> None:
+    participants, _, seen = core
+    p, _ = await participants.create(command())
+    seen.clear()
+    ref = ConferenceRef(AC, p.conference_sid)
+    await participants.update(
+        ref,
+        p.call_sid,
+        UpdateCommand(muted=True, hold=True, beep_on_exit=False, announce_url="https://e.com/a"),
+    )
+    assert seen == [
+        EventType.PARTICIPANT_MUTED,
+        EventType.PARTICIPANT_HELD,
+        EventType.PARTICIPANT_MODIFIED,
+        EventType.ANNOUNCEMENT_ENDED,
+    ]
+
+
+async def test_failed_update_changes_nothing(core: tuple) -> None:
+    participants, _, seen = core
+    p, _ = await participants.create(command())
+    ref = ConferenceRef(AC, p.conference_sid)
+    seen.clear()
+    with pytest.raises(errors.RollcallError):
+        await participants.update(ref, p.call_sid, UpdateCommand(muted=True, coaching=True))
+    after = await participants.fetch(ref, p.call_sid, include_ended=False)
+    assert not after.muted and after.revision == p.revision and seen == []
+
+
+async def test_recover_fails_unanswered_and_resumes_answered(tmp_path: Path) -> None:
+    clock = ManualClock()
+    store = SqliteStore(str(tmp_path / "r.sqlite3"))
+    await store.open()
+
+    async def sink(call_sid: str, progress: object, at: float) -> None:
+        await participants.on_progress(call_sid, progress, at)  # type: ignore[arg-type]
+
+    dialer = SimulatedDialer(clock, sink, ring_seconds=1.0, calls_per_second=0)
+    participants = Participants(store, dialer, clock)
+    answered, _ = await participants.create(command(time_limit=100))
+    await clock.advance(1)
+    ringing, _ = await participants.create(command())
+    await clock.advance(0)
+    await dialer.close()  # the process "dies": its timers are gone
+    dialer2 = SimulatedDialer(clock, sink, ring_seconds=1.0, calls_per_second=0)
+    participants = Participants(store, dialer2, clock)
+    assert await participants.recover() == (1, 1)
+    ref = ConferenceRef(AC, answered.conference_sid)
+    r = await participants.fetch(ref, ringing.call_sid, include_ended=True)
+    assert (r.status, r.leave_reason) == (
+        ParticipantStatus.FAILED,
+        LeaveReason.PARTICIPANT_ADD_FAILED,
+    )
+    await clock.advance(100)
+    a = await participants.fetch(ref, answered.call_sid, include_ended=True)
+    assert a.status is ParticipantStatus.COMPLETE
+    await dialer2.close()
+    await store.close()
