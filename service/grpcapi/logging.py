@@ -6,11 +6,13 @@ outcome and timing do.
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
+import inspect
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import grpc
@@ -54,9 +56,17 @@ class RpcLogInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
         handler_call_details: Any,
     ) -> Any:
         handler = await continuation(handler_call_details)
-        if handler is None or handler.unary_unary is None:
+        if handler is None:
             return handler
         method = handler_call_details.method
+        if handler.unary_stream is not None:
+            # Only generator-style handlers can be wrapped item by item; the
+            # others (grpc's own health Watch writes via context) pass through.
+            if inspect.isasyncgenfunction(handler.unary_stream):
+                return self._stream(method, handler)
+            return handler
+        if handler.unary_unary is None:
+            return handler
         inner = handler.unary_unary
 
         async def logged(request: Any, context: Any) -> Any:
@@ -83,6 +93,45 @@ class RpcLogInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
                 )
 
         return grpc.unary_unary_rpc_method_handler(
+            logged,
+            request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
+        )
+
+    def _stream(self, method: str, handler: Any) -> Any:
+        inner = handler.unary_stream
+
+        async def logged(request: Any, context: Any) -> AsyncIterator[Any]:
+            start = time.perf_counter()
+            code = "OK"
+            sent = 0
+            reasons: list[str] = []
+            _reason.set(reasons)
+            try:
+                async for item in inner(request, context):
+                    sent += 1
+                    yield item
+            except asyncio.CancelledError:
+                code = "CANCELLED"
+                raise
+            except BaseException:
+                code_obj = context.code()
+                code = code_obj.name if code_obj is not None else "UNKNOWN"
+                raise
+            finally:
+                log.info(
+                    "rpc",
+                    extra={
+                        "method": method,
+                        "code": code,
+                        "reason": reasons[0] if reasons else None,
+                        "ms": round((time.perf_counter() - start) * 1000, 3),
+                        "peer": context.peer(),
+                        "sent": sent,
+                    },
+                )
+
+        return grpc.unary_stream_rpc_method_handler(
             logged,
             request_deserializer=handler.request_deserializer,
             response_serializer=handler.response_serializer,
