@@ -23,10 +23,11 @@ log = logging.getLogger("rollcall.rpc")
 _reason: contextvars.ContextVar[list[str]] = contextvars.ContextVar("rollcall_reason")
 
 
-def note_reason(reason: str) -> None:
+def note_reason(reason: str, code: str = "UNKNOWN") -> None:
+    """Record the failing RPC's reason and status code name for its log line."""
     holder = _reason.get(None)
     if holder is not None:
-        holder.append(reason)
+        holder.extend((reason, code))
 
 
 class JsonFormatter(logging.Formatter):
@@ -71,6 +72,7 @@ class RpcLogInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
 
         async def logged(request: Any, context: Any) -> Any:
             start = time.perf_counter()
+            peer = context.peer()
             code = "OK"
             reasons: list[str] = []
             _reason.set(reasons)
@@ -88,7 +90,7 @@ class RpcLogInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
                         "code": code,
                         "reason": reasons[0] if reasons else None,
                         "ms": round((time.perf_counter() - start) * 1000, 3),
-                        "peer": context.peer(),
+                        "peer": peer,
                     },
                 )
 
@@ -103,6 +105,7 @@ class RpcLogInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
 
         async def logged(request: Any, context: Any) -> AsyncIterator[Any]:
             start = time.perf_counter()
+            peer = context.peer()
             code = "OK"
             sent = 0
             reasons: list[str] = []
@@ -111,12 +114,14 @@ class RpcLogInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
                 async for item in inner(request, context):
                     sent += 1
                     yield item
-            except asyncio.CancelledError:
+            except (asyncio.CancelledError, GeneratorExit):
                 code = "CANCELLED"
                 raise
             except BaseException:
-                code_obj = context.code()
-                code = code_obj.name if code_obj is not None else "UNKNOWN"
+                # The stream was aborted with a status (abort raises); the
+                # reason was noted. The context must not be touched here: a
+                # finished stream's context may already be gone.
+                code = reasons[1] if reasons else "UNKNOWN"
                 raise
             finally:
                 log.info(
@@ -126,7 +131,7 @@ class RpcLogInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
                         "code": code,
                         "reason": reasons[0] if reasons else None,
                         "ms": round((time.perf_counter() - start) * 1000, 3),
-                        "peer": context.peer(),
+                        "peer": peer,
                         "sent": sent,
                     },
                 )

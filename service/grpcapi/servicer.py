@@ -42,11 +42,11 @@ async def _unary(
     try:
         return await call(request, authorization(context))
     except errors.RollcallError as exc:
-        note_reason(exc.reason)
+        note_reason(exc.reason, exc.code.value)
         await context.abort_with_status(to_grpc_status(exc))
     except Exception:
         log.exception("internal error")
-        note_reason("INTERNAL")
+        note_reason("INTERNAL", "INTERNAL")
         await context.abort_with_status(to_grpc_status(errors.internal()))
     raise AssertionError("unreachable")  # abort_with_status always raises
 
@@ -101,7 +101,7 @@ class ParticipantServicer(pb_grpc.ParticipantServiceServicer):
             async for item in self.watch.watch(request, authorization(context)):
                 yield item
         except errors.RollcallError as exc:
-            note_reason(exc.reason)
+            note_reason(exc.reason, exc.code.value)
             await context.abort_with_status(to_grpc_status(exc))
         except Exception:
             log.exception("internal error in WatchConference")
