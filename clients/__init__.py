@@ -2,7 +2,8 @@
 
 The rule it keeps: AsyncRollcallClient is the one place that turns Python
 arguments into requests and failures into RollcallClientError; RollcallClient
-(sync) and the CLI only delegate to it.
+(sync) and the CLI only delegate to it. watch() yields the items of
+clients.watch_items, which ConferenceState turns into current participants.
 """
 
 from clients.client import AsyncRollcallClient
@@ -10,15 +11,35 @@ from clients.enums import enum_number, enum_word, enum_words
 from clients.errors import FieldViolation, RollcallClientError
 from clients.fields import CreateFields, UpdateFields
 from clients.sync import RollcallClient
+from clients.watch_items import (
+    ConferenceState,
+    EventItem,
+    InitialParticipant,
+    InitialStateComplete,
+    ProgressItem,
+    Reconnected,
+    WatchItem,
+    event_type_number,
+    event_type_word,
+)
 
 __all__ = [
     "AsyncRollcallClient",
+    "ConferenceState",
     "CreateFields",
+    "EventItem",
     "FieldViolation",
+    "InitialParticipant",
+    "InitialStateComplete",
+    "ProgressItem",
+    "Reconnected",
     "RollcallClient",
     "RollcallClientError",
     "UpdateFields",
+    "WatchItem",
     "enum_number",
     "enum_word",
     "enum_words",
+    "event_type_number",
+    "event_type_word",
 ]

@@ -1,11 +1,12 @@
-"""The `rollcall` command line: `serve`, `gateway` and `participants ...`.
+"""The `rollcall` command line: `serve`, `gateway`, `participants ...` and `watch`.
 
 The rule it keeps: the CLI adds no behaviour of its own. `serve` has one flag
 per field of service.config.Settings (help from SETTINGS_HELP; a value comes
 from the flag, else its ROLLCALL_* variable, else the default, via from_env),
-`gateway` hands its two addresses to the standalone gateway, and participant
-commands live in clients.cli_participants. main() always returns the exit
-code: 0 done, 1 the service refused, 2 usage.
+`gateway` hands its two addresses to the standalone gateway, participant
+commands live in clients.cli_participants and `watch` in clients.cli_watch.
+main() always returns the exit code: 0 done, 1 the service refused, 2 usage,
+130 interrupted.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from collections.abc import Callable, Mapping
 from typing import cast
 
 from clients.cli_participants import DEFAULT_TARGET, UsageError, add_participants
+from clients.cli_watch import add_watch
 from service.config import SETTINGS_HELP, Settings, env_name, from_env
 
 __all__ = ["build_parser", "build_settings", "main"]
@@ -130,6 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_serve(commands)
     _add_gateway(commands)
     add_participants(commands)
+    add_watch(commands)
     return parser
 
 

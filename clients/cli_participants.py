@@ -38,6 +38,7 @@ __all__ = [
     "Connection",
     "UsageError",
     "add_participants",
+    "connection_options",
     "create_arguments",
     "resolve_connection",
     "update_arguments",
@@ -250,7 +251,9 @@ def _runner(action: Action) -> Callable[[argparse.Namespace, Mapping[str, str]],
     return run
 
 
-def _connection_options() -> argparse.ArgumentParser:
+def connection_options() -> argparse.ArgumentParser:
+    """The parent parser of every command that calls the service: connection
+    options and --json."""
     # Defaults are SUPPRESS so that an option given after the action does not
     # overwrite the same option given before it with a default.
     common = argparse.ArgumentParser(add_help=False)
@@ -289,7 +292,7 @@ def _words(enum: EnumDescriptor) -> str:
 
 
 def add_participants(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    common = _connection_options()
+    common = connection_options()
     participants = commands.add_parser(
         "participants",
         parents=[common],

@@ -10,7 +10,7 @@ RollcallClientError.
 from __future__ import annotations
 
 import base64
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Iterable
 from types import TracebackType
 from typing import Any, TypeVar, Unpack
 
@@ -19,6 +19,8 @@ from google.protobuf.message import Message
 
 from clients.errors import RollcallClientError
 from clients.fields import CreateFields, UpdateFields, set_fields
+from clients.watch import watch_stream
+from clients.watch_items import WatchItem, event_type_number
 from rollcall.v1 import participant_pb2
 from rollcall.v1 import participant_service_pb2 as pb
 
@@ -26,6 +28,13 @@ __all__ = ["AsyncRollcallClient", "basic_credentials", "resolve_account_sid"]
 
 _Response = TypeVar("_Response", bound=Message)
 _SERVICE = pb.DESCRIPTOR.services_by_name["ParticipantService"]
+# gRPC waits up to 120 s between reconnects by default: after a long outage a
+# watch would stay cut off that long after the server is back, whatever its
+# own max_backoff. Reconnecting sooner costs a refused TCP connect.
+_CHANNEL_OPTIONS = (
+    ("grpc.initial_reconnect_backoff_ms", 200),
+    ("grpc.max_reconnect_backoff_ms", 5000),
+)
 
 
 def basic_credentials(username: str, password: str) -> str:
@@ -66,9 +75,11 @@ class AsyncRollcallClient:
         self._metadata = (("authorization", basic_credentials(username, password)),)
         self._timeout = timeout
         if secure:
-            self._channel = grpc.aio.secure_channel(target, grpc.ssl_channel_credentials())
+            self._channel = grpc.aio.secure_channel(
+                target, grpc.ssl_channel_credentials(), options=_CHANNEL_OPTIONS
+            )
         else:
-            self._channel = grpc.aio.insecure_channel(target)
+            self._channel = grpc.aio.insecure_channel(target, options=_CHANNEL_OPTIONS)
         # Methods straight off the channel, with our own (de)serialisation, rather
         # than the generated stub: its .pyi does not type-check against an untyped
         # grpc, and the service descriptor is the same source of truth.
@@ -77,6 +88,10 @@ class AsyncRollcallClient:
             for method in _SERVICE.methods
             if not method.server_streaming
         }
+        self._watch_method: Any = self._channel.unary_stream(
+            f"/{_SERVICE.full_name}/WatchConference"
+        )
+        self._closed = False
 
     async def __aenter__(self) -> AsyncRollcallClient:
         return self
@@ -90,6 +105,8 @@ class AsyncRollcallClient:
         await self.close()
 
     async def close(self) -> None:
+        """Close the channel: calls in flight fail, watches stop reconnecting."""
+        self._closed = True
         await self._channel.close()
 
     def conference_name(self, conference: str) -> str:
@@ -222,3 +239,54 @@ class AsyncRollcallClient:
         )
         response = await self._call("DeleteParticipant", request, pb.DeleteParticipantResponse)
         return response.participant
+
+    def watch(
+        self,
+        conference: str,
+        *,
+        resume_after_revision: int | None = None,
+        event_types: Iterable[int | str] = (),
+        participants: Iterable[str] = (),
+        reconnect: bool = True,
+        max_backoff: float = 5.0,
+    ) -> AsyncGenerator[WatchItem, None]:
+        """Follow a conference: a snapshot (or every event after
+        resume_after_revision), then live events and progress markers.
+
+        event_types: Twilio words ("participant-mute"), proto names or numbers;
+        participants: call SIDs or labels (both filters apply on the server;
+        progress markers still flow, so resuming skips filtered events cheaply).
+        With reconnect, a broken stream is reopened by itself (see
+        clients.watch; a Reconnected item says how); without it, errors raise.
+        The iteration ends when the conference ends. No deadline applies.
+        Close the generator (aclose, or leave `async for`) to cancel the stream.
+        Bad arguments raise ValueError here, before anything is sent.
+        """
+        if max_backoff <= 0:
+            raise ValueError("max_backoff must be positive")
+        # One value given bare is one value, not a sequence of characters.
+        if isinstance(event_types, str):
+            event_types = (event_types,)
+        if isinstance(participants, str):
+            participants = (participants,)
+        request = pb.WatchConferenceRequest(
+            parent=self.conference_name(conference),
+            event_types=[event_type_number(value) for value in event_types],
+            participants=list(participants),
+        )
+        if resume_after_revision is not None:
+            if resume_after_revision < 0:
+                raise ValueError("resume_after_revision must not be negative")
+            request.resume_after_revision = resume_after_revision
+        return watch_stream(
+            self._open_watch,
+            request,
+            reconnect=reconnect,
+            max_backoff=max_backoff,
+            closed=lambda: self._closed,
+        )
+
+    def _open_watch(self, request: pb.WatchConferenceRequest, wait_for_ready: bool) -> Any:
+        return self._watch_method(
+            request.SerializeToString(), metadata=self._metadata, wait_for_ready=wait_for_ready
+        )

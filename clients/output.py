@@ -4,7 +4,8 @@ The rule it keeps: readable output follows the proto (every Participant field,
 in proto order, so a new field shows up without touching this module) and
 uses Twilio's words for enums; --json output is protobuf's canonical JSON with
 proto field names and enum names, defaults included, so scripts can rely on
-every key being present.
+every key being present. A watch prints one line per item, as it arrives:
+readable, or one JSON object with a "kind" key.
 """
 
 from __future__ import annotations
@@ -20,6 +21,14 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from clients.enums import enum_word
 from clients.errors import RollcallClientError
 from clients.fields import descriptor_of
+from clients.watch_items import (
+    EventItem,
+    InitialParticipant,
+    InitialStateComplete,
+    ProgressItem,
+    Reconnected,
+    WatchItem,
+)
 from rollcall.v1 import participant_pb2
 
 __all__ = [
@@ -29,6 +38,8 @@ __all__ = [
     "participant_text",
     "participants_json",
     "participants_table",
+    "watch_json",
+    "watch_text",
 ]
 
 _UNSET = "-"
@@ -99,3 +110,65 @@ def error_text(error: RollcallClientError) -> str:
     lines = [f"error: {error}"]
     lines += [f"  {v.field}: {v.description}" for v in error.field_violations]
     return "\n".join(lines)
+
+
+def _participant_summary(participant: participant_pb2.Participant) -> str:
+    fields = " ".join(
+        f"{name}={field_text(participant, name)}" for name in ("label", "muted", "hold", "status")
+    )
+    return f"{participant.call_sid} {fields}"
+
+
+def _conference_summary(conference: participant_pb2.Conference) -> str:
+    text = f"{conference.conference_sid} status={field_text(conference, 'status')}"
+    if conference.end_reason:
+        text += f" end_reason={field_text(conference, 'end_reason')}"
+    return text
+
+
+def _error_words(error: RollcallClientError) -> str:
+    return error.code if error.reason == error.code else f"{error.code} {error.reason}"
+
+
+def watch_text(item: WatchItem) -> str:
+    """One readable line: `r12 TIME participant-mute CA... label=agent muted=true ...`,
+    `-- snapshot complete at r10`, `-- progress r15`, `-- reconnected: ...`."""
+    match item:
+        case InitialParticipant(participant=participant):
+            return f"r{participant.revision} snapshot {_participant_summary(participant)}"
+        case InitialStateComplete(revision=revision):
+            return f"-- snapshot complete at r{revision}"
+        case EventItem(event=event):
+            subject = (
+                _participant_summary(event.participant)
+                if event.HasField("participant") and event.participant.call_sid
+                else _conference_summary(event.conference)
+            )
+            return f"r{event.revision} {event.time.ToJsonString()} {item.word} {subject}"
+        case ProgressItem(revision=revision):
+            return f"-- progress r{revision}"
+        case Reconnected(kind="resumed", revision=revision, error=error):
+            return f"-- reconnected: resumed after r{revision} ({_error_words(error)})"
+        case Reconnected(error=error):
+            return f"-- reconnected: state dropped, new snapshot follows ({_error_words(error)})"
+    raise TypeError(f"not a watch item: {item!r}")
+
+
+def watch_json(item: WatchItem) -> str:
+    """One JSON object on one line. Stream items: {"kind": "event", "event": {...}}
+    (the response's own JSON, keyed by its oneof); a reconnect: {"kind": "resumed"
+    or "resnapshot", "revision": "15" or null, "attempts": 1, "error": {...}}."""
+    if isinstance(item, Reconnected):
+        document: dict[str, object] = {
+            "kind": item.kind,
+            "revision": None if item.revision is None else str(item.revision),
+            "attempts": item.attempts,
+            "error": {
+                "code": item.error.code,
+                "reason": item.error.reason,
+                "message": item.error.message,
+            },
+        }
+    else:
+        document = {"kind": item.raw.WhichOneof("item"), **_as_dict(item.raw)}
+    return json.dumps(document, separators=(",", ":"))

@@ -4,20 +4,26 @@ The rule it keeps: one private event loop per client, running in its own
 daemon thread, owns the AsyncRollcallClient (and its grpc.aio channel); every
 method only hands a coroutine of the async client to that loop and waits, so
 argument handling and errors are exactly the async client's and any thread may
-call it. close() closes the channel, stops the loop and joins the thread.
+call it. Nothing outlives its caller: leaving an iterator (break, an exception,
+Ctrl-C while it waits) cancels what it was waiting for and closes the async
+generator; close() closes the channel, cancels whatever is still running on
+the loop, stops the loop and joins the thread.
 """
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import contextlib
 import functools
 import threading
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Coroutine, Iterable, Iterator
 from types import TracebackType
 from typing import Any, TypeVar, Unpack
 
 from clients.client import AsyncRollcallClient
 from clients.fields import CreateFields, UpdateFields
+from clients.watch_items import WatchItem
 from rollcall.v1 import participant_pb2
 from rollcall.v1 import participant_service_pb2 as pb
 
@@ -36,6 +42,36 @@ async def _next(iterator: AsyncIterator[_T]) -> tuple[bool, _T | None]:
         return True, await anext(iterator)
     except StopAsyncIteration:
         return False, None
+
+
+async def _start(coroutine: Coroutine[Any, Any, _T]) -> asyncio.Task[_T]:
+    return asyncio.ensure_future(coroutine)
+
+
+async def _result(task: asyncio.Task[_T]) -> _T:
+    return await task
+
+
+async def _stop(task: asyncio.Task[Any] | None, generator: AsyncGenerator[Any, None]) -> None:
+    # A waiter interrupted (Ctrl-C) leaves anext running: cancel it and let it
+    # unwind before closing the generator, which cannot close while it runs.
+    if task is not None and not task.done():
+        task.cancel()
+        await asyncio.wait([task])
+    # RuntimeError: interrupted before its task was known; it still runs, and
+    # close() of the client cancels it.
+    with contextlib.suppress(RuntimeError):
+        await generator.aclose()
+
+
+async def _cancel_the_rest() -> None:
+    current = asyncio.current_task()
+    tasks = [task for task in asyncio.all_tasks() if task is not current]
+    for task in tasks:
+        task.cancel()
+    if tasks:
+        await asyncio.wait(tasks)
+    await asyncio.get_running_loop().shutdown_asyncgens()
 
 
 class RollcallClient:
@@ -96,29 +132,42 @@ class RollcallClient:
         self.close()
 
     def _run(self, coroutine: Coroutine[Any, Any, _T]) -> _T:
-        if self._closed:
-            coroutine.close()
-            raise RuntimeError("RollcallClient is closed")
-        if threading.current_thread() is self._thread:
-            coroutine.close()
-            raise RuntimeError("RollcallClient called from its own event loop")
-        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result()
+        # Checked and submitted under the lock, so nothing is submitted to a
+        # loop that close() is stopping (its future would never complete).
+        with self._lock:
+            if self._closed:
+                coroutine.close()
+                raise RuntimeError("RollcallClient is closed")
+            if threading.current_thread() is self._thread:
+                coroutine.close()
+                raise RuntimeError("RollcallClient called from its own event loop")
+            future = asyncio.run_coroutine_threadsafe(coroutine, self._loop)
+        try:
+            return future.result()
+        except concurrent.futures.CancelledError:
+            if self._closed:  # cancelled by close() in another thread
+                raise RuntimeError("RollcallClient is closed") from None
+            raise
 
     def _stop_loop(self) -> None:
+        if self._loop.is_running():
+            asyncio.run_coroutine_threadsafe(_cancel_the_rest(), self._loop).result()
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join()
         self._loop.close()
 
     def close(self) -> None:
-        """Close the channel and stop the loop; later calls raise RuntimeError."""
+        """Close the channel and stop the loop; later calls raise RuntimeError
+        (and so do calls and iterators waiting in other threads)."""
         with self._lock:
             if self._closed:
                 return
-            try:
-                self._run(self._client.close())
-            finally:
-                self._closed = True
-                self._stop_loop()
+            self._closed = True
+            closing = asyncio.run_coroutine_threadsafe(self._client.close(), self._loop)
+        try:
+            closing.result()
+        finally:
+            self._stop_loop()
 
     def create_participant(
         self,
@@ -219,3 +268,47 @@ class RollcallClient:
     ) -> participant_pb2.Participant:
         """See AsyncRollcallClient.delete_participant."""
         return self._run(self._client.delete_participant(conference, participant, etag=etag))
+
+    def watch(
+        self,
+        conference: str,
+        *,
+        resume_after_revision: int | None = None,
+        event_types: Iterable[int | str] = (),
+        participants: Iterable[str] = (),
+        reconnect: bool = True,
+        max_backoff: float = 5.0,
+    ) -> Iterator[WatchItem]:
+        """See AsyncRollcallClient.watch. Leaving the loop (break, an exception)
+        or closing the iterator cancels the stream."""
+        items = self._run(
+            _on_loop(
+                functools.partial(
+                    self._client.watch,
+                    conference,
+                    resume_after_revision=resume_after_revision,
+                    event_types=event_types,
+                    participants=participants,
+                    reconnect=reconnect,
+                    max_backoff=max_backoff,
+                )
+            )
+        )
+        return self._iterate(items)
+
+    def _iterate(self, items: AsyncGenerator[WatchItem, None]) -> Iterator[WatchItem]:
+        waiting: asyncio.Task[tuple[bool, WatchItem | None]] | None = None
+        try:
+            while True:
+                waiting = self._run(_start(_next(items)))
+                more, item = self._run(_result(waiting))
+                waiting = None
+                if not more or item is None:
+                    return
+                yield item
+        finally:
+            try:
+                self._run(_stop(waiting, items))
+            except RuntimeError:
+                if not self._closed:
+                    raise

@@ -1,0 +1,126 @@
+"""`rollcall watch CONFERENCE`: follow a conference live, one line per item.
+
+The rule it keeps: the command is AsyncRollcallClient.watch and nothing more;
+each item is printed (and flushed) the moment it arrives, readable or as one
+JSON object per line (clients.output). It runs until the conference ends
+(exit 0), the service refuses (exit 1) or Ctrl-C (exit 130, quietly); a broken
+stream is resumed by the client and shows up as a `-- reconnected` line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Mapping
+from typing import TextIO
+
+from clients.cli_participants import (
+    Connection,
+    UsageError,
+    connection_options,
+    resolve_connection,
+)
+from clients.client import AsyncRollcallClient
+from clients.errors import RollcallClientError
+from clients.output import error_text, watch_json, watch_text
+from clients.watch_items import event_type_number, event_type_words
+
+__all__ = ["add_watch", "event_type_argument", "run_watch"]
+
+
+def event_type_argument(text: str) -> int:
+    """argparse type for --type: a Twilio word, a proto name or a number."""
+    try:
+        return event_type_number(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+
+
+async def watch_lines(connection: Connection, args: argparse.Namespace, out: TextIO) -> None:
+    as_json = bool(getattr(args, "json", False))
+    async with AsyncRollcallClient(
+        connection.target,
+        connection.username,
+        connection.password,
+        account_sid=connection.account_sid,
+        secure=connection.secure,
+    ) as client:
+        items = client.watch(
+            args.conference,
+            resume_after_revision=args.resume_after,
+            event_types=args.types,
+            participants=args.participants,
+            reconnect=args.reconnect,
+            max_backoff=args.max_backoff,
+        )
+        try:
+            async for item in items:
+                print(watch_json(item) if as_json else watch_text(item), file=out, flush=True)
+        finally:
+            await items.aclose()
+
+
+def run_watch(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
+    connection = resolve_connection(args, environ)
+    try:
+        asyncio.run(watch_lines(connection, args, sys.stdout))
+    except RollcallClientError as exc:
+        print(error_text(exc), file=sys.stderr)
+        return 1
+    except ValueError as exc:
+        # Refused by the client before anything was sent.
+        raise UsageError(str(exc)) from exc
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+def add_watch(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    watch = commands.add_parser(
+        "watch",
+        parents=[connection_options()],
+        help="follow a conference's participants and events live",
+        description="Print a snapshot of the conference's participants, then every change "
+        "as it happens, one line each, until the conference ends. With --resume-after, "
+        "print every change after that revision instead of a snapshot. A lost stream is "
+        "resumed where it stopped (a `-- reconnected` line says so).",
+    )
+    watch.add_argument("conference", metavar="CONFERENCE", help="conference SID (CF...)")
+    watch.add_argument(
+        "--resume-after",
+        type=int,
+        metavar="N",
+        help="start after this revision instead of with a snapshot",
+    )
+    watch.add_argument(
+        "--type",
+        dest="types",
+        action="append",
+        default=[],
+        type=event_type_argument,
+        metavar="EVENT",
+        help=f"only these events ({', '.join(event_type_words())}, or proto names); repeatable",
+    )
+    watch.add_argument(
+        "--participant",
+        dest="participants",
+        action="append",
+        default=[],
+        metavar="CALLSID_OR_LABEL",
+        help="only events about this participant; repeatable",
+    )
+    watch.add_argument(
+        "--no-reconnect",
+        dest="reconnect",
+        action="store_false",
+        help="exit with the error instead of resuming a lost stream",
+    )
+    watch.add_argument(
+        "--max-backoff",
+        type=float,
+        default=5.0,
+        metavar="SECONDS",
+        help="longest wait between reconnect attempts (default 5)",
+    )
+    watch.set_defaults(handler=run_watch, parser=watch)
