@@ -108,7 +108,14 @@ class WatchHub:
         # Streams waiting for news, with the cursor each has reached.
         self._waiting: dict[int, tuple[Feed, int]] = {}
         self._idle_changed = asyncio.Condition()
+        self._closing = asyncio.Event()
         participants.subscribe(self.publish)
+
+    def close(self) -> None:
+        """End every stream with UNAVAILABLE so clients resume on another server."""
+        self._closing.set()
+        for feed in self.feeds.values():
+            feed.changed.set()
 
     def caught_up(self) -> int:
         """How many streams have sent everything committed and wait for news."""
@@ -141,6 +148,7 @@ class WatchHub:
         waits = [
             asyncio.ensure_future(changed.wait()),
             asyncio.ensure_future(timer_fired.wait()),
+            asyncio.ensure_future(self._closing.wait()),
         ]
         key = id(waits)
         await self._note_idle(key, (feed, cursor))
@@ -161,6 +169,8 @@ class WatchHub:
         if account != ref.account_sid:
             raise errors.conference_not_found(f"conference {ref.key}")
         _check_types(request)
+        if self._closing.is_set():
+            raise _shutting_down()
         conference = await self.participants.conference(ref)
         if self._per_account[account] >= self.per_account:
             raise errors.RollcallError(
@@ -239,6 +249,8 @@ class WatchHub:
             if not conference.active and conference.revision <= cursor:
                 return
         while True:
+            if self._closing.is_set():
+                raise _shutting_down()
             if feed.revision > cursor:
                 cached = feed.after(cursor)
                 batch: list[tuple[Event, pb.WatchConferenceResponse | None]]
@@ -280,3 +292,13 @@ def _check_types(request: pb.WatchConferenceRequest) -> None:
     known = pb.ConferenceEventType.DESCRIPTOR.values_by_number
     if any(t == 0 or t not in known for t in request.event_types):
         raise errors.invalid_field("event_types", "unknown event type")
+
+
+def _shutting_down() -> errors.RollcallError:
+    return errors.RollcallError(
+        errors.Code.UNAVAILABLE,
+        "SHUTTING_DOWN",
+        "this server is shutting down; resume from your last revision",
+        twilio_code=20503,
+        http_status=503,
+    )

@@ -13,10 +13,12 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from rollcall.v1 import participant_service_pb2 as pb
+from rollcall.v1 import participant_service_pb2_grpc as pb_grpc
 from service.app import App
 from service.clock import ManualClock
+from service.grpcapi.errors import from_rpc_error
 from service.grpcapi.logging import JsonFormatter
-from tests.conftest import AUTH_TOKEN, Harness, make_settings
+from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, Harness, basic, make_settings
 from tests.e2e.helpers import create
 
 SERVICE = "rollcall.v1.ParticipantService"
@@ -76,3 +78,35 @@ async def test_one_structured_log_line_per_rpc_without_secrets(
     ]
     assert lines[1]["reason"] == "PARTICIPANT_NOT_FOUND"
     assert all(AUTH_TOKEN not in json.dumps(line) for line in lines)
+
+
+async def test_stop_ends_watch_streams_so_clients_resume_elsewhere(tmp_path: Path) -> None:
+    app = App(make_settings(tmp_path, http_listen=""), clock=ManualClock())
+    await app.start()
+    channel = grpc.aio.insecure_channel(f"127.0.0.1:{app.grpc_port}")
+    stub = pb_grpc.ParticipantServiceStub(channel)
+    md = (("authorization", basic(ACCOUNT_SID, AUTH_TOKEN)),)
+    created = await stub.CreateParticipant(
+        pb.CreateParticipantRequest(
+            parent=f"accounts/{ACCOUNT_SID}/conferences/room",
+            from_endpoint="+15005550006",
+            to_endpoint="+15551234567",
+        ),
+        metadata=md,
+    )
+    stream = stub.WatchConference(
+        pb.WatchConferenceRequest(
+            parent=f"accounts/{ACCOUNT_SID}/conferences/{created.participant.conference_sid}",
+            resume_after_revision=created.participant.revision,
+        ),
+        metadata=md,
+    )
+    await app.watch.wait_idle(1)
+    # A long grace period: the watch must not hold the stop up for it.
+    stopping = asyncio.create_task(app.stop(grace=30))
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await stream.read()
+    assert caught.value.code() == grpc.StatusCode.UNAVAILABLE
+    assert from_rpc_error(caught.value).reason == "SHUTTING_DOWN"
+    await asyncio.wait_for(stopping, timeout=10)
+    await channel.close()
