@@ -3,7 +3,8 @@
 The rule it keeps: start-up order makes every promise true before the first
 request (migrations applied, interrupted calls resolved, then ports opened);
 shut-down order reverses it (health NOT_SERVING, in-flight RPCs finish within
-the grace period, then the dialer and the store close).
+the grace period, then the dialer, the status callback dispatcher (what it
+has not delivered stays behind its durable cursors) and the store close).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from service.grpcapi.logging import RpcLogInterceptor
 from service.grpcapi.servicer import ParticipantServicer
 from service.store.sqlite import SqliteStore
 from service.watch import WatchHub
+from service.webhooks.dispatcher import Policy, WebhookDispatcher
 
 log = logging.getLogger("rollcall.app")
 
@@ -54,6 +56,7 @@ class App:
         self._gateway: object | None = None
         self._compaction: Timer | None = None
         self._stopping = False
+        self.webhooks: WebhookDispatcher | None = None
 
     async def _demo_account(self) -> DemoAccount:
         s = self.settings
@@ -92,6 +95,20 @@ class App:
             calls_per_second=s.sim_calls_per_second,
         )
         self.participants = Participants(self.store, self.dialer, self.clock)
+        # Before recover(): the calls it fails owe their callbacks too.
+        self.webhooks = WebhookDispatcher(
+            self.store,
+            self.auth,
+            self.clock,
+            Policy(
+                max_attempts=s.callback_max_attempts,
+                backoff_seconds=s.callback_backoff_seconds,
+                backoff_max_seconds=s.callback_backoff_max_seconds,
+                timeout_seconds=s.callback_timeout_seconds,
+            ),
+        )
+        self.participants.subscribe(self.webhooks.notify)
+        await self.webhooks.start()
         await self.participants.recover()
         self.api = ParticipantApi(self.auth, self.participants)
         self.watch = WatchHub(
@@ -147,6 +164,8 @@ class App:
     async def compact(self) -> int:
         """Drop events outside the retention window (time and count)."""
         s = self.settings
+        if self.webhooks is not None:
+            await self.webhooks.flush()
         return await self.watch.compact(s.event_retention_seconds, s.event_retention_count)
 
     async def stop(self, grace: float | None = None) -> None:
@@ -156,6 +175,8 @@ class App:
         grace = self.settings.grace_seconds if grace is None else grace
         if self._health is not None:
             await self._health.enter_graceful_shutdown()
+        if getattr(self, "watch", None) is not None:
+            self.watch.close()
         if self._gateway is not None:
             await self._gateway.close()  # type: ignore[attr-defined]
             self._gateway = None
@@ -163,4 +184,6 @@ class App:
             await self._server.stop(grace)
             self._server = None
         await self.dialer.close()
+        if self.webhooks is not None:
+            await self.webhooks.stop()
         await self.store.close()

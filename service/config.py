@@ -38,6 +38,10 @@ class Settings:
     compaction_interval_seconds: float = 60.0
     watchers_per_account: int = 1000
     public_base_url: str = ""
+    callback_max_attempts: int = 8
+    callback_backoff_seconds: float = 1.0
+    callback_backoff_max_seconds: float = 60.0
+    callback_timeout_seconds: float = 10.0
 
 
 SETTINGS_HELP: dict[str, str] = {
@@ -63,6 +67,10 @@ SETTINGS_HELP: dict[str, str] = {
     "compaction_interval_seconds": "seconds between event compaction runs",
     "watchers_per_account": "concurrent WatchConference streams allowed per account",
     "public_base_url": "base URL callbacks are signed with (informational)",
+    "callback_max_attempts": "attempts per status callback before it is logged and skipped",
+    "callback_backoff_seconds": "seconds before the first status callback retry (then doubling)",
+    "callback_backoff_max_seconds": "longest wait between status callback retries, in seconds",
+    "callback_timeout_seconds": "seconds a status callback receiver gets to answer one attempt",
 }
 
 

@@ -234,9 +234,11 @@ class WatchHub:
                 conference_sid, ParticipantFilter(), page_size=1000
             )
             for p in page.participants:
-                if not flt.participants or p.call_sid in flt.participants or (
-                    p.label or ""
-                ) in flt.participants:
+                if (
+                    not flt.participants
+                    or p.call_sid in flt.participants
+                    or (p.label or "") in flt.participants
+                ):
                     yield pb.WatchConferenceResponse(initial_participant=convert.participant(p))
             cursor = page.revision
             conference = await self._conference(request)

@@ -35,6 +35,22 @@ class Page:
     revision: int
 
 
+@dataclasses.dataclass(frozen=True)
+class WebhookCursor:
+    """How far status callback delivery has got in one conference's event log.
+
+    Every callback of the events up to `revision` is done (delivered or given
+    up), and so are the first `step` callbacks of event `revision + 1`;
+    `sequence` is the next conference SequenceNumber.
+    """
+
+    conference_sid: str
+    account_sid: str
+    revision: int = 0
+    step: int = 0
+    sequence: int = 1
+
+
 class WriteTransaction(Protocol):
     async def conference(self, account_sid: str, conference_sid: str) -> Conference | None:
         """The conference, locked for this transaction."""
@@ -124,3 +140,25 @@ class Store(Protocol):
     async def get_meta(self, key: str) -> str | None: ...
 
     async def set_meta(self, key: str, value: str) -> None: ...
+
+    async def webhook_cursor(self, conference_sid: str) -> WebhookCursor | None:
+        """The conference's callback cursor (None before its first save)."""
+        ...
+
+    async def call_sequences(self, conference_sid: str) -> dict[str, int]:
+        """Next call-progress SequenceNumber of each of the conference's calls."""
+        ...
+
+    async def save_webhook_cursor(
+        self, cursor: WebhookCursor, calls: dict[str, int], *, finished: bool = False
+    ) -> None:
+        """Store the cursor and the given calls' next SequenceNumbers in one
+        transaction; `finished` (the conference is over and every callback is
+        done) drops the conference's call counters. A cursor never moves
+        backwards: saving one behind the stored one changes nothing."""
+        ...
+
+    async def webhook_backlog(self) -> list[tuple[str, str]]:
+        """(account_sid, conference_sid) of every conference whose callback
+        cursor is behind its revision."""
+        ...

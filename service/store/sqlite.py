@@ -20,7 +20,7 @@ from typing import Any
 import aiosqlite
 
 from service.core.model import Conference, Event, Participant
-from service.store.port import Page, ParticipantFilter
+from service.store.port import Page, ParticipantFilter, WebhookCursor
 
 _READERS = 4
 _PARTICIPANT_COLUMNS = "seq, data"
@@ -381,15 +381,30 @@ class SqliteStore:
         return None if row is None or row[0] is None else int(row[0])
 
     async def compact(self, older_than: float, keep: int) -> int:
-        async with self.write() as tx:
-            cursor = await tx.conn.execute(
-                "DELETE FROM events WHERE time < ? AND revision <= ("
-                " SELECT c.revision - ? FROM conferences c WHERE c.sid = events.conference_sid)",
-                (older_than, keep),
-            )
-            deleted = cursor.rowcount
-            await cursor.close()
-        return max(deleted, 0)
+        # Delete a prefix of each conference's log, so what is left never has
+        # a gap even if event times are not monotonic (clock steps back).
+        async with (
+            self._read() as r,
+            r.conn.execute(
+                # Never past the callback cursor: undelivered callbacks need their events.
+                "SELECT e.conference_sid, MIN(MAX(e.revision), c.revision - ?,"
+                " COALESCE(w.revision, c.revision)) FROM events e"
+                " JOIN conferences c ON c.sid = e.conference_sid"
+                " LEFT JOIN webhook_cursors w ON w.conference_sid = e.conference_sid"
+                " WHERE e.time < ? GROUP BY e.conference_sid",
+                (keep, older_than),
+            ) as cur,
+        ):
+            cutoffs = [(sid, upto) for sid, upto in await cur.fetchall() if upto > 0]
+        deleted = 0
+        for sid, upto in cutoffs:
+            async with self.write() as tx:
+                cursor = await tx.conn.execute(
+                    "DELETE FROM events WHERE conference_sid = ? AND revision <= ?", (sid, upto)
+                )
+                deleted += max(cursor.rowcount, 0)
+                await cursor.close()
+        return deleted
 
     async def active_participants_everywhere(self) -> list[Participant]:
         async with (
@@ -412,3 +427,70 @@ class SqliteStore:
                 " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                 (key, value),
             )
+
+    # -- status callback delivery --------------------------------------------
+
+    async def webhook_cursor(self, conference_sid: str) -> WebhookCursor | None:
+        async with self._read() as r:
+            row = await r._one(
+                "SELECT account_sid, revision, step, sequence FROM webhook_cursors"
+                " WHERE conference_sid = ?",
+                conference_sid,
+            )
+        if row is None:
+            return None
+        return WebhookCursor(conference_sid, row[0], int(row[1]), int(row[2]), int(row[3]))
+
+    async def call_sequences(self, conference_sid: str) -> dict[str, int]:
+        async with (
+            self._read() as r,
+            r.conn.execute(
+                "SELECT call_sid, sequence FROM webhook_call_sequences WHERE conference_sid = ?",
+                (conference_sid,),
+            ) as cur,
+        ):
+            return {row[0]: int(row[1]) for row in await cur.fetchall()}
+
+    async def save_webhook_cursor(
+        self, cursor: WebhookCursor, calls: dict[str, int], *, finished: bool = False
+    ) -> None:
+        async with self.write() as tx:
+            await tx.conn.execute(
+                "INSERT INTO webhook_cursors (conference_sid, account_sid, revision, step,"
+                " sequence) VALUES (?, ?, ?, ?, ?) ON CONFLICT (conference_sid) DO UPDATE SET"
+                " revision = excluded.revision, step = excluded.step,"
+                " sequence = excluded.sequence"
+                # Never backwards: a save racing a cancelled one cannot undo it.
+                " WHERE (excluded.revision, excluded.step)"
+                " >= (webhook_cursors.revision, webhook_cursors.step)",
+                (
+                    cursor.conference_sid,
+                    cursor.account_sid,
+                    cursor.revision,
+                    cursor.step,
+                    cursor.sequence,
+                ),
+            )
+            if finished:
+                await tx.conn.execute(
+                    "DELETE FROM webhook_call_sequences WHERE conference_sid = ?",
+                    (cursor.conference_sid,),
+                )
+            else:
+                await tx.conn.executemany(
+                    "INSERT INTO webhook_call_sequences (call_sid, conference_sid, sequence)"
+                    " VALUES (?, ?, ?) ON CONFLICT (call_sid) DO UPDATE SET"
+                    " sequence = excluded.sequence",
+                    [(sid, cursor.conference_sid, seq) for sid, seq in calls.items()],
+                )
+
+    async def webhook_backlog(self) -> list[tuple[str, str]]:
+        async with (
+            self._read() as r,
+            r.conn.execute(
+                "SELECT c.account_sid, c.sid FROM conferences c"
+                " LEFT JOIN webhook_cursors w ON w.conference_sid = c.sid"
+                " WHERE c.revision > COALESCE(w.revision, 0) ORDER BY c.rowid"
+            ) as cur,
+        ):
+            return [(row[0], row[1]) for row in await cur.fetchall()]

@@ -93,6 +93,7 @@ async def test_write_commits_everything_or_nothing(store: Store) -> None:
     async with store.write() as tx:
         await tx.insert_conference(conf)
     p = await add(store, conf, participant(conf))
+
     async def abort() -> None:
         async with store.write() as tx:
             p.muted = True

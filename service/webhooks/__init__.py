@@ -1,0 +1,1 @@
+"""Twilio-format callbacks: status callbacks out, driven from the event log."""

@@ -1,0 +1,48 @@
+"""Callback delivery metrics, in a registry of their own.
+
+The rule it keeps: every attempt, delivery, give-up and skipped event is
+counted here and nowhere else, in REGISTRY (not prometheus_client's global
+one), so whoever exposes metrics decides where they are served and tests can
+read them without interference.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge
+
+REGISTRY = CollectorRegistry(auto_describe=True)
+
+ATTEMPTS = Counter(
+    "rollcall_callback_attempts",
+    "HTTP attempts to deliver a status callback, by stream and result"
+    " (ok, http_error, network_error).",
+    ["kind", "result"],
+    registry=REGISTRY,
+)
+DELIVERED = Counter(
+    "rollcall_callbacks_delivered",
+    "Status callbacks the receiver accepted with a 2xx answer.",
+    ["kind"],
+    registry=REGISTRY,
+)
+FAILED = Counter(
+    "rollcall_callbacks_failed",
+    "Status callbacks given up on after the last attempt.",
+    ["kind"],
+    registry=REGISTRY,
+)
+SKIPPED_EVENTS = Counter(
+    "rollcall_callback_events_skipped",
+    "Events compacted out of the log before their callbacks were sent.",
+    registry=REGISTRY,
+)
+BACKLOG = Gauge(
+    "rollcall_callback_conferences_pending",
+    "Conferences whose callback delivery task is running (behind or retrying).",
+    registry=REGISTRY,
+)
+RETRYING = Gauge(
+    "rollcall_callbacks_retrying",
+    "Callbacks waiting for their next attempt after a failure.",
+    registry=REGISTRY,
+)

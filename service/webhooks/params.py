@@ -1,0 +1,273 @@
+"""Which Twilio callbacks an event produces, and their exact parameters.
+
+The rules it keeps (../shared/twilio/webhooks.md): a participant's
+StatusCallback gets only the selected call-progress words (default
+`completed`); the conference's StatusCallback comes from the conference's
+settings (fixed by its first participant) and gets only the selected
+conference words (default `start end`); every value is a string and booleans
+are lowercase `true`/`false`. Pure functions: no I/O, no clock, so the same
+event always yields the same callbacks (a retry or a restart re-sends exactly
+what the first attempt sent). SequenceNumber is not set here: it comes from
+the dispatcher's durable counters.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import enum
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+from service.core.model import (
+    CallStatus,
+    Conference,
+    EndReason,
+    Event,
+    EventType,
+    Participant,
+    ParticipantStatus,
+)
+
+API_VERSION = "2010-04-01"
+DEFAULT_CALL_EVENTS = frozenset({"completed"})
+DEFAULT_CONFERENCE_EVENTS = frozenset({"start", "end"})
+
+_CALL_PREFIX = "CALL_EVENT_"
+_CONFERENCE_PREFIX = "CONFERENCE_CALLBACK_EVENT_"
+_TOKEN_NAMESPACE = uuid.UUID("4f3c8c1e-7a43-4b8e-9a57-52f0d0b1c0de")
+
+# Conference event -> the selection word that subscribes to it.
+CONFERENCE_WORDS: dict[EventType, str] = {
+    EventType.CONFERENCE_STARTED: "start",
+    EventType.CONFERENCE_ENDED: "end",
+    EventType.PARTICIPANT_JOINED: "join",
+    EventType.PARTICIPANT_LEFT: "leave",
+    EventType.PARTICIPANT_MUTED: "mute",
+    EventType.PARTICIPANT_UNMUTED: "mute",
+    EventType.PARTICIPANT_HELD: "hold",
+    EventType.PARTICIPANT_UNHELD: "hold",
+    EventType.PARTICIPANT_MODIFIED: "modify",
+    EventType.ANNOUNCEMENT_ENDED: "announcement",
+    EventType.ANNOUNCEMENT_FAILED: "announcement",
+}
+
+_END_REASON_TEXT = {
+    EndReason.CONFERENCE_ENDED_VIA_API: "Conference ended via API",
+    EndReason.LAST_PARTICIPANT_KICKED: "Last participant {sid} was removed from the conference",
+    EndReason.LAST_PARTICIPANT_LEFT: "Last participant {sid} left the conference",
+    EndReason.EOE_KICKED: (
+        "Participant {sid} with endConferenceOnExit was removed from the conference"
+    ),
+    EndReason.EOE_LEFT: "Participant {sid} with endConferenceOnExit left the conference",
+}
+
+
+class Kind(enum.StrEnum):
+    """Which stream a callback belongs to (also the metrics label)."""
+
+    CALL = "call"
+    CONFERENCE = "conference"
+
+
+@dataclasses.dataclass(frozen=True)
+class Callback:
+    """One callback to send, without its SequenceNumber."""
+
+    kind: Kind
+    url: str
+    method: str
+    params: dict[str, str]
+    # The Twilio word it reports (`ringing`, `participant-join`), for logs.
+    word: str
+    # Whose per-call sequence numbers it uses (call callbacks only).
+    call_sid: str | None = None
+
+    def idempotency_token(self, conference_sid: str, revision: int) -> str:
+        """Stable across retries and restarts: one per (event, stream)."""
+        return str(uuid.uuid5(_TOKEN_NAMESPACE, f"{conference_sid}/{revision}/{self.kind}"))
+
+
+def rfc2822(seconds: float) -> str:
+    """`Thu, 01 Jun 2017 20:48:32 +0000`, as Twilio's Timestamp."""
+    moment = datetime.datetime.fromtimestamp(int(seconds), tz=datetime.UTC)
+    return moment.strftime("%a, %d %b %Y %H:%M:%S +0000")
+
+
+def boolean(value: bool) -> str:
+    return "true" if value else "false"
+
+
+def method(value: Any) -> str:
+    """GET or POST from a stored method setting (proto name or Twilio word)."""
+    word = str(value or "").removeprefix("HTTP_METHOD_").upper()
+    return "GET" if word == "GET" else "POST"
+
+
+def selection(value: Any, prefix: str) -> frozenset[str]:
+    """Selection words from a stored setting: proto names or Twilio words, a
+    list or a space-separated string."""
+    items: Iterable[Any] = value if isinstance(value, list) else [value] if value else []
+    words: set[str] = set()
+    for item in items:
+        for part in str(item).split():
+            words.add(part.removeprefix(prefix).lower().replace("_", "-"))
+    return frozenset(words)
+
+
+def call_events(settings: dict[str, Any]) -> frozenset[str]:
+    return selection(settings.get("status_callback_event"), _CALL_PREFIX) or DEFAULT_CALL_EVENTS
+
+
+def conference_events(settings: dict[str, Any]) -> frozenset[str]:
+    words = selection(settings.get("conference_status_callback_event"), _CONFERENCE_PREFIX)
+    return words or DEFAULT_CONFERENCE_EVENTS
+
+
+def call_progress_word(event: Event) -> str | None:
+    """The StatusCallbackEvent word an event reports for its participant's call."""
+    p = event.participant
+    if p is None:
+        return None
+    if event.type is EventType.CALL_STATUS_CHANGED:
+        if p.status is ParticipantStatus.CONNECTING:
+            return "initiated"
+        if p.status is ParticipantStatus.RINGING:
+            return "ringing"
+        return None
+    if event.type is EventType.PARTICIPANT_JOINED:
+        return "answered"
+    if event.type is EventType.PARTICIPANT_LEFT:
+        return "completed"
+    return None
+
+
+def call_callback(event: Event) -> Callback | None:
+    """The participant's StatusCallback for this event, if selected."""
+    p = event.participant
+    word = call_progress_word(event)
+    if p is None or word is None:
+        return None
+    url = str(p.settings.get("status_callback") or "")
+    if not url or word not in call_events(p.settings):
+        return None
+    if word == "initiated":
+        status = "initiated"
+    elif word == "ringing":
+        status = CallStatus.RINGING.value
+    elif word == "answered":
+        status = CallStatus.IN_PROGRESS.value
+    else:
+        status = p.call_status.value
+    params = {
+        "CallSid": p.call_sid,
+        "AccountSid": p.account_sid,
+        "From": p.from_endpoint,
+        "To": p.to_endpoint,
+        "Caller": p.from_endpoint,
+        "Called": p.to_endpoint,
+        "CallStatus": status,
+        "ApiVersion": API_VERSION,
+        "Direction": "outbound-api",
+        "CallbackSource": "call-progress-events",
+        "Timestamp": rfc2822(event.time),
+    }
+    if word == "completed":
+        params["CallDuration"] = str(call_duration(p))
+    return Callback(
+        Kind.CALL,
+        url,
+        method(p.settings.get("status_callback_method")),
+        params,
+        word,
+        call_sid=p.call_sid,
+    )
+
+
+def call_duration(p: Participant) -> int:
+    """Whole seconds between answer and hang-up (0 for a call never answered)."""
+    if p.answered_at is None or p.ended_at is None:
+        return 0
+    return max(0, int(p.ended_at - p.answered_at))
+
+
+def needs_ending_label(event: Event) -> bool:
+    """Whether conference_callback wants the label of the participant who ended it."""
+    conf = event.conference
+    return (
+        event.type is EventType.CONFERENCE_ENDED
+        and conf.call_sid_ending_conference is not None
+        and bool(conf.settings.get("conference_status_callback"))
+        and "end" in conference_events(conf.settings)
+    )
+
+
+def conference_callback(event: Event, *, ending_label: str | None = None) -> Callback | None:
+    """The conference's StatusCallback for this event, if selected."""
+    conf = event.conference
+    word = CONFERENCE_WORDS.get(event.type)
+    url = str(conf.settings.get("conference_status_callback") or "")
+    if word is None or not url or word not in conference_events(conf.settings):
+        return None
+    params = {
+        "ConferenceSid": conf.sid,
+        "FriendlyName": conf.friendly_name,
+        "AccountSid": conf.account_sid,
+        "Timestamp": rfc2822(event.time),
+        "StatusCallbackEvent": event.type.value,
+    }
+    p = event.participant
+    if p is not None:
+        params.update(participant_fields(p))
+        if event.type is EventType.PARTICIPANT_LEFT:
+            params["ParticipantCallStatus"] = p.call_status.value
+            if p.leave_reason.value:
+                params["ReasonParticipantLeft"] = p.leave_reason.value
+        if word == "announcement" and p.announce_url:
+            params["AnnounceUrl"] = p.announce_url
+    if event.type is EventType.CONFERENCE_ENDED:
+        params.update(end_fields(conf, ending_label))
+    return Callback(
+        Kind.CONFERENCE,
+        url,
+        method(conf.settings.get("conference_status_callback_method")),
+        params,
+        event.type.value,
+    )
+
+
+def participant_fields(p: Participant) -> dict[str, str]:
+    fields = {
+        "CallSid": p.call_sid,
+        "Muted": boolean(p.muted),
+        "Hold": boolean(p.hold),
+        "Coaching": boolean(p.coaching),
+        "EndConferenceOnExit": boolean(p.end_conference_on_exit),
+        "StartConferenceOnEnter": boolean(p.start_conference_on_enter),
+    }
+    if p.label:
+        fields["ParticipantLabel"] = p.label
+    return fields
+
+
+def end_fields(conf: Conference, ending_label: str | None) -> dict[str, str]:
+    fields: dict[str, str] = {}
+    if conf.call_sid_ending_conference:
+        fields["CallSidEndingConference"] = conf.call_sid_ending_conference
+        if ending_label:
+            fields["ParticipantLabelEndingConference"] = ending_label
+    if conf.end_reason.value:
+        fields["ReasonConferenceEnded"] = conf.end_reason.value
+        sid = conf.call_sid_ending_conference or ""
+        fields["Reason"] = _END_REASON_TEXT[conf.end_reason].format(sid=sid)
+    return fields
+
+
+def callbacks_for(event: Event, *, ending_label: str | None = None) -> list[Callback]:
+    """Every callback an event produces, in the order Twilio would send them:
+    a call is answered before it joins, and leaves before its call completes."""
+    call = call_callback(event)
+    conference = conference_callback(event, ending_label=ending_label)
+    ordered = [conference, call] if event.type is EventType.PARTICIPANT_LEFT else [call, conference]
+    return [c for c in ordered if c is not None]
