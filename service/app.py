@@ -14,6 +14,7 @@ import logging
 import secrets
 
 import grpc
+from aiohttp import web
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
@@ -28,6 +29,7 @@ from service.dialer.port import CallProgress
 from service.dialer.simulated import SimulatedDialer, parse_outcomes
 from service.grpcapi.logging import RpcLogInterceptor
 from service.grpcapi.servicer import ParticipantServicer
+from service.metrics import start_metrics
 from service.store.sqlite import SqliteStore
 from service.watch import WatchHub
 from service.webhooks.dispatcher import Policy, WebhookDispatcher
@@ -55,6 +57,8 @@ class App:
         self._health: health.aio.HealthServicer | None = None
         self._gateway: object | None = None
         self._compaction: Timer | None = None
+        self._metrics: web.AppRunner | None = None
+        self.metrics_port: int | None = None
         self._stopping = False
         self.webhooks: WebhookDispatcher | None = None
 
@@ -143,6 +147,8 @@ class App:
             gateway = await start_gateway(self.api, s.http_listen)
             self._gateway = gateway
             self.http_port = gateway.port
+        if s.metrics_listen:
+            self._metrics, self.metrics_port = await start_metrics(s.metrics_listen)
         log.info(
             "serving",
             extra={"grpc_port": self.grpc_port, "http_port": self.http_port},
@@ -182,6 +188,9 @@ class App:
             self._gateway = None
         if self._server is not None:
             await self._server.stop(grace)
+        if self._metrics is not None:
+            await self._metrics.cleanup()
+            self._metrics = None
             self._server = None
         await self.dialer.close()
         if self.webhooks is not None:

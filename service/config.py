@@ -19,6 +19,7 @@ ENV_PREFIX = "ROLLCALL_"
 class Settings:
     grpc_listen: str = "127.0.0.1:50051"
     http_listen: str = "127.0.0.1:8080"
+    metrics_listen: str = "127.0.0.1:9464"
     database: str = "rollcall.sqlite3"
     # "AC...:token" pairs, comma-separated.
     accounts: str = ""
@@ -47,6 +48,7 @@ class Settings:
 SETTINGS_HELP: dict[str, str] = {
     "grpc_listen": "host:port for the gRPC server",
     "http_listen": "host:port for the REST gateway ('' to disable)",
+    "metrics_listen": "host:port for Prometheus metrics at /metrics ('' to disable)",
     "database": "SQLite database file",
     "accounts": "accounts as comma-separated ACSID:AUTHTOKEN pairs",
     "api_keys": "API keys as comma-separated SKSID:SECRET:ACSID triples",

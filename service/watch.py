@@ -19,7 +19,7 @@ import logging
 from collections.abc import AsyncIterator
 
 from rollcall.v1 import participant_service_pb2 as pb
-from service import convert, errors, validation
+from service import convert, errors, metrics, validation
 from service.auth import Authenticator
 from service.clock import Clock
 from service.core.model import Conference, Event, EventType
@@ -182,12 +182,14 @@ class WatchHub:
                 metadata={"limit": str(self.per_account)},
             )
         self._per_account[account] += 1
+        metrics.WATCHERS.inc()
         feed = self.feeds.setdefault(conference.sid, Feed())
         feed.watchers += 1
         try:
             async for item in self._stream(request, conference.sid, feed):
                 yield item
         finally:
+            metrics.WATCHERS.dec()
             self._per_account[account] -= 1
             feed.watchers -= 1
             if feed.watchers == 0:

@@ -71,6 +71,7 @@ def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
         "grpc_listen": "127.0.0.1:0",
         "http_listen": "127.0.0.1:0",
+        "metrics_listen": "127.0.0.1:0",
         "database": str(tmp_path / "rollcall.sqlite3"),
         "accounts": f"{ACCOUNT_SID}:{AUTH_TOKEN},{OTHER_SID}:{OTHER_TOKEN}",
         "api_keys": f"{KEY_SID}:{KEY_SECRET}:{ACCOUNT_SID}",

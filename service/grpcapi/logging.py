@@ -17,6 +17,8 @@ from typing import Any
 
 import grpc
 
+from service import metrics
+
 log = logging.getLogger("rollcall.rpc")
 
 # The error reason of the RPC being handled, for its log line.
@@ -83,6 +85,8 @@ class RpcLogInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
                 code = code_obj.name if code_obj is not None else "UNKNOWN"
                 raise
             finally:
+                metrics.RPCS.labels(method, code).inc()
+                metrics.RPC_SECONDS.labels(method).observe(time.perf_counter() - start)
                 log.info(
                     "rpc",
                     extra={
@@ -124,6 +128,8 @@ class RpcLogInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
                 code = reasons[1] if reasons else "UNKNOWN"
                 raise
             finally:
+                metrics.RPCS.labels(method, code).inc()
+                metrics.RPC_SECONDS.labels(method).observe(time.perf_counter() - start)
                 log.info(
                     "rpc",
                     extra={

@@ -1,4 +1,4 @@
-"""Callback delivery metrics, in a registry of their own.
+"""Callback delivery metrics, and the process's metrics registry.
 
 The rule it keeps: every attempt, delivery, give-up and skipped event is
 counted here and nowhere else, in REGISTRY (not prometheus_client's global

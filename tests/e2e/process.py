@@ -21,6 +21,7 @@ class ServerProcess:
             "ROLLCALL_DATABASE": str(database),
             "ROLLCALL_GRPC_LISTEN": "127.0.0.1:0",
             "ROLLCALL_HTTP_LISTEN": "",
+            "ROLLCALL_METRICS_LISTEN": "127.0.0.1:0",
             "ROLLCALL_ACCOUNTS": f"{ACCOUNT_SID}:{AUTH_TOKEN},{OTHER_SID}:{OTHER_TOKEN}",
             "ROLLCALL_API_KEYS": f"{KEY_SID}:{KEY_SECRET}:{ACCOUNT_SID}",
             "ROLLCALL_SIM_CALLS_PER_SECOND": "0",

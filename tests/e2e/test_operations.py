@@ -110,3 +110,18 @@ async def test_stop_ends_watch_streams_so_clients_resume_elsewhere(tmp_path: Pat
     assert from_rpc_error(caught.value).reason == "SHUTTING_DOWN"
     await asyncio.wait_for(stopping, timeout=10)
     await channel.close()
+
+
+async def test_metrics_endpoint_counts_rpcs(harness: Harness) -> None:
+    import aiohttp
+
+    await create(harness, "room")
+    url = f"http://127.0.0.1:{harness.app.metrics_port}/metrics"
+    async with aiohttp.ClientSession() as session, session.get(url) as response:
+        assert response.status == 200
+        text = await response.text()
+    assert (
+        'rollcall_rpcs_total{code="OK",method="/rollcall.v1.ParticipantService/CreateParticipant"}'
+        in text
+    )
+    assert "rollcall_callback_attempts_total" in text or "rollcall_callback_attempts" in text
