@@ -8,6 +8,7 @@ over TCP and, for the REST gateway, HTTP over TCP.
 from __future__ import annotations
 
 import base64
+import contextlib
 import dataclasses
 import os
 from collections.abc import AsyncIterator
@@ -88,8 +89,9 @@ def settings(tmp_path: Path) -> Settings:
     return make_settings(tmp_path)
 
 
-@pytest.fixture
-async def harness(settings: Settings) -> AsyncIterator[Harness]:
+@contextlib.asynccontextmanager
+async def serving(settings: Settings) -> AsyncIterator[Harness]:
+    """A real server with these settings, its manual clock and a channel to it."""
     clock = ManualClock()
     app = App(settings, clock=clock)
     await app.start()
@@ -99,3 +101,14 @@ async def harness(settings: Settings) -> AsyncIterator[Harness]:
     finally:
         await channel.close()
         await app.stop(grace=0.5)
+
+
+def started(tmp_path: Path, **overrides: Any) -> contextlib.AbstractAsyncContextManager[Harness]:
+    """A server with non-default settings and no REST gateway."""
+    return serving(make_settings(tmp_path, http_listen="", **overrides))
+
+
+@pytest.fixture
+async def harness(settings: Settings) -> AsyncIterator[Harness]:
+    async with serving(settings) as h:
+        yield h

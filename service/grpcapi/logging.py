@@ -52,6 +52,34 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(data, default=str)
 
 
+class _Finished:
+    """One RPC's outcome: counted, timed and logged once when it ends."""
+
+    def __init__(self, method: str, peer: str) -> None:
+        self.method = method
+        self.peer = peer
+        self.start = time.perf_counter()
+        self.code = "OK"
+        self.sent: int | None = None
+        self.reasons: list[str] = []
+        _reason.set(self.reasons)
+
+    def record(self) -> None:
+        elapsed = time.perf_counter() - self.start
+        metrics.RPCS.labels(self.method, self.code).inc()
+        metrics.RPC_SECONDS.labels(self.method).observe(elapsed)
+        extra: dict[str, Any] = {
+            "method": self.method,
+            "code": self.code,
+            "reason": self.reasons[0] if self.reasons else None,
+            "ms": round(elapsed * 1000, 3),
+            "peer": self.peer,
+        }
+        if self.sent is not None:
+            extra["sent"] = self.sent
+        log.info("rpc", extra=extra)
+
+
 class RpcLogInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
     async def intercept_service(
         self,
@@ -73,30 +101,15 @@ class RpcLogInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
         inner = handler.unary_unary
 
         async def logged(request: Any, context: Any) -> Any:
-            start = time.perf_counter()
-            peer = context.peer()
-            code = "OK"
-            reasons: list[str] = []
-            _reason.set(reasons)
+            done = _Finished(method, context.peer())
             try:
                 return await inner(request, context)
             except BaseException:
                 code_obj = context.code()
-                code = code_obj.name if code_obj is not None else "UNKNOWN"
+                done.code = code_obj.name if code_obj is not None else "UNKNOWN"
                 raise
             finally:
-                metrics.RPCS.labels(method, code).inc()
-                metrics.RPC_SECONDS.labels(method).observe(time.perf_counter() - start)
-                log.info(
-                    "rpc",
-                    extra={
-                        "method": method,
-                        "code": code,
-                        "reason": reasons[0] if reasons else None,
-                        "ms": round((time.perf_counter() - start) * 1000, 3),
-                        "peer": peer,
-                    },
-                )
+                done.record()
 
         return grpc.unary_unary_rpc_method_handler(
             logged,
@@ -108,39 +121,23 @@ class RpcLogInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
         inner = handler.unary_stream
 
         async def logged(request: Any, context: Any) -> AsyncIterator[Any]:
-            start = time.perf_counter()
-            peer = context.peer()
-            code = "OK"
-            sent = 0
-            reasons: list[str] = []
-            _reason.set(reasons)
+            done = _Finished(method, context.peer())
+            done.sent = 0
             try:
                 async for item in inner(request, context):
-                    sent += 1
+                    done.sent += 1
                     yield item
             except (asyncio.CancelledError, GeneratorExit):
-                code = "CANCELLED"
+                done.code = "CANCELLED"
                 raise
             except BaseException:
                 # The stream was aborted with a status (abort raises); the
                 # reason was noted. The context must not be touched here: a
                 # finished stream's context may already be gone.
-                code = reasons[1] if reasons else "UNKNOWN"
+                done.code = done.reasons[1] if done.reasons else "UNKNOWN"
                 raise
             finally:
-                metrics.RPCS.labels(method, code).inc()
-                metrics.RPC_SECONDS.labels(method).observe(time.perf_counter() - start)
-                log.info(
-                    "rpc",
-                    extra={
-                        "method": method,
-                        "code": code,
-                        "reason": reasons[0] if reasons else None,
-                        "ms": round((time.perf_counter() - start) * 1000, 3),
-                        "peer": peer,
-                        "sent": sent,
-                    },
-                )
+                done.record()
 
         return grpc.unary_stream_rpc_method_handler(
             logged,

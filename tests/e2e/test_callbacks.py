@@ -9,7 +9,6 @@ test waits on conditions the receiver sets, never on sleeps.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import email.utils
 from collections.abc import AsyncIterator, Callable
@@ -17,18 +16,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-import grpc
 import pytest
 from aiohttp import web
 from twilio.request_validator import RequestValidator
 
 from rollcall.v1 import enums_pb2 as E
 from rollcall.v1 import participant_service_pb2 as pb
-from rollcall.v1 import participant_service_pb2_grpc as pb_grpc
-from service.app import App
-from service.clock import ManualClock
 from service.webhooks.dispatcher import WebhookDispatcher
-from tests.conftest import AUTH_TOKEN, Harness, make_settings
+from tests.conftest import AUTH_TOKEN, Harness, started
 from tests.e2e.helpers import create
 
 WAIT = 10.0
@@ -138,19 +133,6 @@ async def receiver() -> AsyncIterator[Receiver]:
         yield r
     finally:
         await r.stop()
-
-
-@contextlib.asynccontextmanager
-async def started(tmp_path: Path, **settings: Any) -> AsyncIterator[Harness]:
-    clock = ManualClock()
-    app = App(make_settings(tmp_path, http_listen="", **settings), clock=clock)
-    await app.start()
-    channel = grpc.aio.insecure_channel(f"127.0.0.1:{app.grpc_port}")
-    try:
-        yield Harness(app, clock, channel, pb_grpc.ParticipantServiceStub(channel))
-    finally:
-        await channel.close()
-        await app.stop(grace=0.5)
 
 
 @pytest.fixture

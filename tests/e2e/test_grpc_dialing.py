@@ -2,39 +2,19 @@
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
-import grpc
 import pytest
 
 from rollcall.v1 import participant_pb2 as S
-from rollcall.v1 import participant_service_pb2_grpc as pb_grpc
-from service.app import App
-from service.clock import ManualClock
-from tests.conftest import Harness, make_settings
+from tests.conftest import Harness, started
 from tests.e2e.helpers import create, fetch, list_all
 
 OUTCOMES = (
     "+15550000001=busy,+15550000002=no-answer,+15550000003=failed,"
     "+15550000004=hangup:30,+15550000005=answer:8"
 )
-
-
-@contextlib.asynccontextmanager
-async def started(tmp_path: Path, **settings: Any) -> AsyncIterator[Harness]:
-    """A server with non-default settings (no REST gateway)."""
-    clock = ManualClock()
-    app = App(make_settings(tmp_path, http_listen="", **settings), clock=clock)
-    await app.start()
-    channel = grpc.aio.insecure_channel(f"127.0.0.1:{app.grpc_port}")
-    try:
-        yield Harness(app, clock, channel, pb_grpc.ParticipantServiceStub(channel))
-    finally:
-        await channel.close()
-        await app.stop(grace=0.5)
 
 
 @pytest.fixture

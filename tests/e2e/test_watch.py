@@ -116,7 +116,7 @@ async def test_bad_revisions(harness: Harness) -> None:
 
 
 async def test_compacted_history_is_out_of_range(tmp_path: Any) -> None:
-    from tests.e2e.test_grpc_dialing import started
+    from tests.conftest import started
 
     async with started(tmp_path, event_retention_count=2, event_retention_seconds=0) as h:
         a = (await create(h, "room")).participant
@@ -185,7 +185,7 @@ async def test_watch_tenancy_and_limits(harness: Harness) -> None:
 
 
 async def test_watchers_per_account_limit(tmp_path: Any) -> None:
-    from tests.e2e.test_grpc_dialing import started
+    from tests.conftest import started
 
     async with started(tmp_path, watchers_per_account=2) as h:
         a = (await create(h, "room")).participant

@@ -19,9 +19,8 @@ import grpc
 
 from rollcall.v1 import participant_service_pb2 as pb
 from service.grpcapi.errors import from_rpc_error
-from tests.conftest import Harness
+from tests.conftest import Harness, started
 from tests.e2e.helpers import list_all
-from tests.e2e.test_grpc_dialing import started
 
 CONFERENCES = ("alpha", "beta", "gamma")
 WRITERS = 4

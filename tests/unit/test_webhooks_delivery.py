@@ -17,9 +17,8 @@ from rollcall.v1 import participant_service_pb2 as pb
 from service.store.port import WebhookCursor
 from service.webhooks.params import Callback, Kind
 from service.webhooks.sender import Outcome, prepare, send
-from tests.conftest import Harness
+from tests.conftest import Harness, started
 from tests.e2e.helpers import create
-from tests.e2e.test_grpc_dialing import started
 
 
 @pytest.fixture
