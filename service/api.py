@@ -18,6 +18,7 @@ from rollcall.v1 import participant_service_pb2 as pb
 from service import convert, errors, validation
 from service.auth import Authenticator
 from service.core.usecases import ConferenceRef, Participants
+from service.ratelimit import RateLimiter
 from service.store.port import ParticipantFilter
 
 DEFAULT_PAGE_SIZE = 50
@@ -47,19 +48,31 @@ def _decode_token(token: str) -> tuple[int | None, int | None]:
 
 
 class ParticipantApi:
-    def __init__(self, auth: Authenticator, participants: Participants) -> None:
+    def __init__(
+        self,
+        auth: Authenticator,
+        participants: Participants,
+        limiter: RateLimiter | None = None,
+    ) -> None:
         self.auth = auth
         self.participants = participants
+        self.limiter = limiter
 
-    def _own(self, authorization: str | None, ref: ConferenceRef, what: str) -> None:
+    def _caller(self, authorization: str | None) -> str:
+        """The caller's account, once authenticated and within its rate limit."""
         account = self.auth.authenticate(authorization)
+        if self.limiter is not None:
+            self.limiter.take(account)
+        return account
+
+    def _own(self, account: str, ref: ConferenceRef, what: str) -> None:
         if account != ref.account_sid:
             raise errors.not_found(what)
 
     async def create_participant(
         self, request: pb.CreateParticipantRequest, authorization: str | None
     ) -> pb.CreateParticipantResponse:
-        account = self.auth.authenticate(authorization)
+        account = self._caller(authorization)
         ref = validation.parse_parent(request.parent)
         if account != ref.account_sid:
             raise errors.conference_not_found(f"conference {ref.key}")
@@ -70,18 +83,18 @@ class ParticipantApi:
     async def fetch_participant(
         self, request: pb.FetchParticipantRequest, authorization: str | None
     ) -> pb.FetchParticipantResponse:
-        self.auth.authenticate(authorization)
+        account = self._caller(authorization)
         ref, key = validation.parse_name(request.name)
-        self._own(authorization, ref, f"participant {key}")
+        self._own(account, ref, f"participant {key}")
         found = await self.participants.fetch(ref, key, include_ended=request.include_ended)
         return pb.FetchParticipantResponse(participant=convert.participant(found))
 
     async def list_participants(
         self, request: pb.ListParticipantsRequest, authorization: str | None
     ) -> pb.ListParticipantsResponse:
-        self.auth.authenticate(authorization)
+        account = self._caller(authorization)
         ref = validation.parse_parent(request.parent)
-        self._own(authorization, ref, f"conference {ref.key}")
+        self._own(account, ref, f"conference {ref.key}")
         if request.page_size < 0 or request.page_size > MAX_PAGE_SIZE:
             raise errors.invalid_field("page_size", f"must be between 1 and {MAX_PAGE_SIZE}")
         after, before = _decode_token(request.page_token) if request.page_token else (None, None)
@@ -112,9 +125,9 @@ class ParticipantApi:
     async def update_participant(
         self, request: pb.UpdateParticipantRequest, authorization: str | None
     ) -> pb.UpdateParticipantResponse:
-        self.auth.authenticate(authorization)
+        account = self._caller(authorization)
         ref, key = validation.parse_name(request.name)
-        self._own(authorization, ref, f"participant {key}")
+        self._own(account, ref, f"participant {key}")
         cmd = validation.update_command(request)
         updated = await self.participants.update(ref, key, cmd)
         return pb.UpdateParticipantResponse(participant=convert.participant(updated))
@@ -122,8 +135,8 @@ class ParticipantApi:
     async def delete_participant(
         self, request: pb.DeleteParticipantRequest, authorization: str | None
     ) -> pb.DeleteParticipantResponse:
-        self.auth.authenticate(authorization)
+        account = self._caller(authorization)
         ref, key = validation.parse_name(request.name)
-        self._own(authorization, ref, f"participant {key}")
+        self._own(account, ref, f"participant {key}")
         deleted = await self.participants.delete(ref, key, request.etag)
         return pb.DeleteParticipantResponse(participant=convert.participant(deleted))

@@ -30,6 +30,7 @@ from service.dialer.simulated import SimulatedDialer, parse_outcomes
 from service.grpcapi.logging import RpcLogInterceptor
 from service.grpcapi.servicer import ParticipantServicer
 from service.metrics import start_metrics
+from service.ratelimit import RateLimiter
 from service.store.sqlite import SqliteStore
 from service.watch import WatchHub
 from service.webhooks.dispatcher import Policy, WebhookDispatcher
@@ -114,7 +115,11 @@ class App:
         self.participants.subscribe(self.webhooks.notify)
         await self.webhooks.start()
         await self.participants.recover()
-        self.api = ParticipantApi(self.auth, self.participants)
+        self.api = ParticipantApi(
+            self.auth,
+            self.participants,
+            RateLimiter(self.clock, s.requests_per_second, s.request_burst),
+        )
         self.watch = WatchHub(
             self.store,
             self.participants,

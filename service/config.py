@@ -38,6 +38,8 @@ class Settings:
     event_retention_count: int = 100_000
     compaction_interval_seconds: float = 60.0
     watchers_per_account: int = 1000
+    requests_per_second: float = 0.0
+    request_burst: int = 100
     public_base_url: str = ""
     callback_max_attempts: int = 8
     callback_backoff_seconds: float = 1.0
@@ -68,6 +70,8 @@ SETTINGS_HELP: dict[str, str] = {
     "event_retention_count": "newest events kept per conference whatever their age",
     "compaction_interval_seconds": "seconds between event compaction runs",
     "watchers_per_account": "concurrent WatchConference streams allowed per account",
+    "requests_per_second": "unary requests per second per account, sustained (0 = unlimited)",
+    "request_burst": "unary requests an account may make at once before the rate applies",
     "public_base_url": "base URL callbacks are signed with (informational)",
     "callback_max_attempts": "attempts per status callback before it is logged and skipped",
     "callback_backoff_seconds": "seconds before the first status callback retry (then doubling)",
