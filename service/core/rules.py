@@ -87,11 +87,11 @@ async def after_leave(ch: Changes, p: Participant, *, was_connected: bool, kicke
     conf = ch.conference
     if not conf.active:
         return
-    remaining = await ch.tx.active_participants(conf.sid)
     if p.end_conference_on_exit and was_connected:
         reason = EndReason.EOE_KICKED if kicked else EndReason.EOE_LEFT
+        remaining = await ch.tx.active_participants(conf.sid)
         await end_conference(ch, reason, remaining, ending=p)
-    elif not remaining:
+    elif await ch.tx.count_active(conf.sid) == 0:
         reason = EndReason.LAST_PARTICIPANT_KICKED if kicked else EndReason.LAST_PARTICIPANT_LEFT
         await end_conference(ch, reason, [], ending=p)
 

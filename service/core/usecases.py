@@ -160,13 +160,12 @@ class Participants:
                     return repeat, None
             conf = await self._conference_for_create(tx, cmd, now)
             ch = Changes(tx, conf, now)
-            active = await tx.active_participants(conf.sid)
-            if len(active) >= conf.max_participants:
+            if await tx.count_active(conf.sid) >= conf.max_participants:
                 raise errors.conference_full(conf.sid, conf.max_participants)
-            if cmd.label is not None and any(p.label == cmd.label for p in active):
+            if cmd.label is not None and await tx.active_label_taken(conf.sid, cmd.label):
                 raise errors.label_in_use(cmd.label)
             if cmd.coaching and cmd.call_sid_to_coach:
-                _check_coach_target(active, cmd.call_sid_to_coach, None)
+                await _check_coach_target(tx, conf.sid, cmd.call_sid_to_coach, None)
             participant = Participant(
                 call_sid=new_sid("CA"),
                 account_sid=account,
@@ -273,8 +272,7 @@ class Participants:
             elif not coach_target:
                 raise errors.invalid_field("call_sid_to_coach", "required when coaching is true", 0)
             elif coach_target != p.call_sid_to_coach or not p.coaching:
-                active = await tx.active_participants(conf.sid)
-                _check_coach_target(active, coach_target, p.call_sid)
+                await _check_coach_target(tx, conf.sid, coach_target, p.call_sid)
             if cmd.muted is not None and cmd.muted != p.muted:
                 p.muted = cmd.muted
                 kind = EventType.PARTICIPANT_MUTED if p.muted else EventType.PARTICIPANT_UNMUTED
@@ -370,10 +368,11 @@ class Participants:
         return failed, resumed
 
 
-def _check_coach_target(active: list[Participant], target: str, coach: str | None) -> None:
-    for p in active:
-        if p.call_sid == target and p.call_sid != coach:
-            if p.hold:
-                raise errors.coach_target_on_hold(target)
-            return
-    raise errors.coach_target_absent(target)
+async def _check_coach_target(
+    tx: WriteTransaction, conference_sid: str, target: str, coach: str | None
+) -> None:
+    found = None if target == coach else await tx.active_participant(conference_sid, target)
+    if found is None:
+        raise errors.coach_target_absent(target)
+    if found.hold:
+        raise errors.coach_target_on_hold(target)

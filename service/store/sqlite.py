@@ -120,6 +120,30 @@ class _Reads:
 
 
 class SqliteWriteTransaction(_Reads):
+    async def count_active(self, conference_sid: str) -> int:
+        row = await self._one(
+            "SELECT COUNT(*) FROM participants WHERE conference_sid = ? AND active = 1",
+            conference_sid,
+        )
+        return int(row[0])
+
+    async def active_label_taken(self, conference_sid: str, label: str) -> bool:
+        row = await self._one(
+            "SELECT 1 FROM participants WHERE conference_sid = ? AND label = ? AND active = 1",
+            conference_sid,
+            label,
+        )
+        return row is not None
+
+    async def active_participant(self, conference_sid: str, call_sid: str) -> Participant | None:
+        row = await self._one(
+            f"SELECT {_PARTICIPANT_COLUMNS} FROM participants"  # noqa: S608
+            " WHERE call_sid = ? AND conference_sid = ? AND active = 1",
+            call_sid,
+            conference_sid,
+        )
+        return None if row is None else _participant(row)
+
     async def participant(self, conference_sid: str, key: str) -> Participant | None:
         return await self.find_participant(conference_sid, key, include_ended=True)
 
