@@ -1,0 +1,268 @@
+"""`python -m bench` (or ./bench/run): run every benchmark, print one table, write JSON.
+
+What it owns: the command line, the order of a run and its clean-up. A run
+starts Rollcall (`rollcall serve`, gRPC and REST, on a fresh database) and
+builds its fixtures through the API; starts the baselines with Rollcall's
+sample responses; then runs the sections (gRPC unary, log level,
+WatchConference, REST gateway, cost growth, memory), each figure in interleaved
+rounds of baseline then Rollcall; prints the table (figure, Rollcall's median,
+the baseline's median, the median per-round ratio, the goal, met) with the
+machine, the CPU plan and the settings; and writes it all as JSON to
+bench/results/latest.json and a timestamped copy beside it.
+
+Modes: the default run takes about 7 minutes on 2 cores; --quick about 2 and a
+half; --full adds the 1M-stored-participants point (its database is built once,
+in a few minutes, and cached under bench/results/cache/). --only picks
+sections. Exit status 0 when every section ran (goals missed or not), 1 when a
+section failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.metadata
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+
+from bench import growth, memory, rest, target, unary, watch
+from bench.baselines import start_baseline
+from bench.budget import DEFAULT, FULL, QUICK, Budget
+from bench.load import LoadWorker
+from bench.proc import ServerProcess, pin_self, plan_cpus
+from bench.report import Figure, baselines_legend, table, write_json
+
+RESULTS = Path(__file__).resolve().parent / "results"
+SECTIONS = ("unary", "log", "watch", "rest", "growth", "memory")
+
+
+def _log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def machine() -> dict[str, str]:
+    model = "unknown"
+    with open("/proc/cpuinfo", encoding="utf-8") as f:
+        for line in f:
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    versions = {}
+    for package in ("grpcio", "protobuf", "aiohttp", "aiosqlite", "uvloop"):
+        try:
+            versions[package] = importlib.metadata.version(package)
+        except importlib.metadata.PackageNotFoundError:
+            versions[package] = "absent"
+    wrk = shutil.which("wrk")
+    wrk_version = "absent"
+    if wrk:
+        out = subprocess.run([wrk, "--version"], capture_output=True, text=True, check=False)
+        wrk_version = (out.stdout + out.stderr).split("Copyright")[0].strip()
+    return {
+        "nproc": str(os.cpu_count()),
+        "usable_cpus": str(len(os.sched_getaffinity(0))),
+        "cpu_model": model,
+        "python": platform.python_version(),
+        "kernel": platform.release(),
+        "wrk": wrk_version,
+        **versions,
+    }
+
+
+def run(budget: Budget, sections: tuple[str, ...], keep: bool) -> int:
+    plan = plan_cpus()
+    pin_self(plan.load)
+    run_dir = RESULTS / "run"
+    shutil.rmtree(run_dir, ignore_errors=True)
+    run_dir.mkdir(parents=True)
+    info = machine()
+    started = time.monotonic()
+    _log(f"bench: {budget.describe()}")
+    _log(f"bench: {plan.describe()}")
+    servers: list[ServerProcess] = []
+    worker: LoadWorker | None = None
+    figures: list[Figure] = []
+    failures: list[str] = []
+
+    def section(name: str, body: Callable[[], list[Figure]]) -> None:
+        if name not in sections:
+            return
+        began = time.monotonic()
+        try:
+            figures.extend(body())
+        except Exception as exc:
+            traceback.print_exc()
+            failures.append(f"section {name} failed: {type(exc).__name__}: {exc}")
+        _log(f"bench: section {name} took {time.monotonic() - began:.0f} s")
+
+    try:
+        rollcall = target.rollcall_server(
+            "rollcall", run_dir / "rollcall.sqlite3", cpus=plan.server,
+            log_path=run_dir / "rollcall.log", http=True,
+        ).start()  # fmt: skip
+        servers.append(rollcall)
+        fixtures = target.build(rollcall.target, rollcall.ports[1], "main")
+        samples = fixtures.save_samples(run_dir / "samples.json")
+        base_grpc = start_baseline("grpc", samples, cpus=plan.server, run_dir=run_dir)
+        servers.append(base_grpc)
+        worker = LoadWorker()
+        footprint: dict[int, dict[str, float]] = {}
+
+        section(
+            "unary",
+            lambda: unary.run(
+                worker, rollcall, base_grpc, fixtures.fetch_requests,
+                fixtures.list_requests, budget, _log, run_dir / "rollcall.sqlite3",
+            ),
+        )  # fmt: skip
+
+        def log_level() -> list[Figure]:
+            info_server = target.rollcall_server(
+                "rollcall-info", run_dir / "rollcall-info.sqlite3", cpus=plan.server,
+                log_path=run_dir / "rollcall-info.log", log_level="INFO",
+            ).start()  # fmt: skip
+            servers.append(info_server)
+            with target.channel(info_server.target) as stub:
+                info_fetches = target.fetch_requests(stub, "info")
+            try:
+                return unary.run_log_level(
+                    worker, rollcall, fixtures.fetch_requests, info_server, info_fetches,
+                    budget, _log,
+                )  # fmt: skip
+            finally:
+                info_server.stop()
+
+        section("log", log_level)
+
+        section(
+            "watch",
+            lambda: watch.run_section(
+                rollcall=rollcall, baseline=base_grpc, parent=fixtures.watch_parent,
+                names=fixtures.watch_participants, budget=budget, run_dir=run_dir, log=_log,
+            ),
+        )  # fmt: skip
+
+        def rest_section() -> list[Figure]:
+            base_http = start_baseline("http", samples, cpus=plan.server, run_dir=run_dir)
+            servers.append(base_http)
+            try:
+                return rest.run_section(
+                    rollcall_url=f"http://127.0.0.1:{rollcall.ports[1]}",
+                    rollcall_pid=rollcall.pid,
+                    baseline_url=f"http://127.0.0.1:{base_http.port}",
+                    baseline_pid=base_http.pid,
+                    fetch_path=fixtures.rest_fetch_path,
+                    budget=budget,
+                    run_dir=run_dir,
+                    log=_log,
+                )
+            finally:
+                base_http.stop()
+
+        section("rest", rest_section)
+
+        def growth_section() -> list[Figure]:
+            assert worker is not None
+            found, sizes = growth.run_section(
+                worker=worker, server_cpus=plan.server, budget=budget, run_dir=run_dir,
+                cache_dir=RESULTS / "cache", log=_log,
+            )  # fmt: skip
+            footprint.update(sizes)
+            return found
+
+        section("growth", growth_section)
+
+        def memory_section() -> list[Figure]:
+            idle = memory.measure_idle_watchers(
+                server_cpus=plan.server, samples=samples, watchers=max(budget.watchers),
+                run_dir=run_dir, log=_log,
+            )  # fmt: skip
+            return memory.figures(idle, footprint)
+
+        section("memory", memory_section)
+        for server in servers:
+            if server.proc is not None and not server.alive():
+                failures.append(f"{server.name} exited during the run (see its log in {run_dir})")
+    finally:
+        if worker is not None:
+            worker.close()
+        for server in servers:
+            server.stop()
+        if not keep:
+            for leftover in run_dir.glob("growth-*.sqlite3*"):
+                leftover.unlink()
+
+    elapsed = time.monotonic() - started
+    notes = [
+        f"machine: {info['nproc']} CPUs ({info['cpu_model']}), Python {info['python']},"
+        f" grpcio {info['grpcio']}, aiohttp {info['aiohttp']}, uvloop {info['uvloop']},"
+        f" wrk {info['wrk']}",
+        f"cores: {plan.describe()}",
+        budget.describe(),
+        "values are medians over rounds; Ratio is the median of per-round Rollcall/baseline"
+        " ratios (for latency and CPU, higher means Rollcall is slower)",
+        target.SETTINGS_NOTE,
+        "REST load generator: "
+        + (
+            "wrk (1 thread)"
+            if rest.generator() == "wrk"
+            else "wrk is not installed: a Python aiohttp load generator ran instead"
+        ),
+        "WatchConference latency = receipt time.time() - the event's `time` (stamped by the"
+        " server's clock at the change); 20 changes/s are sent open-loop (UpdateParticipant"
+        " toggling `muted` on 10 participants)",
+        "cost growth: stored participants are ended ones in completed conferences of"
+        f" {growth.PER_CONFERENCE}; Fetch reads random stored ones (include_ended); Create adds"
+        " new ones. 1M is measured only with --full (building it takes minutes the first time;"
+        " it is cached under bench/results/cache/)",
+        *baselines_legend(figures),
+        *[f"missing: {f}" for f in failures],
+        f"run took {elapsed:.0f} s",
+    ]
+    print()
+    print(table(figures))
+    print()
+    for note in notes:
+        print(f"* {note}")
+    for f in figures:
+        if f.note:
+            print(f"* {f.section} / {f.name}: {f.note}")
+    latest, stamped = write_json(
+        RESULTS,
+        figures,
+        {"machine": info, "mode": budget.mode, "notes": notes, "seconds": elapsed},
+    )
+    print(f"\nJSON: {latest} (and {stamped.name}); bench/results/ is git-ignored")
+    return 1 if failures else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--quick", action="store_true", help="short windows (~2.5 minutes)")
+    mode.add_argument("--full", action="store_true", help="add 1M stored participants")
+    parser.add_argument(
+        "--only",
+        default=",".join(SECTIONS),
+        help=f"comma-separated sections to run (default all: {','.join(SECTIONS)})",
+    )
+    parser.add_argument("--keep", action="store_true", help="keep bench/results/run/ databases")
+    args = parser.parse_args(argv)
+    budget = QUICK if args.quick else FULL if args.full else DEFAULT
+    sections = tuple(s.strip() for s in args.only.split(",") if s.strip())
+    unknown = set(sections) - set(SECTIONS)
+    if unknown:
+        parser.error(f"unknown sections: {', '.join(sorted(unknown))}")
+    return run(budget, sections, args.keep)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,171 @@
+"""Processes under test: CPU plan, pinned child servers, and /proc readings.
+
+What it owns: how the machine's cores are shared (servers on one CPU, load
+generators and this orchestrator on the others), starting a server as its own
+pinned process and reading its port from the banner it prints, and reading a
+process's CPU-seconds (utime + stime from /proc/<pid>/stat) and resident
+memory (VmRSS from /proc/<pid>/status).
+
+The rule it keeps: a server under test and the load driving it never share a
+CPU when the machine has two or more, and every child is stopped by its own
+pid (SIGTERM, then SIGKILL), never by name.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import selectors
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+
+_CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+@dataclasses.dataclass(frozen=True)
+class CpuPlan:
+    server: tuple[int, ...]
+    load: tuple[int, ...]
+
+    def describe(self) -> str:
+        if self.server == self.load:
+            return f"no pinning: servers and load generators share CPUs {_cpus(self.server)}"
+        return (
+            f"servers under test (Rollcall and baselines) pinned to CPU {_cpus(self.server)};"
+            f" load generators, watchers, wrk and this orchestrator on CPU {_cpus(self.load)}"
+        )
+
+
+def _cpus(cpus: Sequence[int]) -> str:
+    return ",".join(str(c) for c in cpus)
+
+
+def plan_cpus() -> CpuPlan:
+    available = sorted(os.sched_getaffinity(0))
+    if len(available) < 2 or shutil.which("taskset") is None:
+        return CpuPlan(tuple(available), tuple(available))
+    return CpuPlan((available[0],), tuple(available[1:]))
+
+
+def pin_self(cpus: Sequence[int]) -> None:
+    """Pin this process (and every child it starts later) to `cpus`."""
+    os.sched_setaffinity(0, set(cpus))
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU-seconds of every thread of `pid` so far."""
+    with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+        stat = f.read()
+    # The command name (field 2) may hold spaces: split after its closing paren.
+    fields = stat[stat.rindex(")") + 2 :].split()
+    return (int(fields[11]) + int(fields[12])) / _CLK_TCK
+
+
+def rss_bytes(pid: int) -> int:
+    with open(f"/proc/{pid}/status", encoding="ascii") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError(f"no VmRSS for pid {pid}")
+
+
+def pinned(cpus: Sequence[int], argv: Sequence[str]) -> list[str]:
+    if shutil.which("taskset") is None:
+        return list(argv)
+    return ["taskset", "-c", _cpus(cpus), *argv]
+
+
+class ServerProcess:
+    """A server in its own (pinned) process; ports come from its stdout banner."""
+
+    def __init__(
+        self,
+        name: str,
+        argv: Sequence[str],
+        banner: re.Pattern[str],
+        *,
+        cpus: Sequence[int],
+        env: Mapping[str, str] | None = None,
+        log_path: Path | None = None,
+    ) -> None:
+        self.name = name
+        self.argv = pinned(cpus, argv)
+        self.banner = banner
+        self.env = dict(os.environ if env is None else env)
+        self.log_path = log_path
+        self.proc: subprocess.Popen[str] | None = None
+        self.ports: tuple[int, ...] = ()
+
+    def start(self, timeout: float = 60.0) -> ServerProcess:
+        log = open(self.log_path, "a") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
+        try:
+            self.proc = subprocess.Popen(
+                self.argv,
+                env=self.env,
+                cwd=REPO,
+                stdout=subprocess.PIPE,
+                stderr=log,
+                stdin=subprocess.DEVNULL,
+                text=True,
+            )
+        finally:
+            if log is not subprocess.DEVNULL:
+                log.close()  # type: ignore[union-attr]
+        assert self.proc.stdout is not None
+        seen: list[str] = []
+        deadline = time.monotonic() + timeout
+        with selectors.DefaultSelector() as sel:
+            sel.register(self.proc.stdout, selectors.EVENT_READ)
+            while True:
+                left = deadline - time.monotonic()
+                if left <= 0 or not sel.select(left):
+                    self.stop()
+                    raise RuntimeError(f"{self.name} printed no banner in {timeout}s: {seen}")
+                line = self.proc.stdout.readline()
+                if not line:
+                    self.stop()
+                    raise RuntimeError(f"{self.name} exited before its banner: {seen}")
+                seen.append(line)
+                match = self.banner.search(line)
+                if match:
+                    self.ports = tuple(int(g) for g in match.groups() if g)
+                    return self
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
+
+    @property
+    def port(self) -> int:
+        return self.ports[0]
+
+    @property
+    def target(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self, timeout: float = 20.0) -> None:
+        proc, self.proc = self.proc, None
+        if proc is None:
+            return
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=timeout)
+        if proc.stdout is not None:
+            proc.stdout.close()
