@@ -66,9 +66,15 @@ class _Reads:
     def __init__(self, conn: aiosqlite.Connection) -> None:
         self.conn = conn
 
+    async def _all(self, sql: str, *args: Any) -> list[Any]:
+        """Execute and fetch in one hop to the connection's thread."""
+        return list(await self.conn.execute_fetchall(sql, args))
+
     async def _one(self, sql: str, *args: Any) -> Any:
-        async with self.conn.execute(sql, args) as cur:
-            return await cur.fetchone()
+        rows = await self.conn.execute_fetchall(sql, args)
+        for row in rows:
+            return row
+        return None
 
     async def conference(self, account_sid: str, conference_sid: str) -> Conference | None:
         row = await self._one(
@@ -111,12 +117,12 @@ class _Reads:
         return None if row is None else _participant(row)
 
     async def active_participants(self, conference_sid: str) -> list[Participant]:
-        async with self.conn.execute(
+        rows = await self._all(
             f"SELECT {_PARTICIPANT_COLUMNS} FROM participants"  # noqa: S608
             " WHERE conference_sid = ? AND active = 1 ORDER BY seq",
-            (conference_sid,),
-        ) as cur:
-            return [_participant(row) for row in await cur.fetchall()]
+            conference_sid,
+        )
+        return [_participant(row) for row in rows]
 
 
 class SqliteWriteTransaction(_Reads):
@@ -193,7 +199,7 @@ class SqliteWriteTransaction(_Reads):
         )
 
     async def insert_participant(self, participant: Participant) -> Participant:
-        cursor = await self.conn.execute(
+        row = await self.conn.execute_insert(
             "INSERT INTO participants (call_sid, account_sid, conference_sid, label, active,"
             " muted, hold, coaching, revision, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
@@ -203,8 +209,7 @@ class SqliteWriteTransaction(_Reads):
                 *self._participant_values(participant),
             ),
         )
-        participant.seq = int(cursor.lastrowid or 0)
-        await cursor.close()
+        participant.seq = int(row[0]) if row else 0
         return participant
 
     async def update_participant(self, participant: Participant) -> None:
@@ -356,16 +361,14 @@ class SqliteStore:
             try:
                 if before is not None:
                     sql = f"{select} AND seq < ? ORDER BY seq DESC LIMIT ?"
-                    async with conn.execute(sql, (*args, before, page_size + 1)) as cur:
-                        rows = list(await cur.fetchall())
+                    rows = await r._all(sql, *args, before, page_size + 1)
                     more_before = len(rows) > page_size
                     rows = list(reversed(rows[:page_size]))
                     more_after = True
                 else:
                     start = after if after is not None else 0
                     sql = f"{select} AND seq > ? ORDER BY seq LIMIT ?"
-                    async with conn.execute(sql, (*args, start, page_size + 1)) as cur:
-                        rows = list(await cur.fetchall())
+                    rows = await r._all(sql, *args, start, page_size + 1)
                     more_after = len(rows) > page_size
                     rows = rows[:page_size]
                     more_before = False
@@ -387,15 +390,15 @@ class SqliteStore:
         )
 
     async def events(self, conference_sid: str, after_revision: int, limit: int) -> list[Event]:
-        async with (
-            self._read() as r,
-            r.conn.execute(
+        async with self._read() as r:
+            rows = await r._all(
                 "SELECT data FROM events WHERE conference_sid = ? AND revision > ?"
                 " ORDER BY revision LIMIT ?",
-                (conference_sid, after_revision, limit),
-            ) as cur,
-        ):
-            return [Event.from_dict(json.loads(row[0])) for row in await cur.fetchall()]
+                conference_sid,
+                after_revision,
+                limit,
+            )
+        return [Event.from_dict(json.loads(row[0])) for row in rows]
 
     async def oldest_revision(self, conference_sid: str) -> int | None:
         async with self._read() as r:
@@ -431,13 +434,11 @@ class SqliteStore:
         return deleted
 
     async def active_participants_everywhere(self) -> list[Participant]:
-        async with (
-            self._read() as r,
-            r.conn.execute(
+        async with self._read() as r:
+            rows = await r._all(
                 f"SELECT {_PARTICIPANT_COLUMNS} FROM participants WHERE active = 1 ORDER BY seq"  # noqa: S608
-            ) as cur,
-        ):
-            return [_participant(row) for row in await cur.fetchall()]
+            )
+        return [_participant(row) for row in rows]
 
     async def get_meta(self, key: str) -> str | None:
         async with self._read() as r:
