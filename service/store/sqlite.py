@@ -23,6 +23,8 @@ from service.core.model import Conference, Event, Participant
 from service.store.port import Page, ParticipantFilter, WebhookCursor
 
 _READERS = 4
+# Changes that may share one COMMIT at most.
+_MAX_BATCH = 256
 _PARTICIPANT_COLUMNS = "seq, data"
 
 
@@ -257,6 +259,10 @@ class SqliteStore:
         self.path = path
         self._writer: aiosqlite.Connection | None = None
         self._write_lock = asyncio.Lock()
+        # Group commit: the open transaction's commit, its size, writers in line.
+        self._batch: asyncio.Future[None] | None = None
+        self._batch_size = 0
+        self._queued = 0
         self._readers: asyncio.Queue[aiosqlite.Connection] = asyncio.Queue()
         self._all_readers: list[aiosqlite.Connection] = []
 
@@ -301,16 +307,61 @@ class SqliteStore:
 
     @contextlib.asynccontextmanager
     async def write(self) -> AsyncIterator[SqliteWriteTransaction]:
+        """One change, committed durably before the caller continues.
+
+        Group commit: changes that queue up while one is being written share
+        its SQLite transaction, each inside its own SAVEPOINT (a failing one
+        rolls back alone), and the last in line COMMITs for all of them: one
+        fsync per batch instead of one per change. Every caller still waits
+        for the COMMIT that covers its change before it returns, so nothing
+        is acknowledged before it is durable, and revisions still commit in
+        the order they were written.
+        """
         assert self._writer is not None, "store is not open"
-        async with self._write_lock:
-            conn = self._writer
-            await conn.execute("BEGIN IMMEDIATE")
+        conn = self._writer
+        self._queued += 1
+        try:
+            await self._write_lock.acquire()
+        finally:
+            self._queued -= 1
+        batch: asyncio.Future[None] | None = None
+        try:
+            if self._batch is None:
+                await conn.execute("BEGIN IMMEDIATE")
+                self._batch = asyncio.get_running_loop().create_future()
+                self._batch_size = 0
+            await conn.execute("SAVEPOINT change")
             try:
                 yield SqliteWriteTransaction(conn)
             except BaseException:
-                await conn.execute("ROLLBACK")
+                await conn.execute("ROLLBACK TO change")
+                await conn.execute("RELEASE change")
                 raise
+            await conn.execute("RELEASE change")
+            self._batch_size += 1
+            batch = self._batch
+        finally:
+            try:
+                if self._batch is not None and (
+                    self._queued == 0 or self._batch_size >= _MAX_BATCH
+                ):
+                    await self._commit(conn)
+            finally:
+                self._write_lock.release()
+        await asyncio.shield(batch)
+
+    async def _commit(self, conn: aiosqlite.Connection) -> None:
+        batch, self._batch = self._batch, None
+        assert batch is not None
+        try:
             await conn.execute("COMMIT")
+        except BaseException as exc:
+            with contextlib.suppress(Exception):
+                await conn.execute("ROLLBACK")
+            batch.set_exception(exc if isinstance(exc, Exception) else RuntimeError(str(exc)))
+            batch.exception()  # retrieved: each waiter re-raises it
+            raise
+        batch.set_result(None)
 
     @contextlib.asynccontextmanager
     async def _read(self) -> AsyncIterator[_Reads]:

@@ -162,3 +162,36 @@ async def test_meta_and_reopen(tmp_path: Path) -> None:
         await s.set_meta("k", "v2")
     async with sqlite_store(tmp_path) as s:  # migrations are not applied twice
         assert await s.get_meta("k") == "v2"
+
+
+async def test_concurrent_changes_commit_together_and_fail_alone(store: Store) -> None:
+    """Changes that queue up may share a commit (group commit); each is durable and
+    visible to readers when its write() returns, and a failing one rolls back alone."""
+    import asyncio
+
+    confs = [conference(f"room{i}") for i in range(20)]
+    async with store.write() as tx:
+        for conf in confs:
+            await tx.insert_conference(conf)
+
+    async def change(i: int) -> str:
+        p = participant(confs[i])
+        async with store.write() as tx:
+            confs[i].revision += 1
+            p.revision = confs[i].revision
+            await tx.insert_participant(p)
+            await tx.update_conference(confs[i])
+            if i == 7:
+                raise ValueError("this one fails")
+        # Durable and visible to other connections as soon as write() returns.
+        assert await store.participant(confs[i].sid, p.call_sid, include_ended=False) is not None
+        return p.call_sid
+
+    results = await asyncio.gather(*(change(i) for i in range(20)), return_exceptions=True)
+    assert [i for i, r in enumerate(results) if isinstance(r, ValueError)] == [7]
+    assert await store.participant(confs[7].sid, "x", include_ended=True) is None
+    page = await store.list_participants(confs[7].sid, ParticipantFilter(), page_size=10)
+    assert page.participants == [] and page.revision == 0
+    for i in (0, 19):
+        page = await store.list_participants(confs[i].sid, ParticipantFilter(), page_size=10)
+        assert len(page.participants) == 1 and page.revision == 1
