@@ -77,6 +77,16 @@ class EventType(enum.StrEnum):
     CONFERENCE_ENDED = "conference-end"
 
 
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _field_names(cls: type) -> tuple[str, ...]:
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in dataclasses.fields(cls))
+    return names
+
+
 def new_sid(prefix: str) -> str:
     return prefix + secrets.token_hex(16)
 
@@ -102,7 +112,8 @@ class Conference:
         return self.status is not ConferenceStatus.COMPLETED
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        # Shallow on purpose (dataclasses.asdict deep-copies): callers serialize it.
+        return {name: getattr(self, name) for name in _field_names(type(self))}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Conference:
@@ -159,7 +170,8 @@ class Participant:
         return f'"{self.revision}"'
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        # Shallow on purpose (dataclasses.asdict deep-copies): callers serialize it.
+        return {name: getattr(self, name) for name in _field_names(type(self))}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Participant:

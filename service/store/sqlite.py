@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import time
 from collections.abc import AsyncIterator
 from importlib import resources
 from typing import Any
 
 import aiosqlite
+import orjson
 
 from service.core.model import Conference, Event, Participant
 from service.store.port import Page, ParticipantFilter, WebhookCursor
@@ -29,11 +29,11 @@ _PARTICIPANT_COLUMNS = "seq, data"
 
 
 def _dumps(value: dict[str, Any]) -> str:
-    return json.dumps(value, separators=(",", ":"))
+    return orjson.dumps(value).decode()
 
 
 def _participant(row: Any) -> Participant:
-    data = json.loads(row[1])
+    data = orjson.loads(row[1])
     data["seq"] = row[0]
     return Participant.from_dict(data)
 
@@ -84,7 +84,7 @@ class _Reads:
             conference_sid,
             account_sid,
         )
-        return None if row is None else Conference.from_dict(json.loads(row[0]))
+        return None if row is None else Conference.from_dict(orjson.loads(row[0]))
 
     async def active_conference_named(
         self, account_sid: str, friendly_name: str
@@ -95,7 +95,7 @@ class _Reads:
             account_sid,
             friendly_name,
         )
-        return None if row is None else Conference.from_dict(json.loads(row[0]))
+        return None if row is None else Conference.from_dict(orjson.loads(row[0]))
 
     async def find_participant(
         self, conference_sid: str, key: str, include_ended: bool
@@ -449,7 +449,7 @@ class SqliteStore:
                 after_revision,
                 limit,
             )
-        return [Event.from_dict(json.loads(row[0])) for row in rows]
+        return [Event.from_dict(orjson.loads(row[0])) for row in rows]
 
     async def oldest_revision(self, conference_sid: str) -> int | None:
         async with self._read() as r:
