@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import dataclasses
+import itertools
 import logging
 from collections.abc import AsyncIterator
 
@@ -45,8 +46,15 @@ class Feed:
     def __init__(self) -> None:
         self.revision = 0
         self.recent: collections.deque[_Cached] = collections.deque(maxlen=_CACHE)
-        self.changed = asyncio.Event()
+        # One future per idle stream, resolved True by the next publish.
+        self.waiters: set[asyncio.Future[bool]] = set()
         self.watchers = 0
+
+    def wake(self) -> None:
+        for waiter in self.waiters:
+            if not waiter.done():
+                waiter.set_result(True)
+        self.waiters.clear()
 
     def publish(self, event: Event) -> None:
         cached = _Cached(
@@ -57,8 +65,7 @@ class Feed:
         self.recent.append(cached)
         if event.revision > self.revision:
             self.revision = event.revision
-        self.changed.set()
-        self.changed = asyncio.Event()
+        self.wake()
 
     def after(self, cursor: int) -> list[_Cached] | None:
         """Cached events after cursor, if the cache holds cursor+1 onwards."""
@@ -67,7 +74,7 @@ class Feed:
         if self.recent[-1].revision <= cursor:
             return []
         start = cursor + 1 - self.recent[0].revision
-        return list(self.recent)[start:]
+        return list(itertools.islice(self.recent, start, None))
 
 
 class _Filter:
@@ -107,7 +114,7 @@ class WatchHub:
         self._per_account: collections.Counter[str] = collections.Counter()
         # Streams waiting for news, with the cursor each has reached.
         self._waiting: dict[int, tuple[Feed, int]] = {}
-        self._idle_changed = asyncio.Condition()
+        self._waiting_changed = asyncio.Event()
         self._closing = asyncio.Event()
         participants.subscribe(self.publish)
 
@@ -115,7 +122,7 @@ class WatchHub:
         """End every stream with UNAVAILABLE so clients resume on another server."""
         self._closing.set()
         for feed in self.feeds.values():
-            feed.changed.set()
+            feed.wake()
 
     def caught_up(self) -> int:
         """How many streams have sent everything committed and wait for news."""
@@ -123,16 +130,16 @@ class WatchHub:
 
     async def wait_idle(self, watchers: int) -> None:
         """Until at least `watchers` streams are caught up and idle (tests, benchmarks)."""
-        async with self._idle_changed:
-            await self._idle_changed.wait_for(lambda: self.caught_up() >= watchers)
+        while self.caught_up() < watchers:
+            await self._waiting_changed.wait()
 
-    async def _note_idle(self, key: int, entry: tuple[Feed, int] | None) -> None:
-        async with self._idle_changed:
-            if entry is None:
-                self._waiting.pop(key, None)
-            else:
-                self._waiting[key] = entry
-            self._idle_changed.notify_all()
+    def _note_idle(self, key: int, entry: tuple[Feed, int] | None) -> None:
+        if entry is None:
+            self._waiting.pop(key, None)
+        else:
+            self._waiting[key] = entry
+        self._waiting_changed.set()
+        self._waiting_changed = asyncio.Event()
 
     def publish(self, events: list[Event]) -> None:
         for event in events:
@@ -141,25 +148,29 @@ class WatchHub:
                 feed.publish(event)
 
     async def _idle(self, feed: Feed, cursor: int) -> bool:
-        """Wait for a change (True) or for the progress interval to pass (False)."""
-        changed = feed.changed
-        timer_fired = asyncio.Event()
-        timer = self.clock.call_later(self.progress_seconds, timer_fired.set)
-        waits = [
-            asyncio.ensure_future(changed.wait()),
-            asyncio.ensure_future(timer_fired.wait()),
-            asyncio.ensure_future(self._closing.wait()),
-        ]
-        key = id(waits)
-        await self._note_idle(key, (feed, cursor))
+        """Wait for a change (True) or for the progress interval to pass (False).
+
+        One future per wait, resolved by the feed's next publish, by the
+        progress timer on the injected clock, or by close(): no tasks.
+        """
+        if self._closing.is_set():
+            return True
+        waiter: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        feed.waiters.add(waiter)
+
+        def progress_due() -> None:
+            if not waiter.done():
+                waiter.set_result(False)
+
+        timer = self.clock.call_later(self.progress_seconds, progress_due)
+        key = id(waiter)
+        self._note_idle(key, (feed, cursor))
         try:
-            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+            return await waiter
         finally:
-            await self._note_idle(key, None)
+            self._note_idle(key, None)
             timer.cancel()
-            for w in waits:
-                w.cancel()
-        return changed.is_set()
+            feed.waiters.discard(waiter)
 
     async def watch(
         self, request: pb.WatchConferenceRequest, authorization: str | None
