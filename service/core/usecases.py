@@ -121,9 +121,11 @@ class Participants:
         return conf
 
     async def fetch(self, ref: ConferenceRef, key: str, *, include_ended: bool) -> Participant:
-        conf = await self.conference(ref)
-        found = await self.store.participant(conf.sid, key, include_ended=include_ended)
+        found = await self.store.participant_in(
+            ref.account_sid, ref.key, ref.is_sid, key, include_ended=include_ended
+        )
         if found is None:
+            await self.conference(ref)  # raises when the conference is what is missing
             raise errors.participant_not_found(f"participant {key}")
         return found
 

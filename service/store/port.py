@@ -118,6 +118,13 @@ class Store(Protocol):
         self, conference_sid: str, key: str, *, include_ended: bool
     ) -> Participant | None: ...
 
+    async def participant_in(
+        self, account_sid: str, conference: str, by_sid: bool, key: str, *, include_ended: bool
+    ) -> Participant | None:
+        """The participant `key` (call SID or label) of the account's conference,
+        named by SID or (active only) by friendly name, in one read."""
+        ...
+
     async def list_participants(
         self,
         conference_sid: str,

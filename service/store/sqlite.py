@@ -118,6 +118,35 @@ class _Reads:
             )
         return None if row is None else _participant(row)
 
+    async def participant_in(
+        self, account_sid: str, conference: str, by_sid: bool, key: str, include_ended: bool
+    ) -> Participant | None:
+        """One query: the participant `key` of the account's conference (by SID,
+        or the active one of that friendly name)."""
+        where = ["c.account_sid = ?"]
+        args: list[Any] = [account_sid]
+        if by_sid:
+            where.append("c.sid = ?")
+        else:
+            where.append("c.friendly_name = ? AND c.status != 'completed'")
+        args.append(conference)
+        if not include_ended:
+            where.append("p.active = 1")
+        if _is_call_sid(key):
+            where.append("p.call_sid = ?")
+        else:
+            where.append("p.label = ?")
+        args.append(key)
+        # Only fixed clauses are joined in; every value is a parameter.
+        sql = (
+            "SELECT p.seq, p.data FROM participants p"  # noqa: S608
+            " JOIN conferences c ON c.sid = p.conference_sid WHERE "
+            + " AND ".join(where)
+            + " ORDER BY p.active DESC, p.seq DESC LIMIT 1"
+        )
+        row = await self._one(sql, *args)
+        return None if row is None else _participant(row)
+
     async def active_participants(self, conference_sid: str) -> list[Participant]:
         rows = await self._all(
             f"SELECT {_PARTICIPANT_COLUMNS} FROM participants"  # noqa: S608
@@ -386,6 +415,12 @@ class SqliteStore:
     ) -> Participant | None:
         async with self._read() as r:
             return await r.find_participant(conference_sid, key, include_ended)
+
+    async def participant_in(
+        self, account_sid: str, conference: str, by_sid: bool, key: str, *, include_ended: bool
+    ) -> Participant | None:
+        async with self._read() as r:
+            return await r.participant_in(account_sid, conference, by_sid, key, include_ended)
 
     async def list_participants(
         self,
