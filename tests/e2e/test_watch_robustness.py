@@ -184,8 +184,8 @@ async def test_random_writes_with_disconnecting_watchers(tmp_path: Path) -> None
 
         async def compactor() -> None:
             while not done.is_set():
+                await away(15)  # compact after every 15 committed changes
                 await h.app.compact()
-                await asyncio.sleep(0.01)
 
         watching = [asyncio.create_task(watch_loop(w)) for w in watchers]
         compacting = asyncio.create_task(compactor())
