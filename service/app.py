@@ -193,11 +193,13 @@ class App:
             self._gateway = None
         if self._server is not None:
             await self._server.stop(grace)
+            self._server = None
         if self._metrics is not None:
             await self._metrics.cleanup()
             self._metrics = None
-            self._server = None
-        await self.dialer.close()
+        # stop() also cleans up after a start() that failed part way.
+        if getattr(self, "dialer", None) is not None:
+            await self.dialer.close()
         if self.webhooks is not None:
             await self.webhooks.stop()
         await self.store.close()

@@ -31,7 +31,11 @@ async def serve(settings: Settings) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    await app.start()
+    try:
+        await app.start()
+    except BaseException:
+        await app.stop(grace=0)  # close what did open (the store's threads, sockets)
+        raise
     assert app.demo is not None
     print(
         f"rollcall: gRPC on {settings.grpc_listen.rsplit(':', 1)[0]}:{app.grpc_port}"
@@ -54,6 +58,7 @@ def run(settings: Settings) -> int:
         pass
     try:
         return asyncio.run(serve(settings))
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, RuntimeError) as exc:
+        # RuntimeError: grpc's "Failed to bind to address" (port in use, bad host).
         print(f"rollcall: cannot start: {exc}", file=sys.stderr)
         return 1

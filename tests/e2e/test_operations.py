@@ -126,3 +126,26 @@ async def test_metrics_endpoint_counts_rpcs(harness: Harness) -> None:
         in text
     )
     assert "rollcall_callback_attempts_total" in text or "rollcall_callback_attempts" in text
+
+
+def test_serve_that_cannot_bind_exits_1_with_the_reason(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {
+        **os.environ,
+        "ROLLCALL_GRPC_LISTEN": "256.0.0.1:5",
+        "ROLLCALL_HTTP_LISTEN": "",
+        "ROLLCALL_METRICS_LISTEN": "",
+        "ROLLCALL_DATABASE": str(tmp_path / "bind.sqlite3"),
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", "from clients.cli import main; raise SystemExit(main())", "serve"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 1
+    assert "cannot start" in done.stderr
