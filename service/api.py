@@ -65,36 +65,42 @@ class ParticipantApi:
             self.limiter.take(account)
         return account
 
-    def _own(self, account: str, ref: ConferenceRef, what: str) -> None:
+    def _conference_of(self, authorization: str | None, parent: str) -> ConferenceRef:
+        """The caller's conference named by `parent`; another account's is not found,
+        exactly as a missing one is."""
+        account = self._caller(authorization)
+        ref = validation.parse_parent(parent)
         if account != ref.account_sid:
-            raise errors.not_found(what)
+            raise errors.conference_not_found(f"conference {ref.key}")
+        return ref
+
+    def _participant_of(self, authorization: str | None, name: str) -> tuple[ConferenceRef, str]:
+        """The caller's participant named by `name` (conference, call SID or label)."""
+        account = self._caller(authorization)
+        ref, key = validation.parse_name(name)
+        if account != ref.account_sid:
+            raise errors.participant_not_found(f"participant {key}")
+        return ref, key
 
     async def create_participant(
         self, request: pb.CreateParticipantRequest, authorization: str | None
     ) -> pb.CreateParticipantResponse:
-        account = self._caller(authorization)
-        ref = validation.parse_parent(request.parent)
-        if account != ref.account_sid:
-            raise errors.conference_not_found(f"conference {ref.key}")
-        cmd = validation.create_command(request, account)
+        ref = self._conference_of(authorization, request.parent)
+        cmd = validation.create_command(request, ref)
         created, queue_ms = await self.participants.create(cmd)
         return pb.CreateParticipantResponse(participant=convert.participant(created, queue_ms))
 
     async def fetch_participant(
         self, request: pb.FetchParticipantRequest, authorization: str | None
     ) -> pb.FetchParticipantResponse:
-        account = self._caller(authorization)
-        ref, key = validation.parse_name(request.name)
-        self._own(account, ref, f"participant {key}")
+        ref, key = self._participant_of(authorization, request.name)
         found = await self.participants.fetch(ref, key, include_ended=request.include_ended)
         return pb.FetchParticipantResponse(participant=convert.participant(found))
 
     async def list_participants(
         self, request: pb.ListParticipantsRequest, authorization: str | None
     ) -> pb.ListParticipantsResponse:
-        account = self._caller(authorization)
-        ref = validation.parse_parent(request.parent)
-        self._own(account, ref, f"conference {ref.key}")
+        ref = self._conference_of(authorization, request.parent)
         if request.page_size < 0 or request.page_size > MAX_PAGE_SIZE:
             raise errors.invalid_field("page_size", f"must be between 1 and {MAX_PAGE_SIZE}")
         after, before = _decode_token(request.page_token) if request.page_token else (None, None)
@@ -125,9 +131,7 @@ class ParticipantApi:
     async def update_participant(
         self, request: pb.UpdateParticipantRequest, authorization: str | None
     ) -> pb.UpdateParticipantResponse:
-        account = self._caller(authorization)
-        ref, key = validation.parse_name(request.name)
-        self._own(account, ref, f"participant {key}")
+        ref, key = self._participant_of(authorization, request.name)
         cmd = validation.update_command(request)
         updated = await self.participants.update(ref, key, cmd)
         return pb.UpdateParticipantResponse(participant=convert.participant(updated))
@@ -135,8 +139,6 @@ class ParticipantApi:
     async def delete_participant(
         self, request: pb.DeleteParticipantRequest, authorization: str | None
     ) -> pb.DeleteParticipantResponse:
-        account = self._caller(authorization)
-        ref, key = validation.parse_name(request.name)
-        self._own(account, ref, f"participant {key}")
+        ref, key = self._participant_of(authorization, request.name)
         deleted = await self.participants.delete(ref, key, request.etag)
         return pb.DeleteParticipantResponse(participant=convert.participant(deleted))

@@ -165,10 +165,9 @@ def _settings(
     return {k: v for k, v in data.items() if k not in skip}
 
 
-def create_command(request: pb.CreateParticipantRequest, account_sid: str) -> CreateCommand:
+def create_command(request: pb.CreateParticipantRequest, ref: ConferenceRef) -> CreateCommand:
+    """`ref` is the request's parent, already parsed (and owned by the caller)."""
     bad: list[FieldViolation] = []
-    ref = parse_parent(request.parent)
-    del account_sid  # tenancy is checked by the caller against ref.account_sid
     if not request.to_endpoint:
         bad.append(FieldViolation("to_endpoint", "required", 21201))
     elif not endpoint_ok(request.to_endpoint):

@@ -6,6 +6,7 @@ import pytest
 
 from rollcall.v1 import participant_service_pb2 as pb
 from service import errors
+from service.core.usecases import ConferenceRef
 from service.validation import (
     create_command,
     endpoint_ok,
@@ -97,7 +98,7 @@ def test_create_defaults_and_coaching_implied() -> None:
             to_endpoint="+15551234567",
             call_sid_to_coach="CA" + "1" * 32,
         ),
-        AC,
+        ConferenceRef(AC, "room"),
     )
     assert cmd.coaching is True
     assert (cmd.timeout, cmd.time_limit, cmd.max_participants) == (60, 14400, 250)
@@ -115,7 +116,7 @@ def test_fingerprint_ignores_request_id_only() -> None:
                 to_endpoint="+15551234567",
                 **extra,  # type: ignore[arg-type]
             ),
-            AC,
+            ConferenceRef(AC, "room"),
         ).fingerprint
 
     assert make(request_id="a") == make(request_id="b")
