@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Protocol
 
 from service import errors
 from service.clock import Clock
@@ -112,10 +112,7 @@ class Participants:
     # -- reads ---------------------------------------------------------------
 
     async def conference(self, ref: ConferenceRef) -> Conference:
-        if ref.is_sid:
-            conf = await self.store.conference(ref.account_sid, ref.key)
-        else:
-            conf = await self.store.active_conference_named(ref.account_sid, ref.key)
+        conf = await _find_conference(self.store, ref)
         if conf is None:
             raise errors.conference_not_found(f"conference {ref.key}")
         return conf
@@ -215,15 +212,12 @@ class Participants:
         self, tx: WriteTransaction, cmd: CreateCommand, now: float
     ) -> Conference:
         ref = cmd.conference
-        if ref.is_sid:
-            conf = await tx.conference(ref.account_sid, ref.key)
-            if conf is None:
-                raise errors.conference_not_found(f"conference {ref.key}")
+        conf = await _find_conference(tx, ref)
+        if conf is None and ref.is_sid:
+            raise errors.conference_not_found(f"conference {ref.key}")
+        if conf is not None:
             if not conf.active:
                 raise errors.conference_not_active(conf.sid)
-            return conf
-        conf = await tx.active_conference_named(ref.account_sid, ref.key)
-        if conf is not None:
             return conf
         conf = Conference(
             sid=new_sid("CF"),
@@ -244,10 +238,7 @@ class Participants:
     async def _locked(
         self, tx: WriteTransaction, ref: ConferenceRef, key: str, etag: str
     ) -> tuple[Conference, Participant]:
-        if ref.is_sid:
-            conf = await tx.conference(ref.account_sid, ref.key)
-        else:
-            conf = await tx.active_conference_named(ref.account_sid, ref.key)
+        conf = await _find_conference(tx, ref)
         if conf is None:
             raise errors.conference_not_found(f"conference {ref.key}")
         participant = await tx.participant(conf.sid, key)
@@ -368,6 +359,21 @@ class Participants:
         if failed or resumed:
             log.info("recovered calls", extra={"failed": failed, "resumed": resumed})
         return failed, resumed
+
+
+class _ConferenceReader(Protocol):
+    async def conference(self, account_sid: str, conference_sid: str) -> Conference | None: ...
+
+    async def active_conference_named(
+        self, account_sid: str, friendly_name: str
+    ) -> Conference | None: ...
+
+
+async def _find_conference(reader: _ConferenceReader, ref: ConferenceRef) -> Conference | None:
+    """By SID (any status), or the active conference of that friendly name."""
+    if ref.is_sid:
+        return await reader.conference(ref.account_sid, ref.key)
+    return await reader.active_conference_named(ref.account_sid, ref.key)
 
 
 async def _check_coach_target(
