@@ -18,15 +18,20 @@ from aiohttp import web
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from rollcall.v1 import conference_service_pb2 as cpb
+from rollcall.v1 import conference_service_pb2_grpc as cpb_grpc
 from rollcall.v1 import participant_service_pb2 as pb
 from rollcall.v1 import participant_service_pb2_grpc as pb_grpc
 from service.api import ParticipantApi
 from service.auth import Authenticator
 from service.clock import Clock, SystemClock, Timer
+from service.conference_api import ConferenceApi
 from service.config import Settings, parse_accounts, parse_api_keys
+from service.core.conferences import Conferences
 from service.core.usecases import Participants
 from service.dialer.port import CallProgress
 from service.dialer.simulated import SimulatedDialer, parse_outcomes
+from service.grpcapi.conference_servicer import ConferenceServicer
 from service.grpcapi.logging import RpcLogInterceptor
 from service.grpcapi.servicer import ParticipantServicer
 from service.metrics import start_metrics
@@ -38,6 +43,7 @@ from service.webhooks.dispatcher import Policy, WebhookDispatcher
 log = logging.getLogger("rollcall.app")
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["ParticipantService"].full_name
+CONFERENCE_SERVICE_NAME = cpb.DESCRIPTOR.services_by_name["ConferenceService"].full_name
 
 
 @dataclasses.dataclass
@@ -120,6 +126,12 @@ class App:
             self.participants,
             RateLimiter(self.clock, s.requests_per_second, s.request_burst),
         )
+        # Its own limiter object would double an account's budget: share one.
+        self.conference_api = ConferenceApi(
+            self.auth,
+            Conferences(self.store, self.participants, self.clock),
+            self.api.limiter,
+        )
         self.watch = WatchHub(
             self.store,
             self.participants,
@@ -134,22 +146,29 @@ class App:
         pb_grpc.add_ParticipantServiceServicer_to_server(
             ParticipantServicer(self.api, self.watch), server
         )
+        cpb_grpc.add_ConferenceServiceServicer_to_server(
+            ConferenceServicer(self.conference_api), server
+        )
         self._health = health.aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
         reflection.enable_server_reflection(
-            (SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server
+            (SERVICE_NAME, CONFERENCE_SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME),
+            server,
         )
         self.grpc_port = server.add_insecure_port(s.grpc_listen)
         if self.grpc_port == 0:
             raise OSError(f"cannot listen on {s.grpc_listen}")
         await server.start()
         self._server = server
-        for name in ("", SERVICE_NAME):
+        for name in ("", SERVICE_NAME, CONFERENCE_SERVICE_NAME):
             await self._health.set(name, health_pb2.HealthCheckResponse.SERVING)
         if s.http_listen:
             from service.gateway.server import start_gateway
+            from service.gateway.upstream import LocalUpstream
 
-            gateway = await start_gateway(self.api, s.http_listen)
+            gateway = await start_gateway(
+                LocalUpstream(self.api, self.conference_api), s.http_listen
+            )
             self._gateway = gateway
             self.http_port = gateway.port
         if s.metrics_listen:

@@ -20,7 +20,13 @@ import aiosqlite
 import orjson
 
 from service.core.model import Conference, Event, Participant
-from service.store.port import Page, ParticipantFilter, WebhookCursor
+from service.store.port import (
+    ConferenceFilter,
+    ConferencePage,
+    Page,
+    ParticipantFilter,
+    WebhookCursor,
+)
 
 _READERS = 4
 # Changes that may share one COMMIT at most.
@@ -473,6 +479,64 @@ class SqliteStore:
             next_after=participants[-1].seq if participants and more_after else None,
             previous_before=participants[0].seq if participants and more_before else None,
             revision=0 if rev_row is None else int(rev_row[0]),
+        )
+
+    async def list_conferences(
+        self,
+        account_sid: str,
+        flt: ConferenceFilter,
+        *,
+        page_size: int,
+        before: int | None = None,
+        after: int | None = None,
+    ) -> ConferencePage:
+        where = ["account_sid = ?"]
+        args: list[Any] = [account_sid]
+        if flt.friendly_name is not None:
+            where.append("friendly_name = ?")
+            args.append(flt.friendly_name)
+        if flt.status is not None:
+            where.append("status = ?")
+            args.append(flt.status.value)
+        for expression, op, value in (
+            ("json_extract(data, '$.date_created')", ">=", flt.created_from),
+            ("json_extract(data, '$.date_created')", "<", flt.created_before),
+            ("json_extract(data, '$.date_updated')", ">=", flt.updated_from),
+            ("json_extract(data, '$.date_updated')", "<", flt.updated_before),
+        ):
+            if value is not None:
+                where.append(f"{expression} {op} ?")
+                args.append(value)
+        # Only fixed clauses are joined in; every value is a parameter.
+        select = "SELECT rowid, data FROM conferences WHERE " + " AND ".join(where)  # noqa: S608
+        async with self._read() as r:
+            if after is not None:
+                rows = await r._all(
+                    f"{select} AND rowid > ? ORDER BY rowid LIMIT ?", *args, after, page_size + 1
+                )
+                more_after = len(rows) > page_size
+                rows = list(reversed(rows[:page_size]))
+                more_before = True
+            else:
+                start = before if before is not None else 2**63 - 1
+                rows = await r._all(
+                    f"{select} AND rowid < ? ORDER BY rowid DESC LIMIT ?",
+                    *args,
+                    start,
+                    page_size + 1,
+                )
+                more_before = len(rows) > page_size
+                rows = rows[:page_size]
+                more_after = False
+                if before is not None:
+                    first = rows[0][0] if rows else before - 1
+                    probe = await r._one(f"{select} AND rowid > ? LIMIT 1", *args, first)
+                    more_after = probe is not None
+        conferences = [Conference.from_dict(orjson.loads(row[1])) for row in rows]
+        return ConferencePage(
+            conferences=conferences,
+            next_before=int(rows[-1][0]) if rows and more_before else None,
+            previous_after=int(rows[0][0]) if rows and more_after else None,
         )
 
     async def events(self, conference_sid: str, after_revision: int, limit: int) -> list[Event]:
