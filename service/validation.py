@@ -193,11 +193,14 @@ def create_command(request: pb.CreateParticipantRequest, ref: ConferenceRef) -> 
         problem = label_problem(request.label)
         if problem:
             bad.append(FieldViolation("label", problem, 16024))
+    # 16028, "participant to be whispered is not present": no such call can be.
     if request.call_sid_to_coach and not _CALL_SID.match(request.call_sid_to_coach):
-        bad.append(FieldViolation("call_sid_to_coach", "must be CA followed by 32 hex digits"))
+        bad.append(
+            FieldViolation("call_sid_to_coach", "must be CA followed by 32 hex digits", 16028)
+        )
     coaching = request.coaching if request.HasField("coaching") else bool(request.call_sid_to_coach)
     if coaching and not request.call_sid_to_coach:
-        bad.append(FieldViolation("call_sid_to_coach", "required when coaching is true"))
+        bad.append(FieldViolation("call_sid_to_coach", "required when coaching is true", 16028))
     if request.byoc and not _BYOC.match(request.byoc):
         bad.append(FieldViolation("byoc", "must be BY followed by 32 hex digits"))
     if len(request.sip_auth_username) >= 256:
@@ -264,7 +267,9 @@ def update_command(request: pb.UpdateParticipantRequest) -> UpdateCommand:
                 bad.append(FieldViolation(field, "not a valid http or https URL", 21205))
     coach = request.call_sid_to_coach
     if request.HasField("call_sid_to_coach") and coach and not _CALL_SID.match(coach):
-        bad.append(FieldViolation("call_sid_to_coach", "must be CA followed by 32 hex digits"))
+        bad.append(
+            FieldViolation("call_sid_to_coach", "must be CA followed by 32 hex digits", 16028)
+        )
     _check_enums(request, bad)
     if bad:
         raise errors.invalid(bad)

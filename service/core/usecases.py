@@ -263,7 +263,9 @@ class Participants:
             if not coaching:
                 coach_target = None
             elif not coach_target:
-                raise errors.invalid_field("call_sid_to_coach", "required when coaching is true", 0)
+                raise errors.invalid_field(
+                    "call_sid_to_coach", "required when coaching is true", 16028
+                )
             elif coach_target != p.call_sid_to_coach or not p.coaching:
                 await _check_coach_target(tx, conf.sid, coach_target, p.call_sid)
             if cmd.muted is not None and cmd.muted != p.muted:
