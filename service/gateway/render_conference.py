@@ -1,10 +1,13 @@
 """Conferences and conference list pages as Twilio's 2010-04-01 JSON.
 
-The rule it keeps: every conference object has exactly the 12 keys of
-Twilio's `api.v2010.account.conference` schema, in the spec's order, with
-null where there is no value (`reason_conference_ended` and
-`call_sid_ending_conference` until it ends), Twilio's status and reason words,
-RFC 2822 dates, and URIs relative to the host. A list page is the
+The rule it keeps: every conference object has the keys of Twilio's
+`api.v2010.account.conference` schema, in the spec's order, with null where
+there is no value, Twilio's status and reason words, RFC 2822 dates, and URIs
+relative to the host; and it validates against that schema. One exception
+follows from that: the spec's `reason_conference_ended` is a non-nullable
+enum (although its text and examples say null while the conference runs), so
+until the conference ends the key is left out, which the schema allows and
+every SDK reads as null. A list page is the
 `conferences` key plus the same meta keys as a participant page.
 """
 
@@ -57,7 +60,7 @@ def conference_json(c: ppb.Conference) -> dict[str, Any]:
     except KeyError:
         raise ValueError(f"conference {c.conference_sid!r} has no status") from None
     base = f"{collection_path(c.account_sid)}/{_segment(c.conference_sid)}"
-    return {
+    body: dict[str, Any] = {
         "account_sid": c.account_sid or None,
         "date_created": rfc2822(c.date_created) if c.HasField("date_created") else None,
         "date_updated": rfc2822(c.date_updated) if c.HasField("date_updated") else None,
@@ -76,3 +79,6 @@ def conference_json(c: ppb.Conference) -> dict[str, Any]:
             else None
         ),
     }
+    if body["reason_conference_ended"] is None:
+        del body["reason_conference_ended"]
+    return body
