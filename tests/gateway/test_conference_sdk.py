@@ -48,9 +48,7 @@ async def get_json(env: TwilioEnv, path: str) -> Any:
 
 
 async def add(client: Any, room: str, to: str = "+15558670001") -> Any:
-    return await asyncio.to_thread(
-        client.conferences(room).participants.create, from_=FROM, to=to
-    )
+    return await asyncio.to_thread(client.conferences(room).participants.create, from_=FROM, to=to)
 
 
 async def test_list_filters_and_pages(

@@ -1,0 +1,104 @@
+"""Unit tests of the 2010 edition's pieces: XML and CSV rendering, the
+conference day filters, and page numbers over page tokens."""
+
+from __future__ import annotations
+
+import datetime
+from xml.etree import ElementTree as ET
+
+import pytest
+from multidict import MultiDict
+
+from rollcall.v1 import participant_service_pb2 as pb
+from service.errors import RollcallError
+from service.gateway import conference_forms, paging, render_csv, render_xml
+
+
+def test_xml_names_order_and_nulls() -> None:
+    record = {"call_sid_to_coach": None, "muted": True, "queue_time": "12", "uri": "/a/b.json"}
+    root = ET.fromstring(render_xml.resource("Participant", record))
+    assert root.tag == "TwilioResponse"
+    element = root[0]
+    assert [(c.tag, c.text) for c in element] == [
+        ("CallSidToCoach", None),
+        ("Muted", "true"),
+        ("QueueTime", "12"),
+        ("Uri", "/a/b"),
+    ]
+
+
+def test_xml_error_is_rest_exception() -> None:
+    body = {"code": 20404, "message": "gone & <away>", "more_info": "u", "status": 404}
+    element = ET.fromstring(render_xml.error(body))[0]
+    assert element.tag == "RestException"
+    assert element.findtext("Message") == "gone & <away>"  # escaped, then parsed back
+
+
+def test_csv_quotes_and_header_without_rows() -> None:
+    text = render_csv.table([{"label": 'a "b", c', "hold": False, "x": None}]).decode()
+    assert text == 'Label,Hold,X\r\n"a ""b"", c",false,\r\n'
+    assert render_csv.table([], ["call_sid", "muted"]) == b"CallSid,Muted\r\n"
+
+
+def _stamp(request: object, field: str) -> datetime.datetime:
+    return getattr(request, field).ToDatetime(tzinfo=datetime.UTC)
+
+
+def test_day_filters_intersect_as_half_open_ranges() -> None:
+    query = conference_forms.parse_list(
+        MultiDict({"DateCreated>": "2024-01-01", "DateCreated<": "2024-01-31"}),
+        account_sid="AC" + "a" * 32,
+    )
+    request = query.request
+    assert _stamp(request, "created_at_or_after") == datetime.datetime(2024, 1, 1, tzinfo=datetime.UTC)
+    assert _stamp(request, "created_before") == datetime.datetime(2024, 2, 1, tzinfo=datetime.UTC)
+    assert query.filters == (("DateCreated<", "2024-01-31"), ("DateCreated>", "2024-01-01"))
+    one_day = conference_forms.parse_list(
+        MultiDict({"DateUpdated": "2024-03-05", "Status": "In-Progress"}), account_sid="AC" + "a" * 32
+    ).request
+    assert _stamp(one_day, "updated_before") - _stamp(one_day, "updated_at_or_after") == (
+        datetime.timedelta(days=1)
+    )
+    assert one_day.status != 0
+
+
+@pytest.mark.parametrize(
+    "query", [{"DateCreated": "2024-1-5"}, {"DateCreated<": "yesterday"}, {"Status": "open"}]
+)
+def test_bad_list_filters_are_refused(query: dict[str, str]) -> None:
+    with pytest.raises(RollcallError) as caught:
+        conference_forms.parse_list(MultiDict(query), account_sid="AC" + "a" * 32)
+    assert [v.field for v in caught.value.violations] == list(query)
+
+
+async def test_page_numbers_walk_in_steps_of_at_most_1000() -> None:
+    records = list(range(2500))
+    sizes: list[int] = []
+
+    async def call(request: pb.ListParticipantsRequest) -> pb.ListParticipantsResponse:
+        start = int(request.page_token or 0)
+        sizes.append(request.page_size)
+        chunk = records[start : start + request.page_size]
+        end = start + len(chunk)
+        return pb.ListParticipantsResponse(
+            participants=[pb.Participant() for _ in chunk] if False else [],  # noqa: SIM210
+            next_page_token=str(end) if end < len(records) else "",
+        ) if False else _response(len(chunk), end, len(records))
+
+    token = await paging.token_for_offset(
+        call, pb.ListParticipantsRequest(page_size=50), 2100, lambda r: r.participants, lambda r: r.next_page_token
+    )
+    assert token == "2100"
+    assert sizes == [1000, 1000, 100]
+    assert await paging.token_for_offset(
+        call, pb.ListParticipantsRequest(), 2500, lambda r: r.participants, lambda r: r.next_page_token
+    ) is None
+
+
+def _response(count: int, end: int, total: int) -> pb.ListParticipantsResponse:
+    from rollcall.v1 import participant_pb2
+
+    return pb.ListParticipantsResponse(
+        participants=[participant_pb2.Participant() for _ in range(count)],
+        next_page_token=str(end) if end < total else "",
+    )
