@@ -4,11 +4,13 @@ conference day filters, and page numbers over page tokens."""
 from __future__ import annotations
 
 import datetime
+from collections.abc import Sized
 from xml.etree import ElementTree as ET
 
 import pytest
 from multidict import MultiDict
 
+from rollcall.v1 import participant_pb2
 from rollcall.v1 import participant_service_pb2 as pb
 from service.errors import RollcallError
 from service.gateway import conference_forms, paging, render_csv, render_xml
@@ -16,7 +18,7 @@ from service.gateway import conference_forms, paging, render_csv, render_xml
 
 def test_xml_names_order_and_nulls() -> None:
     record = {"call_sid_to_coach": None, "muted": True, "queue_time": "12", "uri": "/a/b.json"}
-    root = ET.fromstring(render_xml.resource("Participant", record))
+    root = ET.fromstring(render_xml.resource("Participant", record))  # noqa: S314
     assert root.tag == "TwilioResponse"
     element = root[0]
     assert [(c.tag, c.text) for c in element] == [
@@ -29,7 +31,7 @@ def test_xml_names_order_and_nulls() -> None:
 
 def test_xml_error_is_rest_exception() -> None:
     body = {"code": 20404, "message": "gone & <away>", "more_info": "u", "status": 404}
-    element = ET.fromstring(render_xml.error(body))[0]
+    element = ET.fromstring(render_xml.error(body))[0]  # noqa: S314
     assert element.tag == "RestException"
     assert element.findtext("Message") == "gone & <away>"  # escaped, then parsed back
 
@@ -50,11 +52,14 @@ def test_day_filters_intersect_as_half_open_ranges() -> None:
         account_sid="AC" + "a" * 32,
     )
     request = query.request
-    assert _stamp(request, "created_at_or_after") == datetime.datetime(2024, 1, 1, tzinfo=datetime.UTC)
+    assert _stamp(request, "created_at_or_after") == datetime.datetime(
+        2024, 1, 1, tzinfo=datetime.UTC
+    )
     assert _stamp(request, "created_before") == datetime.datetime(2024, 2, 1, tzinfo=datetime.UTC)
     assert query.filters == (("DateCreated<", "2024-01-31"), ("DateCreated>", "2024-01-01"))
     one_day = conference_forms.parse_list(
-        MultiDict({"DateUpdated": "2024-03-05", "Status": "In-Progress"}), account_sid="AC" + "a" * 32
+        MultiDict({"DateUpdated": "2024-03-05", "Status": "In-Progress"}),
+        account_sid="AC" + "a" * 32,
     ).request
     assert _stamp(one_day, "updated_before") - _stamp(one_day, "updated_at_or_after") == (
         datetime.timedelta(days=1)
@@ -72,33 +77,28 @@ def test_bad_list_filters_are_refused(query: dict[str, str]) -> None:
 
 
 async def test_page_numbers_walk_in_steps_of_at_most_1000() -> None:
-    records = list(range(2500))
+    total = 2500
     sizes: list[int] = []
 
     async def call(request: pb.ListParticipantsRequest) -> pb.ListParticipantsResponse:
+        """A list of `total` records whose page token is the next record's index."""
         start = int(request.page_token or 0)
         sizes.append(request.page_size)
-        chunk = records[start : start + request.page_size]
-        end = start + len(chunk)
+        end = min(start + request.page_size, total)
         return pb.ListParticipantsResponse(
-            participants=[pb.Participant() for _ in chunk] if False else [],  # noqa: SIM210
-            next_page_token=str(end) if end < len(records) else "",
-        ) if False else _response(len(chunk), end, len(records))
+            participants=[participant_pb2.Participant() for _ in range(end - start)],
+            next_page_token=str(end) if end < total else "",
+        )
 
-    token = await paging.token_for_offset(
-        call, pb.ListParticipantsRequest(page_size=50), 2100, lambda r: r.participants, lambda r: r.next_page_token
-    )
-    assert token == "2100"
+    def records(r: pb.ListParticipantsResponse) -> Sized:
+        return r.participants
+
+    def next_token(r: pb.ListParticipantsResponse) -> str:
+        return r.next_page_token
+
+    request = pb.ListParticipantsRequest(page_size=50)
+    assert await paging.token_for_offset(call, request, 2100, records, next_token) == "2100"
     assert sizes == [1000, 1000, 100]
-    assert await paging.token_for_offset(
-        call, pb.ListParticipantsRequest(), 2500, lambda r: r.participants, lambda r: r.next_page_token
-    ) is None
-
-
-def _response(count: int, end: int, total: int) -> pb.ListParticipantsResponse:
-    from rollcall.v1 import participant_pb2
-
-    return pb.ListParticipantsResponse(
-        participants=[participant_pb2.Participant() for _ in range(count)],
-        next_page_token=str(end) if end < total else "",
-    )
+    assert await paging.token_for_offset(call, request, 0, records, next_token) == ""
+    assert await paging.token_for_offset(call, request, 2500, records, next_token) is None
+    assert await paging.token_for_offset(call, request, 9000, records, next_token) is None
