@@ -66,6 +66,7 @@ class Conferences:
                 if not conf.active:
                     raise errors.conference_not_active(conf.sid)
                 # The simulated media plane plays the announcement at once.
+                conf.announce_url = cmd.announce_url
                 await ch.emit(EventType.ANNOUNCEMENT_ENDED)
             if cmd.end and conf.active:
                 remaining = await tx.active_participants(conf.sid)

@@ -190,8 +190,16 @@ async def test_ending_removes_everyone_and_closes_watch_streams(
     assert again.conference.revision == conference.revision  # no change, no event
 
 
-async def test_announce_to_the_whole_conference(h: Harness) -> None:
-    await create(h, "briefing")
+async def test_announce_to_the_whole_conference(
+    h: Harness,
+    receiver: Receiver,  # noqa: F811 - fixture
+) -> None:
+    await create(
+        h,
+        "briefing",
+        conference_status_callback=receiver.url("/conf"),
+        conference_status_callback_event=[E.CONFERENCE_CALLBACK_EVENT_ANNOUNCEMENT],
+    )
     sid = await conference_sid(h, "briefing")
     before = await stub(h).FetchConference(
         cpb.FetchConferenceRequest(name=h.parent("briefing")), metadata=h.md()
@@ -216,6 +224,10 @@ async def test_announce_to_the_whole_conference(h: Harness) -> None:
     assert item.event.type == pb.CONFERENCE_EVENT_TYPE_ANNOUNCEMENT_ENDED
     assert not item.event.HasField("participant")  # the whole conference
     watch.cancel()
+    hits = await receiver.wait_delivered(1, "/conf")
+    assert hits[0].params["StatusCallbackEvent"] == "announcement-end"
+    assert hits[0].params["AnnounceUrl"] == "https://example.com/say.xml"
+    assert "CallSid" not in hits[0].params
 
 
 async def test_bad_updates_change_nothing(h: Harness) -> None:
@@ -250,3 +262,21 @@ async def test_bad_updates_change_nothing(h: Harness) -> None:
         grpc.StatusCode.NOT_FOUND,
     )
     assert (await list_all(h, "steady"))[0].status != ppb.PARTICIPANT_STATUS_COMPLETE
+
+
+async def test_health_and_reflection_know_the_service(h: Harness) -> None:
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
+    from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+
+    name = "rollcall.v1.ConferenceService"
+    reply = await health_pb2_grpc.HealthStub(h.channel).Check(
+        health_pb2.HealthCheckRequest(service=name)
+    )
+    assert reply.status == health_pb2.HealthCheckResponse.SERVING
+    request = reflection_pb2.ServerReflectionRequest(list_services="")
+    names: set[str] = set()
+    async for answer in reflection_pb2_grpc.ServerReflectionStub(h.channel).ServerReflectionInfo(
+        iter([request])
+    ):
+        names = {s.name for s in answer.list_services_response.service}
+    assert name in names
