@@ -12,11 +12,13 @@ record (numpages, total and lastpageuri are left out: counting every record
 of a list on each page is what Twilio itself dropped). An error is
 `<RestException>` with Code, Message, MoreInfo and Status. Resource URIs drop
 the `.json` suffix, as in the samples; page URIs keep the suffix the caller
-used.
+used. Characters XML 1.0 cannot carry (control characters a friendly name
+may hold) become U+FFFD, so the document always parses.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 from xml.etree import ElementTree as ET
@@ -36,6 +38,10 @@ _PAGE_ATTRIBUTES = (
 )
 
 
+# Everything outside XML 1.0's Char production.
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
 def camel(key: str) -> str:
     """`call_sid_to_coach` -> `CallSidToCoach`."""
     return "".join(part[:1].upper() + part[1:] for part in key.split("_"))
@@ -46,7 +52,7 @@ def _text(value: Any) -> str | None:
         return None
     if isinstance(value, bool):
         return "true" if value else "false"
-    return str(value)
+    return _NOT_XML.sub("\ufffd", str(value))
 
 
 def _resource_uri(value: str) -> str:

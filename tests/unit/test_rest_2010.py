@@ -102,3 +102,12 @@ async def test_page_numbers_walk_in_steps_of_at_most_1000() -> None:
     assert await paging.token_for_offset(call, request, 0, records, next_token) == ""
     assert await paging.token_for_offset(call, request, 2500, records, next_token) is None
     assert await paging.token_for_offset(call, request, 9000, records, next_token) is None
+
+
+def test_xml_always_parses_even_with_control_characters() -> None:
+    record = {"friendly_name": "bell\x07room", "uri": "/x?a=1&b=\x01"}
+    element = ET.fromstring(render_xml.resource("Conference", record))[0]  # noqa: S314
+    assert element.findtext("FriendlyName") == "bell\ufffdroom"
+    page = {"uri": "/p?x=\x02", "page": 0, "items": []}
+    listed = ET.fromstring(render_xml.page("Items", "Item", page, "items"))[0]  # noqa: S314
+    assert listed.get("uri") == "/p?x=\ufffd"
