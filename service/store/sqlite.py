@@ -20,6 +20,7 @@ import aiosqlite
 import orjson
 
 from service.core.model import Conference, Event, Participant
+from service.store import sqlite_conferences
 from service.store.port import (
     ConferenceFilter,
     ConferencePage,
@@ -490,54 +491,10 @@ class SqliteStore:
         before: int | None = None,
         after: int | None = None,
     ) -> ConferencePage:
-        where = ["account_sid = ?"]
-        args: list[Any] = [account_sid]
-        if flt.friendly_name is not None:
-            where.append("friendly_name = ?")
-            args.append(flt.friendly_name)
-        if flt.status is not None:
-            where.append("status = ?")
-            args.append(flt.status.value)
-        for expression, op, value in (
-            ("json_extract(data, '$.date_created')", ">=", flt.created_from),
-            ("json_extract(data, '$.date_created')", "<", flt.created_before),
-            ("json_extract(data, '$.date_updated')", ">=", flt.updated_from),
-            ("json_extract(data, '$.date_updated')", "<", flt.updated_before),
-        ):
-            if value is not None:
-                where.append(f"{expression} {op} ?")
-                args.append(value)
-        # Only fixed clauses are joined in; every value is a parameter.
-        select = "SELECT rowid, data FROM conferences WHERE " + " AND ".join(where)  # noqa: S608
         async with self._read() as r:
-            if after is not None:
-                rows = await r._all(
-                    f"{select} AND rowid > ? ORDER BY rowid LIMIT ?", *args, after, page_size + 1
-                )
-                more_after = len(rows) > page_size
-                rows = list(reversed(rows[:page_size]))
-                more_before = True
-            else:
-                start = before if before is not None else 2**63 - 1
-                rows = await r._all(
-                    f"{select} AND rowid < ? ORDER BY rowid DESC LIMIT ?",
-                    *args,
-                    start,
-                    page_size + 1,
-                )
-                more_before = len(rows) > page_size
-                rows = rows[:page_size]
-                more_after = False
-                if before is not None:
-                    first = rows[0][0] if rows else before - 1
-                    probe = await r._one(f"{select} AND rowid > ? LIMIT 1", *args, first)
-                    more_after = probe is not None
-        conferences = [Conference.from_dict(orjson.loads(row[1])) for row in rows]
-        return ConferencePage(
-            conferences=conferences,
-            next_before=int(rows[-1][0]) if rows and more_before else None,
-            previous_after=int(rows[0][0]) if rows and more_after else None,
-        )
+            return await sqlite_conferences.list_conferences(
+                r, account_sid, flt, page_size=page_size, before=before, after=after
+            )
 
     async def events(self, conference_sid: str, after_revision: int, limit: int) -> list[Event]:
         async with self._read() as r:
