@@ -253,3 +253,14 @@ async def test_missing_call_sid_to_coach_is_16028(http: aiohttp.ClientSession) -
     ) as response:
         assert response.status == 400
         assert (await response.json())["code"] == 16028
+
+
+async def test_xml_401_keeps_www_authenticate(harness: server_conftest.Harness) -> None:
+    async with (
+        aiohttp.ClientSession(base_url=harness.http_base) as anonymous,
+        anonymous.get(f"{BASE}/anyroom/Participants") as response,
+    ):
+        assert response.status == 401
+        assert response.headers["WWW-Authenticate"] == 'Basic realm="Twilio API"'
+        error = xml_body(await response.text())
+    assert (error.findtext("Code"), error.findtext("Status")) == ("20003", "401")

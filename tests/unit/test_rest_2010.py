@@ -13,7 +13,7 @@ from multidict import MultiDict
 from rollcall.v1 import participant_pb2
 from rollcall.v1 import participant_service_pb2 as pb
 from service.errors import RollcallError
-from service.gateway import conference_forms, paging, render_csv, render_xml
+from service.gateway import conference_forms, forms, paging, render_csv, render_xml
 
 
 def test_xml_names_order_and_nulls() -> None:
@@ -111,3 +111,17 @@ def test_xml_always_parses_even_with_control_characters() -> None:
     page = {"uri": "/p?x=\x02", "page": 0, "items": []}
     listed = ET.fromstring(render_xml.page("Items", "Item", page, "items"))[0]  # noqa: S314
     assert listed.get("uri") == "/p?x=\ufffd"
+
+
+@pytest.mark.parametrize(("word", "muted"), [("yes", False), ("TRUE", True), ("0", False)])
+def test_update_muted_is_false_unless_true(word: str, muted: bool) -> None:
+    request = forms.parse_update(MultiDict({"Muted": word}), name="n")
+    assert request.HasField("muted") and request.muted is muted
+    assert not forms.parse_update(MultiDict({"Muted": ""}), name="n").HasField("muted")
+
+
+def test_other_update_booleans_still_refuse_non_booleans() -> None:
+    with pytest.raises(RollcallError):
+        forms.parse_update(MultiDict({"Hold": "yes"}), name="n")
+    with pytest.raises(RollcallError):
+        forms.parse_create(MultiDict({"Muted": "yes"}), parent="p")
