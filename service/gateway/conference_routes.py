@@ -37,23 +37,15 @@ async def list_conferences(request: web.Request) -> web.Response:
     async def call(message: cpb.ListConferencesRequest) -> cpb.ListConferencesResponse:
         return await upstream.list_conferences(message, authorization)
 
-    if query.page and not query.page_token:
-        token = await paging.token_for_offset(
-            call,
-            query.request,
-            query.page * query.page_size,
-            lambda r: r.conferences,
-            lambda r: r.next_page_token,
-        )
-        if token is None:
-            response = cpb.ListConferencesResponse()
-        else:
-            message = cpb.ListConferencesRequest()
-            message.CopyFrom(query.request)
-            message.page_token = token
-            response = await call(message)
-    else:
-        response = await call(query.request)
+    offset = 0 if query.page_token else query.page * query.page_size
+    response = await paging.page_from(
+        call,
+        query.request,
+        offset,
+        lambda r: r.conferences,
+        lambda r: r.next_page_token,
+        cpb.ListConferencesResponse,
+    )
     path = collection_path(account) + representation.suffix(request)
     records = [conference_json(c) for c in response.conferences]
     start = query.page * query.page_size if records else 0

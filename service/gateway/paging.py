@@ -50,3 +50,23 @@ async def token_for_offset(
         if not token:
             return None
     return token
+
+
+async def page_from(
+    call: Callable[[Req], Awaitable[Resp]],
+    request: Req,
+    offset: int,
+    records: Callable[[Resp], Sized],
+    next_token: Callable[[Resp], str],
+    empty: Callable[[], Resp],
+) -> Resp:
+    """The page of `request` that starts at record `offset` (`empty()` past the end)."""
+    if offset == 0:
+        return await call(request)
+    token = await token_for_offset(call, request, offset, records, next_token)
+    if token is None:
+        return empty()
+    message = type(request)()
+    message.CopyFrom(request)
+    message.page_token = token
+    return await call(message)

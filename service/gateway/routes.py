@@ -124,24 +124,16 @@ async def list_participants(request: web.Request) -> web.Response:
     async def call(message: pb.ListParticipantsRequest) -> pb.ListParticipantsResponse:
         return await upstream.list_participants(message, authorization)
 
-    message = query.request
-    if query.page and not query.page_token:
-        token = await paging.token_for_offset(
-            call,
-            message,
-            query.page * query.page_size,
-            lambda r: r.participants,
-            lambda r: r.next_page_token,
-        )
-        if token is None:
-            response = pb.ListParticipantsResponse()
-        else:
-            message = pb.ListParticipantsRequest()
-            message.CopyFrom(query.request)
-            message.page_token = token
-            response = await call(message)
-    else:
-        response = await call(message)
+    # Twilio's page numbers: without a token, Page=N starts at record N*PageSize.
+    offset = 0 if query.page_token else query.page * query.page_size
+    response = await paging.page_from(
+        call,
+        query.request,
+        offset,
+        lambda r: r.participants,
+        lambda r: r.next_page_token,
+        pb.ListParticipantsResponse,
+    )
     path = render.collection_path(account, conference).removesuffix(".json")
     page = render.page_json(
         response,
