@@ -31,8 +31,8 @@ async def test_watch_on_an_aged_connection_resumes_by_revision(tmp_path: Path) -
     async with (
         started(
             tmp_path,
-            grpc_max_connection_age_seconds=0.3,
-            grpc_max_connection_age_grace_seconds=0.1,
+            grpc_max_connection_age_seconds=0.2,
+            grpc_max_connection_age_grace_seconds=0.5,
         ) as h,
         client_for(h.grpc_target) as rollcall,
     ):
@@ -44,7 +44,7 @@ async def test_watch_on_an_aged_connection_resumes_by_revision(tmp_path: Path) -
         # A writer keeps changing the conference while connections age and are
         # cut; every change reaches the watcher once, in order, across them.
         last = snapshot.revision
-        for change in range(1, 2001):
+        for change in range(1, 3001):
             if len(reconnects(watch.items)) >= 2:
                 break
             updated = await rollcall.update_participant(conference, "agent", muted=change % 2 == 1)
