@@ -33,6 +33,7 @@ from service.dialer.port import CallProgress
 from service.dialer.simulated import SimulatedDialer, parse_outcomes
 from service.grpcapi.conference_servicer import ConferenceServicer
 from service.grpcapi.logging import RpcLogInterceptor
+from service.grpcapi.options import server_options
 from service.grpcapi.servicer import ParticipantServicer
 from service.metrics import start_metrics
 from service.ratelimit import RateLimiter
@@ -142,7 +143,7 @@ class App:
         )
         self._schedule_compaction()
 
-        server = grpc.aio.server(interceptors=[RpcLogInterceptor()])
+        server = grpc.aio.server(interceptors=[RpcLogInterceptor()], options=server_options(s))
         pb_grpc.add_ParticipantServiceServicer_to_server(
             ParticipantServicer(self.api, self.watch), server
         )

@@ -18,6 +18,8 @@ ENV_PREFIX = "ROLLCALL_"
 @dataclasses.dataclass(frozen=True)
 class Settings:
     grpc_listen: str = "127.0.0.1:50051"
+    grpc_max_connection_age_seconds: float = 0.0
+    grpc_max_connection_age_grace_seconds: float = 30.0
     http_listen: str = "127.0.0.1:8080"
     metrics_listen: str = "127.0.0.1:9464"
     database: str = "rollcall.sqlite3"
@@ -49,6 +51,14 @@ class Settings:
 
 SETTINGS_HELP: dict[str, str] = {
     "grpc_listen": "host:port for the gRPC server",
+    "grpc_max_connection_age_seconds": (
+        "close each client connection (GOAWAY) after about this many seconds, so clients"
+        " reconnect and spread over new replicas (0 = never)"
+    ),
+    "grpc_max_connection_age_grace_seconds": (
+        "seconds RPCs and watch streams may run on an aged connection before it is cut"
+        " (UNAVAILABLE; watch clients resume by revision)"
+    ),
     "http_listen": "host:port for the REST gateway ('' to disable)",
     "metrics_listen": "host:port for Prometheus metrics at /metrics ('' to disable)",
     "database": "SQLite database file",
