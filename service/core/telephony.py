@@ -294,7 +294,9 @@ class OpenCall:
 
     call_sid / conference_sid are None when the process stopped before the
     carrier's answer to PlaceCall was stored; the adapter then looks the call
-    up by `key`. answered_at is Rollcall's record of when it was answered.
+    up by `key`. answered_at is Rollcall's record of when it was answered;
+    last_sequence_number the highest call SequenceNumber it has applied (an
+    adapter that numbers reports itself continues after it).
     """
 
     account_sid: str
@@ -305,6 +307,7 @@ class OpenCall:
     to_endpoint: str
     time_limit_seconds: int
     answered_at: float | None = None
+    last_sequence_number: int | None = None
 
 
 class Telephony(Protocol):

@@ -3,10 +3,10 @@
 An adapter joins by adding a factory to TELEPHONY_FACTORIES: an async context
 manager yielding a Rig, i.e. the adapter, the reports that reached the core's
 side (in arrival order), a way to let its time pass (and its reports
-arrive), and destinations it answers, reports busy, or refuses. Today only
-the Twilio adapter (against the fake carrier) is on the port; the simulated
-dialer joins once it moves onto the port (see the module docstring of
-service.core.telephony).
+arrive), and destinations it answers, reports busy, or refuses. Two run it:
+the simulated dialer through its bridge (service.dialer.simulated_telephony,
+on a ManualClock) and the Twilio adapter against the fake carrier over real
+HTTP both ways.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 
+from service.clock import ManualClock
 from service.core.telephony import (
     CallReport,
     CallStatus,
@@ -26,12 +27,15 @@ from service.core.telephony import (
     EndConference,
     Kick,
     Mute,
+    OpenCall,
     PlaceCall,
     Placed,
     Report,
     Telephony,
     Update,
 )
+from service.dialer.simulated import parse_outcomes
+from service.dialer.simulated_telephony import SimulatedTelephony
 from service.errors import RollcallError
 from tests.fakes.twilio_harness import ACCOUNT, twilio_rig
 
@@ -72,7 +76,37 @@ async def twilio() -> AsyncIterator[Rig]:
         )
 
 
+@contextlib.asynccontextmanager
+async def simulated() -> AsyncIterator[Rig]:
+    clock = ManualClock()
+    reports: list[Report] = []
+
+    async def sink(report: Report) -> None:
+        reports.append(report)
+
+    telephony = SimulatedTelephony(
+        clock,
+        sink,
+        ring_seconds=1.0,
+        outcomes=parse_outcomes("+15551230002=busy"),
+        calls_per_second=1.0,
+    )
+    try:
+        yield Rig(
+            telephony=telephony,
+            reports=lambda: reports,
+            let_time_pass=clock.advance,
+            answering_to="+15551230001",
+            busy_to="+15551230002",
+            invalid_to="+15005550001",
+            settle_seconds=120.0,
+        )
+    finally:
+        await telephony.close()
+
+
 TELEPHONY_FACTORIES: dict[str, Callable[[], contextlib.AbstractAsyncContextManager[Rig]]] = {
+    "simulated": simulated,
     "twilio": twilio,
 }
 
@@ -162,7 +196,8 @@ async def test_after_a_kick_the_call_only_ends(rig: Rig) -> None:
     await rig.telephony.apply(Kick(target(placed)))
     await rig.let_time_pass(rig.settle_seconds)
     after = rig.calls(placed.call_sid)[before:]
-    assert all(r.status.terminal for r in after), after
+    assert [r.status.terminal for r in after] == [True], after
+    assert after[0].status is CallStatus.COMPLETED
     # Kicking again is harmless (the call is already gone).
     await rig.telephony.apply(Kick(target(placed)))
 
@@ -175,3 +210,31 @@ async def test_ending_the_conference_ends_every_call(rig: Rig) -> None:
     await rig.let_time_pass(rig.settle_seconds)
     for placed in (one, two):
         assert rig.statuses(placed.call_sid)[-1] is CallStatus.COMPLETED
+
+
+async def test_reconcile_reports_a_call_that_was_never_placed_as_failed(rig: Rig) -> None:
+    never = OpenCall(ACCOUNT, "never-placed", CONFERENCE, None, None, rig.answering_to, 60)
+    reports = await rig.telephony.reconcile([never])
+    assert [(r.key, r.call_sid, r.status) for r in reports] == [
+        ("never-placed", "", CallStatus.FAILED)
+    ]
+
+
+async def test_reconcile_keeps_an_answered_call_running_to_its_end(rig: Rig) -> None:
+    call = a_call(rig.answering_to, time_limit=60)
+    placed = await rig.telephony.place(call)
+    await rig.let_time_pass(5)
+    assert CallStatus.IN_PROGRESS in rig.statuses(placed.call_sid)
+    open_call = OpenCall(
+        ACCOUNT, call.key, CONFERENCE, placed.call_sid, placed.conference_sid,
+        rig.answering_to, 60, answered_at=None,
+    )  # fmt: skip
+    answered = rig.calls(placed.call_sid)[-1]
+    open_call = dataclasses.replace(
+        open_call, answered_at=answered.timestamp, last_sequence_number=answered.sequence_number
+    )
+    reports = await rig.telephony.reconcile([open_call])
+    assert not [r for r in reports if r.status.terminal]
+    assert all(r.key == call.key for r in reports)
+    await rig.let_time_pass(rig.settle_seconds)
+    assert rig.statuses(placed.call_sid)[-1] is CallStatus.COMPLETED
