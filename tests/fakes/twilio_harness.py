@@ -9,10 +9,11 @@ and pacing never wait for real and are visible in `sleeps`.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import dataclasses
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
 
@@ -26,6 +27,7 @@ from tests.fakes.carrier import FakeCarrier, running
 ACCOUNT = "AC" + "c" * 32  # the Rollcall account
 UPSTREAM = "AC" + "d" * 32  # its upstream (carrier) account
 UPSTREAM_TOKEN = "upstream-token-" + "4" * 17
+WAIT_SECONDS = 10.0
 TOKENS = {UPSTREAM: UPSTREAM_TOKEN}
 UPSTREAM_KEY = "SK" + "e" * 32
 UPSTREAM_KEY_SECRET = "upstream-secret-" + "5" * 16
@@ -36,9 +38,17 @@ class Received:
     """What the ingest route handed to `apply`, in arrival order."""
 
     items: list[tuple[Report, str | None]] = dataclasses.field(default_factory=list)
+    _changed: asyncio.Condition = dataclasses.field(default_factory=asyncio.Condition)
 
     async def __call__(self, report: Report, token: str | None) -> None:
-        self.items.append((report, token))
+        async with self._changed:
+            self.items.append((report, token))
+            self._changed.notify_all()
+
+    async def wait(self, predicate: Callable[[], bool]) -> None:
+        """Until `predicate` holds (checked on each arrival); TimeoutError after WAIT_SECONDS."""
+        async with self._changed:
+            await asyncio.wait_for(self._changed.wait_for(predicate), WAIT_SECONDS)
 
     def calls(self, call_sid: str) -> list[CallReport]:
         return [r for r, _ in self.items if isinstance(r, CallReport) and r.call_sid == call_sid]
