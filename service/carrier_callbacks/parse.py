@@ -9,6 +9,7 @@ carrier's own words, SequenceNumber included, so the core orders by it.
 from __future__ import annotations
 
 import email.utils
+import string
 from collections.abc import Mapping
 
 from service.core.telephony import (
@@ -21,6 +22,7 @@ from service.core.telephony import (
 
 IDEMPOTENCY_HEADER = "I-Twilio-Idempotency-Token"
 SIGNATURE_HEADER = "X-Twilio-Signature"
+_HEX = frozenset(string.hexdigits)
 
 
 class Malformed(ValueError):
@@ -69,7 +71,7 @@ def _sid(form: Mapping[str, str], name: str, prefix: str, *, required: bool) -> 
         if required:
             raise Malformed(f"{name} is missing")
         return None
-    if len(value) != 34 or not value.startswith(prefix) or not value[2:].isalnum():
+    if len(value) != 34 or not value.startswith(prefix) or not _HEX.issuperset(value[2:]):
         raise Malformed(f"{name} is not a {prefix} SID")
     return value
 

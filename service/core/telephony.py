@@ -106,6 +106,10 @@ class PlaceCall:
     wait_method: str = "POST"
     early_media: bool = True
     max_participants: int = 250
+    # Every other Create parameter for the carrier, by Twilio wire name (Record,
+    # MachineDetection, Region, ConferenceRecord...). An adapter drops those it
+    # sets itself (From, To, Label, the callbacks and their events).
+    passthrough: tuple[tuple[str, str], ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)

@@ -84,7 +84,11 @@ def closed_port() -> int:
 
 async def test_create_asks_for_every_event_with_callbacks_to_the_ingest_routes() -> None:
     async with twilio_rig() as rig:
-        call = a_call(key="abc", muted=True, end_conference_on_exit=True, wait_url="http://w/x")
+        call = a_call(
+            key="abc", muted=True, end_conference_on_exit=True, wait_url="http://w/x",
+            passthrough=(("Record", "true"), ("StatusCallback", "http://customer/x"),
+                         ("Region", "ie1"), ("Label", "customer label")),
+        )  # fmt: skip
         placed = await rig.adapter.place(call)
         request = rig.carrier.requests[-1]
         assert request.method == "POST"
@@ -105,6 +109,8 @@ async def test_create_asks_for_every_event_with_callbacks_to_the_ingest_routes()
         assert form["Timeout"] == ["30"] and form["TimeLimit"] == ["3600"]
         assert form["Muted"] == ["true"] and form["EndConferenceOnExit"] == ["true"]
         assert form["WaitUrl"] == ["http://w/x"] and form["WaitMethod"] == ["POST"]
+        # The caller's other Create fields travel; the adapter's own are not overridden.
+        assert form["Record"] == ["true"] and form["Region"] == ["ie1"]
         assert placed.call_sid == rig.carrier.calls_to(TO)[0].sid
         assert placed.queue_time_ms == 0.0
 

@@ -29,6 +29,20 @@ from service.core.telephony import (
 CALL_EVENTS = ("initiated", "ringing", "answered", "completed")
 CONFERENCE_EVENTS = ("start", "end", "join", "leave", "mute", "hold", "modify", "announcement")
 LABEL_PREFIX = "rc-"
+# Create fields only the adapter sets: Rollcall's ingest needs every event, signed.
+_ADAPTER_OWNED = frozenset(
+    {
+        "StatusCallback",
+        "StatusCallbackMethod",
+        "StatusCallbackEvent",
+        "ConferenceStatusCallback",
+        "ConferenceStatusCallbackMethod",
+        "ConferenceStatusCallbackEvent",
+        "Label",
+        "From",
+        "To",
+    }
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -77,6 +91,8 @@ def create_form(call: PlaceCall, callbacks: CallbackUrls) -> list[tuple[str, str
         form += [("WaitUrl", call.wait_url), ("WaitMethod", call.wait_method)]
     if call.coaching and call.call_sid_to_coach:
         form += [("Coaching", "true"), ("CallSidToCoach", call.call_sid_to_coach)]
+    taken = {name for name, _ in form} | _ADAPTER_OWNED
+    form += [(name, value) for name, value in call.passthrough if name not in taken]
     return form
 
 

@@ -34,6 +34,8 @@ log = logging.getLogger("rollcall.carrier")
 
 API_VERSION = "2010-04-01"
 FORM = "application/x-www-form-urlencoded"
+# An attempt started just before the deadline still gets this long.
+_MIN_ATTEMPT_SECONDS = 0.05
 
 
 class Ambiguous(Exception):
@@ -87,6 +89,14 @@ class TwilioHttp:
             )
         return self._session
 
+    def _timeout(self, deadline: float) -> aiohttp.ClientTimeout:
+        """One attempt's timeouts, never running past the operation's deadline."""
+        left = max(_MIN_ATTEMPT_SECONDS, deadline - self._clock.now())
+        return aiohttp.ClientTimeout(
+            total=min(self.options.request_timeout_seconds, left),
+            connect=min(self.options.connect_timeout_seconds, left),
+        )
+
     def url(self, account: UpstreamAccount, path: str) -> str:
         base = self.options.base_url.rstrip("/")
         return f"{base}/{API_VERSION}/Accounts/{account.account_sid}/{path}"
@@ -127,6 +137,7 @@ class TwilioHttp:
                     data=body,
                     headers=headers,
                     allow_redirects=False,
+                    timeout=self._timeout(deadline),
                 ) as response:
                     raw = await response.read()
                     status = response.status
