@@ -33,7 +33,14 @@ from aiohttp import web
 from twilio.request_validator import RequestValidator
 
 from service.clock import ManualClock
-from tests.fakes.carrier_state import TERMINAL, Call, Callback, Network, rfc2822, sid
+from tests.fakes.carrier_state import (
+    Call,
+    Callback,
+    Network,
+    call_json,
+    participant_json,
+    sid,
+)
 
 PREFIX = "/2010-04-01/Accounts/{account}"
 MAGIC = {
@@ -278,7 +285,7 @@ class FakeCarrier:
             call = net.calls.get(parts[1][:-5])
             if call is None or call.account_sid != account:
                 return _error(404, 20404, "The requested resource was not found")
-            return web.json_response(self._call_json(call))
+            return web.json_response(call_json(call))
         if len(parts) == 2 and parts[0] == "Conferences" and parts[1].endswith(".json"):
             conf = net.conference_for(account, parts[1][:-5])
             if conf is None or method != "POST":
@@ -324,7 +331,7 @@ class FakeCarrier:
             date=self.clock.now(),
         )
         net.place(call)
-        body = self._participant_json(call)
+        body = participant_json(call, self.clock.now())
         body["queue_time"] = "0"
         return web.json_response(body, status=201)
 
@@ -338,12 +345,12 @@ class FakeCarrier:
         if conf is None or call is None:
             return _error(404, 20404, "The requested resource was not found")
         if method == "GET":
-            return web.json_response(self._participant_json(call))
+            return web.json_response(participant_json(call, self.clock.now()))
         if method == "DELETE":
             net.end(call, "completed", "participant_updated_via_api")
             return web.Response(status=204)
         self._update(call, form)
-        return web.json_response(self._participant_json(call))
+        return web.json_response(participant_json(call, self.clock.now()))
 
     def _update(self, call: Call, form: dict[str, list[str]]) -> None:
         conf = self.network.conferences[call.conference_sid]
@@ -370,44 +377,6 @@ class FakeCarrier:
             emit(conf, "participant-modify", call)
         if form.get("AnnounceUrl", [""])[0]:
             emit(conf, "announcement-end", call, AnnounceUrl=form["AnnounceUrl"][0])
-
-    def _participant_json(self, call: Call) -> dict[str, Any]:
-        return {
-            "account_sid": call.account_sid,
-            "call_sid": call.sid,
-            "label": call.label,
-            "conference_sid": call.conference_sid,
-            "date_created": rfc2822(call.date),
-            "date_updated": rfc2822(self.clock.now()),
-            "end_conference_on_exit": call.end_conference_on_exit,
-            "muted": call.muted,
-            "hold": call.hold,
-            "status": call.participant,
-            "start_conference_on_enter": call.start_conference_on_enter,
-            "coaching": call.coaching,
-            "call_sid_to_coach": call.call_sid_to_coach,
-            "queue_time": None,
-            "uri": (
-                f"/2010-04-01/Accounts/{call.account_sid}/Conferences/{call.conference_sid}"
-                f"/Participants/{call.sid}.json"
-            ),
-        }
-
-    def _call_json(self, call: Call) -> dict[str, Any]:
-        duration = None
-        if call.answered_at is not None and call.ended_at is not None:
-            duration = str(int(call.ended_at - call.answered_at))
-        return {
-            "sid": call.sid,
-            "account_sid": call.account_sid,
-            "status": call.status
-            if call.status in TERMINAL or call.status != "initiated"
-            else "queued",
-            "start_time": None if call.answered_at is None else rfc2822(call.answered_at),
-            "end_time": None if call.ended_at is None else rfc2822(call.ended_at),
-            "duration": duration,
-            "answered_by": None,
-        }
 
 
 @contextlib.asynccontextmanager

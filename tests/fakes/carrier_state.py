@@ -15,6 +15,7 @@ import dataclasses
 import email.utils
 import secrets
 from collections.abc import Callable
+from typing import Any
 
 from service.clock import ManualClock
 
@@ -272,3 +273,43 @@ class Network:
 
 def _b(value: bool) -> str:
     return "true" if value else "false"
+
+
+def participant_json(call: Call, now: float) -> dict[str, Any]:
+    return {
+        "account_sid": call.account_sid,
+        "call_sid": call.sid,
+        "label": call.label,
+        "conference_sid": call.conference_sid,
+        "date_created": rfc2822(call.date),
+        "date_updated": rfc2822(now),
+        "end_conference_on_exit": call.end_conference_on_exit,
+        "muted": call.muted,
+        "hold": call.hold,
+        "status": call.participant,
+        "start_conference_on_enter": call.start_conference_on_enter,
+        "coaching": call.coaching,
+        "call_sid_to_coach": call.call_sid_to_coach,
+        "queue_time": None,
+        "uri": (
+            f"/2010-04-01/Accounts/{call.account_sid}/Conferences/{call.conference_sid}"
+            f"/Participants/{call.sid}.json"
+        ),
+    }
+
+
+def call_json(call: Call) -> dict[str, Any]:
+    duration = None
+    if call.answered_at is not None and call.ended_at is not None:
+        duration = str(int(call.ended_at - call.answered_at))
+    return {
+        "sid": call.sid,
+        "account_sid": call.account_sid,
+        "status": call.status
+        if call.status in TERMINAL or call.status != "initiated"
+        else "queued",
+        "start_time": None if call.answered_at is None else rfc2822(call.answered_at),
+        "end_time": None if call.ended_at is None else rfc2822(call.ended_at),
+        "duration": duration,
+        "answered_by": None,
+    }
