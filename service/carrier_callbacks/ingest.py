@@ -24,6 +24,7 @@ from service.carrier_callbacks.parse import (
     parse_report,
 )
 from service.core.telephony import Report
+from service.dialer.twilio import metrics
 from service.dialer.twilio.forms import CallbackUrls
 
 log = logging.getLogger("rollcall.carrier.ingest")
@@ -65,24 +66,29 @@ def make_handler(
                 "no signature" if not signature else "unknown account",
                 extra={"path": request.path},
             )
+            metrics.CALLBACKS.labels("refused").inc()
             return web.Response(status=403)
         if not RequestValidator(token).validate(
             signed_url(public_base_url, request), form, signature
         ):
             log.warning("carrier callback refused: bad signature", extra={"path": request.path})
+            metrics.CALLBACKS.labels("refused").inc()
             return web.Response(status=403)
         text_form = {k: v for k, v in form.items() if isinstance(v, str)}
         try:
             report = parse_report(text_form)
         except Malformed as exc:
             log.warning("carrier callback malformed: %s", exc, extra={"path": request.path})
+            metrics.CALLBACKS.labels("malformed").inc()
             return web.Response(status=400, text=str(exc))
         try:
             await apply(report, idempotency_token(request.headers))
         except Exception:
             # Not committed: a non-2xx makes the carrier send it again.
             log.exception("carrier callback not applied", extra={"path": request.path})
+            metrics.CALLBACKS.labels("failed").inc()
             return web.Response(status=500)
+        metrics.CALLBACKS.labels("applied").inc()
         return web.Response(status=204)
 
     return handle

@@ -92,6 +92,8 @@ class FakeCarrier:
         self.network = Network(self.clock, self._queue_callback)
         self.requests: list[Recorded] = []
         self.faults: deque[Fault] = deque()
+        # Seconds a 429 fault asks the client to wait (Retry-After).
+        self.retry_after = 1
         self.deliveries: list[Delivered] = []
         # in_order | reverse | twice | none
         self.delivery = "in_order"
@@ -228,9 +230,12 @@ class FakeCarrier:
         if user is None:
             return _error(401, 20003, "Authenticate")
         fault = self._fault(request)
-        if fault in ("429", "500"):
-            code = 20429 if fault == "429" else 20500
-            return _error(int(fault), code, "Too Many Requests" if fault == "429" else "Error")
+        if fault == "429":
+            limited = _error(429, 20429, "Too Many Requests")
+            limited.headers["Retry-After"] = str(self.retry_after)
+            return limited
+        if fault == "500":
+            return _error(500, 20500, "Internal Server Error")
         if fault == "drop":
             return self._drop(request)
         if fault == "hang":

@@ -34,6 +34,7 @@ from service.core.telephony import (
     Report,
     Update,
 )
+from service.webhooks.metrics import REGISTRY
 from tests.fakes.twilio_harness import (
     ACCOUNT,
     TOKENS,
@@ -50,6 +51,11 @@ CALL = "CA" + "4" * 32
 
 def a_call(key: str, to: str = "+15551230001") -> PlaceCall:
     return PlaceCall(ACCOUNT, key, CONFERENCE, "+15005550006", to, 30, 3600)
+
+
+def refused() -> float:
+    value = REGISTRY.get_sample_value("rollcall_carrier_callbacks_total", {"result": "refused"})
+    return value or 0.0
 
 
 def call_form(**overrides: str) -> dict[str, str]:
@@ -120,6 +126,7 @@ async def test_a_bad_or_missing_signature_is_refused_403_and_logged_without_secr
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     received = Received()
+    refused_before = refused()
     async with ingest_server(None, TOKENS, received) as base:
         caplog.set_level(logging.INFO)
         assert await post(base, CALL_STATUS_PATH, call_form(), token="not-the-token") == 403
@@ -129,6 +136,7 @@ async def test_a_bad_or_missing_signature_is_refused_403_and_logged_without_secr
         assert await post(base, CALL_STATUS_PATH, stranger) == 403
         assert await post(base, CALL_STATUS_PATH, call_form()) == 204
     assert len(received.items) == 1
+    assert refused() == refused_before + 3
     logged = caplog.text
     assert "refused" in logged
     assert UPSTREAM_TOKEN not in logged and "not-the-token" not in logged

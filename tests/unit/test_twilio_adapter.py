@@ -13,7 +13,7 @@ from urllib.parse import unquote
 
 import pytest
 
-from service.carrier_callbacks.ingest import CALL_STATUS_PATH, CONFERENCE_STATUS_PATH
+from service.carrier_callbacks.ingest import CALL_STATUS_PATH, CONFERENCE_STATUS_PATH, callback_urls
 from service.core.telephony import (
     Announce,
     BeepOnExit,
@@ -32,9 +32,17 @@ from service.core.telephony import (
     Update,
     Wait,
 )
-from service.dialer.twilio.config import UpstreamAccount, parse_upstream_accounts
+from service.dialer.twilio.adapter import TwilioTelephony
+from service.dialer.twilio.config import (
+    TwilioOptions,
+    UpstreamAccount,
+    parse_upstream_accounts,
+    signing_tokens,
+    tenants,
+)
 from service.dialer.twilio.forms import conference_name, label_for
 from service.errors import Code, RollcallError
+from service.webhooks.metrics import REGISTRY
 from tests.fakes.twilio_harness import (
     ACCOUNT,
     UPSTREAM,
@@ -65,6 +73,11 @@ def a_call(to: str = TO, *, key: str | None = None, **kw: object) -> PlaceCall:
 
 def target(placed: Placed) -> CallTarget:
     return CallTarget(ACCOUNT, placed.conference_sid, placed.call_sid)
+
+
+def lookups(found: str) -> float:
+    value = REGISTRY.get_sample_value("rollcall_carrier_create_lookups_total", {"found": found})
+    return value or 0.0
 
 
 def form_of(rig: TwilioRig, index: int = -1) -> dict[str, list[str]]:
@@ -176,14 +189,16 @@ async def test_429_then_201_places_one_call_after_a_backoff() -> None:
         placed = await rig.adapter.place(a_call())
         assert len(rig.carrier.placed()) == 2
         assert [c.sid for c in rig.carrier.calls_to(TO)] == [placed.call_sid]
-        assert [s for s in rig.sleeps if s > 0], "no backoff before the retry"
+        assert [s for s in rig.sleeps if s > 0] == [1.0], "waits as Retry-After says"
 
 
 @pytest.mark.parametrize("fault", ["500_after", "drop_after"])
 async def test_an_ambiguous_create_is_found_by_its_label_and_not_dialed_again(fault: str) -> None:
     async with twilio_rig() as rig:
         rig.carrier.fail_next(fault)
+        found_before = lookups("yes")
         placed = await rig.adapter.place(a_call(key="amb"))
+        assert lookups("yes") == found_before + 1
         calls = rig.carrier.calls_to(TO)
         assert [c.sid for c in calls] == [placed.call_sid]
         assert calls[0].label == "rc-amb"
@@ -201,11 +216,22 @@ async def test_an_ambiguous_create_that_placed_nothing_is_dialed_once_more(fault
         assert len(rig.carrier.placed()) == 2
 
 
-async def test_placing_the_same_key_again_returns_the_first_call() -> None:
+async def test_placing_the_same_key_again_returns_the_first_call_even_after_a_restart() -> None:
     async with twilio_rig() as rig:
         first = await rig.adapter.place(a_call(key="same"))
         again = await rig.adapter.place(a_call(key="same"))
         assert again == dataclass_without_queue(first)
+        restarted = TwilioTelephony(
+            {ACCOUNT: UpstreamAccount(UPSTREAM, UPSTREAM_TOKEN)},
+            callback_urls(rig.public_url),
+            rig.clock,
+            TwilioOptions(base_url=rig.carrier.base_url),
+            sleep=rig.clock.advance,
+        )
+        try:
+            assert await restarted.place(a_call(key="same")) == dataclass_without_queue(first)
+        finally:
+            await restarted.close()
         assert len(rig.carrier.calls_to(TO)) == 1
 
 
@@ -348,3 +374,13 @@ def test_upstream_accounts_parse_and_refuse_without_echoing_secrets() -> None:
         with pytest.raises(ValueError, match="upstream account") as caught:
             parse_upstream_accounts(bad)
         assert "secret" not in str(caught.value)
+
+
+def test_callbacks_are_checked_with_the_upstream_token_and_touch_only_its_tenants() -> None:
+    one, two, three = "AC" + "1" * 32, "AC" + "2" * 32, "AC" + "3" * 32
+    other = "AC" + "8" * 32
+    accounts = parse_upstream_accounts(
+        f"{one}={UPSTREAM}:{UPSTREAM_TOKEN},{two}={UPSTREAM}:{UPSTREAM_TOKEN},{three}={other}:t3"
+    )
+    assert signing_tokens(accounts) == {UPSTREAM: UPSTREAM_TOKEN, other: "t3"}
+    assert tenants(accounts) == {UPSTREAM: frozenset({one, two}), other: frozenset({three})}

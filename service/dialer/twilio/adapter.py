@@ -32,7 +32,7 @@ from service.core.telephony import (
     Placed,
     Update,
 )
-from service.dialer.twilio import errors, forms
+from service.dialer.twilio import errors, forms, metrics
 from service.dialer.twilio.config import TwilioOptions, UpstreamAccount
 from service.dialer.twilio.http import Ambiguous, Answer, TwilioHttp
 from service.dialer.twilio.pacing import Pacer, Sleep, clock_sleep
@@ -100,6 +100,7 @@ class TwilioTelephony:
                 failure = f"HTTP {answer.status}"
             # Ambiguous: the carrier may have placed the call. Look before dialing again.
             found = await self._find(account, call.conference, forms.label_for(call.key), deadline)
+            metrics.LOOKUPS.labels("yes" if found is not None else "no").inc()
             if found is not None:
                 log.info("placed call found by its label after %s", failure)
                 return found[0]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Mapping
 
 DEFAULT_BASE_URL = "https://api.twilio.com"
 
@@ -48,6 +49,19 @@ class TwilioOptions:
     backoff_max_seconds: float = 5.0
     # Attempts to place one call after ambiguous failures (each followed by a lookup).
     max_place_attempts: int = 3
+
+
+def signing_tokens(accounts: Mapping[str, UpstreamAccount]) -> dict[str, str]:
+    """Upstream account SID -> the auth token its callbacks are signed with."""
+    return {a.account_sid: a.auth_token for a in accounts.values()}
+
+
+def tenants(accounts: Mapping[str, UpstreamAccount]) -> dict[str, frozenset[str]]:
+    """Upstream account SID -> the Rollcall accounts a report from it may touch."""
+    found: dict[str, set[str]] = {}
+    for local, upstream in accounts.items():
+        found.setdefault(upstream.account_sid, set()).add(local)
+    return {sid: frozenset(locals_) for sid, locals_ in found.items()}
 
 
 def parse_upstream_accounts(spec: str) -> dict[str, UpstreamAccount]:

@@ -26,7 +26,7 @@ import aiohttp
 import orjson
 
 from service.clock import Clock
-from service.dialer.twilio import errors
+from service.dialer.twilio import errors, metrics
 from service.dialer.twilio.config import TwilioOptions, UpstreamAccount
 from service.dialer.twilio.pacing import Sleep, backoff
 
@@ -141,14 +141,17 @@ class TwilioHttp:
                 ) as response:
                     raw = await response.read()
                     status = response.status
+                    metrics.REQUESTS.labels(method, metrics.status_class(status)).inc()
                     if status != 429:
                         return Answer(status, _json(raw))
                     wait = _retry_after(response.headers, self.options.backoff_max_seconds)
                     failure = "HTTP 429"
             except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
                 # Connection phase: the request never reached the carrier.
+                metrics.REQUESTS.labels(method, "connect_error").inc()
                 wait, failure = None, type(exc).__name__
             except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+                metrics.REQUESTS.labels(method, "lost_answer").inc()
                 log.warning(
                     "carrier answer lost", extra={"method": method, "error": type(exc).__name__}
                 )
