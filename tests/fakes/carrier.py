@@ -12,7 +12,7 @@ It records every request, and sends the callbacks its Network queues, signed
 with the account's auth token and carrying I-Twilio-Idempotency-Token, one at
 a time: in order, reversed, twice, or not at all (`delivery`), or held until
 `release()`. Faults are queued with `fail_next()` and consumed by the next
-matching request: 429, 500 (before or after placing the call), a dropped
+matching request: 429, 404, 500 (before or after placing the call), a dropped
 connection (before or after placing it), or a hang until the carrier closes.
 """
 
@@ -66,7 +66,7 @@ class Delivered:
 
 @dataclasses.dataclass
 class Fault:
-    # 429 | 500 | 500_after | drop | drop_after | hang
+    # 429 | 404 | 500 | 500_after | drop | drop_after | hang
     kind: str
     method: str = "POST"
     path_endswith: str = "/Participants.json"
@@ -236,6 +236,8 @@ class FakeCarrier:
             return limited
         if fault == "500":
             return _error(500, 20500, "Internal Server Error")
+        if fault == "404":
+            return _error(404, 20404, "The requested resource was not found")
         if fault == "drop":
             return self._drop(request)
         if fault == "hang":

@@ -249,6 +249,17 @@ async def test_a_carrier_always_failing_with_500_is_unavailable_after_bounded_at
         assert not rig.carrier.calls_to(TO)
 
 
+async def test_an_ambiguous_create_whose_lookup_fails_is_unavailable_not_refused() -> None:
+    async with twilio_rig() as rig:
+        rig.carrier.fail_next("500_after")
+        # A Twilio-compatible API without the Conferences list answers 404 to the lookup.
+        rig.carrier.fail_next("404", method="GET", path="/Conferences.json")
+        with pytest.raises(RollcallError) as caught:
+            await rig.adapter.place(a_call())
+        assert (caught.value.code, caught.value.reason) == (Code.UNAVAILABLE, "CARRIER_UNAVAILABLE")
+        assert len(rig.carrier.placed()) == 1
+
+
 async def test_an_unreachable_carrier_is_unavailable_within_the_bound() -> None:
     async with twilio_rig(
         base_url=f"http://127.0.0.1:{closed_port()}", unavailable_after_seconds=5.0

@@ -84,7 +84,7 @@ class TwilioTelephony:
             except Ambiguous as exc:
                 failure = str(exc)
             else:
-                if answer.status == 201 or (answer.ok and forms.placed_from(answer.body)):
+                if answer.ok:
                     placed = forms.placed_from(answer.body)
                     if placed is None:
                         raise errors.carrier_unavailable("Create answered without call_sid")
@@ -99,7 +99,13 @@ class TwilioTelephony:
                     raise errors.from_carrier(answer.status, answer.body)
                 failure = f"HTTP {answer.status}"
             # Ambiguous: the carrier may have placed the call. Look before dialing again.
-            found = await self._find(account, call.conference, forms.label_for(call.key), deadline)
+            try:
+                found = await self._find(
+                    account, call.conference, forms.label_for(call.key), deadline
+                )
+            except RollcallError as exc:
+                # Whether the call exists is unknown: never a definite refusal.
+                raise errors.carrier_unavailable(f"{failure}, then lookup {exc.reason}") from None
             metrics.LOOKUPS.labels("yes" if found is not None else "no").inc()
             if found is not None:
                 log.info("placed call found by its label after %s", failure)
