@@ -148,7 +148,7 @@ class FakeCarrier:
         await site.start()
         server = site._server
         assert server is not None
-        self.port = server.sockets[0].getsockname()[1]
+        self.port = server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
         self._session = aiohttp.ClientSession()
         self._sender = asyncio.create_task(self._send_loop())
 

@@ -120,7 +120,7 @@ class Network:
         conf = self.conference_for(account_sid, name)
         if conf is None:
             conf = Conference(sid("CF"), account_sid, name)
-            conf.callback = (form.get("ConferenceStatusCallback") or [None])[0]
+            conf.callback = (form.get("ConferenceStatusCallback") or [""])[0] or None
             words = " ".join(form.get("ConferenceStatusCallbackEvent", ["start end"])).split()
             conf.events = set().union(*(SELECTION.get(w, set()) for w in words))
             self.conferences[conf.sid] = conf

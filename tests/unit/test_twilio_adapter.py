@@ -27,6 +27,7 @@ from service.core.telephony import (
     Kick,
     Mute,
     OpenCall,
+    ParticipantChange,
     PlaceCall,
     Placed,
     Update,
@@ -140,7 +141,7 @@ async def test_every_effect_reaches_the_carrier_with_twilios_fields() -> None:
         placed = await rig.adapter.place(a_call())
         other = await rig.adapter.place(a_call())
         await rig.carrier.let_time_pass(5)
-        cases = [
+        cases: list[tuple[ParticipantChange, dict[str, list[str]]]] = [
             (Mute(True), {"Muted": ["true"]}),
             (Hold(True, "http://h/x", "POST"), {"Hold": ["true"], "HoldUrl": ["http://h/x"],
                                                 "HoldMethod": ["POST"]}),
