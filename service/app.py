@@ -9,6 +9,7 @@ has not delivered stays behind its durable cursors) and the store close).
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 import secrets
@@ -31,7 +32,7 @@ from service.grpcapi.logging import RpcLogInterceptor
 from service.grpcapi.servicer import ParticipantServicer
 from service.metrics import start_metrics
 from service.ratelimit import RateLimiter
-from service.store.sqlite import SqliteStore
+from service.store.guard import GuardedSqliteStore
 from service.watch import WatchHub
 from service.webhooks.dispatcher import Policy, WebhookDispatcher
 
@@ -50,7 +51,9 @@ class App:
     def __init__(self, settings: Settings, clock: Clock | None = None) -> None:
         self.settings = settings
         self.clock: Clock = clock or SystemClock()
-        self.store = SqliteStore(settings.database)
+        self.store = GuardedSqliteStore(settings.database)
+        self._database_check: Timer | None = None
+        self._health_task: asyncio.Future[None] | None = None
         self.grpc_port = 0
         self.http_port: int | None = None
         self.demo: DemoAccount | None = None
@@ -146,6 +149,8 @@ class App:
         self._server = server
         for name in ("", SERVICE_NAME):
             await self._health.set(name, health_pb2.HealthCheckResponse.SERVING)
+        self.store.on_gone(self._database_gone)
+        self._schedule_database_check()
         if s.http_listen:
             from service.gateway.server import start_gateway
 
@@ -158,6 +163,29 @@ class App:
             "serving",
             extra={"grpc_port": self.grpc_port, "http_port": self.http_port},
         )
+
+    def _schedule_database_check(self) -> None:
+        """Notice a database deleted under the server even when nothing writes."""
+
+        def check() -> None:
+            if self.store.check() and not self._stopping:
+                self._database_check = self.clock.call_later(
+                    self.settings.database_check_seconds, check
+                )
+
+        self._database_check = self.clock.call_later(self.settings.database_check_seconds, check)
+
+    def _database_gone(self) -> None:
+        """Health NOT_SERVING: this process can no longer store anything."""
+        if self._health is None or self._stopping:
+            return
+
+        async def not_serving() -> None:
+            assert self._health is not None
+            for name in ("", SERVICE_NAME):
+                await self._health.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
+
+        self._health_task = asyncio.ensure_future(not_serving())
 
     def _schedule_compaction(self) -> None:
         s = self.settings
@@ -183,6 +211,8 @@ class App:
         self._stopping = True
         if self._compaction is not None:
             self._compaction.cancel()
+        if self._database_check is not None:
+            self._database_check.cancel()
         grace = self.settings.grace_seconds if grace is None else grace
         if self._health is not None:
             await self._health.enter_graceful_shutdown()

@@ -45,6 +45,7 @@ class Settings:
     callback_backoff_seconds: float = 1.0
     callback_backoff_max_seconds: float = 60.0
     callback_timeout_seconds: float = 10.0
+    database_check_seconds: float = 5.0
 
 
 SETTINGS_HELP: dict[str, str] = {
@@ -77,6 +78,10 @@ SETTINGS_HELP: dict[str, str] = {
     "callback_backoff_seconds": "seconds before the first status callback retry (then doubling)",
     "callback_backoff_max_seconds": "longest wait between status callback retries, in seconds",
     "callback_timeout_seconds": "seconds a status callback receiver gets to answer one attempt",
+    "database_check_seconds": (
+        "seconds between checks that the database file is still the one at its path"
+        " (health turns NOT_SERVING when it is gone)"
+    ),
 }
 
 
