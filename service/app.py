@@ -19,6 +19,8 @@ from aiohttp import web
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from rollcall.v1 import callback_service_pb2 as callback_pb
+from rollcall.v1 import callback_service_pb2_grpc as callback_pb_grpc
 from rollcall.v1 import participant_service_pb2 as pb
 from rollcall.v1 import participant_service_pb2_grpc as pb_grpc
 from service.api import ParticipantApi
@@ -28,17 +30,21 @@ from service.config import Settings, parse_accounts, parse_api_keys
 from service.core.usecases import Participants
 from service.dialer.port import CallProgress
 from service.dialer.simulated import SimulatedDialer, parse_outcomes
+from service.grpcapi.callbacks import CallbackApi, CallbackServicer
 from service.grpcapi.logging import RpcLogInterceptor
 from service.grpcapi.servicer import ParticipantServicer
 from service.metrics import start_metrics
 from service.ratelimit import RateLimiter
+from service.store.dead_letters import DeadLetters
 from service.store.guard import GuardedSqliteStore
 from service.watch import WatchHub
 from service.webhooks.dispatcher import Policy, WebhookDispatcher
+from service.webhooks.redelivery import Redeliverer
 
 log = logging.getLogger("rollcall.app")
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["ParticipantService"].full_name
+CALLBACK_SERVICE_NAME = callback_pb.DESCRIPTOR.services_by_name["CallbackService"].full_name
 
 
 @dataclasses.dataclass
@@ -65,6 +71,8 @@ class App:
         self.metrics_port: int | None = None
         self._stopping = False
         self.webhooks: WebhookDispatcher | None = None
+        self.dead_letters = DeadLetters(self.store)
+        self.redeliverer: Redeliverer | None = None
 
     async def _demo_account(self) -> DemoAccount:
         s = self.settings
@@ -114,7 +122,9 @@ class App:
                 backoff_max_seconds=s.callback_backoff_max_seconds,
                 timeout_seconds=s.callback_timeout_seconds,
             ),
+            self.dead_letters,
         )
+        self.redeliverer = Redeliverer(self.dead_letters, self.auth, s.callback_timeout_seconds)
         self.participants.subscribe(self.webhooks.notify)
         await self.webhooks.start()
         await self.participants.recover()
@@ -137,10 +147,17 @@ class App:
         pb_grpc.add_ParticipantServiceServicer_to_server(
             ParticipantServicer(self.api, self.watch), server
         )
+        callback_pb_grpc.add_CallbackServiceServicer_to_server(
+            CallbackServicer(
+                CallbackApi(self.auth, self.dead_letters, self.redeliverer, self.api.limiter)
+            ),
+            server,
+        )
         self._health = health.aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
         reflection.enable_server_reflection(
-            (SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server
+            (SERVICE_NAME, CALLBACK_SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME),
+            server,
         )
         self.grpc_port = server.add_insecure_port(s.grpc_listen)
         if self.grpc_port == 0:
@@ -205,7 +222,10 @@ class App:
         s = self.settings
         if self.webhooks is not None:
             await self.webhooks.flush()
-        return await self.watch.compact(s.event_retention_seconds, s.event_retention_count)
+        deleted = await self.watch.compact(s.event_retention_seconds, s.event_retention_count)
+        # Dead letters go with the events they report.
+        await self.dead_letters.prune()
+        return deleted
 
     async def stop(self, grace: float | None = None) -> None:
         self._stopping = True
@@ -232,4 +252,6 @@ class App:
             await self.dialer.close()
         if self.webhooks is not None:
             await self.webhooks.stop()
+        if self.redeliverer is not None:
+            await self.redeliverer.close()
         await self.store.close()
