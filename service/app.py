@@ -164,7 +164,7 @@ class App:
             raise OSError(f"cannot listen on {s.grpc_listen}")
         await server.start()
         self._server = server
-        for name in ("", SERVICE_NAME):
+        for name in ("", SERVICE_NAME, CALLBACK_SERVICE_NAME):
             await self._health.set(name, health_pb2.HealthCheckResponse.SERVING)
         self.store.on_gone(self._database_gone)
         self._schedule_database_check()
@@ -183,6 +183,8 @@ class App:
 
     def _schedule_database_check(self) -> None:
         """Notice a database deleted under the server even when nothing writes."""
+        if self.settings.database_check_seconds <= 0:
+            return  # off: writes still check before they commit
 
         def check() -> None:
             if self.store.check() and not self._stopping:
@@ -199,7 +201,7 @@ class App:
 
         async def not_serving() -> None:
             assert self._health is not None
-            for name in ("", SERVICE_NAME):
+            for name in ("", SERVICE_NAME, CALLBACK_SERVICE_NAME):
                 await self._health.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
 
         self._health_task = asyncio.ensure_future(not_serving())

@@ -83,7 +83,7 @@ SETTINGS_HELP: dict[str, str] = {
     "callback_timeout_seconds": "seconds a status callback receiver gets to answer one attempt",
     "database_check_seconds": (
         "seconds between checks that the database file is still the one at its path"
-        " (health turns NOT_SERVING when it is gone)"
+        " (health turns NOT_SERVING when it is gone; 0 = only when writing)"
     ),
 }
 

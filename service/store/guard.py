@@ -8,7 +8,8 @@ RESOURCE_EXHAUSTED `STORAGE_FULL`, one that fails with an I/O error
 UNAVAILABLE `STORAGE_IO_ERROR` (both 503/20503 over REST); nothing is
 latched, so writes work again by themselves once space returns, and reads are
 never refused. Before each write the file at the database path must still be
-the file the process opened (same device and inode): otherwise the database
+the file the process opened (same device and inode; checked before and after
+each change, and periodically by the app): otherwise the database
 was deleted or replaced under the server, every write is refused with
 UNAVAILABLE `DATABASE_GONE` (never acknowledged into an unlinked file) and the
 listeners hear of it once, so health can turn NOT_SERVING.
@@ -138,6 +139,9 @@ class GuardedSqliteStore(SqliteStore):
         try:
             async with super().write() as tx:
                 yield tx
+                # Again just before the change is released for COMMIT.
+                if not self.check():
+                    raise database_gone()
         except (sqlite3.Error, OSError) as exc:
             typed = classify(exc)
             if typed is None:

@@ -24,7 +24,7 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from rollcall.v1 import participant_pb2 as ppb
-from service.app import SERVICE_NAME
+from service.app import CALLBACK_SERVICE_NAME, SERVICE_NAME
 from tests.conftest import (
     ACCOUNT_SID,
     AUTH_TOKEN,
@@ -173,7 +173,7 @@ async def health_of(h: Harness) -> list[int]:
     stub = health_pb2_grpc.HealthStub(h.channel)
     return [
         (await stub.Check(health_pb2.HealthCheckRequest(service=name))).status
-        for name in ("", SERVICE_NAME)
+        for name in ("", SERVICE_NAME, CALLBACK_SERVICE_NAME)
     ]
 
 
@@ -186,13 +186,13 @@ async def test_database_removed_under_the_server_turns_health_off_and_refuses_wr
         tmp_path, database=str(folder / "rollcall.sqlite3"), database_check_seconds=5.0
     ) as h:
         first = (await create(h)).participant.call_sid
-        assert await health_of(h) == [health_pb2.HealthCheckResponse.SERVING] * 2
+        assert await health_of(h) == [health_pb2.HealthCheckResponse.SERVING] * 3
 
         shutil.rmtree(folder)
         await h.advance(5)  # the periodic check, with no write in between
 
         async def not_serving() -> bool:
-            return await health_of(h) == [health_pb2.HealthCheckResponse.NOT_SERVING] * 2
+            return await health_of(h) == [health_pb2.HealthCheckResponse.NOT_SERVING] * 3
 
         await until(not_serving, "health NOT_SERVING")
         error = await expect_error(create(h), grpc.StatusCode.UNAVAILABLE)
@@ -220,6 +220,6 @@ async def test_database_replaced_is_noticed_by_the_next_write(tmp_path: Path) ->
         assert error.http_status == 503
 
         async def not_serving() -> bool:
-            return await health_of(h) == [health_pb2.HealthCheckResponse.NOT_SERVING] * 2
+            return await health_of(h) == [health_pb2.HealthCheckResponse.NOT_SERVING] * 3
 
         await until(not_serving, "health NOT_SERVING")
