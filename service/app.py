@@ -9,6 +9,7 @@ has not delivered stays behind its durable cursors) and the store close).
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 import secrets
@@ -18,6 +19,8 @@ from aiohttp import web
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from rollcall.v1 import callback_service_pb2 as callback_pb
+from rollcall.v1 import callback_service_pb2_grpc as callback_pb_grpc
 from rollcall.v1 import conference_service_pb2 as cpb
 from rollcall.v1 import conference_service_pb2_grpc as cpb_grpc
 from rollcall.v1 import participant_service_pb2 as pb
@@ -31,20 +34,26 @@ from service.core.conferences import Conferences
 from service.core.usecases import Participants
 from service.dialer.port import CallProgress
 from service.dialer.simulated import SimulatedDialer, parse_outcomes
+from service.grpcapi.callbacks import CallbackApi, CallbackServicer
 from service.grpcapi.conference_servicer import ConferenceServicer
 from service.grpcapi.logging import RpcLogInterceptor
 from service.grpcapi.options import server_options
 from service.grpcapi.servicer import ParticipantServicer
 from service.metrics import start_metrics
 from service.ratelimit import RateLimiter
-from service.store.sqlite import SqliteStore
+from service.store.dead_letters import DeadLetters
+from service.store.guard import GuardedSqliteStore
 from service.watch import WatchHub
 from service.webhooks.dispatcher import Policy, WebhookDispatcher
+from service.webhooks.redelivery import Redeliverer
 
 log = logging.getLogger("rollcall.app")
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["ParticipantService"].full_name
 CONFERENCE_SERVICE_NAME = cpb.DESCRIPTOR.services_by_name["ConferenceService"].full_name
+CALLBACK_SERVICE_NAME = callback_pb.DESCRIPTOR.services_by_name["CallbackService"].full_name
+# What health reports on: the server as a whole ("") and each service.
+HEALTH_NAMES = ("", SERVICE_NAME, CONFERENCE_SERVICE_NAME, CALLBACK_SERVICE_NAME)
 
 
 @dataclasses.dataclass
@@ -57,7 +66,9 @@ class App:
     def __init__(self, settings: Settings, clock: Clock | None = None) -> None:
         self.settings = settings
         self.clock: Clock = clock or SystemClock()
-        self.store = SqliteStore(settings.database)
+        self.store = GuardedSqliteStore(settings.database)
+        self._database_check: Timer | None = None
+        self._health_task: asyncio.Future[None] | None = None
         self.grpc_port = 0
         self.http_port: int | None = None
         self.demo: DemoAccount | None = None
@@ -69,6 +80,8 @@ class App:
         self.metrics_port: int | None = None
         self._stopping = False
         self.webhooks: WebhookDispatcher | None = None
+        self.dead_letters = DeadLetters(self.store)
+        self.redeliverer: Redeliverer | None = None
 
     async def _demo_account(self) -> DemoAccount:
         s = self.settings
@@ -118,7 +131,9 @@ class App:
                 backoff_max_seconds=s.callback_backoff_max_seconds,
                 timeout_seconds=s.callback_timeout_seconds,
             ),
+            self.dead_letters,
         )
+        self.redeliverer = Redeliverer(self.dead_letters, self.auth, s.callback_timeout_seconds)
         self.participants.subscribe(self.webhooks.notify)
         await self.webhooks.start()
         await self.participants.recover()
@@ -150,10 +165,22 @@ class App:
         cpb_grpc.add_ConferenceServiceServicer_to_server(
             ConferenceServicer(self.conference_api), server
         )
+        callback_pb_grpc.add_CallbackServiceServicer_to_server(
+            CallbackServicer(
+                CallbackApi(self.auth, self.dead_letters, self.redeliverer, self.api.limiter)
+            ),
+            server,
+        )
         self._health = health.aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
         reflection.enable_server_reflection(
-            (SERVICE_NAME, CONFERENCE_SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME),
+            (
+                SERVICE_NAME,
+                CONFERENCE_SERVICE_NAME,
+                CALLBACK_SERVICE_NAME,
+                health.SERVICE_NAME,
+                reflection.SERVICE_NAME,
+            ),
             server,
         )
         self.grpc_port = server.add_insecure_port(s.grpc_listen)
@@ -161,8 +188,10 @@ class App:
             raise OSError(f"cannot listen on {s.grpc_listen}")
         await server.start()
         self._server = server
-        for name in ("", SERVICE_NAME, CONFERENCE_SERVICE_NAME):
+        for name in HEALTH_NAMES:
             await self._health.set(name, health_pb2.HealthCheckResponse.SERVING)
+        self.store.on_gone(self._database_gone)
+        self._schedule_database_check()
         if s.http_listen:
             from service.gateway.server import start_gateway
             from service.gateway.upstream import LocalUpstream
@@ -178,6 +207,31 @@ class App:
             "serving",
             extra={"grpc_port": self.grpc_port, "http_port": self.http_port},
         )
+
+    def _schedule_database_check(self) -> None:
+        """Notice a database deleted under the server even when nothing writes."""
+        if self.settings.database_check_seconds <= 0:
+            return  # off: writes still check before they commit
+
+        def check() -> None:
+            if self.store.check() and not self._stopping:
+                self._database_check = self.clock.call_later(
+                    self.settings.database_check_seconds, check
+                )
+
+        self._database_check = self.clock.call_later(self.settings.database_check_seconds, check)
+
+    def _database_gone(self) -> None:
+        """Health NOT_SERVING: this process can no longer store anything."""
+        if self._health is None or self._stopping:
+            return
+
+        async def not_serving() -> None:
+            assert self._health is not None
+            for name in HEALTH_NAMES:
+                await self._health.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
+
+        self._health_task = asyncio.ensure_future(not_serving())
 
     def _schedule_compaction(self) -> None:
         s = self.settings
@@ -197,12 +251,17 @@ class App:
         s = self.settings
         if self.webhooks is not None:
             await self.webhooks.flush()
-        return await self.watch.compact(s.event_retention_seconds, s.event_retention_count)
+        deleted = await self.watch.compact(s.event_retention_seconds, s.event_retention_count)
+        # Dead letters go with the events they report.
+        await self.dead_letters.prune()
+        return deleted
 
     async def stop(self, grace: float | None = None) -> None:
         self._stopping = True
         if self._compaction is not None:
             self._compaction.cancel()
+        if self._database_check is not None:
+            self._database_check.cancel()
         grace = self.settings.grace_seconds if grace is None else grace
         if self._health is not None:
             await self._health.enter_graceful_shutdown()
@@ -222,4 +281,6 @@ class App:
             await self.dialer.close()
         if self.webhooks is not None:
             await self.webhooks.stop()
+        if self.redeliverer is not None:
+            await self.redeliverer.close()
         await self.store.close()

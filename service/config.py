@@ -43,10 +43,11 @@ class Settings:
     requests_per_second: float = 0.0
     request_burst: int = 100
     public_base_url: str = ""
-    callback_max_attempts: int = 8
+    callback_max_attempts: int = 66
     callback_backoff_seconds: float = 1.0
     callback_backoff_max_seconds: float = 60.0
     callback_timeout_seconds: float = 10.0
+    database_check_seconds: float = 5.0
 
 
 SETTINGS_HELP: dict[str, str] = {
@@ -83,10 +84,17 @@ SETTINGS_HELP: dict[str, str] = {
     "requests_per_second": "unary requests per second per account, sustained (0 = unlimited)",
     "request_burst": "unary requests an account may make at once before the rate applies",
     "public_base_url": "base URL callbacks are signed with (informational)",
-    "callback_max_attempts": "attempts per status callback before it is logged and skipped",
+    "callback_max_attempts": (
+        "attempts per status callback before it is kept as a dead letter"
+        " (the default spans a receiver outage of an hour)"
+    ),
     "callback_backoff_seconds": "seconds before the first status callback retry (then doubling)",
     "callback_backoff_max_seconds": "longest wait between status callback retries, in seconds",
     "callback_timeout_seconds": "seconds a status callback receiver gets to answer one attempt",
+    "database_check_seconds": (
+        "seconds between checks that the database file is still the one at its path"
+        " (health turns NOT_SERVING when it is gone; 0 = only when writing)"
+    ),
 }
 
 

@@ -6,8 +6,10 @@ durable cursor (WebhookCursor), so a callback is never lost across a restart
 with the cursor saved right after each delivery, is sent again only if the
 process stopped mid-attempt (with the same I-Twilio-Idempotency-Token). Per
 conference, callbacks go out strictly in event order: a failing receiver is
-retried with exponential backoff on the injected clock, up to max_attempts,
-then the callback is logged, counted and skipped. The commit listener only
+retried with exponential backoff on the injected clock, up to max_attempts
+(by default covering a receiver outage of over an hour), then the callback is
+logged, counted and kept as a dead letter (when a DeadLetters table is given)
+before the lane moves on. The commit listener only
 wakes a conference's task, so RPCs never wait for HTTP, and a slow receiver
 delays only its own conference. Events without callbacks cost no write of
 their own: their cursor moves in memory and is saved with the next delivery,
@@ -27,6 +29,7 @@ import yarl
 from service.auth import Authenticator
 from service.clock import Clock
 from service.core.model import Event, EventType
+from service.store.dead_letters import DeadLetter, DeadLetters
 from service.store.port import Store, WebhookCursor
 from service.webhooks import metrics
 from service.webhooks.params import Callback, Kind, callbacks_for, needs_ending_label
@@ -39,7 +42,8 @@ _BATCH = 500
 
 @dataclasses.dataclass(frozen=True)
 class Policy:
-    max_attempts: int = 8
+    # 1+2+4+8+16+32 s, then 59 waits of 60 s: 3,603 s between first and last attempt.
+    max_attempts: int = 66
     backoff_seconds: float = 1.0
     backoff_max_seconds: float = 60.0
     timeout_seconds: float = 10.0
@@ -67,9 +71,15 @@ class _Lane:
 
 class WebhookDispatcher:
     def __init__(
-        self, store: Store, auth: Authenticator, clock: Clock, policy: Policy | None = None
+        self,
+        store: Store,
+        auth: Authenticator,
+        clock: Clock,
+        policy: Policy | None = None,
+        dead_letters: DeadLetters | None = None,
     ) -> None:
         self.store = store
+        self.dead_letters = dead_letters
         self.auth = auth
         self.clock = clock
         self.policy = policy or Policy()
@@ -321,6 +331,25 @@ class WebhookDispatcher:
             if attempt == policy.max_attempts:
                 metrics.FAILED.labels(callback.kind.value).inc()
                 log.error("status callback given up after the last attempt", extra=facts)
+                if self.dead_letters is not None:
+                    await self.dead_letters.add(
+                        DeadLetter(
+                            account_sid=lane.account_sid,
+                            conference_sid=lane.sid,
+                            revision=event.revision,
+                            kind=callback.kind.value,
+                            call_sid=callback.call_sid,
+                            callback_event=callback.word,
+                            method=callback.method,
+                            url=callback.url,
+                            params=params,
+                            token=token,
+                            attempts=attempt,
+                            last_outcome=outcome.detail,
+                            given_up_at=self.clock.now(),
+                        )
+                    )
+                    metrics.DEAD_LETTERED.labels(callback.kind.value).inc()
                 return
             delay = policy.backoff(attempt)
             log.warning("status callback failed; retrying", extra={**facts, "retry_in": delay})
