@@ -6,12 +6,15 @@ from __future__ import annotations
 import asyncio
 import collections
 import random
+import socket
 
+import aiohttp
 import grpc
 
 from rollcall.v1 import participant_pb2
 from rollcall.v1 import participant_service_pb2 as pb
 from rollcall.v1 import participant_service_pb2_grpc as pb_grpc
+from service.grpcapi.errors import from_rpc_error
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, basic
 
 MD = (("authorization", basic(ACCOUNT_SID, AUTH_TOKEN)),)
@@ -99,3 +102,60 @@ async def await_progress(
         assert loop.time() < give_up, f"{len(pending)} participants stuck queued: {pending[:3]}"
         if pending:
             await asyncio.sleep(0.05)  # polling a condition, not ordering events
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def metric(port: int, name: str, labels: str = "") -> float:
+    """One sample from the server's /metrics (0 when absent)."""
+    async with (
+        aiohttp.ClientSession() as session,
+        session.get(f"http://127.0.0.1:{port}/metrics") as response,
+    ):
+        text = await response.text()
+    total = 0.0
+    for line in text.splitlines():
+        if line.startswith(name) and labels in line and not line.startswith("#"):
+            total += float(line.rsplit(" ", 1)[1])
+    return total
+
+
+def reason(exc: grpc.aio.AioRpcError) -> str:
+    return from_rpc_error(exc).reason
+
+
+async def await_none_queued(
+    stub: pb_grpc.ParticipantServiceStub, conferences: list[str], *, within: float = 60.0
+) -> int:
+    """Wait until no participant of these conferences is `queued` (bounded);
+    returns how many participants they hold."""
+    loop = asyncio.get_running_loop()
+    give_up = loop.time() + within
+    while True:
+        total = queued = 0
+        for conference in conferences:
+            token = ""
+            while True:
+                page = await stub.ListParticipants(
+                    pb.ListParticipantsRequest(
+                        parent=parent(conference),
+                        include_ended=True,
+                        page_size=1000,
+                        page_token=token,
+                    ),
+                    metadata=MD,
+                    timeout=30,
+                )
+                total += len(page.participants)
+                queued += sum(1 for p in page.participants if p.status == QUEUED)
+                token = page.next_page_token
+                if not token:
+                    break
+        if not queued:
+            return total
+        assert loop.time() < give_up, f"{queued} of {total} participants stuck queued"
+        await asyncio.sleep(0.05)  # polling a condition, not ordering events
