@@ -7,7 +7,9 @@ OVERLOADED) or is shutting down (UNAVAILABLE, reason SHUTTING_DOWN). A call
 admitted before the gate closed gets until the grace period ends; one still
 running then ends UNAVAILABLE with that reason (its change, if it had
 started, still runs to its end apart from it). gRPC and the in-process REST
-gateway share one Admission, so they share the limit.
+gateway share one Admission, so they share the limit. Each refusal is
+counted; each overload episode is logged once when it starts and once when
+it ends (with how many were refused), never a line of its own per refusal.
 """
 
 from __future__ import annotations
@@ -47,9 +49,17 @@ class Admission:
         self._idle = asyncio.Event()
         self._idle.set()
         self.closed = False
+        # An overload episode: from the first refusal until load halves.
+        self._shedding = False
+        self._refused = 0
 
     def _refuse(self, error: errors.RollcallError) -> errors.RollcallError:
         REFUSED.labels(error.reason).inc()
+        if error.reason == "OVERLOADED":
+            self._refused += 1
+            if not self._shedding:
+                self._shedding = True
+                log.warning("overloaded: refusing calls", extra={"limit": self.max_in_flight})
         return error
 
     @contextlib.asynccontextmanager
@@ -83,6 +93,10 @@ class Admission:
             IN_FLIGHT.set(self.in_flight)
             if self.in_flight == 0:
                 self._idle.set()
+            if self._shedding and self.in_flight + self._orphans() <= self.max_in_flight // 2:
+                self._shedding = False
+                log.info("no longer overloaded", extra={"refused": self._refused})
+                self._refused = 0
 
     def close(self) -> None:
         """From now on every call is refused UNAVAILABLE (SHUTTING_DOWN)."""

@@ -12,7 +12,7 @@ from service.store.sqlite import SqliteStore
 WRITERS = 5
 # Event-loop turns after which the victim is cancelled: covers waiting in
 # line, BEGIN, SAVEPOINT, the body, RELEASE and the COMMIT of its batch.
-POINTS = 40
+POINTS = 60
 
 
 async def _spin(turns: int) -> None:

@@ -8,10 +8,12 @@ import asyncio
 import collections
 from pathlib import Path
 
+import aiohttp
 import grpc
 
 from rollcall.v1 import participant_service_pb2 as pb
 from rollcall.v1 import participant_service_pb2_grpc as pb_grpc
+from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, basic
 from tests.e2e.process import ServerProcess
 from tests.e2e.storm import MD, await_progress, create_request, free_port, metric, reason
 from tests.e2e.test_crash_restart import _assert_log_matches_rows
@@ -77,3 +79,50 @@ async def test_a_burst_beyond_the_limit_is_refused_typed_and_leaves_no_damage(
     finally:
         server.close()
     _assert_log_matches_rows(database)
+
+
+async def test_the_rest_gateway_shares_the_limit(tmp_path: Path) -> None:
+    http_port = free_port()
+    metrics_port = free_port()
+    server = ServerProcess(
+        tmp_path / "rest.sqlite3",
+        ROLLCALL_MAX_IN_FLIGHT="4",
+        ROLLCALL_HTTP_LISTEN=f"127.0.0.1:{http_port}",
+        ROLLCALL_METRICS_LISTEN=f"127.0.0.1:{metrics_port}",
+    )
+    url = (
+        f"http://127.0.0.1:{http_port}/2010-04-01/Accounts/{ACCOUNT_SID}"
+        "/Conferences/{room}/Participants.json"
+    )
+    try:
+        server.start()
+        statuses: collections.Counter[int] = collections.Counter()
+        codes: set[object] = set()
+        async with aiohttp.ClientSession(
+            headers={"Authorization": basic(ACCOUNT_SID, AUTH_TOKEN)},
+            connector=aiohttp.TCPConnector(limit=0),
+        ) as session:
+
+            async def one(n: int) -> None:
+                form = {"From": "+15005550006", "To": f"+1555{n:07d}"}
+                async with session.post(url.format(room=f"rest-{n % 10}"), data=form) as r:
+                    statuses[r.status] += 1
+                    if r.status == 429:
+                        codes.add((await r.json())["code"])
+
+            await asyncio.gather(*(one(n) for n in range(300)))
+            assert set(statuses) <= {201, 429}, statuses
+            assert statuses[429] > 0 and statuses[201] > 0, statuses
+            assert codes == {20429}
+            counted = await metric(
+                metrics_port, "rollcall_calls_refused_total", 'reason="OVERLOADED"'
+            )
+            assert counted == statuses[429]
+            # Afterwards the gateway serves as before.
+            async with session.post(
+                url.format(room="after"), data={"From": "+15005550006", "To": "+15551234567"}
+            ) as r:
+                assert r.status == 201
+        assert server.terminate() == 0
+    finally:
+        server.close()
