@@ -45,6 +45,18 @@ async def _finish(work: Awaitable[T]) -> T:
     return task.result()
 
 
+async def _statement(conn: aiosqlite.Connection, sql: str) -> None:
+    """Execute one statement. If the caller is cancelled meanwhile, wait until
+    the connection's thread has run it (its queue is in order) before the
+    cancellation goes on, so the caller's bookkeeping stays true."""
+    try:
+        await conn.execute(sql)
+    except asyncio.CancelledError:
+        with contextlib.suppress(Exception):
+            await _finish(conn.execute("SELECT 1"))
+        raise
+
+
 def _dumps(value: dict[str, Any]) -> str:
     return orjson.dumps(value).decode()
 
@@ -378,9 +390,9 @@ class SqliteStore:
         await self._write_lock.acquire()  # cancelled here: nothing started
         batch: asyncio.Future[None] | None = None
         try:
-            await _finish(self._open_change(conn))
+            await self._open_change(conn)
             yield SqliteWriteTransaction(conn)
-            await _finish(self._release_change(conn))
+            await self._release_change(conn)
             batch = self._batch
         except BaseException:
             if self._in_change:
@@ -392,14 +404,29 @@ class SqliteStore:
         await asyncio.shield(batch)
 
     async def _open_change(self, conn: aiosqlite.Connection) -> None:
+        # Each flag is set before its statement is queued: a queued statement
+        # runs even if the caller is cancelled while it waits for it.
         if self._batch is None:
-            await conn.execute("BEGIN IMMEDIATE")
             self._batch = asyncio.get_running_loop().create_future()
-        await conn.execute("SAVEPOINT change")
+            try:
+                await _statement(conn, "BEGIN IMMEDIATE")
+            except BaseException:
+                if not conn.in_transaction:
+                    self._batch = None
+                raise
         self._in_change = True
+        try:
+            await _statement(conn, "SAVEPOINT change")
+        except Exception:
+            self._in_change = False
+            raise
 
     async def _release_change(self, conn: aiosqlite.Connection) -> None:
-        await conn.execute("RELEASE change")
+        try:
+            await _statement(conn, "RELEASE change")
+        except asyncio.CancelledError:
+            self._in_change = False  # it did run: the change is in the batch
+            raise
         self._in_change = False
 
     async def _undo_change(self, conn: aiosqlite.Connection) -> None:
