@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 
 from prometheus_client import Counter, Gauge
 
@@ -62,9 +62,9 @@ class Admission:
                 log.warning("overloaded: refusing calls", extra={"limit": self.max_in_flight})
         return error
 
-    @contextlib.asynccontextmanager
-    async def slot(self) -> AsyncIterator[None]:
-        """Hold one place in flight for the body, or raise the refusal."""
+    def enter(self) -> asyncio.Task[object]:
+        """Take one place in flight for the current task, or raise the refusal.
+        The caller must `leave()` it, and pass a cancellation to `cancelled()`."""
         if self.closed:
             raise self._refuse(errors.shutting_down())
         limit = self.max_in_flight
@@ -76,27 +76,28 @@ class Admission:
         self.in_flight += 1
         self._idle.clear()
         IN_FLIGHT.set(self.in_flight)
-        try:
-            yield
-        except asyncio.CancelledError:
-            if task not in self._interrupted:
-                raise
+        return task
+
+    def cancelled(self, task: asyncio.Task[object]) -> None:
+        """A call was cancelled: if the stop interrupted it, say so (UNAVAILABLE)."""
+        if task in self._interrupted:
             task.uncancel()
             raise errors.shutting_down(
                 "this server stopped before the call finished; a change it had begun"
                 " is completed, so a retry (same request_id or etag) is safe"
             ) from None
-        finally:
-            self._tasks.discard(task)
-            self._interrupted.discard(task)
-            self.in_flight -= 1
-            IN_FLIGHT.set(self.in_flight)
-            if self.in_flight == 0:
-                self._idle.set()
-            if self._shedding and self.in_flight + self._orphans() <= self.max_in_flight // 2:
-                self._shedding = False
-                log.info("no longer overloaded", extra={"refused": self._refused})
-                self._refused = 0
+
+    def leave(self, task: asyncio.Task[object]) -> None:
+        self._tasks.discard(task)
+        self._interrupted.discard(task)
+        self.in_flight -= 1
+        IN_FLIGHT.set(self.in_flight)
+        if self.in_flight == 0:
+            self._idle.set()
+        if self._shedding and self.in_flight + self._orphans() <= self.max_in_flight // 2:
+            self._shedding = False
+            log.info("no longer overloaded", extra={"refused": self._refused})
+            self._refused = 0
 
     def close(self) -> None:
         """From now on every call is refused UNAVAILABLE (SHUTTING_DOWN)."""

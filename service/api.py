@@ -11,6 +11,7 @@ then acts. Failures are RollcallError.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import functools
@@ -39,10 +40,17 @@ def _admitted(method: Method[P, R]) -> Method[P, R]:
 
     @functools.wraps(method)
     async def admitted(self: ParticipantApi, /, *args: P.args, **kwargs: P.kwargs) -> R:
-        if self.admission is None:
+        admission = self.admission
+        if admission is None:
             return await method(self, *args, **kwargs)
-        async with self.admission.slot():
+        task = admission.enter()
+        try:
             return await method(self, *args, **kwargs)
+        except asyncio.CancelledError:
+            admission.cancelled(task)
+            raise
+        finally:
+            admission.leave(task)
 
     return admitted
 

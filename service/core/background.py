@@ -76,6 +76,20 @@ class ChangeRunner:
             task.add_done_callback(self._orphan_done)
             raise
 
+    async def track(self, work: Callable[[], Awaitable[T]]) -> T:
+        """Run a change in the current task (one no caller can cancel, such as
+        a dialer timer's), tracked so that `drain` waits for it."""
+        task = asyncio.current_task()
+        assert task is not None
+        mine = task not in self._tasks  # not already tracked (a change within a change)
+        if mine:
+            self._tasks.add(task)
+        try:
+            return await work()
+        finally:
+            if mine:
+                self._tasks.discard(task)
+
     def _orphan_done(self, task: asyncio.Task[object]) -> None:
         self.orphans -= 1
         if task.cancelled():

@@ -334,7 +334,8 @@ class Participants:
     # -- dialer progress and restart -----------------------------------------
 
     async def on_progress(self, call_sid: str, progress: CallProgress, at: float) -> None:
-        await self.changes.run(lambda: self._on_progress(call_sid, progress, at))
+        # Called from the dialer's timers, which no caller cancels.
+        await self.changes.track(lambda: self._on_progress(call_sid, progress, at))
 
     async def _on_progress(self, call_sid: str, progress: CallProgress, at: float) -> None:
         async with self.store.write() as tx:
