@@ -51,9 +51,6 @@ class ChangeRunner:
         self._tasks: set[asyncio.Task[object]] = set()
         self.orphans = 0
 
-    def __len__(self) -> int:
-        return len(self._tasks)
-
     async def run(self, work: Callable[[], Awaitable[T]]) -> T:
         ticket = _Ticket()
 
