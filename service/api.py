@@ -2,7 +2,8 @@
 
 The rule it keeps (DESIGN.md): this is the one implementation of the
 service's behaviour. The gRPC servicer and the in-process REST gateway both
-call it, so they can never disagree. Every method authenticates first, then
+call it, so they can never disagree. Every method is admitted first (see
+admission: the in-flight bound and the stop gate), then authenticates, then
 checks that the resource's account is the caller's (answering NOT_FOUND
 otherwise, exactly as for a resource that does not exist), then validates,
 then acts. Failures are RollcallError.
@@ -10,12 +11,17 @@ then acts. Failures are RollcallError.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
+import functools
 import json
+from collections.abc import Callable, Coroutine
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from rollcall.v1 import participant_service_pb2 as pb
 from service import convert, errors, validation
+from service.admission import Admission
 from service.auth import Authenticator
 from service.core.usecases import ConferenceRef, Participants
 from service.ratelimit import RateLimiter
@@ -23,6 +29,30 @@ from service.store.port import ParticipantFilter
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 1000
+
+P = ParamSpec("P")
+R = TypeVar("R")
+Method = Callable[Concatenate["ParticipantApi", P], Coroutine[Any, Any, R]]
+
+
+def _admitted(method: Method[P, R]) -> Method[P, R]:
+    """Run the method inside one admission slot (refused before any work)."""
+
+    @functools.wraps(method)
+    async def admitted(self: ParticipantApi, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        admission = self.admission
+        if admission is None:
+            return await method(self, *args, **kwargs)
+        task = admission.enter()
+        try:
+            return await method(self, *args, **kwargs)
+        except asyncio.CancelledError:
+            admission.cancelled(task)
+            raise
+        finally:
+            admission.leave(task)
+
+    return admitted
 
 
 def _encode_token(direction: str, seq: int) -> str:
@@ -53,10 +83,12 @@ class ParticipantApi:
         auth: Authenticator,
         participants: Participants,
         limiter: RateLimiter | None = None,
+        admission: Admission | None = None,
     ) -> None:
         self.auth = auth
         self.participants = participants
         self.limiter = limiter
+        self.admission = admission
 
     def _caller(self, authorization: str | None) -> str:
         """The caller's account, once authenticated and within its rate limit."""
@@ -82,6 +114,7 @@ class ParticipantApi:
             raise errors.participant_not_found(f"participant {key}")
         return ref, key
 
+    @_admitted
     async def create_participant(
         self, request: pb.CreateParticipantRequest, authorization: str | None
     ) -> pb.CreateParticipantResponse:
@@ -90,6 +123,7 @@ class ParticipantApi:
         created, queue_ms = await self.participants.create(cmd)
         return pb.CreateParticipantResponse(participant=convert.participant(created, queue_ms))
 
+    @_admitted
     async def fetch_participant(
         self, request: pb.FetchParticipantRequest, authorization: str | None
     ) -> pb.FetchParticipantResponse:
@@ -97,6 +131,7 @@ class ParticipantApi:
         found = await self.participants.fetch(ref, key, include_ended=request.include_ended)
         return pb.FetchParticipantResponse(participant=convert.participant(found))
 
+    @_admitted
     async def list_participants(
         self, request: pb.ListParticipantsRequest, authorization: str | None
     ) -> pb.ListParticipantsResponse:
@@ -128,6 +163,7 @@ class ParticipantApi:
             revision=page.revision,
         )
 
+    @_admitted
     async def update_participant(
         self, request: pb.UpdateParticipantRequest, authorization: str | None
     ) -> pb.UpdateParticipantResponse:
@@ -136,6 +172,7 @@ class ParticipantApi:
         updated = await self.participants.update(ref, key, cmd)
         return pb.UpdateParticipantResponse(participant=convert.participant(updated))
 
+    @_admitted
     async def delete_participant(
         self, request: pb.DeleteParticipantRequest, authorization: str | None
     ) -> pb.DeleteParticipantResponse:

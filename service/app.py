@@ -2,8 +2,10 @@
 
 The rule it keeps: start-up order makes every promise true before the first
 request (migrations applied, interrupted calls resolved, then ports opened);
-shut-down order reverses it (health NOT_SERVING, in-flight RPCs finish within
-the grace period, then the dialer, the status callback dispatcher (what it
+shut-down order reverses it (health NOT_SERVING through the drain window while
+still serving, then new calls refused UNAVAILABLE, in-flight RPCs finish
+within the grace period or end UNAVAILABLE, changes begun run to their end,
+then the dialer, the status callback dispatcher (what it
 has not delivered stays behind its durable cursors) and the store close).
 """
 
@@ -25,6 +27,7 @@ from rollcall.v1 import conference_service_pb2 as cpb
 from rollcall.v1 import conference_service_pb2_grpc as cpb_grpc
 from rollcall.v1 import participant_service_pb2 as pb
 from rollcall.v1 import participant_service_pb2_grpc as pb_grpc
+from service.admission import Admission
 from service.api import ParticipantApi
 from service.auth import Authenticator
 from service.clock import Clock, SystemClock, Timer
@@ -137,10 +140,13 @@ class App:
         self.participants.subscribe(self.webhooks.notify)
         await self.webhooks.start()
         await self.participants.recover()
+        changes = self.participants.changes
+        self.admission = Admission(s.max_in_flight, lambda: changes.orphans)
         self.api = ParticipantApi(
             self.auth,
             self.participants,
             RateLimiter(self.clock, s.requests_per_second, s.request_burst),
+            self.admission,
         )
         # Its own limiter object would double an account's budget: share one.
         self.conference_api = ConferenceApi(
@@ -158,7 +164,11 @@ class App:
         )
         self._schedule_compaction()
 
-        server = grpc.aio.server(interceptors=[RpcLogInterceptor()], options=server_options(s))
+        server = grpc.aio.server(
+            interceptors=[RpcLogInterceptor()],
+            options=server_options(s),
+            maximum_concurrent_rpcs=None,
+        )
         pb_grpc.add_ParticipantServiceServicer_to_server(
             ParticipantServicer(self.api, self.watch), server
         )
@@ -257,6 +267,10 @@ class App:
         return deleted
 
     async def stop(self, grace: float | None = None) -> None:
+        """Health NOT_SERVING for drain_seconds while still serving; then new
+        calls are refused UNAVAILABLE, calls in flight get `grace` seconds
+        (then end UNAVAILABLE), and every change begun runs to its end before
+        the dialer, the callback dispatcher and the store close."""
         self._stopping = True
         if self._compaction is not None:
             self._compaction.cancel()
@@ -265,13 +279,25 @@ class App:
         grace = self.settings.grace_seconds if grace is None else grace
         if self._health is not None:
             await self._health.enter_graceful_shutdown()
+            if self.settings.drain_seconds > 0:
+                log.info("draining", extra={"seconds": self.settings.drain_seconds})
+                await asyncio.sleep(self.settings.drain_seconds)
+        admission: Admission | None = getattr(self, "admission", None)
+        if admission is not None:
+            admission.close()
         if getattr(self, "watch", None) is not None:
             self.watch.close()
+        if admission is not None:
+            await admission.finish(grace)
+        participants: Participants | None = getattr(self, "participants", None)
+        if participants is not None:
+            await participants.changes.settle()
         if self._gateway is not None:
             await self._gateway.close()  # type: ignore[attr-defined]
             self._gateway = None
         if self._server is not None:
-            await self._server.stop(grace)
+            # Only grpc's own streams (health, reflection) can be left now.
+            await self._server.stop(min(grace, 1.0))
             self._server = None
         if self._metrics is not None:
             await self._metrics.cleanup()
@@ -279,6 +305,8 @@ class App:
         # stop() also cleans up after a start() that failed part way.
         if getattr(self, "dialer", None) is not None:
             await self.dialer.close()
+        if participants is not None:
+            await participants.changes.drain()
         if self.webhooks is not None:
             await self.webhooks.stop()
         if self.redeliverer is not None:

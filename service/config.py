@@ -34,6 +34,8 @@ class Settings:
     sim_outcomes: str = ""
     sim_calls_per_second: float = 1.0
     grace_seconds: float = 10.0
+    drain_seconds: float = 0.0
+    max_in_flight: int = 512
     log_level: str = "INFO"
     watch_progress_seconds: float = 10.0
     event_retention_seconds: float = 7 * 24 * 3600.0
@@ -75,6 +77,14 @@ SETTINGS_HELP: dict[str, str] = {
     ),
     "sim_calls_per_second": "simulated dialer: calls placed per second per account (0 = unlimited)",
     "grace_seconds": "seconds in-flight RPCs get to finish after SIGTERM",
+    "drain_seconds": (
+        "seconds after SIGTERM during which health says NOT_SERVING while calls are still"
+        " served, so load balancers stop sending before the server refuses"
+    ),
+    "max_in_flight": (
+        "unary calls (gRPC and REST) served at once; beyond it calls are refused"
+        " RESOURCE_EXHAUSTED (OVERLOADED) at once (0 = unlimited)"
+    ),
     "log_level": "log level (DEBUG, INFO, WARNING, ERROR)",
     "watch_progress_seconds": "seconds between progress markers on an idle watch stream",
     "event_retention_seconds": "events older than this (seconds) may be compacted",

@@ -26,6 +26,7 @@ class Code(enum.Enum):
     PERMISSION_DENIED = "PERMISSION_DENIED"
     OUT_OF_RANGE = "OUT_OF_RANGE"
     UNAVAILABLE = "UNAVAILABLE"
+    DEADLINE_EXCEEDED = "DEADLINE_EXCEEDED"
     INTERNAL = "INTERNAL"
 
 
@@ -210,6 +211,35 @@ def rate_limited(message: str = "Too Many Requests") -> RollcallError:
         message,
         twilio_code=20429,
         http_status=429,
+    )
+
+
+def overloaded(limit: int) -> RollcallError:
+    """More calls in flight than the server takes on: refused before any work."""
+    return RollcallError(
+        Code.RESOURCE_EXHAUSTED,
+        "OVERLOADED",
+        f"the server is busy ({limit} calls in flight); retry shortly",
+        twilio_code=20429,
+        http_status=429,
+        metadata={"retry_after_seconds": "1"},
+    )
+
+
+def shutting_down(message: str = "this server is shutting down; retry elsewhere") -> RollcallError:
+    return RollcallError(
+        Code.UNAVAILABLE, "SHUTTING_DOWN", message, twilio_code=20503, http_status=503
+    )
+
+
+def deadline_passed() -> RollcallError:
+    """The caller's deadline passed before the work started: nothing was done."""
+    return RollcallError(
+        Code.DEADLINE_EXCEEDED,
+        "DEADLINE_PASSED",
+        "the call's deadline passed before it started; nothing was changed",
+        twilio_code=20504,
+        http_status=504,
     )
 
 

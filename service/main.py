@@ -1,6 +1,7 @@
 """`rollcall serve`: run the service until SIGTERM or SIGINT, then exit 0.
 
-The rule it keeps: a signal starts a graceful stop (health NOT_SERVING,
+The rule it keeps: a signal starts a graceful stop (health NOT_SERVING while
+still serving for drain_seconds, then new calls refused UNAVAILABLE and
 in-flight RPCs finish within grace_seconds) and the process exits 0; a
 failure to start exits 1 with the reason on stderr.
 """
