@@ -2,7 +2,7 @@
 
 The rule it keeps: the client never lets a grpc.RpcError escape. Every failure
 is rebuilt from the google.rpc.Status the server sent, by the same decoder the
-REST gateway uses (service.grpcapi.errors.from_rpc_error), so a caller sees the
+REST gateway uses (service.rpc.status.from_rpc_error), so a caller sees the
 stable reason, the Twilio error code and HTTP status, and each bad field.
 """
 
@@ -13,7 +13,7 @@ from collections.abc import Mapping
 
 import grpc
 
-from service.grpcapi.errors import from_rpc_error, from_status
+from service.rpc.status import from_rpc_error, from_status
 
 __all__ = ["FieldViolation", "RollcallClientError"]
 

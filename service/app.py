@@ -28,25 +28,25 @@ from rollcall.v1 import conference_service_pb2_grpc as cpb_grpc
 from rollcall.v1 import participant_service_pb2 as pb
 from rollcall.v1 import participant_service_pb2_grpc as pb_grpc
 from service.admission import Admission
-from service.api import ParticipantApi
 from service.auth import Authenticator
 from service.clock import Clock, SystemClock, Timer
-from service.conference_api import ConferenceApi
 from service.config import Settings, parse_accounts, parse_api_keys
 from service.core.conferences import Conferences
+from service.core.ports.dialer import CallProgress
 from service.core.usecases import Participants
-from service.dialer.port import CallProgress
 from service.dialer.simulated import SimulatedDialer, parse_outcomes
-from service.grpcapi.callbacks import CallbackApi, CallbackServicer
-from service.grpcapi.conference_servicer import ConferenceServicer
-from service.grpcapi.logging import RpcLogInterceptor
-from service.grpcapi.options import server_options
-from service.grpcapi.servicer import ParticipantServicer
 from service.metrics import start_metrics
 from service.ratelimit import RateLimiter
+from service.rpc.callbacks import CallbackApi, CallbackServicer
+from service.rpc.conference_servicer import ConferenceServicer
+from service.rpc.conferences import ConferenceApi
+from service.rpc.interceptors import RpcLogInterceptor
+from service.rpc.options import server_options
+from service.rpc.participants import ParticipantApi
+from service.rpc.servicer import ParticipantServicer
+from service.rpc.watch import WatchHub
 from service.store.dead_letters import DeadLetters
 from service.store.guard import GuardedSqliteStore
-from service.watch import WatchHub
 from service.webhooks.dispatcher import Policy, WebhookDispatcher
 from service.webhooks.redelivery import Redeliverer
 

@@ -12,7 +12,7 @@ import base64
 import binascii
 import hmac
 
-from service import errors
+from service.core import errors
 
 _DUMMY = b"\x00" * 32
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 
 from service.core.model import Conference, Event, EventType, Participant
-from service.store.port import WriteTransaction
+from service.core.ports.store import WriteTransaction
 
 
 class Changes:

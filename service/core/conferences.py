@@ -15,13 +15,12 @@ from __future__ import annotations
 
 import dataclasses
 
-from service import errors
 from service.clock import Clock
-from service.core import rules
+from service.core import errors, rules
 from service.core.changes import Changes
 from service.core.model import Conference, EndReason, EventType
+from service.core.ports.store import ConferenceFilter, ConferencePage, Store
 from service.core.usecases import ConferenceRef, Participants, _find_conference
-from service.store.port import ConferenceFilter, ConferencePage, Store
 
 
 @dataclasses.dataclass(frozen=True)

@@ -21,7 +21,7 @@ from service.core.model import (
     Participant,
     ParticipantStatus,
 )
-from service.dialer.port import CallProgress
+from service.core.ports.dialer import CallProgress
 
 _FAILED_CALL = {
     CallProgress.BUSY: CallStatus.BUSY,

@@ -16,9 +16,8 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
-from service import errors
 from service.clock import Clock
-from service.core import background, rules
+from service.core import background, errors, rules
 from service.core.changes import Changes
 from service.core.model import (
     CallStatus,
@@ -30,8 +29,8 @@ from service.core.model import (
     ParticipantStatus,
     new_sid,
 )
-from service.dialer.port import CallProgress, CallRequest, Dialer
-from service.store.port import Page, ParticipantFilter, Store, WriteTransaction
+from service.core.ports.dialer import CallProgress, CallRequest, Dialer
+from service.core.ports.store import Page, ParticipantFilter, Store, WriteTransaction
 
 log = logging.getLogger("rollcall.core")
 

@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable, Mapping
 
 from aiohttp import web
 
-from service.errors import Code, RollcallError
+from service.core.errors import Code, RollcallError
 
 log = logging.getLogger(__name__)
 

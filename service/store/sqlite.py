@@ -20,14 +20,14 @@ import aiosqlite
 import orjson
 
 from service.core.model import Conference, Event, Participant
-from service.store import sqlite_conferences
-from service.store.port import (
+from service.core.ports.store import (
     ConferenceFilter,
     ConferencePage,
     Page,
     ParticipantFilter,
     WebhookCursor,
 )
+from service.store import sqlite_conferences
 
 _READERS = 4
 T = TypeVar("T")

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from service import errors
 from service.clock import ManualClock
+from service.core import errors
 from service.core.model import (
     CallStatus,
     ConferenceStatus,

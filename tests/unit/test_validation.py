@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from rollcall.v1 import participant_service_pb2 as pb
-from service import errors
+from service.core import errors
 from service.core.usecases import ConferenceRef
-from service.validation import (
+from service.rpc.requests import (
     create_command,
     endpoint_ok,
     label_problem,

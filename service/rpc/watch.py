@@ -20,12 +20,14 @@ import logging
 from collections.abc import AsyncIterator
 
 from rollcall.v1 import participant_service_pb2 as pb
-from service import convert, errors, metrics, validation
+from service import metrics
 from service.auth import Authenticator
 from service.clock import Clock
+from service.core import errors
 from service.core.model import Conference, Event, EventType
+from service.core.ports.store import ParticipantFilter, Store
 from service.core.usecases import Participants
-from service.store.port import ParticipantFilter, Store
+from service.rpc import messages, requests
 
 log = logging.getLogger("rollcall.watch")
 
@@ -58,7 +60,7 @@ class Feed:
 
     def publish(self, event: Event) -> None:
         cached = _Cached(
-            event.revision, event, pb.WatchConferenceResponse(event=convert.event(event))
+            event.revision, event, pb.WatchConferenceResponse(event=messages.event(event))
         )
         if self.recent and event.revision != self.recent[-1].revision + 1:
             self.recent.clear()  # out of order: keep the cache contiguous
@@ -83,7 +85,7 @@ class _Filter:
         self.participants = set(request.participants)
 
     def wants(self, event: Event) -> bool:
-        if self.types and convert.EVENT_TYPES[event.type] not in self.types:
+        if self.types and messages.EVENT_TYPES[event.type] not in self.types:
             return False
         if self.participants:
             p = event.participant
@@ -176,7 +178,7 @@ class WatchHub:
         self, request: pb.WatchConferenceRequest, authorization: str | None
     ) -> AsyncIterator[pb.WatchConferenceResponse]:
         account = self.auth.authenticate(authorization)
-        ref = validation.parse_parent(request.parent)
+        ref = requests.parse_parent(request.parent)
         if account != ref.account_sid:
             raise errors.conference_not_found(f"conference {ref.key}")
         _check_types(request)
@@ -252,13 +254,13 @@ class WatchHub:
                     or p.call_sid in flt.participants
                     or (p.label or "") in flt.participants
                 ):
-                    yield pb.WatchConferenceResponse(initial_participant=convert.participant(p))
+                    yield pb.WatchConferenceResponse(initial_participant=messages.participant(p))
             cursor = page.revision
             conference = await self._conference(request)
             feed.revision = max(feed.revision, cursor)
             yield pb.WatchConferenceResponse(
                 initial_state_complete=pb.InitialStateComplete(
-                    revision=cursor, conference=convert.conference(conference)
+                    revision=cursor, conference=messages.conference(conference)
                 )
             )
             if not conference.active and conference.revision <= cursor:
@@ -286,7 +288,7 @@ class WatchHub:
                         )
                     cursor = event.revision
                     if flt.wants(event):
-                        yield message or pb.WatchConferenceResponse(event=convert.event(event))
+                        yield message or pb.WatchConferenceResponse(event=messages.event(event))
                     if event.type is EventType.CONFERENCE_ENDED:
                         return
                 continue
@@ -294,7 +296,7 @@ class WatchHub:
                 yield pb.WatchConferenceResponse(progress=pb.ProgressMarker(revision=cursor))
 
     async def _conference(self, request: pb.WatchConferenceRequest) -> Conference:
-        return await self.participants.conference(validation.parse_parent(request.parent))
+        return await self.participants.conference(requests.parse_parent(request.parent))
 
     async def compact(self, retention_seconds: float, keep: int) -> int:
         deleted = await self.store.compact(self.clock.now() - retention_seconds, keep)

@@ -18,9 +18,9 @@ from google.protobuf.message import Message
 
 from rollcall.v1 import enums_pb2
 from rollcall.v1 import participant_service_pb2 as pb
-from service import errors
+from service.core import errors
+from service.core.errors import FieldViolation
 from service.core.usecases import ConferenceRef, CreateCommand, UpdateCommand
-from service.errors import FieldViolation
 
 _E164 = re.compile(r"^\+[1-9][0-9]{1,14}$")
 _CLIENT = re.compile(r"^client:[A-Za-z0-9_.@+\-]{1,256}$")

@@ -17,7 +17,7 @@ from google.protobuf import any_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
-from service.errors import DOMAIN, Code, FieldViolation, RollcallError
+from service.core.errors import DOMAIN, Code, FieldViolation, RollcallError
 
 _GRPC_CODES = {code.name: code for code in grpc.StatusCode}
 

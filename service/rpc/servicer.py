@@ -17,11 +17,11 @@ import grpc
 
 from rollcall.v1 import participant_service_pb2 as pb
 from rollcall.v1 import participant_service_pb2_grpc as pb_grpc
-from service import errors
 from service.admission import REFUSED
-from service.api import ParticipantApi
-from service.grpcapi.errors import to_grpc_status
-from service.grpcapi.logging import note_reason
+from service.core import errors
+from service.rpc.interceptors import note_reason
+from service.rpc.participants import ParticipantApi
+from service.rpc.status import to_grpc_status
 
 log = logging.getLogger("rollcall.grpc")
 

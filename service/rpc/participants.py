@@ -20,12 +20,13 @@ from collections.abc import Callable, Coroutine
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from rollcall.v1 import participant_service_pb2 as pb
-from service import convert, errors, validation
 from service.admission import Admission
 from service.auth import Authenticator
+from service.core import errors
+from service.core.ports.store import ParticipantFilter
 from service.core.usecases import ConferenceRef, Participants
 from service.ratelimit import RateLimiter
-from service.store.port import ParticipantFilter
+from service.rpc import messages, requests
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 1000
@@ -101,7 +102,7 @@ class ParticipantApi:
         """The caller's conference named by `parent`; another account's is not found,
         exactly as a missing one is."""
         account = self._caller(authorization)
-        ref = validation.parse_parent(parent)
+        ref = requests.parse_parent(parent)
         if account != ref.account_sid:
             raise errors.conference_not_found(f"conference {ref.key}")
         return ref
@@ -109,7 +110,7 @@ class ParticipantApi:
     def _participant_of(self, authorization: str | None, name: str) -> tuple[ConferenceRef, str]:
         """The caller's participant named by `name` (conference, call SID or label)."""
         account = self._caller(authorization)
-        ref, key = validation.parse_name(name)
+        ref, key = requests.parse_name(name)
         if account != ref.account_sid:
             raise errors.participant_not_found(f"participant {key}")
         return ref, key
@@ -119,9 +120,9 @@ class ParticipantApi:
         self, request: pb.CreateParticipantRequest, authorization: str | None
     ) -> pb.CreateParticipantResponse:
         ref = self._conference_of(authorization, request.parent)
-        cmd = validation.create_command(request, ref)
+        cmd = requests.create_command(request, ref)
         created, queue_ms = await self.participants.create(cmd)
-        return pb.CreateParticipantResponse(participant=convert.participant(created, queue_ms))
+        return pb.CreateParticipantResponse(participant=messages.participant(created, queue_ms))
 
     @_admitted
     async def fetch_participant(
@@ -129,7 +130,7 @@ class ParticipantApi:
     ) -> pb.FetchParticipantResponse:
         ref, key = self._participant_of(authorization, request.name)
         found = await self.participants.fetch(ref, key, include_ended=request.include_ended)
-        return pb.FetchParticipantResponse(participant=convert.participant(found))
+        return pb.FetchParticipantResponse(participant=messages.participant(found))
 
     @_admitted
     async def list_participants(
@@ -153,7 +154,7 @@ class ParticipantApi:
             before=before,
         )
         return pb.ListParticipantsResponse(
-            participants=[convert.participant(p) for p in page.participants],
+            participants=[messages.participant(p) for p in page.participants],
             next_page_token=(
                 _encode_token("a", page.next_after) if page.next_after is not None else ""
             ),
@@ -168,9 +169,9 @@ class ParticipantApi:
         self, request: pb.UpdateParticipantRequest, authorization: str | None
     ) -> pb.UpdateParticipantResponse:
         ref, key = self._participant_of(authorization, request.name)
-        cmd = validation.update_command(request)
+        cmd = requests.update_command(request)
         updated = await self.participants.update(ref, key, cmd)
-        return pb.UpdateParticipantResponse(participant=convert.participant(updated))
+        return pb.UpdateParticipantResponse(participant=messages.participant(updated))
 
     @_admitted
     async def delete_participant(
@@ -178,4 +179,4 @@ class ParticipantApi:
     ) -> pb.DeleteParticipantResponse:
         ref, key = self._participant_of(authorization, request.name)
         deleted = await self.participants.delete(ref, key, request.etag)
-        return pb.DeleteParticipantResponse(participant=convert.participant(deleted))
+        return pb.DeleteParticipantResponse(participant=messages.participant(deleted))

@@ -17,14 +17,15 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from rollcall.v1 import conference_service_pb2 as cpb
 from rollcall.v1 import enums_pb2
 from rollcall.v1 import participant_pb2 as ppb
-from service import convert, errors, validation
-from service.api import _decode_token, _encode_token
 from service.auth import Authenticator
+from service.core import errors
 from service.core.conferences import Conferences, ConferenceUpdate
 from service.core.model import ConferenceStatus
+from service.core.ports.store import ConferenceFilter
 from service.core.usecases import ConferenceRef
 from service.ratelimit import RateLimiter
-from service.store.port import ConferenceFilter
+from service.rpc import messages, requests
+from service.rpc.participants import _decode_token, _encode_token
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 1000
@@ -72,7 +73,7 @@ class ConferenceApi:
     def _conference_of(self, authorization: str | None, name: str) -> ConferenceRef:
         account = self._caller(authorization)
         try:
-            ref = validation.parse_parent(name)
+            ref = requests.parse_parent(name)
         except errors.RollcallError:
             raise errors.invalid_field(
                 "name", "must be accounts/{AccountSid}/conferences/{ConferenceSid or FriendlyName}"
@@ -110,7 +111,7 @@ class ConferenceApi:
             after=after,
         )
         return cpb.ListConferencesResponse(
-            conferences=[convert.conference(c) for c in page.conferences],
+            conferences=[messages.conference(c) for c in page.conferences],
             next_page_token=(
                 _encode_token("b", page.next_before) if page.next_before is not None else ""
             ),
@@ -124,7 +125,7 @@ class ConferenceApi:
     ) -> cpb.FetchConferenceResponse:
         ref = self._conference_of(authorization, request.name)
         found = await self.conferences.fetch(ref)
-        return cpb.FetchConferenceResponse(conference=convert.conference(found))
+        return cpb.FetchConferenceResponse(conference=messages.conference(found))
 
     async def update_conference(
         self, request: cpb.UpdateConferenceRequest, authorization: str | None
@@ -134,7 +135,7 @@ class ConferenceApi:
         if request.status not in (0, ppb.CONFERENCE_STATUS_COMPLETED):
             # Twilio's conference_enum_update_status has the one word, completed.
             bad.append(errors.FieldViolation("status", "only completed may be set"))
-        if request.announce_url and not validation.valid_url(request.announce_url):
+        if request.announce_url and not requests.valid_url(request.announce_url):
             bad.append(
                 errors.FieldViolation("announce_url", "not a valid http or https URL", 21205)
             )
@@ -148,4 +149,4 @@ class ConferenceApi:
             announce_method=_METHODS.get(request.announce_method),
         )
         updated = await self.conferences.update(ref, cmd)
-        return cpb.UpdateConferenceResponse(conference=convert.conference(updated))
+        return cpb.UpdateConferenceResponse(conference=messages.conference(updated))

@@ -15,11 +15,11 @@ import grpc
 
 from rollcall.v1 import callback_service_pb2 as pb
 from rollcall.v1 import callback_service_pb2_grpc as pb_grpc
-from service import errors
 from service.auth import Authenticator
-from service.convert import timestamp
-from service.grpcapi.servicer import _unary
+from service.core import errors
 from service.ratelimit import RateLimiter
+from service.rpc.messages import timestamp
+from service.rpc.servicer import _unary
 from service.store.dead_letters import DeadLetter, DeadLetters
 from service.webhooks.dispatcher import _safe_url
 from service.webhooks.redelivery import Redeliverer
