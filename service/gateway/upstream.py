@@ -20,7 +20,7 @@ from rollcall.v1 import conference_service_pb2_grpc as cpb_grpc
 from rollcall.v1 import participant_service_pb2 as pb
 from rollcall.v1 import participant_service_pb2_grpc as pb_grpc
 from service.core.errors import RollcallError, unauthenticated
-from service.rpc.status import from_rpc_error, from_status
+from service.gateway.status import from_rpc_error, from_status
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""RollcallError <-> google.rpc.Status, in both directions.
+"""RollcallError -> google.rpc.Status: the gRPC face's error encoder.
 
 The rule it keeps: every error on the wire is a google.rpc.Status with exactly
 one ErrorInfo (domain rollcall.v1, stable reason, metadata with twilio_code and
@@ -17,7 +17,7 @@ from google.protobuf import any_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
-from service.core.errors import DOMAIN, Code, FieldViolation, RollcallError
+from service.core.errors import DOMAIN, Code, RollcallError
 
 _GRPC_CODES = {code.name: code for code in grpc.StatusCode}
 
@@ -57,56 +57,3 @@ def to_status(error: RollcallError) -> status_pb2.Status:
 def to_grpc_status(error: RollcallError) -> Any:
     """A grpc.Status object for context.abort_with_status."""
     return rpc_status.to_status(to_status(error))
-
-
-def from_status(code_name: str, message: str, status: status_pb2.Status | None) -> RollcallError:
-    """Rebuild the RollcallError a server sent (or a generic one)."""
-    try:
-        # A deadline the client gave up on reads, to the caller's caller, as unavailable.
-        code = Code(code_name) if code_name != "DEADLINE_EXCEEDED" else Code.UNAVAILABLE
-    except ValueError:
-        code = Code.INTERNAL
-    reason = code.value
-    metadata: dict[str, str] = {}
-    violations: list[FieldViolation] = []
-    if status is not None:
-        for detail in status.details:
-            if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
-                info = error_details_pb2.ErrorInfo()
-                detail.Unpack(info)
-                reason = info.reason
-                metadata = dict(info.metadata)
-            elif detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
-                bad = error_details_pb2.BadRequest()
-                detail.Unpack(bad)
-                violations = [
-                    FieldViolation(fv.field, fv.description) for fv in bad.field_violations
-                ]
-    twilio = metadata.pop("twilio_code", None)
-    http = metadata.pop("http_status", None)
-    default_http = {
-        Code.INVALID_ARGUMENT: 400,
-        Code.NOT_FOUND: 404,
-        Code.UNAUTHENTICATED: 401,
-        Code.PERMISSION_DENIED: 403,
-        Code.RESOURCE_EXHAUSTED: 429,
-        Code.ABORTED: 409,
-        Code.UNAVAILABLE: 503,
-    }.get(code, 500)
-    if twilio is None and code in (Code.INTERNAL, Code.UNAVAILABLE):
-        twilio = "20500" if code is Code.INTERNAL else "20503"
-    return RollcallError(
-        code,
-        reason,
-        message,
-        twilio_code=int(twilio) if twilio else None,
-        http_status=int(http) if http else default_http,
-        violations=tuple(violations),
-        metadata=metadata,
-    )
-
-
-def from_rpc_error(error: grpc.RpcError) -> RollcallError:
-    """The RollcallError carried by a failed call on a grpc or grpc.aio stub."""
-    status = rpc_status.from_call(error)
-    return from_status(error.code().name, error.details() or "", status)

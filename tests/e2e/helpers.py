@@ -9,7 +9,7 @@ import pytest
 
 from rollcall.v1 import participant_service_pb2 as pb
 from service.core.errors import RollcallError
-from service.rpc.status import from_rpc_error
+from service.gateway.status import from_rpc_error
 from tests.conftest import Harness
 
 
