@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import grpc
 
@@ -22,6 +22,7 @@ from service.core import errors
 from service.rpc.interceptors import note_reason
 from service.rpc.participants import ParticipantApi
 from service.rpc.status import to_grpc_status
+from service.rpc.watch import WatchHub
 
 log = logging.getLogger("rollcall.grpc")
 
@@ -58,7 +59,7 @@ async def _unary(
 
 
 class ParticipantServicer(pb_grpc.ParticipantServiceServicer):
-    def __init__(self, api: ParticipantApi, watch: Any | None = None) -> None:
+    def __init__(self, api: ParticipantApi, watch: WatchHub) -> None:
         self.api = api
         self.watch = watch
 
@@ -90,19 +91,6 @@ class ParticipantServicer(pb_grpc.ParticipantServiceServicer):
     async def WatchConference(
         self, request: pb.WatchConferenceRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[pb.WatchConferenceResponse]:
-        if self.watch is None:
-            await context.abort_with_status(
-                to_grpc_status(
-                    errors.RollcallError(
-                        errors.Code.UNAVAILABLE,
-                        "WATCH_UNAVAILABLE",
-                        "WatchConference is not enabled on this server",
-                        twilio_code=20503,
-                        http_status=503,
-                    )
-                )
-            )
-            return
         try:
             async for item in self.watch.watch(request, authorization(context)):
                 yield item
@@ -111,4 +99,5 @@ class ParticipantServicer(pb_grpc.ParticipantServiceServicer):
             await context.abort_with_status(to_grpc_status(exc))
         except Exception:
             log.exception("internal error in WatchConference")
+            note_reason("INTERNAL", "INTERNAL")
             await context.abort_with_status(to_grpc_status(errors.internal()))

@@ -230,17 +230,7 @@ class WatchHub:
                 )
             oldest = await self.store.oldest_revision(conference_sid)
             if cursor < current and (oldest is None or cursor < oldest - 1):
-                raise errors.RollcallError(
-                    errors.Code.OUT_OF_RANGE,
-                    "REVISION_COMPACTED",
-                    f"events after revision {cursor} are no longer retained; re-snapshot",
-                    twilio_code=None,
-                    http_status=410,
-                    metadata={
-                        "oldest_revision": str(oldest if oldest is not None else current + 1),
-                        "current_revision": str(current),
-                    },
-                )
+                raise _compacted(cursor, oldest, current)
             feed.revision = max(feed.revision, current)
             if not conference.active and cursor >= current:
                 return
@@ -283,6 +273,11 @@ class WatchHub:
                     continue
                 for event, message in batch:
                     if event.revision != cursor + 1:
+                        # This stream fell behind the retained log (compaction
+                        # ran while it read): it re-snapshots, like a resume.
+                        oldest = await self.store.oldest_revision(conference_sid)
+                        if oldest is not None and oldest > cursor + 1:
+                            raise _compacted(cursor, oldest, feed.revision)
                         raise errors.internal(
                             f"event log gap after revision {cursor} in {conference_sid}"
                         )
@@ -309,6 +304,21 @@ def _check_types(request: pb.WatchConferenceRequest) -> None:
     known = pb.ConferenceEventType.DESCRIPTOR.values_by_number
     if any(t == 0 or t not in known for t in request.event_types):
         raise errors.invalid_field("event_types", "unknown event type")
+
+
+def _compacted(cursor: int, oldest: int | None, current: int) -> errors.RollcallError:
+    """OUT_OF_RANGE: the events after `cursor` are gone; the client re-snapshots."""
+    return errors.RollcallError(
+        errors.Code.OUT_OF_RANGE,
+        "REVISION_COMPACTED",
+        f"events after revision {cursor} are no longer retained; re-snapshot",
+        twilio_code=None,
+        http_status=410,
+        metadata={
+            "oldest_revision": str(oldest if oldest is not None else current + 1),
+            "current_revision": str(current),
+        },
+    )
 
 
 def _shutting_down() -> errors.RollcallError:
