@@ -104,8 +104,17 @@ class Participants:
         self._listeners.append(listener)
 
     async def _committed(self, ch: Changes) -> None:
+        """What a commit promises: hangups, then the announcement to listeners.
+
+        A dialer that fails here cannot undo the commit, so it never stops the
+        announcement: the participant was already recorded as gone, and the
+        failure is logged.
+        """
         for call_sid in ch.hangups:
-            await self.dialer.hangup(call_sid)
+            try:
+                await self.dialer.hangup(call_sid)
+            except Exception:
+                log.exception("dialer hangup failed after commit", extra={"call_sid": call_sid})
         if ch.events:
             for listener in self._listeners:
                 result = listener(ch.events)
@@ -202,16 +211,27 @@ class Participants:
                     account, cmd.request_id, participant.call_sid, cmd.fingerprint
                 )
             await ch.finish()
-        queue_ms = self.dialer.place(
-            CallRequest(
-                account_sid=account,
-                call_sid=participant.call_sid,
-                from_endpoint=participant.from_endpoint,
-                to_endpoint=participant.to_endpoint,
-                timeout_seconds=participant.timeout,
-                time_limit_seconds=participant.time_limit,
+        try:
+            queue_ms = self.dialer.place(
+                CallRequest(
+                    account_sid=account,
+                    call_sid=participant.call_sid,
+                    from_endpoint=participant.from_endpoint,
+                    to_endpoint=participant.to_endpoint,
+                    timeout_seconds=participant.timeout,
+                    time_limit_seconds=participant.time_limit,
+                )
             )
-        )
+        except Exception:
+            log.exception(
+                "dialer failed to place a committed call",
+                extra={"call_sid": participant.call_sid},
+            )
+            await self._committed(ch)
+            # The call never started: it fails as a change of its own
+            # (participant failed, leave reason participant_add_failed).
+            await self._on_progress(participant.call_sid, CallProgress.FAILED, self.clock.now())
+            return participant, 0.0
         await self._committed(ch)
         return participant, queue_ms
 
