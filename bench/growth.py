@@ -53,7 +53,7 @@ from service.core.model import (
     Participant,
     ParticipantStatus,
 )
-from service.store.sqlite import migrations
+from service.store.sqlite_migrations import migrations
 
 LOADER_VERSION = 1
 PER_CONFERENCE = 200

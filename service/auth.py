@@ -29,10 +29,6 @@ class Authenticator:
             if account not in self._accounts:
                 raise ValueError(f"API key {sid} belongs to unknown account {account}")
 
-    @property
-    def account_sids(self) -> list[str]:
-        return list(self._accounts)
-
     def auth_token(self, account_sid: str) -> str | None:
         token = self._accounts.get(account_sid)
         return None if token is None else token.decode()

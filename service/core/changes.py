@@ -1,6 +1,6 @@
 """One write transaction's changes to one conference: revisions and events.
 
-The rule it keeps (DESIGN.md 1-2): every state change goes through emit(),
+The rule it keeps: every state change goes through emit(),
 which bumps the conference revision, stamps the participant with it, writes
 the row and appends the event row, all inside the caller's transaction. So
 each revision has exactly one event and nothing is announced uncommitted.

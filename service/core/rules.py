@@ -1,6 +1,6 @@
 """Conference rules that move participants and conferences between states.
 
-The rules it keeps (Twilio's semantics, ../shared/twilio): status goes queued
+The rules it keeps (Twilio's semantics): status goes queued
 -> connecting -> ringing -> connected -> complete or failed, driven by the
 dialer; the conference starts once two participants are connected and one of
 them has startConferenceOnEnter; it ends when its last participant leaves or

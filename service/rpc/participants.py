@@ -1,6 +1,6 @@
 """ParticipantService as plain async methods: proto request in, proto response out.
 
-The rule it keeps (DESIGN.md): this is the one implementation of the
+The rule it keeps: this is the one implementation of the
 service's behaviour. The gRPC servicer and the in-process REST gateway both
 call it, so they can never disagree. Every method is admitted first (see
 admission: the in-flight bound and the stop gate), then authenticates, then

@@ -1,6 +1,6 @@
 """Checks every field of a request and turns it into a core command.
 
-The rule it keeps (DESIGN.md 4): bad input is refused before anything
+The rule it keeps: bad input is refused before anything
 changes, with one FieldViolation per bad field, each carrying Twilio's error
 code where the catalogue has one (21205 URLs, 21211/21212 numbers, 16024
 labels, 16002 conference attributes, 21263 machine detection).

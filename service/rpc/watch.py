@@ -1,6 +1,6 @@
 """WatchConference: an ordered, gap-free, resumable stream over the event log.
 
-The rules it keeps (DESIGN.md 3): the event table is the truth and the
+The rules it keeps: the event table is the truth and the
 in-memory feed only wakes watchers and caches recent events. Each stream
 keeps its own cursor (the last revision it has dealt with) and sends, in
 revision order and exactly once, every event after it, reading from the cache
@@ -31,6 +31,7 @@ from service.rpc import messages, requests
 
 log = logging.getLogger("rollcall.watch")
 
+_RESUME_ELSEWHERE = "this server is shutting down; resume from your last revision"
 _CACHE = 2048
 _BATCH = 500
 
@@ -183,17 +184,10 @@ class WatchHub:
             raise errors.conference_not_found(f"conference {ref.key}")
         _check_types(request)
         if self._closing.is_set():
-            raise _shutting_down()
+            raise errors.shutting_down(_RESUME_ELSEWHERE)
         conference = await self.participants.conference(ref)
         if self._per_account[account] >= self.per_account:
-            raise errors.RollcallError(
-                errors.Code.RESOURCE_EXHAUSTED,
-                "WATCHER_LIMIT",
-                f"at most {self.per_account} concurrent watchers per account",
-                twilio_code=20429,
-                http_status=429,
-                metadata={"limit": str(self.per_account)},
-            )
+            raise errors.watcher_limit(self.per_account)
         self._per_account[account] += 1
         metrics.WATCHERS.inc()
         feed = self.feeds.setdefault(conference.sid, Feed())
@@ -217,20 +211,10 @@ class WatchHub:
             conference = await self._conference(request)
             current = conference.revision
             if cursor > current or cursor < 0:
-                raise errors.RollcallError(
-                    errors.Code.INVALID_ARGUMENT,
-                    "REVISION_FROM_FUTURE",
-                    f"revision {cursor} is not between 0 and the current revision {current}",
-                    twilio_code=None,
-                    http_status=400,
-                    violations=(
-                        errors.FieldViolation("resume_after_revision", "beyond current revision"),
-                    ),
-                    metadata={"current_revision": str(current)},
-                )
+                raise errors.revision_from_future(cursor, current)
             oldest = await self.store.oldest_revision(conference_sid)
             if cursor < current and (oldest is None or cursor < oldest - 1):
-                raise _compacted(cursor, oldest, current)
+                raise errors.revision_compacted(cursor, oldest, current)
             feed.revision = max(feed.revision, current)
             if not conference.active and cursor >= current:
                 return
@@ -257,7 +241,7 @@ class WatchHub:
                 return
         while True:
             if self._closing.is_set():
-                raise _shutting_down()
+                raise errors.shutting_down(_RESUME_ELSEWHERE)
             if feed.revision > cursor:
                 cached = feed.after(cursor)
                 batch: list[tuple[Event, pb.WatchConferenceResponse | None]]
@@ -277,7 +261,7 @@ class WatchHub:
                         # ran while it read): it re-snapshots, like a resume.
                         oldest = await self.store.oldest_revision(conference_sid)
                         if oldest is not None and oldest > cursor + 1:
-                            raise _compacted(cursor, oldest, feed.revision)
+                            raise errors.revision_compacted(cursor, oldest, feed.revision)
                         raise errors.internal(
                             f"event log gap after revision {cursor} in {conference_sid}"
                         )
@@ -304,28 +288,3 @@ def _check_types(request: pb.WatchConferenceRequest) -> None:
     known = pb.ConferenceEventType.DESCRIPTOR.values_by_number
     if any(t == 0 or t not in known for t in request.event_types):
         raise errors.invalid_field("event_types", "unknown event type")
-
-
-def _compacted(cursor: int, oldest: int | None, current: int) -> errors.RollcallError:
-    """OUT_OF_RANGE: the events after `cursor` are gone; the client re-snapshots."""
-    return errors.RollcallError(
-        errors.Code.OUT_OF_RANGE,
-        "REVISION_COMPACTED",
-        f"events after revision {cursor} are no longer retained; re-snapshot",
-        twilio_code=None,
-        http_status=410,
-        metadata={
-            "oldest_revision": str(oldest if oldest is not None else current + 1),
-            "current_revision": str(current),
-        },
-    )
-
-
-def _shutting_down() -> errors.RollcallError:
-    return errors.RollcallError(
-        errors.Code.UNAVAILABLE,
-        "SHUTTING_DOWN",
-        "this server is shutting down; resume from your last revision",
-        twilio_code=20503,
-        http_status=503,
-    )

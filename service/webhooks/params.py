@@ -1,6 +1,6 @@
 """Which Twilio callbacks an event produces, and their exact parameters.
 
-The rules it keeps (../shared/twilio/webhooks.md): a participant's
+The rules it keeps (Twilio's status callbacks): a participant's
 StatusCallback gets only the selected call-progress words (default
 `completed`); the conference's StatusCallback comes from the conference's
 settings (fixed by its first participant) and gets only the selected
