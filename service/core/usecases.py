@@ -1,7 +1,9 @@
 """Use cases: create, fetch, list, update and delete participants; call progress.
 
-The rules it keeps: every change runs in one store write transaction through
-Changes (so it is durable and announced together); nothing reaches the dialer
+The rules it keeps: every change runs in one store write transaction, in
+three steps: it reads what it needs, the rules decide from those values into
+Changes (no store call while deciding), and changes.apply writes the result
+(so it is durable and announced together); nothing reaches the dialer
 before its transaction commits (a Create dials after its row is stored, a kick
 hangs up after it is recorded), and once it commits all of that happens even
 if the caller has gone (each change runs apart from its caller, see
@@ -18,7 +20,7 @@ from typing import Any, Protocol
 
 from service.clock import Clock
 from service.core import background, errors, rules
-from service.core.changes import Changes
+from service.core.changes import Changes, apply
 from service.core.model import (
     CallStatus,
     Conference,
@@ -173,14 +175,25 @@ class Participants:
                     repeat = await tx.participant_by_call_sid(call_sid)
                     assert repeat is not None
                     return repeat, None
-            conf = await self._conference_for_create(tx, cmd, now)
-            ch = Changes(tx, conf, now)
-            if await tx.count_active(conf.sid) >= conf.max_participants:
+            # Read what the decision needs...
+            existing = await _find_conference(tx, cmd.conference)
+            count = label_taken = 0
+            coach_target = None
+            if existing is not None:
+                count = await tx.count_active(existing.sid)
+                if cmd.label is not None:
+                    label_taken = await tx.active_label_taken(existing.sid, cmd.label)
+                if cmd.coaching and cmd.call_sid_to_coach:
+                    coach_target = await tx.active_participant(existing.sid, cmd.call_sid_to_coach)
+            # ...decide from those values...
+            conf = _conference_for_create(existing, cmd, now)
+            ch = Changes(conf, now, new_conference=existing is None)
+            if count >= conf.max_participants:
                 raise errors.conference_full(conf.sid, conf.max_participants)
-            if cmd.label is not None and await tx.active_label_taken(conf.sid, cmd.label):
-                raise errors.label_in_use(cmd.label)
+            if label_taken:
+                raise errors.label_in_use(cmd.label or "")
             if cmd.coaching and cmd.call_sid_to_coach:
-                await _check_coach_target(tx, conf.sid, cmd.call_sid_to_coach, None)
+                _check_coach_target(coach_target, cmd.call_sid_to_coach, None)
             participant = Participant(
                 call_sid=new_sid("CA"),
                 account_sid=account,
@@ -205,12 +218,13 @@ class Participants:
                 time_limit=cmd.time_limit,
                 settings=dict(cmd.settings),
             )
-            await ch.emit(EventType.CALL_STATUS_CHANGED, participant, new=True)
+            ch.emit(EventType.CALL_STATUS_CHANGED, participant, new=True)
+            # ...then write.
+            await apply(tx, ch)
             if cmd.request_id:
                 await tx.record_request(
                     account, cmd.request_id, participant.call_sid, cmd.fingerprint
                 )
-            await ch.finish()
         try:
             queue_ms = self.dialer.place(
                 CallRequest(
@@ -234,31 +248,6 @@ class Participants:
             return participant, 0.0
         await self._committed(ch)
         return participant, queue_ms
-
-    async def _conference_for_create(
-        self, tx: WriteTransaction, cmd: CreateCommand, now: float
-    ) -> Conference:
-        ref = cmd.conference
-        conf = await _find_conference(tx, ref)
-        if conf is None and ref.is_sid:
-            raise errors.conference_not_found(f"conference {ref.key}")
-        if conf is not None:
-            if not conf.active:
-                raise errors.conference_not_active(conf.sid)
-            return conf
-        conf = Conference(
-            sid=new_sid("CF"),
-            account_sid=ref.account_sid,
-            friendly_name=ref.key,
-            status=ConferenceStatus.INIT,
-            revision=0,
-            max_participants=cmd.max_participants,
-            date_created=now,
-            date_updated=now,
-            settings=dict(cmd.conference_settings),
-        )
-        await tx.insert_conference(conf)
-        return conf
 
     # -- update and delete ---------------------------------------------------
 
@@ -284,7 +273,7 @@ class Participants:
             conf, p = await self._locked(tx, ref, key, cmd.etag)
             if not p.active:
                 raise errors.participant_not_active(p.call_sid)
-            ch = Changes(tx, conf, self.clock.now())
+            ch = Changes(conf, self.clock.now())
             coaching = p.coaching if cmd.coaching is None else cmd.coaching
             coach_target = p.call_sid_to_coach
             if cmd.call_sid_to_coach is not None:
@@ -298,11 +287,14 @@ class Participants:
                     "call_sid_to_coach", "required when coaching is true", 16028
                 )
             elif coach_target != p.call_sid_to_coach or not p.coaching:
-                await _check_coach_target(tx, conf.sid, coach_target, p.call_sid)
+                found = None
+                if coach_target != p.call_sid:
+                    found = await tx.active_participant(conf.sid, coach_target)
+                _check_coach_target(found, coach_target, p.call_sid)
             if cmd.muted is not None and cmd.muted != p.muted:
                 p.muted = cmd.muted
                 kind = EventType.PARTICIPANT_MUTED if p.muted else EventType.PARTICIPANT_UNMUTED
-                await ch.emit(kind, p)
+                ch.emit(kind, p)
             if cmd.hold is not None and cmd.hold != p.hold:
                 p.hold = cmd.hold
                 kind = EventType.PARTICIPANT_HELD if p.hold else EventType.PARTICIPANT_UNHELD
@@ -310,7 +302,7 @@ class Participants:
                     p.hold_url = cmd.hold_url or None
                 if cmd.hold_method is not None:
                     p.hold_method = cmd.hold_method
-                await ch.emit(kind, p)
+                ch.emit(kind, p)
             modified = False
             for field, value in (
                 ("hold_url", cmd.hold_url),
@@ -328,12 +320,12 @@ class Participants:
                 p.coaching, p.call_sid_to_coach = coaching, coach_target
                 modified = True
             if modified:
-                await ch.emit(EventType.PARTICIPANT_MODIFIED, p)
+                ch.emit(EventType.PARTICIPANT_MODIFIED, p)
             if cmd.announce_url:
                 # The simulated media plane plays the announcement at once.
                 p.announce_url = cmd.announce_url
-                await ch.emit(EventType.ANNOUNCEMENT_ENDED, p)
-            await ch.finish()
+                ch.emit(EventType.ANNOUNCEMENT_ENDED, p)
+            await apply(tx, ch)
         await self._committed(ch)
         return p
 
@@ -346,9 +338,10 @@ class Participants:
             conf, p = await self._locked(tx, ref, key, etag)
             if not p.active:
                 raise errors.participant_not_found(f"participant {key}")
-            ch = Changes(tx, conf, self.clock.now())
-            await rules.kick(ch, p)
-            await ch.finish()
+            roster = await read_roster(tx, conf.sid, rules.needs(conf, p, None))
+            ch = Changes(conf, self.clock.now())
+            rules.kick(ch, roster, p)
+            await apply(tx, ch)
         await self._committed(ch)
         return p
 
@@ -366,9 +359,10 @@ class Participants:
                 return
             conf = await tx.conference(p.account_sid, p.conference_sid)
             assert conf is not None
-            ch = Changes(tx, conf, max(at, p.date_updated))
-            await rules.apply_progress(ch, p, progress)
-            await ch.finish()
+            roster = await read_roster(tx, conf.sid, rules.needs(conf, p, progress))
+            ch = Changes(conf, max(at, p.date_updated))
+            rules.apply_progress(ch, roster, p, progress)
+            await apply(tx, ch)
         await self._committed(ch)
 
     async def recover(self) -> tuple[int, int]:
@@ -403,6 +397,40 @@ class Participants:
         return failed, resumed
 
 
+def _conference_for_create(
+    existing: Conference | None, cmd: CreateCommand, now: float
+) -> Conference:
+    """The conference a Create joins: the one found, or a new one by that name."""
+    ref = cmd.conference
+    if existing is None and ref.is_sid:
+        raise errors.conference_not_found(f"conference {ref.key}")
+    if existing is not None:
+        if not existing.active:
+            raise errors.conference_not_active(existing.sid)
+        return existing
+    return Conference(
+        sid=new_sid("CF"),
+        account_sid=ref.account_sid,
+        friendly_name=ref.key,
+        status=ConferenceStatus.INIT,
+        revision=0,
+        max_participants=cmd.max_participants,
+        date_created=now,
+        date_updated=now,
+        settings=dict(cmd.conference_settings),
+    )
+
+
+async def read_roster(tx: WriteTransaction, conference_sid: str, need: rules.Need) -> rules.Roster:
+    """Read what rules.needs asked for: nothing, the count, or the members."""
+    if need is rules.Need.MEMBERS:
+        members = {p.call_sid: p for p in await tx.active_participants(conference_sid)}
+        return rules.Roster(len(members), members)
+    if need is rules.Need.COUNT:
+        return rules.Roster(await tx.count_active(conference_sid))
+    return rules.Roster()
+
+
 class _ConferenceReader(Protocol):
     async def conference(self, account_sid: str, conference_sid: str) -> Conference | None: ...
 
@@ -418,11 +446,9 @@ async def _find_conference(reader: _ConferenceReader, ref: ConferenceRef) -> Con
     return await reader.active_conference_named(ref.account_sid, ref.key)
 
 
-async def _check_coach_target(
-    tx: WriteTransaction, conference_sid: str, target: str, coach: str | None
-) -> None:
-    found = None if target == coach else await tx.active_participant(conference_sid, target)
-    if found is None:
+def _check_coach_target(found: Participant | None, target: str, coach: str | None) -> None:
+    """The coached participant must be another active one, not on hold."""
+    if found is None or target == coach:
         raise errors.coach_target_absent(target)
     if found.hold:
         raise errors.coach_target_on_hold(target)
