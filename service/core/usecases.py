@@ -29,6 +29,7 @@ from service.core.model import (
     EventType,
     Participant,
     ParticipantStatus,
+    StatusCallback,
     new_sid,
 )
 from service.core.ports.dialer import CallProgress, CallRequest, Dialer
@@ -71,6 +72,10 @@ class CreateCommand:
     conference_settings: dict[str, Any]
     # Every other Create parameter, kept with the participant.
     settings: dict[str, Any]
+    status_callback: StatusCallback = dataclasses.field(default_factory=StatusCallback)
+    # The conference's (only the first participant's are used).
+    conference_status_callback: StatusCallback = dataclasses.field(default_factory=StatusCallback)
+    region: str = ""
     request_id: str = ""
     fingerprint: str = ""
 
@@ -217,6 +222,7 @@ class Participants:
                 timeout=cmd.timeout,
                 time_limit=cmd.time_limit,
                 settings=dict(cmd.settings),
+                status_callback=cmd.status_callback,
             )
             ch.emit(EventType.CALL_STATUS_CHANGED, participant, new=True)
             # ...then write.
@@ -418,6 +424,8 @@ def _conference_for_create(
         date_created=now,
         date_updated=now,
         settings=dict(cmd.conference_settings),
+        status_callback=cmd.conference_status_callback,
+        region=cmd.region,
     )
 
 

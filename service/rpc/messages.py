@@ -110,9 +110,8 @@ def conference(c: Conference) -> ppb.Conference:
 
 
 def region(c: Conference) -> str:
-    """The first participant's Region (stored as the enum's name), else us1."""
-    chosen = str(c.settings.get("region") or "")
-    return chosen.removeprefix("REGION_").lower() or "us1"
+    """The first participant's Region, else us1."""
+    return c.region or "us1"
 
 
 def event(e: Event) -> pb.ConferenceEvent:

@@ -20,6 +20,12 @@ from rollcall.v1 import enums_pb2
 from rollcall.v1 import participant_service_pb2 as pb
 from service.core import errors
 from service.core.errors import FieldViolation
+from service.core.model import (
+    CALL_EVENT_PREFIX,
+    CONFERENCE_EVENT_PREFIX,
+    StatusCallback,
+    event_words,
+)
 from service.core.usecases import ConferenceRef, CreateCommand, UpdateCommand
 
 _E164 = re.compile(r"^\+[1-9][0-9]{1,14}$")
@@ -62,14 +68,25 @@ _UPDATE_URLS = ("hold_url", "announce_url", "wait_url")
 _CONFERENCE_FIELDS = (
     "conference_record",
     "conference_trim",
-    "conference_status_callback",
-    "conference_status_callback_method",
-    "conference_status_callback_event",
     "conference_recording_status_callback",
     "conference_recording_status_callback_method",
     "conference_recording_status_callback_event",
-    "region",
     "max_participants",
+)
+# Create parameters the domain keeps in typed fields, not in the settings bag.
+_TYPED = (
+    "parent",
+    "request_id",
+    "from_endpoint",
+    "to_endpoint",
+    "label",
+    "status_callback",
+    "status_callback_method",
+    "status_callback_event",
+    "conference_status_callback",
+    "conference_status_callback_method",
+    "conference_status_callback_event",
+    "region",
 )
 
 
@@ -250,8 +267,30 @@ def create_command(request: pb.CreateParticipantRequest, ref: ConferenceRef) -> 
             request.max_participants if request.HasField("max_participants") else 250
         ),
         conference_settings=_settings(request, _CONFERENCE_FIELDS, ()),
-        settings=_settings(
-            request, None, ("parent", "request_id", "from_endpoint", "to_endpoint", "label")
+        settings=_settings(request, None, _TYPED),
+        status_callback=StatusCallback(
+            request.status_callback or None,
+            _method(request.status_callback_method, "POST"),
+            event_words(
+                [enums_pb2.CallEvent.Name(v) for v in request.status_callback_event],
+                CALL_EVENT_PREFIX,
+            ),
+        ),
+        conference_status_callback=StatusCallback(
+            request.conference_status_callback or None,
+            _method(request.conference_status_callback_method, "POST"),
+            event_words(
+                [
+                    enums_pb2.ConferenceCallbackEvent.Name(v)
+                    for v in request.conference_status_callback_event
+                ],
+                CONFERENCE_EVENT_PREFIX,
+            ),
+        ),
+        region=(
+            enums_pb2.Region.Name(request.region).removeprefix("REGION_").lower()
+            if request.region
+            else ""
         ),
         request_id=request.request_id,
         fingerprint=fingerprint(request),
