@@ -20,6 +20,7 @@ from grpc_reflection.v1alpha import reflection
 
 from rollcall.v1 import participant_service_pb2 as pb
 from rollcall.v1 import participant_service_pb2_grpc as pb_grpc
+from service import redact
 from service.api import ParticipantApi
 from service.auth import Authenticator
 from service.clock import Clock, SystemClock, Timer
@@ -27,6 +28,7 @@ from service.config import Settings, parse_accounts, parse_api_keys
 from service.core.usecases import Participants
 from service.dialer.port import CallProgress
 from service.dialer.simulated import SimulatedDialer, parse_outcomes
+from service.grpcapi.decoding import DecodingInterceptor
 from service.grpcapi.logging import RpcLogInterceptor
 from service.grpcapi.servicer import ParticipantServicer
 from service.metrics import start_metrics
@@ -79,6 +81,7 @@ class App:
 
     async def start(self) -> None:
         s = self.settings
+        redact.install()
         outcomes = parse_outcomes(s.sim_outcomes)
         accounts = parse_accounts(s.accounts)
         api_keys = parse_api_keys(s.api_keys)
@@ -130,7 +133,7 @@ class App:
         )
         self._schedule_compaction()
 
-        server = grpc.aio.server(interceptors=[RpcLogInterceptor()])
+        server = grpc.aio.server(interceptors=[RpcLogInterceptor(), DecodingInterceptor()])
         pb_grpc.add_ParticipantServiceServicer_to_server(
             ParticipantServicer(self.api, self.watch), server
         )

@@ -220,3 +220,14 @@ def dial_rejected(field: str, twilio_code: int, message: str) -> RollcallError:
 
 def internal(message: str = "Internal Server Error") -> RollcallError:
     return RollcallError(Code.INTERNAL, "INTERNAL", message, twilio_code=20500, http_status=500)
+
+
+def malformed_request() -> RollcallError:
+    """The request bytes are not a message of the method's request type."""
+    return RollcallError(
+        Code.INVALID_ARGUMENT,
+        "MALFORMED_REQUEST",
+        "The request message could not be decoded",
+        twilio_code=None,
+        http_status=400,
+    )

@@ -12,12 +12,14 @@ import logging
 import signal
 import sys
 
+from service import redact
 from service.app import App
 from service.config import Settings
 from service.grpcapi.logging import JsonFormatter
 
 
 def configure_logging(level: str) -> None:
+    redact.install()
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())
     root = logging.getLogger()

@@ -1,7 +1,7 @@
 """One structured log line per RPC: method, status, reason, duration, peer.
 
 The rule it keeps: credentials never reach the log; only the method, the
-outcome and timing do.
+outcome and timing do (and every line is scrubbed, see service.redact).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any
 
 import grpc
 
-from service import metrics
+from service import metrics, redact
 
 log = logging.getLogger("rollcall.rpc")
 
@@ -47,9 +47,12 @@ class JsonFormatter(logging.Formatter):
         for key, value in vars(record).items():
             if key not in self._STANDARD:
                 data[key] = value
-        if record.exc_info:
+        if record.exc_text:
+            data["exc"] = record.exc_text
+        elif record.exc_info:
             data["exc"] = self.formatException(record.exc_info)
-        return json.dumps(data, default=str)
+        # `extra` fields bypass the record factory's scrubbing: scrub the line.
+        return redact.scrub(json.dumps(data, default=str))
 
 
 class _Finished:
