@@ -10,41 +10,16 @@ then acts. Failures are RollcallError.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
-
 from rollcall.v1 import participant_service_pb2 as pb
 from service import convert, errors, validation
 from service.auth import Authenticator
 from service.core.usecases import ConferenceRef, Participants
+from service.pagetoken import PageTokens, binding
 from service.ratelimit import RateLimiter
 from service.store.port import ParticipantFilter
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 1000
-
-
-def _encode_token(direction: str, seq: int) -> str:
-    raw = json.dumps({"d": direction, "s": seq}, separators=(",", ":")).encode()
-    return "PT" + base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decode_token(token: str) -> tuple[int | None, int | None]:
-    """(after, before) from a page token."""
-    try:
-        if not token.startswith("PT"):
-            raise ValueError(token)
-        body = token[2:]
-        data = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
-        seq = int(data["s"])
-        if data["d"] == "a":
-            return seq, None
-        if data["d"] == "b":
-            return None, seq
-    except (ValueError, KeyError, TypeError, binascii.Error):
-        pass
-    raise errors.invalid_field("page_token", "not a page token this service issued")
 
 
 class ParticipantApi:
@@ -53,10 +28,13 @@ class ParticipantApi:
         auth: Authenticator,
         participants: Participants,
         limiter: RateLimiter | None = None,
+        page_tokens: PageTokens | None = None,
     ) -> None:
         self.auth = auth
         self.participants = participants
         self.limiter = limiter
+        # Without a shared key, tokens are good for this process only.
+        self.page_tokens = page_tokens or PageTokens()
 
     def _caller(self, authorization: str | None) -> str:
         """The caller's account, once authenticated and within its rate limit."""
@@ -103,12 +81,15 @@ class ParticipantApi:
         ref = self._conference_of(authorization, request.parent)
         if request.page_size < 0 or request.page_size > MAX_PAGE_SIZE:
             raise errors.invalid_field("page_size", f"must be between 1 and {MAX_PAGE_SIZE}")
-        after, before = _decode_token(request.page_token) if request.page_token else (None, None)
         flt = ParticipantFilter(
             muted=request.muted if request.HasField("muted") else None,
             hold=request.hold if request.HasField("hold") else None,
             coaching=request.coaching if request.HasField("coaching") else None,
             include_ended=request.include_ended,
+        )
+        bound = binding(ref.account_sid, ref.key, flt)
+        after, before = (
+            self.page_tokens.open(request.page_token, bound) if request.page_token else (None, None)
         )
         page = await self.participants.list(
             ref,
@@ -120,10 +101,14 @@ class ParticipantApi:
         return pb.ListParticipantsResponse(
             participants=[convert.participant(p) for p in page.participants],
             next_page_token=(
-                _encode_token("a", page.next_after) if page.next_after is not None else ""
+                self.page_tokens.issue(page.next_after, None, bound)
+                if page.next_after is not None
+                else ""
             ),
             previous_page_token=(
-                _encode_token("b", page.previous_before) if page.previous_before is not None else ""
+                self.page_tokens.issue(None, page.previous_before, bound)
+                if page.previous_before is not None
+                else ""
             ),
             revision=page.revision,
         )

@@ -9,9 +9,7 @@ has not delivered stays behind its durable cursors) and the store close).
 
 from __future__ import annotations
 
-import dataclasses
 import logging
-import secrets
 
 import grpc
 from aiohttp import web
@@ -20,7 +18,7 @@ from grpc_reflection.v1alpha import reflection
 
 from rollcall.v1 import participant_service_pb2 as pb
 from rollcall.v1 import participant_service_pb2_grpc as pb_grpc
-from service import redact
+from service import keys, redact
 from service.api import ParticipantApi
 from service.auth import Authenticator
 from service.clock import Clock, SystemClock, Timer
@@ -32,6 +30,7 @@ from service.grpcapi.decoding import DecodingInterceptor
 from service.grpcapi.logging import RpcLogInterceptor
 from service.grpcapi.servicer import ParticipantServicer
 from service.metrics import start_metrics
+from service.pagetoken import PageTokens
 from service.ratelimit import RateLimiter
 from service.store.sqlite import SqliteStore
 from service.watch import WatchHub
@@ -42,12 +41,6 @@ log = logging.getLogger("rollcall.app")
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["ParticipantService"].full_name
 
 
-@dataclasses.dataclass
-class DemoAccount:
-    account_sid: str
-    auth_token: str
-
-
 class App:
     def __init__(self, settings: Settings, clock: Clock | None = None) -> None:
         self.settings = settings
@@ -55,7 +48,7 @@ class App:
         self.store = SqliteStore(settings.database)
         self.grpc_port = 0
         self.http_port: int | None = None
-        self.demo: DemoAccount | None = None
+        self.demo: keys.DemoAccount | None = None
         self._server: grpc.aio.Server | None = None
         self._health: health.aio.HealthServicer | None = None
         self._gateway: object | None = None
@@ -65,20 +58,6 @@ class App:
         self._stopping = False
         self.webhooks: WebhookDispatcher | None = None
 
-    async def _demo_account(self) -> DemoAccount:
-        s = self.settings
-        sid = s.demo_account_sid or await self.store.get_meta("demo_account_sid")
-        token = s.demo_auth_token or await self.store.get_meta("demo_auth_token")
-        if not sid:
-            sid = "AC" + secrets.token_hex(16)
-        if not token:
-            token = secrets.token_hex(16)
-        if not s.demo_account_sid:
-            await self.store.set_meta("demo_account_sid", sid)
-        if not s.demo_auth_token:
-            await self.store.set_meta("demo_auth_token", token)
-        return DemoAccount(sid, token)
-
     async def start(self) -> None:
         s = self.settings
         redact.install()
@@ -86,8 +65,9 @@ class App:
         accounts = parse_accounts(s.accounts)
         api_keys = parse_api_keys(s.api_keys)
         await self.store.open()
-        self.demo = await self._demo_account()
-        accounts.setdefault(self.demo.account_sid, self.demo.auth_token)
+        self.demo = await keys.demo_account(self.store, s)
+        if self.demo is not None:
+            accounts.setdefault(self.demo.account_sid, self.demo.auth_token)
         self.auth = Authenticator(accounts, api_keys)
 
         async def sink(call_sid: str, progress: CallProgress, at: float) -> None:
@@ -122,6 +102,7 @@ class App:
             self.auth,
             self.participants,
             RateLimiter(self.clock, s.requests_per_second, s.request_burst),
+            PageTokens(await keys.page_token_key(self.store)),
         )
         self.watch = WatchHub(
             self.store,
