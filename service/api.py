@@ -10,8 +10,10 @@ then acts. Failures are RollcallError.
 
 from __future__ import annotations
 
+from google.protobuf.message import Message
+
 from rollcall.v1 import participant_service_pb2 as pb
-from service import convert, errors, validation
+from service import convert, errors, limits, validation
 from service.auth import Authenticator
 from service.core.usecases import ConferenceRef, Participants
 from service.pagetoken import PageTokens, binding
@@ -43,18 +45,25 @@ class ParticipantApi:
             self.limiter.take(account)
         return account
 
-    def _conference_of(self, authorization: str | None, parent: str) -> ConferenceRef:
-        """The caller's conference named by `parent`; another account's is not found,
-        exactly as a missing one is."""
+    def _conference_of(
+        self, authorization: str | None, request: Message, parent: str
+    ) -> ConferenceRef:
+        """The caller's conference named by `parent` (of a request within its
+        bounds); another account's is not found, exactly as a missing one is."""
         account = self._caller(authorization)
+        limits.check(request)
         ref = validation.parse_parent(parent)
         if account != ref.account_sid:
             raise errors.conference_not_found(f"conference {ref.key}")
         return ref
 
-    def _participant_of(self, authorization: str | None, name: str) -> tuple[ConferenceRef, str]:
-        """The caller's participant named by `name` (conference, call SID or label)."""
+    def _participant_of(
+        self, authorization: str | None, request: Message, name: str
+    ) -> tuple[ConferenceRef, str]:
+        """The caller's participant named by `name` (conference, call SID or
+        label), of a request within its bounds."""
         account = self._caller(authorization)
+        limits.check(request)
         ref, key = validation.parse_name(name)
         if account != ref.account_sid:
             raise errors.participant_not_found(f"participant {key}")
@@ -63,7 +72,7 @@ class ParticipantApi:
     async def create_participant(
         self, request: pb.CreateParticipantRequest, authorization: str | None
     ) -> pb.CreateParticipantResponse:
-        ref = self._conference_of(authorization, request.parent)
+        ref = self._conference_of(authorization, request, request.parent)
         cmd = validation.create_command(request, ref)
         created, queue_ms = await self.participants.create(cmd)
         return pb.CreateParticipantResponse(participant=convert.participant(created, queue_ms))
@@ -71,14 +80,14 @@ class ParticipantApi:
     async def fetch_participant(
         self, request: pb.FetchParticipantRequest, authorization: str | None
     ) -> pb.FetchParticipantResponse:
-        ref, key = self._participant_of(authorization, request.name)
+        ref, key = self._participant_of(authorization, request, request.name)
         found = await self.participants.fetch(ref, key, include_ended=request.include_ended)
         return pb.FetchParticipantResponse(participant=convert.participant(found))
 
     async def list_participants(
         self, request: pb.ListParticipantsRequest, authorization: str | None
     ) -> pb.ListParticipantsResponse:
-        ref = self._conference_of(authorization, request.parent)
+        ref = self._conference_of(authorization, request, request.parent)
         if request.page_size < 0 or request.page_size > MAX_PAGE_SIZE:
             raise errors.invalid_field("page_size", f"must be between 1 and {MAX_PAGE_SIZE}")
         flt = ParticipantFilter(
@@ -116,7 +125,7 @@ class ParticipantApi:
     async def update_participant(
         self, request: pb.UpdateParticipantRequest, authorization: str | None
     ) -> pb.UpdateParticipantResponse:
-        ref, key = self._participant_of(authorization, request.name)
+        ref, key = self._participant_of(authorization, request, request.name)
         cmd = validation.update_command(request)
         updated = await self.participants.update(ref, key, cmd)
         return pb.UpdateParticipantResponse(participant=convert.participant(updated))
@@ -124,6 +133,6 @@ class ParticipantApi:
     async def delete_participant(
         self, request: pb.DeleteParticipantRequest, authorization: str | None
     ) -> pb.DeleteParticipantResponse:
-        ref, key = self._participant_of(authorization, request.name)
+        ref, key = self._participant_of(authorization, request, request.name)
         deleted = await self.participants.delete(ref, key, request.etag)
         return pb.DeleteParticipantResponse(participant=convert.participant(deleted))
