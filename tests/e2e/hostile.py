@@ -87,8 +87,10 @@ class LoggedServer:
         """Stop (SIGTERM, then wait) and return the whole log and stdout."""
         if self.proc is not None:
             self.proc.terminate()
-            out, _ = self.proc.communicate(timeout=30)
-            self.banner.append(out)
+            assert self.proc.stdout is not None
+            self.banner.append(self.proc.stdout.read())  # ends when the process does
+            self.proc.stdout.close()
+            self.proc.wait(timeout=30)
             self.proc = None
         return self.log()
 
