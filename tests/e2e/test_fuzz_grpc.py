@@ -26,6 +26,7 @@ from hypothesis import strategies as st
 from rollcall.v1 import participant_pb2 as pb_participant
 from rollcall.v1 import participant_service_pb2 as pb
 from rollcall.v1 import participant_service_pb2_grpc as pb_grpc
+from service import limits
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, basic
 from tests.e2e.hostile import LoggedServer, assert_clean_log, assert_typed, h2_call
 
@@ -182,6 +183,8 @@ def test_random_create_and_update_messages(
     request = _build(pb.CreateParticipantRequest, create, parent=target.parent(conference))
     if _call(target.stub.CreateParticipant, request) is not None:
         assert target.state(conference) == before
+    else:  # accepted: then every field was within its documented maximum
+        assert not limits.violations(request)
     before = target.state(conference)
     name = f"{target.parent(conference)}/participants/{canary.call_sid}"
     if _call(target.stub.UpdateParticipant, _build(pb.UpdateParticipantRequest, update, name=name)):
