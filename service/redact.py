@@ -40,6 +40,7 @@ _GRPC_LOGGER = "grpc._cython.cygrpc"
 _lock = threading.Lock()
 _secrets: set[str] = set()
 _secret_pattern: re.Pattern[str] | None = None
+_secret_forms: tuple[str, ...] = ()
 _installed = False
 
 
@@ -60,7 +61,7 @@ def _base64_cores(secret: bytes) -> set[str]:
 
 def register_secret(secret: str) -> None:
     """Never let `secret` (or its base64 forms) appear in a log record."""
-    global _secret_pattern
+    global _secret_pattern, _secret_forms
     if len(secret) < 4:
         return
     with _lock:
@@ -73,14 +74,19 @@ def register_secret(secret: str) -> None:
             forms |= _base64_cores(known.encode())
         ordered = sorted(forms, key=len, reverse=True)
         _secret_pattern = re.compile("|".join(re.escape(form) for form in ordered))
+        _secret_forms = tuple(ordered)
 
 
 def scrub(text: str) -> str:
-    """`text` without credentials."""
-    text = _SCHEME.sub(lambda m: f"{m.group(1)} {REDACTED}", text)
-    text = _USERINFO.sub(lambda m: f"{m.group(1)}{REDACTED}@", text)
-    pattern = _secret_pattern
-    if pattern is not None:
+    """`text` without credentials. (Cheap substring checks first: this runs on
+    every log line.)"""
+    lowered = text.lower()
+    if "basic" in lowered or "bearer" in lowered:
+        text = _SCHEME.sub(lambda m: f"{m.group(1)} {REDACTED}", text)
+    if "@" in text and "://" in text:
+        text = _USERINFO.sub(lambda m: f"{m.group(1)}{REDACTED}@", text)
+    pattern, forms = _secret_pattern, _secret_forms
+    if pattern is not None and any(form in text for form in forms):
         text = pattern.sub(REDACTED, text)
     return text
 
