@@ -51,8 +51,21 @@ class JsonFormatter(logging.Formatter):
             data["exc"] = record.exc_text
         elif record.exc_info:
             data["exc"] = self.formatException(record.exc_info)
-        # `extra` fields bypass the record factory's scrubbing: scrub the line.
-        return redact.scrub(json.dumps(data, default=str))
+        # `extra` fields bypass the record factory's scrubbing: scrub every value
+        # (before encoding, so JSON escapes stay intact).
+        return json.dumps(_scrubbed(data))
+
+
+def _scrubbed(value: Any) -> Any:
+    if isinstance(value, str):
+        return redact.scrub(value)
+    if isinstance(value, dict):
+        return {str(k): _scrubbed(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set):
+        return [_scrubbed(v) for v in value]
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    return redact.scrub(str(value))
 
 
 class _Finished:

@@ -44,3 +44,25 @@ def test_grpc_bad_encoding_record_is_one_redacted_debug_line() -> None:
     assert record.levelno == logging.DEBUG
     assert record.exc_info is None
     assert record.getMessage() == "metadata value is not UTF-8 (19 bytes, [redacted])"
+
+
+def test_json_lines_stay_valid_json_and_extras_are_scrubbed() -> None:
+    import json
+
+    from service.grpcapi.logging import JsonFormatter
+
+    redact.install()
+    record = logging.getLogger("t").makeRecord(
+        "t",
+        logging.INFO,
+        __file__,
+        1,
+        'quoted "Basic QUM6dG9rZW4=" and a \\ backslash',
+        None,
+        None,
+        extra={"url": "https://u:pw@example.com/cb", "nested": {"h": ["Bearer abc"]}},
+    )
+    data = json.loads(JsonFormatter().format(record))
+    assert data["msg"] == 'quoted "Basic [redacted]" and a \\ backslash'
+    assert data["url"] == "https://[redacted]@example.com/cb"
+    assert data["nested"] == {"h": ["Bearer [redacted]"]}
