@@ -20,7 +20,7 @@ import logging
 from collections.abc import AsyncIterator
 
 from rollcall.v1 import participant_service_pb2 as pb
-from service import metrics
+from service import limits, metrics
 from service.auth import Authenticator
 from service.clock import Clock
 from service.core import errors
@@ -179,6 +179,7 @@ class WatchHub:
         self, request: pb.WatchConferenceRequest, authorization: str | None
     ) -> AsyncIterator[pb.WatchConferenceResponse]:
         account = self.auth.authenticate(authorization)
+        limits.check(request)
         ref = requests.parse_parent(request.parent)
         if account != ref.account_sid:
             raise errors.conference_not_found(f"conference {ref.key}")

@@ -502,8 +502,11 @@ class SqliteStore:
         select = f"SELECT {_PARTICIPANT_COLUMNS} FROM participants WHERE {base}"  # noqa: S608
         async with self._read() as r:
             conn = r.conn
-            await conn.execute("BEGIN")
             try:
+                # Inside the try: a caller cancelled while BEGIN is queued must
+                # still queue the COMMIT, or the pooled connection stays in a
+                # transaction and every later reader of it fails.
+                await conn.execute("BEGIN")
                 if before is not None:
                     sql = f"{select} AND seq < ? ORDER BY seq DESC LIMIT ?"
                     rows = await r._all(sql, *args, before, page_size + 1)
