@@ -33,6 +33,11 @@ class Authenticator:
         for secret in (*accounts.values(), *(secret for secret, _ in (api_keys or {}).values())):
             redact.register_secret(secret)
 
+    @property
+    def account_sids(self) -> list[str]:
+        """The accounts this server knows (the demo account setting checks it)."""
+        return list(self._accounts)
+
     def auth_token(self, account_sid: str) -> str | None:
         token = self._accounts.get(account_sid)
         return None if token is None else token.decode()
