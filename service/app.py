@@ -35,7 +35,6 @@ from service.core.ports.dialer import CallProgress
 from service.core.usecases import Participants
 from service.dialer.simulated import SimulatedDialer, parse_outcomes
 from service.metrics import start_metrics
-from service.pagetoken import PageTokens
 from service.ratelimit import RateLimiter
 from service.rpc.callbacks import CallbackApi, CallbackServicer
 from service.rpc.conference_servicer import ConferenceServicer
@@ -43,6 +42,7 @@ from service.rpc.conferences import ConferenceApi
 from service.rpc.decoding import DecodingInterceptor
 from service.rpc.interceptors import RpcLogInterceptor
 from service.rpc.options import server_options
+from service.rpc.page_tokens import PageTokens
 from service.rpc.participants import ParticipantApi
 from service.rpc.servicer import ParticipantServicer
 from service.rpc.watch import WatchHub

@@ -23,9 +23,9 @@ from service.core.conferences import Conferences, ConferenceUpdate
 from service.core.model import ConferenceStatus
 from service.core.ports.store import ConferenceFilter
 from service.core.usecases import ConferenceRef
-from service.pagetoken import PageTokens, conference_binding
 from service.ratelimit import RateLimiter
 from service.rpc import messages, requests
+from service.rpc.page_tokens import PageTokens, conference_binding
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 1000

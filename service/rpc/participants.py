@@ -19,15 +19,14 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 from google.protobuf.message import Message
 
 from rollcall.v1 import participant_service_pb2 as pb
-from service import limits
 from service.admission import Admission
 from service.auth import Authenticator
 from service.core import errors
 from service.core.ports.store import ParticipantFilter
 from service.core.usecases import ConferenceRef, Participants
-from service.pagetoken import PageTokens, binding
 from service.ratelimit import RateLimiter
-from service.rpc import messages, requests
+from service.rpc import limits, messages, requests
+from service.rpc.page_tokens import PageTokens, binding
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 1000

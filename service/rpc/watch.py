@@ -20,14 +20,14 @@ import logging
 from collections.abc import AsyncIterator
 
 from rollcall.v1 import participant_service_pb2 as pb
-from service import limits, metrics
+from service import metrics
 from service.auth import Authenticator
 from service.clock import Clock
 from service.core import errors
 from service.core.model import Conference, Event, EventType
 from service.core.ports.store import ParticipantFilter, Store
 from service.core.usecases import Participants
-from service.rpc import messages, requests
+from service.rpc import limits, messages, requests
 
 log = logging.getLogger("rollcall.watch")
 

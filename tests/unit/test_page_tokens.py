@@ -8,7 +8,7 @@ import pytest
 
 from service.core.errors import RollcallError
 from service.core.ports.store import ParticipantFilter
-from service.pagetoken import MAX_LENGTH, PageTokens, binding, new_key
+from service.rpc.page_tokens import MAX_LENGTH, PageTokens, binding, new_key
 
 BOUND = binding("AC1", "room", ParticipantFilter())
 
