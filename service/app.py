@@ -147,9 +147,12 @@ class App:
         for name in ("", SERVICE_NAME):
             await self._health.set(name, health_pb2.HealthCheckResponse.SERVING)
         if s.http_listen:
+            from service.gateway.protocol import HttpLimits
             from service.gateway.server import start_gateway
 
-            gateway = await start_gateway(self.api, s.http_listen)
+            gateway = await start_gateway(
+                self.api, s.http_listen, limits=HttpLimits.from_settings(s)
+            )
             self._gateway = gateway
             self.http_port = gateway.port
         if s.metrics_listen:

@@ -45,6 +45,12 @@ class Settings:
     callback_backoff_seconds: float = 1.0
     callback_backoff_max_seconds: float = 60.0
     callback_timeout_seconds: float = 10.0
+    # Comma-separated CIDRs; empty lists leave callback destinations open.
+    callback_allow_networks: str = ""
+    callback_deny_networks: str = ""
+    http_header_timeout_seconds: float = 10.0
+    http_body_timeout_seconds: float = 30.0
+    http_idle_timeout_seconds: float = 75.0
 
 
 SETTINGS_HELP: dict[str, str] = {
@@ -77,6 +83,21 @@ SETTINGS_HELP: dict[str, str] = {
     "callback_backoff_seconds": "seconds before the first status callback retry (then doubling)",
     "callback_backoff_max_seconds": "longest wait between status callback retries, in seconds",
     "callback_timeout_seconds": "seconds a status callback receiver gets to answer one attempt",
+    "callback_allow_networks": (
+        "comma-separated CIDRs callback URLs may reach ('' = any not denied);"
+        " the most specific matching allow or deny network decides"
+    ),
+    "callback_deny_networks": (
+        "comma-separated CIDRs callback URLs may not reach, checked when the URL is given"
+        " and again at delivery"
+    ),
+    "http_header_timeout_seconds": (
+        "REST: seconds a client gets to send a complete request head (0 = no limit)"
+    ),
+    "http_body_timeout_seconds": (
+        "REST: seconds a client gets to send a request body after its head (0 = no limit)"
+    ),
+    "http_idle_timeout_seconds": "REST: seconds an idle keep-alive connection stays open",
 }
 
 
