@@ -20,6 +20,7 @@ from service.auth import Authenticator
 from service.core.usecases import ConferenceRef, Participants
 from service.ratelimit import RateLimiter
 from service.store.port import ParticipantFilter
+from service.webhooks.destinations import DestinationPolicy, check_request
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 1000
@@ -53,10 +54,13 @@ class ParticipantApi:
         auth: Authenticator,
         participants: Participants,
         limiter: RateLimiter | None = None,
+        destinations: DestinationPolicy | None = None,
     ) -> None:
         self.auth = auth
         self.participants = participants
         self.limiter = limiter
+        # Where the URLs a request gives may point (callback SSRF); None: anywhere.
+        self.destinations = destinations
 
     def _caller(self, authorization: str | None) -> str:
         """The caller's account, once authenticated and within its rate limit."""
@@ -87,6 +91,8 @@ class ParticipantApi:
     ) -> pb.CreateParticipantResponse:
         ref = self._conference_of(authorization, request.parent)
         cmd = validation.create_command(request, ref)
+        if self.destinations is not None:
+            await check_request(self.destinations, request)
         created, queue_ms = await self.participants.create(cmd)
         return pb.CreateParticipantResponse(participant=convert.participant(created, queue_ms))
 
@@ -133,6 +139,8 @@ class ParticipantApi:
     ) -> pb.UpdateParticipantResponse:
         ref, key = self._participant_of(authorization, request.name)
         cmd = validation.update_command(request)
+        if self.destinations is not None:
+            await check_request(self.destinations, request)
         updated = await self.participants.update(ref, key, cmd)
         return pb.UpdateParticipantResponse(participant=convert.participant(updated))
 

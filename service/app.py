@@ -33,6 +33,7 @@ from service.metrics import start_metrics
 from service.ratelimit import RateLimiter
 from service.store.sqlite import SqliteStore
 from service.watch import WatchHub
+from service.webhooks.destinations import DestinationPolicy
 from service.webhooks.dispatcher import Policy, WebhookDispatcher
 
 log = logging.getLogger("rollcall.app")
@@ -82,6 +83,9 @@ class App:
         outcomes = parse_outcomes(s.sim_outcomes)
         accounts = parse_accounts(s.accounts)
         api_keys = parse_api_keys(s.api_keys)
+        destinations = DestinationPolicy.from_specs(
+            s.callback_allow_networks, s.callback_deny_networks
+        )
         await self.store.open()
         self.demo = await self._demo_account()
         accounts.setdefault(self.demo.account_sid, self.demo.auth_token)
@@ -110,6 +114,7 @@ class App:
                 backoff_seconds=s.callback_backoff_seconds,
                 backoff_max_seconds=s.callback_backoff_max_seconds,
                 timeout_seconds=s.callback_timeout_seconds,
+                destinations=destinations,
             ),
         )
         self.participants.subscribe(self.webhooks.notify)
@@ -119,6 +124,7 @@ class App:
             self.auth,
             self.participants,
             RateLimiter(self.clock, s.requests_per_second, s.request_burst),
+            destinations,
         )
         self.watch = WatchHub(
             self.store,
