@@ -98,9 +98,7 @@ async def test_a_denied_destination_is_a_twilio_400_over_rest(tmp_path: Path) ->
 
 async def _owe_a_callback(h: Harness, url: str, conference: str = "room") -> None:
     """A participant whose dialing owes `url` an `initiated` callback."""
-    await create(
-        h, conference, status_callback=url, status_callback_event=[E.CALL_EVENT_INITIATED]
-    )
+    await create(h, conference, status_callback=url, status_callback_event=[E.CALL_EVENT_INITIATED])
     await h.advance(0)
 
 
