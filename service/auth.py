@@ -46,7 +46,7 @@ class Authenticator:
             raise errors.unauthenticated()
         try:
             decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
-        except (binascii.Error, UnicodeDecodeError):
+        except (binascii.Error, UnicodeDecodeError, ValueError):  # ValueError: non-ASCII
             raise errors.unauthenticated() from None
         username, sep, password = decoded.partition(":")
         if not sep:

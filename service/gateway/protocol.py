@@ -21,7 +21,8 @@ import json
 import logging
 from typing import Any
 
-from aiohttp import http_exceptions, web, web_protocol, web_server
+from aiohttp import hdrs, http_exceptions, web, web_protocol, web_server
+from aiohttp.http import HttpVersion11
 from aiohttp.streams import StreamReader
 
 from service.config import Settings
@@ -29,8 +30,10 @@ from service.gateway.errors import (
     INTERNAL_CODE,
     UNAVAILABLE_CODE,
     BodyTimeoutError,
+    Handler,
     error_body,
     error_response,
+    http_exception_response,
     is_client_fault,
 )
 
@@ -219,6 +222,28 @@ class GatewayRequestHandler(web_protocol.RequestHandler):
         super().log_exception(*args, **kwargs)
 
 
+def outside_middleware(handler: Handler) -> Handler:
+    """The application as the server calls it, with aiohttp's refusals made before
+    the middleware runs in Twilio's shape too. An `Expect` other than
+    100-continue is refused here: aiohttp's own 417 quotes the header (and fails
+    with a 500 on bytes that are not text)."""
+
+    async def handle(request: web.Request) -> web.StreamResponse:
+        expect = request.headers.get(hdrs.EXPECT)
+        if expect and request.version == HttpVersion11 and expect.lower() != "100-continue":
+            response = error_response(417, None, "Only 'Expect: 100-continue' is supported")
+            response.force_close()
+            return response
+        try:
+            return await handler(request)
+        except web.HTTPException as exc:
+            if exc.status < 400:
+                raise
+            return http_exception_response(exc, request)
+
+    return handle
+
+
 class GatewayServer(web_server.Server):
     """aiohttp's low-level server, making GatewayRequestHandler connections."""
 
@@ -240,7 +265,7 @@ class GatewayRunner(web.AppRunner):
     async def _make_server(self) -> web_server.Server:
         plain = await super()._make_server()  # runs the app's startup and freezes it
         return GatewayServer(
-            plain.request_handler,
+            outside_middleware(plain.request_handler),
             request_factory=plain.request_factory,
             handler_cancellation=plain.handler_cancellation,
             loop=asyncio.get_running_loop(),

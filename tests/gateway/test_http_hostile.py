@@ -150,6 +150,31 @@ async def test_the_limits_are_named_in_the_message(twilio_env: TwilioEnv) -> Non
     assert "Too many header fields" in message
 
 
+@pytest.mark.parametrize("expect", ["0", "x\x80y", "200-ok"])
+async def test_an_unknown_expectation_is_a_twilio_417(
+    expect: str, twilio_env: TwilioEnv, upstream: InMemoryUpstream, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    data = (head(twilio_env, "GET", extra=f"Expect: {MARKER}{expect}\r\n") + "\r\n").encode(
+        "latin-1"
+    )
+    assert_twilio_error(await exchange(_port(twilio_env), data), 417)
+    assert upstream.calls == []
+    assert_quiet_log(caplog)
+
+
+async def test_non_ascii_basic_credentials_are_401(
+    twilio_env: TwilioEnv, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    data = (
+        f"GET {collection(twilio_env, 'R')} HTTP/1.1\r\nHost: x\r\n"
+        f"Authorization: Basic {MARKER}\xe9\xe9\r\nConnection: close\r\n\r\n"
+    ).encode("latin-1")
+    assert_twilio_error(await exchange(_port(twilio_env), data), 401)
+    assert_quiet_log(caplog)
+
+
 def form_request(env: TwilioEnv, body: bytes, extra: str = "") -> bytes:
     return (
         head(
