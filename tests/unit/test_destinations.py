@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from rollcall.v1 import participant_service_pb2 as pb
@@ -119,3 +121,28 @@ async def test_urls_reaching_denied_networks_are_invalid(url: str) -> None:
 )
 async def test_public_or_unresolvable_urls_are_accepted(url: str) -> None:
     await check_request(CLUSTER, pb.UpdateParticipantRequest(hold_url=url))
+
+
+def test_the_readme_cluster_deny_list_covers_internal_ranges() -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    [line] = [x for x in readme.splitlines() if x.startswith("ROLLCALL_CALLBACK_DENY_NETWORKS=")]
+    policy = DestinationPolicy.from_specs("", line.partition("=")[2])
+    for internal in (
+        "127.0.0.1",
+        "10.0.0.1",
+        "172.31.255.255",
+        "192.168.0.1",
+        "169.254.169.254",  # cloud metadata
+        "100.100.100.200",  # another cloud's metadata, in shared address space
+        "168.63.129.16",
+        "0.0.0.0",  # noqa: S104
+        "::1",
+        "::",
+        "fd00:ec2::254",
+        "fe80::1",
+        "::ffff:10.0.0.1",
+        "64:ff9b::a00:1",
+    ):
+        assert not policy.permits(internal), internal
+    for public in ("8.8.8.8", "1.1.1.1", "2606:4700:4700::1111"):
+        assert policy.permits(public), public
