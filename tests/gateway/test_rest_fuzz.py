@@ -48,7 +48,7 @@ from tests.conftest import (
 ERROR_KEYS = {"code", "message", "more_info", "status"}
 SECRETS = (AUTH_TOKEN, OTHER_TOKEN, KEY_SECRET)
 FUZZ = settings(
-    max_examples=1500,
+    max_examples=1000,
     deadline=None,
     derandomize=True,
     database=None,
@@ -460,7 +460,7 @@ def test_hostile_requests_get_typed_4xx_and_change_nothing(
 def test_random_bytes_on_the_wire_get_twilio_json(
     server: ServerThread, capture: LogCapture
 ) -> None:
-    @settings(FUZZ, max_examples=500)
+    @settings(FUZZ, max_examples=400)
     @given(st.binary(min_size=1, max_size=400).map(lambda b: b + b"\r\n\r\n"))
     def run(raw: bytes) -> None:
         check(server, capture, "GET", raw)
