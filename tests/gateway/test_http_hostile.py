@@ -14,13 +14,17 @@ import gzip
 import json
 import logging
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 
 import pytest
 from aiohttp import web
 
 from service.gateway.protocol import HttpLimits
 from service.gateway.server import Gateway, start_gateway
-from tests.gateway.conftest import TwilioEnv, basic, stand_in_env
+from service.gateway.standalone import serve_gateway
+from tests.conftest import make_settings, serving
+from tests.gateway.conftest import TwilioEnv, basic, server_env, stand_in_env
+from tests.gateway.grpc_stand_in import start_grpc_stand_in
 from tests.gateway.http_helpers import ERROR_KEYS, collection
 from tests.gateway.memory_upstream import InMemoryUpstream
 
@@ -363,3 +367,39 @@ async def test_many_slow_clients_are_all_dropped(
     assert all(split_response(reply)[0] == 408 for reply in replies)
     await _wait_no_connections(strict_gateway)
     assert upstream.calls == []
+
+
+# -- the settings reach both deployments --------------------------------------------
+
+
+async def test_rollcall_gateway_takes_its_deadlines_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch, upstream: InMemoryUpstream
+) -> None:
+    monkeypatch.setenv("ROLLCALL_HTTP_HEADER_TIMEOUT_SECONDS", "0.2")
+    server, grpc_port = await start_grpc_stand_in(upstream)
+    stop = asyncio.Event()
+    started: asyncio.Future[Gateway] = asyncio.get_running_loop().create_future()
+    serving = asyncio.create_task(
+        serve_gateway(f"127.0.0.1:{grpc_port}", "127.0.0.1:0", stop, started.set_result)
+    )
+    try:
+        gateway = await started
+        env = stand_in_env(upstream, gateway.port)
+        reply = await trickle(gateway.port, b"", head(env, "GET").encode())
+        assert_twilio_error(reply, 408)
+    finally:
+        stop.set()
+        await serving
+        await server.stop(None)
+
+
+async def test_rollcall_serve_takes_its_deadlines_from_its_settings(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path, http_body_timeout_seconds=0.2)
+    async with serving(settings) as h:
+        assert h.app.http_port is not None
+        env = server_env(h.app.http_port)
+        prefix = (
+            head(env, extra=f"Content-Type: {FORM}\r\nContent-Length: 100000\r\n") + "\r\n"
+        ).encode()
+        reply = await trickle(h.app.http_port, prefix, b"To=1&")
+        assert_twilio_error(reply, 408)
