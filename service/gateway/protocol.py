@@ -2,8 +2,9 @@
 
 The rules it keeps: every HTTP error the gateway sends, including the 400s
 aiohttp's own parser raises before any route runs (oversized request line or
-header, too many headers, unknown method, malformed framing), is Twilio error
-JSON with a fixed message that never echoes the client's bytes, and a client's
+header, too many headers, unknown method, malformed framing, an `Expect` it
+does not support), is Twilio error JSON with a fixed message that never echoes
+the client's bytes, and a client's
 malformed request is at most one short DEBUG line in the log, never a
 traceback. A client gets `header_timeout` seconds to send a complete request
 head (from connecting, or from the first byte of a later request on a
