@@ -27,6 +27,7 @@ from service.core.usecases import ConferenceRef, Participants
 from service.ratelimit import RateLimiter
 from service.rpc import limits, messages, requests
 from service.rpc.page_tokens import PageTokens, binding
+from service.webhooks.destinations import DestinationPolicy, check_request
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 1000
@@ -64,6 +65,7 @@ class ParticipantApi:
         limiter: RateLimiter | None = None,
         admission: Admission | None = None,
         page_tokens: PageTokens | None = None,
+        destinations: DestinationPolicy | None = None,
     ) -> None:
         self.auth = auth
         self.participants = participants
@@ -71,6 +73,8 @@ class ParticipantApi:
         self.admission = admission
         # Without a shared key, tokens are good for this process only.
         self.page_tokens = page_tokens or PageTokens()
+        # Where the URLs a request gives may point (callback SSRF); None: anywhere.
+        self.destinations = destinations
 
     def _caller(self, authorization: str | None) -> str:
         """The caller's account, once authenticated and within its rate limit."""
@@ -109,6 +113,8 @@ class ParticipantApi:
     ) -> pb.CreateParticipantResponse:
         ref = self._conference_of(authorization, request, request.parent)
         cmd = requests.create_command(request, ref)
+        if self.destinations is not None:
+            await check_request(self.destinations, request)
         created, queue_ms = await self.participants.create(cmd)
         return pb.CreateParticipantResponse(participant=messages.participant(created, queue_ms))
 
@@ -165,6 +171,8 @@ class ParticipantApi:
     ) -> pb.UpdateParticipantResponse:
         ref, key = self._participant_of(authorization, request, request.name)
         cmd = requests.update_command(request)
+        if self.destinations is not None:
+            await check_request(self.destinations, request)
         updated = await self.participants.update(ref, key, cmd)
         return pb.UpdateParticipantResponse(participant=messages.participant(updated))
 
