@@ -145,6 +145,10 @@ class WebhookDispatcher:
         """Conferences with delivery under way (behind, sending or retrying)."""
         return sum(1 for lane in self._lanes.values() if lane.task is not None)
 
+    def retrying(self) -> int:
+        """Callbacks waiting for the clock to allow their next attempt."""
+        return self._retrying
+
     async def wait_idle(self) -> None:
         """Until every conference is caught up (tests, benchmarks)."""
         await self._wait_until(lambda: self.pending() == 0)
