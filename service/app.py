@@ -130,6 +130,13 @@ class App:
         await self.participants.recover()
         changes = self.participants.changes
         self.admission = Admission(s.max_in_flight, lambda: changes.orphans)
+        self.watch = WatchHub(
+            self.store,
+            self.participants,
+            self.clock,
+            progress_seconds=s.watch_progress_seconds,
+            per_account=s.watchers_per_account,
+        )
         self.api = ParticipantApi(
             self.auth,
             self.participants,
@@ -137,6 +144,7 @@ class App:
             self.admission,
             PageTokens(await keys.page_token_key(self.store)),
             destinations,
+            self.watch,
         )
         # Its own limiter object would double an account's budget: share one.
         self.conference_api = ConferenceApi(
@@ -145,14 +153,6 @@ class App:
             self.api.limiter,
             self.api.page_tokens,
         )
-        self.watch = WatchHub(
-            self.store,
-            self.participants,
-            self.auth,
-            self.clock,
-            progress_seconds=s.watch_progress_seconds,
-            per_account=s.watchers_per_account,
-        )
         self._schedule_compaction()
 
         server = grpc.aio.server(
@@ -160,9 +160,7 @@ class App:
             options=server_options(s),
             maximum_concurrent_rpcs=None,
         )
-        pb_grpc.add_ParticipantServiceServicer_to_server(
-            ParticipantServicer(self.api, self.watch), server
-        )
+        pb_grpc.add_ParticipantServiceServicer_to_server(ParticipantServicer(self.api), server)
         cpb_grpc.add_ConferenceServiceServicer_to_server(
             ConferenceServicer(self.conference_api), server
         )

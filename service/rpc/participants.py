@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from collections.abc import Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from google.protobuf.message import Message
@@ -27,6 +27,7 @@ from service.core.usecases import ConferenceRef, Participants
 from service.ratelimit import RateLimiter
 from service.rpc import limits, messages, requests
 from service.rpc.page_tokens import PageTokens, binding
+from service.rpc.watch import WatchHub
 from service.webhooks.destinations import DestinationPolicy, check_request
 
 DEFAULT_PAGE_SIZE = 50
@@ -66,6 +67,7 @@ class ParticipantApi:
         admission: Admission | None = None,
         page_tokens: PageTokens | None = None,
         destinations: DestinationPolicy | None = None,
+        watch: WatchHub | None = None,
     ) -> None:
         self.auth = auth
         self.participants = participants
@@ -75,6 +77,8 @@ class ParticipantApi:
         self.page_tokens = page_tokens or PageTokens()
         # Where the URLs a request gives may point (callback SSRF); None: anywhere.
         self.destinations = destinations
+        # WatchConference's streams (None: a server without them).
+        self.watch = watch
 
     def _caller(self, authorization: str | None) -> str:
         """The caller's account, once authenticated and within its rate limit."""
@@ -117,6 +121,17 @@ class ParticipantApi:
             await check_request(self.destinations, request)
         created, queue_ms = await self.participants.create(cmd)
         return pb.CreateParticipantResponse(participant=messages.participant(created, queue_ms))
+
+    async def watch_conference(
+        self, request: pb.WatchConferenceRequest, authorization: str | None
+    ) -> AsyncIterator[pb.WatchConferenceResponse]:
+        """WatchConference: the same authentication, rate limit and tenancy
+        as every other method; not admitted (a stream is not work in flight)."""
+        ref = self._conference_of(authorization, request, request.parent)
+        if self.watch is None:
+            raise errors.internal("WatchConference is not wired on this server")
+        async for item in self.watch.watch(ref, request):
+            yield item
 
     @_admitted
     async def fetch_participant(

@@ -22,7 +22,6 @@ from service.core import errors
 from service.rpc.interceptors import note_reason
 from service.rpc.participants import ParticipantApi
 from service.rpc.status import to_grpc_status
-from service.rpc.watch import WatchHub
 
 log = logging.getLogger("rollcall.grpc")
 
@@ -59,9 +58,8 @@ async def _unary(
 
 
 class ParticipantServicer(pb_grpc.ParticipantServiceServicer):
-    def __init__(self, api: ParticipantApi, watch: WatchHub) -> None:
+    def __init__(self, api: ParticipantApi) -> None:
         self.api = api
-        self.watch = watch
 
     async def CreateParticipant(
         self, request: pb.CreateParticipantRequest, context: grpc.aio.ServicerContext
@@ -92,7 +90,7 @@ class ParticipantServicer(pb_grpc.ParticipantServiceServicer):
         self, request: pb.WatchConferenceRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[pb.WatchConferenceResponse]:
         try:
-            async for item in self.watch.watch(request, authorization(context)):
+            async for item in self.api.watch_conference(request, authorization(context)):
                 yield item
         except errors.RollcallError as exc:
             note_reason(exc.reason, exc.code.value)

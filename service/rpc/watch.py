@@ -21,13 +21,12 @@ from collections.abc import AsyncIterator
 
 from rollcall.v1 import participant_service_pb2 as pb
 from service import metrics
-from service.auth import Authenticator
 from service.clock import Clock
 from service.core import errors
-from service.core.model import Conference, Event, EventType
+from service.core.model import Event, EventType
 from service.core.ports.store import ParticipantFilter, Store
-from service.core.usecases import Participants
-from service.rpc import limits, messages, requests
+from service.core.usecases import ConferenceRef, Participants
+from service.rpc import messages
 
 log = logging.getLogger("rollcall.watch")
 
@@ -101,7 +100,6 @@ class WatchHub:
         self,
         store: Store,
         participants: Participants,
-        auth: Authenticator,
         clock: Clock,
         *,
         progress_seconds: float,
@@ -109,7 +107,6 @@ class WatchHub:
     ) -> None:
         self.store = store
         self.participants = participants
-        self.auth = auth
         self.clock = clock
         self.progress_seconds = progress_seconds
         self.per_account = per_account
@@ -176,13 +173,11 @@ class WatchHub:
             feed.waiters.discard(waiter)
 
     async def watch(
-        self, request: pb.WatchConferenceRequest, authorization: str | None
+        self, ref: ConferenceRef, request: pb.WatchConferenceRequest
     ) -> AsyncIterator[pb.WatchConferenceResponse]:
-        account = self.auth.authenticate(authorization)
-        limits.check(request)
-        ref = requests.parse_parent(request.parent)
-        if account != ref.account_sid:
-            raise errors.conference_not_found(f"conference {ref.key}")
+        """The stream for the caller's conference `ref`: ParticipantApi has
+        authenticated, rate-limited and checked tenancy, as for every RPC."""
+        account = ref.account_sid
         _check_types(request)
         if self._closing.is_set():
             raise errors.shutting_down(_RESUME_ELSEWHERE)
@@ -194,7 +189,7 @@ class WatchHub:
         feed = self.feeds.setdefault(conference.sid, Feed())
         feed.watchers += 1
         try:
-            async for item in self._stream(request, conference.sid, feed):
+            async for item in self._stream(request, ref, conference.sid, feed):
                 yield item
         finally:
             metrics.WATCHERS.dec()
@@ -204,12 +199,16 @@ class WatchHub:
                 self.feeds.pop(conference.sid, None)
 
     async def _stream(
-        self, request: pb.WatchConferenceRequest, conference_sid: str, feed: Feed
+        self,
+        request: pb.WatchConferenceRequest,
+        ref: ConferenceRef,
+        conference_sid: str,
+        feed: Feed,
     ) -> AsyncIterator[pb.WatchConferenceResponse]:
         flt = _Filter(request)
         if request.HasField("resume_after_revision"):
             cursor = request.resume_after_revision
-            conference = await self._conference(request)
+            conference = await self.participants.conference(ref)
             current = conference.revision
             if cursor > current or cursor < 0:
                 raise errors.revision_from_future(cursor, current)
@@ -231,7 +230,7 @@ class WatchHub:
                 ):
                     yield pb.WatchConferenceResponse(initial_participant=messages.participant(p))
             cursor = page.revision
-            conference = await self._conference(request)
+            conference = await self.participants.conference(ref)
             feed.revision = max(feed.revision, cursor)
             yield pb.WatchConferenceResponse(
                 initial_state_complete=pb.InitialStateComplete(
@@ -274,9 +273,6 @@ class WatchHub:
                 continue
             if not await self._idle(feed, cursor):
                 yield pb.WatchConferenceResponse(progress=pb.ProgressMarker(revision=cursor))
-
-    async def _conference(self, request: pb.WatchConferenceRequest) -> Conference:
-        return await self.participants.conference(requests.parse_parent(request.parent))
 
     async def compact(self, retention_seconds: float, keep: int) -> int:
         deleted = await self.store.compact(self.clock.now() - retention_seconds, keep)

@@ -1,9 +1,11 @@
 """WatchConference bugs: a live stream behind the retained log re-snapshots
 (OUT_OF_RANGE / REVISION_COMPACTED, as a resume does), and an internal failure
-is logged and counted as INTERNAL, not UNKNOWN."""
+is logged and counted as INTERNAL, not UNKNOWN; a stream opens through the
+same authentication, rate limit and tenancy path as every RPC."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from pathlib import Path
 from typing import Any
@@ -32,7 +34,7 @@ async def test_live_stream_behind_the_retained_log_is_told_to_resnapshot(
     monkeypatch.setattr(watch_module, "_CACHE", 1)
     async with started(tmp_path, event_retention_count=2, event_retention_seconds=0) as h:
         a = (await create(h, "room")).participant
-        stream = h.app.watch.watch(
+        stream = h.app.api.watch_conference(
             pb.WatchConferenceRequest(parent=h.parent(a.conference_sid)),
             basic(ACCOUNT_SID, AUTH_TOKEN),
         )
@@ -85,3 +87,22 @@ async def test_internal_failure_of_watch_is_logged_as_internal(
         ]
         assert [getattr(r, "code", None) for r in lines] == ["INTERNAL"]
         assert [getattr(r, "reason", None) for r in lines] == ["INTERNAL"]
+
+
+async def test_watch_goes_through_the_same_rate_limit_as_every_rpc(tmp_path: Path) -> None:
+    async with started(tmp_path, requests_per_second=1.0, request_burst=1) as h:
+        a = (await create(h, "room")).participant  # the one token
+        call = h.stub.WatchConference(
+            pb.WatchConferenceRequest(parent=h.parent(a.conference_sid)), metadata=h.md()
+        )
+
+        async def drain() -> None:
+            async for _ in call:
+                pass
+
+        # Bounded: without the limit the stream would stay open.
+        error = await asyncio.wait_for(
+            expect_error(drain(), grpc.StatusCode.RESOURCE_EXHAUSTED), timeout=10
+        )
+        call.cancel()
+        assert error.reason == "RATE_LIMITED"
