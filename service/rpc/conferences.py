@@ -10,8 +10,6 @@ changes nothing. Failures are RollcallError.
 
 from __future__ import annotations
 
-import re
-
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from rollcall.v1 import conference_service_pb2 as cpb
@@ -24,7 +22,7 @@ from service.core.model import ConferenceStatus
 from service.core.ports.store import ConferenceFilter
 from service.core.usecases import ConferenceRef
 from service.ratelimit import RateLimiter
-from service.rpc import messages, requests
+from service.rpc import messages, names, requests
 from service.rpc.page_tokens import PageTokens, conference_binding
 
 DEFAULT_PAGE_SIZE = 50
@@ -35,15 +33,7 @@ _STATUSES = {
     ppb.CONFERENCE_STATUS_IN_PROGRESS: ConferenceStatus.IN_PROGRESS,
     ppb.CONFERENCE_STATUS_COMPLETED: ConferenceStatus.COMPLETED,
 }
-_ACCOUNT_SID = re.compile(r"^AC[0-9a-fA-F]{32}$")
 _METHODS = {enums_pb2.HTTP_METHOD_GET: "GET", enums_pb2.HTTP_METHOD_POST: "POST"}
-
-
-def _account_of(parent: str) -> str:
-    prefix, _, account = parent.partition("/")
-    if prefix != "accounts" or not _ACCOUNT_SID.match(account):
-        raise errors.invalid_field("parent", "must be accounts/{AccountSid}")
-    return account
 
 
 def _seconds(message: cpb.ListConferencesRequest, field: str) -> float | None:
@@ -75,12 +65,7 @@ class ConferenceApi:
 
     def _conference_of(self, authorization: str | None, name: str) -> ConferenceRef:
         account = self._caller(authorization)
-        try:
-            ref = requests.parse_parent(name)
-        except errors.RollcallError:
-            raise errors.invalid_field(
-                "name", "must be accounts/{AccountSid}/conferences/{ConferenceSid or FriendlyName}"
-            ) from None
+        ref = names.parse_conference(name, "name")
         if account != ref.account_sid:
             raise errors.conference_not_found(f"conference {ref.key}")
         return ref
@@ -89,9 +74,9 @@ class ConferenceApi:
         self, request: cpb.ListConferencesRequest, authorization: str | None
     ) -> cpb.ListConferencesResponse:
         account = self._caller(authorization)
-        if _account_of(request.parent) != account:
+        if names.parse_account(request.parent) != account:
             # Another account's list is indistinguishable from an unknown one.
-            raise errors.not_found(f"account {_account_of(request.parent)}")
+            raise errors.not_found(f"account {names.parse_account(request.parent)}")
         if request.page_size < 0 or request.page_size > MAX_PAGE_SIZE:
             raise errors.invalid_field("page_size", f"must be between 1 and {MAX_PAGE_SIZE}")
         if request.status not in (0, *_STATUSES):

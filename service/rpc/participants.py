@@ -25,7 +25,7 @@ from service.core import errors
 from service.core.ports.store import ParticipantFilter
 from service.core.usecases import ConferenceRef, Participants
 from service.ratelimit import RateLimiter
-from service.rpc import limits, messages, requests
+from service.rpc import limits, messages, names, requests
 from service.rpc.page_tokens import PageTokens, binding
 from service.rpc.watch import WatchHub
 from service.webhooks.destinations import DestinationPolicy, check_request
@@ -94,7 +94,7 @@ class ParticipantApi:
         bounds); another account's is not found, exactly as a missing one is."""
         account = self._caller(authorization)
         limits.check(request)
-        ref = requests.parse_parent(parent)
+        ref = names.parse_parent(parent)
         if account != ref.account_sid:
             raise errors.conference_not_found(f"conference {ref.key}")
         return ref
@@ -106,7 +106,7 @@ class ParticipantApi:
         label), of a request within its bounds."""
         account = self._caller(authorization)
         limits.check(request)
-        ref, key = requests.parse_name(name)
+        ref, key = names.parse_name(name)
         if account != ref.account_sid:
             raise errors.participant_not_found(f"participant {key}")
         return ref, key

@@ -32,12 +32,7 @@ _E164 = re.compile(r"^\+[1-9][0-9]{1,14}$")
 _CLIENT = re.compile(r"^client:[A-Za-z0-9_.@+\-]{1,256}$")
 _SIP = re.compile(r"^sips?:[^@\s]+@[^\s]+$")
 _CALL_SID = re.compile(r"^CA[0-9a-fA-F]{32}$")
-_ACCOUNT_SID = re.compile(r"^AC[0-9a-fA-F]{32}$")
 _BYOC = re.compile(r"^BY[0-9a-fA-F]{32}$")
-_CONFERENCE_SID = re.compile(r"^CF[0-9a-fA-F]{32}$")
-
-# A participant is named by its CallSid (34) or its label (at most 128).
-MAX_KEY = 128
 
 _METHODS = {enums_pb2.HTTP_METHOD_GET: "GET", enums_pb2.HTTP_METHOD_POST: "POST"}
 _CONFERENCE_RECORDING_EVENTS = {
@@ -115,41 +110,6 @@ def label_problem(label: str) -> str | None:
 
 def endpoint_ok(value: str) -> bool:
     return bool(_E164.match(value) or _CLIENT.match(value) or _SIP.match(value))
-
-
-def parse_parent(parent: str) -> ConferenceRef:
-    parts = parent.split("/", 3)
-    if len(parts) != 4 or parts[0] != "accounts" or parts[2] != "conferences":
-        raise errors.invalid_field(
-            "parent", "must be accounts/{AccountSid}/conferences/{ConferenceSid or FriendlyName}"
-        )
-    account, key = parts[1], parts[3]
-    if not _ACCOUNT_SID.match(account):
-        raise errors.invalid_field("parent", "account SID must be AC followed by 32 hex digits")
-    if not key or "/" in key or len(key) > 256:
-        raise errors.invalid_field("parent", "conference must be a SID or a friendly name")
-    if key.startswith("CF") and len(key) == 34 and not _CONFERENCE_SID.match(key):
-        raise errors.invalid_field("parent", "malformed conference SID")
-    return ConferenceRef(account, key)
-
-
-def parse_name(name: str) -> tuple[ConferenceRef, str]:
-    parts = name.split("/")
-    if len(parts) != 6 or parts[4] != "participants" or not parts[5]:
-        raise errors.invalid_field(
-            "name",
-            "must be accounts/{AccountSid}/conferences/{ConferenceSid}/participants/"
-            "{CallSid or Label}",
-        )
-    if len(parts[5]) > MAX_KEY:
-        raise errors.invalid_field(
-            "name", f"participant must be a CallSid or a label of at most {MAX_KEY} characters"
-        )
-    try:
-        ref = parse_parent("/".join(parts[:4]))
-    except errors.RollcallError:
-        raise errors.invalid_field("name", "malformed conference part") from None
-    return ref, parts[5]
 
 
 def _check_enums(message: Message, bad: list[FieldViolation]) -> None:
