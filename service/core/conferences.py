@@ -18,9 +18,10 @@ import dataclasses
 from service.clock import Clock
 from service.core import errors, rules
 from service.core.changes import Changes, apply
+from service.core.commands import ConferenceRef
 from service.core.model import Conference, EndReason, EventType
 from service.core.ports.store import ConferenceFilter, ConferencePage, Store
-from service.core.usecases import ConferenceRef, Participants, _find_conference, read_roster
+from service.core.usecases import Participants, _find_conference, read_roster
 
 
 @dataclasses.dataclass(frozen=True)

@@ -13,14 +13,14 @@ participant and never dials again; a stale etag changes nothing.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any, Protocol
+from typing import Protocol
 
 from service.clock import Clock
 from service.core import background, errors, rules
 from service.core.changes import Changes, apply
+from service.core.commands import ConferenceRef, CreateCommand, UpdateCommand
 from service.core.model import (
     CallStatus,
     Conference,
@@ -29,7 +29,6 @@ from service.core.model import (
     EventType,
     Participant,
     ParticipantStatus,
-    StatusCallback,
     new_sid,
 )
 from service.core.ports.dialer import CallProgress, CallRequest, Dialer
@@ -38,63 +37,6 @@ from service.core.ports.store import Page, ParticipantFilter, Store, WriteTransa
 log = logging.getLogger("rollcall.core")
 
 EventListener = Callable[[list[Event]], Awaitable[None] | None]
-
-
-@dataclasses.dataclass(frozen=True)
-class ConferenceRef:
-    """A conference named by SID or by friendly name, within an account."""
-
-    account_sid: str
-    key: str
-
-    @property
-    def is_sid(self) -> bool:
-        return len(self.key) == 34 and self.key.startswith("CF")
-
-
-@dataclasses.dataclass(frozen=True)
-class CreateCommand:
-    conference: ConferenceRef
-    from_endpoint: str
-    to_endpoint: str
-    label: str | None
-    muted: bool
-    start_conference_on_enter: bool
-    end_conference_on_exit: bool
-    coaching: bool
-    call_sid_to_coach: str | None
-    wait_url: str | None
-    wait_method: str
-    timeout: int
-    time_limit: int
-    max_participants: int
-    # Conference-level settings (only the first participant's are used).
-    conference_settings: dict[str, Any]
-    # Every other Create parameter, kept with the participant.
-    settings: dict[str, Any]
-    status_callback: StatusCallback = dataclasses.field(default_factory=StatusCallback)
-    # The conference's (only the first participant's are used).
-    conference_status_callback: StatusCallback = dataclasses.field(default_factory=StatusCallback)
-    region: str = ""
-    request_id: str = ""
-    fingerprint: str = ""
-
-
-@dataclasses.dataclass(frozen=True)
-class UpdateCommand:
-    muted: bool | None = None
-    hold: bool | None = None
-    hold_url: str | None = None
-    hold_method: str | None = None
-    announce_url: str | None = None
-    announce_method: str | None = None
-    wait_url: str | None = None
-    wait_method: str | None = None
-    beep_on_exit: bool | None = None
-    end_conference_on_exit: bool | None = None
-    coaching: bool | None = None
-    call_sid_to_coach: str | None = None
-    etag: str = ""
 
 
 class Participants:

@@ -17,10 +17,10 @@ from rollcall.v1 import enums_pb2
 from rollcall.v1 import participant_pb2 as ppb
 from service.auth import Authenticator
 from service.core import errors
+from service.core.commands import ConferenceRef
 from service.core.conferences import Conferences, ConferenceUpdate
 from service.core.model import ConferenceStatus
 from service.core.ports.store import ConferenceFilter
-from service.core.usecases import ConferenceRef
 from service.ratelimit import RateLimiter
 from service.rpc import messages, names, requests
 from service.rpc.page_tokens import PageTokens, conference_binding

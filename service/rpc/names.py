@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 from service.core import errors
-from service.core.usecases import ConferenceRef
+from service.core.commands import ConferenceRef
 
 ACCOUNT_SID = re.compile(r"^AC[0-9a-fA-F]{32}$")
 CONFERENCE_SID = re.compile(r"^CF[0-9a-fA-F]{32}$")

@@ -22,8 +22,9 @@ from rollcall.v1 import participant_service_pb2 as pb
 from service.admission import Admission
 from service.auth import Authenticator
 from service.core import errors
+from service.core.commands import ConferenceRef
 from service.core.ports.store import ParticipantFilter
-from service.core.usecases import ConferenceRef, Participants
+from service.core.usecases import Participants
 from service.ratelimit import RateLimiter
 from service.rpc import limits, messages, names, requests
 from service.rpc.page_tokens import PageTokens, binding

@@ -19,6 +19,7 @@ from google.protobuf.message import Message
 from rollcall.v1 import enums_pb2
 from rollcall.v1 import participant_service_pb2 as pb
 from service.core import errors
+from service.core.commands import ConferenceRef, CreateCommand, UpdateCommand
 from service.core.errors import FieldViolation
 from service.core.model import (
     CALL_EVENT_PREFIX,
@@ -26,7 +27,6 @@ from service.core.model import (
     StatusCallback,
     event_words,
 )
-from service.core.usecases import ConferenceRef, CreateCommand, UpdateCommand
 
 _E164 = re.compile(r"^\+[1-9][0-9]{1,14}$")
 _CLIENT = re.compile(r"^client:[A-Za-z0-9_.@+\-]{1,256}$")

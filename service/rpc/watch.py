@@ -23,9 +23,10 @@ from rollcall.v1 import participant_service_pb2 as pb
 from service import metrics
 from service.clock import Clock
 from service.core import errors
+from service.core.commands import ConferenceRef
 from service.core.model import Event, EventType
 from service.core.ports.store import ParticipantFilter, Store
-from service.core.usecases import ConferenceRef, Participants
+from service.core.usecases import Participants
 from service.rpc import messages
 
 log = logging.getLogger("rollcall.watch")

@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 
 from service.clock import ManualClock
+from service.core.commands import ConferenceRef
 from service.core.model import Event, EventType, LeaveReason, ParticipantStatus
 from service.core.ports.dialer import CallRequest
-from service.core.usecases import ConferenceRef, Participants
+from service.core.usecases import Participants
 from service.dialer.simulated import SimulatedDialer
 from service.store.sqlite import SqliteStore
 from tests.unit.test_rules import AC, command

@@ -8,8 +8,8 @@ import orjson
 
 from rollcall.v1 import enums_pb2
 from rollcall.v1 import participant_service_pb2 as pb
+from service.core.commands import ConferenceRef
 from service.core.model import Conference, Participant, StatusCallback
-from service.core.usecases import ConferenceRef
 from service.rpc.requests import create_command
 
 AC = "AC" + "a" * 32

@@ -6,7 +6,7 @@ import pytest
 
 from rollcall.v1 import participant_service_pb2 as pb
 from service.core import errors
-from service.core.usecases import ConferenceRef
+from service.core.commands import ConferenceRef
 from service.rpc.names import parse_name, parse_parent
 from service.rpc.requests import (
     create_command,
