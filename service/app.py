@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 
 import grpc
 from aiohttp import web
@@ -28,12 +29,14 @@ from rollcall.v1 import participant_service_pb2_grpc as pb_grpc
 from service import keys, redact
 from service.admission import Admission
 from service.auth import Authenticator
+from service.carrier_callbacks.ingest import add_routes as add_carrier_routes
+from service.carrier_callbacks.ingest import callback_urls
 from service.clock import Clock, SystemClock, Timer
 from service.config import Settings, parse_accounts, parse_api_keys
 from service.core.conferences import Conferences
-from service.core.ports.dialer import CallProgress
+from service.core.ports.telephony import Report
 from service.core.usecases import Participants
-from service.dialer.simulated import SimulatedDialer, parse_outcomes
+from service.dialer.choose import Chosen, choose
 from service.metrics import start_metrics
 from service.ratelimit import RateLimiter
 from service.rpc.callbacks import CallbackApi, CallbackServicer
@@ -61,6 +64,20 @@ CALLBACK_SERVICE_NAME = callback_pb.DESCRIPTOR.services_by_name["CallbackService
 HEALTH_NAMES = ("", SERVICE_NAME, CONFERENCE_SERVICE_NAME, CALLBACK_SERVICE_NAME)
 
 
+def carrier_ingest(app: App) -> Callable[[web.Application], None]:
+    """The carrier callback routes, applying reports through the core."""
+    chosen = app.chosen
+
+    async def apply(report: Report, token: str | None) -> None:
+        accounts = chosen.tenants.get(report.account_sid, frozenset())
+        await app.participants.on_report(report, token, accounts)
+
+    def mount(web_app: web.Application) -> None:
+        add_carrier_routes(web_app, app.public_base_url, chosen.signing_tokens.get, apply)
+
+    return mount
+
+
 class App:
     def __init__(self, settings: Settings, clock: Clock | None = None) -> None:
         self.settings = settings
@@ -85,7 +102,6 @@ class App:
     async def start(self) -> None:
         s = self.settings
         redact.install()
-        outcomes = parse_outcomes(s.sim_outcomes)
         accounts = parse_accounts(s.accounts)
         api_keys = parse_api_keys(s.api_keys)
         destinations = DestinationPolicy.from_specs(
@@ -97,18 +113,13 @@ class App:
             accounts.setdefault(self.demo.account_sid, self.demo.auth_token)
         self.auth = Authenticator(accounts, api_keys)
 
-        async def sink(call_sid: str, progress: CallProgress, at: float) -> None:
-            await self.participants.on_progress(call_sid, progress, at)
+        async def sink(report: Report) -> None:
+            await self.participants.on_report(report)
 
-        if s.dialer != "simulated":
-            raise ValueError(f"unknown dialer {s.dialer!r}: only 'simulated' is available")
-        self.dialer = SimulatedDialer(
-            self.clock,
-            sink,
-            ring_seconds=s.sim_ring_seconds,
-            outcomes=outcomes,
-            calls_per_second=s.sim_calls_per_second,
-        )
+        self.chosen: Chosen = choose(s, self.clock, sink)
+        self.dialer = self.chosen.telephony
+        if self.chosen.twilio is not None and not s.http_listen:
+            raise ValueError("the twilio dialer needs --http-listen: the carrier calls back there")
         self.participants = Participants(self.store, self.dialer, self.clock)
         # Before recover(): the calls it fails owe their callbacks too.
         self.webhooks = WebhookDispatcher(
@@ -200,15 +211,25 @@ class App:
                 LocalUpstream(self.api, self.conference_api),
                 s.http_listen,
                 limits=HttpLimits.from_settings(s),
+                extra_routes=carrier_ingest(self) if self.chosen.twilio is not None else None,
             )
             self._gateway = gateway
             self.http_port = gateway.port
+            if self.chosen.twilio is not None:
+                self.chosen.twilio.callbacks = callback_urls(self.public_base_url())
         if s.metrics_listen:
             self._metrics, self.metrics_port = await start_metrics(s.metrics_listen)
         log.info(
             "serving",
             extra={"grpc_port": self.grpc_port, "http_port": self.http_port},
         )
+
+    def public_base_url(self) -> str:
+        """Where the carrier reaches this server: the setting, else the HTTP address."""
+        if self.settings.public_base_url:
+            return self.settings.public_base_url.rstrip("/")
+        host = self.settings.http_listen.rpartition(":")[0] or "127.0.0.1"
+        return f"http://{host}:{self.http_port}"
 
     def _schedule_database_check(self) -> None:
         """Notice a database deleted under the server even when nothing writes."""

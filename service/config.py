@@ -36,6 +36,11 @@ class Settings:
     sim_ring_seconds: float = 2.0
     sim_outcomes: str = ""
     sim_calls_per_second: float = 1.0
+    twilio_base_url: str = "https://api.twilio.com"
+    # "ACrollcall=ACupstream:TOKEN[:SKkey:SECRET]" entries, comma-separated (secret).
+    twilio_accounts: str = ""
+    twilio_calls_per_second: float = 1.0
+    twilio_timeout_seconds: float = 10.0
     grace_seconds: float = 10.0
     drain_seconds: float = 0.0
     max_in_flight: int = 512
@@ -85,13 +90,30 @@ SETTINGS_HELP: dict[str, str] = {
         "auth token of the demo account (generated, kept in the database and printed once"
         " when unset)"
     ),
-    "dialer": "outbound-call dialer adapter: 'simulated'",
+    "dialer": (
+        "telephony adapter: 'simulated' (no phone rings) or 'twilio' (a Twilio-compatible"
+        " Participants API; see the twilio_* settings)"
+    ),
     "sim_ring_seconds": "simulated dialer: seconds a call rings before it is answered",
     "sim_outcomes": (
         "simulated dialer: per-destination outcomes, comma-separated TO=OUTCOME with OUTCOME one of"
         " answer, answer:RING_SECONDS, busy, no-answer, failed, hangup:SECONDS"
     ),
     "sim_calls_per_second": "simulated dialer: calls placed per second per account (0 = unlimited)",
+    "twilio_base_url": "twilio dialer: base URL of the Twilio-compatible REST API",
+    "twilio_accounts": (
+        "twilio dialer: upstream credentials per Rollcall account, comma-separated"
+        " ACROLLCALL=ACUPSTREAM:AUTHTOKEN or ACROLLCALL=ACUPSTREAM:AUTHTOKEN:SKKEY:SECRET"
+        " (the auth token also checks the carrier's callback signatures)"
+    ),
+    "twilio_calls_per_second": (
+        "twilio dialer: calls placed per second per upstream account (Twilio's default"
+        " is 1; 0 = unlimited)"
+    ),
+    "twilio_timeout_seconds": (
+        "twilio dialer: seconds the carrier gets (retries included) before a request"
+        " fails UNAVAILABLE"
+    ),
     "grace_seconds": "seconds in-flight RPCs get to finish after SIGTERM",
     "drain_seconds": (
         "seconds after SIGTERM during which health says NOT_SERVING while calls are still"
@@ -109,7 +131,10 @@ SETTINGS_HELP: dict[str, str] = {
     "watchers_per_account": "concurrent WatchConference streams allowed per account",
     "requests_per_second": "unary requests per second per account, sustained (0 = unlimited)",
     "request_burst": "unary requests an account may make at once before the rate applies",
-    "public_base_url": "base URL callbacks are signed with (informational)",
+    "public_base_url": (
+        "base URL this server is reached at from outside; the twilio dialer asks the"
+        " carrier to send its callbacks there (default: http://HTTP_LISTEN)"
+    ),
     "callback_max_attempts": (
         "attempts per status callback before it is kept as a dead letter"
         " (the default spans a receiver outage of an hour)"

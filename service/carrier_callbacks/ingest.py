@@ -50,9 +50,16 @@ def signed_url(public_base_url: str, request: web.BaseRequest) -> str:
     return public_base_url.rstrip("/") + request.raw_path
 
 
+# The public base URL, or how to read it once known (a server on an ephemeral port).
+PublicBase = str | Callable[[], str]
+
+
 def make_handler(
-    public_base_url: str, auth_token_for: TokenLookup, apply: Apply
+    public_base: PublicBase, auth_token_for: TokenLookup, apply: Apply
 ) -> Callable[[web.Request], Awaitable[web.Response]]:
+    def public_base_url() -> str:
+        return public_base if isinstance(public_base, str) else public_base()
+
     async def handle(request: web.Request) -> web.Response:
         if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
             return web.Response(status=413)
@@ -69,7 +76,7 @@ def make_handler(
             metrics.CALLBACKS.labels("refused").inc()
             return web.Response(status=403)
         if not RequestValidator(token).validate(
-            signed_url(public_base_url, request), form, signature
+            signed_url(public_base_url(), request), form, signature
         ):
             log.warning("carrier callback refused: bad signature", extra={"path": request.path})
             metrics.CALLBACKS.labels("refused").inc()
@@ -95,9 +102,9 @@ def make_handler(
 
 
 def add_routes(
-    app: web.Application, public_base_url: str, auth_token_for: TokenLookup, apply: Apply
+    app: web.Application, public_base: PublicBase, auth_token_for: TokenLookup, apply: Apply
 ) -> None:
     """Mount both callback routes (POST) on an aiohttp application."""
-    handler = make_handler(public_base_url, auth_token_for, apply)
+    handler = make_handler(public_base, auth_token_for, apply)
     app.router.add_post(CALL_STATUS_PATH, handler)
     app.router.add_post(CONFERENCE_STATUS_PATH, handler)

@@ -4,7 +4,8 @@ The rule it keeps: every state change goes through emit(), which bumps the
 conference revision, stamps the participant with it and records the row to
 write and the event to append; nothing touches the store while a change is
 being decided. apply() then writes them, in emit order, inside the caller's
-write transaction, and the conference row last (first, when it is new). So
+write transaction, and the conference row last (first, when it is new), then
+reads the carrier identities of the calls to end after the commit. So
 each revision has exactly one event and nothing is announced uncommitted.
 """
 
@@ -15,6 +16,7 @@ import dataclasses
 
 from service.core.model import Conference, Event, EventType, Participant
 from service.core.ports.store import WriteTransaction
+from service.core.ports.telephony import CallTarget
 
 
 @dataclasses.dataclass(frozen=True)
@@ -31,8 +33,10 @@ class Changes:
         self.new_conference = new_conference
         self.events: list[Event] = []
         self._writes: list[_Write] = []
-        # Calls the dialer must end once the transaction has committed.
+        # Calls the carrier must end once the transaction has committed, and
+        # (filled by apply) the carrier's identities for them.
         self.hangups: list[str] = []
+        self.kicks: list[CallTarget] = []
 
     def emit(
         self, kind: EventType, participant: Participant | None = None, *, new: bool = False
@@ -59,7 +63,8 @@ class Changes:
 
 
 async def apply(tx: WriteTransaction, ch: Changes) -> None:
-    """Write what `ch` decided: rows and events in order, then the conference."""
+    """Write what `ch` decided: rows and events in order, then the conference;
+    and read the carrier's identities of the calls to end after the commit."""
     if ch.new_conference:
         await tx.insert_conference(ch.conference)
     for write in ch._writes:
@@ -71,3 +76,7 @@ async def apply(tx: WriteTransaction, ch: Changes) -> None:
         await tx.append_event(write.event)
     if ch.events and not ch.new_conference:
         await tx.update_conference(ch.conference)
+    for call_sid in ch.hangups:
+        carrier = await tx.carrier_call(call_sid)
+        conference_sid = ch.conference.sid if carrier is None else carrier[0]
+        ch.kicks.append(CallTarget(ch.conference.account_sid, conference_sid, call_sid))

@@ -1,38 +1,47 @@
-"""Use cases: create, fetch, list, update and delete participants; call progress.
+"""Use cases: create, fetch, list, update and delete participants; call reports.
 
 The rules it keeps: every change runs in one store write transaction, in
 three steps: it reads what it needs, the rules decide from those values into
 Changes (no store call while deciding), and changes.apply writes the result
-(so it is durable and announced together); nothing reaches the dialer
-before its transaction commits (a Create dials after its row is stored, a kick
-hangs up after it is recorded), and once it commits all of that happens even
-if the caller has gone (each change runs apart from its caller, see
-background); a repeated request_id returns the first
-participant and never dials again; a stale etag changes nothing.
+(so it is durable and announced together). The carrier goes first where it
+can refuse: a Create is decided, then placed, then recorded with the
+carrier's CallSid (a refusal records nothing); an Update or Delete carries
+its effect to the carrier inside its transaction before writing (a refusal
+rolls it back); calls ended as a consequence (a conference ending) are
+ended at the carrier after the commit. Once a change has started it runs to
+its end even if the caller has gone (see background); a repeated request_id
+returns the first participant and never dials again; a stale etag changes
+nothing.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Protocol
 
 from service.clock import Clock
-from service.core import background, errors, rules
+from service.core import background, create, errors, reports, rules
 from service.core.changes import Changes, apply
 from service.core.commands import ConferenceRef, CreateCommand, UpdateCommand
-from service.core.model import (
-    CallStatus,
-    Conference,
-    ConferenceStatus,
-    Event,
-    EventType,
-    Participant,
-    ParticipantStatus,
-    new_sid,
-)
-from service.core.ports.dialer import CallProgress, CallRequest, Dialer
+from service.core.model import Conference, Event, EventType, Participant
 from service.core.ports.store import Page, ParticipantFilter, Store, WriteTransaction
+from service.core.ports.telephony import (
+    Announce,
+    BeepOnExit,
+    CallTarget,
+    Coach,
+    EndConferenceOnExit,
+    Hold,
+    Kick,
+    Mute,
+    ParticipantChange,
+    Placed,
+    Report,
+    Telephony,
+    Update,
+    Wait,
+)
 
 log = logging.getLogger("rollcall.core")
 
@@ -40,13 +49,17 @@ EventListener = Callable[[list[Event]], Awaitable[None] | None]
 
 
 class Participants:
-    def __init__(self, store: Store, dialer: Dialer, clock: Clock) -> None:
+    def __init__(self, store: Store, telephony: Telephony, clock: Clock) -> None:
         self.store = store
-        self.dialer = dialer
+        self.telephony = telephony
         self.clock = clock
         self._listeners: list[EventListener] = []
         # Every change runs here, apart from its caller (see background).
         self.changes = background.ChangeRunner()
+        # Creates between placing a call and recording it: a report for a call
+        # not yet recorded waits for them (see reports).
+        self.placing: set[asyncio.Future[None]] = set()
+        self._create_locks: dict[tuple[str, str], asyncio.Lock] = {}
 
     def subscribe(self, listener: EventListener) -> None:
         """Called with each committed transaction's events, in commit order."""
@@ -55,15 +68,17 @@ class Participants:
     async def _committed(self, ch: Changes) -> None:
         """What a commit promises: hangups, then the announcement to listeners.
 
-        A dialer that fails here cannot undo the commit, so it never stops the
+        A carrier that fails here cannot undo the commit, so it never stops the
         announcement: the participant was already recorded as gone, and the
         failure is logged.
         """
-        for call_sid in ch.hangups:
+        for target in ch.kicks:
             try:
-                await self.dialer.hangup(call_sid)
+                await self.telephony.apply(Kick(target))
             except Exception:
-                log.exception("dialer hangup failed after commit", extra={"call_sid": call_sid})
+                log.exception(
+                    "carrier hangup failed after commit", extra={"call_sid": target.call_sid}
+                )
         if ch.events:
             for listener in self._listeners:
                 result = listener(ch.events)
@@ -105,97 +120,80 @@ class Participants:
 
     async def create(self, cmd: CreateCommand) -> tuple[Participant, float | None]:
         """Returns the participant and its queue time in ms (None on a repeat)."""
-        self.dialer.check(cmd.conference.account_sid, cmd.from_endpoint, cmd.to_endpoint)
+        self.telephony.check(cmd.conference.account_sid, cmd.from_endpoint, cmd.to_endpoint)
         return await self.changes.run(lambda: self._create(cmd))
 
     async def _create(self, cmd: CreateCommand) -> tuple[Participant, float | None]:
+        # One Create at a time per conference name (so a new conference is
+        # created once, and its carrier conference named once) and per request_id.
         account = cmd.conference.account_sid
-        now = self.clock.now()
+        keys = sorted({("conference", cmd.conference.key), ("request", cmd.request_id)})
+        locks = [self._lock(account, kind + ":" + value) for kind, value in keys if value]
+        for lock in locks:
+            await lock.acquire()
+        try:
+            return await self._create_locked(cmd)
+        finally:
+            for lock in reversed(locks):
+                lock.release()
+
+    def _lock(self, account: str, name: str) -> asyncio.Lock:
+        lock = self._create_locks.get((account, name))
+        if lock is None:
+            if len(self._create_locks) > 1024:
+                self._create_locks = {k: v for k, v in self._create_locks.items() if v.locked()}
+            lock = self._create_locks[(account, name)] = asyncio.Lock()
+        return lock
+
+    async def _create_locked(self, cmd: CreateCommand) -> tuple[Participant, float | None]:
         async with self.store.write() as tx:
             background.started()
-            if cmd.request_id:
-                earlier = await tx.request(account, cmd.request_id)
-                if earlier is not None:
-                    call_sid, fingerprint = earlier
-                    if fingerprint != cmd.fingerprint:
-                        raise errors.request_id_reused()
-                    repeat = await tx.participant_by_call_sid(call_sid)
-                    assert repeat is not None
-                    return repeat, None
-            # Read what the decision needs...
-            existing = await _find_conference(tx, cmd.conference)
-            count = label_taken = 0
-            coach_target = None
-            if existing is not None:
-                count = await tx.count_active(existing.sid)
-                if cmd.label is not None:
-                    label_taken = await tx.active_label_taken(existing.sid, cmd.label)
-                if cmd.coaching and cmd.call_sid_to_coach:
-                    coach_target = await tx.active_participant(existing.sid, cmd.call_sid_to_coach)
-            # ...decide from those values...
-            conf = _conference_for_create(existing, cmd, now)
-            ch = Changes(conf, now, new_conference=existing is None)
-            if count >= conf.max_participants:
-                raise errors.conference_full(conf.sid, conf.max_participants)
-            if label_taken:
-                raise errors.label_in_use(cmd.label or "")
-            if cmd.coaching and cmd.call_sid_to_coach:
-                _check_coach_target(coach_target, cmd.call_sid_to_coach, None)
-            participant = Participant(
-                call_sid=new_sid("CA"),
-                account_sid=account,
-                conference_sid=conf.sid,
-                conference_friendly_name=conf.friendly_name,
-                label=cmd.label,
-                status=ParticipantStatus.QUEUED,
-                call_status=CallStatus.QUEUED,
-                from_endpoint=cmd.from_endpoint,
-                to_endpoint=cmd.to_endpoint,
-                date_created=now,
-                date_updated=now,
-                revision=0,
-                muted=cmd.muted,
-                coaching=cmd.coaching,
-                call_sid_to_coach=cmd.call_sid_to_coach if cmd.coaching else None,
-                start_conference_on_enter=cmd.start_conference_on_enter,
-                end_conference_on_exit=cmd.end_conference_on_exit,
-                wait_url=cmd.wait_url,
-                wait_method=cmd.wait_method,
-                timeout=cmd.timeout,
-                time_limit=cmd.time_limit,
-                settings=dict(cmd.settings),
-                status_callback=cmd.status_callback,
+            repeat = await _repeat(tx, cmd)
+            if repeat is not None:
+                return repeat, None
+            conf, _ = await create.decide(tx, cmd, self.clock.now(), None)
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.placing.add(done)
+        try:
+            placed = await self.telephony.place(
+                create.place_call(cmd, create.call_key(cmd), conf.sid)
             )
+            try:
+                ch, participant = await self._record(cmd, conf.sid, placed)
+            except Exception:
+                # Placed but not recordable (the conference filled or ended
+                # meanwhile, the store failed): the call must not ring on.
+                target = CallTarget(
+                    cmd.conference.account_sid, placed.conference_sid, placed.call_sid
+                )
+                try:
+                    await self.telephony.apply(Kick(target))
+                except Exception:
+                    log.exception("could not end a call that was not recorded")
+                raise
+        finally:
+            self.placing.discard(done)
+            done.set_result(None)
+        await self._committed(ch)
+        return participant, placed.queue_time_ms
+
+    async def _record(
+        self, cmd: CreateCommand, conference_sid: str, placed: Placed
+    ) -> tuple[Changes, Participant]:
+        call_sid = placed.call_sid
+        now = self.clock.now()
+        async with self.store.write() as tx:
+            conf, new = await create.decide(tx, cmd, now, conference_sid)
+            ch = Changes(conf, now, new_conference=new)
+            participant = create.participant(cmd, conf, call_sid, now)
             ch.emit(EventType.CALL_STATUS_CHANGED, participant, new=True)
-            # ...then write.
             await apply(tx, ch)
             if cmd.request_id:
                 await tx.record_request(
-                    account, cmd.request_id, participant.call_sid, cmd.fingerprint
+                    cmd.conference.account_sid, cmd.request_id, call_sid, cmd.fingerprint
                 )
-        try:
-            queue_ms = self.dialer.place(
-                CallRequest(
-                    account_sid=account,
-                    call_sid=participant.call_sid,
-                    from_endpoint=participant.from_endpoint,
-                    to_endpoint=participant.to_endpoint,
-                    timeout_seconds=participant.timeout,
-                    time_limit_seconds=participant.time_limit,
-                )
-            )
-        except Exception:
-            log.exception(
-                "dialer failed to place a committed call",
-                extra={"call_sid": participant.call_sid},
-            )
-            await self._committed(ch)
-            # The call never started: it fails as a change of its own
-            # (participant failed, leave reason participant_add_failed).
-            await self._on_progress(participant.call_sid, CallProgress.FAILED, self.clock.now())
-            return participant, 0.0
-        await self._committed(ch)
-        return participant, queue_ms
+            await tx.save_carrier_call(call_sid, placed.conference_sid, None)
+        return ch, participant
 
     # -- update and delete ---------------------------------------------------
 
@@ -222,6 +220,7 @@ class Participants:
             if not p.active:
                 raise errors.participant_not_active(p.call_sid)
             ch = Changes(conf, self.clock.now())
+            effects: list[ParticipantChange] = []
             coaching = p.coaching if cmd.coaching is None else cmd.coaching
             coach_target = p.call_sid_to_coach
             if cmd.call_sid_to_coach is not None:
@@ -242,6 +241,7 @@ class Participants:
             if cmd.muted is not None and cmd.muted != p.muted:
                 p.muted = cmd.muted
                 kind = EventType.PARTICIPANT_MUTED if p.muted else EventType.PARTICIPANT_UNMUTED
+                effects.append(Mute(p.muted))
                 ch.emit(kind, p)
             if cmd.hold is not None and cmd.hold != p.hold:
                 p.hold = cmd.hold
@@ -250,6 +250,7 @@ class Participants:
                     p.hold_url = cmd.hold_url or None
                 if cmd.hold_method is not None:
                     p.hold_method = cmd.hold_method
+                effects.append(Hold(p.hold, cmd.hold_url or None, cmd.hold_method))
                 ch.emit(kind, p)
             modified = False
             for field, value in (
@@ -264,15 +265,22 @@ class Participants:
                 if value is not None and getattr(p, field) != value:
                     setattr(p, field, value)
                     modified = True
+                    effects.extend(_effect(field, p))
             if (coaching, coach_target) != (p.coaching, p.call_sid_to_coach):
                 p.coaching, p.call_sid_to_coach = coaching, coach_target
                 modified = True
+                effects.append(Coach(coaching, coach_target))
             if modified:
                 ch.emit(EventType.PARTICIPANT_MODIFIED, p)
             if cmd.announce_url:
-                # The simulated media plane plays the announcement at once.
+                # Reported as played once the carrier has taken it.
                 p.announce_url = cmd.announce_url
+                effects.append(Announce(cmd.announce_url, cmd.announce_method))
                 ch.emit(EventType.ANNOUNCEMENT_ENDED, p)
+            if effects:
+                # The carrier first: its refusal rolls this transaction back.
+                target = await call_target(tx, p)
+                await self.telephony.apply(Update(target, tuple(dict.fromkeys(effects))))
             await apply(tx, ch)
         await self._committed(ch)
         return p
@@ -289,116 +297,63 @@ class Participants:
             roster = await read_roster(tx, conf.sid, rules.needs(conf, p, None))
             ch = Changes(conf, self.clock.now())
             rules.kick(ch, roster, p)
+            # The carrier first: its refusal rolls this transaction back.
+            await self.telephony.apply(Kick(await call_target(tx, p)))
+            ch.hangups.remove(p.call_sid)
             await apply(tx, ch)
         await self._committed(ch)
         return p
 
-    # -- dialer progress and restart -----------------------------------------
+    # -- carrier reports and restart ------------------------------------------
 
-    async def on_progress(self, call_sid: str, progress: CallProgress, at: float) -> None:
-        # Called from the dialer's timers, which no caller cancels.
-        await self.changes.track(lambda: self._on_progress(call_sid, progress, at))
-
-    async def _on_progress(self, call_sid: str, progress: CallProgress, at: float) -> None:
-        async with self.store.write() as tx:
-            background.started()
-            p = await tx.participant_by_call_sid(call_sid)
-            if p is None or not p.active:
-                return
-            conf = await tx.conference(p.account_sid, p.conference_sid)
-            assert conf is not None
-            roster = await read_roster(tx, conf.sid, rules.needs(conf, p, progress))
-            ch = Changes(conf, max(at, p.date_updated))
-            rules.apply_progress(ch, roster, p, progress)
-            await apply(tx, ch)
-        await self._committed(ch)
+    async def on_report(
+        self, report: Report, token: str | None = None, accounts: frozenset[str] | None = None
+    ) -> None:
+        """A carrier report becomes a change (see reports); `accounts`: the
+        Rollcall accounts it may touch (None: any)."""
+        # Called from carrier timers and callbacks, which no caller cancels.
+        await self.changes.track(lambda: reports.apply_report(self, report, token, accounts))
 
     async def recover(self) -> tuple[int, int]:
-        """After a restart: calls still being dialed fail; answered calls resume.
-
-        Returns (failed, resumed). Deterministic: the dialer's timers did not
-        survive, so a call that had not been answered is reported failed
-        (ParticipantCallStatus failed, reason participant_add_failed), and an
-        answered call stays connected with its time limit re-armed from its
-        answer time.
-        """
-        failed = resumed = 0
-        for p in await self.store.active_participants_everywhere():
-            if p.status is ParticipantStatus.CONNECTED and p.answered_at is not None:
-                self.dialer.resume(
-                    CallRequest(
-                        account_sid=p.account_sid,
-                        call_sid=p.call_sid,
-                        from_endpoint=p.from_endpoint,
-                        to_endpoint=p.to_endpoint,
-                        timeout_seconds=p.timeout,
-                        time_limit_seconds=p.time_limit,
-                    ),
-                    p.answered_at,
-                )
-                resumed += 1
-            else:
-                await self.on_progress(p.call_sid, CallProgress.FAILED, self.clock.now())
-                failed += 1
-        if failed or resumed:
-            log.info("recovered calls", extra={"failed": failed, "resumed": resumed})
-        return failed, resumed
+        """After a restart: the carrier's word on every open call (see reports)."""
+        return await reports.reconcile(self)
 
 
-def _conference_for_create(
-    existing: Conference | None, cmd: CreateCommand, now: float
-) -> Conference:
-    """The conference a Create joins: the one found, or a new one by that name."""
-    ref = cmd.conference
-    if existing is None and ref.is_sid:
-        raise errors.conference_not_found(f"conference {ref.key}")
-    if existing is not None:
-        if not existing.active:
-            raise errors.conference_not_active(existing.sid)
-        return existing
-    return Conference(
-        sid=new_sid("CF"),
-        account_sid=ref.account_sid,
-        friendly_name=ref.key,
-        status=ConferenceStatus.INIT,
-        revision=0,
-        max_participants=cmd.max_participants,
-        date_created=now,
-        date_updated=now,
-        settings=dict(cmd.conference_settings),
-        status_callback=cmd.conference_status_callback,
-        region=cmd.region,
-    )
+read_roster = reports.read_roster
 
 
-async def read_roster(tx: WriteTransaction, conference_sid: str, need: rules.Need) -> rules.Roster:
-    """Read what rules.needs asked for: nothing, the count, or the members."""
-    if need is rules.Need.MEMBERS:
-        members = {p.call_sid: p for p in await tx.active_participants(conference_sid)}
-        return rules.Roster(len(members), members)
-    if need is rules.Need.COUNT:
-        return rules.Roster(await tx.count_active(conference_sid))
-    return rules.Roster()
+async def _repeat(tx: WriteTransaction, cmd: CreateCommand) -> Participant | None:
+    """The participant an earlier Create with this request_id made, if any."""
+    if not cmd.request_id:
+        return None
+    earlier = await tx.request(cmd.conference.account_sid, cmd.request_id)
+    if earlier is None:
+        return None
+    call_sid, fingerprint = earlier
+    if fingerprint != cmd.fingerprint:
+        raise errors.request_id_reused()
+    repeat = await tx.participant_by_call_sid(call_sid)
+    assert repeat is not None
+    return repeat
 
 
-class _ConferenceReader(Protocol):
-    async def conference(self, account_sid: str, conference_sid: str) -> Conference | None: ...
-
-    async def active_conference_named(
-        self, account_sid: str, friendly_name: str
-    ) -> Conference | None: ...
-
-
-async def _find_conference(reader: _ConferenceReader, ref: ConferenceRef) -> Conference | None:
-    """By SID (any status), or the active conference of that friendly name."""
-    if ref.is_sid:
-        return await reader.conference(ref.account_sid, ref.key)
-    return await reader.active_conference_named(ref.account_sid, ref.key)
+def _effect(field: str, p: Participant) -> list[ParticipantChange]:
+    """The carrier effect of a changed participant setting (none for local-only ones)."""
+    if field in ("wait_url", "wait_method"):
+        return [Wait(p.wait_url, p.wait_method)]
+    if field == "beep_on_exit":
+        return [BeepOnExit(bool(p.beep_on_exit))]
+    if field == "end_conference_on_exit":
+        return [EndConferenceOnExit(p.end_conference_on_exit)]
+    return []
 
 
-def _check_coach_target(found: Participant | None, target: str, coach: str | None) -> None:
-    """The coached participant must be another active one, not on hold."""
-    if found is None or target == coach:
-        raise errors.coach_target_absent(target)
-    if found.hold:
-        raise errors.coach_target_on_hold(target)
+async def call_target(tx: WriteTransaction, p: Participant) -> CallTarget:
+    """The carrier's identities of p's call (its carrier conference as recorded)."""
+    carrier = await tx.carrier_call(p.call_sid)
+    conference_sid = p.conference_sid if carrier is None else carrier[0]
+    return CallTarget(p.account_sid, conference_sid, p.call_sid)
+
+
+_find_conference = create.find_conference
+_check_coach_target = create.check_coach_target

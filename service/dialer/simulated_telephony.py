@@ -136,6 +136,10 @@ class SimulatedTelephony:
     def calls_in_flight(self) -> int:
         return self._dialer.calls_in_flight()
 
+    def retrying(self) -> int:
+        """Calls whose next report waits to be offered to the sink again."""
+        return self._dialer.retrying()
+
     # -- internals -------------------------------------------------------------
 
     async def _progress(self, call_sid: str, progress: CallProgress, at: float) -> None:

@@ -10,6 +10,8 @@ deadlines), and a clean shutdown that lets in-flight requests finish.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from aiohttp import web
 
 from service.gateway.errors import twilio_errors
@@ -57,11 +59,13 @@ async def start_gateway(
     *,
     shutdown_timeout: float = 10.0,
     limits: HttpLimits | None = None,
+    extra_routes: Callable[[web.Application], None] | None = None,
 ) -> Gateway:
     host, port = parse_listen(listen)
-    runner = GatewayRunner(
-        build_app(upstream), limits=limits or HttpLimits(), shutdown_timeout=shutdown_timeout
-    )
+    app = build_app(upstream)
+    if extra_routes is not None:
+        extra_routes(app)  # e.g. the carrier callback ingest
+    runner = GatewayRunner(app, limits=limits or HttpLimits(), shutdown_timeout=shutdown_timeout)
     await runner.setup()
     try:
         site = web.TCPSite(runner, host, port)

@@ -26,6 +26,7 @@ from service.core.ports.store import (
     WebhookCursor,
 )
 from service.store import sqlite_conferences
+from service.store.sqlite_carrier import CarrierRows
 from service.store.sqlite_migrations import migrate
 
 _READERS = 4
@@ -180,7 +181,7 @@ class _Reads:
         return [_participant(row) for row in rows]
 
 
-class SqliteWriteTransaction(_Reads):
+class SqliteWriteTransaction(_Reads, CarrierRows):
     async def count_active(self, conference_sid: str) -> int:
         row = await self._one(
             "SELECT COUNT(*) FROM participants WHERE conference_sid = ? AND active = 1",

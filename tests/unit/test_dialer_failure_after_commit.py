@@ -1,7 +1,8 @@
-"""A dialer that fails after a change committed: the committed change is still
-announced, and a call that could not be placed ends `failed` (leave reason
-participant_add_failed) as a change of its own. Real SQLite store, the
-simulated dialer with its place/hangup made to fail (a faulty adapter)."""
+"""A carrier that fails: before a change commits it refuses the change (a
+Create that cannot be placed, a Delete whose kick the carrier refuses change
+nothing and raise), and after one committed (a call ended as a consequence)
+it cannot undo it: the change is still announced. Real SQLite store, the
+simulated telephony with its place and kick made to fail (a faulty adapter)."""
 
 from __future__ import annotations
 
@@ -12,81 +13,100 @@ import pytest
 
 from service.clock import ManualClock
 from service.core.commands import ConferenceRef
-from service.core.model import Event, EventType, LeaveReason, ParticipantStatus
-from service.core.ports.dialer import CallRequest
+from service.core.errors import RollcallError
+from service.core.model import Event, EventType, ParticipantStatus
+from service.core.ports.telephony import Effect, Kick, PlaceCall, Placed, Report
 from service.core.usecases import Participants
-from service.dialer.simulated import SimulatedDialer
+from service.dialer.simulated_telephony import SimulatedTelephony
+from service.dialer.twilio import errors
 from service.store.sqlite import SqliteStore
 from tests.unit.test_rules import AC, command
 
 
-class FaultyDialer(SimulatedDialer):
-    """The simulator, except that placing or hanging up can be made to raise."""
+class FaultyTelephony(SimulatedTelephony):
+    """The simulator, except that placing or kicking chosen calls can be made to raise."""
 
     fail_place = False
-    fail_hangup = False
+    fail_kick: frozenset[str] = frozenset()
 
-    def place(self, call: CallRequest) -> float:
+    async def place(self, call: PlaceCall) -> Placed:
         if self.fail_place:
-            raise RuntimeError("carrier unreachable")
-        return super().place(call)
+            raise errors.carrier_unavailable("carrier unreachable")
+        return await super().place(call)
 
-    async def hangup(self, call_sid: str) -> None:
-        if self.fail_hangup:
-            raise RuntimeError("carrier unreachable")
-        await super().hangup(call_sid)
+    async def apply(self, effect: Effect) -> None:
+        if isinstance(effect, Kick) and effect.target.call_sid in self.fail_kick:
+            raise errors.carrier_unavailable("carrier unreachable")
+        await super().apply(effect)
 
 
 @pytest.fixture
-async def core(tmp_path: Path) -> AsyncIterator[tuple[Participants, FaultyDialer, list[Event]]]:
+async def core(tmp_path: Path) -> AsyncIterator[tuple[Participants, FaultyTelephony, list[Event]]]:
     clock = ManualClock()
     store = SqliteStore(str(tmp_path / "core.sqlite3"))
     await store.open()
     seen: list[Event] = []
 
-    async def sink(call_sid: str, progress: object, at: float) -> None:
-        await participants.on_progress(call_sid, progress, at)  # type: ignore[arg-type]
+    async def sink(report: Report) -> None:
+        await participants.on_report(report)
 
-    dialer = FaultyDialer(clock, sink, ring_seconds=1.0, calls_per_second=0)
-    participants = Participants(store, dialer, clock)
+    telephony = FaultyTelephony(clock, sink, ring_seconds=1.0, calls_per_second=0)
+    participants = Participants(store, telephony, clock)
     participants.subscribe(seen.extend)
     try:
-        yield participants, dialer, seen
+        yield participants, telephony, seen
     finally:
-        await dialer.close()
+        await telephony.close()
         await store.close()
 
 
-async def test_place_failing_after_commit_announces_and_fails_the_call(
-    core: tuple[Participants, FaultyDialer, list[Event]],
+async def test_a_call_the_carrier_cannot_place_changes_nothing(
+    core: tuple[Participants, FaultyTelephony, list[Event]],
 ) -> None:
-    participants, dialer, seen = core
-    dialer.fail_place = True
-    created, _ = await participants.create(command())
-    # The committed Create was announced, then the failure as its own change.
-    assert [e.type for e in seen[:2]] == [
-        EventType.CALL_STATUS_CHANGED,
-        EventType.PARTICIPANT_LEFT,
-    ]
-    assert seen[0].participant is not None
-    assert seen[0].participant.status is ParticipantStatus.QUEUED
-    assert seen[1].revision == seen[0].revision + 1
-    left = seen[1].participant
-    assert left is not None and left.call_sid == created.call_sid
-    assert left.status is ParticipantStatus.FAILED
-    assert left.leave_reason is LeaveReason.PARTICIPANT_ADD_FAILED
-    stored = await participants.fetch(
-        ConferenceRef(AC, created.conference_sid), created.call_sid, include_ended=True
-    )
-    assert stored.status is ParticipantStatus.FAILED
+    participants, telephony, seen = core
+    telephony.fail_place = True
+    with pytest.raises(RollcallError) as refused:
+        await participants.create(command())
+    assert refused.value.reason == "CARRIER_UNAVAILABLE"
+    assert seen == []
+    with pytest.raises(RollcallError):
+        await participants.conference(ConferenceRef(AC, "room"))
 
 
-async def test_hangup_failing_after_commit_still_announces(
-    core: tuple[Participants, FaultyDialer, list[Event]],
+async def test_a_kick_the_carrier_refuses_changes_nothing(
+    core: tuple[Participants, FaultyTelephony, list[Event]],
 ) -> None:
-    participants, dialer, seen = core
+    participants, telephony, seen = core
     created, _ = await participants.create(command())
-    dialer.fail_hangup = True
+    telephony.fail_kick = frozenset({created.call_sid})
     seen.clear()
-    await participants.delete(ConferenceRef(AC, created.conference_sid), created.call_sid, "")
-    assert [e.type for e in seen] == [EventType.PARTICIPANT_LEFT, EventType.CONFERENCE_ENDED]
+    ref = ConferenceRef(AC, created.conference_sid)
+    with pytest.raises(RollcallError):
+        await participants.delete(ref, created.call_sid, "")
+    assert seen == []
+    stored = await participants.fetch(ref, created.call_sid, include_ended=True)
+    assert stored.active and stored.revision == created.revision
+
+
+async def test_a_hangup_failing_after_commit_still_announces(
+    core: tuple[Participants, FaultyTelephony, list[Event]],
+) -> None:
+    participants, telephony, seen = core
+    host, _ = await participants.create(command(end_conference_on_exit=True))
+    guest, _ = await participants.create(command())
+    clock = participants.clock
+    assert isinstance(clock, ManualClock)
+    await clock.advance(2.0)  # both answered
+    telephony.fail_kick = frozenset({guest.call_sid})  # the guest's hangup fails
+    seen.clear()
+    await participants.delete(ConferenceRef(AC, host.conference_sid), host.call_sid, "")
+    kinds = [e.type for e in seen]
+    assert kinds == [
+        EventType.PARTICIPANT_LEFT,
+        EventType.PARTICIPANT_LEFT,
+        EventType.CONFERENCE_ENDED,
+    ]
+    g = await participants.fetch(
+        ConferenceRef(AC, host.conference_sid), guest.call_sid, include_ended=True
+    )
+    assert g.status is ParticipantStatus.COMPLETE

@@ -19,8 +19,9 @@ from service.core.model import (
     LeaveReason,
     ParticipantStatus,
 )
+from service.core.ports.telephony import Report
 from service.core.usecases import Participants
-from service.dialer.simulated import SimulatedDialer
+from service.dialer.simulated_telephony import SimulatedTelephony
 from service.store.sqlite import SqliteStore
 
 AC = "AC" + "a" * 32
@@ -33,10 +34,10 @@ async def core(tmp_path: Path) -> AsyncIterator[tuple[Participants, ManualClock,
     await store.open()
     seen: list[EventType] = []
 
-    async def sink(call_sid: str, progress: object, at: float) -> None:
-        await participants.on_progress(call_sid, progress, at)  # type: ignore[arg-type]
+    async def sink(report: Report) -> None:
+        await participants.on_report(report)
 
-    dialer = SimulatedDialer(clock, sink, ring_seconds=1.0, calls_per_second=0)
+    dialer = SimulatedTelephony(clock, sink, ring_seconds=1.0, calls_per_second=0)
     participants = Participants(store, dialer, clock)
     participants.subscribe(lambda events: seen.extend(e.type for e in events))
     try:
@@ -118,7 +119,7 @@ async def test_end_on_exit_left_ends_conference(core: tuple) -> None:
     )
     assert g.status is ParticipantStatus.COMPLETE
     assert g.leave_reason is LeaveReason.MODERATOR_ENDED_CONFERENCE
-    assert participants.dialer.calls_in_flight() == 0  # the guest's call was hung up
+    assert participants.telephony.calls_in_flight() == 0  # type: ignore[attr-defined]
 
 
 async def test_kick_before_answer_cancels_the_call(core: tuple) -> None:
@@ -165,17 +166,17 @@ async def test_recover_fails_unanswered_and_resumes_answered(tmp_path: Path) -> 
     store = SqliteStore(str(tmp_path / "r.sqlite3"))
     await store.open()
 
-    async def sink(call_sid: str, progress: object, at: float) -> None:
-        await participants.on_progress(call_sid, progress, at)  # type: ignore[arg-type]
+    async def sink(report: Report) -> None:
+        await participants.on_report(report)
 
-    dialer = SimulatedDialer(clock, sink, ring_seconds=1.0, calls_per_second=0)
+    dialer = SimulatedTelephony(clock, sink, ring_seconds=1.0, calls_per_second=0)
     participants = Participants(store, dialer, clock)
     answered, _ = await participants.create(command(time_limit=100))
     await clock.advance(1)
     ringing, _ = await participants.create(command())
     await clock.advance(0)
     await dialer.close()  # the process "dies": its timers are gone
-    dialer2 = SimulatedDialer(clock, sink, ring_seconds=1.0, calls_per_second=0)
+    dialer2 = SimulatedTelephony(clock, sink, ring_seconds=1.0, calls_per_second=0)
     participants = Participants(store, dialer2, clock)
     assert await participants.recover() == (1, 1)
     ref = ConferenceRef(AC, answered.conference_sid)

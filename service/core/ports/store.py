@@ -123,6 +123,26 @@ class WriteTransaction(Protocol):
         self, account_sid: str, request_id: str, call_sid: str, fingerprint: str
     ) -> None: ...
 
+    # -- the carrier's side of calls (telephony port) --
+
+    async def carrier_call(self, call_sid: str) -> tuple[str, int | None] | None:
+        """(carrier conference SID, last applied call SequenceNumber) of a placed call."""
+        ...
+
+    async def save_carrier_call(
+        self, call_sid: str, carrier_conference_sid: str, last_sequence: int | None
+    ) -> None: ...
+
+    async def carrier_event_sequence(self, scope: str) -> int | None: ...
+
+    async def save_carrier_event_sequence(self, scope: str, last_sequence: int) -> None: ...
+
+    async def carrier_callback_seen(self, token: str) -> bool:
+        """Whether a carrier callback with this idempotency token was applied."""
+        ...
+
+    async def record_carrier_callback(self, token: str, at: float) -> None: ...
+
 
 class Store(Protocol):
     async def open(self) -> None:

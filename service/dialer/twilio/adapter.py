@@ -58,7 +58,8 @@ class TwilioTelephony:
     ) -> None:
         self.options = options or TwilioOptions()
         self._accounts = dict(accounts)
-        self._callbacks = callbacks
+        # Where the carrier sends its callbacks; may be set until the first place().
+        self.callbacks = callbacks
         self._clock = clock
         self._sleep = sleep or clock_sleep(clock)
         self._http = http or TwilioHttp(self.options, clock, self._sleep)
@@ -73,7 +74,7 @@ class TwilioTelephony:
         account = self._account(call.account_sid)
         deadline = self._deadline()
         path = f"Conferences/{_seg(forms.conference_name(call.conference))}/Participants.json"
-        form = forms.create_form(call, self._callbacks)
+        form = forms.create_form(call, self.callbacks)
         attempts = 0
         while True:
             attempts += 1

@@ -1,0 +1,176 @@
+"""Carrier reports become changes; after a restart, the carrier's word on open calls.
+
+The rules it keeps: a report is applied in one write transaction together
+with its idempotency token (so a callback retried, here or on another
+replica, changes nothing the second time) and its SequenceNumber (so an older
+report arriving after a newer one changes nothing); a report for a call whose
+Create is still between placing and recording waits for it; a report about
+another tenant's call, or a call Rollcall does not know, changes nothing.
+Call progress goes through the conference rules (rules.apply_progress);
+conference events Rollcall did not cause (carrier_reports.observe) are
+emitted like any other change, so watchers and callbacks see them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING
+
+from service.core import background, carrier_reports, rules
+from service.core.changes import Changes, apply
+from service.core.model import Participant, ParticipantStatus
+from service.core.ports.dialer import CallProgress
+from service.core.ports.store import WriteTransaction
+from service.core.ports.telephony import (
+    CallReport,
+    ConferenceEvent,
+    ConferenceReport,
+    OpenCall,
+    Report,
+)
+
+if TYPE_CHECKING:
+    from service.core.usecases import Participants
+
+log = logging.getLogger("rollcall.core")
+
+
+async def apply_report(
+    ps: Participants, report: Report, token: str | None, accounts: frozenset[str] | None
+) -> None:
+    waiting = await _apply_once(ps, report, token, accounts, last_try=False)
+    if waiting:
+        await asyncio.wait(waiting)
+        await _apply_once(ps, report, token, accounts, last_try=True)
+
+
+async def _apply_once(
+    ps: Participants,
+    report: Report,
+    token: str | None,
+    accounts: frozenset[str] | None,
+    *,
+    last_try: bool,
+) -> set[asyncio.Future[None]] | None:
+    ch: Changes | None = None
+    async with ps.store.write() as tx:
+        background.started()
+        if token is not None and await tx.carrier_callback_seen(token):
+            return None
+        p = await tx.participant_by_call_sid(report.call_sid) if report.call_sid else None
+        if p is None and report.call_sid and ps.placing and not last_try:
+            return set(ps.placing)  # perhaps a call placed but not recorded yet
+        if p is not None and accounts is not None and p.account_sid not in accounts:
+            p = None  # another tenant's call: not this upstream account's to touch
+        if p is not None:
+            if isinstance(report, CallReport):
+                ch = await _call_report(tx, p, report)
+            else:
+                ch = await _conference_report(tx, p, report)
+        if token is not None:
+            await tx.record_carrier_callback(token, ps.clock.now())
+    if ch is not None:
+        await ps._committed(ch)
+    return None
+
+
+async def _call_report(tx: WriteTransaction, p: Participant, report: CallReport) -> Changes | None:
+    carrier = await tx.carrier_call(p.call_sid)
+    last = None if carrier is None else carrier[1]
+    if carrier_reports.is_stale(last, report.sequence_number):
+        return None
+    if report.sequence_number is not None:
+        conference_sid = carrier[0] if carrier else (report.conference_sid or p.conference_sid)
+        await tx.save_carrier_call(p.call_sid, conference_sid, report.sequence_number)
+    return await _progress(tx, p, report.status.progress(), report.timestamp)
+
+
+async def _conference_report(
+    tx: WriteTransaction, p: Participant, report: ConferenceReport
+) -> Changes | None:
+    scope = f"{report.conference_sid}/{p.call_sid}"
+    if carrier_reports.is_stale(await tx.carrier_event_sequence(scope), report.sequence_number):
+        return None
+    await tx.save_carrier_event_sequence(scope, report.sequence_number)
+    if report.event is ConferenceEvent.PARTICIPANT_LEAVE:
+        status = report.participant_call_status
+        progress = status.progress() if status is not None and status.terminal else None
+        return await _progress(tx, p, progress or CallProgress.COMPLETED, report.timestamp)
+    if report.event is ConferenceEvent.PARTICIPANT_JOIN:
+        return await _progress(tx, p, CallProgress.ANSWERED, report.timestamp)
+    observed = carrier_reports.observe(p, report)
+    if not observed:
+        return None
+    conf = await tx.conference(p.account_sid, p.conference_sid)
+    assert conf is not None
+    ch = Changes(conf, max(report.timestamp, p.date_updated))
+    for change in observed:
+        for field, value in change.changes.items():
+            setattr(p, field, value)
+        ch.emit(change.event, p)
+    await apply(tx, ch)
+    return ch
+
+
+async def _progress(
+    tx: WriteTransaction, p: Participant, progress: CallProgress, at: float
+) -> Changes | None:
+    if not p.active:
+        return None
+    conf = await tx.conference(p.account_sid, p.conference_sid)
+    assert conf is not None
+    roster = await read_roster(tx, conf.sid, rules.needs(conf, p, progress))
+    ch = Changes(conf, max(at, p.date_updated))
+    rules.apply_progress(ch, roster, p, progress)
+    await apply(tx, ch)
+    return ch
+
+
+async def read_roster(tx: WriteTransaction, conference_sid: str, need: rules.Need) -> rules.Roster:
+    """Read what rules.needs asked for: nothing, the count, or the members."""
+    if need is rules.Need.MEMBERS:
+        members = {p.call_sid: p for p in await tx.active_participants(conference_sid)}
+        return rules.Roster(len(members), members)
+    if need is rules.Need.COUNT:
+        return rules.Roster(await tx.count_active(conference_sid))
+    return rules.Roster()
+
+
+async def reconcile(ps: Participants) -> tuple[int, int]:
+    """After a restart: hand every open call to the carrier and apply its word.
+
+    Returns (ended, kept): calls the carrier reports ended (the simulator:
+    every call not yet answered, whose timers did not survive) and answered
+    calls that run on.
+    """
+    open_calls: list[OpenCall] = []
+    participants = await ps.store.active_participants_everywhere()
+    if not participants:
+        return 0, 0
+    async with ps.store.write() as tx:
+        for p in participants:
+            carrier = await tx.carrier_call(p.call_sid)
+            connected = p.status is ParticipantStatus.CONNECTED and p.answered_at is not None
+            open_calls.append(
+                OpenCall(
+                    account_sid=p.account_sid,
+                    key=p.call_sid,
+                    conference=p.conference_sid,
+                    call_sid=p.call_sid,
+                    conference_sid=p.conference_sid if carrier is None else carrier[0],
+                    to_endpoint=p.to_endpoint,
+                    time_limit_seconds=p.time_limit,
+                    answered_at=p.answered_at if connected else None,
+                    last_sequence_number=None if carrier is None else carrier[1],
+                )
+            )
+    ended: set[str] = set()
+    for report in await ps.telephony.reconcile(open_calls):
+        if report.status.terminal:
+            ended.add(report.key or report.call_sid)
+        await ps.on_report(report)
+    kept = sum(1 for c in open_calls if c.answered_at is not None and c.key not in ended)
+    if ended or kept:
+        log.info("reconciled calls", extra={"ended": len(ended), "kept": kept})
+    return len(ended), kept

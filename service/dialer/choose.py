@@ -1,0 +1,73 @@
+"""Which telephony adapter a process runs, built from its settings.
+
+The rule it keeps: an unknown adapter name or a malformed upstream account
+is refused at start (the message names the setting, never a secret); every
+upstream secret is registered with the redactor before anything can log it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from service import redact
+from service.clock import Clock
+from service.config import Settings
+from service.core.ports.telephony import ReportSink, Telephony
+from service.dialer.simulated import parse_outcomes
+from service.dialer.simulated_telephony import SimulatedTelephony
+from service.dialer.twilio import config as twilio_config
+from service.dialer.twilio.adapter import TwilioTelephony
+from service.dialer.twilio.forms import CallbackUrls
+
+DIALERS = ("simulated", "twilio")
+
+
+@dataclasses.dataclass
+class Chosen:
+    telephony: Telephony
+    # Set for the twilio dialer: the adapter (its callback URLs are set once
+    # the HTTP server's address is known), the signing token per upstream
+    # account, and the Rollcall accounts each upstream account may touch.
+    twilio: TwilioTelephony | None = None
+    signing_tokens: dict[str, str] = dataclasses.field(default_factory=dict)
+    tenants: dict[str, frozenset[str]] = dataclasses.field(default_factory=dict)
+
+
+def choose(settings: Settings, clock: Clock, sink: ReportSink) -> Chosen:
+    s = settings
+    if s.dialer == "simulated":
+        return Chosen(
+            SimulatedTelephony(
+                clock,
+                sink,
+                ring_seconds=s.sim_ring_seconds,
+                outcomes=parse_outcomes(s.sim_outcomes),
+                calls_per_second=s.sim_calls_per_second,
+            )
+        )
+    if s.dialer != "twilio":
+        raise ValueError(f"unknown dialer {s.dialer!r}: expected one of {', '.join(DIALERS)}")
+    try:
+        accounts = twilio_config.parse_upstream_accounts(s.twilio_accounts)
+    except ValueError as exc:
+        raise ValueError(f"ROLLCALL_TWILIO_ACCOUNTS: {exc}") from None
+    for account in accounts.values():
+        redact.register_secret(account.auth_token)
+        if account.api_key_secret:
+            redact.register_secret(account.api_key_secret)
+    if not accounts:
+        raise ValueError("the twilio dialer needs ROLLCALL_TWILIO_ACCOUNTS (--twilio-accounts)")
+    options = twilio_config.TwilioOptions(
+        base_url=s.twilio_base_url,
+        calls_per_second=s.twilio_calls_per_second,
+        unavailable_after_seconds=s.twilio_timeout_seconds,
+        request_timeout_seconds=s.twilio_timeout_seconds,
+    )
+    # The callback URLs are filled in once the HTTP server listens.
+    adapter = TwilioTelephony(accounts, CallbackUrls("", ""), clock, options)
+    return Chosen(
+        adapter,
+        adapter,
+        twilio_config.signing_tokens(accounts),
+        twilio_config.tenants(accounts),
+    )

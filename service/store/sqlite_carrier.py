@@ -1,0 +1,62 @@
+"""SQLite: the carrier's side of calls (the WriteTransaction's carrier rows).
+
+What it owns: the rows the telephony port needs durably: each call's carrier
+conference SID and last applied SequenceNumber, each carrier
+conference participant's last applied event SequenceNumber, and the idempotency tokens of carrier callbacks
+already applied.
+
+The rule it keeps: every value is a parameter; the rows are written in the
+caller's write transaction, so a report and its dedup token commit together.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class CarrierRows:
+    """Mixed into the SQLite write transaction (needs its `_one` and `conn`)."""
+
+    conn: Any
+
+    async def _one(self, sql: str, *args: Any) -> Any: ...
+
+    async def carrier_call(self, call_sid: str) -> tuple[str, int | None] | None:
+        row = await self._one(
+            "SELECT carrier_conference_sid, last_sequence FROM carrier_calls WHERE call_sid = ?",
+            call_sid,
+        )
+        return None if row is None else (row[0], row[1])
+
+    async def save_carrier_call(
+        self, call_sid: str, carrier_conference_sid: str, last_sequence: int | None
+    ) -> None:
+        await self.conn.execute(
+            "INSERT INTO carrier_calls (call_sid, carrier_conference_sid, last_sequence)"
+            " VALUES (?, ?, ?) ON CONFLICT (call_sid) DO UPDATE SET"
+            " carrier_conference_sid = excluded.carrier_conference_sid,"
+            " last_sequence = excluded.last_sequence",
+            (call_sid, carrier_conference_sid, last_sequence),
+        )
+
+    async def carrier_event_sequence(self, scope: str) -> int | None:
+        row = await self._one(
+            "SELECT last_sequence FROM carrier_event_sequences WHERE scope = ?", scope
+        )
+        return None if row is None else int(row[0])
+
+    async def save_carrier_event_sequence(self, scope: str, last_sequence: int) -> None:
+        await self.conn.execute(
+            "INSERT INTO carrier_event_sequences (scope, last_sequence) VALUES (?, ?)"
+            " ON CONFLICT (scope) DO UPDATE SET last_sequence = excluded.last_sequence",
+            (scope, last_sequence),
+        )
+
+    async def carrier_callback_seen(self, token: str) -> bool:
+        row = await self._one("SELECT 1 FROM carrier_callbacks WHERE token = ?", token)
+        return row is not None
+
+    async def record_carrier_callback(self, token: str, at: float) -> None:
+        await self.conn.execute(
+            "INSERT INTO carrier_callbacks (token, received_at) VALUES (?, ?)", (token, at)
+        )
