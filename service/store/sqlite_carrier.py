@@ -1,9 +1,9 @@
 """SQLite: the carrier's side of calls (the WriteTransaction's carrier rows).
 
 What it owns: the rows the telephony port needs durably: each call's carrier
-conference SID and last applied SequenceNumber, each carrier
-conference participant's last applied event SequenceNumber, and the idempotency tokens of carrier callbacks
-already applied.
+conference SID and last applied SequenceNumber, each carrier conference
+participant's last applied event SequenceNumber, and the idempotency tokens
+of carrier callbacks already applied.
 
 The rule it keeps: every value is a parameter; the rows are written in the
 caller's write transaction, so a report and its dedup token commit together.
