@@ -1,0 +1,154 @@
+"""`rollcall serve --dialer twilio` end to end, with a second Rollcall as its carrier.
+
+Two real `rollcall serve` processes: B runs its simulated dialer and serves
+Twilio's URIs (its REST gateway) and sends Twilio's signed callbacks; A runs
+with --dialer twilio pointed at B, and B's callbacks come back to A's public
+URL (its HTTP address). Create through A; A's watch sees queued -> ringing
+-> connected; a mute on A is a mute on B; a hang-up on B's side is a leave
+on A; a delete on A removes the call on B.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import grpc
+
+from rollcall.v1 import participant_service_pb2 as pb
+from rollcall.v1 import participant_service_pb2_grpc as pb_grpc
+from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, basic
+from tests.e2e.process import ServerProcess
+
+MD = (("authorization", basic(ACCOUNT_SID, AUTH_TOKEN)),)
+STATUS = (
+    pb.ConferenceEvent.DESCRIPTOR.fields_by_name["participant"]
+    .message_type.fields_by_name["status"]
+    .enum_type.values_by_name
+)
+QUEUED, RINGING, CONNECTED, COMPLETE = (
+    STATUS[f"PARTICIPANT_STATUS_{name}"].number
+    for name in ("QUEUED", "RINGING", "CONNECTED", "COMPLETE")
+)
+_REST = re.compile(r"REST on port (\d+)")
+
+
+def rest_port(server: ServerProcess) -> int:
+    for line in server.banner:
+        match = _REST.search(line)
+        if match:
+            return int(match.group(1))
+    raise AssertionError(f"no REST port in {server.banner}")
+
+
+def name(conference: str, participant: str = "") -> str:
+    parent = f"accounts/{ACCOUNT_SID}/conferences/{conference}"
+    return f"{parent}/participants/{participant}" if participant else parent
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], what: str) -> None:
+    """Wait (bounded) until `check` holds: the other process works on its own."""
+    for _ in range(400):
+        if await check():
+            return
+        await asyncio.sleep(0.025)
+    raise AssertionError(f"never: {what}")
+
+
+async def fetch(stub: Any, conference: str, call_sid: str) -> Any:
+    request = pb.FetchParticipantRequest(name=name(conference, call_sid), include_ended=True)
+    return (await stub.FetchParticipant(request, metadata=MD)).participant
+
+
+async def test_rollcall_a_dials_through_rollcall_b(tmp_path: Path) -> None:
+    b = ServerProcess(
+        tmp_path / "b.sqlite3", ROLLCALL_HTTP_LISTEN="127.0.0.1:0", ROLLCALL_SIM_RING_SECONDS="0.2"
+    )
+    a = ServerProcess(tmp_path / "a.sqlite3", ROLLCALL_HTTP_LISTEN="127.0.0.1:0")
+    try:
+        b.start()
+        a.env.update(
+            ROLLCALL_DIALER="twilio",
+            ROLLCALL_TWILIO_BASE_URL=f"http://127.0.0.1:{rest_port(b)}",
+            ROLLCALL_TWILIO_ACCOUNTS=f"{ACCOUNT_SID}={ACCOUNT_SID}:{AUTH_TOKEN}",
+            ROLLCALL_TWILIO_CALLS_PER_SECOND="0",
+        )
+        a.start()
+        async with (
+            grpc.aio.insecure_channel(a.target) as a_channel,
+            grpc.aio.insecure_channel(b.target) as b_channel,
+        ):
+            on_a = pb_grpc.ParticipantServiceStub(a_channel)
+            on_b = pb_grpc.ParticipantServiceStub(b_channel)
+            await _scenario(on_a, on_b)
+    finally:
+        a.close()
+        b.close()
+
+
+async def _scenario(on_a: Any, on_b: Any) -> None:
+    created = await on_a.CreateParticipant(
+        pb.CreateParticipantRequest(
+            parent=name("room"), from_endpoint="+15005550006", to_endpoint="+15551230001"
+        ),
+        metadata=MD,
+    )
+    one = created.participant
+    conference = one.conference_sid
+    carrier_conference = f"rollcall-{conference}"  # the carrier conference, on B
+
+    # The participant's call_sid is the carrier's CallSid: B knows the call by it.
+    at_carrier = await fetch(on_b, carrier_conference, one.call_sid)
+    assert at_carrier.call_sid == one.call_sid
+
+    watch = on_a.WatchConference(
+        pb.WatchConferenceRequest(parent=name(conference), resume_after_revision=0), metadata=MD
+    )
+    seen: list[int] = []
+    while CONNECTED not in seen:
+        item = await asyncio.wait_for(watch.read(), timeout=10)
+        assert item is not grpc.aio.EOF
+        if item.HasField("event") and item.event.participant.call_sid == one.call_sid:
+            seen.append(item.event.participant.status)
+    watch.cancel()
+    assert seen[0] == QUEUED
+    assert seen.index(QUEUED) < seen.index(RINGING) < seen.index(CONNECTED)
+
+    # A mute on A is a mute at the carrier.
+    await on_a.UpdateParticipant(
+        pb.UpdateParticipantRequest(name=name(conference, one.call_sid), muted=True), metadata=MD
+    )
+    assert (await fetch(on_b, carrier_conference, one.call_sid)).muted
+
+    # A hang-up on B's side (its participant deleted there) is a leave on A.
+    two = (
+        await on_a.CreateParticipant(
+            pb.CreateParticipantRequest(
+                parent=name(conference), from_endpoint="+15005550006", to_endpoint="+15551230002"
+            ),
+            metadata=MD,
+        )
+    ).participant
+
+    async def two_connected() -> bool:
+        return bool((await fetch(on_a, conference, two.call_sid)).status == CONNECTED)
+
+    await eventually(two_connected, "the second call connected on A")
+    await on_b.DeleteParticipant(
+        pb.DeleteParticipantRequest(name=name(carrier_conference, two.call_sid)), metadata=MD
+    )
+
+    async def two_left() -> bool:
+        return bool((await fetch(on_a, conference, two.call_sid)).status == COMPLETE)
+
+    await eventually(two_left, "the call hung up on B left on A")
+
+    # A delete on A removes the call at the carrier.
+    await on_a.DeleteParticipant(
+        pb.DeleteParticipantRequest(name=name(conference, one.call_sid)), metadata=MD
+    )
+    # (by the carrier conference's SID: the conference on B has ended with it)
+    assert (await fetch(on_b, at_carrier.conference_sid, one.call_sid)).status == COMPLETE
