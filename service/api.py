@@ -20,7 +20,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from rollcall.v1 import participant_service_pb2 as pb
-from service import convert, errors, validation
+from service import convert, errors, proto_cache, validation
 from service.admission import Admission
 from service.auth import Authenticator
 from service.core.usecases import ConferenceRef, Participants
@@ -129,7 +129,7 @@ class ParticipantApi:
     ) -> pb.FetchParticipantResponse:
         ref, key = self._participant_of(authorization, request.name)
         found = await self.participants.fetch(ref, key, include_ended=request.include_ended)
-        return pb.FetchParticipantResponse(participant=convert.participant(found))
+        return pb.FetchParticipantResponse(participant=proto_cache.participant(found))
 
     @_admitted
     async def list_participants(
@@ -153,7 +153,7 @@ class ParticipantApi:
             before=before,
         )
         return pb.ListParticipantsResponse(
-            participants=[convert.participant(p) for p in page.participants],
+            participants=[proto_cache.participant(p) for p in page.participants],
             next_page_token=(
                 _encode_token("a", page.next_after) if page.next_after is not None else ""
             ),

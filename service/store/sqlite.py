@@ -35,6 +35,7 @@ from service.store.port import (
     ParticipantFilter,
     WebhookCursor,
 )
+from service.store.row_cache import RowCache
 from service.store.sqlite_inline import raw
 
 _READERS = 4
@@ -110,9 +111,12 @@ async def _connect(path: str) -> aiosqlite.Connection:
 class _Reads:
     """Queries shared by the write transaction and the read connections."""
 
-    def __init__(self, conn: aiosqlite.Connection) -> None:
+    def __init__(self, conn: aiosqlite.Connection, cache: RowCache | None = None) -> None:
         self.conn = conn
         self.raw = raw(conn)
+        # Read connections share decoded rows (read-only); a write transaction
+        # decodes its own copies.
+        self._decode = _participant if cache is None else cache.participant
 
     async def _all(self, sql: str, *args: Any) -> list[Any]:
         """Execute and fetch inline (see the module's docstring)."""
@@ -188,7 +192,7 @@ class _Reads:
             + " ORDER BY p.active DESC, p.seq DESC LIMIT 1"
         )
         row = await self._one(sql, *args)
-        return None if row is None else _participant(row)
+        return None if row is None else self._decode(row)
 
     async def active_participants(self, conference_sid: str) -> list[Participant]:
         rows = await self._all(
@@ -338,6 +342,7 @@ class SqliteStore:
         self._committer: asyncio.Task[None] | None = None
         self._readers: asyncio.Queue[aiosqlite.Connection] = asyncio.Queue()
         self._all_readers: list[aiosqlite.Connection] = []
+        self._rows = RowCache(_participant)
 
     async def open(self) -> None:
         self._writer = await _connect(self.path)
@@ -493,7 +498,7 @@ class SqliteStore:
     async def _read(self) -> AsyncIterator[_Reads]:
         conn = await self._readers.get()
         try:
-            yield _Reads(conn)
+            yield _Reads(conn, self._rows)
         finally:
             self._readers.put_nowait(conn)
 
@@ -564,7 +569,7 @@ class SqliteStore:
                 )
             finally:
                 conn.execute("COMMIT")
-        participants = [_participant(row) for row in rows]
+        participants = [self._rows.participant(row) for row in rows]
         return Page(
             participants=participants,
             next_after=participants[-1].seq if participants and more_after else None,
