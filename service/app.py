@@ -12,9 +12,7 @@ has not delivered stays behind its durable cursors) and the store close).
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
-import secrets
 
 import grpc
 from aiohttp import web
@@ -27,6 +25,7 @@ from rollcall.v1 import conference_service_pb2 as cpb
 from rollcall.v1 import conference_service_pb2_grpc as cpb_grpc
 from rollcall.v1 import participant_service_pb2 as pb
 from rollcall.v1 import participant_service_pb2_grpc as pb_grpc
+from service import keys, redact
 from service.admission import Admission
 from service.api import ParticipantApi
 from service.auth import Authenticator
@@ -39,10 +38,12 @@ from service.dialer.port import CallProgress
 from service.dialer.simulated import SimulatedDialer, parse_outcomes
 from service.grpcapi.callbacks import CallbackApi, CallbackServicer
 from service.grpcapi.conference_servicer import ConferenceServicer
+from service.grpcapi.decoding import DecodingInterceptor
 from service.grpcapi.logging import RpcLogInterceptor
 from service.grpcapi.options import server_options
 from service.grpcapi.servicer import ParticipantServicer
 from service.metrics import start_metrics
+from service.pagetoken import PageTokens
 from service.ratelimit import RateLimiter
 from service.store.dead_letters import DeadLetters
 from service.store.guard import GuardedSqliteStore
@@ -59,12 +60,6 @@ CALLBACK_SERVICE_NAME = callback_pb.DESCRIPTOR.services_by_name["CallbackService
 HEALTH_NAMES = ("", SERVICE_NAME, CONFERENCE_SERVICE_NAME, CALLBACK_SERVICE_NAME)
 
 
-@dataclasses.dataclass
-class DemoAccount:
-    account_sid: str
-    auth_token: str
-
-
 class App:
     def __init__(self, settings: Settings, clock: Clock | None = None) -> None:
         self.settings = settings
@@ -74,7 +69,7 @@ class App:
         self._health_task: asyncio.Future[None] | None = None
         self.grpc_port = 0
         self.http_port: int | None = None
-        self.demo: DemoAccount | None = None
+        self.demo: keys.DemoAccount | None = None
         self._server: grpc.aio.Server | None = None
         self._health: health.aio.HealthServicer | None = None
         self._gateway: object | None = None
@@ -86,28 +81,16 @@ class App:
         self.dead_letters = DeadLetters(self.store)
         self.redeliverer: Redeliverer | None = None
 
-    async def _demo_account(self) -> DemoAccount:
-        s = self.settings
-        sid = s.demo_account_sid or await self.store.get_meta("demo_account_sid")
-        token = s.demo_auth_token or await self.store.get_meta("demo_auth_token")
-        if not sid:
-            sid = "AC" + secrets.token_hex(16)
-        if not token:
-            token = secrets.token_hex(16)
-        if not s.demo_account_sid:
-            await self.store.set_meta("demo_account_sid", sid)
-        if not s.demo_auth_token:
-            await self.store.set_meta("demo_auth_token", token)
-        return DemoAccount(sid, token)
-
     async def start(self) -> None:
         s = self.settings
+        redact.install()
         outcomes = parse_outcomes(s.sim_outcomes)
         accounts = parse_accounts(s.accounts)
         api_keys = parse_api_keys(s.api_keys)
         await self.store.open()
-        self.demo = await self._demo_account()
-        accounts.setdefault(self.demo.account_sid, self.demo.auth_token)
+        self.demo = await keys.demo_account(self.store, s)
+        if self.demo is not None:
+            accounts.setdefault(self.demo.account_sid, self.demo.auth_token)
         self.auth = Authenticator(accounts, api_keys)
 
         async def sink(call_sid: str, progress: CallProgress, at: float) -> None:
@@ -147,12 +130,14 @@ class App:
             self.participants,
             RateLimiter(self.clock, s.requests_per_second, s.request_burst),
             self.admission,
+            PageTokens(await keys.page_token_key(self.store)),
         )
         # Its own limiter object would double an account's budget: share one.
         self.conference_api = ConferenceApi(
             self.auth,
             Conferences(self.store, self.participants, self.clock),
             self.api.limiter,
+            self.api.page_tokens,
         )
         self.watch = WatchHub(
             self.store,
@@ -165,7 +150,7 @@ class App:
         self._schedule_compaction()
 
         server = grpc.aio.server(
-            interceptors=[RpcLogInterceptor()],
+            interceptors=[RpcLogInterceptor(), DecodingInterceptor()],
             options=server_options(s),
             maximum_concurrent_rpcs=None,
         )

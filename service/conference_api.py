@@ -18,11 +18,11 @@ from rollcall.v1 import conference_service_pb2 as cpb
 from rollcall.v1 import enums_pb2
 from rollcall.v1 import participant_pb2 as ppb
 from service import convert, errors, validation
-from service.api import _decode_token, _encode_token
 from service.auth import Authenticator
 from service.core.conferences import Conferences, ConferenceUpdate
 from service.core.model import ConferenceStatus
 from service.core.usecases import ConferenceRef
+from service.pagetoken import PageTokens, conference_binding
 from service.ratelimit import RateLimiter
 from service.store.port import ConferenceFilter
 
@@ -58,10 +58,13 @@ class ConferenceApi:
         auth: Authenticator,
         conferences: Conferences,
         limiter: RateLimiter | None = None,
+        page_tokens: PageTokens | None = None,
     ) -> None:
         self.auth = auth
         self.conferences = conferences
         self.limiter = limiter
+        # Without a shared key, tokens are good for this process only.
+        self.page_tokens = page_tokens or PageTokens()
 
     def _caller(self, authorization: str | None) -> str:
         account = self.auth.authenticate(authorization)
@@ -92,8 +95,6 @@ class ConferenceApi:
             raise errors.invalid_field("page_size", f"must be between 1 and {MAX_PAGE_SIZE}")
         if request.status not in (0, *_STATUSES):
             raise errors.invalid_field("status", "unknown value")
-        # Page tokens share ParticipantService's format: "a" = after, "b" = before.
-        after, before = _decode_token(request.page_token) if request.page_token else (None, None)
         flt = ConferenceFilter(
             friendly_name=request.friendly_name if request.HasField("friendly_name") else None,
             status=_STATUSES.get(request.status),
@@ -101,6 +102,11 @@ class ConferenceApi:
             created_before=_seconds(request, "created_before"),
             updated_from=_seconds(request, "updated_at_or_after"),
             updated_before=_seconds(request, "updated_before"),
+        )
+        bound = conference_binding(account, flt)
+        tokens = self.page_tokens
+        after, before = (
+            tokens.open(request.page_token, bound) if request.page_token else (None, None)
         )
         page = await self.conferences.list(
             account,
@@ -112,10 +118,12 @@ class ConferenceApi:
         return cpb.ListConferencesResponse(
             conferences=[convert.conference(c) for c in page.conferences],
             next_page_token=(
-                _encode_token("b", page.next_before) if page.next_before is not None else ""
+                tokens.issue(None, page.next_before, bound) if page.next_before is not None else ""
             ),
             previous_page_token=(
-                _encode_token("a", page.previous_after) if page.previous_after is not None else ""
+                tokens.issue(page.previous_after, None, bound)
+                if page.previous_after is not None
+                else ""
             ),
         )
 

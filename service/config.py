@@ -27,6 +27,9 @@ class Settings:
     accounts: str = ""
     # "SK...:secret:AC..." triples, comma-separated.
     api_keys: str = ""
+    # auto: a demo account only when no accounts are configured (or a demo
+    # SID or token is given); on; off.
+    demo_account: str = "auto"
     demo_account_sid: str = ""
     demo_auth_token: str = ""
     dialer: str = "simulated"
@@ -67,8 +70,15 @@ SETTINGS_HELP: dict[str, str] = {
     "database": "SQLite database file",
     "accounts": "accounts as comma-separated ACSID:AUTHTOKEN pairs",
     "api_keys": "API keys as comma-separated SKSID:SECRET:ACSID triples",
+    "demo_account": (
+        "demo account: 'auto' (only when no accounts are given, or a demo SID or token is),"
+        " 'on' or 'off'"
+    ),
     "demo_account_sid": "SID of the demo account (generated and kept in the database when unset)",
-    "demo_auth_token": "auth token of the demo account (generated when unset)",
+    "demo_auth_token": (
+        "auth token of the demo account (generated, kept in the database and printed once"
+        " when unset)"
+    ),
     "dialer": "outbound-call dialer adapter: 'simulated'",
     "sim_ring_seconds": "simulated dialer: seconds a call rings before it is answered",
     "sim_outcomes": (

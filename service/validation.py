@@ -30,6 +30,9 @@ _ACCOUNT_SID = re.compile(r"^AC[0-9a-fA-F]{32}$")
 _BYOC = re.compile(r"^BY[0-9a-fA-F]{32}$")
 _CONFERENCE_SID = re.compile(r"^CF[0-9a-fA-F]{32}$")
 
+# A participant is named by its CallSid (34) or its label (at most 128).
+MAX_KEY = 128
+
 _METHODS = {enums_pb2.HTTP_METHOD_GET: "GET", enums_pb2.HTTP_METHOD_POST: "POST"}
 _CONFERENCE_RECORDING_EVENTS = {
     enums_pb2.RECORDING_EVENT_IN_PROGRESS,
@@ -120,6 +123,10 @@ def parse_name(name: str) -> tuple[ConferenceRef, str]:
             "name",
             "must be accounts/{AccountSid}/conferences/{ConferenceSid}/participants/"
             "{CallSid or Label}",
+        )
+    if len(parts[5]) > MAX_KEY:
+        raise errors.invalid_field(
+            "name", f"participant must be a CallSid or a label of at most {MAX_KEY} characters"
         )
     try:
         ref = parse_parent("/".join(parts[:4]))

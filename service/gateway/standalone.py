@@ -16,6 +16,7 @@ from collections.abc import Callable
 
 import grpc
 
+from service import redact
 from service.gateway.server import Gateway, start_gateway
 from service.gateway.upstream import GrpcUpstream
 
@@ -57,6 +58,7 @@ async def _main(target: str, listen: str) -> None:
 
 def run_gateway(target: str, listen: str) -> int:
     """Blocking: serve until SIGTERM/SIGINT, then shut down cleanly and return 0."""
+    redact.install()  # it forwards callers' credentials: none may reach its log
     asyncio.run(_main(target, listen))
     log.info("REST gateway stopped")
     return 0

@@ -545,6 +545,9 @@ class SqliteStore:
         select = f"SELECT {_PARTICIPANT_COLUMNS} FROM participants WHERE {base}"  # noqa: S608
         async with self._read() as r:
             conn = r.raw
+            # Inline (see sqlite_inline): no cancellation point between BEGIN
+            # and the COMMIT below, so the pooled connection is never left
+            # inside a transaction.
             conn.execute("BEGIN")
             try:
                 if before is not None:
