@@ -26,6 +26,7 @@ from service.core.usecases import ConferenceRef, Participants
 from service.pagetoken import PageTokens, binding
 from service.ratelimit import RateLimiter
 from service.store.port import ParticipantFilter
+from service.webhooks.destinations import DestinationPolicy, check_request
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 1000
@@ -63,6 +64,7 @@ class ParticipantApi:
         limiter: RateLimiter | None = None,
         admission: Admission | None = None,
         page_tokens: PageTokens | None = None,
+        destinations: DestinationPolicy | None = None,
     ) -> None:
         self.auth = auth
         self.participants = participants
@@ -70,6 +72,8 @@ class ParticipantApi:
         self.admission = admission
         # Without a shared key, tokens are good for this process only.
         self.page_tokens = page_tokens or PageTokens()
+        # Where the URLs a request gives may point (callback SSRF); None: anywhere.
+        self.destinations = destinations
 
     def _caller(self, authorization: str | None) -> str:
         """The caller's account, once authenticated and within its rate limit."""
@@ -108,6 +112,8 @@ class ParticipantApi:
     ) -> pb.CreateParticipantResponse:
         ref = self._conference_of(authorization, request, request.parent)
         cmd = validation.create_command(request, ref)
+        if self.destinations is not None:
+            await check_request(self.destinations, request)
         created, queue_ms = await self.participants.create(cmd)
         return pb.CreateParticipantResponse(participant=convert.participant(created, queue_ms))
 
@@ -164,6 +170,8 @@ class ParticipantApi:
     ) -> pb.UpdateParticipantResponse:
         ref, key = self._participant_of(authorization, request, request.name)
         cmd = validation.update_command(request)
+        if self.destinations is not None:
+            await check_request(self.destinations, request)
         updated = await self.participants.update(ref, key, cmd)
         return pb.UpdateParticipantResponse(participant=convert.participant(updated))
 

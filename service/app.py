@@ -48,6 +48,7 @@ from service.ratelimit import RateLimiter
 from service.store.dead_letters import DeadLetters
 from service.store.guard import GuardedSqliteStore
 from service.watch import WatchHub
+from service.webhooks.destinations import DestinationPolicy
 from service.webhooks.dispatcher import Policy, WebhookDispatcher
 from service.webhooks.redelivery import Redeliverer
 
@@ -87,6 +88,9 @@ class App:
         outcomes = parse_outcomes(s.sim_outcomes)
         accounts = parse_accounts(s.accounts)
         api_keys = parse_api_keys(s.api_keys)
+        destinations = DestinationPolicy.from_specs(
+            s.callback_allow_networks, s.callback_deny_networks
+        )
         await self.store.open()
         self.demo = await keys.demo_account(self.store, s)
         if self.demo is not None:
@@ -116,6 +120,7 @@ class App:
                 backoff_seconds=s.callback_backoff_seconds,
                 backoff_max_seconds=s.callback_backoff_max_seconds,
                 timeout_seconds=s.callback_timeout_seconds,
+                destinations=destinations,
             ),
             self.dead_letters,
         )
@@ -131,6 +136,7 @@ class App:
             RateLimiter(self.clock, s.requests_per_second, s.request_burst),
             self.admission,
             PageTokens(await keys.page_token_key(self.store)),
+            destinations,
         )
         # Its own limiter object would double an account's budget: share one.
         self.conference_api = ConferenceApi(
@@ -188,11 +194,14 @@ class App:
         self.store.on_gone(self._database_gone)
         self._schedule_database_check()
         if s.http_listen:
+            from service.gateway.protocol import HttpLimits
             from service.gateway.server import start_gateway
             from service.gateway.upstream import LocalUpstream
 
             gateway = await start_gateway(
-                LocalUpstream(self.api, self.conference_api), s.http_listen
+                LocalUpstream(self.api, self.conference_api),
+                s.http_listen,
+                limits=HttpLimits.from_settings(s),
             )
             self._gateway = gateway
             self.http_port = gateway.port

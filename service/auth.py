@@ -50,7 +50,7 @@ class Authenticator:
         try:
             # ValueError: a non-ASCII character (b64decode refuses those).
             decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
-        except (binascii.Error, ValueError):
+        except (binascii.Error, UnicodeDecodeError, ValueError):  # ValueError: non-ASCII
             raise errors.unauthenticated() from None
         username, sep, password = decoded.partition(":")
         if not sep:

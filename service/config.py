@@ -53,6 +53,12 @@ class Settings:
     callback_backoff_max_seconds: float = 60.0
     callback_timeout_seconds: float = 10.0
     database_check_seconds: float = 5.0
+    # Comma-separated CIDRs; empty lists leave callback destinations open.
+    callback_allow_networks: str = ""
+    callback_deny_networks: str = ""
+    http_header_timeout_seconds: float = 10.0
+    http_body_timeout_seconds: float = 30.0
+    http_idle_timeout_seconds: float = 75.0
 
 
 SETTINGS_HELP: dict[str, str] = {
@@ -115,6 +121,21 @@ SETTINGS_HELP: dict[str, str] = {
         "seconds between checks that the database file is still the one at its path"
         " (health turns NOT_SERVING when it is gone; 0 = only when writing)"
     ),
+    "callback_allow_networks": (
+        "comma-separated CIDRs callback URLs may reach ('' = any not denied);"
+        " the most specific matching allow or deny network decides"
+    ),
+    "callback_deny_networks": (
+        "comma-separated CIDRs callback URLs may not reach, checked when the URL is given"
+        " and again at delivery"
+    ),
+    "http_header_timeout_seconds": (
+        "REST: seconds a client gets to send a complete request head (0 = no limit)"
+    ),
+    "http_body_timeout_seconds": (
+        "REST: seconds a client gets to send a request body after its head (0 = no limit)"
+    ),
+    "http_idle_timeout_seconds": "REST: seconds an idle keep-alive connection stays open",
 }
 
 

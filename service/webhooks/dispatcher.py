@@ -9,7 +9,8 @@ conference, callbacks go out strictly in event order: a failing receiver is
 retried with exponential backoff on the injected clock, up to max_attempts
 (by default covering a receiver outage of over an hour), then the callback is
 logged, counted and kept as a dead letter (when a DeadLetters table is given)
-before the lane moves on. The commit listener only
+before the lane moves on; one whose destination the DestinationPolicy refuses
+is logged, counted and skipped at once, never retried. The commit listener only
 wakes a conference's task, so RPCs never wait for HTTP, and a slow receiver
 delays only its own conference. Events without callbacks cost no write of
 their own: their cursor moves in memory and is saved with the next delivery,
@@ -32,6 +33,7 @@ from service.core.model import Event, EventType
 from service.store.dead_letters import DeadLetter, DeadLetters
 from service.store.port import Store, WebhookCursor
 from service.webhooks import metrics
+from service.webhooks.destinations import OPEN, DestinationPolicy, PolicyResolver
 from service.webhooks.params import Callback, Kind, callbacks_for, needs_ending_label
 from service.webhooks.sender import prepare, send
 
@@ -47,6 +49,7 @@ class Policy:
     backoff_seconds: float = 1.0
     backoff_max_seconds: float = 60.0
     timeout_seconds: float = 10.0
+    destinations: DestinationPolicy = OPEN
 
     def backoff(self, attempt: int) -> float:
         """Seconds to wait after failed attempt number `attempt` (1-based)."""
@@ -97,8 +100,13 @@ class WebhookDispatcher:
         self._stopping = False
         # No connection cap: each lane holds at most one connection, so a slow
         # receiver cannot starve other conferences of connections.
+        # Every name resolves through the destination policy, so a connection is
+        # only ever made to an address it allows.
         self._session = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(limit=0), raise_for_status=False
+            connector=aiohttp.TCPConnector(
+                limit=0, resolver=PolicyResolver(self.policy.destinations)
+            ),
+            raise_for_status=False,
         )
         backlog = await self.store.webhook_backlog()
         for account_sid, conference_sid in backlog:
@@ -313,7 +321,9 @@ class WebhookDispatcher:
         where = _safe_url(callback.url)
         policy = self.policy
         for attempt in range(1, policy.max_attempts + 1):
-            outcome = await send(self._session, request, policy.timeout_seconds)
+            outcome = await send(
+                self._session, request, policy.timeout_seconds, policy.destinations
+            )
             metrics.ATTEMPTS.labels(callback.kind.value, outcome.result).inc()
             facts = {
                 "conference": lane.sid,
@@ -327,6 +337,10 @@ class WebhookDispatcher:
             if outcome.delivered:
                 metrics.DELIVERED.labels(callback.kind.value).inc()
                 log.debug("status callback delivered", extra=facts)
+                return
+            if outcome.refused:
+                metrics.REFUSED.labels(callback.kind.value).inc()
+                log.error("status callback refused: destination not allowed", extra=facts)
                 return
             if attempt == policy.max_attempts:
                 metrics.FAILED.labels(callback.kind.value).inc()
