@@ -41,6 +41,7 @@ from service.grpcapi.conference_servicer import ConferenceServicer
 from service.grpcapi.decoding import DecodingInterceptor
 from service.grpcapi.logging import RpcLogInterceptor
 from service.grpcapi.options import server_options
+from service.grpcapi.prebuilt import PrebuiltResponses
 from service.grpcapi.servicer import ParticipantServicer
 from service.metrics import start_metrics
 from service.pagetoken import PageTokens
@@ -156,7 +157,7 @@ class App:
         self._schedule_compaction()
 
         server = grpc.aio.server(
-            interceptors=[RpcLogInterceptor(), DecodingInterceptor()],
+            interceptors=[RpcLogInterceptor(), DecodingInterceptor(), PrebuiltResponses()],
             options=server_options(s),
             maximum_concurrent_rpcs=None,
         )

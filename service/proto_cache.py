@@ -28,7 +28,7 @@ def participant(p: Participant, limit: int = DEFAULT_LIMIT) -> ppb.Participant:
     found = _entries.get(key)
     if found is None:
         found = convert.participant(p)
-        if len(_entries) >= limit:
+        while len(_entries) >= limit:
             del _entries[next(iter(_entries))]
         _entries[key] = found
     return found

@@ -37,7 +37,8 @@ _BATCH = 500
 class _Cached:
     revision: int
     event: Event
-    message: pb.WatchConferenceResponse
+    # Serialized once, sent as is by every stream (see grpcapi.prebuilt).
+    message: bytes
 
 
 class Feed:
@@ -57,9 +58,8 @@ class Feed:
         self.waiters.clear()
 
     def publish(self, event: Event) -> None:
-        cached = _Cached(
-            event.revision, event, pb.WatchConferenceResponse(event=convert.event(event))
-        )
+        message = pb.WatchConferenceResponse(event=convert.event(event)).SerializeToString()
+        cached = _Cached(event.revision, event, message)
         if self.recent and event.revision != self.recent[-1].revision + 1:
             self.recent.clear()  # out of order: keep the cache contiguous
         self.recent.append(cached)
@@ -174,7 +174,8 @@ class WatchHub:
 
     async def watch(
         self, request: pb.WatchConferenceRequest, authorization: str | None
-    ) -> AsyncIterator[pb.WatchConferenceResponse]:
+    ) -> AsyncIterator[pb.WatchConferenceResponse | bytes]:
+        """Messages, or the bytes of one already serialized (grpcapi.prebuilt)."""
         account = self.auth.authenticate(authorization)
         limits.check(request)
         ref = validation.parse_parent(request.parent)
@@ -209,7 +210,7 @@ class WatchHub:
 
     async def _stream(
         self, request: pb.WatchConferenceRequest, conference_sid: str, feed: Feed
-    ) -> AsyncIterator[pb.WatchConferenceResponse]:
+    ) -> AsyncIterator[pb.WatchConferenceResponse | bytes]:
         flt = _Filter(request)
         if request.HasField("resume_after_revision"):
             cursor = request.resume_after_revision
@@ -269,7 +270,7 @@ class WatchHub:
                 raise _shutting_down()
             if feed.revision > cursor:
                 cached = feed.after(cursor)
-                batch: list[tuple[Event, pb.WatchConferenceResponse | None]]
+                batch: list[tuple[Event, bytes | None]]
                 if cached is None:
                     batch = [
                         (e, None) for e in await self.store.events(conference_sid, cursor, _BATCH)

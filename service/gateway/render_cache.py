@@ -34,7 +34,7 @@ def participant_text(p: participant_pb2.Participant, limit: int = DEFAULT_LIMIT)
     found = _entries.get(key)
     if found is None:
         found = json.dumps(render.participant_json(p))
-        if len(_entries) >= limit:
+        while len(_entries) >= limit:
             del _entries[next(iter(_entries))]
         _entries[key] = found
     return found

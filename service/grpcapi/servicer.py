@@ -87,9 +87,9 @@ class ParticipantServicer(pb_grpc.ParticipantServiceServicer):
     ) -> pb.DeleteParticipantResponse:
         return await _unary(self.api.delete_participant, request, context)
 
-    async def WatchConference(
+    async def WatchConference(  # type: ignore[override]  # bytes: see grpcapi.prebuilt
         self, request: pb.WatchConferenceRequest, context: grpc.aio.ServicerContext
-    ) -> AsyncIterator[pb.WatchConferenceResponse]:
+    ) -> AsyncIterator[pb.WatchConferenceResponse | bytes]:
         if self.watch is None:
             await context.abort_with_status(
                 to_grpc_status(
