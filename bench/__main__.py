@@ -4,7 +4,7 @@ What it owns: the command line, the order of a run and its clean-up. A run
 starts Rollcall (`rollcall serve`, gRPC and REST, on a fresh database) and
 builds its fixtures through the API; starts the baselines with Rollcall's
 sample responses; then runs the sections (gRPC unary, log level,
-WatchConference, REST gateway, cost growth, memory), each figure in interleaved
+WatchConference, REST gateway, peer (Prism), cost growth, memory), each figure in interleaved
 rounds of baseline then Rollcall; prints the table (figure, Rollcall's median,
 the baseline's median, the median per-round ratio, the goal, met) with the
 machine, the CPU plan and the settings; and writes it all as JSON to
