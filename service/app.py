@@ -25,7 +25,7 @@ from rollcall.v1 import conference_service_pb2 as cpb
 from rollcall.v1 import conference_service_pb2_grpc as cpb_grpc
 from rollcall.v1 import participant_service_pb2 as pb
 from rollcall.v1 import participant_service_pb2_grpc as pb_grpc
-from service import keys, redact
+from service import grpc_races, keys, redact
 from service.admission import Admission
 from service.api import ParticipantApi
 from service.auth import Authenticator
@@ -87,6 +87,7 @@ class App:
     async def start(self) -> None:
         s = self.settings
         redact.install()
+        grpc_races.install()
         outcomes = parse_outcomes(s.sim_outcomes)
         accounts = parse_accounts(s.accounts)
         api_keys = parse_api_keys(s.api_keys)
