@@ -33,7 +33,6 @@ from service.clock import Clock, SystemClock, Timer
 from service.conference_api import ConferenceApi
 from service.config import Settings, parse_accounts, parse_api_keys
 from service.core.conferences import Conferences
-from service.core.progress_steps import on_progress_steps
 from service.core.usecases import Participants
 from service.dialer.port import CallProgress
 from service.dialer.simulated import SimulatedDialer, parse_outcomes
@@ -103,9 +102,6 @@ class App:
         async def sink(call_sid: str, progress: CallProgress, at: float) -> None:
             await self.participants.on_progress(call_sid, progress, at)
 
-        async def steps_sink(call_sid: str, steps: list[tuple[CallProgress, float]]) -> None:
-            await on_progress_steps(self.participants, call_sid, steps)
-
         if s.dialer != "simulated":
             raise ValueError(f"unknown dialer {s.dialer!r}: only 'simulated' is available")
         self.dialer = SimulatedDialer(
@@ -114,7 +110,6 @@ class App:
             ring_seconds=s.sim_ring_seconds,
             outcomes=outcomes,
             calls_per_second=s.sim_calls_per_second,
-            batch_sink=steps_sink,
         )
         self.participants = Participants(self.store, self.dialer, self.clock)
         # Before recover(): the calls it fails owe their callbacks too.

@@ -7,9 +7,7 @@ Twilio's magic test numbers for Calls, and the ROLLCALL_SIM_OUTCOMES format.
 The rule it keeps: time comes only from the injected Clock (it never sleeps
 and never reads the wall clock), and one call's steps reach the sink strictly
 one after another: the next step is scheduled only once the sink has returned
-from the previous one. Steps due at the same time (dialing starts, then the
-phone rings) go to the batch sink together when one is given, in order, so
-the core can record them in one change. A step the sink fails to take (e.g. the disk is full)
+from the previous one. A step the sink fails to take (e.g. the disk is full)
 is offered again with exponential backoff on the clock, never dropped, and
 the call's later steps wait behind it. A call that is hung up or reaches a
 terminal step is forgotten at once, so memory follows the calls in flight.
@@ -22,7 +20,7 @@ import enum
 import logging
 import math
 from collections import deque
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 
 from service import errors
 from service.clock import Clock, Timer
@@ -66,9 +64,6 @@ _MAGIC_REJECTIONS: dict[tuple[str, str], tuple[int, str]] = {
     ("to_endpoint", "+15005550004"): (21216, "This number is blocked for your account."),
     ("from_endpoint", "+15005550001"): (21212, "This phone number is invalid as a caller ID."),
 }
-
-# Called with (call_sid, [(progress, at), ...]): steps already due, in order.
-BatchSink = Callable[[str, list[tuple[CallProgress, float]]], Awaitable[None]]
 
 # Pacing entries are swept once the table outgrows this (amortised, see _pace).
 _MIN_PACING_SWEEP = 1024
@@ -157,7 +152,6 @@ class SimulatedDialer:
         ring_seconds: float = 2.0,
         outcomes: Mapping[str, Outcome] | None = None,
         calls_per_second: float = 1.0,
-        batch_sink: BatchSink | None = None,
     ) -> None:
         if not math.isfinite(ring_seconds) or ring_seconds < 0:
             raise ValueError("ring_seconds must be a finite number >= 0")
@@ -165,7 +159,6 @@ class SimulatedDialer:
             raise ValueError("calls_per_second must be a finite number >= 0 (0 = unlimited)")
         self._clock = clock
         self._sink = sink
-        self._batch_sink = batch_sink
         self._ring_seconds = ring_seconds
         self._outcomes = dict(outcomes or {})
         self._spacing = 1.0 / calls_per_second if calls_per_second else 0.0
@@ -302,17 +295,9 @@ class SimulatedDialer:
                 self._arm(call, self._clock.now())
                 return
             first = False
-            taken = [call.steps.popleft()]
-            if self._batch_sink is not None:
-                now = self._clock.now()
-                while call.steps and taken[-1][1] not in _TERMINAL and call.steps[0][0] <= now:
-                    taken.append(call.steps.popleft())
+            call.steps.popleft()
             try:
-                if len(taken) == 1:
-                    await self._sink(call.sid, progress, due)
-                else:
-                    assert self._batch_sink is not None
-                    await self._batch_sink(call.sid, [(p, at) for at, p in taken])
+                await self._sink(call.sid, progress, due)
             except Exception:
                 call.failures += 1
                 delay = min(_RETRY_MAX_SECONDS, _RETRY_FIRST_SECONDS * 2 ** (call.failures - 1))
@@ -325,14 +310,14 @@ class SimulatedDialer:
                     exc_info=True,
                 )
                 if self._live(call) and not self._closed:
-                    call.steps.extendleft(reversed(taken))
+                    call.steps.appendleft((due, progress))
                     self._retry(call, delay)
                 return
             except BaseException:
                 self._forget(call)
                 raise
             call.failures = 0
-            if taken[-1][1] in _TERMINAL:
+            if progress in _TERMINAL:
                 break
         self._forget(call)
 
