@@ -27,28 +27,28 @@ from rollcall.v1 import participant_service_pb2 as pb
 from rollcall.v1 import participant_service_pb2_grpc as pb_grpc
 from service import grpc_races, keys, redact
 from service.admission import Admission
-from service.api import ParticipantApi
 from service.auth import Authenticator
 from service.clock import Clock, SystemClock, Timer
-from service.conference_api import ConferenceApi
 from service.config import Settings, parse_accounts, parse_api_keys
 from service.core.conferences import Conferences
+from service.core.ports.dialer import CallProgress
 from service.core.usecases import Participants
-from service.dialer.port import CallProgress
 from service.dialer.simulated import SimulatedDialer, parse_outcomes
-from service.grpcapi.callbacks import CallbackApi, CallbackServicer
-from service.grpcapi.conference_servicer import ConferenceServicer
-from service.grpcapi.decoding import DecodingInterceptor
-from service.grpcapi.logging import RpcLogInterceptor
-from service.grpcapi.options import server_options
-from service.grpcapi.prebuilt import PrebuiltResponses
-from service.grpcapi.servicer import ParticipantServicer
 from service.metrics import start_metrics
-from service.pagetoken import PageTokens
 from service.ratelimit import RateLimiter
+from service.rpc.callbacks import CallbackApi, CallbackServicer
+from service.rpc.conference_servicer import ConferenceServicer
+from service.rpc.conferences import ConferenceApi
+from service.rpc.decoding import DecodingInterceptor
+from service.rpc.interceptors import RpcLogInterceptor
+from service.rpc.options import server_options
+from service.rpc.page_tokens import PageTokens
+from service.rpc.participants import ParticipantApi
+from service.rpc.prebuilt import PrebuiltResponses
+from service.rpc.servicer import ParticipantServicer
+from service.rpc.watch import WatchHub
 from service.store.dead_letters import DeadLetters
 from service.store.guard import GuardedSqliteStore
-from service.watch import WatchHub
 from service.webhooks.destinations import DestinationPolicy
 from service.webhooks.dispatcher import Policy, WebhookDispatcher
 from service.webhooks.redelivery import Redeliverer
@@ -132,6 +132,13 @@ class App:
         await self.participants.recover()
         changes = self.participants.changes
         self.admission = Admission(s.max_in_flight, lambda: changes.orphans)
+        self.watch = WatchHub(
+            self.store,
+            self.participants,
+            self.clock,
+            progress_seconds=s.watch_progress_seconds,
+            per_account=s.watchers_per_account,
+        )
         self.api = ParticipantApi(
             self.auth,
             self.participants,
@@ -139,6 +146,7 @@ class App:
             self.admission,
             PageTokens(await keys.page_token_key(self.store)),
             destinations,
+            self.watch,
         )
         # Its own limiter object would double an account's budget: share one.
         self.conference_api = ConferenceApi(
@@ -147,14 +155,6 @@ class App:
             self.api.limiter,
             self.api.page_tokens,
         )
-        self.watch = WatchHub(
-            self.store,
-            self.participants,
-            self.auth,
-            self.clock,
-            progress_seconds=s.watch_progress_seconds,
-            per_account=s.watchers_per_account,
-        )
         self._schedule_compaction()
 
         server = grpc.aio.server(
@@ -162,9 +162,7 @@ class App:
             options=server_options(s),
             maximum_concurrent_rpcs=None,
         )
-        pb_grpc.add_ParticipantServiceServicer_to_server(
-            ParticipantServicer(self.api, self.watch), server
-        )
+        pb_grpc.add_ParticipantServiceServicer_to_server(ParticipantServicer(self.api), server)
         cpb_grpc.add_ConferenceServiceServicer_to_server(
             ConferenceServicer(self.conference_api), server
         )

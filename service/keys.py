@@ -16,9 +16,9 @@ from __future__ import annotations
 import dataclasses
 import secrets
 
-from service import pagetoken
 from service.config import Settings
-from service.store.port import Store
+from service.core.ports.store import Store
+from service.rpc import page_tokens
 
 DEMO_MODES = ("auto", "on", "off")
 _SID_META = "demo_account_sid"
@@ -66,9 +66,9 @@ async def page_token_key(store: Store) -> str:
     """The store's page token key, made at the first start. (Replicas making it
     at the same first start could each keep their own until restarted; a store
     shared by replicas should make the first write of a meta key win.)"""
-    key = await store.get_meta(pagetoken.META_KEY)
+    key = await store.get_meta(page_tokens.META_KEY)
     if not key:
-        await store.set_meta(pagetoken.META_KEY, pagetoken.new_key())
-        key = await store.get_meta(pagetoken.META_KEY)
+        await store.set_meta(page_tokens.META_KEY, page_tokens.new_key())
+        key = await store.get_meta(page_tokens.META_KEY)
     assert key
     return key

@@ -20,7 +20,7 @@ from service.core.model import (
     ParticipantStatus,
     new_sid,
 )
-from service.store.port import ParticipantFilter, Store
+from service.core.ports.store import ParticipantFilter, Store
 from service.store.sqlite import SqliteStore
 
 AC = "AC" + "a" * 32

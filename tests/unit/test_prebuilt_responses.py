@@ -8,7 +8,7 @@ from typing import Any
 import grpc
 
 from rollcall.v1 import participant_service_pb2 as pb
-from service.grpcapi.prebuilt import PrebuiltResponses, passing_bytes
+from service.rpc.prebuilt import PrebuiltResponses, passing_bytes
 
 WATCH = "/rollcall.v1.ParticipantService/WatchConference"
 

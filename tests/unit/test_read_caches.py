@@ -11,7 +11,6 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
-from service import convert, proto_cache
 from service.core.model import (
     CallStatus,
     Conference,
@@ -19,7 +18,9 @@ from service.core.model import (
     Participant,
     ParticipantStatus,
 )
-from service.store.port import ParticipantFilter
+from service.core.ports.store import ParticipantFilter
+from service.rpc import messages as convert
+from service.rpc import proto_cache
 from service.store.row_cache import RowCache
 from service.store.sqlite import SqliteStore
 

@@ -1,7 +1,7 @@
 """Participant protos for read answers, built once per participant revision.
 
 What it owns: a bounded map from (call SID, revision) to the Participant
-message convert.participant builds, used by Fetch and List answers (gRPC and,
+message messages.participant builds, used by Fetch and List answers (gRPC and,
 through the gateway, REST).
 
 The rules it keeps: every change to a participant stamps it with a new
@@ -15,8 +15,8 @@ them. Oldest entries go first once `limit` is reached.
 from __future__ import annotations
 
 from rollcall.v1 import participant_pb2 as ppb
-from service import convert
 from service.core.model import Participant
+from service.rpc import messages
 
 DEFAULT_LIMIT = 4096
 
@@ -27,7 +27,7 @@ def participant(p: Participant, limit: int = DEFAULT_LIMIT) -> ppb.Participant:
     key = (p.call_sid, p.revision)
     found = _entries.get(key)
     if found is None:
-        found = convert.participant(p)
+        found = messages.participant(p)
         while len(_entries) >= limit:
             del _entries[next(iter(_entries))]
         _entries[key] = found
