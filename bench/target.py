@@ -65,8 +65,8 @@ SETTINGS = {
 SETTINGS_NOTE = (
     "Rollcall runs as `rollcall serve` (SQLite WAL, synchronous=FULL, simulated dialer) with"
     " ROLLCALL_SIM_CALLS_PER_SECOND=0 (no dial queue) and ROLLCALL_SIM_RING_SECONDS=3600 with"
-    f" Timeout={CREATE_TIMEOUT} on every Create, so each Create writes its own change plus"
-    " one for the dialer's `initiated` and `ringing` steps and no later timer fires during"
+    f" Timeout={CREATE_TIMEOUT} on every Create, so each Create writes its own transaction plus"
+    " the dialer's immediate `initiated` and `ringing` steps and no later timer fires during"
     " the run; ROLLCALL_LOG_LEVEL=WARNING so per-RPC log lines do not dominate (INFO is"
     " measured once as its own figure); ROLLCALL_WATCHERS_PER_ACCOUNT=5000 so 1,000 watchers"
     " fit while the previous round's streams wind down; Prometheus metrics on (an ephemeral"
