@@ -78,7 +78,8 @@ async def test_real_service_errors_keep_their_twilio_code_and_status(
     message = await _post(http, room, {**PARTY, "Label": "agent"}, 400, 16026)
     assert message == errors.label_in_use("agent").message
     message = await _post(http, room, {**PARTY, "To": "not a number"}, 400, 21211)
-    assert "to_endpoint" in message
+    not_a_number = "not a valid phone number, client or SIP address"
+    assert message == errors.invalid_field("to_endpoint", not_a_number, 21211).message
     target = "CA" + "9" * 32
     message = await _post(http, room, {**PARTY, "CallSidToCoach": target}, 400, 16028)
     assert message == errors.coach_target_absent(target).message
