@@ -31,11 +31,31 @@ from service.grpcapi.logging import RpcLogInterceptor
 from service.grpcapi.servicer import ParticipantServicer
 from service.metrics import start_metrics
 from service.ratelimit import RateLimiter
+from service.store import pg_schema
+from service.store.pg_notify import Listener
+from service.store.port import Store
+from service.store.postgres import PostgresStore
 from service.store.sqlite import SqliteStore
 from service.watch import WatchHub
 from service.webhooks.dispatcher import Policy, WebhookDispatcher
 
 log = logging.getLogger("rollcall.app")
+
+
+def open_store(settings: Settings) -> Store:
+    """SQLite for a file name, PostgreSQL for a postgresql:// URL."""
+    if pg_schema.is_postgres(settings.database):
+        return PostgresStore(
+            pg_schema.PgOptions(
+                dsn=settings.database,
+                pool_size=settings.database_pool_size,
+                statement_timeout_seconds=settings.database_statement_timeout_seconds,
+                tls=settings.database_tls,
+                tls_ca_file=settings.database_tls_ca_file,
+            )
+        )
+    return SqliteStore(settings.database)
+
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["ParticipantService"].full_name
 
@@ -50,7 +70,8 @@ class App:
     def __init__(self, settings: Settings, clock: Clock | None = None) -> None:
         self.settings = settings
         self.clock: Clock = clock or SystemClock()
-        self.store = SqliteStore(settings.database)
+        self.store: Store = open_store(settings)
+        self._listener: Listener | None = None
         self.grpc_port = 0
         self.http_port: int | None = None
         self.demo: DemoAccount | None = None
@@ -128,6 +149,16 @@ class App:
             progress_seconds=s.watch_progress_seconds,
             per_account=s.watchers_per_account,
         )
+        if isinstance(self.store, PostgresStore):
+            self._listener = Listener(
+                self.store.options.dsn,
+                self.store.options.connect_kwargs(),
+                self.watch.announce,
+                self.watch.watched,
+                self.store.revisions,
+                poll_seconds=s.watch_poll_seconds,
+            )
+            self._listener.start()
         self._schedule_compaction()
 
         server = grpc.aio.server(interceptors=[RpcLogInterceptor()])
@@ -202,4 +233,6 @@ class App:
             await self.dialer.close()
         if self.webhooks is not None:
             await self.webhooks.stop()
+        if self._listener is not None:
+            await self._listener.stop()
         await self.store.close()

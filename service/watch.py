@@ -67,12 +67,19 @@ class Feed:
             self.revision = event.revision
         self.wake()
 
+    def announce(self, revision: int) -> None:
+        """Another replica committed up to revision: wake watchers to read it."""
+        if revision > self.revision:
+            self.revision = revision
+            self.wake()
+
     def after(self, cursor: int) -> list[_Cached] | None:
         """Cached events after cursor, if the cache holds cursor+1 onwards."""
         if not self.recent or self.recent[0].revision > cursor + 1:
             return None
         if self.recent[-1].revision <= cursor:
-            return []
+            # Announced by another replica and not cached here: read the log.
+            return [] if self.recent[-1].revision >= self.revision else None
         start = cursor + 1 - self.recent[0].revision
         return list(itertools.islice(self.recent, start, None))
 
@@ -140,6 +147,16 @@ class WatchHub:
             self._waiting[key] = entry
         self._waiting_changed.set()
         self._waiting_changed = asyncio.Event()
+
+    def announce(self, conference_sid: str, revision: int) -> None:
+        """A change committed elsewhere (another replica) reached this revision."""
+        feed = self.feeds.get(conference_sid)
+        if feed is not None:
+            feed.announce(revision)
+
+    def watched(self) -> list[str]:
+        """The conferences someone watches here."""
+        return list(self.feeds)
 
     def publish(self, events: list[Event]) -> None:
         for event in events:
