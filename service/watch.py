@@ -245,17 +245,7 @@ class WatchHub:
                 )
             oldest = await self.store.oldest_revision(conference_sid)
             if cursor < current and (oldest is None or cursor < oldest - 1):
-                raise errors.RollcallError(
-                    errors.Code.OUT_OF_RANGE,
-                    "REVISION_COMPACTED",
-                    f"events after revision {cursor} are no longer retained; re-snapshot",
-                    twilio_code=None,
-                    http_status=410,
-                    metadata={
-                        "oldest_revision": str(oldest if oldest is not None else current + 1),
-                        "current_revision": str(current),
-                    },
-                )
+                raise _compacted(cursor, oldest if oldest is not None else current + 1, current)
             feed.revision = max(feed.revision, current)
             if not conference.active and cursor >= current:
                 return
@@ -296,6 +286,10 @@ class WatchHub:
                     # Announced but not visible to this reader yet: wait for more.
                     await self._idle(feed, cursor)
                     continue
+                if cached is None and batch[0][0].revision > cursor + 1:
+                    # Compacted since this stream checked (another replica, or
+                    # between its check and this read): the client re-snapshots.
+                    raise _compacted(cursor, batch[0][0].revision, feed.revision)
                 for event, message in batch:
                     if event.revision != cursor + 1:
                         raise errors.internal(
@@ -324,6 +318,17 @@ def _check_types(request: pb.WatchConferenceRequest) -> None:
     known = pb.ConferenceEventType.DESCRIPTOR.values_by_number
     if any(t == 0 or t not in known for t in request.event_types):
         raise errors.invalid_field("event_types", "unknown event type")
+
+
+def _compacted(cursor: int, oldest: int, current: int) -> errors.RollcallError:
+    return errors.RollcallError(
+        errors.Code.OUT_OF_RANGE,
+        "REVISION_COMPACTED",
+        f"events after revision {cursor} are no longer retained; re-snapshot",
+        twilio_code=None,
+        http_status=410,
+        metadata={"oldest_revision": str(oldest), "current_revision": str(current)},
+    )
 
 
 def _shutting_down() -> errors.RollcallError:

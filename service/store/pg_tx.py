@@ -129,7 +129,8 @@ class PgWriteTransaction(PgReads):
 
     async def _key_lock(self, *parts: str) -> None:
         await self.conn.execute(
-            "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", "\x00".join(parts)
+            "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
+            "".join(f"{len(part)}:{part}" for part in parts),
         )
 
     async def conference(self, account_sid: str, conference_sid: str) -> Conference | None:

@@ -9,7 +9,15 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, KEY_SECRET, KEY_SID, OTHER_SID, OTHER_TOKEN
+from tests.conftest import (
+    ACCOUNT_SID,
+    AUTH_TOKEN,
+    KEY_SECRET,
+    KEY_SID,
+    OTHER_SID,
+    OTHER_TOKEN,
+    server_database,
+)
 
 _PORT = re.compile(r"gRPC on [0-9.]+:(\d+)")
 
@@ -18,7 +26,7 @@ class ServerProcess:
     def __init__(self, database: Path, **env: str) -> None:
         self.env = {
             **os.environ,
-            "ROLLCALL_DATABASE": str(database),
+            "ROLLCALL_DATABASE": server_database(database),
             "ROLLCALL_GRPC_LISTEN": "127.0.0.1:0",
             "ROLLCALL_HTTP_LISTEN": "",
             "ROLLCALL_METRICS_LISTEN": "127.0.0.1:0",
