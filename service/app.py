@@ -31,6 +31,7 @@ from service.grpcapi.logging import RpcLogInterceptor
 from service.grpcapi.servicer import ParticipantServicer
 from service.metrics import start_metrics
 from service.ratelimit import RateLimiter
+from service.replicas import Coordinator
 from service.store import pg_schema
 from service.store.pg_notify import Listener
 from service.store.port import Store
@@ -45,15 +46,18 @@ log = logging.getLogger("rollcall.app")
 def open_store(settings: Settings) -> Store:
     """SQLite for a file name, PostgreSQL for a postgresql:// URL."""
     if pg_schema.is_postgres(settings.database):
-        return PostgresStore(
+        store = PostgresStore(
             pg_schema.PgOptions(
                 dsn=settings.database,
                 pool_size=settings.database_pool_size,
                 statement_timeout_seconds=settings.database_statement_timeout_seconds,
                 tls=settings.database_tls,
                 tls_ca_file=settings.database_tls_ca_file,
-            )
+            ),
+            replica_id=settings.replica_id,
         )
+        store.heartbeat_timeout = settings.replica_timeout_seconds
+        return store
     return SqliteStore(settings.database)
 
 
@@ -72,6 +76,7 @@ class App:
         self.clock: Clock = clock or SystemClock()
         self.store: Store = open_store(settings)
         self._listener: Listener | None = None
+        self.coordinator: Coordinator | None = None
         self.grpc_port = 0
         self.http_port: int | None = None
         self.demo: DemoAccount | None = None
@@ -133,9 +138,21 @@ class App:
                 timeout_seconds=s.callback_timeout_seconds,
             ),
         )
-        self.participants.subscribe(self.webhooks.notify)
-        await self.webhooks.start()
-        await self.participants.recover()
+        if isinstance(self.store, PostgresStore):
+            # Several replicas: callbacks from the lease holder, calls of
+            # stopped replicas resolved by a survivor.
+            self.coordinator = Coordinator(
+                self.store,
+                self.participants,
+                self.webhooks,
+                heartbeat_seconds=s.replica_heartbeat_seconds,
+            )
+            self.participants.subscribe(self.coordinator.notify)
+            await self.coordinator.start()
+        else:
+            self.participants.subscribe(self.webhooks.notify)
+            await self.webhooks.start()
+            await self.participants.recover()
         self.api = ParticipantApi(
             self.auth,
             self.participants,
@@ -153,7 +170,7 @@ class App:
             self._listener = Listener(
                 self.store.options.dsn,
                 self.store.options.connect_kwargs(),
-                self.watch.announce,
+                self._announce,
                 self.watch.watched,
                 self.store.revisions,
                 poll_seconds=s.watch_poll_seconds,
@@ -189,6 +206,12 @@ class App:
             "serving",
             extra={"grpc_port": self.grpc_port, "http_port": self.http_port},
         )
+
+    def _announce(self, conference_sid: str, revision: int) -> None:
+        """Another replica committed this conference up to revision."""
+        self.watch.announce(conference_sid, revision)
+        if self.coordinator is not None:
+            self.coordinator.poke(conference_sid, revision)
 
     def _schedule_compaction(self) -> None:
         s = self.settings
@@ -231,6 +254,8 @@ class App:
         # stop() also cleans up after a start() that failed part way.
         if getattr(self, "dialer", None) is not None:
             await self.dialer.close()
+        if self.coordinator is not None:
+            await self.coordinator.stop()
         if self.webhooks is not None:
             await self.webhooks.stop()
         if self._listener is not None:

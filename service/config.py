@@ -26,6 +26,9 @@ class Settings:
     database_tls: str = ""
     database_tls_ca_file: str = ""
     watch_poll_seconds: float = 5.0
+    replica_id: str = ""
+    replica_heartbeat_seconds: float = 2.0
+    replica_timeout_seconds: float = 10.0
     # "AC...:token" pairs, comma-separated.
     accounts: str = ""
     # "SK...:secret:AC..." triples, comma-separated.
@@ -80,6 +83,18 @@ SETTINGS_HELP: dict[str, str] = {
         " answer, answer:RING_SECONDS, busy, no-answer, failed, hangup:SECONDS"
     ),
     "sim_calls_per_second": "simulated dialer: calls placed per second per account (0 = unlimited)",
+    "replica_id": (
+        "PostgreSQL: this replica's name, unique among live replicas (default: the host name);"
+        " a restart with the same name resolves its own calls at once"
+    ),
+    "replica_heartbeat_seconds": (
+        "PostgreSQL: seconds between a replica's heartbeats and its checks for work left"
+        " by stopped replicas"
+    ),
+    "replica_timeout_seconds": (
+        "PostgreSQL: seconds without a heartbeat after which a replica's calls are"
+        " resolved by another"
+    ),
     "grace_seconds": "seconds in-flight RPCs get to finish after SIGTERM",
     "log_level": "log level (DEBUG, INFO, WARNING, ERROR)",
     "watch_progress_seconds": "seconds between progress markers on an idle watch stream",

@@ -8,6 +8,7 @@ in order with no gap. Two Creates that could collide before any conference
 row exists (the same request_id, or a new conference of the same friendly
 name) first take a transaction advisory lock on that key, so the second waits
 for the first and then sees its row instead of failing on the constraint.
+A new participant's call belongs to the replica that dials it (`owner`).
 Locks are always taken in the same order (key lock, then conference rows).
 """
 
@@ -114,8 +115,9 @@ class PgReads:
 
 
 class PgWriteTransaction(PgReads):
-    def __init__(self, conn: asyncpg.Connection) -> None:
+    def __init__(self, conn: asyncpg.Connection, replica_id: str) -> None:
         super().__init__(conn)
+        self.replica_id = replica_id
         self._locked: set[str] = set()
         # Conference SID -> newest revision written (announced after commit).
         self.changed: dict[str, int] = {}
@@ -239,12 +241,13 @@ class PgWriteTransaction(PgReads):
     async def insert_participant(self, participant: Participant) -> Participant:
         seq = await self.conn.fetchval(
             "INSERT INTO participants (call_sid, account_sid, conference_sid, label, active,"
-            " muted, hold, coaching, revision, data)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING seq",
+            " muted, hold, coaching, revision, data, owner)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING seq",
             participant.call_sid,
             participant.account_sid,
             participant.conference_sid,
             *self._values(participant),
+            self.replica_id,
         )
         participant.seq = int(seq)
         return participant

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -35,8 +36,12 @@ _COMPACTION_LOCK = 0x726F6C6C636F6D70
 
 
 class PostgresStore:
-    def __init__(self, options: pg_schema.PgOptions) -> None:
+    def __init__(self, options: pg_schema.PgOptions, replica_id: str = "") -> None:
         self.options = options
+        # Owner of the calls this process dials (see claim_orphans).
+        self.replica_id = replica_id or socket.gethostname()
+        # Seconds after its last heartbeat that a replica counts as dead.
+        self.heartbeat_timeout = 10.0
         self._pool: asyncpg.Pool | None = None
         self.notifier = Notifier(self._connection)
 
@@ -93,7 +98,7 @@ class PostgresStore:
         async with self._connection() as conn:
             tx = conn.transaction()
             await tx.start()
-            changes = PgWriteTransaction(conn)
+            changes = PgWriteTransaction(conn, self.replica_id)
             try:
                 yield changes
             except BaseException:
@@ -236,11 +241,55 @@ class PostgresStore:
         return await self._retrying(work)
 
     async def active_participants_everywhere(self) -> list[Participant]:
-        async with self._connection() as conn:
-            rows = await conn.fetch(
-                f"SELECT {PARTICIPANT_COLUMNS} FROM participants WHERE active ORDER BY seq"  # noqa: S608
+        """For restart recovery: every active call of this replica's earlier run
+        (the same replica id), of no replica, or of a replica whose heartbeat
+        has expired; each is claimed by this replica in the same statement."""
+        return await self._claim(include_own=True)
+
+    async def claim_orphans(self) -> list[Participant]:
+        """Active calls of replicas whose heartbeat expired, claimed by this one
+        (a call another survivor claims first is not returned here)."""
+        return await self._claim(include_own=False)
+
+    async def _claim(self, *, include_own: bool) -> list[Participant]:
+        own = "owner IS NULL OR owner = $1 OR " if include_own else "owner <> $1 AND "
+
+        async def work(conn: asyncpg.Connection) -> list[Any]:
+            # SKIP LOCKED: a call being changed right now is claimed next time,
+            # and the claim never waits on (or deadlocks with) a write.
+            return list(
+                await conn.fetch(
+                    "UPDATE participants SET owner = $1 WHERE seq IN (SELECT seq FROM"  # noqa: S608
+                    f" participants p WHERE active AND ({own}NOT EXISTS (SELECT 1 FROM replicas r"
+                    " WHERE r.id = p.owner AND r.heartbeat_at > now() - make_interval(secs => $2)"
+                    ")) ORDER BY seq FOR UPDATE SKIP LOCKED) RETURNING seq, data",
+                    self.replica_id,
+                    self.heartbeat_timeout,
+                )
             )
-        return [participant_row(row) for row in rows]
+
+        rows = await self._retrying(work)
+        return sorted((participant_row(row) for row in rows), key=lambda p: p.seq)
+
+    async def heartbeat(self) -> None:
+        """This replica is alive (database time, so replicas' clocks may differ)."""
+
+        async def work(conn: asyncpg.Connection) -> None:
+            await conn.execute(
+                "INSERT INTO replicas (id, heartbeat_at) VALUES ($1, now())"
+                " ON CONFLICT (id) DO UPDATE SET heartbeat_at = now()",
+                self.replica_id,
+            )
+
+        await self._retrying(work)
+
+    async def retire(self) -> None:
+        """This replica stops: survivors may claim its calls at once."""
+
+        async def work(conn: asyncpg.Connection) -> None:
+            await conn.execute("DELETE FROM replicas WHERE id = $1", self.replica_id)
+
+        await self._retrying(work)
 
     async def get_meta(self, key: str) -> str | None:
         async with self._connection() as conn:

@@ -90,11 +90,17 @@ class WebhookDispatcher:
         self._session = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=0), raise_for_status=False
         )
+        backlog = await self.rescan()
+        if backlog:
+            log.info("resuming status callbacks", extra={"conferences": backlog})
+
+    async def rescan(self) -> int:
+        """Wake every conference whose cursor is behind its revision (changes
+        committed elsewhere, e.g. by another replica); returns how many."""
         backlog = await self.store.webhook_backlog()
         for account_sid, conference_sid in backlog:
             self._wake(self._lane(conference_sid, account_sid))
-        if backlog:
-            log.info("resuming status callbacks", extra={"conferences": len(backlog)})
+        return len(backlog)
 
     async def stop(self) -> None:
         """Cancel delivery; whatever is undelivered stays behind the cursors."""

@@ -26,7 +26,9 @@ CREATE TABLE participants (
     hold BOOLEAN NOT NULL,
     coaching BOOLEAN NOT NULL,
     revision BIGINT NOT NULL,
-    data TEXT NOT NULL
+    data TEXT NOT NULL,
+    -- The replica whose dialer drives this call (see replicas).
+    owner TEXT
 );
 CREATE INDEX participants_conference ON participants (conference_sid, seq);
 CREATE INDEX participants_conference_active
@@ -75,3 +77,10 @@ CREATE TABLE webhook_call_sequences (
     sequence INTEGER NOT NULL
 );
 CREATE INDEX webhook_call_sequences_conference ON webhook_call_sequences (conference_sid);
+
+-- Live replicas: each refreshes its heartbeat; the calls of one whose
+-- heartbeat has expired are claimed and resolved by a survivor.
+CREATE TABLE replicas (
+    id TEXT PRIMARY KEY,
+    heartbeat_at TIMESTAMPTZ NOT NULL
+);

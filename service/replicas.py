@@ -1,0 +1,111 @@
+"""Several replicas on one PostgreSQL: work that must happen once.
+
+The rules it keeps: every replica refreshes a heartbeat row; the calls a
+replica dials belong to it, and when its heartbeat expires a survivor claims
+them (one statement, so each call has one new owner) and resolves them under
+the same rule as a restart (unanswered calls fail, answered ones are resumed
+on the survivor's dialer). Status callbacks are delivered by the one replica
+holding the callback lease (a session advisory lock), so each conference's
+callbacks go out in order from one place; when the holder dies its lock goes
+with its connection, another takes the lease at its next heartbeat and
+continues from the durable cursors. Compaction takes its own lock (see
+PostgresStore.compact).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from service.core.model import Event
+from service.core.usecases import Participants
+from service.store.pg_lease import SessionLease
+from service.store.postgres import PostgresStore
+from service.webhooks.dispatcher import WebhookDispatcher
+
+log = logging.getLogger("rollcall.replicas")
+
+# pg_advisory_lock key of the callback lease.
+CALLBACK_LEASE = 0x726F6C6C63616C62
+
+
+class Coordinator:
+    def __init__(
+        self,
+        store: PostgresStore,
+        participants: Participants,
+        webhooks: WebhookDispatcher,
+        *,
+        heartbeat_seconds: float,
+    ) -> None:
+        self.store = store
+        self.participants = participants
+        self.webhooks = webhooks
+        self.heartbeat_seconds = heartbeat_seconds
+        self.lease = SessionLease(store.options.dsn, store.options.connect_kwargs(), CALLBACK_LEASE)
+        self.leader = False
+        self._task: asyncio.Task[None] | None = None
+        self._poked = asyncio.Event()
+        self.ticks = 0
+
+    def notify(self, events: list[Event]) -> None:
+        """Commit listener: this replica's changes, delivered here while it leads."""
+        if self.leader:
+            self.webhooks.notify(events)
+
+    def poke(self, conference_sid: str, revision: int) -> None:
+        """Another replica committed: the leader looks for callbacks it owes."""
+        if self.leader:
+            self._poked.set()
+
+    async def start(self) -> None:
+        """First round before serving: heartbeat, lease, then restart recovery."""
+        await self.store.heartbeat()
+        await self._lead()
+        await self.participants.recover()
+        self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            task, self._task = self._task, None
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        with contextlib.suppress(Exception):
+            await self.store.retire()
+        await self.lease.release()
+        self.leader = False
+
+    async def _lead(self) -> None:
+        held = await self.lease.check()
+        if held and not self.leader:
+            self.leader = True
+            log.info("leading status callback delivery")
+            await self.webhooks.start()
+        elif not held and self.leader:
+            self.leader = False
+            log.info("no longer leading status callback delivery")
+            await self.webhooks.stop()
+
+    async def tick(self) -> None:
+        """One round: heartbeat, lease, callbacks owed, calls of dead replicas."""
+        await self.store.heartbeat()
+        await self._lead()
+        if self.leader:
+            self._poked.clear()
+            await self.webhooks.rescan()
+        orphans = await self.store.claim_orphans()
+        if orphans:
+            log.info("claimed calls of a stopped replica", extra={"calls": len(orphans)})
+            await self.participants.recover(orphans)
+        self.ticks += 1
+
+    async def _run(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._poked.wait(), self.heartbeat_seconds)
+            try:
+                await self.tick()
+            except Exception:
+                log.warning("replica coordination round failed", exc_info=True)
