@@ -174,6 +174,7 @@ class App:
                 self.watch.watched,
                 self.store.revisions,
                 poll_seconds=s.watch_poll_seconds,
+                name=f"rollcall-listener {self.store.replica_id}",
             )
             self._listener.start()
         self._schedule_compaction()

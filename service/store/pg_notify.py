@@ -128,9 +128,11 @@ class Listener:
         *,
         poll_seconds: float,
         reconnect_seconds: float = 0.5,
+        name: str = "rollcall-listener",
     ) -> None:
         self._dsn = dsn
-        self._kwargs = connect_kwargs
+        settings = {**connect_kwargs.get("server_settings", {}), "application_name": name}
+        self._kwargs = {**connect_kwargs, "server_settings": settings}
         self._announce = announce
         self._watched = watched
         self._revisions = revisions
