@@ -48,6 +48,8 @@ class Coordinator:
         self._task: asyncio.Task[None] | None = None
         self._poked = asyncio.Event()
         self.ticks = 0
+        # Loop time since which every round has succeeded (None: the last failed).
+        self._healthy_since: float | None = None
 
     def notify(self, events: list[Event]) -> None:
         """Commit listener: this replica's changes, delivered here while it leads."""
@@ -61,6 +63,7 @@ class Coordinator:
 
     async def start(self) -> None:
         """First round before serving: heartbeat, lease, then restart recovery."""
+        self._healthy_since = asyncio.get_running_loop().time()
         await self.store.heartbeat()
         await self._lead()
         await self.participants.recover()
@@ -95,6 +98,14 @@ class Coordinator:
         if self.leader:
             self._poked.clear()
             await self.webhooks.rescan()
+        now = asyncio.get_running_loop().time()
+        if self._healthy_since is None:
+            self._healthy_since = now
+        # After an outage (of this replica or the database) every replica's
+        # heartbeat looks old: claim only once live ones have had time to renew.
+        if now - self._healthy_since < self.store.heartbeat_timeout:
+            self.ticks += 1
+            return
         orphans = await self.store.claim_orphans()
         if orphans:
             log.info("claimed calls of a stopped replica", extra={"calls": len(orphans)})
@@ -108,4 +119,5 @@ class Coordinator:
             try:
                 await self.tick()
             except Exception:
+                self._healthy_since = None
                 log.warning("replica coordination round failed", exc_info=True)
