@@ -63,7 +63,9 @@ def _run_as() -> str | None:
 
 
 class PostgresServer:
-    def __init__(self) -> None:
+    """durable=False (tests): no fsync. The benchmarks run it durable, like SQLite."""
+
+    def __init__(self, *, durable: bool = False) -> None:
         self.bin = _bin_dir()
         self.user = _run_as()
         self.dir = Path(tempfile.mkdtemp(prefix="rollcall-pg-"))
@@ -88,10 +90,11 @@ class PostgresServer:
             conf.write(
                 f"listen_addresses = '127.0.0.1'\nport = {self.port}\n"
                 f"unix_socket_directories = '{self.dir}'\n"
-                # A throwaway server: durability of the machine is not under test.
-                "fsync = off\nfull_page_writes = off\nmax_connections = 300\n"
-                "shared_buffers = 64MB\n"
+                "max_connections = 300\nshared_buffers = 64MB\n"
             )
+            if not durable:
+                # A throwaway server: durability of the machine is not under test.
+                conf.write("fsync = off\nfull_page_writes = off\n")
         self.start()
 
     def _cmd(self, tool: str, *args: str) -> None:

@@ -94,6 +94,22 @@ def unavailable(message: str = "the database is unavailable") -> errors.Rollcall
     )
 
 
+class Conflict(errors.RollcallError):
+    """A serialization, deadlock or lock-timeout failure: the work may simply be
+    run again. The store retries what it owns whole; a change whose transaction
+    body belongs to the caller (which the lock order keeps from happening)
+    reaches the client as UNAVAILABLE, safe to retry."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            errors.Code.UNAVAILABLE,
+            "STORE_UNAVAILABLE",
+            "the database was too busy to complete the change; retry",
+            twilio_code=20503,
+            http_status=503,
+        )
+
+
 @contextlib.contextmanager
 def translated() -> Iterator[None]:
     """Database outages become UNAVAILABLE; the driver's text stays in the log only."""
@@ -101,6 +117,8 @@ def translated() -> Iterator[None]:
         yield
     except errors.RollcallError:
         raise
+    except RETRYABLE as exc:
+        raise Conflict() from exc
     except UNREACHABLE as exc:
         raise unavailable() from exc
     except asyncpg.exceptions.QueryCanceledError as exc:

@@ -84,7 +84,7 @@ class PostgresStore:
             try:
                 async with self._connection() as conn, conn.transaction():
                     return await work(conn)
-            except pg_schema.RETRYABLE:
+            except pg_schema.Conflict:
                 if attempt == _ATTEMPTS - 1:
                     raise
         raise AssertionError("unreachable")

@@ -9,13 +9,14 @@ import asyncio
 from pathlib import Path
 
 import asyncpg
+import grpc
 
 from rollcall.v1 import participant_service_pb2 as pb
 from service.store.pg_schema import PgOptions, migrations
 from service.store.postgres import PostgresStore
 from tests import pg
 from tests.conftest import make_settings, serving
-from tests.e2e.helpers import create
+from tests.e2e.helpers import create, expect_error, fetch
 
 
 async def test_replicas_starting_at_once_migrate_once(tmp_path: Path) -> None:
@@ -66,3 +67,31 @@ async def test_concurrent_requests_on_two_replicas_agree(tmp_path: Path) -> None
         assert max(revisions) <= page.revision
         events = await a.app.store.events(conference, 0, 1000)
         assert [e.revision for e in events] == list(range(1, page.revision + 1))
+
+
+async def test_a_change_blocked_past_the_statement_timeout_is_unavailable(
+    tmp_path: Path,
+) -> None:
+    dsn = pg.database_for(str(tmp_path))
+    settings = make_settings(
+        tmp_path, database=dsn, http_listen="", database_statement_timeout_seconds=0.5
+    )
+    async with serving(settings) as h:
+        p = (await create(h, "room")).participant
+        request = pb.UpdateParticipantRequest(name=h.name(p.conference_sid, p.call_sid), muted=True)
+        blocker = await asyncpg.connect(dsn)
+        try:
+            async with blocker.transaction():  # another session holds the conference row
+                await blocker.execute(
+                    "SELECT 1 FROM conferences WHERE sid = $1 FOR UPDATE", p.conference_sid
+                )
+                error = await expect_error(
+                    h.stub.UpdateParticipant(request, metadata=h.md()),
+                    grpc.StatusCode.UNAVAILABLE,
+                )
+                assert error.reason == "STORE_UNAVAILABLE"
+        finally:
+            await blocker.close()
+        assert not (await fetch(h, p.conference_sid, p.call_sid)).muted  # changed nothing
+        updated = await h.stub.UpdateParticipant(request, metadata=h.md())
+        assert updated.participant.muted
