@@ -26,6 +26,7 @@ from service.clock import Clock
 from service.core.model import Conference, Event, EventType
 from service.core.usecases import Participants
 from service.store.port import ParticipantFilter, Store
+from service.watch_fill import FeedFiller
 
 log = logging.getLogger("rollcall.watch")
 
@@ -123,11 +124,13 @@ class WatchHub:
         self._waiting: dict[int, tuple[Feed, int]] = {}
         self._waiting_changed = asyncio.Event()
         self._closing = asyncio.Event()
+        self._filler = FeedFiller(store)
         participants.subscribe(self.publish)
 
     def close(self) -> None:
         """End every stream with UNAVAILABLE so clients resume on another server."""
         self._closing.set()
+        self._filler.close()
         for feed in self.feeds.values():
             feed.wake()
 
@@ -152,7 +155,7 @@ class WatchHub:
         """A change committed elsewhere (another replica) reached this revision."""
         feed = self.feeds.get(conference_sid)
         if feed is not None:
-            feed.announce(revision)
+            self._filler.announce(conference_sid, feed, revision)
 
     def watched(self) -> list[str]:
         """The conferences someone watches here."""
