@@ -113,11 +113,22 @@ class Coordinator:
         self.ticks += 1
 
     async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        due = loop.time() + self.heartbeat_seconds
         while True:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._poked.wait(), self.heartbeat_seconds)
+                await asyncio.wait_for(self._poked.wait(), max(0.0, due - loop.time()))
             try:
-                await self.tick()
+                if loop.time() >= due:
+                    due = loop.time() + self.heartbeat_seconds
+                    await self.tick()
+                elif self.leader and self._poked.is_set():
+                    # Between heartbeats, other replicas' commits only cost a
+                    # backlog scan (coalesced: one scan for many pokes).
+                    self._poked.clear()
+                    await self.webhooks.rescan()
+                else:
+                    self._poked.clear()
             except Exception:
                 self._healthy_since = None
                 log.warning("replica coordination round failed", exc_info=True)
