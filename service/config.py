@@ -21,7 +21,7 @@ class Settings:
     http_listen: str = "127.0.0.1:8080"
     metrics_listen: str = "127.0.0.1:9464"
     database: str = "rollcall.sqlite3"
-    database_pool_size: int = 10
+    database_pool_size: int = 20
     database_statement_timeout_seconds: float = 30.0
     database_tls: str = ""
     database_tls_ca_file: str = ""

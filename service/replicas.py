@@ -76,7 +76,7 @@ class Coordinator:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         with contextlib.suppress(Exception):
-            await self.store.retire()
+            await asyncio.wait_for(self.store.retire(), self.heartbeat_seconds)
         await self.lease.release()
         self.leader = False
 

@@ -166,12 +166,16 @@ class PgWriteTransaction(PgReads):
         return await self.find_participant(conference_sid, key, include_ended=True)
 
     async def participant_by_call_sid(self, call_sid: str) -> Participant | None:
+        # Lock its conference first (a call never moves to another conference),
+        # then read the participant as its last writer committed it.
         conference_sid = await self.conn.fetchval(
-            "SELECT conference_sid FROM participants WHERE call_sid = $1", call_sid
+            "SELECT sid FROM conferences WHERE sid ="
+            " (SELECT conference_sid FROM participants WHERE call_sid = $1) FOR UPDATE",
+            call_sid,
         )
         if conference_sid is None:
             return None
-        await self._lock(conference_sid)
+        self._locked.add(conference_sid)
         row = await self.conn.fetchrow(
             f"SELECT {PARTICIPANT_COLUMNS} FROM participants WHERE call_sid = $1",  # noqa: S608
             call_sid,

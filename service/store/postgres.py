@@ -12,6 +12,7 @@ and lock failures; an unreachable database is UNAVAILABLE.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import socket
@@ -31,6 +32,7 @@ log = logging.getLogger("rollcall.store")
 
 T = TypeVar("T")
 _ATTEMPTS = 5
+_CLOSE_SECONDS = 5.0
 # pg_try_advisory_xact_lock key: one compaction at a time across replicas.
 _COMPACTION_LOCK = 0x726F6C6C636F6D70
 
@@ -67,8 +69,11 @@ class PostgresStore:
         await self.notifier.stop()
         if self._pool is not None:
             pool, self._pool = self._pool, None
-            with contextlib.suppress(Exception):
-                await pool.close()
+            try:
+                # Graceful close waits for every connection to come back: bounded.
+                await asyncio.wait_for(pool.close(), _CLOSE_SECONDS)
+            except Exception:
+                pool.terminate()
 
     @contextlib.asynccontextmanager
     async def _connection(self) -> AsyncIterator[asyncpg.Connection]:

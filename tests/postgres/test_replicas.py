@@ -16,6 +16,7 @@ import contextlib
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+import asyncpg
 import grpc
 
 from rollcall.v1 import enums_pb2 as E
@@ -108,7 +109,7 @@ async def test_three_replicas_one_killed_mid_stream(tmp_path: Path) -> None:
     try:
         for replica in replicas:  # r1 starts first: it leads callback delivery
             await replica.start()
-        await _run(replicas, receiver)
+        await _run(replicas, receiver, dsn)
     finally:
         for replica in replicas:
             if replica.channel is not None:
@@ -134,7 +135,7 @@ async def _create(replica: Replica, conference: str, to: str, callback: str) -> 
     return (await replica.stub.CreateParticipant(request, metadata=MD)).participant
 
 
-async def _run(replicas: list[Replica], receiver: Receiver) -> None:
+async def _run(replicas: list[Replica], receiver: Receiver, dsn: str) -> None:
     r1, r2, r3 = replicas
     anchor = await _create(r3, "room", ANCHOR, receiver.url("/anchor"))
     conference = anchor.conference_sid
@@ -171,6 +172,14 @@ async def _run(replicas: list[Replica], receiver: Receiver) -> None:
     assert stub is not None
 
     async def resolved() -> bool:
+        # Also calls r1 dialed whose Create it could not acknowledge before dying.
+        conn = await asyncpg.connect(dsn)
+        try:
+            left = await conn.fetchval(
+                "SELECT count(*) FROM participants WHERE active AND owner = 'r1'"
+            )
+        finally:
+            await conn.close()
         page = await stub.ListParticipants(
             pb.ListParticipantsRequest(
                 parent=PARENT + conference, include_ended=True, page_size=1000
@@ -178,7 +187,7 @@ async def _run(replicas: list[Replica], receiver: Receiver) -> None:
             metadata=MD,
         )
         status = {p.call_sid: p.status for p in page.participants}
-        return all(status[sid] == P.PARTICIPANT_STATUS_FAILED for sid in owned_by_r1)
+        return left == 0 and all(status[sid] == P.PARTICIPANT_STATUS_FAILED for sid in owned_by_r1)
 
     await _eventually(resolved)
     page = await stub.ListParticipants(
