@@ -51,7 +51,7 @@ def is_postgres(database: str) -> bool:
 @dataclasses.dataclass(frozen=True)
 class PgOptions:
     dsn: str
-    pool_size: int = 10
+    pool_size: int = 20
     statement_timeout_seconds: float = 30.0
     # "" (as the DSN's sslmode says), disable, require, verify-ca, verify-full.
     tls: str = ""
