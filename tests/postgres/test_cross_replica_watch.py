@@ -94,12 +94,18 @@ async def test_a_lost_notification_delays_but_never_loses_an_event(tmp_path: Pat
         stream = Stream(b, first.conference_sid)
         await stream.snapshot()
         assert isinstance(a.app.store, PostgresStore)
+        listener = b.app._listener
+        assert listener is not None
+        # Connected already: its re-read on connect cannot be what finds them.
+        await asyncio.wait_for(listener.connected.wait(), WAIT)
+        reconnects = listener.reconnects
         # Replica a's notifications are lost: only b's slow poll can find these.
         a.app.store.notifier.changed = lambda revisions: None  # type: ignore[method-assign]
         revision = 0
         for muted in (True, False, True):
             revision = await mute(a, first.conference_sid, first.call_sid, muted)
         await stream.until(revision)
+        assert listener.reconnects == reconnects
         stream.call.cancel()
 
 
