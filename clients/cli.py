@@ -1,10 +1,11 @@
-"""The `rollcall` command line: `serve`, `gateway`, `participants ...` and `watch`.
+"""The `rollcall` command line: `serve`, `gateway`, `participants ...`, `watch`, `callbacks ...`.
 
 The rule it keeps: the CLI adds no behaviour of its own. `serve` has one flag
 per field of service.config.Settings (help from SETTINGS_HELP; a value comes
 from the flag, else its ROLLCALL_* variable, else the default, via from_env),
 `gateway` hands its two addresses to the standalone gateway, participant
-commands live in clients.cli_participants and `watch` in clients.cli_watch.
+commands live in clients.cli_participants, `watch` in clients.cli_watch and
+`callbacks` in clients.cli_callbacks.
 main() always returns the exit code: 0 done, 1 the service refused, 2 usage,
 130 interrupted.
 """
@@ -21,6 +22,7 @@ import typing
 from collections.abc import Callable, Mapping
 from typing import cast
 
+from clients.cli_callbacks import add_callbacks
 from clients.cli_participants import DEFAULT_TARGET, UsageError, add_participants
 from clients.cli_watch import add_watch
 from service.config import SETTINGS_HELP, Settings, env_name, from_env
@@ -133,6 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_gateway(commands)
     add_participants(commands)
     add_watch(commands)
+    add_callbacks(commands)
     return parser
 
 

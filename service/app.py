@@ -2,43 +2,62 @@
 
 The rule it keeps: start-up order makes every promise true before the first
 request (migrations applied, interrupted calls resolved, then ports opened);
-shut-down order reverses it (health NOT_SERVING, in-flight RPCs finish within
-the grace period, then the dialer, the status callback dispatcher (what it
+shut-down order reverses it (health NOT_SERVING through the drain window while
+still serving, then new calls refused UNAVAILABLE, in-flight RPCs finish
+within the grace period or end UNAVAILABLE, changes begun run to their end,
+then the dialer, the status callback dispatcher (what it
 has not delivered stays behind its durable cursors) and the store close).
 """
 
 from __future__ import annotations
 
-import dataclasses
+import asyncio
 import logging
-import secrets
 
 import grpc
 from aiohttp import web
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from rollcall.v1 import callback_service_pb2 as callback_pb
+from rollcall.v1 import callback_service_pb2_grpc as callback_pb_grpc
+from rollcall.v1 import conference_service_pb2 as cpb
+from rollcall.v1 import conference_service_pb2_grpc as cpb_grpc
 from rollcall.v1 import participant_service_pb2 as pb
 from rollcall.v1 import participant_service_pb2_grpc as pb_grpc
+from service import keys, redact
+from service.admission import Admission
 from service.api import ParticipantApi
 from service.auth import Authenticator
 from service.clock import Clock, SystemClock, Timer
+from service.conference_api import ConferenceApi
 from service.config import Settings, parse_accounts, parse_api_keys
+from service.core.conferences import Conferences
 from service.core.usecases import Participants
 from service.dialer.port import CallProgress
 from service.dialer.simulated import SimulatedDialer, parse_outcomes
+from service.grpcapi.callbacks import CallbackApi, CallbackServicer
+from service.grpcapi.conference_servicer import ConferenceServicer
+from service.grpcapi.decoding import DecodingInterceptor
 from service.grpcapi.logging import RpcLogInterceptor
+from service.grpcapi.options import server_options
 from service.grpcapi.servicer import ParticipantServicer
 from service.metrics import start_metrics
+from service.pagetoken import PageTokens
 from service.ratelimit import RateLimiter
 from service.replicas import Coordinator
 from service.store import pg_schema
+from service.store.dead_letters import DeadLetters, DeadLetterStore
+from service.store.guard import GuardedSqliteStore
+from service.store.pg_dead_letters import PgDeadLetters
 from service.store.pg_notify import Listener
 from service.store.port import Store
 from service.store.postgres import PostgresStore
 from service.store.sqlite import SqliteStore
 from service.watch import WatchHub
+from service.webhooks.destinations import DestinationPolicy
 from service.webhooks.dispatcher import Policy, WebhookDispatcher
+from service.webhooks.redelivery import Redeliverer
 
 log = logging.getLogger("rollcall.app")
 
@@ -58,16 +77,22 @@ def open_store(settings: Settings) -> Store:
         )
         store.heartbeat_timeout = settings.replica_timeout_seconds
         return store
-    return SqliteStore(settings.database)
+    return GuardedSqliteStore(settings.database)
+
+
+def open_dead_letters(store: Store) -> DeadLetterStore:
+    """The dead-letter table of the same database as the store."""
+    if isinstance(store, PostgresStore):
+        return PgDeadLetters(store)
+    assert isinstance(store, SqliteStore)
+    return DeadLetters(store)
 
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["ParticipantService"].full_name
-
-
-@dataclasses.dataclass
-class DemoAccount:
-    account_sid: str
-    auth_token: str
+CONFERENCE_SERVICE_NAME = cpb.DESCRIPTOR.services_by_name["ConferenceService"].full_name
+CALLBACK_SERVICE_NAME = callback_pb.DESCRIPTOR.services_by_name["CallbackService"].full_name
+# What health reports on: the server as a whole ("") and each service.
+HEALTH_NAMES = ("", SERVICE_NAME, CONFERENCE_SERVICE_NAME, CALLBACK_SERVICE_NAME)
 
 
 class App:
@@ -77,9 +102,11 @@ class App:
         self.store: Store = open_store(settings)
         self._listener: Listener | None = None
         self.coordinator: Coordinator | None = None
+        self._database_check: Timer | None = None
+        self._health_task: asyncio.Future[None] | None = None
         self.grpc_port = 0
         self.http_port: int | None = None
-        self.demo: DemoAccount | None = None
+        self.demo: keys.DemoAccount | None = None
         self._server: grpc.aio.Server | None = None
         self._health: health.aio.HealthServicer | None = None
         self._gateway: object | None = None
@@ -88,29 +115,22 @@ class App:
         self.metrics_port: int | None = None
         self._stopping = False
         self.webhooks: WebhookDispatcher | None = None
-
-    async def _demo_account(self) -> DemoAccount:
-        s = self.settings
-        sid = s.demo_account_sid or await self.store.get_meta("demo_account_sid")
-        token = s.demo_auth_token or await self.store.get_meta("demo_auth_token")
-        if not sid:
-            sid = "AC" + secrets.token_hex(16)
-        if not token:
-            token = secrets.token_hex(16)
-        if not s.demo_account_sid:
-            await self.store.set_meta("demo_account_sid", sid)
-        if not s.demo_auth_token:
-            await self.store.set_meta("demo_auth_token", token)
-        return DemoAccount(sid, token)
+        self.dead_letters = open_dead_letters(self.store)
+        self.redeliverer: Redeliverer | None = None
 
     async def start(self) -> None:
         s = self.settings
+        redact.install()
         outcomes = parse_outcomes(s.sim_outcomes)
         accounts = parse_accounts(s.accounts)
         api_keys = parse_api_keys(s.api_keys)
+        destinations = DestinationPolicy.from_specs(
+            s.callback_allow_networks, s.callback_deny_networks
+        )
         await self.store.open()
-        self.demo = await self._demo_account()
-        accounts.setdefault(self.demo.account_sid, self.demo.auth_token)
+        self.demo = await keys.demo_account(self.store, s)
+        if self.demo is not None:
+            accounts.setdefault(self.demo.account_sid, self.demo.auth_token)
         self.auth = Authenticator(accounts, api_keys)
 
         async def sink(call_sid: str, progress: CallProgress, at: float) -> None:
@@ -136,8 +156,11 @@ class App:
                 backoff_seconds=s.callback_backoff_seconds,
                 backoff_max_seconds=s.callback_backoff_max_seconds,
                 timeout_seconds=s.callback_timeout_seconds,
+                destinations=destinations,
             ),
+            self.dead_letters,
         )
+        self.redeliverer = Redeliverer(self.dead_letters, self.auth, s.callback_timeout_seconds)
         if isinstance(self.store, PostgresStore):
             # Several replicas: callbacks from the lease holder, calls of
             # stopped replicas resolved by a survivor.
@@ -153,10 +176,22 @@ class App:
             self.participants.subscribe(self.webhooks.notify)
             await self.webhooks.start()
             await self.participants.recover()
+        changes = self.participants.changes
+        self.admission = Admission(s.max_in_flight, lambda: changes.orphans)
         self.api = ParticipantApi(
             self.auth,
             self.participants,
             RateLimiter(self.clock, s.requests_per_second, s.request_burst),
+            self.admission,
+            PageTokens(await keys.page_token_key(self.store)),
+            destinations,
+        )
+        # Its own limiter object would double an account's budget: share one.
+        self.conference_api = ConferenceApi(
+            self.auth,
+            Conferences(self.store, self.participants, self.clock),
+            self.api.limiter,
+            self.api.page_tokens,
         )
         self.watch = WatchHub(
             self.store,
@@ -179,26 +214,55 @@ class App:
             self._listener.start()
         self._schedule_compaction()
 
-        server = grpc.aio.server(interceptors=[RpcLogInterceptor()])
+        server = grpc.aio.server(
+            interceptors=[RpcLogInterceptor(), DecodingInterceptor()],
+            options=server_options(s),
+            maximum_concurrent_rpcs=None,
+        )
         pb_grpc.add_ParticipantServiceServicer_to_server(
             ParticipantServicer(self.api, self.watch), server
+        )
+        cpb_grpc.add_ConferenceServiceServicer_to_server(
+            ConferenceServicer(self.conference_api), server
+        )
+        callback_pb_grpc.add_CallbackServiceServicer_to_server(
+            CallbackServicer(
+                CallbackApi(self.auth, self.dead_letters, self.redeliverer, self.api.limiter)
+            ),
+            server,
         )
         self._health = health.aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
         reflection.enable_server_reflection(
-            (SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server
+            (
+                SERVICE_NAME,
+                CONFERENCE_SERVICE_NAME,
+                CALLBACK_SERVICE_NAME,
+                health.SERVICE_NAME,
+                reflection.SERVICE_NAME,
+            ),
+            server,
         )
         self.grpc_port = server.add_insecure_port(s.grpc_listen)
         if self.grpc_port == 0:
             raise OSError(f"cannot listen on {s.grpc_listen}")
         await server.start()
         self._server = server
-        for name in ("", SERVICE_NAME):
+        for name in HEALTH_NAMES:
             await self._health.set(name, health_pb2.HealthCheckResponse.SERVING)
+        if isinstance(self.store, GuardedSqliteStore):
+            self.store.on_gone(self._database_gone)
+            self._schedule_database_check()
         if s.http_listen:
+            from service.gateway.protocol import HttpLimits
             from service.gateway.server import start_gateway
+            from service.gateway.upstream import LocalUpstream
 
-            gateway = await start_gateway(self.api, s.http_listen)
+            gateway = await start_gateway(
+                LocalUpstream(self.api, self.conference_api),
+                s.http_listen,
+                limits=HttpLimits.from_settings(s),
+            )
             self._gateway = gateway
             self.http_port = gateway.port
         if s.metrics_listen:
@@ -213,6 +277,32 @@ class App:
         self.watch.announce(conference_sid, revision)
         if self.coordinator is not None:
             self.coordinator.poke(conference_sid, revision)
+
+    def _schedule_database_check(self) -> None:
+        """Notice a database deleted under the server even when nothing writes."""
+        store = self.store
+        if self.settings.database_check_seconds <= 0 or not isinstance(store, GuardedSqliteStore):
+            return  # off: writes still check before they commit
+
+        def check() -> None:
+            if store.check() and not self._stopping:
+                self._database_check = self.clock.call_later(
+                    self.settings.database_check_seconds, check
+                )
+
+        self._database_check = self.clock.call_later(self.settings.database_check_seconds, check)
+
+    def _database_gone(self) -> None:
+        """Health NOT_SERVING: this process can no longer store anything."""
+        if self._health is None or self._stopping:
+            return
+
+        async def not_serving() -> None:
+            assert self._health is not None
+            for name in HEALTH_NAMES:
+                await self._health.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
+
+        self._health_task = asyncio.ensure_future(not_serving())
 
     def _schedule_compaction(self) -> None:
         s = self.settings
@@ -232,22 +322,43 @@ class App:
         s = self.settings
         if self.webhooks is not None:
             await self.webhooks.flush()
-        return await self.watch.compact(s.event_retention_seconds, s.event_retention_count)
+        deleted = await self.watch.compact(s.event_retention_seconds, s.event_retention_count)
+        # Dead letters go with the events they report.
+        await self.dead_letters.prune()
+        return deleted
 
     async def stop(self, grace: float | None = None) -> None:
+        """Health NOT_SERVING for drain_seconds while still serving; then new
+        calls are refused UNAVAILABLE, calls in flight get `grace` seconds
+        (then end UNAVAILABLE), and every change begun runs to its end before
+        the dialer, the callback dispatcher and the store close."""
         self._stopping = True
         if self._compaction is not None:
             self._compaction.cancel()
+        if self._database_check is not None:
+            self._database_check.cancel()
         grace = self.settings.grace_seconds if grace is None else grace
         if self._health is not None:
             await self._health.enter_graceful_shutdown()
+            if self.settings.drain_seconds > 0:
+                log.info("draining", extra={"seconds": self.settings.drain_seconds})
+                await asyncio.sleep(self.settings.drain_seconds)
+        admission: Admission | None = getattr(self, "admission", None)
+        if admission is not None:
+            admission.close()
         if getattr(self, "watch", None) is not None:
             self.watch.close()
+        if admission is not None:
+            await admission.finish(grace)
+        participants: Participants | None = getattr(self, "participants", None)
+        if participants is not None:
+            await participants.changes.settle()
         if self._gateway is not None:
             await self._gateway.close()  # type: ignore[attr-defined]
             self._gateway = None
         if self._server is not None:
-            await self._server.stop(grace)
+            # Only grpc's own streams (health, reflection) can be left now.
+            await self._server.stop(min(grace, 1.0))
             self._server = None
         if self._metrics is not None:
             await self._metrics.cleanup()
@@ -255,10 +366,14 @@ class App:
         # stop() also cleans up after a start() that failed part way.
         if getattr(self, "dialer", None) is not None:
             await self.dialer.close()
+        if participants is not None:
+            await participants.changes.drain()
         if self.coordinator is not None:
             await self.coordinator.stop()
         if self.webhooks is not None:
             await self.webhooks.stop()
+        if self.redeliverer is not None:
+            await self.redeliverer.close()
         if self._listener is not None:
             await self._listener.stop()
         await self.store.close()

@@ -3,7 +3,8 @@
 The rules it keeps: accounts (SID + auth token) and API keys (SK + secret,
 belonging to one account) come from configuration; secrets are compared in
 constant time (an unknown user costs the same comparison as a known one) and
-are never logged or echoed in an error.
+are never logged (each is registered with service.redact) or echoed in an
+error.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import base64
 import binascii
 import hmac
 
-from service import errors
+from service import errors, redact
 
 _DUMMY = b"\x00" * 32
 
@@ -28,6 +29,8 @@ class Authenticator:
         for sid, (_, account) in self._keys.items():
             if account not in self._accounts:
                 raise ValueError(f"API key {sid} belongs to unknown account {account}")
+        for secret in (*accounts.values(), *(secret for secret, _ in (api_keys or {}).values())):
+            redact.register_secret(secret)
 
     @property
     def account_sids(self) -> list[str]:
@@ -45,8 +48,9 @@ class Authenticator:
         if scheme.lower() != "basic" or not encoded:
             raise errors.unauthenticated()
         try:
+            # ValueError: a non-ASCII character (b64decode refuses those).
             decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
-        except (binascii.Error, UnicodeDecodeError):
+        except (binascii.Error, UnicodeDecodeError, ValueError):  # ValueError: non-ASCII
             raise errors.unauthenticated() from None
         username, sep, password = decoded.partition(":")
         if not sep:

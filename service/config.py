@@ -18,6 +18,8 @@ ENV_PREFIX = "ROLLCALL_"
 @dataclasses.dataclass(frozen=True)
 class Settings:
     grpc_listen: str = "127.0.0.1:50051"
+    grpc_max_connection_age_seconds: float = 0.0
+    grpc_max_connection_age_grace_seconds: float = 30.0
     http_listen: str = "127.0.0.1:8080"
     metrics_listen: str = "127.0.0.1:9464"
     database: str = "rollcall.sqlite3"
@@ -33,6 +35,9 @@ class Settings:
     accounts: str = ""
     # "SK...:secret:AC..." triples, comma-separated.
     api_keys: str = ""
+    # auto: a demo account only when no accounts are configured (or a demo
+    # SID or token is given); on; off.
+    demo_account: str = "auto"
     demo_account_sid: str = ""
     demo_auth_token: str = ""
     dialer: str = "simulated"
@@ -40,6 +45,8 @@ class Settings:
     sim_outcomes: str = ""
     sim_calls_per_second: float = 1.0
     grace_seconds: float = 10.0
+    drain_seconds: float = 0.0
+    max_in_flight: int = 512
     log_level: str = "INFO"
     watch_progress_seconds: float = 10.0
     event_retention_seconds: float = 7 * 24 * 3600.0
@@ -49,14 +56,29 @@ class Settings:
     requests_per_second: float = 0.0
     request_burst: int = 100
     public_base_url: str = ""
-    callback_max_attempts: int = 8
+    callback_max_attempts: int = 66
     callback_backoff_seconds: float = 1.0
     callback_backoff_max_seconds: float = 60.0
     callback_timeout_seconds: float = 10.0
+    database_check_seconds: float = 5.0
+    # Comma-separated CIDRs; empty lists leave callback destinations open.
+    callback_allow_networks: str = ""
+    callback_deny_networks: str = ""
+    http_header_timeout_seconds: float = 10.0
+    http_body_timeout_seconds: float = 30.0
+    http_idle_timeout_seconds: float = 75.0
 
 
 SETTINGS_HELP: dict[str, str] = {
     "grpc_listen": "host:port for the gRPC server",
+    "grpc_max_connection_age_seconds": (
+        "close each client connection (GOAWAY) after about this many seconds, so clients"
+        " reconnect and spread over new replicas (0 = never)"
+    ),
+    "grpc_max_connection_age_grace_seconds": (
+        "seconds RPCs and watch streams may run on an aged connection before it is cut"
+        " (UNAVAILABLE; watch clients resume by revision)"
+    ),
     "http_listen": "host:port for the REST gateway ('' to disable)",
     "metrics_listen": "host:port for Prometheus metrics at /metrics ('' to disable)",
     "database": "SQLite database file, or a postgresql://USER:PASSWORD@HOST:PORT/DB URL",
@@ -74,8 +96,15 @@ SETTINGS_HELP: dict[str, str] = {
     ),
     "accounts": "accounts as comma-separated ACSID:AUTHTOKEN pairs",
     "api_keys": "API keys as comma-separated SKSID:SECRET:ACSID triples",
+    "demo_account": (
+        "demo account: 'auto' (only when no accounts are given, or a demo SID or token is),"
+        " 'on' or 'off'"
+    ),
     "demo_account_sid": "SID of the demo account (generated and kept in the database when unset)",
-    "demo_auth_token": "auth token of the demo account (generated when unset)",
+    "demo_auth_token": (
+        "auth token of the demo account (generated, kept in the database and printed once"
+        " when unset)"
+    ),
     "dialer": "outbound-call dialer adapter: 'simulated'",
     "sim_ring_seconds": "simulated dialer: seconds a call rings before it is answered",
     "sim_outcomes": (
@@ -96,6 +125,14 @@ SETTINGS_HELP: dict[str, str] = {
         " resolved by another"
     ),
     "grace_seconds": "seconds in-flight RPCs get to finish after SIGTERM",
+    "drain_seconds": (
+        "seconds after SIGTERM during which health says NOT_SERVING while calls are still"
+        " served, so load balancers stop sending before the server refuses"
+    ),
+    "max_in_flight": (
+        "unary calls (gRPC and REST) served at once; beyond it calls are refused"
+        " RESOURCE_EXHAUSTED (OVERLOADED) at once (0 = unlimited)"
+    ),
     "log_level": "log level (DEBUG, INFO, WARNING, ERROR)",
     "watch_progress_seconds": "seconds between progress markers on an idle watch stream",
     "event_retention_seconds": "events older than this (seconds) may be compacted",
@@ -105,10 +142,32 @@ SETTINGS_HELP: dict[str, str] = {
     "requests_per_second": "unary requests per second per account, sustained (0 = unlimited)",
     "request_burst": "unary requests an account may make at once before the rate applies",
     "public_base_url": "base URL callbacks are signed with (informational)",
-    "callback_max_attempts": "attempts per status callback before it is logged and skipped",
+    "callback_max_attempts": (
+        "attempts per status callback before it is kept as a dead letter"
+        " (the default spans a receiver outage of an hour)"
+    ),
     "callback_backoff_seconds": "seconds before the first status callback retry (then doubling)",
     "callback_backoff_max_seconds": "longest wait between status callback retries, in seconds",
     "callback_timeout_seconds": "seconds a status callback receiver gets to answer one attempt",
+    "database_check_seconds": (
+        "seconds between checks that the database file is still the one at its path"
+        " (health turns NOT_SERVING when it is gone; 0 = only when writing)"
+    ),
+    "callback_allow_networks": (
+        "comma-separated CIDRs callback URLs may reach ('' = any not denied);"
+        " the most specific matching allow or deny network decides"
+    ),
+    "callback_deny_networks": (
+        "comma-separated CIDRs callback URLs may not reach, checked when the URL is given"
+        " and again at delivery"
+    ),
+    "http_header_timeout_seconds": (
+        "REST: seconds a client gets to send a complete request head (0 = no limit)"
+    ),
+    "http_body_timeout_seconds": (
+        "REST: seconds a client gets to send a request body after its head (0 = no limit)"
+    ),
+    "http_idle_timeout_seconds": "REST: seconds an idle keep-alive connection stays open",
 }
 
 

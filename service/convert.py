@@ -102,10 +102,17 @@ def conference(c: Conference) -> ppb.Conference:
         date_created=timestamp(c.date_created),
         date_updated=timestamp(c.date_updated),
         end_reason=_END_REASON[c.end_reason],
+        region=region(c),
     )
     if c.call_sid_ending_conference:
         message.call_sid_ending_conference = c.call_sid_ending_conference
     return message
+
+
+def region(c: Conference) -> str:
+    """The first participant's Region (stored as the enum's name), else us1."""
+    chosen = str(c.settings.get("region") or "")
+    return chosen.removeprefix("REGION_").lower() or "us1"
 
 
 def event(e: Event) -> pb.ConferenceEvent:

@@ -26,10 +26,20 @@ class Code(enum.Enum):
     PERMISSION_DENIED = "PERMISSION_DENIED"
     OUT_OF_RANGE = "OUT_OF_RANGE"
     UNAVAILABLE = "UNAVAILABLE"
+    DEADLINE_EXCEEDED = "DEADLINE_EXCEEDED"
     INTERNAL = "INTERNAL"
 
 
 DOMAIN = "rollcall.v1"
+
+# The most of a client-given value an error repeats (requests bound their
+# fields, but an error must stay well inside gRPC's trailer limit whatever).
+ECHO_MAX = 160
+
+
+def echo(value: str) -> str:
+    """`value`, cut to ECHO_MAX characters, for an error message."""
+    return value if len(value) <= ECHO_MAX else value[: ECHO_MAX - 3] + "..."
 
 
 @dataclasses.dataclass(frozen=True)
@@ -103,10 +113,10 @@ def not_found(what: str, reason: str = "NOT_FOUND") -> RollcallError:
     return RollcallError(
         Code.NOT_FOUND,
         reason,
-        f"The requested resource {what} was not found",
+        f"The requested resource {echo(what)} was not found",
         twilio_code=20404,
         http_status=404,
-        metadata={"resource": what},
+        metadata={"resource": echo(what)},
     )
 
 
@@ -143,7 +153,7 @@ def label_in_use(label: str) -> RollcallError:
     return RollcallError(
         Code.ALREADY_EXISTS,
         "LABEL_IN_USE",
-        f"Participant label {label!r} is in use by another participant",
+        f"Participant label {echo(label)!r} is in use by another participant",
         twilio_code=16026,
         http_status=400,
         violations=(FieldViolation("label", "in use by another active participant", 16026),),
@@ -185,7 +195,7 @@ def etag_mismatch(expected: str, actual: str) -> RollcallError:
     return RollcallError(
         Code.ABORTED,
         "ETAG_MISMATCH",
-        f"etag {expected} does not match the participant's current etag {actual}",
+        f"etag {echo(expected)} does not match the participant's current etag {actual}",
         twilio_code=None,
         http_status=412,
         metadata={"current_etag": actual},
@@ -213,6 +223,35 @@ def rate_limited(message: str = "Too Many Requests") -> RollcallError:
     )
 
 
+def overloaded(limit: int) -> RollcallError:
+    """More calls in flight than the server takes on: refused before any work."""
+    return RollcallError(
+        Code.RESOURCE_EXHAUSTED,
+        "OVERLOADED",
+        f"the server is busy ({limit} calls in flight); retry shortly",
+        twilio_code=20429,
+        http_status=429,
+        metadata={"retry_after_seconds": "1"},
+    )
+
+
+def shutting_down(message: str = "this server is shutting down; retry elsewhere") -> RollcallError:
+    return RollcallError(
+        Code.UNAVAILABLE, "SHUTTING_DOWN", message, twilio_code=20503, http_status=503
+    )
+
+
+def deadline_passed() -> RollcallError:
+    """The caller's deadline passed before the work started: nothing was done."""
+    return RollcallError(
+        Code.DEADLINE_EXCEEDED,
+        "DEADLINE_PASSED",
+        "the call's deadline passed before it started; nothing was changed",
+        twilio_code=20504,
+        http_status=504,
+    )
+
+
 def dial_rejected(field: str, twilio_code: int, message: str) -> RollcallError:
     """The dialer refused the destination or caller ID (Twilio's 212xx codes)."""
     return invalid([FieldViolation(field, message, twilio_code)])
@@ -220,3 +259,14 @@ def dial_rejected(field: str, twilio_code: int, message: str) -> RollcallError:
 
 def internal(message: str = "Internal Server Error") -> RollcallError:
     return RollcallError(Code.INTERNAL, "INTERNAL", message, twilio_code=20500, http_status=500)
+
+
+def malformed_request() -> RollcallError:
+    """The request bytes are not a message of the method's request type."""
+    return RollcallError(
+        Code.INVALID_ARGUMENT,
+        "MALFORMED_REQUEST",
+        "The request message could not be decoded",
+        twilio_code=None,
+        http_status=400,
+    )

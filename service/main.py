@@ -1,6 +1,7 @@
 """`rollcall serve`: run the service until SIGTERM or SIGINT, then exit 0.
 
-The rule it keeps: a signal starts a graceful stop (health NOT_SERVING,
+The rule it keeps: a signal starts a graceful stop (health NOT_SERVING while
+still serving for drain_seconds, then new calls refused UNAVAILABLE and
 in-flight RPCs finish within grace_seconds) and the process exits 0; a
 failure to start exits 1 with the reason on stderr.
 """
@@ -12,12 +13,14 @@ import logging
 import signal
 import sys
 
+from service import redact
 from service.app import App
 from service.config import Settings
 from service.grpcapi.logging import JsonFormatter
 
 
 def configure_logging(level: str) -> None:
+    redact.install()
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())
     root = logging.getLogger()
@@ -36,13 +39,19 @@ async def serve(settings: Settings) -> int:
     except BaseException:
         await app.stop(grace=0)  # close what did open (the store's threads, sockets)
         raise
-    assert app.demo is not None
-    print(
+    lines = [
         f"rollcall: gRPC on {settings.grpc_listen.rsplit(':', 1)[0]}:{app.grpc_port}"
         + (f", REST on port {app.http_port}" if app.http_port else "")
-        + f"\nrollcall: demo account {app.demo.account_sid} auth token {app.demo.auth_token}",
-        flush=True,
-    )
+    ]
+    if app.demo is not None:
+        # A token is shown once: when it was generated, by this start.
+        shown = (
+            f"auth token {app.demo.auth_token} (shown only now)"
+            if app.demo.created
+            else "(auth token as shown when it was generated, or as configured)"
+        )
+        lines.append(f"rollcall: demo account {app.demo.account_sid} {shown}")
+    print("\n".join(lines), flush=True)
     await stop.wait()
     await app.stop()
     return 0

@@ -30,6 +30,9 @@ _ACCOUNT_SID = re.compile(r"^AC[0-9a-fA-F]{32}$")
 _BYOC = re.compile(r"^BY[0-9a-fA-F]{32}$")
 _CONFERENCE_SID = re.compile(r"^CF[0-9a-fA-F]{32}$")
 
+# A participant is named by its CallSid (34) or its label (at most 128).
+MAX_KEY = 128
+
 _METHODS = {enums_pb2.HTTP_METHOD_GET: "GET", enums_pb2.HTTP_METHOD_POST: "POST"}
 _CONFERENCE_RECORDING_EVENTS = {
     enums_pb2.RECORDING_EVENT_IN_PROGRESS,
@@ -121,6 +124,10 @@ def parse_name(name: str) -> tuple[ConferenceRef, str]:
             "must be accounts/{AccountSid}/conferences/{ConferenceSid}/participants/"
             "{CallSid or Label}",
         )
+    if len(parts[5]) > MAX_KEY:
+        raise errors.invalid_field(
+            "name", f"participant must be a CallSid or a label of at most {MAX_KEY} characters"
+        )
     try:
         ref = parse_parent("/".join(parts[:4]))
     except errors.RollcallError:
@@ -193,11 +200,14 @@ def create_command(request: pb.CreateParticipantRequest, ref: ConferenceRef) -> 
         problem = label_problem(request.label)
         if problem:
             bad.append(FieldViolation("label", problem, 16024))
+    # 16028, "participant to be whispered is not present": no such call can be.
     if request.call_sid_to_coach and not _CALL_SID.match(request.call_sid_to_coach):
-        bad.append(FieldViolation("call_sid_to_coach", "must be CA followed by 32 hex digits"))
+        bad.append(
+            FieldViolation("call_sid_to_coach", "must be CA followed by 32 hex digits", 16028)
+        )
     coaching = request.coaching if request.HasField("coaching") else bool(request.call_sid_to_coach)
     if coaching and not request.call_sid_to_coach:
-        bad.append(FieldViolation("call_sid_to_coach", "required when coaching is true"))
+        bad.append(FieldViolation("call_sid_to_coach", "required when coaching is true", 16028))
     if request.byoc and not _BYOC.match(request.byoc):
         bad.append(FieldViolation("byoc", "must be BY followed by 32 hex digits"))
     if len(request.sip_auth_username) >= 256:
@@ -264,7 +274,9 @@ def update_command(request: pb.UpdateParticipantRequest) -> UpdateCommand:
                 bad.append(FieldViolation(field, "not a valid http or https URL", 21205))
     coach = request.call_sid_to_coach
     if request.HasField("call_sid_to_coach") and coach and not _CALL_SID.match(coach):
-        bad.append(FieldViolation("call_sid_to_coach", "must be CA followed by 32 hex digits"))
+        bad.append(
+            FieldViolation("call_sid_to_coach", "must be CA followed by 32 hex digits", 16028)
+        )
     _check_enums(request, bad)
     if bad:
         raise errors.invalid(bad)

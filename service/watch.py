@@ -20,7 +20,7 @@ import logging
 from collections.abc import AsyncIterator
 
 from rollcall.v1 import participant_service_pb2 as pb
-from service import convert, errors, metrics, validation
+from service import convert, errors, limits, metrics, validation
 from service.auth import Authenticator
 from service.clock import Clock
 from service.core.model import Conference, Event, EventType
@@ -196,6 +196,7 @@ class WatchHub:
         self, request: pb.WatchConferenceRequest, authorization: str | None
     ) -> AsyncIterator[pb.WatchConferenceResponse]:
         account = self.auth.authenticate(authorization)
+        limits.check(request)
         ref = validation.parse_parent(request.parent)
         if account != ref.account_sid:
             raise errors.conference_not_found(f"conference {ref.key}")

@@ -269,6 +269,7 @@ class Conference(_message.Message):
     DATE_UPDATED_FIELD_NUMBER: _builtins.int
     END_REASON_FIELD_NUMBER: _builtins.int
     CALL_SID_ENDING_CONFERENCE_FIELD_NUMBER: _builtins.int
+    REGION_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     """accounts/{account_sid}/conferences/{conference_sid}"""
     account_sid: _builtins.str
@@ -280,6 +281,10 @@ class Conference(_message.Message):
     end_reason: Global___ConferenceEndReason.ValueType
     """Set once the conference has ended."""
     call_sid_ending_conference: _builtins.str
+    region: _builtins.str
+    """Twilio's Region word where the audio is mixed: `us1` unless the first
+    participant chose another.
+    """
     @_builtins.property
     def date_created(self) -> _timestamp_pb2.Timestamp: ...
     @_builtins.property
@@ -298,10 +303,11 @@ class Conference(_message.Message):
         date_updated: _timestamp_pb2.Timestamp | None = ...,
         end_reason: Global___ConferenceEndReason.ValueType = ...,
         call_sid_ending_conference: _builtins.str | None = ...,
+        region: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_call_sid_ending_conference", b"_call_sid_ending_conference", "call_sid_ending_conference", b"call_sid_ending_conference", "date_created", b"date_created", "date_updated", b"date_updated"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_call_sid_ending_conference", b"_call_sid_ending_conference", "account_sid", b"account_sid", "call_sid_ending_conference", b"call_sid_ending_conference", "conference_sid", b"conference_sid", "date_created", b"date_created", "date_updated", b"date_updated", "end_reason", b"end_reason", "friendly_name", b"friendly_name", "max_participants", b"max_participants", "name", b"name", "revision", b"revision", "status", b"status"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_call_sid_ending_conference", b"_call_sid_ending_conference", "account_sid", b"account_sid", "call_sid_ending_conference", b"call_sid_ending_conference", "conference_sid", b"conference_sid", "date_created", b"date_created", "date_updated", b"date_updated", "end_reason", b"end_reason", "friendly_name", b"friendly_name", "max_participants", b"max_participants", "name", b"name", "region", b"region", "revision", b"revision", "status", b"status"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__call_sid_ending_conference: _TypeAlias = _typing.Literal["call_sid_ending_conference"]  # noqa: Y015
     _WhichOneofArgType__call_sid_ending_conference: _TypeAlias = _typing.Literal["_call_sid_ending_conference", b"_call_sid_ending_conference"]  # noqa: Y015

@@ -106,6 +106,8 @@ class Conference:
     settings: dict[str, Any] = dataclasses.field(default_factory=dict)
     end_reason: EndReason = EndReason.NONE
     call_sid_ending_conference: str | None = None
+    # The last announcement played to the whole conference (Update Conference).
+    announce_url: str | None = None
 
     @property
     def active(self) -> bool:

@@ -3,7 +3,9 @@
 The rules it keeps: every change runs in one store write transaction through
 Changes (so it is durable and announced together); nothing reaches the dialer
 before its transaction commits (a Create dials after its row is stored, a kick
-hangs up after it is recorded); a repeated request_id returns the first
+hangs up after it is recorded), and once it commits all of that happens even
+if the caller has gone (each change runs apart from its caller, see
+background); a repeated request_id returns the first
 participant and never dials again; a stale etag changes nothing.
 """
 
@@ -16,7 +18,7 @@ from typing import Any, Protocol
 
 from service import errors
 from service.clock import Clock
-from service.core import rules
+from service.core import background, rules
 from service.core.changes import Changes
 from service.core.model import (
     CallStatus,
@@ -95,6 +97,8 @@ class Participants:
         self.dialer = dialer
         self.clock = clock
         self._listeners: list[EventListener] = []
+        # Every change runs here, apart from its caller (see background).
+        self.changes = background.ChangeRunner()
 
     def subscribe(self, listener: EventListener) -> None:
         """Called with each committed transaction's events, in commit order."""
@@ -144,10 +148,14 @@ class Participants:
 
     async def create(self, cmd: CreateCommand) -> tuple[Participant, float | None]:
         """Returns the participant and its queue time in ms (None on a repeat)."""
+        self.dialer.check(cmd.conference.account_sid, cmd.from_endpoint, cmd.to_endpoint)
+        return await self.changes.run(lambda: self._create(cmd))
+
+    async def _create(self, cmd: CreateCommand) -> tuple[Participant, float | None]:
         account = cmd.conference.account_sid
-        self.dialer.check(account, cmd.from_endpoint, cmd.to_endpoint)
         now = self.clock.now()
         async with self.store.write() as tx:
+            background.started()
             if cmd.request_id:
                 earlier = await tx.request(account, cmd.request_id)
                 if earlier is not None:
@@ -249,7 +257,11 @@ class Participants:
         return conf, participant
 
     async def update(self, ref: ConferenceRef, key: str, cmd: UpdateCommand) -> Participant:
+        return await self.changes.run(lambda: self._update(ref, key, cmd))
+
+    async def _update(self, ref: ConferenceRef, key: str, cmd: UpdateCommand) -> Participant:
         async with self.store.write() as tx:
+            background.started()
             conf, p = await self._locked(tx, ref, key, cmd.etag)
             if not p.active:
                 raise errors.participant_not_active(p.call_sid)
@@ -263,7 +275,9 @@ class Participants:
             if not coaching:
                 coach_target = None
             elif not coach_target:
-                raise errors.invalid_field("call_sid_to_coach", "required when coaching is true", 0)
+                raise errors.invalid_field(
+                    "call_sid_to_coach", "required when coaching is true", 16028
+                )
             elif coach_target != p.call_sid_to_coach or not p.coaching:
                 await _check_coach_target(tx, conf.sid, coach_target, p.call_sid)
             if cmd.muted is not None and cmd.muted != p.muted:
@@ -305,7 +319,11 @@ class Participants:
         return p
 
     async def delete(self, ref: ConferenceRef, key: str, etag: str) -> Participant:
+        return await self.changes.run(lambda: self._delete(ref, key, etag))
+
+    async def _delete(self, ref: ConferenceRef, key: str, etag: str) -> Participant:
         async with self.store.write() as tx:
+            background.started()
             conf, p = await self._locked(tx, ref, key, etag)
             if not p.active:
                 raise errors.participant_not_found(f"participant {key}")
@@ -318,7 +336,12 @@ class Participants:
     # -- dialer progress and restart -----------------------------------------
 
     async def on_progress(self, call_sid: str, progress: CallProgress, at: float) -> None:
+        # Called from the dialer's timers, which no caller cancels.
+        await self.changes.track(lambda: self._on_progress(call_sid, progress, at))
+
+    async def _on_progress(self, call_sid: str, progress: CallProgress, at: float) -> None:
         async with self.store.write() as tx:
+            background.started()
             p = await tx.participant_by_call_sid(call_sid)
             if p is None or not p.active:
                 return

@@ -7,8 +7,10 @@ Twilio's magic test numbers for Calls, and the ROLLCALL_SIM_OUTCOMES format.
 The rule it keeps: time comes only from the injected Clock (it never sleeps
 and never reads the wall clock), and one call's steps reach the sink strictly
 one after another: the next step is scheduled only once the sink has returned
-from the previous one. A call that is hung up, reaches a terminal step or whose
-sink raises is forgotten at once, so memory follows the calls in flight.
+from the previous one. A step the sink fails to take (e.g. the disk is full)
+is offered again with exponential backoff on the clock, never dropped, and
+the call's later steps wait behind it. A call that is hung up or reaches a
+terminal step is forgotten at once, so memory follows the calls in flight.
 """
 
 from __future__ import annotations
@@ -65,6 +67,9 @@ _MAGIC_REJECTIONS: dict[tuple[str, str], tuple[int, str]] = {
 
 # Pacing entries are swept once the table outgrows this (amortised, see _pace).
 _MIN_PACING_SWEEP = 1024
+# A step the sink failed to take is offered again after 1 s, doubling up to 30 s.
+_RETRY_FIRST_SECONDS = 1.0
+_RETRY_MAX_SECONDS = 30.0
 
 
 def _seconds(text: str, item: str) -> float:
@@ -132,6 +137,8 @@ class _Call:
     # (due clock time, step), in order; the last one is terminal.
     steps: deque[tuple[float, CallProgress]]
     timer: Timer | None = None
+    # Consecutive failed attempts to hand the first step to the sink.
+    failures: int = 0
 
 
 class SimulatedDialer:
@@ -292,19 +299,37 @@ class SimulatedDialer:
             try:
                 await self._sink(call.sid, progress, due)
             except Exception:
-                logger.exception(
-                    "progress sink failed for call %s at %s; its timeline stops",
+                call.failures += 1
+                delay = min(_RETRY_MAX_SECONDS, _RETRY_FIRST_SECONDS * 2 ** (call.failures - 1))
+                logger.warning(
+                    "progress sink failed for call %s at %s (attempt %d); retrying in %s s",
                     call.sid,
                     progress.value,
+                    call.failures,
+                    delay,
+                    exc_info=True,
                 )
-                self._forget(call)
+                if self._live(call) and not self._closed:
+                    call.steps.appendleft((due, progress))
+                    self._retry(call, delay)
                 return
             except BaseException:
                 self._forget(call)
                 raise
+            call.failures = 0
             if progress in _TERMINAL:
                 break
         self._forget(call)
+
+    def _retry(self, call: _Call, delay: float) -> None:
+        async def fire() -> None:
+            await self._run(call)
+
+        call.timer = self._clock.call_later(delay, fire)
+
+    def retrying(self) -> int:
+        """Calls whose next step waits to be offered to the sink again (tests)."""
+        return sum(1 for call in self._calls.values() if call.failures)
 
     def _forget(self, call: _Call) -> None:
         if self._live(call):

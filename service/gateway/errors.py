@@ -6,7 +6,10 @@ type+title, which would make the SDKs raise the wrong exception). Codes and
 statuses come from the RollcallError the service raised; when it names no
 Twilio code the HTTP status stands in. Not-found always reads "The requested
 resource <path> was not found", a 401 always carries WWW-Authenticate, and a
-fault is logged here and answered 500/20500 with no detail in the body.
+fault is logged here and answered 500/20500 with no detail in the body. What a
+client caused (a body that does not decode, too many form fields, a body that
+did not arrive in time, a client that left mid-body) is a 4xx and at most one
+short DEBUG line, never a traceback.
 """
 
 from __future__ import annotations
@@ -14,7 +17,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 
-from aiohttp import web
+from aiohttp import http_exceptions, web
+from aiohttp.web_protocol import RequestPayloadError
 
 from service.errors import Code, RollcallError
 
@@ -34,7 +38,26 @@ _GENERIC_MESSAGES = {
     503: "Service Unavailable",
 }
 
+# aiohttp's text for its form field limit (`client_max_fields`), the one 413
+# that is not about the body's size.
+_TOO_MANY_FIELDS_TEXT = "Maximum number of form fields"
+
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+class BodyTimeoutError(Exception):
+    """The request body did not arrive within the gateway's body timeout."""
+
+
+def is_client_fault(exc: BaseException) -> bool:
+    """Failures a client causes while sending a request (not faults of ours)."""
+    return isinstance(
+        exc,
+        RequestPayloadError
+        | BodyTimeoutError
+        | ConnectionError
+        | http_exceptions.HttpProcessingError,
+    )
 
 
 def error_body(status: int, code: int, message: str) -> dict[str, object]:
@@ -107,8 +130,38 @@ def http_exception_response(exc: web.HTTPException, request: web.Request) -> web
             f"Method {request.method} is not allowed on {request.rel_url.raw_path}",
             {"Allow": allow} if allow else None,
         )
+    if status == 413 and (exc.text or "").startswith(_TOO_MANY_FIELDS_TEXT):
+        return error_response(
+            400, None, f"Too many form fields (at most {request.client_max_fields})"
+        )
     message = _GENERIC_MESSAGES.get(status) or exc.reason
     return error_response(status, None, message)
+
+
+def _client_gone(request: web.Request) -> bool:
+    transport = request.transport
+    return transport is None or transport.is_closing()
+
+
+def client_fault_response(exc: Exception, request: web.Request) -> web.Response:
+    """A request the client broke while sending it: 400 or 408, and the connection
+    closes (the rest of the body cannot be trusted or will not come)."""
+    if isinstance(exc, BodyTimeoutError):
+        response = error_response(408, None, "The request body was not received in time")
+    elif isinstance(exc, RequestPayloadError) and isinstance(
+        exc.__cause__, http_exceptions.ContentEncodingError
+    ):
+        response = error_response(400, None, "Request body does not match its Content-Encoding")
+    else:
+        response = error_response(400, None, "Malformed request body")
+    log.debug(
+        "request body refused on %s: %s (%s)",
+        request.method,
+        response.status,
+        type(exc).__name__,
+    )
+    response.force_close()
+    return response
 
 
 @web.middleware
@@ -122,6 +175,17 @@ async def twilio_errors(request: web.Request, handler: Handler) -> web.StreamRes
         if exc.status < 400:
             raise
         return http_exception_response(exc, request)
+    except (RequestPayloadError, BodyTimeoutError) as exc:
+        return client_fault_response(exc, request)
+    except ConnectionError as exc:
+        if not _client_gone(request):
+            return _fault(request)
+        # The client left mid-request: nobody reads this answer.
+        return client_fault_response(exc, request)
     except Exception:
-        log.exception("unhandled error on %s %s", request.method, request.rel_url.raw_path)
-        return error_response(500, INTERNAL_CODE, _GENERIC_MESSAGES[500])
+        return _fault(request)
+
+
+def _fault(request: web.Request) -> web.Response:
+    log.exception("unhandled error on %s %s", request.method, request.rel_url.raw_path)
+    return error_response(500, INTERNAL_CODE, _GENERIC_MESSAGES[500])

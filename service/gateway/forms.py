@@ -51,6 +51,9 @@ class FormField:
     keep_empty: bool = False
     # Twilio code for an unparseable value; 0 means the generic 400.
     twilio_code: int = 0
+    # A boolean Twilio documents as "anything other than true or false is
+    # interpreted as false" (Update's Muted): never refused.
+    false_unless_true: bool = False
 
     def __post_init__(self) -> None:
         if not self.proto:
@@ -111,7 +114,7 @@ CREATE_FIELDS: tuple[FormField, ...] = (
 )
 
 UPDATE_FIELDS: tuple[FormField, ...] = (
-    FormField("Muted"),
+    FormField("Muted", false_unless_true=True),
     FormField("Hold"),
     FormField("HoldUrl", keep_empty=True),
     FormField("HoldMethod"),
@@ -270,6 +273,9 @@ def _assign(message: Message, bound: _Bound, values: list[str]) -> None:
         return
     value = values[-1]  # a single-valued field sent twice: the last one wins
     if value == "" and not bound.field.keep_empty:
+        return
+    if bound.field.false_unless_true and descriptor.type == FieldDescriptor.TYPE_BOOL:
+        setattr(message, descriptor.name, value.lower() == "true")
         return
     setattr(message, descriptor.name, _scalar(descriptor, value))
 

@@ -6,7 +6,9 @@ caller's raw Authorization header, and renders the answer; authentication,
 tenancy and every business rule stay in the service. Beyond Twilio, and
 invisible to the SDKs: `Idempotency-Key` on Create becomes the request_id,
 `If-Match` on Update and Delete becomes the etag, and responses carry the
-participant's etag as `ETag`.
+participant's etag as `ETag`. Every route answers on `.json`, `.xml`, no
+suffix and `.csv` (see representation), and `Page=N` without a token lists
+from record N*PageSize (see paging).
 """
 
 from __future__ import annotations
@@ -17,12 +19,14 @@ from multidict import MultiDict
 from rollcall.v1 import participant_pb2
 from rollcall.v1 import participant_service_pb2 as pb
 from service.errors import invalid_field, not_found
-from service.gateway import forms, render
+from service.gateway import forms, paging, render, representation
+from service.gateway.representation import SUFFIX, answers_in_kind
 from service.gateway.upstream import Upstream
 
 PREFIX = "/2010-04-01/Accounts/{account}/Conferences/{conference}"
-COLLECTION = PREFIX + "/Participants.json"
-INSTANCE = PREFIX + "/Participants/{participant}.json"
+COLLECTION = PREFIX + "/Participants" + SUFFIX
+# Non-greedy, so a trailing `.json`, `.xml` or `.csv` is the suffix, not the key.
+INSTANCE = PREFIX + "/Participants/{participant:[^/]+?}" + SUFFIX
 
 FORM_TYPE = "application/x-www-form-urlencoded"
 IDEMPOTENCY_KEY = "Idempotency-Key"
@@ -85,13 +89,19 @@ async def _read_form(request: web.Request) -> MultiDict[str]:
 
 
 def _participant_response(
-    participant: participant_pb2.Participant, status: int = 200
+    request: web.Request, participant: participant_pb2.Participant, status: int = 200
 ) -> web.Response:
     headers = {}
     if participant.etag:
         etag = participant.etag
         headers[hdrs.ETAG] = etag if etag.startswith(('"', 'W/"')) else f'"{etag}"'
-    return web.json_response(render.participant_json(participant), status=status, headers=headers)
+    return representation.resource(
+        request,
+        "Participant",
+        render.participant_json(participant),
+        status=status,
+        headers=headers,
+    )
 
 
 async def create_participant(request: web.Request) -> web.Response:
@@ -102,36 +112,58 @@ async def create_participant(request: web.Request) -> web.Response:
         request_id=_text_header(request, IDEMPOTENCY_KEY),
     )
     response = await _upstream(request).create_participant(message, _authorization(request))
-    return _participant_response(response.participant, status=201)
+    return _participant_response(request, response.participant, status=201)
 
 
 async def list_participants(request: web.Request) -> web.Response:
     account = _segment(request, "account")
     conference = _segment(request, "conference")
     query = forms.parse_list(request.query, parent=_parent(request))
-    response = await _upstream(request).list_participants(query.request, _authorization(request))
+    upstream, authorization = _upstream(request), _authorization(request)
+
+    async def call(message: pb.ListParticipantsRequest) -> pb.ListParticipantsResponse:
+        return await upstream.list_participants(message, authorization)
+
+    # Twilio's page numbers: without a token, Page=N starts at record N*PageSize.
+    offset = 0 if query.page_token else query.page * query.page_size
+    response = await paging.page_from(
+        call,
+        query.request,
+        offset,
+        lambda r: r.participants,
+        lambda r: r.next_page_token,
+        pb.ListParticipantsResponse,
+    )
+    path = render.collection_path(account, conference).removesuffix(".json")
     page = render.page_json(
         response,
-        path=render.collection_path(account, conference),
+        path=path + representation.suffix(request),
         filters=query.filters,
         page_size=query.page_size,
         page=query.page,
         page_token=query.page_token,
     )
-    return web.json_response(page)
+    return representation.page(
+        request,
+        page,
+        records_key="participants",
+        list_element="Participants",
+        item_element="Participant",
+        columns=render.PARTICIPANT_KEYS,
+    )
 
 
 async def fetch_participant(request: web.Request) -> web.Response:
     message = pb.FetchParticipantRequest(name=_name(request))
     response = await _upstream(request).fetch_participant(message, _authorization(request))
-    return _participant_response(response.participant)
+    return _participant_response(request, response.participant)
 
 
 async def update_participant(request: web.Request) -> web.Response:
     form = await _read_form(request)
     message = forms.parse_update(form, name=_name(request), etag=_if_match(request))
     response = await _upstream(request).update_participant(message, _authorization(request))
-    return _participant_response(response.participant)
+    return _participant_response(request, response.participant)
 
 
 async def delete_participant(request: web.Request) -> web.Response:
@@ -143,8 +175,12 @@ async def delete_participant(request: web.Request) -> web.Response:
 
 def add_routes(app: web.Application, upstream: Upstream) -> None:
     app[UPSTREAM_KEY] = upstream
-    app.router.add_post(COLLECTION, create_participant)
-    app.router.add_get(COLLECTION, list_participants)
-    app.router.add_get(INSTANCE, fetch_participant)
-    app.router.add_post(INSTANCE, update_participant)
-    app.router.add_delete(INSTANCE, delete_participant)
+    app.router.add_post(COLLECTION, answers_in_kind(create_participant))
+    app.router.add_get(COLLECTION, answers_in_kind(list_participants))
+    app.router.add_get(INSTANCE, answers_in_kind(fetch_participant))
+    app.router.add_post(INSTANCE, answers_in_kind(update_participant))
+    app.router.add_delete(INSTANCE, answers_in_kind(delete_participant))
+    # Imported here: conference_routes shares this module's request helpers.
+    from service.gateway import conference_routes
+
+    conference_routes.add_routes(app)

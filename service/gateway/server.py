@@ -3,7 +3,9 @@
 The rule it keeps: one application shape for every deployment (in-process
 beside the gRPC server, standalone in front of a remote one, and in tests):
 Twilio's routes, the Twilio-error middleware outermost, a 64 KiB cap on
-request bodies, and a clean shutdown that lets in-flight requests finish.
+request bodies and 1,000 on form fields, connections served by
+GatewayRequestHandler (Twilio errors for malformed HTTP, header, body and idle
+deadlines), and a clean shutdown that lets in-flight requests finish.
 """
 
 from __future__ import annotations
@@ -11,14 +13,20 @@ from __future__ import annotations
 from aiohttp import web
 
 from service.gateway.errors import twilio_errors
+from service.gateway.protocol import GatewayRunner, HttpLimits
 from service.gateway.routes import add_routes
 from service.gateway.upstream import Upstream
 
 MAX_BODY_BYTES = 64 * 1024
+MAX_FORM_FIELDS = 1000
 
 
 def build_app(upstream: Upstream, *, max_body_bytes: int = MAX_BODY_BYTES) -> web.Application:
-    app = web.Application(middlewares=[twilio_errors], client_max_size=max_body_bytes)
+    app = web.Application(
+        middlewares=[twilio_errors],
+        client_max_size=max_body_bytes,
+        client_max_fields=MAX_FORM_FIELDS,
+    )
     add_routes(app, upstream)
     return app
 
@@ -44,10 +52,16 @@ class Gateway:
 
 
 async def start_gateway(
-    upstream: Upstream, listen: str, *, shutdown_timeout: float = 10.0
+    upstream: Upstream,
+    listen: str,
+    *,
+    shutdown_timeout: float = 10.0,
+    limits: HttpLimits | None = None,
 ) -> Gateway:
     host, port = parse_listen(listen)
-    runner = web.AppRunner(build_app(upstream), shutdown_timeout=shutdown_timeout)
+    runner = GatewayRunner(
+        build_app(upstream), limits=limits or HttpLimits(), shutdown_timeout=shutdown_timeout
+    )
     await runner.setup()
     try:
         site = web.TCPSite(runner, host, port)

@@ -16,6 +16,9 @@ from collections.abc import Callable
 
 import grpc
 
+from service import redact
+from service.config import from_env
+from service.gateway.protocol import HttpLimits
 from service.gateway.server import Gateway, start_gateway
 from service.gateway.upstream import GrpcUpstream
 
@@ -31,7 +34,9 @@ async def serve_gateway(
     """Serve until `stop` is set; the channel and the site are closed on return."""
     channel = grpc.aio.insecure_channel(target)
     try:
-        gateway = await start_gateway(GrpcUpstream(channel), listen)
+        # The ROLLCALL_HTTP_*_TIMEOUT_SECONDS variables apply here as in `serve`.
+        limits = HttpLimits.from_settings(from_env())
+        gateway = await start_gateway(GrpcUpstream(channel), listen, limits=limits)
         log.info("REST gateway listening on port %d, forwarding to gRPC %s", gateway.port, target)
         if started is not None:
             started(gateway)
@@ -57,6 +62,7 @@ async def _main(target: str, listen: str) -> None:
 
 def run_gateway(target: str, listen: str) -> int:
     """Blocking: serve until SIGTERM/SIGINT, then shut down cleanly and return 0."""
+    redact.install()  # it forwards callers' credentials: none may reach its log
     asyncio.run(_main(target, listen))
     log.info("REST gateway stopped")
     return 0

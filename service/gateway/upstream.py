@@ -1,9 +1,10 @@
-"""The gateway's one way into the service: the five ParticipantService calls.
+"""The gateway's one way into the service: the ParticipantService and
+ConferenceService calls.
 
 The rule it keeps: the REST gateway never reaches past this interface. In
-process it is handed the servicer-side ParticipantApi (which satisfies
-`Upstream` structurally); standalone it is handed `GrpcUpstream`, a real stub
-on a channel. Either way a failure arrives as the same RollcallError a gRPC
+process it is handed `LocalUpstream`, the servicer-side ParticipantApi and
+ConferenceApi side by side; standalone it is handed `GrpcUpstream`, real
+stubs on a channel. Either way a failure arrives as the same RollcallError a gRPC
 client would see, so REST and gRPC cannot disagree.
 """
 
@@ -14,6 +15,8 @@ from typing import Protocol
 
 import grpc
 
+from rollcall.v1 import conference_service_pb2 as cpb
+from rollcall.v1 import conference_service_pb2_grpc as cpb_grpc
 from rollcall.v1 import participant_service_pb2 as pb
 from rollcall.v1 import participant_service_pb2_grpc as pb_grpc
 from service.errors import RollcallError, unauthenticated
@@ -49,6 +52,69 @@ class Upstream(Protocol):
         self, request: pb.DeleteParticipantRequest, authorization: str | None
     ) -> pb.DeleteParticipantResponse: ...
 
+    async def list_conferences(
+        self, request: cpb.ListConferencesRequest, authorization: str | None
+    ) -> cpb.ListConferencesResponse: ...
+
+    async def fetch_conference(
+        self, request: cpb.FetchConferenceRequest, authorization: str | None
+    ) -> cpb.FetchConferenceResponse: ...
+
+    async def update_conference(
+        self, request: cpb.UpdateConferenceRequest, authorization: str | None
+    ) -> cpb.UpdateConferenceResponse: ...
+
+
+class _ParticipantCalls(Protocol):
+    async def create_participant(
+        self, request: pb.CreateParticipantRequest, authorization: str | None
+    ) -> pb.CreateParticipantResponse: ...
+
+    async def fetch_participant(
+        self, request: pb.FetchParticipantRequest, authorization: str | None
+    ) -> pb.FetchParticipantResponse: ...
+
+    async def list_participants(
+        self, request: pb.ListParticipantsRequest, authorization: str | None
+    ) -> pb.ListParticipantsResponse: ...
+
+    async def update_participant(
+        self, request: pb.UpdateParticipantRequest, authorization: str | None
+    ) -> pb.UpdateParticipantResponse: ...
+
+    async def delete_participant(
+        self, request: pb.DeleteParticipantRequest, authorization: str | None
+    ) -> pb.DeleteParticipantResponse: ...
+
+
+class _ConferenceCalls(Protocol):
+    async def list_conferences(
+        self, request: cpb.ListConferencesRequest, authorization: str | None
+    ) -> cpb.ListConferencesResponse: ...
+
+    async def fetch_conference(
+        self, request: cpb.FetchConferenceRequest, authorization: str | None
+    ) -> cpb.FetchConferenceResponse: ...
+
+    async def update_conference(
+        self, request: cpb.UpdateConferenceRequest, authorization: str | None
+    ) -> cpb.UpdateConferenceResponse: ...
+
+
+class LocalUpstream:
+    """`Upstream` in process: the same ParticipantApi and ConferenceApi the
+    gRPC servicers call, so REST and gRPC run one implementation."""
+
+    def __init__(self, participants: _ParticipantCalls, conferences: _ConferenceCalls) -> None:
+        self.create_participant = participants.create_participant
+        self.fetch_participant = participants.fetch_participant
+        self.list_participants = participants.list_participants
+        self.update_participant = participants.update_participant
+        self.delete_participant = participants.delete_participant
+        self.list_conferences = conferences.list_conferences
+        self.fetch_conference = conferences.fetch_conference
+        self.update_conference = conferences.update_conference
+
 
 def _metadata(authorization: str | None) -> tuple[tuple[str, str], ...]:
     if authorization is None:
@@ -76,6 +142,7 @@ class GrpcUpstream:
 
     def __init__(self, channel: grpc.aio.Channel, *, timeout: float | None = 30.0) -> None:
         self._stub = pb_grpc.ParticipantServiceStub(channel)
+        self._conferences = cpb_grpc.ConferenceServiceStub(channel)
         self._timeout = timeout
 
     async def create_participant(
@@ -127,6 +194,39 @@ class GrpcUpstream:
     ) -> pb.DeleteParticipantResponse:
         try:
             response: pb.DeleteParticipantResponse = await self._stub.DeleteParticipant(
+                request, metadata=_metadata(authorization), timeout=self._timeout
+            )
+        except grpc.aio.AioRpcError as error:
+            raise _translate(error) from error
+        return response
+
+    async def list_conferences(
+        self, request: cpb.ListConferencesRequest, authorization: str | None
+    ) -> cpb.ListConferencesResponse:
+        try:
+            response: cpb.ListConferencesResponse = await self._conferences.ListConferences(
+                request, metadata=_metadata(authorization), timeout=self._timeout
+            )
+        except grpc.aio.AioRpcError as error:
+            raise _translate(error) from error
+        return response
+
+    async def fetch_conference(
+        self, request: cpb.FetchConferenceRequest, authorization: str | None
+    ) -> cpb.FetchConferenceResponse:
+        try:
+            response: cpb.FetchConferenceResponse = await self._conferences.FetchConference(
+                request, metadata=_metadata(authorization), timeout=self._timeout
+            )
+        except grpc.aio.AioRpcError as error:
+            raise _translate(error) from error
+        return response
+
+    async def update_conference(
+        self, request: cpb.UpdateConferenceRequest, authorization: str | None
+    ) -> cpb.UpdateConferenceResponse:
+        try:
+            response: cpb.UpdateConferenceResponse = await self._conferences.UpdateConference(
                 request, metadata=_metadata(authorization), timeout=self._timeout
             )
         except grpc.aio.AioRpcError as error:

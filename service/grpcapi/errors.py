@@ -62,9 +62,10 @@ def to_grpc_status(error: RollcallError) -> Any:
 def from_status(code_name: str, message: str, status: status_pb2.Status | None) -> RollcallError:
     """Rebuild the RollcallError a server sent (or a generic one)."""
     try:
-        code = Code(code_name)
+        # A deadline the client gave up on reads, to the caller's caller, as unavailable.
+        code = Code(code_name) if code_name != "DEADLINE_EXCEEDED" else Code.UNAVAILABLE
     except ValueError:
-        code = Code.INTERNAL if code_name != "DEADLINE_EXCEEDED" else Code.UNAVAILABLE
+        code = Code.INTERNAL
     reason = code.value
     metadata: dict[str, str] = {}
     violations: list[FieldViolation] = []

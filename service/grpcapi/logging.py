@@ -1,7 +1,7 @@
 """One structured log line per RPC: method, status, reason, duration, peer.
 
 The rule it keeps: credentials never reach the log; only the method, the
-outcome and timing do.
+outcome and timing do (and every line is scrubbed, see service.redact).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any
 
 import grpc
 
-from service import metrics
+from service import metrics, redact
 
 log = logging.getLogger("rollcall.rpc")
 
@@ -47,9 +47,25 @@ class JsonFormatter(logging.Formatter):
         for key, value in vars(record).items():
             if key not in self._STANDARD:
                 data[key] = value
-        if record.exc_info:
+        if record.exc_text:
+            data["exc"] = record.exc_text
+        elif record.exc_info:
             data["exc"] = self.formatException(record.exc_info)
-        return json.dumps(data, default=str)
+        # `extra` fields bypass the record factory's scrubbing: scrub every value
+        # (before encoding, so JSON escapes stay intact).
+        return json.dumps(_scrubbed(data))
+
+
+def _scrubbed(value: Any) -> Any:
+    if isinstance(value, str):
+        return redact.scrub(value)
+    if isinstance(value, dict):
+        return {str(k): _scrubbed(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set):
+        return [_scrubbed(v) for v in value]
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    return redact.scrub(str(value))
 
 
 class _Finished:

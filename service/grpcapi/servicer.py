@@ -3,7 +3,8 @@
 The rule it keeps: the servicer adds nothing but transport. It reads the
 `authorization` metadata, calls the same ParticipantApi the REST gateway
 uses, and turns a RollcallError into a google.rpc.Status; anything else
-becomes INTERNAL with no internals leaked, and is logged.
+becomes INTERNAL with no internals leaked, and is logged. A unary call whose
+deadline has already passed is answered DEADLINE_EXCEEDED without starting.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import grpc
 from rollcall.v1 import participant_service_pb2 as pb
 from rollcall.v1 import participant_service_pb2_grpc as pb_grpc
 from service import errors
+from service.admission import REFUSED
 from service.api import ParticipantApi
 from service.grpcapi.errors import to_grpc_status
 from service.grpcapi.logging import note_reason
@@ -40,6 +42,10 @@ async def _unary(
     context: grpc.aio.ServicerContext,
 ) -> Resp:
     try:
+        remaining = context.time_remaining()
+        if remaining is not None and remaining <= 0:
+            REFUSED.labels("DEADLINE_PASSED").inc()
+            raise errors.deadline_passed()
         return await call(request, authorization(context))
     except errors.RollcallError as exc:
         note_reason(exc.reason, exc.code.value)

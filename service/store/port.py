@@ -14,7 +14,7 @@ import dataclasses
 from contextlib import AbstractAsyncContextManager
 from typing import Protocol
 
-from service.core.model import Conference, Event, Participant
+from service.core.model import Conference, ConferenceStatus, Event, Participant
 
 
 @dataclasses.dataclass(frozen=True)
@@ -33,6 +33,33 @@ class Page:
     next_after: int | None
     previous_before: int | None
     revision: int
+
+
+@dataclasses.dataclass(frozen=True)
+class ConferenceFilter:
+    """Which of an account's conferences a list shows. Times are clock seconds;
+    each range is half-open: `*_from` inclusive, `*_before` exclusive."""
+
+    friendly_name: str | None = None
+    status: ConferenceStatus | None = None
+    created_from: float | None = None
+    created_before: float | None = None
+    updated_from: float | None = None
+    updated_before: float | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class ConferencePage:
+    """One page of conferences, newest first (by creation order).
+
+    Cursors are the store's creation-order key of a conference: the next page
+    holds conferences created before `next_before`, the previous page those
+    created after `previous_after`; None when there is no such page.
+    """
+
+    conferences: list[Conference]
+    next_before: int | None
+    previous_after: int | None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -135,6 +162,21 @@ class Store(Protocol):
         before: int | None = None,
     ) -> Page: ...
 
+    async def list_conferences(
+        self,
+        account_sid: str,
+        flt: ConferenceFilter,
+        *,
+        page_size: int,
+        before: int | None = None,
+        after: int | None = None,
+    ) -> ConferencePage:
+        """The account's conferences matching `flt`, newest first, at most
+        `page_size`: those created before cursor `before` (the next page), or
+        the page just after cursor `after` (the previous page), or the first.
+        Each conference carries its revision as committed when it was read."""
+        ...
+
     async def events(self, conference_sid: str, after_revision: int, limit: int) -> list[Event]:
         """Events with revision > after_revision, oldest first, at most limit."""
         ...
@@ -155,6 +197,12 @@ class Store(Protocol):
     async def get_meta(self, key: str) -> str | None: ...
 
     async def set_meta(self, key: str, value: str) -> None: ...
+
+    async def set_meta_once(self, key: str, value: str) -> str:
+        """Store `value` under `key` unless a non-empty value is there already;
+        return the value kept. The first write wins, also between processes
+        sharing the store (replicas starting at once agree on it)."""
+        ...
 
     async def webhook_cursor(self, conference_sid: str) -> WebhookCursor | None:
         """The conference's callback cursor (None before its first save)."""

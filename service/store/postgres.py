@@ -23,10 +23,16 @@ import asyncpg
 import orjson
 
 from service.core.model import Conference, Event, Participant
-from service.store import pg_schema
+from service.store import pg_conferences, pg_schema
 from service.store.pg_notify import Notifier
 from service.store.pg_tx import PARTICIPANT_COLUMNS, PgReads, PgWriteTransaction, participant_row
-from service.store.port import Page, ParticipantFilter, WebhookCursor
+from service.store.port import (
+    ConferenceFilter,
+    ConferencePage,
+    Page,
+    ParticipantFilter,
+    WebhookCursor,
+)
 
 log = logging.getLogger("rollcall.store")
 
@@ -189,6 +195,20 @@ class PostgresStore:
             revision=0 if revision is None else int(revision),
         )
 
+    async def list_conferences(
+        self,
+        account_sid: str,
+        flt: ConferenceFilter,
+        *,
+        page_size: int,
+        before: int | None = None,
+        after: int | None = None,
+    ) -> ConferencePage:
+        async with self._connection() as conn:
+            return await pg_conferences.list_conferences(
+                conn, account_sid, flt, page_size=page_size, before=before, after=after
+            )
+
     async def events(self, conference_sid: str, after_revision: int, limit: int) -> list[Event]:
         async with self._connection() as conn:
             rows = await conn.fetch(
@@ -311,6 +331,20 @@ class PostgresStore:
             )
 
         await self._retrying(work)
+
+    async def set_meta_once(self, key: str, value: str) -> str:
+        async def work(conn: asyncpg.Connection) -> str:
+            # Concurrent inserts of one key wait on each other's row: the
+            # first committed value stays and every caller reads it back.
+            await conn.execute(
+                "INSERT INTO meta (key, value) VALUES ($1, $2)"
+                " ON CONFLICT (key) DO UPDATE SET value = excluded.value WHERE meta.value = ''",
+                key,
+                value,
+            )
+            return str(await conn.fetchval("SELECT value FROM meta WHERE key = $1", key))
+
+        return await self._retrying(work)
 
     # -- status callback delivery ------------------------------------------------
 

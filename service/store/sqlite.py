@@ -12,20 +12,56 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from importlib import resources
-from typing import Any
+from typing import Any, TypeVar
 
 import aiosqlite
 import orjson
 
 from service.core.model import Conference, Event, Participant
-from service.store.port import Page, ParticipantFilter, WebhookCursor
+from service.store import sqlite_conferences
+from service.store.port import (
+    ConferenceFilter,
+    ConferencePage,
+    Page,
+    ParticipantFilter,
+    WebhookCursor,
+)
 
 _READERS = 4
-# Changes that may share one COMMIT at most.
-_MAX_BATCH = 256
+T = TypeVar("T")
 _PARTICIPANT_COLUMNS = "seq, data"
+
+
+async def _finish(work: Awaitable[T]) -> T:
+    """Await `work` to its end even if the caller is cancelled meanwhile; the
+    cancellation is raised once the work is done."""
+    task = asyncio.ensure_future(work)
+    cancelled = False
+    while not task.done():
+        try:
+            await asyncio.shield(task)
+        except asyncio.CancelledError:
+            if task.done() and task.cancelled():
+                raise
+            cancelled = True
+    if cancelled:
+        task.exception()  # retrieved: the cancellation wins
+        raise asyncio.CancelledError
+    return task.result()
+
+
+async def _statement(conn: aiosqlite.Connection, sql: str) -> None:
+    """Execute one statement. If the caller is cancelled meanwhile, wait until
+    the connection's thread has run it (its queue is in order) before the
+    cancellation goes on, so the caller's bookkeeping stays true."""
+    try:
+        await conn.execute(sql)
+    except asyncio.CancelledError:
+        with contextlib.suppress(Exception):
+            await _finish(conn.execute("SELECT 1"))
+        raise
 
 
 def _dumps(value: dict[str, Any]) -> str:
@@ -288,10 +324,11 @@ class SqliteStore:
         self.path = path
         self._writer: aiosqlite.Connection | None = None
         self._write_lock = asyncio.Lock()
-        # Group commit: the open transaction's commit, its size, writers in line.
+        # Group commit: the open transaction's outcome, whether a change is
+        # open in it, and the task that will COMMIT it.
         self._batch: asyncio.Future[None] | None = None
-        self._batch_size = 0
-        self._queued = 0
+        self._in_change = False
+        self._committer: asyncio.Task[None] | None = None
         self._readers: asyncio.Queue[aiosqlite.Connection] = asyncio.Queue()
         self._all_readers: list[aiosqlite.Connection] = []
 
@@ -327,6 +364,8 @@ class SqliteStore:
                 raise
 
     async def close(self) -> None:
+        if self._committer is not None:
+            await self._committer
         for conn in self._all_readers:
             await conn.close()
         self._all_readers.clear()
@@ -340,57 +379,112 @@ class SqliteStore:
 
         Group commit: changes that queue up while one is being written share
         its SQLite transaction, each inside its own SAVEPOINT (a failing one
-        rolls back alone), and the last in line COMMITs for all of them: one
-        fsync per batch instead of one per change. Every caller still waits
-        for the COMMIT that covers its change before it returns, so nothing
-        is acknowledged before it is durable, and revisions still commit in
-        the order they were written.
+        rolls back alone), and a committer task that queued behind them
+        COMMITs for all of them: one fsync per batch instead of one per
+        change. Every caller still waits for the COMMIT that covers its
+        change before it returns, so nothing is acknowledged before it is
+        durable, and revisions still commit in the order they were written.
+
+        Cancellation: a caller cancelled while waiting in line leaves no
+        trace; once it holds the writer, every statement that opens, undoes
+        or closes its change runs to completion (the cancellation is raised
+        after), so the writer connection is never left inside a change or a
+        transaction nobody will close. The COMMIT never runs in a caller's
+        task, so a cancelled caller cannot fail the batch of others.
         """
         assert self._writer is not None, "store is not open"
         conn = self._writer
-        self._queued += 1
-        try:
-            await self._write_lock.acquire()
-        finally:
-            self._queued -= 1
+        await self._write_lock.acquire()  # cancelled here: nothing started
         batch: asyncio.Future[None] | None = None
         try:
-            if self._batch is None:
-                await conn.execute("BEGIN IMMEDIATE")
-                self._batch = asyncio.get_running_loop().create_future()
-                self._batch_size = 0
-            await conn.execute("SAVEPOINT change")
-            try:
-                yield SqliteWriteTransaction(conn)
-            except BaseException:
-                await conn.execute("ROLLBACK TO change")
-                await conn.execute("RELEASE change")
-                raise
-            await conn.execute("RELEASE change")
-            self._batch_size += 1
+            await self._open_change(conn)
+            yield SqliteWriteTransaction(conn)
+            await self._release_change(conn)
             batch = self._batch
+        except BaseException:
+            if self._in_change:
+                await _finish(self._undo_change(conn))
+            raise
         finally:
-            try:
-                if self._batch is not None and (
-                    self._queued == 0 or self._batch_size >= _MAX_BATCH
-                ):
-                    await self._commit(conn)
-            finally:
-                self._write_lock.release()
+            self._after_change(conn)
+        assert batch is not None
         await asyncio.shield(batch)
 
-    async def _commit(self, conn: aiosqlite.Connection) -> None:
-        batch, self._batch = self._batch, None
-        assert batch is not None
+    async def _open_change(self, conn: aiosqlite.Connection) -> None:
+        # Each flag is set before its statement is queued: a queued statement
+        # runs even if the caller is cancelled while it waits for it.
+        if self._batch is None:
+            self._batch = asyncio.get_running_loop().create_future()
+            try:
+                await _statement(conn, "BEGIN IMMEDIATE")
+            except BaseException:
+                if not conn.in_transaction:
+                    self._batch = None
+                raise
+        self._in_change = True
         try:
-            await conn.execute("COMMIT")
-        except BaseException as exc:
-            with contextlib.suppress(Exception):
-                await conn.execute("ROLLBACK")
-            batch.set_exception(exc if isinstance(exc, Exception) else RuntimeError(str(exc)))
-            batch.exception()  # retrieved: each waiter re-raises it
+            await _statement(conn, "SAVEPOINT change")
+        except Exception:
+            self._in_change = False
             raise
-        batch.set_result(None)
+
+    async def _release_change(self, conn: aiosqlite.Connection) -> None:
+        try:
+            await _statement(conn, "RELEASE change")
+        except asyncio.CancelledError:
+            self._in_change = False  # it did run: the change is in the batch
+            raise
+        self._in_change = False
+
+    async def _undo_change(self, conn: aiosqlite.Connection) -> None:
+        try:
+            await conn.execute("ROLLBACK TO change")
+            await conn.execute("RELEASE change")
+        except Exception as exc:
+            # The change could not be undone alone: the whole batch goes.
+            self._fail_batch(exc)
+            with contextlib.suppress(Exception):
+                if conn.in_transaction:
+                    await conn.execute("ROLLBACK")
+        finally:
+            self._in_change = False
+
+    def _fail_batch(self, exc: BaseException) -> None:
+        batch, self._batch = self._batch, None
+        if batch is not None and not batch.done():
+            error = exc if isinstance(exc, Exception) else RuntimeError(str(exc))
+            batch.set_exception(error)
+            batch.exception()  # retrieved: each waiter re-raises it
+
+    def _after_change(self, conn: aiosqlite.Connection) -> None:
+        """Hand the writer on; make sure an open batch has its committer."""
+        if self._batch is not None and not conn.in_transaction:
+            # SQLite rolled the transaction back by itself (e.g. an I/O error).
+            self._fail_batch(RuntimeError("the write transaction was rolled back"))
+        if self._batch is not None and self._committer is None:
+            self._committer = asyncio.get_running_loop().create_task(self._commit_batch(conn))
+        self._write_lock.release()
+
+    async def _commit_batch(self, conn: aiosqlite.Connection) -> None:
+        """Queue behind the changes already waiting (they join the batch), then COMMIT."""
+        await self._write_lock.acquire()
+        try:
+            self._committer = None
+            batch, self._batch = self._batch, None
+            if batch is None:
+                return
+            try:
+                await conn.execute("COMMIT")
+            except Exception as exc:
+                with contextlib.suppress(Exception):
+                    if conn.in_transaction:
+                        await conn.execute("ROLLBACK")
+                self._batch = batch
+                self._fail_batch(exc)
+            else:
+                batch.set_result(None)
+        finally:
+            self._write_lock.release()
 
     @contextlib.asynccontextmanager
     async def _read(self) -> AsyncIterator[_Reads]:
@@ -443,8 +537,11 @@ class SqliteStore:
         select = f"SELECT {_PARTICIPANT_COLUMNS} FROM participants WHERE {base}"  # noqa: S608
         async with self._read() as r:
             conn = r.conn
-            await conn.execute("BEGIN")
             try:
+                # Inside the try: a caller cancelled while BEGIN is queued must
+                # still queue the COMMIT, or the pooled connection stays in a
+                # transaction and every later reader of it fails.
+                await conn.execute("BEGIN")
                 if before is not None:
                     sql = f"{select} AND seq < ? ORDER BY seq DESC LIMIT ?"
                     rows = await r._all(sql, *args, before, page_size + 1)
@@ -474,6 +571,20 @@ class SqliteStore:
             previous_before=participants[0].seq if participants and more_before else None,
             revision=0 if rev_row is None else int(rev_row[0]),
         )
+
+    async def list_conferences(
+        self,
+        account_sid: str,
+        flt: ConferenceFilter,
+        *,
+        page_size: int,
+        before: int | None = None,
+        after: int | None = None,
+    ) -> ConferencePage:
+        async with self._read() as r:
+            return await sqlite_conferences.list_conferences(
+                r, account_sid, flt, page_size=page_size, before=before, after=after
+            )
 
     async def events(self, conference_sid: str, after_revision: int, limit: int) -> list[Event]:
         async with self._read() as r:
@@ -538,6 +649,18 @@ class SqliteStore:
                 " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                 (key, value),
             )
+
+    async def set_meta_once(self, key: str, value: str) -> str:
+        async with self.write() as tx:
+            await tx.conn.execute(
+                "INSERT INTO meta (key, value) VALUES (?, ?)"
+                " ON CONFLICT (key) DO UPDATE SET value = excluded.value WHERE meta.value = ''",
+                (key, value),
+            )
+            async with tx.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)) as cur:
+                row = await cur.fetchone()
+        assert row is not None
+        return str(row[0])
 
     # -- status callback delivery --------------------------------------------
 

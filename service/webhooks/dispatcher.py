@@ -6,8 +6,11 @@ durable cursor (WebhookCursor), so a callback is never lost across a restart
 with the cursor saved right after each delivery, is sent again only if the
 process stopped mid-attempt (with the same I-Twilio-Idempotency-Token). Per
 conference, callbacks go out strictly in event order: a failing receiver is
-retried with exponential backoff on the injected clock, up to max_attempts,
-then the callback is logged, counted and skipped. The commit listener only
+retried with exponential backoff on the injected clock, up to max_attempts
+(by default covering a receiver outage of over an hour), then the callback is
+logged, counted and kept as a dead letter (when a dead-letter store is given)
+before the lane moves on; one whose destination the DestinationPolicy refuses
+is logged, counted and skipped at once, never retried. The commit listener only
 wakes a conference's task, so RPCs never wait for HTTP, and a slow receiver
 delays only its own conference. Events without callbacks cost no write of
 their own: their cursor moves in memory and is saved with the next delivery,
@@ -27,8 +30,10 @@ import yarl
 from service.auth import Authenticator
 from service.clock import Clock
 from service.core.model import Event, EventType
+from service.store.dead_letters import DeadLetter, DeadLetterStore
 from service.store.port import Store, WebhookCursor
 from service.webhooks import metrics
+from service.webhooks.destinations import OPEN, DestinationPolicy, PolicyResolver
 from service.webhooks.params import Callback, Kind, callbacks_for, needs_ending_label
 from service.webhooks.sender import prepare, send
 
@@ -39,10 +44,12 @@ _BATCH = 500
 
 @dataclasses.dataclass(frozen=True)
 class Policy:
-    max_attempts: int = 8
+    # 1+2+4+8+16+32 s, then 59 waits of 60 s: 3,603 s between first and last attempt.
+    max_attempts: int = 66
     backoff_seconds: float = 1.0
     backoff_max_seconds: float = 60.0
     timeout_seconds: float = 10.0
+    destinations: DestinationPolicy = OPEN
 
     def backoff(self, attempt: int) -> float:
         """Seconds to wait after failed attempt number `attempt` (1-based)."""
@@ -67,9 +74,15 @@ class _Lane:
 
 class WebhookDispatcher:
     def __init__(
-        self, store: Store, auth: Authenticator, clock: Clock, policy: Policy | None = None
+        self,
+        store: Store,
+        auth: Authenticator,
+        clock: Clock,
+        policy: Policy | None = None,
+        dead_letters: DeadLetterStore | None = None,
     ) -> None:
         self.store = store
+        self.dead_letters = dead_letters
         self.auth = auth
         self.clock = clock
         self.policy = policy or Policy()
@@ -87,8 +100,13 @@ class WebhookDispatcher:
         self._stopping = False
         # No connection cap: each lane holds at most one connection, so a slow
         # receiver cannot starve other conferences of connections.
+        # Every name resolves through the destination policy, so a connection is
+        # only ever made to an address it allows.
         self._session = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(limit=0), raise_for_status=False
+            connector=aiohttp.TCPConnector(
+                limit=0, resolver=PolicyResolver(self.policy.destinations)
+            ),
+            raise_for_status=False,
         )
         backlog = await self.rescan()
         if backlog:
@@ -309,7 +327,9 @@ class WebhookDispatcher:
         where = _safe_url(callback.url)
         policy = self.policy
         for attempt in range(1, policy.max_attempts + 1):
-            outcome = await send(self._session, request, policy.timeout_seconds)
+            outcome = await send(
+                self._session, request, policy.timeout_seconds, policy.destinations
+            )
             metrics.ATTEMPTS.labels(callback.kind.value, outcome.result).inc()
             facts = {
                 "conference": lane.sid,
@@ -324,9 +344,32 @@ class WebhookDispatcher:
                 metrics.DELIVERED.labels(callback.kind.value).inc()
                 log.debug("status callback delivered", extra=facts)
                 return
+            if outcome.refused:
+                metrics.REFUSED.labels(callback.kind.value).inc()
+                log.error("status callback refused: destination not allowed", extra=facts)
+                return
             if attempt == policy.max_attempts:
                 metrics.FAILED.labels(callback.kind.value).inc()
                 log.error("status callback given up after the last attempt", extra=facts)
+                if self.dead_letters is not None:
+                    await self.dead_letters.add(
+                        DeadLetter(
+                            account_sid=lane.account_sid,
+                            conference_sid=lane.sid,
+                            revision=event.revision,
+                            kind=callback.kind.value,
+                            call_sid=callback.call_sid,
+                            callback_event=callback.word,
+                            method=callback.method,
+                            url=callback.url,
+                            params=params,
+                            token=token,
+                            attempts=attempt,
+                            last_outcome=outcome.detail,
+                            given_up_at=self.clock.now(),
+                        )
+                    )
+                    metrics.DEAD_LETTERED.labels(callback.kind.value).inc()
                 return
             delay = policy.backoff(attempt)
             log.warning("status callback failed; retrying", extra={**facts, "retry_in": delay})

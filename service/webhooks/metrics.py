@@ -1,6 +1,6 @@
 """Callback delivery metrics, and the process's metrics registry.
 
-The rule it keeps: every attempt, delivery, give-up and skipped event is
+The rule it keeps: every attempt, delivery, give-up, dead letter, refusal and skipped event is
 counted here and nowhere else, in REGISTRY (not prometheus_client's global
 one), so whoever exposes metrics decides where they are served and tests can
 read them without interference.
@@ -15,7 +15,7 @@ REGISTRY = CollectorRegistry(auto_describe=True)
 ATTEMPTS = Counter(
     "rollcall_callback_attempts",
     "HTTP attempts to deliver a status callback, by stream and result"
-    " (ok, http_error, network_error).",
+    " (ok, http_error, network_error, refused).",
     ["kind", "result"],
     registry=REGISTRY,
 )
@@ -28,6 +28,25 @@ DELIVERED = Counter(
 FAILED = Counter(
     "rollcall_callbacks_failed",
     "Status callbacks given up on after the last attempt.",
+    ["kind"],
+    registry=REGISTRY,
+)
+DEAD_LETTERED = Counter(
+    "rollcall_callbacks_dead_lettered",
+    "Status callbacks given up on and kept as dead letters (listed and redelivered"
+    " with `rollcall callbacks dead-letters`).",
+    ["kind"],
+    registry=REGISTRY,
+)
+REDELIVERED = Counter(
+    "rollcall_callbacks_redelivered",
+    "Dead letters the receiver accepted when they were sent again.",
+    ["kind"],
+    registry=REGISTRY,
+)
+REFUSED = Counter(
+    "rollcall_callbacks_refused",
+    "Status callbacks not sent because their destination is outside the allowed networks.",
     ["kind"],
     registry=REGISTRY,
 )

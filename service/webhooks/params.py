@@ -226,6 +226,8 @@ def conference_callback(event: Event, *, ending_label: str | None = None) -> Cal
                 params["ReasonParticipantLeft"] = p.leave_reason.value
         if word == "announcement" and p.announce_url:
             params["AnnounceUrl"] = p.announce_url
+    elif word == "announcement" and conf.announce_url:
+        params["AnnounceUrl"] = conf.announce_url  # announced to the whole conference
     if event.type is EventType.CONFERENCE_ENDED:
         params.update(end_fields(conf, ending_label))
     return Callback(

@@ -6,7 +6,9 @@ and is signed over that whole URL with no parameters; POST sends a
 form-encoded body and is signed over the configured URL exactly as given plus
 the sorted parameters; the key is the account's auth token. The URL goes on
 the wire byte for byte as signed (never re-encoded). Only a 2xx answer counts
-as delivered; anything else, or no answer, is a failed attempt.
+as delivered; anything else, or no answer, is a failed attempt. A destination
+the DestinationPolicy refuses is never connected to: that attempt is
+`refused`, which no retry can change.
 """
 
 from __future__ import annotations
@@ -18,10 +20,16 @@ import aiohttp
 import yarl
 from twilio.request_validator import RequestValidator
 
+from service.webhooks.destinations import (
+    DestinationPolicy,
+    literal_host_refused,
+    refused_cause,
+)
 from service.webhooks.params import Callback
 
 USER_AGENT = "TwilioProxy/1.1"
 FORM = "application/x-www-form-urlencoded"
+REFUSED = "refused"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -37,8 +45,12 @@ class Outcome:
     delivered: bool
     # `200`, `500`, `connection refused`, `timeout`: for logs and metrics.
     detail: str
-    # Metrics label: ok, http_error or network_error.
+    # Metrics label: ok, http_error, network_error or refused.
     result: str
+
+    @property
+    def refused(self) -> bool:
+        return self.result == REFUSED
 
 
 def prepare(
@@ -65,11 +77,21 @@ def prepare(
     return Request(callback.method, url, body, headers)
 
 
-async def send(session: aiohttp.ClientSession, request: Request, timeout_seconds: float) -> Outcome:
+async def send(
+    session: aiohttp.ClientSession,
+    request: Request,
+    timeout_seconds: float,
+    destinations: DestinationPolicy | None = None,
+) -> Outcome:
+    """One attempt. `session` must resolve through a PolicyResolver for the same
+    `destinations`; literal IP hosts, which aiohttp never resolves, are checked here."""
     try:
+        url = yarl.URL(request.url, encoded=True)
+        if destinations is not None and literal_host_refused(destinations, url.host):
+            return Outcome(False, "destination not allowed", REFUSED)
         async with session.request(
             request.method,
-            yarl.URL(request.url, encoded=True),
+            url,
             data=request.body,
             headers=request.headers,
             allow_redirects=False,
@@ -79,6 +101,8 @@ async def send(session: aiohttp.ClientSession, request: Request, timeout_seconds
     except TimeoutError:
         return Outcome(False, "timeout", "network_error")
     except (aiohttp.ClientError, OSError, ValueError) as exc:
+        if refused_cause(exc):
+            return Outcome(False, "destination not allowed", REFUSED)
         return Outcome(False, f"{type(exc).__name__}: {exc}", "network_error")
     if 200 <= status < 300:
         return Outcome(True, str(status), "ok")

@@ -62,7 +62,6 @@ class ServerProcess:
                 self.port = int(match.group(1))
                 break
         assert self.port, f"server did not start: {self.banner}"
-        self.proc.stdout.readline()  # the demo-account line
         return self.port
 
     @property

@@ -254,8 +254,8 @@ async def test_other_methods_are_405_with_20004(
     [
         "/",
         "/2010-04-01/Accounts/{account}/Calls.json",
-        "/2010-04-01/Accounts/{account}/Conferences/CF1/Participants.xml",
-        "/2010-04-01/Accounts/{account}/Conferences/CF1/Participants",
+        "/2010-04-01/Accounts/{account}/Conferences/CF1/Participants.yaml",
+        "/2010-04-01/Accounts/{account}/Conferences/CF1/Participants.txt",
         "/2010-04-01/Accounts/{account}/Conferences/CF1/Participants/a/b?c",
         "/2010-04-01/Accounts/{account}/Conferences/CF1/Participants/a%2Fb.json",
         "/2010-04-01/Accounts/{account}/Conferences/x%2Fy/Participants.json",

@@ -389,13 +389,14 @@ async def test_steps_wait_for_the_sink_to_return(clock: ManualClock) -> None:
     assert steps == [P.INITIATED, P.RINGING]
 
 
-async def test_a_failing_sink_stops_only_its_call(
+async def test_a_step_the_sink_fails_to_take_is_retried_and_holds_up_only_its_call(
     clock: ManualClock, sink: RecordingSink, caplog: pytest.LogCaptureFixture
 ) -> None:
-    doomed = call("+15551110000")
+    doomed = call("+15551110000", time_limit=5)
+    down = True
 
     async def flaky_sink(call_sid: str, progress: CallProgress, at: float) -> None:
-        if call_sid == doomed.call_sid and progress is P.RINGING:
+        if down and call_sid == doomed.call_sid and progress is P.RINGING:
             raise RuntimeError("store is down")
         await sink(call_sid, progress, at)
 
@@ -403,13 +404,27 @@ async def test_a_failing_sink_stops_only_its_call(
     healthy = call(time_limit=5)
     dialer.place(doomed)
     dialer.place(healthy)
-    with caplog.at_level(logging.ERROR, logger="rollcall.dialer"):
+    with caplog.at_level(logging.WARNING, logger="rollcall.dialer"):
         await clock.advance(100)
 
     assert sink.of(doomed.call_sid) == [(P.INITIATED, 0)]
     assert sink.of(healthy.call_sid)[-1] == (P.COMPLETED, 7)
     assert any(doomed.call_sid in r.getMessage() for r in caplog.records)
+    assert dialer.calls_in_flight() == 1
+    assert dialer.retrying() == 1
+
+    down = False
+    await clock.advance(30)  # the longest backoff
+    # The step keeps its own time, and the rest of the timeline follows in order.
+    assert [p for p, _ in sink.of(doomed.call_sid)] == [
+        P.INITIATED,
+        P.RINGING,
+        P.ANSWERED,
+        P.COMPLETED,
+    ]
+    assert sink.of(doomed.call_sid)[1] == (P.RINGING, 0)
     assert dialer.calls_in_flight() == 0
+    assert dialer.retrying() == 0
 
 
 async def test_placing_the_same_call_twice_is_refused(

@@ -1,0 +1,1 @@
+"""Callbacks a carrier sends Rollcall: call progress and conference events (ingest.py)."""

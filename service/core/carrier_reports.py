@@ -1,0 +1,98 @@
+"""What a carrier's report means for Rollcall's model, decided without I/O.
+
+What it owns: the pure decisions the core makes when a telephony report
+arrives: whether it is stale (SequenceNumber at or below the last one
+applied), which participant changes a conference event reports that Rollcall
+did not cause (another application muted someone, a hold from the carrier's
+console), and how the carrier's leave and end reasons read in the model's
+words.
+
+The rules it keeps: a report that only confirms the current state yields
+nothing (so a change Rollcall caused, echoed back by the carrier, is not
+announced twice); every other one yields the event and field values the core
+emits through its usual change path, so watchers and callbacks see it like
+any other; join, leave and the conference's start and end are not decided
+here: they arrive as call progress and go through the core's conference
+rules, with the reasons below.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from service.core.model import EndReason, EventType, LeaveReason, Participant
+from service.core.telephony import ConferenceEvent, ConferenceReport
+
+_FLAGS: dict[ConferenceEvent, tuple[str, bool, EventType]] = {
+    ConferenceEvent.PARTICIPANT_MUTE: ("muted", True, EventType.PARTICIPANT_MUTED),
+    ConferenceEvent.PARTICIPANT_UNMUTE: ("muted", False, EventType.PARTICIPANT_UNMUTED),
+    ConferenceEvent.PARTICIPANT_HOLD: ("hold", True, EventType.PARTICIPANT_HELD),
+    ConferenceEvent.PARTICIPANT_UNHOLD: ("hold", False, EventType.PARTICIPANT_UNHELD),
+}
+_ANNOUNCEMENTS = {
+    ConferenceEvent.ANNOUNCEMENT_END: EventType.ANNOUNCEMENT_ENDED,
+    ConferenceEvent.ANNOUNCEMENT_FAIL: EventType.ANNOUNCEMENT_FAILED,
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class Observed:
+    """A participant change the carrier reports: the event and the new field values."""
+
+    event: EventType
+    changes: dict[str, Any]
+
+
+def is_stale(last_applied: int | None, sequence_number: int | None) -> bool:
+    """Whether a report at `sequence_number` is at or behind what was applied.
+
+    A report without a number (read back by reconcile) is never stale, and
+    the first numbered one never is either.
+    """
+    return (
+        last_applied is not None and sequence_number is not None and sequence_number <= last_applied
+    )
+
+
+def observe(p: Participant, report: ConferenceReport) -> list[Observed]:
+    """The changes to `p` this conference event reports (empty when it confirms `p`)."""
+    if report.call_sid != p.call_sid or not p.active:
+        return []
+    flag = _FLAGS.get(report.event)
+    if flag is not None:
+        field, value, event = flag
+        return [] if getattr(p, field) == value else [Observed(event, {field: value})]
+    if report.event is ConferenceEvent.PARTICIPANT_MODIFY:
+        changes: dict[str, Any] = {}
+        eoe = report.end_conference_on_exit
+        if eoe is not None and eoe != p.end_conference_on_exit:
+            changes["end_conference_on_exit"] = eoe
+        if report.coaching is not None and report.coaching != p.coaching:
+            changes["coaching"] = report.coaching
+            if not report.coaching:
+                changes["call_sid_to_coach"] = None
+        return [Observed(EventType.PARTICIPANT_MODIFIED, changes)] if changes else []
+    announced = _ANNOUNCEMENTS.get(report.event)
+    if announced is not None:
+        url = report.announce_url or p.announce_url
+        return [Observed(announced, {"announce_url": url})]
+    return []
+
+
+def leave_reason(report: ConferenceReport) -> LeaveReason:
+    """ReasonParticipantLeft in the model's words (hung up when the carrier says nothing known)."""
+    try:
+        reason = LeaveReason(report.leave_reason or "")
+    except ValueError:
+        return LeaveReason.PARTICIPANT_HUNG_UP
+    return reason if reason is not LeaveReason.NONE else LeaveReason.PARTICIPANT_HUNG_UP
+
+
+def end_reason(report: ConferenceReport) -> EndReason:
+    """ReasonConferenceEnded in the model's words (last participant left when unknown)."""
+    try:
+        reason = EndReason(report.end_reason or "")
+    except ValueError:
+        return EndReason.LAST_PARTICIPANT_LEFT
+    return reason if reason is not EndReason.NONE else EndReason.LAST_PARTICIPANT_LEFT

@@ -1,0 +1,78 @@
+"""Use cases of the Conference resource: list, fetch, end, announce.
+
+The rules it keeps: ending a conference is a change like any other, made in
+one write transaction through Changes and the same rule that ends a
+conference when its last participant leaves, so every participant still in
+it leaves (reason conference_ended_via_api, their calls hung up after the
+commit), the conference-end event is logged, watchers see it and callbacks
+fire. Ending one that has already ended changes nothing. An announcement
+plays to the whole conference (one announcement-end event with no
+participant); it needs a conference that has not ended. Reads and writes of
+another account's conference answer not found, as for a missing one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from service import errors
+from service.clock import Clock
+from service.core import rules
+from service.core.changes import Changes
+from service.core.model import Conference, EndReason, EventType
+from service.core.usecases import ConferenceRef, Participants, _find_conference
+from service.store.port import ConferenceFilter, ConferencePage, Store
+
+
+@dataclasses.dataclass(frozen=True)
+class ConferenceUpdate:
+    """Twilio's Update Conference: `end` is Status=completed."""
+
+    end: bool = False
+    announce_url: str | None = None
+    announce_method: str | None = None
+
+
+class Conferences:
+    def __init__(self, store: Store, participants: Participants, clock: Clock) -> None:
+        self.store = store
+        # Participants owns what happens after a commit (hang-ups, listeners).
+        self.participants = participants
+        self.clock = clock
+
+    async def list(
+        self,
+        account_sid: str,
+        flt: ConferenceFilter,
+        *,
+        page_size: int,
+        before: int | None,
+        after: int | None,
+    ) -> ConferencePage:
+        return await self.store.list_conferences(
+            account_sid, flt, page_size=page_size, before=before, after=after
+        )
+
+    async def fetch(self, ref: ConferenceRef) -> Conference:
+        return await self.participants.conference(ref)
+
+    async def update(self, ref: ConferenceRef, cmd: ConferenceUpdate) -> Conference:
+        async with self.store.write() as tx:
+            conf = await _find_conference(tx, ref)
+            if conf is None:
+                raise errors.conference_not_found(f"conference {ref.key}")
+            ch = Changes(tx, conf, self.clock.now())
+            if cmd.announce_url:
+                if not conf.active:
+                    raise errors.conference_not_active(conf.sid)
+                # The simulated media plane plays the announcement at once.
+                conf.announce_url = cmd.announce_url
+                await ch.emit(EventType.ANNOUNCEMENT_ENDED)
+            if cmd.end and conf.active:
+                remaining = await tx.active_participants(conf.sid)
+                await rules.end_conference(
+                    ch, EndReason.CONFERENCE_ENDED_VIA_API, remaining, ending=None
+                )
+            await ch.finish()
+        await self.participants._committed(ch)  # the one post-commit path
+        return conf

@@ -1,0 +1,346 @@
+"""The telephony port: how the core places calls, changes them and hears back.
+
+What it owns: the shape every telephony adapter (the simulator, a Twilio-
+compatible carrier) fits, as typing.Protocols and frozen value types: a call
+to place and the carrier's answer, the effects a participant change has on
+the media side, the reports a carrier sends back and the sink they go to.
+
+The rules it keeps: placing a call is asynchronous and returns the carrier's
+own identity for it (its CallSid and conference SID) or raises a typed
+RollcallError carrying the carrier's Twilio code; every effect is carried out
+before it returns, or raises the same way and has changed nothing; reports
+carry the carrier's own ordering (SequenceNumber) and words (Twilio's call
+statuses and conference events), never Rollcall's; an adapter never touches
+the store.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Protocol
+
+from service.dialer.port import CallProgress
+
+
+class CallStatus(enum.StrEnum):
+    """Twilio's call statuses as a carrier reports them (CallStatus)."""
+
+    QUEUED = "queued"
+    INITIATED = "initiated"
+    RINGING = "ringing"
+    IN_PROGRESS = "in-progress"
+    COMPLETED = "completed"
+    BUSY = "busy"
+    NO_ANSWER = "no-answer"
+    FAILED = "failed"
+    CANCELED = "canceled"
+
+    @property
+    def terminal(self) -> bool:
+        return self in _TERMINAL
+
+    def progress(self) -> CallProgress:
+        """The step of today's dialer port this status is (for the core's rules)."""
+        return _PROGRESS[self]
+
+
+_TERMINAL = frozenset(
+    {
+        CallStatus.COMPLETED,
+        CallStatus.BUSY,
+        CallStatus.NO_ANSWER,
+        CallStatus.FAILED,
+        CallStatus.CANCELED,
+    }
+)
+_PROGRESS = {
+    CallStatus.QUEUED: CallProgress.INITIATED,
+    CallStatus.INITIATED: CallProgress.INITIATED,
+    CallStatus.RINGING: CallProgress.RINGING,
+    CallStatus.IN_PROGRESS: CallProgress.ANSWERED,
+    CallStatus.COMPLETED: CallProgress.COMPLETED,
+    CallStatus.BUSY: CallProgress.BUSY,
+    CallStatus.NO_ANSWER: CallProgress.NO_ANSWER,
+    CallStatus.FAILED: CallProgress.FAILED,
+    CallStatus.CANCELED: CallProgress.CANCELED,
+}
+
+
+def status_of(progress: CallProgress) -> CallStatus:
+    """The carrier word for a step of today's dialer port (for adapters built on it)."""
+    return CallStatus(progress.value)
+
+
+# -- placing a call -----------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class PlaceCall:
+    """One outbound call into a conference at the carrier.
+
+    key: Rollcall's own identity for the call, chosen and stored before the
+    call is placed (it survives a restart). An adapter derives from it the
+    label it asks the carrier for, so a call whose placing ended ambiguously
+    (timeout, 5xx, restart) is found again instead of dialed twice.
+    conference: Rollcall's conference SID; the adapter names the carrier's
+    conference after it, so one carrier conference per Rollcall conference.
+    """
+
+    account_sid: str
+    key: str
+    conference: str
+    from_endpoint: str
+    to_endpoint: str
+    timeout_seconds: int = 60
+    time_limit_seconds: int = 14400
+    muted: bool = False
+    hold: bool = False
+    start_conference_on_enter: bool = True
+    end_conference_on_exit: bool = False
+    beep: str = "true"
+    coaching: bool = False
+    call_sid_to_coach: str | None = None
+    wait_url: str | None = None
+    wait_method: str = "POST"
+    early_media: bool = True
+    max_participants: int = 250
+    # Every other Create parameter for the carrier, by Twilio wire name (Record,
+    # MachineDetection, Region, ConferenceRecord...). An adapter drops those it
+    # sets itself (From, To, Label, the callbacks and their events).
+    passthrough: tuple[tuple[str, str], ...] = ()
+
+
+@dataclasses.dataclass(frozen=True)
+class Placed:
+    """The carrier's identity for a placed call."""
+
+    call_sid: str
+    # The carrier's SID for the conference the call joins (effects name it).
+    conference_sid: str
+    # Milliseconds the carrier queued the call for, when it says.
+    queue_time_ms: float | None = None
+
+
+# -- effects --------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class CallTarget:
+    """A placed call, by the carrier's identities (from Placed)."""
+
+    account_sid: str
+    conference_sid: str
+    call_sid: str
+
+
+@dataclasses.dataclass(frozen=True)
+class ConferenceTarget:
+    account_sid: str
+    conference_sid: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Mute:
+    muted: bool
+
+
+@dataclasses.dataclass(frozen=True)
+class Hold:
+    hold: bool
+    hold_url: str | None = None
+    hold_method: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Announce:
+    url: str
+    method: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Coach:
+    coaching: bool
+    call_sid_to_coach: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class BeepOnExit:
+    beep: bool
+
+
+@dataclasses.dataclass(frozen=True)
+class EndConferenceOnExit:
+    end: bool
+
+
+@dataclasses.dataclass(frozen=True)
+class Wait:
+    url: str | None
+    method: str | None = None
+
+
+ParticipantChange = Mute | Hold | Announce | Coach | BeepOnExit | EndConferenceOnExit | Wait
+
+
+@dataclasses.dataclass(frozen=True)
+class Update:
+    """Changes to one call, carried out together (one request at a carrier)."""
+
+    target: CallTarget
+    changes: tuple[ParticipantChange, ...]
+
+
+@dataclasses.dataclass(frozen=True)
+class Kick:
+    """Remove the call from its conference; the call ends."""
+
+    target: CallTarget
+
+
+@dataclasses.dataclass(frozen=True)
+class EndConference:
+    """End the conference; every call still in it ends."""
+
+    conference: ConferenceTarget
+
+
+Effect = Update | Kick | EndConference
+
+
+# -- reports --------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class CallReport:
+    """A step of one call's progress, in the carrier's words.
+
+    sequence_number: the carrier's order for this call's reports (Twilio:
+    0-based per call); None when the report was read back by reconcile().
+    key / conference_sid: set by reconcile() (the PlaceCall.key the report
+    answers, the carrier conference it is in); call_sid is "" when the carrier
+    has no live call for that key.
+    """
+
+    call_sid: str
+    status: CallStatus
+    timestamp: float
+    sequence_number: int | None = None
+    account_sid: str = ""
+    answered_by: str | None = None
+    duration_seconds: int | None = None
+    sip_response_code: int | None = None
+    key: str | None = None
+    conference_sid: str | None = None
+
+
+class ConferenceEvent(enum.StrEnum):
+    """Twilio's conference StatusCallbackEvent values."""
+
+    CONFERENCE_START = "conference-start"
+    CONFERENCE_END = "conference-end"
+    PARTICIPANT_JOIN = "participant-join"
+    PARTICIPANT_LEAVE = "participant-leave"
+    PARTICIPANT_MUTE = "participant-mute"
+    PARTICIPANT_UNMUTE = "participant-unmute"
+    PARTICIPANT_HOLD = "participant-hold"
+    PARTICIPANT_UNHOLD = "participant-unhold"
+    PARTICIPANT_MODIFY = "participant-modify"
+    PARTICIPANT_SPEECH_START = "participant-speech-start"
+    PARTICIPANT_SPEECH_STOP = "participant-speech-stop"
+    ANNOUNCEMENT_END = "announcement-end"
+    ANNOUNCEMENT_FAIL = "announcement-fail"
+
+
+@dataclasses.dataclass(frozen=True)
+class ConferenceReport:
+    """A conference event, in the carrier's words.
+
+    sequence_number: the carrier's order within the conference. The
+    participant fields are those the carrier sends with participant events;
+    ended_by / end_reason come with conference-end, leave_reason and
+    participant_call_status with participant-leave.
+    """
+
+    event: ConferenceEvent
+    conference_sid: str
+    sequence_number: int
+    timestamp: float
+    account_sid: str = ""
+    friendly_name: str = ""
+    call_sid: str | None = None
+    label: str | None = None
+    muted: bool | None = None
+    hold: bool | None = None
+    coaching: bool | None = None
+    end_conference_on_exit: bool | None = None
+    start_conference_on_enter: bool | None = None
+    leave_reason: str | None = None
+    participant_call_status: CallStatus | None = None
+    end_reason: str | None = None
+    ended_by_call_sid: str | None = None
+    ended_by_label: str | None = None
+    announce_url: str | None = None
+    announcement_failure: str | None = None
+
+
+Report = CallReport | ConferenceReport
+
+# The core's side of the reports: awaited one at a time per call, in the
+# order they arrive (which may differ from SequenceNumber order).
+ReportSink = Callable[[Report], Awaitable[None]]
+
+
+@dataclasses.dataclass(frozen=True)
+class OpenCall:
+    """A call Rollcall still holds open, handed to reconcile() after a restart.
+
+    call_sid / conference_sid are None when the process stopped before the
+    carrier's answer to PlaceCall was stored; the adapter then looks the call
+    up by `key`. answered_at is Rollcall's record of when it was answered;
+    last_sequence_number the highest call SequenceNumber it has applied (an
+    adapter that numbers reports itself continues after it).
+    """
+
+    account_sid: str
+    key: str
+    conference: str
+    call_sid: str | None
+    conference_sid: str | None
+    to_endpoint: str
+    time_limit_seconds: int
+    answered_at: float | None = None
+    last_sequence_number: int | None = None
+
+
+class Telephony(Protocol):
+    def check(self, account_sid: str, from_endpoint: str, to_endpoint: str) -> None:
+        """Refuse a call synchronously, before anything is stored (may do nothing).
+
+        Raises RollcallError (dial_rejected) with Twilio's code.
+        """
+        ...
+
+    async def place(self, call: PlaceCall) -> Placed:
+        """Place the call; its reports arrive later through the sink.
+
+        Raises RollcallError: the carrier's refusal with its Twilio code, or
+        UNAVAILABLE (CARRIER_UNAVAILABLE) when the carrier cannot be reached
+        within the adapter's bound. Placing the same key twice never dials twice.
+        """
+        ...
+
+    async def apply(self, effect: Effect) -> None:
+        """Carry the effect out at the carrier, or raise and change nothing."""
+        ...
+
+    async def reconcile(self, open_calls: Sequence[OpenCall]) -> list[CallReport]:
+        """After a restart: the reports that bring these calls up to date.
+
+        Each report carries the OpenCall's key. A call the adapter keeps
+        running needs no report.
+        """
+        ...
+
+    async def close(self) -> None: ...

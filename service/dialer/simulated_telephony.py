@@ -1,0 +1,177 @@
+"""The simulated dialer on the telephony port, as a carrier would behave.
+
+What it owns: the bridge from SimulatedDialer (call timelines, pacing, magic
+numbers, outcomes; unchanged) to service.core.telephony: it mints the
+"carrier's" CallSid, numbers each call's reports from 0 like Twilio's
+SequenceNumber, treats media effects as done at once (there is no media),
+and ends calls on Kick and EndConference.
+
+The rules it keeps: a refused destination raises before anything is placed;
+reports reach the sink one at a time per call, in order; a call ended by
+Kick or EndConference gets exactly one terminal report (completed when it
+was answered, canceled before), delivered from the clock afterwards, never
+inside apply(), as a carrier's callback would be; reconcile() keeps answered
+calls running (their time limit re-armed) and reports every other open call
+failed, since its timers did not survive the restart.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+
+from service.clock import Clock
+from service.core.model import new_sid
+from service.core.telephony import (
+    CallReport,
+    CallStatus,
+    Effect,
+    EndConference,
+    Kick,
+    OpenCall,
+    PlaceCall,
+    Placed,
+    ReportSink,
+    Update,
+    status_of,
+)
+from service.dialer.port import CallProgress, CallRequest
+from service.dialer.simulated import Outcome, SimulatedDialer
+
+
+@dataclasses.dataclass
+class _Call:
+    account_sid: str
+    conference_sid: str
+    next_sequence: int = 0
+    answered: bool = False
+
+
+class SimulatedTelephony:
+    def __init__(
+        self,
+        clock: Clock,
+        sink: ReportSink,
+        *,
+        ring_seconds: float = 2.0,
+        outcomes: Mapping[str, Outcome] | None = None,
+        calls_per_second: float = 1.0,
+    ) -> None:
+        self._clock = clock
+        self._sink = sink
+        self._calls: dict[str, _Call] = {}
+        self._dialer = SimulatedDialer(
+            clock,
+            self._progress,
+            ring_seconds=ring_seconds,
+            outcomes=outcomes,
+            calls_per_second=calls_per_second,
+        )
+
+    # -- the telephony port ----------------------------------------------------
+
+    def check(self, account_sid: str, from_endpoint: str, to_endpoint: str) -> None:
+        self._dialer.check(account_sid, from_endpoint, to_endpoint)
+
+    async def place(self, call: PlaceCall) -> Placed:
+        self._dialer.check(call.account_sid, call.from_endpoint, call.to_endpoint)
+        call_sid = new_sid("CA")
+        # The simulated "carrier" conference is the Rollcall conference itself.
+        self._calls[call_sid] = _Call(call.account_sid, call.conference)
+        queue_ms = self._dialer.place(_request(call.account_sid, call_sid, call))
+        return Placed(call_sid, call.conference, queue_ms)
+
+    async def apply(self, effect: Effect) -> None:
+        match effect:
+            case Update():
+                return  # no media plane: the change has taken effect
+            case Kick(target=target):
+                await self._end(target.call_sid)
+            case EndConference(conference=conference):
+                for sid, call in list(self._calls.items()):
+                    if call.conference_sid == conference.conference_sid:
+                        await self._end(sid)
+
+    async def reconcile(self, open_calls: Sequence[OpenCall]) -> list[CallReport]:
+        reports: list[CallReport] = []
+        now = self._clock.now()
+        for open_call in open_calls:
+            sid = open_call.call_sid
+            if sid is not None and open_call.answered_at is not None:
+                conference = open_call.conference_sid or open_call.conference
+                after = open_call.last_sequence_number
+                self._calls[sid] = _Call(
+                    open_call.account_sid,
+                    conference,
+                    next_sequence=0 if after is None else after + 1,
+                    answered=True,
+                )
+                request = CallRequest(
+                    account_sid=open_call.account_sid,
+                    call_sid=sid,
+                    from_endpoint="",
+                    to_endpoint=open_call.to_endpoint,
+                    time_limit_seconds=open_call.time_limit_seconds,
+                )
+                self._dialer.resume(request, open_call.answered_at)
+                continue
+            reports.append(
+                CallReport(
+                    sid or "",
+                    CallStatus.FAILED,
+                    now,
+                    account_sid=open_call.account_sid,
+                    key=open_call.key,
+                    conference_sid=open_call.conference_sid,
+                )
+            )
+        return reports
+
+    async def close(self) -> None:
+        self._calls.clear()
+        await self._dialer.close()
+
+    # -- introspection ---------------------------------------------------------
+
+    def calls_in_flight(self) -> int:
+        return self._dialer.calls_in_flight()
+
+    # -- internals -------------------------------------------------------------
+
+    async def _progress(self, call_sid: str, progress: CallProgress, at: float) -> None:
+        call = self._calls.get(call_sid)
+        if call is None:
+            return
+        status = status_of(progress)
+        if status is CallStatus.IN_PROGRESS:
+            call.answered = True
+        if status.terminal:
+            del self._calls[call_sid]
+        await self._report(call_sid, call, status, at)
+
+    async def _report(self, call_sid: str, call: _Call, status: CallStatus, at: float) -> None:
+        sequence, call.next_sequence = call.next_sequence, call.next_sequence + 1
+        await self._sink(CallReport(call_sid, status, at, sequence, account_sid=call.account_sid))
+
+    async def _end(self, call_sid: str) -> None:
+        call = self._calls.pop(call_sid, None)
+        await self._dialer.hangup(call_sid)
+        if call is None:
+            return
+        status = CallStatus.COMPLETED if call.answered else CallStatus.CANCELED
+
+        async def report() -> None:
+            await self._report(call_sid, call, status, self._clock.now())
+
+        self._clock.call_later(0.0, report)
+
+
+def _request(account_sid: str, call_sid: str, call: PlaceCall) -> CallRequest:
+    return CallRequest(
+        account_sid=account_sid,
+        call_sid=call_sid,
+        from_endpoint=call.from_endpoint,
+        to_endpoint=call.to_endpoint,
+        timeout_seconds=call.timeout_seconds,
+        time_limit_seconds=call.time_limit_seconds,
+    )

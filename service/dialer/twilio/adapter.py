@@ -1,0 +1,283 @@
+"""TwilioTelephony: the telephony port over a Twilio-compatible Participants API.
+
+What it owns: which upstream account and conference a call goes to, placing
+it without ever dialing twice, carrying effects upstream, and reading calls
+back after a restart.
+
+The rules it keeps: one carrier conference per Rollcall conference (named
+after it); each call gets a label derived from the PlaceCall key before it
+is dialed, and after an ambiguous failure (timeout, 5xx, dropped answer) the
+call is looked up by that label before it is dialed again, so a key never
+places two calls; Create is paced per upstream account; everything is
+bounded by TwilioOptions.unavailable_after_seconds and ends in a typed error.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from urllib.parse import quote
+
+from service.clock import Clock
+from service.core.telephony import (
+    CallReport,
+    CallStatus,
+    CallTarget,
+    ConferenceTarget,
+    Effect,
+    EndConference,
+    Kick,
+    OpenCall,
+    PlaceCall,
+    Placed,
+    Update,
+)
+from service.dialer.twilio import errors, forms, metrics
+from service.dialer.twilio.config import TwilioOptions, UpstreamAccount
+from service.dialer.twilio.http import Ambiguous, Answer, TwilioHttp
+from service.dialer.twilio.pacing import Pacer, Sleep, clock_sleep
+from service.errors import RollcallError
+
+log = logging.getLogger("rollcall.carrier")
+
+
+def _seg(text: str) -> str:
+    return quote(text, safe="")
+
+
+class TwilioTelephony:
+    def __init__(
+        self,
+        accounts: Mapping[str, UpstreamAccount],
+        callbacks: forms.CallbackUrls,
+        clock: Clock,
+        options: TwilioOptions | None = None,
+        *,
+        sleep: Sleep | None = None,
+        http: TwilioHttp | None = None,
+    ) -> None:
+        self.options = options or TwilioOptions()
+        self._accounts = dict(accounts)
+        self._callbacks = callbacks
+        self._clock = clock
+        self._sleep = sleep or clock_sleep(clock)
+        self._http = http or TwilioHttp(self.options, clock, self._sleep)
+        self._pacer = Pacer(clock, self.options.calls_per_second)
+
+    # -- the telephony port ----------------------------------------------------
+
+    def check(self, account_sid: str, from_endpoint: str, to_endpoint: str) -> None:
+        self._account(account_sid)
+
+    async def place(self, call: PlaceCall) -> Placed:
+        account = self._account(call.account_sid)
+        deadline = self._deadline()
+        path = f"Conferences/{_seg(forms.conference_name(call.conference))}/Participants.json"
+        form = forms.create_form(call, self._callbacks)
+        attempts = 0
+        while True:
+            attempts += 1
+            await self._sleep(self._pacer.reserve(account.account_sid))
+            failure: str
+            try:
+                answer = await self._http.send(account, "POST", path, form, deadline=deadline)
+            except Ambiguous as exc:
+                failure = str(exc)
+            else:
+                if answer.ok:
+                    placed = forms.placed_from(answer.body)
+                    if placed is None:
+                        raise errors.carrier_unavailable("Create answered without call_sid")
+                    return placed
+                if _label_in_use(answer):
+                    # Our label is taken: this key was placed before (a retry, a restart).
+                    label = forms.label_for(call.key)
+                    again = await self._find(account, call.conference, label, deadline)
+                    if again is not None:
+                        return again[0]
+                if answer.status < 500:
+                    raise errors.from_carrier(answer.status, answer.body)
+                failure = f"HTTP {answer.status}"
+            # Ambiguous: the carrier may have placed the call. Look before dialing again.
+            try:
+                found = await self._find(
+                    account, call.conference, forms.label_for(call.key), deadline
+                )
+            except RollcallError as exc:
+                # Whether the call exists is unknown: never a definite refusal.
+                raise errors.carrier_unavailable(f"{failure}, then lookup {exc.reason}") from None
+            metrics.LOOKUPS.labels("yes" if found is not None else "no").inc()
+            if found is not None:
+                log.info("placed call found by its label after %s", failure)
+                return found[0]
+            if attempts >= self.options.max_place_attempts or self._clock.now() >= deadline:
+                raise errors.carrier_unavailable(failure)
+
+    async def apply(self, effect: Effect) -> None:
+        match effect:
+            case Update(target=target, changes=changes):
+                form = forms.update_form(changes)
+                if form:
+                    await self._expect(target.account_sid, "POST", _participant(target), form)
+            case Kick(target=target):
+                await self._expect(
+                    target.account_sid, "DELETE", _participant(target), None, gone_ok=True
+                )
+            case EndConference(conference=conference):
+                await self._expect(
+                    conference.account_sid,
+                    "POST",
+                    _conference(conference),
+                    [("Status", "completed")],
+                    gone_ok=True,
+                )
+
+    async def reconcile(self, open_calls: Sequence[OpenCall]) -> list[CallReport]:
+        reports: list[CallReport] = []
+        for call in open_calls:
+            try:
+                reports.append(await self._reconcile_one(call))
+            except RollcallError as exc:
+                # Unknown stays unknown: no report is better than a guess.
+                log.warning("could not reconcile a call: %s", exc.reason)
+        return reports
+
+    async def close(self) -> None:
+        await self._http.close()
+
+    # -- internals -------------------------------------------------------------
+
+    def _account(self, account_sid: str) -> UpstreamAccount:
+        account = self._accounts.get(account_sid)
+        if account is None:
+            raise errors.carrier_not_configured(account_sid)
+        return account
+
+    def _deadline(self) -> float:
+        return self._clock.now() + self.options.unavailable_after_seconds
+
+    async def _send(
+        self,
+        account: UpstreamAccount,
+        method: str,
+        path: str,
+        form: list[tuple[str, str]] | None,
+        deadline: float,
+        query: list[tuple[str, str]] | None = None,
+    ) -> Answer:
+        try:
+            return await self._http.send(
+                account, method, path, form, deadline=deadline, query=query
+            )
+        except Ambiguous as exc:
+            raise errors.carrier_unavailable(str(exc)) from None
+
+    async def _expect(
+        self,
+        account_sid: str,
+        method: str,
+        path: str,
+        form: list[tuple[str, str]] | None,
+        *,
+        gone_ok: bool = False,
+    ) -> None:
+        account = self._account(account_sid)
+        answer = await self._send(account, method, path, form, self._deadline())
+        if answer.ok or (gone_ok and answer.status == 404):
+            return
+        raise errors.from_carrier(answer.status, answer.body)
+
+    async def _find(
+        self, account: UpstreamAccount, conference: str, label: str, deadline: float
+    ) -> tuple[Placed, CallStatus] | None:
+        """The live call labelled `label` in the conference's carrier conference, if any."""
+        answer = await self._send(
+            account,
+            "GET",
+            "Conferences.json",
+            None,
+            deadline,
+            query=[("FriendlyName", forms.conference_name(conference))],
+        )
+        if not answer.ok:
+            raise errors.from_carrier(answer.status, answer.body)
+        listed = answer.body.get("conferences") if isinstance(answer.body, dict) else None
+        for conf in listed if isinstance(listed, list) else []:
+            sid = conf.get("sid") if isinstance(conf, dict) else None
+            if not isinstance(sid, str) or conf.get("status") == "completed":
+                continue
+            path = f"Conferences/{_seg(sid)}/Participants/{_seg(label)}.json"
+            found = await self._send(account, "GET", path, None, deadline)
+            if found.status == 404:
+                continue
+            if not found.ok:
+                raise errors.from_carrier(found.status, found.body)
+            placed = forms.placed_from(found.body)
+            if placed is not None:
+                return placed, forms.participant_call_status(found.body)
+        return None
+
+    async def _reconcile_one(self, call: OpenCall) -> CallReport:
+        account = self._account(call.account_sid)
+        deadline = self._deadline()
+        now = self._clock.now()
+        if call.call_sid is None:
+            found = await self._find(account, call.conference, forms.label_for(call.key), deadline)
+            if found is None:
+                # Never placed, or ended before anyone heard: it is not a live call.
+                return CallReport(
+                    "", CallStatus.FAILED, now, account_sid=call.account_sid, key=call.key
+                )
+            placed, status = found
+            return CallReport(
+                placed.call_sid,
+                status,
+                now,
+                account_sid=call.account_sid,
+                key=call.key,
+                conference_sid=placed.conference_sid,
+            )
+        answer = await self._send(
+            account, "GET", f"Calls/{_seg(call.call_sid)}.json", None, deadline
+        )
+        if answer.status == 404:
+            return CallReport(
+                call.call_sid, CallStatus.FAILED, now, account_sid=call.account_sid, key=call.key
+            )
+        if not answer.ok or not isinstance(answer.body, dict):
+            raise errors.from_carrier(answer.status, answer.body)
+        body = answer.body
+        try:
+            status = CallStatus(str(body.get("status")))
+        except ValueError:
+            raise errors.carrier_unavailable("unknown call status") from None
+        ended = forms.rfc2822(body.get("end_time"))
+        duration = body.get("duration")
+        return CallReport(
+            call.call_sid,
+            status,
+            ended if ended is not None and status.terminal else now,
+            account_sid=call.account_sid,
+            answered_by=body.get("answered_by")
+            if isinstance(body.get("answered_by"), str)
+            else None,
+            duration_seconds=int(duration)
+            if isinstance(duration, str) and duration.isdigit()
+            else None,
+            key=call.key,
+            conference_sid=call.conference_sid,
+        )
+
+
+def _participant(target: CallTarget) -> str:
+    return f"Conferences/{_seg(target.conference_sid)}/Participants/{_seg(target.call_sid)}.json"
+
+
+def _conference(target: ConferenceTarget) -> str:
+    return f"Conferences/{_seg(target.conference_sid)}.json"
+
+
+def _label_in_use(answer: Answer) -> bool:
+    return (
+        answer.status == 400 and isinstance(answer.body, dict) and answer.body.get("code") == 16026
+    )

@@ -1,0 +1,169 @@
+"""Twilio wire forms for the adapter: the Create and Update bodies, and answers read back.
+
+The rules it keeps: forms are lists of (name, value) pairs in the order
+Twilio's SDKs send them, lists as one pair per value, booleans as lowercase
+`true`/`false`; the adapter always asks for every call-progress event and
+every conference event, with callbacks to Rollcall's own ingest URLs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import email.utils
+from typing import Any
+
+from service.core.telephony import (
+    Announce,
+    BeepOnExit,
+    CallStatus,
+    Coach,
+    EndConferenceOnExit,
+    Hold,
+    Mute,
+    ParticipantChange,
+    PlaceCall,
+    Placed,
+    Wait,
+)
+
+CALL_EVENTS = ("initiated", "ringing", "answered", "completed")
+CONFERENCE_EVENTS = ("start", "end", "join", "leave", "mute", "hold", "modify", "announcement")
+LABEL_PREFIX = "rc-"
+# Create fields only the adapter sets: Rollcall's ingest needs every event, signed.
+_ADAPTER_OWNED = frozenset(
+    {
+        "StatusCallback",
+        "StatusCallbackMethod",
+        "StatusCallbackEvent",
+        "ConferenceStatusCallback",
+        "ConferenceStatusCallbackMethod",
+        "ConferenceStatusCallbackEvent",
+        "Label",
+        "From",
+        "To",
+    }
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class CallbackUrls:
+    """Where the carrier posts call progress and conference events (public URLs)."""
+
+    call_status: str
+    conference_status: str
+
+
+def label_for(key: str) -> str:
+    """The label the adapter asks the carrier for: never CA-shaped, no '/', <= 128 chars."""
+    return (LABEL_PREFIX + key.replace("/", "_"))[:128]
+
+
+def conference_name(conference: str) -> str:
+    """The carrier conference's friendly name for a Rollcall conference (never CF-shaped)."""
+    return f"rollcall-{conference}"
+
+
+def _bool(value: bool) -> str:
+    return "true" if value else "false"
+
+
+def create_form(call: PlaceCall, callbacks: CallbackUrls) -> list[tuple[str, str]]:
+    form = [
+        ("From", call.from_endpoint),
+        ("To", call.to_endpoint),
+        ("StatusCallback", callbacks.call_status),
+        ("StatusCallbackMethod", "POST"),
+        *(("StatusCallbackEvent", event) for event in CALL_EVENTS),
+        ("Label", label_for(call.key)),
+        ("Timeout", str(call.timeout_seconds)),
+        ("Muted", _bool(call.muted)),
+        ("Beep", call.beep),
+        ("StartConferenceOnEnter", _bool(call.start_conference_on_enter)),
+        ("EndConferenceOnExit", _bool(call.end_conference_on_exit)),
+        ("EarlyMedia", _bool(call.early_media)),
+        ("MaxParticipants", str(call.max_participants)),
+        ("ConferenceStatusCallback", callbacks.conference_status),
+        ("ConferenceStatusCallbackMethod", "POST"),
+        *(("ConferenceStatusCallbackEvent", event) for event in CONFERENCE_EVENTS),
+        ("TimeLimit", str(call.time_limit_seconds)),
+    ]
+    if call.wait_url is not None:
+        form += [("WaitUrl", call.wait_url), ("WaitMethod", call.wait_method)]
+    if call.coaching and call.call_sid_to_coach:
+        form += [("Coaching", "true"), ("CallSidToCoach", call.call_sid_to_coach)]
+    taken = {name for name, _ in form} | _ADAPTER_OWNED
+    form += [(name, value) for name, value in call.passthrough if name not in taken]
+    return form
+
+
+def update_form(changes: tuple[ParticipantChange, ...]) -> list[tuple[str, str]]:
+    form: list[tuple[str, str]] = []
+    for change in changes:
+        match change:
+            case Mute(muted=muted):
+                form.append(("Muted", _bool(muted)))
+            case Hold(hold=hold, hold_url=url, hold_method=method):
+                form.append(("Hold", _bool(hold)))
+                if url is not None:
+                    form.append(("HoldUrl", url))
+                if method is not None:
+                    form.append(("HoldMethod", method))
+            case Announce(url=url, method=method):
+                form.append(("AnnounceUrl", url))
+                if method is not None:
+                    form.append(("AnnounceMethod", method))
+            case Coach(coaching=coaching, call_sid_to_coach=target):
+                form.append(("Coaching", _bool(coaching)))
+                if coaching and target:
+                    form.append(("CallSidToCoach", target))
+            case BeepOnExit(beep=beep):
+                form.append(("BeepOnExit", _bool(beep)))
+            case EndConferenceOnExit(end=end):
+                form.append(("EndConferenceOnExit", _bool(end)))
+            case Wait(url=url, method=method):
+                form.append(("WaitUrl", url or ""))
+                if method is not None:
+                    form.append(("WaitMethod", method))
+    return form
+
+
+def placed_from(body: Any) -> Placed | None:
+    """The carrier's participant JSON -> Placed (None when it lacks the SIDs)."""
+    if not isinstance(body, dict):
+        return None
+    call_sid, conference_sid = body.get("call_sid"), body.get("conference_sid")
+    if not isinstance(call_sid, str) or not isinstance(conference_sid, str):
+        return None
+    queue: float | None
+    try:
+        queue = float(body["queue_time"]) if body.get("queue_time") is not None else None
+    except (TypeError, ValueError):
+        queue = None
+    return Placed(call_sid=call_sid, conference_sid=conference_sid, queue_time_ms=queue)
+
+
+# A live participant's status -> the call status it implies.
+_PARTICIPANT_CALL_STATUS = {
+    "queued": CallStatus.QUEUED,
+    "connecting": CallStatus.INITIATED,
+    "ringing": CallStatus.RINGING,
+    "connected": CallStatus.IN_PROGRESS,
+    "complete": CallStatus.COMPLETED,
+    "failed": CallStatus.FAILED,
+}
+
+
+def participant_call_status(body: Any) -> CallStatus:
+    status = body.get("status") if isinstance(body, dict) else None
+    return _PARTICIPANT_CALL_STATUS.get(
+        status if isinstance(status, str) else "", CallStatus.QUEUED
+    )
+
+
+def rfc2822(text: Any) -> float | None:
+    if not isinstance(text, str) or not text:
+        return None
+    try:
+        return email.utils.parsedate_to_datetime(text).timestamp()
+    except (TypeError, ValueError):
+        return None

@@ -1,0 +1,122 @@
+"""CallbackService: list and redeliver an account's dead-lettered status callbacks.
+
+The rules it keeps: every call authenticates and is rate limited like
+ParticipantService; `parent` must name the caller's own account (another
+account answers NOT_FOUND, exactly as an unknown one does), and every query
+is scoped to that account, so one tenant never learns of another's dead
+letters; bad fields are INVALID_ARGUMENT with a BadRequest naming them.
+"""
+
+from __future__ import annotations
+
+import re
+
+import grpc
+
+from rollcall.v1 import callback_service_pb2 as pb
+from rollcall.v1 import callback_service_pb2_grpc as pb_grpc
+from service import errors
+from service.auth import Authenticator
+from service.convert import timestamp
+from service.grpcapi.servicer import _unary
+from service.ratelimit import RateLimiter
+from service.store.dead_letters import DeadLetter, DeadLetterStore
+from service.webhooks.dispatcher import _safe_url
+from service.webhooks.redelivery import Redeliverer
+
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 1000
+_PARENT = re.compile(r"^accounts/(AC[0-9a-fA-F]{32})$")
+_CONFERENCE_SID = re.compile(r"^CF[0-9a-fA-F]{32}$")
+_TOKEN = re.compile(r"^DL([0-9]{1,18})$")
+
+
+def _letter(letter: DeadLetter) -> pb.DeadLetter:
+    return pb.DeadLetter(
+        id=letter.id,
+        conference_sid=letter.conference_sid,
+        revision=letter.revision,
+        kind=letter.kind,
+        call_sid=letter.call_sid or "",
+        callback_event=letter.callback_event,
+        method=letter.method,
+        url=_safe_url(letter.url),
+        attempts=letter.attempts,
+        last_outcome=letter.last_outcome,
+        given_up_time=timestamp(letter.given_up_at),
+        sequence_number=letter.params.get("SequenceNumber", ""),
+    )
+
+
+class CallbackApi:
+    def __init__(
+        self,
+        auth: Authenticator,
+        dead_letters: DeadLetterStore,
+        redeliverer: Redeliverer,
+        limiter: RateLimiter | None = None,
+    ) -> None:
+        self.auth = auth
+        self.dead_letters = dead_letters
+        self.redeliverer = redeliverer
+        self.limiter = limiter
+
+    def _account(self, authorization: str | None, parent: str, conference_sid: str) -> str:
+        account = self.auth.authenticate(authorization)
+        if self.limiter is not None:
+            self.limiter.take(account)
+        match = _PARENT.match(parent)
+        if match is None:
+            raise errors.invalid_field("parent", "must be accounts/{AccountSid}")
+        if match.group(1) != account:
+            raise errors.not_found(f"account {match.group(1)}", "ACCOUNT_NOT_FOUND")
+        if conference_sid and not _CONFERENCE_SID.match(conference_sid):
+            raise errors.invalid_field("conference_sid", "must be CF followed by 32 hex digits")
+        return account
+
+    async def list_dead_letters(
+        self, request: pb.ListDeadLettersRequest, authorization: str | None
+    ) -> pb.ListDeadLettersResponse:
+        account = self._account(authorization, request.parent, request.conference_sid)
+        if request.page_size < 0 or request.page_size > MAX_PAGE_SIZE:
+            raise errors.invalid_field("page_size", f"must be between 1 and {MAX_PAGE_SIZE}")
+        after = 0
+        if request.page_token:
+            token = _TOKEN.match(request.page_token)
+            if token is None:
+                raise errors.invalid_field("page_token", "not a page token this service issued")
+            after = int(token.group(1))
+        size = request.page_size or DEFAULT_PAGE_SIZE
+        letters = await self.dead_letters.list(
+            account, conference_sid=request.conference_sid, after_id=after, limit=size + 1
+        )
+        more = len(letters) > size
+        letters = letters[:size]
+        return pb.ListDeadLettersResponse(
+            dead_letters=[_letter(letter) for letter in letters],
+            next_page_token=f"DL{letters[-1].id}" if more else "",
+        )
+
+    async def redeliver_dead_letters(
+        self, request: pb.RedeliverDeadLettersRequest, authorization: str | None
+    ) -> pb.RedeliverDeadLettersResponse:
+        account = self._account(authorization, request.parent, request.conference_sid)
+        outcome = await self.redeliverer.redeliver(account, request.conference_sid)
+        return pb.RedeliverDeadLettersResponse(
+            delivered=outcome.delivered, remaining=outcome.remaining
+        )
+
+
+class CallbackServicer(pb_grpc.CallbackServiceServicer):
+    def __init__(self, api: CallbackApi) -> None:
+        self.api = api
+
+    async def ListDeadLetters(
+        self, request: pb.ListDeadLettersRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListDeadLettersResponse:
+        return await _unary(self.api.list_dead_letters, request, context)
+
+    async def RedeliverDeadLetters(
+        self, request: pb.RedeliverDeadLettersRequest, context: grpc.aio.ServicerContext
+    ) -> pb.RedeliverDeadLettersResponse:
+        return await _unary(self.api.redeliver_dead_letters, request, context)

@@ -1,0 +1,88 @@
+"""The longest value each request field may carry, checked before anything else.
+
+The rule it keeps: no request stores, logs or echoes an unbounded string.
+Every string field of every request has a maximum length in characters
+(Twilio's where it documents one; the table below is the documented list),
+every repeated field a maximum count, and a request over any of them is
+INVALID_ARGUMENT naming each field, before the request is parsed further.
+Both faces call the same ParticipantApi, so both enforce these.
+"""
+
+from __future__ import annotations
+
+from google.protobuf.descriptor import FieldDescriptor
+from google.protobuf.message import Message
+
+from service import errors
+from service.errors import FieldViolation
+
+URL_MAX = 4096
+# A string field not listed below (a field added later) gets this.
+DEFAULT_MAX = 1024
+# A repeated field not listed below may carry this many values.
+DEFAULT_COUNT = 64
+
+URL_FIELDS = (
+    "status_callback",
+    "wait_url",
+    "conference_status_callback",
+    "recording_status_callback",
+    "conference_recording_status_callback",
+    "amd_status_callback",
+    "client_notification_url",
+    "hold_url",
+    "announce_url",
+)
+
+# field -> (max characters, Twilio code for a value over it; 0 when none).
+STRING_MAX: dict[str, tuple[int, int]] = {
+    # accounts/{AC}/conferences/{key up to 256}[/participants/{key up to 128}]
+    "parent": (512, 0),
+    "name": (512, 0),
+    "request_id": (128, 0),
+    "etag": (64, 0),
+    "page_token": (64, 0),
+    "label": (128, 16024),  # Twilio: at most 128 characters
+    "from_endpoint": (1024, 21212),  # E.164, client:identity or a SIP URI with headers
+    "to_endpoint": (1024, 21211),
+    "caller_id": (256, 0),
+    "caller_display_name": (255, 0),  # Twilio: 2 to 255 characters
+    "sip_auth_username": (255, 21222),  # Twilio: shorter than 256
+    "sip_auth_password": (255, 21223),
+    "call_sid_to_coach": (34, 0),  # CA + 32 hex
+    "byoc": (34, 0),  # BY + 32 hex
+    "call_reason": (255, 0),
+    "call_token": (4096, 0),
+    "participants": (128, 0),  # WatchConference: call SIDs or labels
+    **{field: (URL_MAX, 21205) for field in URL_FIELDS},
+}
+
+# repeated field -> max values.
+COUNT_MAX: dict[str, int] = {"participants": 250}
+
+
+def violations(message: Message) -> list[FieldViolation]:
+    """Every field of `message` over its bound."""
+    bad: list[FieldViolation] = []
+    for field in message.DESCRIPTOR.fields:
+        repeated = field.is_repeated
+        value = getattr(message, field.name)
+        if repeated:
+            most = COUNT_MAX.get(field.name, DEFAULT_COUNT)
+            if len(value) > most:
+                bad.append(FieldViolation(field.name, f"must not have more than {most} values"))
+                continue
+        if field.type != FieldDescriptor.TYPE_STRING:
+            continue
+        limit, code = STRING_MAX.get(field.name, (DEFAULT_MAX, 0))
+        values = value if repeated else (value,)
+        if any(len(item) > limit for item in values):
+            bad.append(FieldViolation(field.name, f"must not exceed {limit} characters", code))
+    return bad
+
+
+def check(message: Message) -> None:
+    """INVALID_ARGUMENT when any field of `message` is over its bound."""
+    bad = violations(message)
+    if bad:
+        raise errors.invalid(bad)

@@ -1,0 +1,100 @@
+"""List page tokens: opaque, authenticated, and bound to the listing they continue.
+
+The rule it keeps: a page token reveals nothing and can be forged into
+nothing. Its position (the store's creation order, shared by every account)
+is encrypted with AES-GCM under a server key, and the account, conference and
+filter it continues are its associated data, so a token only opens for the
+same account, conference (as the request names it) and filter; anything
+else, a token of another server key included, is INVALID_ARGUMENT. Each
+token carries a fresh random nonce, so two tokens for the same position
+differ. The key is kept in the store, so every replica sharing the store
+accepts the tokens of the others and tokens survive restarts.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import secrets
+import struct
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from service import errors
+from service.store.port import ConferenceFilter, ParticipantFilter
+
+META_KEY = "page_token_key"
+PREFIX = "PT"
+_NONCE = 12
+_POSITION = struct.Struct(">cQ")  # direction (a: after, b: before), position
+# "PT" + base64url of nonce + ciphertext + tag: 50 characters.
+MAX_LENGTH = 64
+_DIRECTIONS = (b"a", b"b")
+
+
+def new_key() -> str:
+    return secrets.token_hex(32)
+
+
+def _invalid() -> errors.RollcallError:
+    return errors.invalid_field("page_token", "not a page token this service issued for this list")
+
+
+def binding(account_sid: str, conference: str, flt: ParticipantFilter) -> bytes:
+    """What a token is bound to: the caller's account, the conference as named,
+    and every filter (page_size may change from page to page)."""
+    parts = (
+        "v1",
+        account_sid,
+        conference,
+        f"muted={flt.muted}",
+        f"hold={flt.hold}",
+        f"coaching={flt.coaching}",
+        f"include_ended={flt.include_ended}",
+    )
+    return "\x00".join(parts).encode()
+
+
+def conference_binding(account_sid: str, flt: ConferenceFilter) -> bytes:
+    """What a conference-list token is bound to: the caller's account and every filter."""
+    parts = (
+        "v1-conferences",
+        account_sid,
+        f"friendly_name={flt.friendly_name!r}",
+        f"status={flt.status}",
+        f"created={flt.created_from!r},{flt.created_before!r}",
+        f"updated={flt.updated_from!r},{flt.updated_before!r}",
+    )
+    return "\x00".join(parts).encode()
+
+
+class PageTokens:
+    def __init__(self, key_hex: str | None = None) -> None:
+        key = bytes.fromhex(key_hex) if key_hex else secrets.token_bytes(32)
+        if len(key) not in (16, 24, 32):
+            raise ValueError("page token key must be 16, 24 or 32 bytes (hex)")
+        self._aead = AESGCM(key)
+
+    def issue(self, after: int | None, before: int | None, bound: bytes) -> str:
+        """A token for the page after `after` (or before `before`)."""
+        direction, position = (b"a", after) if after is not None else (b"b", before)
+        assert position is not None
+        nonce = secrets.token_bytes(_NONCE)
+        sealed = self._aead.encrypt(nonce, _POSITION.pack(direction, position), bound)
+        return PREFIX + base64.urlsafe_b64encode(nonce + sealed).decode().rstrip("=")
+
+    def open(self, token: str, bound: bytes) -> tuple[int | None, int | None]:
+        """(after, before) from a token issued for `bound`; INVALID_ARGUMENT otherwise."""
+        if not token.startswith(PREFIX) or len(token) > MAX_LENGTH:
+            raise _invalid()
+        body = token[len(PREFIX) :]
+        try:
+            raw = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
+            plain = self._aead.decrypt(raw[:_NONCE], raw[_NONCE:], bound)
+            direction, position = _POSITION.unpack(plain)
+        except (ValueError, binascii.Error, InvalidTag, struct.error):
+            raise _invalid() from None
+        if direction not in _DIRECTIONS:
+            raise _invalid()
+        return (position, None) if direction == b"a" else (None, position)

@@ -1,0 +1,153 @@
+"""Dead letters: status callbacks given up on, kept in the store's database.
+
+What it owns: the DeadLetter record, the DeadLetterStore port, and its SQLite
+adapter over the callback_dead_letters table (PostgreSQL: pg_dead_letters).
+
+The rules it keeps: a dead letter is written in its own durable transaction
+when a callback is given up on, and holds everything needed to send it again
+exactly as it would have been sent (URL, method, form, idempotency token);
+every read is scoped to one account, so an account never sees another's;
+ids grow in give-up order, which within a conference is event order; a dead
+letter goes when it is redelivered or when event retention has removed the
+event it reports (prune, run after each compaction).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Protocol
+
+import orjson
+
+from service.store.sqlite import SqliteStore
+
+COLUMNS = (
+    "id, account_sid, conference_sid, revision, kind, call_sid, callback_event, method, url,"
+    " params, token, attempts, last_outcome, given_up_at"
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class DeadLetter:
+    account_sid: str
+    conference_sid: str
+    revision: int
+    kind: str
+    call_sid: str | None
+    callback_event: str
+    method: str
+    url: str
+    params: dict[str, str]
+    token: str
+    attempts: int
+    last_outcome: str
+    given_up_at: float
+    id: int = 0
+
+
+class DeadLetterStore(Protocol):
+    """Where dead letters are kept: every adapter keeps the rules above."""
+
+    async def add(self, letter: DeadLetter) -> None: ...
+
+    async def list(
+        self, account_sid: str, *, conference_sid: str = "", after_id: int = 0, limit: int = 1000
+    ) -> list[DeadLetter]:
+        """The account's dead letters with id > after_id, oldest first."""
+        ...
+
+    async def delivered(self, letter_id: int) -> None: ...
+
+    async def failed_again(self, letter_id: int, outcome: str) -> None: ...
+
+    async def prune(self) -> int:
+        """Remove dead letters whose event retention has removed; return how many."""
+        ...
+
+
+def letter_from_row(row: Any) -> DeadLetter:
+    return DeadLetter(
+        id=int(row[0]),
+        account_sid=row[1],
+        conference_sid=row[2],
+        revision=int(row[3]),
+        kind=row[4],
+        call_sid=row[5],
+        callback_event=row[6],
+        method=row[7],
+        url=row[8],
+        params=orjson.loads(row[9]),
+        token=row[10],
+        attempts=int(row[11]),
+        last_outcome=row[12],
+        given_up_at=float(row[13]),
+    )
+
+
+class DeadLetters:
+    """The dead-letter table of one SqliteStore."""
+
+    def __init__(self, store: SqliteStore) -> None:
+        self.store = store
+
+    async def add(self, letter: DeadLetter) -> None:
+        async with self.store.write() as tx:
+            await tx.conn.execute(
+                "INSERT INTO callback_dead_letters (account_sid, conference_sid, revision, kind,"
+                " call_sid, callback_event, method, url, params, token, attempts, last_outcome,"
+                " given_up_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    letter.account_sid,
+                    letter.conference_sid,
+                    letter.revision,
+                    letter.kind,
+                    letter.call_sid,
+                    letter.callback_event,
+                    letter.method,
+                    letter.url,
+                    orjson.dumps(letter.params).decode(),
+                    letter.token,
+                    letter.attempts,
+                    letter.last_outcome,
+                    letter.given_up_at,
+                ),
+            )
+
+    async def list(
+        self, account_sid: str, *, conference_sid: str = "", after_id: int = 0, limit: int = 1000
+    ) -> list[DeadLetter]:
+        """The account's dead letters with id > after_id, oldest first."""
+        sql = f"SELECT {COLUMNS} FROM callback_dead_letters WHERE account_sid = ? AND id > ?"  # noqa: S608
+        args: list[Any] = [account_sid, after_id]
+        if conference_sid:
+            sql += " AND conference_sid = ?"
+            args.append(conference_sid)
+        sql += " ORDER BY id LIMIT ?"
+        args.append(limit)
+        async with self.store._read() as r:
+            rows = await r._all(sql, *args)
+        return [letter_from_row(row) for row in rows]
+
+    async def delivered(self, letter_id: int) -> None:
+        async with self.store.write() as tx:
+            await tx.conn.execute("DELETE FROM callback_dead_letters WHERE id = ?", (letter_id,))
+
+    async def failed_again(self, letter_id: int, outcome: str) -> None:
+        async with self.store.write() as tx:
+            await tx.conn.execute(
+                "UPDATE callback_dead_letters SET attempts = attempts + 1, last_outcome = ?"
+                " WHERE id = ?",
+                (outcome, letter_id),
+            )
+
+    async def prune(self) -> int:
+        """Remove dead letters whose event retention has removed; return how many."""
+        async with self.store.write() as tx:
+            cursor = await tx.conn.execute(
+                "DELETE FROM callback_dead_letters WHERE NOT EXISTS (SELECT 1 FROM events e"
+                " WHERE e.conference_sid = callback_dead_letters.conference_sid"
+                " AND e.revision = callback_dead_letters.revision)"
+            )
+            removed = max(cursor.rowcount, 0)
+            await cursor.close()
+        return removed

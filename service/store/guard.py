@@ -1,0 +1,154 @@
+"""Storage faults as typed errors: a full disk, I/O errors, a database gone from its path.
+
+What it owns: GuardedSqliteStore, the SQLite store with two checks around every
+write, and the errors they raise.
+
+The rules it keeps: a write that fails because the disk is full answers
+RESOURCE_EXHAUSTED `STORAGE_FULL`, one that fails with an I/O error
+UNAVAILABLE `STORAGE_IO_ERROR` (both 503/20503 over REST); nothing is
+latched, so writes work again by themselves once space returns, and reads are
+never refused. Before each write the file at the database path must still be
+the file the process opened (same device and inode; checked before and after
+each change, and periodically by the app): otherwise the database
+was deleted or replaced under the server, every write is refused with
+UNAVAILABLE `DATABASE_GONE` (never acknowledged into an unlinked file) and the
+listeners hear of it once, so health can turn NOT_SERVING.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import logging
+import os
+import sqlite3
+from collections.abc import AsyncIterator, Callable
+
+from service import errors
+from service.store.sqlite import SqliteStore, SqliteWriteTransaction
+
+log = logging.getLogger("rollcall.store")
+
+# SQLite primary result codes (the low byte of an extended code).
+_SQLITE_IOERR = 10
+_SQLITE_FULL = 13
+
+STORAGE_FULL = "STORAGE_FULL"
+STORAGE_IO_ERROR = "STORAGE_IO_ERROR"
+DATABASE_GONE = "DATABASE_GONE"
+STORAGE_REASONS = frozenset({STORAGE_FULL, STORAGE_IO_ERROR, DATABASE_GONE})
+
+
+def storage_full() -> errors.RollcallError:
+    return errors.RollcallError(
+        errors.Code.RESOURCE_EXHAUSTED,
+        STORAGE_FULL,
+        "The database's disk is full: the change was not made; reads still work",
+        twilio_code=20503,
+        http_status=503,
+    )
+
+
+def storage_io_error() -> errors.RollcallError:
+    return errors.RollcallError(
+        errors.Code.UNAVAILABLE,
+        STORAGE_IO_ERROR,
+        "The database could not be written (I/O error): the change was not made",
+        twilio_code=20503,
+        http_status=503,
+    )
+
+
+def database_gone() -> errors.RollcallError:
+    return errors.RollcallError(
+        errors.Code.UNAVAILABLE,
+        DATABASE_GONE,
+        "The database file was removed or replaced under this server: writes are refused",
+        twilio_code=20503,
+        http_status=503,
+    )
+
+
+def classify(exc: BaseException) -> errors.RollcallError | None:
+    """The typed error for a storage fault, or None if `exc` is something else."""
+    if isinstance(exc, sqlite3.Error):
+        code = getattr(exc, "sqlite_errorcode", None)
+        primary = None if code is None else code & 0xFF
+        text = str(exc).lower()
+        if primary == _SQLITE_FULL or "database or disk is full" in text:
+            return storage_full()
+        if primary == _SQLITE_IOERR or "disk i/o error" in text:
+            return storage_io_error()
+    if isinstance(exc, OSError) and exc.errno is not None:
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            return storage_full()
+        if exc.errno == errno.EIO:
+            return storage_io_error()
+    return None
+
+
+def _identity(path: str) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
+
+
+class GuardedSqliteStore(SqliteStore):
+    """SqliteStore whose writes check the database's identity and type storage faults."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(path)
+        self._identity: tuple[int, int] | None = None
+        self._gone = False
+        self._listeners: list[Callable[[], None]] = []
+
+    async def open(self) -> None:
+        await super().open()
+        self._identity = _identity(self.path)
+
+    def on_gone(self, listener: Callable[[], None]) -> None:
+        """Called once, when the database is first found gone from its path."""
+        self._listeners.append(listener)
+
+    @property
+    def gone(self) -> bool:
+        return self._gone
+
+    def check(self) -> bool:
+        """True while the path still holds the database this process opened."""
+        if self._gone or self._identity is None:
+            return not self._gone
+        if _identity(self.path) == self._identity:
+            return True
+        self._gone = True
+        log.error(
+            "the database file is no longer at its path (deleted or replaced):"
+            " refusing writes; restart the server on a good database",
+            extra={"database": self.path},
+        )
+        for listener in self._listeners:
+            listener()
+        return False
+
+    @contextlib.asynccontextmanager
+    async def write(self) -> AsyncIterator[SqliteWriteTransaction]:
+        if not self.check():
+            raise database_gone()
+        try:
+            async with super().write() as tx:
+                yield tx
+                # Again just before the change is released for COMMIT.
+                if not self.check():
+                    raise database_gone()
+        except (sqlite3.Error, OSError) as exc:
+            typed = classify(exc)
+            if typed is None:
+                raise
+            log.error(
+                "write failed: %s",
+                typed.reason,
+                extra={"error": f"{type(exc).__name__}: {exc}"},
+            )
+            raise typed from exc

@@ -1,0 +1,240 @@
+"""The telephony port's contract: every adapter of service.core.telephony runs this suite.
+
+An adapter joins by adding a factory to TELEPHONY_FACTORIES: an async context
+manager yielding a Rig, i.e. the adapter, the reports that reached the core's
+side (in arrival order), a way to let its time pass (and its reports
+arrive), and destinations it answers, reports busy, or refuses. Two run it:
+the simulated dialer through its bridge (service.dialer.simulated_telephony,
+on a ManualClock) and the Twilio adapter against the fake carrier over real
+HTTP both ways.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import itertools
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import pytest
+
+from service.clock import ManualClock
+from service.core.telephony import (
+    CallReport,
+    CallStatus,
+    CallTarget,
+    ConferenceTarget,
+    EndConference,
+    Kick,
+    Mute,
+    OpenCall,
+    PlaceCall,
+    Placed,
+    Report,
+    Telephony,
+    Update,
+)
+from service.dialer.simulated import parse_outcomes
+from service.dialer.simulated_telephony import SimulatedTelephony
+from service.errors import RollcallError
+from tests.fakes.twilio_harness import ACCOUNT, twilio_rig
+
+FROM = "+15005550006"
+
+
+@dataclasses.dataclass
+class Rig:
+    telephony: Telephony
+    reports: Callable[[], list[Report]]
+    let_time_pass: Callable[[float], Awaitable[None]]
+    answering_to: str
+    busy_to: str
+    # Refused by the carrier with Twilio code 21217 on To.
+    invalid_to: str
+    settle_seconds: float
+
+    def calls(self, call_sid: str) -> list[CallReport]:
+        return [r for r in self.reports() if isinstance(r, CallReport) and r.call_sid == call_sid]
+
+    def statuses(self, call_sid: str) -> list[CallStatus]:
+        ordered = sorted(self.calls(call_sid), key=lambda r: r.sequence_number or 0)
+        return [r.status for r in ordered]
+
+
+@contextlib.asynccontextmanager
+async def twilio() -> AsyncIterator[Rig]:
+    async with twilio_rig() as rig:
+        rig.carrier.network.outcomes["+15551230002"] = "busy"
+        yield Rig(
+            telephony=rig.adapter,
+            reports=lambda: [report for report, _ in rig.received.items],
+            let_time_pass=rig.carrier.let_time_pass,
+            answering_to="+15551230001",
+            busy_to="+15551230002",
+            invalid_to="+15005550001",
+            settle_seconds=120.0,
+        )
+
+
+@contextlib.asynccontextmanager
+async def simulated() -> AsyncIterator[Rig]:
+    clock = ManualClock()
+    reports: list[Report] = []
+
+    async def sink(report: Report) -> None:
+        reports.append(report)
+
+    telephony = SimulatedTelephony(
+        clock,
+        sink,
+        ring_seconds=1.0,
+        outcomes=parse_outcomes("+15551230002=busy"),
+        calls_per_second=1.0,
+    )
+    try:
+        yield Rig(
+            telephony=telephony,
+            reports=lambda: reports,
+            let_time_pass=clock.advance,
+            answering_to="+15551230001",
+            busy_to="+15551230002",
+            invalid_to="+15005550001",
+            settle_seconds=120.0,
+        )
+    finally:
+        await telephony.close()
+
+
+TELEPHONY_FACTORIES: dict[str, Callable[[], contextlib.AbstractAsyncContextManager[Rig]]] = {
+    "simulated": simulated,
+    "twilio": twilio,
+}
+
+
+@pytest.fixture(params=sorted(TELEPHONY_FACTORIES))
+async def rig(request: pytest.FixtureRequest) -> AsyncIterator[Rig]:
+    async with TELEPHONY_FACTORIES[request.param]() as made:
+        yield made
+
+
+_keys = itertools.count(1)
+CONFERENCE = "CF" + "1" * 32
+
+
+def a_call(to: str, *, time_limit: int = 10, conference: str = CONFERENCE) -> PlaceCall:
+    return PlaceCall(
+        account_sid=ACCOUNT,
+        key=f"key{next(_keys)}",
+        conference=conference,
+        from_endpoint=FROM,
+        to_endpoint=to,
+        time_limit_seconds=time_limit,
+        timeout_seconds=30,
+    )
+
+
+def target(placed: Placed) -> CallTarget:
+    return CallTarget(ACCOUNT, placed.conference_sid, placed.call_sid)
+
+
+def assert_well_formed(statuses: list[CallStatus]) -> None:
+    assert statuses, "no progress reported"
+    assert [s for s in statuses if s.terminal] == [statuses[-1]], statuses
+    assert len(set(statuses)) == len(statuses), f"a status repeated: {statuses}"
+
+
+async def test_place_returns_the_carriers_call_and_conference(rig: Rig) -> None:
+    first = await rig.telephony.place(a_call(rig.answering_to))
+    second = await rig.telephony.place(a_call(rig.answering_to))
+    assert first.call_sid.startswith("CA") and len(first.call_sid) == 34
+    assert first.call_sid != second.call_sid
+    # One carrier conference per Rollcall conference.
+    assert first.conference_sid == second.conference_sid
+    assert first.conference_sid.startswith("CF")
+
+
+async def test_an_answered_call_reports_in_order_up_to_completed(rig: Rig) -> None:
+    placed = await rig.telephony.place(a_call(rig.answering_to))
+    await rig.let_time_pass(rig.settle_seconds)
+    statuses = rig.statuses(placed.call_sid)
+    assert_well_formed(statuses)
+    assert CallStatus.IN_PROGRESS in statuses
+    assert statuses[-1] is CallStatus.COMPLETED
+    numbers = [r.sequence_number for r in rig.calls(placed.call_sid)]
+    assert None not in numbers and len(set(numbers)) == len(numbers)
+
+
+async def test_a_busy_call_ends_busy(rig: Rig) -> None:
+    placed = await rig.telephony.place(a_call(rig.busy_to))
+    await rig.let_time_pass(rig.settle_seconds)
+    statuses = rig.statuses(placed.call_sid)
+    assert_well_formed(statuses)
+    assert statuses[-1] is CallStatus.BUSY
+    assert CallStatus.IN_PROGRESS not in statuses
+
+
+async def test_a_refused_destination_is_a_typed_error_and_no_call(rig: Rig) -> None:
+    with pytest.raises(RollcallError) as caught:
+        await rig.telephony.place(a_call(rig.invalid_to))
+    assert caught.value.twilio_code == 21217
+    assert [v.field for v in caught.value.violations] == ["to_endpoint"]
+    await rig.let_time_pass(rig.settle_seconds)
+    assert not [r for r in rig.reports() if isinstance(r, CallReport)]
+
+
+async def test_effects_on_a_live_call_are_carried_out(rig: Rig) -> None:
+    placed = await rig.telephony.place(a_call(rig.answering_to, time_limit=3600))
+    await rig.let_time_pass(5)
+    await rig.telephony.apply(Update(target(placed), (Mute(True),)))
+    await rig.telephony.apply(Update(target(placed), (Mute(False),)))
+
+
+async def test_after_a_kick_the_call_only_ends(rig: Rig) -> None:
+    placed = await rig.telephony.place(a_call(rig.answering_to, time_limit=3600))
+    await rig.let_time_pass(5)
+    before = len(rig.calls(placed.call_sid))
+    await rig.telephony.apply(Kick(target(placed)))
+    await rig.let_time_pass(rig.settle_seconds)
+    after = rig.calls(placed.call_sid)[before:]
+    assert [r.status.terminal for r in after] == [True], after
+    assert after[0].status is CallStatus.COMPLETED
+    # Kicking again is harmless (the call is already gone).
+    await rig.telephony.apply(Kick(target(placed)))
+
+
+async def test_ending_the_conference_ends_every_call(rig: Rig) -> None:
+    one = await rig.telephony.place(a_call(rig.answering_to, time_limit=3600))
+    two = await rig.telephony.place(a_call(rig.answering_to, time_limit=3600))
+    await rig.let_time_pass(5)
+    await rig.telephony.apply(EndConference(ConferenceTarget(ACCOUNT, one.conference_sid)))
+    await rig.let_time_pass(rig.settle_seconds)
+    for placed in (one, two):
+        assert rig.statuses(placed.call_sid)[-1] is CallStatus.COMPLETED
+
+
+async def test_reconcile_reports_a_call_that_was_never_placed_as_failed(rig: Rig) -> None:
+    never = OpenCall(ACCOUNT, "never-placed", CONFERENCE, None, None, rig.answering_to, 60)
+    reports = await rig.telephony.reconcile([never])
+    assert [(r.key, r.call_sid, r.status) for r in reports] == [
+        ("never-placed", "", CallStatus.FAILED)
+    ]
+
+
+async def test_reconcile_keeps_an_answered_call_running_to_its_end(rig: Rig) -> None:
+    call = a_call(rig.answering_to, time_limit=60)
+    placed = await rig.telephony.place(call)
+    await rig.let_time_pass(5)
+    assert CallStatus.IN_PROGRESS in rig.statuses(placed.call_sid)
+    open_call = OpenCall(
+        ACCOUNT, call.key, CONFERENCE, placed.call_sid, placed.conference_sid,
+        rig.answering_to, 60, answered_at=None,
+    )  # fmt: skip
+    answered = rig.calls(placed.call_sid)[-1]
+    open_call = dataclasses.replace(
+        open_call, answered_at=answered.timestamp, last_sequence_number=answered.sequence_number
+    )
+    reports = await rig.telephony.reconcile([open_call])
+    assert not [r for r in reports if r.status.terminal]
+    assert all(r.key == call.key for r in reports)
+    await rig.let_time_pass(rig.settle_seconds)
+    assert rig.statuses(placed.call_sid)[-1] is CallStatus.COMPLETED

@@ -1,0 +1,315 @@
+"""The fake carrier's telephone network: conferences, calls and the callbacks they cause.
+
+Written from Twilio's Participant spec and webhook notes, not from Rollcall's
+gateway. Calls progress on the carrier's own ManualClock by destination
+(answer, busy, no-answer, failed, hangup:SECONDS); each step queues the
+callbacks Twilio would send: call progress (SequenceNumber 0-based per call,
+only the subscribed StatusCallbackEvent words, terminal statuses with
+`completed`) and conference events (SequenceNumber per conference, only the
+subscribed selection words).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import email.utils
+import secrets
+from collections.abc import Callable
+from typing import Any
+
+from service.clock import ManualClock
+
+TERMINAL = {"completed", "busy", "no-answer", "failed", "canceled"}
+# Conference selection word -> events it subscribes to.
+SELECTION = {
+    "start": {"conference-start"},
+    "end": {"conference-end"},
+    "join": {"participant-join"},
+    "leave": {"participant-leave"},
+    "mute": {"participant-mute", "participant-unmute"},
+    "hold": {"participant-hold", "participant-unhold"},
+    "modify": {"participant-modify"},
+    "announcement": {"announcement-end", "announcement-fail"},
+}
+
+
+def rfc2822(at: float) -> str:
+    return email.utils.formatdate(at, usegmt=False).replace("-0000", "+0000")
+
+
+def sid(prefix: str) -> str:
+    return prefix + secrets.token_hex(16)
+
+
+@dataclasses.dataclass
+class Conference:
+    sid: str
+    account_sid: str
+    friendly_name: str
+    status: str = "init"
+    callback: str | None = None
+    events: set[str] = dataclasses.field(default_factory=set)
+    sequence: int = 0
+
+
+@dataclasses.dataclass
+class Call:
+    sid: str
+    account_sid: str
+    conference_sid: str
+    from_: str
+    to: str
+    label: str | None
+    status: str = "queued"  # Twilio's call status
+    participant: str = "queued"  # participant status
+    callback: str | None = None
+    events: set[str] = dataclasses.field(default_factory=set)
+    sequence: int = 0
+    muted: bool = False
+    hold: bool = False
+    coaching: bool = False
+    call_sid_to_coach: str | None = None
+    end_conference_on_exit: bool = False
+    start_conference_on_enter: bool = True
+    time_limit: int = 14400
+    timeout: int = 60
+    date: float = 0.0
+    answered_at: float | None = None
+    ended_at: float | None = None
+
+    @property
+    def live(self) -> bool:
+        return self.status not in TERMINAL
+
+
+@dataclasses.dataclass(frozen=True)
+class Callback:
+    url: str
+    account_sid: str
+    params: dict[str, str]
+    token: str = dataclasses.field(default_factory=lambda: secrets.token_hex(16))
+
+
+class Network:
+    """Conferences and calls of every account, advanced by the carrier's clock."""
+
+    def __init__(self, clock: ManualClock, emit: Callable[[Callback], None]) -> None:
+        self.clock = clock
+        self.emit = emit
+        self.conferences: dict[str, Conference] = {}
+        self.calls: dict[str, Call] = {}
+        # To -> outcome: answer (default), answer:RING, busy, no-answer, failed, hangup:SECONDS.
+        self.outcomes: dict[str, str] = {}
+        self.ring_seconds = 1.0
+
+    # -- conferences -------------------------------------------------------------
+
+    def conference_for(self, account_sid: str, key: str) -> Conference | None:
+        if key in self.conferences:
+            conf = self.conferences[key]
+            return conf if conf.account_sid == account_sid else None
+        for conf in self.conferences.values():
+            named = conf.account_sid == account_sid and conf.friendly_name == key
+            if named and conf.status != "completed":
+                return conf
+        return None
+
+    def open_conference(
+        self, account_sid: str, name: str, form: dict[str, list[str]]
+    ) -> Conference:
+        conf = self.conference_for(account_sid, name)
+        if conf is None:
+            conf = Conference(sid("CF"), account_sid, name)
+            conf.callback = (form.get("ConferenceStatusCallback") or [""])[0] or None
+            words = " ".join(form.get("ConferenceStatusCallbackEvent", ["start end"])).split()
+            conf.events = set().union(*(SELECTION.get(w, set()) for w in words))
+            self.conferences[conf.sid] = conf
+        return conf
+
+    # -- callbacks ------------------------------------------------------------------
+
+    def conference_event(
+        self, conf: Conference, event: str, call: Call | None, **extra: str
+    ) -> None:
+        if conf.callback is None or event not in conf.events:
+            return
+        conf.sequence += 1
+        params = {
+            "AccountSid": conf.account_sid,
+            "ConferenceSid": conf.sid,
+            "FriendlyName": conf.friendly_name,
+            "SequenceNumber": str(conf.sequence),
+            "Timestamp": rfc2822(self.clock.now()),
+            "StatusCallbackEvent": event,
+        }
+        if call is not None:
+            params.update(
+                CallSid=call.sid,
+                Muted=_b(call.muted),
+                Hold=_b(call.hold),
+                Coaching=_b(call.coaching),
+                EndConferenceOnExit=_b(call.end_conference_on_exit),
+                StartConferenceOnEnter=_b(call.start_conference_on_enter),
+            )
+            if call.label:
+                params["ParticipantLabel"] = call.label
+        params.update(extra)
+        self.emit(Callback(conf.callback, conf.account_sid, params))
+
+    def call_event(self, call: Call, status: str) -> None:
+        call.status = status
+        word = {"initiated": "initiated", "ringing": "ringing", "in-progress": "answered"}.get(
+            status, "completed"
+        )
+        if call.callback is None or word not in call.events:
+            return
+        params = {
+            "AccountSid": call.account_sid,
+            "CallSid": call.sid,
+            "From": call.from_,
+            "To": call.to,
+            "CallStatus": status,
+            "ApiVersion": "2010-04-01",
+            "Direction": "outbound-api",
+            "CallbackSource": "call-progress-events",
+            "SequenceNumber": str(call.sequence),
+            "Timestamp": rfc2822(self.clock.now()),
+        }
+        call.sequence += 1
+        if status == "completed" and call.answered_at is not None:
+            params["CallDuration"] = str(int(self.clock.now() - call.answered_at))
+        self.emit(Callback(call.callback, call.account_sid, params))
+
+    # -- calls ----------------------------------------------------------------------
+
+    def place(self, call: Call) -> None:
+        self.calls[call.sid] = call
+        outcome, _, arg = self.outcomes.get(call.to, "answer").partition(":")
+
+        def step(delay: float, action: Callable[[], None]) -> None:
+            def fire() -> None:
+                if call.live:
+                    action()
+
+            self.clock.call_later(delay, fire)
+
+        def start() -> None:
+            self.call_event(call, "initiated")
+            if outcome in ("busy", "failed"):
+                self.end(call, outcome, "participant_add_failed")
+                return
+            self.call_event(call, "ringing")
+            call.participant = "ringing"
+
+        step(0.0, start)
+        ring = float(arg) if outcome == "answer" and arg else self.ring_seconds
+        if outcome == "no-answer" or ring >= call.timeout:
+            step(float(call.timeout), lambda: self.end(call, "no-answer", "participant_add_failed"))
+            return
+        if outcome in ("busy", "failed"):
+            return
+        step(ring, lambda: self.answer(call))
+        talk = float(arg) if outcome == "hangup" else float(call.time_limit)
+        step(ring + min(talk, float(call.time_limit)), lambda: self.hang_up(call))
+
+    def answer(self, call: Call) -> None:
+        call.answered_at = self.clock.now()
+        call.participant = "connected"
+        self.call_event(call, "in-progress")
+        conf = self.conferences[call.conference_sid]
+        self.conference_event(conf, "participant-join", call)
+        connected = [c for c in self.live_calls(conf) if c.participant == "connected"]
+        start = any(c.start_conference_on_enter for c in connected)
+        if conf.status == "init" and len(connected) >= 2 and start:
+            conf.status = "in-progress"
+            self.conference_event(conf, "conference-start", None)
+
+    def hang_up(self, call: Call) -> None:
+        """The callee hangs up (or the time limit ends the call)."""
+        self.end(call, "completed", "participant_hung_up")
+
+    def live_calls(self, conf: Conference) -> list[Call]:
+        return [c for c in self.calls.values() if c.conference_sid == conf.sid and c.live]
+
+    def end(self, call: Call, status: str, reason: str, *, ending_conference: bool = False) -> None:
+        if not call.live:
+            return
+        was_connected = call.participant == "connected"
+        if status == "completed" and not was_connected:
+            status = "canceled"
+        call.ended_at = self.clock.now()
+        call.participant = "complete" if was_connected else "failed"
+        self.call_event(call, status)
+        conf = self.conferences[call.conference_sid]
+        self.conference_event(
+            conf,
+            "participant-leave",
+            call,
+            ParticipantCallStatus=status,
+            ReasonParticipantLeft=reason,
+        )
+        if ending_conference or conf.status == "completed":
+            return
+        kicked = reason == "participant_updated_via_api"
+        if call.end_conference_on_exit and was_connected:
+            why = "participant-with-end-conference-on-exit-" + ("kicked" if kicked else "left")
+            self.end_conference(conf, why, ending=call)
+        elif not self.live_calls(conf):
+            why = "last-participant-" + ("kicked" if kicked else "left")
+            self.end_conference(conf, why, ending=call)
+
+    def end_conference(self, conf: Conference, why: str, ending: Call | None = None) -> None:
+        reason = "conference_ended_via_api" if ending is None else "moderator_ended_conference"
+        for other in self.live_calls(conf):
+            self.end(other, "completed", reason, ending_conference=True)
+        conf.status = "completed"
+        extra = {"ReasonConferenceEnded": why, "Reason": why}
+        if ending is not None:
+            extra["CallSidEndingConference"] = ending.sid
+            if ending.label:
+                extra["ParticipantLabelEndingConference"] = ending.label
+        self.conference_event(conf, "conference-end", None, **extra)
+
+
+def _b(value: bool) -> str:
+    return "true" if value else "false"
+
+
+def participant_json(call: Call, now: float) -> dict[str, Any]:
+    return {
+        "account_sid": call.account_sid,
+        "call_sid": call.sid,
+        "label": call.label,
+        "conference_sid": call.conference_sid,
+        "date_created": rfc2822(call.date),
+        "date_updated": rfc2822(now),
+        "end_conference_on_exit": call.end_conference_on_exit,
+        "muted": call.muted,
+        "hold": call.hold,
+        "status": call.participant,
+        "start_conference_on_enter": call.start_conference_on_enter,
+        "coaching": call.coaching,
+        "call_sid_to_coach": call.call_sid_to_coach,
+        "queue_time": None,
+        "uri": (
+            f"/2010-04-01/Accounts/{call.account_sid}/Conferences/{call.conference_sid}"
+            f"/Participants/{call.sid}.json"
+        ),
+    }
+
+
+def call_json(call: Call) -> dict[str, Any]:
+    duration = None
+    if call.answered_at is not None and call.ended_at is not None:
+        duration = str(int(call.ended_at - call.answered_at))
+    return {
+        "sid": call.sid,
+        "account_sid": call.account_sid,
+        "status": call.status
+        if call.status in TERMINAL or call.status != "initiated"
+        else "queued",
+        "start_time": None if call.answered_at is None else rfc2822(call.answered_at),
+        "end_time": None if call.ended_at is None else rfc2822(call.ended_at),
+        "duration": duration,
+        "answered_by": None,
+    }
