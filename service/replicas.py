@@ -47,6 +47,7 @@ class Coordinator:
         self.leader = False
         self._task: asyncio.Task[None] | None = None
         self._poked = asyncio.Event()
+        self._stopping = False
         self.ticks = 0
         # Loop time since which every round has succeeded (None: the last failed).
         self._healthy_since: float | None = None
@@ -70,6 +71,9 @@ class Coordinator:
         self._task = asyncio.get_running_loop().create_task(self._run())
 
     async def stop(self) -> None:
+        # The flag as well as the cancel: a cancel that lands as the loop's
+        # wait ends must not leave the loop running.
+        self._stopping = True
         if self._task is not None:
             task, self._task = self._task, None
             task.cancel()
@@ -115,9 +119,12 @@ class Coordinator:
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
         due = loop.time() + self.heartbeat_seconds
-        while True:
+        while not self._stopping:
+            # asyncio.timeout, not wait_for: Python 3.11's wait_for can swallow
+            # a cancel that arrives just as the wait completes.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._poked.wait(), max(0.0, due - loop.time()))
+                async with asyncio.timeout(max(0.0, due - loop.time())):
+                    await self._poked.wait()
             try:
                 if loop.time() >= due:
                     due = loop.time() + self.heartbeat_seconds

@@ -174,8 +174,10 @@ class Listener:
                 # Whatever was committed while nobody listened.
                 await self.reread()
                 while not lost.done():
+                    # asyncio.timeout, not wait_for: a stop's cancel is never lost.
                     with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(asyncio.shield(lost), self._poll_seconds)
+                        async with asyncio.timeout(self._poll_seconds):
+                            await asyncio.shield(lost)
                     if not lost.done():
                         await self.reread()
                         # A cheap probe: a dead connection is noticed at once.
