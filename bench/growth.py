@@ -53,7 +53,7 @@ from service.core.model import (
     Participant,
     ParticipantStatus,
 )
-from service.store.sqlite import migrations
+from service.store.sqlite_migrations import migrations, statements
 
 LOADER_VERSION = 1
 PER_CONFERENCE = 200
@@ -140,7 +140,7 @@ def _apply_migrations(conn: sqlite3.Connection) -> None:
     )
     for version, name, sql in migrations():
         conn.execute("BEGIN IMMEDIATE")
-        for statement in filter(str.strip, sql.split(";")):
+        for statement in statements(sql):
             conn.execute(statement)
         conn.execute(
             "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",

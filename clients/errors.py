@@ -2,7 +2,7 @@
 
 The rule it keeps: the client never lets a grpc.RpcError escape. Every failure
 is rebuilt from the google.rpc.Status the server sent, by the same decoder the
-REST gateway uses (service.grpcapi.errors.from_rpc_error), so a caller sees the
+standalone REST gateway uses (clients.status), so a caller sees the
 stable reason, the Twilio error code and HTTP status, and each bad field.
 """
 
@@ -13,7 +13,7 @@ from collections.abc import Mapping
 
 import grpc
 
-from service.grpcapi.errors import from_rpc_error, from_status
+from clients.status import decode, decode_rpc_error
 
 __all__ = ["FieldViolation", "RollcallClientError"]
 
@@ -58,10 +58,10 @@ class RollcallClientError(Exception):
     def from_rpc_error(cls, error: grpc.RpcError) -> RollcallClientError:
         code_name = error.code().name
         try:
-            decoded = from_rpc_error(error)
+            decoded = decode_rpc_error(error)
         except ValueError:
             # The trailers carried a Status whose code disagrees with the call's.
-            decoded = from_status(code_name, error.details() or "", None)
+            decoded = decode(code_name, error.details() or "", None)
         return cls(
             # The call's own code: the decoder folds codes the core never uses
             # (DEADLINE_EXCEEDED, CANCELLED, UNKNOWN) into INTERNAL or UNAVAILABLE.
@@ -71,7 +71,7 @@ class RollcallClientError(Exception):
             twilio_code=decoded.twilio_code,
             http_status=decoded.http_status,
             field_violations=tuple(
-                FieldViolation(v.field, v.description) for v in decoded.violations
+                FieldViolation(field, description) for field, description in decoded.violations
             ),
             metadata=decoded.metadata,
         )

@@ -44,8 +44,10 @@ async def _next(iterator: AsyncIterator[_T]) -> tuple[bool, _T | None]:
         return False, None
 
 
-async def _start(coroutine: Coroutine[Any, Any, _T]) -> asyncio.Task[_T]:
-    return asyncio.ensure_future(coroutine)
+async def _start(factory: Callable[[], Coroutine[Any, Any, _T]]) -> asyncio.Task[_T]:
+    # The coroutine is made here, on the loop: one made by the caller's thread
+    # would be left never awaited if close() stopped the loop before this ran.
+    return asyncio.ensure_future(factory())
 
 
 async def _result(task: asyncio.Task[_T]) -> _T:
@@ -300,7 +302,7 @@ class RollcallClient:
         waiting: asyncio.Task[tuple[bool, WatchItem | None]] | None = None
         try:
             while True:
-                waiting = self._run(_start(_next(items)))
+                waiting = self._run(_start(functools.partial(_next, items)))
                 more, item = self._run(_result(waiting))
                 waiting = None
                 if not more or item is None:

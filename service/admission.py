@@ -21,7 +21,7 @@ from collections.abc import Callable
 
 from prometheus_client import Counter, Gauge
 
-from service import errors
+from service.core import errors
 from service.webhooks.metrics import REGISTRY
 
 log = logging.getLogger("rollcall.admission")

@@ -27,34 +27,35 @@ from rollcall.v1 import participant_service_pb2 as pb
 from rollcall.v1 import participant_service_pb2_grpc as pb_grpc
 from service import keys, redact
 from service.admission import Admission
-from service.api import ParticipantApi
 from service.auth import Authenticator
 from service.clock import Clock, SystemClock, Timer
-from service.conference_api import ConferenceApi
 from service.config import Settings, parse_accounts, parse_api_keys
 from service.core.conferences import Conferences
+from service.core.ports.dead_letters import DeadLetterStore
+from service.core.ports.dialer import CallProgress
+from service.core.ports.store import Store
 from service.core.usecases import Participants
-from service.dialer.port import CallProgress
 from service.dialer.simulated import SimulatedDialer, parse_outcomes
-from service.grpcapi.callbacks import CallbackApi, CallbackServicer
-from service.grpcapi.conference_servicer import ConferenceServicer
-from service.grpcapi.decoding import DecodingInterceptor
-from service.grpcapi.logging import RpcLogInterceptor
-from service.grpcapi.options import server_options
-from service.grpcapi.servicer import ParticipantServicer
 from service.metrics import start_metrics
-from service.pagetoken import PageTokens
 from service.ratelimit import RateLimiter
 from service.replicas import Coordinator
+from service.rpc.callbacks import CallbackApi, CallbackServicer
+from service.rpc.conference_servicer import ConferenceServicer
+from service.rpc.conferences import ConferenceApi
+from service.rpc.decoding import DecodingInterceptor
+from service.rpc.interceptors import RpcLogInterceptor
+from service.rpc.options import server_options
+from service.rpc.page_tokens import PageTokens
+from service.rpc.participants import ParticipantApi
+from service.rpc.servicer import ParticipantServicer
+from service.rpc.watch import WatchHub
 from service.store import pg_schema
-from service.store.dead_letters import DeadLetters, DeadLetterStore
+from service.store.dead_letters import DeadLetters
 from service.store.guard import GuardedSqliteStore
 from service.store.pg_dead_letters import PgDeadLetters
 from service.store.pg_notify import Listener
-from service.store.port import Store
 from service.store.postgres import PostgresStore
 from service.store.sqlite import SqliteStore
-from service.watch import WatchHub
 from service.webhooks.destinations import DestinationPolicy
 from service.webhooks.dispatcher import Policy, WebhookDispatcher
 from service.webhooks.redelivery import Redeliverer
@@ -178,6 +179,13 @@ class App:
             await self.participants.recover()
         changes = self.participants.changes
         self.admission = Admission(s.max_in_flight, lambda: changes.orphans)
+        self.watch = WatchHub(
+            self.store,
+            self.participants,
+            self.clock,
+            progress_seconds=s.watch_progress_seconds,
+            per_account=s.watchers_per_account,
+        )
         self.api = ParticipantApi(
             self.auth,
             self.participants,
@@ -185,6 +193,7 @@ class App:
             self.admission,
             PageTokens(await keys.page_token_key(self.store)),
             destinations,
+            self.watch,
         )
         # Its own limiter object would double an account's budget: share one.
         self.conference_api = ConferenceApi(
@@ -192,14 +201,6 @@ class App:
             Conferences(self.store, self.participants, self.clock),
             self.api.limiter,
             self.api.page_tokens,
-        )
-        self.watch = WatchHub(
-            self.store,
-            self.participants,
-            self.auth,
-            self.clock,
-            progress_seconds=s.watch_progress_seconds,
-            per_account=s.watchers_per_account,
         )
         if isinstance(self.store, PostgresStore):
             self._listener = Listener(
@@ -219,9 +220,7 @@ class App:
             options=server_options(s),
             maximum_concurrent_rpcs=None,
         )
-        pb_grpc.add_ParticipantServiceServicer_to_server(
-            ParticipantServicer(self.api, self.watch), server
-        )
+        pb_grpc.add_ParticipantServiceServicer_to_server(ParticipantServicer(self.api), server)
         cpb_grpc.add_ConferenceServiceServicer_to_server(
             ConferenceServicer(self.conference_api), server
         )

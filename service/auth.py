@@ -13,7 +13,8 @@ import base64
 import binascii
 import hmac
 
-from service import errors, redact
+from service import redact
+from service.core import errors
 
 _DUMMY = b"\x00" * 32
 
@@ -34,6 +35,7 @@ class Authenticator:
 
     @property
     def account_sids(self) -> list[str]:
+        """The accounts this server knows (the demo account setting checks it)."""
         return list(self._accounts)
 
     def auth_token(self, account_sid: str) -> str | None:

@@ -18,9 +18,9 @@ from __future__ import annotations
 import dataclasses
 import secrets
 
-from service import pagetoken
 from service.config import Settings
-from service.store.port import Store
+from service.core.ports.store import Store
+from service.rpc import page_tokens
 
 DEMO_MODES = ("auto", "on", "off")
 _SID_META = "demo_account_sid"
@@ -66,8 +66,8 @@ async def demo_account(store: Store, settings: Settings) -> DemoAccount | None:
 async def page_token_key(store: Store) -> str:
     """The store's page token key, made at the first start (the first
     replica's write wins when several start at once)."""
-    key = await store.get_meta(pagetoken.META_KEY)
+    key = await store.get_meta(page_tokens.META_KEY)
     if not key:
-        key = await store.set_meta_once(pagetoken.META_KEY, pagetoken.new_key())
+        key = await store.set_meta_once(page_tokens.META_KEY, page_tokens.new_key())
     assert key
     return key

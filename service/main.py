@@ -16,7 +16,7 @@ import sys
 from service import redact
 from service.app import App
 from service.config import Settings
-from service.grpcapi.logging import JsonFormatter
+from service.rpc.interceptors import JsonFormatter
 
 
 def configure_logging(level: str) -> None:

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import math
 
-from service import errors
 from service.clock import Clock
+from service.core import errors
 
 
 class RateLimiter:

@@ -23,7 +23,7 @@ from service.carrier_callbacks.parse import (
     idempotency_token,
     parse_report,
 )
-from service.core.telephony import Report
+from service.core.ports.telephony import Report
 from service.dialer.twilio import metrics
 from service.dialer.twilio.forms import CallbackUrls
 

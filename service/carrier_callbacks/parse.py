@@ -12,7 +12,7 @@ import email.utils
 import string
 from collections.abc import Mapping
 
-from service.core.telephony import (
+from service.core.ports.telephony import (
     CallReport,
     CallStatus,
     ConferenceEvent,

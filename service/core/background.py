@@ -18,7 +18,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from service.errors import RollcallError
+from service.core.errors import RollcallError
 
 log = logging.getLogger("rollcall.core")
 

@@ -22,7 +22,7 @@ import dataclasses
 from typing import Any
 
 from service.core.model import EndReason, EventType, LeaveReason, Participant
-from service.core.telephony import ConferenceEvent, ConferenceReport
+from service.core.ports.telephony import ConferenceEvent, ConferenceReport
 
 _FLAGS: dict[ConferenceEvent, tuple[str, bool, EventType]] = {
     ConferenceEvent.PARTICIPANT_MUTE: ("muted", True, EventType.PARTICIPANT_MUTED),

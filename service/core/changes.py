@@ -1,41 +1,50 @@
-"""One write transaction's changes to one conference: revisions and events.
+"""One change to one conference, decided in memory, then written in one go.
 
-The rule it keeps (DESIGN.md 1-2): every state change goes through emit(),
-which bumps the conference revision, stamps the participant with it, writes
-the row and appends the event row, all inside the caller's transaction. So
+The rule it keeps: every state change goes through emit(), which bumps the
+conference revision, stamps the participant with it and records the row to
+write and the event to append; nothing touches the store while a change is
+being decided. apply() then writes them, in emit order, inside the caller's
+write transaction, and the conference row last (first, when it is new). So
 each revision has exactly one event and nothing is announced uncommitted.
 """
 
 from __future__ import annotations
 
 import copy
+import dataclasses
 
 from service.core.model import Conference, Event, EventType, Participant
-from service.store.port import WriteTransaction
+from service.core.ports.store import WriteTransaction
+
+
+@dataclasses.dataclass(frozen=True)
+class _Write:
+    participant: Participant | None
+    new: bool
+    event: Event
 
 
 class Changes:
-    def __init__(self, tx: WriteTransaction, conference: Conference, now: float) -> None:
-        self.tx = tx
+    def __init__(self, conference: Conference, now: float, *, new_conference: bool = False) -> None:
         self.conference = conference
         self.now = now
+        self.new_conference = new_conference
         self.events: list[Event] = []
+        self._writes: list[_Write] = []
         # Calls the dialer must end once the transaction has committed.
         self.hangups: list[str] = []
 
-    async def emit(
+    def emit(
         self, kind: EventType, participant: Participant | None = None, *, new: bool = False
     ) -> None:
         conf = self.conference
         conf.revision += 1
         conf.date_updated = self.now
+        row = None
         if participant is not None:
             participant.revision = conf.revision
             participant.date_updated = self.now
-            if new:
-                await self.tx.insert_participant(participant)
-            else:
-                await self.tx.update_participant(participant)
+            row = copy.copy(participant)
         event = Event(
             conference_sid=conf.sid,
             account_sid=conf.account_sid,
@@ -45,10 +54,20 @@ class Changes:
             conference=copy.copy(conf),
             participant=None if participant is None else copy.copy(participant),
         )
-        await self.tx.append_event(event)
+        self._writes.append(_Write(row, new, event))
         self.events.append(event)
 
-    async def finish(self) -> None:
-        """Write the conference row (its revision) if anything changed."""
-        if self.events:
-            await self.tx.update_conference(self.conference)
+
+async def apply(tx: WriteTransaction, ch: Changes) -> None:
+    """Write what `ch` decided: rows and events in order, then the conference."""
+    if ch.new_conference:
+        await tx.insert_conference(ch.conference)
+    for write in ch._writes:
+        if write.participant is not None:
+            if write.new:
+                await tx.insert_participant(write.participant)
+            else:
+                await tx.update_participant(write.participant)
+        await tx.append_event(write.event)
+    if ch.events and not ch.new_conference:
+        await tx.update_conference(ch.conference)

@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import dataclasses
 
-from service import errors
 from service.clock import Clock
-from service.core import rules
-from service.core.changes import Changes
+from service.core import errors, rules
+from service.core.changes import Changes, apply
+from service.core.commands import ConferenceRef
 from service.core.model import Conference, EndReason, EventType
-from service.core.usecases import ConferenceRef, Participants, _find_conference
-from service.store.port import ConferenceFilter, ConferencePage, Store
+from service.core.ports.store import ConferenceFilter, ConferencePage, Store
+from service.core.usecases import Participants, _find_conference, read_roster
 
 
 @dataclasses.dataclass(frozen=True)
@@ -61,18 +61,18 @@ class Conferences:
             conf = await _find_conference(tx, ref)
             if conf is None:
                 raise errors.conference_not_found(f"conference {ref.key}")
-            ch = Changes(tx, conf, self.clock.now())
+            roster = rules.Roster()
+            if cmd.end and conf.active:
+                roster = await read_roster(tx, conf.sid, rules.Need.MEMBERS)
+            ch = Changes(conf, self.clock.now())
             if cmd.announce_url:
                 if not conf.active:
                     raise errors.conference_not_active(conf.sid)
                 # The simulated media plane plays the announcement at once.
                 conf.announce_url = cmd.announce_url
-                await ch.emit(EventType.ANNOUNCEMENT_ENDED)
+                ch.emit(EventType.ANNOUNCEMENT_ENDED)
             if cmd.end and conf.active:
-                remaining = await tx.active_participants(conf.sid)
-                await rules.end_conference(
-                    ch, EndReason.CONFERENCE_ENDED_VIA_API, remaining, ending=None
-                )
-            await ch.finish()
+                rules.end_conference(ch, roster, EndReason.CONFERENCE_ENDED_VIA_API, ending=None)
+            await apply(tx, ch)
         await self.participants._committed(ch)  # the one post-commit path
         return conf

@@ -91,6 +91,55 @@ def new_sid(prefix: str) -> str:
     return prefix + secrets.token_hex(16)
 
 
+def method_word(value: Any, default: str = "POST") -> str:
+    """GET or POST, from Twilio's word in any case or a proto enum name."""
+    word = str(value or "").removeprefix("HTTP_METHOD_").upper()
+    return word if word in ("GET", "POST") else default
+
+
+def event_words(value: Any, prefix: str) -> tuple[str, ...]:
+    """Selection words in Twilio's spelling (`ringing`, `announcement`), in
+    order, once each, from a list or a space-separated string of Twilio words
+    or proto enum names (`CALL_EVENT_RINGING`, with `prefix` = "CALL_EVENT_")."""
+    items = value if isinstance(value, list | tuple) else [value] if value else []
+    words: dict[str, None] = {}
+    for item in items:
+        for part in str(item).split():
+            words[part.removeprefix(prefix).lower().replace("_", "-")] = None
+    return tuple(words)
+
+
+CALL_EVENT_PREFIX = "CALL_EVENT_"
+CONFERENCE_EVENT_PREFIX = "CONFERENCE_CALLBACK_EVENT_"
+
+
+@dataclasses.dataclass(frozen=True)
+class StatusCallback:
+    """Where and how status callbacks go: Twilio's StatusCallback,
+    StatusCallbackMethod and StatusCallbackEvent, in Twilio's words."""
+
+    url: str | None = None
+    method: str = "POST"
+    # Selected event words; empty: Twilio's default selection.
+    events: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"url": self.url, "method": self.method, "events": list(self.events)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> StatusCallback:
+        return cls(data.get("url"), data.get("method", "POST"), tuple(data.get("events", ())))
+
+    @classmethod
+    def from_settings(cls, settings: dict[str, Any], prefix: str, word: str) -> StatusCallback:
+        """From an older row's settings bag (proto-JSON names, `word`_status_callback...)."""
+        return cls(
+            str(settings.get(word) or "") or None,
+            method_word(settings.get(f"{word}_method")),
+            event_words(settings.get(f"{word}_event"), prefix),
+        )
+
+
 @dataclasses.dataclass
 class Conference:
     sid: str
@@ -101,9 +150,13 @@ class Conference:
     max_participants: int
     date_created: float
     date_updated: float
-    # Conference-level settings, fixed by the first participant (callbacks,
-    # recording, trim, region): Twilio wire names -> values.
+    # Conference-level settings, fixed by the first participant: its
+    # conference status callbacks and region (typed), and the other
+    # conference-level Create parameters (recording, trim) as sent.
     settings: dict[str, Any] = dataclasses.field(default_factory=dict)
+    status_callback: StatusCallback = dataclasses.field(default_factory=StatusCallback)
+    # Twilio's Region word (`us1`, `ie1`); empty: not chosen.
+    region: str = ""
     end_reason: EndReason = EndReason.NONE
     call_sid_ending_conference: str | None = None
     # The last announcement played to the whole conference (Update Conference).
@@ -115,11 +168,21 @@ class Conference:
 
     def to_dict(self) -> dict[str, Any]:
         # Shallow on purpose (dataclasses.asdict deep-copies): callers serialize it.
-        return {name: getattr(self, name) for name in _field_names(type(self))}
+        data = {name: getattr(self, name) for name in _field_names(type(self))}
+        data["status_callback"] = self.status_callback.to_dict()
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Conference:
         values = dict(data)
+        if "status_callback" in values:
+            values["status_callback"] = StatusCallback.from_dict(values["status_callback"])
+        else:  # a row written before typed settings: lift them from the bag
+            settings = values.get("settings") or {}
+            values["status_callback"] = StatusCallback.from_settings(
+                settings, CONFERENCE_EVENT_PREFIX, "conference_status_callback"
+            )
+            values["region"] = str(settings.get("region") or "").removeprefix("REGION_").lower()
         values["status"] = ConferenceStatus(values["status"])
         values["end_reason"] = EndReason(values.get("end_reason", ""))
         return cls(**values)
@@ -157,8 +220,10 @@ class Participant:
     answered_at: float | None = None
     ended_at: float | None = None
     leave_reason: LeaveReason = LeaveReason.NONE
-    # Every other Create parameter as sent (Twilio wire names -> values),
-    # kept for callbacks and for Fetch parity with Twilio's stored call.
+    # The call's status callbacks (Twilio's StatusCallback* parameters).
+    status_callback: StatusCallback = dataclasses.field(default_factory=StatusCallback)
+    # Every other Create parameter as sent (field names -> values), kept for
+    # the carrier and for Fetch parity with Twilio's stored call.
     settings: dict[str, Any] = dataclasses.field(default_factory=dict)
     # Order of creation within the store; the List order and page cursor.
     seq: int = 0
@@ -173,11 +238,19 @@ class Participant:
 
     def to_dict(self) -> dict[str, Any]:
         # Shallow on purpose (dataclasses.asdict deep-copies): callers serialize it.
-        return {name: getattr(self, name) for name in _field_names(type(self))}
+        data = {name: getattr(self, name) for name in _field_names(type(self))}
+        data["status_callback"] = self.status_callback.to_dict()
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Participant:
         values = dict(data)
+        if "status_callback" in values:
+            values["status_callback"] = StatusCallback.from_dict(values["status_callback"])
+        else:  # a row written before typed settings: lift them from the bag
+            values["status_callback"] = StatusCallback.from_settings(
+                values.get("settings") or {}, CALL_EVENT_PREFIX, "status_callback"
+            )
         values["status"] = ParticipantStatus(values["status"])
         values["call_status"] = CallStatus(values["call_status"])
         values["leave_reason"] = LeaveReason(values.get("leave_reason", ""))

@@ -1,19 +1,24 @@
 """Conference rules that move participants and conferences between states.
 
-The rules it keeps (Twilio's semantics, ../shared/twilio): status goes queued
--> connecting -> ringing -> connected -> complete or failed, driven by the
-dialer; the conference starts once two participants are connected and one of
-them has startConferenceOnEnter; it ends when its last participant leaves or
-when an endConferenceOnExit participant leaves, and then every other
-participant is removed. These functions only decide and emit; they do no I/O
-beyond the transaction they are given.
+The rules they keep (Twilio's semantics): status goes queued -> connecting ->
+ringing -> connected -> complete or failed, driven by the dialer; the
+conference starts once two participants are connected and one of them has
+startConferenceOnEnter; it ends when its last participant leaves or when an
+endConferenceOnExit participant leaves, and then every other participant is
+removed. These functions do no I/O: a change first reads what `needs` says
+(the Roster), then they decide from those values and emit into Changes,
+which the use case writes afterwards.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import enum
+
 from service.core.changes import Changes
 from service.core.model import (
     CallStatus,
+    Conference,
     ConferenceStatus,
     EndReason,
     EventType,
@@ -21,7 +26,7 @@ from service.core.model import (
     Participant,
     ParticipantStatus,
 )
-from service.dialer.port import CallProgress
+from service.core.ports.dialer import CallProgress
 
 _FAILED_CALL = {
     CallProgress.BUSY: CallStatus.BUSY,
@@ -31,44 +36,95 @@ _FAILED_CALL = {
 }
 
 
-async def apply_progress(ch: Changes, p: Participant, progress: CallProgress) -> None:
+class Need(enum.Enum):
+    """What a change must read about the conference's active participants."""
+
+    NOTHING = "nothing"
+    COUNT = "count"
+    MEMBERS = "members"
+
+
+@dataclasses.dataclass
+class Roster:
+    """The conference's active participants as the change read them: always
+    their number (when read), and who they are when a rule needs that."""
+
+    count: int = 0
+    members: dict[str, Participant] | None = None
+
+    def joined(self, p: Participant) -> None:
+        self.count += 1
+        if self.members is not None:
+            self.members[p.call_sid] = p
+
+    def left(self, p: Participant) -> None:
+        self.count -= 1
+        if self.members is not None:
+            self.members.pop(p.call_sid, None)
+
+    def current(self, p: Participant) -> None:
+        """`p` (read on its own) is the one the rules change."""
+        if self.members is not None and p.call_sid in self.members:
+            self.members[p.call_sid] = p
+
+
+def needs(conf: Conference, p: Participant, step: CallProgress | None) -> Need:
+    """What a step of p's call (None: a kick) needs read before deciding."""
+    if not p.active or not conf.active or step in (CallProgress.INITIATED, CallProgress.RINGING):
+        return Need.NOTHING
+    if step is CallProgress.ANSWERED:
+        starting = (
+            conf.status is ConferenceStatus.INIT and p.status is not ParticipantStatus.CONNECTED
+        )
+        return Need.MEMBERS if starting else Need.NOTHING
+    # Leaving: an endConferenceOnExit participant who was in removes everyone.
+    if p.end_conference_on_exit and p.status is ParticipantStatus.CONNECTED:
+        return Need.MEMBERS
+    return Need.COUNT
+
+
+def apply_progress(ch: Changes, roster: Roster, p: Participant, progress: CallProgress) -> None:
     """A step of the participant's call, as the dialer reported it."""
     if not p.active:
         return
+    roster.current(p)
     if progress is CallProgress.INITIATED:
         if p.status is ParticipantStatus.QUEUED:
             p.status = ParticipantStatus.CONNECTING
-            await ch.emit(EventType.CALL_STATUS_CHANGED, p)
+            ch.emit(EventType.CALL_STATUS_CHANGED, p)
     elif progress is CallProgress.RINGING:
         if p.status in (ParticipantStatus.QUEUED, ParticipantStatus.CONNECTING):
             p.status = ParticipantStatus.RINGING
             p.call_status = CallStatus.RINGING
-            await ch.emit(EventType.CALL_STATUS_CHANGED, p)
+            ch.emit(EventType.CALL_STATUS_CHANGED, p)
     elif progress is CallProgress.ANSWERED:
         if p.status is not ParticipantStatus.CONNECTED:
             p.status = ParticipantStatus.CONNECTED
             p.call_status = CallStatus.IN_PROGRESS
             p.answered_at = ch.now
-            await ch.emit(EventType.PARTICIPANT_JOINED, p)
-            await maybe_start(ch)
+            ch.emit(EventType.PARTICIPANT_JOINED, p)
+            maybe_start(ch, roster)
     elif progress is CallProgress.COMPLETED:
         was_connected = p.status is ParticipantStatus.CONNECTED
-        await _leave(ch, p, LeaveReason.PARTICIPANT_HUNG_UP, hang_up=False)
-        await after_leave(ch, p, was_connected=was_connected, kicked=False)
+        _leave(ch, roster, p, LeaveReason.PARTICIPANT_HUNG_UP, hang_up=False)
+        after_leave(ch, roster, p, was_connected=was_connected, kicked=False)
     else:
         p.call_status = _FAILED_CALL[progress]
-        await _leave(ch, p, LeaveReason.PARTICIPANT_ADD_FAILED, hang_up=False)
-        await after_leave(ch, p, was_connected=False, kicked=False)
+        _leave(ch, roster, p, LeaveReason.PARTICIPANT_ADD_FAILED, hang_up=False)
+        after_leave(ch, roster, p, was_connected=False, kicked=False)
 
 
-async def kick(ch: Changes, p: Participant) -> None:
+def kick(ch: Changes, roster: Roster, p: Participant) -> None:
     """Delete: remove the participant from the conference; its call ends."""
+    roster.current(p)
     was_connected = p.status is ParticipantStatus.CONNECTED
-    await _leave(ch, p, LeaveReason.PARTICIPANT_UPDATED_VIA_API, hang_up=True)
-    await after_leave(ch, p, was_connected=was_connected, kicked=True)
+    _leave(ch, roster, p, LeaveReason.PARTICIPANT_UPDATED_VIA_API, hang_up=True)
+    after_leave(ch, roster, p, was_connected=was_connected, kicked=True)
 
 
-async def _leave(ch: Changes, p: Participant, reason: LeaveReason, *, hang_up: bool) -> None:
+def _leave(
+    ch: Changes, roster: Roster, p: Participant, reason: LeaveReason, *, hang_up: bool
+) -> None:
     connected = p.status is ParticipantStatus.CONNECTED
     p.status = ParticipantStatus.COMPLETE if connected else ParticipantStatus.FAILED
     if connected:
@@ -77,51 +133,52 @@ async def _leave(ch: Changes, p: Participant, reason: LeaveReason, *, hang_up: b
         p.call_status = CallStatus.CANCELED
     p.leave_reason = reason
     p.ended_at = ch.now
-    await ch.emit(EventType.PARTICIPANT_LEFT, p)
+    roster.left(p)
+    ch.emit(EventType.PARTICIPANT_LEFT, p)
     if hang_up:
         ch.hangups.append(p.call_sid)
 
 
-async def after_leave(ch: Changes, p: Participant, *, was_connected: bool, kicked: bool) -> None:
+def after_leave(
+    ch: Changes, roster: Roster, p: Participant, *, was_connected: bool, kicked: bool
+) -> None:
     """End the conference if this departure ends it (Twilio's two rules)."""
     conf = ch.conference
     if not conf.active:
         return
     if p.end_conference_on_exit and was_connected:
+        assert roster.members is not None, "needs() asks for the members here"
         reason = EndReason.EOE_KICKED if kicked else EndReason.EOE_LEFT
-        remaining = await ch.tx.active_participants(conf.sid)
-        await end_conference(ch, reason, remaining, ending=p)
-    elif await ch.tx.count_active(conf.sid) == 0:
+        end_conference(ch, roster, reason, ending=p)
+    elif roster.count == 0:
         reason = EndReason.LAST_PARTICIPANT_KICKED if kicked else EndReason.LAST_PARTICIPANT_LEFT
-        await end_conference(ch, reason, [], ending=p)
+        end_conference(ch, roster, reason, ending=p)
 
 
-async def end_conference(
-    ch: Changes, reason: EndReason, remaining: list[Participant], *, ending: Participant | None
+def end_conference(
+    ch: Changes, roster: Roster, reason: EndReason, *, ending: Participant | None
 ) -> None:
+    """End the conference; every participant still in it leaves first."""
     leave_reason = (
         LeaveReason.CONFERENCE_ENDED_VIA_API
         if reason is EndReason.CONFERENCE_ENDED_VIA_API
         else LeaveReason.MODERATOR_ENDED_CONFERENCE
     )
-    for other in remaining:
-        await _leave(ch, other, leave_reason, hang_up=True)
+    for other in list((roster.members or {}).values()):
+        _leave(ch, roster, other, leave_reason, hang_up=True)
     conf = ch.conference
     conf.status = ConferenceStatus.COMPLETED
     conf.end_reason = reason
     conf.call_sid_ending_conference = None if ending is None else ending.call_sid
-    await ch.emit(EventType.CONFERENCE_ENDED)
+    ch.emit(EventType.CONFERENCE_ENDED)
 
 
-async def maybe_start(ch: Changes) -> None:
+def maybe_start(ch: Changes, roster: Roster) -> None:
     conf = ch.conference
     if conf.status is not ConferenceStatus.INIT:
         return
-    connected = [
-        p
-        for p in await ch.tx.active_participants(conf.sid)
-        if p.status is ParticipantStatus.CONNECTED
-    ]
+    assert roster.members is not None, "needs() asks for the members here"
+    connected = [p for p in roster.members.values() if p.status is ParticipantStatus.CONNECTED]
     if len(connected) >= 2 and any(p.start_conference_on_enter for p in connected):
         conf.status = ConferenceStatus.IN_PROGRESS
-        await ch.emit(EventType.CONFERENCE_STARTED)
+        ch.emit(EventType.CONFERENCE_STARTED)

@@ -1,7 +1,9 @@
 """Use cases: create, fetch, list, update and delete participants; call progress.
 
-The rules it keeps: every change runs in one store write transaction through
-Changes (so it is durable and announced together); nothing reaches the dialer
+The rules it keeps: every change runs in one store write transaction, in
+three steps: it reads what it needs, the rules decide from those values into
+Changes (no store call while deciding), and changes.apply writes the result
+(so it is durable and announced together); nothing reaches the dialer
 before its transaction commits (a Create dials after its row is stored, a kick
 hangs up after it is recorded), and once it commits all of that happens even
 if the caller has gone (each change runs apart from its caller, see
@@ -11,15 +13,14 @@ participant and never dials again; a stale etag changes nothing.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, Protocol
+from typing import Protocol
 
-from service import errors
 from service.clock import Clock
-from service.core import background, rules
-from service.core.changes import Changes
+from service.core import background, errors, rules
+from service.core.changes import Changes, apply
+from service.core.commands import ConferenceRef, CreateCommand, UpdateCommand
 from service.core.model import (
     CallStatus,
     Conference,
@@ -30,65 +31,12 @@ from service.core.model import (
     ParticipantStatus,
     new_sid,
 )
-from service.dialer.port import CallProgress, CallRequest, Dialer
-from service.store.port import Page, ParticipantFilter, Store, WriteTransaction
+from service.core.ports.dialer import CallProgress, CallRequest, Dialer
+from service.core.ports.store import Page, ParticipantFilter, Store, WriteTransaction
 
 log = logging.getLogger("rollcall.core")
 
 EventListener = Callable[[list[Event]], Awaitable[None] | None]
-
-
-@dataclasses.dataclass(frozen=True)
-class ConferenceRef:
-    """A conference named by SID or by friendly name, within an account."""
-
-    account_sid: str
-    key: str
-
-    @property
-    def is_sid(self) -> bool:
-        return len(self.key) == 34 and self.key.startswith("CF")
-
-
-@dataclasses.dataclass(frozen=True)
-class CreateCommand:
-    conference: ConferenceRef
-    from_endpoint: str
-    to_endpoint: str
-    label: str | None
-    muted: bool
-    start_conference_on_enter: bool
-    end_conference_on_exit: bool
-    coaching: bool
-    call_sid_to_coach: str | None
-    wait_url: str | None
-    wait_method: str
-    timeout: int
-    time_limit: int
-    max_participants: int
-    # Conference-level settings (only the first participant's are used).
-    conference_settings: dict[str, Any]
-    # Every other Create parameter, kept with the participant.
-    settings: dict[str, Any]
-    request_id: str = ""
-    fingerprint: str = ""
-
-
-@dataclasses.dataclass(frozen=True)
-class UpdateCommand:
-    muted: bool | None = None
-    hold: bool | None = None
-    hold_url: str | None = None
-    hold_method: str | None = None
-    announce_url: str | None = None
-    announce_method: str | None = None
-    wait_url: str | None = None
-    wait_method: str | None = None
-    beep_on_exit: bool | None = None
-    end_conference_on_exit: bool | None = None
-    coaching: bool | None = None
-    call_sid_to_coach: str | None = None
-    etag: str = ""
 
 
 class Participants:
@@ -105,8 +53,17 @@ class Participants:
         self._listeners.append(listener)
 
     async def _committed(self, ch: Changes) -> None:
+        """What a commit promises: hangups, then the announcement to listeners.
+
+        A dialer that fails here cannot undo the commit, so it never stops the
+        announcement: the participant was already recorded as gone, and the
+        failure is logged.
+        """
         for call_sid in ch.hangups:
-            await self.dialer.hangup(call_sid)
+            try:
+                await self.dialer.hangup(call_sid)
+            except Exception:
+                log.exception("dialer hangup failed after commit", extra={"call_sid": call_sid})
         if ch.events:
             for listener in self._listeners:
                 result = listener(ch.events)
@@ -165,14 +122,25 @@ class Participants:
                     repeat = await tx.participant_by_call_sid(call_sid)
                     assert repeat is not None
                     return repeat, None
-            conf = await self._conference_for_create(tx, cmd, now)
-            ch = Changes(tx, conf, now)
-            if await tx.count_active(conf.sid) >= conf.max_participants:
+            # Read what the decision needs...
+            existing = await _find_conference(tx, cmd.conference)
+            count = label_taken = 0
+            coach_target = None
+            if existing is not None:
+                count = await tx.count_active(existing.sid)
+                if cmd.label is not None:
+                    label_taken = await tx.active_label_taken(existing.sid, cmd.label)
+                if cmd.coaching and cmd.call_sid_to_coach:
+                    coach_target = await tx.active_participant(existing.sid, cmd.call_sid_to_coach)
+            # ...decide from those values...
+            conf = _conference_for_create(existing, cmd, now)
+            ch = Changes(conf, now, new_conference=existing is None)
+            if count >= conf.max_participants:
                 raise errors.conference_full(conf.sid, conf.max_participants)
-            if cmd.label is not None and await tx.active_label_taken(conf.sid, cmd.label):
-                raise errors.label_in_use(cmd.label)
+            if label_taken:
+                raise errors.label_in_use(cmd.label or "")
             if cmd.coaching and cmd.call_sid_to_coach:
-                await _check_coach_target(tx, conf.sid, cmd.call_sid_to_coach, None)
+                _check_coach_target(coach_target, cmd.call_sid_to_coach, None)
             participant = Participant(
                 call_sid=new_sid("CA"),
                 account_sid=account,
@@ -196,50 +164,38 @@ class Participants:
                 timeout=cmd.timeout,
                 time_limit=cmd.time_limit,
                 settings=dict(cmd.settings),
+                status_callback=cmd.status_callback,
             )
-            await ch.emit(EventType.CALL_STATUS_CHANGED, participant, new=True)
+            ch.emit(EventType.CALL_STATUS_CHANGED, participant, new=True)
+            # ...then write.
+            await apply(tx, ch)
             if cmd.request_id:
                 await tx.record_request(
                     account, cmd.request_id, participant.call_sid, cmd.fingerprint
                 )
-            await ch.finish()
-        queue_ms = self.dialer.place(
-            CallRequest(
-                account_sid=account,
-                call_sid=participant.call_sid,
-                from_endpoint=participant.from_endpoint,
-                to_endpoint=participant.to_endpoint,
-                timeout_seconds=participant.timeout,
-                time_limit_seconds=participant.time_limit,
+        try:
+            queue_ms = self.dialer.place(
+                CallRequest(
+                    account_sid=account,
+                    call_sid=participant.call_sid,
+                    from_endpoint=participant.from_endpoint,
+                    to_endpoint=participant.to_endpoint,
+                    timeout_seconds=participant.timeout,
+                    time_limit_seconds=participant.time_limit,
+                )
             )
-        )
+        except Exception:
+            log.exception(
+                "dialer failed to place a committed call",
+                extra={"call_sid": participant.call_sid},
+            )
+            await self._committed(ch)
+            # The call never started: it fails as a change of its own
+            # (participant failed, leave reason participant_add_failed).
+            await self._on_progress(participant.call_sid, CallProgress.FAILED, self.clock.now())
+            return participant, 0.0
         await self._committed(ch)
         return participant, queue_ms
-
-    async def _conference_for_create(
-        self, tx: WriteTransaction, cmd: CreateCommand, now: float
-    ) -> Conference:
-        ref = cmd.conference
-        conf = await _find_conference(tx, ref)
-        if conf is None and ref.is_sid:
-            raise errors.conference_not_found(f"conference {ref.key}")
-        if conf is not None:
-            if not conf.active:
-                raise errors.conference_not_active(conf.sid)
-            return conf
-        conf = Conference(
-            sid=new_sid("CF"),
-            account_sid=ref.account_sid,
-            friendly_name=ref.key,
-            status=ConferenceStatus.INIT,
-            revision=0,
-            max_participants=cmd.max_participants,
-            date_created=now,
-            date_updated=now,
-            settings=dict(cmd.conference_settings),
-        )
-        await tx.insert_conference(conf)
-        return conf
 
     # -- update and delete ---------------------------------------------------
 
@@ -265,7 +221,7 @@ class Participants:
             conf, p = await self._locked(tx, ref, key, cmd.etag)
             if not p.active:
                 raise errors.participant_not_active(p.call_sid)
-            ch = Changes(tx, conf, self.clock.now())
+            ch = Changes(conf, self.clock.now())
             coaching = p.coaching if cmd.coaching is None else cmd.coaching
             coach_target = p.call_sid_to_coach
             if cmd.call_sid_to_coach is not None:
@@ -279,11 +235,14 @@ class Participants:
                     "call_sid_to_coach", "required when coaching is true", 16028
                 )
             elif coach_target != p.call_sid_to_coach or not p.coaching:
-                await _check_coach_target(tx, conf.sid, coach_target, p.call_sid)
+                found = None
+                if coach_target != p.call_sid:
+                    found = await tx.active_participant(conf.sid, coach_target)
+                _check_coach_target(found, coach_target, p.call_sid)
             if cmd.muted is not None and cmd.muted != p.muted:
                 p.muted = cmd.muted
                 kind = EventType.PARTICIPANT_MUTED if p.muted else EventType.PARTICIPANT_UNMUTED
-                await ch.emit(kind, p)
+                ch.emit(kind, p)
             if cmd.hold is not None and cmd.hold != p.hold:
                 p.hold = cmd.hold
                 kind = EventType.PARTICIPANT_HELD if p.hold else EventType.PARTICIPANT_UNHELD
@@ -291,7 +250,7 @@ class Participants:
                     p.hold_url = cmd.hold_url or None
                 if cmd.hold_method is not None:
                     p.hold_method = cmd.hold_method
-                await ch.emit(kind, p)
+                ch.emit(kind, p)
             modified = False
             for field, value in (
                 ("hold_url", cmd.hold_url),
@@ -309,12 +268,12 @@ class Participants:
                 p.coaching, p.call_sid_to_coach = coaching, coach_target
                 modified = True
             if modified:
-                await ch.emit(EventType.PARTICIPANT_MODIFIED, p)
+                ch.emit(EventType.PARTICIPANT_MODIFIED, p)
             if cmd.announce_url:
                 # The simulated media plane plays the announcement at once.
                 p.announce_url = cmd.announce_url
-                await ch.emit(EventType.ANNOUNCEMENT_ENDED, p)
-            await ch.finish()
+                ch.emit(EventType.ANNOUNCEMENT_ENDED, p)
+            await apply(tx, ch)
         await self._committed(ch)
         return p
 
@@ -327,9 +286,10 @@ class Participants:
             conf, p = await self._locked(tx, ref, key, etag)
             if not p.active:
                 raise errors.participant_not_found(f"participant {key}")
-            ch = Changes(tx, conf, self.clock.now())
-            await rules.kick(ch, p)
-            await ch.finish()
+            roster = await read_roster(tx, conf.sid, rules.needs(conf, p, None))
+            ch = Changes(conf, self.clock.now())
+            rules.kick(ch, roster, p)
+            await apply(tx, ch)
         await self._committed(ch)
         return p
 
@@ -347,9 +307,10 @@ class Participants:
                 return
             conf = await tx.conference(p.account_sid, p.conference_sid)
             assert conf is not None
-            ch = Changes(tx, conf, max(at, p.date_updated))
-            await rules.apply_progress(ch, p, progress)
-            await ch.finish()
+            roster = await read_roster(tx, conf.sid, rules.needs(conf, p, progress))
+            ch = Changes(conf, max(at, p.date_updated))
+            rules.apply_progress(ch, roster, p, progress)
+            await apply(tx, ch)
         await self._committed(ch)
 
     async def recover(self, found: Sequence[Participant] | None = None) -> tuple[int, int]:
@@ -387,6 +348,42 @@ class Participants:
         return failed, resumed
 
 
+def _conference_for_create(
+    existing: Conference | None, cmd: CreateCommand, now: float
+) -> Conference:
+    """The conference a Create joins: the one found, or a new one by that name."""
+    ref = cmd.conference
+    if existing is None and ref.is_sid:
+        raise errors.conference_not_found(f"conference {ref.key}")
+    if existing is not None:
+        if not existing.active:
+            raise errors.conference_not_active(existing.sid)
+        return existing
+    return Conference(
+        sid=new_sid("CF"),
+        account_sid=ref.account_sid,
+        friendly_name=ref.key,
+        status=ConferenceStatus.INIT,
+        revision=0,
+        max_participants=cmd.max_participants,
+        date_created=now,
+        date_updated=now,
+        settings=dict(cmd.conference_settings),
+        status_callback=cmd.conference_status_callback,
+        region=cmd.region,
+    )
+
+
+async def read_roster(tx: WriteTransaction, conference_sid: str, need: rules.Need) -> rules.Roster:
+    """Read what rules.needs asked for: nothing, the count, or the members."""
+    if need is rules.Need.MEMBERS:
+        members = {p.call_sid: p for p in await tx.active_participants(conference_sid)}
+        return rules.Roster(len(members), members)
+    if need is rules.Need.COUNT:
+        return rules.Roster(await tx.count_active(conference_sid))
+    return rules.Roster()
+
+
 class _ConferenceReader(Protocol):
     async def conference(self, account_sid: str, conference_sid: str) -> Conference | None: ...
 
@@ -402,11 +399,9 @@ async def _find_conference(reader: _ConferenceReader, ref: ConferenceRef) -> Con
     return await reader.active_conference_named(ref.account_sid, ref.key)
 
 
-async def _check_coach_target(
-    tx: WriteTransaction, conference_sid: str, target: str, coach: str | None
-) -> None:
-    found = None if target == coach else await tx.active_participant(conference_sid, target)
-    if found is None:
+def _check_coach_target(found: Participant | None, target: str, coach: str | None) -> None:
+    """The coached participant must be another active one, not on hold."""
+    if found is None or target == coach:
         raise errors.coach_target_absent(target)
     if found.hold:
         raise errors.coach_target_on_hold(target)

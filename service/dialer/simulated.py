@@ -22,9 +22,9 @@ import math
 from collections import deque
 from collections.abc import Mapping
 
-from service import errors
 from service.clock import Clock, Timer
-from service.dialer.port import CallProgress, CallRequest, ProgressSink
+from service.core import errors
+from service.core.ports.dialer import CallProgress, CallRequest, ProgressSink
 
 logger = logging.getLogger("rollcall.dialer")
 

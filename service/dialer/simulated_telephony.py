@@ -1,7 +1,7 @@
 """The simulated dialer on the telephony port, as a carrier would behave.
 
 What it owns: the bridge from SimulatedDialer (call timelines, pacing, magic
-numbers, outcomes; unchanged) to service.core.telephony: it mints the
+numbers, outcomes; unchanged) to service.core.ports.telephony: it mints the
 "carrier's" CallSid, numbers each call's reports from 0 like Twilio's
 SequenceNumber, treats media effects as done at once (there is no media),
 and ends calls on Kick and EndConference.
@@ -22,7 +22,8 @@ from collections.abc import Mapping, Sequence
 
 from service.clock import Clock
 from service.core.model import new_sid
-from service.core.telephony import (
+from service.core.ports.dialer import CallProgress, CallRequest
+from service.core.ports.telephony import (
     CallReport,
     CallStatus,
     Effect,
@@ -35,7 +36,6 @@ from service.core.telephony import (
     Update,
     status_of,
 )
-from service.dialer.port import CallProgress, CallRequest
 from service.dialer.simulated import Outcome, SimulatedDialer
 
 

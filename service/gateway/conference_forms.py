@@ -22,7 +22,7 @@ from multidict import MultiMapping
 from rollcall.v1 import conference_service_pb2 as cpb
 from rollcall.v1 import enums_pb2
 from rollcall.v1 import participant_pb2 as ppb
-from service.errors import FieldViolation, invalid
+from service.core.errors import FieldViolation, invalid
 from service.gateway.forms import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, _paging_number
 from service.gateway.render_conference import STATUS_VALUES
 

@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from aiohttp import http_exceptions, web
 from aiohttp.web_protocol import RequestPayloadError
 
-from service.errors import Code, RollcallError
+from service.core.errors import Code, RollcallError
 
 log = logging.getLogger(__name__)
 

@@ -25,7 +25,7 @@ from multidict import MultiMapping
 
 from rollcall.v1 import enums_pb2
 from rollcall.v1 import participant_service_pb2 as pb
-from service.errors import FieldViolation, invalid
+from service.core.errors import FieldViolation, invalid
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 1000

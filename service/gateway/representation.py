@@ -18,7 +18,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from service.errors import RollcallError
+from service.core.errors import RollcallError
 from service.gateway import render_csv, render_xml
 from service.gateway.errors import http_exception_response, rollcall_error_response
 

@@ -18,7 +18,7 @@ from multidict import MultiDict
 
 from rollcall.v1 import participant_pb2
 from rollcall.v1 import participant_service_pb2 as pb
-from service.errors import invalid_field, not_found
+from service.core.errors import invalid_field, not_found
 from service.gateway import forms, paging, render, representation
 from service.gateway.representation import SUFFIX, answers_in_kind
 from service.gateway.upstream import Upstream

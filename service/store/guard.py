@@ -24,7 +24,7 @@ import os
 import sqlite3
 from collections.abc import AsyncIterator, Callable
 
-from service import errors
+from service.core import errors
 from service.store.sqlite import SqliteStore, SqliteWriteTransaction
 
 log = logging.getLogger("rollcall.store")

@@ -16,7 +16,7 @@ import asyncpg
 import orjson
 
 from service.core.model import Conference
-from service.store.port import ConferenceFilter, ConferencePage
+from service.core.ports.store import ConferenceFilter, ConferencePage
 
 _NEWEST = 2**63 - 1
 _DATE_CLAUSES = (

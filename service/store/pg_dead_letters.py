@@ -14,7 +14,8 @@ from typing import Any
 import asyncpg
 import orjson
 
-from service.store.dead_letters import COLUMNS, DeadLetter, letter_from_row
+from service.core.ports.dead_letters import DeadLetter
+from service.store.dead_letter_rows import COLUMNS, letter_from_row
 from service.store.postgres import PostgresStore
 
 

@@ -20,7 +20,7 @@ from typing import Any
 
 import asyncpg
 
-from service import errors
+from service.core import errors
 
 # pg_advisory_lock key held while migrating ("rollcall" in ASCII).
 MIGRATION_LOCK = 0x726F6C6C63616C6C

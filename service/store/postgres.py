@@ -23,16 +23,16 @@ import asyncpg
 import orjson
 
 from service.core.model import Conference, Event, Participant
-from service.store import pg_conferences, pg_schema
-from service.store.pg_notify import Notifier
-from service.store.pg_tx import PARTICIPANT_COLUMNS, PgReads, PgWriteTransaction, participant_row
-from service.store.port import (
+from service.core.ports.store import (
     ConferenceFilter,
     ConferencePage,
     Page,
     ParticipantFilter,
     WebhookCursor,
 )
+from service.store import pg_conferences, pg_schema
+from service.store.pg_notify import Notifier
+from service.store.pg_tx import PARTICIPANT_COLUMNS, PgReads, PgWriteTransaction, participant_row
 
 log = logging.getLogger("rollcall.store")
 

@@ -11,23 +11,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 from collections.abc import AsyncIterator, Awaitable
-from importlib import resources
 from typing import Any, TypeVar
 
 import aiosqlite
 import orjson
 
 from service.core.model import Conference, Event, Participant
-from service.store import sqlite_conferences
-from service.store.port import (
+from service.core.ports.store import (
     ConferenceFilter,
     ConferencePage,
     Page,
     ParticipantFilter,
     WebhookCursor,
 )
+from service.store import sqlite_conferences
+from service.store.sqlite_migrations import migrate
 
 _READERS = 4
 T = TypeVar("T")
@@ -76,17 +75,6 @@ def _participant(row: Any) -> Participant:
 
 def _is_call_sid(key: str) -> bool:
     return len(key) == 34 and key.startswith("CA")
-
-
-def migrations() -> list[tuple[int, str, str]]:
-    """(version, name, sql) of every migration shipped with the package, in order."""
-    found = []
-    folder = resources.files("service.store") / "migrations"
-    for entry in folder.iterdir():
-        if entry.name.endswith(".sql"):
-            version = int(entry.name.split("_", 1)[0])
-            found.append((version, entry.name, entry.read_text(encoding="utf-8")))
-    return sorted(found)
 
 
 async def _connect(path: str) -> aiosqlite.Connection:
@@ -334,34 +322,11 @@ class SqliteStore:
 
     async def open(self) -> None:
         self._writer = await _connect(self.path)
-        await self._migrate(self._writer)
+        await migrate(self._writer)
         for _ in range(_READERS):
             conn = await _connect(self.path)
             self._all_readers.append(conn)
             self._readers.put_nowait(conn)
-
-    async def _migrate(self, conn: aiosqlite.Connection) -> None:
-        await conn.execute(
-            "CREATE TABLE IF NOT EXISTS schema_migrations"
-            " (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at REAL NOT NULL)"
-        )
-        async with conn.execute("SELECT version FROM schema_migrations") as cur:
-            applied = {row[0] for row in await cur.fetchall()}
-        for version, name, sql in migrations():
-            if version in applied:
-                continue
-            await conn.execute("BEGIN IMMEDIATE")
-            try:
-                for statement in filter(str.strip, sql.split(";")):
-                    await conn.execute(statement)
-                await conn.execute(
-                    "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
-                    (version, name, time.time()),
-                )
-                await conn.execute("COMMIT")
-            except BaseException:
-                await conn.execute("ROLLBACK")
-                raise
 
     async def close(self) -> None:
         if self._committer is not None:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from service.core.model import Conference
-from service.store.port import ConferenceFilter, ConferencePage
+from service.core.ports.store import ConferenceFilter, ConferencePage
 
 if TYPE_CHECKING:
     from service.store.sqlite import _Reads

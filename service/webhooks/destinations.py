@@ -28,7 +28,7 @@ from aiohttp.resolver import DefaultResolver
 from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
 
-from service import errors
+from service.core import errors
 
 RESOLVE_TIMEOUT_SECONDS = 2.0
 # Twilio's "Invalid URL", which a bad StatusCallback or WaitUrl also gets.

@@ -30,8 +30,8 @@ import yarl
 from service.auth import Authenticator
 from service.clock import Clock
 from service.core.model import Event, EventType
-from service.store.dead_letters import DeadLetter, DeadLetterStore
-from service.store.port import Store, WebhookCursor
+from service.core.ports.dead_letters import DeadLetter, DeadLetterStore
+from service.core.ports.store import Store, WebhookCursor
 from service.webhooks import metrics
 from service.webhooks.destinations import OPEN, DestinationPolicy, PolicyResolver
 from service.webhooks.params import Callback, Kind, callbacks_for, needs_ending_label

@@ -1,6 +1,6 @@
 """Which Twilio callbacks an event produces, and their exact parameters.
 
-The rules it keeps (../shared/twilio/webhooks.md): a participant's
+The rules it keeps (Twilio's status callbacks): a participant's
 StatusCallback gets only the selected call-progress words (default
 `completed`); the conference's StatusCallback comes from the conference's
 settings (fixed by its first participant) and gets only the selected
@@ -17,8 +17,6 @@ import dataclasses
 import datetime
 import enum
 import uuid
-from collections.abc import Iterable
-from typing import Any
 
 from service.core.model import (
     CallStatus,
@@ -34,8 +32,6 @@ API_VERSION = "2010-04-01"
 DEFAULT_CALL_EVENTS = frozenset({"completed"})
 DEFAULT_CONFERENCE_EVENTS = frozenset({"start", "end"})
 
-_CALL_PREFIX = "CALL_EVENT_"
-_CONFERENCE_PREFIX = "CONFERENCE_CALLBACK_EVENT_"
 _TOKEN_NAMESPACE = uuid.UUID("4f3c8c1e-7a43-4b8e-9a57-52f0d0b1c0de")
 
 # Conference event -> the selection word that subscribes to it.
@@ -99,30 +95,12 @@ def boolean(value: bool) -> str:
     return "true" if value else "false"
 
 
-def method(value: Any) -> str:
-    """GET or POST from a stored method setting (proto name or Twilio word)."""
-    word = str(value or "").removeprefix("HTTP_METHOD_").upper()
-    return "GET" if word == "GET" else "POST"
+def call_events(p: Participant) -> frozenset[str]:
+    return frozenset(p.status_callback.events) or DEFAULT_CALL_EVENTS
 
 
-def selection(value: Any, prefix: str) -> frozenset[str]:
-    """Selection words from a stored setting: proto names or Twilio words, a
-    list or a space-separated string."""
-    items: Iterable[Any] = value if isinstance(value, list) else [value] if value else []
-    words: set[str] = set()
-    for item in items:
-        for part in str(item).split():
-            words.add(part.removeprefix(prefix).lower().replace("_", "-"))
-    return frozenset(words)
-
-
-def call_events(settings: dict[str, Any]) -> frozenset[str]:
-    return selection(settings.get("status_callback_event"), _CALL_PREFIX) or DEFAULT_CALL_EVENTS
-
-
-def conference_events(settings: dict[str, Any]) -> frozenset[str]:
-    words = selection(settings.get("conference_status_callback_event"), _CONFERENCE_PREFIX)
-    return words or DEFAULT_CONFERENCE_EVENTS
+def conference_events(conf: Conference) -> frozenset[str]:
+    return frozenset(conf.status_callback.events) or DEFAULT_CONFERENCE_EVENTS
 
 
 def call_progress_word(event: Event) -> str | None:
@@ -149,8 +127,8 @@ def call_callback(event: Event) -> Callback | None:
     word = call_progress_word(event)
     if p is None or word is None:
         return None
-    url = str(p.settings.get("status_callback") or "")
-    if not url or word not in call_events(p.settings):
+    url = p.status_callback.url or ""
+    if not url or word not in call_events(p):
         return None
     if word == "initiated":
         status = "initiated"
@@ -178,7 +156,7 @@ def call_callback(event: Event) -> Callback | None:
     return Callback(
         Kind.CALL,
         url,
-        method(p.settings.get("status_callback_method")),
+        p.status_callback.method,
         params,
         word,
         call_sid=p.call_sid,
@@ -198,8 +176,8 @@ def needs_ending_label(event: Event) -> bool:
     return (
         event.type is EventType.CONFERENCE_ENDED
         and conf.call_sid_ending_conference is not None
-        and bool(conf.settings.get("conference_status_callback"))
-        and "end" in conference_events(conf.settings)
+        and bool(conf.status_callback.url)
+        and "end" in conference_events(conf)
     )
 
 
@@ -207,8 +185,8 @@ def conference_callback(event: Event, *, ending_label: str | None = None) -> Cal
     """The conference's StatusCallback for this event, if selected."""
     conf = event.conference
     word = CONFERENCE_WORDS.get(event.type)
-    url = str(conf.settings.get("conference_status_callback") or "")
-    if word is None or not url or word not in conference_events(conf.settings):
+    url = conf.status_callback.url or ""
+    if word is None or not url or word not in conference_events(conf):
         return None
     params = {
         "ConferenceSid": conf.sid,
@@ -233,7 +211,7 @@ def conference_callback(event: Event, *, ending_label: str | None = None) -> Cal
     return Callback(
         Kind.CONFERENCE,
         url,
-        method(conf.settings.get("conference_status_callback_method")),
+        conf.status_callback.method,
         params,
         event.type.value,
     )

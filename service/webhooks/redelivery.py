@@ -17,7 +17,7 @@ import logging
 import aiohttp
 
 from service.auth import Authenticator
-from service.store.dead_letters import DeadLetter, DeadLetterStore
+from service.core.ports.dead_letters import DeadLetter, DeadLetterStore
 from service.webhooks import metrics
 from service.webhooks.params import Callback, Kind
 from service.webhooks.sender import prepare, send

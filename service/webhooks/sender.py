@@ -1,6 +1,6 @@
 """One HTTP attempt of one callback, signed the way Twilio signs.
 
-The rules it keeps (../shared/twilio/webhooks.md §4-5): GET puts the
+The rules it keeps (Twilio's callback requests): GET puts the
 parameters in the query string, appended to the configured URL's own query,
 and is signed over that whole URL with no parameters; POST sends a
 form-encoded body and is signed over the configured URL exactly as given plus

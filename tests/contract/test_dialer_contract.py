@@ -17,9 +17,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import pytest
 
 from service.clock import ManualClock
-from service.dialer.port import CallProgress, CallRequest, Dialer
+from service.core.errors import RollcallError
+from service.core.ports.dialer import CallProgress, CallRequest, Dialer
 from service.dialer.simulated import SimulatedDialer, parse_outcomes
-from service.errors import RollcallError
 
 TERMINAL = frozenset(
     {

@@ -7,7 +7,7 @@ from __future__ import annotations
 import dataclasses
 
 from service.core.model import Conference, ConferenceStatus, new_sid
-from service.store.port import ConferenceFilter, Store
+from service.core.ports.store import ConferenceFilter, Store
 from tests.contract.test_store_contract import AC, make_store, store  # noqa: F401 - fixtures
 
 OTHER = "AC" + "b" * 32

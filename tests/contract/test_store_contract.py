@@ -22,8 +22,8 @@ from service.core.model import (
     ParticipantStatus,
     new_sid,
 )
+from service.core.ports.store import ParticipantFilter, Store
 from service.store.pg_schema import PgOptions
-from service.store.port import ParticipantFilter, Store
 from service.store.postgres import PostgresStore
 from service.store.sqlite import SqliteStore
 from tests import pg

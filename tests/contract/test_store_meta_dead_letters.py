@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from service.app import open_dead_letters
 from service.core.model import Event, EventType
-from service.store.dead_letters import DeadLetter, DeadLetters, DeadLetterStore
+from service.core.ports.dead_letters import DeadLetter, DeadLetterStore
+from service.core.ports.store import Store
+from service.store.dead_letters import DeadLetters
 from service.store.pg_dead_letters import PgDeadLetters
-from service.store.port import Store
 from service.store.postgres import PostgresStore
 from tests.contract.test_store_contract import AC, conference, make_store, store
 

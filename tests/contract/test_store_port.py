@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from service.core.model import ConferenceStatus, ParticipantStatus
-from service.store.port import Store, WebhookCursor
+from service.core.ports.store import Store, WebhookCursor
 from tests.contract.test_store_contract import (
     AC,
     add,

@@ -1,4 +1,4 @@
-"""The telephony port's contract: every adapter of service.core.telephony runs this suite.
+"""The telephony port's contract: every adapter of service.core.ports.telephony runs this suite.
 
 An adapter joins by adding a factory to TELEPHONY_FACTORIES: an async context
 manager yielding a Rig, i.e. the adapter, the reports that reached the core's
@@ -19,7 +19,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import pytest
 
 from service.clock import ManualClock
-from service.core.telephony import (
+from service.core.errors import RollcallError
+from service.core.ports.telephony import (
     CallReport,
     CallStatus,
     CallTarget,
@@ -36,7 +37,6 @@ from service.core.telephony import (
 )
 from service.dialer.simulated import parse_outcomes
 from service.dialer.simulated_telephony import SimulatedTelephony
-from service.errors import RollcallError
 from tests.fakes.twilio_harness import ACCOUNT, twilio_rig
 
 FROM = "+15005550006"

@@ -8,8 +8,8 @@ import grpc
 import pytest
 
 from rollcall.v1 import participant_service_pb2 as pb
-from service.errors import RollcallError
-from service.grpcapi.errors import from_rpc_error
+from service.core.errors import RollcallError
+from service.gateway.status import from_rpc_error
 from tests.conftest import Harness
 
 

@@ -19,7 +19,7 @@ import h2.events
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
-from service.errors import DOMAIN
+from service.core.errors import DOMAIN
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, KEY_SECRET, KEY_SID, OTHER_SID, OTHER_TOKEN
 from tests.e2e.process import _PORT, ServerProcess
 

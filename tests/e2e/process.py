@@ -37,11 +37,14 @@ class ServerProcess:
         }
         self.proc: subprocess.Popen[str] | None = None
         self.port = 0
+        # Where the server's log lines (stderr) go; None: nowhere.
+        self.log: Path | None = None
         self.banner: list[str] = []
 
     def start(self) -> int:
         self.close()
         self.port = 0
+        stderr = self.log.open("a") if self.log is not None else subprocess.DEVNULL
         self.proc = subprocess.Popen(
             [
                 sys.executable,
@@ -51,9 +54,11 @@ class ServerProcess:
             ],
             env=self.env,
             stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
+            stderr=stderr,
             text=True,
         )
+        if not isinstance(stderr, int):
+            stderr.close()  # the child holds its own descriptor
         assert self.proc.stdout is not None
         for line in self.proc.stdout:  # blocks until the banner (or exit)
             self.banner.append(line)

@@ -14,7 +14,7 @@ import grpc
 from rollcall.v1 import participant_pb2
 from rollcall.v1 import participant_service_pb2 as pb
 from rollcall.v1 import participant_service_pb2_grpc as pb_grpc
-from service.grpcapi.errors import from_rpc_error
+from service.gateway.status import from_rpc_error
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, basic
 
 MD = (("authorization", basic(ACCOUNT_SID, AUTH_TOKEN)),)

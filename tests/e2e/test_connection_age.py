@@ -17,7 +17,7 @@ import pytest
 from clients.watch_items import InitialStateComplete, Reconnected
 from service.app import App
 from service.config import Settings
-from service.grpcapi.options import server_options
+from service.rpc.options import server_options
 from tests.conftest import make_settings, started
 from tests.e2e.test_client_watch import Collector, client_for, connected_pair, event_revisions
 

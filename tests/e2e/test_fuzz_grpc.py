@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 from rollcall.v1 import participant_pb2 as pb_participant
 from rollcall.v1 import participant_service_pb2 as pb
 from rollcall.v1 import participant_service_pb2_grpc as pb_grpc
-from service import limits
+from service.rpc import limits
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, basic
 from tests.e2e.hostile import LoggedServer, assert_clean_log, assert_typed, h2_call
 

@@ -15,8 +15,8 @@ import grpc
 import pytest
 
 from rollcall.v1 import participant_service_pb2 as pb
-from service import errors as service_errors
-from service import limits
+from service.core import errors as service_errors
+from service.rpc import limits
 from tests.conftest import (
     ACCOUNT_SID,
     AUTH_TOKEN,

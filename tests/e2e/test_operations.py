@@ -16,8 +16,8 @@ from rollcall.v1 import participant_service_pb2 as pb
 from rollcall.v1 import participant_service_pb2_grpc as pb_grpc
 from service.app import App
 from service.clock import ManualClock
-from service.grpcapi.errors import from_rpc_error
-from service.grpcapi.logging import JsonFormatter
+from service.gateway.status import from_rpc_error
+from service.rpc.interceptors import JsonFormatter
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, Harness, basic, make_settings
 from tests.e2e.helpers import create
 

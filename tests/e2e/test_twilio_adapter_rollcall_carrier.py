@@ -20,7 +20,8 @@ import pytest
 from rollcall.v1 import participant_service_pb2 as pb
 from service.carrier_callbacks.ingest import callback_urls
 from service.clock import ManualClock
-from service.core.telephony import (
+from service.core.errors import Code, RollcallError
+from service.core.ports.telephony import (
     CallStatus,
     CallTarget,
     ConferenceEvent,
@@ -33,7 +34,6 @@ from service.core.telephony import (
 )
 from service.dialer.twilio.adapter import TwilioTelephony
 from service.dialer.twilio.config import TwilioOptions, UpstreamAccount
-from service.errors import Code, RollcallError
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, Harness, make_settings, serving
 from tests.e2e.helpers import expect_error, fetch
 from tests.fakes.twilio_harness import Received, ingest_server

@@ -18,7 +18,7 @@ from typing import Any
 import grpc
 
 from rollcall.v1 import participant_service_pb2 as pb
-from service.grpcapi.errors import from_rpc_error
+from service.gateway.status import from_rpc_error
 from tests.conftest import Harness, started
 from tests.e2e.helpers import list_all
 

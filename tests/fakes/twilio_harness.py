@@ -19,7 +19,7 @@ from aiohttp import web
 
 from service.carrier_callbacks.ingest import add_routes, callback_urls
 from service.clock import ManualClock
-from service.core.telephony import CallReport, ConferenceReport, Report
+from service.core.ports.telephony import CallReport, ConferenceReport, Report
 from service.dialer.twilio.adapter import TwilioTelephony
 from service.dialer.twilio.config import TwilioOptions, UpstreamAccount
 from tests.fakes.carrier import FakeCarrier, running

@@ -2,7 +2,7 @@
 
 The servicer only moves calls across the wire: it hands the `authorization`
 metadata and the request to InMemoryUpstream and turns a RollcallError into
-google.rpc.Status with service.grpcapi.errors, as the real servicer does, so
+google.rpc.Status with service.rpc.status, as the real servicer does, so
 the gateway can be tested through a real channel before the real server
 exists.
 """
@@ -16,8 +16,8 @@ import grpc
 
 from rollcall.v1 import participant_service_pb2 as pb
 from rollcall.v1 import participant_service_pb2_grpc as pb_grpc
-from service.errors import RollcallError
-from service.grpcapi.errors import to_grpc_status
+from service.core.errors import RollcallError
+from service.rpc.status import to_grpc_status
 from tests.gateway.memory_upstream import InMemoryUpstream
 
 Response = TypeVar("Response")

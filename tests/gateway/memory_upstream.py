@@ -20,7 +20,7 @@ from google.protobuf.message import Message
 
 from rollcall.v1 import participant_pb2
 from rollcall.v1 import participant_service_pb2 as pb
-from service import errors
+from service.core import errors
 
 CONFERENCE_SID = re.compile(r"CF[0-9a-fA-F]{32}")
 CALL_SID = re.compile(r"CA[0-9a-fA-F]{32}")

@@ -7,7 +7,7 @@ from multidict import MultiDict
 
 from rollcall.v1 import enums_pb2
 from rollcall.v1 import participant_service_pb2 as pb
-from service.errors import Code, RollcallError
+from service.core.errors import Code, RollcallError
 from service.gateway import forms
 
 PARENT = "accounts/AC" + "a" * 32 + "/conferences/CF" + "b" * 32

@@ -8,8 +8,8 @@ import aiohttp
 import pytest
 from twilio.base.exceptions import TwilioRestException
 
-from service import errors
-from service.grpcapi.errors import from_status
+from service.core import errors
+from service.gateway.status import from_status
 from tests.gateway.conftest import TwilioClientFactory, TwilioEnv, basic
 from tests.gateway.http_helpers import collection, create, instance, twilio_error
 from tests.gateway.memory_upstream import InMemoryUpstream

@@ -15,7 +15,7 @@ from pathlib import Path
 import grpc
 
 from rollcall.v1 import participant_service_pb2 as pb
-from service.grpcapi.errors import from_rpc_error
+from service.gateway.status import from_rpc_error
 from tests import pg
 from tests.conftest import Harness, make_settings, serving
 from tests.e2e.helpers import create

@@ -8,10 +8,11 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from service import keys, pagetoken
+from service import keys
 from service.config import Settings
+from service.core.ports.store import ParticipantFilter
+from service.rpc import page_tokens
 from service.store.pg_schema import PgOptions
-from service.store.port import ParticipantFilter
 from service.store.postgres import PostgresStore
 from tests import pg
 
@@ -32,12 +33,12 @@ async def test_replicas_starting_at_once_share_the_page_key_and_demo_account(
         assert len({(d.account_sid, d.auth_token) for d in demos if d is not None}) == 1
         assert sum(1 for d in demos if d is not None and d.created) == 1  # shown once
         assert len(set(found)) == 1
-        assert await stores[0].get_meta(pagetoken.META_KEY) == found[0]
+        assert await stores[0].get_meta(page_tokens.META_KEY) == found[0]
         # A token sealed by one replica opens on every other.
         flt = ParticipantFilter()
-        binding = pagetoken.binding("AC" + "a" * 32, "room", flt)
-        token = pagetoken.PageTokens(found[0]).issue(7, None, binding)
+        binding = page_tokens.binding("AC" + "a" * 32, "room", flt)
+        token = page_tokens.PageTokens(found[0]).issue(7, None, binding)
         for key in found[1:]:
-            assert pagetoken.PageTokens(key).open(token, binding) == (7, None)
+            assert page_tokens.PageTokens(key).open(token, binding) == (7, None)
     finally:
         await asyncio.gather(*(s.close() for s in stores))

@@ -22,7 +22,7 @@ from service.carrier_callbacks.parse import (
     parse_call_report,
     parse_conference_report,
 )
-from service.core.telephony import (
+from service.core.ports.telephony import (
     CallReport,
     CallStatus,
     CallTarget,

@@ -31,8 +31,8 @@ from clients.watch_items import (
 )
 from rollcall.v1 import participant_pb2 as ppb
 from rollcall.v1 import participant_service_pb2 as pb
-from service import errors
-from service.grpcapi.errors import to_grpc_status
+from service.core import errors
+from service.rpc.status import to_grpc_status
 
 T = pb
 CF = "CF" + "b" * 32

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from rollcall.v1 import participant_service_pb2 as pb
-from service.errors import RollcallError
+from service.core.errors import RollcallError
 from service.webhooks.destinations import (
     DestinationPolicy,
     check_request,

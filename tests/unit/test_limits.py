@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from rollcall.v1 import participant_service_pb2 as pb
-from service import errors, limits
+from service.core import errors
+from service.rpc import limits
 
 REQUESTS = (
     pb.CreateParticipantRequest,

@@ -49,7 +49,7 @@ def test_grpc_bad_encoding_record_is_one_redacted_debug_line() -> None:
 def test_json_lines_stay_valid_json_and_extras_are_scrubbed() -> None:
     import json
 
-    from service.grpcapi.logging import JsonFormatter
+    from service.rpc.interceptors import JsonFormatter
 
     redact.install()
     record = logging.getLogger("t").makeRecord(

@@ -12,7 +12,7 @@ from multidict import MultiDict
 
 from rollcall.v1 import participant_pb2
 from rollcall.v1 import participant_service_pb2 as pb
-from service.errors import RollcallError
+from service.core.errors import RollcallError
 from service.gateway import conference_forms, forms, paging, render_csv, render_xml
 
 

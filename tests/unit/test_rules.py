@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from service import errors
 from service.clock import ManualClock
+from service.core import errors
+from service.core.commands import ConferenceRef, CreateCommand, UpdateCommand
 from service.core.model import (
     CallStatus,
     ConferenceStatus,
@@ -18,7 +19,7 @@ from service.core.model import (
     LeaveReason,
     ParticipantStatus,
 )
-from service.core.usecases import ConferenceRef, CreateCommand, Participants, UpdateCommand
+from service.core.usecases import Participants
 from service.dialer.simulated import SimulatedDialer
 from service.store.sqlite import SqliteStore
 

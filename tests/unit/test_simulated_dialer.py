@@ -9,9 +9,9 @@ import logging
 import pytest
 
 from service.clock import ManualClock
-from service.dialer.port import CallProgress, CallRequest, Dialer
+from service.core.errors import RollcallError
+from service.core.ports.dialer import CallProgress, CallRequest, Dialer
 from service.dialer.simulated import Outcome, OutcomeKind, SimulatedDialer, parse_outcomes
-from service.errors import RollcallError
 
 START = 1_700_000_000.0
 ACCOUNT = "AC" + "1" * 32

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from service.clock import ManualClock
-from service.core.telephony import (
+from service.core.errors import RollcallError
+from service.core.ports.telephony import (
     CallReport,
     CallStatus,
     CallTarget,
@@ -15,7 +16,6 @@ from service.core.telephony import (
     Report,
 )
 from service.dialer.simulated_telephony import SimulatedTelephony
-from service.errors import RollcallError
 
 ACCOUNT = "AC" + "c" * 32
 CONFERENCE = "CF" + "5" * 32

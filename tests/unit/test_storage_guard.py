@@ -7,7 +7,7 @@ import sqlite3
 
 import pytest
 
-from service.errors import Code
+from service.core.errors import Code
 from service.store.guard import classify
 
 

@@ -14,7 +14,8 @@ from urllib.parse import unquote
 import pytest
 
 from service.carrier_callbacks.ingest import CALL_STATUS_PATH, CONFERENCE_STATUS_PATH, callback_urls
-from service.core.telephony import (
+from service.core.errors import Code, RollcallError
+from service.core.ports.telephony import (
     Announce,
     BeepOnExit,
     CallStatus,
@@ -42,7 +43,6 @@ from service.dialer.twilio.config import (
     tenants,
 )
 from service.dialer.twilio.forms import conference_name, label_for
-from service.errors import Code, RollcallError
 from service.webhooks.metrics import REGISTRY
 from tests.fakes.twilio_harness import (
     ACCOUNT,

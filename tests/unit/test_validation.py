@@ -5,14 +5,13 @@ from __future__ import annotations
 import pytest
 
 from rollcall.v1 import participant_service_pb2 as pb
-from service import errors
-from service.core.usecases import ConferenceRef
-from service.validation import (
+from service.core import errors
+from service.core.commands import ConferenceRef
+from service.rpc.names import parse_name, parse_parent
+from service.rpc.requests import (
     create_command,
     endpoint_ok,
     label_problem,
-    parse_name,
-    parse_parent,
     update_command,
     valid_url,
 )

@@ -14,7 +14,7 @@ from aiohttp import web
 
 from rollcall.v1 import enums_pb2 as E
 from rollcall.v1 import participant_service_pb2 as pb
-from service.store.port import WebhookCursor
+from service.core.ports.store import WebhookCursor
 from service.webhooks.params import Callback, Kind
 from service.webhooks.sender import Outcome, prepare, send
 from tests.conftest import Harness, started

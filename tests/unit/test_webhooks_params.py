@@ -11,6 +11,8 @@ import pytest
 from twilio.request_validator import RequestValidator
 
 from service.core.model import (
+    CALL_EVENT_PREFIX,
+    CONFERENCE_EVENT_PREFIX,
     CallStatus,
     Conference,
     ConferenceStatus,
@@ -20,6 +22,9 @@ from service.core.model import (
     LeaveReason,
     Participant,
     ParticipantStatus,
+    StatusCallback,
+    event_words,
+    method_word,
 )
 from service.webhooks import params as P
 from service.webhooks.dispatcher import Policy
@@ -46,7 +51,9 @@ def conference(**settings: Any) -> Conference:
         max_participants=250,
         date_created=T0,
         date_updated=T0,
-        settings=settings,
+        status_callback=StatusCallback.from_settings(
+            settings, CONFERENCE_EVENT_PREFIX, "conference_status_callback"
+        ),
     )
 
 
@@ -74,25 +81,32 @@ def event(kind: EventType, p: Participant | None = None, conf: Conference | None
 
 
 def called(**settings: Any) -> Participant:
-    return participant(settings={"status_callback": "https://example.com/call", **settings})
+    return participant(
+        status_callback=StatusCallback.from_settings(
+            {"status_callback": "https://example.com/call", **settings},
+            CALL_EVENT_PREFIX,
+            "status_callback",
+        )
+    )
 
 
 # -- selection words and defaults --------------------------------------------
 
 
-def test_selection_accepts_proto_names_twilio_words_and_spaces() -> None:
-    assert P.selection(["CALL_EVENT_INITIATED", "ringing"], "CALL_EVENT_") == {
+def test_event_words_accept_proto_names_twilio_words_and_spaces() -> None:
+    assert event_words(["CALL_EVENT_INITIATED", "ringing"], "CALL_EVENT_") == (
         "initiated",
         "ringing",
-    }
-    assert P.selection("initiated answered", "CALL_EVENT_") == {"initiated", "answered"}
-    assert P.selection(None, "CALL_EVENT_") == frozenset()
+    )
+    assert event_words("initiated answered", "CALL_EVENT_") == ("initiated", "answered")
+    assert event_words(None, "CALL_EVENT_") == ()
 
 
 def test_defaults_completed_and_start_end() -> None:
-    assert P.call_events({}) == {"completed"}
-    assert P.conference_events({}) == {"start", "end"}
-    assert P.conference_events({"conference_status_callback_event": ALL_CONFERENCE_WORDS}) == {
+    assert P.call_events(participant()) == {"completed"}
+    assert P.conference_events(conference()) == {"start", "end"}
+    everything = conference(conference_status_callback_event=ALL_CONFERENCE_WORDS)
+    assert P.conference_events(everything) == {
         "start",
         "end",
         "join",
@@ -110,7 +124,7 @@ def test_defaults_completed_and_start_end() -> None:
     [("HTTP_METHOD_GET", "GET"), ("HTTP_METHOD_POST", "POST"), (None, "POST"), ("get", "GET")],
 )
 def test_method(stored: str | None, expected: str) -> None:
-    assert P.method(stored) == expected
+    assert method_word(stored) == expected
 
 
 def test_timestamp_is_rfc_2822_utc() -> None:

@@ -19,7 +19,8 @@ from collections.abc import Mapping, Sequence
 from urllib.parse import quote
 
 from service.clock import Clock
-from service.core.telephony import (
+from service.core.errors import RollcallError
+from service.core.ports.telephony import (
     CallReport,
     CallStatus,
     CallTarget,
@@ -36,7 +37,6 @@ from service.dialer.twilio import errors, forms, metrics
 from service.dialer.twilio.config import TwilioOptions, UpstreamAccount
 from service.dialer.twilio.http import Ambiguous, Answer, TwilioHttp
 from service.dialer.twilio.pacing import Pacer, Sleep, clock_sleep
-from service.errors import RollcallError
 
 log = logging.getLogger("rollcall.carrier")
 

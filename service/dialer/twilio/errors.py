@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from service import errors
-from service.errors import Code, RollcallError
+from service.core import errors
+from service.core.errors import Code, RollcallError
 
 # Twilio codes that name a bad To or From (the same as POST /Calls).
 _FIELD_CODES = {

@@ -12,7 +12,7 @@ import dataclasses
 import email.utils
 from typing import Any
 
-from service.core.telephony import (
+from service.core.ports.telephony import (
     Announce,
     BeepOnExit,
     CallStatus,

@@ -1,4 +1,4 @@
--- Status callback delivery (no semicolons in comments: the runner splits on them).
+-- Status callback delivery.
 -- webhook_cursors: per conference, every callback of the events up to
 -- `revision` is done, and so are the first `step` callbacks of the next event.
 -- `sequence` is the next conference SequenceNumber.

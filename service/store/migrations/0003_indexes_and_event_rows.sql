@@ -1,5 +1,4 @@
--- Faster plans for a conference's active participants, and compact event rows
--- (no semicolons in comments: the runner splits on them).
+-- Faster plans for a conference's active participants, and compact event rows.
 -- participants_active indexed every active participant of the whole service,
 -- and the planner walked it for per-conference queries: replace it with an
 -- index on the conference's active participants in creation order.

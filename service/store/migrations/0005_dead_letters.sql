@@ -1,8 +1,7 @@
--- Status callbacks given up on after the last retry (no semicolons in comments:
--- the runner splits on them). Kept until redelivered or until event retention
--- removes the event they report. `params` is the form the receiver would have
--- got (JSON), `token` its I-Twilio-Idempotency-Token, `url` and `method` where
--- and how it was sent.
+-- Status callbacks given up on after the last retry. Kept until redelivered
+-- or until event retention removes the event they report. `params` is the
+-- form the receiver would have got (JSON), `token` its
+-- I-Twilio-Idempotency-Token, `url` and `method` where and how it was sent.
 CREATE TABLE callback_dead_letters (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     account_sid TEXT NOT NULL,

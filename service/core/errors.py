@@ -1,10 +1,12 @@
 """Typed errors of the core: one class, a stable reason, a Twilio code.
 
-The rule it keeps: every failure the service reports is a RollcallError built
-by one of the constructors below, so each reason always carries the same gRPC
-code, Twilio error code and HTTP status. Faces translate it (gRPC:
+The rule it keeps: every failure the service reports is a RollcallError, and
+each reason is built in one place, so it always carries the same gRPC code,
+Twilio error code and HTTP status: the core's and the faces' reasons by the
+constructors below, an adapter's own (the storage guard's, the Twilio
+dialer's) by its errors module. Faces translate a RollcallError (gRPC:
 google.rpc.Status with ErrorInfo and BadRequest; REST: Twilio error JSON) and
-never invent their own.
+never invent one.
 """
 
 from __future__ import annotations
@@ -238,6 +240,44 @@ def overloaded(limit: int) -> RollcallError:
 def shutting_down(message: str = "this server is shutting down; retry elsewhere") -> RollcallError:
     return RollcallError(
         Code.UNAVAILABLE, "SHUTTING_DOWN", message, twilio_code=20503, http_status=503
+    )
+
+
+def watcher_limit(limit: int) -> RollcallError:
+    return RollcallError(
+        Code.RESOURCE_EXHAUSTED,
+        "WATCHER_LIMIT",
+        f"at most {limit} concurrent watchers per account",
+        twilio_code=20429,
+        http_status=429,
+        metadata={"limit": str(limit)},
+    )
+
+
+def revision_from_future(cursor: int, current: int) -> RollcallError:
+    return RollcallError(
+        Code.INVALID_ARGUMENT,
+        "REVISION_FROM_FUTURE",
+        f"revision {cursor} is not between 0 and the current revision {current}",
+        twilio_code=None,
+        http_status=400,
+        violations=(FieldViolation("resume_after_revision", "beyond current revision"),),
+        metadata={"current_revision": str(current)},
+    )
+
+
+def revision_compacted(cursor: int, oldest: int | None, current: int) -> RollcallError:
+    """OUT_OF_RANGE: the events after `cursor` are gone; the client re-snapshots."""
+    return RollcallError(
+        Code.OUT_OF_RANGE,
+        "REVISION_COMPACTED",
+        f"events after revision {cursor} are no longer retained; re-snapshot",
+        twilio_code=None,
+        http_status=410,
+        metadata={
+            "oldest_revision": str(oldest if oldest is not None else current + 1),
+            "current_revision": str(current),
+        },
     )
 
 

@@ -1,6 +1,6 @@
 """Checks every field of a request and turns it into a core command.
 
-The rule it keeps (DESIGN.md 4): bad input is refused before anything
+The rule it keeps: bad input is refused before anything
 changes, with one FieldViolation per bad field, each carrying Twilio's error
 code where the catalogue has one (21205 URLs, 21211/21212 numbers, 16024
 labels, 16002 conference attributes, 21263 machine detection).
@@ -18,20 +18,21 @@ from google.protobuf.message import Message
 
 from rollcall.v1 import enums_pb2
 from rollcall.v1 import participant_service_pb2 as pb
-from service import errors
-from service.core.usecases import ConferenceRef, CreateCommand, UpdateCommand
-from service.errors import FieldViolation
+from service.core import errors
+from service.core.commands import ConferenceRef, CreateCommand, UpdateCommand
+from service.core.errors import FieldViolation
+from service.core.model import (
+    CALL_EVENT_PREFIX,
+    CONFERENCE_EVENT_PREFIX,
+    StatusCallback,
+    event_words,
+)
 
 _E164 = re.compile(r"^\+[1-9][0-9]{1,14}$")
 _CLIENT = re.compile(r"^client:[A-Za-z0-9_.@+\-]{1,256}$")
 _SIP = re.compile(r"^sips?:[^@\s]+@[^\s]+$")
 _CALL_SID = re.compile(r"^CA[0-9a-fA-F]{32}$")
-_ACCOUNT_SID = re.compile(r"^AC[0-9a-fA-F]{32}$")
 _BYOC = re.compile(r"^BY[0-9a-fA-F]{32}$")
-_CONFERENCE_SID = re.compile(r"^CF[0-9a-fA-F]{32}$")
-
-# A participant is named by its CallSid (34) or its label (at most 128).
-MAX_KEY = 128
 
 _METHODS = {enums_pb2.HTTP_METHOD_GET: "GET", enums_pb2.HTTP_METHOD_POST: "POST"}
 _CONFERENCE_RECORDING_EVENTS = {
@@ -65,14 +66,25 @@ _UPDATE_URLS = ("hold_url", "announce_url", "wait_url")
 _CONFERENCE_FIELDS = (
     "conference_record",
     "conference_trim",
-    "conference_status_callback",
-    "conference_status_callback_method",
-    "conference_status_callback_event",
     "conference_recording_status_callback",
     "conference_recording_status_callback_method",
     "conference_recording_status_callback_event",
-    "region",
     "max_participants",
+)
+# Create parameters the domain keeps in typed fields, not in the settings bag.
+_TYPED = (
+    "parent",
+    "request_id",
+    "from_endpoint",
+    "to_endpoint",
+    "label",
+    "status_callback",
+    "status_callback_method",
+    "status_callback_event",
+    "conference_status_callback",
+    "conference_status_callback_method",
+    "conference_status_callback_event",
+    "region",
 )
 
 
@@ -98,41 +110,6 @@ def label_problem(label: str) -> str | None:
 
 def endpoint_ok(value: str) -> bool:
     return bool(_E164.match(value) or _CLIENT.match(value) or _SIP.match(value))
-
-
-def parse_parent(parent: str) -> ConferenceRef:
-    parts = parent.split("/", 3)
-    if len(parts) != 4 or parts[0] != "accounts" or parts[2] != "conferences":
-        raise errors.invalid_field(
-            "parent", "must be accounts/{AccountSid}/conferences/{ConferenceSid or FriendlyName}"
-        )
-    account, key = parts[1], parts[3]
-    if not _ACCOUNT_SID.match(account):
-        raise errors.invalid_field("parent", "account SID must be AC followed by 32 hex digits")
-    if not key or "/" in key or len(key) > 256:
-        raise errors.invalid_field("parent", "conference must be a SID or a friendly name")
-    if key.startswith("CF") and len(key) == 34 and not _CONFERENCE_SID.match(key):
-        raise errors.invalid_field("parent", "malformed conference SID")
-    return ConferenceRef(account, key)
-
-
-def parse_name(name: str) -> tuple[ConferenceRef, str]:
-    parts = name.split("/")
-    if len(parts) != 6 or parts[4] != "participants" or not parts[5]:
-        raise errors.invalid_field(
-            "name",
-            "must be accounts/{AccountSid}/conferences/{ConferenceSid}/participants/"
-            "{CallSid or Label}",
-        )
-    if len(parts[5]) > MAX_KEY:
-        raise errors.invalid_field(
-            "name", f"participant must be a CallSid or a label of at most {MAX_KEY} characters"
-        )
-    try:
-        ref = parse_parent("/".join(parts[:4]))
-    except errors.RollcallError:
-        raise errors.invalid_field("name", "malformed conference part") from None
-    return ref, parts[5]
 
 
 def _check_enums(message: Message, bad: list[FieldViolation]) -> None:
@@ -257,8 +234,30 @@ def create_command(request: pb.CreateParticipantRequest, ref: ConferenceRef) -> 
             request.max_participants if request.HasField("max_participants") else 250
         ),
         conference_settings=_settings(request, _CONFERENCE_FIELDS, ()),
-        settings=_settings(
-            request, None, ("parent", "request_id", "from_endpoint", "to_endpoint", "label")
+        settings=_settings(request, None, _TYPED),
+        status_callback=StatusCallback(
+            request.status_callback or None,
+            _method(request.status_callback_method, "POST"),
+            event_words(
+                [enums_pb2.CallEvent.Name(v) for v in request.status_callback_event],
+                CALL_EVENT_PREFIX,
+            ),
+        ),
+        conference_status_callback=StatusCallback(
+            request.conference_status_callback or None,
+            _method(request.conference_status_callback_method, "POST"),
+            event_words(
+                [
+                    enums_pb2.ConferenceCallbackEvent.Name(v)
+                    for v in request.conference_status_callback_event
+                ],
+                CONFERENCE_EVENT_PREFIX,
+            ),
+        ),
+        region=(
+            enums_pb2.Region.Name(request.region).removeprefix("REGION_").lower()
+            if request.region
+            else ""
         ),
         request_id=request.request_id,
         fingerprint=fingerprint(request),

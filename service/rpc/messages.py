@@ -21,6 +21,7 @@ from service.core.model import (
     Participant,
     ParticipantStatus,
 )
+from service.rpc import names
 
 
 def _enum_map(words: type, proto_enum: object, prefix: str) -> dict[object, int]:
@@ -55,13 +56,9 @@ def timestamp(seconds: float) -> timestamp_pb2.Timestamp:
     return timestamp_pb2.Timestamp(seconds=whole, nanos=round((seconds - whole) * 1e9))
 
 
-def conference_name(account_sid: str, conference_sid: str) -> str:
-    return f"accounts/{account_sid}/conferences/{conference_sid}"
-
-
 def participant(p: Participant, queue_time_ms: float | None = None) -> ppb.Participant:
     message = ppb.Participant(
-        name=f"{conference_name(p.account_sid, p.conference_sid)}/participants/{p.call_sid}",
+        name=names.participant_name(p.account_sid, p.conference_sid, p.call_sid),
         account_sid=p.account_sid,
         call_sid=p.call_sid,
         conference_sid=p.conference_sid,
@@ -92,7 +89,7 @@ def participant(p: Participant, queue_time_ms: float | None = None) -> ppb.Parti
 
 def conference(c: Conference) -> ppb.Conference:
     message = ppb.Conference(
-        name=conference_name(c.account_sid, c.sid),
+        name=names.conference_name(c.account_sid, c.sid),
         account_sid=c.account_sid,
         conference_sid=c.sid,
         friendly_name=c.friendly_name,
@@ -110,9 +107,8 @@ def conference(c: Conference) -> ppb.Conference:
 
 
 def region(c: Conference) -> str:
-    """The first participant's Region (stored as the enum's name), else us1."""
-    chosen = str(c.settings.get("region") or "")
-    return chosen.removeprefix("REGION_").lower() or "us1"
+    """The first participant's Region, else us1."""
+    return c.region or "us1"
 
 
 def event(e: Event) -> pb.ConferenceEvent:

@@ -11,8 +11,8 @@ import grpc
 
 from rollcall.v1 import conference_service_pb2 as cpb
 from rollcall.v1 import conference_service_pb2_grpc as cpb_grpc
-from service.conference_api import ConferenceApi
-from service.grpcapi.servicer import _unary
+from service.rpc.conferences import ConferenceApi
+from service.rpc.servicer import _unary
 
 
 class ConferenceServicer(cpb_grpc.ConferenceServiceServicer):

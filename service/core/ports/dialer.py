@@ -47,7 +47,7 @@ class Dialer(Protocol):
     def check(self, account_sid: str, from_endpoint: str, to_endpoint: str) -> None:
         """Refuse a call synchronously (before anything is stored).
 
-        Raises service.errors.RollcallError (dial_rejected) with Twilio's code,
+        Raises service.core.errors.RollcallError (dial_rejected) with Twilio's code,
         e.g. for Twilio's magic test numbers.
         """
         ...

@@ -15,19 +15,18 @@ import grpc
 
 from rollcall.v1 import callback_service_pb2 as pb
 from rollcall.v1 import callback_service_pb2_grpc as pb_grpc
-from service import errors
 from service.auth import Authenticator
-from service.convert import timestamp
-from service.grpcapi.servicer import _unary
+from service.core import errors
+from service.core.ports.dead_letters import DeadLetter, DeadLetterStore
 from service.ratelimit import RateLimiter
-from service.store.dead_letters import DeadLetter, DeadLetterStore
+from service.rpc import names
+from service.rpc.messages import timestamp
+from service.rpc.servicer import _unary
 from service.webhooks.dispatcher import _safe_url
 from service.webhooks.redelivery import Redeliverer
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 1000
-_PARENT = re.compile(r"^accounts/(AC[0-9a-fA-F]{32})$")
-_CONFERENCE_SID = re.compile(r"^CF[0-9a-fA-F]{32}$")
 _TOKEN = re.compile(r"^DL([0-9]{1,18})$")
 
 
@@ -65,12 +64,10 @@ class CallbackApi:
         account = self.auth.authenticate(authorization)
         if self.limiter is not None:
             self.limiter.take(account)
-        match = _PARENT.match(parent)
-        if match is None:
-            raise errors.invalid_field("parent", "must be accounts/{AccountSid}")
-        if match.group(1) != account:
-            raise errors.not_found(f"account {match.group(1)}", "ACCOUNT_NOT_FOUND")
-        if conference_sid and not _CONFERENCE_SID.match(conference_sid):
+        named = names.parse_account(parent)
+        if named != account:
+            raise errors.not_found(f"account {named}", "ACCOUNT_NOT_FOUND")
+        if conference_sid and not names.CONFERENCE_SID.match(conference_sid):
             raise errors.invalid_field("conference_sid", "must be CF followed by 32 hex digits")
         return account
 

@@ -21,7 +21,7 @@ import enum
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol
 
-from service.dialer.port import CallProgress
+from service.core.ports.dialer import CallProgress
 
 
 class CallStatus(enum.StrEnum):

@@ -10,21 +10,20 @@ changes nothing. Failures are RollcallError.
 
 from __future__ import annotations
 
-import re
-
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from rollcall.v1 import conference_service_pb2 as cpb
 from rollcall.v1 import enums_pb2
 from rollcall.v1 import participant_pb2 as ppb
-from service import convert, errors, validation
 from service.auth import Authenticator
+from service.core import errors
+from service.core.commands import ConferenceRef
 from service.core.conferences import Conferences, ConferenceUpdate
 from service.core.model import ConferenceStatus
-from service.core.usecases import ConferenceRef
-from service.pagetoken import PageTokens, conference_binding
+from service.core.ports.store import ConferenceFilter
 from service.ratelimit import RateLimiter
-from service.store.port import ConferenceFilter
+from service.rpc import messages, names, requests
+from service.rpc.page_tokens import PageTokens, conference_binding
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 1000
@@ -34,15 +33,7 @@ _STATUSES = {
     ppb.CONFERENCE_STATUS_IN_PROGRESS: ConferenceStatus.IN_PROGRESS,
     ppb.CONFERENCE_STATUS_COMPLETED: ConferenceStatus.COMPLETED,
 }
-_ACCOUNT_SID = re.compile(r"^AC[0-9a-fA-F]{32}$")
 _METHODS = {enums_pb2.HTTP_METHOD_GET: "GET", enums_pb2.HTTP_METHOD_POST: "POST"}
-
-
-def _account_of(parent: str) -> str:
-    prefix, _, account = parent.partition("/")
-    if prefix != "accounts" or not _ACCOUNT_SID.match(account):
-        raise errors.invalid_field("parent", "must be accounts/{AccountSid}")
-    return account
 
 
 def _seconds(message: cpb.ListConferencesRequest, field: str) -> float | None:
@@ -74,12 +65,7 @@ class ConferenceApi:
 
     def _conference_of(self, authorization: str | None, name: str) -> ConferenceRef:
         account = self._caller(authorization)
-        try:
-            ref = validation.parse_parent(name)
-        except errors.RollcallError:
-            raise errors.invalid_field(
-                "name", "must be accounts/{AccountSid}/conferences/{ConferenceSid or FriendlyName}"
-            ) from None
+        ref = names.parse_conference(name, "name")
         if account != ref.account_sid:
             raise errors.conference_not_found(f"conference {ref.key}")
         return ref
@@ -88,9 +74,9 @@ class ConferenceApi:
         self, request: cpb.ListConferencesRequest, authorization: str | None
     ) -> cpb.ListConferencesResponse:
         account = self._caller(authorization)
-        if _account_of(request.parent) != account:
+        if names.parse_account(request.parent) != account:
             # Another account's list is indistinguishable from an unknown one.
-            raise errors.not_found(f"account {_account_of(request.parent)}")
+            raise errors.not_found(f"account {names.parse_account(request.parent)}")
         if request.page_size < 0 or request.page_size > MAX_PAGE_SIZE:
             raise errors.invalid_field("page_size", f"must be between 1 and {MAX_PAGE_SIZE}")
         if request.status not in (0, *_STATUSES):
@@ -116,7 +102,7 @@ class ConferenceApi:
             after=after,
         )
         return cpb.ListConferencesResponse(
-            conferences=[convert.conference(c) for c in page.conferences],
+            conferences=[messages.conference(c) for c in page.conferences],
             next_page_token=(
                 tokens.issue(None, page.next_before, bound) if page.next_before is not None else ""
             ),
@@ -132,7 +118,7 @@ class ConferenceApi:
     ) -> cpb.FetchConferenceResponse:
         ref = self._conference_of(authorization, request.name)
         found = await self.conferences.fetch(ref)
-        return cpb.FetchConferenceResponse(conference=convert.conference(found))
+        return cpb.FetchConferenceResponse(conference=messages.conference(found))
 
     async def update_conference(
         self, request: cpb.UpdateConferenceRequest, authorization: str | None
@@ -142,7 +128,7 @@ class ConferenceApi:
         if request.status not in (0, ppb.CONFERENCE_STATUS_COMPLETED):
             # Twilio's conference_enum_update_status has the one word, completed.
             bad.append(errors.FieldViolation("status", "only completed may be set"))
-        if request.announce_url and not validation.valid_url(request.announce_url):
+        if request.announce_url and not requests.valid_url(request.announce_url):
             bad.append(
                 errors.FieldViolation("announce_url", "not a valid http or https URL", 21205)
             )
@@ -156,4 +142,4 @@ class ConferenceApi:
             announce_method=_METHODS.get(request.announce_method),
         )
         updated = await self.conferences.update(ref, cmd)
-        return cpb.UpdateConferenceResponse(conference=convert.conference(updated))
+        return cpb.UpdateConferenceResponse(conference=messages.conference(updated))

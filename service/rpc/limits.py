@@ -13,8 +13,8 @@ from __future__ import annotations
 from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
 
-from service import errors
-from service.errors import FieldViolation
+from service.core import errors
+from service.core.errors import FieldViolation
 
 URL_MAX = 4096
 # A string field not listed below (a field added later) gets this.

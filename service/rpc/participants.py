@@ -1,6 +1,6 @@
 """ParticipantService as plain async methods: proto request in, proto response out.
 
-The rule it keeps (DESIGN.md): this is the one implementation of the
+The rule it keeps: this is the one implementation of the
 service's behaviour. The gRPC servicer and the in-process REST gateway both
 call it, so they can never disagree. Every method is admitted first (see
 admission: the in-flight bound and the stop gate), then authenticates, then
@@ -13,19 +13,22 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from collections.abc import Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from google.protobuf.message import Message
 
 from rollcall.v1 import participant_service_pb2 as pb
-from service import convert, errors, limits, validation
 from service.admission import Admission
 from service.auth import Authenticator
-from service.core.usecases import ConferenceRef, Participants
-from service.pagetoken import PageTokens, binding
+from service.core import errors
+from service.core.commands import ConferenceRef
+from service.core.ports.store import ParticipantFilter
+from service.core.usecases import Participants
 from service.ratelimit import RateLimiter
-from service.store.port import ParticipantFilter
+from service.rpc import limits, messages, names, requests
+from service.rpc.page_tokens import PageTokens, binding
+from service.rpc.watch import WatchHub
 from service.webhooks.destinations import DestinationPolicy, check_request
 
 DEFAULT_PAGE_SIZE = 50
@@ -65,6 +68,7 @@ class ParticipantApi:
         admission: Admission | None = None,
         page_tokens: PageTokens | None = None,
         destinations: DestinationPolicy | None = None,
+        watch: WatchHub | None = None,
     ) -> None:
         self.auth = auth
         self.participants = participants
@@ -74,6 +78,8 @@ class ParticipantApi:
         self.page_tokens = page_tokens or PageTokens()
         # Where the URLs a request gives may point (callback SSRF); None: anywhere.
         self.destinations = destinations
+        # WatchConference's streams (None: a server without them).
+        self.watch = watch
 
     def _caller(self, authorization: str | None) -> str:
         """The caller's account, once authenticated and within its rate limit."""
@@ -89,7 +95,7 @@ class ParticipantApi:
         bounds); another account's is not found, exactly as a missing one is."""
         account = self._caller(authorization)
         limits.check(request)
-        ref = validation.parse_parent(parent)
+        ref = names.parse_parent(parent)
         if account != ref.account_sid:
             raise errors.conference_not_found(f"conference {ref.key}")
         return ref
@@ -101,7 +107,7 @@ class ParticipantApi:
         label), of a request within its bounds."""
         account = self._caller(authorization)
         limits.check(request)
-        ref, key = validation.parse_name(name)
+        ref, key = names.parse_name(name)
         if account != ref.account_sid:
             raise errors.participant_not_found(f"participant {key}")
         return ref, key
@@ -111,11 +117,22 @@ class ParticipantApi:
         self, request: pb.CreateParticipantRequest, authorization: str | None
     ) -> pb.CreateParticipantResponse:
         ref = self._conference_of(authorization, request, request.parent)
-        cmd = validation.create_command(request, ref)
+        cmd = requests.create_command(request, ref)
         if self.destinations is not None:
             await check_request(self.destinations, request)
         created, queue_ms = await self.participants.create(cmd)
-        return pb.CreateParticipantResponse(participant=convert.participant(created, queue_ms))
+        return pb.CreateParticipantResponse(participant=messages.participant(created, queue_ms))
+
+    async def watch_conference(
+        self, request: pb.WatchConferenceRequest, authorization: str | None
+    ) -> AsyncIterator[pb.WatchConferenceResponse]:
+        """WatchConference: the same authentication, rate limit and tenancy
+        as every other method; not admitted (a stream is not work in flight)."""
+        ref = self._conference_of(authorization, request, request.parent)
+        if self.watch is None:
+            raise errors.internal("WatchConference is not wired on this server")
+        async for item in self.watch.watch(ref, request):
+            yield item
 
     @_admitted
     async def fetch_participant(
@@ -123,7 +140,7 @@ class ParticipantApi:
     ) -> pb.FetchParticipantResponse:
         ref, key = self._participant_of(authorization, request, request.name)
         found = await self.participants.fetch(ref, key, include_ended=request.include_ended)
-        return pb.FetchParticipantResponse(participant=convert.participant(found))
+        return pb.FetchParticipantResponse(participant=messages.participant(found))
 
     @_admitted
     async def list_participants(
@@ -150,7 +167,7 @@ class ParticipantApi:
             before=before,
         )
         return pb.ListParticipantsResponse(
-            participants=[convert.participant(p) for p in page.participants],
+            participants=[messages.participant(p) for p in page.participants],
             next_page_token=(
                 self.page_tokens.issue(page.next_after, None, bound)
                 if page.next_after is not None
@@ -169,11 +186,11 @@ class ParticipantApi:
         self, request: pb.UpdateParticipantRequest, authorization: str | None
     ) -> pb.UpdateParticipantResponse:
         ref, key = self._participant_of(authorization, request, request.name)
-        cmd = validation.update_command(request)
+        cmd = requests.update_command(request)
         if self.destinations is not None:
             await check_request(self.destinations, request)
         updated = await self.participants.update(ref, key, cmd)
-        return pb.UpdateParticipantResponse(participant=convert.participant(updated))
+        return pb.UpdateParticipantResponse(participant=messages.participant(updated))
 
     @_admitted
     async def delete_participant(
@@ -181,4 +198,4 @@ class ParticipantApi:
     ) -> pb.DeleteParticipantResponse:
         ref, key = self._participant_of(authorization, request, request.name)
         deleted = await self.participants.delete(ref, key, request.etag)
-        return pb.DeleteParticipantResponse(participant=convert.participant(deleted))
+        return pb.DeleteParticipantResponse(participant=messages.participant(deleted))

@@ -1,6 +1,6 @@
 """The store port: what the core needs from durable storage.
 
-The rules it keeps (DESIGN.md 1-2): every change happens inside one write
+The rules it keeps: every change happens inside one write
 transaction that writes the participant or conference row, bumps the
 conference revision and appends the event row together; revisions are per
 conference, strictly increasing and visible in commit order. Writes to one

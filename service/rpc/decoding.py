@@ -17,9 +17,9 @@ from typing import Any
 
 import grpc
 
-from service import errors
-from service.grpcapi.errors import to_grpc_status
-from service.grpcapi.logging import note_reason
+from service.core import errors
+from service.rpc.interceptors import note_reason
+from service.rpc.status import to_grpc_status
 
 
 class Undecodable:

@@ -15,10 +15,10 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING
 
-from service.store.port import Store
+from service.core.ports.store import Store
 
 if TYPE_CHECKING:
-    from service.watch import Feed
+    from service.rpc.watch import Feed
 
 log = logging.getLogger("rollcall.watch")
 

@@ -21,8 +21,8 @@ import struct
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from service import errors
-from service.store.port import ConferenceFilter, ParticipantFilter
+from service.core import errors
+from service.core.ports.store import ConferenceFilter, ParticipantFilter
 
 META_KEY = "page_token_key"
 PREFIX = "PT"

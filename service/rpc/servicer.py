@@ -11,17 +11,17 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import grpc
 
 from rollcall.v1 import participant_service_pb2 as pb
 from rollcall.v1 import participant_service_pb2_grpc as pb_grpc
-from service import errors
 from service.admission import REFUSED
-from service.api import ParticipantApi
-from service.grpcapi.errors import to_grpc_status
-from service.grpcapi.logging import note_reason
+from service.core import errors
+from service.rpc.interceptors import note_reason
+from service.rpc.participants import ParticipantApi
+from service.rpc.status import to_grpc_status
 
 log = logging.getLogger("rollcall.grpc")
 
@@ -58,9 +58,8 @@ async def _unary(
 
 
 class ParticipantServicer(pb_grpc.ParticipantServiceServicer):
-    def __init__(self, api: ParticipantApi, watch: Any | None = None) -> None:
+    def __init__(self, api: ParticipantApi) -> None:
         self.api = api
-        self.watch = watch
 
     async def CreateParticipant(
         self, request: pb.CreateParticipantRequest, context: grpc.aio.ServicerContext
@@ -90,25 +89,13 @@ class ParticipantServicer(pb_grpc.ParticipantServiceServicer):
     async def WatchConference(
         self, request: pb.WatchConferenceRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[pb.WatchConferenceResponse]:
-        if self.watch is None:
-            await context.abort_with_status(
-                to_grpc_status(
-                    errors.RollcallError(
-                        errors.Code.UNAVAILABLE,
-                        "WATCH_UNAVAILABLE",
-                        "WatchConference is not enabled on this server",
-                        twilio_code=20503,
-                        http_status=503,
-                    )
-                )
-            )
-            return
         try:
-            async for item in self.watch.watch(request, authorization(context)):
+            async for item in self.api.watch_conference(request, authorization(context)):
                 yield item
         except errors.RollcallError as exc:
             note_reason(exc.reason, exc.code.value)
             await context.abort_with_status(to_grpc_status(exc))
         except Exception:
             log.exception("internal error in WatchConference")
+            note_reason("INTERNAL", "INTERNAL")
             await context.abort_with_status(to_grpc_status(errors.internal()))

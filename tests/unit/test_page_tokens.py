@@ -6,9 +6,9 @@ import base64
 
 import pytest
 
-from service.errors import RollcallError
-from service.pagetoken import MAX_LENGTH, PageTokens, binding, new_key
-from service.store.port import ParticipantFilter
+from service.core.errors import RollcallError
+from service.core.ports.store import ParticipantFilter
+from service.rpc.page_tokens import MAX_LENGTH, PageTokens, binding, new_key
 
 BOUND = binding("AC1", "room", ParticipantFilter())
 

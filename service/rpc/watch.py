@@ -1,6 +1,6 @@
 """WatchConference: an ordered, gap-free, resumable stream over the event log.
 
-The rules it keeps (DESIGN.md 3): the event table is the truth and the
+The rules it keeps: the event table is the truth and the
 in-memory feed only wakes watchers and caches recent events. Each stream
 keeps its own cursor (the last revision it has dealt with) and sends, in
 revision order and exactly once, every event after it, reading from the cache
@@ -20,16 +20,19 @@ import logging
 from collections.abc import AsyncIterator
 
 from rollcall.v1 import participant_service_pb2 as pb
-from service import convert, errors, limits, metrics, validation
-from service.auth import Authenticator
+from service import metrics
 from service.clock import Clock
-from service.core.model import Conference, Event, EventType
+from service.core import errors
+from service.core.commands import ConferenceRef
+from service.core.model import Event, EventType
+from service.core.ports.store import ParticipantFilter, Store
 from service.core.usecases import Participants
-from service.store.port import ParticipantFilter, Store
-from service.watch_fill import FeedFiller
+from service.rpc import messages
+from service.rpc.watch_fill import FeedFiller
 
 log = logging.getLogger("rollcall.watch")
 
+_RESUME_ELSEWHERE = "this server is shutting down; resume from your last revision"
 _CACHE = 2048
 _BATCH = 500
 
@@ -59,7 +62,7 @@ class Feed:
 
     def publish(self, event: Event) -> None:
         cached = _Cached(
-            event.revision, event, pb.WatchConferenceResponse(event=convert.event(event))
+            event.revision, event, pb.WatchConferenceResponse(event=messages.event(event))
         )
         if self.recent and event.revision != self.recent[-1].revision + 1:
             self.recent.clear()  # out of order: keep the cache contiguous
@@ -91,7 +94,7 @@ class _Filter:
         self.participants = set(request.participants)
 
     def wants(self, event: Event) -> bool:
-        if self.types and convert.EVENT_TYPES[event.type] not in self.types:
+        if self.types and messages.EVENT_TYPES[event.type] not in self.types:
             return False
         if self.participants:
             p = event.participant
@@ -106,7 +109,6 @@ class WatchHub:
         self,
         store: Store,
         participants: Participants,
-        auth: Authenticator,
         clock: Clock,
         *,
         progress_seconds: float,
@@ -114,7 +116,6 @@ class WatchHub:
     ) -> None:
         self.store = store
         self.participants = participants
-        self.auth = auth
         self.clock = clock
         self.progress_seconds = progress_seconds
         self.per_account = per_account
@@ -193,32 +194,23 @@ class WatchHub:
             feed.waiters.discard(waiter)
 
     async def watch(
-        self, request: pb.WatchConferenceRequest, authorization: str | None
+        self, ref: ConferenceRef, request: pb.WatchConferenceRequest
     ) -> AsyncIterator[pb.WatchConferenceResponse]:
-        account = self.auth.authenticate(authorization)
-        limits.check(request)
-        ref = validation.parse_parent(request.parent)
-        if account != ref.account_sid:
-            raise errors.conference_not_found(f"conference {ref.key}")
+        """The stream for the caller's conference `ref`: ParticipantApi has
+        authenticated, rate-limited and checked tenancy, as for every RPC."""
+        account = ref.account_sid
         _check_types(request)
         if self._closing.is_set():
-            raise _shutting_down()
+            raise errors.shutting_down(_RESUME_ELSEWHERE)
         conference = await self.participants.conference(ref)
         if self._per_account[account] >= self.per_account:
-            raise errors.RollcallError(
-                errors.Code.RESOURCE_EXHAUSTED,
-                "WATCHER_LIMIT",
-                f"at most {self.per_account} concurrent watchers per account",
-                twilio_code=20429,
-                http_status=429,
-                metadata={"limit": str(self.per_account)},
-            )
+            raise errors.watcher_limit(self.per_account)
         self._per_account[account] += 1
         metrics.WATCHERS.inc()
         feed = self.feeds.setdefault(conference.sid, Feed())
         feed.watchers += 1
         try:
-            async for item in self._stream(request, conference.sid, feed):
+            async for item in self._stream(request, ref, conference.sid, feed):
                 yield item
         finally:
             metrics.WATCHERS.dec()
@@ -228,28 +220,22 @@ class WatchHub:
                 self.feeds.pop(conference.sid, None)
 
     async def _stream(
-        self, request: pb.WatchConferenceRequest, conference_sid: str, feed: Feed
+        self,
+        request: pb.WatchConferenceRequest,
+        ref: ConferenceRef,
+        conference_sid: str,
+        feed: Feed,
     ) -> AsyncIterator[pb.WatchConferenceResponse]:
         flt = _Filter(request)
         if request.HasField("resume_after_revision"):
             cursor = request.resume_after_revision
-            conference = await self._conference(request)
+            conference = await self.participants.conference(ref)
             current = conference.revision
             if cursor > current or cursor < 0:
-                raise errors.RollcallError(
-                    errors.Code.INVALID_ARGUMENT,
-                    "REVISION_FROM_FUTURE",
-                    f"revision {cursor} is not between 0 and the current revision {current}",
-                    twilio_code=None,
-                    http_status=400,
-                    violations=(
-                        errors.FieldViolation("resume_after_revision", "beyond current revision"),
-                    ),
-                    metadata={"current_revision": str(current)},
-                )
+                raise errors.revision_from_future(cursor, current)
             oldest = await self.store.oldest_revision(conference_sid)
             if cursor < current and (oldest is None or cursor < oldest - 1):
-                raise _compacted(cursor, oldest if oldest is not None else current + 1, current)
+                raise errors.revision_compacted(cursor, oldest, current)
             feed.revision = max(feed.revision, current)
             if not conference.active and cursor >= current:
                 return
@@ -263,20 +249,20 @@ class WatchHub:
                     or p.call_sid in flt.participants
                     or (p.label or "") in flt.participants
                 ):
-                    yield pb.WatchConferenceResponse(initial_participant=convert.participant(p))
+                    yield pb.WatchConferenceResponse(initial_participant=messages.participant(p))
             cursor = page.revision
-            conference = await self._conference(request)
+            conference = await self.participants.conference(ref)
             feed.revision = max(feed.revision, cursor)
             yield pb.WatchConferenceResponse(
                 initial_state_complete=pb.InitialStateComplete(
-                    revision=cursor, conference=convert.conference(conference)
+                    revision=cursor, conference=messages.conference(conference)
                 )
             )
             if not conference.active and conference.revision <= cursor:
                 return
         while True:
             if self._closing.is_set():
-                raise _shutting_down()
+                raise errors.shutting_down(_RESUME_ELSEWHERE)
             if feed.revision > cursor:
                 cached = feed.after(cursor)
                 batch: list[tuple[Event, pb.WatchConferenceResponse | None]]
@@ -290,26 +276,24 @@ class WatchHub:
                     # Announced but not visible to this reader yet: wait for more.
                     await self._idle(feed, cursor)
                     continue
-                if cached is None and batch[0][0].revision > cursor + 1:
-                    # Compacted since this stream checked (another replica, or
-                    # between its check and this read): the client re-snapshots.
-                    raise _compacted(cursor, batch[0][0].revision, feed.revision)
                 for event, message in batch:
                     if event.revision != cursor + 1:
+                        # This stream fell behind the retained log (compaction
+                        # ran while it read): it re-snapshots, like a resume.
+                        oldest = await self.store.oldest_revision(conference_sid)
+                        if oldest is not None and oldest > cursor + 1:
+                            raise errors.revision_compacted(cursor, oldest, feed.revision)
                         raise errors.internal(
                             f"event log gap after revision {cursor} in {conference_sid}"
                         )
                     cursor = event.revision
                     if flt.wants(event):
-                        yield message or pb.WatchConferenceResponse(event=convert.event(event))
+                        yield message or pb.WatchConferenceResponse(event=messages.event(event))
                     if event.type is EventType.CONFERENCE_ENDED:
                         return
                 continue
             if not await self._idle(feed, cursor):
                 yield pb.WatchConferenceResponse(progress=pb.ProgressMarker(revision=cursor))
-
-    async def _conference(self, request: pb.WatchConferenceRequest) -> Conference:
-        return await self.participants.conference(validation.parse_parent(request.parent))
 
     async def compact(self, retention_seconds: float, keep: int) -> int:
         deleted = await self.store.compact(self.clock.now() - retention_seconds, keep)
@@ -322,24 +306,3 @@ def _check_types(request: pb.WatchConferenceRequest) -> None:
     known = pb.ConferenceEventType.DESCRIPTOR.values_by_number
     if any(t == 0 or t not in known for t in request.event_types):
         raise errors.invalid_field("event_types", "unknown event type")
-
-
-def _compacted(cursor: int, oldest: int, current: int) -> errors.RollcallError:
-    return errors.RollcallError(
-        errors.Code.OUT_OF_RANGE,
-        "REVISION_COMPACTED",
-        f"events after revision {cursor} are no longer retained; re-snapshot",
-        twilio_code=None,
-        http_status=410,
-        metadata={"oldest_revision": str(oldest), "current_revision": str(current)},
-    )
-
-
-def _shutting_down() -> errors.RollcallError:
-    return errors.RollcallError(
-        errors.Code.UNAVAILABLE,
-        "SHUTTING_DOWN",
-        "this server is shutting down; resume from your last revision",
-        twilio_code=20503,
-        http_status=503,
-    )

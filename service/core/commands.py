@@ -1,0 +1,71 @@
+"""What the faces ask of the core: a conference reference and the Create and
+Update commands, already checked field by field.
+
+The rule it keeps: a command carries values in the domain's own words and
+types (Twilio's words, StatusCallback), never a proto message, so the core
+reads no wire format.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from service.core.model import StatusCallback
+
+
+@dataclasses.dataclass(frozen=True)
+class ConferenceRef:
+    """A conference named by SID or by friendly name, within an account."""
+
+    account_sid: str
+    key: str
+
+    @property
+    def is_sid(self) -> bool:
+        return len(self.key) == 34 and self.key.startswith("CF")
+
+
+@dataclasses.dataclass(frozen=True)
+class CreateCommand:
+    conference: ConferenceRef
+    from_endpoint: str
+    to_endpoint: str
+    label: str | None
+    muted: bool
+    start_conference_on_enter: bool
+    end_conference_on_exit: bool
+    coaching: bool
+    call_sid_to_coach: str | None
+    wait_url: str | None
+    wait_method: str
+    timeout: int
+    time_limit: int
+    max_participants: int
+    # Conference-level settings (only the first participant's are used).
+    conference_settings: dict[str, Any]
+    # Every other Create parameter, kept with the participant.
+    settings: dict[str, Any]
+    status_callback: StatusCallback = dataclasses.field(default_factory=StatusCallback)
+    # The conference's (only the first participant's are used).
+    conference_status_callback: StatusCallback = dataclasses.field(default_factory=StatusCallback)
+    region: str = ""
+    request_id: str = ""
+    fingerprint: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class UpdateCommand:
+    muted: bool | None = None
+    hold: bool | None = None
+    hold_url: str | None = None
+    hold_method: str | None = None
+    announce_url: str | None = None
+    announce_method: str | None = None
+    wait_url: str | None = None
+    wait_method: str | None = None
+    beep_on_exit: bool | None = None
+    end_conference_on_exit: bool | None = None
+    coaching: bool | None = None
+    call_sid_to_coach: str | None = None
+    etag: str = ""

@@ -1,1 +1,0 @@
-"""The gRPC face: proto <-> core, RollcallError <-> google.rpc.Status."""

@@ -1,0 +1,123 @@
+"""Import arrows run faces -> core <- adapters, with no package cycle.
+
+The core (service.core) imports nothing of the server but itself and the clock;
+adapters (store, dialer, webhooks, carrier_callbacks) never import a face; the
+two faces (service.rpc, service.gateway) never import each other; the Python
+client (clients/, but for the CLI that also runs the server) never imports
+service/ at all. Read from the source with ast, so a lazy import counts too.
+"""
+
+from __future__ import annotations
+
+import ast
+import collections
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+FACES = ("service.rpc", "service.gateway")
+ADAPTERS = ("service.store", "service.dialer", "service.webhooks", "service.carrier_callbacks")
+
+
+def _module(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def _imports() -> dict[str, set[str]]:
+    found: dict[str, set[str]] = {}
+    for package in ("service", "clients"):
+        for path in (ROOT / package).rglob("*.py"):
+            names: set[str] = set()
+            for node in ast.walk(ast.parse(path.read_text())):
+                if isinstance(node, ast.Import):
+                    names.update(alias.name for alias in node.names)
+                elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                    names.add(node.module)
+                    names.update(f"{node.module}.{alias.name}" for alias in node.names)
+            found[_module(path)] = {n for n in names if n.split(".")[0] in ("service", "clients")}
+    return found
+
+
+def _within(name: str, packages: tuple[str, ...]) -> bool:
+    return any(name == p or name.startswith(p + ".") for p in packages)
+
+
+IMPORTS = _imports()
+
+
+def test_the_core_imports_only_itself_and_the_clock() -> None:
+    bad = {
+        (m, n)
+        for m, names in IMPORTS.items()
+        if _within(m, ("service.core",))
+        for n in names
+        if not _within(n, ("service.core", "service.clock"))
+    }
+    assert bad == set()
+
+
+def test_adapters_never_import_a_face() -> None:
+    bad = {
+        (m, n)
+        for m, names in IMPORTS.items()
+        if _within(m, ADAPTERS)
+        for n in names
+        if _within(n, FACES)
+    }
+    assert bad == set()
+
+
+def test_faces_do_not_import_each_other() -> None:
+    bad = {
+        (m, n)
+        for m, names in IMPORTS.items()
+        for face in FACES
+        if _within(m, (face,))
+        for n in names
+        if _within(n, FACES) and not _within(n, (face,))
+    }
+    assert bad == set()
+
+
+def test_the_client_never_imports_the_server() -> None:
+    bad = {
+        (m, n)
+        for m, names in IMPORTS.items()
+        if _within(m, ("clients",)) and m != "clients.cli"
+        for n in names
+        if _within(n, ("service",))
+    }
+    assert bad == set()
+
+
+def test_no_cycle_between_packages() -> None:
+    edges: dict[str, set[str]] = collections.defaultdict(set)
+    packages = {".".join(m.split(".")[:2]) for m in IMPORTS}
+    for m, names in IMPORTS.items():
+        source = ".".join(m.split(".")[:2])
+        for n in names:
+            matches = [p for p in packages if n == p or n.startswith(p + ".")]
+            target = max(matches, key=len) if matches else None
+            if target is not None and target != source:
+                edges[source].add(target)
+    # service.app and service.main wire everything together: they sit on top.
+    for top in ("service.app", "service.main", "clients.cli"):
+        edges.pop(top, None)
+    seen: dict[str, int] = {}
+    cycle: list[str] = []
+
+    def visit(node: str, path: list[str]) -> None:
+        seen[node] = 1
+        for nxt in sorted(edges.get(node, ())):
+            if seen.get(nxt) == 1 and not cycle:
+                cycle.extend([*path[path.index(nxt) :], nxt])
+            elif nxt not in seen:
+                visit(nxt, [*path, nxt])
+        seen[node] = 2
+
+    for start in sorted(edges):
+        if start not in seen:
+            visit(start, [start])
+    assert cycle == []

@@ -1,0 +1,37 @@
+"""Resource names: what names.py formats, it parses back; bad names name the field."""
+
+from __future__ import annotations
+
+import pytest
+
+from service.core.errors import RollcallError
+from service.rpc import names
+
+AC = "AC" + "a" * 32
+CF = "CF" + "b" * 32
+CA = "CA" + "c" * 32
+
+
+def test_formatted_names_parse_back() -> None:
+    assert names.parse_account(names.account_name(AC)) == AC
+    ref = names.parse_parent(names.conference_name(AC, CF))
+    assert (ref.account_sid, ref.key, ref.is_sid) == (AC, CF, True)
+    ref, key = names.parse_name(names.participant_name(AC, "My Room", CA))
+    assert (ref.account_sid, ref.key, ref.is_sid, key) == (AC, "My Room", False, CA)
+
+
+@pytest.mark.parametrize(
+    ("call", "field"),
+    [
+        (lambda: names.parse_account("accounts/ACnope"), "parent"),
+        (lambda: names.parse_account(f"users/{AC}"), "parent"),
+        (lambda: names.parse_conference(f"accounts/{AC}/rooms/x", "name"), "name"),
+        (lambda: names.parse_parent(f"accounts/{AC}/conferences/"), "parent"),
+        (lambda: names.parse_name(f"accounts/{AC}/conferences/{CF}/participants/"), "name"),
+    ],
+)
+def test_bad_names_are_invalid_naming_the_field(call: object, field: str) -> None:
+    with pytest.raises(RollcallError) as caught:
+        call()  # type: ignore[operator]
+    assert caught.value.reason == "INVALID_ARGUMENT"
+    assert [v.field for v in caught.value.violations] == [field]
