@@ -25,7 +25,7 @@ from rollcall.v1 import conference_service_pb2 as cpb
 from rollcall.v1 import conference_service_pb2_grpc as cpb_grpc
 from rollcall.v1 import participant_service_pb2 as pb
 from rollcall.v1 import participant_service_pb2_grpc as pb_grpc
-from service import keys, redact
+from service import grpc_races, keys, redact
 from service.admission import Admission
 from service.auth import Authenticator
 from service.clock import Clock, SystemClock, Timer
@@ -47,6 +47,7 @@ from service.rpc.interceptors import RpcLogInterceptor
 from service.rpc.options import server_options
 from service.rpc.page_tokens import PageTokens
 from service.rpc.participants import ParticipantApi
+from service.rpc.prebuilt import PrebuiltResponses
 from service.rpc.servicer import ParticipantServicer
 from service.rpc.watch import WatchHub
 from service.store import pg_schema
@@ -122,6 +123,7 @@ class App:
     async def start(self) -> None:
         s = self.settings
         redact.install()
+        grpc_races.install()
         outcomes = parse_outcomes(s.sim_outcomes)
         accounts = parse_accounts(s.accounts)
         api_keys = parse_api_keys(s.api_keys)
@@ -216,7 +218,7 @@ class App:
         self._schedule_compaction()
 
         server = grpc.aio.server(
-            interceptors=[RpcLogInterceptor(), DecodingInterceptor()],
+            interceptors=[RpcLogInterceptor(), DecodingInterceptor(), PrebuiltResponses()],
             options=server_options(s),
             maximum_concurrent_rpcs=None,
         )

@@ -41,7 +41,8 @@ _BATCH = 500
 class _Cached:
     revision: int
     event: Event
-    message: pb.WatchConferenceResponse
+    # Serialized once, sent as is by every stream (see rpc.prebuilt).
+    message: bytes
 
 
 class Feed:
@@ -61,9 +62,8 @@ class Feed:
         self.waiters.clear()
 
     def publish(self, event: Event) -> None:
-        cached = _Cached(
-            event.revision, event, pb.WatchConferenceResponse(event=messages.event(event))
-        )
+        message = pb.WatchConferenceResponse(event=messages.event(event)).SerializeToString()
+        cached = _Cached(event.revision, event, message)
         if self.recent and event.revision != self.recent[-1].revision + 1:
             self.recent.clear()  # out of order: keep the cache contiguous
         self.recent.append(cached)
@@ -195,9 +195,10 @@ class WatchHub:
 
     async def watch(
         self, ref: ConferenceRef, request: pb.WatchConferenceRequest
-    ) -> AsyncIterator[pb.WatchConferenceResponse]:
+    ) -> AsyncIterator[pb.WatchConferenceResponse | bytes]:
         """The stream for the caller's conference `ref`: ParticipantApi has
-        authenticated, rate-limited and checked tenancy, as for every RPC."""
+        authenticated, rate-limited and checked tenancy, as for every RPC.
+        Yields messages, or the bytes of one already serialized (rpc.prebuilt)."""
         account = ref.account_sid
         _check_types(request)
         if self._closing.is_set():
@@ -225,7 +226,7 @@ class WatchHub:
         ref: ConferenceRef,
         conference_sid: str,
         feed: Feed,
-    ) -> AsyncIterator[pb.WatchConferenceResponse]:
+    ) -> AsyncIterator[pb.WatchConferenceResponse | bytes]:
         flt = _Filter(request)
         if request.HasField("resume_after_revision"):
             cursor = request.resume_after_revision
@@ -265,7 +266,7 @@ class WatchHub:
                 raise errors.shutting_down(_RESUME_ELSEWHERE)
             if feed.revision > cursor:
                 cached = feed.after(cursor)
-                batch: list[tuple[Event, pb.WatchConferenceResponse | None]]
+                batch: list[tuple[Event, bytes | None]]
                 if cached is None:
                     batch = [
                         (e, None) for e in await self.store.events(conference_sid, cursor, _BATCH)
