@@ -32,7 +32,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench import growth, memory, peer, rest, target, unary, watch
+from bench import growth, memory, peer, postgres, rest, target, unary, watch
 from bench.baselines import start_baseline
 from bench.budget import DEFAULT, FULL, QUICK, Budget
 from bench.load import LoadWorker, spec_for
@@ -40,7 +40,7 @@ from bench.proc import ServerProcess, pin_self, plan_cpus
 from bench.report import Figure, baselines_legend, table, write_json
 
 RESULTS = Path(__file__).resolve().parent / "results"
-SECTIONS = ("unary", "log", "watch", "rest", "peer", "growth", "memory")
+SECTIONS = ("unary", "log", "watch", "rest", "peer", "growth", "memory", "postgres")
 
 
 def _log(message: str) -> None:
@@ -212,6 +212,16 @@ def run(budget: Budget, sections: tuple[str, ...], keep: bool) -> int:
             return memory.figures(idle, footprint)
 
         section("memory", memory_section)
+
+        def postgres_section() -> list[Figure]:
+            assert worker is not None
+            return postgres.run_section(
+                worker=worker, sqlite=rollcall, sqlite_fetches=fixtures.fetch_requests,
+                sqlite_watch=(fixtures.watch_parent, fixtures.watch_participants),
+                server_cpus=plan.server, budget=budget, run_dir=run_dir, log=_log,
+            )  # fmt: skip
+
+        section("postgres", postgres_section)
         for server in servers:
             if server.proc is not None and not server.alive():
                 failures.append(f"{server.name} exited during the run (see its log in {run_dir})")

@@ -14,7 +14,7 @@ participant and never dials again; a stale etag changes nothing.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol
 
 from service.clock import Clock
@@ -313,17 +313,20 @@ class Participants:
             await apply(tx, ch)
         await self._committed(ch)
 
-    async def recover(self) -> tuple[int, int]:
+    async def recover(self, found: Sequence[Participant] | None = None) -> tuple[int, int]:
         """After a restart: calls still being dialed fail; answered calls resume.
 
         Returns (failed, resumed). Deterministic: the dialer's timers did not
         survive, so a call that had not been answered is reported failed
         (ParticipantCallStatus failed, reason participant_add_failed), and an
         answered call stays connected with its time limit re-armed from its
-        answer time.
+        answer time. `found`: these calls instead of the store's (another
+        replica's, claimed after it stopped).
         """
         failed = resumed = 0
-        for p in await self.store.active_participants_everywhere():
+        if found is None:
+            found = await self.store.active_participants_everywhere()
+        for p in found:
             if p.status is ParticipantStatus.CONNECTED and p.answered_at is not None:
                 self.dialer.resume(
                     CallRequest(

@@ -28,6 +28,7 @@ from service.core.model import Event, EventType
 from service.core.ports.store import ParticipantFilter, Store
 from service.core.usecases import Participants
 from service.rpc import messages
+from service.rpc.watch_fill import FeedFiller
 
 log = logging.getLogger("rollcall.watch")
 
@@ -70,12 +71,19 @@ class Feed:
             self.revision = event.revision
         self.wake()
 
+    def announce(self, revision: int) -> None:
+        """Another replica committed up to revision: wake watchers to read it."""
+        if revision > self.revision:
+            self.revision = revision
+            self.wake()
+
     def after(self, cursor: int) -> list[_Cached] | None:
         """Cached events after cursor, if the cache holds cursor+1 onwards."""
         if not self.recent or self.recent[0].revision > cursor + 1:
             return None
         if self.recent[-1].revision <= cursor:
-            return []
+            # Announced by another replica and not cached here: read the log.
+            return [] if self.recent[-1].revision >= self.revision else None
         start = cursor + 1 - self.recent[0].revision
         return list(itertools.islice(self.recent, start, None))
 
@@ -117,11 +125,13 @@ class WatchHub:
         self._waiting: dict[int, tuple[Feed, int]] = {}
         self._waiting_changed = asyncio.Event()
         self._closing = asyncio.Event()
+        self._filler = FeedFiller(store)
         participants.subscribe(self.publish)
 
     def close(self) -> None:
         """End every stream with UNAVAILABLE so clients resume on another server."""
         self._closing.set()
+        self._filler.close()
         for feed in self.feeds.values():
             feed.wake()
 
@@ -141,6 +151,16 @@ class WatchHub:
             self._waiting[key] = entry
         self._waiting_changed.set()
         self._waiting_changed = asyncio.Event()
+
+    def announce(self, conference_sid: str, revision: int) -> None:
+        """A change committed elsewhere (another replica) reached this revision."""
+        feed = self.feeds.get(conference_sid)
+        if feed is not None:
+            self._filler.announce(conference_sid, feed, revision)
+
+    def watched(self) -> list[str]:
+        """The conferences someone watches here."""
+        return list(self.feeds)
 
     def publish(self, events: list[Event]) -> None:
         for event in events:

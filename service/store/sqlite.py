@@ -623,6 +623,18 @@ class SqliteStore:
                 (key, value),
             )
 
+    async def set_meta_once(self, key: str, value: str) -> str:
+        async with self.write() as tx:
+            await tx.conn.execute(
+                "INSERT INTO meta (key, value) VALUES (?, ?)"
+                " ON CONFLICT (key) DO UPDATE SET value = excluded.value WHERE meta.value = ''",
+                (key, value),
+            )
+            async with tx.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)) as cur:
+                row = await cur.fetchone()
+        assert row is not None
+        return str(row[0])
+
     # -- status callback delivery --------------------------------------------
 
     async def webhook_cursor(self, conference_sid: str) -> WebhookCursor | None:
