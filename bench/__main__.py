@@ -4,7 +4,7 @@ What it owns: the command line, the order of a run and its clean-up. A run
 starts Rollcall (`rollcall serve`, gRPC and REST, on a fresh database) and
 builds its fixtures through the API; starts the baselines with Rollcall's
 sample responses; then runs the sections (gRPC unary, log level,
-WatchConference, REST gateway, cost growth, memory), each figure in interleaved
+WatchConference, REST gateway, peer (Prism), cost growth, memory), each figure in interleaved
 rounds of baseline then Rollcall; prints the table (figure, Rollcall's median,
 the baseline's median, the median per-round ratio, the goal, met) with the
 machine, the CPU plan and the settings; and writes it all as JSON to
@@ -30,16 +30,17 @@ import time
 import traceback
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-from bench import growth, memory, rest, target, unary, watch
+from bench import growth, memory, peer, postgres, rest, target, unary, watch
 from bench.baselines import start_baseline
 from bench.budget import DEFAULT, FULL, QUICK, Budget
-from bench.load import LoadWorker
+from bench.load import LoadWorker, spec_for
 from bench.proc import ServerProcess, pin_self, plan_cpus
 from bench.report import Figure, baselines_legend, table, write_json
 
 RESULTS = Path(__file__).resolve().parent / "results"
-SECTIONS = ("unary", "log", "watch", "rest", "growth", "memory")
+SECTIONS = ("unary", "log", "watch", "rest", "peer", "growth", "memory", "postgres")
 
 
 def _log(message: str) -> None:
@@ -151,6 +152,14 @@ def run(budget: Budget, sections: tuple[str, ...], keep: bool) -> int:
         def rest_section() -> list[Figure]:
             base_http = start_baseline("http", samples, cpus=plan.server, run_dir=run_dir)
             servers.append(base_http)
+
+            def grpc_create() -> dict[str, Any]:
+                assert worker is not None
+                spec = spec_for(rollcall.target, "CreateParticipant", server_pid=rollcall.pid,
+                                concurrency=budget.rest_connections, duration=budget.duration,
+                                warmup=budget.warmup)  # fmt: skip
+                return worker.run(spec)
+
             try:
                 return rest.run_section(
                     rollcall_url=f"http://127.0.0.1:{rollcall.ports[1]}",
@@ -161,11 +170,28 @@ def run(budget: Budget, sections: tuple[str, ...], keep: bool) -> int:
                     budget=budget,
                     run_dir=run_dir,
                     log=_log,
+                    grpc_create=grpc_create,
                 )
             finally:
                 base_http.stop()
 
         section("rest", rest_section)
+
+        def peer_section() -> list[Figure]:
+            if not peer.available():
+                failures.append(f"section peer skipped: no {peer.PRISM}")
+                return []
+            return peer.run_section(
+                rollcall_url=f"http://127.0.0.1:{rollcall.ports[1]}",
+                rollcall_pid=rollcall.pid,
+                fetch_path=fixtures.rest_fetch_path,
+                server_cpus=list(plan.server),
+                budget=budget,
+                run_dir=run_dir,
+                log=_log,
+            )
+
+        section("peer", peer_section)
 
         def growth_section() -> list[Figure]:
             assert worker is not None
@@ -186,6 +212,16 @@ def run(budget: Budget, sections: tuple[str, ...], keep: bool) -> int:
             return memory.figures(idle, footprint)
 
         section("memory", memory_section)
+
+        def postgres_section() -> list[Figure]:
+            assert worker is not None
+            return postgres.run_section(
+                worker=worker, sqlite=rollcall, sqlite_fetches=fixtures.fetch_requests,
+                sqlite_watch=(fixtures.watch_parent, fixtures.watch_participants),
+                server_cpus=plan.server, budget=budget, run_dir=run_dir, log=_log,
+            )  # fmt: skip
+
+        section("postgres", postgres_section)
         for server in servers:
             if server.proc is not None and not server.alive():
                 failures.append(f"{server.name} exited during the run (see its log in {run_dir})")

@@ -11,7 +11,9 @@ which one ran.
 
 The rule it keeps: Rollcall's gateway and the bare aiohttp endpoint get the
 same requests from the same generator, and the server's CPU-seconds are read
-from /proc around each run.
+from /proc around each run. What the gateway costs is its own figure: REST
+Create c=64 against Rollcall's own gRPC Create c=64 (bench/load.py), run in
+the same rounds on the same server.
 """
 
 from __future__ import annotations
@@ -158,6 +160,7 @@ def run(
 
 SECTION = "REST gateway"
 BASELINE = "bare aiohttp endpoint parsing the same form and returning the same JSON"
+GRPC_BASELINE = "Rollcall's own gRPC Create at the same concurrency, same rounds"
 
 
 def run_section(
@@ -170,11 +173,13 @@ def run_section(
     budget: Budget,
     run_dir: Path,
     log: Callable[[str], None],
+    grpc_create: Callable[[], dict[str, Any]] | None = None,
 ) -> list[Figure]:
+    """`grpc_create` runs one measured gRPC Create round at the same concurrency."""
     figures: list[Figure] = []
     c = budget.rest_connections
     for operation in ("create", "fetch"):
-        rounds: dict[str, list[dict[str, Any]]] = {"baseline": [], "rollcall": []}
+        rounds: dict[str, list[dict[str, Any]]] = {"baseline": [], "rollcall": [], "grpc": []}
         sides = (("baseline", baseline_url, baseline_pid), ("rollcall", rollcall_url, rollcall_pid))
         for _, url, pid in sides:  # warm-up, unmeasured
             run(base_url=url, operation=operation, fetch_path=fetch_path, server_pid=pid,
@@ -196,6 +201,13 @@ def run_section(
                     f" {result['rps']:8,.0f} req/s  p99 {result['p99_ms'] or 0:7.1f} ms"
                     + (f"  errors {result['errors']}" if result["errors"] else "")
                 )
+            if operation == "create" and grpc_create is not None:
+                grpc = grpc_create()
+                rounds["grpc"].append(grpc)
+                log(
+                    f"[{SECTION}] round {round_no}/{budget.rounds} create gRPC     "
+                    f" {grpc['rps']:8,.0f} req/s  p99 {grpc['p99_ms'] or 0:7.1f} ms"
+                )
         rc, base = rounds["rollcall"], rounds["baseline"]
         name = f"{operation.capitalize()} c={c} ({generator()})"
         errors = sum(r["errors"] for r in rc)
@@ -209,6 +221,20 @@ def run_section(
                    [r["server_cpu"] / max(r["requests"], 1) * 1000 for r in rc],
                    [r["server_cpu"] / max(r["requests"], 1) * 1000 for r in base]),
         ]  # fmt: skip
+        if rounds["grpc"]:
+            note = "what the gateway costs: both sides are Rollcall, REST through the gateway"
+            figures.append(
+                Figure(
+                    SECTION,
+                    f"Create c={c}: REST ({generator()}) req/s vs gRPC",
+                    "req/s",
+                    GRPC_BASELINE,
+                    [r["rps"] for r in rc],
+                    [r["rps"] for r in rounds["grpc"]],
+                    Goal(">=", 0.9),
+                    note,
+                )
+            )
     return figures
 
 

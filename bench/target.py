@@ -76,7 +76,7 @@ SETTINGS_NOTE = (
 )
 
 
-def rollcall_env(database: Path, *, http: bool, log_level: str = "WARNING") -> dict[str, str]:
+def rollcall_env(database: Path | str, *, http: bool, log_level: str = "WARNING") -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ROLLCALL_")}
     env.update(SETTINGS)
     env.update(
@@ -96,7 +96,7 @@ def rollcall_env(database: Path, *, http: bool, log_level: str = "WARNING") -> d
 
 def rollcall_server(
     name: str,
-    database: Path,
+    database: Path | str,
     *,
     cpus: Sequence[int],
     log_path: Path,

@@ -294,11 +294,13 @@ def watch_round(
     duration: float,
     drain: float,
     run_dir: Path,
+    writer_target: str | None = None,
 ) -> dict[str, Any]:
+    """writer_target: the changes go to another server (replica) than the watchers'."""
     procs = _start_watchers(target, parent, watchers, drain, run_dir)
     try:
         writer_spec = {
-            "target": target,
+            "target": writer_target or target,
             "names": names,
             "rate": rate,
             "duration": duration,

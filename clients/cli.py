@@ -6,6 +6,9 @@ from the flag, else its ROLLCALL_* variable, else the default, via from_env),
 `gateway` hands its two addresses to the standalone gateway, participant
 commands live in clients.cli_participants, `watch` in clients.cli_watch and
 `callbacks` in clients.cli_callbacks.
+Only `serve` and `gateway` import the server package, and only once one of
+them is chosen (their flags are added when their parser is first used): the
+client commands run with the client alone.
 main() always returns the exit code: 0 done, 1 the service refused, 2 usage,
 130 interrupted.
 """
@@ -19,19 +22,54 @@ import importlib.metadata
 import os
 import sys
 import typing
-from collections.abc import Callable, Mapping
-from typing import cast
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, cast
 
 from clients.cli_callbacks import add_callbacks
 from clients.cli_participants import DEFAULT_TARGET, UsageError, add_participants
 from clients.cli_watch import add_watch
-from service.config import SETTINGS_HELP, Settings, env_name, from_env
+
+if TYPE_CHECKING:
+    from service.config import Settings
 
 __all__ = ["build_parser", "build_settings", "main"]
 
 
+class _CommandParser(argparse.ArgumentParser):
+    """A command's parser whose arguments may be added on first use (parsing
+    or help), so `serve` and `gateway` import the server package only when
+    chosen."""
+
+    def __init__(
+        self, *args: Any, fill: Callable[[argparse.ArgumentParser], None] | None = None, **kw: Any
+    ) -> None:
+        super().__init__(*args, **kw)
+        self._fill = fill
+
+    def _filled(self) -> None:
+        if self._fill is not None:
+            fill, self._fill = self._fill, None
+            fill(self)
+
+    def parse_known_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: Any = None
+    ) -> tuple[Any, list[str]]:
+        self._filled()
+        return super().parse_known_args(args, namespace)
+
+    def format_help(self) -> str:
+        self._filled()
+        return super().format_help()
+
+    def format_usage(self) -> str:
+        self._filled()
+        return super().format_usage()
+
+
 def build_settings(args: argparse.Namespace, environ: Mapping[str, str]) -> Settings:
     """Settings for `serve`: flag > ROLLCALL_* variable > default."""
+    from service.config import Settings, from_env
+
     overrides = {f.name: getattr(args, f.name, None) for f in dataclasses.fields(Settings)}
     try:
         return from_env(environ, **overrides)
@@ -52,6 +90,8 @@ def run_serve(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
 
 def gateway_addresses(args: argparse.Namespace, environ: Mapping[str, str]) -> tuple[str, str]:
     """(target, listen) for `gateway`: flag > variable > default."""
+    from service.config import Settings, env_name
+
     target = args.target or environ.get("ROLLCALL_TARGET") or DEFAULT_TARGET
     listen = args.listen or environ.get(env_name("http_listen")) or Settings().http_listen
     return target, listen
@@ -70,14 +110,9 @@ def _metavar(name: str, kind: type) -> str:
     return {int: "N", float: "NUMBER"}.get(kind, "VALUE")
 
 
-def _add_serve(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    serve = commands.add_parser(
-        "serve",
-        help="run the gRPC service and the REST gateway",
-        description="Run Rollcall's gRPC ParticipantService and its REST gateway until "
-        "SIGTERM or SIGINT. Every flag has a ROLLCALL_* environment variable; a flag "
-        "wins over its variable, which wins over the default.",
-    )
+def _serve_flags(serve: argparse.ArgumentParser) -> None:
+    from service.config import SETTINGS_HELP, Settings, env_name
+
     kinds = typing.get_type_hints(Settings)
     for field in dataclasses.fields(Settings):
         kind = kinds[field.name]
@@ -93,16 +128,23 @@ def _add_serve(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             serve.add_argument(
                 flag, dest=field.name, type=kind, metavar=_metavar(field.name, kind), help=help_text
             )
+
+
+def _add_serve(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    serve = commands.add_parser(
+        "serve",
+        help="run the gRPC service and the REST gateway",
+        description="Run Rollcall's gRPC ParticipantService and its REST gateway until "
+        "SIGTERM or SIGINT. Every flag has a ROLLCALL_* environment variable; a flag "
+        "wins over its variable, which wins over the default.",
+        fill=_serve_flags,
+    )
     serve.set_defaults(handler=run_serve, parser=serve)
 
 
-def _add_gateway(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    gateway = commands.add_parser(
-        "gateway",
-        help="run the REST gateway alone, in front of a remote gRPC service",
-        description="Serve Twilio's Conference Participant REST API, forwarding every "
-        "request to a Rollcall gRPC service.",
-    )
+def _gateway_flags(gateway: argparse.ArgumentParser) -> None:
+    from service.config import Settings, env_name
+
     gateway.add_argument(
         "--target",
         metavar="HOST:PORT",
@@ -113,6 +155,16 @@ def _add_gateway(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         metavar="HOST:PORT",
         help=f"where to serve HTTP (env {env_name('http_listen')}, "
         f"default {Settings().http_listen})",
+    )
+
+
+def _add_gateway(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    gateway = commands.add_parser(
+        "gateway",
+        help="run the REST gateway alone, in front of a remote gRPC service",
+        description="Serve Twilio's Conference Participant REST API, forwarding every "
+        "request to a Rollcall gRPC service.",
+        fill=_gateway_flags,
     )
     gateway.set_defaults(handler=run_gateway, parser=gateway)
 
@@ -130,7 +182,12 @@ def build_parser() -> argparse.ArgumentParser:
         description="Rollcall: Twilio's Conference Participant API over gRPC and REST.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    commands = cast(
+        "argparse._SubParsersAction[argparse.ArgumentParser]",
+        parser.add_subparsers(
+            dest="command", metavar="COMMAND", required=True, parser_class=_CommandParser
+        ),
+    )
     _add_serve(commands)
     _add_gateway(commands)
     add_participants(commands)

@@ -26,7 +26,7 @@ from rollcall.v1 import conference_service_pb2 as cpb
 from rollcall.v1 import conference_service_pb2_grpc as cpb_grpc
 from rollcall.v1 import participant_service_pb2 as pb
 from rollcall.v1 import participant_service_pb2_grpc as pb_grpc
-from service import keys, redact
+from service import grpc_races, keys, redact
 from service.admission import Admission
 from service.auth import Authenticator
 from service.carrier_callbacks.ingest import add_routes as add_carrier_routes
@@ -34,11 +34,14 @@ from service.carrier_callbacks.ingest import callback_urls
 from service.clock import Clock, SystemClock, Timer
 from service.config import Settings, parse_accounts, parse_api_keys
 from service.core.conferences import Conferences
+from service.core.ports.dead_letters import DeadLetterStore
+from service.core.ports.store import Store
 from service.core.ports.telephony import Report
 from service.core.usecases import Participants
 from service.dialer.choose import Chosen, choose
 from service.metrics import start_metrics
 from service.ratelimit import RateLimiter
+from service.replicas import Coordinator
 from service.rpc.callbacks import CallbackApi, CallbackServicer
 from service.rpc.conference_servicer import ConferenceServicer
 from service.rpc.conferences import ConferenceApi
@@ -47,15 +50,48 @@ from service.rpc.interceptors import RpcLogInterceptor
 from service.rpc.options import server_options
 from service.rpc.page_tokens import PageTokens
 from service.rpc.participants import ParticipantApi
+from service.rpc.prebuilt import PrebuiltResponses
 from service.rpc.servicer import ParticipantServicer
 from service.rpc.watch import WatchHub
+from service.store import pg_schema
 from service.store.dead_letters import DeadLetters
 from service.store.guard import GuardedSqliteStore
+from service.store.pg_dead_letters import PgDeadLetters
+from service.store.pg_notify import Listener
+from service.store.postgres import PostgresStore
+from service.store.sqlite import SqliteStore
 from service.webhooks.destinations import DestinationPolicy
 from service.webhooks.dispatcher import Policy, WebhookDispatcher
 from service.webhooks.redelivery import Redeliverer
 
 log = logging.getLogger("rollcall.app")
+
+
+def open_store(settings: Settings) -> Store:
+    """SQLite for a file name, PostgreSQL for a postgresql:// URL."""
+    if pg_schema.is_postgres(settings.database):
+        store = PostgresStore(
+            pg_schema.PgOptions(
+                dsn=settings.database,
+                pool_size=settings.database_pool_size,
+                statement_timeout_seconds=settings.database_statement_timeout_seconds,
+                tls=settings.database_tls,
+                tls_ca_file=settings.database_tls_ca_file,
+            ),
+            replica_id=settings.replica_id,
+        )
+        store.heartbeat_timeout = settings.replica_timeout_seconds
+        return store
+    return GuardedSqliteStore(settings.database)
+
+
+def open_dead_letters(store: Store) -> DeadLetterStore:
+    """The dead-letter table of the same database as the store."""
+    if isinstance(store, PostgresStore):
+        return PgDeadLetters(store)
+    assert isinstance(store, SqliteStore)
+    return DeadLetters(store)
+
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["ParticipantService"].full_name
 CONFERENCE_SERVICE_NAME = cpb.DESCRIPTOR.services_by_name["ConferenceService"].full_name
@@ -82,7 +118,9 @@ class App:
     def __init__(self, settings: Settings, clock: Clock | None = None) -> None:
         self.settings = settings
         self.clock: Clock = clock or SystemClock()
-        self.store = GuardedSqliteStore(settings.database)
+        self.store: Store = open_store(settings)
+        self._listener: Listener | None = None
+        self.coordinator: Coordinator | None = None
         self._database_check: Timer | None = None
         self._health_task: asyncio.Future[None] | None = None
         self.grpc_port = 0
@@ -96,12 +134,13 @@ class App:
         self.metrics_port: int | None = None
         self._stopping = False
         self.webhooks: WebhookDispatcher | None = None
-        self.dead_letters = DeadLetters(self.store)
+        self.dead_letters = open_dead_letters(self.store)
         self.redeliverer: Redeliverer | None = None
 
     async def start(self) -> None:
         s = self.settings
         redact.install()
+        grpc_races.install()
         accounts = parse_accounts(s.accounts)
         api_keys = parse_api_keys(s.api_keys)
         destinations = DestinationPolicy.from_specs(
@@ -136,9 +175,21 @@ class App:
             self.dead_letters,
         )
         self.redeliverer = Redeliverer(self.dead_letters, self.auth, s.callback_timeout_seconds)
-        self.participants.subscribe(self.webhooks.notify)
-        await self.webhooks.start()
-        await self.participants.recover()
+        if isinstance(self.store, PostgresStore):
+            # Several replicas: callbacks from the lease holder, calls of
+            # stopped replicas resolved by a survivor.
+            self.coordinator = Coordinator(
+                self.store,
+                self.participants,
+                self.webhooks,
+                heartbeat_seconds=s.replica_heartbeat_seconds,
+            )
+            self.participants.subscribe(self.coordinator.notify)
+            await self.coordinator.start()
+        else:
+            self.participants.subscribe(self.webhooks.notify)
+            await self.webhooks.start()
+            await self.participants.recover()
         changes = self.participants.changes
         self.admission = Admission(s.max_in_flight, lambda: changes.orphans)
         self.watch = WatchHub(
@@ -164,10 +215,21 @@ class App:
             self.api.limiter,
             self.api.page_tokens,
         )
+        if isinstance(self.store, PostgresStore):
+            self._listener = Listener(
+                self.store.options.dsn,
+                self.store.options.connect_kwargs(),
+                self._announce,
+                self.watch.watched,
+                self.store.revisions,
+                poll_seconds=s.watch_poll_seconds,
+                name=f"rollcall-listener {self.store.replica_id}",
+            )
+            self._listener.start()
         self._schedule_compaction()
 
         server = grpc.aio.server(
-            interceptors=[RpcLogInterceptor(), DecodingInterceptor()],
+            interceptors=[RpcLogInterceptor(), DecodingInterceptor(), PrebuiltResponses()],
             options=server_options(s),
             maximum_concurrent_rpcs=None,
         )
@@ -200,8 +262,9 @@ class App:
         self._server = server
         for name in HEALTH_NAMES:
             await self._health.set(name, health_pb2.HealthCheckResponse.SERVING)
-        self.store.on_gone(self._database_gone)
-        self._schedule_database_check()
+        if isinstance(self.store, GuardedSqliteStore):
+            self.store.on_gone(self._database_gone)
+            self._schedule_database_check()
         if s.http_listen:
             from service.gateway.protocol import HttpLimits
             from service.gateway.server import start_gateway
@@ -231,13 +294,20 @@ class App:
         host = self.settings.http_listen.rpartition(":")[0] or "127.0.0.1"
         return f"http://{host}:{self.http_port}"
 
+    def _announce(self, conference_sid: str, revision: int) -> None:
+        """Another replica committed this conference up to revision."""
+        self.watch.announce(conference_sid, revision)
+        if self.coordinator is not None:
+            self.coordinator.poke(conference_sid, revision)
+
     def _schedule_database_check(self) -> None:
         """Notice a database deleted under the server even when nothing writes."""
-        if self.settings.database_check_seconds <= 0:
+        store = self.store
+        if self.settings.database_check_seconds <= 0 or not isinstance(store, GuardedSqliteStore):
             return  # off: writes still check before they commit
 
         def check() -> None:
-            if self.store.check() and not self._stopping:
+            if store.check() and not self._stopping:
                 self._database_check = self.clock.call_later(
                     self.settings.database_check_seconds, check
                 )
@@ -320,8 +390,12 @@ class App:
             await self.dialer.close()
         if participants is not None:
             await participants.changes.drain()
+        if self.coordinator is not None:
+            await self.coordinator.stop()
         if self.webhooks is not None:
             await self.webhooks.stop()
         if self.redeliverer is not None:
             await self.redeliverer.close()
+        if self._listener is not None:
+            await self._listener.stop()
         await self.store.close()

@@ -23,6 +23,14 @@ class Settings:
     http_listen: str = "127.0.0.1:8080"
     metrics_listen: str = "127.0.0.1:9464"
     database: str = "rollcall.sqlite3"
+    database_pool_size: int = 20
+    database_statement_timeout_seconds: float = 30.0
+    database_tls: str = ""
+    database_tls_ca_file: str = ""
+    watch_poll_seconds: float = 5.0
+    replica_id: str = ""
+    replica_heartbeat_seconds: float = 2.0
+    replica_timeout_seconds: float = 10.0
     # "AC...:token" pairs, comma-separated.
     accounts: str = ""
     # "SK...:secret:AC..." triples, comma-separated.
@@ -78,7 +86,19 @@ SETTINGS_HELP: dict[str, str] = {
     ),
     "http_listen": "host:port for the REST gateway ('' to disable)",
     "metrics_listen": "host:port for Prometheus metrics at /metrics ('' to disable)",
-    "database": "SQLite database file",
+    "database": "SQLite database file, or a postgresql://USER:PASSWORD@HOST:PORT/DB URL",
+    "database_pool_size": "PostgreSQL: connections in the pool",
+    "database_statement_timeout_seconds": (
+        "PostgreSQL: longest a statement or lock wait may take before the request fails UNAVAILABLE"
+    ),
+    "database_tls": (
+        "PostgreSQL TLS: '' (as the URL's sslmode says), disable, require, verify-ca or verify-full"
+    ),
+    "database_tls_ca_file": "PostgreSQL TLS: CA certificates file for verify-ca/verify-full",
+    "watch_poll_seconds": (
+        "PostgreSQL: seconds between re-reads of watched conferences, in case a"
+        " notification from another replica was lost"
+    ),
     "accounts": "accounts as comma-separated ACSID:AUTHTOKEN pairs",
     "api_keys": "API keys as comma-separated SKSID:SECRET:ACSID triples",
     "demo_account": (
@@ -113,6 +133,18 @@ SETTINGS_HELP: dict[str, str] = {
     "twilio_timeout_seconds": (
         "twilio dialer: seconds the carrier gets (retries included) before a request"
         " fails UNAVAILABLE"
+    ),
+    "replica_id": (
+        "PostgreSQL: this replica's name, unique among live replicas (default: the host name);"
+        " a restart with the same name resolves its own calls at once"
+    ),
+    "replica_heartbeat_seconds": (
+        "PostgreSQL: seconds between a replica's heartbeats and its checks for work left"
+        " by stopped replicas"
+    ),
+    "replica_timeout_seconds": (
+        "PostgreSQL: seconds without a heartbeat after which a replica's calls are"
+        " resolved by another"
     ),
     "grace_seconds": "seconds in-flight RPCs get to finish after SIGTERM",
     "drain_seconds": (

@@ -8,7 +8,9 @@ token is kept in the store in plain text because status callbacks are signed
 with it (Twilio's X-Twilio-Signature is an HMAC keyed by the auth token, so a
 hash would not do); a token given in the settings is never stored, and a
 stored one is erased when the demo account is off. The page token key is made
-once and shared by everything that uses the store.
+once and shared by everything that uses the store. Each generated value is
+written first-write-wins (Store.set_meta_once) and read back, so replicas
+starting at once on one database agree on the demo account and the key.
 """
 
 from __future__ import annotations
@@ -51,24 +53,21 @@ async def demo_account(store: Store, settings: Settings) -> DemoAccount | None:
         return None
     sid = settings.demo_account_sid or await store.get_meta(_SID_META) or ""
     if not sid:
-        sid = "AC" + secrets.token_hex(16)
-        await store.set_meta(_SID_META, sid)
+        sid = await store.set_meta_once(_SID_META, "AC" + secrets.token_hex(16))
     created = False
     token = settings.demo_auth_token or await store.get_meta(_TOKEN_META) or ""
     if not token:
-        token = secrets.token_hex(16)
-        await store.set_meta(_TOKEN_META, token)
-        created = True
+        generated = secrets.token_hex(16)
+        token = await store.set_meta_once(_TOKEN_META, generated)
+        created = token == generated  # another replica's write won: not ours to show
     return DemoAccount(sid, token, created)
 
 
 async def page_token_key(store: Store) -> str:
-    """The store's page token key, made at the first start. (Replicas making it
-    at the same first start could each keep their own until restarted; a store
-    shared by replicas should make the first write of a meta key win.)"""
+    """The store's page token key, made at the first start (the first
+    replica's write wins when several start at once)."""
     key = await store.get_meta(page_tokens.META_KEY)
     if not key:
-        await store.set_meta(page_tokens.META_KEY, page_tokens.new_key())
-        key = await store.get_meta(page_tokens.META_KEY)
+        key = await store.set_meta_once(page_tokens.META_KEY, page_tokens.new_key())
     assert key
     return key

@@ -22,6 +22,7 @@ from rollcall.v1 import participant_service_pb2_grpc as pb_grpc
 from service.app import App
 from service.clock import ManualClock
 from service.config import Settings
+from tests import pg
 
 ACCOUNT_SID = "AC" + "a" * 32
 AUTH_TOKEN = "token-" + "1" * 26
@@ -68,12 +69,20 @@ class Harness:
         await self.clock.advance(seconds)
 
 
+def server_database(path: Path) -> str:
+    """The database a test server uses: the SQLite file at path, or, when
+    ROLLCALL_TEST_STORE=postgres, a PostgreSQL database named after it."""
+    if pg.test_store() == "postgres":
+        return pg.database_for(str(path))
+    return str(path)
+
+
 def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
         "grpc_listen": "127.0.0.1:0",
         "http_listen": "127.0.0.1:0",
         "metrics_listen": "127.0.0.1:0",
-        "database": str(tmp_path / "rollcall.sqlite3"),
+        "database": server_database(tmp_path / "rollcall.sqlite3"),
         "accounts": f"{ACCOUNT_SID}:{AUTH_TOKEN},{OTHER_SID}:{OTHER_TOKEN}",
         "api_keys": f"{KEY_SID}:{KEY_SECRET}:{ACCOUNT_SID}",
         "sim_ring_seconds": 2.0,

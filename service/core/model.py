@@ -13,6 +13,8 @@ import enum
 import secrets
 from typing import Any
 
+from service.core.settings_words import twilio_words
+
 
 class ParticipantStatus(enum.StrEnum):
     QUEUED = "queued"
@@ -152,7 +154,8 @@ class Conference:
     date_updated: float
     # Conference-level settings, fixed by the first participant: its
     # conference status callbacks and region (typed), and the other
-    # conference-level Create parameters (recording, trim) as sent.
+    # conference-level Create parameters (recording, trim) as sent, in
+    # Twilio's words (service.core.settings_words).
     settings: dict[str, Any] = dataclasses.field(default_factory=dict)
     status_callback: StatusCallback = dataclasses.field(default_factory=StatusCallback)
     # Twilio's Region word (`us1`, `ie1`); empty: not chosen.
@@ -183,6 +186,8 @@ class Conference:
                 settings, CONFERENCE_EVENT_PREFIX, "conference_status_callback"
             )
             values["region"] = str(settings.get("region") or "").removeprefix("REGION_").lower()
+        if values.get("settings"):  # rows stored before may hold proto enum names
+            values["settings"] = twilio_words(values["settings"])
         values["status"] = ConferenceStatus(values["status"])
         values["end_reason"] = EndReason(values.get("end_reason", ""))
         return cls(**values)
@@ -222,8 +227,9 @@ class Participant:
     leave_reason: LeaveReason = LeaveReason.NONE
     # The call's status callbacks (Twilio's StatusCallback* parameters).
     status_callback: StatusCallback = dataclasses.field(default_factory=StatusCallback)
-    # Every other Create parameter as sent (field names -> values), kept for
-    # the carrier and for Fetch parity with Twilio's stored call.
+    # Every other Create parameter as sent (field names -> values, enum values
+    # in Twilio's words: service.core.settings_words), kept for the carrier
+    # and for Fetch parity with Twilio's stored call.
     settings: dict[str, Any] = dataclasses.field(default_factory=dict)
     # Order of creation within the store; the List order and page cursor.
     seq: int = 0
@@ -251,6 +257,8 @@ class Participant:
             values["status_callback"] = StatusCallback.from_settings(
                 values.get("settings") or {}, CALL_EVENT_PREFIX, "status_callback"
             )
+        if values.get("settings"):  # rows stored before may hold proto enum names
+            values["settings"] = twilio_words(values["settings"])
         values["status"] = ParticipantStatus(values["status"])
         values["call_status"] = CallStatus(values["call_status"])
         values["leave_reason"] = LeaveReason(values.get("leave_reason", ""))

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from service.core import background, carrier_reports, rules
@@ -137,7 +138,9 @@ async def read_roster(tx: WriteTransaction, conference_sid: str, need: rules.Nee
     return rules.Roster()
 
 
-async def reconcile(ps: Participants) -> tuple[int, int]:
+async def reconcile(
+    ps: Participants, found: Sequence[Participant] | None = None
+) -> tuple[int, int]:
     """After a restart: hand every open call to the carrier and apply its word.
 
     Returns (ended, kept): calls the carrier reports ended (the simulator:
@@ -145,7 +148,9 @@ async def reconcile(ps: Participants) -> tuple[int, int]:
     calls that run on.
     """
     open_calls: list[OpenCall] = []
-    participants = await ps.store.active_participants_everywhere()
+    participants = found
+    if participants is None:
+        participants = await ps.store.active_participants_everywhere()
     if not participants:
         return 0, 0
     async with ps.store.write() as tx:

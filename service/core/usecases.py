@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 from service.clock import Clock
 from service.core import background, create, errors, reports, rules
@@ -314,9 +314,11 @@ class Participants:
         # Called from carrier timers and callbacks, which no caller cancels.
         await self.changes.track(lambda: reports.apply_report(self, report, token, accounts))
 
-    async def recover(self) -> tuple[int, int]:
-        """After a restart: the carrier's word on every open call (see reports)."""
-        return await reports.reconcile(self)
+    async def recover(self, found: Sequence[Participant] | None = None) -> tuple[int, int]:
+        """After a restart: the carrier's word on every open call (see reports).
+        `found`: these calls instead of the store's (another replica's,
+        claimed after it stopped)."""
+        return await reports.reconcile(self, found)
 
 
 read_roster = reports.read_roster

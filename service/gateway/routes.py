@@ -19,7 +19,7 @@ from multidict import MultiDict
 from rollcall.v1 import participant_pb2
 from rollcall.v1 import participant_service_pb2 as pb
 from service.core.errors import invalid_field, not_found
-from service.gateway import forms, paging, render, representation
+from service.gateway import forms, paging, render, render_cache, representation
 from service.gateway.representation import SUFFIX, answers_in_kind
 from service.gateway.upstream import Upstream
 
@@ -156,6 +156,8 @@ async def list_participants(request: web.Request) -> web.Response:
 async def fetch_participant(request: web.Request) -> web.Response:
     message = pb.FetchParticipantRequest(name=_name(request))
     response = await _upstream(request).fetch_participant(message, _authorization(request))
+    if representation.kind(request) is representation.Kind.JSON:
+        return render_cache.json_response(response.participant)
     return _participant_response(request, response.participant)
 
 

@@ -25,46 +25,6 @@ from service.gateway.status import from_rpc_error, from_status
 log = logging.getLogger(__name__)
 
 
-class Upstream(Protocol):
-    """ParticipantService as the gateway calls it.
-
-    `authorization` is the caller's raw `Authorization` header value (None when
-    the request had none); the service authenticates it and enforces tenancy.
-    """
-
-    async def create_participant(
-        self, request: pb.CreateParticipantRequest, authorization: str | None
-    ) -> pb.CreateParticipantResponse: ...
-
-    async def fetch_participant(
-        self, request: pb.FetchParticipantRequest, authorization: str | None
-    ) -> pb.FetchParticipantResponse: ...
-
-    async def list_participants(
-        self, request: pb.ListParticipantsRequest, authorization: str | None
-    ) -> pb.ListParticipantsResponse: ...
-
-    async def update_participant(
-        self, request: pb.UpdateParticipantRequest, authorization: str | None
-    ) -> pb.UpdateParticipantResponse: ...
-
-    async def delete_participant(
-        self, request: pb.DeleteParticipantRequest, authorization: str | None
-    ) -> pb.DeleteParticipantResponse: ...
-
-    async def list_conferences(
-        self, request: cpb.ListConferencesRequest, authorization: str | None
-    ) -> cpb.ListConferencesResponse: ...
-
-    async def fetch_conference(
-        self, request: cpb.FetchConferenceRequest, authorization: str | None
-    ) -> cpb.FetchConferenceResponse: ...
-
-    async def update_conference(
-        self, request: cpb.UpdateConferenceRequest, authorization: str | None
-    ) -> cpb.UpdateConferenceResponse: ...
-
-
 class _ParticipantCalls(Protocol):
     async def create_participant(
         self, request: pb.CreateParticipantRequest, authorization: str | None
@@ -99,6 +59,14 @@ class _ConferenceCalls(Protocol):
     async def update_conference(
         self, request: cpb.UpdateConferenceRequest, authorization: str | None
     ) -> cpb.UpdateConferenceResponse: ...
+
+
+class Upstream(_ParticipantCalls, _ConferenceCalls, Protocol):
+    """ParticipantService and ConferenceService as the gateway calls them.
+
+    `authorization` is the caller's raw `Authorization` header value (None when
+    the request had none); the service authenticates it and enforces tenancy.
+    """
 
 
 class LocalUpstream:

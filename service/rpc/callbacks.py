@@ -17,11 +17,11 @@ from rollcall.v1 import callback_service_pb2 as pb
 from rollcall.v1 import callback_service_pb2_grpc as pb_grpc
 from service.auth import Authenticator
 from service.core import errors
+from service.core.ports.dead_letters import DeadLetter, DeadLetterStore
 from service.ratelimit import RateLimiter
 from service.rpc import names
 from service.rpc.messages import timestamp
 from service.rpc.servicer import _unary
-from service.store.dead_letters import DeadLetter, DeadLetters
 from service.webhooks.dispatcher import _safe_url
 from service.webhooks.redelivery import Redeliverer
 
@@ -51,7 +51,7 @@ class CallbackApi:
     def __init__(
         self,
         auth: Authenticator,
-        dead_letters: DeadLetters,
+        dead_letters: DeadLetterStore,
         redeliverer: Redeliverer,
         limiter: RateLimiter | None = None,
     ) -> None:

@@ -26,7 +26,7 @@ from service.core.commands import ConferenceRef
 from service.core.ports.store import ParticipantFilter
 from service.core.usecases import Participants
 from service.ratelimit import RateLimiter
-from service.rpc import limits, messages, names, requests
+from service.rpc import limits, messages, names, proto_cache, requests
 from service.rpc.page_tokens import PageTokens, binding
 from service.rpc.watch import WatchHub
 from service.webhooks.destinations import DestinationPolicy, check_request
@@ -125,7 +125,7 @@ class ParticipantApi:
 
     async def watch_conference(
         self, request: pb.WatchConferenceRequest, authorization: str | None
-    ) -> AsyncIterator[pb.WatchConferenceResponse]:
+    ) -> AsyncIterator[pb.WatchConferenceResponse | bytes]:
         """WatchConference: the same authentication, rate limit and tenancy
         as every other method; not admitted (a stream is not work in flight)."""
         ref = self._conference_of(authorization, request, request.parent)
@@ -140,7 +140,7 @@ class ParticipantApi:
     ) -> pb.FetchParticipantResponse:
         ref, key = self._participant_of(authorization, request, request.name)
         found = await self.participants.fetch(ref, key, include_ended=request.include_ended)
-        return pb.FetchParticipantResponse(participant=messages.participant(found))
+        return pb.FetchParticipantResponse(participant=proto_cache.participant(found))
 
     @_admitted
     async def list_participants(
@@ -167,7 +167,7 @@ class ParticipantApi:
             before=before,
         )
         return pb.ListParticipantsResponse(
-            participants=[messages.participant(p) for p in page.participants],
+            participants=[proto_cache.participant(p) for p in page.participants],
             next_page_token=(
                 self.page_tokens.issue(page.next_after, None, bound)
                 if page.next_after is not None

@@ -27,6 +27,7 @@ from service.core.model import (
     StatusCallback,
     event_words,
 )
+from service.core.settings_words import twilio_words
 
 _E164 = re.compile(r"^\+[1-9][0-9]{1,14}$")
 _CLIENT = re.compile(r"^client:[A-Za-z0-9_.@+\-]{1,256}$")
@@ -143,10 +144,11 @@ def fingerprint(request: Message) -> str:
 def _settings(
     request: Message, fields: tuple[str, ...] | None, skip: tuple[str, ...]
 ) -> dict[str, Any]:
+    """The parameters as sent, enum values in Twilio's words."""
     data = json_format.MessageToDict(request, preserving_proto_field_name=True)
     if fields is not None:
-        return {k: v for k, v in data.items() if k in fields}
-    return {k: v for k, v in data.items() if k not in skip}
+        return twilio_words({k: v for k, v in data.items() if k in fields})
+    return twilio_words({k: v for k, v in data.items() if k not in skip})
 
 
 def create_command(request: pb.CreateParticipantRequest, ref: ConferenceRef) -> CreateCommand:

@@ -86,9 +86,9 @@ class ParticipantServicer(pb_grpc.ParticipantServiceServicer):
     ) -> pb.DeleteParticipantResponse:
         return await _unary(self.api.delete_participant, request, context)
 
-    async def WatchConference(
+    async def WatchConference(  # type: ignore[override]  # bytes: see rpc.prebuilt
         self, request: pb.WatchConferenceRequest, context: grpc.aio.ServicerContext
-    ) -> AsyncIterator[pb.WatchConferenceResponse]:
+    ) -> AsyncIterator[pb.WatchConferenceResponse | bytes]:
         try:
             async for item in self.api.watch_conference(request, authorization(context)):
                 yield item

@@ -28,6 +28,7 @@ from service.core.model import Event, EventType
 from service.core.ports.store import ParticipantFilter, Store
 from service.core.usecases import Participants
 from service.rpc import messages
+from service.rpc.watch_fill import FeedFiller
 
 log = logging.getLogger("rollcall.watch")
 
@@ -40,7 +41,8 @@ _BATCH = 500
 class _Cached:
     revision: int
     event: Event
-    message: pb.WatchConferenceResponse
+    # Serialized once, sent as is by every stream (see rpc.prebuilt).
+    message: bytes
 
 
 class Feed:
@@ -60,9 +62,8 @@ class Feed:
         self.waiters.clear()
 
     def publish(self, event: Event) -> None:
-        cached = _Cached(
-            event.revision, event, pb.WatchConferenceResponse(event=messages.event(event))
-        )
+        message = pb.WatchConferenceResponse(event=messages.event(event)).SerializeToString()
+        cached = _Cached(event.revision, event, message)
         if self.recent and event.revision != self.recent[-1].revision + 1:
             self.recent.clear()  # out of order: keep the cache contiguous
         self.recent.append(cached)
@@ -70,12 +71,19 @@ class Feed:
             self.revision = event.revision
         self.wake()
 
+    def announce(self, revision: int) -> None:
+        """Another replica committed up to revision: wake watchers to read it."""
+        if revision > self.revision:
+            self.revision = revision
+            self.wake()
+
     def after(self, cursor: int) -> list[_Cached] | None:
         """Cached events after cursor, if the cache holds cursor+1 onwards."""
         if not self.recent or self.recent[0].revision > cursor + 1:
             return None
         if self.recent[-1].revision <= cursor:
-            return []
+            # Announced by another replica and not cached here: read the log.
+            return [] if self.recent[-1].revision >= self.revision else None
         start = cursor + 1 - self.recent[0].revision
         return list(itertools.islice(self.recent, start, None))
 
@@ -117,11 +125,13 @@ class WatchHub:
         self._waiting: dict[int, tuple[Feed, int]] = {}
         self._waiting_changed = asyncio.Event()
         self._closing = asyncio.Event()
+        self._filler = FeedFiller(store)
         participants.subscribe(self.publish)
 
     def close(self) -> None:
         """End every stream with UNAVAILABLE so clients resume on another server."""
         self._closing.set()
+        self._filler.close()
         for feed in self.feeds.values():
             feed.wake()
 
@@ -141,6 +151,16 @@ class WatchHub:
             self._waiting[key] = entry
         self._waiting_changed.set()
         self._waiting_changed = asyncio.Event()
+
+    def announce(self, conference_sid: str, revision: int) -> None:
+        """A change committed elsewhere (another replica) reached this revision."""
+        feed = self.feeds.get(conference_sid)
+        if feed is not None:
+            self._filler.announce(conference_sid, feed, revision)
+
+    def watched(self) -> list[str]:
+        """The conferences someone watches here."""
+        return list(self.feeds)
 
     def publish(self, events: list[Event]) -> None:
         for event in events:
@@ -175,9 +195,10 @@ class WatchHub:
 
     async def watch(
         self, ref: ConferenceRef, request: pb.WatchConferenceRequest
-    ) -> AsyncIterator[pb.WatchConferenceResponse]:
+    ) -> AsyncIterator[pb.WatchConferenceResponse | bytes]:
         """The stream for the caller's conference `ref`: ParticipantApi has
-        authenticated, rate-limited and checked tenancy, as for every RPC."""
+        authenticated, rate-limited and checked tenancy, as for every RPC.
+        Yields messages, or the bytes of one already serialized (rpc.prebuilt)."""
         account = ref.account_sid
         _check_types(request)
         if self._closing.is_set():
@@ -205,7 +226,7 @@ class WatchHub:
         ref: ConferenceRef,
         conference_sid: str,
         feed: Feed,
-    ) -> AsyncIterator[pb.WatchConferenceResponse]:
+    ) -> AsyncIterator[pb.WatchConferenceResponse | bytes]:
         flt = _Filter(request)
         if request.HasField("resume_after_revision"):
             cursor = request.resume_after_revision
@@ -245,7 +266,7 @@ class WatchHub:
                 raise errors.shutting_down(_RESUME_ELSEWHERE)
             if feed.revision > cursor:
                 cached = feed.after(cursor)
-                batch: list[tuple[Event, pb.WatchConferenceResponse | None]]
+                batch: list[tuple[Event, bytes | None]]
                 if cached is None:
                     batch = [
                         (e, None) for e in await self.store.events(conference_sid, cursor, _BATCH)

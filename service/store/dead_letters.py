@@ -1,6 +1,7 @@
-"""Dead letters: status callbacks given up on, kept in the SQLite store.
+"""Dead letters: status callbacks given up on, kept in the store's database.
 
-What it owns: the DeadLetter record and the callback_dead_letters table.
+What it owns: the SQLite adapter of the DeadLetterStore port (core.ports.dead_letters)
+over the callback_dead_letters table (PostgreSQL: pg_dead_letters).
 
 The rules it keeps: a dead letter is written in its own durable transaction
 when a callback is given up on, and holds everything needed to send it again
@@ -13,54 +14,15 @@ event it reports (prune, run after each compaction).
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 import orjson
 
+from service.core.ports.dead_letters import DeadLetter, DeadLetterStore
+from service.store.dead_letter_rows import COLUMNS, letter_from_row
 from service.store.sqlite import SqliteStore
 
-_COLUMNS = (
-    "id, account_sid, conference_sid, revision, kind, call_sid, callback_event, method, url,"
-    " params, token, attempts, last_outcome, given_up_at"
-)
-
-
-@dataclasses.dataclass(frozen=True)
-class DeadLetter:
-    account_sid: str
-    conference_sid: str
-    revision: int
-    kind: str
-    call_sid: str | None
-    callback_event: str
-    method: str
-    url: str
-    params: dict[str, str]
-    token: str
-    attempts: int
-    last_outcome: str
-    given_up_at: float
-    id: int = 0
-
-
-def _letter(row: Any) -> DeadLetter:
-    return DeadLetter(
-        id=int(row[0]),
-        account_sid=row[1],
-        conference_sid=row[2],
-        revision=int(row[3]),
-        kind=row[4],
-        call_sid=row[5],
-        callback_event=row[6],
-        method=row[7],
-        url=row[8],
-        params=orjson.loads(row[9]),
-        token=row[10],
-        attempts=int(row[11]),
-        last_outcome=row[12],
-        given_up_at=float(row[13]),
-    )
+__all__ = ["DeadLetter", "DeadLetterStore", "DeadLetters"]
 
 
 class DeadLetters:
@@ -96,7 +58,7 @@ class DeadLetters:
         self, account_sid: str, *, conference_sid: str = "", after_id: int = 0, limit: int = 1000
     ) -> list[DeadLetter]:
         """The account's dead letters with id > after_id, oldest first."""
-        sql = f"SELECT {_COLUMNS} FROM callback_dead_letters WHERE account_sid = ? AND id > ?"  # noqa: S608
+        sql = f"SELECT {COLUMNS} FROM callback_dead_letters WHERE account_sid = ? AND id > ?"  # noqa: S608
         args: list[Any] = [account_sid, after_id]
         if conference_sid:
             sql += " AND conference_sid = ?"
@@ -105,7 +67,7 @@ class DeadLetters:
         args.append(limit)
         async with self.store._read() as r:
             rows = await r._all(sql, *args)
-        return [_letter(row) for row in rows]
+        return [letter_from_row(row) for row in rows]
 
     async def delivered(self, letter_id: int) -> None:
         async with self.store.write() as tx:

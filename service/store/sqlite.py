@@ -5,6 +5,13 @@ transactions (BEGIN IMMEDIATE ... COMMIT) never interleave and revisions
 commit in order; synchronous=FULL, so a committed change survives a crash of
 the process or the machine; readers use their own connections and see only
 committed data; schema changes are numbered migrations applied at open.
+
+Where statements run: the queries and row writes inside a change (and every
+read) run inline on the event loop, on a connection checked out to that
+caller alone (see sqlite_inline): they touch only SQLite's page cache and take
+microseconds, so a thread hop would cost more than the statement. What can
+wait on the disk or on another connection's lock runs on the connection's
+own thread: BEGIN IMMEDIATE, COMMIT (the fsync), migrations and maintenance.
 """
 
 from __future__ import annotations
@@ -26,7 +33,9 @@ from service.core.ports.store import (
     WebhookCursor,
 )
 from service.store import sqlite_conferences
+from service.store.row_cache import RowCache
 from service.store.sqlite_carrier import CarrierRows
+from service.store.sqlite_inline import raw
 from service.store.sqlite_migrations import migrate
 
 _READERS = 4
@@ -79,7 +88,8 @@ def _is_call_sid(key: str) -> bool:
 
 
 async def _connect(path: str) -> aiosqlite.Connection:
-    conn = await aiosqlite.connect(path, isolation_level=None)
+    # Used from the loop too (see sqlite_inline), never from two threads at once.
+    conn = await aiosqlite.connect(path, isolation_level=None, check_same_thread=False)
     await conn.execute("PRAGMA journal_mode=WAL")
     await conn.execute("PRAGMA synchronous=FULL")
     await conn.execute("PRAGMA foreign_keys=ON")
@@ -90,18 +100,19 @@ async def _connect(path: str) -> aiosqlite.Connection:
 class _Reads:
     """Queries shared by the write transaction and the read connections."""
 
-    def __init__(self, conn: aiosqlite.Connection) -> None:
+    def __init__(self, conn: aiosqlite.Connection, cache: RowCache | None = None) -> None:
         self.conn = conn
+        self.raw = raw(conn)
+        # Read connections share decoded rows (read-only); a write transaction
+        # decodes its own copies.
+        self._decode = _participant if cache is None else cache.participant
 
     async def _all(self, sql: str, *args: Any) -> list[Any]:
-        """Execute and fetch in one hop to the connection's thread."""
-        return list(await self.conn.execute_fetchall(sql, args))
+        """Execute and fetch inline (see the module's docstring)."""
+        return self.raw.execute(sql, args).fetchall()
 
     async def _one(self, sql: str, *args: Any) -> Any:
-        rows = await self.conn.execute_fetchall(sql, args)
-        for row in rows:
-            return row
-        return None
+        return self.raw.execute(sql, args).fetchone()
 
     async def conference(self, account_sid: str, conference_sid: str) -> Conference | None:
         row = await self._one(
@@ -170,7 +181,7 @@ class _Reads:
             + " ORDER BY p.active DESC, p.seq DESC LIMIT 1"
         )
         row = await self._one(sql, *args)
-        return None if row is None else _participant(row)
+        return None if row is None else self._decode(row)
 
     async def active_participants(self, conference_sid: str) -> list[Participant]:
         rows = await self._all(
@@ -217,7 +228,7 @@ class SqliteWriteTransaction(_Reads, CarrierRows):
         return None if row is None else _participant(row)
 
     async def insert_conference(self, conference: Conference) -> None:
-        await self.conn.execute(
+        self.raw.execute(
             "INSERT INTO conferences (sid, account_sid, friendly_name, status, revision, data)"
             " VALUES (?, ?, ?, ?, ?, ?)",
             (
@@ -231,7 +242,7 @@ class SqliteWriteTransaction(_Reads, CarrierRows):
         )
 
     async def update_conference(self, conference: Conference) -> None:
-        await self.conn.execute(
+        self.raw.execute(
             "UPDATE conferences SET status = ?, revision = ?, data = ? WHERE sid = ?",
             (
                 conference.status.value,
@@ -255,7 +266,7 @@ class SqliteWriteTransaction(_Reads, CarrierRows):
         )
 
     async def insert_participant(self, participant: Participant) -> Participant:
-        row = await self.conn.execute_insert(
+        cursor = self.raw.execute(
             "INSERT INTO participants (call_sid, account_sid, conference_sid, label, active,"
             " muted, hold, coaching, revision, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
@@ -265,18 +276,18 @@ class SqliteWriteTransaction(_Reads, CarrierRows):
                 *self._participant_values(participant),
             ),
         )
-        participant.seq = int(row[0]) if row else 0
+        participant.seq = cursor.lastrowid or 0
         return participant
 
     async def update_participant(self, participant: Participant) -> None:
-        await self.conn.execute(
+        self.raw.execute(
             "UPDATE participants SET label = ?, active = ?, muted = ?, hold = ?, coaching = ?,"
             " revision = ?, data = ? WHERE call_sid = ?",
             (*self._participant_values(participant), participant.call_sid),
         )
 
     async def append_event(self, event: Event) -> None:
-        await self.conn.execute(
+        self.raw.execute(
             "INSERT INTO events (conference_sid, revision, account_sid, time, type, call_sid,"
             " data) VALUES (?, ?, ?, ?, ?, ?, ?)",
             (
@@ -301,7 +312,7 @@ class SqliteWriteTransaction(_Reads, CarrierRows):
     async def record_request(
         self, account_sid: str, request_id: str, call_sid: str, fingerprint: str
     ) -> None:
-        await self.conn.execute(
+        self.raw.execute(
             "INSERT INTO requests (account_sid, request_id, call_sid, fingerprint)"
             " VALUES (?, ?, ?, ?)",
             (account_sid, request_id, call_sid, fingerprint),
@@ -320,6 +331,7 @@ class SqliteStore:
         self._committer: asyncio.Task[None] | None = None
         self._readers: asyncio.Queue[aiosqlite.Connection] = asyncio.Queue()
         self._all_readers: list[aiosqlite.Connection] = []
+        self._rows = RowCache(_participant)
 
     async def open(self) -> None:
         self._writer = await _connect(self.path)
@@ -389,23 +401,19 @@ class SqliteStore:
                 raise
         self._in_change = True
         try:
-            await _statement(conn, "SAVEPOINT change")
+            raw(conn).execute("SAVEPOINT change")
         except Exception:
             self._in_change = False
             raise
 
     async def _release_change(self, conn: aiosqlite.Connection) -> None:
-        try:
-            await _statement(conn, "RELEASE change")
-        except asyncio.CancelledError:
-            self._in_change = False  # it did run: the change is in the batch
-            raise
+        raw(conn).execute("RELEASE change")  # inline: no cancellation point
         self._in_change = False
 
     async def _undo_change(self, conn: aiosqlite.Connection) -> None:
         try:
-            await conn.execute("ROLLBACK TO change")
-            await conn.execute("RELEASE change")
+            raw(conn).execute("ROLLBACK TO change")
+            raw(conn).execute("RELEASE change")
         except Exception as exc:
             # The change could not be undone alone: the whole batch goes.
             self._fail_batch(exc)
@@ -456,7 +464,7 @@ class SqliteStore:
     async def _read(self) -> AsyncIterator[_Reads]:
         conn = await self._readers.get()
         try:
-            yield _Reads(conn)
+            yield _Reads(conn, self._rows)
         finally:
             self._readers.put_nowait(conn)
 
@@ -502,12 +510,12 @@ class SqliteStore:
         base = " AND ".join(where)
         select = f"SELECT {_PARTICIPANT_COLUMNS} FROM participants WHERE {base}"  # noqa: S608
         async with self._read() as r:
-            conn = r.conn
+            conn = r.raw
+            # Inline (see sqlite_inline): no cancellation point between BEGIN
+            # and the COMMIT below, so the pooled connection is never left
+            # inside a transaction.
+            conn.execute("BEGIN")
             try:
-                # Inside the try: a caller cancelled while BEGIN is queued must
-                # still queue the COMMIT, or the pooled connection stays in a
-                # transaction and every later reader of it fails.
-                await conn.execute("BEGIN")
                 if before is not None:
                     sql = f"{select} AND seq < ? ORDER BY seq DESC LIMIT ?"
                     rows = await r._all(sql, *args, before, page_size + 1)
@@ -529,8 +537,8 @@ class SqliteStore:
                     "SELECT revision FROM conferences WHERE sid = ?", conference_sid
                 )
             finally:
-                await conn.execute("COMMIT")
-        participants = [_participant(row) for row in rows]
+                conn.execute("COMMIT")
+        participants = [self._rows.participant(row) for row in rows]
         return Page(
             participants=participants,
             next_after=participants[-1].seq if participants and more_after else None,
@@ -615,6 +623,18 @@ class SqliteStore:
                 " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                 (key, value),
             )
+
+    async def set_meta_once(self, key: str, value: str) -> str:
+        async with self.write() as tx:
+            await tx.conn.execute(
+                "INSERT INTO meta (key, value) VALUES (?, ?)"
+                " ON CONFLICT (key) DO UPDATE SET value = excluded.value WHERE meta.value = ''",
+                (key, value),
+            )
+            async with tx.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)) as cur:
+                row = await cur.fetchone()
+        assert row is not None
+        return str(row[0])
 
     # -- status callback delivery --------------------------------------------
 

@@ -8,7 +8,7 @@ process stopped mid-attempt (with the same I-Twilio-Idempotency-Token). Per
 conference, callbacks go out strictly in event order: a failing receiver is
 retried with exponential backoff on the injected clock, up to max_attempts
 (by default covering a receiver outage of over an hour), then the callback is
-logged, counted and kept as a dead letter (when a DeadLetters table is given)
+logged, counted and kept as a dead letter (when a dead-letter store is given)
 before the lane moves on; one whose destination the DestinationPolicy refuses
 is logged, counted and skipped at once, never retried. The commit listener only
 wakes a conference's task, so RPCs never wait for HTTP, and a slow receiver
@@ -30,8 +30,8 @@ import yarl
 from service.auth import Authenticator
 from service.clock import Clock
 from service.core.model import Event, EventType
+from service.core.ports.dead_letters import DeadLetter, DeadLetterStore
 from service.core.ports.store import Store, WebhookCursor
-from service.store.dead_letters import DeadLetter, DeadLetters
 from service.webhooks import metrics
 from service.webhooks.destinations import OPEN, DestinationPolicy, PolicyResolver
 from service.webhooks.params import Callback, Kind, callbacks_for, needs_ending_label
@@ -79,7 +79,7 @@ class WebhookDispatcher:
         auth: Authenticator,
         clock: Clock,
         policy: Policy | None = None,
-        dead_letters: DeadLetters | None = None,
+        dead_letters: DeadLetterStore | None = None,
     ) -> None:
         self.store = store
         self.dead_letters = dead_letters
@@ -108,11 +108,17 @@ class WebhookDispatcher:
             ),
             raise_for_status=False,
         )
+        backlog = await self.rescan()
+        if backlog:
+            log.info("resuming status callbacks", extra={"conferences": backlog})
+
+    async def rescan(self) -> int:
+        """Wake every conference whose cursor is behind its revision (changes
+        committed elsewhere, e.g. by another replica); returns how many."""
         backlog = await self.store.webhook_backlog()
         for account_sid, conference_sid in backlog:
             self._wake(self._lane(conference_sid, account_sid))
-        if backlog:
-            log.info("resuming status callbacks", extra={"conferences": len(backlog)})
+        return len(backlog)
 
     async def stop(self) -> None:
         """Cancel delivery; whatever is undelivered stays behind the cursors."""

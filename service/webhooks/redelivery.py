@@ -17,7 +17,7 @@ import logging
 import aiohttp
 
 from service.auth import Authenticator
-from service.store.dead_letters import DeadLetter, DeadLetters
+from service.core.ports.dead_letters import DeadLetter, DeadLetterStore
 from service.webhooks import metrics
 from service.webhooks.params import Callback, Kind
 from service.webhooks.sender import prepare, send
@@ -35,7 +35,7 @@ class Redelivered:
 
 class Redeliverer:
     def __init__(
-        self, dead_letters: DeadLetters, auth: Authenticator, timeout_seconds: float
+        self, dead_letters: DeadLetterStore, auth: Authenticator, timeout_seconds: float
     ) -> None:
         self.dead_letters = dead_letters
         self.auth = auth

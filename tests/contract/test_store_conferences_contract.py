@@ -8,7 +8,7 @@ import dataclasses
 
 from service.core.model import Conference, ConferenceStatus, new_sid
 from service.core.ports.store import ConferenceFilter, Store
-from tests.contract.test_store_contract import AC, store  # noqa: F401 - fixture
+from tests.contract.test_store_contract import AC, make_store, store  # noqa: F401 - fixtures
 
 OTHER = "AC" + "b" * 32
 

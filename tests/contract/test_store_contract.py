@@ -1,5 +1,7 @@
-"""The store contract: every adapter (SQLite today; PostgreSQL joins the
-parametrization when it lands) must pass these."""
+"""The store contract: every adapter (SQLite and PostgreSQL) must pass these.
+
+PostgreSQL runs on the session's throwaway server (tests/pg.py), one fresh
+database per test."""
 
 from __future__ import annotations
 
@@ -21,7 +23,10 @@ from service.core.model import (
     new_sid,
 )
 from service.core.ports.store import ParticipantFilter, Store
+from service.store.pg_schema import PgOptions
+from service.store.postgres import PostgresStore
 from service.store.sqlite import SqliteStore
+from tests import pg
 
 AC = "AC" + "a" * 32
 
@@ -36,12 +41,30 @@ async def sqlite_store(tmp_path: Path) -> AsyncIterator[Store]:
         await store.close()
 
 
-STORES: dict[str, Callable[[Path], Any]] = {"sqlite": sqlite_store}
+@contextlib.asynccontextmanager
+async def postgres_store(tmp_path: Path) -> AsyncIterator[Store]:
+    store = PostgresStore(PgOptions(pg.database_for(str(tmp_path)), pool_size=4))
+    await store.open()
+    try:
+        yield store
+    finally:
+        await store.close()
+
+
+STORES: dict[str, Callable[[Path], Any]] = {
+    "sqlite": sqlite_store,
+    "postgres": postgres_store,
+}
 
 
 @pytest.fixture(params=sorted(STORES))
-async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
-    async with STORES[request.param](tmp_path) as s:
+def make_store(request: pytest.FixtureRequest) -> Callable[[Path], Any]:
+    return STORES[request.param]
+
+
+@pytest.fixture
+async def store(make_store: Callable[[Path], Any], tmp_path: Path) -> AsyncIterator[Store]:
+    async with make_store(tmp_path) as s:
         yield s
 
 
@@ -156,11 +179,11 @@ async def test_compaction_keeps_the_newest(store: Store) -> None:
     assert [e.revision for e in await store.events(conf.sid, 0, 10)] == [5, 6]
 
 
-async def test_meta_and_reopen(tmp_path: Path) -> None:
-    async with sqlite_store(tmp_path) as s:
+async def test_meta_and_reopen(make_store: Callable[[Path], Any], tmp_path: Path) -> None:
+    async with make_store(tmp_path) as s:
         await s.set_meta("k", "v1")
         await s.set_meta("k", "v2")
-    async with sqlite_store(tmp_path) as s:  # migrations are not applied twice
+    async with make_store(tmp_path) as s:  # migrations are not applied twice
         assert await s.get_meta("k") == "v2"
 
 

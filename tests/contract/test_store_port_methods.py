@@ -9,6 +9,7 @@ import pytest
 from service.core.model import ConferenceStatus, ParticipantStatus
 from service.core.ports.store import Store, WebhookCursor
 from tests.contract.test_store_contract import AC, add, conference, participant
+from tests.contract.test_store_contract import make_store as make_store
 from tests.contract.test_store_contract import store as store
 
 

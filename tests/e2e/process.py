@@ -9,7 +9,15 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, KEY_SECRET, KEY_SID, OTHER_SID, OTHER_TOKEN
+from tests.conftest import (
+    ACCOUNT_SID,
+    AUTH_TOKEN,
+    KEY_SECRET,
+    KEY_SID,
+    OTHER_SID,
+    OTHER_TOKEN,
+    server_database,
+)
 
 _PORT = re.compile(r"gRPC on [0-9.]+:(\d+)")
 
@@ -18,7 +26,7 @@ class ServerProcess:
     def __init__(self, database: Path, **env: str) -> None:
         self.env = {
             **os.environ,
-            "ROLLCALL_DATABASE": str(database),
+            "ROLLCALL_DATABASE": server_database(database),
             "ROLLCALL_GRPC_LISTEN": "127.0.0.1:0",
             "ROLLCALL_HTTP_LISTEN": "",
             "ROLLCALL_METRICS_LISTEN": "127.0.0.1:0",
@@ -29,11 +37,14 @@ class ServerProcess:
         }
         self.proc: subprocess.Popen[str] | None = None
         self.port = 0
+        # Where the server's log lines (stderr) go; None: nowhere.
+        self.log: Path | None = None
         self.banner: list[str] = []
 
     def start(self) -> int:
         self.close()
         self.port = 0
+        stderr = self.log.open("a") if self.log is not None else subprocess.DEVNULL
         self.proc = subprocess.Popen(
             [
                 sys.executable,
@@ -43,9 +54,11 @@ class ServerProcess:
             ],
             env=self.env,
             stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
+            stderr=stderr,
             text=True,
         )
+        if not isinstance(stderr, int):
+            stderr.close()  # the child holds its own descriptor
         assert self.proc.stdout is not None
         for line in self.proc.stdout:  # blocks until the banner (or exit)
             self.banner.append(line)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-import sqlite3
 from pathlib import Path
 
 import grpc
@@ -14,6 +13,7 @@ import grpc
 from rollcall.v1 import participant_service_pb2 as pb
 from rollcall.v1 import participant_service_pb2_grpc as pb_grpc
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, basic
+from tests.e2e.dbquery import rows as query
 from tests.e2e.process import ServerProcess
 
 MD = (("authorization", basic(ACCOUNT_SID, AUTH_TOKEN)),)
@@ -82,12 +82,12 @@ async def test_sigkill_during_writes_loses_nothing_acknowledged(tmp_path: Path) 
         channel = grpc.aio.insecure_channel(server.target)
         stub = pb_grpc.ParticipantServiceStub(channel)
         try:
+            stored = dict(query(database, "SELECT call_sid, conference_sid FROM participants"))
             for call_sid, revision in acked.items():
-                rows = _rows(database, call_sid)
-                assert rows, f"acknowledged participant {call_sid} was lost"
+                assert call_sid in stored, f"acknowledged participant {call_sid} was lost"
                 found = await stub.FetchParticipant(
                     pb.FetchParticipantRequest(
-                        name=f"accounts/{ACCOUNT_SID}/conferences/{rows[0][0]}/participants/{call_sid}",
+                        name=f"accounts/{ACCOUNT_SID}/conferences/{stored[call_sid]}/participants/{call_sid}",
                         include_ended=True,
                     ),
                     metadata=MD,
@@ -101,38 +101,24 @@ async def test_sigkill_during_writes_loses_nothing_acknowledged(tmp_path: Path) 
     _assert_log_matches_rows(database)
 
 
-def _rows(database: Path, call_sid: str) -> list[tuple[str]]:
-    db = sqlite3.connect(database)
-    try:
-        return db.execute(
-            "SELECT conference_sid FROM participants WHERE call_sid = ?", (call_sid,)
-        ).fetchall()
-    finally:
-        db.close()
-
-
 def _assert_log_matches_rows(database: Path) -> None:
-    db = sqlite3.connect(database)
-    try:
-        for sid, revision in db.execute("SELECT sid, revision FROM conferences").fetchall():
-            revisions = [
-                r
-                for (r,) in db.execute(
-                    "SELECT revision FROM events WHERE conference_sid = ? ORDER BY revision", (sid,)
-                )
-            ]
-            assert revisions == list(range(1, revision + 1)), f"gap or excess in {sid}'s log"
-        last: dict[str, dict[str, object]] = {}
-        for (data,) in db.execute("SELECT data FROM events ORDER BY conference_sid, revision"):
-            event = json.loads(data)
-            if event["participant"] is not None:
-                last[event["participant"]["call_sid"]] = event["participant"]
-        rows = db.execute("SELECT call_sid, revision, data FROM participants").fetchall()
-        assert len(rows) == len(last)
-        for call_sid, revision, data in rows:
-            state = json.loads(data)
-            assert last[call_sid]["revision"] == revision
-            for key in ("status", "muted", "hold", "call_status"):
-                assert last[call_sid][key] == state[key], (call_sid, key)
-    finally:
-        db.close()
+    logged: dict[str, list[int]] = {}
+    for sid, r in query(
+        database, "SELECT conference_sid, revision FROM events ORDER BY conference_sid, revision"
+    ):
+        logged.setdefault(sid, []).append(r)
+    for sid, revision in query(database, "SELECT sid, revision FROM conferences"):
+        revisions = logged.get(sid, [])
+        assert revisions == list(range(1, revision + 1)), f"gap or excess in {sid}'s log"
+    last: dict[str, dict[str, object]] = {}
+    for (data,) in query(database, "SELECT data FROM events ORDER BY conference_sid, revision"):
+        event = json.loads(data)
+        if event["participant"] is not None:
+            last[event["participant"]["call_sid"]] = event["participant"]
+    rows = query(database, "SELECT call_sid, revision, data FROM participants")
+    assert len(rows) == len(last)
+    for call_sid, revision, data in rows:
+        state = json.loads(data)
+        assert last[call_sid]["revision"] == revision
+        for key in ("status", "muted", "hold", "call_status"):
+            assert last[call_sid][key] == state[key], (call_sid, key)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import sqlite3
 from pathlib import Path
 
 import grpc
@@ -13,14 +12,14 @@ from rollcall.v1 import participant_service_pb2 as pb
 from rollcall.v1 import participant_service_pb2_grpc as pb_grpc
 from service.app import App
 from tests.conftest import basic, make_settings, serving
+from tests.e2e.dbquery import rows as query
 from tests.e2e.hostile import assert_clean_log, logged_server
 
 _DEMO = re.compile(r"demo account (AC[0-9a-f]{32}) auth token ([0-9a-f]{32}) \(shown only now\)")
 
 
 def _meta(database: Path) -> dict[str, str]:
-    with sqlite3.connect(database) as db:
-        return dict(db.execute("SELECT key, value FROM meta").fetchall())
+    return dict(query(database, "SELECT key, value FROM meta"))
 
 
 def _list(target: str, sid: str, token: str) -> grpc.StatusCode:

@@ -1,33 +1,33 @@
 """Fixtures for the gateway tests.
 
-Two kinds of environment:
+Every environment is the real service (App: real SQLite, ManualClock, on
+ephemeral ports) behind a real gateway:
 
-* `twilio_env`: the gateway over InMemoryUpstream, a stand-in for the service
-  that records what the gateway sent. The HTTP-layer tests use it, once with
-  the stand-in called in-process ("direct") and once through GrpcUpstream on a
-  real channel ("grpc").
+* `twilio_env`: a gateway started by the test over a RecordingUpstream, which
+  forwards to the real service and notes what the gateway sent. The
+  HTTP-layer tests use it, once with the service called in process
+  ("direct", LocalUpstream, as `rollcall serve` runs it) and once through
+  GrpcUpstream on a real channel ("grpc", as `rollcall gateway` runs it).
 * `sdk_env`: what the SDK-driven tests (test_twilio_sdk.py) run against: the
-  stand-in, the real server's own in-process gateway (the `harness` of
-  tests/conftest.py: gRPC + gateway on ephemeral ports, ManualClock), and a
-  standalone gateway (GrpcUpstream) in front of the real server's gRPC port,
-  as `rollcall gateway` runs it.
+  real server's own in-process gateway (the `harness` of tests/conftest.py),
+  and a standalone gateway (GrpcUpstream) in front of the real server's gRPC
+  port, as `rollcall gateway` runs it.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
 
 import aiohttp
-import grpc
 import pytest
 from twilio.rest import Client
 
 from service.gateway.server import Gateway, start_gateway
-from service.gateway.upstream import GrpcUpstream
+from service.gateway.upstream import GrpcUpstream, LocalUpstream
 from tests import conftest as server_conftest
-from tests.gateway.grpc_stand_in import start_grpc_stand_in
-from tests.gateway.memory_upstream import InMemoryUpstream
+from tests.gateway.recording_upstream import RecordingUpstream
 
 
 @dataclasses.dataclass(frozen=True)
@@ -47,21 +47,6 @@ def basic(username: str, password: str) -> str:
     return aiohttp.encode_basic_auth(username, password)
 
 
-def stand_in_env(upstream: InMemoryUpstream, port: int) -> TwilioEnv:
-    account_sid, token = upstream.add_account()
-    key_sid, secret = upstream.add_api_key(account_sid)
-    other_sid, other_token = upstream.add_account()
-    return TwilioEnv(
-        base_url=f"http://127.0.0.1:{port}",
-        account_sid=account_sid,
-        auth_token=token,
-        api_key_sid=key_sid,
-        api_key_secret=secret,
-        other_account_sid=other_sid,
-        other_auth_token=other_token,
-    )
-
-
 def server_env(port: int) -> TwilioEnv:
     c = server_conftest
     return TwilioEnv(
@@ -76,42 +61,35 @@ def server_env(port: int) -> TwilioEnv:
 
 
 @pytest.fixture
-def upstream() -> InMemoryUpstream:
-    return InMemoryUpstream()
+async def service(tmp_path: Path) -> AsyncIterator[server_conftest.Harness]:
+    """The real service with no REST gateway of its own. Its simulated dialer
+    places one call a second per account, so a create made while another call
+    waits for its slot reports a real queue time."""
+    async with server_conftest.started(tmp_path, sim_calls_per_second=1.0) as harness:
+        yield harness
 
 
 @pytest.fixture(params=["direct", "grpc"])
-async def gateway(
-    request: pytest.FixtureRequest, upstream: InMemoryUpstream
-) -> AsyncIterator[Gateway]:
-    """The gateway over the stand-in: called in-process ("direct", as `rollcall
-    serve` runs it) or through GrpcUpstream on a real channel ("grpc", as
-    `rollcall gateway` runs it)."""
+def upstream(request: pytest.FixtureRequest, service: server_conftest.Harness) -> RecordingUpstream:
+    """The real service as the gateway reaches it, recorded: in process
+    ("direct", as `rollcall serve` runs it) or through GrpcUpstream on a real
+    channel ("grpc", as `rollcall gateway` runs it)."""
     if request.param == "direct":
-        running = await start_gateway(upstream, "127.0.0.1:0")
-        yield running
-        await running.close()
-        return
-    server, port = await start_grpc_stand_in(upstream)
-    channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
-    running = await start_gateway(GrpcUpstream(channel), "127.0.0.1:0")
+        return RecordingUpstream(LocalUpstream(service.app.api, service.app.conference_api))
+    return RecordingUpstream(GrpcUpstream(service.channel))
+
+
+@pytest.fixture
+async def gateway(upstream: RecordingUpstream) -> AsyncIterator[Gateway]:
+    """A gateway over the recorded real service."""
+    running = await start_gateway(upstream, "127.0.0.1:0")
     yield running
     await running.close()
-    await channel.close()
-    await server.stop(None)
 
 
 @pytest.fixture
-def twilio_env(upstream: InMemoryUpstream, gateway: Gateway) -> TwilioEnv:
-    return stand_in_env(upstream, gateway.port)
-
-
-@pytest.fixture
-async def stand_in_sdk_env() -> AsyncIterator[TwilioEnv]:
-    upstream = InMemoryUpstream()
-    running = await start_gateway(upstream, "127.0.0.1:0")
-    yield stand_in_env(upstream, running.port)
-    await running.close()
+def twilio_env(gateway: Gateway) -> TwilioEnv:
+    return server_env(gateway.port)
 
 
 @pytest.fixture
@@ -127,7 +105,7 @@ async def standalone_sdk_env(harness: server_conftest.Harness) -> AsyncIterator[
     await standalone.close()
 
 
-@pytest.fixture(params=["stand_in", "server", "standalone"])
+@pytest.fixture(params=["server", "standalone"])
 def sdk_env(request: pytest.FixtureRequest) -> TwilioEnv:
     env: TwilioEnv = request.getfixturevalue(f"{request.param}_sdk_env")
     return env
@@ -194,8 +172,8 @@ def twilio_client(
 
 
 @pytest.fixture
-def stand_in_client(
+def gateway_client(
     twilio_env: TwilioEnv, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[TwilioClientFactory]:
-    """Like `twilio_client`, on the stand-in gateway of `twilio_env`."""
+    """Like `twilio_client`, on the recorded gateway of `twilio_env`."""
     yield from _clients(twilio_env, monkeypatch)

@@ -1,8 +1,8 @@
 """Raw HTTP against every `sdk_env`: responses validate and the extensions hold.
 
-Runs against the stand-in, the real server's in-process gateway and a
-standalone gateway in front of the real server, so it checks what the real
-service returns, not just what the gateway would render: every body
+Runs against the real server's in-process gateway and a standalone gateway
+in front of the real server, so it checks what the real service returns, not
+just what the gateway would render: every body
 validates against Twilio's schemas, errors have Twilio's shape, and the
 Idempotency-Key / If-Match / ETag extensions work end to end.
 """

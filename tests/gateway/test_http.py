@@ -1,4 +1,4 @@
-"""The gateway's HTTP layer on a real port, over the in-memory stand-in upstream.
+"""The gateway's HTTP layer on a real port, over the real service (recorded).
 
 These check what only the HTTP face decides: routes and methods, bodies and
 content types, header mappings (Idempotency-Key, If-Match, ETag), and page
@@ -24,14 +24,14 @@ from tests.gateway.http_helpers import (
     raw_http,
     twilio_error,
 )
-from tests.gateway.memory_upstream import InMemoryUpstream
+from tests.gateway.recording_upstream import RecordingUpstream
 from tests.gateway.schemas import LIST_VALIDATOR, PARTICIPANT_VALIDATOR
 
 # -- success paths -----------------------------------------------------------
 
 
 async def test_create_answers_201_with_participant_json_and_etag(
-    http: aiohttp.ClientSession, twilio_env: TwilioEnv, upstream: InMemoryUpstream
+    http: aiohttp.ClientSession, twilio_env: TwilioEnv, upstream: RecordingUpstream
 ) -> None:
     data = [
         ("From", "+15005550006"),
@@ -43,6 +43,8 @@ async def test_create_answers_201_with_participant_json_and_etag(
         ("Label", "agent"),
         ("EmergencyName", "ignored"),
     ]
+    # The service dials one call a second: this one waits a second for its slot.
+    await create(http, twilio_env, "Earlier")
     async with http.post(
         collection(twilio_env, "Room%201"), data=data, headers={"Idempotency-Key": "k-1"}
     ) as response:
@@ -91,14 +93,15 @@ async def test_form_content_types_are_accepted(
 ) -> None:
     async with http.post(
         collection(twilio_env, "R"),
-        data="From=%2B15005550006&To=client%3Ab%C3%BC",
+        data="From=%2B15005550006&To=client%3Abob&Label=b%C3%BC",
         headers={"Content-Type": content_type},
     ) as response:
         assert response.status == 201, await response.text()
+        assert (await response.json())["label"] == "bü"  # the body is read as UTF-8
 
 
 async def test_fetch_by_label_decodes_the_path_and_uri_uses_the_call_sid(
-    http: aiohttp.ClientSession, twilio_env: TwilioEnv, upstream: InMemoryUpstream
+    http: aiohttp.ClientSession, twilio_env: TwilioEnv, upstream: RecordingUpstream
 ) -> None:
     created = await create(http, twilio_env, Label="agent one ü+1")
     conference = created["conference_sid"]
@@ -117,7 +120,7 @@ async def test_fetch_by_label_decodes_the_path_and_uri_uses_the_call_sid(
 
 
 async def test_update_maps_if_match_to_etag_and_refuses_a_stale_one(
-    http: aiohttp.ClientSession, twilio_env: TwilioEnv, upstream: InMemoryUpstream
+    http: aiohttp.ClientSession, twilio_env: TwilioEnv, upstream: RecordingUpstream
 ) -> None:
     created = await create(http, twilio_env)
     path = instance(twilio_env, created["conference_sid"], created["call_sid"])
@@ -140,7 +143,7 @@ async def test_update_maps_if_match_to_etag_and_refuses_a_stale_one(
 
 
 async def test_bodyless_post_without_content_type_is_an_empty_update(
-    http: aiohttp.ClientSession, twilio_env: TwilioEnv, upstream: InMemoryUpstream
+    http: aiohttp.ClientSession, twilio_env: TwilioEnv, upstream: RecordingUpstream
 ) -> None:
     created = await create(http, twilio_env)
     path = instance(twilio_env, created["conference_sid"], created["call_sid"])
@@ -153,7 +156,7 @@ async def test_bodyless_post_without_content_type_is_an_empty_update(
 
 
 async def test_delete_answers_204_with_no_body_and_no_content_type(
-    http: aiohttp.ClientSession, twilio_env: TwilioEnv, upstream: InMemoryUpstream
+    http: aiohttp.ClientSession, twilio_env: TwilioEnv, upstream: RecordingUpstream
 ) -> None:
     created = await create(http, twilio_env, Label="bye")
     path = instance(twilio_env, created["conference_sid"], "bye")
@@ -169,7 +172,7 @@ async def test_delete_answers_204_with_no_body_and_no_content_type(
 
 
 async def test_list_envelope_filters_and_paging_through_next_page_uri(
-    http: aiohttp.ClientSession, twilio_env: TwilioEnv, upstream: InMemoryUpstream
+    http: aiohttp.ClientSession, twilio_env: TwilioEnv, upstream: RecordingUpstream
 ) -> None:
     first = await create(http, twilio_env, Muted="true")
     conference = first["conference_sid"]
@@ -207,7 +210,7 @@ async def test_list_envelope_filters_and_paging_through_next_page_uri(
 
 
 async def test_list_defaults_and_clamps_page_size(
-    http: aiohttp.ClientSession, twilio_env: TwilioEnv, upstream: InMemoryUpstream
+    http: aiohttp.ClientSession, twilio_env: TwilioEnv, upstream: RecordingUpstream
 ) -> None:
     created = await create(http, twilio_env)
     base = collection(twilio_env, created["conference_sid"])
@@ -262,7 +265,7 @@ async def test_other_methods_are_405_with_20004(
     ],
 )
 async def test_unknown_paths_are_404_with_20404(
-    http: aiohttp.ClientSession, twilio_env: TwilioEnv, upstream: InMemoryUpstream, path: str
+    http: aiohttp.ClientSession, twilio_env: TwilioEnv, upstream: RecordingUpstream, path: str
 ) -> None:
     path = path.format(account=twilio_env.account_sid)
     async with http.get(path) as response:
@@ -272,7 +275,7 @@ async def test_unknown_paths_are_404_with_20404(
 
 
 async def test_non_form_content_type_on_post_is_400(
-    http: aiohttp.ClientSession, twilio_env: TwilioEnv, upstream: InMemoryUpstream
+    http: aiohttp.ClientSession, twilio_env: TwilioEnv, upstream: RecordingUpstream
 ) -> None:
     path = collection(twilio_env, "R")
     async with http.post(path, json={"From": "+15005550006", "To": "+1555"}) as response:
@@ -287,7 +290,7 @@ async def test_non_form_content_type_on_post_is_400(
 
 
 async def test_a_body_without_content_type_is_400(
-    twilio_env: TwilioEnv, upstream: InMemoryUpstream
+    twilio_env: TwilioEnv, upstream: RecordingUpstream
 ) -> None:
     body = b"From=%2B15005550006&To=%2B15558675310"
     reply = await raw_http(twilio_env, f"POST {collection(twilio_env, 'R')}", body)
@@ -297,7 +300,7 @@ async def test_a_body_without_content_type_is_400(
 
 
 async def test_headers_that_are_not_utf8_are_400(
-    twilio_env: TwilioEnv, upstream: InMemoryUpstream
+    twilio_env: TwilioEnv, upstream: RecordingUpstream
 ) -> None:
     body = b"From=%2B15005550006&To=%2B15558675310"
     reply = await raw_http(
@@ -312,7 +315,7 @@ async def test_headers_that_are_not_utf8_are_400(
 
 
 async def test_bodies_over_64_kib_are_413(
-    http: aiohttp.ClientSession, twilio_env: TwilioEnv, upstream: InMemoryUpstream
+    http: aiohttp.ClientSession, twilio_env: TwilioEnv, upstream: RecordingUpstream
 ) -> None:
     data = {"From": "+15005550006", "To": "+15558675310", "Padding": "x" * (64 * 1024)}
     async with http.post(collection(twilio_env, "R"), data=data) as response:
@@ -321,7 +324,7 @@ async def test_bodies_over_64_kib_are_413(
 
 
 async def test_bad_values_are_400_with_the_field_named(
-    http: aiohttp.ClientSession, twilio_env: TwilioEnv, upstream: InMemoryUpstream
+    http: aiohttp.ClientSession, twilio_env: TwilioEnv, upstream: RecordingUpstream
 ) -> None:
     data = {"From": "+15005550006", "To": "+15558675310", "Timeout": "soon"}
     async with http.post(collection(twilio_env, "R"), data=data) as response:

@@ -22,11 +22,10 @@ from aiohttp import web
 from service.gateway.protocol import HttpLimits
 from service.gateway.server import Gateway, start_gateway
 from service.gateway.standalone import serve_gateway
-from tests.conftest import make_settings, serving
-from tests.gateway.conftest import TwilioEnv, basic, server_env, stand_in_env
-from tests.gateway.grpc_stand_in import start_grpc_stand_in
+from tests.conftest import Harness, make_settings, serving
+from tests.gateway.conftest import TwilioEnv, basic, server_env
 from tests.gateway.http_helpers import ERROR_KEYS, collection
-from tests.gateway.memory_upstream import InMemoryUpstream
+from tests.gateway.recording_upstream import RecordingUpstream
 
 MARKER = "zq7marker"
 FORM = "application/x-www-form-urlencoded"
@@ -132,7 +131,7 @@ def hostile_requests(env: TwilioEnv) -> dict[str, bytes]:
 async def test_malformed_http_is_a_twilio_400_that_echoes_nothing(
     case: str,
     twilio_env: TwilioEnv,
-    upstream: InMemoryUpstream,
+    upstream: RecordingUpstream,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.DEBUG)
@@ -156,7 +155,10 @@ async def test_the_limits_are_named_in_the_message(twilio_env: TwilioEnv) -> Non
 
 @pytest.mark.parametrize("expect", ["0", "x\x80y", "200-ok"])
 async def test_an_unknown_expectation_is_a_twilio_417(
-    expect: str, twilio_env: TwilioEnv, upstream: InMemoryUpstream, caplog: pytest.LogCaptureFixture
+    expect: str,
+    twilio_env: TwilioEnv,
+    upstream: RecordingUpstream,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.DEBUG)
     data = (head(twilio_env, "GET", extra=f"Expect: {MARKER}{expect}\r\n") + "\r\n").encode(
@@ -191,7 +193,7 @@ def form_request(env: TwilioEnv, body: bytes, extra: str = "") -> bytes:
 
 
 async def test_a_body_that_is_not_the_gzip_it_claims_is_400(
-    twilio_env: TwilioEnv, upstream: InMemoryUpstream, caplog: pytest.LogCaptureFixture
+    twilio_env: TwilioEnv, upstream: RecordingUpstream, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
     body = f"From=%2B15005550006&To=%2B15558675310&Label={MARKER}".encode()
@@ -215,7 +217,7 @@ async def test_a_real_gzip_body_still_creates(twilio_env: TwilioEnv) -> None:
 
 
 async def test_more_than_1000_form_fields_is_a_400_saying_so(
-    twilio_env: TwilioEnv, upstream: InMemoryUpstream
+    twilio_env: TwilioEnv, upstream: RecordingUpstream
 ) -> None:
     fields = ["From=%2B15005550006", "To=%2B15558675310"]
     at_limit = "&".join(fields + [f"F{i}=" for i in range(998)]).encode()
@@ -252,12 +254,12 @@ async def _wait_no_connections(gateway: Gateway) -> None:
 
 
 async def test_a_client_leaving_mid_body_leaves_no_error_and_no_traceback(
-    upstream: InMemoryUpstream, caplog: pytest.LogCaptureFixture
+    upstream: RecordingUpstream, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
     gateway = await start_gateway(upstream, "127.0.0.1:0")
     try:
-        env = stand_in_env(upstream, gateway.port)
+        env = server_env(gateway.port)
         _, writer = await asyncio.open_connection("127.0.0.1", gateway.port)
         writer.write(
             (head(env, extra=f"Content-Type: {FORM}\r\nContent-Length: 1000\r\n") + "\r\n").encode()
@@ -281,7 +283,7 @@ LIMITS = HttpLimits(header_timeout=0.3, body_timeout=0.3, idle_timeout=0.5)
 
 
 @pytest.fixture
-async def strict_gateway(upstream: InMemoryUpstream) -> AsyncIterator[Gateway]:
+async def strict_gateway(upstream: RecordingUpstream) -> AsyncIterator[Gateway]:
     running = await start_gateway(upstream, "127.0.0.1:0", limits=LIMITS)
     yield running
     await running.close()
@@ -313,9 +315,9 @@ async def trickle(port: int, prefix: bytes, drip: bytes) -> bytes:
 
 
 async def test_a_trickled_request_head_is_dropped_with_a_408(
-    strict_gateway: Gateway, upstream: InMemoryUpstream
+    strict_gateway: Gateway, upstream: RecordingUpstream
 ) -> None:
-    env = stand_in_env(upstream, strict_gateway.port)
+    env = server_env(strict_gateway.port)
     reply = await trickle(
         strict_gateway.port, b"", (head(env, "GET") + "X-Pad: " + "p" * 10**4).encode()
     )
@@ -325,9 +327,9 @@ async def test_a_trickled_request_head_is_dropped_with_a_408(
 
 
 async def test_a_trickled_body_is_dropped_with_a_408(
-    strict_gateway: Gateway, upstream: InMemoryUpstream
+    strict_gateway: Gateway, upstream: RecordingUpstream
 ) -> None:
-    env = stand_in_env(upstream, strict_gateway.port)
+    env = server_env(strict_gateway.port)
     prefix = (
         head(env, extra=f"Content-Type: {FORM}\r\nContent-Length: 100000\r\n") + "\r\n"
     ).encode()
@@ -347,17 +349,17 @@ async def test_a_silent_connection_is_closed(strict_gateway: Gateway) -> None:
 
 
 async def test_an_idle_keep_alive_connection_is_closed_after_its_answer(
-    strict_gateway: Gateway, upstream: InMemoryUpstream
+    strict_gateway: Gateway, upstream: RecordingUpstream
 ) -> None:
-    env = stand_in_env(upstream, strict_gateway.port)
+    env = server_env(strict_gateway.port)
     reply = await exchange(strict_gateway.port, (head(env, "GET") + "\r\n").encode())
     assert split_response(reply)[0] == 404  # answered, then closed while idle
 
 
 async def test_many_slow_clients_are_all_dropped(
-    strict_gateway: Gateway, upstream: InMemoryUpstream
+    strict_gateway: Gateway, upstream: RecordingUpstream
 ) -> None:
-    env = stand_in_env(upstream, strict_gateway.port)
+    env = server_env(strict_gateway.port)
     body_prefix = (
         head(env, extra=f"Content-Type: {FORM}\r\nContent-Length: 100000\r\n") + "\r\n"
     ).encode()
@@ -373,24 +375,22 @@ async def test_many_slow_clients_are_all_dropped(
 
 
 async def test_rollcall_gateway_takes_its_deadlines_from_the_environment(
-    monkeypatch: pytest.MonkeyPatch, upstream: InMemoryUpstream
+    monkeypatch: pytest.MonkeyPatch, service: Harness
 ) -> None:
     monkeypatch.setenv("ROLLCALL_HTTP_HEADER_TIMEOUT_SECONDS", "0.2")
-    server, grpc_port = await start_grpc_stand_in(upstream)
     stop = asyncio.Event()
     started: asyncio.Future[Gateway] = asyncio.get_running_loop().create_future()
     serving = asyncio.create_task(
-        serve_gateway(f"127.0.0.1:{grpc_port}", "127.0.0.1:0", stop, started.set_result)
+        serve_gateway(service.grpc_target, "127.0.0.1:0", stop, started.set_result)
     )
     try:
         gateway = await started
-        env = stand_in_env(upstream, gateway.port)
+        env = server_env(gateway.port)
         reply = await trickle(gateway.port, b"", head(env, "GET").encode())
         assert_twilio_error(reply, 408)
     finally:
         stop.set()
         await serving
-        await server.stop(None)
 
 
 async def test_rollcall_serve_takes_its_deadlines_from_its_settings(tmp_path: Path) -> None:

@@ -8,29 +8,26 @@ import pathlib
 import re
 import signal
 import sys
-from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
 
 from service.gateway.server import Gateway, parse_listen
 from service.gateway.standalone import serve_gateway
+from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, Harness
 from tests.gateway.conftest import basic
-from tests.gateway.grpc_stand_in import start_grpc_stand_in
-from tests.gateway.memory_upstream import InMemoryUpstream
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-async def grpc_target(upstream: InMemoryUpstream) -> AsyncIterator[str]:
-    server, port = await start_grpc_stand_in(upstream)
-    yield f"127.0.0.1:{port}"
-    await server.stop(None)
+def grpc_target(service: Harness) -> str:
+    """The real service's gRPC port."""
+    return service.grpc_target
 
 
-async def create_through(port: int, upstream: InMemoryUpstream) -> dict[str, object]:
-    account_sid, token = upstream.add_account()
+async def create_through(port: int) -> dict[str, object]:
+    account_sid, token = ACCOUNT_SID, AUTH_TOKEN
     async with (
         aiohttp.ClientSession(headers={"Authorization": basic(account_sid, token)}) as http,
         http.post(
@@ -53,7 +50,7 @@ def test_parse_listen() -> None:
 
 
 async def test_serve_gateway_forwards_credentials_and_stops_on_request(
-    grpc_target: str, upstream: InMemoryUpstream
+    grpc_target: str,
 ) -> None:
     stop = asyncio.Event()
     started: asyncio.Future[Gateway] = asyncio.get_running_loop().create_future()
@@ -61,15 +58,16 @@ async def test_serve_gateway_forwards_credentials_and_stops_on_request(
         serve_gateway(grpc_target, "127.0.0.1:0", stop, started.set_result)
     )
     gateway = await started
-    body = await create_through(gateway.port, upstream)
+    body = await create_through(gateway.port)
     assert str(body["call_sid"]).startswith("CA")
-    assert upstream.calls[-1].authorization is not None
+    # The real service authenticated the forwarded credentials as this account.
+    assert body["account_sid"] == ACCOUNT_SID
     stop.set()
     await serving
 
 
 async def test_run_gateway_serves_until_sigterm_and_exits_0(
-    grpc_target: str, upstream: InMemoryUpstream
+    grpc_target: str,
 ) -> None:
     code = (
         "import logging, sys\n"
@@ -88,7 +86,7 @@ async def test_run_gateway_serves_until_sigterm_and_exits_0(
         assert line, "the gateway exited before it listened"
         if match := re.search(r"listening on port (\d+)", line):
             port = int(match.group(1))
-    await create_through(port, upstream)
+    await create_through(port)
     child.send_signal(signal.SIGTERM)
     rest = await child.stderr.read()
     assert await child.wait() == 0, rest.decode()

@@ -1,7 +1,7 @@
 """The unmodified twilio SDK (9.13.0) against the gateway on a real port.
 
 These tests depend only on `sdk_env` and `twilio_client`, so each runs against
-the in-memory stand-in, the real server's in-process gateway, and a
+the real server's in-process gateway and a
 standalone gateway in front of the real server's gRPC port. The SDK is
 synchronous; every call runs in a thread while the gateway serves on the
 test's event loop.

@@ -218,6 +218,12 @@ class Store(Protocol):
 
     async def set_meta(self, key: str, value: str) -> None: ...
 
+    async def set_meta_once(self, key: str, value: str) -> str:
+        """Store `value` under `key` unless a non-empty value is there already;
+        return the value kept. The first write wins, also between processes
+        sharing the store (replicas starting at once agree on it)."""
+        ...
+
     async def webhook_cursor(self, conference_sid: str) -> WebhookCursor | None:
         """The conference's callback cursor (None before its first save)."""
         ...

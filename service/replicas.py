@@ -1,0 +1,141 @@
+"""Several replicas on one PostgreSQL: work that must happen once.
+
+The rules it keeps: every replica refreshes a heartbeat row; the calls a
+replica dials belong to it, and when its heartbeat expires a survivor claims
+them (one statement, so each call has one new owner) and resolves them under
+the same rule as a restart (unanswered calls fail, answered ones are resumed
+on the survivor's dialer). Status callbacks are delivered by the one replica
+holding the callback lease (a session advisory lock), so each conference's
+callbacks go out in order from one place; when the holder dies its lock goes
+with its connection, another takes the lease at its next heartbeat and
+continues from the durable cursors. Compaction takes its own lock (see
+PostgresStore.compact).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from service.core.model import Event
+from service.core.usecases import Participants
+from service.store.pg_lease import SessionLease
+from service.store.postgres import PostgresStore
+from service.webhooks.dispatcher import WebhookDispatcher
+
+log = logging.getLogger("rollcall.replicas")
+
+# pg_advisory_lock key of the callback lease.
+CALLBACK_LEASE = 0x726F6C6C63616C62
+
+
+class Coordinator:
+    def __init__(
+        self,
+        store: PostgresStore,
+        participants: Participants,
+        webhooks: WebhookDispatcher,
+        *,
+        heartbeat_seconds: float,
+    ) -> None:
+        self.store = store
+        self.participants = participants
+        self.webhooks = webhooks
+        self.heartbeat_seconds = heartbeat_seconds
+        self.lease = SessionLease(store.options.dsn, store.options.connect_kwargs(), CALLBACK_LEASE)
+        self.leader = False
+        self._task: asyncio.Task[None] | None = None
+        self._poked = asyncio.Event()
+        self._stopping = False
+        self.ticks = 0
+        # Loop time since which every round has succeeded (None: the last failed).
+        self._healthy_since: float | None = None
+
+    def notify(self, events: list[Event]) -> None:
+        """Commit listener: this replica's changes, delivered here while it leads."""
+        if self.leader:
+            self.webhooks.notify(events)
+
+    def poke(self, conference_sid: str, revision: int) -> None:
+        """Another replica committed: the leader looks for callbacks it owes."""
+        if self.leader:
+            self._poked.set()
+
+    async def start(self) -> None:
+        """First round before serving: heartbeat, lease, then restart recovery."""
+        self._healthy_since = asyncio.get_running_loop().time()
+        await self.store.heartbeat()
+        await self._lead()
+        await self.participants.recover()
+        self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def stop(self) -> None:
+        # The flag as well as the cancel: a cancel that lands as the loop's
+        # wait ends must not leave the loop running.
+        self._stopping = True
+        if self._task is not None:
+            task, self._task = self._task, None
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.store.retire(), self.heartbeat_seconds)
+        await self.lease.release()
+        self.leader = False
+
+    async def _lead(self) -> None:
+        held = await self.lease.check()
+        if held and not self.leader:
+            self.leader = True
+            log.info("leading status callback delivery")
+            await self.webhooks.start()
+        elif not held and self.leader:
+            self.leader = False
+            log.info("no longer leading status callback delivery")
+            await self.webhooks.stop()
+
+    async def tick(self) -> None:
+        """One round: heartbeat, lease, callbacks owed, calls of dead replicas."""
+        await self.store.heartbeat()
+        await self._lead()
+        if self.leader:
+            self._poked.clear()
+            await self.webhooks.rescan()
+        now = asyncio.get_running_loop().time()
+        if self._healthy_since is None:
+            self._healthy_since = now
+        # After an outage (of this replica or the database) every replica's
+        # heartbeat looks old: claim only once live ones have had time to renew.
+        if now - self._healthy_since < self.store.heartbeat_timeout:
+            self.ticks += 1
+            return
+        orphans = await self.store.claim_orphans()
+        if orphans:
+            log.info("claimed calls of a stopped replica", extra={"calls": len(orphans)})
+            await self.participants.recover(orphans)
+        self.ticks += 1
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        due = loop.time() + self.heartbeat_seconds
+        while not self._stopping:
+            # asyncio.timeout, not wait_for: Python 3.11's wait_for can swallow
+            # a cancel that arrives just as the wait completes.
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(max(0.0, due - loop.time())):
+                    await self._poked.wait()
+            try:
+                if loop.time() >= due:
+                    due = loop.time() + self.heartbeat_seconds
+                    await self.tick()
+                elif self.leader and self._poked.is_set():
+                    # Between heartbeats, other replicas' commits only cost a
+                    # backlog scan (coalesced: one scan for many pokes).
+                    self._poked.clear()
+                    await self.webhooks.rescan()
+                else:
+                    self._poked.clear()
+            except Exception:
+                self._healthy_since = None
+                log.warning("replica coordination round failed", exc_info=True)

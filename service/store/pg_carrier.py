@@ -1,0 +1,64 @@
+"""PostgreSQL: the carrier's side of calls (the WriteTransaction's carrier rows).
+
+What it owns: the same rows as the SQLite store's (each call's carrier
+conference SID and last applied SequenceNumber, each carrier conference
+participant's last applied event SequenceNumber, the idempotency tokens of
+carrier callbacks already applied), in the caller's transaction.
+
+The rule it keeps: every value is a parameter; a token recorded twice by two
+replicas at once fails one of their transactions (the primary key), so a
+callback is applied once whichever replica it reaches.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class PgCarrierRows:
+    """Mixed into the PostgreSQL write transaction (needs its `conn`)."""
+
+    conn: Any
+
+    async def carrier_call(self, call_sid: str) -> tuple[str, int | None] | None:
+        row = await self.conn.fetchrow(
+            "SELECT carrier_conference_sid, last_sequence FROM carrier_calls WHERE call_sid = $1",
+            call_sid,
+        )
+        return None if row is None else (row[0], row[1])
+
+    async def save_carrier_call(
+        self, call_sid: str, carrier_conference_sid: str, last_sequence: int | None
+    ) -> None:
+        await self.conn.execute(
+            "INSERT INTO carrier_calls (call_sid, carrier_conference_sid, last_sequence)"
+            " VALUES ($1, $2, $3) ON CONFLICT (call_sid) DO UPDATE SET"
+            " carrier_conference_sid = excluded.carrier_conference_sid,"
+            " last_sequence = excluded.last_sequence",
+            call_sid,
+            carrier_conference_sid,
+            last_sequence,
+        )
+
+    async def carrier_event_sequence(self, scope: str) -> int | None:
+        value = await self.conn.fetchval(
+            "SELECT last_sequence FROM carrier_event_sequences WHERE scope = $1", scope
+        )
+        return None if value is None else int(value)
+
+    async def save_carrier_event_sequence(self, scope: str, last_sequence: int) -> None:
+        await self.conn.execute(
+            "INSERT INTO carrier_event_sequences (scope, last_sequence) VALUES ($1, $2)"
+            " ON CONFLICT (scope) DO UPDATE SET last_sequence = excluded.last_sequence",
+            scope,
+            last_sequence,
+        )
+
+    async def carrier_callback_seen(self, token: str) -> bool:
+        value = await self.conn.fetchval("SELECT 1 FROM carrier_callbacks WHERE token = $1", token)
+        return value is not None
+
+    async def record_carrier_callback(self, token: str, at: float) -> None:
+        await self.conn.execute(
+            "INSERT INTO carrier_callbacks (token, received_at) VALUES ($1, $2)", token, at
+        )

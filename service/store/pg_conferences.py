@@ -1,0 +1,90 @@
+"""PostgreSQL: listing an account's conferences (Store.list_conferences).
+
+The rule it keeps (as the SQLite adapter's): newest first by creation order
+(the conferences table's identity column `ord`), filtered only by fixed
+clauses with every value a parameter; cursors are `ord` values, so a page
+never repeats or skips a conference when others are created meanwhile, on
+any replica. Each row is the conference as last committed, with its
+revision; the page is read in one snapshot. Dates live in the row's JSON.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+import orjson
+
+from service.core.model import Conference
+from service.core.ports.store import ConferenceFilter, ConferencePage
+
+_NEWEST = 2**63 - 1
+_DATE_CLAUSES = (
+    ("(data::jsonb ->> 'date_created')::double precision >=", "created_from"),
+    ("(data::jsonb ->> 'date_created')::double precision <", "created_before"),
+    ("(data::jsonb ->> 'date_updated')::double precision >=", "updated_from"),
+    ("(data::jsonb ->> 'date_updated')::double precision <", "updated_before"),
+)
+
+
+async def list_conferences(
+    conn: asyncpg.Connection,
+    account_sid: str,
+    flt: ConferenceFilter,
+    *,
+    page_size: int,
+    before: int | None,
+    after: int | None,
+) -> ConferencePage:
+    args: list[Any] = [account_sid]
+    where = ["account_sid = $1"]
+
+    def param(value: Any) -> str:
+        args.append(value)
+        return f"${len(args)}"
+
+    if flt.friendly_name is not None:
+        where.append(f"friendly_name = {param(flt.friendly_name)}")
+    if flt.status is not None:
+        where.append(f"status = {param(flt.status.value)}")
+    for clause, field in _DATE_CLAUSES:
+        value = getattr(flt, field)
+        if value is not None:
+            where.append(f"{clause} {param(float(value))}")
+    # Only fixed clauses are joined in; every value is a parameter.
+    select = "SELECT ord, data FROM conferences WHERE " + " AND ".join(where)  # noqa: S608
+    n = len(args)
+    async with conn.transaction(isolation="repeatable_read", readonly=True):
+        if after is not None:
+            rows = list(
+                await conn.fetch(
+                    f"{select} AND ord > ${n + 1} ORDER BY ord LIMIT ${n + 2}",
+                    *args,
+                    after,
+                    page_size + 1,
+                )
+            )
+            more_after = len(rows) > page_size
+            rows = list(reversed(rows[:page_size]))
+            more_before = True
+        else:
+            rows = list(
+                await conn.fetch(
+                    f"{select} AND ord < ${n + 1} ORDER BY ord DESC LIMIT ${n + 2}",
+                    *args,
+                    _NEWEST if before is None else before,
+                    page_size + 1,
+                )
+            )
+            more_before = len(rows) > page_size
+            rows = rows[:page_size]
+            more_after = False
+            if before is not None:
+                first = rows[0][0] if rows else before - 1
+                probe = await conn.fetchval(f"{select} AND ord > ${n + 1} LIMIT 1", *args, first)
+                more_after = probe is not None
+    return ConferencePage(
+        conferences=[Conference.from_dict(orjson.loads(row[1])) for row in rows],
+        next_before=int(rows[-1][0]) if rows and more_before else None,
+        previous_after=int(rows[0][0]) if rows and more_after else None,
+    )

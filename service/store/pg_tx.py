@@ -1,0 +1,300 @@
+"""PostgreSQL queries: the reads every connection shares, and the write transaction.
+
+The rules it keeps: a write transaction (READ COMMITTED) locks the
+conference row (SELECT ... FOR UPDATE) before it reads anything of that
+conference, so writes to one conference are serialized across every replica
+and each reads the rows its predecessor committed; revisions therefore commit
+in order with no gap. Two Creates that could collide before any conference
+row exists (the same request_id, or a new conference of the same friendly
+name) first take a transaction advisory lock on that key, so the second waits
+for the first and then sees its row instead of failing on the constraint.
+A new participant's call belongs to the replica that dials it (`owner`).
+Locks are always taken in the same order (key lock, then conference rows).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+import orjson
+
+from service.core.model import Conference, Event, Participant
+from service.store.pg_carrier import PgCarrierRows
+
+PARTICIPANT_COLUMNS = "seq, data"
+
+
+def dumps(value: dict[str, Any]) -> str:
+    return orjson.dumps(value).decode()
+
+
+def participant_row(row: Any) -> Participant:
+    data = orjson.loads(row[1])
+    data["seq"] = row[0]
+    return Participant.from_dict(data)
+
+
+def is_call_sid(key: str) -> bool:
+    return len(key) == 34 and key.startswith("CA")
+
+
+class PgReads:
+    """Queries shared by the write transaction and plain reads."""
+
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self.conn = conn
+
+    async def conference(self, account_sid: str, conference_sid: str) -> Conference | None:
+        value = await self.conn.fetchval(
+            "SELECT data FROM conferences WHERE sid = $1 AND account_sid = $2",
+            conference_sid,
+            account_sid,
+        )
+        return None if value is None else Conference.from_dict(orjson.loads(value))
+
+    async def active_conference_named(
+        self, account_sid: str, friendly_name: str
+    ) -> Conference | None:
+        value = await self.conn.fetchval(
+            "SELECT data FROM conferences WHERE account_sid = $1 AND friendly_name = $2"
+            " AND status <> 'completed'",
+            account_sid,
+            friendly_name,
+        )
+        return None if value is None else Conference.from_dict(orjson.loads(value))
+
+    async def find_participant(
+        self, conference_sid: str, key: str, include_ended: bool
+    ) -> Participant | None:
+        active = "" if include_ended else " AND active"
+        if is_call_sid(key):
+            row = await self.conn.fetchrow(
+                f"SELECT {PARTICIPANT_COLUMNS} FROM participants"  # noqa: S608
+                f" WHERE call_sid = $1 AND conference_sid = $2{active}",
+                key,
+                conference_sid,
+            )
+        else:
+            row = await self.conn.fetchrow(
+                f"SELECT {PARTICIPANT_COLUMNS} FROM participants"  # noqa: S608
+                f" WHERE conference_sid = $1 AND label = $2{active}"
+                " ORDER BY active DESC, seq DESC LIMIT 1",
+                conference_sid,
+                key,
+            )
+        return None if row is None else participant_row(row)
+
+    async def participant_in(
+        self, account_sid: str, conference: str, by_sid: bool, key: str, include_ended: bool
+    ) -> Participant | None:
+        where = ["c.account_sid = $1"]
+        if by_sid:
+            where.append("c.sid = $2")
+        else:
+            where.append("c.friendly_name = $2 AND c.status <> 'completed'")
+        if not include_ended:
+            where.append("p.active")
+        where.append("p.call_sid = $3" if is_call_sid(key) else "p.label = $3")
+        # Only fixed clauses are joined in; every value is a parameter.
+        sql = (
+            "SELECT p.seq, p.data FROM participants p"  # noqa: S608
+            " JOIN conferences c ON c.sid = p.conference_sid WHERE "
+            + " AND ".join(where)
+            + " ORDER BY p.active DESC, p.seq DESC LIMIT 1"
+        )
+        row = await self.conn.fetchrow(sql, account_sid, conference, key)
+        return None if row is None else participant_row(row)
+
+    async def active_participants(self, conference_sid: str) -> list[Participant]:
+        rows = await self.conn.fetch(
+            f"SELECT {PARTICIPANT_COLUMNS} FROM participants"  # noqa: S608
+            " WHERE conference_sid = $1 AND active ORDER BY seq",
+            conference_sid,
+        )
+        return [participant_row(row) for row in rows]
+
+
+class PgWriteTransaction(PgReads, PgCarrierRows):
+    def __init__(self, conn: asyncpg.Connection, replica_id: str) -> None:
+        super().__init__(conn)
+        self.replica_id = replica_id
+        self._locked: set[str] = set()
+        # Conference SID -> newest revision written (announced after commit).
+        self.changed: dict[str, int] = {}
+
+    async def _lock(self, conference_sid: str) -> None:
+        if conference_sid not in self._locked:
+            await self.conn.execute(
+                "SELECT 1 FROM conferences WHERE sid = $1 FOR UPDATE", conference_sid
+            )
+            self._locked.add(conference_sid)
+
+    async def _key_lock(self, *parts: str) -> None:
+        await self.conn.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
+            "".join(f"{len(part)}:{part}" for part in parts),
+        )
+
+    async def conference(self, account_sid: str, conference_sid: str) -> Conference | None:
+        value = await self.conn.fetchval(
+            "SELECT data FROM conferences WHERE sid = $1 AND account_sid = $2 FOR UPDATE",
+            conference_sid,
+            account_sid,
+        )
+        if value is None:
+            return None
+        self._locked.add(conference_sid)
+        return Conference.from_dict(orjson.loads(value))
+
+    async def active_conference_named(
+        self, account_sid: str, friendly_name: str
+    ) -> Conference | None:
+        await self._key_lock("conference", account_sid, friendly_name)
+        row = await self.conn.fetchrow(
+            "SELECT sid, data FROM conferences WHERE account_sid = $1 AND friendly_name = $2"
+            " AND status <> 'completed' FOR UPDATE",
+            account_sid,
+            friendly_name,
+        )
+        if row is None:
+            return None
+        self._locked.add(row[0])
+        return Conference.from_dict(orjson.loads(row[1]))
+
+    async def participant(self, conference_sid: str, key: str) -> Participant | None:
+        await self._lock(conference_sid)
+        return await self.find_participant(conference_sid, key, include_ended=True)
+
+    async def participant_by_call_sid(self, call_sid: str) -> Participant | None:
+        # Lock its conference first (a call never moves to another conference),
+        # then read the participant as its last writer committed it.
+        conference_sid = await self.conn.fetchval(
+            "SELECT sid FROM conferences WHERE sid ="
+            " (SELECT conference_sid FROM participants WHERE call_sid = $1) FOR UPDATE",
+            call_sid,
+        )
+        if conference_sid is None:
+            return None
+        self._locked.add(conference_sid)
+        row = await self.conn.fetchrow(
+            f"SELECT {PARTICIPANT_COLUMNS} FROM participants WHERE call_sid = $1",  # noqa: S608
+            call_sid,
+        )
+        return None if row is None else participant_row(row)
+
+    async def active_participants(self, conference_sid: str) -> list[Participant]:
+        await self._lock(conference_sid)
+        return await super().active_participants(conference_sid)
+
+    async def count_active(self, conference_sid: str) -> int:
+        await self._lock(conference_sid)
+        value = await self.conn.fetchval(
+            "SELECT COUNT(*) FROM participants WHERE conference_sid = $1 AND active",
+            conference_sid,
+        )
+        return int(value)
+
+    async def active_label_taken(self, conference_sid: str, label: str) -> bool:
+        await self._lock(conference_sid)
+        value = await self.conn.fetchval(
+            "SELECT 1 FROM participants WHERE conference_sid = $1 AND label = $2 AND active",
+            conference_sid,
+            label,
+        )
+        return value is not None
+
+    async def active_participant(self, conference_sid: str, call_sid: str) -> Participant | None:
+        await self._lock(conference_sid)
+        row = await self.conn.fetchrow(
+            f"SELECT {PARTICIPANT_COLUMNS} FROM participants"  # noqa: S608
+            " WHERE call_sid = $1 AND conference_sid = $2 AND active",
+            call_sid,
+            conference_sid,
+        )
+        return None if row is None else participant_row(row)
+
+    async def insert_conference(self, conference: Conference) -> None:
+        await self.conn.execute(
+            "INSERT INTO conferences (sid, account_sid, friendly_name, status, revision, data)"
+            " VALUES ($1, $2, $3, $4, $5, $6)",
+            conference.sid,
+            conference.account_sid,
+            conference.friendly_name,
+            conference.status.value,
+            conference.revision,
+            dumps(conference.to_dict()),
+        )
+        self._locked.add(conference.sid)
+
+    async def update_conference(self, conference: Conference) -> None:
+        await self.conn.execute(
+            "UPDATE conferences SET status = $1, revision = $2, data = $3 WHERE sid = $4",
+            conference.status.value,
+            conference.revision,
+            dumps(conference.to_dict()),
+            conference.sid,
+        )
+        self.changed[conference.sid] = max(conference.revision, self.changed.get(conference.sid, 0))
+
+    @staticmethod
+    def _values(p: Participant) -> tuple[Any, ...]:
+        data = p.to_dict()
+        data.pop("seq", None)
+        return (p.label, p.active, p.muted, p.hold, p.coaching, p.revision, dumps(data))
+
+    async def insert_participant(self, participant: Participant) -> Participant:
+        seq = await self.conn.fetchval(
+            "INSERT INTO participants (call_sid, account_sid, conference_sid, label, active,"
+            " muted, hold, coaching, revision, data, owner)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING seq",
+            participant.call_sid,
+            participant.account_sid,
+            participant.conference_sid,
+            *self._values(participant),
+            self.replica_id,
+        )
+        participant.seq = int(seq)
+        return participant
+
+    async def update_participant(self, participant: Participant) -> None:
+        await self.conn.execute(
+            "UPDATE participants SET label = $1, active = $2, muted = $3, hold = $4,"
+            " coaching = $5, revision = $6, data = $7 WHERE call_sid = $8",
+            *self._values(participant),
+            participant.call_sid,
+        )
+
+    async def append_event(self, event: Event) -> None:
+        await self.conn.execute(
+            "INSERT INTO events (conference_sid, revision, account_sid, time, type, call_sid,"
+            " data) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            event.conference_sid,
+            event.revision,
+            event.account_sid,
+            event.time,
+            event.type.value,
+            None if event.participant is None else event.participant.call_sid,
+            dumps(event.to_dict()),
+        )
+
+    async def request(self, account_sid: str, request_id: str) -> tuple[str, str] | None:
+        await self._key_lock("request", account_sid, request_id)
+        row = await self.conn.fetchrow(
+            "SELECT call_sid, fingerprint FROM requests WHERE account_sid = $1 AND request_id = $2",
+            account_sid,
+            request_id,
+        )
+        return None if row is None else (row[0], row[1])
+
+    async def record_request(
+        self, account_sid: str, request_id: str, call_sid: str, fingerprint: str
+    ) -> None:
+        await self.conn.execute(
+            "INSERT INTO requests (account_sid, request_id, call_sid, fingerprint)"
+            " VALUES ($1, $2, $3, $4)",
+            account_sid,
+            request_id,
+            call_sid,
+            fingerprint,
+        )

@@ -1,0 +1,409 @@
+"""The PostgreSQL store (asyncpg): several replicas on one database.
+
+The rules it keeps: each change is one READ COMMITTED transaction that locks
+its conference row first (see pg_tx), so revisions are per conference,
+strictly increasing and visible in commit order on every replica; the
+revision, never a global sequence, is the watch cursor. Other replicas learn
+of a commit through a NOTIFY sent after it commits, coalesced, and never
+inside the write transaction (see pg_notify). Work the store owns whole
+(settings, callback cursors, compaction) is retried on serialization, deadlock
+and lock failures; an unreachable database is UNAVAILABLE.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, TypeVar
+
+import asyncpg
+import orjson
+
+from service.core.model import Conference, Event, Participant
+from service.core.ports.store import (
+    ConferenceFilter,
+    ConferencePage,
+    Page,
+    ParticipantFilter,
+    WebhookCursor,
+)
+from service.store import pg_conferences, pg_schema
+from service.store.pg_notify import Notifier
+from service.store.pg_tx import PARTICIPANT_COLUMNS, PgReads, PgWriteTransaction, participant_row
+
+log = logging.getLogger("rollcall.store")
+
+T = TypeVar("T")
+_ATTEMPTS = 5
+_CLOSE_SECONDS = 5.0
+# pg_try_advisory_xact_lock key: one compaction at a time across replicas.
+_COMPACTION_LOCK = 0x726F6C6C636F6D70
+
+
+class PostgresStore:
+    def __init__(self, options: pg_schema.PgOptions, replica_id: str = "") -> None:
+        self.options = options
+        # Owner of the calls this process dials (see claim_orphans).
+        self.replica_id = replica_id or socket.gethostname()
+        # Seconds after its last heartbeat that a replica counts as dead.
+        self.heartbeat_timeout = 10.0
+        self._pool: asyncpg.Pool | None = None
+        self.notifier = Notifier(self._connection)
+
+    async def open(self) -> None:
+        kwargs = self.options.connect_kwargs()
+        with pg_schema.translated():
+            conn = await asyncpg.connect(self.options.dsn, **kwargs)
+            try:
+                applied = await pg_schema.migrate(conn)
+            finally:
+                await conn.close()
+            if applied:
+                log.info("applied migrations", extra={"migrations": applied})
+            self._pool = await asyncpg.create_pool(
+                self.options.dsn,
+                min_size=1,
+                max_size=self.options.pool_size,
+                **kwargs,
+            )
+        self.notifier.start()
+
+    async def close(self) -> None:
+        await self.notifier.stop()
+        if self._pool is not None:
+            pool, self._pool = self._pool, None
+            try:
+                # Graceful close waits for every connection to come back: bounded.
+                await asyncio.wait_for(pool.close(), _CLOSE_SECONDS)
+            except Exception:
+                pool.terminate()
+
+    @contextlib.asynccontextmanager
+    async def _connection(self) -> AsyncIterator[asyncpg.Connection]:
+        if self._pool is None:
+            raise pg_schema.unavailable("the store is not open")
+        with pg_schema.translated():
+            async with self._pool.acquire() as conn:
+                yield conn
+
+    async def _retrying(self, work: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
+        """Runs work in its own transaction, again after a retryable failure."""
+        for attempt in range(_ATTEMPTS):
+            try:
+                async with self._connection() as conn, conn.transaction():
+                    return await work(conn)
+            except pg_schema.Conflict:
+                if attempt == _ATTEMPTS - 1:
+                    raise
+        raise AssertionError("unreachable")
+
+    async def _read(self, work: Callable[[PgReads], Awaitable[T]]) -> T:
+        async with self._connection() as conn:
+            return await work(PgReads(conn))
+
+    @contextlib.asynccontextmanager
+    async def write(self) -> AsyncIterator[PgWriteTransaction]:
+        async with self._connection() as conn:
+            tx = conn.transaction()
+            await tx.start()
+            changes = PgWriteTransaction(conn, self.replica_id)
+            try:
+                yield changes
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    await tx.rollback()
+                raise
+            await tx.commit()
+        self.notifier.changed(changes.changed)
+
+    # -- reads ----------------------------------------------------------------
+
+    async def conference(self, account_sid: str, conference_sid: str) -> Conference | None:
+        return await self._read(lambda r: r.conference(account_sid, conference_sid))
+
+    async def active_conference_named(
+        self, account_sid: str, friendly_name: str
+    ) -> Conference | None:
+        return await self._read(lambda r: r.active_conference_named(account_sid, friendly_name))
+
+    async def participant(
+        self, conference_sid: str, key: str, *, include_ended: bool
+    ) -> Participant | None:
+        return await self._read(lambda r: r.find_participant(conference_sid, key, include_ended))
+
+    async def participant_in(
+        self, account_sid: str, conference: str, by_sid: bool, key: str, *, include_ended: bool
+    ) -> Participant | None:
+        return await self._read(
+            lambda r: r.participant_in(account_sid, conference, by_sid, key, include_ended)
+        )
+
+    async def list_participants(
+        self,
+        conference_sid: str,
+        flt: ParticipantFilter,
+        *,
+        page_size: int,
+        after: int | None = None,
+        before: int | None = None,
+    ) -> Page:
+        where = ["conference_sid = $1"]
+        args: list[Any] = [conference_sid]
+        if not flt.include_ended:
+            where.append("active")
+        for column, value in (("muted", flt.muted), ("hold", flt.hold), ("coaching", flt.coaching)):
+            if value is not None:
+                args.append(value)
+                where.append(f"{column} = ${len(args)}")
+        base = " AND ".join(where)
+        select = f"SELECT {PARTICIPANT_COLUMNS} FROM participants WHERE {base}"  # noqa: S608
+        n = len(args)
+        async with (
+            self._connection() as conn,
+            conn.transaction(isolation="repeatable_read", readonly=True),
+        ):
+            if before is not None:
+                sql = f"{select} AND seq < ${n + 1} ORDER BY seq DESC LIMIT ${n + 2}"
+                rows = list(await conn.fetch(sql, *args, before, page_size + 1))
+                more_before = len(rows) > page_size
+                rows = list(reversed(rows[:page_size]))
+                more_after = True
+            else:
+                start = after if after is not None else 0
+                sql = f"{select} AND seq > ${n + 1} ORDER BY seq LIMIT ${n + 2}"
+                rows = list(await conn.fetch(sql, *args, start, page_size + 1))
+                more_after = len(rows) > page_size
+                rows = rows[:page_size]
+                more_before = False
+                if after is not None:
+                    first = rows[0][0] if rows else after + 1
+                    probe = await conn.fetchval(
+                        f"{select} AND seq < ${n + 1} LIMIT 1", *args, first
+                    )
+                    more_before = probe is not None
+            revision = await conn.fetchval(
+                "SELECT revision FROM conferences WHERE sid = $1", conference_sid
+            )
+        participants = [participant_row(row) for row in rows]
+        return Page(
+            participants=participants,
+            next_after=participants[-1].seq if participants and more_after else None,
+            previous_before=participants[0].seq if participants and more_before else None,
+            revision=0 if revision is None else int(revision),
+        )
+
+    async def list_conferences(
+        self,
+        account_sid: str,
+        flt: ConferenceFilter,
+        *,
+        page_size: int,
+        before: int | None = None,
+        after: int | None = None,
+    ) -> ConferencePage:
+        async with self._connection() as conn:
+            return await pg_conferences.list_conferences(
+                conn, account_sid, flt, page_size=page_size, before=before, after=after
+            )
+
+    async def events(self, conference_sid: str, after_revision: int, limit: int) -> list[Event]:
+        async with self._connection() as conn:
+            rows = await conn.fetch(
+                "SELECT data FROM events WHERE conference_sid = $1 AND revision > $2"
+                " ORDER BY revision LIMIT $3",
+                conference_sid,
+                after_revision,
+                limit,
+            )
+        return [Event.from_dict(orjson.loads(row[0])) for row in rows]
+
+    async def oldest_revision(self, conference_sid: str) -> int | None:
+        async with self._connection() as conn:
+            value = await conn.fetchval(
+                "SELECT MIN(revision) FROM events WHERE conference_sid = $1", conference_sid
+            )
+        return None if value is None else int(value)
+
+    async def revisions(self, conference_sids: list[str]) -> dict[str, int]:
+        """Current revision of each of these conferences (for watchers' re-reads)."""
+        async with self._connection() as conn:
+            rows = await conn.fetch(
+                "SELECT sid, revision FROM conferences WHERE sid = ANY($1::text[])",
+                conference_sids,
+            )
+        return {row[0]: int(row[1]) for row in rows}
+
+    async def compact(self, older_than: float, keep: int) -> int:
+        """One replica at a time: another one already compacting makes this a no-op."""
+
+        async def work(conn: asyncpg.Connection) -> int:
+            if not await conn.fetchval("SELECT pg_try_advisory_xact_lock($1)", _COMPACTION_LOCK):
+                return 0
+            # A prefix of each log, never past the callback cursor (see SqliteStore).
+            rows = await conn.fetch(
+                "SELECT e.conference_sid, LEAST(MAX(e.revision), c.revision - $1,"
+                " COALESCE(w.revision, c.revision)) FROM events e"
+                " JOIN conferences c ON c.sid = e.conference_sid"
+                " LEFT JOIN webhook_cursors w ON w.conference_sid = e.conference_sid"
+                " WHERE e.time < $2 GROUP BY e.conference_sid, c.revision, w.revision",
+                keep,
+                older_than,
+            )
+            deleted = 0
+            for sid, upto in rows:
+                if upto > 0:
+                    status = await conn.execute(
+                        "DELETE FROM events WHERE conference_sid = $1 AND revision <= $2",
+                        sid,
+                        upto,
+                    )
+                    deleted += int(status.split()[-1])
+            return deleted
+
+        return await self._retrying(work)
+
+    async def active_participants_everywhere(self) -> list[Participant]:
+        """For restart recovery: every active call of this replica's earlier run
+        (the same replica id), of no replica, or of a replica whose heartbeat
+        has expired; each is claimed by this replica in the same statement."""
+        return await self._claim(include_own=True)
+
+    async def claim_orphans(self) -> list[Participant]:
+        """Active calls of replicas whose heartbeat expired, claimed by this one
+        (a call another survivor claims first is not returned here)."""
+        return await self._claim(include_own=False)
+
+    async def _claim(self, *, include_own: bool) -> list[Participant]:
+        own = "owner IS NULL OR owner = $1 OR " if include_own else "owner <> $1 AND "
+
+        async def work(conn: asyncpg.Connection) -> list[Any]:
+            # SKIP LOCKED: a call being changed right now is claimed next time,
+            # and the claim never waits on (or deadlocks with) a write.
+            return list(
+                await conn.fetch(
+                    "UPDATE participants SET owner = $1 WHERE seq IN (SELECT seq FROM"  # noqa: S608
+                    f" participants p WHERE active AND ({own}NOT EXISTS (SELECT 1 FROM replicas r"
+                    " WHERE r.id = p.owner AND r.heartbeat_at > now() - make_interval(secs => $2)"
+                    ")) ORDER BY seq FOR UPDATE SKIP LOCKED) RETURNING seq, data",
+                    self.replica_id,
+                    self.heartbeat_timeout,
+                )
+            )
+
+        rows = await self._retrying(work)
+        return sorted((participant_row(row) for row in rows), key=lambda p: p.seq)
+
+    async def heartbeat(self) -> None:
+        """This replica is alive (database time, so replicas' clocks may differ)."""
+
+        async def work(conn: asyncpg.Connection) -> None:
+            await conn.execute(
+                "INSERT INTO replicas (id, heartbeat_at) VALUES ($1, now())"
+                " ON CONFLICT (id) DO UPDATE SET heartbeat_at = now()",
+                self.replica_id,
+            )
+
+        await self._retrying(work)
+
+    async def retire(self) -> None:
+        """This replica stops: survivors may claim its calls at once."""
+
+        async def work(conn: asyncpg.Connection) -> None:
+            await conn.execute("DELETE FROM replicas WHERE id = $1", self.replica_id)
+
+        await self._retrying(work)
+
+    async def get_meta(self, key: str) -> str | None:
+        async with self._connection() as conn:
+            value = await conn.fetchval("SELECT value FROM meta WHERE key = $1", key)
+        return None if value is None else str(value)
+
+    async def set_meta(self, key: str, value: str) -> None:
+        async def work(conn: asyncpg.Connection) -> None:
+            await conn.execute(
+                "INSERT INTO meta (key, value) VALUES ($1, $2)"
+                " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                key,
+                value,
+            )
+
+        await self._retrying(work)
+
+    async def set_meta_once(self, key: str, value: str) -> str:
+        async def work(conn: asyncpg.Connection) -> str:
+            # Concurrent inserts of one key wait on each other's row: the
+            # first committed value stays and every caller reads it back.
+            await conn.execute(
+                "INSERT INTO meta (key, value) VALUES ($1, $2)"
+                " ON CONFLICT (key) DO UPDATE SET value = excluded.value WHERE meta.value = ''",
+                key,
+                value,
+            )
+            return str(await conn.fetchval("SELECT value FROM meta WHERE key = $1", key))
+
+        return await self._retrying(work)
+
+    # -- status callback delivery ------------------------------------------------
+
+    async def webhook_cursor(self, conference_sid: str) -> WebhookCursor | None:
+        async with self._connection() as conn:
+            row = await conn.fetchrow(
+                "SELECT account_sid, revision, step, sequence FROM webhook_cursors"
+                " WHERE conference_sid = $1",
+                conference_sid,
+            )
+        if row is None:
+            return None
+        return WebhookCursor(conference_sid, row[0], int(row[1]), int(row[2]), int(row[3]))
+
+    async def call_sequences(self, conference_sid: str) -> dict[str, int]:
+        async with self._connection() as conn:
+            rows = await conn.fetch(
+                "SELECT call_sid, sequence FROM webhook_call_sequences WHERE conference_sid = $1",
+                conference_sid,
+            )
+        return {row[0]: int(row[1]) for row in rows}
+
+    async def save_webhook_cursor(
+        self, cursor: WebhookCursor, calls: dict[str, int], *, finished: bool = False
+    ) -> None:
+        async def work(conn: asyncpg.Connection) -> None:
+            await conn.execute(
+                "INSERT INTO webhook_cursors (conference_sid, account_sid, revision, step,"
+                " sequence) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (conference_sid) DO UPDATE"
+                " SET revision = excluded.revision, step = excluded.step,"
+                " sequence = excluded.sequence"
+                " WHERE (excluded.revision, excluded.step)"
+                " >= (webhook_cursors.revision, webhook_cursors.step)",
+                cursor.conference_sid,
+                cursor.account_sid,
+                cursor.revision,
+                cursor.step,
+                cursor.sequence,
+            )
+            if finished:
+                await conn.execute(
+                    "DELETE FROM webhook_call_sequences WHERE conference_sid = $1",
+                    cursor.conference_sid,
+                )
+            elif calls:
+                await conn.executemany(
+                    "INSERT INTO webhook_call_sequences (call_sid, conference_sid, sequence)"
+                    " VALUES ($1, $2, $3) ON CONFLICT (call_sid) DO UPDATE"
+                    " SET sequence = excluded.sequence",
+                    [(sid, cursor.conference_sid, seq) for sid, seq in sorted(calls.items())],
+                )
+
+        await self._retrying(work)
+
+    async def webhook_backlog(self) -> list[tuple[str, str]]:
+        async with self._connection() as conn:
+            rows = await conn.fetch(
+                "SELECT c.account_sid, c.sid FROM conferences c"
+                " LEFT JOIN webhook_cursors w ON w.conference_sid = c.sid"
+                " WHERE c.revision > COALESCE(w.revision, 0) ORDER BY c.ord"
+            )
+        return [(row[0], row[1]) for row in rows]

@@ -1,0 +1,88 @@
+"""Store contract for first-write-wins settings (Store.set_meta_once) and the
+dead-letter port (DeadLetterStore), on every adapter (the `store` fixture of
+test_store_contract: SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+from service.app import open_dead_letters
+from service.core.model import Event, EventType
+from service.core.ports.dead_letters import DeadLetter, DeadLetterStore
+from service.core.ports.store import Store
+from service.store.dead_letters import DeadLetters
+from service.store.pg_dead_letters import PgDeadLetters
+from service.store.postgres import PostgresStore
+from tests.contract.test_store_contract import AC, conference, make_store, store
+
+__all__ = ["make_store", "store"]  # fixtures, used by name
+OTHER = "AC" + "b" * 32
+
+
+async def test_set_meta_once_keeps_the_first_value(store: Store) -> None:
+    assert await store.set_meta_once("k", "first") == "first"
+    assert await store.set_meta_once("k", "second") == "first"
+    assert await store.get_meta("k") == "first"
+    # An erased (empty) value counts as absent.
+    await store.set_meta("k", "")
+    assert await store.set_meta_once("k", "third") == "third"
+    assert await store.get_meta("k") == "third"
+
+
+def dead_letters(store: Store) -> DeadLetterStore:
+    if isinstance(store, PostgresStore):
+        return PgDeadLetters(store)
+    return DeadLetters(store)  # type: ignore[arg-type]
+
+
+def letter(account_sid: str, conference_sid: str, revision: int) -> DeadLetter:
+    return DeadLetter(
+        account_sid=account_sid,
+        conference_sid=conference_sid,
+        revision=revision,
+        kind="participant",
+        call_sid=None,
+        callback_event="join",
+        method="POST",
+        url="https://example.com/cb",
+        params={"StatusCallbackEvent": "participant-join", "Sequence": str(revision)},
+        token="tok",
+        attempts=3,
+        last_outcome="http 500",
+        given_up_at=12.5,
+    )
+
+
+async def test_dead_letters_per_account_in_order_then_delivered_failed_pruned(
+    store: Store,
+) -> None:
+    conf = conference("dl")
+    async with store.write() as tx:
+        await tx.insert_conference(conf)
+        for revision in (1, 2):
+            conf.revision = revision
+            await tx.append_event(
+                Event(conf.sid, AC, revision, 1.0, EventType.PARTICIPANT_JOINED, conf)
+            )
+        await tx.update_conference(conf)
+    letters = dead_letters(store)
+    await letters.add(letter(AC, conf.sid, 1))
+    await letters.add(letter(AC, conf.sid, 2))
+    await letters.add(letter(OTHER, conf.sid, 2))
+    await letters.add(letter(AC, "CF" + "0" * 32, 7))  # its event is not there
+    mine = await letters.list(AC)
+    assert [d.revision for d in mine] == [1, 2, 7]
+    assert mine[0].id < mine[1].id < mine[2].id
+    assert mine[0].params == {"StatusCallbackEvent": "participant-join", "Sequence": "1"}
+    assert [d.revision for d in await letters.list(AC, conference_sid=conf.sid)] == [1, 2]
+    assert [d.revision for d in await letters.list(AC, after_id=mine[0].id, limit=1)] == [2]
+    assert [d.account_sid for d in await letters.list(OTHER)] == [OTHER]
+    await letters.failed_again(mine[1].id, "http 503")
+    again = (await letters.list(AC, after_id=mine[0].id, limit=1))[0]
+    assert (again.attempts, again.last_outcome) == (4, "http 503")
+    await letters.delivered(mine[0].id)
+    assert await letters.prune() == 1  # the one whose event is gone
+    assert [d.revision for d in await letters.list(AC)] == [2]
+
+
+async def test_the_app_picks_the_dead_letter_adapter_of_its_store(store: Store) -> None:
+    expected = PgDeadLetters if isinstance(store, PostgresStore) else DeadLetters
+    assert isinstance(open_dead_letters(store), expected)
