@@ -5,7 +5,7 @@ Twilio's URIs (its REST gateway) and sends Twilio's signed callbacks; A runs
 with --dialer twilio pointed at B, and B's callbacks come back to A's public
 URL (its HTTP address). Create through A; A's watch sees queued -> ringing
 -> connected; a mute on A is a mute on B; a hang-up on B's side is a leave
-on A; a delete on A removes the call on B.
+on A; a delete on A removes the call on B; a forged callback is refused.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import grpc
 
 from rollcall.v1 import participant_service_pb2 as pb
@@ -84,6 +85,14 @@ async def test_rollcall_a_dials_through_rollcall_b(tmp_path: Path) -> None:
             on_a = pb_grpc.ParticipantServiceStub(a_channel)
             on_b = pb_grpc.ParticipantServiceStub(b_channel)
             await _scenario(on_a, on_b)
+        # A forged callback (no valid signature) is refused and changes nothing.
+        async with aiohttp.ClientSession() as http:
+            forged = await http.post(
+                f"http://127.0.0.1:{rest_port(a)}/carrier/twilio/call-status",
+                data={"AccountSid": ACCOUNT_SID, "CallSid": "CA" + "0" * 32},
+                headers={"X-Twilio-Signature": "forged"},
+            )
+            assert forged.status == 403
     finally:
         a.close()
         b.close()
