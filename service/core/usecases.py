@@ -163,26 +163,38 @@ class Participants:
             except Exception:
                 # Placed but not recordable (the conference filled or ended
                 # meanwhile, the store failed): the call must not ring on.
-                target = CallTarget(
-                    cmd.conference.account_sid, placed.conference_sid, placed.call_sid
-                )
-                try:
-                    await self.telephony.apply(Kick(target))
-                except Exception:
-                    log.exception("could not end a call that was not recorded")
+                await self._end_unrecorded(cmd.conference.account_sid, placed)
                 raise
+            if ch is None and participant.call_sid != placed.call_sid:
+                # Another replica recorded this request_id meanwhile with a
+                # call of its own (a carrier that knows the label gives both
+                # the same call): that one stands, ours must not ring on.
+                await self._end_unrecorded(participant.account_sid, placed)
         finally:
             self.placing.discard(done)
             done.set_result(None)
+        if ch is None:
+            return participant, None
         await self._committed(ch)
         return participant, placed.queue_time_ms
 
+    async def _end_unrecorded(self, account_sid: str, placed: Placed) -> None:
+        target = CallTarget(account_sid, placed.conference_sid, placed.call_sid)
+        try:
+            await self.telephony.apply(Kick(target))
+        except Exception:
+            log.exception("could not end a call that was not recorded")
+
     async def _record(
         self, cmd: CreateCommand, conference_sid: str, placed: Placed
-    ) -> tuple[Changes, Participant]:
+    ) -> tuple[Changes | None, Participant]:
+        """Record the placed call (None: another replica recorded this request_id)."""
         call_sid = placed.call_sid
         now = self.clock.now()
         async with self.store.write() as tx:
+            repeat = await _repeat(tx, cmd)
+            if repeat is not None:
+                return None, repeat
             conf, new = await create.decide(tx, cmd, now, conference_sid)
             ch = Changes(conf, now, new_conference=new)
             participant = create.participant(cmd, conf, call_sid, now)
