@@ -12,6 +12,12 @@ caller alone (see sqlite_inline): they touch only SQLite's page cache and take
 microseconds, so a thread hop would cost more than the statement. What can
 wait on the disk or on another connection's lock runs on the connection's
 own thread: BEGIN IMMEDIATE, COMMIT (the fsync), migrations and maintenance.
+
+This module owns the connections and the transactions (group commit); the
+statements live beside it by concern: sqlite_rows (participants, conferences,
+events, request ids), sqlite_conferences (conference lists), sqlite_cursors
+(status callback cursors), sqlite_carrier (carrier calls and callbacks),
+sqlite_migrations (the schema).
 """
 
 from __future__ import annotations
@@ -32,15 +38,19 @@ from service.core.ports.store import (
     ParticipantFilter,
     WebhookCursor,
 )
-from service.store import sqlite_conferences
+from service.store import sqlite_conferences, sqlite_cursors
 from service.store.row_cache import RowCache
-from service.store.sqlite_carrier import CarrierRows
 from service.store.sqlite_inline import raw
 from service.store.sqlite_migrations import migrate
+from service.store.sqlite_rows import (
+    PARTICIPANT_COLUMNS,
+    SqliteReads,
+    SqliteWriteTransaction,
+    participant_from_row,
+)
 
 _READERS = 4
 T = TypeVar("T")
-_PARTICIPANT_COLUMNS = "seq, data"
 
 
 async def _finish(work: Awaitable[T]) -> T:
@@ -73,20 +83,6 @@ async def _statement(conn: aiosqlite.Connection, sql: str) -> None:
         raise
 
 
-def _dumps(value: dict[str, Any]) -> str:
-    return orjson.dumps(value).decode()
-
-
-def _participant(row: Any) -> Participant:
-    data = orjson.loads(row[1])
-    data["seq"] = row[0]
-    return Participant.from_dict(data)
-
-
-def _is_call_sid(key: str) -> bool:
-    return len(key) == 34 and key.startswith("CA")
-
-
 async def _connect(path: str) -> aiosqlite.Connection:
     # Used from the loop too (see sqlite_inline), never from two threads at once.
     conn = await aiosqlite.connect(path, isolation_level=None, check_same_thread=False)
@@ -95,228 +91,6 @@ async def _connect(path: str) -> aiosqlite.Connection:
     await conn.execute("PRAGMA foreign_keys=ON")
     await conn.execute("PRAGMA busy_timeout=10000")
     return conn
-
-
-class _Reads:
-    """Queries shared by the write transaction and the read connections."""
-
-    def __init__(self, conn: aiosqlite.Connection, cache: RowCache | None = None) -> None:
-        self.conn = conn
-        self.raw = raw(conn)
-        # Read connections share decoded rows (read-only); a write transaction
-        # decodes its own copies.
-        self._decode = _participant if cache is None else cache.participant
-
-    async def _all(self, sql: str, *args: Any) -> list[Any]:
-        """Execute and fetch inline (see the module's docstring)."""
-        return self.raw.execute(sql, args).fetchall()
-
-    async def _one(self, sql: str, *args: Any) -> Any:
-        return self.raw.execute(sql, args).fetchone()
-
-    async def conference(self, account_sid: str, conference_sid: str) -> Conference | None:
-        row = await self._one(
-            "SELECT data FROM conferences WHERE sid = ? AND account_sid = ?",
-            conference_sid,
-            account_sid,
-        )
-        return None if row is None else Conference.from_dict(orjson.loads(row[0]))
-
-    async def active_conference_named(
-        self, account_sid: str, friendly_name: str
-    ) -> Conference | None:
-        row = await self._one(
-            "SELECT data FROM conferences WHERE account_sid = ? AND friendly_name = ?"
-            " AND status != 'completed'",
-            account_sid,
-            friendly_name,
-        )
-        return None if row is None else Conference.from_dict(orjson.loads(row[0]))
-
-    async def find_participant(
-        self, conference_sid: str, key: str, include_ended: bool
-    ) -> Participant | None:
-        active = "" if include_ended else " AND active = 1"
-        if _is_call_sid(key):
-            row = await self._one(
-                f"SELECT {_PARTICIPANT_COLUMNS} FROM participants"  # noqa: S608
-                f" WHERE call_sid = ? AND conference_sid = ?{active}",
-                key,
-                conference_sid,
-            )
-        else:
-            row = await self._one(
-                f"SELECT {_PARTICIPANT_COLUMNS} FROM participants"  # noqa: S608
-                f" WHERE conference_sid = ? AND label = ?{active}"
-                " ORDER BY active DESC, seq DESC LIMIT 1",
-                conference_sid,
-                key,
-            )
-        return None if row is None else _participant(row)
-
-    async def participant_in(
-        self, account_sid: str, conference: str, by_sid: bool, key: str, include_ended: bool
-    ) -> Participant | None:
-        """One query: the participant `key` of the account's conference (by SID,
-        or the active one of that friendly name)."""
-        where = ["c.account_sid = ?"]
-        args: list[Any] = [account_sid]
-        if by_sid:
-            where.append("c.sid = ?")
-        else:
-            where.append("c.friendly_name = ? AND c.status != 'completed'")
-        args.append(conference)
-        if not include_ended:
-            where.append("p.active = 1")
-        if _is_call_sid(key):
-            where.append("p.call_sid = ?")
-        else:
-            where.append("p.label = ?")
-        args.append(key)
-        # Only fixed clauses are joined in; every value is a parameter.
-        sql = (
-            "SELECT p.seq, p.data FROM participants p"  # noqa: S608
-            " JOIN conferences c ON c.sid = p.conference_sid WHERE "
-            + " AND ".join(where)
-            + " ORDER BY p.active DESC, p.seq DESC LIMIT 1"
-        )
-        row = await self._one(sql, *args)
-        return None if row is None else self._decode(row)
-
-    async def active_participants(self, conference_sid: str) -> list[Participant]:
-        rows = await self._all(
-            f"SELECT {_PARTICIPANT_COLUMNS} FROM participants"  # noqa: S608
-            " WHERE conference_sid = ? AND active = 1 ORDER BY seq",
-            conference_sid,
-        )
-        return [_participant(row) for row in rows]
-
-
-class SqliteWriteTransaction(_Reads, CarrierRows):
-    async def count_active(self, conference_sid: str) -> int:
-        row = await self._one(
-            "SELECT COUNT(*) FROM participants WHERE conference_sid = ? AND active = 1",
-            conference_sid,
-        )
-        return int(row[0])
-
-    async def active_label_taken(self, conference_sid: str, label: str) -> bool:
-        row = await self._one(
-            "SELECT 1 FROM participants WHERE conference_sid = ? AND label = ? AND active = 1",
-            conference_sid,
-            label,
-        )
-        return row is not None
-
-    async def active_participant(self, conference_sid: str, call_sid: str) -> Participant | None:
-        row = await self._one(
-            f"SELECT {_PARTICIPANT_COLUMNS} FROM participants"  # noqa: S608
-            " WHERE call_sid = ? AND conference_sid = ? AND active = 1",
-            call_sid,
-            conference_sid,
-        )
-        return None if row is None else _participant(row)
-
-    async def participant(self, conference_sid: str, key: str) -> Participant | None:
-        return await self.find_participant(conference_sid, key, include_ended=True)
-
-    async def participant_by_call_sid(self, call_sid: str) -> Participant | None:
-        row = await self._one(
-            f"SELECT {_PARTICIPANT_COLUMNS} FROM participants WHERE call_sid = ?",  # noqa: S608
-            call_sid,
-        )
-        return None if row is None else _participant(row)
-
-    async def insert_conference(self, conference: Conference) -> None:
-        self.raw.execute(
-            "INSERT INTO conferences (sid, account_sid, friendly_name, status, revision, data)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            (
-                conference.sid,
-                conference.account_sid,
-                conference.friendly_name,
-                conference.status.value,
-                conference.revision,
-                _dumps(conference.to_dict()),
-            ),
-        )
-
-    async def update_conference(self, conference: Conference) -> None:
-        self.raw.execute(
-            "UPDATE conferences SET status = ?, revision = ?, data = ? WHERE sid = ?",
-            (
-                conference.status.value,
-                conference.revision,
-                _dumps(conference.to_dict()),
-                conference.sid,
-            ),
-        )
-
-    def _participant_values(self, p: Participant) -> tuple[Any, ...]:
-        data = p.to_dict()
-        data.pop("seq", None)
-        return (
-            p.label,
-            int(p.active),
-            int(p.muted),
-            int(p.hold),
-            int(p.coaching),
-            p.revision,
-            _dumps(data),
-        )
-
-    async def insert_participant(self, participant: Participant) -> Participant:
-        cursor = self.raw.execute(
-            "INSERT INTO participants (call_sid, account_sid, conference_sid, label, active,"
-            " muted, hold, coaching, revision, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                participant.call_sid,
-                participant.account_sid,
-                participant.conference_sid,
-                *self._participant_values(participant),
-            ),
-        )
-        participant.seq = cursor.lastrowid or 0
-        return participant
-
-    async def update_participant(self, participant: Participant) -> None:
-        self.raw.execute(
-            "UPDATE participants SET label = ?, active = ?, muted = ?, hold = ?, coaching = ?,"
-            " revision = ?, data = ? WHERE call_sid = ?",
-            (*self._participant_values(participant), participant.call_sid),
-        )
-
-    async def append_event(self, event: Event) -> None:
-        self.raw.execute(
-            "INSERT INTO events (conference_sid, revision, account_sid, time, type, call_sid,"
-            " data) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (
-                event.conference_sid,
-                event.revision,
-                event.account_sid,
-                event.time,
-                event.type.value,
-                None if event.participant is None else event.participant.call_sid,
-                _dumps(event.to_dict()),
-            ),
-        )
-
-    async def request(self, account_sid: str, request_id: str) -> tuple[str, str] | None:
-        row = await self._one(
-            "SELECT call_sid, fingerprint FROM requests WHERE account_sid = ? AND request_id = ?",
-            account_sid,
-            request_id,
-        )
-        return None if row is None else (row[0], row[1])
-
-    async def record_request(
-        self, account_sid: str, request_id: str, call_sid: str, fingerprint: str
-    ) -> None:
-        self.raw.execute(
-            "INSERT INTO requests (account_sid, request_id, call_sid, fingerprint)"
-            " VALUES (?, ?, ?, ?)",
-            (account_sid, request_id, call_sid, fingerprint),
-        )
 
 
 class SqliteStore:
@@ -331,7 +105,7 @@ class SqliteStore:
         self._committer: asyncio.Task[None] | None = None
         self._readers: asyncio.Queue[aiosqlite.Connection] = asyncio.Queue()
         self._all_readers: list[aiosqlite.Connection] = []
-        self._rows = RowCache(_participant)
+        self._rows = RowCache(participant_from_row)
 
     async def open(self) -> None:
         self._writer = await _connect(self.path)
@@ -461,10 +235,10 @@ class SqliteStore:
             self._write_lock.release()
 
     @contextlib.asynccontextmanager
-    async def _read(self) -> AsyncIterator[_Reads]:
+    async def _read(self) -> AsyncIterator[SqliteReads]:
         conn = await self._readers.get()
         try:
-            yield _Reads(conn, self._rows)
+            yield SqliteReads(conn, self._rows)
         finally:
             self._readers.put_nowait(conn)
 
@@ -508,7 +282,7 @@ class SqliteStore:
                 where.append(f"{column} = ?")
                 args.append(int(value))
         base = " AND ".join(where)
-        select = f"SELECT {_PARTICIPANT_COLUMNS} FROM participants WHERE {base}"  # noqa: S608
+        select = f"SELECT {PARTICIPANT_COLUMNS} FROM participants WHERE {base}"  # noqa: S608
         async with self._read() as r:
             conn = r.raw
             # Inline (see sqlite_inline): no cancellation point between BEGIN
@@ -607,9 +381,9 @@ class SqliteStore:
     async def active_participants_everywhere(self) -> list[Participant]:
         async with self._read() as r:
             rows = await r._all(
-                f"SELECT {_PARTICIPANT_COLUMNS} FROM participants WHERE active = 1 ORDER BY seq"  # noqa: S608
+                f"SELECT {PARTICIPANT_COLUMNS} FROM participants WHERE active = 1 ORDER BY seq"  # noqa: S608
             )
-        return [_participant(row) for row in rows]
+        return [participant_from_row(row) for row in rows]
 
     async def get_meta(self, key: str) -> str | None:
         async with self._read() as r:
@@ -636,69 +410,22 @@ class SqliteStore:
         assert row is not None
         return str(row[0])
 
-    # -- status callback delivery --------------------------------------------
+    # -- status callback delivery (rows in sqlite_cursors) ---------------------
 
     async def webhook_cursor(self, conference_sid: str) -> WebhookCursor | None:
         async with self._read() as r:
-            row = await r._one(
-                "SELECT account_sid, revision, step, sequence FROM webhook_cursors"
-                " WHERE conference_sid = ?",
-                conference_sid,
-            )
-        if row is None:
-            return None
-        return WebhookCursor(conference_sid, row[0], int(row[1]), int(row[2]), int(row[3]))
+            return await sqlite_cursors.webhook_cursor(r, conference_sid)
 
     async def call_sequences(self, conference_sid: str) -> dict[str, int]:
-        async with (
-            self._read() as r,
-            r.conn.execute(
-                "SELECT call_sid, sequence FROM webhook_call_sequences WHERE conference_sid = ?",
-                (conference_sid,),
-            ) as cur,
-        ):
-            return {row[0]: int(row[1]) for row in await cur.fetchall()}
+        async with self._read() as r:
+            return await sqlite_cursors.call_sequences(r, conference_sid)
 
     async def save_webhook_cursor(
         self, cursor: WebhookCursor, calls: dict[str, int], *, finished: bool = False
     ) -> None:
         async with self.write() as tx:
-            await tx.conn.execute(
-                "INSERT INTO webhook_cursors (conference_sid, account_sid, revision, step,"
-                " sequence) VALUES (?, ?, ?, ?, ?) ON CONFLICT (conference_sid) DO UPDATE SET"
-                " revision = excluded.revision, step = excluded.step,"
-                " sequence = excluded.sequence"
-                # Never backwards: a save racing a cancelled one cannot undo it.
-                " WHERE (excluded.revision, excluded.step)"
-                " >= (webhook_cursors.revision, webhook_cursors.step)",
-                (
-                    cursor.conference_sid,
-                    cursor.account_sid,
-                    cursor.revision,
-                    cursor.step,
-                    cursor.sequence,
-                ),
-            )
-            if finished:
-                await tx.conn.execute(
-                    "DELETE FROM webhook_call_sequences WHERE conference_sid = ?",
-                    (cursor.conference_sid,),
-                )
-            else:
-                await tx.conn.executemany(
-                    "INSERT INTO webhook_call_sequences (call_sid, conference_sid, sequence)"
-                    " VALUES (?, ?, ?) ON CONFLICT (call_sid) DO UPDATE SET"
-                    " sequence = excluded.sequence",
-                    [(sid, cursor.conference_sid, seq) for sid, seq in calls.items()],
-                )
+            await sqlite_cursors.save_webhook_cursor(tx.conn, cursor, calls, finished=finished)
 
     async def webhook_backlog(self) -> list[tuple[str, str]]:
-        async with (
-            self._read() as r,
-            r.conn.execute(
-                "SELECT c.account_sid, c.sid FROM conferences c"
-                " LEFT JOIN webhook_cursors w ON w.conference_sid = c.sid"
-                " WHERE c.revision > COALESCE(w.revision, 0) ORDER BY c.rowid"
-            ) as cur,
-        ):
-            return [(row[0], row[1]) for row in await cur.fetchall()]
+        async with self._read() as r:
+            return await sqlite_cursors.webhook_backlog(r)

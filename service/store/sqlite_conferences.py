@@ -17,7 +17,7 @@ from service.core.model import Conference
 from service.core.ports.store import ConferenceFilter, ConferencePage
 
 if TYPE_CHECKING:
-    from service.store.sqlite import _Reads
+    from service.store.sqlite_rows import SqliteReads
 
 _NEWEST = 2**63 - 1
 _DATE_CLAUSES = (
@@ -29,7 +29,7 @@ _DATE_CLAUSES = (
 
 
 async def list_conferences(
-    r: _Reads,
+    r: SqliteReads,
     account_sid: str,
     flt: ConferenceFilter,
     *,
