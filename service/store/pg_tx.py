@@ -21,22 +21,7 @@ import orjson
 
 from service.core.model import Conference, Event, Participant
 from service.store.pg_carrier import PgCarrierRows
-
-PARTICIPANT_COLUMNS = "seq, data"
-
-
-def dumps(value: dict[str, Any]) -> str:
-    return orjson.dumps(value).decode()
-
-
-def participant_row(row: Any) -> Participant:
-    data = orjson.loads(row[1])
-    data["seq"] = row[0]
-    return Participant.from_dict(data)
-
-
-def is_call_sid(key: str) -> bool:
-    return len(key) == 34 and key.startswith("CA")
+from service.store.rows import PARTICIPANT_COLUMNS, dumps, is_call_sid, participant_from_row
 
 
 class PgReads:
@@ -83,7 +68,7 @@ class PgReads:
                 conference_sid,
                 key,
             )
-        return None if row is None else participant_row(row)
+        return None if row is None else participant_from_row(row)
 
     async def participant_in(
         self, account_sid: str, conference: str, by_sid: bool, key: str, include_ended: bool
@@ -104,7 +89,7 @@ class PgReads:
             + " ORDER BY p.active DESC, p.seq DESC LIMIT 1"
         )
         row = await self.conn.fetchrow(sql, account_sid, conference, key)
-        return None if row is None else participant_row(row)
+        return None if row is None else participant_from_row(row)
 
     async def active_participants(self, conference_sid: str) -> list[Participant]:
         rows = await self.conn.fetch(
@@ -112,7 +97,7 @@ class PgReads:
             " WHERE conference_sid = $1 AND active ORDER BY seq",
             conference_sid,
         )
-        return [participant_row(row) for row in rows]
+        return [participant_from_row(row) for row in rows]
 
 
 class PgWriteTransaction(PgReads, PgCarrierRows):
@@ -181,7 +166,7 @@ class PgWriteTransaction(PgReads, PgCarrierRows):
             f"SELECT {PARTICIPANT_COLUMNS} FROM participants WHERE call_sid = $1",  # noqa: S608
             call_sid,
         )
-        return None if row is None else participant_row(row)
+        return None if row is None else participant_from_row(row)
 
     async def active_participants(self, conference_sid: str) -> list[Participant]:
         await self._lock(conference_sid)
@@ -212,7 +197,7 @@ class PgWriteTransaction(PgReads, PgCarrierRows):
             call_sid,
             conference_sid,
         )
-        return None if row is None else participant_row(row)
+        return None if row is None else participant_from_row(row)
 
     async def insert_conference(self, conference: Conference) -> None:
         await self.conn.execute(

@@ -32,7 +32,8 @@ from service.core.ports.store import (
 )
 from service.store import pg_conferences, pg_schema
 from service.store.pg_notify import Notifier
-from service.store.pg_tx import PARTICIPANT_COLUMNS, PgReads, PgWriteTransaction, participant_row
+from service.store.pg_tx import PgReads, PgWriteTransaction
+from service.store.rows import PARTICIPANT_COLUMNS, participant_from_row
 
 log = logging.getLogger("rollcall.store")
 
@@ -187,7 +188,7 @@ class PostgresStore:
             revision = await conn.fetchval(
                 "SELECT revision FROM conferences WHERE sid = $1", conference_sid
             )
-        participants = [participant_row(row) for row in rows]
+        participants = [participant_from_row(row) for row in rows]
         return Page(
             participants=participants,
             next_after=participants[-1].seq if participants and more_after else None,
@@ -294,7 +295,7 @@ class PostgresStore:
             )
 
         rows = await self._retrying(work)
-        return sorted((participant_row(row) for row in rows), key=lambda p: p.seq)
+        return sorted((participant_from_row(row) for row in rows), key=lambda p: p.seq)
 
     async def heartbeat(self) -> None:
         """This replica is alive (database time, so replicas' clocks may differ)."""

@@ -40,14 +40,10 @@ from service.core.ports.store import (
 )
 from service.store import sqlite_conferences, sqlite_cursors
 from service.store.row_cache import RowCache
+from service.store.rows import PARTICIPANT_COLUMNS, participant_from_row
 from service.store.sqlite_inline import raw
 from service.store.sqlite_migrations import migrate
-from service.store.sqlite_rows import (
-    PARTICIPANT_COLUMNS,
-    SqliteReads,
-    SqliteWriteTransaction,
-    participant_from_row,
-)
+from service.store.sqlite_rows import SqliteReads, SqliteWriteTransaction
 
 _READERS = 4
 T = TypeVar("T")

@@ -15,24 +15,9 @@ import orjson
 
 from service.core.model import Conference, Event, Participant
 from service.store.row_cache import RowCache
+from service.store.rows import PARTICIPANT_COLUMNS, dumps, is_call_sid, participant_from_row
 from service.store.sqlite_carrier import CarrierRows
 from service.store.sqlite_inline import raw
-
-PARTICIPANT_COLUMNS = "seq, data"
-
-
-def dumps(value: dict[str, Any]) -> str:
-    return orjson.dumps(value).decode()
-
-
-def participant_from_row(row: Any) -> Participant:
-    data = orjson.loads(row[1])
-    data["seq"] = row[0]
-    return Participant.from_dict(data)
-
-
-def is_call_sid(key: str) -> bool:
-    return len(key) == 34 and key.startswith("CA")
 
 
 class SqliteReads:
