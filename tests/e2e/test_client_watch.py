@@ -79,23 +79,31 @@ async def meanwhile(
             yield rollcall
         if compacts:
             await advance_of(app)(1)  # past the retention time of every event so far
-            await leading_callbacks(app)
+            await callbacks_caught_up(app)
             assert await app.compact() > 0
     finally:
         await app.stop(grace=0)
 
 
-async def leading_callbacks(app: App) -> None:
-    """On PostgreSQL, compaction never passes the callback cursors, which only
-    the replica holding the callback lease saves: wait until this one holds it
-    (it takes the lease at its next heartbeat if the previous holder's session
-    was still closing when it started). On SQLite there is no lease."""
-    coordinator = app.coordinator
-    if coordinator is None:
-        return
+async def callbacks_caught_up(app: App) -> None:
+    """Compaction never passes a conference's callback cursor: wait until this
+    server's callback dispatcher has dealt with every event committed so far,
+    or compaction may stop short of the history a test needs gone.
+
+    On PostgreSQL only the replica holding the callback lease moves the cursors:
+    first wait until this one holds it (it takes the lease at its next
+    heartbeat if the previous holder's session was still closing when it
+    started; changes made before then reach its dispatcher only by a rescan).
+    Then wake every conference whose stored cursor is behind its revision and
+    wait until all of them are drained; compaction saves the cursors first."""
+    coordinator, webhooks = app.coordinator, app.webhooks
+    assert webhooks is not None
     async with asyncio.timeout(TIMEOUT):
-        while not coordinator.leader:  # noqa: ASYNC110 (a flag set by the heartbeat loop)
-            await asyncio.sleep(0.05)
+        if coordinator is not None:
+            while not coordinator.leader:  # noqa: ASYNC110 (a flag set by the heartbeat loop)
+                await asyncio.sleep(0.05)
+        await webhooks.rescan()
+        await webhooks.wait_idle()
 
 
 def advance_of(app: App) -> Callable[[float], Awaitable[None]]:
