@@ -1,13 +1,16 @@
-"""Small helpers for end-to-end tests: calling the stub and reading errors."""
+"""Small helpers for end-to-end tests: calling the stub, reading errors, and
+waiting for callback delivery before a compaction."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import grpc
 import pytest
 
 from rollcall.v1 import participant_service_pb2 as pb
+from service.app import App
 from service.core.errors import RollcallError
 from service.gateway.status import from_rpc_error
 from tests.conftest import Harness
@@ -51,3 +54,24 @@ async def list_all(h: Harness, conference: str, **fields: Any) -> list[Any]:
         token = page.next_page_token
         if not token:
             return out
+
+
+async def callbacks_caught_up(app: App) -> None:
+    """Compaction never passes a conference's callback cursor: wait until this
+    server's callback dispatcher has dealt with every event committed so far,
+    or compaction may stop short of the history a test needs gone.
+
+    On PostgreSQL only the replica holding the callback lease moves the cursors:
+    first wait until this one holds it (it takes the lease at its next
+    heartbeat if the previous holder's session was still closing when it
+    started; changes made before then reach its dispatcher only by a rescan).
+    Then wake every conference whose stored cursor is behind its revision and
+    wait until all of them are drained; compaction saves the cursors first."""
+    coordinator, webhooks = app.coordinator, app.webhooks
+    assert webhooks is not None
+    async with asyncio.timeout(20):
+        if coordinator is not None:
+            while not coordinator.leader:  # noqa: ASYNC110 (a flag set by the heartbeat loop)
+                await asyncio.sleep(0.05)
+        await webhooks.rescan()
+        await webhooks.wait_idle()

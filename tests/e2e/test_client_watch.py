@@ -33,6 +33,7 @@ from rollcall.v1 import participant_service_pb2 as pb
 from service.app import App
 from service.clock import ManualClock
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, Harness, make_settings
+from tests.e2e.helpers import callbacks_caught_up
 
 TIMEOUT = 20.0
 T = pb
@@ -83,27 +84,6 @@ async def meanwhile(
             assert await app.compact() > 0
     finally:
         await app.stop(grace=0)
-
-
-async def callbacks_caught_up(app: App) -> None:
-    """Compaction never passes a conference's callback cursor: wait until this
-    server's callback dispatcher has dealt with every event committed so far,
-    or compaction may stop short of the history a test needs gone.
-
-    On PostgreSQL only the replica holding the callback lease moves the cursors:
-    first wait until this one holds it (it takes the lease at its next
-    heartbeat if the previous holder's session was still closing when it
-    started; changes made before then reach its dispatcher only by a rescan).
-    Then wake every conference whose stored cursor is behind its revision and
-    wait until all of them are drained; compaction saves the cursors first."""
-    coordinator, webhooks = app.coordinator, app.webhooks
-    assert webhooks is not None
-    async with asyncio.timeout(TIMEOUT):
-        if coordinator is not None:
-            while not coordinator.leader:  # noqa: ASYNC110 (a flag set by the heartbeat loop)
-                await asyncio.sleep(0.05)
-        await webhooks.rescan()
-        await webhooks.wait_idle()
 
 
 def advance_of(app: App) -> Callable[[float], Awaitable[None]]:

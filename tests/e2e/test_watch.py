@@ -10,7 +10,7 @@ import grpc
 from rollcall.v1 import participant_pb2 as S
 from rollcall.v1 import participant_service_pb2 as pb
 from tests.conftest import OTHER_SID, OTHER_TOKEN, Harness
-from tests.e2e.helpers import create, expect_error, fetch
+from tests.e2e.helpers import callbacks_caught_up, create, expect_error, fetch
 
 T = pb
 
@@ -123,6 +123,7 @@ async def test_compacted_history_is_out_of_range(tmp_path: Any) -> None:
         for i in range(5):
             await mute(h, a.conference_sid, a.call_sid, muted=i % 2 == 0)
         await h.advance(1)
+        await callbacks_caught_up(h.app)
         assert await h.app.compact() > 0
         error = await expect_error(
             _drain(watch(h, a.conference_sid, resume_after_revision=1)),

@@ -17,7 +17,7 @@ from rollcall.v1 import participant_service_pb2 as pb
 from service.core.errors import Code, RollcallError
 from service.rpc import watch as watch_module
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, Harness, basic, started
-from tests.e2e.helpers import create, expect_error
+from tests.e2e.helpers import callbacks_caught_up, create, expect_error
 
 
 async def _mute(h: Harness, conference: str, key: str, muted: bool) -> None:
@@ -46,6 +46,7 @@ async def test_live_stream_behind_the_retained_log_is_told_to_resnapshot(
         for i in range(5):
             await _mute(h, a.conference_sid, a.call_sid, muted=i % 2 == 0)
         await h.advance(1)
+        await callbacks_caught_up(h.app)
         assert await h.app.compact() > 0
         with pytest.raises(RollcallError) as caught:
             await anext(stream)
