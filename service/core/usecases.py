@@ -285,10 +285,11 @@ class Participants:
             if modified:
                 ch.emit(EventType.PARTICIPANT_MODIFIED, p)
             if cmd.announce_url:
-                # Reported as played once the carrier has taken it.
                 p.announce_url = cmd.announce_url
                 effects.append(Announce(cmd.announce_url, cmd.announce_method))
-                ch.emit(EventType.ANNOUNCEMENT_ENDED, p)
+                if not self.telephony.reports_announcements:
+                    # No carrier report will come: played once the carrier has taken it.
+                    ch.emit(EventType.ANNOUNCEMENT_ENDED, p)
             if effects:
                 # The carrier first: its refusal rolls this transaction back.
                 target = await call_target(tx, p)

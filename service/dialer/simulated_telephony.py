@@ -48,6 +48,8 @@ class _Call:
 
 
 class SimulatedTelephony:
+    reports_announcements = False  # the announcement "plays" at once
+
     def __init__(
         self,
         clock: Clock,

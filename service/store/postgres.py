@@ -262,6 +262,8 @@ class PostgresStore:
                         upto,
                     )
                     deleted += int(status.split()[-1])
+            # Carrier callback dedup tokens live as long as the events they caused.
+            await conn.execute("DELETE FROM carrier_callbacks WHERE received_at < $1", older_than)
             return deleted
 
         return await self._retrying(work)

@@ -372,6 +372,11 @@ class SqliteStore:
                 )
                 deleted += max(cursor.rowcount, 0)
                 await cursor.close()
+        # Carrier callback dedup tokens live as long as the events they caused.
+        async with self.write() as tx:
+            await tx.conn.execute(
+                "DELETE FROM carrier_callbacks WHERE received_at < ?", (older_than,)
+            )
         return deleted
 
     async def active_participants_everywhere(self) -> list[Participant]:

@@ -207,7 +207,10 @@ class Store(Protocol):
 
     async def compact(self, older_than: float, keep: int) -> int:
         """Delete events older than `older_than` (clock seconds), keeping at least
-        the newest `keep` of each conference. Returns how many were deleted."""
+        the newest `keep` of each conference. Returns how many were deleted.
+        Carrier callback idempotency tokens received before `older_than` go
+        too: a carrier retries a callback for minutes, never for the retention
+        window, so a token is kept as long as the events it caused."""
         ...
 
     async def active_participants_everywhere(self) -> list[Participant]:

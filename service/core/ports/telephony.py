@@ -315,6 +315,11 @@ class OpenCall:
 
 
 class Telephony(Protocol):
+    # True when the carrier reports an announcement's end (a ConferenceReport
+    # ANNOUNCEMENT_END): the core then emits ANNOUNCEMENT_ENDED only from that
+    # report. False (the simulator): the core emits it as soon as it asks.
+    reports_announcements: bool
+
     def check(self, account_sid: str, from_endpoint: str, to_endpoint: str) -> None:
         """Refuse a call synchronously, before anything is stored (may do nothing).
 

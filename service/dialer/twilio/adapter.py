@@ -46,6 +46,8 @@ def _seg(text: str) -> str:
 
 
 class TwilioTelephony:
+    reports_announcements = True  # Twilio posts announcement-end
+
     def __init__(
         self,
         accounts: Mapping[str, UpstreamAccount],
