@@ -26,6 +26,7 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from clients.sync import RollcallClient
+from tests import pg
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, basic
 from tests.deploy.manifests import (
     BIN,
@@ -172,7 +173,6 @@ def test_single_overlay_command_starts_and_answers_health(tmp_path: Path) -> Non
 
 
 def test_ha_overlay_command_starts_and_answers_health(tmp_path: Path) -> None:
-    pg = pytest.importorskip("tests.pg", reason="the PostgreSQL test server is not in this tree")
     resources = rendered("ha")
     secrets = {
         "rollcall-credentials": CREDENTIALS,
