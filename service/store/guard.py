@@ -7,9 +7,9 @@ The rules it keeps: a write that fails because the disk is full answers
 RESOURCE_EXHAUSTED `STORAGE_FULL`, one that fails with an I/O error
 UNAVAILABLE `STORAGE_IO_ERROR` (both 503/20503 over REST); nothing is
 latched, so writes work again by themselves once space returns, and reads are
-never refused. Before each write the file at the database path must still be
-the file the process opened (same device and inode; checked before and after
-each change, and periodically by the app): otherwise the database
+never refused. Before each change is committed the file at the database path
+must still be the file the process opened (same device and inode; checked
+once per change, just before COMMIT, and periodically by the app): otherwise the database
 was deleted or replaced under the server, every write is refused with
 UNAVAILABLE `DATABASE_GONE` (never acknowledged into an unlinked file) and the
 listeners hear of it once, so health can turn NOT_SERVING.
@@ -135,12 +135,14 @@ class GuardedSqliteStore(SqliteStore):
 
     @contextlib.asynccontextmanager
     async def write(self) -> AsyncIterator[SqliteWriteTransaction]:
-        if not self.check():
+        # Known gone: refuse at once. Otherwise one stat per change, just before
+        # it is released for COMMIT, is what keeps a change from being
+        # acknowledged into an unlinked file (a stat here too would double it).
+        if self._gone:
             raise database_gone()
         try:
             async with super().write() as tx:
                 yield tx
-                # Again just before the change is released for COMMIT.
                 if not self.check():
                     raise database_gone()
         except (sqlite3.Error, OSError) as exc:
