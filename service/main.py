@@ -42,6 +42,7 @@ async def serve(settings: Settings) -> int:
     lines = [
         f"rollcall: gRPC on {settings.grpc_listen.rsplit(':', 1)[0]}:{app.grpc_port}"
         + (f", REST on port {app.http_port}" if app.http_port else "")
+        + (f", metrics on port {app.metrics_port}" if app.metrics_port else "")
     ]
     if app.demo is not None:
         # A token is shown once: when it was generated, by this start.

@@ -88,14 +88,23 @@ class PostgresServer:
         )
         with open(self.data / "postgresql.conf", "a", encoding="utf-8") as conf:
             conf.write(
-                f"listen_addresses = '127.0.0.1'\nport = {self.port}\n"
+                "listen_addresses = '127.0.0.1'\n"
                 f"unix_socket_directories = '{self.dir}'\n"
                 "max_connections = 300\nshared_buffers = 64MB\n"
             )
             if not durable:
                 # A throwaway server: durability of the machine is not under test.
                 conf.write("fsync = off\nfull_page_writes = off\n")
-        self.start()
+        # The port is free when picked, but another process may bind it before
+        # the server does: then pick another.
+        for attempt in range(5):
+            try:
+                self.start()
+                break
+            except subprocess.CalledProcessError:
+                if attempt == 4:
+                    raise
+                self.port = _free_port()
 
     def _cmd(self, tool: str, *args: str) -> None:
         argv = [os.path.join(self.bin, tool), *args]
@@ -104,7 +113,17 @@ class PostgresServer:
         subprocess.run(argv, check=True, capture_output=True, cwd=self.dir)
 
     def start(self) -> None:
-        self._cmd("pg_ctl", "-D", str(self.data), "-l", str(self.dir / "log"), "-w", "start")
+        self._cmd(
+            "pg_ctl",
+            "-D",
+            str(self.data),
+            "-l",
+            str(self.dir / "log"),
+            "-o",
+            f"-p {self.port}",
+            "-w",
+            "start",
+        )
 
     def stop(self, mode: str = "fast") -> None:
         self._cmd("pg_ctl", "-D", str(self.data), "-m", mode, "-w", "stop")

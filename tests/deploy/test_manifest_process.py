@@ -15,7 +15,6 @@ import json
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import urllib.error
 import urllib.request
@@ -40,14 +39,8 @@ from tests.deploy.manifests import (
 )
 
 _LISTEN = re.compile(r"^0\.0\.0\.0:(\d+)$")
-_BANNER = re.compile(r"gRPC on 127\.0\.0\.1:(\d+)")
+_BANNER = re.compile(r"gRPC on 127\.0\.0\.1:(\d+), REST on port (\d+), metrics on port (\d+)")
 TIMEOUT = 30.0
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Node:
@@ -59,7 +52,10 @@ class Node:
         }
         for path in self.mounts.values():
             path.mkdir()
+        # Container port -> the port the process bound for it here (from its
+        # banner: it binds port 0, so no other process can take it first).
         self.ports: dict[int, int] = {}
+        self.listens: set[int] = set()
 
     def path(self, value: str) -> str | None:
         for mount, local in self.mounts.items():
@@ -70,8 +66,8 @@ class Node:
     def value(self, value: str) -> str:
         listen = _LISTEN.match(value)
         if listen:
-            port = self.ports.setdefault(int(listen.group(1)), _free_port())
-            return f"127.0.0.1:{port}"
+            self.listens.add(int(listen.group(1)))
+            return "127.0.0.1:0"
         return self.path(value) or value
 
 
@@ -111,8 +107,16 @@ def run_container(
         banner = proc.stdout.readline()
         started = _BANNER.search(banner)
         assert started, f"did not start: {banner!r} {(root / 'stderr').read_text()}"
-        grpc_port = node.ports[ports(spec)["grpc"]]
-        assert int(started.group(1)) == grpc_port  # it listens where the manifest says
+        annotations = deployment(resources)["spec"]["template"]["metadata"]["annotations"]
+        named = ports(spec)
+        metrics_at = int(annotations["prometheus.io/port"])
+        # It listens on the ports the manifest names, and on no other.
+        assert node.listens == {named["grpc"], named["http"], metrics_at}
+        for container_port, bound in zip(
+            (named["grpc"], named["http"], metrics_at), started.groups(), strict=True
+        ):
+            node.ports[container_port] = int(bound)
+        grpc_port = node.ports[named["grpc"]]
 
         # The kubelet's probes, on the ports they name.
         for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
@@ -123,8 +127,7 @@ def run_container(
             )
 
         # Prometheus, where the pod's annotations point.
-        annotations = deployment(resources)["spec"]["template"]["metadata"]["annotations"]
-        metrics = node.ports[int(annotations["prometheus.io/port"])]
+        metrics = node.ports[metrics_at]
         url = f"http://127.0.0.1:{metrics}{annotations['prometheus.io/path']}"
         with urllib.request.urlopen(url, timeout=TIMEOUT) as reply:
             assert reply.status == 200
@@ -137,7 +140,7 @@ def run_container(
             made = c.create_participant(
                 "standup", from_endpoint="+15005550006", to_endpoint="+15551234567", label="a"
             )
-        http = node.ports[ports(spec)["http"]]
+        http = node.ports[named["http"]]
         conference = f"/2010-04-01/Accounts/{ACCOUNT_SID}/Conferences/{made.conference_sid}"
         path = f"{conference}/Participants/a.json"
         url = f"http://127.0.0.1:{http}{path}"

@@ -20,6 +20,8 @@ from tests.conftest import (
 )
 
 _PORT = re.compile(r"gRPC on [0-9.]+:(\d+)")
+_HTTP = re.compile(r"REST on port (\d+)")
+_METRICS = re.compile(r"metrics on port (\d+)")
 
 
 class ServerProcess:
@@ -37,6 +39,11 @@ class ServerProcess:
         }
         self.proc: subprocess.Popen[str] | None = None
         self.port = 0
+        # The REST and metrics ports the server bound (0: not served); set the
+        # listen address to 127.0.0.1:0 and read them here, never pick a port
+        # before the server binds it (another process may take it meanwhile).
+        self.http_port = 0
+        self.metrics_port = 0
         # Where the server's log lines (stderr) go; None: nowhere.
         self.log: Path | None = None
         self.banner: list[str] = []
@@ -65,6 +72,10 @@ class ServerProcess:
             match = _PORT.search(line)
             if match:
                 self.port = int(match.group(1))
+                http = _HTTP.search(line)
+                metrics = _METRICS.search(line)
+                self.http_port = int(http.group(1)) if http else 0
+                self.metrics_port = int(metrics.group(1)) if metrics else 0
                 break
         assert self.port, f"server did not start: {self.banner}"
         return self.port

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import collections
 import random
-import socket
 
 import aiohttp
 import grpc
@@ -102,12 +101,6 @@ async def await_progress(
         assert loop.time() < give_up, f"{len(pending)} participants stuck queued: {pending[:3]}"
         if pending:
             await asyncio.sleep(0.05)  # polling a condition, not ordering events
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 async def metric(port: int, name: str, labels: str = "") -> float:

@@ -15,7 +15,7 @@ from rollcall.v1 import participant_service_pb2 as pb
 from rollcall.v1 import participant_service_pb2_grpc as pb_grpc
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, basic
 from tests.e2e.process import ServerProcess
-from tests.e2e.storm import MD, await_progress, create_request, free_port, metric, reason
+from tests.e2e.storm import MD, await_progress, create_request, metric, reason
 from tests.e2e.test_crash_restart import _assert_log_matches_rows
 
 LIMIT = 16
@@ -26,15 +26,14 @@ async def test_a_burst_beyond_the_limit_is_refused_typed_and_leaves_no_damage(
     tmp_path: Path,
 ) -> None:
     database = tmp_path / "overload.sqlite3"
-    metrics_port = free_port()
     server = ServerProcess(
         database,
         ROLLCALL_MAX_IN_FLIGHT=str(LIMIT),
         ROLLCALL_SIM_RING_SECONDS="0.05",
-        ROLLCALL_METRICS_LISTEN=f"127.0.0.1:{metrics_port}",
     )
     try:
         server.start()
+        metrics_port = server.metrics_port
         channel = grpc.aio.insecure_channel(server.target)
         stub = pb_grpc.ParticipantServiceStub(channel)
         try:
@@ -82,20 +81,18 @@ async def test_a_burst_beyond_the_limit_is_refused_typed_and_leaves_no_damage(
 
 
 async def test_the_rest_gateway_shares_the_limit(tmp_path: Path) -> None:
-    http_port = free_port()
-    metrics_port = free_port()
     server = ServerProcess(
         tmp_path / "rest.sqlite3",
         ROLLCALL_MAX_IN_FLIGHT="4",
-        ROLLCALL_HTTP_LISTEN=f"127.0.0.1:{http_port}",
-        ROLLCALL_METRICS_LISTEN=f"127.0.0.1:{metrics_port}",
-    )
-    url = (
-        f"http://127.0.0.1:{http_port}/2010-04-01/Accounts/{ACCOUNT_SID}"
-        "/Conferences/{room}/Participants.json"
+        ROLLCALL_HTTP_LISTEN="127.0.0.1:0",
     )
     try:
         server.start()
+        metrics_port = server.metrics_port
+        url = (
+            f"http://127.0.0.1:{server.http_port}/2010-04-01/Accounts/{ACCOUNT_SID}"
+            "/Conferences/{room}/Participants.json"
+        )
         statuses: collections.Counter[int] = collections.Counter()
         codes: set[object] = set()
         async with aiohttp.ClientSession(

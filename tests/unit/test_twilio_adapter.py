@@ -8,7 +8,6 @@ read from the recorded sleeps, never waited for.
 from __future__ import annotations
 
 import itertools
-import socket
 from urllib.parse import unquote
 
 import pytest
@@ -52,6 +51,7 @@ from tests.fakes.twilio_harness import (
     TwilioRig,
     twilio_rig,
 )
+from tests.ports import closed_port
 
 TO = "+15551230001"
 CONFERENCE = "CF" + "2" * 32
@@ -86,14 +86,6 @@ def form_of(rig: TwilioRig, index: int = -1) -> dict[str, list[str]]:
     for k, v in rig.carrier.requests[index].form:
         form.setdefault(k, []).append(v)
     return form
-
-
-def closed_port() -> int:
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port: int = sock.getsockname()[1]
-    sock.close()
-    return port
 
 
 async def test_create_asks_for_every_event_with_callbacks_to_the_ingest_routes() -> None:

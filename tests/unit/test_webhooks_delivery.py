@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from service.webhooks.params import Callback, Kind
 from service.webhooks.sender import Outcome, prepare, send
 from tests.conftest import Harness, started
 from tests.e2e.helpers import create
+from tests.ports import closed_port
 
 
 @pytest.fixture
@@ -44,12 +44,6 @@ async def server() -> AsyncIterator[str]:
     finally:
         release.set()
         await runner.cleanup()
-
-
-def closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 async def attempt(url: str, method: str = "POST", seconds: float = 5.0) -> Outcome:
