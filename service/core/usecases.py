@@ -4,13 +4,13 @@ The rules it keeps: every change runs in one store write transaction, in
 three steps: it reads what it needs, the rules decide from those values into
 Changes (no store call while deciding), and changes.apply writes the result
 (so it is durable and announced together). The carrier goes first where it
-can refuse: a Create is decided, then placed, then recorded with the
-carrier's CallSid (a refusal records nothing); an Update or Delete carries
-its effect to the carrier inside its transaction before writing (a refusal
-rolls it back); calls ended as a consequence (a conference ending) are
-ended at the carrier after the commit. Once a change has started it runs to
-its end even if the caller has gone (see background); a repeated request_id
-returns the first participant and never dials again; a stale etag changes
+can refuse (a refusal changes nothing): a Create is placed before it is
+recorded (see placing); an Update or Delete is carried out at the carrier
+before it is recorded, and never inside a write transaction when the carrier
+is remote (see _carrier_first); calls ended as a consequence (a conference
+ending) are ended at the carrier after the commit. Once a change has started
+it runs to its end even if the caller has gone (see background); a repeated
+request_id returns the first participant and never dials again; a stale etag changes
 nothing.
 """
 
@@ -22,16 +22,15 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 
 from service.clock import Clock
-from service.core import background, create, errors, reports, rules, update
+from service.core import background, create, errors, placing, reports, rules, update
 from service.core.changes import Changes, apply
 from service.core.commands import ConferenceRef, CreateCommand, UpdateCommand
-from service.core.model import Conference, Event, EventType, Participant
+from service.core.model import Conference, Event, Participant
 from service.core.ports.store import Page, ParticipantFilter, Store, WriteTransaction
 from service.core.ports.telephony import (
     CallTarget,
     Effect,
     Kick,
-    Placed,
     Report,
     Telephony,
     Update,
@@ -115,91 +114,15 @@ class Participants:
     async def create(self, cmd: CreateCommand) -> tuple[Participant, float | None]:
         """Returns the participant and its queue time in ms (None on a repeat)."""
         self.telephony.check(cmd.conference.account_sid, cmd.from_endpoint, cmd.to_endpoint)
-        return await self.changes.run(lambda: self._create(cmd))
+        return await self.changes.run(lambda: placing.create_participant(self, cmd))
 
-    async def _create(self, cmd: CreateCommand) -> tuple[Participant, float | None]:
-        # One Create at a time per conference name (so a new conference is
-        # created once, and its carrier conference named once) and per request_id.
-        account = cmd.conference.account_sid
-        keys = sorted({("conference", cmd.conference.key), ("request", cmd.request_id)})
-        locks = [self._lock(account, kind + ":" + value) for kind, value in keys if value]
-        for lock in locks:
-            await lock.acquire()
-        try:
-            return await self._create_locked(cmd)
-        finally:
-            for lock in reversed(locks):
-                lock.release()
-
-    def _lock(self, account: str, name: str) -> asyncio.Lock:
+    def lock(self, account: str, name: str) -> asyncio.Lock:
         lock = self._create_locks.get((account, name))
         if lock is None:
             if len(self._create_locks) > 1024:
                 self._create_locks = {k: v for k, v in self._create_locks.items() if v.locked()}
             lock = self._create_locks[(account, name)] = asyncio.Lock()
         return lock
-
-    async def _create_locked(self, cmd: CreateCommand) -> tuple[Participant, float | None]:
-        async with self.store.write() as tx:
-            background.started()
-            repeat = await _repeat(tx, cmd)
-            if repeat is not None:
-                return repeat, None
-            conf, _ = await create.decide(tx, cmd, self.clock.now(), None)
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self.placing.add(done)
-        try:
-            placed = await self.telephony.place(
-                create.place_call(cmd, create.call_key(cmd), conf.sid)
-            )
-            try:
-                ch, participant = await self._record(cmd, conf.sid, placed)
-            except Exception:
-                # Placed but not recordable (the conference filled or ended
-                # meanwhile, the store failed): the call must not ring on.
-                await self._end_unrecorded(cmd.conference.account_sid, placed)
-                raise
-            if ch is None and participant.call_sid != placed.call_sid:
-                # Another replica recorded this request_id meanwhile with a
-                # call of its own (a carrier that knows the label gives both
-                # the same call): that one stands, ours must not ring on.
-                await self._end_unrecorded(participant.account_sid, placed)
-        finally:
-            self.placing.discard(done)
-            done.set_result(None)
-        if ch is None:
-            return participant, None
-        await self._committed(ch)
-        return participant, placed.queue_time_ms
-
-    async def _end_unrecorded(self, account_sid: str, placed: Placed) -> None:
-        target = CallTarget(account_sid, placed.conference_sid, placed.call_sid)
-        try:
-            await self.telephony.apply(Kick(target))
-        except Exception:
-            log.exception("could not end a call that was not recorded")
-
-    async def _record(
-        self, cmd: CreateCommand, conference_sid: str, placed: Placed
-    ) -> tuple[Changes | None, Participant]:
-        """Record the placed call (None: another replica recorded this request_id)."""
-        call_sid = placed.call_sid
-        now = self.clock.now()
-        async with self.store.write() as tx:
-            repeat = await _repeat(tx, cmd)
-            if repeat is not None:
-                return None, repeat
-            conf, new = await create.decide(tx, cmd, now, conference_sid)
-            ch = Changes(conf, now, new_conference=new)
-            participant = create.participant(cmd, conf, call_sid, now)
-            ch.emit(EventType.CALL_STATUS_CHANGED, participant, new=True)
-            await apply(tx, ch)
-            if cmd.request_id:
-                await tx.record_request(
-                    cmd.conference.account_sid, cmd.request_id, call_sid, cmd.fingerprint
-                )
-            await tx.save_carrier_call(call_sid, placed.conference_sid, None)
-        return ch, participant
 
     # -- update and delete ---------------------------------------------------
 
@@ -267,7 +190,7 @@ class Participants:
         done: set[object] = set()
         # One such change at a time per participant (as named) on this replica,
         # so the carrier acts in the order the changes are recorded.
-        async with self._lock(ref.account_sid, "participant:" + key):
+        async with self.lock(ref.account_sid, "participant:" + key):
             for round_ in range(_CARRIER_ROUNDS):
                 try:
                     async with self.store.write() as tx:
@@ -307,21 +230,6 @@ class Participants:
 
 
 read_roster = reports.read_roster
-
-
-async def _repeat(tx: WriteTransaction, cmd: CreateCommand) -> Participant | None:
-    """The participant an earlier Create with this request_id made, if any."""
-    if not cmd.request_id:
-        return None
-    earlier = await tx.request(cmd.conference.account_sid, cmd.request_id)
-    if earlier is None:
-        return None
-    call_sid, fingerprint = earlier
-    if fingerprint != cmd.fingerprint:
-        raise errors.request_id_reused()
-    repeat = await tx.participant_by_call_sid(call_sid)
-    assert repeat is not None
-    return repeat
 
 
 async def call_target(tx: WriteTransaction, p: Participant) -> CallTarget:
