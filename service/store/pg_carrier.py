@@ -3,7 +3,8 @@
 What it owns: the same rows as the SQLite store's (each call's carrier
 conference SID and last applied SequenceNumber, each carrier conference
 participant's last applied event SequenceNumber, the idempotency tokens of
-carrier callbacks already applied), in the caller's transaction.
+carrier callbacks already applied, the calls a Create is placing and has
+not recorded yet), in the caller's transaction.
 
 The rule it keeps: every value is a parameter; a token recorded twice by two
 replicas at once fails one of their transactions (the primary key), so a
@@ -13,6 +14,8 @@ callback is applied once whichever replica it reaches.
 from __future__ import annotations
 
 from typing import Any
+
+from service.core.ports.store import Placement
 
 
 class PgCarrierRows:
@@ -62,3 +65,28 @@ class PgCarrierRows:
         await self.conn.execute(
             "INSERT INTO carrier_callbacks (token, received_at) VALUES ($1, $2)", token, at
         )
+
+    async def record_placement(
+        self, key: str, account_sid: str, conference_sid: str, at: float
+    ) -> None:
+        await self.conn.execute(
+            "INSERT INTO placements (call_key, account_sid, conference_sid, placed_at)"
+            " VALUES ($1, $2, $3, $4) ON CONFLICT (call_key) DO UPDATE SET"
+            " account_sid = excluded.account_sid, conference_sid = excluded.conference_sid,"
+            " placed_at = excluded.placed_at",
+            key,
+            account_sid,
+            conference_sid,
+            at,
+        )
+
+    async def forget_placement(self, key: str) -> None:
+        await self.conn.execute("DELETE FROM placements WHERE call_key = $1", key)
+
+    async def placements_before(self, at: float) -> list[Placement]:
+        rows = await self.conn.fetch(
+            "SELECT call_key, account_sid, conference_sid, placed_at FROM placements"
+            " WHERE placed_at < $1 ORDER BY placed_at, call_key",
+            at,
+        )
+        return [Placement(row[0], row[1], row[2], float(row[3])) for row in rows]

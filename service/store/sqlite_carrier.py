@@ -2,8 +2,9 @@
 
 What it owns: the rows the telephony port needs durably: each call's carrier
 conference SID and last applied SequenceNumber, each carrier conference
-participant's last applied event SequenceNumber, and the idempotency tokens
-of carrier callbacks already applied.
+participant's last applied event SequenceNumber, the idempotency tokens
+of carrier callbacks already applied, and the calls a Create is placing and
+has not recorded yet (placements).
 
 The rule it keeps: every value is a parameter; the rows are written in the
 caller's write transaction, so a report and its dedup token commit together.
@@ -13,6 +14,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from service.core.ports.store import Placement
+
 
 class CarrierRows:
     """Mixed into the SQLite write transaction (needs its `_one` and `conn`)."""
@@ -20,6 +23,8 @@ class CarrierRows:
     conn: Any
 
     async def _one(self, sql: str, *args: Any) -> Any: ...
+
+    async def _all(self, sql: str, *args: Any) -> Any: ...
 
     async def carrier_call(self, call_sid: str) -> tuple[str, int | None] | None:
         row = await self._one(
@@ -60,3 +65,25 @@ class CarrierRows:
         await self.conn.execute(
             "INSERT INTO carrier_callbacks (token, received_at) VALUES (?, ?)", (token, at)
         )
+
+    async def record_placement(
+        self, key: str, account_sid: str, conference_sid: str, at: float
+    ) -> None:
+        await self.conn.execute(
+            "INSERT INTO placements (call_key, account_sid, conference_sid, placed_at)"
+            " VALUES (?, ?, ?, ?) ON CONFLICT (call_key) DO UPDATE SET"
+            " account_sid = excluded.account_sid, conference_sid = excluded.conference_sid,"
+            " placed_at = excluded.placed_at",
+            (key, account_sid, conference_sid, at),
+        )
+
+    async def forget_placement(self, key: str) -> None:
+        await self.conn.execute("DELETE FROM placements WHERE call_key = ?", (key,))
+
+    async def placements_before(self, at: float) -> list[Placement]:
+        rows = await self._all(
+            "SELECT call_key, account_sid, conference_sid, placed_at FROM placements"
+            " WHERE placed_at < ? ORDER BY placed_at, call_key",
+            at,
+        )
+        return [Placement(row[0], row[1], row[2], float(row[3])) for row in rows]

@@ -78,6 +78,21 @@ class WebhookCursor:
     sequence: int = 1
 
 
+@dataclasses.dataclass(frozen=True)
+class Placement:
+    """A Create's call being placed at a remote carrier and not yet recorded.
+
+    key: the PlaceCall key (the carrier knows the call by a label derived
+    from it); conference_sid: the Rollcall conference it was placed for;
+    placed_at: clock seconds when the Create decided to place it.
+    """
+
+    key: str
+    account_sid: str
+    conference_sid: str
+    placed_at: float
+
+
 class WriteTransaction(Protocol):
     async def conference(self, account_sid: str, conference_sid: str) -> Conference | None:
         """The conference, locked for this transaction."""
@@ -142,6 +157,22 @@ class WriteTransaction(Protocol):
         ...
 
     async def record_carrier_callback(self, token: str, at: float) -> None: ...
+
+    # -- calls placed and not yet recorded (a remote carrier's Create) --
+
+    async def record_placement(
+        self, key: str, account_sid: str, conference_sid: str, at: float
+    ) -> None:
+        """Remember a call about to be placed (the same key again: the newer wins)."""
+        ...
+
+    async def forget_placement(self, key: str) -> None:
+        """The call was recorded, or is known not to ring (no-op when unknown)."""
+        ...
+
+    async def placements_before(self, at: float) -> list[Placement]:
+        """Placements recorded before `at` (clock seconds), oldest first."""
+        ...
 
 
 class Store(Protocol):

@@ -1,0 +1,70 @@
+"""The store contract for placements (calls a Create placed at a remote
+carrier and has not recorded yet), on every adapter: SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from service.core.ports.store import Placement, Store
+from tests.contract.test_store_contract import STORES
+
+AC = "AC" + "a" * 32
+CF = "CF" + "c" * 32
+
+
+@pytest.fixture(params=sorted(STORES))
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
+    make: Callable[[Path], Any] = STORES[request.param]
+    async with make(tmp_path) as s:
+        yield s
+
+
+async def left(store: Store, before: float) -> list[Placement]:
+    async with store.write() as tx:
+        return await tx.placements_before(before)
+
+
+async def test_placements_are_recorded_read_by_age_and_forgotten(store: Store) -> None:
+    async with store.write() as tx:
+        await tx.record_placement("RKnew", AC, CF, 30.0)
+        await tx.record_placement("RKold", AC, CF, 10.0)
+        await tx.record_placement("RKmid", "AC" + "b" * 32, "CF" + "d" * 32, 20.0)
+    assert await left(store, 30.0) == [
+        Placement("RKold", AC, CF, 10.0),
+        Placement("RKmid", "AC" + "b" * 32, "CF" + "d" * 32, 20.0),
+    ]
+    assert await left(store, 10.0) == []
+    async with store.write() as tx:
+        await tx.forget_placement("RKold")
+        await tx.forget_placement("RKunknown")  # nothing to forget: no error
+    assert [p.key for p in await left(store, 100.0)] == ["RKmid", "RKnew"]
+
+
+async def test_the_same_key_again_keeps_the_newer_placement(store: Store) -> None:
+    async with store.write() as tx:
+        await tx.record_placement("RKsame", AC, CF, 10.0)
+    async with store.write() as tx:
+        await tx.record_placement("RKsame", AC, "CF" + "e" * 32, 50.0)
+    assert await left(store, 100.0) == [Placement("RKsame", AC, "CF" + "e" * 32, 50.0)]
+
+
+async def test_a_placement_rolled_back_with_its_transaction_is_not_kept(store: Store) -> None:
+    with pytest.raises(RuntimeError):
+        async with store.write() as tx:
+            await tx.record_placement("RKgone", AC, CF, 10.0)
+            raise RuntimeError("the Create was refused")
+    assert await left(store, 100.0) == []
+
+
+@pytest.mark.parametrize("kind", sorted(STORES))
+async def test_placements_survive_reopening_the_store(kind: str, tmp_path: Path) -> None:
+    make: Callable[[Path], Any] = STORES[kind]
+    async with make(tmp_path) as s:
+        async with s.write() as tx:
+            await tx.record_placement("RKkept", AC, CF, 10.0)
+    async with make(tmp_path) as s:
+        assert [p.key for p in await left(s, 100.0)] == ["RKkept"]
