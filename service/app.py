@@ -33,6 +33,7 @@ from service.carrier_callbacks.ingest import add_routes as add_carrier_routes
 from service.carrier_callbacks.ingest import callback_urls
 from service.clock import Clock, SystemClock, Timer
 from service.config import Settings, parse_accounts, parse_api_keys
+from service.core import placements
 from service.core.conferences import Conferences
 from service.core.ports.dead_letters import DeadLetterStore
 from service.core.ports.store import Store
@@ -183,6 +184,9 @@ class App:
                 self.participants,
                 self.webhooks,
                 heartbeat_seconds=s.replica_heartbeat_seconds,
+                # A Create on a live replica is past placing its call by then
+                # (the carrier's bound, retries included): never touched.
+                placement_bound_seconds=2 * s.twilio_timeout_seconds,
             )
             self.participants.subscribe(self.coordinator.notify)
             await self.coordinator.start()
@@ -190,6 +194,8 @@ class App:
             self.participants.subscribe(self.webhooks.notify)
             await self.webhooks.start()
             await self.participants.recover()
+            # One process per SQLite file: every placement is a dead run's.
+            await placements.recover(self.participants, None)
         changes = self.participants.changes
         self.admission = Admission(s.max_in_flight, lambda: changes.orphans)
         self.watch = WatchHub(

@@ -8,7 +8,9 @@ on the survivor's dialer). Status callbacks are delivered by the one replica
 holding the callback lease (a session advisory lock), so each conference's
 callbacks go out in order from one place; when the holder dies its lock goes
 with its connection, another takes the lease at its next heartbeat and
-continues from the durable cursors. Compaction takes its own lock (see
+continues from the durable cursors. The lease holder also ends the calls a
+replica placed and died before recording (placements older than the
+placing bound, so never a live replica's). Compaction takes its own lock (see
 PostgresStore.compact).
 """
 
@@ -18,6 +20,7 @@ import asyncio
 import contextlib
 import logging
 
+from service.core import placements
 from service.core.model import Event
 from service.core.usecases import Participants
 from service.store.pg_lease import SessionLease
@@ -38,11 +41,14 @@ class Coordinator:
         webhooks: WebhookDispatcher,
         *,
         heartbeat_seconds: float,
+        placement_bound_seconds: float = 20.0,
     ) -> None:
         self.store = store
         self.participants = participants
         self.webhooks = webhooks
         self.heartbeat_seconds = heartbeat_seconds
+        # Age after which a placement is past any live replica's Create.
+        self.placement_bound_seconds = placement_bound_seconds
         self.lease = SessionLease(store.options.dsn, store.options.connect_kwargs(), CALLBACK_LEASE)
         self.leader = False
         self._task: asyncio.Task[None] | None = None
@@ -68,6 +74,7 @@ class Coordinator:
         await self.store.heartbeat()
         await self._lead()
         await self.participants.recover()
+        await placements.recover(self.participants, self.placement_bound_seconds)
         self._task = asyncio.get_running_loop().create_task(self._run())
 
     async def stop(self) -> None:
@@ -102,6 +109,9 @@ class Coordinator:
         if self.leader:
             self._poked.clear()
             await self.webhooks.rescan()
+            # Calls placed by replicas that died before recording them (one
+            # replica looks: the leader; the age bound spares live ones').
+            await placements.recover(self.participants, self.placement_bound_seconds)
         now = asyncio.get_running_loop().time()
         if self._healthy_since is None:
             self._healthy_since = now

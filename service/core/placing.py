@@ -20,7 +20,7 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING
 
-from service.core import background, create, errors
+from service.core import background, create, errors, placements
 from service.core.changes import Changes, apply
 from service.core.commands import CreateCommand
 from service.core.model import Conference, EventType, Participant
@@ -103,13 +103,23 @@ async def _remote_locked(ps: Participants, cmd: CreateCommand) -> _Created:
 async def _remote(ps: Participants, cmd: CreateCommand) -> _Created:
     """A remote carrier: decide, place outside any transaction, then record."""
     for _ in range(_PLACE_ROUNDS):
+        key = create.call_key(cmd)
         async with ps.store.write() as tx:
             background.started()
             repeat = await _repeat(tx, cmd)
             if repeat is not None:
                 return None, repeat, None
-            conf, new = await create.decide(tx, cmd, ps.clock.now(), None)
-        placed = await ps.telephony.place(create.place_call(cmd, create.call_key(cmd), conf.sid))
+            now = ps.clock.now()
+            conf, new = await create.decide(tx, cmd, now, None)
+            # Durable before dialing: a process that dies before recording
+            # the call leaves it for the next start to end (see placements).
+            await tx.record_placement(key, cmd.conference.account_sid, conf.sid, now)
+        try:
+            placed = await ps.telephony.place(create.place_call(cmd, key, conf.sid))
+        except BaseException as exc:
+            if placements.refused(exc):
+                await placements.forget(ps, key)
+            raise
         try:
             now = ps.clock.now()
             async with ps.store.write() as tx:
@@ -119,29 +129,40 @@ async def _remote(ps: Participants, cmd: CreateCommand) -> _Created:
                     if joined.sid != conf.sid:
                         raise _WrongConference()
                     ch, participant = await _record(tx, cmd, joined, new, placed, now)
+                if repeat is None or repeat.call_sid == placed.call_sid:
+                    await tx.forget_placement(key)
         except _WrongConference:
-            await _end_unrecorded(ps, account_sid=cmd.conference.account_sid, placed=placed)
+            await _end_unrecorded(
+                ps, account_sid=cmd.conference.account_sid, placed=placed, key=key
+            )
             continue  # nothing was recorded: place it again, into that conference
         except BaseException:
-            await _end_unrecorded(ps, cmd.conference.account_sid, placed)
+            await _end_unrecorded(ps, cmd.conference.account_sid, placed, key)
             raise
         if repeat is not None:
             if repeat.call_sid != placed.call_sid:
                 # Another replica recorded this request_id meanwhile with a
                 # call of its own (a carrier that knows the label gives both
                 # the same call): that one stands, ours must not ring on.
-                await _end_unrecorded(ps, repeat.account_sid, placed)
+                await _end_unrecorded(ps, repeat.account_sid, placed, key)
             return None, repeat, None
         return ch, participant, placed.queue_time_ms
     raise errors.carrier_contention()
 
 
-async def _end_unrecorded(ps: Participants, account_sid: str, placed: Placed) -> None:
+async def _end_unrecorded(
+    ps: Participants, account_sid: str, placed: Placed, key: str | None = None
+) -> None:
+    """End a call placed but not recorded; then forget its placement (`key`),
+    unless the carrier could not end it (the next recovery tries again)."""
     target = CallTarget(account_sid, placed.conference_sid, placed.call_sid)
     try:
         await ps.telephony.apply(Kick(target))
     except Exception:
         log.exception("could not end a call that was not recorded")
+        return
+    if key is not None:
+        await placements.forget(ps, key)
 
 
 async def _record(

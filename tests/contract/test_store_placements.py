@@ -3,6 +3,7 @@ carrier and has not recorded yet), on every adapter: SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,7 @@ async def test_placements_are_recorded_read_by_age_and_forgotten(store: Store) -
         Placement("RKmid", "AC" + "b" * 32, "CF" + "d" * 32, 20.0),
     ]
     assert await left(store, 10.0) == []
+    assert len(await left(store, math.inf)) == 3
     async with store.write() as tx:
         await tx.forget_placement("RKold")
         await tx.forget_placement("RKunknown")  # nothing to forget: no error
@@ -53,18 +55,20 @@ async def test_the_same_key_again_keeps_the_newer_placement(store: Store) -> Non
 
 
 async def test_a_placement_rolled_back_with_its_transaction_is_not_kept(store: Store) -> None:
-    with pytest.raises(RuntimeError):
+    async def refused() -> None:
         async with store.write() as tx:
             await tx.record_placement("RKgone", AC, CF, 10.0)
             raise RuntimeError("the Create was refused")
+
+    with pytest.raises(RuntimeError):
+        await refused()
     assert await left(store, 100.0) == []
 
 
 @pytest.mark.parametrize("kind", sorted(STORES))
 async def test_placements_survive_reopening_the_store(kind: str, tmp_path: Path) -> None:
     make: Callable[[Path], Any] = STORES[kind]
-    async with make(tmp_path) as s:
-        async with s.write() as tx:
-            await tx.record_placement("RKkept", AC, CF, 10.0)
+    async with make(tmp_path) as s, s.write() as tx:
+        await tx.record_placement("RKkept", AC, CF, 10.0)
     async with make(tmp_path) as s:
         assert [p.key for p in await left(s, 100.0)] == ["RKkept"]
