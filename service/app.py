@@ -176,6 +176,9 @@ class App:
             self.dead_letters,
         )
         self.redeliverer = Redeliverer(self.dead_letters, self.auth, s.callback_timeout_seconds)
+        # Another replica's Create is past placing its call by then (the
+        # carrier's bound, retries included): its placement is never touched.
+        placement_bound = 2 * s.twilio_timeout_seconds
         if isinstance(self.store, PostgresStore):
             # Several replicas: callbacks from the lease holder, calls of
             # stopped replicas resolved by a survivor.
@@ -184,9 +187,7 @@ class App:
                 self.participants,
                 self.webhooks,
                 heartbeat_seconds=s.replica_heartbeat_seconds,
-                # A Create on a live replica is past placing its call by then
-                # (the carrier's bound, retries included): never touched.
-                placement_bound_seconds=2 * s.twilio_timeout_seconds,
+                placement_bound_seconds=placement_bound,
             )
             self.participants.subscribe(self.coordinator.notify)
             await self.coordinator.start()
@@ -194,8 +195,7 @@ class App:
             self.participants.subscribe(self.webhooks.notify)
             await self.webhooks.start()
             await self.participants.recover()
-            # One process per SQLite file: every placement is a dead run's.
-            await placements.recover(self.participants, None)
+            await placements.recover(self.participants, placement_bound, at_start=True)
         changes = self.participants.changes
         self.admission = Admission(s.max_in_flight, lambda: changes.orphans)
         self.watch = WatchHub(

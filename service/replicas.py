@@ -74,7 +74,7 @@ class Coordinator:
         await self.store.heartbeat()
         await self._lead()
         await self.participants.recover()
-        await placements.recover(self.participants, self.placement_bound_seconds)
+        await placements.recover(self.participants, self.placement_bound_seconds, at_start=True)
         self._task = asyncio.get_running_loop().create_task(self._run())
 
     async def stop(self) -> None:
@@ -111,7 +111,9 @@ class Coordinator:
             await self.webhooks.rescan()
             # Calls placed by replicas that died before recording them (one
             # replica looks: the leader; the age bound spares live ones').
-            await placements.recover(self.participants, self.placement_bound_seconds)
+            await placements.recover(
+                self.participants, self.placement_bound_seconds, at_start=False
+            )
         now = asyncio.get_running_loop().time()
         if self._healthy_since is None:
             self._healthy_since = now

@@ -9,10 +9,11 @@ a restart, the placements a process left behind by dying in between.
 The rules it keeps: a placement is forgotten only when its call is known
 not to ring unrecorded (recorded, refused, ended, or not found at the
 carrier); when that is unknown (the carrier unreachable, a kick that
-failed) it stays for the next recovery. Recovery touches only placements
-older than a bound the caller gives (longer than a Create may take between
-deciding and recording, the carrier's own bound for placing included), so a
-Create still in flight on another live replica is never touched. A call
+failed) it stays for the next recovery. Recovery touches only this process's
+own placements at its start (an earlier run's) and others older than a bound
+the caller gives (longer than a Create may take between deciding and
+recording, the carrier's own bound for placing included), so a Create still
+in flight on another live replica is never touched. A call
 found alive at the carrier and not recorded is ended (Kick), once, and
 logged.
 """
@@ -20,7 +21,6 @@ logged.
 from __future__ import annotations
 
 import logging
-import math
 from typing import TYPE_CHECKING
 
 from service.core.errors import Code, RollcallError
@@ -50,14 +50,13 @@ async def forget(ps: Participants, key: str) -> None:
         log.warning("could not forget a placement", exc_info=True)
 
 
-async def recover(ps: Participants, older_than_seconds: float | None) -> int:
-    """End the calls of placements older than `older_than_seconds` (None:
-    every placement, when no other process can be placing) that the carrier
-    still has and Rollcall never recorded. Returns how many were ended."""
-    now = ps.clock.now()
-    cutoff = math.inf if older_than_seconds is None else now - older_than_seconds
+async def recover(ps: Participants, older_than_seconds: float, *, at_start: bool) -> int:
+    """End the calls of placements that the carrier still has and Rollcall
+    never recorded: those older than `older_than_seconds`, and at start also
+    this process's own of any age (its earlier run's: none is in flight).
+    Returns how many were ended."""
     async with ps.store.write() as tx:
-        left = await tx.placements_before(cutoff)
+        left = await tx.placements_before(ps.clock.now() - older_than_seconds, mine=at_start)
     if not left:
         return 0
     calls = [

@@ -22,6 +22,7 @@ class PgCarrierRows:
     """Mixed into the PostgreSQL write transaction (needs its `conn`)."""
 
     conn: Any
+    replica_id: str
 
     async def carrier_call(self, call_sid: str) -> tuple[str, int | None] | None:
         row = await self.conn.fetchrow(
@@ -70,23 +71,26 @@ class PgCarrierRows:
         self, key: str, account_sid: str, conference_sid: str, at: float
     ) -> None:
         await self.conn.execute(
-            "INSERT INTO placements (call_key, account_sid, conference_sid, placed_at)"
-            " VALUES ($1, $2, $3, $4) ON CONFLICT (call_key) DO UPDATE SET"
+            "INSERT INTO placements (call_key, account_sid, conference_sid, placed_at, owner)"
+            " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (call_key) DO UPDATE SET"
             " account_sid = excluded.account_sid, conference_sid = excluded.conference_sid,"
-            " placed_at = excluded.placed_at",
+            " placed_at = excluded.placed_at, owner = excluded.owner",
             key,
             account_sid,
             conference_sid,
             at,
+            self.replica_id,
         )
 
     async def forget_placement(self, key: str) -> None:
         await self.conn.execute("DELETE FROM placements WHERE call_key = $1", key)
 
-    async def placements_before(self, at: float) -> list[Placement]:
+    async def placements_before(self, at: float, *, mine: bool = False) -> list[Placement]:
         rows = await self.conn.fetch(
             "SELECT call_key, account_sid, conference_sid, placed_at FROM placements"
-            " WHERE placed_at < $1 ORDER BY placed_at, call_key",
+            " WHERE placed_at < $1 OR ($2 AND owner = $3) ORDER BY placed_at, call_key",
             at,
+            mine,
+            self.replica_id,
         )
         return [Placement(row[0], row[1], row[2], float(row[3])) for row in rows]

@@ -80,10 +80,12 @@ class CarrierRows:
     async def forget_placement(self, key: str) -> None:
         await self.conn.execute("DELETE FROM placements WHERE call_key = ?", (key,))
 
-    async def placements_before(self, at: float) -> list[Placement]:
+    async def placements_before(self, at: float, *, mine: bool = False) -> list[Placement]:
+        # One process per database file: every placement is this process's.
         rows = await self._all(
             "SELECT call_key, account_sid, conference_sid, placed_at FROM placements"
-            " WHERE placed_at < ? ORDER BY placed_at, call_key",
+            " WHERE placed_at < ? OR ? ORDER BY placed_at, call_key",
             at,
+            mine,
         )
         return [Placement(row[0], row[1], row[2], float(row[3])) for row in rows]

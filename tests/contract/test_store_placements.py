@@ -11,6 +11,9 @@ from typing import Any
 import pytest
 
 from service.core.ports.store import Placement, Store
+from service.store.pg_schema import PgOptions
+from service.store.postgres import PostgresStore
+from tests import pg
 from tests.contract.test_store_contract import STORES
 
 AC = "AC" + "a" * 32
@@ -72,3 +75,28 @@ async def test_placements_survive_reopening_the_store(kind: str, tmp_path: Path)
         await tx.record_placement("RKkept", AC, CF, 10.0)
     async with make(tmp_path) as s:
         assert [p.key for p in await left(s, 100.0)] == ["RKkept"]
+
+
+async def test_mine_adds_this_process_s_own_placements_of_any_age(store: Store) -> None:
+    async with store.write() as tx:
+        await tx.record_placement("RKyoung", AC, CF, 100.0)
+        assert await tx.placements_before(50.0) == []
+        assert await tx.placements_before(50.0, mine=True) == [Placement("RKyoung", AC, CF, 100.0)]
+
+
+async def test_another_replica_s_young_placement_is_not_mine(tmp_path: Path) -> None:
+    dsn = pg.database_for(str(tmp_path))
+    mine = PostgresStore(PgOptions(dsn, pool_size=2), replica_id="replica-a")
+    other = PostgresStore(PgOptions(dsn, pool_size=2), replica_id="replica-b")
+    await mine.open()
+    await other.open()
+    try:
+        async with other.write() as tx:
+            await tx.record_placement("RKtheirs", AC, CF, 100.0)
+        async with mine.write() as tx:
+            await tx.record_placement("RKmine", AC, CF, 100.0)
+            assert [p.key for p in await tx.placements_before(50.0, mine=True)] == ["RKmine"]
+            assert [p.key for p in await tx.placements_before(150.0)] == ["RKmine", "RKtheirs"]
+    finally:
+        await other.close()
+        await mine.close()

@@ -170,8 +170,11 @@ class WriteTransaction(Protocol):
         """The call was recorded, or is known not to ring (no-op when unknown)."""
         ...
 
-    async def placements_before(self, at: float) -> list[Placement]:
-        """Placements recorded before `at` (clock seconds), oldest first."""
+    async def placements_before(self, at: float, *, mine: bool = False) -> list[Placement]:
+        """Placements recorded before `at` (clock seconds), oldest first; with
+        `mine`, also every one this process's earlier run recorded (its
+        replica id; for SQLite, one process's store, all of them): called at
+        start, when none of them can still be in flight."""
         ...
 
 

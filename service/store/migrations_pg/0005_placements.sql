@@ -7,5 +7,8 @@ CREATE TABLE placements (
     call_key TEXT PRIMARY KEY,
     account_sid TEXT NOT NULL,
     conference_sid TEXT NOT NULL,
-    placed_at DOUBLE PRECISION NOT NULL
+    placed_at DOUBLE PRECISION NOT NULL,
+    -- The replica placing it (its id): at its next start it is the one that
+    -- knows none of its own is in flight any more.
+    owner TEXT
 );
