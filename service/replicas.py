@@ -52,6 +52,7 @@ class Coordinator:
         self.lease = SessionLease(store.options.dsn, store.options.connect_kwargs(), CALLBACK_LEASE)
         self.leader = False
         self._task: asyncio.Task[None] | None = None
+        self._sweep: asyncio.Task[None] | None = None
         self._poked = asyncio.Event()
         self._stopping = False
         self.ticks = 0
@@ -86,6 +87,11 @@ class Coordinator:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        if self._sweep is not None:
+            sweep, self._sweep = self._sweep, None
+            sweep.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sweep
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self.store.retire(), self.heartbeat_seconds)
         await self.lease.release()
@@ -111,9 +117,7 @@ class Coordinator:
             await self.webhooks.rescan()
             # Calls placed by replicas that died before recording them (one
             # replica looks: the leader; the age bound spares live ones').
-            await placements.recover(
-                self.participants, self.placement_bound_seconds, at_start=False
-            )
+            self._sweep_placements()
         now = asyncio.get_running_loop().time()
         if self._healthy_since is None:
             self._healthy_since = now
@@ -127,6 +131,20 @@ class Coordinator:
             log.info("claimed calls of a stopped replica", extra={"calls": len(orphans)})
             await self.participants.recover(orphans)
         self.ticks += 1
+
+    def _sweep_placements(self) -> None:
+        """One placement round at a time, apart from the heartbeat: a carrier
+        slow to answer for many placements never delays it."""
+        if self._sweep is None or self._sweep.done():
+            self._sweep = asyncio.get_running_loop().create_task(self._placements())
+
+    async def _placements(self) -> None:
+        try:
+            await placements.recover(
+                self.participants, self.placement_bound_seconds, at_start=False
+            )
+        except Exception:
+            log.warning("placement recovery round failed", exc_info=True)
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
