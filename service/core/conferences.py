@@ -3,12 +3,16 @@
 The rules it keeps: ending a conference is a change like any other, made in
 one write transaction through Changes and the same rule that ends a
 conference when its last participant leaves, so every participant still in
-it leaves (reason conference_ended_via_api, their calls hung up after the
-commit), the conference-end event is logged, watchers see it and callbacks
-fire. Ending one that has already ended changes nothing. An announcement
-plays to the whole conference (one announcement-end event with no
-participant); it needs a conference that has not ended. Reads and writes of
-another account's conference answer not found, as for a missing one.
+it leaves (reason conference_ended_via_api), the conference-end event is
+logged, watchers see it and callbacks fire. The carrier goes first, inside
+the transaction: one EndConference per carrier conference ends every call
+(none is kicked again after the commit), and its refusal rolls the change
+back. Ending one that has already ended changes nothing. An announcement
+plays to the whole conference (AnnounceConference at the carrier; one
+announcement-end event with no participant, from the carrier's report when
+it reports announcements, else at once); it needs a conference that has not
+ended. Reads and writes of another account's conference answer not found,
+as for a missing one.
 """
 
 from __future__ import annotations
@@ -20,7 +24,13 @@ from service.core import errors, rules
 from service.core.changes import Changes, apply
 from service.core.commands import ConferenceRef
 from service.core.model import Conference, EndReason, EventType
-from service.core.ports.store import ConferenceFilter, ConferencePage, Store
+from service.core.ports.store import ConferenceFilter, ConferencePage, Store, WriteTransaction
+from service.core.ports.telephony import (
+    AnnounceConference,
+    ConferenceTarget,
+    Effect,
+    EndConference,
+)
 from service.core.usecases import Participants, _find_conference, read_roster
 
 
@@ -57,22 +67,48 @@ class Conferences:
         return await self.participants.conference(ref)
 
     async def update(self, ref: ConferenceRef, cmd: ConferenceUpdate) -> Conference:
+        telephony = self.participants.telephony
         async with self.store.write() as tx:
             conf = await _find_conference(tx, ref)
             if conf is None:
                 raise errors.conference_not_found(f"conference {ref.key}")
             roster = rules.Roster()
-            if cmd.end and conf.active:
+            effects: list[Effect] = []
+            if (cmd.end or cmd.announce_url) and conf.active:
                 roster = await read_roster(tx, conf.sid, rules.Need.MEMBERS)
+            targets = await _carrier_conferences(tx, conf, roster)
             ch = Changes(conf, self.clock.now())
             if cmd.announce_url:
                 if not conf.active:
                     raise errors.conference_not_active(conf.sid)
-                # The simulated media plane plays the announcement at once.
                 conf.announce_url = cmd.announce_url
-                ch.emit(EventType.ANNOUNCEMENT_ENDED)
+                effects += [
+                    AnnounceConference(t, cmd.announce_url, cmd.announce_method) for t in targets
+                ]
+                if not telephony.reports_announcements:
+                    # No carrier report will come: played once the carrier has taken it.
+                    ch.emit(EventType.ANNOUNCEMENT_ENDED)
             if cmd.end and conf.active:
-                rules.end_conference(ch, roster, EndReason.CONFERENCE_ENDED_VIA_API, ending=None)
+                # One effect ends every call at the carrier: none is kicked again.
+                effects += [EndConference(t) for t in targets]
+                rules.end_conference(
+                    ch, roster, EndReason.CONFERENCE_ENDED_VIA_API, ending=None, hang_up=False
+                )
+            # The carrier first: its refusal rolls this transaction back.
+            for effect in effects:
+                await telephony.apply(effect)
             await apply(tx, ch)
         await self.participants._committed(ch)  # the one post-commit path
         return conf
+
+
+async def _carrier_conferences(
+    tx: WriteTransaction, conf: Conference, roster: rules.Roster
+) -> list[ConferenceTarget]:
+    """The carrier conferences the conference's participants are in (normally one;
+    none when no call is left)."""
+    found: dict[str, None] = {}
+    for p in (roster.members or {}).values():
+        carrier = await tx.carrier_call(p.call_sid)
+        found[p.conference_sid if carrier is None else carrier[0]] = None
+    return [ConferenceTarget(conf.account_sid, sid) for sid in found]
