@@ -204,6 +204,17 @@ def etag_mismatch(expected: str, actual: str) -> RollcallError:
     )
 
 
+def carrier_contention() -> RollcallError:
+    """The participant kept changing while the carrier carried this change out."""
+    return RollcallError(
+        Code.ABORTED,
+        "CARRIER_CONTENTION",
+        "the participant kept changing while the carrier carried out this change; retry",
+        twilio_code=None,
+        http_status=409,
+    )
+
+
 def request_id_reused() -> RollcallError:
     return RollcallError(
         Code.INVALID_ARGUMENT,

@@ -72,3 +72,26 @@ def twilio_words(settings: dict[str, Any]) -> dict[str, Any]:
                 changed = dict(settings)
             changed[name] = word
     return settings if changed is None else changed
+
+
+def _wire_name(parameter: str) -> str:
+    """A Create parameter's Twilio form name (`conference_record` -> ConferenceRecord)."""
+    return "".join(part.capitalize() for part in parameter.split("_"))
+
+
+def _wire_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def wire_form(settings: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+    """A bag as Twilio form fields: Twilio's names, booleans as `true`/`false`,
+    a list as one field per value (the way Twilio's SDKs send them)."""
+    form: list[tuple[str, str]] = []
+    for name, value in twilio_words(settings).items():
+        values = value if isinstance(value, list) else [value]
+        form.extend((_wire_name(name), _wire_value(v)) for v in values if v is not None)
+    return tuple(form)

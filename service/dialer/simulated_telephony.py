@@ -49,6 +49,7 @@ class _Call:
 
 
 class SimulatedTelephony:
+    in_process = True  # see the port
     reports_announcements = False  # the announcement "plays" at once
 
     def __init__(

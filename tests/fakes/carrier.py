@@ -24,7 +24,7 @@ import binascii
 import contextlib
 import dataclasses
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
@@ -66,7 +66,8 @@ class Delivered:
 
 @dataclasses.dataclass
 class Fault:
-    # 429 | 404 | 500 | 500_after | drop | drop_after | hang
+    # 429 | 404 | 500 | 500_after | drop | drop_after | hang | stall
+    # (stall: answered normally once unstall() is called)
     kind: str
     method: str = "POST"
     path_endswith: str = "/Participants.json"
@@ -101,6 +102,8 @@ class FakeCarrier:
         self._held: list[Callback] = []
         self._outbox: asyncio.Queue[Callback] = asyncio.Queue()
         self._closing = asyncio.Event()
+        self._unstalled = asyncio.Event()
+        self._arrived = asyncio.Condition()
         self._runner: web.AppRunner | None = None
         self._sender: asyncio.Task[None] | None = None
         self._session: aiohttp.ClientSession | None = None
@@ -120,6 +123,16 @@ class FakeCarrier:
         held, self._held = self._held, []
         for callback in reversed(held) if reverse else held:
             self._outbox.put_nowait(callback)
+
+    def unstall(self) -> None:
+        """Let every stalled request (and any later one) be answered."""
+        self._unstalled.set()
+
+    async def requested(self, predicate: Callable[[Recorded], bool]) -> Recorded:
+        """The first request matching `predicate`, once it has arrived."""
+        async with self._arrived:
+            await self._arrived.wait_for(lambda: any(predicate(r) for r in self.requests))
+        return next(r for r in self.requests if predicate(r))
 
     async def let_time_pass(self, seconds: float) -> None:
         await self.clock.advance(seconds)
@@ -227,6 +240,8 @@ class FakeCarrier:
                 request.method, request.path, pairs, list(parse_qsl(request.query_string)), user
             )
         )
+        async with self._arrived:
+            self._arrived.notify_all()
         if user is None:
             return _error(401, 20003, "Authenticate")
         fault = self._fault(request)
@@ -243,6 +258,8 @@ class FakeCarrier:
         if fault == "hang":
             await self._closing.wait()
             return self._drop(request)
+        if fault == "stall":
+            await self._unstalled.wait()
         multi: dict[str, list[str]] = {}
         for k, v in pairs:
             multi.setdefault(k, []).append(v)

@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 
 from service.clock import ManualClock
-from service.core.commands import ConferenceRef
+from service.core.commands import ConferenceRef, UpdateCommand
 from service.core.errors import RollcallError
 from service.core.model import Event, EventType, ParticipantStatus
-from service.core.ports.telephony import Effect, Kick, PlaceCall, Placed, Report
+from service.core.ports.telephony import Effect, Kick, PlaceCall, Placed, Report, Update
 from service.core.usecases import Participants
 from service.dialer.simulated_telephony import SimulatedTelephony
 from service.dialer.twilio import errors
@@ -28,6 +28,7 @@ class FaultyTelephony(SimulatedTelephony):
 
     fail_place = False
     fail_kick: frozenset[str] = frozenset()
+    fail_update: frozenset[str] = frozenset()
 
     async def place(self, call: PlaceCall) -> Placed:
         if self.fail_place:
@@ -37,11 +38,17 @@ class FaultyTelephony(SimulatedTelephony):
     async def apply(self, effect: Effect) -> None:
         if isinstance(effect, Kick) and effect.target.call_sid in self.fail_kick:
             raise errors.carrier_unavailable("carrier unreachable")
+        if isinstance(effect, Update) and effect.target.call_sid in self.fail_update:
+            raise errors.from_carrier(400, {"code": 21220, "message": "not in progress"})
         await super().apply(effect)
 
 
-@pytest.fixture
-async def core(tmp_path: Path) -> AsyncIterator[tuple[Participants, FaultyTelephony, list[Event]]]:
+# The carrier in process (effects inside the change's transaction) and remote
+# (carried out between a first decision and the one recorded).
+@pytest.fixture(params=[True, False], ids=["in_process", "remote"])
+async def core(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[tuple[Participants, FaultyTelephony, list[Event]]]:
     clock = ManualClock()
     store = SqliteStore(str(tmp_path / "core.sqlite3"))
     await store.open()
@@ -51,6 +58,7 @@ async def core(tmp_path: Path) -> AsyncIterator[tuple[Participants, FaultyTeleph
         await participants.on_report(report)
 
     telephony = FaultyTelephony(clock, sink, ring_seconds=1.0, calls_per_second=0)
+    telephony.in_process = request.param
     participants = Participants(store, telephony, clock)
     participants.subscribe(seen.extend)
     try:
@@ -86,6 +94,31 @@ async def test_a_kick_the_carrier_refuses_changes_nothing(
     assert seen == []
     stored = await participants.fetch(ref, created.call_sid, include_ended=True)
     assert stored.active and stored.revision == created.revision
+
+
+async def test_a_mute_the_carrier_refuses_changes_nothing(
+    core: tuple[Participants, FaultyTelephony, list[Event]],
+) -> None:
+    participants, telephony, seen = core
+    created, _ = await participants.create(command())
+    telephony.fail_update = frozenset({created.call_sid})
+    seen.clear()
+    ref = ConferenceRef(AC, created.conference_sid)
+    with pytest.raises(RollcallError) as refused:
+        await participants.update(ref, created.call_sid, UpdateCommand(muted=True))
+    assert refused.value.twilio_code == 21220
+    assert seen == []
+    stored = await participants.fetch(ref, created.call_sid, include_ended=True)
+    assert not stored.muted and stored.revision == created.revision
+    # The etag is checked when the change is decided, before the carrier acts.
+    telephony.fail_update = frozenset()
+    with pytest.raises(RollcallError) as stale:
+        await participants.update(ref, created.call_sid, UpdateCommand(muted=True, etag="x"))
+    assert stale.value.reason == "ETAG_MISMATCH"
+    muted = await participants.update(
+        ref, created.call_sid, UpdateCommand(muted=True, etag=stored.etag)
+    )
+    assert muted.muted and [e.type for e in seen] == [EventType.PARTICIPANT_MUTED]
 
 
 async def test_a_hangup_failing_after_commit_still_announces(

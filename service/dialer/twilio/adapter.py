@@ -47,6 +47,7 @@ def _seg(text: str) -> str:
 
 
 class TwilioTelephony:
+    in_process = False  # see the port
     reports_announcements = True  # Twilio posts announcement-end
 
     def __init__(

@@ -1,0 +1,124 @@
+"""Update, decided without I/O beyond its reads: the participant's new values,
+the events they make and the effects the carrier must carry out.
+
+The rule it keeps: only a value that differs from the participant's current
+one is a change (an event, and an effect when it touches the media);
+`decide` can run again on fresher state (after the carrier has acted) and
+then yields only what is still to do; nothing here writes or calls the
+carrier.
+"""
+
+from __future__ import annotations
+
+from service.core import errors
+from service.core.changes import Changes
+from service.core.commands import UpdateCommand
+from service.core.create import check_coach_target
+from service.core.model import Conference, EventType, Participant
+from service.core.ports.store import WriteTransaction
+from service.core.ports.telephony import (
+    Announce,
+    BeepOnExit,
+    Coach,
+    EndConferenceOnExit,
+    Hold,
+    Mute,
+    ParticipantChange,
+    Wait,
+)
+
+# Settings an Update changes on the participant row (their effects: _effect).
+_SETTINGS = (
+    "hold_url",
+    "hold_method",
+    "wait_url",
+    "wait_method",
+    "beep_on_exit",
+    "end_conference_on_exit",
+    "announce_method",
+)
+
+
+async def decide(
+    tx: WriteTransaction,
+    ch: Changes,
+    conf: Conference,
+    p: Participant,
+    cmd: UpdateCommand,
+    *,
+    announcement_reported: bool,
+) -> tuple[ParticipantChange, ...]:
+    """Change `p` as `cmd` says, emitting into `ch`; returns the carrier effects.
+
+    announcement_reported: the carrier reports an announcement's end (then
+    ANNOUNCEMENT_ENDED comes from that report, not from here).
+    """
+    if not p.active:
+        raise errors.participant_not_active(p.call_sid)
+    effects: list[ParticipantChange] = []
+    coaching, coach_target = await _coaching(tx, conf, p, cmd)
+    if cmd.muted is not None and cmd.muted != p.muted:
+        p.muted = cmd.muted
+        effects.append(Mute(p.muted))
+        ch.emit(EventType.PARTICIPANT_MUTED if p.muted else EventType.PARTICIPANT_UNMUTED, p)
+    if cmd.hold is not None and cmd.hold != p.hold:
+        p.hold = cmd.hold
+        if cmd.hold_url is not None:
+            p.hold_url = cmd.hold_url or None
+        if cmd.hold_method is not None:
+            p.hold_method = cmd.hold_method
+        effects.append(Hold(p.hold, cmd.hold_url or None, cmd.hold_method))
+        ch.emit(EventType.PARTICIPANT_HELD if p.hold else EventType.PARTICIPANT_UNHELD, p)
+    modified = False
+    for field in _SETTINGS:
+        value = getattr(cmd, field)
+        if value is not None and getattr(p, field) != value:
+            setattr(p, field, value)
+            modified = True
+            effects.extend(_effect(field, p))
+    if (coaching, coach_target) != (p.coaching, p.call_sid_to_coach):
+        p.coaching, p.call_sid_to_coach = coaching, coach_target
+        modified = True
+        effects.append(Coach(coaching, coach_target))
+    if modified:
+        ch.emit(EventType.PARTICIPANT_MODIFIED, p)
+    if cmd.announce_url:
+        p.announce_url = cmd.announce_url
+        effects.append(Announce(cmd.announce_url, cmd.announce_method))
+        if not announcement_reported:
+            # No carrier report will come: played once the carrier has taken it.
+            ch.emit(EventType.ANNOUNCEMENT_ENDED, p)
+    return tuple(dict.fromkeys(effects))
+
+
+async def _coaching(
+    tx: WriteTransaction, conf: Conference, p: Participant, cmd: UpdateCommand
+) -> tuple[bool, str | None]:
+    """Whether `p` coaches after the update, and whom (checked to be coachable)."""
+    coaching = p.coaching if cmd.coaching is None else cmd.coaching
+    coach_target = p.call_sid_to_coach
+    if cmd.call_sid_to_coach is not None:
+        coach_target = cmd.call_sid_to_coach or None
+        if cmd.coaching is None and coach_target:
+            coaching = True
+    if not coaching:
+        return False, None
+    if not coach_target:
+        raise errors.invalid_field("call_sid_to_coach", "required when coaching is true", 16028)
+    if coach_target != p.call_sid_to_coach or not p.coaching:
+        found = None
+        if coach_target != p.call_sid:
+            found = await tx.active_participant(conf.sid, coach_target)
+        check_coach_target(found, coach_target, p.call_sid)
+    return True, coach_target
+
+
+def _effect(field: str, p: Participant) -> list[ParticipantChange]:
+    """The carrier effect of a changed participant setting (none for local-only ones)."""
+    if field in ("wait_url", "wait_method"):
+        return [Wait(p.wait_url, p.wait_method)]
+    if field == "beep_on_exit":
+        return [BeepOnExit(bool(p.beep_on_exit))]
+    if field == "end_conference_on_exit":
+        return [EndConferenceOnExit(p.end_conference_on_exit)]
+    return []
