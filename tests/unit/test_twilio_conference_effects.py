@@ -83,6 +83,7 @@ async def test_ending_via_the_api_is_one_conference_update_and_no_kick(tmp_path:
         before = len(rig.carrier.requests)
         rig.seen.clear()
         ref = ConferenceRef(ACCOUNT, a.conference_sid)
+        rig.carrier.holding = True  # the carrier's reports of it come after
         ended = await rig.conferences.update(ref, ConferenceUpdate(end=True))
         sent = rig.carrier.requests[before:]
         assert [(r.method, r.path, r.form) for r in sent] == [
@@ -105,7 +106,10 @@ async def test_ending_via_the_api_is_one_conference_update_and_no_kick(tmp_path:
             EventType.CONFERENCE_ENDED,
         ]
         # The carrier's own reports of it (leaves, conference-end) change nothing more.
+        rig.carrier.holding = False
+        rig.carrier.release()
         await rig.carrier.settle()
+        assert any(r.event.value == "conference-end" for r in rig.received.conference())
         assert [r.method for r in rig.carrier.requests[before:]] == ["POST"]
         assert not any(c.live for c in rig.carrier.network.calls.values())
         assert len(rig.seen) == 3
