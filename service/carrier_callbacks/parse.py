@@ -19,6 +19,7 @@ from service.core.ports.telephony import (
     ConferenceReport,
     Report,
 )
+from service.dialer.twilio.forms import conference_of
 
 IDEMPOTENCY_HEADER = "I-Twilio-Idempotency-Token"
 SIGNATURE_HEADER = "X-Twilio-Signature"
@@ -137,6 +138,7 @@ def parse_conference_report(form: Mapping[str, str]) -> ConferenceReport:
         ended_by_label=_optional(form, "ParticipantLabelEndingConference"),
         announce_url=_optional(form, "AnnounceUrl"),
         announcement_failure=_optional(form, "ReasonAnnouncementFailed"),
+        rollcall_conference=conference_of(form.get("FriendlyName", "")),
     )
 
 

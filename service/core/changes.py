@@ -67,12 +67,22 @@ async def apply(tx: WriteTransaction, ch: Changes) -> None:
     and read the carrier's identities of the calls to end after the commit."""
     if ch.new_conference:
         await tx.insert_conference(ch.conference)
-    for write in ch._writes:
+    # A participant changed several times in one change is written once, as
+    # it was last (inserted, if it is new); every event is appended.
+    last: dict[str, int] = {}
+    inserted: set[str] = set()
+    for index, write in enumerate(ch._writes):
         if write.participant is not None:
+            last[write.participant.call_sid] = index
             if write.new:
-                await tx.insert_participant(write.participant)
+                inserted.add(write.participant.call_sid)
+    for index, write in enumerate(ch._writes):
+        row = write.participant
+        if row is not None and last[row.call_sid] == index:
+            if row.call_sid in inserted:
+                await tx.insert_participant(row)
             else:
-                await tx.update_participant(write.participant)
+                await tx.update_participant(row)
         await tx.append_event(write.event)
     if ch.events and not ch.new_conference:
         await tx.update_conference(ch.conference)

@@ -3,12 +3,17 @@
 The rules it keeps: ending a conference is a change like any other, made in
 one write transaction through Changes and the same rule that ends a
 conference when its last participant leaves, so every participant still in
-it leaves (reason conference_ended_via_api, their calls hung up after the
-commit), the conference-end event is logged, watchers see it and callbacks
-fire. Ending one that has already ended changes nothing. An announcement
-plays to the whole conference (one announcement-end event with no
-participant); it needs a conference that has not ended. Reads and writes of
-another account's conference answer not found, as for a missing one.
+it leaves (reason conference_ended_via_api), the conference-end event is
+logged, watchers see it and callbacks fire. The carrier goes first (inside
+the write transaction when it is in process, else before it and decided
+again after): one EndConference per carrier conference ends every call
+(none is kicked again after the commit), and its refusal changes nothing.
+Ending one that has already ended changes nothing. An announcement
+plays to the whole conference (AnnounceConference at the carrier; one
+announcement-end event with no participant, from the carrier's report when
+it reports announcements, else at once); it needs a conference that has not
+ended. Reads and writes of another account's conference answer not found,
+as for a missing one.
 """
 
 from __future__ import annotations
@@ -16,12 +21,20 @@ from __future__ import annotations
 import dataclasses
 
 from service.clock import Clock
-from service.core import errors, rules
+from service.core import background, errors, rules
 from service.core.changes import Changes, apply
 from service.core.commands import ConferenceRef
 from service.core.model import Conference, EndReason, EventType
-from service.core.ports.store import ConferenceFilter, ConferencePage, Store
+from service.core.ports.store import ConferenceFilter, ConferencePage, Store, WriteTransaction
+from service.core.ports.telephony import (
+    AnnounceConference,
+    ConferenceTarget,
+    Effect,
+    EndConference,
+)
 from service.core.usecases import Participants, _find_conference, read_roster
+
+_Effects = list[Effect]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -57,22 +70,96 @@ class Conferences:
         return await self.participants.conference(ref)
 
     async def update(self, ref: ConferenceRef, cmd: ConferenceUpdate) -> Conference:
-        async with self.store.write() as tx:
-            conf = await _find_conference(tx, ref)
-            if conf is None:
-                raise errors.conference_not_found(f"conference {ref.key}")
-            roster = rules.Roster()
-            if cmd.end and conf.active:
-                roster = await read_roster(tx, conf.sid, rules.Need.MEMBERS)
-            ch = Changes(conf, self.clock.now())
-            if cmd.announce_url:
-                if not conf.active:
-                    raise errors.conference_not_active(conf.sid)
-                # The simulated media plane plays the announcement at once.
-                conf.announce_url = cmd.announce_url
+        """End and/or announce, the carrier first (as Participants' Update and Delete).
+
+        An in-process carrier acts inside the write transaction. A remote one
+        is never waited for inside it: the change is decided, rolled back,
+        carried out at the carrier, then decided again on fresh state and
+        recorded, asking the carrier only for what is still to do.
+        """
+        ps = self.participants
+        done: set[Effect] = set()
+        # One such change at a time per conference (as named) on this replica.
+        async with ps.lock(ref.account_sid, "conference:" + ref.key):
+            for round_ in range(_CARRIER_ROUNDS):
+                try:
+                    async with self.store.write() as tx:
+                        background.started()
+                        conf, ch, effects = await self._decide(tx, ref, cmd, first=round_ == 0)
+                        pending = [e for e in effects if e not in done]
+                        if pending and not ps.telephony.in_process:
+                            raise _CarrierFirst(pending)
+                        for effect in pending:
+                            await ps.telephony.apply(effect)
+                        await apply(tx, ch)
+                except _CarrierFirst as first:
+                    for effect in first.effects:
+                        await ps.telephony.apply(effect)
+                        done.add(effect)
+                    continue
+                await ps._committed(ch)  # the one post-commit path
+                return conf
+        raise errors.carrier_contention()
+
+    async def _decide(
+        self, tx: WriteTransaction, ref: ConferenceRef, cmd: ConferenceUpdate, *, first: bool
+    ) -> tuple[Conference, Changes, _Effects]:
+        """The change and its carrier effects, decided on the state `tx` reads.
+
+        Decided again after the carrier acted (first=False), a conference the
+        carrier's own reports have meanwhile ended is no error: there is
+        nothing left to do.
+        """
+        conf = await _find_conference(tx, ref)
+        if conf is None:
+            raise errors.conference_not_found(f"conference {ref.key}")
+        ch = Changes(conf, self.clock.now())
+        if not conf.active:
+            if cmd.announce_url and first:
+                raise errors.conference_not_active(conf.sid)
+            return conf, ch, []
+        roster = rules.Roster()
+        if cmd.end or cmd.announce_url:
+            roster = await read_roster(tx, conf.sid, rules.Need.MEMBERS)
+        targets = await _carrier_conferences(tx, conf, roster)
+        effects: _Effects = []
+        if cmd.announce_url:
+            conf.announce_url = cmd.announce_url
+            effects += [
+                AnnounceConference(t, cmd.announce_url, cmd.announce_method) for t in targets
+            ]
+            if not self.participants.telephony.reports_announcements:
+                # No carrier report will come: played once the carrier has taken it.
                 ch.emit(EventType.ANNOUNCEMENT_ENDED)
-            if cmd.end and conf.active:
-                rules.end_conference(ch, roster, EndReason.CONFERENCE_ENDED_VIA_API, ending=None)
-            await apply(tx, ch)
-        await self.participants._committed(ch)  # the one post-commit path
-        return conf
+        if cmd.end:
+            # One effect ends every call at the carrier: none is kicked again.
+            effects += [EndConference(t) for t in targets]
+            rules.end_conference(
+                ch, roster, EndReason.CONFERENCE_ENDED_VIA_API, ending=None, hang_up=False
+            )
+        return conf, ch, effects
+
+
+# Decide-and-carry-out rounds before a conference that keeps changing meanwhile
+# is refused (each round but the last asks the carrier for what is left).
+_CARRIER_ROUNDS = 4
+
+
+class _CarrierFirst(Exception):
+    """Rolls a write transaction back: the carrier acts first, outside it."""
+
+    def __init__(self, effects: list[Effect]) -> None:
+        super().__init__("carrier first")
+        self.effects = effects
+
+
+async def _carrier_conferences(
+    tx: WriteTransaction, conf: Conference, roster: rules.Roster
+) -> list[ConferenceTarget]:
+    """The carrier conferences the conference's participants are in (normally one;
+    none when no call is left)."""
+    found: dict[str, None] = {}
+    for p in (roster.members or {}).values():
+        carrier = await tx.carrier_call(p.call_sid)
+        found[p.conference_sid if carrier is None else carrier[0]] = None
+    return [ConferenceTarget(conf.account_sid, sid) for sid in found]

@@ -6,9 +6,12 @@ replica, changes nothing the second time) and its SequenceNumber (so an older
 report arriving after a newer one changes nothing); a report for a call whose
 Create is still between placing and recording waits for it; a report about
 another tenant's call, or a call Rollcall does not know, changes nothing.
-Call progress goes through the conference rules (rules.apply_progress);
-conference events Rollcall did not cause (carrier_reports.observe) are
-emitted like any other change, so watchers and callbacks see them.
+Call progress goes through the conference rules (rules.apply_progress),
+a participant-leave with the carrier's ReasonParticipantLeft; conference
+events Rollcall did not cause (carrier_reports.observe) are emitted like any
+other change, so watchers and callbacks see them; conference-wide events (no
+CallSid: conference-end, a conference announcement's end) are
+conference_reports'.
 """
 
 from __future__ import annotations
@@ -18,9 +21,9 @@ import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from service.core import background, carrier_reports, rules
+from service.core import background, carrier_reports, conference_reports, rules
 from service.core.changes import Changes, apply
-from service.core.model import Participant, ParticipantStatus
+from service.core.model import LeaveReason, Participant, ParticipantStatus
 from service.core.ports.dialer import CallProgress
 from service.core.ports.store import WriteTransaction
 from service.core.ports.telephony import (
@@ -59,6 +62,9 @@ async def _apply_once(
         background.started()
         if token is not None and await tx.carrier_callback_seen(token):
             return None
+        if isinstance(report, ConferenceReport) and not report.call_sid:
+            wide = ps.telephony.reports_announcements
+            ch = await conference_reports.apply_wide(tx, report, accounts, announcements=wide)
         p = await tx.participant_by_call_sid(report.call_sid) if report.call_sid else None
         if p is None and report.call_sid and ps.placing and not last_try:
             return set(ps.placing)  # perhaps a call placed but not recorded yet
@@ -97,7 +103,10 @@ async def _conference_report(
     if report.event is ConferenceEvent.PARTICIPANT_LEAVE:
         status = report.participant_call_status
         progress = status.progress() if status is not None and status.terminal else None
-        return await _progress(tx, p, progress or CallProgress.COMPLETED, report.timestamp)
+        reason = carrier_reports.leave_reason(report)
+        return await _progress(
+            tx, p, progress or CallProgress.COMPLETED, report.timestamp, reason=reason
+        )
     if report.event is ConferenceEvent.PARTICIPANT_JOIN:
         return await _progress(tx, p, CallProgress.ANSWERED, report.timestamp)
     observed = carrier_reports.observe(p, report)
@@ -115,7 +124,12 @@ async def _conference_report(
 
 
 async def _progress(
-    tx: WriteTransaction, p: Participant, progress: CallProgress, at: float
+    tx: WriteTransaction,
+    p: Participant,
+    progress: CallProgress,
+    at: float,
+    *,
+    reason: LeaveReason | None = None,
 ) -> Changes | None:
     if not p.active:
         return None
@@ -123,7 +137,7 @@ async def _progress(
     assert conf is not None
     roster = await read_roster(tx, conf.sid, rules.needs(conf, p, progress))
     ch = Changes(conf, max(at, p.date_updated))
-    rules.apply_progress(ch, roster, p, progress)
+    rules.apply_progress(ch, roster, p, progress, reason=reason)
     await apply(tx, ch)
     return ch
 

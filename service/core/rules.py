@@ -5,7 +5,9 @@ ringing -> connected -> complete or failed, driven by the dialer; the
 conference starts once two participants are connected and one of them has
 startConferenceOnEnter; it ends when its last participant leaves or when an
 endConferenceOnExit participant leaves, and then every other participant is
-removed. These functions do no I/O: a change first reads what `needs` says
+removed. A carrier's reasons (why a participant left, why its conference
+ended), when it gives them, stand in for Rollcall's guesses. These
+functions do no I/O: a change first reads what `needs` says
 (the Roster), then they decide from those values and emit into Changes,
 which the use case writes afterwards.
 """
@@ -83,8 +85,20 @@ def needs(conf: Conference, p: Participant, step: CallProgress | None) -> Need:
     return Need.COUNT
 
 
-def apply_progress(ch: Changes, roster: Roster, p: Participant, progress: CallProgress) -> None:
-    """A step of the participant's call, as the dialer reported it."""
+def apply_progress(
+    ch: Changes,
+    roster: Roster,
+    p: Participant,
+    progress: CallProgress,
+    *,
+    reason: LeaveReason | None = None,
+) -> None:
+    """A step of the participant's call, as the dialer reported it.
+
+    reason: why a completed call left, when the carrier says (its
+    ReasonParticipantLeft); Rollcall's guess, participant_hung_up, otherwise.
+    A participant the carrier reports removed via its API counts as kicked.
+    """
     if not p.active:
         return
     roster.current(p)
@@ -106,8 +120,10 @@ def apply_progress(ch: Changes, roster: Roster, p: Participant, progress: CallPr
             maybe_start(ch, roster)
     elif progress is CallProgress.COMPLETED:
         was_connected = p.status is ParticipantStatus.CONNECTED
-        _leave(ch, roster, p, LeaveReason.PARTICIPANT_HUNG_UP, hang_up=False)
-        after_leave(ch, roster, p, was_connected=was_connected, kicked=False)
+        why = reason or LeaveReason.PARTICIPANT_HUNG_UP
+        _leave(ch, roster, p, why, hang_up=False)
+        kicked = why is LeaveReason.PARTICIPANT_UPDATED_VIA_API
+        after_leave(ch, roster, p, was_connected=was_connected, kicked=kicked)
     else:
         p.call_status = _FAILED_CALL[progress]
         _leave(ch, roster, p, LeaveReason.PARTICIPANT_ADD_FAILED, hang_up=False)
@@ -146,7 +162,12 @@ def after_leave(
     conf = ch.conference
     if not conf.active:
         return
-    if p.end_conference_on_exit and was_connected:
+    if p.leave_reason is LeaveReason.CONFERENCE_ENDED_VIA_API:
+        # The carrier's word: it ended the conference via its API. The others'
+        # leaves (or its conference-end) follow; the last one ends it here.
+        if roster.count == 0:
+            end_conference(ch, roster, EndReason.CONFERENCE_ENDED_VIA_API, ending=None)
+    elif p.end_conference_on_exit and was_connected:
         assert roster.members is not None, "needs() asks for the members here"
         reason = EndReason.EOE_KICKED if kicked else EndReason.EOE_LEFT
         end_conference(ch, roster, reason, ending=p)
@@ -156,21 +177,46 @@ def after_leave(
 
 
 def end_conference(
-    ch: Changes, roster: Roster, reason: EndReason, *, ending: Participant | None
+    ch: Changes,
+    roster: Roster,
+    reason: EndReason,
+    *,
+    ending: Participant | None,
+    hang_up: bool = True,
 ) -> None:
-    """End the conference; every participant still in it leaves first."""
-    leave_reason = (
-        LeaveReason.CONFERENCE_ENDED_VIA_API
-        if reason is EndReason.CONFERENCE_ENDED_VIA_API
-        else LeaveReason.MODERATOR_ENDED_CONFERENCE
-    )
+    """End the conference; every participant still in it leaves first.
+
+    hang_up=False: the carrier has already ended their calls (it ended the
+    conference), so none is kicked after the commit.
+    """
     for other in list((roster.members or {}).values()):
-        _leave(ch, roster, other, leave_reason, hang_up=True)
+        _leave(ch, roster, other, _left_because(reason, other, ending), hang_up=hang_up)
     conf = ch.conference
     conf.status = ConferenceStatus.COMPLETED
     conf.end_reason = reason
     conf.call_sid_ending_conference = None if ending is None else ending.call_sid
     ch.emit(EventType.CONFERENCE_ENDED)
+
+
+def _left_because(reason: EndReason, p: Participant, ending: Participant | None) -> LeaveReason:
+    """Why a participant still in a conference that ends leaves it.
+
+    Rollcall's own rules end a conference with others still in it only via
+    the API or by an endConferenceOnExit participant; the carrier's
+    conference-end may also arrive before the leaves it followed (the last
+    participant's reasons: they had left, or the ending one was kicked).
+    """
+    if reason is EndReason.CONFERENCE_ENDED_VIA_API:
+        return LeaveReason.CONFERENCE_ENDED_VIA_API
+    is_ending = ending is not None and ending.call_sid == p.call_sid
+    kicked = reason in (EndReason.EOE_KICKED, EndReason.LAST_PARTICIPANT_KICKED)
+    if is_ending:
+        return (
+            LeaveReason.PARTICIPANT_UPDATED_VIA_API if kicked else LeaveReason.PARTICIPANT_HUNG_UP
+        )
+    if reason in (EndReason.EOE_KICKED, EndReason.EOE_LEFT):
+        return LeaveReason.MODERATOR_ENDED_CONFERENCE
+    return LeaveReason.PARTICIPANT_HUNG_UP
 
 
 def maybe_start(ch: Changes, roster: Roster) -> None:

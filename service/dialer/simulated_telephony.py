@@ -24,6 +24,7 @@ from service.clock import Clock
 from service.core.model import new_sid
 from service.core.ports.dialer import CallProgress, CallRequest
 from service.core.ports.telephony import (
+    AnnounceConference,
     CallReport,
     CallStatus,
     Effect,
@@ -86,7 +87,7 @@ class SimulatedTelephony:
 
     async def apply(self, effect: Effect) -> None:
         match effect:
-            case Update():
+            case Update() | AnnounceConference():
                 return  # no media plane: the change has taken effect
             case Kick(target=target):
                 await self._end(target.call_sid)

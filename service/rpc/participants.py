@@ -23,7 +23,8 @@ from service.admission import Admission
 from service.auth import Authenticator
 from service.core import errors
 from service.core.commands import ConferenceRef
-from service.core.ports.store import ParticipantFilter
+from service.core.model import Participant
+from service.core.ports.store import Page, ParticipantFilter
 from service.core.usecases import Participants
 from service.ratelimit import RateLimiter
 from service.rpc import limits, messages, names, proto_cache, requests
@@ -138,14 +139,43 @@ class ParticipantApi:
     async def fetch_participant(
         self, request: pb.FetchParticipantRequest, authorization: str | None
     ) -> pb.FetchParticipantResponse:
-        ref, key = self._participant_of(authorization, request, request.name)
-        found = await self.participants.fetch(ref, key, include_ended=request.include_ended)
+        found = await self._fetch(request, authorization)
         return pb.FetchParticipantResponse(participant=proto_cache.participant(found))
+
+    @_admitted
+    async def fetch_participant_wire(
+        self, request: pb.FetchParticipantRequest, authorization: str | None
+    ) -> bytes:
+        """fetch_participant's answer, serialized (built from cached bytes)."""
+        found = await self._fetch(request, authorization)
+        return proto_cache.framed(found)
+
+    async def _fetch(
+        self, request: pb.FetchParticipantRequest, authorization: str | None
+    ) -> Participant:
+        ref, key = self._participant_of(authorization, request, request.name)
+        return await self.participants.fetch(ref, key, include_ended=request.include_ended)
 
     @_admitted
     async def list_participants(
         self, request: pb.ListParticipantsRequest, authorization: str | None
     ) -> pb.ListParticipantsResponse:
+        page, rest = await self._list(request, authorization)
+        rest.participants.extend(proto_cache.participant(p) for p in page.participants)
+        return rest
+
+    @_admitted
+    async def list_participants_wire(
+        self, request: pb.ListParticipantsRequest, authorization: str | None
+    ) -> bytes:
+        """list_participants' answer, serialized (built from cached bytes)."""
+        page, rest = await self._list(request, authorization)
+        return b"".join(map(proto_cache.framed, page.participants)) + rest.SerializeToString()
+
+    async def _list(
+        self, request: pb.ListParticipantsRequest, authorization: str | None
+    ) -> tuple[Page, pb.ListParticipantsResponse]:
+        """The page, and the answer's other fields (tokens, revision)."""
         ref = self._conference_of(authorization, request, request.parent)
         if request.page_size < 0 or request.page_size > MAX_PAGE_SIZE:
             raise errors.invalid_field("page_size", f"must be between 1 and {MAX_PAGE_SIZE}")
@@ -166,8 +196,7 @@ class ParticipantApi:
             after=after,
             before=before,
         )
-        return pb.ListParticipantsResponse(
-            participants=[proto_cache.participant(p) for p in page.participants],
+        rest = pb.ListParticipantsResponse(
             next_page_token=(
                 self.page_tokens.issue(page.next_after, None, bound)
                 if page.next_after is not None
@@ -180,6 +209,7 @@ class ParticipantApi:
             ),
             revision=page.revision,
         )
+        return page, rest
 
     @_admitted
     async def update_participant(

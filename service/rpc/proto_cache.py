@@ -2,7 +2,9 @@
 
 What it owns: a bounded map from (call SID, revision) to the Participant
 message messages.participant builds, used by Fetch and List answers (gRPC and,
-through the gateway, REST).
+through the gateway, REST), and to its serialized bytes, from which the gRPC
+face writes Fetch and List answers without building a response message
+(`field` frames them as a length-delimited field of the answer).
 
 The rules it keeps: every change to a participant stamps it with a new
 revision (core.changes), so (call SID, revision) names one committed state and
@@ -21,6 +23,7 @@ from service.rpc import messages
 DEFAULT_LIMIT = 4096
 
 _entries: dict[tuple[str, int], ppb.Participant] = {}
+_framed: dict[tuple[str, int], bytes] = {}
 
 
 def participant(p: Participant, limit: int = DEFAULT_LIMIT) -> ppb.Participant:
@@ -32,3 +35,30 @@ def participant(p: Participant, limit: int = DEFAULT_LIMIT) -> ppb.Participant:
             del _entries[next(iter(_entries))]
         _entries[key] = found
     return found
+
+
+def framed(p: Participant, limit: int = DEFAULT_LIMIT) -> bytes:
+    """The Participant message's bytes as field 1 of an answer: the field of
+    FetchParticipantResponse.participant and ListParticipantsResponse.participants."""
+    key = (p.call_sid, p.revision)
+    found = _framed.get(key)
+    if found is None:
+        found = field(1, participant(p, limit).SerializeToString())
+        while len(_framed) >= limit:
+            del _framed[next(iter(_framed))]
+        _framed[key] = found
+    return found
+
+
+def field(number: int, payload: bytes) -> bytes:
+    """`payload` as length-delimited field `number` of an enclosing message
+    (field numbers below 16: one tag byte). Serialized messages concatenate
+    into one message, so an answer is its fields' bytes joined."""
+    assert 0 < number < 16
+    size = len(payload)
+    prefix = bytearray([number << 3 | 2])
+    while size > 0x7F:
+        prefix.append(size & 0x7F | 0x80)
+        size >>= 7
+    prefix.append(size)
+    return bytes(prefix) + payload

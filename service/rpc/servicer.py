@@ -66,15 +66,15 @@ class ParticipantServicer(pb_grpc.ParticipantServiceServicer):
     ) -> pb.CreateParticipantResponse:
         return await _unary(self.api.create_participant, request, context)
 
-    async def FetchParticipant(
+    async def FetchParticipant(  # type: ignore[override]  # bytes: see rpc.prebuilt
         self, request: pb.FetchParticipantRequest, context: grpc.aio.ServicerContext
-    ) -> pb.FetchParticipantResponse:
-        return await _unary(self.api.fetch_participant, request, context)
+    ) -> bytes:
+        return await _unary(self.api.fetch_participant_wire, request, context)
 
-    async def ListParticipants(
+    async def ListParticipants(  # type: ignore[override]  # bytes: see rpc.prebuilt
         self, request: pb.ListParticipantsRequest, context: grpc.aio.ServicerContext
-    ) -> pb.ListParticipantsResponse:
-        return await _unary(self.api.list_participants, request, context)
+    ) -> bytes:
+        return await _unary(self.api.list_participants_wire, request, context)
 
     async def UpdateParticipant(
         self, request: pb.UpdateParticipantRequest, context: grpc.aio.ServicerContext

@@ -21,9 +21,12 @@ import pytest
 from service.clock import ManualClock
 from service.core.errors import RollcallError
 from service.core.ports.telephony import (
+    AnnounceConference,
     CallReport,
     CallStatus,
     CallTarget,
+    ConferenceEvent,
+    ConferenceReport,
     ConferenceTarget,
     EndConference,
     Kick,
@@ -210,6 +213,27 @@ async def test_ending_the_conference_ends_every_call(rig: Rig) -> None:
     await rig.let_time_pass(rig.settle_seconds)
     for placed in (one, two):
         assert rig.statuses(placed.call_sid)[-1] is CallStatus.COMPLETED
+
+
+async def test_a_conference_announcement_ends_no_call_and_is_reported_when_promised(
+    rig: Rig,
+) -> None:
+    one = await rig.telephony.place(a_call(rig.answering_to, time_limit=3600))
+    await rig.let_time_pass(5)
+    before = len(rig.reports())
+    conference = ConferenceTarget(ACCOUNT, one.conference_sid)
+    await rig.telephony.apply(AnnounceConference(conference, "https://example.com/a.xml", "GET"))
+    await rig.let_time_pass(rig.settle_seconds)
+    after = rig.reports()[before:]
+    assert not [r for r in after if isinstance(r, CallReport)], "no call ended"
+    ended = [
+        (r.event, r.call_sid, r.announce_url)
+        for r in after
+        if isinstance(r, ConferenceReport) and r.event is ConferenceEvent.ANNOUNCEMENT_END
+    ]
+    promised = rig.telephony.reports_announcements
+    assert ended == ([(ConferenceEvent.ANNOUNCEMENT_END, None, "https://example.com/a.xml")]
+                     if promised else [])  # fmt: skip
 
 
 async def test_reconcile_reports_a_call_that_was_never_placed_as_failed(rig: Rig) -> None:

@@ -5,7 +5,9 @@ Twilio's URIs (its REST gateway) and sends Twilio's signed callbacks; A runs
 with --dialer twilio pointed at B, and B's callbacks come back to A's public
 URL (its HTTP address). Create through A; A's watch sees queued -> ringing
 -> connected; a mute on A is a mute on B; a hang-up on B's side is a leave
-on A; a delete on A removes the call on B; a forged callback is refused.
+on A; a delete on A removes the call on B; a conference announcement on A
+is played on B and its end (B's report) reaches A's watchers once; ending
+the conference on A ends it on B; a forged callback is refused.
 """
 
 from __future__ import annotations
@@ -19,6 +21,9 @@ from typing import Any
 import aiohttp
 import grpc
 
+from rollcall.v1 import conference_service_pb2 as cpb
+from rollcall.v1 import conference_service_pb2_grpc as cpb_grpc
+from rollcall.v1 import participant_pb2 as ppb
 from rollcall.v1 import participant_service_pb2 as pb
 from rollcall.v1 import participant_service_pb2_grpc as pb_grpc
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, basic
@@ -85,6 +90,7 @@ async def test_rollcall_a_dials_through_rollcall_b(tmp_path: Path) -> None:
             on_a = pb_grpc.ParticipantServiceStub(a_channel)
             on_b = pb_grpc.ParticipantServiceStub(b_channel)
             await _scenario(on_a, on_b)
+            await _conference_actions(a_channel, b_channel)
         # A forged callback (no valid signature) is refused and changes nothing.
         async with aiohttp.ClientSession() as http:
             forged = await http.post(
@@ -160,4 +166,69 @@ async def _scenario(on_a: Any, on_b: Any) -> None:
         pb.DeleteParticipantRequest(name=name(conference, one.call_sid)), metadata=MD
     )
     # (by the carrier conference's SID: the conference on B has ended with it)
+    assert (await fetch(on_b, at_carrier.conference_sid, one.call_sid)).status == COMPLETE
+
+
+async def _conference_actions(a_channel: Any, b_channel: Any) -> None:
+    on_a, on_b = (
+        pb_grpc.ParticipantServiceStub(a_channel),
+        pb_grpc.ParticipantServiceStub(b_channel),
+    )
+    conferences_a = cpb_grpc.ConferenceServiceStub(a_channel)
+    conferences_b = cpb_grpc.ConferenceServiceStub(b_channel)
+    created = await on_a.CreateParticipant(
+        pb.CreateParticipantRequest(
+            parent=name("room2"), from_endpoint="+15005550006", to_endpoint="+15551230003"
+        ),
+        metadata=MD,
+    )
+    one = created.participant
+    conference = one.conference_sid
+
+    async def connected() -> bool:
+        return bool((await fetch(on_a, conference, one.call_sid)).status == CONNECTED)
+
+    await eventually(connected, "the call connected on A")
+    at_carrier = await fetch(on_b, f"rollcall-{conference}", one.call_sid)
+    before = await conferences_a.FetchConference(
+        cpb.FetchConferenceRequest(name=name(conference)), metadata=MD
+    )
+    watch = on_a.WatchConference(
+        pb.WatchConferenceRequest(
+            parent=name(conference), resume_after_revision=before.conference.revision
+        ),
+        metadata=MD,
+    )
+    # A conference announcement on A is played on B; its end is B's report.
+    announced = await conferences_a.UpdateConference(
+        cpb.UpdateConferenceRequest(name=name(conference), announce_url="https://example.com/a"),
+        metadata=MD,
+    )
+    assert announced.conference.revision == before.conference.revision
+    item = await asyncio.wait_for(watch.read(), timeout=10)
+    assert item.event.type == pb.CONFERENCE_EVENT_TYPE_ANNOUNCEMENT_ENDED
+    assert not item.event.HasField("participant")
+
+    # Ending it on A ends it on B, with B's conference and call.
+    ended = await conferences_a.UpdateConference(
+        cpb.UpdateConferenceRequest(name=name(conference), status=ppb.CONFERENCE_STATUS_COMPLETED),
+        metadata=MD,
+    )
+    assert ended.conference.end_reason == ppb.CONFERENCE_END_REASON_CONFERENCE_ENDED_VIA_API
+    kinds = []
+    while pb.CONFERENCE_EVENT_TYPE_CONFERENCE_ENDED not in kinds:
+        item = await asyncio.wait_for(watch.read(), timeout=10)
+        assert item is not grpc.aio.EOF
+        if item.HasField("event"):
+            kinds.append(item.event.type)
+    watch.cancel()
+    assert kinds == [
+        pb.CONFERENCE_EVENT_TYPE_PARTICIPANT_LEFT,
+        pb.CONFERENCE_EVENT_TYPE_CONFERENCE_ENDED,
+    ]
+    at_b = await conferences_b.FetchConference(
+        cpb.FetchConferenceRequest(name=name(at_carrier.conference_sid)), metadata=MD
+    )
+    assert at_b.conference.status == ppb.CONFERENCE_STATUS_COMPLETED
+    assert at_b.conference.end_reason == ppb.CONFERENCE_END_REASON_CONFERENCE_ENDED_VIA_API
     assert (await fetch(on_b, at_carrier.conference_sid, one.call_sid)).status == COMPLETE

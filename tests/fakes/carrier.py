@@ -5,7 +5,7 @@ gateway). It serves, on 127.0.0.1 and an ephemeral port, with HTTP Basic auth
 (account SID + auth token, or an API key of the account):
   POST   /2010-04-01/Accounts/{AC}/Conferences/{CF or name}/Participants.json  (201)
   GET|POST|DELETE .../Conferences/{CF}/Participants/{CA or label}.json      (200/200/204)
-  POST   .../Conferences/{CF}.json  Status=completed                         (200)
+  POST   .../Conferences/{CF}.json  Status=completed | AnnounceUrl            (200)
   GET    .../Conferences.json?FriendlyName=                                  (200)
   GET    .../Calls/{CA}.json                                                 (200)
 It records every request, and sends the callbacks its Network queues, signed
@@ -314,8 +314,14 @@ class FakeCarrier:
             conf = net.conference_for(account, parts[1][:-5])
             if conf is None or method != "POST":
                 return _error(404, 20404, "The requested resource was not found")
+            announce = form.get("AnnounceUrl", [""])[0]
+            if announce and conf.status == "completed":
+                return _error(400, 20404, "Conference is not in progress")
             if form.get("Status") == ["completed"] and conf.status != "completed":
                 net.end_conference(conf, "conference-ended-via-api")
+            elif announce:
+                # A conference-wide announcement: its end carries no CallSid.
+                net.conference_event(conf, "announcement-end", None, AnnounceUrl=announce)
             return web.json_response({"sid": conf.sid, "status": conf.status})
         create = len(parts) == 3 and parts[2] == "Participants.json" and method == "POST"
         if create and parts[0] == "Conferences":

@@ -11,6 +11,7 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
+from rollcall.v1 import participant_service_pb2 as pb
 from service.core.model import (
     CallStatus,
     Conference,
@@ -111,3 +112,19 @@ async def test_store_reads_share_unchanged_rows_and_see_every_change(tmp_path: P
         assert fetched is not None and fetched.muted
     finally:
         await store.close()
+
+
+def test_a_field_of_cached_bytes_is_what_the_message_serializes_to() -> None:
+    p = participant(8, revision=3)
+    one = pb.FetchParticipantResponse(participant=proto_cache.participant(p))
+    assert proto_cache.framed(p) == one.SerializeToString()
+    # Long enough that the length takes several varint bytes.
+    big = participant(9, revision=9, wait_url="https://example.com/" + "x" * 20000)
+    many = pb.ListParticipantsResponse(
+        participants=[proto_cache.participant(big), proto_cache.participant(p)],
+        next_page_token="next",
+        revision=9,
+    )
+    joined = proto_cache.framed(big) + proto_cache.framed(p)
+    tail = pb.ListParticipantsResponse(next_page_token="next", revision=9)
+    assert joined + tail.SerializeToString() == many.SerializeToString()

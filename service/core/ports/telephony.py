@@ -206,7 +206,17 @@ class EndConference:
     conference: ConferenceTarget
 
 
-Effect = Update | Kick | EndConference
+@dataclasses.dataclass(frozen=True)
+class AnnounceConference:
+    """Play an announcement to everyone in the conference (Twilio: AnnounceUrl
+    on the Conference); its end is a conference-wide report (no CallSid)."""
+
+    conference: ConferenceTarget
+    url: str
+    method: str | None = None
+
+
+Effect = Update | Kick | EndConference | AnnounceConference
 
 
 # -- reports --------------------------------------------------------------------
@@ -260,7 +270,10 @@ class ConferenceReport:
     sequence_number: the carrier's order within the conference. The
     participant fields are those the carrier sends with participant events;
     ended_by / end_reason come with conference-end, leave_reason and
-    participant_call_status with participant-leave.
+    participant_call_status with participant-leave. rollcall_conference: the
+    Rollcall conference SID the carrier conference was named after (read from
+    friendly_name by the adapter's side; None when it is not one of Rollcall's),
+    how a conference-wide event (no call_sid) finds its conference.
     """
 
     event: ConferenceEvent
@@ -283,6 +296,7 @@ class ConferenceReport:
     ended_by_label: str | None = None
     announce_url: str | None = None
     announcement_failure: str | None = None
+    rollcall_conference: str | None = None
 
 
 Report = CallReport | ConferenceReport
@@ -322,7 +336,8 @@ class Telephony(Protocol):
     in_process: bool
     # True when the carrier reports an announcement's end (a ConferenceReport
     # ANNOUNCEMENT_END): the core then emits ANNOUNCEMENT_ENDED only from that
-    # report. False (the simulator): the core emits it as soon as it asks.
+    # report (for a conference-wide announcement, one without a CallSid). False
+    # (the simulator): the core emits it as soon as it asks.
     reports_announcements: bool
 
     def check(self, account_sid: str, from_endpoint: str, to_endpoint: str) -> None:

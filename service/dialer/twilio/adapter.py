@@ -21,6 +21,7 @@ from urllib.parse import quote
 from service.clock import Clock
 from service.core.errors import RollcallError
 from service.core.ports.telephony import (
+    AnnounceConference,
     CallReport,
     CallStatus,
     CallTarget,
@@ -134,6 +135,13 @@ class TwilioTelephony:
                     _conference(conference),
                     [("Status", "completed")],
                     gone_ok=True,
+                )
+            case AnnounceConference(conference=conference, url=url, method=method):
+                await self._expect(
+                    conference.account_sid,
+                    "POST",
+                    _conference(conference),
+                    forms.announce_form(url, method),
                 )
 
     async def reconcile(self, open_calls: Sequence[OpenCall]) -> list[CallReport]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import email.utils
+import string
 from typing import Any
 
 from service.core.ports.telephony import (
@@ -29,6 +30,8 @@ from service.core.ports.telephony import (
 CALL_EVENTS = ("initiated", "ringing", "answered", "completed")
 CONFERENCE_EVENTS = ("start", "end", "join", "leave", "mute", "hold", "modify", "announcement")
 LABEL_PREFIX = "rc-"
+CONFERENCE_PREFIX = "rollcall-"
+_HEX = frozenset(string.hexdigits)
 # Create fields only the adapter sets: Rollcall's ingest needs every event, signed.
 _ADAPTER_OWNED = frozenset(
     {
@@ -60,7 +63,23 @@ def label_for(key: str) -> str:
 
 def conference_name(conference: str) -> str:
     """The carrier conference's friendly name for a Rollcall conference (never CF-shaped)."""
-    return f"rollcall-{conference}"
+    return CONFERENCE_PREFIX + conference
+
+
+def conference_of(friendly_name: str) -> str | None:
+    """The Rollcall conference a carrier conference was named after (conference_name's
+    inverse); None when the name is not one of Rollcall's."""
+    sid = friendly_name.removeprefix(CONFERENCE_PREFIX)
+    shaped = len(sid) == 34 and sid.startswith("CF") and _HEX.issuperset(sid[2:])
+    return sid if friendly_name.startswith(CONFERENCE_PREFIX) and shaped else None
+
+
+def announce_form(url: str, method: str | None) -> list[tuple[str, str]]:
+    """An announcement to a whole conference (Update Conference)."""
+    form = [("AnnounceUrl", url)]
+    if method is not None:
+        form.append(("AnnounceMethod", method))
+    return form
 
 
 def _bool(value: bool) -> str:

@@ -1,0 +1,100 @@
+"""Conference-wide carrier reports: a conference-end, a conference announcement's end.
+
+What it owns: the reports that name a carrier conference and no call (no
+CallSid): which Rollcall conference they are about, and what they change.
+
+The rules it keeps: the Rollcall conference is the one the carrier
+conference was named after (ConferenceReport.rollcall_conference), only
+while Rollcall holds it active, only among the Rollcall accounts the
+reporting upstream account may touch, and only while one of its
+participants is in that very carrier conference (an older carrier
+conference's late report changes nothing); reports are ordered by
+SequenceNumber in a scope of their own, the carrier conference; a
+conference-end ends the conference with the carrier's reason and the call
+that ended it (when it is one of the conference's), every participant
+still in it leaves, and none is kicked again (the carrier already ended
+their calls); an announcement's end or failure is emitted for the
+conference (no participant) when the carrier reports announcements (else
+it was emitted when asked for). Anything else changes nothing.
+"""
+
+from __future__ import annotations
+
+from service.core import carrier_reports, rules
+from service.core.changes import Changes, apply
+from service.core.model import EventType, Participant
+from service.core.ports.store import WriteTransaction
+from service.core.ports.telephony import ConferenceEvent, ConferenceReport
+
+_ANNOUNCED = {
+    ConferenceEvent.ANNOUNCEMENT_END: EventType.ANNOUNCEMENT_ENDED,
+    ConferenceEvent.ANNOUNCEMENT_FAIL: EventType.ANNOUNCEMENT_FAILED,
+}
+
+
+async def apply_wide(
+    tx: WriteTransaction,
+    report: ConferenceReport,
+    accounts: frozenset[str] | None,
+    *,
+    announcements: bool,
+) -> Changes | None:
+    """Apply a conference-wide report inside `tx`; the Changes written, if any.
+
+    accounts: the Rollcall accounts the reporting upstream account may touch
+    (None: any). announcements: whether the carrier reports announcements.
+    """
+    ending = report.event is ConferenceEvent.CONFERENCE_END
+    announced = _ANNOUNCED.get(report.event) if announcements else None
+    sid = report.rollcall_conference
+    if sid is None or not (ending or announced):
+        return None
+    members = await tx.active_participants(sid)
+    if not members:
+        return None  # ended (its last participant left) or never Rollcall's
+    account = members[0].account_sid
+    if accounts is not None and account not in accounts:
+        return None  # another tenant's conference
+    conf = await tx.conference(account, sid)
+    if conf is None or not conf.active:
+        return None
+    if not await _in_carrier_conference(tx, members, report.conference_sid):
+        return None
+    scope = report.conference_sid
+    if carrier_reports.is_stale(await tx.carrier_event_sequence(scope), report.sequence_number):
+        return None
+    await tx.save_carrier_event_sequence(scope, report.sequence_number)
+    ch = Changes(conf, max(report.timestamp, conf.date_updated))
+    if ending:
+        roster = rules.Roster(len(members), {p.call_sid: p for p in members})
+        by = await _ending_call(tx, report, conf.sid, roster)
+        reason = carrier_reports.end_reason(report)
+        rules.end_conference(ch, roster, reason, ending=by, hang_up=False)
+    else:
+        assert announced is not None
+        conf.announce_url = report.announce_url or conf.announce_url
+        ch.emit(announced)
+    await apply(tx, ch)
+    return ch
+
+
+async def _in_carrier_conference(
+    tx: WriteTransaction, members: list[Participant], carrier_conference: str
+) -> bool:
+    for p in members:
+        carrier = await tx.carrier_call(p.call_sid)
+        if (p.conference_sid if carrier is None else carrier[0]) == carrier_conference:
+            return True
+    return False
+
+
+async def _ending_call(
+    tx: WriteTransaction, report: ConferenceReport, conference_sid: str, roster: rules.Roster
+) -> Participant | None:
+    """The participant whose call the carrier says ended the conference, if it is this one's."""
+    call_sid = report.ended_by_call_sid
+    if not call_sid:
+        return None
+    assert roster.members is not None
+    found = roster.members.get(call_sid) or await tx.participant_by_call_sid(call_sid)
+    return found if found is not None and found.conference_sid == conference_sid else None

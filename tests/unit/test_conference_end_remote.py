@@ -1,0 +1,134 @@
+"""Ending or announcing to a conference with a remote carrier never holds the
+write transaction while the carrier acts, and a change the carrier's own
+reports made meanwhile is taken as it is. Real SQLite, the simulated
+telephony marked remote (in_process=False) whose EndConference / announce
+first lets the carrier's report of it land (as a fast callback would)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from service.clock import ManualClock
+from service.core.commands import ConferenceRef
+from service.core.conferences import Conferences, ConferenceUpdate
+from service.core.model import EndReason, Event, EventType, LeaveReason
+from service.core.ports.telephony import (
+    AnnounceConference,
+    ConferenceEvent,
+    ConferenceReport,
+    ConferenceTarget,
+    Effect,
+    EndConference,
+    Report,
+)
+from service.core.usecases import Participants
+from service.dialer.simulated_telephony import SimulatedTelephony
+from service.store.sqlite import SqliteStore
+from tests.unit.test_rules import AC, command
+
+BOUND_SECONDS = 10.0
+
+
+class RemoteTelephony(SimulatedTelephony):
+    """The simulator as a remote carrier whose reports of an effect arrive at once."""
+
+    in_process = False
+    reports_announcements = True
+    participants: Participants | None = None
+    applied: list[Effect]
+
+    async def apply(self, effect: Effect) -> None:
+        self.applied.append(effect)
+        assert self.participants is not None
+        match effect:
+            case EndConference(conference=target):
+                report = ConferenceReport(
+                    ConferenceEvent.CONFERENCE_END, target.conference_sid, 90, 50.0,
+                    end_reason="conference-ended-via-api",
+                    rollcall_conference=target.conference_sid,
+                )  # fmt: skip
+            case AnnounceConference(conference=target, url=url):
+                report = ConferenceReport(
+                    ConferenceEvent.ANNOUNCEMENT_END, target.conference_sid, 91, 50.0,
+                    announce_url=url, rollcall_conference=target.conference_sid,
+                )  # fmt: skip
+            case _:
+                await super().apply(effect)
+                return
+        # A write of its own: it would wait forever if the caller held the write
+        # transaction, so it is bounded.
+        async with asyncio.timeout(BOUND_SECONDS):
+            await self.participants.on_report(report)
+        await super().apply(effect)
+
+
+@pytest.fixture
+async def remote(
+    tmp_path: Path,
+) -> AsyncIterator[tuple[Participants, RemoteTelephony, list[Event]]]:
+    clock = ManualClock()
+    store = SqliteStore(str(tmp_path / "core.sqlite3"))
+    await store.open()
+    seen: list[Event] = []
+
+    async def sink(report: Report) -> None:
+        await participants.on_report(report)
+
+    telephony = RemoteTelephony(clock, sink, ring_seconds=1.0, calls_per_second=0)
+    telephony.applied = []
+    participants = Participants(store, telephony, clock)
+    telephony.participants = participants
+    participants.subscribe(seen.extend)
+    try:
+        yield participants, telephony, seen
+    finally:
+        await telephony.close()
+        await store.close()
+
+
+async def test_the_carriers_report_of_the_end_may_land_first(
+    remote: tuple[Participants, RemoteTelephony, list[Event]],
+) -> None:
+    participants, telephony, seen = remote
+    a, _ = await participants.create(command())
+    b, _ = await participants.create(command(to_endpoint="+15551230002"))
+    clock = participants.clock
+    assert isinstance(clock, ManualClock)
+    await clock.advance(2)
+    seen.clear()
+    conferences = Conferences(participants.store, participants, clock)
+    ref = ConferenceRef(AC, a.conference_sid)
+    ended = await conferences.update(ref, ConferenceUpdate(end=True))
+    assert telephony.applied == [EndConference(ConferenceTarget(AC, a.conference_sid))]
+    assert not ended.active and ended.end_reason is EndReason.CONFERENCE_ENDED_VIA_API
+    # Ended once, by the carrier's report; the second decision found nothing to do.
+    assert [e.type for e in seen] == [
+        EventType.PARTICIPANT_LEFT,
+        EventType.PARTICIPANT_LEFT,
+        EventType.CONFERENCE_ENDED,
+    ]
+    for p in (a, b):
+        left = await participants.fetch(ref, p.call_sid, include_ended=True)
+        assert left.leave_reason is LeaveReason.CONFERENCE_ENDED_VIA_API
+
+
+async def test_a_conference_announcement_ends_once_from_the_carriers_report(
+    remote: tuple[Participants, RemoteTelephony, list[Event]],
+) -> None:
+    participants, telephony, seen = remote
+    a, _ = await participants.create(command())
+    clock = participants.clock
+    assert isinstance(clock, ManualClock)
+    await clock.advance(2)
+    seen.clear()
+    conferences = Conferences(participants.store, participants, clock)
+    ref = ConferenceRef(AC, a.conference_sid)
+    url = "https://example.com/all.xml"
+    await conferences.update(ref, ConferenceUpdate(announce_url=url))
+    assert [type(e) for e in telephony.applied] == [AnnounceConference]
+    assert [(e.type, e.participant) for e in seen] == [(EventType.ANNOUNCEMENT_ENDED, None)]
+    assert (await conferences.fetch(ref)).announce_url == url
