@@ -21,8 +21,9 @@ from __future__ import annotations
 import dataclasses
 
 from service.clock import Clock
-from service.core import background, errors, rules
-from service.core.changes import Changes, apply
+from service.core import carrier_first, errors, rules
+from service.core.carrier_first import Decided
+from service.core.changes import Changes
 from service.core.commands import ConferenceRef
 from service.core.model import Conference, EndReason, EventType
 from service.core.ports.store import ConferenceFilter, ConferencePage, Store, WriteTransaction
@@ -33,8 +34,6 @@ from service.core.ports.telephony import (
     EndConference,
 )
 from service.core.usecases import Participants, _find_conference, read_roster
-
-_Effects = list[Effect]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -78,32 +77,20 @@ class Conferences:
         recorded, asking the carrier only for what is still to do.
         """
         ps = self.participants
-        done: set[Effect] = set()
+
+        async def decide(tx: WriteTransaction, first: bool) -> Decided[Conference]:
+            return await self._decide(tx, ref, cmd, first=first)
+
         # One such change at a time per conference (as named) on this replica.
         async with ps.lock(ref.account_sid, "conference:" + ref.key):
-            for round_ in range(_CARRIER_ROUNDS):
-                try:
-                    async with self.store.write() as tx:
-                        background.started()
-                        conf, ch, effects = await self._decide(tx, ref, cmd, first=round_ == 0)
-                        pending = [e for e in effects if e not in done]
-                        if pending and not ps.telephony.in_process:
-                            raise _CarrierFirst(pending)
-                        for effect in pending:
-                            await ps.telephony.apply(effect)
-                        await apply(tx, ch)
-                except _CarrierFirst as first:
-                    for effect in first.effects:
-                        await ps.telephony.apply(effect)
-                        done.add(effect)
-                    continue
-                await ps._committed(ch)  # the one post-commit path
-                return conf
-        raise errors.carrier_contention()
+            decided = await carrier_first.run(self.store, ps.telephony, decide)
+            if decided.changes is not None:
+                await ps._committed(decided.changes)  # the one post-commit path
+        return decided.answer
 
     async def _decide(
         self, tx: WriteTransaction, ref: ConferenceRef, cmd: ConferenceUpdate, *, first: bool
-    ) -> tuple[Conference, Changes, _Effects]:
+    ) -> Decided[Conference]:
         """The change and its carrier effects, decided on the state `tx` reads.
 
         Decided again after the carrier acted (first=False), a conference the
@@ -117,12 +104,12 @@ class Conferences:
         if not conf.active:
             if cmd.announce_url and first:
                 raise errors.conference_not_active(conf.sid)
-            return conf, ch, []
+            return Decided(conf, ch)
         roster = rules.Roster()
         if cmd.end or cmd.announce_url:
             roster = await read_roster(tx, conf.sid, rules.Need.MEMBERS)
         targets = await _carrier_conferences(tx, conf, roster)
-        effects: _Effects = []
+        effects: list[Effect] = []
         if cmd.announce_url:
             conf.announce_url = cmd.announce_url
             effects += [
@@ -137,20 +124,7 @@ class Conferences:
             rules.end_conference(
                 ch, roster, EndReason.CONFERENCE_ENDED_VIA_API, ending=None, hang_up=False
             )
-        return conf, ch, effects
-
-
-# Decide-and-carry-out rounds before a conference that keeps changing meanwhile
-# is refused (each round but the last asks the carrier for what is left).
-_CARRIER_ROUNDS = 4
-
-
-class _CarrierFirst(Exception):
-    """Rolls a write transaction back: the carrier acts first, outside it."""
-
-    def __init__(self, effects: list[Effect]) -> None:
-        super().__init__("carrier first")
-        self.effects = effects
+        return Decided(conf, ch, effects)
 
 
 async def _carrier_conferences(

@@ -7,7 +7,7 @@ Changes (no store call while deciding), and changes.apply writes the result
 can refuse (a refusal changes nothing): a Create is placed before it is
 recorded (see placing); an Update or Delete is carried out at the carrier
 before it is recorded, and never inside a write transaction when the carrier
-is remote (see _carrier_first); calls ended as a consequence (a conference
+is remote (see carrier_first); calls ended as a consequence (a conference
 ending) are ended at the carrier after the commit. Once a change has started
 it runs to its end even if the caller has gone (see background); a repeated
 request_id returns the first participant and never dials again; a stale etag changes
@@ -17,19 +17,18 @@ nothing.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 
 from service.clock import Clock
-from service.core import background, create, errors, placing, reports, rules, update
-from service.core.changes import Changes, apply
+from service.core import background, carrier_first, create, errors, placing, reports, rules, update
+from service.core.carrier_first import Decided
+from service.core.changes import Changes
 from service.core.commands import ConferenceRef, CreateCommand, UpdateCommand
 from service.core.model import Conference, Event, Participant
 from service.core.ports.store import Page, ParticipantFilter, Store, WriteTransaction
 from service.core.ports.telephony import (
     CallTarget,
-    Effect,
     Kick,
     Report,
     Telephony,
@@ -143,14 +142,15 @@ class Participants:
         return await self.changes.run(lambda: self._update(ref, key, cmd))
 
     async def _update(self, ref: ConferenceRef, key: str, cmd: UpdateCommand) -> Participant:
-        async def decide(tx: WriteTransaction, first: bool) -> _Decided:
+        async def decide(tx: WriteTransaction, first: bool) -> Decided[Participant]:
             conf, p = await self._locked(tx, ref, key, cmd.etag if first else "")
             ch = Changes(conf, self.clock.now())
             effects = await update.decide(
                 tx, ch, conf, p, cmd, announcement_reported=self.telephony.reports_announcements
             )
-            effect = Update(await call_target(tx, p), effects) if effects else None
-            return ch, p, effect
+            if not effects:
+                return Decided(p, ch)
+            return Decided(p, ch, [Update(await call_target(tx, p), effects)])
 
         return await self._carrier_first(ref, key, decide)
 
@@ -158,59 +158,31 @@ class Participants:
         return await self.changes.run(lambda: self._delete(ref, key, etag))
 
     async def _delete(self, ref: ConferenceRef, key: str, etag: str) -> Participant:
-        async def decide(tx: WriteTransaction, first: bool) -> _Decided:
+        async def decide(tx: WriteTransaction, first: bool) -> Decided[Participant]:
             conf, p = await self._locked(tx, ref, key, etag if first else "")
             if not p.active:
                 if not first:
-                    return None, p, None  # the carrier's own report of the kick came first
+                    return Decided(p, None)  # the carrier's own report of the kick came first
                 raise errors.participant_not_found(f"participant {key}")
             roster = await read_roster(tx, conf.sid, rules.needs(conf, p, None))
             ch = Changes(conf, self.clock.now())
             rules.kick(ch, roster, p)
-            ch.hangups.remove(p.call_sid)  # not after the commit: before it, below
-            return ch, p, Kick(await call_target(tx, p))
+            ch.hangups.remove(p.call_sid)  # not after the commit: before it (carrier first)
+            return Decided(p, ch, [Kick(await call_target(tx, p))])
 
         return await self._carrier_first(ref, key, decide)
 
     async def _carrier_first(
-        self,
-        ref: ConferenceRef,
-        key: str,
-        decide: Callable[[WriteTransaction, bool], Awaitable[_Decided]],
+        self, ref: ConferenceRef, key: str, decide: carrier_first.Decide[Participant]
     ) -> Participant:
-        """Run a change whose effect the carrier carries out before it is recorded.
-
-        The carrier can refuse, so it acts first, and its refusal changes
-        nothing here. An in-process carrier acts inside the change's write
-        transaction. A remote one is never waited for inside it: the change
-        is decided, rolled back, carried out at the carrier, then decided
-        again on fresh state and recorded, asking the carrier only for what
-        is still to do. The caller's etag is checked when it is first decided.
-        """
-        done: set[object] = set()
+        """Run an Update or Delete the carrier carries out first (see carrier_first)."""
         # One such change at a time per participant (as named) on this replica,
         # so the carrier acts in the order the changes are recorded.
         async with self.lock(ref.account_sid, "participant:" + key):
-            for round_ in range(_CARRIER_ROUNDS):
-                try:
-                    async with self.store.write() as tx:
-                        background.started()
-                        ch, p, effect = await decide(tx, round_ == 0)
-                        effect = _pending(effect, done)
-                        if effect is not None:
-                            if not self.telephony.in_process:
-                                raise _CarrierFirst(effect)
-                            await self.telephony.apply(effect)
-                        if ch is not None:
-                            await apply(tx, ch)
-                except _CarrierFirst as first:
-                    await self.telephony.apply(first.effect)
-                    done.update(_parts(first.effect))
-                    continue
-                if ch is not None:
-                    await self._committed(ch)
-                return p
-        raise errors.carrier_contention()
+            decided = await carrier_first.run(self.store, self.telephony, decide)
+            if decided.changes is not None:
+                await self._committed(decided.changes)
+        return decided.answer
 
     # -- carrier reports and restart ------------------------------------------
 
@@ -240,32 +212,3 @@ async def call_target(tx: WriteTransaction, p: Participant) -> CallTarget:
 
 
 _find_conference = create.find_conference
-
-# A change, decided: what to write (None: nothing), the participant, and the
-# effect the carrier must carry out first (None: none).
-_Decided = tuple[Changes | None, Participant, Effect | None]
-# Decide-and-carry-out rounds before a participant that keeps changing meanwhile
-# is refused (each round but the last asks the carrier for what is left).
-_CARRIER_ROUNDS = 4
-
-
-class _CarrierFirst(Exception):
-    """Rolls a write transaction back: the carrier acts first, outside it."""
-
-    def __init__(self, effect: Effect) -> None:
-        super().__init__("carrier first")
-        self.effect = effect
-
-
-def _parts(effect: Effect) -> list[object]:
-    return list(effect.changes) if isinstance(effect, Update) else [effect]
-
-
-def _pending(effect: Effect | None, done: set[object]) -> Effect | None:
-    """What of `effect` the carrier has not carried out yet (None: nothing)."""
-    if effect is None:
-        return None
-    if isinstance(effect, Update):
-        left = tuple(change for change in effect.changes if change not in done)
-        return dataclasses.replace(effect, changes=left) if left else None
-    return None if effect in done else effect

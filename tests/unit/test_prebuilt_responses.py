@@ -28,7 +28,7 @@ async def _intercept(method: str, handler: Any) -> Any:
     return await PrebuiltResponses().intercept_service(continuation, SimpleNamespace(method=method))
 
 
-async def test_only_watch_conference_takes_prebuilt_bytes() -> None:
+async def test_only_watch_fetch_and_list_take_prebuilt_bytes() -> None:
     async def stream(request: Any, context: Any) -> Any:
         yield b""
 
@@ -41,6 +41,22 @@ async def test_only_watch_conference_takes_prebuilt_bytes() -> None:
     assert wrapped.unary_stream is stream
     assert wrapped.request_deserializer is handler.request_deserializer
     assert wrapped.response_serializer(b"\x08\x01") == b"\x08\x01"
-    other = "/rollcall.v1.ParticipantService/FetchParticipant"
+    other = "/rollcall.v1.ParticipantService/UpdateParticipant"
     assert await _intercept(other, handler) is handler
     assert await _intercept(WATCH, None) is None
+
+
+async def test_a_unary_fetch_takes_prebuilt_bytes() -> None:
+    async def fetch(request: Any, context: Any) -> Any:
+        return b""
+
+    handler = grpc.unary_unary_rpc_method_handler(
+        fetch,
+        request_deserializer=pb.FetchParticipantRequest.FromString,
+        response_serializer=pb.FetchParticipantResponse.SerializeToString,
+    )
+    wrapped = await _intercept("/rollcall.v1.ParticipantService/FetchParticipant", handler)
+    assert wrapped.unary_unary is fetch
+    assert wrapped.response_serializer(b"\x0a\x00") == b"\x0a\x00"
+    message = pb.FetchParticipantResponse()
+    assert wrapped.response_serializer(message) == message.SerializeToString()
