@@ -295,6 +295,20 @@ async def test_creates_are_paced_per_upstream_account() -> None:
         assert [s for s in rig.sleeps if s > 0] == [0.5, 0.5]
 
 
+async def test_a_call_the_pace_cannot_place_within_the_bound_is_refused_unplaced() -> None:
+    # One call per 10 s, a 5 s bound: the second call's slot is out of reach.
+    async with twilio_rig(calls_per_second=0.1, unavailable_after_seconds=5.0) as rig:
+        await rig.adapter.place(a_call())
+        with pytest.raises(RollcallError) as refused:
+            await rig.adapter.place(a_call())
+        assert refused.value.reason == "CARRIER_CALLS_PER_SECOND"
+        assert refused.value.code is Code.RESOURCE_EXHAUSTED
+        assert len(rig.carrier.placed()) == 1
+        await rig.clock.advance(10.0)  # its slot is free again: the refusal reserved none
+        await rig.adapter.place(a_call())
+        assert len(rig.carrier.placed()) == 2
+
+
 async def test_carrier_refusals_carry_the_carriers_twilio_code() -> None:
     async with twilio_rig() as rig:
         with pytest.raises(RollcallError) as caught:

@@ -82,7 +82,12 @@ class TwilioTelephony:
         attempts = 0
         while True:
             attempts += 1
-            await self._sleep(self._pacer.reserve(account.account_sid))
+            # A call is placed within the bound or not at all: never after a
+            # pacing wait that outlasts it (a placement's age bound relies on it).
+            wait = self._pacer.reserve(account.account_sid, deadline - self._clock.now())
+            if wait is None:
+                raise errors.carrier_paced(self.options.calls_per_second)
+            await self._sleep(wait)
             failure: str
             try:
                 answer = await self._http.send(account, "POST", path, form, deadline=deadline)

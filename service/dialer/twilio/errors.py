@@ -38,6 +38,18 @@ def carrier_unavailable(detail: str) -> RollcallError:
     )
 
 
+def carrier_paced(calls_per_second: float) -> RollcallError:
+    """More calls wait for this upstream account than its pace places in time."""
+    return RollcallError(
+        Code.RESOURCE_EXHAUSTED,
+        "CARRIER_CALLS_PER_SECOND",
+        f"More calls are waiting for this upstream account than {calls_per_second:g} calls"
+        " per second places within the carrier timeout; retry later",
+        twilio_code=20429,
+        http_status=429,
+    )
+
+
 def carrier_rate_limited() -> RollcallError:
     return RollcallError(
         Code.RESOURCE_EXHAUSTED,

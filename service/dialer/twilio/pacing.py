@@ -55,12 +55,15 @@ class Pacer:
         self._spacing = 1.0 / per_second if per_second else 0.0
         self._next: dict[str, float] = {}
 
-    def reserve(self, key: str) -> float:
-        """Reserve the next slot for `key`; returns seconds to wait before using it."""
+    def reserve(self, key: str, within: float = math.inf) -> float | None:
+        """Reserve the next slot for `key`; returns seconds to wait before using
+        it, or None (nothing reserved) when that is more than `within` seconds."""
         if not self._spacing:
             return 0.0
         now = self._clock.now()
         slot = max(now, self._next.get(key, now))
+        if slot - now > within:
+            return None
         self._next[key] = slot + self._spacing
         if len(self._next) > self._SWEEP_ABOVE:
             self._next = {k: t for k, t in self._next.items() if t > now}
