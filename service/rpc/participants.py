@@ -124,16 +124,18 @@ class ParticipantApi:
         created, queue_ms = await self.participants.create(cmd)
         return pb.CreateParticipantResponse(participant=messages.participant(created, queue_ms))
 
-    async def watch_conference(
+    def watch_conference(
         self, request: pb.WatchConferenceRequest, authorization: str | None
     ) -> AsyncIterator[pb.WatchConferenceResponse | bytes]:
         """WatchConference: the same authentication, rate limit and tenancy
-        as every other method; not admitted (a stream is not work in flight)."""
+        as every other method, checked before the stream is returned (raises
+        RollcallError); not admitted (a stream is not work in flight). The
+        hub's stream itself is returned, not re-yielded (one generator hop
+        less per event and watcher)."""
         ref = self._conference_of(authorization, request, request.parent)
         if self.watch is None:
             raise errors.internal("WatchConference is not wired on this server")
-        async for item in self.watch.watch(ref, request):
-            yield item
+        return self.watch.watch(ref, request)
 
     @_admitted
     async def fetch_participant(

@@ -21,7 +21,7 @@ from collections.abc import AsyncIterator
 
 from rollcall.v1 import participant_service_pb2 as pb
 from service import metrics
-from service.clock import Clock
+from service.clock import Clock, Timer
 from service.core import errors
 from service.core.commands import ConferenceRef
 from service.core.model import Event, EventType
@@ -104,6 +104,49 @@ class _Filter:
         return True
 
 
+class _Beat:
+    """One stream's progress timer: resolves its wait False once the stream has
+    been idle for `seconds`.
+
+    It is armed when the stream first goes idle and stays armed while the
+    stream wakes and idles again; when it fires early (the stream idled again
+    since), it re-arms for what is left. So a busy stream sets about one
+    timer per interval, not one per event, and a marker still comes exactly
+    `seconds` after the stream last went idle.
+    """
+
+    __slots__ = ("_clock", "_seconds", "_since", "_timer", "waiter")
+
+    def __init__(self, clock: Clock, seconds: float) -> None:
+        self._clock = clock
+        self._seconds = seconds
+        self._since = 0.0
+        self._timer: Timer | None = None
+        self.waiter: asyncio.Future[bool] | None = None
+
+    def idle(self, waiter: asyncio.Future[bool]) -> None:
+        self.waiter = waiter
+        self._since = self._clock.now()
+        if self._timer is None:
+            self._timer = self._clock.call_later(self._seconds, self._due)
+
+    def _due(self) -> None:
+        self._timer = None
+        waiter = self.waiter
+        if waiter is None or waiter.done():
+            return  # busy: armed again when it next goes idle
+        left = self._since + self._seconds - self._clock.now()
+        if left > 1e-6:  # not yet (a microsecond early is on time: float rounding)
+            self._timer = self._clock.call_later(left, self._due)
+        else:
+            waiter.set_result(False)
+
+    def stop(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+
 class WatchHub:
     def __init__(
         self,
@@ -123,7 +166,8 @@ class WatchHub:
         self._per_account: collections.Counter[str] = collections.Counter()
         # Streams waiting for news, with the cursor each has reached.
         self._waiting: dict[int, tuple[Feed, int]] = {}
-        self._waiting_changed = asyncio.Event()
+        # Set at the next change of _waiting; made only while wait_idle waits.
+        self._waiting_changed: asyncio.Event | None = None
         self._closing = asyncio.Event()
         self._filler = FeedFiller(store)
         participants.subscribe(self.publish)
@@ -142,6 +186,8 @@ class WatchHub:
     async def wait_idle(self, watchers: int) -> None:
         """Until at least `watchers` streams are caught up and idle (tests, benchmarks)."""
         while self.caught_up() < watchers:
+            if self._waiting_changed is None:
+                self._waiting_changed = asyncio.Event()
             await self._waiting_changed.wait()
 
     def _note_idle(self, key: int, entry: tuple[Feed, int] | None) -> None:
@@ -149,8 +195,9 @@ class WatchHub:
             self._waiting.pop(key, None)
         else:
             self._waiting[key] = entry
-        self._waiting_changed.set()
-        self._waiting_changed = asyncio.Event()
+        changed, self._waiting_changed = self._waiting_changed, None
+        if changed is not None:
+            changed.set()
 
     def announce(self, conference_sid: str, revision: int) -> None:
         """A change committed elsewhere (another replica) reached this revision."""
@@ -168,29 +215,24 @@ class WatchHub:
             if feed is not None:
                 feed.publish(event)
 
-    async def _idle(self, feed: Feed, cursor: int) -> bool:
+    async def _idle(self, feed: Feed, cursor: int, beat: _Beat) -> bool:
         """Wait for a change (True) or for the progress interval to pass (False).
 
         One future per wait, resolved by the feed's next publish, by the
-        progress timer on the injected clock, or by close(): no tasks.
+        stream's progress timer (see _Beat) or by close(): no tasks.
         """
         if self._closing.is_set():
             return True
         waiter: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         feed.waiters.add(waiter)
-
-        def progress_due() -> None:
-            if not waiter.done():
-                waiter.set_result(False)
-
-        timer = self.clock.call_later(self.progress_seconds, progress_due)
+        beat.idle(waiter)
         key = id(waiter)
         self._note_idle(key, (feed, cursor))
         try:
             return await waiter
         finally:
             self._note_idle(key, None)
-            timer.cancel()
+            beat.waiter = None
             feed.waiters.discard(waiter)
 
     async def watch(
@@ -210,91 +252,89 @@ class WatchHub:
         metrics.WATCHERS.inc()
         feed = self.feeds.setdefault(conference.sid, Feed())
         feed.watchers += 1
+        beat = _Beat(self.clock, self.progress_seconds)
+        conference_sid = conference.sid
+        # The stream's body is here, not in a generator of its own: one hop less
+        # per event and watcher.
         try:
-            async for item in self._stream(request, ref, conference.sid, feed):
-                yield item
+            flt = _Filter(request)
+            if request.HasField("resume_after_revision"):
+                cursor = request.resume_after_revision
+                conference = await self.participants.conference(ref)
+                current = conference.revision
+                if cursor > current or cursor < 0:
+                    raise errors.revision_from_future(cursor, current)
+                oldest = await self.store.oldest_revision(conference_sid)
+                if cursor < current and (oldest is None or cursor < oldest - 1):
+                    raise errors.revision_compacted(cursor, oldest, current)
+                feed.revision = max(feed.revision, current)
+                if not conference.active and cursor >= current:
+                    return
+            else:
+                page = await self.store.list_participants(
+                    conference_sid, ParticipantFilter(), page_size=1000
+                )
+                for p in page.participants:
+                    if (
+                        not flt.participants
+                        or p.call_sid in flt.participants
+                        or (p.label or "") in flt.participants
+                    ):
+                        yield pb.WatchConferenceResponse(
+                            initial_participant=messages.participant(p)
+                        )
+                cursor = page.revision
+                conference = await self.participants.conference(ref)
+                feed.revision = max(feed.revision, cursor)
+                yield pb.WatchConferenceResponse(
+                    initial_state_complete=pb.InitialStateComplete(
+                        revision=cursor, conference=messages.conference(conference)
+                    )
+                )
+                if not conference.active and conference.revision <= cursor:
+                    return
+            while True:
+                if self._closing.is_set():
+                    raise errors.shutting_down(_RESUME_ELSEWHERE)
+                if feed.revision > cursor:
+                    cached = feed.after(cursor)
+                    batch: list[tuple[Event, bytes | None]]
+                    if cached is None:
+                        batch = [
+                            (e, None)
+                            for e in await self.store.events(conference_sid, cursor, _BATCH)
+                        ]
+                    else:
+                        batch = [(c.event, c.message) for c in cached]
+                    if not batch:
+                        # Announced but not visible to this reader yet: wait for more.
+                        await self._idle(feed, cursor, beat)
+                        continue
+                    for event, message in batch:
+                        if event.revision != cursor + 1:
+                            # This stream fell behind the retained log (compaction
+                            # ran while it read): it re-snapshots, like a resume.
+                            oldest = await self.store.oldest_revision(conference_sid)
+                            if oldest is not None and oldest > cursor + 1:
+                                raise errors.revision_compacted(cursor, oldest, feed.revision)
+                            raise errors.internal(
+                                f"event log gap after revision {cursor} in {conference_sid}"
+                            )
+                        cursor = event.revision
+                        if flt.wants(event):
+                            yield message or pb.WatchConferenceResponse(event=messages.event(event))
+                        if event.type is EventType.CONFERENCE_ENDED:
+                            return
+                    continue
+                if not await self._idle(feed, cursor, beat):
+                    yield pb.WatchConferenceResponse(progress=pb.ProgressMarker(revision=cursor))
         finally:
+            beat.stop()
             metrics.WATCHERS.dec()
             self._per_account[account] -= 1
             feed.watchers -= 1
             if feed.watchers == 0:
-                self.feeds.pop(conference.sid, None)
-
-    async def _stream(
-        self,
-        request: pb.WatchConferenceRequest,
-        ref: ConferenceRef,
-        conference_sid: str,
-        feed: Feed,
-    ) -> AsyncIterator[pb.WatchConferenceResponse | bytes]:
-        flt = _Filter(request)
-        if request.HasField("resume_after_revision"):
-            cursor = request.resume_after_revision
-            conference = await self.participants.conference(ref)
-            current = conference.revision
-            if cursor > current or cursor < 0:
-                raise errors.revision_from_future(cursor, current)
-            oldest = await self.store.oldest_revision(conference_sid)
-            if cursor < current and (oldest is None or cursor < oldest - 1):
-                raise errors.revision_compacted(cursor, oldest, current)
-            feed.revision = max(feed.revision, current)
-            if not conference.active and cursor >= current:
-                return
-        else:
-            page = await self.store.list_participants(
-                conference_sid, ParticipantFilter(), page_size=1000
-            )
-            for p in page.participants:
-                if (
-                    not flt.participants
-                    or p.call_sid in flt.participants
-                    or (p.label or "") in flt.participants
-                ):
-                    yield pb.WatchConferenceResponse(initial_participant=messages.participant(p))
-            cursor = page.revision
-            conference = await self.participants.conference(ref)
-            feed.revision = max(feed.revision, cursor)
-            yield pb.WatchConferenceResponse(
-                initial_state_complete=pb.InitialStateComplete(
-                    revision=cursor, conference=messages.conference(conference)
-                )
-            )
-            if not conference.active and conference.revision <= cursor:
-                return
-        while True:
-            if self._closing.is_set():
-                raise errors.shutting_down(_RESUME_ELSEWHERE)
-            if feed.revision > cursor:
-                cached = feed.after(cursor)
-                batch: list[tuple[Event, bytes | None]]
-                if cached is None:
-                    batch = [
-                        (e, None) for e in await self.store.events(conference_sid, cursor, _BATCH)
-                    ]
-                else:
-                    batch = [(c.event, c.message) for c in cached]
-                if not batch:
-                    # Announced but not visible to this reader yet: wait for more.
-                    await self._idle(feed, cursor)
-                    continue
-                for event, message in batch:
-                    if event.revision != cursor + 1:
-                        # This stream fell behind the retained log (compaction
-                        # ran while it read): it re-snapshots, like a resume.
-                        oldest = await self.store.oldest_revision(conference_sid)
-                        if oldest is not None and oldest > cursor + 1:
-                            raise errors.revision_compacted(cursor, oldest, feed.revision)
-                        raise errors.internal(
-                            f"event log gap after revision {cursor} in {conference_sid}"
-                        )
-                    cursor = event.revision
-                    if flt.wants(event):
-                        yield message or pb.WatchConferenceResponse(event=messages.event(event))
-                    if event.type is EventType.CONFERENCE_ENDED:
-                        return
-                continue
-            if not await self._idle(feed, cursor):
-                yield pb.WatchConferenceResponse(progress=pb.ProgressMarker(revision=cursor))
+                self.feeds.pop(conference_sid, None)
 
     async def compact(self, retention_seconds: float, keep: int) -> int:
         deleted = await self.store.compact(self.clock.now() - retention_seconds, keep)
