@@ -223,6 +223,9 @@ class Participant:
     timeout: int = 60
     time_limit: int = 14400
     answered_at: float | None = None
+    # Who answered, when the carrier's answering machine detection says
+    # (Twilio's AnsweredBy: human, machine_start, fax, ...).
+    answered_by: str | None = None
     ended_at: float | None = None
     leave_reason: LeaveReason = LeaveReason.NONE
     # The call's status callbacks (Twilio's StatusCallback* parameters).

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 from service.core import background, carrier_reports, conference_reports, rules
 from service.core.changes import Changes, apply
-from service.core.model import LeaveReason, Participant, ParticipantStatus
+from service.core.model import EventType, LeaveReason, Participant, ParticipantStatus
 from service.core.ports.dialer import CallProgress
 from service.core.ports.store import WriteTransaction
 from service.core.ports.telephony import (
@@ -90,7 +90,19 @@ async def _call_report(tx: WriteTransaction, p: Participant, report: CallReport)
     if report.sequence_number is not None:
         conference_sid = carrier[0] if carrier else (report.conference_sid or p.conference_sid)
         await tx.save_carrier_call(p.call_sid, conference_sid, report.sequence_number)
-    return await _progress(tx, p, report.status.progress(), report.timestamp)
+    detected = bool(report.answered_by) and p.active and report.answered_by != p.answered_by
+    if detected:
+        p.answered_by = report.answered_by  # recorded with the step it came with
+    ch = await _progress(tx, p, report.status.progress(), report.timestamp)
+    if detected and (ch is None or not ch.events):
+        # The step was already taken (a participant-join came first): the
+        # detection is a change of its own.
+        conf = await tx.conference(p.account_sid, p.conference_sid)
+        assert conf is not None
+        ch = Changes(conf, max(report.timestamp, p.date_updated))
+        ch.emit(EventType.PARTICIPANT_MODIFIED, p)
+        await apply(tx, ch)
+    return ch
 
 
 async def _conference_report(

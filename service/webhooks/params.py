@@ -153,6 +153,8 @@ def call_callback(event: Event) -> Callback | None:
     }
     if word == "completed":
         params["CallDuration"] = str(call_duration(p))
+    if p.answered_by and word in ("answered", "completed"):
+        params["AnsweredBy"] = p.answered_by  # the carrier's machine detection
     return Callback(
         Kind.CALL,
         url,

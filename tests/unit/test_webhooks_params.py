@@ -396,3 +396,17 @@ def test_unknown_account_is_sent_unsigned() -> None:
 def test_backoff_doubles_up_to_the_cap() -> None:
     policy = Policy(max_attempts=8, backoff_seconds=1.0, backoff_max_seconds=10.0)
     assert [policy.backoff(n) for n in range(1, 7)] == [1, 2, 4, 8, 10, 10]
+
+
+def test_answered_and_completed_callbacks_carry_the_carriers_answered_by() -> None:
+    p = called(status_callback_event=CALL_EVENTS)
+    detected = dataclasses.replace(p, answered_by="machine_end_beep")
+    [answered] = P.callbacks_for(event(EventType.PARTICIPANT_JOINED, detected))
+    assert answered.params["AnsweredBy"] == "machine_end_beep"
+    done = dataclasses.replace(
+        detected, status=ParticipantStatus.COMPLETE, call_status=CallStatus.COMPLETED
+    )
+    [completed] = P.callbacks_for(event(EventType.PARTICIPANT_LEFT, done))
+    assert completed.params["AnsweredBy"] == "machine_end_beep"
+    [plain] = P.callbacks_for(event(EventType.PARTICIPANT_JOINED, p))
+    assert "AnsweredBy" not in plain.params  # no detection, no parameter
