@@ -8,13 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from service.clock import ManualClock
 from service.core.commands import ConferenceRef, UpdateCommand
-from service.core.model import Event, EventType
-from service.core.ports.telephony import Report
-from service.core.usecases import Participants
+from service.core.model import EventType
 from service.dialer.simulated_telephony import SimulatedTelephony
-from service.store.sqlite import SqliteStore
+from tests.fakes.core import simulated_core
 from tests.unit.test_rules import AC, command
 
 
@@ -22,21 +19,11 @@ from tests.unit.test_rules import AC, command
 async def test_announcement_ended_emitted_only_when_no_carrier_report(
     tmp_path: Path, reports: bool
 ) -> None:
-    clock = ManualClock()
-    store = SqliteStore(str(tmp_path / "core.sqlite3"))
-    await store.open()
-    seen: list[Event] = []
-
-    async def sink(report: Report) -> None:
-        await participants.on_report(report)
-
-    telephony = SimulatedTelephony(clock, sink, ring_seconds=1.0, calls_per_second=0)
-    telephony.reports_announcements = reports
-    participants = Participants(store, telephony, clock)
-    participants.subscribe(seen.extend)
-    try:
+    async with simulated_core(tmp_path, SimulatedTelephony) as rig:
+        participants, seen = rig.participants, rig.seen
+        rig.telephony.reports_announcements = reports
         created, _ = await participants.create(command())
-        await clock.advance(2.0)
+        await rig.clock.advance(2.0)
         seen.clear()
         ref = ConferenceRef(AC, created.conference_sid)
         await participants.update(
@@ -44,6 +31,3 @@ async def test_announcement_ended_emitted_only_when_no_carrier_report(
         )
         ended = [e for e in seen if e.type is EventType.ANNOUNCEMENT_ENDED]
         assert len(ended) == (0 if reports else 1)
-    finally:
-        await telephony.close()
-        await store.close()

@@ -23,11 +23,10 @@ from service.core.ports.telephony import (
     ConferenceTarget,
     Effect,
     EndConference,
-    Report,
 )
 from service.core.usecases import Participants
 from service.dialer.simulated_telephony import SimulatedTelephony
-from service.store.sqlite import SqliteStore
+from tests.fakes.core import simulated_core
 from tests.unit.test_rules import AC, command
 
 BOUND_SECONDS = 10.0
@@ -70,24 +69,10 @@ class RemoteTelephony(SimulatedTelephony):
 async def remote(
     tmp_path: Path,
 ) -> AsyncIterator[tuple[Participants, RemoteTelephony, list[Event]]]:
-    clock = ManualClock()
-    store = SqliteStore(str(tmp_path / "core.sqlite3"))
-    await store.open()
-    seen: list[Event] = []
-
-    async def sink(report: Report) -> None:
-        await participants.on_report(report)
-
-    telephony = RemoteTelephony(clock, sink, ring_seconds=1.0, calls_per_second=0)
-    telephony.applied = []
-    participants = Participants(store, telephony, clock)
-    telephony.participants = participants
-    participants.subscribe(seen.extend)
-    try:
-        yield participants, telephony, seen
-    finally:
-        await telephony.close()
-        await store.close()
+    async with simulated_core(tmp_path, RemoteTelephony) as rig:
+        rig.telephony.applied = []
+        rig.telephony.participants = rig.participants
+        yield rig.participants, rig.telephony, rig.seen
 
 
 async def test_the_carriers_report_of_the_end_may_land_first(

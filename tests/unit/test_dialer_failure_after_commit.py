@@ -15,11 +15,11 @@ from service.clock import ManualClock
 from service.core.commands import ConferenceRef, UpdateCommand
 from service.core.errors import RollcallError
 from service.core.model import Event, EventType, ParticipantStatus
-from service.core.ports.telephony import Effect, Kick, PlaceCall, Placed, Report, Update
+from service.core.ports.telephony import Effect, Kick, PlaceCall, Placed, Update
 from service.core.usecases import Participants
 from service.dialer.simulated_telephony import SimulatedTelephony
 from service.dialer.twilio import errors
-from service.store.sqlite import SqliteStore
+from tests.fakes.core import simulated_core
 from tests.unit.test_rules import AC, command
 
 
@@ -49,23 +49,9 @@ class FaultyTelephony(SimulatedTelephony):
 async def core(
     request: pytest.FixtureRequest, tmp_path: Path
 ) -> AsyncIterator[tuple[Participants, FaultyTelephony, list[Event]]]:
-    clock = ManualClock()
-    store = SqliteStore(str(tmp_path / "core.sqlite3"))
-    await store.open()
-    seen: list[Event] = []
-
-    async def sink(report: Report) -> None:
-        await participants.on_report(report)
-
-    telephony = FaultyTelephony(clock, sink, ring_seconds=1.0, calls_per_second=0)
-    telephony.in_process = request.param
-    participants = Participants(store, telephony, clock)
-    participants.subscribe(seen.extend)
-    try:
-        yield participants, telephony, seen
-    finally:
-        await telephony.close()
-        await store.close()
+    async with simulated_core(tmp_path, FaultyTelephony) as rig:
+        rig.telephony.in_process = request.param
+        yield rig.participants, rig.telephony, rig.seen
 
 
 async def test_a_call_the_carrier_cannot_place_changes_nothing(

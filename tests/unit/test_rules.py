@@ -23,28 +23,17 @@ from service.core.ports.telephony import Report
 from service.core.usecases import Participants
 from service.dialer.simulated_telephony import SimulatedTelephony
 from service.store.sqlite import SqliteStore
+from tests.fakes.core import simulated_core
 
 AC = "AC" + "a" * 32
 
 
 @pytest.fixture
 async def core(tmp_path: Path) -> AsyncIterator[tuple[Participants, ManualClock, list[EventType]]]:
-    clock = ManualClock()
-    store = SqliteStore(str(tmp_path / "core.sqlite3"))
-    await store.open()
-    seen: list[EventType] = []
-
-    async def sink(report: Report) -> None:
-        await participants.on_report(report)
-
-    dialer = SimulatedTelephony(clock, sink, ring_seconds=1.0, calls_per_second=0)
-    participants = Participants(store, dialer, clock)
-    participants.subscribe(lambda events: seen.extend(e.type for e in events))
-    try:
-        yield participants, clock, seen
-    finally:
-        await dialer.close()
-        await store.close()
+    async with simulated_core(tmp_path, SimulatedTelephony) as rig:
+        seen: list[EventType] = []
+        rig.participants.subscribe(lambda events: seen.extend(e.type for e in events))
+        yield rig.participants, rig.clock, seen
 
 
 def command(room: str = "room", **fields: object) -> CreateCommand:
