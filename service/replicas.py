@@ -51,6 +51,7 @@ class Coordinator:
         self.placement_bound_seconds = placement_bound_seconds
         self.lease = SessionLease(store.options.dsn, store.options.connect_kwargs(), CALLBACK_LEASE)
         self.leader = False
+        self._leading = asyncio.Event()  # set while self.leader
         self._task: asyncio.Task[None] | None = None
         self._sweep: asyncio.Task[None] | None = None
         self._poked = asyncio.Event()
@@ -96,15 +97,22 @@ class Coordinator:
             await asyncio.wait_for(self.store.retire(), self.heartbeat_seconds)
         await self.lease.release()
         self.leader = False
+        self._leading.clear()
+
+    async def wait_leading(self) -> None:
+        """Until this replica holds the callback lease."""
+        await self._leading.wait()
 
     async def _lead(self) -> None:
         held = await self.lease.check()
         if held and not self.leader:
             self.leader = True
+            self._leading.set()
             log.info("leading status callback delivery")
             await self.webhooks.start()
         elif not held and self.leader:
             self.leader = False
+            self._leading.clear()
             log.info("no longer leading status callback delivery")
             await self.webhooks.stop()
 

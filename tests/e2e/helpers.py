@@ -71,7 +71,6 @@ async def callbacks_caught_up(app: App) -> None:
     assert webhooks is not None
     async with asyncio.timeout(20):
         if coordinator is not None:
-            while not coordinator.leader:  # noqa: ASYNC110 (a flag set by the heartbeat loop)
-                await asyncio.sleep(0.05)
+            await coordinator.wait_leading()
         await webhooks.rescan()
         await webhooks.wait_idle()

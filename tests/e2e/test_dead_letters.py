@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +29,7 @@ from service.webhooks.dispatcher import Policy
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, OTHER_SID, OTHER_TOKEN, Harness, started
 from tests.e2e.helpers import create, expect_error
 from tests.e2e.test_callbacks import Receiver, webhooks
+from tests.poll import eventually
 
 HOUR = 3600.0
 
@@ -48,21 +48,13 @@ def dead_lettered() -> float:
     return value or 0.0
 
 
-async def until(predicate: Callable[[], bool], what: str) -> None:
-    for _ in range(2000):
-        if predicate():
-            return
-        await asyncio.sleep(0.005)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 async def drive_to_last_attempt(h: Harness, policy: Policy, seen: float) -> tuple[float, float]:
     """Advance the clock by each backoff as soon as the attempt before it was
     made, up to the last attempt; return the attempt count and the time waited."""
     waited = 0.0
     given_up = dead_lettered()
     for attempt in range(1, policy.max_attempts + 1):
-        await until(lambda n=seen: attempts() > n, f"attempt {attempt}")  # type: ignore[misc]
+        await eventually(lambda n=seen: attempts() > n, f"attempt {attempt}")  # type: ignore[misc]
         seen += 1
         if attempt == policy.max_attempts:
             return seen, waited
@@ -123,10 +115,10 @@ async def test_a_receiver_down_for_an_hour_gets_its_callbacks_as_dead_letters(
         # The first callback (initiated) is kept trying for over an hour.
         seen, waited = await drive_to_last_attempt(h, policy, seen)
         assert waited >= HOUR
-        await until(lambda: dead_lettered() == first_dead + 1, "the first dead letter")
+        await eventually(lambda: dead_lettered() == first_dead + 1, "the first dead letter")
         # The second one (ringing) gets its own budget, behind it.
         seen, _ = await drive_to_last_attempt(h, policy, seen)
-        await until(lambda: dead_lettered() == first_dead + 2, "the second dead letter")
+        await eventually(lambda: dead_lettered() == first_dead + 2, "the second dead letter")
         await webhooks(h).wait_idle()
 
         # The metric, as Prometheus scrapes it.
@@ -205,7 +197,7 @@ async def test_dead_letters_go_when_event_retention_removes_their_event(
     ) as h:
         await create(h, status_callback=url, status_callback_event=[E.CALL_EVENT_INITIATED])
         await h.advance(0)
-        await until(lambda: dead_lettered() > before, "a dead letter")
+        await eventually(lambda: dead_lettered() > before, "a dead letter")
         await webhooks(h).wait_idle()
         assert len((await cli_json(h, capsys, "list"))["dead_letters"]) == 1
 

@@ -9,13 +9,12 @@ HTTP over TCP to the REST gateway. Time moves only by the manual clock.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import errno
 import os
 import shutil
 import subprocess
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import aiohttp
@@ -35,6 +34,7 @@ from tests.conftest import (
     started,
 )
 from tests.e2e.helpers import create, expect_error, fetch
+from tests.poll import eventually
 
 RINGING = ppb.PARTICIPANT_STATUS_RINGING
 CONNECTED = ppb.PARTICIPANT_STATUS_CONNECTED
@@ -82,14 +82,6 @@ def fill(directory: Path) -> Path:
         for _ in range(256):  # the last partial block
             out.write(small)
     return filler
-
-
-async def until(predicate: Callable[[], Awaitable[bool]], what: str) -> None:
-    for _ in range(1000):
-        if await predicate():
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 async def rest_create(session: aiohttp.ClientSession, h: Harness) -> aiohttp.ClientResponse:
@@ -160,7 +152,7 @@ async def test_disk_full_is_typed_keeps_reads_and_recovers_with_every_call_progr
             found = [(await fetch(h, "room", sid)).status for sid in sids]
             return found == [CONNECTED] * CALLS
 
-        await until(all_connected, "every call to be connected")
+        await eventually(all_connected, "every call to be connected")
         assert h.app.dialer.retrying() == 0
         await create(h)
 
@@ -194,7 +186,7 @@ async def test_database_removed_under_the_server_turns_health_off_and_refuses_wr
         async def not_serving() -> bool:
             return await health_of(h) == [health_pb2.HealthCheckResponse.NOT_SERVING] * 3
 
-        await until(not_serving, "health NOT_SERVING")
+        await eventually(not_serving, "health NOT_SERVING")
         error = await expect_error(create(h), grpc.StatusCode.UNAVAILABLE)
         assert error.reason == "DATABASE_GONE"
 
@@ -222,4 +214,4 @@ async def test_database_replaced_is_noticed_by_the_next_write(tmp_path: Path) ->
         async def not_serving() -> bool:
             return await health_of(h) == [health_pb2.HealthCheckResponse.NOT_SERVING] * 3
 
-        await until(not_serving, "health NOT_SERVING")
+        await eventually(not_serving, "health NOT_SERVING")

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +27,7 @@ from rollcall.v1 import participant_service_pb2 as pb
 from rollcall.v1 import participant_service_pb2_grpc as pb_grpc
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, basic
 from tests.e2e.process import ServerProcess
+from tests.poll import eventually
 
 MD = (("authorization", basic(ACCOUNT_SID, AUTH_TOKEN)),)
 STATUS = (
@@ -53,15 +53,6 @@ def rest_port(server: ServerProcess) -> int:
 def name(conference: str, participant: str = "") -> str:
     parent = f"accounts/{ACCOUNT_SID}/conferences/{conference}"
     return f"{parent}/participants/{participant}" if participant else parent
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], what: str) -> None:
-    """Wait (bounded) until `check` holds: the other process works on its own."""
-    for _ in range(400):
-        if await check():
-            return
-        await asyncio.sleep(0.025)
-    raise AssertionError(f"never: {what}")
 
 
 async def fetch(stub: Any, conference: str, call_sid: str) -> Any:

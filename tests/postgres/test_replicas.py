@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import asyncpg
@@ -27,6 +26,7 @@ from tests import pg
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, basic
 from tests.e2e.process import ServerProcess
 from tests.e2e.test_callbacks import Receiver
+from tests.poll import eventually
 
 MD = (("authorization", basic(ACCOUNT_SID, AUTH_TOKEN)),)
 ANCHOR = "+15551110000"  # answered at once: keeps the conference going
@@ -189,7 +189,7 @@ async def _run(replicas: list[Replica], receiver: Receiver, dsn: str) -> None:
         status = {p.call_sid: p.status for p in page.participants}
         return left == 0 and all(status[sid] == P.PARTICIPANT_STATUS_FAILED for sid in owned_by_r1)
 
-    await _eventually(resolved)
+    await eventually(resolved, "the dead replica's calls resolved", WAIT)
     page = await stub.ListParticipants(
         pb.ListParticipantsRequest(parent=PARENT + conference, include_ended=True, page_size=1000),
         metadata=MD,
@@ -226,13 +226,3 @@ async def _run(replicas: list[Replica], receiver: Receiver, dsn: str) -> None:
         first_seen.setdefault(hit.params["CallSid"], []).append(int(hit.params["SequenceNumber"]))
     for call_sid, sequence in first_seen.items():
         assert sequence == sorted(sequence), (call_sid, sequence)
-
-
-async def _eventually(check: Callable[[], Awaitable[bool]]) -> None:
-    """Polls another process's state (no signal crosses the process boundary)."""
-
-    async def loop() -> None:
-        while not await check():  # noqa: ASYNC110
-            await asyncio.sleep(0.1)
-
-    await asyncio.wait_for(loop(), WAIT)
