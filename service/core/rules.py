@@ -131,10 +131,12 @@ def apply_progress(
 
 
 def kick(ch: Changes, roster: Roster, p: Participant) -> None:
-    """Delete: remove the participant from the conference; its call ends."""
+    """Delete: remove the participant from the conference. Its own call is
+    ended by the caller at the carrier before the commit (the carrier goes
+    first, and can refuse); the calls its leaving ends are hung up after."""
     roster.current(p)
     was_connected = p.status is ParticipantStatus.CONNECTED
-    _leave(ch, roster, p, LeaveReason.PARTICIPANT_UPDATED_VIA_API, hang_up=True)
+    _leave(ch, roster, p, LeaveReason.PARTICIPANT_UPDATED_VIA_API, hang_up=False)
     after_leave(ch, roster, p, was_connected=was_connected, kicked=True)
 
 

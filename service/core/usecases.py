@@ -167,7 +167,6 @@ class Participants:
             roster = await read_roster(tx, conf.sid, rules.needs(conf, p, None))
             ch = Changes(conf, self.clock.now())
             rules.kick(ch, roster, p)
-            ch.hangups.remove(p.call_sid)  # not after the commit: before it (carrier first)
             return Decided(p, ch, [Kick(await call_target(tx, p))])
 
         return await self._carrier_first(ref, key, decide)
