@@ -13,7 +13,6 @@ the conference on A ends it on B; a forged callback is refused.
 from __future__ import annotations
 
 import asyncio
-import re
 from pathlib import Path
 from typing import Any
 
@@ -39,15 +38,6 @@ QUEUED, RINGING, CONNECTED, COMPLETE = (
     STATUS[f"PARTICIPANT_STATUS_{name}"].number
     for name in ("QUEUED", "RINGING", "CONNECTED", "COMPLETE")
 )
-_REST = re.compile(r"REST on port (\d+)")
-
-
-def rest_port(server: ServerProcess) -> int:
-    for line in server.banner:
-        match = _REST.search(line)
-        if match:
-            return int(match.group(1))
-    raise AssertionError(f"no REST port in {server.banner}")
 
 
 def name(conference: str, participant: str = "") -> str:
@@ -69,7 +59,7 @@ async def test_rollcall_a_dials_through_rollcall_b(tmp_path: Path) -> None:
         b.start()
         a.env.update(
             ROLLCALL_DIALER="twilio",
-            ROLLCALL_TWILIO_BASE_URL=f"http://127.0.0.1:{rest_port(b)}",
+            ROLLCALL_TWILIO_BASE_URL=f"http://127.0.0.1:{b.http_port}",
             ROLLCALL_TWILIO_ACCOUNTS=f"{ACCOUNT_SID}={ACCOUNT_SID}:{AUTH_TOKEN}",
             ROLLCALL_TWILIO_CALLS_PER_SECOND="0",
         )
@@ -85,7 +75,7 @@ async def test_rollcall_a_dials_through_rollcall_b(tmp_path: Path) -> None:
         # A forged callback (no valid signature) is refused and changes nothing.
         async with aiohttp.ClientSession() as http:
             forged = await http.post(
-                f"http://127.0.0.1:{rest_port(a)}/carrier/twilio/call-status",
+                f"http://127.0.0.1:{a.http_port}/carrier/twilio/call-status",
                 data={"AccountSid": ACCOUNT_SID, "CallSid": "CA" + "0" * 32},
                 headers={"X-Twilio-Signature": "forged"},
             )

@@ -33,7 +33,6 @@ from tests.e2e.test_twilio_dialer_two_processes import (
     MD,
     fetch,
     name,
-    rest_port,
 )
 
 _FORWARDED = ("Authorization", "Content-Type", "Accept", "User-Agent")
@@ -87,6 +86,28 @@ async def relay_to(carrier: str) -> AsyncIterator[tuple[Relay, str]]:
             await runner.cleanup()
 
 
+async def create_then_kill(a: ServerProcess, relay: Relay) -> tuple[str, str]:
+    """Create through A and SIGKILL it once the carrier has placed the call,
+    before A hears the answer: the call is never recorded there. Returns the
+    carrier's CallSid and conference SID for it."""
+    async with grpc.aio.insecure_channel(a.target) as a_channel:
+        create = asyncio.ensure_future(
+            pb_grpc.ParticipantServiceStub(a_channel).CreateParticipant(
+                pb.CreateParticipantRequest(
+                    parent=name("room"), from_endpoint="+15005550006", to_endpoint="+15551230001"
+                ),
+                metadata=MD,
+            )
+        )
+        await asyncio.wait_for(relay.placed.wait(), timeout=30)
+        a.kill()
+        with pytest.raises(grpc.aio.AioRpcError):
+            await create
+    call_sid, conference = relay.held["call_sid"], relay.held["conference_sid"]
+    assert isinstance(call_sid, str) and isinstance(conference, str)
+    return call_sid, conference
+
+
 async def test_a_call_placed_by_a_killed_rollcall_is_ended_at_restart(tmp_path: Path) -> None:
     b = ServerProcess(
         tmp_path / "b.sqlite3", ROLLCALL_HTTP_LISTEN="127.0.0.1:0", ROLLCALL_SIM_RING_SECONDS="0.2"
@@ -95,7 +116,7 @@ async def test_a_call_placed_by_a_killed_rollcall_is_ended_at_restart(tmp_path: 
     a.log = tmp_path / "a.log"
     try:
         b.start()
-        async with relay_to(f"http://127.0.0.1:{rest_port(b)}") as (relay, via):
+        async with relay_to(f"http://127.0.0.1:{b.http_port}") as (relay, via):
             a.env.update(
                 ROLLCALL_DIALER="twilio",
                 ROLLCALL_TWILIO_BASE_URL=via,
@@ -103,24 +124,7 @@ async def test_a_call_placed_by_a_killed_rollcall_is_ended_at_restart(tmp_path: 
                 ROLLCALL_TWILIO_CALLS_PER_SECOND="0",
             )
             a.start()
-            async with grpc.aio.insecure_channel(a.target) as a_channel:
-                on_a = pb_grpc.ParticipantServiceStub(a_channel)
-                create = asyncio.ensure_future(
-                    on_a.CreateParticipant(
-                        pb.CreateParticipantRequest(
-                            parent=name("room"),
-                            from_endpoint="+15005550006",
-                            to_endpoint="+15551230001",
-                        ),
-                        metadata=MD,
-                    )
-                )
-                await asyncio.wait_for(relay.placed.wait(), timeout=30)
-                a.kill()  # before A hears B's answer: the call is never recorded there
-                with pytest.raises(grpc.aio.AioRpcError):
-                    await create
-            call_sid, carrier_conference = relay.held["call_sid"], relay.held["conference_sid"]
-            assert isinstance(call_sid, str) and isinstance(carrier_conference, str)
+            call_sid, carrier_conference = await create_then_kill(a, relay)
             async with grpc.aio.insecure_channel(b.target) as b_channel:
                 on_b = pb_grpc.ParticipantServiceStub(b_channel)
                 assert (await fetch(on_b, carrier_conference, call_sid)).status != COMPLETE

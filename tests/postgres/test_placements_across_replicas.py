@@ -15,22 +15,17 @@ import asyncio
 from pathlib import Path
 
 import grpc
-import pytest
 
-from rollcall.v1 import participant_service_pb2 as pb
 from rollcall.v1 import participant_service_pb2_grpc as pb_grpc
 from tests import pg
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN
 from tests.e2e.process import ServerProcess
 from tests.e2e.test_twilio_dialer_two_processes import (
     COMPLETE,
-    MD,
-    eventually,
     fetch,
-    name,
-    rest_port,
 )
-from tests.e2e.test_twilio_orphan_after_kill import relay_to
+from tests.e2e.test_twilio_orphan_after_kill import create_then_kill, relay_to
+from tests.poll import eventually
 
 ENDED = "ended a call placed but never recorded"
 
@@ -46,7 +41,7 @@ async def test_the_lease_holder_ends_a_dead_replica_s_unrecorded_call(tmp_path: 
     replicas: dict[str, ServerProcess] = {}
     try:
         b.start()
-        async with relay_to(f"http://127.0.0.1:{rest_port(b)}") as (relay, via):
+        async with relay_to(f"http://127.0.0.1:{b.http_port}") as (relay, via):
             for replica in ("c", "a"):  # C first: it takes the callback lease
                 process = ServerProcess(
                     tmp_path / replica,
@@ -64,23 +59,7 @@ async def test_the_lease_holder_ends_a_dead_replica_s_unrecorded_call(tmp_path: 
                 replicas[replica] = process
                 await asyncio.to_thread(process.start)
             a = replicas["a"]
-            async with grpc.aio.insecure_channel(a.target) as a_channel:
-                create = asyncio.ensure_future(
-                    pb_grpc.ParticipantServiceStub(a_channel).CreateParticipant(
-                        pb.CreateParticipantRequest(
-                            parent=name("room"),
-                            from_endpoint="+15005550006",
-                            to_endpoint="+15551230001",
-                        ),
-                        metadata=MD,
-                    )
-                )
-                await asyncio.wait_for(relay.placed.wait(), timeout=30)
-                a.kill()  # A never hears B's answer, and never comes back
-                with pytest.raises(grpc.aio.AioRpcError):
-                    await create
-            call_sid, conference = relay.held["call_sid"], relay.held["conference_sid"]
-            assert isinstance(call_sid, str) and isinstance(conference, str)
+            call_sid, conference = await create_then_kill(a, relay)  # A never comes back
             async with grpc.aio.insecure_channel(b.target) as b_channel:
                 on_b = pb_grpc.ParticipantServiceStub(b_channel)
 
