@@ -26,7 +26,6 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from bench import rest
 from bench.budget import Budget
@@ -117,28 +116,10 @@ def run_section(
         c = budget.rest_connections
         figures: list[Figure] = []
         for operation in ("create", "fetch"):
-            rounds: dict[str, list[dict[str, Any]]] = {"prism": [], "rollcall": []}
-            for _, url, pid in sides:  # warm-up, unmeasured
-                rest.run(base_url=url, operation=operation, fetch_path=fetch_path,
-                         server_pid=pid, connections=c, duration=min(1.0, budget.duration),
-                         run_dir=run_dir)  # fmt: skip
-            for round_no in range(1, budget.rounds + 1):
-                for side, url, pid in sides:
-                    result = rest.run(
-                        base_url=url,
-                        operation=operation,
-                        fetch_path=fetch_path,
-                        server_pid=pid,
-                        connections=c,
-                        duration=budget.duration,
-                        run_dir=run_dir,
-                    )
-                    rounds[side].append(result)
-                    log(
-                        f"[{SECTION}] round {round_no}/{budget.rounds} {operation:<6} {side:<8}"
-                        f" {result['rps']:8,.0f} req/s  p99 {result['p99_ms'] or 0:7.1f} ms"
-                        + (f"  errors {result['errors']}" if result["errors"] else "")
-                    )
+            rounds = rest.interleaved_rounds(
+                SECTION, sides, operation, fetch_path=fetch_path, budget=budget,
+                run_dir=run_dir, log=log,
+            )  # fmt: skip
             rc, peer = rounds["rollcall"], rounds["prism"]
             name = f"{operation.capitalize()} c={c} ({rest.generator()}) vs Prism"
             errors = sum(r["errors"] for r in peer)

@@ -28,7 +28,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -158,6 +158,40 @@ def run(
     return result
 
 
+def interleaved_rounds(
+    section: str,
+    sides: Sequence[tuple[str, str, int]],
+    operation: str,
+    *,
+    fetch_path: str,
+    budget: Budget,
+    run_dir: Path,
+    log: Callable[[str], None],
+    after_round: Callable[[int], None] | None = None,
+) -> dict[str, list[dict[str, Any]]]:
+    """One unmeasured warm-up per side, then `budget.rounds` rounds running
+    each side (name, base URL, server pid) in turn; results by side."""
+    c = budget.rest_connections
+    rounds: dict[str, list[dict[str, Any]]] = {side: [] for side, _, _ in sides}
+    for _, url, pid in sides:  # warm-up, unmeasured
+        run(base_url=url, operation=operation, fetch_path=fetch_path, server_pid=pid,
+            connections=c, duration=min(1.0, budget.duration), run_dir=run_dir)  # fmt: skip
+    for round_no in range(1, budget.rounds + 1):
+        for side, url, pid in sides:
+            result = run(base_url=url, operation=operation, fetch_path=fetch_path,
+                         server_pid=pid, connections=c, duration=budget.duration,
+                         run_dir=run_dir)  # fmt: skip
+            rounds[side].append(result)
+            log(
+                f"[{section}] round {round_no}/{budget.rounds} {operation:<6} {side:<8}"
+                f" {result['rps']:8,.0f} req/s  p99 {result['p99_ms'] or 0:7.1f} ms"
+                + (f"  errors {result['errors']}" if result["errors"] else "")
+            )
+        if after_round is not None:
+            after_round(round_no)
+    return rounds
+
+
 SECTION = "REST gateway"
 BASELINE = "bare aiohttp endpoint parsing the same form and returning the same JSON"
 GRPC_BASELINE = "Rollcall's own gRPC Create at the same concurrency, same rounds"
@@ -178,36 +212,25 @@ def run_section(
     """`grpc_create` runs one measured gRPC Create round at the same concurrency."""
     figures: list[Figure] = []
     c = budget.rest_connections
+    sides = (("baseline", baseline_url, baseline_pid), ("rollcall", rollcall_url, rollcall_pid))
+    grpc_rounds: list[dict[str, Any]] = []
+
+    def grpc_round(round_no: int) -> None:
+        assert grpc_create is not None
+        grpc = grpc_create()
+        grpc_rounds.append(grpc)
+        log(
+            f"[{SECTION}] round {round_no}/{budget.rounds} create gRPC     "
+            f" {grpc['rps']:8,.0f} req/s  p99 {grpc['p99_ms'] or 0:7.1f} ms"
+        )
+
     for operation in ("create", "fetch"):
-        rounds: dict[str, list[dict[str, Any]]] = {"baseline": [], "rollcall": [], "grpc": []}
-        sides = (("baseline", baseline_url, baseline_pid), ("rollcall", rollcall_url, rollcall_pid))
-        for _, url, pid in sides:  # warm-up, unmeasured
-            run(base_url=url, operation=operation, fetch_path=fetch_path, server_pid=pid,
-                connections=c, duration=min(1.0, budget.duration), run_dir=run_dir)  # fmt: skip
-        for round_no in range(1, budget.rounds + 1):
-            for side, url, pid in sides:
-                result = run(
-                    base_url=url,
-                    operation=operation,
-                    fetch_path=fetch_path,
-                    server_pid=pid,
-                    connections=c,
-                    duration=budget.duration,
-                    run_dir=run_dir,
-                )
-                rounds[side].append(result)
-                log(
-                    f"[{SECTION}] round {round_no}/{budget.rounds} {operation:<6} {side:<8}"
-                    f" {result['rps']:8,.0f} req/s  p99 {result['p99_ms'] or 0:7.1f} ms"
-                    + (f"  errors {result['errors']}" if result["errors"] else "")
-                )
-            if operation == "create" and grpc_create is not None:
-                grpc = grpc_create()
-                rounds["grpc"].append(grpc)
-                log(
-                    f"[{SECTION}] round {round_no}/{budget.rounds} create gRPC     "
-                    f" {grpc['rps']:8,.0f} req/s  p99 {grpc['p99_ms'] or 0:7.1f} ms"
-                )
+        with_grpc = operation == "create" and grpc_create is not None
+        rounds = interleaved_rounds(
+            SECTION, sides, operation, fetch_path=fetch_path, budget=budget,
+            run_dir=run_dir, log=log, after_round=grpc_round if with_grpc else None,
+        )  # fmt: skip
+        rounds["grpc"] = grpc_rounds if with_grpc else []
         rc, base = rounds["rollcall"], rounds["baseline"]
         name = f"{operation.capitalize()} c={c} ({generator()})"
         errors = sum(r["errors"] for r in rc)
