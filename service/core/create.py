@@ -23,7 +23,6 @@ from service.core.model import (
 )
 from service.core.ports.store import WriteTransaction
 from service.core.ports.telephony import PlaceCall
-from service.core.settings_words import wire_form
 
 
 class ConferenceReader(Protocol):
@@ -78,10 +77,10 @@ async def decide(
 
 def place_call(cmd: CreateCommand, key: str, conference_sid: str) -> PlaceCall:
     """The call to place: the typed fields, and every other Create parameter
-    (the settings bags, the region) as the carrier's form fields."""
-    passthrough = wire_form({**cmd.conference_settings, **cmd.settings})
+    (the settings bags, the region) as sent."""
+    parameters = {**cmd.conference_settings, **cmd.settings}
     if cmd.region:
-        passthrough += (("Region", cmd.region),)
+        parameters["region"] = cmd.region
     beep = cmd.settings.get("beep")
     return PlaceCall(
         account_sid=cmd.conference.account_sid,
@@ -101,7 +100,7 @@ def place_call(cmd: CreateCommand, key: str, conference_sid: str) -> PlaceCall:
         max_participants=cmd.max_participants,
         beep=str(beep) if beep is not None else "true",
         early_media=bool(cmd.settings.get("early_media", True)),
-        passthrough=passthrough,
+        parameters=parameters,
     )
 
 

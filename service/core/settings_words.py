@@ -14,6 +14,7 @@ Twilio's words included, as it is.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 # Parameter -> (its proto enum's value prefix, how Twilio spells the words).
@@ -87,11 +88,12 @@ def _wire_value(value: Any) -> str:
     return str(value)
 
 
-def wire_form(settings: dict[str, Any]) -> tuple[tuple[str, str], ...]:
-    """A bag as Twilio form fields: Twilio's names, booleans as `true`/`false`,
-    a list as one field per value (the way Twilio's SDKs send them)."""
+def wire_form(settings: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """A bag (already in Twilio's words) as Twilio form fields: Twilio's names,
+    booleans as `true`/`false`, a list as one field per value (the way
+    Twilio's SDKs send them)."""
     form: list[tuple[str, str]] = []
-    for name, value in twilio_words(settings).items():
+    for name, value in settings.items():
         values = value if isinstance(value, list) else [value]
         form.extend((_wire_name(name), _wire_value(v)) for v in values if v is not None)
-    return tuple(form)
+    return form

@@ -92,8 +92,8 @@ async def test_create_asks_for_every_event_with_callbacks_to_the_ingest_routes()
     async with twilio_rig() as rig:
         call = a_call(
             key="abc", muted=True, end_conference_on_exit=True, wait_url="http://w/x",
-            passthrough=(("Record", "true"), ("StatusCallback", "http://customer/x"),
-                         ("Region", "ie1"), ("Label", "customer label")),
+            parameters={"record": True, "status_callback": "http://customer/x",
+                        "region": "ie1", "label": "customer label"},
         )  # fmt: skip
         placed = await rig.adapter.place(call)
         request = rig.carrier.requests[-1]

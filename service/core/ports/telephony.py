@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-from collections.abc import Awaitable, Callable, Sequence
-from typing import Protocol
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any, Protocol
 
 from service.core.ports.dialer import CallProgress
 
@@ -106,10 +106,11 @@ class PlaceCall:
     wait_method: str = "POST"
     early_media: bool = True
     max_participants: int = 250
-    # Every other Create parameter for the carrier, by Twilio wire name (Record,
-    # MachineDetection, Region, ConferenceRecord...). An adapter drops those it
-    # sets itself (From, To, Label, the callbacks and their events).
-    passthrough: tuple[tuple[str, str], ...] = ()
+    # Every other Create parameter as sent (record, machine_detection, region,
+    # conference_record...: the settings bags, values in Twilio's words), for
+    # an adapter that passes them on; it drops those it sets itself (from, to,
+    # label, the callbacks and their events).
+    parameters: Mapping[str, Any] = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -26,6 +26,7 @@ from service.core.ports.telephony import (
     Placed,
     Wait,
 )
+from service.core.settings_words import wire_form
 
 CALL_EVENTS = ("initiated", "ringing", "answered", "completed")
 CONFERENCE_EVENTS = ("start", "end", "join", "leave", "mute", "hold", "modify", "announcement")
@@ -111,7 +112,7 @@ def create_form(call: PlaceCall, callbacks: CallbackUrls) -> list[tuple[str, str
     if call.coaching and call.call_sid_to_coach:
         form += [("Coaching", "true"), ("CallSidToCoach", call.call_sid_to_coach)]
     taken = {name for name, _ in form} | _ADAPTER_OWNED
-    form += [(name, value) for name, value in call.passthrough if name not in taken]
+    form += [(name, value) for name, value in wire_form(call.parameters) if name not in taken]
     return form
 
 
