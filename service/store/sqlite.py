@@ -39,6 +39,7 @@ from service.core.ports.store import (
     WebhookCursor,
 )
 from service.store import sqlite_conferences, sqlite_cursors
+from service.store.lookup_cache import LookupCache
 from service.store.row_cache import RowCache
 from service.store.rows import PARTICIPANT_COLUMNS, participant_from_row
 from service.store.sqlite_inline import raw
@@ -102,6 +103,9 @@ class SqliteStore:
         self._readers: asyncio.Queue[aiosqlite.Connection] = asyncio.Queue()
         self._all_readers: list[aiosqlite.Connection] = []
         self._rows = RowCache(participant_from_row)
+        # This process is the database's only writer, so a lookup stays true
+        # until the next COMMIT (see lookup_cache).
+        self._found = LookupCache()
 
     async def open(self) -> None:
         self._writer = await _connect(self.path)
@@ -218,7 +222,10 @@ class SqliteStore:
             if batch is None:
                 return
             try:
-                await conn.execute("COMMIT")
+                try:
+                    await conn.execute("COMMIT")
+                finally:
+                    self._found.forget_all()  # before any writer is answered
             except Exception as exc:
                 with contextlib.suppress(Exception):
                     if conn.in_transaction:
@@ -257,8 +264,16 @@ class SqliteStore:
     async def participant_in(
         self, account_sid: str, conference: str, by_sid: bool, key: str, *, include_ended: bool
     ) -> Participant | None:
+        lookup = (account_sid, conference, by_sid, key, include_ended)
+        found = self._found.get(lookup)
+        if found is not None:
+            return found
         async with self._read() as r:
-            return await r.participant_in(account_sid, conference, by_sid, key, include_ended)
+            generation = self._found.generation
+            found = await r.participant_in(account_sid, conference, by_sid, key, include_ended)
+        if found is not None:
+            self._found.put(lookup, found, generation)
+        return found
 
     async def list_participants(
         self,

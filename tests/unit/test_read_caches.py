@@ -22,6 +22,7 @@ from service.core.model import (
 from service.core.ports.store import ParticipantFilter
 from service.rpc import messages as convert
 from service.rpc import proto_cache
+from service.store.lookup_cache import LookupCache
 from service.store.row_cache import RowCache
 from service.store.sqlite import SqliteStore
 
@@ -128,3 +129,21 @@ def test_a_field_of_cached_bytes_is_what_the_message_serializes_to() -> None:
     joined = proto_cache.framed(big) + proto_cache.framed(p)
     tail = pb.ListParticipantsResponse(next_page_token="next", revision=9)
     assert joined + tail.SerializeToString() == many.SerializeToString()
+
+
+def test_lookup_cache_forgets_at_each_commit_and_drops_lookups_that_raced_one() -> None:
+    cache = LookupCache(limit=2)
+    key = (ACCOUNT, CONFERENCE, True, "host", False)
+    before = cache.generation
+    cache.put(key, participant(1), before)
+    assert cache.get(key) is not None
+    cache.forget_all()
+    assert cache.get(key) is None
+    # Read before the commit ended, remembered after: not kept.
+    cache.put(key, participant(1), before)
+    assert cache.get(key) is None
+    now = cache.generation
+    for n in range(3):
+        cache.put((ACCOUNT, CONFERENCE, True, f"p{n}", False), participant(n), now)
+    assert len(cache) == 2
+    assert cache.get((ACCOUNT, CONFERENCE, True, "p0", False)) is None

@@ -1,0 +1,52 @@
+"""Participants found by name, remembered until the next commit.
+
+What it owns: a bounded map from a participant lookup as asked (account,
+conference by SID or friendly name, call SID or label, whether ended ones
+count) to the Participant the read connections found for it, so a Fetch
+polled in a loop skips the query while nothing is written.
+
+The rules it keeps: it is only correct where this process is the only writer
+of the database (the SQLite store: one writer connection, one process), and
+it is emptied each time a write transaction ends (committed or not), before
+any writer of that transaction is answered, so a read that follows an
+acknowledged write never sees the state before it. A lookup that raced a
+commit (its generation changed while it ran) is not remembered. Only lookups
+that found a participant are kept (a miss is rare and the conference check
+after it reads anyway). What it returns is shared between callers, so it is
+read-only, as the row cache's entries are. Oldest entries go first once
+`limit` is reached.
+"""
+
+from __future__ import annotations
+
+from service.core.model import Participant
+
+DEFAULT_LIMIT = 4096
+
+Key = tuple[str, str, bool, str, bool]
+
+
+class LookupCache:
+    def __init__(self, limit: int = DEFAULT_LIMIT) -> None:
+        self._limit = limit
+        self._entries: dict[Key, Participant] = {}
+        self.generation = 0
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, key: Key) -> Participant | None:
+        return self._entries.get(key)
+
+    def put(self, key: Key, found: Participant, generation: int) -> None:
+        """Remember `found`, read when the cache was at `generation`."""
+        if generation != self.generation:
+            return
+        if len(self._entries) >= self._limit:
+            del self._entries[next(iter(self._entries))]
+        self._entries[key] = found
+
+    def forget_all(self) -> None:
+        """A write transaction ended: nothing remembered may be current."""
+        self.generation += 1
+        self._entries.clear()
