@@ -23,7 +23,13 @@ from typing import TYPE_CHECKING
 
 from service.core import background, carrier_reports, conference_reports, rules
 from service.core.changes import Changes, apply
-from service.core.model import EventType, LeaveReason, Participant, ParticipantStatus
+from service.core.model import (
+    Conference,
+    EventType,
+    LeaveReason,
+    Participant,
+    ParticipantStatus,
+)
 from service.core.ports.dialer import CallProgress
 from service.core.ports.store import WriteTransaction
 from service.core.ports.telephony import (
@@ -93,7 +99,8 @@ async def _call_report(tx: WriteTransaction, p: Participant, report: CallReport)
     detected = bool(report.answered_by) and p.active and report.answered_by != p.answered_by
     if detected:
         p.answered_by = report.answered_by  # recorded with the step it came with
-    ch = await _progress(tx, p, report.status.progress(), report.timestamp)
+    steps = [status.progress() for status in (*report.passed, report.status)]
+    ch = await _progress(tx, p, steps, report.timestamp)
     if detected and (ch is None or not ch.events):
         # The step was already taken (a participant-join came first): the
         # detection is a change of its own.
@@ -117,10 +124,10 @@ async def _conference_report(
         progress = status.progress() if status is not None and status.terminal else None
         reason = carrier_reports.leave_reason(report)
         return await _progress(
-            tx, p, progress or CallProgress.COMPLETED, report.timestamp, reason=reason
+            tx, p, [progress or CallProgress.COMPLETED], report.timestamp, reason=reason
         )
     if report.event is ConferenceEvent.PARTICIPANT_JOIN:
-        return await _progress(tx, p, CallProgress.ANSWERED, report.timestamp)
+        return await _progress(tx, p, [CallProgress.ANSWERED], report.timestamp)
     observed = carrier_reports.observe(p, report)
     if not observed:
         return None
@@ -138,20 +145,36 @@ async def _conference_report(
 async def _progress(
     tx: WriteTransaction,
     p: Participant,
-    progress: CallProgress,
+    steps: Sequence[CallProgress],
     at: float,
     *,
     reason: LeaveReason | None = None,
 ) -> Changes | None:
+    """The steps p's call took at `at`, in order, as one change."""
     if not p.active:
         return None
     conf = await tx.conference(p.account_sid, p.conference_sid)
     assert conf is not None
-    roster = await read_roster(tx, conf.sid, rules.needs(conf, p, progress))
+    roster = await read_roster(tx, conf.sid, _needs(conf, p, steps))
     ch = Changes(conf, max(at, p.date_updated))
-    rules.apply_progress(ch, roster, p, progress, reason=reason)
+    for step in steps:
+        rules.apply_progress(ch, roster, p, step, reason=reason)
     await apply(tx, ch)
     return ch
+
+
+_PRELUDE = frozenset({CallProgress.INITIATED, CallProgress.RINGING})
+
+
+def _needs(conf: Conference, p: Participant, steps: Sequence[CallProgress]) -> rules.Need:
+    """What the steps need read. rules.needs judges one step from the state
+    before it; after a step other than dialing and ringing (which need
+    nothing and change nothing a later step's needs depend on) the state a
+    later step starts from is not read yet, so the members are."""
+    *before, last = steps
+    if any(step not in _PRELUDE for step in before):
+        return rules.Need.MEMBERS
+    return rules.needs(conf, p, last)
 
 
 async def read_roster(tx: WriteTransaction, conference_sid: str, need: rules.Need) -> rules.Roster:

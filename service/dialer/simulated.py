@@ -7,10 +7,12 @@ Twilio's magic test numbers for Calls, and the ROLLCALL_SIM_OUTCOMES format.
 The rule it keeps: time comes only from the injected Clock (it never sleeps
 and never reads the wall clock), and one call's steps reach the sink strictly
 one after another: the next step is scheduled only once the sink has returned
-from the previous one. A step the sink fails to take (e.g. the disk is full)
-is offered again with exponential backoff on the clock, never dropped, and
-the call's later steps wait behind it. A call that is hung up or reaches a
-terminal step is forgotten at once, so memory follows the calls in flight.
+from the previous one. Steps due at the same instant (dialing started and
+ringing) reach the sink together, in order, as one delivery. A delivery the
+sink fails to take (e.g. the disk is full) is offered again with exponential
+backoff on the clock, never dropped, and the call's later steps wait behind
+it. A call that is hung up or reaches a terminal step is forgotten at once,
+so memory follows the calls in flight.
 """
 
 from __future__ import annotations
@@ -284,42 +286,50 @@ class SimulatedDialer:
         return self._calls.get(call.sid) is call
 
     async def _run(self, call: _Call) -> None:
-        """Deliver the step whose timer fired, then every later step already due."""
+        """Deliver the steps whose timer fired, then every later step already due."""
         call.timer = None
         first = True
         while self._live(call) and call.steps:
-            due, progress = call.steps[0]
+            due = call.steps[0][0]
             # The step whose timer fired runs even if float rounding puts `now`
             # a hair before `due`; later steps wait for their own time.
             if not first and due > self._clock.now():
                 self._arm(call, self._clock.now())
                 return
             first = False
-            call.steps.popleft()
+            steps = self._due_at_once(call)
             try:
-                await self._sink(call.sid, progress, due)
+                await self._sink(call.sid, [progress for _, progress in steps], due)
             except Exception:
                 call.failures += 1
                 delay = min(_RETRY_MAX_SECONDS, _RETRY_FIRST_SECONDS * 2 ** (call.failures - 1))
                 logger.warning(
                     "progress sink failed for call %s at %s (attempt %d); retrying in %s s",
                     call.sid,
-                    progress.value,
+                    steps[-1][1].value,
                     call.failures,
                     delay,
                     exc_info=True,
                 )
                 if self._live(call) and not self._closed:
-                    call.steps.appendleft((due, progress))
+                    call.steps.extendleft(reversed(steps))
                     self._retry(call, delay)
                 return
             except BaseException:
                 self._forget(call)
                 raise
             call.failures = 0
-            if progress in _TERMINAL:
+            if steps[-1][1] in _TERMINAL:
                 break
         self._forget(call)
+
+    @staticmethod
+    def _due_at_once(call: _Call) -> list[tuple[float, CallProgress]]:
+        """The first step and those due at the same instant after it (up to a terminal one)."""
+        steps = [call.steps.popleft()]
+        while call.steps and call.steps[0][0] == steps[0][0] and steps[-1][1] not in _TERMINAL:
+            steps.append(call.steps.popleft())
+        return steps
 
     def _retry(self, call: _Call, delay: float) -> None:
         async def fire() -> None:

@@ -146,20 +146,31 @@ class SimulatedTelephony:
 
     # -- internals -------------------------------------------------------------
 
-    async def _progress(self, call_sid: str, progress: CallProgress, at: float) -> None:
+    async def _progress(self, call_sid: str, steps: Sequence[CallProgress], at: float) -> None:
         call = self._calls.get(call_sid)
         if call is None:
             return
-        status = status_of(progress)
-        if status is CallStatus.IN_PROGRESS:
+        statuses = [status_of(progress) for progress in steps]
+        if CallStatus.IN_PROGRESS in statuses:
             call.answered = True
-        if status.terminal:
+        if statuses[-1].terminal:
             del self._calls[call_sid]
-        await self._report(call_sid, call, status, at)
+        await self._report(call_sid, call, statuses, at)
 
-    async def _report(self, call_sid: str, call: _Call, status: CallStatus, at: float) -> None:
-        sequence, call.next_sequence = call.next_sequence, call.next_sequence + 1
-        await self._sink(CallReport(call_sid, status, at, sequence, account_sid=call.account_sid))
+    async def _report(
+        self, call_sid: str, call: _Call, statuses: Sequence[CallStatus], at: float
+    ) -> None:
+        """One report of the statuses taken at `at` (numbered one each, like a carrier's)."""
+        call.next_sequence += len(statuses)
+        report = CallReport(
+            call_sid,
+            statuses[-1],
+            at,
+            call.next_sequence - 1,
+            account_sid=call.account_sid,
+            passed=tuple(statuses[:-1]),
+        )
+        await self._sink(report)
 
     async def _end(self, call_sid: str) -> None:
         call = self._calls.pop(call_sid, None)
@@ -169,7 +180,7 @@ class SimulatedTelephony:
         status = CallStatus.COMPLETED if call.answered else CallStatus.CANCELED
 
         async def report() -> None:
-            await self._report(call_sid, call, status, self._clock.now())
+            await self._report(call_sid, call, [status], self._clock.now())
 
         self._clock.call_later(0.0, report)
 

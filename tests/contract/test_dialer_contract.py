@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import itertools
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 
 import pytest
 
@@ -38,8 +38,8 @@ class RecordingSink:
     def __init__(self) -> None:
         self.steps: list[tuple[str, CallProgress, float]] = []
 
-    async def __call__(self, call_sid: str, progress: CallProgress, at: float) -> None:
-        self.steps.append((call_sid, progress, at))
+    async def __call__(self, call_sid: str, steps: Sequence[CallProgress], at: float) -> None:
+        self.steps.extend((call_sid, progress, at) for progress in steps)
 
     def of(self, call_sid: str) -> list[CallProgress]:
         return [progress for sid, progress, _ in self.steps if sid == call_sid]

@@ -60,8 +60,10 @@ class Rig:
         return [r for r in self.reports() if isinstance(r, CallReport) and r.call_sid == call_sid]
 
     def statuses(self, call_sid: str) -> list[CallStatus]:
+        """Every status the call went through, in the carrier's order (a
+        report's passed statuses before its own)."""
         ordered = sorted(self.calls(call_sid), key=lambda r: r.sequence_number or 0)
-        return [r.status for r in ordered]
+        return [status for r in ordered for status in (*r.passed, r.status)]
 
 
 @contextlib.asynccontextmanager

@@ -5,9 +5,12 @@ changes nothing; a report from another tenant's upstream touches nothing."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from pathlib import Path
+
 from service.clock import ManualClock
 from service.core.commands import ConferenceRef
-from service.core.model import EventType, ParticipantStatus
+from service.core.model import Event, EventType, ParticipantStatus
 from service.core.ports.telephony import (
     CallReport,
     CallStatus,
@@ -15,6 +18,8 @@ from service.core.ports.telephony import (
     ConferenceReport,
 )
 from service.core.usecases import Participants
+from service.dialer.simulated_telephony import SimulatedTelephony
+from tests.fakes.core import simulated_core
 from tests.unit.test_rules import AC, command, core  # noqa: F401 (fixture)
 
 
@@ -65,3 +70,51 @@ async def test_a_stale_call_report_changes_nothing_a_newer_one_ends_the_call(cor
     await participants.on_report(newer, "c2")
     ended = await participants.fetch(ref, p.call_sid, include_ended=True)
     assert ended.status is ParticipantStatus.COMPLETE
+
+
+RINGING = CallStatus.RINGING
+
+
+async def test_steps_taken_at_one_instant_are_one_change_with_an_event_each(
+    tmp_path: Path,
+) -> None:
+    async with simulated_core(tmp_path, SimulatedTelephony) as rig:
+        changes: list[list[tuple[EventType, int, str | None]]] = []
+
+        def record(events: Sequence[Event]) -> None:
+            changes.append(
+                [(e.type, e.revision, e.participant and e.participant.status.value) for e in events]
+            )
+
+        rig.participants.subscribe(record)
+        p, _ = await rig.participants.create(command())
+        await rig.clock.advance(0)  # the simulator dials and rings at once
+        (created,), dialed = changes
+        assert dialed == [
+            (EventType.CALL_STATUS_CHANGED, created[1] + 1, "connecting"),
+            (EventType.CALL_STATUS_CHANGED, created[1] + 2, "ringing"),
+        ]
+        ref = ConferenceRef(AC, p.conference_sid)
+        assert (await rig.participants.fetch(ref, p.call_sid, include_ended=False)).revision == (
+            created[1] + 2
+        )
+        # A carrier that reports ringing and answering together: one change;
+        # the second answer starts the conference, which reads the members.
+        q, _ = await rig.participants.create(command())
+        await rig.clock.advance(0)
+        for n, call in enumerate((p, q)):
+            both = CallReport(
+                call.call_sid,
+                CallStatus.IN_PROGRESS,
+                rig.clock.now(),
+                7,
+                passed=(CallStatus.RINGING,),
+            )
+            await rig.participants.on_report(both, f"joined-{n}")
+        assert [kind for kind, _, _ in changes[-2]] == [EventType.PARTICIPANT_JOINED]
+        assert [kind for kind, _, _ in changes[-1]] == [
+            EventType.PARTICIPANT_JOINED,
+            EventType.CONFERENCE_STARTED,
+        ]
+        conf = await rig.participants.conference(ref)
+        assert conf.status.value == "in-progress" and conf.revision == changes[-1][-1][1]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+from collections.abc import Sequence
 
 import pytest
 
@@ -27,8 +28,8 @@ class RecordingSink:
     def __init__(self) -> None:
         self.steps: list[Step] = []
 
-    async def __call__(self, call_sid: str, progress: CallProgress, at: float) -> None:
-        self.steps.append((call_sid, progress, at))
+    async def __call__(self, call_sid: str, steps: Sequence[CallProgress], at: float) -> None:
+        self.steps.extend((call_sid, progress, at) for progress in steps)
 
     def of(self, call_sid: str) -> list[tuple[CallProgress, float]]:
         """(progress, seconds after START) of one call."""
@@ -358,9 +359,11 @@ async def test_hangup_from_inside_the_sink_stops_the_next_step(clock: ManualCloc
     steps: list[CallProgress] = []
     dialer: SimulatedDialer
 
-    async def hang_up_on_ringing(call_sid: str, progress: CallProgress, at: float) -> None:
-        steps.append(progress)
-        if progress is P.RINGING:
+    async def hang_up_on_ringing(
+        call_sid: str, progress: Sequence[CallProgress], at: float
+    ) -> None:
+        steps.extend(progress)
+        if P.RINGING in progress:
             await dialer.hangup(call_sid)
 
     dialer = SimulatedDialer(clock, hang_up_on_ringing, calls_per_second=0)
@@ -371,22 +374,46 @@ async def test_hangup_from_inside_the_sink_stops_the_next_step(clock: ManualCloc
 
 async def test_steps_wait_for_the_sink_to_return(clock: ManualClock) -> None:
     entered, release = asyncio.Event(), asyncio.Event()
-    steps: list[CallProgress] = []
+    deliveries: list[list[CallProgress]] = []
 
-    async def slow_sink(call_sid: str, progress: CallProgress, at: float) -> None:
-        steps.append(progress)
-        if progress is P.INITIATED:
+    async def slow_sink(call_sid: str, steps: Sequence[CallProgress], at: float) -> None:
+        deliveries.append(list(steps))
+        if len(deliveries) == 1:
             entered.set()
             await release.wait()
 
-    dialer = SimulatedDialer(clock, slow_sink, calls_per_second=0)
+    dialer = SimulatedDialer(clock, slow_sink, calls_per_second=0, ring_seconds=1)
     dialer.place(call())
     advancing = asyncio.create_task(clock.advance(0))
     await entered.wait()
-    assert steps == [P.INITIATED]
+    assert deliveries == [[P.INITIATED, P.RINGING]]
     release.set()
     await advancing
-    assert steps == [P.INITIATED, P.RINGING]
+    await clock.advance(1)
+    assert deliveries == [[P.INITIATED, P.RINGING], [P.ANSWERED]]
+
+
+async def test_steps_due_at_the_same_instant_are_one_delivery(clock: ManualClock) -> None:
+    deliveries: list[tuple[list[CallProgress], float]] = []
+
+    async def sink(call_sid: str, steps: Sequence[CallProgress], at: float) -> None:
+        deliveries.append((list(steps), at - START))
+
+    dialer = SimulatedDialer(
+        clock, sink, calls_per_second=0, ring_seconds=2, outcomes=parse_outcomes(f"{TO}=busy")
+    )
+    dialer.place(call("+15551110000", time_limit=5))
+    dialer.place(call(TO))
+    await clock.advance(100)
+    assert sorted(deliveries, key=str) == sorted(
+        [
+            ([P.INITIATED, P.RINGING], 0),
+            ([P.ANSWERED], 2),
+            ([P.COMPLETED], 7),
+            ([P.INITIATED, P.BUSY], 0),  # a terminal step ends a delivery
+        ],
+        key=str,
+    )
 
 
 async def test_a_step_the_sink_fails_to_take_is_retried_and_holds_up_only_its_call(
@@ -395,10 +422,10 @@ async def test_a_step_the_sink_fails_to_take_is_retried_and_holds_up_only_its_ca
     doomed = call("+15551110000", time_limit=5)
     down = True
 
-    async def flaky_sink(call_sid: str, progress: CallProgress, at: float) -> None:
-        if down and call_sid == doomed.call_sid and progress is P.RINGING:
+    async def flaky_sink(call_sid: str, steps: Sequence[CallProgress], at: float) -> None:
+        if down and call_sid == doomed.call_sid and P.RINGING in steps:
             raise RuntimeError("store is down")
-        await sink(call_sid, progress, at)
+        await sink(call_sid, steps, at)
 
     dialer = SimulatedDialer(clock, flaky_sink, calls_per_second=0)
     healthy = call(time_limit=5)
@@ -407,7 +434,8 @@ async def test_a_step_the_sink_fails_to_take_is_retried_and_holds_up_only_its_ca
     with caplog.at_level(logging.WARNING, logger="rollcall.dialer"):
         await clock.advance(100)
 
-    assert sink.of(doomed.call_sid) == [(P.INITIATED, 0)]
+    # Initiated and ringing are one delivery: neither was taken.
+    assert sink.of(doomed.call_sid) == []
     assert sink.of(healthy.call_sid)[-1] == (P.COMPLETED, 7)
     assert any(doomed.call_sid in r.getMessage() for r in caplog.records)
     assert dialer.calls_in_flight() == 1
@@ -415,7 +443,7 @@ async def test_a_step_the_sink_fails_to_take_is_retried_and_holds_up_only_its_ca
 
     down = False
     await clock.advance(30)  # the longest backoff
-    # The step keeps its own time, and the rest of the timeline follows in order.
+    # The steps keep their own time, and the rest of the timeline follows in order.
     assert [p for p, _ in sink.of(doomed.call_sid)] == [
         P.INITIATED,
         P.RINGING,

@@ -58,16 +58,16 @@ async def test_a_kick_is_reported_from_the_clock_after_apply_returns() -> None:
     placed = await telephony.place(a_call("k"))
     await clock.advance(0)  # initiated, ringing
     await telephony.apply(Kick(CallTarget(ACCOUNT, placed.conference_sid, placed.call_sid)))
-    assert [r.status for r in reports if isinstance(r, CallReport)] == [
-        CallStatus.INITIATED,
-        CallStatus.RINGING,
+    # Dialing and ringing at one instant: one report, numbered as two.
+    assert [(r.passed, r.status, r.sequence_number) for r in reports] == [
+        ((CallStatus.INITIATED,), CallStatus.RINGING, 1)
     ]
     await clock.advance(0)
     last = reports[-1]
     assert isinstance(last, CallReport)
     assert (last.status, last.sequence_number) == (CallStatus.CANCELED, 2)
     await clock.advance(600)
-    assert len(reports) == 3
+    assert len(reports) == 2
     await telephony.close()
 
 

@@ -2,15 +2,17 @@
 
 The rule it keeps: a dialer never touches the store. It reports each step of a
 call's progress to the ProgressSink the core gives it, one call's steps in
-order and awaited one at a time; the core turns them into participant
-changes and events.
+order and awaited one at a time; steps the call took at the same instant
+(dialing started and ringing, say) are reported together, in order, so the
+core can make them one change; the core turns them into participant changes
+and events.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import enum
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol
 
 
@@ -39,8 +41,9 @@ class CallRequest:
     time_limit_seconds: int = 14400
 
 
-# Called with (call_sid, progress, at) where `at` is clock time in seconds.
-ProgressSink = Callable[[str, CallProgress, float], Awaitable[None]]
+# Called with (call_sid, steps, at): the steps (at least one, in order) the
+# call took at `at`, clock time in seconds.
+ProgressSink = Callable[[str, Sequence[CallProgress], float], Awaitable[None]]
 
 
 class Dialer(Protocol):

@@ -229,6 +229,10 @@ class CallReport:
 
     sequence_number: the carrier's order for this call's reports (Twilio:
     0-based per call); None when the report was read back by reconcile().
+    passed: statuses the call went through at the same instant just before
+    `status`, in order (a carrier that reports steps together, as the
+    simulator does when dialing starts and rings at once; each counts as a
+    report, numbered just before this one); one change takes them all.
     key / conference_sid: set by reconcile() (the PlaceCall.key the report
     answers, the carrier conference it is in); call_sid is "" when the carrier
     has no live call for that key.
@@ -244,6 +248,7 @@ class CallReport:
     sip_response_code: int | None = None
     key: str | None = None
     conference_sid: str | None = None
+    passed: tuple[CallStatus, ...] = ()
 
 
 class ConferenceEvent(enum.StrEnum):
