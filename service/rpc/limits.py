@@ -64,9 +64,9 @@ COUNT_MAX: dict[str, int] = {"participants": 250}
 def violations(message: Message) -> list[FieldViolation]:
     """Every field of `message` over its bound."""
     bad: list[FieldViolation] = []
-    for field in message.DESCRIPTOR.fields:
+    # Only fields that are set: an unset field is empty, within every bound.
+    for field, value in message.ListFields():
         repeated = field.is_repeated
-        value = getattr(message, field.name)
         if repeated:
             most = COUNT_MAX.get(field.name, DEFAULT_COUNT)
             if len(value) > most:

@@ -115,11 +115,11 @@ def endpoint_ok(value: str) -> bool:
 
 def _check_enums(message: Message, bad: list[FieldViolation]) -> None:
     """Proto3 enums are open: refuse numbers the schema does not define."""
-    for field in message.DESCRIPTOR.fields:
+    # Only fields that are set: an unset enum is 0, which every enum defines.
+    for field, value in message.ListFields():
         if field.enum_type is None:
             continue
         known = field.enum_type.values_by_number
-        value = getattr(message, field.name)
         ok = all(v in known and v != 0 for v in value) if field.is_repeated else value in known
         if not ok:
             bad.append(FieldViolation(field.name, "unknown value"))

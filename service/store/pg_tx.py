@@ -208,7 +208,7 @@ class PgWriteTransaction(PgReads, PgCarrierRows):
             conference.friendly_name,
             conference.status.value,
             conference.revision,
-            dumps(conference.to_dict()),
+            dumps(conference),
         )
         self._locked.add(conference.sid)
 
@@ -217,16 +217,14 @@ class PgWriteTransaction(PgReads, PgCarrierRows):
             "UPDATE conferences SET status = $1, revision = $2, data = $3 WHERE sid = $4",
             conference.status.value,
             conference.revision,
-            dumps(conference.to_dict()),
+            dumps(conference),
             conference.sid,
         )
         self.changed[conference.sid] = max(conference.revision, self.changed.get(conference.sid, 0))
 
     @staticmethod
     def _values(p: Participant) -> tuple[Any, ...]:
-        data = p.to_dict()
-        data.pop("seq", None)
-        return (p.label, p.active, p.muted, p.hold, p.coaching, p.revision, dumps(data))
+        return (p.label, p.active, p.muted, p.hold, p.coaching, p.revision, dumps(p))
 
     async def insert_participant(self, participant: Participant) -> Participant:
         seq = await self.conn.fetchval(
@@ -260,7 +258,7 @@ class PgWriteTransaction(PgReads, PgCarrierRows):
             event.time,
             event.type.value,
             None if event.participant is None else event.participant.call_sid,
-            dumps(event.to_dict()),
+            dumps(event),
         )
 
     async def request(self, account_sid: str, request_id: str) -> tuple[str, str] | None:

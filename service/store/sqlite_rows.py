@@ -160,7 +160,7 @@ class SqliteWriteTransaction(SqliteReads, CarrierRows):
                 conference.friendly_name,
                 conference.status.value,
                 conference.revision,
-                dumps(conference.to_dict()),
+                dumps(conference),
             ),
         )
 
@@ -170,14 +170,12 @@ class SqliteWriteTransaction(SqliteReads, CarrierRows):
             (
                 conference.status.value,
                 conference.revision,
-                dumps(conference.to_dict()),
+                dumps(conference),
                 conference.sid,
             ),
         )
 
     def _participant_values(self, p: Participant) -> tuple[Any, ...]:
-        data = p.to_dict()
-        data.pop("seq", None)
         return (
             p.label,
             int(p.active),
@@ -185,7 +183,7 @@ class SqliteWriteTransaction(SqliteReads, CarrierRows):
             int(p.hold),
             int(p.coaching),
             p.revision,
-            dumps(data),
+            dumps(p),
         )
 
     async def insert_participant(self, participant: Participant) -> Participant:
@@ -220,7 +218,7 @@ class SqliteWriteTransaction(SqliteReads, CarrierRows):
                 event.time,
                 event.type.value,
                 None if event.participant is None else event.participant.call_sid,
-                dumps(event.to_dict()),
+                dumps(event),
             ),
         )
 

@@ -11,19 +11,25 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from rollcall.v1 import participant_service_pb2 as pb
 from service.core.model import (
     CallStatus,
     Conference,
     ConferenceStatus,
+    Event,
+    EventType,
     Participant,
     ParticipantStatus,
+    StatusCallback,
 )
 from service.core.ports.store import ParticipantFilter
 from service.rpc import messages as convert
 from service.rpc import proto_cache
 from service.store.lookup_cache import LookupCache
 from service.store.row_cache import RowCache
+from service.store.rows import dumps
 from service.store.sqlite import SqliteStore
 
 ACCOUNT = "AC" + "a" * 32
@@ -147,3 +153,28 @@ def test_lookup_cache_forgets_at_each_commit_and_drops_lookups_that_raced_one() 
         cache.put((ACCOUNT, CONFERENCE, True, f"p{n}", False), participant(n), now)
     assert len(cache) == 2
     assert cache.get((ACCOUNT, CONFERENCE, True, "p0", False)) is None
+
+
+def test_a_json_column_is_json_of_to_dict_field_for_field() -> None:
+    """rows.dumps hands the dataclass to orjson: it must write what to_dict says."""
+    p = participant(
+        7,
+        label="host",
+        muted=True,
+        answered_by="human",
+        status_callback=StatusCallback("https://example.com/cb", "GET", ("ringing", "answered")),
+        settings={"record": True, "sip_auth_username": "u", "list": ["a", 1]},
+        seq=12,
+    )
+    conf = Conference(
+        sid=CONFERENCE, account_sid=ACCOUNT, friendly_name="room",
+        status=ConferenceStatus.IN_PROGRESS, revision=4, max_participants=250,
+        date_created=1.0, date_updated=2.5, settings={"trim": "do-not-trim"},
+        status_callback=StatusCallback("https://example.com/c", "POST", ("start",)),
+        region="ie1",
+    )  # fmt: skip
+    event = Event(CONFERENCE, ACCOUNT, 4, 2.5, EventType.PARTICIPANT_MUTED, conf, p)
+    for value in (p, conf, event, dataclasses.replace(event, participant=None)):
+        assert orjson.loads(dumps(value)) == orjson.loads(orjson.dumps(value.to_dict()))
+    assert Participant.from_dict(orjson.loads(dumps(p))) == p
+    assert Event.from_dict(orjson.loads(dumps(event))) == event
