@@ -34,7 +34,7 @@ from typing import Any
 
 from bench.budget import Budget
 from bench.proc import PYTHON, REPO, cpu_seconds
-from bench.report import Figure, Goal
+from bench.report import REPORTED, Figure, Goal
 from bench.stats import percentile
 from bench.target import AUTHORIZATION, REST_CREATE_FORM, rest_create_path
 
@@ -235,9 +235,12 @@ def run_section(
         name = f"{operation.capitalize()} c={c} ({generator()})"
         errors = sum(r["errors"] for r in rc)
         note = f"non-2xx or socket errors: Rollcall {errors}" if errors else ""
+        # The goal against the bare endpoint is Fetch's; Create's cost
+        # over the gateway is judged against gRPC Create (below).
+        goal = Goal(">=", 0.5) if operation == "fetch" else REPORTED
         figures += [
             Figure(SECTION, f"{name} req/s", "req/s", BASELINE,
-                   [r["rps"] for r in rc], [r["rps"] for r in base], Goal(">=", 0.5), note),
+                   [r["rps"] for r in rc], [r["rps"] for r in base], goal, note),
             Figure(SECTION, f"{name} p99", "ms", BASELINE,
                    [r["p99_ms"] for r in rc], [r["p99_ms"] for r in base]),
             Figure(SECTION, f"{name} server CPU per 1,000 requests", "s", BASELINE,
