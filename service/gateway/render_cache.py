@@ -1,14 +1,14 @@
 """REST JSON of a fetched participant, rendered once per participant revision.
 
-What it owns: a bounded map from (call SID, revision) to the JSON text of
-Twilio's Participant resource, so a participant fetched again and again (a
+What it owns: a bounded map from (call SID, revision) to the JSON of
+Twilio's Participant resource as the UTF-8 bytes sent, so a participant fetched again and again (a
 client polling its status) is rendered (dates, URI, JSON encoding) once per
 change instead of once per request; and the JSON response built from it.
 
 The rules it keeps: every change to a participant gives it a new revision, so
 (call SID, revision) names one committed state and an entry is never stale;
-the text is exactly what the uncached path renders (render.participant_json
-through aiohttp's json_response); a participant without a revision or with a
+the bytes are exactly what the uncached path renders (render.participant_json
+through aiohttp's json_response, with its Content-Type); a participant without a revision or with a
 queue time (a Create's answer) is rendered afresh. Oldest entries go first
 once `limit` is reached.
 """
@@ -24,25 +24,29 @@ from service.gateway import render
 
 DEFAULT_LIMIT = 4096
 
-_entries: dict[tuple[str, int], str] = {}
+_entries: dict[tuple[str, int], bytes] = {}
 
 
-def participant_text(p: participant_pb2.Participant, limit: int = DEFAULT_LIMIT) -> str:
+def participant_body(p: participant_pb2.Participant, limit: int = DEFAULT_LIMIT) -> bytes:
+    """The JSON as UTF-8 bytes, what the response sends (encoded once per entry)."""
     if not p.revision or p.HasField("queue_time_ms"):
-        return json.dumps(render.participant_json(p))
+        return json.dumps(render.participant_json(p)).encode()
     key = (p.call_sid, p.revision)
     found = _entries.get(key)
     if found is None:
-        found = json.dumps(render.participant_json(p))
+        found = json.dumps(render.participant_json(p)).encode()
         while len(_entries) >= limit:
             del _entries[next(iter(_entries))]
         _entries[key] = found
     return found
 
 
+_JSON = "application/json; charset=utf-8"
+
+
 def json_response(p: participant_pb2.Participant) -> web.Response:
     """200 with the participant's JSON and its ETag (as the uncached path answers)."""
-    headers = {}
+    headers = {hdrs.CONTENT_TYPE: _JSON}
     if p.etag:
         headers[hdrs.ETAG] = p.etag if p.etag.startswith(('"', 'W/"')) else f'"{p.etag}"'
-    return web.Response(text=participant_text(p), headers=headers, content_type="application/json")
+    return web.Response(body=participant_body(p), headers=headers)

@@ -26,22 +26,22 @@ def participant(revision: int, **fields: object) -> ppb.Participant:
 
 def test_the_cached_text_is_what_the_uncached_path_renders() -> None:
     p = participant(3, muted=True)
-    text = render_cache.participant_text(p)
-    assert text == json.dumps(render.participant_json(p))
-    assert render_cache.participant_text(participant(3, muted=True)) is text
+    body = render_cache.participant_body(p)
+    assert body == json.dumps(render.participant_json(p)).encode()
+    assert render_cache.participant_body(participant(3, muted=True)) is body
 
 
 def test_a_new_revision_is_rendered_again() -> None:
-    before = json.loads(render_cache.participant_text(participant(4)))
-    after = json.loads(render_cache.participant_text(participant(5, muted=True)))
+    before = json.loads(render_cache.participant_body(participant(4)))
+    after = json.loads(render_cache.participant_body(participant(5, muted=True)))
     assert not before["muted"] and after["muted"]
     assert after["date_updated"] != before["date_updated"]
 
 
 def test_a_create_answer_with_its_queue_time_is_not_cached() -> None:
     p = participant(6, queue_time_ms=12)
-    assert json.loads(render_cache.participant_text(p))["queue_time"] == "12"
-    assert json.loads(render_cache.participant_text(participant(6)))["queue_time"] is None
+    assert json.loads(render_cache.participant_body(p))["queue_time"] == "12"
+    assert json.loads(render_cache.participant_body(participant(6)))["queue_time"] is None
 
 
 def test_the_response_carries_the_etag_and_json() -> None:
@@ -53,5 +53,5 @@ def test_the_response_carries_the_etag_and_json() -> None:
 
 def test_the_cache_keeps_to_its_limit() -> None:
     for n in range(20):
-        render_cache.participant_text(participant(100 + n), limit=8)
+        render_cache.participant_body(participant(100 + n), limit=8)
     assert len(render_cache._entries) <= 8
