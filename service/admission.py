@@ -52,6 +52,8 @@ class Admission:
         # An overload episode: from the first refusal until load halves.
         self._shedding = False
         self._refused = 0
+        # Read when scraped, not set twice per call (a locked write each).
+        IN_FLIGHT.set_function(lambda: self.in_flight)
 
     def _refuse(self, error: errors.RollcallError) -> errors.RollcallError:
         REFUSED.labels(error.reason).inc()
@@ -75,7 +77,6 @@ class Admission:
         self._tasks.add(task)
         self.in_flight += 1
         self._idle.clear()
-        IN_FLIGHT.set(self.in_flight)
         return task
 
     def cancelled(self, task: asyncio.Task[object]) -> None:
@@ -91,7 +92,6 @@ class Admission:
         self._tasks.discard(task)
         self._interrupted.discard(task)
         self.in_flight -= 1
-        IN_FLIGHT.set(self.in_flight)
         if self.in_flight == 0:
             self._idle.set()
         if self._shedding and self.in_flight + self._orphans() <= self.max_in_flight // 2:

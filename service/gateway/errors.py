@@ -164,9 +164,11 @@ def client_fault_response(exc: Exception, request: web.Request) -> web.Response:
     return response
 
 
-@web.middleware
 async def twilio_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Outermost middleware: nothing leaves the gateway in any other error shape."""
+    """The application's handler, outermost (protocol.outside_middleware calls
+    it around the whole application, not as an aiohttp middleware, which would
+    cost two more layers per request): nothing leaves the gateway in any other
+    error shape."""
     try:
         return await handler(request)
     except RollcallError as error:

@@ -34,8 +34,8 @@ from service.gateway.errors import (
     Handler,
     error_body,
     error_response,
-    http_exception_response,
     is_client_fault,
+    twilio_errors,
 )
 
 log = logging.getLogger("rollcall.gateway.http")
@@ -224,10 +224,11 @@ class GatewayRequestHandler(web_protocol.RequestHandler):
 
 
 def outside_middleware(handler: Handler) -> Handler:
-    """The application as the server calls it, with aiohttp's refusals made before
-    the middleware runs in Twilio's shape too. An `Expect` other than
-    100-continue is refused here: aiohttp's own 417 quotes the header (and fails
-    with a 500 on bytes that are not text)."""
+    """The application as the server calls it, answering in Twilio's shape
+    whatever fails inside it (errors.twilio_errors) and what aiohttp refuses
+    before any handler runs. An `Expect` other than 100-continue is refused
+    here: aiohttp's own 417 quotes the header (and fails with a 500 on bytes
+    that are not text)."""
 
     async def handle(request: web.Request) -> web.StreamResponse:
         expect = request.headers.get(hdrs.EXPECT)
@@ -235,12 +236,7 @@ def outside_middleware(handler: Handler) -> Handler:
             response = error_response(417, None, "Only 'Expect: 100-continue' is supported")
             response.force_close()
             return response
-        try:
-            return await handler(request)
-        except web.HTTPException as exc:
-            if exc.status < 400:
-                raise
-            return http_exception_response(exc, request)
+        return await twilio_errors(request, handler)
 
     return handle
 

@@ -2,7 +2,8 @@
 
 The rule it keeps: one application shape for every deployment (in-process
 beside the gRPC server, standalone in front of a remote one, and in tests):
-Twilio's routes, the Twilio-error middleware outermost, a 64 KiB cap on
+Twilio's routes, Twilio's error shape outermost (run around the application
+by GatewayRunner's server, see protocol.outside_middleware), a 64 KiB cap on
 request bodies and 1,000 on form fields, connections served by
 GatewayRequestHandler (Twilio errors for malformed HTTP, header, body and idle
 deadlines), and a clean shutdown that lets in-flight requests finish.
@@ -14,7 +15,6 @@ from collections.abc import Callable
 
 from aiohttp import web
 
-from service.gateway.errors import twilio_errors
 from service.gateway.protocol import GatewayRunner, HttpLimits
 from service.gateway.routes import add_routes
 from service.gateway.upstream import Upstream
@@ -25,7 +25,6 @@ MAX_FORM_FIELDS = 1000
 
 def build_app(upstream: Upstream, *, max_body_bytes: int = MAX_BODY_BYTES) -> web.Application:
     app = web.Application(
-        middlewares=[twilio_errors],
         client_max_size=max_body_bytes,
         client_max_fields=MAX_FORM_FIELDS,
     )

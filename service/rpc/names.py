@@ -62,7 +62,23 @@ def parse_parent(parent: str) -> ConferenceRef:
     return ConferenceRef(account, key)
 
 
+# Names parsed lately (a client polling one participant names it again and
+# again): name -> its parse, which is immutable. Only good names are kept.
+_PARSED_LIMIT = 4096
+_parsed: dict[str, tuple[ConferenceRef, str]] = {}
+
+
 def parse_name(name: str) -> tuple[ConferenceRef, str]:
+    found = _parsed.get(name)
+    if found is None:
+        found = _parse_name(name)
+        if len(_parsed) >= _PARSED_LIMIT:
+            del _parsed[next(iter(_parsed))]
+        _parsed[name] = found
+    return found
+
+
+def _parse_name(name: str) -> tuple[ConferenceRef, str]:
     parts = name.split("/")
     if len(parts) != 6 or parts[4] != "participants" or not parts[5]:
         raise errors.invalid_field(

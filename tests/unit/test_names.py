@@ -35,3 +35,14 @@ def test_bad_names_are_invalid_naming_the_field(call: object, field: str) -> Non
         call()  # type: ignore[operator]
     assert caught.value.reason == "INVALID_ARGUMENT"
     assert [v.field for v in caught.value.violations] == [field]
+
+
+def test_parsed_names_are_remembered_within_a_bound_and_bad_ones_never() -> None:
+    good = f"accounts/AC{'a' * 32}/conferences/room/participants/host"
+    assert names.parse_name(good) is names.parse_name(good)
+    with pytest.raises(RollcallError):
+        names.parse_name("accounts/nope")
+    assert "accounts/nope" not in names._parsed
+    for n in range(names._PARSED_LIMIT + 10):
+        names.parse_name(f"accounts/AC{'a' * 32}/conferences/room/participants/p{n}")
+    assert len(names._parsed) <= names._PARSED_LIMIT
