@@ -5,7 +5,8 @@ The rule it keeps: the REST gateway never reaches past this interface. In
 process it is handed `LocalUpstream`, the servicer-side ParticipantApi and
 ConferenceApi side by side; standalone it is handed `GrpcUpstream`, real
 stubs on a channel. Either way a failure arrives as the same RollcallError a gRPC
-client would see, so REST and gRPC cannot disagree.
+client would see, so REST and gRPC cannot disagree. Answers are read, never
+changed: in process they may be shared between callers (rpc.proto_cache).
 """
 
 from __future__ import annotations

@@ -142,7 +142,7 @@ class ParticipantApi:
         self, request: pb.FetchParticipantRequest, authorization: str | None
     ) -> pb.FetchParticipantResponse:
         found = await self._fetch(request, authorization)
-        return pb.FetchParticipantResponse(participant=proto_cache.participant(found))
+        return proto_cache.fetch_response(found)
 
     @_admitted
     async def fetch_participant_wire(

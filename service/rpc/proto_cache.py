@@ -2,7 +2,8 @@
 
 What it owns: a bounded map from (call SID, revision) to the Participant
 message messages.participant builds, used by Fetch and List answers (gRPC and,
-through the gateway, REST), and to its serialized bytes, from which the gRPC
+through the gateway, REST), to a whole Fetch answer holding it, and to its
+serialized bytes, from which the gRPC
 face writes Fetch and List answers without building a response message
 (`field` frames them as a length-delimited field of the answer).
 
@@ -17,6 +18,7 @@ them. Oldest entries go first once `limit` is reached.
 from __future__ import annotations
 
 from rollcall.v1 import participant_pb2 as ppb
+from rollcall.v1 import participant_service_pb2 as pb
 from service.core.model import Participant
 from service.rpc import messages
 
@@ -24,6 +26,7 @@ DEFAULT_LIMIT = 4096
 
 _entries: dict[tuple[str, int], ppb.Participant] = {}
 _framed: dict[tuple[str, int], bytes] = {}
+_fetched: dict[tuple[str, int], pb.FetchParticipantResponse] = {}
 
 
 def participant(p: Participant, limit: int = DEFAULT_LIMIT) -> ppb.Participant:
@@ -34,6 +37,19 @@ def participant(p: Participant, limit: int = DEFAULT_LIMIT) -> ppb.Participant:
         while len(_entries) >= limit:
             del _entries[next(iter(_entries))]
         _entries[key] = found
+    return found
+
+
+def fetch_response(p: Participant, limit: int = DEFAULT_LIMIT) -> pb.FetchParticipantResponse:
+    """A whole Fetch answer (what the in-process REST gateway reads), shared:
+    building one copies the participant message into it."""
+    key = (p.call_sid, p.revision)
+    found = _fetched.get(key)
+    if found is None:
+        found = pb.FetchParticipantResponse(participant=participant(p, limit))
+        while len(_fetched) >= limit:
+            del _fetched[next(iter(_fetched))]
+        _fetched[key] = found
     return found
 
 

@@ -79,6 +79,18 @@ def test_a_proto_is_built_once_per_revision() -> None:
     assert newer.revision == 5 and newer.muted and not built.muted
 
 
+def test_a_fetch_answer_is_built_once_per_revision() -> None:
+    p = participant(3, revision=8)
+    answer = proto_cache.fetch_response(p)
+    assert answer.participant == convert.participant(p)
+    assert proto_cache.fetch_response(dataclasses.replace(p)) is answer
+    newer = proto_cache.fetch_response(dataclasses.replace(p, revision=9, muted=True))
+    assert newer is not answer and newer.participant.muted and not answer.participant.muted
+    for n in range(20):
+        proto_cache.fetch_response(participant(2000 + n), limit=8)
+    assert len(proto_cache._fetched) <= 8
+
+
 def test_the_proto_cache_keeps_to_its_limit() -> None:
     for n in range(20):
         proto_cache.participant(participant(1000 + n), limit=8)
