@@ -9,9 +9,11 @@ committed data; schema changes are numbered migrations applied at open.
 Where statements run: the queries and row writes inside a change (and every
 read) run inline on the event loop, on a connection checked out to that
 caller alone (see sqlite_inline): they touch only SQLite's page cache and take
-microseconds, so a thread hop would cost more than the statement. What can
-wait on the disk or on another connection's lock runs on the connection's
-own thread: BEGIN IMMEDIATE, COMMIT (the fsync), migrations and maintenance.
+microseconds, so a thread hop would cost more than the statement. So does
+BEGIN IMMEDIATE when the write lock is free (it is, unless another process
+writes the file). What can wait on the disk or on another connection's lock
+runs on the connection's own thread: COMMIT (the fsync), a BEGIN IMMEDIATE
+that must wait for the lock, migrations and maintenance.
 
 This module owns the connections and the transactions (group commit); the
 statements live beside it by concern: sqlite_rows (participants, conferences,
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sqlite3
 from collections.abc import AsyncIterator, Awaitable
 from typing import Any, TypeVar
 
@@ -80,13 +83,35 @@ async def _statement(conn: aiosqlite.Connection, sql: str) -> None:
         raise
 
 
+_SQLITE_BUSY = 5
+_BUSY_TIMEOUT_MS = 10_000
+
+
+def _begin_at_once(conn: sqlite3.Connection) -> bool:
+    """BEGIN IMMEDIATE inline if the write lock is free now (True); False if
+    another process holds it, and the caller waits for it on the connection's
+    thread (busy_timeout), never on the event loop. This process's writes all
+    go through one connection, so the lock is free unless someone else (a
+    sqlite3 shell, a backup) writes the file."""
+    conn.execute("PRAGMA busy_timeout=0")
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError as exc:
+        if (getattr(exc, "sqlite_errorcode", 0) or 0) & 0xFF != _SQLITE_BUSY:
+            raise
+        return False
+    finally:
+        conn.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
+    return True
+
+
 async def _connect(path: str) -> aiosqlite.Connection:
     # Used from the loop too (see sqlite_inline), never from two threads at once.
     conn = await aiosqlite.connect(path, isolation_level=None, check_same_thread=False)
     await conn.execute("PRAGMA journal_mode=WAL")
     await conn.execute("PRAGMA synchronous=FULL")
     await conn.execute("PRAGMA foreign_keys=ON")
-    await conn.execute("PRAGMA busy_timeout=10000")
+    await conn.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
     return conn
 
 
@@ -168,7 +193,8 @@ class SqliteStore:
         if self._batch is None:
             self._batch = asyncio.get_running_loop().create_future()
             try:
-                await _statement(conn, "BEGIN IMMEDIATE")
+                if not _begin_at_once(raw(conn)):
+                    await _statement(conn, "BEGIN IMMEDIATE")
             except BaseException:
                 if not conn.in_transaction:
                     self._batch = None
