@@ -24,6 +24,7 @@ from bench.load import LoadWorker, spec_for
 from bench.proc import ServerProcess
 from bench.report import Figure, Goal
 from bench.stats import median
+from bench.unary import busy
 
 SECTION = "PostgreSQL"
 BASELINE = "the same on the SQLite server of this run (one process)"
@@ -96,13 +97,18 @@ def _unary(
                 log(
                     f"[{SECTION}] round {round_no}/{budget.rounds} {label} c={CONCURRENCY}"
                     f" {side:<6} {result['rps']:8,.0f} req/s  p99 {result['p99_ms'] or 0:7.1f} ms"
+                    f"  server CPU {result['server_cpu'] / result['seconds']:.0%}"
                     + (f"  errors {result['errors']}" if result["errors"] else "")
                 )
     figures: list[Figure] = []
     for label, _ in PHASES:
         pg_runs, lite = results[(label, "pg")], results[(label, "sqlite")]
         errors = sum(sum(r["errors"].values()) for r in pg_runs + lite)
-        note = "PostgreSQL (fsync on) runs on the load CPUs; the Rollcall replica on the server CPU"
+        note = (
+            "PostgreSQL (fsync on) runs on the load CPUs; the Rollcall replica on the server CPU"
+            f" (busy: {busy(pg_runs, 'server_cpu')} on PostgreSQL,"
+            f" {busy(lite, 'server_cpu')} on SQLite)"
+        )
         if errors:
             note += f"; ERRORS {errors}"
         name = f"{label} c={CONCURRENCY} on PostgreSQL"

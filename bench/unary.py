@@ -63,7 +63,7 @@ def _requests(phase: Phase, fetches: list[bytes], pages: list[bytes]) -> list[by
     return None
 
 
-def _busy(results: list[dict[str, Any]], key: str) -> str:
+def busy(results: list[dict[str, Any]], key: str) -> str:
     value = median([r[key] / r["seconds"] for r in results])
     return "-" if value is None else f"{value:.0%}"
 
@@ -78,9 +78,9 @@ def _figures(phase: Phase, base: list[dict[str, Any]], rc: list[dict[str, Any]])
     errors = sum(sum(r["errors"].values()) for r in rc)
     base_errors = sum(sum(r["errors"].values()) for r in base)
     note = (
-        f"server CPU busy: Rollcall {_busy(rc, 'server_cpu')},"
-        f" baseline {_busy(base, 'server_cpu')};"
-        f" load generator busy: {_busy(rc, 'client_cpu')} / {_busy(base, 'client_cpu')}"
+        f"server CPU busy: Rollcall {busy(rc, 'server_cpu')},"
+        f" baseline {busy(base, 'server_cpu')};"
+        f" load generator busy: {busy(rc, 'client_cpu')} / {busy(base, 'client_cpu')}"
     )
     if errors or base_errors:
         first = next((r["first_error"] for r in rc + base if r["first_error"]), "")

@@ -21,14 +21,18 @@ import orjson
 
 from service.core.model import Conference, Event, Participant
 from service.store.pg_carrier import PgCarrierRows
+from service.store.row_cache import RowCache
 from service.store.rows import PARTICIPANT_COLUMNS, dumps, is_call_sid, participant_from_row
 
 
 class PgReads:
     """Queries shared by the write transaction and plain reads."""
 
-    def __init__(self, conn: asyncpg.Connection) -> None:
+    def __init__(self, conn: asyncpg.Connection, cache: RowCache | None = None) -> None:
         self.conn = conn
+        # Plain reads share decoded rows (read-only); a write transaction
+        # decodes its own copies.
+        self._decode = participant_from_row if cache is None else cache.participant
 
     async def conference(self, account_sid: str, conference_sid: str) -> Conference | None:
         value = await self.conn.fetchval(
@@ -89,7 +93,7 @@ class PgReads:
             + " ORDER BY p.active DESC, p.seq DESC LIMIT 1"
         )
         row = await self.conn.fetchrow(sql, account_sid, conference, key)
-        return None if row is None else participant_from_row(row)
+        return None if row is None else self._decode(row)
 
     async def active_participants(self, conference_sid: str) -> list[Participant]:
         rows = await self.conn.fetch(

@@ -12,6 +12,7 @@ import asyncpg
 import grpc
 
 from rollcall.v1 import participant_service_pb2 as pb
+from service.replicas import CALLBACK_LEASE
 from service.store.pg_schema import PgOptions, migrations
 from service.store.postgres import PostgresStore
 from tests import pg
@@ -95,3 +96,27 @@ async def test_a_change_blocked_past_the_statement_timeout_is_unavailable(
         assert not (await fetch(h, p.conference_sid, p.call_sid)).muted  # changed nothing
         updated = await h.stub.UpdateParticipant(request, metadata=h.md())
         assert updated.participant.muted
+
+
+async def test_pooled_connections_hold_no_session_state_after_use(tmp_path: Path) -> None:
+    """The pool hands connections back without asyncpg's reset query: that is
+    only right while nothing done on a pooled connection outlives its
+    transaction (session advisory locks, LISTEN). A serving replica's work
+    (changes, reads, compaction under its transaction lock) is checked: the
+    only session lock held is the callback lease, on a connection of its own."""
+    common = {"database": pg.database_for(str(tmp_path)), "http_listen": ""}
+    async with serving(make_settings(tmp_path, replica_id="a", **common)) as a:
+        made = await create(a, "room")
+        await fetch(a, made.participant.conference_sid, made.participant.call_sid)
+        await a.app.store.compact(older_than=10**12, keep=0)
+        conn = await asyncpg.connect(common["database"])
+        try:
+            rows = await conn.fetch(
+                "SELECT l.pid, (l.classid::bigint << 32) | l.objid::bigint AS key"
+                " FROM pg_locks l JOIN pg_stat_activity s ON s.pid = l.pid"
+                " WHERE l.locktype = 'advisory' AND s.datname = current_database()"
+            )
+        finally:
+            await conn.close()
+        assert {row["key"] for row in rows} <= {CALLBACK_LEASE}, rows
+        assert len({row["pid"] for row in rows}) <= 1
