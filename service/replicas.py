@@ -66,8 +66,10 @@ class Coordinator:
             self.webhooks.notify(events)
 
     def poke(self, conference_sid: str, revision: int) -> None:
-        """Another replica committed: the leader looks for callbacks it owes."""
-        if self.leader:
+        """Another replica committed: the leader looks for callbacks it owes.
+        A notification of this replica's own commit (every replica hears its
+        own NOTIFYs too) is skipped: its events came through notify()."""
+        if self.leader and not self.webhooks.knows(conference_sid, revision):
             self._poked.set()
 
     async def start(self) -> None:

@@ -67,6 +67,7 @@ class _Lane:
     calls: dict[str, int] = dataclasses.field(default_factory=dict)
     inbox: list[Event] = dataclasses.field(default_factory=list)
     overflow: bool = False  # notified events were dropped from the inbox
+    heard: int = 0  # the newest revision notify() brought (this replica's changes)
     wanted: bool = False
     finished: bool = False
     task: asyncio.Task[None] | None = None
@@ -181,6 +182,7 @@ class WebhookDispatcher:
         touched: dict[str, _Lane] = {}
         for event in events:
             lane = self._lane(event.conference_sid, event.account_sid)
+            lane.heard = max(lane.heard, event.revision)
             if len(lane.inbox) < _BATCH:
                 lane.inbox.append(event)
             else:
@@ -188,6 +190,13 @@ class WebhookDispatcher:
             touched[lane.sid] = lane
         for lane in touched.values():
             self._wake(lane)
+
+    def knows(self, conference_sid: str, revision: int) -> bool:
+        """Whether this replica's own changes brought the conference to
+        `revision` already: a notification of it (this replica's own, heard
+        back from the database) needs no look at the store."""
+        lane = self._lanes.get(conference_sid)
+        return lane is not None and lane.heard >= revision
 
     def _lane(self, conference_sid: str, account_sid: str) -> _Lane:
         lane = self._lanes.get(conference_sid)

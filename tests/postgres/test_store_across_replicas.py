@@ -120,3 +120,23 @@ async def test_pooled_connections_hold_no_session_state_after_use(tmp_path: Path
             await conn.close()
         assert {row["key"] for row in rows} <= {CALLBACK_LEASE}, rows
         assert len({row["pid"] for row in rows}) <= 1
+
+
+async def test_a_replica_hearing_its_own_commit_back_does_not_look_for_callbacks(
+    tmp_path: Path,
+) -> None:
+    """Every replica hears its own NOTIFYs too. The callback leader already has
+    the events of its own commits (notify), so a notification of one of them
+    must not send it scanning the store; another replica's newer commit must."""
+    common = {"database": pg.database_for(str(tmp_path)), "http_listen": ""}
+    async with serving(make_settings(tmp_path, replica_id="a", **common)) as a:
+        coordinator = a.app.coordinator
+        assert coordinator is not None
+        await coordinator.wait_leading()
+        made = await create(a, "room")
+        conference, revision = made.participant.conference_sid, made.participant.revision
+        coordinator._poked.clear()
+        coordinator.poke(conference, revision)  # its own commit, heard back
+        assert not coordinator._poked.is_set()
+        coordinator.poke(conference, revision + 1000)  # newer: committed elsewhere
+        assert coordinator._poked.is_set()
