@@ -4,7 +4,7 @@ The rule it keeps: every state change goes through emit(), which bumps the
 conference revision, stamps the participant with it and records the row to
 write and the event to append; nothing touches the store while a change is
 being decided. apply() then writes them, in emit order, inside the caller's
-write transaction, and the conference row last (first, when it is new), then
+write transaction, the events together, and the conference row last (first, when it is new), then
 reads the carrier identities of the calls to end after the commit. So
 each revision has exactly one event and nothing is announced uncommitted.
 """
@@ -63,7 +63,7 @@ class Changes:
 
 
 async def apply(tx: WriteTransaction, ch: Changes) -> None:
-    """Write what `ch` decided: rows and events in order, then the conference;
+    """Write what `ch` decided: rows in order, then its events, then the conference;
     and read the carrier's identities of the calls to end after the commit."""
     if ch.new_conference:
         await tx.insert_conference(ch.conference)
@@ -83,7 +83,8 @@ async def apply(tx: WriteTransaction, ch: Changes) -> None:
                 await tx.insert_participant(row)
             else:
                 await tx.update_participant(row)
-        await tx.append_event(write.event)
+    if ch.events:
+        await tx.append_events(ch.events)
     if ch.events and not ch.new_conference:
         await tx.update_conference(ch.conference)
     for call_sid in ch.hangups:

@@ -3,7 +3,8 @@
 The rules it keeps: a report is applied in one write transaction together
 with its idempotency token (so a callback retried, here or on another
 replica, changes nothing the second time) and its SequenceNumber (so an older
-report arriving after a newer one changes nothing); a report for a call whose
+report arriving after a newer one changes nothing; an in-process carrier's
+own reports, in order and once by the port's rule, need neither); a report for a call whose
 Create is still between placing and recording waits for it; a report about
 another tenant's call, or a call Rollcall does not know, changes nothing.
 Call progress goes through the conference rules (rules.apply_progress),
@@ -78,7 +79,10 @@ async def _apply_once(
             p = None  # another tenant's call: not this upstream account's to touch
         if p is not None:
             if isinstance(report, CallReport):
-                ch = await _call_report(tx, p, report)
+                # An in-process carrier's own reports come in order and once
+                # (the port's rule): no SequenceNumber to keep or check.
+                ordered = ps.telephony.in_process and token is None
+                ch = await _call_report(tx, p, report, ordered=ordered)
             else:
                 ch = await _conference_report(tx, p, report)
         if token is not None:
@@ -88,14 +92,17 @@ async def _apply_once(
     return None
 
 
-async def _call_report(tx: WriteTransaction, p: Participant, report: CallReport) -> Changes | None:
-    carrier = await tx.carrier_call(p.call_sid)
-    last = None if carrier is None else carrier[1]
-    if carrier_reports.is_stale(last, report.sequence_number):
-        return None
-    if report.sequence_number is not None:
-        conference_sid = carrier[0] if carrier else (report.conference_sid or p.conference_sid)
-        await tx.save_carrier_call(p.call_sid, conference_sid, report.sequence_number)
+async def _call_report(
+    tx: WriteTransaction, p: Participant, report: CallReport, *, ordered: bool
+) -> Changes | None:
+    if not ordered:
+        carrier = await tx.carrier_call(p.call_sid)
+        last = None if carrier is None else carrier[1]
+        if carrier_reports.is_stale(last, report.sequence_number):
+            return None
+        if report.sequence_number is not None:
+            conference_sid = carrier[0] if carrier else (report.conference_sid or p.conference_sid)
+            await tx.save_carrier_call(p.call_sid, conference_sid, report.sequence_number)
     detected = bool(report.answered_by) and p.active and report.answered_by != p.answered_by
     if detected:
         p.answered_by = report.answered_by  # recorded with the step it came with

@@ -14,6 +14,7 @@ Locks are always taken in the same order (key lock, then conference rows).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import asyncpg
@@ -22,7 +23,13 @@ import orjson
 from service.core.model import Conference, Event, Participant
 from service.store.pg_carrier import PgCarrierRows
 from service.store.row_cache import RowCache
-from service.store.rows import PARTICIPANT_COLUMNS, dumps, is_call_sid, participant_from_row
+from service.store.rows import (
+    PARTICIPANT_COLUMNS,
+    dumps,
+    event_values,
+    is_call_sid,
+    participant_from_row,
+)
 
 
 class PgReads:
@@ -252,18 +259,16 @@ class PgWriteTransaction(PgReads, PgCarrierRows):
             participant.call_sid,
         )
 
-    async def append_event(self, event: Event) -> None:
-        await self.conn.execute(
+    async def append_events(self, events: Sequence[Event]) -> None:
+        rows = [event_values(event) for event in events]
+        sql = (
             "INSERT INTO events (conference_sid, revision, account_sid, time, type, call_sid,"
-            " data) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            event.conference_sid,
-            event.revision,
-            event.account_sid,
-            event.time,
-            event.type.value,
-            None if event.participant is None else event.participant.call_sid,
-            dumps(event),
+            " data) VALUES ($1, $2, $3, $4, $5, $6, $7)"
         )
+        if len(rows) == 1:
+            await self.conn.execute(sql, *rows[0])
+        else:
+            await self.conn.executemany(sql, rows)  # pipelined: one round trip
 
     async def request(self, account_sid: str, request_id: str) -> tuple[str, str] | None:
         await self._key_lock("request", account_sid, request_id)

@@ -32,3 +32,17 @@ def participant_from_row(row: Any) -> Participant:
 
 def is_call_sid(key: str) -> bool:
     return len(key) == 34 and key.startswith("CA")
+
+
+def event_values(event: Event) -> tuple[Any, ...]:
+    """An events row's columns (conference_sid, revision, account_sid, time,
+    type, call_sid, data), the same in both stores."""
+    return (
+        event.conference_sid,
+        event.revision,
+        event.account_sid,
+        event.time,
+        event.type.value,
+        None if event.participant is None else event.participant.call_sid,
+        dumps(event),
+    )

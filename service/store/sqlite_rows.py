@@ -8,6 +8,7 @@ participant row is (seq, data): its creation order and its JSON.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import aiosqlite
@@ -15,7 +16,13 @@ import orjson
 
 from service.core.model import Conference, Event, Participant
 from service.store.row_cache import RowCache
-from service.store.rows import PARTICIPANT_COLUMNS, dumps, is_call_sid, participant_from_row
+from service.store.rows import (
+    PARTICIPANT_COLUMNS,
+    dumps,
+    event_values,
+    is_call_sid,
+    participant_from_row,
+)
 from service.store.sqlite_carrier import CarrierRows
 from service.store.sqlite_inline import raw
 
@@ -207,19 +214,11 @@ class SqliteWriteTransaction(SqliteReads, CarrierRows):
             (*self._participant_values(participant), participant.call_sid),
         )
 
-    async def append_event(self, event: Event) -> None:
-        self.raw.execute(
+    async def append_events(self, events: Sequence[Event]) -> None:
+        self.raw.executemany(
             "INSERT INTO events (conference_sid, revision, account_sid, time, type, call_sid,"
             " data) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (
-                event.conference_sid,
-                event.revision,
-                event.account_sid,
-                event.time,
-                event.type.value,
-                None if event.participant is None else event.participant.call_sid,
-                dumps(event),
-            ),
+            [event_values(event) for event in events],
         )
 
     async def request(self, account_sid: str, request_id: str) -> tuple[str, str] | None:

@@ -104,8 +104,8 @@ async def add(store: Store, conf: Conference, p: Participant) -> Participant:
         conf.revision += 1
         p.revision = conf.revision
         await tx.insert_participant(p)
-        await tx.append_event(
-            Event(conf.sid, AC, conf.revision, 1.0, EventType.CALL_STATUS_CHANGED, conf, p)
+        await tx.append_events(
+            [Event(conf.sid, AC, conf.revision, 1.0, EventType.CALL_STATUS_CHANGED, conf, p)]
         )
         await tx.update_conference(conf)
     return p

@@ -59,8 +59,8 @@ async def test_dead_letters_per_account_in_order_then_delivered_failed_pruned(
         await tx.insert_conference(conf)
         for revision in (1, 2):
             conf.revision = revision
-            await tx.append_event(
-                Event(conf.sid, AC, revision, 1.0, EventType.PARTICIPANT_JOINED, conf)
+            await tx.append_events(
+                [Event(conf.sid, AC, revision, 1.0, EventType.PARTICIPANT_JOINED, conf)]
             )
         await tx.update_conference(conf)
     letters = dead_letters(store)

@@ -61,8 +61,11 @@ async def test_conference_events_deduplicated_ordered_and_tenant_bound(core: tup
 async def test_a_stale_call_report_changes_nothing_a_newer_one_ends_the_call(core: tuple) -> None:  # noqa: F811
     participants, clock, _ = core
     p, _ = await participants.create(command())
-    await clock.advance(2)  # initiated 0, ringing 1, in-progress 2
+    await clock.advance(2)  # the simulator's own reports: initiated, ringing, in-progress
     ref = ConferenceRef(AC, p.conference_sid)
+    # A carrier's callbacks (with tokens) keep their SequenceNumbers.
+    answered = CallReport(p.call_sid, CallStatus.IN_PROGRESS, clock.now(), sequence_number=2)
+    await participants.on_report(answered, "c0")
     stale = CallReport(p.call_sid, CallStatus.COMPLETED, clock.now(), sequence_number=1)
     await participants.on_report(stale, "c1")
     assert (await participants.fetch(ref, p.call_sid, include_ended=True)).active

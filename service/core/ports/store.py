@@ -11,6 +11,7 @@ is locked FOR UPDATE), so the core reads, decides and writes without races.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Protocol
 
@@ -128,7 +129,10 @@ class WriteTransaction(Protocol):
 
     async def update_participant(self, participant: Participant) -> None: ...
 
-    async def append_event(self, event: Event) -> None: ...
+    async def append_events(self, events: Sequence[Event]) -> None:
+        """Append a change's events, in revision order (one round trip where
+        the database allows)."""
+        ...
 
     async def request(self, account_sid: str, request_id: str) -> tuple[str, str] | None:
         """(call_sid, fingerprint) of an earlier Create with this request_id."""

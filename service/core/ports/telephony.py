@@ -338,7 +338,9 @@ class Telephony(Protocol):
     # True when place() and apply() do no I/O and never wait (an in-process
     # simulator): the core then carries a change's effects out inside the
     # change's own write transaction. False (a remote carrier): the core never
-    # holds a write transaction open while the carrier answers.
+    # holds a write transaction open while the carrier answers. An in-process
+    # carrier also reports each call's steps in order and once, so the core
+    # keeps no SequenceNumbers for its reports.
     in_process: bool
     # True when the carrier reports an announcement's end (a ConferenceReport
     # ANNOUNCEMENT_END): the core then emits ANNOUNCEMENT_ENDED only from that
