@@ -235,8 +235,8 @@ def run_section(
         name = f"{operation.capitalize()} c={c} ({generator()})"
         errors = sum(r["errors"] for r in rc)
         note = f"non-2xx or socket errors: Rollcall {errors}" if errors else ""
-        # The goal against the bare endpoint is Fetch's; Create's cost
-        # over the gateway is judged against gRPC Create (below).
+        # The goal against the bare endpoint is Fetch's; what the gateway adds
+        # to a Create is judged against gRPC Create (below).
         goal = Goal(">=", 0.5) if operation == "fetch" else REPORTED
         figures += [
             Figure(SECTION, f"{name} req/s", "req/s", BASELINE,
