@@ -35,11 +35,11 @@ from service.core.ports.store import (
     ParticipantFilter,
     WebhookCursor,
 )
-from service.store import pg_conferences, pg_schema
+from service.store import pg_conferences, pg_participant_lists, pg_schema
 from service.store.pg_notify import Notifier
 from service.store.pg_tx import PgReads, PgWriteTransaction
 from service.store.row_cache import RowCache
-from service.store.rows import PARTICIPANT_COLUMNS, participant_from_row
+from service.store.rows import participant_from_row
 
 log = logging.getLogger("rollcall.store")
 
@@ -168,50 +168,19 @@ class PostgresStore:
         after: int | None = None,
         before: int | None = None,
     ) -> Page:
-        where = ["conference_sid = $1"]
-        args: list[Any] = [conference_sid]
-        if not flt.include_ended:
-            where.append("active")
-        for column, value in (("muted", flt.muted), ("hold", flt.hold), ("coaching", flt.coaching)):
-            if value is not None:
-                args.append(value)
-                where.append(f"{column} = ${len(args)}")
-        base = " AND ".join(where)
-        select = f"SELECT {PARTICIPANT_COLUMNS} FROM participants WHERE {base}"  # noqa: S608
-        n = len(args)
         async with (
             self._connection() as conn,
             conn.transaction(isolation="repeatable_read", readonly=True),
         ):
-            if before is not None:
-                sql = f"{select} AND seq < ${n + 1} ORDER BY seq DESC LIMIT ${n + 2}"
-                rows = list(await conn.fetch(sql, *args, before, page_size + 1))
-                more_before = len(rows) > page_size
-                rows = list(reversed(rows[:page_size]))
-                more_after = True
-            else:
-                start = after if after is not None else 0
-                sql = f"{select} AND seq > ${n + 1} ORDER BY seq LIMIT ${n + 2}"
-                rows = list(await conn.fetch(sql, *args, start, page_size + 1))
-                more_after = len(rows) > page_size
-                rows = rows[:page_size]
-                more_before = False
-                if after is not None:
-                    first = rows[0][0] if rows else after + 1
-                    probe = await conn.fetchval(
-                        f"{select} AND seq < ${n + 1} LIMIT 1", *args, first
-                    )
-                    more_before = probe is not None
-            revision = await conn.fetchval(
-                "SELECT revision FROM conferences WHERE sid = $1", conference_sid
+            return await pg_participant_lists.list_participants(
+                conn,
+                self._rows,
+                conference_sid,
+                flt,
+                page_size=page_size,
+                after=after,
+                before=before,
             )
-        participants = [self._rows.participant(row) for row in rows]
-        return Page(
-            participants=participants,
-            next_after=participants[-1].seq if participants and more_after else None,
-            previous_before=participants[0].seq if participants and more_before else None,
-            revision=0 if revision is None else int(revision),
-        )
 
     async def list_conferences(
         self,

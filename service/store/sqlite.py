@@ -16,19 +16,18 @@ runs on the connection's own thread: COMMIT (the fsync), a BEGIN IMMEDIATE
 that must wait for the lock, migrations and maintenance.
 
 This module owns the connections and the transactions (group commit); the
-statements live beside it by concern: sqlite_rows (participants, conferences,
-events, request ids), sqlite_conferences (conference lists), sqlite_cursors
-(status callback cursors), sqlite_carrier (carrier calls and callbacks),
-sqlite_migrations (the schema).
+statements live beside it by concern: sqlite_connections (opening them,
+statements that must finish), sqlite_rows (participants, conferences,
+events, request ids), sqlite_participant_lists and sqlite_conferences
+(lists), sqlite_cursors (status callback cursors), sqlite_carrier (carrier
+calls and callbacks), sqlite_migrations (the schema).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import sqlite3
-from collections.abc import AsyncIterator, Awaitable
-from typing import Any, TypeVar
+from collections.abc import AsyncIterator
 
 import aiosqlite
 import orjson
@@ -41,78 +40,16 @@ from service.core.ports.store import (
     ParticipantFilter,
     WebhookCursor,
 )
-from service.store import sqlite_conferences, sqlite_cursors
+from service.store import sqlite_conferences, sqlite_cursors, sqlite_participant_lists
 from service.store.lookup_cache import LookupCache
 from service.store.row_cache import RowCache
 from service.store.rows import PARTICIPANT_COLUMNS, participant_from_row
+from service.store.sqlite_connections import begin_at_once, connect, finish, statement
 from service.store.sqlite_inline import raw
 from service.store.sqlite_migrations import migrate
 from service.store.sqlite_rows import SqliteReads, SqliteWriteTransaction
 
 _READERS = 4
-T = TypeVar("T")
-
-
-async def _finish(work: Awaitable[T]) -> T:
-    """Await `work` to its end even if the caller is cancelled meanwhile; the
-    cancellation is raised once the work is done."""
-    task = asyncio.ensure_future(work)
-    cancelled = False
-    while not task.done():
-        try:
-            await asyncio.shield(task)
-        except asyncio.CancelledError:
-            if task.done() and task.cancelled():
-                raise
-            cancelled = True
-    if cancelled:
-        task.exception()  # retrieved: the cancellation wins
-        raise asyncio.CancelledError
-    return task.result()
-
-
-async def _statement(conn: aiosqlite.Connection, sql: str) -> None:
-    """Execute one statement. If the caller is cancelled meanwhile, wait until
-    the connection's thread has run it (its queue is in order) before the
-    cancellation goes on, so the caller's bookkeeping stays true."""
-    try:
-        await conn.execute(sql)
-    except asyncio.CancelledError:
-        with contextlib.suppress(Exception):
-            await _finish(conn.execute("SELECT 1"))
-        raise
-
-
-_SQLITE_BUSY = 5
-_BUSY_TIMEOUT_MS = 10_000
-
-
-def _begin_at_once(conn: sqlite3.Connection) -> bool:
-    """BEGIN IMMEDIATE inline if the write lock is free now (True); False if
-    another process holds it, and the caller waits for it on the connection's
-    thread (busy_timeout), never on the event loop. This process's writes all
-    go through one connection, so the lock is free unless someone else (a
-    sqlite3 shell, a backup) writes the file."""
-    conn.execute("PRAGMA busy_timeout=0")
-    try:
-        conn.execute("BEGIN IMMEDIATE")
-    except sqlite3.OperationalError as exc:
-        if (getattr(exc, "sqlite_errorcode", 0) or 0) & 0xFF != _SQLITE_BUSY:
-            raise
-        return False
-    finally:
-        conn.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
-    return True
-
-
-async def _connect(path: str) -> aiosqlite.Connection:
-    # Used from the loop too (see sqlite_inline), never from two threads at once.
-    conn = await aiosqlite.connect(path, isolation_level=None, check_same_thread=False)
-    await conn.execute("PRAGMA journal_mode=WAL")
-    await conn.execute("PRAGMA synchronous=FULL")
-    await conn.execute("PRAGMA foreign_keys=ON")
-    await conn.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
-    return conn
 
 
 class SqliteStore:
@@ -133,10 +70,10 @@ class SqliteStore:
         self._found = LookupCache()
 
     async def open(self) -> None:
-        self._writer = await _connect(self.path)
+        self._writer = await connect(self.path)
         await migrate(self._writer)
         for _ in range(_READERS):
-            conn = await _connect(self.path)
+            conn = await connect(self.path)
             self._all_readers.append(conn)
             self._readers.put_nowait(conn)
 
@@ -180,7 +117,7 @@ class SqliteStore:
             batch = self._batch
         except BaseException:
             if self._in_change:
-                await _finish(self._undo_change(conn))
+                await finish(self._undo_change(conn))
             raise
         finally:
             self._after_change(conn)
@@ -193,8 +130,8 @@ class SqliteStore:
         if self._batch is None:
             self._batch = asyncio.get_running_loop().create_future()
             try:
-                if not _begin_at_once(raw(conn)):
-                    await _statement(conn, "BEGIN IMMEDIATE")
+                if not begin_at_once(raw(conn)):
+                    await statement(conn, "BEGIN IMMEDIATE")
             except BaseException:
                 if not conn.in_transaction:
                     self._batch = None
@@ -310,52 +247,10 @@ class SqliteStore:
         after: int | None = None,
         before: int | None = None,
     ) -> Page:
-        where = ["conference_sid = ?"]
-        args: list[Any] = [conference_sid]
-        if not flt.include_ended:
-            where.append("active = 1")
-        for column, value in (("muted", flt.muted), ("hold", flt.hold), ("coaching", flt.coaching)):
-            if value is not None:
-                where.append(f"{column} = ?")
-                args.append(int(value))
-        base = " AND ".join(where)
-        select = f"SELECT {PARTICIPANT_COLUMNS} FROM participants WHERE {base}"  # noqa: S608
         async with self._read() as r:
-            conn = r.raw
-            # Inline (see sqlite_inline): no cancellation point between BEGIN
-            # and the COMMIT below, so the pooled connection is never left
-            # inside a transaction.
-            conn.execute("BEGIN")
-            try:
-                if before is not None:
-                    sql = f"{select} AND seq < ? ORDER BY seq DESC LIMIT ?"
-                    rows = await r._all(sql, *args, before, page_size + 1)
-                    more_before = len(rows) > page_size
-                    rows = list(reversed(rows[:page_size]))
-                    more_after = True
-                else:
-                    start = after if after is not None else 0
-                    sql = f"{select} AND seq > ? ORDER BY seq LIMIT ?"
-                    rows = await r._all(sql, *args, start, page_size + 1)
-                    more_after = len(rows) > page_size
-                    rows = rows[:page_size]
-                    more_before = False
-                    if after is not None:
-                        first = rows[0][0] if rows else after + 1
-                        probe = await r._one(f"{select} AND seq < ? LIMIT 1", *args, first)
-                        more_before = probe is not None
-                rev_row = await r._one(
-                    "SELECT revision FROM conferences WHERE sid = ?", conference_sid
-                )
-            finally:
-                conn.execute("COMMIT")
-        participants = [self._rows.participant(row) for row in rows]
-        return Page(
-            participants=participants,
-            next_after=participants[-1].seq if participants and more_after else None,
-            previous_before=participants[0].seq if participants and more_before else None,
-            revision=0 if rev_row is None else int(rev_row[0]),
-        )
+            return await sqlite_participant_lists.list_participants(
+                r, self._rows, conference_sid, flt, page_size, after=after, before=before
+            )
 
     async def list_conferences(
         self,
