@@ -1,10 +1,10 @@
 """A page of a conference's participants, the same in both SQL stores.
 
-What it owns: the WHERE clause of a participant list (the conference, active
-only unless ended ones are asked for, the muted/hold/coaching filters) and
-the windowing of a page (a page after a cursor, or before one read backwards
-and turned around; whether more lie on either side), over queries each
-adapter writes in its own dialect.
+What it owns: the list's SQL (the conference, active only unless ended ones
+are asked for, the muted/hold/coaching filters, a page after a cursor or
+before one read backwards and turned around, the conference's revision) and
+the windowing of a page (whether more lie on either side), written once for
+both dialects; each adapter hands in how it runs a query.
 
 The rules it keeps: only fixed clauses are joined in and every value is a
 parameter; cursors are seqs (creation order), so a page never repeats or
@@ -14,67 +14,80 @@ query of a page in one snapshot, so the revision covers every row on it.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Protocol
 
 from service.core.model import Participant
 from service.core.ports.store import Page, ParticipantFilter
-
-# (cursor seq, limit) -> rows (seq, data): after it in seq order, or before
-# it in reverse seq order.
-Rows = Callable[[int, int], Awaitable[list[Any]]]
+from service.store.rows import PARTICIPANT_COLUMNS
 
 
-def where(
-    conference_sid: str,
-    flt: ParticipantFilter,
-    *,
-    placeholder: Callable[[int], str],
-    active: str,
-    flag: Callable[[bool], Any],
-) -> tuple[str, list[Any]]:
-    """The list's WHERE clause and its arguments; `placeholder(n)` names the
-    n-th (1-based) parameter, `active` is the dialect's active-only clause and
-    `flag` converts a filter's boolean."""
-    args: list[Any] = [conference_sid]
-    clauses = [f"conference_sid = {placeholder(1)}"]
-    if not flt.include_ended:
-        clauses.append(active)
-    for column, value in (("muted", flt.muted), ("hold", flt.hold), ("coaching", flt.coaching)):
-        if value is not None:
-            args.append(flag(value))
-            clauses.append(f"{column} = {placeholder(len(args))}")
-    return " AND ".join(clauses), args
+class Query(Protocol):
+    """Runs `sql` with its arguments in the adapter's snapshot: every row
+    (`all_rows`) or the first one, None when there is none (`first_row`)."""
+
+    def __call__(self, sql: str, *args: Any) -> Awaitable[Any]: ...
+
+
+@dataclasses.dataclass(frozen=True)
+class Dialect:
+    placeholder: Callable[[int], str]  # the n-th (1-based) parameter
+    active: str  # the clause "only active participants"
+    flag: Callable[[bool], Any]  # a boolean filter's value as stored
+
+
+SQLITE = Dialect(placeholder=lambda _: "?", active="active = 1", flag=int)
+POSTGRES = Dialect(placeholder=lambda n: f"${n}", active="active", flag=bool)
 
 
 async def page(
-    *,
-    after_rows: Rows,
-    before_rows: Rows,
-    any_before: Callable[[int], Awaitable[bool]],
-    revision: Callable[[], Awaitable[int | None]],
+    dialect: Dialect,
+    all_rows: Query,
+    first_row: Query,
     decode: Callable[[Any], Participant],
+    conference_sid: str,
+    flt: ParticipantFilter,
     page_size: int,
+    *,
     after: int | None,
     before: int | None,
 ) -> Page:
+    p = dialect.placeholder
+    args: list[Any] = [conference_sid]
+    clauses = [f"conference_sid = {p(1)}"]
+    if not flt.include_ended:
+        clauses.append(dialect.active)
+    for column, value in (("muted", flt.muted), ("hold", flt.hold), ("coaching", flt.coaching)):
+        if value is not None:
+            args.append(dialect.flag(value))
+            clauses.append(f"{column} = {p(len(args))}")
+    select = f"SELECT {PARTICIPANT_COLUMNS} FROM participants WHERE {' AND '.join(clauses)}"  # noqa: S608
+    cursor, limit = p(len(args) + 1), p(len(args) + 2)
     if before is not None:
-        rows = await before_rows(before, page_size + 1)
+        sql = f"{select} AND seq < {cursor} ORDER BY seq DESC LIMIT {limit}"
+        rows = list(await all_rows(sql, *args, before, page_size + 1))
         more_before = len(rows) > page_size
         rows = list(reversed(rows[:page_size]))
         more_after = True
     else:
-        rows = await after_rows(after if after is not None else 0, page_size + 1)
+        sql = f"{select} AND seq > {cursor} ORDER BY seq LIMIT {limit}"
+        rows = list(await all_rows(sql, *args, after if after is not None else 0, page_size + 1))
         more_after = len(rows) > page_size
         rows = rows[:page_size]
         more_before = False
         if after is not None:
-            more_before = await any_before(rows[0][0] if rows else after + 1)
-    current = await revision()
+            first = rows[0][0] if rows else after + 1
+            probe = await first_row(f"{select} AND seq < {cursor} LIMIT 1", *args, first)
+            more_before = probe is not None
+    current = await first_row(
+        f"SELECT revision FROM conferences WHERE sid = {p(1)}",  # noqa: S608 (placeholder only)
+        conference_sid,
+    )
     participants = [decode(row) for row in rows]
     return Page(
         participants=participants,
         next_after=participants[-1].seq if participants and more_after else None,
         previous_before=participants[0].seq if participants and more_before else None,
-        revision=0 if current is None else int(current),
+        revision=0 if current is None else int(current[0]),
     )

@@ -35,7 +35,7 @@ from service.core.ports.store import (
     ParticipantFilter,
     WebhookCursor,
 )
-from service.store import pg_conferences, pg_participant_lists, pg_schema
+from service.store import participant_pages, pg_conferences, pg_schema
 from service.store.pg_notify import Notifier
 from service.store.pg_tx import PgReads, PgWriteTransaction
 from service.store.row_cache import RowCache
@@ -172,15 +172,10 @@ class PostgresStore:
             self._connection() as conn,
             conn.transaction(isolation="repeatable_read", readonly=True),
         ):
-            return await pg_participant_lists.list_participants(
-                conn,
-                self._rows,
-                conference_sid,
-                flt,
-                page_size=page_size,
-                after=after,
-                before=before,
-            )
+            return await participant_pages.page(
+                participant_pages.POSTGRES, conn.fetch, conn.fetchrow, self._rows.participant,
+                conference_sid, flt, page_size, after=after, before=before,
+            )  # fmt: skip
 
     async def list_conferences(
         self,

@@ -18,8 +18,8 @@ that must wait for the lock, migrations and maintenance.
 This module owns the connections and the transactions (group commit); the
 statements live beside it by concern: sqlite_connections (opening them,
 statements that must finish), sqlite_rows (participants, conferences,
-events, request ids), sqlite_participant_lists and sqlite_conferences
-(lists), sqlite_cursors (status callback cursors), sqlite_carrier (carrier
+events, request ids), participant_pages and sqlite_conferences (lists),
+sqlite_cursors (status callback cursors), sqlite_carrier (carrier
 calls and callbacks), sqlite_migrations (the schema).
 """
 
@@ -40,7 +40,7 @@ from service.core.ports.store import (
     ParticipantFilter,
     WebhookCursor,
 )
-from service.store import sqlite_conferences, sqlite_cursors, sqlite_participant_lists
+from service.store import participant_pages, sqlite_conferences, sqlite_cursors
 from service.store.lookup_cache import LookupCache
 from service.store.row_cache import RowCache
 from service.store.rows import PARTICIPANT_COLUMNS, participant_from_row
@@ -248,9 +248,16 @@ class SqliteStore:
         before: int | None = None,
     ) -> Page:
         async with self._read() as r:
-            return await sqlite_participant_lists.list_participants(
-                r, self._rows, conference_sid, flt, page_size, after=after, before=before
-            )
+            # Inline (see sqlite_inline): no cancellation point between BEGIN
+            # and COMMIT, so the pooled connection is never left in a transaction.
+            r.raw.execute("BEGIN")
+            try:
+                return await participant_pages.page(
+                    participant_pages.SQLITE, r._all, r._one, self._rows.participant,
+                    conference_sid, flt, page_size, after=after, before=before,
+                )  # fmt: skip
+            finally:
+                r.raw.execute("COMMIT")
 
     async def list_conferences(
         self,
