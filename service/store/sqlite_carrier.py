@@ -12,15 +12,17 @@ caller's write transaction, so a report and its dedup token commit together.
 
 from __future__ import annotations
 
+import sqlite3
 from typing import Any
 
 from service.core.ports.store import Placement
 
 
 class CarrierRows:
-    """Mixed into the SQLite write transaction (needs its `_one` and `conn`)."""
+    """Mixed into the SQLite write transaction (needs its `_one`, `_all` and
+    `raw`: its writes run inline, as every row write of a change does)."""
 
-    conn: Any
+    raw: sqlite3.Connection
 
     async def _one(self, sql: str, *args: Any) -> Any: ...
 
@@ -36,7 +38,7 @@ class CarrierRows:
     async def save_carrier_call(
         self, call_sid: str, carrier_conference_sid: str, last_sequence: int | None
     ) -> None:
-        await self.conn.execute(
+        self.raw.execute(
             "INSERT INTO carrier_calls (call_sid, carrier_conference_sid, last_sequence)"
             " VALUES (?, ?, ?) ON CONFLICT (call_sid) DO UPDATE SET"
             " carrier_conference_sid = excluded.carrier_conference_sid,"
@@ -51,7 +53,7 @@ class CarrierRows:
         return None if row is None else int(row[0])
 
     async def save_carrier_event_sequence(self, scope: str, last_sequence: int) -> None:
-        await self.conn.execute(
+        self.raw.execute(
             "INSERT INTO carrier_event_sequences (scope, last_sequence) VALUES (?, ?)"
             " ON CONFLICT (scope) DO UPDATE SET last_sequence = excluded.last_sequence",
             (scope, last_sequence),
@@ -62,14 +64,14 @@ class CarrierRows:
         return row is not None
 
     async def record_carrier_callback(self, token: str, at: float) -> None:
-        await self.conn.execute(
+        self.raw.execute(
             "INSERT INTO carrier_callbacks (token, received_at) VALUES (?, ?)", (token, at)
         )
 
     async def record_placement(
         self, key: str, account_sid: str, conference_sid: str, at: float
     ) -> None:
-        await self.conn.execute(
+        self.raw.execute(
             "INSERT INTO placements (call_key, account_sid, conference_sid, placed_at)"
             " VALUES (?, ?, ?, ?) ON CONFLICT (call_key) DO UPDATE SET"
             " account_sid = excluded.account_sid, conference_sid = excluded.conference_sid,"
@@ -78,7 +80,7 @@ class CarrierRows:
         )
 
     async def forget_placement(self, key: str) -> None:
-        await self.conn.execute("DELETE FROM placements WHERE call_key = ?", (key,))
+        self.raw.execute("DELETE FROM placements WHERE call_key = ?", (key,))
 
     async def placements_before(self, at: float, *, mine: bool = False) -> list[Placement]:
         # One process per database file: every placement is this process's.
