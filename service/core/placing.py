@@ -67,12 +67,10 @@ async def _at_once(ps: Participants, cmd: CreateCommand) -> _Created:
     placed: Placed | None = None
     try:
         async with ps.store.write() as tx:
-            background.started()
-            repeat = await _repeat(tx, cmd)
-            if repeat is not None:
-                return None, repeat, None
-            now = ps.clock.now()
-            conf, new = await create.decide(tx, cmd, now, None)
+            decided = await _decide(ps, tx, cmd)
+            if isinstance(decided, Participant):
+                return None, decided, None
+            conf, new, now = decided
             placed = await ps.telephony.place(
                 create.place_call(cmd, create.call_key(cmd), conf.sid)
             )
@@ -105,12 +103,10 @@ async def _remote(ps: Participants, cmd: CreateCommand) -> _Created:
     for _ in range(_PLACE_ROUNDS):
         key = create.call_key(cmd)
         async with ps.store.write() as tx:
-            background.started()
-            repeat = await _repeat(tx, cmd)
-            if repeat is not None:
-                return None, repeat, None
-            now = ps.clock.now()
-            conf, new = await create.decide(tx, cmd, now, None)
+            decided = await _decide(ps, tx, cmd)
+            if isinstance(decided, Participant):
+                return None, decided, None
+            conf, new, now = decided
             # Durable before dialing: a process that dies before recording
             # the call leaves it for the next start to end (see placements).
             await tx.record_placement(key, cmd.conference.account_sid, conf.sid, now)
@@ -184,6 +180,20 @@ async def _record(
         )
     await tx.save_carrier_call(placed.call_sid, placed.conference_sid, None)
     return ch, participant
+
+
+async def _decide(
+    ps: Participants, tx: WriteTransaction, cmd: CreateCommand
+) -> Participant | tuple[Conference, bool, float]:
+    """A Create's transaction begins: the participant of an earlier Create with
+    this request_id (a repeat), or (conference, whether new, now) decided."""
+    background.started()
+    repeat = await _repeat(tx, cmd)
+    if repeat is not None:
+        return repeat
+    now = ps.clock.now()
+    conf, new = await create.decide(tx, cmd, now, None)
+    return conf, new, now
 
 
 async def _repeat(tx: WriteTransaction, cmd: CreateCommand) -> Participant | None:
