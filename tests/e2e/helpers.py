@@ -74,3 +74,30 @@ async def callbacks_caught_up(app: App) -> None:
             await coordinator.wait_leading()
         await webhooks.rescan()
         await webhooks.wait_idle()
+
+
+async def until_status(
+    stub: Any, parent: str, metadata: Any, call_sids: list[str], status: int, seconds: float = 20
+) -> None:
+    """Wait, on a WatchConference stream replaying the conference's log from
+    its start, until every call in `call_sids` has reached `status` (each
+    call's latest event counts). Fails after `seconds` instead of hanging."""
+    stream = stub.WatchConference(
+        pb.WatchConferenceRequest(parent=parent, resume_after_revision=0), metadata=metadata
+    )
+    latest: dict[str, int] = {}
+
+    async def read() -> None:
+        async for item in stream:
+            if item.HasField("event") and item.event.HasField("participant"):
+                latest[item.event.participant.call_sid] = item.event.participant.status
+                if all(latest.get(sid) == status for sid in call_sids):
+                    return
+        raise AssertionError(f"the stream ended before {call_sids} reached {status}")
+
+    try:
+        await asyncio.wait_for(read(), seconds)
+    except TimeoutError:
+        raise AssertionError(f"never happened: {call_sids} reached {status}") from None
+    finally:
+        stream.cancel()

@@ -33,8 +33,7 @@ from tests.conftest import (
     serving,
     started,
 )
-from tests.e2e.helpers import create, expect_error, fetch
-from tests.poll import eventually
+from tests.e2e.helpers import create, expect_error, fetch, until_status
 
 RINGING = ppb.PARTICIPANT_STATUS_RINGING
 CONNECTED = ppb.PARTICIPANT_STATUS_CONNECTED
@@ -148,17 +147,25 @@ async def test_disk_full_is_typed_keeps_reads_and_recovers_with_every_call_progr
         filler.unlink()
         await h.advance(30)
 
-        async def all_connected() -> bool:
-            found = [(await fetch(h, "room", sid)).status for sid in sids]
-            return found == [CONNECTED] * CALLS
-
-        await eventually(all_connected, "every call to be connected")
+        await until_status(h.stub, h.parent("room"), h.md(), sids, CONNECTED)
         assert h.app.dialer.retrying() == 0
         await create(h)
 
 
 async def _raise(exc: BaseException) -> None:
     raise exc
+
+
+async def until_not_serving(h: Harness) -> None:
+    """Wait on each service's health Watch stream until it says NOT_SERVING."""
+    stub = health_pb2_grpc.HealthStub(h.channel)
+    for name in ("", SERVICE_NAME, CALLBACK_SERVICE_NAME):
+        stream = stub.Watch(health_pb2.HealthCheckRequest(service=name))
+        try:
+            while (await stream.read()).status != health_pb2.HealthCheckResponse.NOT_SERVING:
+                pass
+        finally:
+            stream.cancel()
 
 
 async def health_of(h: Harness) -> list[int]:
@@ -183,10 +190,7 @@ async def test_database_removed_under_the_server_turns_health_off_and_refuses_wr
         shutil.rmtree(folder)
         await h.advance(5)  # the periodic check, with no write in between
 
-        async def not_serving() -> bool:
-            return await health_of(h) == [health_pb2.HealthCheckResponse.NOT_SERVING] * 3
-
-        await eventually(not_serving, "health NOT_SERVING")
+        await until_not_serving(h)
         error = await expect_error(create(h), grpc.StatusCode.UNAVAILABLE)
         assert error.reason == "DATABASE_GONE"
 
@@ -211,7 +215,4 @@ async def test_database_replaced_is_noticed_by_the_next_write(tmp_path: Path) ->
         assert error.reason == "DATABASE_GONE"
         assert error.http_status == 503
 
-        async def not_serving() -> bool:
-            return await health_of(h) == [health_pb2.HealthCheckResponse.NOT_SERVING] * 3
-
-        await eventually(not_serving, "health NOT_SERVING")
+        await until_not_serving(h)

@@ -25,8 +25,8 @@ from rollcall.v1 import participant_pb2 as ppb
 from rollcall.v1 import participant_service_pb2 as pb
 from rollcall.v1 import participant_service_pb2_grpc as pb_grpc
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, basic
+from tests.e2e.helpers import until_status
 from tests.e2e.process import ServerProcess
-from tests.poll import eventually
 
 MD = (("authorization", basic(ACCOUNT_SID, AUTH_TOKEN)),)
 STATUS = (
@@ -129,18 +129,12 @@ async def _scenario(on_a: Any, on_b: Any) -> None:
         )
     ).participant
 
-    async def two_connected() -> bool:
-        return bool((await fetch(on_a, conference, two.call_sid)).status == CONNECTED)
-
-    await eventually(two_connected, "the second call connected on A")
+    await until_status(on_a, name(conference), MD, [two.call_sid], CONNECTED)
     await on_b.DeleteParticipant(
         pb.DeleteParticipantRequest(name=name(carrier_conference, two.call_sid)), metadata=MD
     )
 
-    async def two_left() -> bool:
-        return bool((await fetch(on_a, conference, two.call_sid)).status == COMPLETE)
-
-    await eventually(two_left, "the call hung up on B left on A")
+    await until_status(on_a, name(conference), MD, [two.call_sid], COMPLETE)
 
     # A delete on A removes the call at the carrier.
     await on_a.DeleteParticipant(
@@ -166,10 +160,7 @@ async def _conference_actions(a_channel: Any, b_channel: Any) -> None:
     one = created.participant
     conference = one.conference_sid
 
-    async def connected() -> bool:
-        return bool((await fetch(on_a, conference, one.call_sid)).status == CONNECTED)
-
-    await eventually(connected, "the call connected on A")
+    await until_status(on_a, name(conference), MD, [one.call_sid], CONNECTED)
     at_carrier = await fetch(on_b, f"rollcall-{conference}", one.call_sid)
     before = await conferences_a.FetchConference(
         cpb.FetchConferenceRequest(name=name(conference)), metadata=MD

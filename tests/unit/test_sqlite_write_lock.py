@@ -26,9 +26,11 @@ async def test_a_write_lock_held_elsewhere_is_waited_for_off_the_loop(tmp_path: 
                 await tx.conn.execute("INSERT INTO meta (key, value) VALUES ('b', '2')")
 
         waiting = asyncio.create_task(write())
-        # The loop keeps running while the store waits for the lock.
-        for _ in range(20):
-            await asyncio.sleep(0)
+        # A task started after it runs while the store waits for the lock: had
+        # the write blocked the loop, it would have ended (refused) first.
+        ran = asyncio.Event()
+        asyncio.get_running_loop().call_soon(ran.set)
+        await ran.wait()
         assert not waiting.done()
         other.execute("COMMIT")
         other.close()
