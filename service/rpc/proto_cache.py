@@ -2,10 +2,11 @@
 
 What it owns: a bounded map from (call SID, revision) to the Participant
 message messages.participant builds, used by Fetch and List answers (gRPC and,
-through the gateway, REST), to a whole Fetch answer holding it, and to its
-serialized bytes, from which the gRPC
-face writes Fetch and List answers without building a response message
-(`field` frames them as a length-delimited field of the answer).
+through the gateway, REST), together with what is built from it when first
+asked for: a whole Fetch answer holding it, and its serialized bytes, from
+which the gRPC face writes Fetch and List answers without building a
+response message (`field` frames them as a length-delimited field of the
+answer).
 
 The rules it keeps: every change to a participant stamps it with a new
 revision (core.changes), so (call SID, revision) names one committed state and
@@ -24,46 +25,52 @@ from service.rpc import messages
 
 DEFAULT_LIMIT = 4096
 
-_entries: dict[tuple[str, int], ppb.Participant] = {}
-_framed: dict[tuple[str, int], bytes] = {}
-_fetched: dict[tuple[str, int], pb.FetchParticipantResponse] = {}
+
+class _Entry:
+    """One participant revision's message, and what is built from it on demand."""
+
+    __slots__ = ("fetched", "framed", "message")
+
+    def __init__(self, message: ppb.Participant) -> None:
+        self.message = message
+        self.framed: bytes | None = None
+        self.fetched: pb.FetchParticipantResponse | None = None
 
 
-def participant(p: Participant, limit: int = DEFAULT_LIMIT) -> ppb.Participant:
+_entries: dict[tuple[str, int], _Entry] = {}
+
+
+def _entry(p: Participant, limit: int) -> _Entry:
     key = (p.call_sid, p.revision)
     found = _entries.get(key)
     if found is None:
-        found = messages.participant(p)
+        found = _Entry(messages.participant(p))
         while len(_entries) >= limit:
             del _entries[next(iter(_entries))]
         _entries[key] = found
     return found
 
 
+def participant(p: Participant, limit: int = DEFAULT_LIMIT) -> ppb.Participant:
+    return _entry(p, limit).message
+
+
 def fetch_response(p: Participant, limit: int = DEFAULT_LIMIT) -> pb.FetchParticipantResponse:
     """A whole Fetch answer (what the in-process REST gateway reads), shared:
     building one copies the participant message into it."""
-    key = (p.call_sid, p.revision)
-    found = _fetched.get(key)
-    if found is None:
-        found = pb.FetchParticipantResponse(participant=participant(p, limit))
-        while len(_fetched) >= limit:
-            del _fetched[next(iter(_fetched))]
-        _fetched[key] = found
-    return found
+    entry = _entry(p, limit)
+    if entry.fetched is None:
+        entry.fetched = pb.FetchParticipantResponse(participant=entry.message)
+    return entry.fetched
 
 
 def framed(p: Participant, limit: int = DEFAULT_LIMIT) -> bytes:
     """The Participant message's bytes as field 1 of an answer: the field of
     FetchParticipantResponse.participant and ListParticipantsResponse.participants."""
-    key = (p.call_sid, p.revision)
-    found = _framed.get(key)
-    if found is None:
-        found = field(1, participant(p, limit).SerializeToString())
-        while len(_framed) >= limit:
-            del _framed[next(iter(_framed))]
-        _framed[key] = found
-    return found
+    entry = _entry(p, limit)
+    if entry.framed is None:
+        entry.framed = field(1, entry.message.SerializeToString())
+    return entry.framed
 
 
 def field(number: int, payload: bytes) -> bytes:

@@ -88,7 +88,7 @@ def test_a_fetch_answer_is_built_once_per_revision() -> None:
     assert newer is not answer and newer.participant.muted and not answer.participant.muted
     for n in range(20):
         proto_cache.fetch_response(participant(2000 + n), limit=8)
-    assert len(proto_cache._fetched) <= 8
+    assert len(proto_cache._entries) <= 8
 
 
 def test_the_proto_cache_keeps_to_its_limit() -> None:
