@@ -53,7 +53,7 @@ from service.core.model import (
     Participant,
     ParticipantStatus,
 )
-from service.store.sqlite_migrations import migrations, statements
+from service.store.sqlite.migrations import migrations, statements
 
 LOADER_VERSION = 1
 PER_CONFERENCE = 200

@@ -29,17 +29,17 @@ from rollcall.v1 import participant_service_pb2_grpc as pb_grpc
 from service import grpc_races, keys, redact
 from service.admission import Admission
 from service.auth import Authenticator
-from service.carrier_callbacks.ingest import add_routes as add_carrier_routes
-from service.carrier_callbacks.ingest import callback_urls
+from service.carriers.choose import Chosen, choose
+from service.carriers.twilio.ingest import add_routes as add_carrier_routes
+from service.carriers.twilio.ingest import callback_urls
 from service.clock import Clock, SystemClock, Timer
 from service.config import Settings, parse_accounts, parse_api_keys
 from service.core import placements
 from service.core.conferences import Conferences
+from service.core.ports.carrier import Report
 from service.core.ports.dead_letters import DeadLetterStore
 from service.core.ports.store import Store
-from service.core.ports.telephony import Report
 from service.core.usecases import Participants
-from service.dialer.choose import Chosen, choose
 from service.metrics import start_metrics
 from service.ratelimit import RateLimiter
 from service.replicas import Coordinator
@@ -54,13 +54,13 @@ from service.rpc.participants import ParticipantApi
 from service.rpc.prebuilt import PrebuiltResponses
 from service.rpc.servicer import ParticipantServicer
 from service.rpc.watch import WatchHub
-from service.store import pg_schema
-from service.store.dead_letters import DeadLetters
-from service.store.guard import GuardedSqliteStore
-from service.store.pg_dead_letters import PgDeadLetters
-from service.store.pg_notify import Listener
-from service.store.postgres import PostgresStore
-from service.store.sqlite import SqliteStore
+from service.store.postgres import schema as pg_schema
+from service.store.postgres.dead_letters import PgDeadLetters
+from service.store.postgres.notify import Listener
+from service.store.postgres.store import PostgresStore
+from service.store.sqlite.dead_letters import DeadLetters
+from service.store.sqlite.guard import GuardedSqliteStore
+from service.store.sqlite.store import SqliteStore
 from service.webhooks.destinations import DestinationPolicy
 from service.webhooks.dispatcher import Policy, WebhookDispatcher
 from service.webhooks.redelivery import Redeliverer
@@ -157,10 +157,10 @@ class App:
             await self.participants.on_report(report)
 
         self.chosen: Chosen = choose(s, self.clock, sink)
-        self.dialer = self.chosen.telephony
+        self.carrier = self.chosen.carrier
         if self.chosen.twilio is not None and not s.http_listen:
             raise ValueError("the twilio dialer needs --http-listen: the carrier calls back there")
-        self.participants = Participants(self.store, self.dialer, self.clock)
+        self.participants = Participants(self.store, self.carrier, self.clock)
         # Before recover(): the calls it fails owe their callbacks too.
         self.webhooks = WebhookDispatcher(
             self.store,
@@ -392,8 +392,8 @@ class App:
             await self._metrics.cleanup()
             self._metrics = None
         # stop() also cleans up after a start() that failed part way.
-        if getattr(self, "dialer", None) is not None:
-            await self.dialer.close()
+        if getattr(self, "carrier", None) is not None:
+            await self.carrier.close()
         if participants is not None:
             await participants.changes.drain()
         if self.coordinator is not None:

@@ -111,7 +111,7 @@ SETTINGS_HELP: dict[str, str] = {
         " when unset)"
     ),
     "dialer": (
-        "telephony adapter: 'simulated' (no phone rings) or 'twilio' (a Twilio-compatible"
+        "carrier adapter: 'simulated' (no phone rings) or 'twilio' (a Twilio-compatible"
         " Participants API; see the twilio_* settings)"
     ),
     "sim_ring_seconds": "simulated dialer: seconds a call rings before it is answered",

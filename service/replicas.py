@@ -23,8 +23,8 @@ import logging
 from service.core import placements
 from service.core.model import Event
 from service.core.usecases import Participants
-from service.store.pg_lease import SessionLease
-from service.store.postgres import PostgresStore
+from service.store.postgres.lease import SessionLease
+from service.store.postgres.store import PostgresStore
 from service.webhooks.dispatcher import WebhookDispatcher
 
 log = logging.getLogger("rollcall.replicas")

@@ -22,8 +22,8 @@ from typing import Generic, TypeVar
 
 from service.core import background, errors
 from service.core.changes import Changes, apply
+from service.core.ports.carrier import Carrier, Effect, Update
 from service.core.ports.store import Store, WriteTransaction
-from service.core.ports.telephony import Effect, Telephony, Update
 
 T = TypeVar("T")
 
@@ -53,7 +53,7 @@ class _CarrierFirst(Exception):
         self.effects = effects
 
 
-async def run(store: Store, telephony: Telephony, decide: Decide[T]) -> Decided[T]:
+async def run(store: Store, carrier: Carrier, decide: Decide[T]) -> Decided[T]:
     """Decide, carry out and record (see the module's rules); returns what
     was recorded, whose changes the caller announces."""
     done: set[object] = set()
@@ -63,15 +63,15 @@ async def run(store: Store, telephony: Telephony, decide: Decide[T]) -> Decided[
                 background.started()
                 decided = await decide(tx, round_ == 0)
                 pending = _pending(decided.effects, done)
-                if pending and not telephony.in_process:
+                if pending and not carrier.in_process:
                     raise _CarrierFirst(pending)
                 for effect in pending:
-                    await telephony.apply(effect)
+                    await carrier.apply(effect)
                 if decided.changes is not None:
                     await apply(tx, decided.changes)
         except _CarrierFirst as first:
             for effect in first.effects:
-                await telephony.apply(effect)
+                await carrier.apply(effect)
                 done.update(_parts(effect))
             continue
         return decided

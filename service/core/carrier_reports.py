@@ -1,6 +1,6 @@
 """What a carrier's report means for Rollcall's model, decided without I/O.
 
-What it owns: the pure decisions the core makes when a telephony report
+What it owns: the pure decisions the core makes when a carrier report
 arrives: whether it is stale (SequenceNumber at or below the last one
 applied), which participant changes a conference event reports that Rollcall
 did not cause (another application muted someone, a hold from the carrier's
@@ -22,7 +22,7 @@ import dataclasses
 from typing import Any
 
 from service.core.model import EndReason, EventType, LeaveReason, Participant
-from service.core.ports.telephony import ConferenceEvent, ConferenceReport
+from service.core.ports.carrier import ConferenceEvent, ConferenceReport
 
 _FLAGS: dict[ConferenceEvent, tuple[str, bool, EventType]] = {
     ConferenceEvent.PARTICIPANT_MUTE: ("muted", True, EventType.PARTICIPANT_MUTED),

@@ -15,8 +15,8 @@ import copy
 import dataclasses
 
 from service.core.model import Conference, Event, EventType, Participant
+from service.core.ports.carrier import CallTarget
 from service.core.ports.store import WriteTransaction
-from service.core.ports.telephony import CallTarget
 
 
 @dataclasses.dataclass(frozen=True)

@@ -23,8 +23,8 @@ from __future__ import annotations
 from service.core import carrier_reports, rules
 from service.core.changes import Changes, apply
 from service.core.model import EventType, Participant
+from service.core.ports.carrier import ConferenceEvent, ConferenceReport
 from service.core.ports.store import WriteTransaction
-from service.core.ports.telephony import ConferenceEvent, ConferenceReport
 
 _ANNOUNCED = {
     ConferenceEvent.ANNOUNCEMENT_END: EventType.ANNOUNCEMENT_ENDED,

@@ -26,13 +26,13 @@ from service.core.carrier_first import Decided
 from service.core.changes import Changes
 from service.core.commands import ConferenceRef
 from service.core.model import Conference, EndReason, EventType
-from service.core.ports.store import ConferenceFilter, ConferencePage, Store, WriteTransaction
-from service.core.ports.telephony import (
+from service.core.ports.carrier import (
     AnnounceConference,
     ConferenceTarget,
     Effect,
     EndConference,
 )
+from service.core.ports.store import ConferenceFilter, ConferencePage, Store, WriteTransaction
 from service.core.usecases import Participants, _find_conference, read_roster
 
 
@@ -83,7 +83,7 @@ class Conferences:
 
         # One such change at a time per conference (as named) on this replica.
         async with ps.lock(ref.account_sid, "conference:" + ref.key):
-            decided = await carrier_first.run(self.store, ps.telephony, decide)
+            decided = await carrier_first.run(self.store, ps.carrier, decide)
             if decided.changes is not None:
                 await ps._committed(decided.changes)  # the one post-commit path
         return decided.answer
@@ -115,7 +115,7 @@ class Conferences:
             effects += [
                 AnnounceConference(t, cmd.announce_url, cmd.announce_method) for t in targets
             ]
-            if not self.participants.telephony.reports_announcements:
+            if not self.participants.carrier.reports_announcements:
                 # No carrier report will come: played once the carrier has taken it.
                 ch.emit(EventType.ANNOUNCEMENT_ENDED)
         if cmd.end:

@@ -21,8 +21,8 @@ from service.core.model import (
     ParticipantStatus,
     new_sid,
 )
+from service.core.ports.carrier import PlaceCall
 from service.core.ports.store import WriteTransaction
-from service.core.ports.telephony import PlaceCall
 
 
 class ConferenceReader(Protocol):

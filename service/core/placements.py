@@ -24,8 +24,8 @@ import logging
 from typing import TYPE_CHECKING
 
 from service.core.errors import Code, RollcallError
+from service.core.ports.carrier import CallReport, CallTarget, Kick, OpenCall
 from service.core.ports.store import Placement
-from service.core.ports.telephony import CallReport, CallTarget, Kick, OpenCall
 
 if TYPE_CHECKING:
     from service.core.usecases import Participants
@@ -71,7 +71,7 @@ async def recover(ps: Participants, older_than_seconds: float, *, at_start: bool
         )
         for p in left
     ]
-    found = {r.key: r for r in await ps.telephony.reconcile(calls) if r.key is not None}
+    found = {r.key: r for r in await ps.carrier.reconcile(calls) if r.key is not None}
     ended = 0
     for placement in left:
         report = found.get(placement.key)
@@ -98,7 +98,7 @@ async def _resolve(ps: Participants, placement: Placement, report: CallReport) -
         placement.account_sid, report.conference_sid or placement.conference_sid, report.call_sid
     )
     try:
-        await ps.telephony.apply(Kick(target))
+        await ps.carrier.apply(Kick(target))
     except Exception:
         log.warning("could not end a call placed but never recorded", exc_info=True)
         return False

@@ -24,8 +24,8 @@ from service.core import background, create, errors, placements
 from service.core.changes import Changes, apply
 from service.core.commands import CreateCommand
 from service.core.model import Conference, EventType, Participant
+from service.core.ports.carrier import CallTarget, Kick, Placed
 from service.core.ports.store import WriteTransaction
-from service.core.ports.telephony import CallTarget, Kick, Placed
 
 if TYPE_CHECKING:
     from service.core.usecases import Participants
@@ -50,7 +50,7 @@ async def create_participant(
     done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
     ps.placing.add(done)  # a report for a call placed but not yet recorded waits
     try:
-        if ps.telephony.in_process:
+        if ps.carrier.in_process:
             ch, participant, queue_ms = await _at_once(ps, cmd)
         else:
             ch, participant, queue_ms = await _remote_locked(ps, cmd)
@@ -71,9 +71,7 @@ async def _at_once(ps: Participants, cmd: CreateCommand) -> _Created:
             if isinstance(decided, Participant):
                 return None, decided, None
             conf, new, now = decided
-            placed = await ps.telephony.place(
-                create.place_call(cmd, create.call_key(cmd), conf.sid)
-            )
+            placed = await ps.carrier.place(create.place_call(cmd, create.call_key(cmd), conf.sid))
             ch, participant = await _record(tx, cmd, conf, new, placed, now)
     except BaseException:
         if placed is not None:
@@ -111,7 +109,7 @@ async def _remote(ps: Participants, cmd: CreateCommand) -> _Created:
             # the call leaves it for the next start to end (see placements).
             await tx.record_placement(key, cmd.conference.account_sid, conf.sid, now)
         try:
-            placed = await ps.telephony.place(create.place_call(cmd, key, conf.sid))
+            placed = await ps.carrier.place(create.place_call(cmd, key, conf.sid))
         except BaseException as exc:
             if placements.refused(exc):
                 await placements.forget(ps, key)
@@ -153,7 +151,7 @@ async def _end_unrecorded(
     unless the carrier could not end it (the next recovery tries again)."""
     target = CallTarget(account_sid, placed.conference_sid, placed.call_sid)
     try:
-        await ps.telephony.apply(Kick(target))
+        await ps.carrier.apply(Kick(target))
     except Exception:
         log.exception("could not end a call that was not recorded")
         return

@@ -31,15 +31,15 @@ from service.core.model import (
     Participant,
     ParticipantStatus,
 )
-from service.core.ports.dialer import CallProgress
-from service.core.ports.store import WriteTransaction
-from service.core.ports.telephony import (
+from service.core.ports.carrier import (
     CallReport,
     ConferenceEvent,
     ConferenceReport,
     OpenCall,
     Report,
 )
+from service.core.ports.dialer import CallProgress
+from service.core.ports.store import WriteTransaction
 
 if TYPE_CHECKING:
     from service.core.usecases import Participants
@@ -70,7 +70,7 @@ async def _apply_once(
         if token is not None and await tx.carrier_callback_seen(token):
             return None
         if isinstance(report, ConferenceReport) and not report.call_sid:
-            wide = ps.telephony.reports_announcements
+            wide = ps.carrier.reports_announcements
             ch = await conference_reports.apply_wide(tx, report, accounts, announcements=wide)
         p = await tx.participant_by_call_sid(report.call_sid) if report.call_sid else None
         if p is None and report.call_sid and ps.placing and not last_try:
@@ -81,7 +81,7 @@ async def _apply_once(
             if isinstance(report, CallReport):
                 # An in-process carrier's own reports come in order and once
                 # (the port's rule): no SequenceNumber to keep or check.
-                ordered = ps.telephony.in_process and token is None
+                ordered = ps.carrier.in_process and token is None
                 ch = await _call_report(tx, p, report, ordered=ordered)
             else:
                 ch = await _conference_report(tx, p, report)
@@ -227,7 +227,7 @@ async def reconcile(
                 )
             )
     ended: set[str] = set()
-    for report in await ps.telephony.reconcile(open_calls):
+    for report in await ps.carrier.reconcile(open_calls):
         if report.status.terminal:
             ended.add(report.key or report.call_sid)
         await ps.on_report(report)

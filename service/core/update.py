@@ -15,8 +15,7 @@ from service.core.changes import Changes
 from service.core.commands import UpdateCommand
 from service.core.create import check_coach_target
 from service.core.model import Conference, EventType, Participant
-from service.core.ports.store import WriteTransaction
-from service.core.ports.telephony import (
+from service.core.ports.carrier import (
     Announce,
     BeepOnExit,
     Coach,
@@ -26,6 +25,7 @@ from service.core.ports.telephony import (
     ParticipantChange,
     Wait,
 )
+from service.core.ports.store import WriteTransaction
 
 # Settings an Update changes on the participant row (their effects: _effect).
 _SETTINGS = (

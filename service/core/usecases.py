@@ -26,14 +26,14 @@ from service.core.carrier_first import Decided
 from service.core.changes import Changes
 from service.core.commands import ConferenceRef, CreateCommand, UpdateCommand
 from service.core.model import Conference, Event, Participant
-from service.core.ports.store import Page, ParticipantFilter, Store, WriteTransaction
-from service.core.ports.telephony import (
+from service.core.ports.carrier import (
     CallTarget,
+    Carrier,
     Kick,
     Report,
-    Telephony,
     Update,
 )
+from service.core.ports.store import Page, ParticipantFilter, Store, WriteTransaction
 
 log = logging.getLogger("rollcall.core")
 
@@ -41,9 +41,9 @@ EventListener = Callable[[list[Event]], Awaitable[None] | None]
 
 
 class Participants:
-    def __init__(self, store: Store, telephony: Telephony, clock: Clock) -> None:
+    def __init__(self, store: Store, carrier: Carrier, clock: Clock) -> None:
         self.store = store
-        self.telephony = telephony
+        self.carrier = carrier
         self.clock = clock
         self._listeners: list[EventListener] = []
         # Every change runs here, apart from its caller (see background).
@@ -66,7 +66,7 @@ class Participants:
         """
         for target in ch.kicks:
             try:
-                await self.telephony.apply(Kick(target))
+                await self.carrier.apply(Kick(target))
             except Exception:
                 log.exception(
                     "carrier hangup failed after commit", extra={"call_sid": target.call_sid}
@@ -112,7 +112,7 @@ class Participants:
 
     async def create(self, cmd: CreateCommand) -> tuple[Participant, float | None]:
         """Returns the participant and its queue time in ms (None on a repeat)."""
-        self.telephony.check(cmd.conference.account_sid, cmd.from_endpoint, cmd.to_endpoint)
+        self.carrier.check(cmd.conference.account_sid, cmd.from_endpoint, cmd.to_endpoint)
         return await self.changes.run(lambda: placing.create_participant(self, cmd))
 
     def lock(self, account: str, name: str) -> asyncio.Lock:
@@ -146,7 +146,7 @@ class Participants:
             conf, p = await self._locked(tx, ref, key, cmd.etag if first else "")
             ch = Changes(conf, self.clock.now())
             effects = await update.decide(
-                tx, ch, conf, p, cmd, announcement_reported=self.telephony.reports_announcements
+                tx, ch, conf, p, cmd, announcement_reported=self.carrier.reports_announcements
             )
             if not effects:
                 return Decided(p, ch)
@@ -178,7 +178,7 @@ class Participants:
         # One such change at a time per participant (as named) on this replica,
         # so the carrier acts in the order the changes are recorded.
         async with self.lock(ref.account_sid, "participant:" + key):
-            decided = await carrier_first.run(self.store, self.telephony, decide)
+            decided = await carrier_first.run(self.store, self.carrier, decide)
             if decided.changes is not None:
                 await self._committed(decided.changes)
         return decided.answer

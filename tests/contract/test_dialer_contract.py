@@ -16,10 +16,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 
 import pytest
 
+from service.carriers.simulated.calls import SimulatedDialer, parse_outcomes
 from service.clock import ManualClock
 from service.core.errors import RollcallError
 from service.core.ports.dialer import CallProgress, CallRequest, Dialer
-from service.dialer.simulated import SimulatedDialer, parse_outcomes
 
 TERMINAL = frozenset(
     {

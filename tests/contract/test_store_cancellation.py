@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from service.store.sqlite import SqliteStore
+from service.store.sqlite.store import SqliteStore
 
 WRITERS = 5
 # Event-loop turns after which the victim is cancelled: covers waiting in

@@ -23,9 +23,9 @@ from service.core.model import (
     new_sid,
 )
 from service.core.ports.store import ParticipantFilter, Store
-from service.store.pg_schema import PgOptions
-from service.store.postgres import PostgresStore
-from service.store.sqlite import SqliteStore
+from service.store.postgres.schema import PgOptions
+from service.store.postgres.store import PostgresStore
+from service.store.sqlite.store import SqliteStore
 from tests import pg
 
 AC = "AC" + "a" * 32

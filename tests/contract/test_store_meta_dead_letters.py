@@ -8,9 +8,9 @@ from service.app import open_dead_letters
 from service.core.model import Event, EventType
 from service.core.ports.dead_letters import DeadLetter, DeadLetterStore
 from service.core.ports.store import Store
-from service.store.dead_letters import DeadLetters
-from service.store.pg_dead_letters import PgDeadLetters
-from service.store.postgres import PostgresStore
+from service.store.postgres.dead_letters import PgDeadLetters
+from service.store.postgres.store import PostgresStore
+from service.store.sqlite.dead_letters import DeadLetters
 from tests.contract.test_store_contract import AC, conference, make_store, store
 
 __all__ = ["make_store", "store"]  # fixtures, used by name

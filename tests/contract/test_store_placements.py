@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from service.core.ports.store import Placement, Store
-from service.store.pg_schema import PgOptions
-from service.store.postgres import PostgresStore
+from service.store.postgres.schema import PgOptions
+from service.store.postgres.store import PostgresStore
 from tests import pg
 from tests.contract.test_store_contract import STORES
 

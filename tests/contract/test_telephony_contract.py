@@ -1,10 +1,10 @@
-"""The telephony port's contract: every adapter of service.core.ports.telephony runs this suite.
+"""The carrier port's contract: every adapter of service.core.ports.carrier runs this suite.
 
 An adapter joins by adding a factory to TELEPHONY_FACTORIES: an async context
 manager yielding a Rig, i.e. the adapter, the reports that reached the core's
 side (in arrival order), a way to let its time pass (and its reports
 arrive), and destinations it answers, reports busy, or refuses. Two run it:
-the simulated dialer through its bridge (service.dialer.simulated_telephony,
+the simulated dialer through its bridge (service.carriers.simulated.adapter,
 on a ManualClock) and the Twilio adapter against the fake carrier over real
 HTTP both ways.
 """
@@ -18,13 +18,16 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 
+from service.carriers.simulated.adapter import SimulatedCarrier
+from service.carriers.simulated.calls import parse_outcomes
 from service.clock import ManualClock
 from service.core.errors import RollcallError
-from service.core.ports.telephony import (
+from service.core.ports.carrier import (
     AnnounceConference,
     CallReport,
     CallStatus,
     CallTarget,
+    Carrier,
     ConferenceEvent,
     ConferenceReport,
     ConferenceTarget,
@@ -35,11 +38,8 @@ from service.core.ports.telephony import (
     PlaceCall,
     Placed,
     Report,
-    Telephony,
     Update,
 )
-from service.dialer.simulated import parse_outcomes
-from service.dialer.simulated_telephony import SimulatedTelephony
 from tests.fakes.twilio_harness import ACCOUNT, twilio_rig
 
 FROM = "+15005550006"
@@ -47,7 +47,7 @@ FROM = "+15005550006"
 
 @dataclasses.dataclass
 class Rig:
-    telephony: Telephony
+    carrier: Carrier
     reports: Callable[[], list[Report]]
     let_time_pass: Callable[[float], Awaitable[None]]
     answering_to: str
@@ -71,7 +71,7 @@ async def twilio() -> AsyncIterator[Rig]:
     async with twilio_rig() as rig:
         rig.carrier.network.outcomes["+15551230002"] = "busy"
         yield Rig(
-            telephony=rig.adapter,
+            carrier=rig.adapter,
             reports=lambda: [report for report, _ in rig.received.items],
             let_time_pass=rig.carrier.let_time_pass,
             answering_to="+15551230001",
@@ -89,7 +89,7 @@ async def simulated() -> AsyncIterator[Rig]:
     async def sink(report: Report) -> None:
         reports.append(report)
 
-    telephony = SimulatedTelephony(
+    carrier = SimulatedCarrier(
         clock,
         sink,
         ring_seconds=1.0,
@@ -98,7 +98,7 @@ async def simulated() -> AsyncIterator[Rig]:
     )
     try:
         yield Rig(
-            telephony=telephony,
+            carrier=carrier,
             reports=lambda: reports,
             let_time_pass=clock.advance,
             answering_to="+15551230001",
@@ -107,7 +107,7 @@ async def simulated() -> AsyncIterator[Rig]:
             settle_seconds=120.0,
         )
     finally:
-        await telephony.close()
+        await carrier.close()
 
 
 TELEPHONY_FACTORIES: dict[str, Callable[[], contextlib.AbstractAsyncContextManager[Rig]]] = {
@@ -149,8 +149,8 @@ def assert_well_formed(statuses: list[CallStatus]) -> None:
 
 
 async def test_place_returns_the_carriers_call_and_conference(rig: Rig) -> None:
-    first = await rig.telephony.place(a_call(rig.answering_to))
-    second = await rig.telephony.place(a_call(rig.answering_to))
+    first = await rig.carrier.place(a_call(rig.answering_to))
+    second = await rig.carrier.place(a_call(rig.answering_to))
     assert first.call_sid.startswith("CA") and len(first.call_sid) == 34
     assert first.call_sid != second.call_sid
     # One carrier conference per Rollcall conference.
@@ -159,7 +159,7 @@ async def test_place_returns_the_carriers_call_and_conference(rig: Rig) -> None:
 
 
 async def test_an_answered_call_reports_in_order_up_to_completed(rig: Rig) -> None:
-    placed = await rig.telephony.place(a_call(rig.answering_to))
+    placed = await rig.carrier.place(a_call(rig.answering_to))
     await rig.let_time_pass(rig.settle_seconds)
     statuses = rig.statuses(placed.call_sid)
     assert_well_formed(statuses)
@@ -170,7 +170,7 @@ async def test_an_answered_call_reports_in_order_up_to_completed(rig: Rig) -> No
 
 
 async def test_a_busy_call_ends_busy(rig: Rig) -> None:
-    placed = await rig.telephony.place(a_call(rig.busy_to))
+    placed = await rig.carrier.place(a_call(rig.busy_to))
     await rig.let_time_pass(rig.settle_seconds)
     statuses = rig.statuses(placed.call_sid)
     assert_well_formed(statuses)
@@ -180,7 +180,7 @@ async def test_a_busy_call_ends_busy(rig: Rig) -> None:
 
 async def test_a_refused_destination_is_a_typed_error_and_no_call(rig: Rig) -> None:
     with pytest.raises(RollcallError) as caught:
-        await rig.telephony.place(a_call(rig.invalid_to))
+        await rig.carrier.place(a_call(rig.invalid_to))
     assert caught.value.twilio_code == 21217
     assert [v.field for v in caught.value.violations] == ["to_endpoint"]
     await rig.let_time_pass(rig.settle_seconds)
@@ -188,30 +188,30 @@ async def test_a_refused_destination_is_a_typed_error_and_no_call(rig: Rig) -> N
 
 
 async def test_effects_on_a_live_call_are_carried_out(rig: Rig) -> None:
-    placed = await rig.telephony.place(a_call(rig.answering_to, time_limit=3600))
+    placed = await rig.carrier.place(a_call(rig.answering_to, time_limit=3600))
     await rig.let_time_pass(5)
-    await rig.telephony.apply(Update(target(placed), (Mute(True),)))
-    await rig.telephony.apply(Update(target(placed), (Mute(False),)))
+    await rig.carrier.apply(Update(target(placed), (Mute(True),)))
+    await rig.carrier.apply(Update(target(placed), (Mute(False),)))
 
 
 async def test_after_a_kick_the_call_only_ends(rig: Rig) -> None:
-    placed = await rig.telephony.place(a_call(rig.answering_to, time_limit=3600))
+    placed = await rig.carrier.place(a_call(rig.answering_to, time_limit=3600))
     await rig.let_time_pass(5)
     before = len(rig.calls(placed.call_sid))
-    await rig.telephony.apply(Kick(target(placed)))
+    await rig.carrier.apply(Kick(target(placed)))
     await rig.let_time_pass(rig.settle_seconds)
     after = rig.calls(placed.call_sid)[before:]
     assert [r.status.terminal for r in after] == [True], after
     assert after[0].status is CallStatus.COMPLETED
     # Kicking again is harmless (the call is already gone).
-    await rig.telephony.apply(Kick(target(placed)))
+    await rig.carrier.apply(Kick(target(placed)))
 
 
 async def test_ending_the_conference_ends_every_call(rig: Rig) -> None:
-    one = await rig.telephony.place(a_call(rig.answering_to, time_limit=3600))
-    two = await rig.telephony.place(a_call(rig.answering_to, time_limit=3600))
+    one = await rig.carrier.place(a_call(rig.answering_to, time_limit=3600))
+    two = await rig.carrier.place(a_call(rig.answering_to, time_limit=3600))
     await rig.let_time_pass(5)
-    await rig.telephony.apply(EndConference(ConferenceTarget(ACCOUNT, one.conference_sid)))
+    await rig.carrier.apply(EndConference(ConferenceTarget(ACCOUNT, one.conference_sid)))
     await rig.let_time_pass(rig.settle_seconds)
     for placed in (one, two):
         assert rig.statuses(placed.call_sid)[-1] is CallStatus.COMPLETED
@@ -220,11 +220,11 @@ async def test_ending_the_conference_ends_every_call(rig: Rig) -> None:
 async def test_a_conference_announcement_ends_no_call_and_is_reported_when_promised(
     rig: Rig,
 ) -> None:
-    one = await rig.telephony.place(a_call(rig.answering_to, time_limit=3600))
+    one = await rig.carrier.place(a_call(rig.answering_to, time_limit=3600))
     await rig.let_time_pass(5)
     before = len(rig.reports())
     conference = ConferenceTarget(ACCOUNT, one.conference_sid)
-    await rig.telephony.apply(AnnounceConference(conference, "https://example.com/a.xml", "GET"))
+    await rig.carrier.apply(AnnounceConference(conference, "https://example.com/a.xml", "GET"))
     await rig.let_time_pass(rig.settle_seconds)
     after = rig.reports()[before:]
     assert not [r for r in after if isinstance(r, CallReport)], "no call ended"
@@ -233,14 +233,14 @@ async def test_a_conference_announcement_ends_no_call_and_is_reported_when_promi
         for r in after
         if isinstance(r, ConferenceReport) and r.event is ConferenceEvent.ANNOUNCEMENT_END
     ]
-    promised = rig.telephony.reports_announcements
+    promised = rig.carrier.reports_announcements
     assert ended == ([(ConferenceEvent.ANNOUNCEMENT_END, None, "https://example.com/a.xml")]
                      if promised else [])  # fmt: skip
 
 
 async def test_reconcile_reports_a_call_that_was_never_placed_as_failed(rig: Rig) -> None:
     never = OpenCall(ACCOUNT, "never-placed", CONFERENCE, None, None, rig.answering_to, 60)
-    reports = await rig.telephony.reconcile([never])
+    reports = await rig.carrier.reconcile([never])
     assert [(r.key, r.call_sid, r.status) for r in reports] == [
         ("never-placed", "", CallStatus.FAILED)
     ]
@@ -248,7 +248,7 @@ async def test_reconcile_reports_a_call_that_was_never_placed_as_failed(rig: Rig
 
 async def test_reconcile_keeps_an_answered_call_running_to_its_end(rig: Rig) -> None:
     call = a_call(rig.answering_to, time_limit=60)
-    placed = await rig.telephony.place(call)
+    placed = await rig.carrier.place(call)
     await rig.let_time_pass(5)
     assert CallStatus.IN_PROGRESS in rig.statuses(placed.call_sid)
     open_call = OpenCall(
@@ -259,7 +259,7 @@ async def test_reconcile_keeps_an_answered_call_running_to_its_end(rig: Rig) -> 
     open_call = dataclasses.replace(
         open_call, answered_at=answered.timestamp, last_sequence_number=answered.sequence_number
     )
-    reports = await rig.telephony.reconcile([open_call])
+    reports = await rig.carrier.reconcile([open_call])
     assert not [r for r in reports if r.status.terminal]
     assert all(r.key == call.key for r in reports)
     await rig.let_time_pass(rig.settle_seconds)

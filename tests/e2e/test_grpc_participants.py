@@ -442,7 +442,7 @@ async def test_repeated_request_id_returns_first_and_dials_once(harness: Harness
     first = (await create(harness, "room", request_id="req-1")).participant
     again = (await create(harness, "room", request_id="req-1")).participant
     assert again.call_sid == first.call_sid
-    assert harness.app.dialer.calls_in_flight() == 1
+    assert harness.app.carrier.calls_in_flight() == 1
     assert len(await list_all(harness, first.conference_sid)) == 1
     error = await expect_error(
         create(harness, "room", request_id="req-1", muted=True), grpc.StatusCode.INVALID_ARGUMENT

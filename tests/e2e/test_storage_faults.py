@@ -141,14 +141,14 @@ async def test_disk_full_is_typed_keeps_reads_and_recovers_with_every_call_progr
         await h.advance(5)
         statuses = [(await fetch(h, "room", sid)).status for sid in sids]
         assert RINGING in statuses
-        assert h.app.dialer.retrying() >= 1
+        assert h.app.carrier.retrying() >= 1
 
         # Space returns: writes work again and every call moves on by itself.
         filler.unlink()
         await h.advance(30)
 
         await until_status(h.stub, h.parent("room"), h.md(), sids, CONNECTED)
-        assert h.app.dialer.retrying() == 0
+        assert h.app.carrier.retrying() == 0
         await create(h)
 
 

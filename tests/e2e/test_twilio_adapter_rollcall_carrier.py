@@ -18,10 +18,12 @@ import grpc
 import pytest
 
 from rollcall.v1 import participant_service_pb2 as pb
-from service.carrier_callbacks.ingest import callback_urls
+from service.carriers.twilio.adapter import TwilioCarrier
+from service.carriers.twilio.config import TwilioOptions, UpstreamAccount
+from service.carriers.twilio.ingest import callback_urls
 from service.clock import ManualClock
 from service.core.errors import Code, RollcallError
-from service.core.ports.telephony import (
+from service.core.ports.carrier import (
     CallStatus,
     CallTarget,
     ConferenceEvent,
@@ -32,8 +34,6 @@ from service.core.ports.telephony import (
     Placed,
     Update,
 )
-from service.dialer.twilio.adapter import TwilioTelephony
-from service.dialer.twilio.config import TwilioOptions, UpstreamAccount
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, Harness, make_settings, serving
 from tests.e2e.helpers import expect_error, fetch
 from tests.fakes.twilio_harness import Received, ingest_server
@@ -45,10 +45,10 @@ HANGS_UP = "+15551230004"  # B's callee hangs up 30 s after answering
 
 
 @contextlib.asynccontextmanager
-async def adapter_for(b: Harness, received: Received) -> AsyncIterator[TwilioTelephony]:
+async def adapter_for(b: Harness, received: Received) -> AsyncIterator[TwilioCarrier]:
     async with ingest_server(None, {ACCOUNT_SID: AUTH_TOKEN}, received) as public:
         clock = ManualClock()
-        telephony = TwilioTelephony(
+        carrier = TwilioCarrier(
             {LOCAL: UpstreamAccount(ACCOUNT_SID, AUTH_TOKEN)},
             callback_urls(public),
             clock,
@@ -56,9 +56,9 @@ async def adapter_for(b: Harness, received: Received) -> AsyncIterator[TwilioTel
             sleep=clock.advance,
         )
         try:
-            yield telephony
+            yield carrier
         finally:
-            await telephony.close()
+            await carrier.close()
 
 
 def a_call(key: str, to: str) -> PlaceCall:
@@ -72,9 +72,9 @@ def target(placed: Placed) -> CallTarget:
 async def test_place_mute_hang_up_and_kick_through_a_second_rollcall(tmp_path: Path) -> None:
     settings = make_settings(tmp_path, sim_outcomes=f"{HANGS_UP}=hangup:30")
     received = Received()
-    async with serving(settings) as b, adapter_for(b, received) as telephony:
-        one = await telephony.place(a_call("one", ANSWERS))
-        two = await telephony.place(a_call("two", HANGS_UP))
+    async with serving(settings) as b, adapter_for(b, received) as carrier:
+        one = await carrier.place(a_call("one", ANSWERS))
+        two = await carrier.place(a_call("two", HANGS_UP))
         assert one.conference_sid == two.conference_sid
         conference = one.conference_sid
         await b.advance(2.0)  # both answered on B
@@ -88,7 +88,7 @@ async def test_place_mute_hang_up_and_kick_through_a_second_rollcall(tmp_path: P
         on_b = await fetch(b, conference, one.call_sid)
         assert on_b.label == "rc-one"
 
-        await telephony.apply(Update(target(one), (Mute(True),)))
+        await carrier.apply(Update(target(one), (Mute(True),)))
         assert (await fetch(b, conference, one.call_sid)).muted
         await received.wait(
             lambda: any(e.event is ConferenceEvent.PARTICIPANT_MUTE for e in received.conference())
@@ -101,7 +101,7 @@ async def test_place_mute_hang_up_and_kick_through_a_second_rollcall(tmp_path: P
         assert left is not None and left.leave_reason == "participant_hung_up"
         assert left.participant_call_status is CallStatus.COMPLETED
 
-        await telephony.apply(Kick(target(one)))
+        await carrier.apply(Kick(target(one)))
         await received.wait(lambda: CallStatus.COMPLETED in statuses(one))
         await expect_error(
             b.stub.FetchParticipant(
@@ -111,7 +111,7 @@ async def test_place_mute_hang_up_and_kick_through_a_second_rollcall(tmp_path: P
         )
         # B refuses an effect on the ended call with its own code: a typed error here.
         with pytest.raises(RollcallError) as gone:
-            await telephony.apply(Update(target(one), (Mute(False),)))
+            await carrier.apply(Update(target(one), (Mute(False),)))
         assert (gone.value.code, gone.value.twilio_code) == (Code.FAILED_PRECONDITION, 21220)
         numbers = [r.sequence_number or 0 for r in received.calls(one.call_sid)]
         assert numbers == sorted(numbers) and len(set(numbers)) == len(numbers)

@@ -15,16 +15,16 @@ import dataclasses
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-from service.carrier_callbacks.ingest import callback_urls
+from service.carriers.twilio.adapter import TwilioCarrier
+from service.carriers.twilio.config import TwilioOptions, UpstreamAccount
+from service.carriers.twilio.ingest import callback_urls
 from service.clock import ManualClock
 from service.core.commands import ConferenceRef, CreateCommand
 from service.core.conferences import Conferences
 from service.core.model import Event
-from service.core.ports.telephony import Report
+from service.core.ports.carrier import Report
 from service.core.usecases import Participants
-from service.dialer.twilio.adapter import TwilioTelephony
-from service.dialer.twilio.config import TwilioOptions, UpstreamAccount
-from service.store.sqlite import SqliteStore
+from service.store.sqlite.store import SqliteStore
 from tests.fakes.carrier import FakeCarrier, running
 from tests.fakes.twilio_harness import ACCOUNT, UPSTREAM, UPSTREAM_TOKEN, Received, ingest_server
 from tests.unit.test_rules import command
@@ -52,7 +52,7 @@ class Ingested(Received):
 class CoreRig:
     participants: Participants
     conferences: Conferences
-    adapter: TwilioTelephony
+    adapter: TwilioCarrier
     carrier: FakeCarrier
     received: Ingested
     public_url: str
@@ -74,7 +74,7 @@ async def core_on_twilio(tmp_path: Path) -> AsyncIterator[CoreRig]:
         clock = ManualClock()
         store = SqliteStore(str(tmp_path / "core.sqlite3"))
         await store.open()
-        adapter = TwilioTelephony(
+        adapter = TwilioCarrier(
             {
                 ACCOUNT: UpstreamAccount(UPSTREAM, UPSTREAM_TOKEN),
                 OTHER: UpstreamAccount(OTHER_UPSTREAM, OTHER_TOKEN),

@@ -17,11 +17,11 @@ from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
 
-from service.carrier_callbacks.ingest import add_routes, callback_urls
+from service.carriers.twilio.adapter import TwilioCarrier
+from service.carriers.twilio.config import TwilioOptions, UpstreamAccount
+from service.carriers.twilio.ingest import add_routes, callback_urls
 from service.clock import ManualClock
-from service.core.ports.telephony import CallReport, ConferenceReport, Report
-from service.dialer.twilio.adapter import TwilioTelephony
-from service.dialer.twilio.config import TwilioOptions, UpstreamAccount
+from service.core.ports.carrier import CallReport, ConferenceReport, Report
 from tests.fakes.carrier import FakeCarrier, running
 
 ACCOUNT = "AC" + "c" * 32  # the Rollcall account
@@ -59,7 +59,7 @@ class Received:
 
 @dataclasses.dataclass
 class TwilioRig:
-    adapter: TwilioTelephony
+    adapter: TwilioCarrier
     carrier: FakeCarrier
     received: Received
     clock: ManualClock
@@ -113,7 +113,7 @@ async def twilio_rig(
             UPSTREAM_KEY if api_key else None,
             UPSTREAM_KEY_SECRET if api_key else None,
         )
-        adapter = TwilioTelephony(
+        adapter = TwilioCarrier(
             {ACCOUNT: upstream},
             callback_urls(public_url),
             clock,

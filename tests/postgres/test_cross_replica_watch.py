@@ -13,7 +13,7 @@ from typing import Any
 import asyncpg
 
 from rollcall.v1 import participant_service_pb2 as pb
-from service.store.postgres import PostgresStore
+from service.store.postgres.store import PostgresStore
 from tests import pg
 from tests.conftest import Harness, make_settings, serving
 from tests.e2e.helpers import create

@@ -12,8 +12,8 @@ from service import keys
 from service.config import Settings
 from service.core.ports.store import ParticipantFilter
 from service.rpc import page_tokens
-from service.store.pg_schema import PgOptions
-from service.store.postgres import PostgresStore
+from service.store.postgres.schema import PgOptions
+from service.store.postgres.store import PostgresStore
 from tests import pg
 
 REPLICAS = 4

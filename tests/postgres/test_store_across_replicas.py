@@ -13,8 +13,8 @@ import grpc
 
 from rollcall.v1 import participant_service_pb2 as pb
 from service.replicas import CALLBACK_LEASE
-from service.store.pg_schema import PgOptions, migrations
-from service.store.postgres import PostgresStore
+from service.store.postgres.schema import PgOptions, migrations
+from service.store.postgres.store import PostgresStore
 from tests import pg
 from tests.conftest import make_settings, serving
 from tests.e2e.helpers import create, expect_error, fetch

@@ -1,6 +1,6 @@
 """ANNOUNCEMENT_ENDED comes once: at once from the simulator, and only from the
-carrier's announcement-end report when the telephony adapter reports
-announcements (a real carrier). Real SQLite store, the simulated telephony."""
+carrier's announcement-end report when the carrier adapter reports
+announcements (a real carrier). Real SQLite store, the simulated carrier."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from service.carriers.simulated.adapter import SimulatedCarrier
 from service.core.commands import ConferenceRef, UpdateCommand
 from service.core.model import EventType
-from service.dialer.simulated_telephony import SimulatedTelephony
 from tests.fakes.core import simulated_core
 from tests.unit.test_rules import AC, command
 
@@ -19,9 +19,9 @@ from tests.unit.test_rules import AC, command
 async def test_announcement_ended_emitted_only_when_no_carrier_report(
     tmp_path: Path, reports: bool
 ) -> None:
-    async with simulated_core(tmp_path, SimulatedTelephony) as rig:
+    async with simulated_core(tmp_path, SimulatedCarrier) as rig:
         participants, seen = rig.participants, rig.seen
-        rig.telephony.reports_announcements = reports
+        rig.carrier.reports_announcements = reports
         created, _ = await participants.create(command())
         await rig.clock.advance(2.0)
         seen.clear()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from service.carrier_callbacks.ingest import CALL_STATUS_PATH
+from service.carriers.twilio.ingest import CALL_STATUS_PATH
 from service.core.commands import ConferenceRef
 from service.core.model import EventType, Participant, ParticipantStatus
 from tests.fakes.carrier_state import rfc2822

@@ -14,7 +14,7 @@ from bench.report import Figure, Goal, fmt, table
 from bench.rest import parse_wrk
 from bench.stats import paired_ratio, percentile
 from service.core.model import ParticipantStatus
-from service.store.sqlite import SqliteStore
+from service.store.sqlite.store import SqliteStore
 
 WRK_REPORT = """\
 Running 3s test @ http://127.0.0.1:8080/x

@@ -15,14 +15,14 @@ import pytest
 from aiohttp import web
 from twilio.request_validator import RequestValidator
 
-from service.carrier_callbacks.ingest import CALL_STATUS_PATH, make_handler
-from service.carrier_callbacks.parse import (
+from service.carriers.twilio.ingest import CALL_STATUS_PATH, make_handler
+from service.carriers.twilio.parse import (
     Malformed,
     idempotency_token,
     parse_call_report,
     parse_conference_report,
 )
-from service.core.ports.telephony import (
+from service.core.ports.carrier import (
     CallReport,
     CallStatus,
     CallTarget,

@@ -13,7 +13,7 @@ from service.core.model import (
     Participant,
     ParticipantStatus,
 )
-from service.core.ports.telephony import ConferenceEvent, ConferenceReport
+from service.core.ports.carrier import ConferenceEvent, ConferenceReport
 
 CALL = "CA" + "1" * 32
 

@@ -1,4 +1,4 @@
-"""Carrier reports through the core (real SQLite, the simulated telephony on a
+"""Carrier reports through the core (real SQLite, the simulated carrier on a
 ManualClock): a conference event Rollcall did not cause becomes a change; a
 callback's idempotency token applies it once; an older SequenceNumber
 changes nothing; a report from another tenant's upstream touches nothing."""
@@ -8,17 +8,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from service.carriers.simulated.adapter import SimulatedCarrier
 from service.clock import ManualClock
 from service.core.commands import ConferenceRef
 from service.core.model import Event, EventType, ParticipantStatus
-from service.core.ports.telephony import (
+from service.core.ports.carrier import (
     CallReport,
     CallStatus,
     ConferenceEvent,
     ConferenceReport,
 )
 from service.core.usecases import Participants
-from service.dialer.simulated_telephony import SimulatedTelephony
 from tests.fakes.core import simulated_core
 from tests.unit.test_rules import AC, command, core  # noqa: F401 (fixture)
 
@@ -81,7 +81,7 @@ RINGING = CallStatus.RINGING
 async def test_steps_taken_at_one_instant_are_one_change_with_an_event_each(
     tmp_path: Path,
 ) -> None:
-    async with simulated_core(tmp_path, SimulatedTelephony) as rig:
+    async with simulated_core(tmp_path, SimulatedCarrier) as rig:
         changes: list[list[tuple[EventType, int, str | None]]] = []
 
         def record(events: Sequence[Event]) -> None:

@@ -1,7 +1,7 @@
 """Ending or announcing to a conference with a remote carrier never holds the
 write transaction while the carrier acts, and a change the carrier's own
 reports made meanwhile is taken as it is. Real SQLite, the simulated
-telephony marked remote (in_process=False) whose EndConference / announce
+carrier marked remote (in_process=False) whose EndConference / announce
 first lets the carrier's report of it land (as a fast callback would)."""
 
 from __future__ import annotations
@@ -12,11 +12,12 @@ from pathlib import Path
 
 import pytest
 
+from service.carriers.simulated.adapter import SimulatedCarrier
 from service.clock import ManualClock
 from service.core.commands import ConferenceRef
 from service.core.conferences import Conferences, ConferenceUpdate
 from service.core.model import EndReason, Event, EventType, LeaveReason
-from service.core.ports.telephony import (
+from service.core.ports.carrier import (
     AnnounceConference,
     ConferenceEvent,
     ConferenceReport,
@@ -25,14 +26,13 @@ from service.core.ports.telephony import (
     EndConference,
 )
 from service.core.usecases import Participants
-from service.dialer.simulated_telephony import SimulatedTelephony
 from tests.fakes.core import simulated_core
 from tests.unit.test_rules import AC, command
 
 BOUND_SECONDS = 10.0
 
 
-class RemoteTelephony(SimulatedTelephony):
+class RemoteCarrier(SimulatedCarrier):
     """The simulator as a remote carrier whose reports of an effect arrive at once."""
 
     in_process = False
@@ -68,17 +68,17 @@ class RemoteTelephony(SimulatedTelephony):
 @pytest.fixture
 async def remote(
     tmp_path: Path,
-) -> AsyncIterator[tuple[Participants, RemoteTelephony, list[Event]]]:
-    async with simulated_core(tmp_path, RemoteTelephony) as rig:
-        rig.telephony.applied = []
-        rig.telephony.participants = rig.participants
-        yield rig.participants, rig.telephony, rig.seen
+) -> AsyncIterator[tuple[Participants, RemoteCarrier, list[Event]]]:
+    async with simulated_core(tmp_path, RemoteCarrier) as rig:
+        rig.carrier.applied = []
+        rig.carrier.participants = rig.participants
+        yield rig.participants, rig.carrier, rig.seen
 
 
 async def test_the_carriers_report_of_the_end_may_land_first(
-    remote: tuple[Participants, RemoteTelephony, list[Event]],
+    remote: tuple[Participants, RemoteCarrier, list[Event]],
 ) -> None:
-    participants, telephony, seen = remote
+    participants, carrier, seen = remote
     a, _ = await participants.create(command())
     b, _ = await participants.create(command(to_endpoint="+15551230002"))
     clock = participants.clock
@@ -88,7 +88,7 @@ async def test_the_carriers_report_of_the_end_may_land_first(
     conferences = Conferences(participants.store, participants, clock)
     ref = ConferenceRef(AC, a.conference_sid)
     ended = await conferences.update(ref, ConferenceUpdate(end=True))
-    assert telephony.applied == [EndConference(ConferenceTarget(AC, a.conference_sid))]
+    assert carrier.applied == [EndConference(ConferenceTarget(AC, a.conference_sid))]
     assert not ended.active and ended.end_reason is EndReason.CONFERENCE_ENDED_VIA_API
     # Ended once, by the carrier's report; the second decision found nothing to do.
     assert [e.type for e in seen] == [
@@ -102,9 +102,9 @@ async def test_the_carriers_report_of_the_end_may_land_first(
 
 
 async def test_a_conference_announcement_ends_once_from_the_carriers_report(
-    remote: tuple[Participants, RemoteTelephony, list[Event]],
+    remote: tuple[Participants, RemoteCarrier, list[Event]],
 ) -> None:
-    participants, telephony, seen = remote
+    participants, carrier, seen = remote
     a, _ = await participants.create(command())
     clock = participants.clock
     assert isinstance(clock, ManualClock)
@@ -114,6 +114,6 @@ async def test_a_conference_announcement_ends_once_from_the_carriers_report(
     ref = ConferenceRef(AC, a.conference_sid)
     url = "https://example.com/all.xml"
     await conferences.update(ref, ConferenceUpdate(announce_url=url))
-    assert [type(e) for e in telephony.applied] == [AnnounceConference]
+    assert [type(e) for e in carrier.applied] == [AnnounceConference]
     assert [(e.type, e.participant) for e in seen] == [(EventType.ANNOUNCEMENT_ENDED, None)]
     assert (await conferences.fetch(ref)).announce_url == url

@@ -1,6 +1,6 @@
 """Conference-wide carrier reports and the carrier's reasons, through the core.
 
-Real SQLite, the simulated telephony on a ManualClock, reports handed to
+Real SQLite, the simulated carrier on a ManualClock, reports handed to
 Participants.on_report as the ingest would: a conference-end ends the
 conference with the carrier's reason and ending call and kicks nobody; a
 report about an older carrier conference of the same Rollcall conference, a
@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import pytest
 
+from service.carriers.simulated.adapter import SimulatedCarrier
+from service.carriers.twilio.forms import conference_name, conference_of
 from service.clock import ManualClock
 from service.core import rules
 from service.core.changes import Changes
@@ -26,10 +28,8 @@ from service.core.model import (
     LeaveReason,
     ParticipantStatus,
 )
-from service.core.ports.telephony import ConferenceEvent, ConferenceReport
+from service.core.ports.carrier import ConferenceEvent, ConferenceReport
 from service.core.usecases import Participants
-from service.dialer.simulated_telephony import SimulatedTelephony
-from service.dialer.twilio.forms import conference_name, conference_of
 from tests.unit.test_rules import AC, command, core  # noqa: F401 (fixture)
 
 CF = "CF" + "ab" * 16
@@ -50,8 +50,8 @@ def end_report(conf: str, carrier: str, seq: int, **kw: object) -> ConferenceRep
 async def test_a_conference_end_kicks_nobody_and_names_the_ending_call(core: tuple) -> None:  # noqa: F811
     participants, clock, seen = core
     assert isinstance(participants, Participants)
-    telephony = participants.telephony
-    assert isinstance(telephony, SimulatedTelephony)
+    carrier = participants.carrier
+    assert isinstance(carrier, SimulatedCarrier)
     a, _ = await participants.create(command())
     b, _ = await participants.create(command(to_endpoint="+15551230002"))
     await clock.advance(2)
@@ -79,7 +79,7 @@ async def test_a_conference_end_kicks_nobody_and_names_the_ending_call(core: tup
         EventType.CONFERENCE_ENDED,
     ]
     # Nobody was kicked: the (simulated) carrier's calls run on.
-    assert telephony.calls_in_flight() == 2
+    assert carrier.calls_in_flight() == 2
 
 
 async def test_reports_about_another_carrier_conference_or_unknown_calls_change_little(
@@ -110,15 +110,15 @@ async def test_reports_about_another_carrier_conference_or_unknown_calls_change_
 
 async def test_the_simulator_still_ends_every_call_of_an_ended_conference(core: tuple) -> None:  # noqa: F811
     participants, clock, _ = core
-    telephony = participants.telephony
+    carrier = participants.carrier
     a, _ = await participants.create(command())
     await participants.create(command(to_endpoint="+15551230002"))
     await clock.advance(2)
-    assert telephony.calls_in_flight() == 2
+    assert carrier.calls_in_flight() == 2
     conferences = Conferences(participants.store, participants, clock)
     await conferences.update(ConferenceRef(AC, a.conference_sid), ConferenceUpdate(end=True))
     await clock.advance(0)
-    assert telephony.calls_in_flight() == 0
+    assert carrier.calls_in_flight() == 0
 
 
 @pytest.mark.parametrize(

@@ -16,15 +16,15 @@ from pathlib import Path
 
 import pytest
 
+from service.carriers.simulated.adapter import SimulatedCarrier
 from service.clock import ManualClock
-from service.core.ports.telephony import Effect, Kick, PlaceCall, Placed, Report
+from service.core.ports.carrier import Effect, Kick, PlaceCall, Placed, Report
 from service.core.usecases import Participants
-from service.dialer.simulated_telephony import SimulatedTelephony
-from service.store.sqlite import SqliteStore
+from service.store.sqlite.store import SqliteStore
 from tests.unit.test_rules import command
 
 
-class GatedCarrier(SimulatedTelephony):
+class GatedCarrier(SimulatedCarrier):
     """The simulator as a remote carrier; place() can wait at a gate."""
 
     in_process = False

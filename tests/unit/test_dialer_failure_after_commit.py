@@ -2,7 +2,7 @@
 Create that cannot be placed, a Delete whose kick the carrier refuses change
 nothing and raise), and after one committed (a call ended as a consequence)
 it cannot undo it: the change is still announced. Real SQLite store, the
-simulated telephony with its place and kick made to fail (a faulty adapter)."""
+simulated carrier with its place and kick made to fail (a faulty adapter)."""
 
 from __future__ import annotations
 
@@ -11,19 +11,19 @@ from pathlib import Path
 
 import pytest
 
+from service.carriers.simulated.adapter import SimulatedCarrier
+from service.carriers.twilio import errors
 from service.clock import ManualClock
 from service.core.commands import ConferenceRef, UpdateCommand
 from service.core.errors import RollcallError
 from service.core.model import Event, EventType, ParticipantStatus
-from service.core.ports.telephony import Effect, Kick, PlaceCall, Placed, Update
+from service.core.ports.carrier import Effect, Kick, PlaceCall, Placed, Update
 from service.core.usecases import Participants
-from service.dialer.simulated_telephony import SimulatedTelephony
-from service.dialer.twilio import errors
 from tests.fakes.core import simulated_core
 from tests.unit.test_rules import AC, command
 
 
-class FaultyTelephony(SimulatedTelephony):
+class FaultyCarrier(SimulatedCarrier):
     """The simulator, except that placing or kicking chosen calls can be made to raise."""
 
     fail_place = False
@@ -48,17 +48,17 @@ class FaultyTelephony(SimulatedTelephony):
 @pytest.fixture(params=[True, False], ids=["in_process", "remote"])
 async def core(
     request: pytest.FixtureRequest, tmp_path: Path
-) -> AsyncIterator[tuple[Participants, FaultyTelephony, list[Event]]]:
-    async with simulated_core(tmp_path, FaultyTelephony) as rig:
-        rig.telephony.in_process = request.param
-        yield rig.participants, rig.telephony, rig.seen
+) -> AsyncIterator[tuple[Participants, FaultyCarrier, list[Event]]]:
+    async with simulated_core(tmp_path, FaultyCarrier) as rig:
+        rig.carrier.in_process = request.param
+        yield rig.participants, rig.carrier, rig.seen
 
 
 async def test_a_call_the_carrier_cannot_place_changes_nothing(
-    core: tuple[Participants, FaultyTelephony, list[Event]],
+    core: tuple[Participants, FaultyCarrier, list[Event]],
 ) -> None:
-    participants, telephony, seen = core
-    telephony.fail_place = True
+    participants, carrier, seen = core
+    carrier.fail_place = True
     with pytest.raises(RollcallError) as refused:
         await participants.create(command())
     assert refused.value.reason == "CARRIER_UNAVAILABLE"
@@ -68,11 +68,11 @@ async def test_a_call_the_carrier_cannot_place_changes_nothing(
 
 
 async def test_a_kick_the_carrier_refuses_changes_nothing(
-    core: tuple[Participants, FaultyTelephony, list[Event]],
+    core: tuple[Participants, FaultyCarrier, list[Event]],
 ) -> None:
-    participants, telephony, seen = core
+    participants, carrier, seen = core
     created, _ = await participants.create(command())
-    telephony.fail_kick = frozenset({created.call_sid})
+    carrier.fail_kick = frozenset({created.call_sid})
     seen.clear()
     ref = ConferenceRef(AC, created.conference_sid)
     with pytest.raises(RollcallError):
@@ -83,11 +83,11 @@ async def test_a_kick_the_carrier_refuses_changes_nothing(
 
 
 async def test_a_mute_the_carrier_refuses_changes_nothing(
-    core: tuple[Participants, FaultyTelephony, list[Event]],
+    core: tuple[Participants, FaultyCarrier, list[Event]],
 ) -> None:
-    participants, telephony, seen = core
+    participants, carrier, seen = core
     created, _ = await participants.create(command())
-    telephony.fail_update = frozenset({created.call_sid})
+    carrier.fail_update = frozenset({created.call_sid})
     seen.clear()
     ref = ConferenceRef(AC, created.conference_sid)
     with pytest.raises(RollcallError) as refused:
@@ -97,7 +97,7 @@ async def test_a_mute_the_carrier_refuses_changes_nothing(
     stored = await participants.fetch(ref, created.call_sid, include_ended=True)
     assert not stored.muted and stored.revision == created.revision
     # The etag is checked when the change is decided, before the carrier acts.
-    telephony.fail_update = frozenset()
+    carrier.fail_update = frozenset()
     with pytest.raises(RollcallError) as stale:
         await participants.update(ref, created.call_sid, UpdateCommand(muted=True, etag="x"))
     assert stale.value.reason == "ETAG_MISMATCH"
@@ -108,15 +108,15 @@ async def test_a_mute_the_carrier_refuses_changes_nothing(
 
 
 async def test_a_hangup_failing_after_commit_still_announces(
-    core: tuple[Participants, FaultyTelephony, list[Event]],
+    core: tuple[Participants, FaultyCarrier, list[Event]],
 ) -> None:
-    participants, telephony, seen = core
+    participants, carrier, seen = core
     host, _ = await participants.create(command(end_conference_on_exit=True))
     guest, _ = await participants.create(command())
     clock = participants.clock
     assert isinstance(clock, ManualClock)
     await clock.advance(2.0)  # both answered
-    telephony.fail_kick = frozenset({guest.call_sid})  # the guest's hangup fails
+    carrier.fail_kick = frozenset({guest.call_sid})  # the guest's hangup fails
     seen.clear()
     await participants.delete(ConferenceRef(AC, host.conference_sid), host.call_sid, "")
     kinds = [e.type for e in seen]

@@ -1,7 +1,7 @@
 """Import arrows run faces -> core <- adapters, with no package cycle.
 
 The core (service.core) imports nothing of the server but itself and the clock;
-adapters (store, dialer, webhooks, carrier_callbacks) never import a face; the
+adapters (store, carriers, webhooks) never import a face; the
 two faces (service.rpc, service.gateway) never import each other; the Python
 client (clients/, but for the CLI that also runs the server) never imports
 service/ at all. Read from the source with ast, so a lazy import counts too.
@@ -15,7 +15,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 FACES = ("service.rpc", "service.gateway")
-ADAPTERS = ("service.store", "service.dialer", "service.webhooks", "service.carrier_callbacks")
+ADAPTERS = ("service.store", "service.carriers", "service.webhooks")
 
 
 def _module(path: Path) -> str:

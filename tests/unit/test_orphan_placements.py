@@ -20,12 +20,12 @@ from pathlib import Path
 
 import pytest
 
+from service.carriers.simulated.adapter import SimulatedCarrier
 from service.clock import ManualClock
 from service.core import errors, placements
 from service.core.errors import Code, RollcallError
 from service.core.model import new_sid
-from service.core.ports.store import Placement
-from service.core.ports.telephony import (
+from service.core.ports.carrier import (
     CallReport,
     CallStatus,
     Effect,
@@ -35,9 +35,9 @@ from service.core.ports.telephony import (
     Placed,
     Report,
 )
+from service.core.ports.store import Placement
 from service.core.usecases import Participants
-from service.dialer.simulated_telephony import SimulatedTelephony
-from service.store.sqlite import SqliteStore
+from service.store.sqlite.store import SqliteStore
 from tests.unit.test_rules import command
 
 
@@ -55,7 +55,7 @@ class CarrierSide:
     placed: asyncio.Event = dataclasses.field(default_factory=asyncio.Event)
 
 
-class RemoteCarrier(SimulatedTelephony):
+class RemoteCarrier(SimulatedCarrier):
     """A remote carrier that finds a call by its key (the simulator's
     bookkeeping; its calls ring until ended)."""
 

@@ -7,7 +7,7 @@ import ssl
 import certifi
 import pytest
 
-from service.store.pg_schema import PgOptions, is_postgres
+from service.store.postgres.schema import PgOptions, is_postgres
 
 
 def test_postgres_urls_select_the_postgres_store() -> None:

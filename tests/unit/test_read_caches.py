@@ -27,10 +27,10 @@ from service.core.model import (
 from service.core.ports.store import ParticipantFilter
 from service.rpc import messages as convert
 from service.rpc import proto_cache
-from service.store.lookup_cache import LookupCache
 from service.store.row_cache import RowCache
 from service.store.rows import dumps
-from service.store.sqlite import SqliteStore
+from service.store.sqlite.lookup_cache import LookupCache
+from service.store.sqlite.store import SqliteStore
 
 ACCOUNT = "AC" + "a" * 32
 CONFERENCE = "CF" + "b" * 32

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from service.carriers.simulated.adapter import SimulatedCarrier
 from service.clock import ManualClock
 from service.core import errors
 from service.core.commands import ConferenceRef, CreateCommand, UpdateCommand
@@ -19,10 +20,9 @@ from service.core.model import (
     LeaveReason,
     ParticipantStatus,
 )
-from service.core.ports.telephony import Report
+from service.core.ports.carrier import Report
 from service.core.usecases import Participants
-from service.dialer.simulated_telephony import SimulatedTelephony
-from service.store.sqlite import SqliteStore
+from service.store.sqlite.store import SqliteStore
 from tests.fakes.core import simulated_core
 
 AC = "AC" + "a" * 32
@@ -30,7 +30,7 @@ AC = "AC" + "a" * 32
 
 @pytest.fixture
 async def core(tmp_path: Path) -> AsyncIterator[tuple[Participants, ManualClock, list[EventType]]]:
-    async with simulated_core(tmp_path, SimulatedTelephony) as rig:
+    async with simulated_core(tmp_path, SimulatedCarrier) as rig:
         seen: list[EventType] = []
         rig.participants.subscribe(lambda events: seen.extend(e.type for e in events))
         yield rig.participants, rig.clock, seen
@@ -108,7 +108,7 @@ async def test_end_on_exit_left_ends_conference(core: tuple) -> None:
     )
     assert g.status is ParticipantStatus.COMPLETE
     assert g.leave_reason is LeaveReason.MODERATOR_ENDED_CONFERENCE
-    assert participants.telephony.calls_in_flight() == 0  # type: ignore[attr-defined]
+    assert participants.carrier.calls_in_flight() == 0  # type: ignore[attr-defined]
 
 
 async def test_kick_before_answer_cancels_the_call(core: tuple) -> None:
@@ -158,14 +158,14 @@ async def test_recover_fails_unanswered_and_resumes_answered(tmp_path: Path) -> 
     async def sink(report: Report) -> None:
         await participants.on_report(report)
 
-    dialer = SimulatedTelephony(clock, sink, ring_seconds=1.0, calls_per_second=0)
+    dialer = SimulatedCarrier(clock, sink, ring_seconds=1.0, calls_per_second=0)
     participants = Participants(store, dialer, clock)
     answered, _ = await participants.create(command(time_limit=100))
     await clock.advance(1)
     ringing, _ = await participants.create(command())
     await clock.advance(0)
     await dialer.close()  # the process "dies": its timers are gone
-    dialer2 = SimulatedTelephony(clock, sink, ring_seconds=1.0, calls_per_second=0)
+    dialer2 = SimulatedCarrier(clock, sink, ring_seconds=1.0, calls_per_second=0)
     participants = Participants(store, dialer2, clock)
     assert await participants.recover() == (1, 1)
     ref = ConferenceRef(AC, answered.conference_sid)

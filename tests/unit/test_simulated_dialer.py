@@ -9,10 +9,10 @@ from collections.abc import Sequence
 
 import pytest
 
+from service.carriers.simulated.calls import Outcome, OutcomeKind, SimulatedDialer, parse_outcomes
 from service.clock import ManualClock
 from service.core.errors import RollcallError
 from service.core.ports.dialer import CallProgress, CallRequest, Dialer
-from service.dialer.simulated import Outcome, OutcomeKind, SimulatedDialer, parse_outcomes
 
 START = 1_700_000_000.0
 ACCOUNT = "AC" + "1" * 32

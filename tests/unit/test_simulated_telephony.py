@@ -1,12 +1,13 @@
-"""The simulated dialer's bridge onto the telephony port: what the contract suite cannot see."""
+"""The simulated dialer's bridge onto the carrier port: what the contract suite cannot see."""
 
 from __future__ import annotations
 
 import pytest
 
+from service.carriers.simulated.adapter import SimulatedCarrier
 from service.clock import ManualClock
 from service.core.errors import RollcallError
-from service.core.ports.telephony import (
+from service.core.ports.carrier import (
     CallReport,
     CallStatus,
     CallTarget,
@@ -15,7 +16,6 @@ from service.core.ports.telephony import (
     PlaceCall,
     Report,
 )
-from service.dialer.simulated_telephony import SimulatedTelephony
 
 ACCOUNT = "AC" + "c" * 32
 CONFERENCE = "CF" + "5" * 32
@@ -25,39 +25,39 @@ def a_call(key: str, to: str = "+15551230001") -> PlaceCall:
     return PlaceCall(ACCOUNT, key, CONFERENCE, "+15005550006", to, 30, 60)
 
 
-def rig() -> tuple[ManualClock, list[Report], SimulatedTelephony]:
+def rig() -> tuple[ManualClock, list[Report], SimulatedCarrier]:
     clock = ManualClock()
     reports: list[Report] = []
 
     async def sink(report: Report) -> None:
         reports.append(report)
 
-    return clock, reports, SimulatedTelephony(clock, sink, ring_seconds=1.0, calls_per_second=1.0)
+    return clock, reports, SimulatedCarrier(clock, sink, ring_seconds=1.0, calls_per_second=1.0)
 
 
 async def test_queue_time_paces_an_accounts_calls_like_the_simulator() -> None:
-    _, _, telephony = rig()
-    first = await telephony.place(a_call("a"))
-    second = await telephony.place(a_call("b"))
+    _, _, carrier = rig()
+    first = await carrier.place(a_call("a"))
+    second = await carrier.place(a_call("b"))
     assert (first.queue_time_ms, second.queue_time_ms) == (0.0, 1000.0)
     assert first.conference_sid == CONFERENCE
-    await telephony.close()
+    await carrier.close()
 
 
 async def test_a_refused_call_is_not_placed() -> None:
-    _, reports, telephony = rig()
+    _, reports, carrier = rig()
     with pytest.raises(RollcallError) as caught:
-        await telephony.place(a_call("bad", to="+15005550002"))
+        await carrier.place(a_call("bad", to="+15005550002"))
     assert caught.value.twilio_code == 21214
-    assert telephony.calls_in_flight() == 0 and reports == []
-    await telephony.close()
+    assert carrier.calls_in_flight() == 0 and reports == []
+    await carrier.close()
 
 
 async def test_a_kick_is_reported_from_the_clock_after_apply_returns() -> None:
-    clock, reports, telephony = rig()
-    placed = await telephony.place(a_call("k"))
+    clock, reports, carrier = rig()
+    placed = await carrier.place(a_call("k"))
     await clock.advance(0)  # initiated, ringing
-    await telephony.apply(Kick(CallTarget(ACCOUNT, placed.conference_sid, placed.call_sid)))
+    await carrier.apply(Kick(CallTarget(ACCOUNT, placed.conference_sid, placed.call_sid)))
     # Dialing and ringing at one instant: one report, numbered as two.
     assert [(r.passed, r.status, r.sequence_number) for r in reports] == [
         ((CallStatus.INITIATED,), CallStatus.RINGING, 1)
@@ -68,19 +68,19 @@ async def test_a_kick_is_reported_from_the_clock_after_apply_returns() -> None:
     assert (last.status, last.sequence_number) == (CallStatus.CANCELED, 2)
     await clock.advance(600)
     assert len(reports) == 2
-    await telephony.close()
+    await carrier.close()
 
 
 async def test_reconcile_fails_unanswered_calls_and_continues_the_sequence_of_answered_ones() -> (
     None
 ):
-    clock, reports, telephony = rig()
+    clock, reports, carrier = rig()
     unanswered = OpenCall(ACCOUNT, "u", CONFERENCE, "CA" + "1" * 32, CONFERENCE, "+1555", 60)
     answered = OpenCall(
         ACCOUNT, "a", CONFERENCE, "CA" + "2" * 32, CONFERENCE, "+1555", 60,
         answered_at=clock.now() - 10, last_sequence_number=2,
     )  # fmt: skip
-    found = await telephony.reconcile([unanswered, answered])
+    found = await carrier.reconcile([unanswered, answered])
     assert [(r.key, r.call_sid, r.status) for r in found] == [
         ("u", "CA" + "1" * 32, CallStatus.FAILED)
     ]
@@ -88,4 +88,4 @@ async def test_reconcile_fails_unanswered_calls_and_continues_the_sequence_of_an
     assert [(r.status, r.sequence_number) for r in reports if isinstance(r, CallReport)] == [
         (CallStatus.COMPLETED, 3)
     ]
-    await telephony.close()
+    await carrier.close()

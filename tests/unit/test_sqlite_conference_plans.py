@@ -6,7 +6,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from service.store.sqlite import SqliteStore
+from service.store.sqlite.store import SqliteStore
 
 
 async def test_conference_list_uses_the_account_index(tmp_path: Path) -> None:

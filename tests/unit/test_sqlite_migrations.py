@@ -9,7 +9,7 @@ from pathlib import Path
 import aiosqlite
 import pytest
 
-from service.store.sqlite_migrations import migrate, migrations, statements
+from service.store.sqlite.migrations import migrate, migrations, statements
 
 
 def test_semicolons_in_comments_and_strings_do_not_split() -> None:

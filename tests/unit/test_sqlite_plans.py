@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from service.store.sqlite import SqliteStore
+from service.store.sqlite.store import SqliteStore
 
 
 async def _plan(path: Path, sql: str) -> str:

@@ -8,7 +8,7 @@ import asyncio
 import sqlite3
 from pathlib import Path
 
-from service.store.sqlite import SqliteStore
+from service.store.sqlite.store import SqliteStore
 
 
 async def test_a_write_lock_held_elsewhere_is_waited_for_off_the_loop(tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""Which storage failures become which typed errors (service.store.guard.classify)."""
+"""Which storage failures become which typed errors (service.store.sqlite.guard.classify)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import sqlite3
 import pytest
 
 from service.core.errors import Code
-from service.store.guard import classify
+from service.store.sqlite.guard import classify
 
 
 def _sqlite(message: str, code: int | None) -> sqlite3.OperationalError:

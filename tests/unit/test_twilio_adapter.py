@@ -12,9 +12,18 @@ from urllib.parse import unquote
 
 import pytest
 
-from service.carrier_callbacks.ingest import CALL_STATUS_PATH, CONFERENCE_STATUS_PATH, callback_urls
+from service.carriers.twilio.adapter import TwilioCarrier
+from service.carriers.twilio.config import (
+    TwilioOptions,
+    UpstreamAccount,
+    parse_upstream_accounts,
+    signing_tokens,
+    tenants,
+)
+from service.carriers.twilio.forms import conference_name, label_for
+from service.carriers.twilio.ingest import CALL_STATUS_PATH, CONFERENCE_STATUS_PATH, callback_urls
 from service.core.errors import Code, RollcallError
-from service.core.ports.telephony import (
+from service.core.ports.carrier import (
     Announce,
     BeepOnExit,
     CallStatus,
@@ -33,15 +42,6 @@ from service.core.ports.telephony import (
     Update,
     Wait,
 )
-from service.dialer.twilio.adapter import TwilioTelephony
-from service.dialer.twilio.config import (
-    TwilioOptions,
-    UpstreamAccount,
-    parse_upstream_accounts,
-    signing_tokens,
-    tenants,
-)
-from service.dialer.twilio.forms import conference_name, label_for
 from service.webhooks.metrics import REGISTRY
 from tests.fakes.twilio_harness import (
     ACCOUNT,
@@ -214,7 +214,7 @@ async def test_placing_the_same_key_again_returns_the_first_call_even_after_a_re
         first = await rig.adapter.place(a_call(key="same"))
         again = await rig.adapter.place(a_call(key="same"))
         assert again == dataclass_without_queue(first)
-        restarted = TwilioTelephony(
+        restarted = TwilioCarrier(
             {ACCOUNT: UpstreamAccount(UPSTREAM, UPSTREAM_TOKEN)},
             callback_urls(rig.public_url),
             rig.clock,

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from service.carrier_callbacks.ingest import CONFERENCE_STATUS_PATH
+from service.carriers.twilio.ingest import CONFERENCE_STATUS_PATH
 from service.core.commands import ConferenceRef
 from service.core.conferences import ConferenceUpdate
 from service.core.errors import RollcallError

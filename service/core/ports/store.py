@@ -142,7 +142,7 @@ class WriteTransaction(Protocol):
         self, account_sid: str, request_id: str, call_sid: str, fingerprint: str
     ) -> None: ...
 
-    # -- the carrier's side of calls (telephony port) --
+    # -- the carrier's side of calls (carrier port) --
 
     async def carrier_call(self, call_sid: str) -> tuple[str, int | None] | None:
         """(carrier conference SID, last applied call SequenceNumber) of a placed call."""

@@ -25,8 +25,8 @@ import sqlite3
 from collections.abc import AsyncIterator, Callable
 
 from service.core import errors
-from service.store.sqlite import SqliteStore
-from service.store.sqlite_rows import SqliteWriteTransaction
+from service.store.sqlite.rows import SqliteWriteTransaction
+from service.store.sqlite.store import SqliteStore
 
 log = logging.getLogger("rollcall.store")
 

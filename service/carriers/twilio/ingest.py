@@ -17,15 +17,15 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 from twilio.request_validator import RequestValidator
 
-from service.carrier_callbacks.parse import (
+from service.carriers.twilio import metrics
+from service.carriers.twilio.forms import CallbackUrls
+from service.carriers.twilio.parse import (
     SIGNATURE_HEADER,
     Malformed,
     idempotency_token,
     parse_report,
 )
-from service.core.ports.telephony import Report
-from service.dialer.twilio import metrics
-from service.dialer.twilio.forms import CallbackUrls
+from service.core.ports.carrier import Report
 
 log = logging.getLogger("rollcall.carrier.ingest")
 

@@ -13,7 +13,7 @@ import email.utils
 import string
 from typing import Any
 
-from service.core.ports.telephony import (
+from service.core.ports.carrier import (
     Announce,
     BeepOnExit,
     CallStatus,

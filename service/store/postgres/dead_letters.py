@@ -16,7 +16,7 @@ import orjson
 
 from service.core.ports.dead_letters import DeadLetter
 from service.store.dead_letter_rows import COLUMNS, letter_from_row
-from service.store.postgres import PostgresStore
+from service.store.postgres.store import PostgresStore
 
 
 class PgDeadLetters:

@@ -25,10 +25,10 @@ from urllib.parse import urlencode
 import aiohttp
 import orjson
 
+from service.carriers.twilio import errors, metrics
+from service.carriers.twilio.config import TwilioOptions, UpstreamAccount
+from service.carriers.twilio.pacing import Sleep, backoff
 from service.clock import Clock
-from service.dialer.twilio import errors, metrics
-from service.dialer.twilio.config import TwilioOptions, UpstreamAccount
-from service.dialer.twilio.pacing import Sleep, backoff
 
 log = logging.getLogger("rollcall.carrier")
 

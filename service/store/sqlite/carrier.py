@@ -1,6 +1,6 @@
 """SQLite: the carrier's side of calls (the WriteTransaction's carrier rows).
 
-What it owns: the rows the telephony port needs durably: each call's carrier
+What it owns: the rows the carrier port needs durably: each call's carrier
 conference SID and last applied SequenceNumber, each carrier conference
 participant's last applied event SequenceNumber, the idempotency tokens
 of carrier callbacks already applied, and the calls a Create is placing and

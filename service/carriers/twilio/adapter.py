@@ -1,4 +1,4 @@
-"""TwilioTelephony: the telephony port over a Twilio-compatible Participants API.
+"""TwilioCarrier: the carrier port over a Twilio-compatible Participants API.
 
 What it owns: which upstream account and conference a call goes to, placing
 it without ever dialing twice, carrying effects upstream, and reading calls
@@ -18,9 +18,13 @@ import logging
 from collections.abc import Mapping, Sequence
 from urllib.parse import quote
 
+from service.carriers.twilio import errors, forms, metrics
+from service.carriers.twilio.config import TwilioOptions, UpstreamAccount
+from service.carriers.twilio.http import Ambiguous, Answer, TwilioHttp
+from service.carriers.twilio.pacing import Pacer, Sleep, clock_sleep
 from service.clock import Clock
 from service.core.errors import RollcallError
-from service.core.ports.telephony import (
+from service.core.ports.carrier import (
     AnnounceConference,
     CallReport,
     CallStatus,
@@ -34,10 +38,6 @@ from service.core.ports.telephony import (
     Placed,
     Update,
 )
-from service.dialer.twilio import errors, forms, metrics
-from service.dialer.twilio.config import TwilioOptions, UpstreamAccount
-from service.dialer.twilio.http import Ambiguous, Answer, TwilioHttp
-from service.dialer.twilio.pacing import Pacer, Sleep, clock_sleep
 
 log = logging.getLogger("rollcall.carrier")
 
@@ -46,7 +46,7 @@ def _seg(text: str) -> str:
     return quote(text, safe="")
 
 
-class TwilioTelephony:
+class TwilioCarrier:
     in_process = False  # see the port
     reports_announcements = True  # Twilio posts announcement-end
 
@@ -69,7 +69,7 @@ class TwilioTelephony:
         self._http = http or TwilioHttp(self.options, clock, self._sleep)
         self._pacer = Pacer(clock, self.options.calls_per_second)
 
-    # -- the telephony port ----------------------------------------------------
+    # -- the carrier port ----------------------------------------------------
 
     def check(self, account_sid: str, from_endpoint: str, to_endpoint: str) -> None:
         self._account(account_sid)

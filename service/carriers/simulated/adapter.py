@@ -1,7 +1,7 @@
-"""The simulated dialer on the telephony port, as a carrier would behave.
+"""The simulated dialer on the carrier port, as a carrier would behave.
 
 What it owns: the bridge from SimulatedDialer (call timelines, pacing, magic
-numbers, outcomes; unchanged) to service.core.ports.telephony: it mints the
+numbers, outcomes; unchanged) to service.core.ports.carrier: it mints the
 "carrier's" CallSid, numbers each call's reports from 0 like Twilio's
 SequenceNumber, treats media effects as done at once (there is no media),
 and ends calls on Kick and EndConference.
@@ -20,10 +20,10 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping, Sequence
 
+from service.carriers.simulated.calls import Outcome, SimulatedDialer
 from service.clock import Clock
 from service.core.model import new_sid
-from service.core.ports.dialer import CallProgress, CallRequest
-from service.core.ports.telephony import (
+from service.core.ports.carrier import (
     AnnounceConference,
     CallReport,
     CallStatus,
@@ -37,7 +37,7 @@ from service.core.ports.telephony import (
     Update,
     status_of,
 )
-from service.dialer.simulated import Outcome, SimulatedDialer
+from service.core.ports.dialer import CallProgress, CallRequest
 
 
 @dataclasses.dataclass
@@ -48,7 +48,7 @@ class _Call:
     answered: bool = False
 
 
-class SimulatedTelephony:
+class SimulatedCarrier:
     in_process = True  # see the port
     reports_announcements = False  # the announcement "plays" at once
 
@@ -72,7 +72,7 @@ class SimulatedTelephony:
             calls_per_second=calls_per_second,
         )
 
-    # -- the telephony port ----------------------------------------------------
+    # -- the carrier port ----------------------------------------------------
 
     def check(self, account_sid: str, from_endpoint: str, to_endpoint: str) -> None:
         self._dialer.check(account_sid, from_endpoint, to_endpoint)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import aiosqlite
 
 from service.core.ports.store import WebhookCursor
-from service.store.sqlite_rows import SqliteReads
+from service.store.sqlite.rows import SqliteReads
 
 
 async def webhook_cursor(r: SqliteReads, conference_sid: str) -> WebhookCursor | None:

@@ -40,14 +40,16 @@ from service.core.ports.store import (
     ParticipantFilter,
     WebhookCursor,
 )
-from service.store import participant_pages, sqlite_conferences, sqlite_cursors
-from service.store.lookup_cache import LookupCache
+from service.store import participant_pages
 from service.store.row_cache import RowCache
 from service.store.rows import PARTICIPANT_COLUMNS, participant_from_row
-from service.store.sqlite_connections import begin_at_once, connect, finish, statement
-from service.store.sqlite_inline import raw
-from service.store.sqlite_migrations import migrate
-from service.store.sqlite_rows import SqliteReads, SqliteWriteTransaction
+from service.store.sqlite import conferences as sqlite_conferences
+from service.store.sqlite import cursors as sqlite_cursors
+from service.store.sqlite.connections import begin_at_once, connect, finish, statement
+from service.store.sqlite.inline import raw
+from service.store.sqlite.lookup_cache import LookupCache
+from service.store.sqlite.migrations import migrate
+from service.store.sqlite.rows import SqliteReads, SqliteWriteTransaction
 
 _READERS = 4
 

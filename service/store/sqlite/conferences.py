@@ -17,7 +17,7 @@ from service.core.model import Conference
 from service.core.ports.store import ConferenceFilter, ConferencePage
 
 if TYPE_CHECKING:
-    from service.store.sqlite_rows import SqliteReads
+    from service.store.sqlite.rows import SqliteReads
 
 _NEWEST = 2**63 - 1
 _DATE_CLAUSES = (

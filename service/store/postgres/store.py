@@ -35,9 +35,11 @@ from service.core.ports.store import (
     ParticipantFilter,
     WebhookCursor,
 )
-from service.store import participant_pages, pg_conferences, pg_schema
-from service.store.pg_notify import Notifier
-from service.store.pg_tx import PgReads, PgWriteTransaction
+from service.store import participant_pages
+from service.store.postgres import conferences as pg_conferences
+from service.store.postgres import schema as pg_schema
+from service.store.postgres.notify import Notifier
+from service.store.postgres.tx import PgReads, PgWriteTransaction
 from service.store.row_cache import RowCache
 from service.store.rows import participant_from_row
 

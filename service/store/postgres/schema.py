@@ -130,7 +130,7 @@ def translated() -> Iterator[None]:
 def migrations() -> list[tuple[int, str, str]]:
     """(version, name, sql) of every PostgreSQL migration shipped, in order."""
     found = []
-    folder = resources.files("service.store") / "migrations_pg"
+    folder = resources.files("service.store.postgres") / "sql"
     for entry in folder.iterdir():
         if entry.name.endswith(".sql"):
             version = int(entry.name.split("_", 1)[0])

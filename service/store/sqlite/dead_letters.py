@@ -20,7 +20,7 @@ import orjson
 
 from service.core.ports.dead_letters import DeadLetter, DeadLetterStore
 from service.store.dead_letter_rows import COLUMNS, letter_from_row
-from service.store.sqlite import SqliteStore
+from service.store.sqlite.store import SqliteStore
 
 __all__ = ["DeadLetter", "DeadLetterStore", "DeadLetters"]
 

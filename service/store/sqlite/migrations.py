@@ -21,7 +21,7 @@ import aiosqlite
 def migrations() -> list[tuple[int, str, str]]:
     """(version, name, sql) of every migration shipped with the package, in order."""
     found = []
-    folder = resources.files("service.store") / "migrations"
+    folder = resources.files("service.store.sqlite") / "sql"
     for entry in folder.iterdir():
         if entry.name.endswith(".sql"):
             version = int(entry.name.split("_", 1)[0])

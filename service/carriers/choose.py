@@ -1,4 +1,4 @@
-"""Which telephony adapter a process runs, built from its settings.
+"""Which carrier adapter a process runs, built from its settings.
 
 The rule it keeps: an unknown adapter name or a malformed upstream account
 is refused at start (the message names the setting, never a secret); every
@@ -10,25 +10,25 @@ from __future__ import annotations
 import dataclasses
 
 from service import redact
+from service.carriers.simulated.adapter import SimulatedCarrier
+from service.carriers.simulated.calls import parse_outcomes
+from service.carriers.twilio import config as twilio_config
+from service.carriers.twilio.adapter import TwilioCarrier
+from service.carriers.twilio.forms import CallbackUrls
 from service.clock import Clock
 from service.config import Settings
-from service.core.ports.telephony import ReportSink, Telephony
-from service.dialer.simulated import parse_outcomes
-from service.dialer.simulated_telephony import SimulatedTelephony
-from service.dialer.twilio import config as twilio_config
-from service.dialer.twilio.adapter import TwilioTelephony
-from service.dialer.twilio.forms import CallbackUrls
+from service.core.ports.carrier import Carrier, ReportSink
 
 DIALERS = ("simulated", "twilio")
 
 
 @dataclasses.dataclass
 class Chosen:
-    telephony: Telephony
+    carrier: Carrier
     # Set for the twilio dialer: the adapter (its callback URLs are set once
     # the HTTP server's address is known), the signing token per upstream
     # account, and the Rollcall accounts each upstream account may touch.
-    twilio: TwilioTelephony | None = None
+    twilio: TwilioCarrier | None = None
     signing_tokens: dict[str, str] = dataclasses.field(default_factory=dict)
     tenants: dict[str, frozenset[str]] = dataclasses.field(default_factory=dict)
 
@@ -37,7 +37,7 @@ def choose(settings: Settings, clock: Clock, sink: ReportSink) -> Chosen:
     s = settings
     if s.dialer == "simulated":
         return Chosen(
-            SimulatedTelephony(
+            SimulatedCarrier(
                 clock,
                 sink,
                 ring_seconds=s.sim_ring_seconds,
@@ -64,7 +64,7 @@ def choose(settings: Settings, clock: Clock, sink: ReportSink) -> Chosen:
         request_timeout_seconds=s.twilio_timeout_seconds,
     )
     # The callback URLs are filled in once the HTTP server listens.
-    adapter = TwilioTelephony(accounts, CallbackUrls("", ""), clock, options)
+    adapter = TwilioCarrier(accounts, CallbackUrls("", ""), clock, options)
     return Chosen(
         adapter,
         adapter,

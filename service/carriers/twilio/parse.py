@@ -12,14 +12,14 @@ import email.utils
 import string
 from collections.abc import Mapping
 
-from service.core.ports.telephony import (
+from service.carriers.twilio.forms import conference_of
+from service.core.ports.carrier import (
     CallReport,
     CallStatus,
     ConferenceEvent,
     ConferenceReport,
     Report,
 )
-from service.dialer.twilio.forms import conference_of
 
 IDEMPOTENCY_HEADER = "I-Twilio-Idempotency-Token"
 SIGNATURE_HEADER = "X-Twilio-Signature"

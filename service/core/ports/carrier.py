@@ -1,6 +1,6 @@
-"""The telephony port: how the core places calls, changes them and hears back.
+"""The carrier port: how the core places calls, changes them and hears back.
 
-What it owns: the shape every telephony adapter (the simulator, a Twilio-
+What it owns: the shape every carrier adapter (the simulator, a Twilio-
 compatible carrier) fits, as typing.Protocols and frozen value types: a call
 to place and the carrier's answer, the effects a participant change has on
 the media side, the reports a carrier sends back and the sink they go to.
@@ -334,7 +334,7 @@ class OpenCall:
     last_sequence_number: int | None = None
 
 
-class Telephony(Protocol):
+class Carrier(Protocol):
     # True when place() and apply() do no I/O and never wait (an in-process
     # simulator): the core then carries a change's effects out inside the
     # change's own write transaction. False (a remote carrier): the core never

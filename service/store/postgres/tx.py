@@ -21,7 +21,7 @@ import asyncpg
 import orjson
 
 from service.core.model import Conference, Event, Participant
-from service.store.pg_carrier import PgCarrierRows
+from service.store.postgres.carrier import PgCarrierRows
 from service.store.row_cache import RowCache
 from service.store.rows import (
     PARTICIPANT_COLUMNS,

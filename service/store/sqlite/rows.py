@@ -23,8 +23,8 @@ from service.store.rows import (
     is_call_sid,
     participant_from_row,
 )
-from service.store.sqlite_carrier import CarrierRows
-from service.store.sqlite_inline import raw
+from service.store.sqlite.carrier import CarrierRows
+from service.store.sqlite.inline import raw
 
 
 class SqliteReads:

@@ -1,1 +1,0 @@
-"""Callbacks a carrier sends Rollcall: call progress and conference events (ingest.py)."""

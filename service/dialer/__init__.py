@@ -1,1 +1,0 @@
-"""Outbound-call dialer: the port and its adapters (simulated is the default)."""
