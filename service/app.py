@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import grpc
 from aiohttp import web
@@ -34,12 +34,12 @@ from service.carriers.twilio.ingest import add_routes as add_carrier_routes
 from service.carriers.twilio.ingest import callback_urls
 from service.clock import Clock, SystemClock, Timer
 from service.config import Settings, parse_accounts, parse_api_keys
-from service.core import placements
-from service.core.conferences import Conferences
+from service.core import assemble
+from service.core.feed import LocalFeed
+from service.core.model import Event
 from service.core.ports.carrier import Report
 from service.core.ports.dead_letters import DeadLetterStore
 from service.core.ports.store import Store
-from service.core.usecases import Participants
 from service.metrics import start_metrics
 from service.ratelimit import RateLimiter
 from service.replicas import Coordinator
@@ -107,12 +107,28 @@ def carrier_ingest(app: App) -> Callable[[web.Application], None]:
 
     async def apply(report: Report, token: str | None) -> None:
         accounts = chosen.tenants.get(report.account_sid, frozenset())
-        await app.participants.on_report(report, token, accounts)
+        await app.core.reports.on_report(report, token, accounts)
 
     def mount(web_app: web.Application) -> None:
         add_carrier_routes(web_app, app.public_base_url, chosen.signing_tokens.get, apply)
 
     return mount
+
+
+class _Committed:
+    """A feed subscriber that only hears this process's commits."""
+
+    def __init__(self, listener: Callable[[list[Event]], None]) -> None:
+        self.listener = listener
+
+    def committed(self, events: Sequence[Event]) -> None:
+        self.listener(list(events))
+
+    def heard(self, conference_sid: str, revision: int) -> None:
+        return None
+
+    def watching(self) -> list[str]:
+        return []
 
 
 class App:
@@ -154,13 +170,15 @@ class App:
         self.auth = Authenticator(accounts, api_keys)
 
         async def sink(report: Report) -> None:
-            await self.participants.on_report(report)
+            await self.core.reports.on_report(report)
 
         self.chosen: Chosen = choose(s, self.clock, sink)
         self.carrier = self.chosen.carrier
         if self.chosen.twilio is not None and not s.http_listen:
             raise ValueError("the twilio dialer needs --http-listen: the carrier calls back there")
-        self.participants = Participants(self.store, self.carrier, self.clock)
+        self.feed = LocalFeed()
+        self.core = assemble.build(self.store, self.carrier, self.clock, self.feed)
+        self.participants = self.core.participants
         # Before recover(): the calls it fails owe their callbacks too.
         self.webhooks = WebhookDispatcher(
             self.store,
@@ -184,19 +202,19 @@ class App:
             # stopped replicas resolved by a survivor.
             self.coordinator = Coordinator(
                 self.store,
-                self.participants,
+                self.core,
                 self.webhooks,
                 heartbeat_seconds=s.replica_heartbeat_seconds,
                 placement_bound_seconds=placement_bound,
             )
-            self.participants.subscribe(self.coordinator.notify)
+            self.feed.subscribe(_Committed(self.coordinator.notify))
             await self.coordinator.start()
         else:
-            self.participants.subscribe(self.webhooks.notify)
+            self.feed.subscribe(_Committed(self.webhooks.notify))
             await self.webhooks.start()
-            await self.participants.recover()
-            await placements.recover(self.participants, placement_bound, at_start=True)
-        changes = self.participants.changes
+            await self.core.recover()
+            await self.core.recover_placements(placement_bound, at_start=True)
+        changes = self.core.runtime.changes
         self.admission = Admission(s.max_in_flight, lambda: changes.orphans)
         self.watch = WatchHub(
             self.store,
@@ -205,6 +223,7 @@ class App:
             progress_seconds=s.watch_progress_seconds,
             per_account=s.watchers_per_account,
         )
+        self.feed.subscribe(_Committed(self.watch.publish))
         self.api = ParticipantApi(
             self.auth,
             self.participants,
@@ -217,7 +236,7 @@ class App:
         # Its own limiter object would double an account's budget: share one.
         self.conference_api = ConferenceApi(
             self.auth,
-            Conferences(self.store, self.participants, self.clock),
+            self.core.conferences,
             self.api.limiter,
             self.api.page_tokens,
         )
@@ -378,9 +397,9 @@ class App:
             self.watch.close()
         if admission is not None:
             await admission.finish(grace)
-        participants: Participants | None = getattr(self, "participants", None)
-        if participants is not None:
-            await participants.changes.settle()
+        core: assemble.Core | None = getattr(self, "core", None)
+        if core is not None:
+            await core.runtime.changes.settle()
         if self._gateway is not None:
             await self._gateway.close()  # type: ignore[attr-defined]
             self._gateway = None
@@ -394,8 +413,8 @@ class App:
         # stop() also cleans up after a start() that failed part way.
         if getattr(self, "carrier", None) is not None:
             await self.carrier.close()
-        if participants is not None:
-            await participants.changes.drain()
+        if core is not None:
+            await core.runtime.changes.drain()
         if self.coordinator is not None:
             await self.coordinator.stop()
         if self.webhooks is not None:

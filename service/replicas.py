@@ -20,9 +20,8 @@ import asyncio
 import contextlib
 import logging
 
-from service.core import placements
+from service.core.assemble import Core
 from service.core.model import Event
-from service.core.usecases import Participants
 from service.store.postgres.lease import SessionLease
 from service.store.postgres.store import PostgresStore
 from service.webhooks.dispatcher import WebhookDispatcher
@@ -37,14 +36,14 @@ class Coordinator:
     def __init__(
         self,
         store: PostgresStore,
-        participants: Participants,
+        core: Core,
         webhooks: WebhookDispatcher,
         *,
         heartbeat_seconds: float,
         placement_bound_seconds: float = 20.0,
     ) -> None:
         self.store = store
-        self.participants = participants
+        self.core = core
         self.webhooks = webhooks
         self.heartbeat_seconds = heartbeat_seconds
         # Age after which a placement is past any live replica's Create.
@@ -77,8 +76,8 @@ class Coordinator:
         self._healthy_since = asyncio.get_running_loop().time()
         await self.store.heartbeat()
         await self._lead()
-        await self.participants.recover()
-        await placements.recover(self.participants, self.placement_bound_seconds, at_start=True)
+        await self.core.recover()
+        await self.core.recover_placements(self.placement_bound_seconds, at_start=True)
         self._task = asyncio.get_running_loop().create_task(self._run())
 
     async def stop(self) -> None:
@@ -139,7 +138,7 @@ class Coordinator:
         orphans = await self.store.claim_orphans()
         if orphans:
             log.info("claimed calls of a stopped replica", extra={"calls": len(orphans)})
-            await self.participants.recover(orphans)
+            await self.core.recover(orphans)
         self.ticks += 1
 
     def _sweep_placements(self) -> None:
@@ -150,9 +149,7 @@ class Coordinator:
 
     async def _placements(self) -> None:
         try:
-            await placements.recover(
-                self.participants, self.placement_bound_seconds, at_start=False
-            )
+            await self.core.recover_placements(self.placement_bound_seconds, at_start=False)
         except Exception:
             log.warning("placement recovery round failed", exc_info=True)
 

@@ -21,7 +21,7 @@ it was emitted when asked for). Anything else changes nothing.
 from __future__ import annotations
 
 from service.core import carrier_reports, rules
-from service.core.changes import Changes, apply
+from service.core.changes import Changes
 from service.core.model import EventType, Participant
 from service.core.ports.carrier import ConferenceEvent, ConferenceReport
 from service.core.ports.store import WriteTransaction
@@ -39,7 +39,7 @@ async def apply_wide(
     *,
     announcements: bool,
 ) -> Changes | None:
-    """Apply a conference-wide report inside `tx`; the Changes written, if any.
+    """Decide a conference-wide report inside `tx`; the Changes to write, if any.
 
     accounts: the Rollcall accounts the reporting upstream account may touch
     (None: any). announcements: whether the carrier reports announcements.
@@ -74,7 +74,6 @@ async def apply_wide(
         assert announced is not None
         conf.announce_url = report.announce_url or conf.announce_url
         ch.emit(announced)
-    await apply(tx, ch)
     return ch
 
 

@@ -1,30 +1,26 @@
-"""Use cases of the Conference resource: list, fetch, end, announce.
+"""The Conference resource: list, fetch, end, announce.
 
-The rules it keeps: ending a conference is a change like any other, made in
-one write transaction through Changes and the same rule that ends a
-conference when its last participant leaves, so every participant still in
-it leaves (reason conference_ended_via_api), the conference-end event is
-logged, watchers see it and callbacks fire. The carrier goes first (inside
-the write transaction when it is in process, else before it and decided
-again after): one EndConference per carrier conference ends every call
-(none is kicked again after the commit), and its refusal changes nothing.
-Ending one that has already ended changes nothing. An announcement
-plays to the whole conference (AnnounceConference at the carrier; one
-announcement-end event with no participant, from the carrier's report when
-it reports announcements, else at once); it needs a conference that has not
-ended. Reads and writes of another account's conference answer not found,
-as for a missing one.
+Rule 1: ending a conference is a change like any other, through the runtime's
+        loop and the rule that ends a conference when its last participant
+        leaves: every participant still in it leaves (conference ended via
+        API), watchers see it and callbacks fire.
+Rule 2: one EndConference per carrier conference ends every call at the
+        carrier (none is kicked again after the commit); ending one that has
+        ended changes nothing.
+Rule 3: an announcement plays to the whole conference and needs one that has
+        not ended; its end is one event with no participant, from the
+        carrier's report when it reports announcements, else at once.
+Rule 4: reads and writes of another account's conference answer not found.
 """
 
 from __future__ import annotations
 
 import dataclasses
 
-from service.clock import Clock
-from service.core import carrier_first, errors, rules
-from service.core.carrier_first import Decided
+from service.core import errors, rules
 from service.core.changes import Changes
 from service.core.commands import ConferenceRef
+from service.core.create import find_conference
 from service.core.model import Conference, EndReason, EventType
 from service.core.ports.carrier import (
     AnnounceConference,
@@ -32,8 +28,9 @@ from service.core.ports.carrier import (
     Effect,
     EndConference,
 )
-from service.core.ports.store import ConferenceFilter, ConferencePage, Store, WriteTransaction
-from service.core.usecases import Participants, _find_conference, read_roster
+from service.core.ports.store import ConferenceFilter, ConferencePage, WriteTransaction
+from service.core.reports import read_roster
+from service.core.runtime import Change, Decided, Runtime
 
 
 @dataclasses.dataclass(frozen=True)
@@ -46,11 +43,8 @@ class ConferenceUpdate:
 
 
 class Conferences:
-    def __init__(self, store: Store, participants: Participants, clock: Clock) -> None:
-        self.store = store
-        # Participants owns what happens after a commit (hang-ups, listeners).
-        self.participants = participants
-        self.clock = clock
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
 
     async def list(
         self,
@@ -61,46 +55,40 @@ class Conferences:
         before: int | None,
         after: int | None,
     ) -> ConferencePage:
-        return await self.store.list_conferences(
+        return await self.runtime.store.list_conferences(
             account_sid, flt, page_size=page_size, before=before, after=after
         )
 
     async def fetch(self, ref: ConferenceRef) -> Conference:
-        return await self.participants.conference(ref)
-
-    async def update(self, ref: ConferenceRef, cmd: ConferenceUpdate) -> Conference:
-        """End and/or announce, the carrier first (as Participants' Update and Delete).
-
-        An in-process carrier acts inside the write transaction. A remote one
-        is never waited for inside it: the change is decided, rolled back,
-        carried out at the carrier, then decided again on fresh state and
-        recorded, asking the carrier only for what is still to do.
-        """
-        ps = self.participants
-
-        async def decide(tx: WriteTransaction, first: bool) -> Decided[Conference]:
-            return await self._decide(tx, ref, cmd, first=first)
-
-        # One such change at a time per conference (as named) on this replica.
-        async with ps.lock(ref.account_sid, "conference:" + ref.key):
-            decided = await carrier_first.run(self.store, ps.carrier, decide)
-            if decided.changes is not None:
-                await ps._committed(decided.changes)  # the one post-commit path
-        return decided.answer
-
-    async def _decide(
-        self, tx: WriteTransaction, ref: ConferenceRef, cmd: ConferenceUpdate, *, first: bool
-    ) -> Decided[Conference]:
-        """The change and its carrier effects, decided on the state `tx` reads.
-
-        Decided again after the carrier acted (first=False), a conference the
-        carrier's own reports have meanwhile ended is no error: there is
-        nothing left to do.
-        """
-        conf = await _find_conference(tx, ref)
+        conf = await find_conference(self.runtime.store, ref)
         if conf is None:
             raise errors.conference_not_found(f"conference {ref.key}")
-        ch = Changes(conf, self.clock.now())
+        return conf
+
+    async def update(self, ref: ConferenceRef, cmd: ConferenceUpdate) -> Conference:
+        """End and/or announce, the carrier first (Rules 1-3)."""
+        return await self.runtime.carry_out(_ConferenceChange(self.runtime, ref, cmd))
+
+
+class _ConferenceChange(Change[Conference]):
+    """One at a time per conference (as named) on this replica."""
+
+    def __init__(self, runtime: Runtime, ref: ConferenceRef, cmd: ConferenceUpdate) -> None:
+        self.runtime = runtime
+        self.ref = ref
+        self.cmd = cmd
+        self.account_sid = ref.account_sid
+        self.locks = ("conference:" + ref.key,)
+
+    async def decide(self, tx: WriteTransaction, first: bool) -> Decided[Conference]:
+        """Decided again after the carrier acted (first=False), a conference
+        the carrier's own reports have meanwhile ended is no error: there is
+        nothing left to do."""
+        ref, cmd = self.ref, self.cmd
+        conf = await find_conference(tx, ref)
+        if conf is None:
+            raise errors.conference_not_found(f"conference {ref.key}")
+        ch = Changes(conf, self.runtime.clock.now())
         if not conf.active:
             if cmd.announce_url and first:
                 raise errors.conference_not_active(conf.sid)
@@ -115,7 +103,7 @@ class Conferences:
             effects += [
                 AnnounceConference(t, cmd.announce_url, cmd.announce_method) for t in targets
             ]
-            if not self.participants.carrier.reports_announcements:
+            if not self.runtime.carrier.reports_announcements:
                 # No carrier report will come: played once the carrier has taken it.
                 ch.emit(EventType.ANNOUNCEMENT_ENDED)
         if cmd.end:

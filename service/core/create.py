@@ -1,28 +1,47 @@
-"""Create, decided without I/O beyond its reads: the conference joined and the
-participant to insert, or the typed refusal.
+"""Create: decided from its reads, the call placed, then recorded.
 
-The rule it keeps: the same reads and checks run before the call is placed
-(so a refusal never dials) and again in the transaction that records it
-(so what was placed is recorded only if it still fits); nothing here writes.
+Rule 1: the same reads and checks run before the call is placed (so a refusal
+        never dials) and again where it is recorded (so what was placed is
+        recorded only if it still fits).
+Rule 2: a repeated request_id returns the first participant and never dials
+        again; the same request_id with other parameters is refused.
+Rule 3: with a remote carrier, a placement (the call's key) is durable before
+        dialing and forgotten once the call is recorded or known not to ring;
+        a process that dies in between leaves it for recovery.
+Rule 4: a call placed but not recorded (the conference filled, ended or was
+        created meanwhile under another SID, the store failed) is ended at the
+        carrier, so it never rings on unrecorded; a Rollcall conference is
+        one carrier conference.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 from typing import Protocol
 
+from service.clock import Clock
 from service.core import errors
+from service.core.changes import Changes
 from service.core.commands import ConferenceRef, CreateCommand
 from service.core.model import (
     CallStatus,
     Conference,
     ConferenceStatus,
+    EventType,
     Participant,
     ParticipantStatus,
     new_sid,
 )
-from service.core.ports.carrier import PlaceCall
-from service.core.ports.store import WriteTransaction
+from service.core.ports.carrier import CallTarget, Carrier, Kick, PlaceCall, Placed
+from service.core.ports.store import Store, WriteTransaction
+from service.core.runtime import Change, Decided, Step
+
+log = logging.getLogger("rollcall.core")
+
+# A Create's answer: the participant and the carrier's queue time in ms (None
+# on a repeated request_id); None while its call is still to be placed.
+Created = tuple[Participant, float | None]
 
 
 class ConferenceReader(Protocol):
@@ -164,3 +183,147 @@ def check_coach_target(found: Participant | None, target: str, coach: str | None
         raise errors.coach_target_absent(target)
     if found.hold:
         raise errors.coach_target_on_hold(target)
+
+
+class CreateChange(Change[Created | None]):
+    """One Create through the runtime's loop (see the module's rules)."""
+
+    # In process, the Create is decided, placed and recorded in one write
+    # transaction, which the store orders; a remote carrier is called between
+    # transactions, so Creates of one conference name and request_id go one
+    # at a time (a new conference is created, and its carrier conference
+    # named, once).
+    locks_in_process = False
+
+    def __init__(self, cmd: CreateCommand, clock: Clock) -> None:
+        self.cmd = cmd
+        self.clock = clock
+        self.account_sid = cmd.conference.account_sid
+        self.locks = tuple(
+            f"{kind}:{value}"
+            for kind, value in (("conference", cmd.conference.key), ("request", cmd.request_id))
+            if value
+        )
+        self.conference: Conference | None = None
+        self.new = False
+        self.now = 0.0
+        self.key = ""
+        # The placement written for the call being placed (Rule 3), if any.
+        self.placement: str | None = None
+        # The call placed and not recorded yet (Rule 4).
+        self.placed: Placed | None = None
+        # A placement whose call has been ended: forgotten by the next round.
+        self.ended: str | None = None
+
+    async def decide(self, tx: WriteTransaction, first: bool) -> Decided[Created | None]:
+        if self.ended is not None:
+            await tx.forget_placement(self.ended)
+            self.ended = None
+        repeat = await _repeat(tx, self.cmd)
+        placed = self.placed
+        if placed is None:
+            if repeat is not None:
+                return Decided((repeat, None), None)
+            self.now = self.clock.now()
+            self.conference, self.new = await decide(tx, self.cmd, self.now, None)
+            self.key = call_key(self.cmd)
+            step = place_call(self.cmd, self.key, self.conference.sid)
+            return Decided(None, None, [step], durable=self._placement, then=self._record)
+        # Decided again once a remote carrier has placed the call.
+        assert self.conference is not None
+        if repeat is not None:
+            if repeat.call_sid != placed.call_sid:
+                # Another replica recorded this request_id meanwhile with a
+                # call of its own: that one stands, ours must not ring on.
+                return Decided(None, None, [self._kick(placed)])
+            await tx.forget_placement(self.key)
+            return Decided((repeat, None), None)
+        self.now = self.clock.now()
+        joined, new = await decide(
+            tx, self.cmd, self.now, self.conference.sid if self.new else None
+        )
+        if joined.sid != self.conference.sid:
+            # Placed into another conference's carrier conference: ended, then
+            # placed again into this one's.
+            return Decided(None, None, [self._kick(placed)])
+        await tx.forget_placement(self.key)
+        self.new = new
+        self.conference = joined
+        return await self._record(tx)
+
+    def carried_out(self, step: Step, placed: Placed | None) -> None:
+        if isinstance(step, PlaceCall):
+            self.placed = placed
+        elif (
+            self.placed is not None
+            and isinstance(step, Kick)
+            and step.target.call_sid == self.placed.call_sid
+        ):
+            self.placed, self.ended, self.placement = None, self.placement, None
+
+    async def _placement(self, tx: WriteTransaction) -> None:
+        assert self.conference is not None
+        await tx.record_placement(self.key, self.account_sid, self.conference.sid, self.now)
+        self.placement = self.key
+
+    async def _record(self, tx: WriteTransaction) -> Decided[Created | None]:
+        """Write the participant of the placed call (and the conference, when new)."""
+        placed, conf, cmd = self.placed, self.conference, self.cmd
+        assert placed is not None and conf is not None
+        ch = Changes(conf, self.now, new_conference=self.new)
+        p = participant(cmd, conf, placed.call_sid, self.now)
+        ch.emit(EventType.CALL_STATUS_CHANGED, p, new=True)
+        if cmd.request_id:
+            await tx.record_request(self.account_sid, cmd.request_id, p.call_sid, cmd.fingerprint)
+        await tx.save_carrier_call(placed.call_sid, placed.conference_sid, None)
+        return Decided((p, placed.queue_time_ms), ch)
+
+    def _kick(self, placed: Placed) -> Kick:
+        return Kick(CallTarget(self.account_sid, placed.conference_sid, placed.call_sid))
+
+    async def clean_up(self, store: Store, carrier: Carrier, exc: BaseException) -> None:
+        """After a Create failed: end its call placed and not recorded, and
+        forget what placements are known not to ring (Rules 3 and 4)."""
+        if self.placed is not None:
+            try:
+                await carrier.apply(self._kick(self.placed))
+            except Exception:
+                log.exception("could not end a call that was not recorded")
+                return  # its placement stays for the next recovery
+            self.ended, self.placement = self.placement, None
+        elif self.placement is not None and refused(exc):
+            self.ended, self.placement = self.placement, None
+        if self.ended is not None:
+            await forget(store, self.ended)
+
+
+async def _repeat(tx: WriteTransaction, cmd: CreateCommand) -> Participant | None:
+    """The participant an earlier Create with this request_id made, if any."""
+    if not cmd.request_id:
+        return None
+    earlier = await tx.request(cmd.conference.account_sid, cmd.request_id)
+    if earlier is None:
+        return None
+    call_sid, fingerprint = earlier
+    if fingerprint != cmd.fingerprint:
+        raise errors.request_id_reused()
+    repeat = await tx.participant_by_call_sid(call_sid)
+    assert repeat is not None
+    return repeat
+
+
+def refused(exc: BaseException) -> bool:
+    """Whether a failed place() means no call: a typed refusal. UNAVAILABLE
+    (the carrier could not be reached) may hide a placed call; so may an
+    unexpected failure."""
+    return isinstance(exc, errors.RollcallError) and exc.code is not errors.Code.UNAVAILABLE
+
+
+async def forget(store: Store, key: str) -> None:
+    """Forget a placement whose call is known not to ring (its own transaction)."""
+    try:
+        async with store.write() as tx:
+            await tx.forget_placement(key)
+    except Exception:
+        # Harmless: the next recovery finds no live call for it and forgets it.
+        log.warning("could not forget a placement", exc_info=True)

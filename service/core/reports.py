@@ -1,18 +1,17 @@
-"""Carrier reports become changes; after a restart, the carrier's word on open calls.
+"""Carrier reports: each becomes a change like any other.
 
-The rules it keeps: a report is applied in one write transaction together
-with its idempotency token (so a callback retried, here or on another
-replica, changes nothing the second time) and its SequenceNumber (so an older
-report arriving after a newer one changes nothing; an in-process carrier's
-own reports, in order and once by the port's rule, need neither); a report for a call whose
-Create is still between placing and recording waits for it; a report about
-another tenant's call, or a call Rollcall does not know, changes nothing.
-Call progress goes through the conference rules (rules.apply_progress),
-a participant-leave with the carrier's ReasonParticipantLeft; conference
-events Rollcall did not cause (carrier_reports.observe) are emitted like any
-other change, so watchers and callbacks see them; conference-wide events (no
-CallSid: conference-end, a conference announcement's end) are
-conference_reports'.
+Rule 1: a report is applied in one write transaction together with its
+        idempotency token (a callback retried, here or on another replica,
+        changes nothing the second time) and its SequenceNumber (an older
+        report after a newer one changes nothing); an in-process carrier's
+        own reports come in order and once, and need neither.
+Rule 2: a report for a call whose Create is between placing and recording
+        waits for it; one about another tenant's call, or a call Rollcall
+        does not know, changes nothing.
+Rule 3: call progress goes through the conference rules, a participant-leave
+        with the carrier's reason; conference events Rollcall did not cause
+        are emitted like any other change; conference-wide reports (no
+        CallSid) are conference_reports'.
 """
 
 from __future__ import annotations
@@ -20,76 +19,100 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
-from service.core import background, carrier_reports, conference_reports, rules
-from service.core.changes import Changes, apply
+from service.core import carrier_reports, conference_reports, rules
+from service.core.changes import Changes
 from service.core.model import (
     Conference,
     EventType,
     LeaveReason,
     Participant,
-    ParticipantStatus,
 )
 from service.core.ports.carrier import (
     CallReport,
     ConferenceEvent,
     ConferenceReport,
-    OpenCall,
     Report,
 )
 from service.core.ports.dialer import CallProgress
 from service.core.ports.store import WriteTransaction
-
-if TYPE_CHECKING:
-    from service.core.usecases import Participants
+from service.core.runtime import Change, Decided, Runtime
 
 log = logging.getLogger("rollcall.core")
 
 
-async def apply_report(
-    ps: Participants, report: Report, token: str | None, accounts: frozenset[str] | None
-) -> None:
-    waiting = await _apply_once(ps, report, token, accounts, last_try=False)
-    if waiting:
-        await asyncio.wait(waiting)
-        await _apply_once(ps, report, token, accounts, last_try=True)
+class Reports:
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+
+    async def on_report(
+        self, report: Report, token: str | None = None, accounts: frozenset[str] | None = None
+    ) -> None:
+        """Apply a carrier report; `accounts`: the Rollcall accounts it may
+        touch (None: any)."""
+        await apply(self.runtime, report, token, accounts)
 
 
-async def _apply_once(
-    ps: Participants,
+async def apply(
+    runtime: Runtime,
     report: Report,
-    token: str | None,
-    accounts: frozenset[str] | None,
-    *,
-    last_try: bool,
-) -> set[asyncio.Future[None]] | None:
-    ch: Changes | None = None
-    async with ps.store.write() as tx:
-        background.started()
+    token: str | None = None,
+    accounts: frozenset[str] | None = None,
+) -> None:
+    """Apply one report (the module's rules), tracked as a change: reports
+    come from carrier timers and callbacks, which no caller cancels."""
+
+    async def run() -> None:
+        waiting = await runtime.carry_out(_ReportChange(runtime, report, token, accounts))
+        if waiting:
+            await asyncio.wait(waiting)
+            await runtime.carry_out(_ReportChange(runtime, report, token, accounts, last=True))
+
+    await runtime.changes.track(run)
+
+
+class _ReportChange(Change[set[asyncio.Future[None]] | None]):
+    """Answers the Creates to wait for when the call may not be recorded yet."""
+
+    def __init__(
+        self,
+        runtime: Runtime,
+        report: Report,
+        token: str | None,
+        accounts: frozenset[str] | None,
+        *,
+        last: bool = False,
+    ) -> None:
+        self.runtime = runtime
+        self.report = report
+        self.token = token
+        self.accounts = accounts
+        self.last = last
+
+    async def decide(
+        self, tx: WriteTransaction, first: bool
+    ) -> Decided[set[asyncio.Future[None]] | None]:
+        rt, report, token, accounts = self.runtime, self.report, self.token, self.accounts
+        ch: Changes | None = None
         if token is not None and await tx.carrier_callback_seen(token):
-            return None
+            return Decided(None, None)
         if isinstance(report, ConferenceReport) and not report.call_sid:
-            wide = ps.carrier.reports_announcements
+            wide = rt.carrier.reports_announcements
             ch = await conference_reports.apply_wide(tx, report, accounts, announcements=wide)
         p = await tx.participant_by_call_sid(report.call_sid) if report.call_sid else None
-        if p is None and report.call_sid and ps.placing and not last_try:
-            return set(ps.placing)  # perhaps a call placed but not recorded yet
+        if p is None and report.call_sid and rt.placing and not self.last:
+            return Decided(set(rt.placing), None)  # perhaps a call placed but not recorded yet
         if p is not None and accounts is not None and p.account_sid not in accounts:
             p = None  # another tenant's call: not this upstream account's to touch
         if p is not None:
             if isinstance(report, CallReport):
-                # An in-process carrier's own reports come in order and once
-                # (the port's rule): no SequenceNumber to keep or check.
-                ordered = ps.carrier.in_process and token is None
+                ordered = rt.carrier.in_process and token is None
                 ch = await _call_report(tx, p, report, ordered=ordered)
             else:
                 ch = await _conference_report(tx, p, report)
         if token is not None:
-            await tx.record_carrier_callback(token, ps.clock.now())
-    if ch is not None:
-        await ps._committed(ch)
-    return None
+            await tx.record_carrier_callback(token, rt.clock.now())
+        return Decided(None, ch)
 
 
 async def _call_report(
@@ -115,7 +138,6 @@ async def _call_report(
         assert conf is not None
         ch = Changes(conf, max(report.timestamp, p.date_updated))
         ch.emit(EventType.PARTICIPANT_MODIFIED, p)
-        await apply(tx, ch)
     return ch
 
 
@@ -145,7 +167,6 @@ async def _conference_report(
         for field, value in change.changes.items():
             setattr(p, field, value)
         ch.emit(change.event, p)
-    await apply(tx, ch)
     return ch
 
 
@@ -166,7 +187,6 @@ async def _progress(
     ch = Changes(conf, max(at, p.date_updated))
     for step in steps:
         rules.apply_progress(ch, roster, p, step, reason=reason)
-    await apply(tx, ch)
     return ch
 
 
@@ -192,46 +212,3 @@ async def read_roster(tx: WriteTransaction, conference_sid: str, need: rules.Nee
     if need is rules.Need.COUNT:
         return rules.Roster(await tx.count_active(conference_sid))
     return rules.Roster()
-
-
-async def reconcile(
-    ps: Participants, found: Sequence[Participant] | None = None
-) -> tuple[int, int]:
-    """After a restart: hand every open call to the carrier and apply its word.
-
-    Returns (ended, kept): calls the carrier reports ended (the simulator:
-    every call not yet answered, whose timers did not survive) and answered
-    calls that run on.
-    """
-    open_calls: list[OpenCall] = []
-    participants = found
-    if participants is None:
-        participants = await ps.store.active_participants_everywhere()
-    if not participants:
-        return 0, 0
-    async with ps.store.write() as tx:
-        for p in participants:
-            carrier = await tx.carrier_call(p.call_sid)
-            connected = p.status is ParticipantStatus.CONNECTED and p.answered_at is not None
-            open_calls.append(
-                OpenCall(
-                    account_sid=p.account_sid,
-                    key=p.call_sid,
-                    conference=p.conference_sid,
-                    call_sid=p.call_sid,
-                    conference_sid=p.conference_sid if carrier is None else carrier[0],
-                    to_endpoint=p.to_endpoint,
-                    time_limit_seconds=p.time_limit,
-                    answered_at=p.answered_at if connected else None,
-                    last_sequence_number=None if carrier is None else carrier[1],
-                )
-            )
-    ended: set[str] = set()
-    for report in await ps.carrier.reconcile(open_calls):
-        if report.status.terminal:
-            ended.add(report.key or report.call_sid)
-        await ps.on_report(report)
-    kept = sum(1 for c in open_calls if c.answered_at is not None and c.key not in ended)
-    if ended or kept:
-        log.info("reconciled calls", extra={"ended": len(ended), "kept": kept})
-    return len(ended), kept

@@ -15,10 +15,9 @@ from __future__ import annotations
 from aiohttp import web
 
 from rollcall.v1 import conference_service_pb2 as cpb
-from service.gateway import conference_forms, paging, render, representation
+from service.gateway import conference_forms, incoming, paging, render, representation
 from service.gateway.render_conference import CONFERENCE_KEYS, collection_path, conference_json
 from service.gateway.representation import SUFFIX, answers_in_kind
-from service.gateway.routes import _authorization, _read_form, _segment, _upstream
 
 ACCOUNT = "/2010-04-01/Accounts/{account}"
 COLLECTION = ACCOUNT + "/Conferences" + SUFFIX
@@ -26,13 +25,13 @@ INSTANCE = ACCOUNT + "/Conferences/{conference:[^/]+?}" + SUFFIX
 
 
 def _name(request: web.Request) -> str:
-    return f"accounts/{_segment(request, 'account')}/conferences/{_segment(request, 'conference')}"
+    return incoming.conference_path(request)
 
 
 async def list_conferences(request: web.Request) -> web.Response:
-    account = _segment(request, "account")
+    account = incoming.segment(request, "account")
     query = conference_forms.parse_list(request.query, account_sid=account)
-    upstream, authorization = _upstream(request), _authorization(request)
+    upstream, authorization = incoming.upstream(request), incoming.authorization(request)
 
     async def call(message: cpb.ListConferencesRequest) -> cpb.ListConferencesResponse:
         return await upstream.list_conferences(message, authorization)
@@ -88,14 +87,18 @@ async def list_conferences(request: web.Request) -> web.Response:
 
 async def fetch_conference(request: web.Request) -> web.Response:
     message = cpb.FetchConferenceRequest(name=_name(request))
-    response = await _upstream(request).fetch_conference(message, _authorization(request))
+    response = await incoming.upstream(request).fetch_conference(
+        message, incoming.authorization(request)
+    )
     return representation.resource(request, "Conference", conference_json(response.conference))
 
 
 async def update_conference(request: web.Request) -> web.Response:
-    form = await _read_form(request)
+    form = await incoming.read_form(request)
     message = conference_forms.parse_update(form, name=_name(request))
-    response = await _upstream(request).update_conference(message, _authorization(request))
+    response = await incoming.upstream(request).update_conference(
+        message, incoming.authorization(request)
+    )
     return representation.resource(request, "Conference", conference_json(response.conference))
 
 

@@ -14,12 +14,11 @@ from record N*PageSize (see paging).
 from __future__ import annotations
 
 from aiohttp import hdrs, web
-from multidict import MultiDict
 
 from rollcall.v1 import participant_pb2
 from rollcall.v1 import participant_service_pb2 as pb
-from service.core.errors import invalid_field, not_found
-from service.gateway import forms, paging, render, render_cache, representation
+from service.gateway import forms, incoming, paging, render, render_cache, representation
+from service.gateway.incoming import IDEMPOTENCY_KEY, UPSTREAM_KEY
 from service.gateway.representation import SUFFIX, answers_in_kind
 from service.gateway.upstream import Upstream
 
@@ -28,64 +27,13 @@ COLLECTION = PREFIX + "/Participants" + SUFFIX
 # Non-greedy, so a trailing `.json`, `.xml` or `.csv` is the suffix, not the key.
 INSTANCE = PREFIX + "/Participants/{participant:[^/]+?}" + SUFFIX
 
-FORM_TYPE = "application/x-www-form-urlencoded"
-IDEMPOTENCY_KEY = "Idempotency-Key"
-
-UPSTREAM_KEY: web.AppKey[Upstream] = web.AppKey("rollcall_upstream")
-
-
-def _upstream(request: web.Request) -> Upstream:
-    return request.app[UPSTREAM_KEY]
-
-
-def _authorization(request: web.Request) -> str | None:
-    return request.headers.get(hdrs.AUTHORIZATION) or None
-
-
-def _text_header(request: web.Request, name: str) -> str:
-    """A header bound for a proto string field; undecodable bytes are the caller's error."""
-    value = request.headers.get(name, "").strip()
-    try:
-        value.encode()
-    except UnicodeEncodeError:
-        raise invalid_field(name, "must be UTF-8 text") from None
-    return value
-
-
-def _segment(request: web.Request, key: str) -> str:
-    """A percent-decoded path parameter; one holding `/` can name nothing."""
-    value = request.match_info[key]
-    if "/" in value:
-        raise not_found(request.rel_url.raw_path)
-    return value
-
 
 def _parent(request: web.Request) -> str:
-    return f"accounts/{_segment(request, 'account')}/conferences/{_segment(request, 'conference')}"
+    return incoming.conference_path(request)
 
 
 def _name(request: web.Request) -> str:
-    return f"{_parent(request)}/participants/{_segment(request, 'participant')}"
-
-
-def _if_match(request: web.Request) -> str:
-    value = _text_header(request, hdrs.IF_MATCH)
-    return "" if value == "*" else value
-
-
-async def _read_form(request: web.Request) -> MultiDict[str]:
-    """The form body of a POST. An empty body is an empty form whatever its label
-    (curl sends none, aiohttp's client says application/octet-stream)."""
-    body = await request.read()  # enforces the application's client_max_size
-    if not body:
-        return MultiDict()
-    if hdrs.CONTENT_TYPE not in request.headers or request.content_type != FORM_TYPE:
-        raise invalid_field("Content-Type", f"must be {FORM_TYPE} for a request body")
-    try:
-        posted = await request.post()
-    except (LookupError, UnicodeDecodeError):
-        raise invalid_field("Content-Type", "the body is not in the declared charset") from None
-    return MultiDict((key, value) for key, value in posted.items() if isinstance(value, str))
+    return f"{_parent(request)}/participants/{incoming.segment(request, 'participant')}"
 
 
 def _participant_response(
@@ -105,21 +53,23 @@ def _participant_response(
 
 
 async def create_participant(request: web.Request) -> web.Response:
-    form = await _read_form(request)
+    form = await incoming.read_form(request)
     message = forms.parse_create(
         form,
         parent=_parent(request),
-        request_id=_text_header(request, IDEMPOTENCY_KEY),
+        request_id=incoming.text_header(request, IDEMPOTENCY_KEY),
     )
-    response = await _upstream(request).create_participant(message, _authorization(request))
+    response = await incoming.upstream(request).create_participant(
+        message, incoming.authorization(request)
+    )
     return _participant_response(request, response.participant, status=201)
 
 
 async def list_participants(request: web.Request) -> web.Response:
-    account = _segment(request, "account")
-    conference = _segment(request, "conference")
+    account = incoming.segment(request, "account")
+    conference = incoming.segment(request, "conference")
     query = forms.parse_list(request.query, parent=_parent(request))
-    upstream, authorization = _upstream(request), _authorization(request)
+    upstream, authorization = incoming.upstream(request), incoming.authorization(request)
 
     async def call(message: pb.ListParticipantsRequest) -> pb.ListParticipantsResponse:
         return await upstream.list_participants(message, authorization)
@@ -155,22 +105,26 @@ async def list_participants(request: web.Request) -> web.Response:
 
 async def fetch_participant(request: web.Request) -> web.Response:
     message = pb.FetchParticipantRequest(name=_name(request))
-    response = await _upstream(request).fetch_participant(message, _authorization(request))
+    response = await incoming.upstream(request).fetch_participant(
+        message, incoming.authorization(request)
+    )
     if representation.kind(request) is representation.Kind.JSON:
         return render_cache.json_response(response.participant)
     return _participant_response(request, response.participant)
 
 
 async def update_participant(request: web.Request) -> web.Response:
-    form = await _read_form(request)
-    message = forms.parse_update(form, name=_name(request), etag=_if_match(request))
-    response = await _upstream(request).update_participant(message, _authorization(request))
+    form = await incoming.read_form(request)
+    message = forms.parse_update(form, name=_name(request), etag=incoming.if_match(request))
+    response = await incoming.upstream(request).update_participant(
+        message, incoming.authorization(request)
+    )
     return _participant_response(request, response.participant)
 
 
 async def delete_participant(request: web.Request) -> web.Response:
-    message = pb.DeleteParticipantRequest(name=_name(request), etag=_if_match(request))
-    await _upstream(request).delete_participant(message, _authorization(request))
+    message = pb.DeleteParticipantRequest(name=_name(request), etag=incoming.if_match(request))
+    await incoming.upstream(request).delete_participant(message, incoming.authorization(request))
     # Exactly 204 with no body and no content type: the twilio CLI checks for 204.
     return web.Response(status=204)
 
@@ -182,7 +136,3 @@ def add_routes(app: web.Application, upstream: Upstream) -> None:
     app.router.add_get(INSTANCE, answers_in_kind(fetch_participant))
     app.router.add_post(INSTANCE, answers_in_kind(update_participant))
     app.router.add_delete(INSTANCE, answers_in_kind(delete_participant))
-    # Imported here: conference_routes shares this module's request helpers.
-    from service.gateway import conference_routes
-
-    conference_routes.add_routes(app)

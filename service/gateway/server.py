@@ -15,8 +15,8 @@ from collections.abc import Callable
 
 from aiohttp import web
 
+from service.gateway import conference_routes, routes
 from service.gateway.protocol import GatewayRunner, HttpLimits
-from service.gateway.routes import add_routes
 from service.gateway.upstream import Upstream
 
 MAX_BODY_BYTES = 64 * 1024
@@ -28,7 +28,8 @@ def build_app(upstream: Upstream, *, max_body_bytes: int = MAX_BODY_BYTES) -> we
         client_max_size=max_body_bytes,
         client_max_fields=MAX_FORM_FIELDS,
     )
-    add_routes(app, upstream)
+    routes.add_routes(app, upstream)
+    conference_routes.add_routes(app)
     return app
 
 

@@ -24,8 +24,8 @@ from service.auth import Authenticator
 from service.core import errors
 from service.core.commands import ConferenceRef
 from service.core.model import Participant
+from service.core.participants import Participants
 from service.core.ports.store import Page, ParticipantFilter
-from service.core.usecases import Participants
 from service.ratelimit import RateLimiter
 from service.rpc import limits, messages, names, proto_cache, requests
 from service.rpc.page_tokens import PageTokens, binding

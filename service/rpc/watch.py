@@ -25,8 +25,8 @@ from service.clock import Clock, Timer
 from service.core import errors
 from service.core.commands import ConferenceRef
 from service.core.model import Event, EventType
+from service.core.participants import Participants
 from service.core.ports.store import ParticipantFilter, Store
-from service.core.usecases import Participants
 from service.rpc import messages
 from service.rpc.watch_fill import FeedFiller
 
@@ -170,7 +170,6 @@ class WatchHub:
         self._waiting_changed: asyncio.Event | None = None
         self._closing = asyncio.Event()
         self._filler = FeedFiller(store)
-        participants.subscribe(self.publish)
 
     def close(self) -> None:
         """End every stream with UNAVAILABLE so clients resume on another server."""

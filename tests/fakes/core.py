@@ -1,32 +1,87 @@
 """The core on a real SQLite store and a simulated carrier, on a manual clock.
 
-What it owns: the rig the core-level tests share: Participants over a real
-SqliteStore, a SimulatedCarrier (or a test double built on it) whose
-reports go back to the core as the server wires them, and every committed
-event in `seen`.
+What it owns: the rig the core-level tests share (the real core, assembled as
+the server assembles it, over a real SqliteStore, a SimulatedCarrier or a test
+double built on it whose reports go back to the core as the server wires
+them, and every committed event in `seen`), and `TestCore`: that core with
+the few handles the tests reach for in one object.
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from service.carriers.simulated.adapter import SimulatedCarrier
-from service.clock import ManualClock
+from service.clock import Clock, ManualClock
+from service.core import assemble
+from service.core.feed import LocalFeed
 from service.core.model import Event
-from service.core.ports.carrier import Report
-from service.core.usecases import Participants
+from service.core.ports.carrier import Carrier, Report
+from service.core.ports.store import Store
 from service.store.sqlite.store import SqliteStore
 
 T = TypeVar("T", bound=SimulatedCarrier)
 
 
+class Listener:
+    """A change-feed subscriber that hands this process's commits to a callable."""
+
+    def __init__(self, listener: Callable[[Sequence[Event]], Any]) -> None:
+        self.listener = listener
+
+    def committed(self, events: Sequence[Event]) -> None:
+        self.listener(list(events))
+
+    def heard(self, conference_sid: str, revision: int) -> None:
+        return None
+
+    def watching(self) -> list[str]:
+        return []
+
+
+class TestCore:
+    """The assembled core; participant calls go to its Participants."""
+
+    __test__ = False
+
+    def __init__(self, store: Store, carrier: Carrier, clock: Clock) -> None:
+        self.feed = LocalFeed()
+        self.core = assemble.build(store, carrier, clock, self.feed)
+        self.store = store
+        self.carrier = carrier
+        self.clock = clock
+        self.participants = self.core.participants
+        self.conferences = self.core.conferences
+        self.create = self.participants.create
+        self.fetch = self.participants.fetch
+        self.list = self.participants.list
+        self.update = self.participants.update
+        self.delete = self.participants.delete
+        self.conference = self.participants.conference
+        self.on_report = self.core.reports.on_report
+        self.recover = self.core.recover
+        self.recover_placements = self.core.recover_placements
+
+    def subscribe(self, listener: Callable[[Sequence[Event]], Any]) -> None:
+        self.feed.subscribe(Listener(listener))
+
+
+def sink_to(holder: list[TestCore]) -> Callable[[Report], Any]:
+    """A carrier's report sink that applies reports through the core in `holder`."""
+
+    async def sink(report: Report) -> None:
+        await holder[0].on_report(report)
+
+    return sink
+
+
 @dataclasses.dataclass
 class Core(Generic[T]):
-    participants: Participants
+    participants: TestCore
     carrier: T
     clock: ManualClock
     seen: list[Event]
@@ -39,17 +94,13 @@ async def simulated_core(tmp_path: Path, carrier: type[T]) -> AsyncIterator[Core
     store = SqliteStore(str(tmp_path / "core.sqlite3"))
     await store.open()
     seen: list[Event] = []
-    holder: list[Participants] = []
-
-    async def sink(report: Report) -> None:
-        await holder[0].on_report(report)
-
-    made = carrier(clock, sink, ring_seconds=1.0, calls_per_second=0)
-    participants = Participants(store, made, clock)
-    holder.append(participants)
-    participants.subscribe(seen.extend)
+    holder: list[TestCore] = []
+    made = carrier(clock, sink_to(holder), ring_seconds=1.0, calls_per_second=0)
+    core = TestCore(store, made, clock)
+    holder.append(core)
+    core.subscribe(seen.extend)
     try:
-        yield Core(participants, made, clock, seen)
+        yield Core(core, made, clock, seen)
     finally:
         await made.close()
         await store.close()

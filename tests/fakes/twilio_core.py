@@ -23,9 +23,9 @@ from service.core.commands import ConferenceRef, CreateCommand
 from service.core.conferences import Conferences
 from service.core.model import Event
 from service.core.ports.carrier import Report
-from service.core.usecases import Participants
 from service.store.sqlite.store import SqliteStore
 from tests.fakes.carrier import FakeCarrier, running
+from tests.fakes.core import TestCore as Participants
 from tests.fakes.twilio_harness import ACCOUNT, UPSTREAM, UPSTREAM_TOKEN, Received, ingest_server
 from tests.unit.test_rules import command
 
@@ -91,7 +91,7 @@ async def core_on_twilio(tmp_path: Path) -> AsyncIterator[CoreRig]:
         try:
             yield CoreRig(
                 participants,
-                Conferences(store, participants, clock),
+                participants.conferences,
                 adapter,
                 carrier,
                 received,

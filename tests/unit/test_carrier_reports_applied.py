@@ -18,7 +18,7 @@ from service.core.ports.carrier import (
     ConferenceEvent,
     ConferenceReport,
 )
-from service.core.usecases import Participants
+from tests.fakes.core import TestCore as Participants
 from tests.fakes.core import simulated_core
 from tests.unit.test_rules import AC, command, core  # noqa: F401 (fixture)
 

@@ -15,7 +15,7 @@ import pytest
 from service.carriers.simulated.adapter import SimulatedCarrier
 from service.clock import ManualClock
 from service.core.commands import ConferenceRef
-from service.core.conferences import Conferences, ConferenceUpdate
+from service.core.conferences import ConferenceUpdate
 from service.core.model import EndReason, Event, EventType, LeaveReason
 from service.core.ports.carrier import (
     AnnounceConference,
@@ -25,7 +25,7 @@ from service.core.ports.carrier import (
     Effect,
     EndConference,
 )
-from service.core.usecases import Participants
+from tests.fakes.core import TestCore as Participants
 from tests.fakes.core import simulated_core
 from tests.unit.test_rules import AC, command
 
@@ -85,7 +85,7 @@ async def test_the_carriers_report_of_the_end_may_land_first(
     assert isinstance(clock, ManualClock)
     await clock.advance(2)
     seen.clear()
-    conferences = Conferences(participants.store, participants, clock)
+    conferences = participants.conferences
     ref = ConferenceRef(AC, a.conference_sid)
     ended = await conferences.update(ref, ConferenceUpdate(end=True))
     assert carrier.applied == [EndConference(ConferenceTarget(AC, a.conference_sid))]
@@ -110,7 +110,7 @@ async def test_a_conference_announcement_ends_once_from_the_carriers_report(
     assert isinstance(clock, ManualClock)
     await clock.advance(2)
     seen.clear()
-    conferences = Conferences(participants.store, participants, clock)
+    conferences = participants.conferences
     ref = ConferenceRef(AC, a.conference_sid)
     url = "https://example.com/all.xml"
     await conferences.update(ref, ConferenceUpdate(announce_url=url))

@@ -20,7 +20,7 @@ from service.clock import ManualClock
 from service.core import rules
 from service.core.changes import Changes
 from service.core.commands import ConferenceRef
-from service.core.conferences import Conferences, ConferenceUpdate
+from service.core.conferences import ConferenceUpdate
 from service.core.model import (
     ConferenceStatus,
     EndReason,
@@ -29,7 +29,7 @@ from service.core.model import (
     ParticipantStatus,
 )
 from service.core.ports.carrier import ConferenceEvent, ConferenceReport
-from service.core.usecases import Participants
+from tests.fakes.core import TestCore as Participants
 from tests.unit.test_rules import AC, command, core  # noqa: F401 (fixture)
 
 CF = "CF" + "ab" * 16
@@ -115,7 +115,7 @@ async def test_the_simulator_still_ends_every_call_of_an_ended_conference(core: 
     await participants.create(command(to_endpoint="+15551230002"))
     await clock.advance(2)
     assert carrier.calls_in_flight() == 2
-    conferences = Conferences(participants.store, participants, clock)
+    conferences = participants.conferences
     await conferences.update(ConferenceRef(AC, a.conference_sid), ConferenceUpdate(end=True))
     await clock.advance(0)
     assert carrier.calls_in_flight() == 0

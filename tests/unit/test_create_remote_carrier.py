@@ -19,8 +19,8 @@ import pytest
 from service.carriers.simulated.adapter import SimulatedCarrier
 from service.clock import ManualClock
 from service.core.ports.carrier import Effect, Kick, PlaceCall, Placed, Report
-from service.core.usecases import Participants
 from service.store.sqlite.store import SqliteStore
+from tests.fakes.core import TestCore as Participants
 from tests.unit.test_rules import command
 
 

@@ -18,7 +18,7 @@ from service.core.commands import ConferenceRef, UpdateCommand
 from service.core.errors import RollcallError
 from service.core.model import Event, EventType, ParticipantStatus
 from service.core.ports.carrier import Effect, Kick, PlaceCall, Placed, Update
-from service.core.usecases import Participants
+from tests.fakes.core import TestCore as Participants
 from tests.fakes.core import simulated_core
 from tests.unit.test_rules import AC, command
 

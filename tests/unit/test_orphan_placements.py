@@ -22,7 +22,7 @@ import pytest
 
 from service.carriers.simulated.adapter import SimulatedCarrier
 from service.clock import ManualClock
-from service.core import errors, placements
+from service.core import errors
 from service.core.errors import Code, RollcallError
 from service.core.model import new_sid
 from service.core.ports.carrier import (
@@ -36,8 +36,8 @@ from service.core.ports.carrier import (
     Report,
 )
 from service.core.ports.store import Placement
-from service.core.usecases import Participants
 from service.store.sqlite.store import SqliteStore
+from tests.fakes.core import TestCore as Participants
 from tests.unit.test_rules import command
 
 
@@ -178,11 +178,11 @@ async def test_a_call_placed_and_never_recorded_is_ended_once_after_a_restart(
     world.processes.remove(a)
     await a.carrier.close()
     b = await world.start()
-    assert await placements.recover(b.participants, 20.0, at_start=True) == 1
+    assert await b.participants.recover_placements(20.0, at_start=True) == 1
     assert world.side.kicked == [orphan] and not world.side.live
     assert await world.placements_left() == []
     # Asked again (another restart, the leader's next round): nothing more to do.
-    assert await placements.recover(b.participants, 20.0, at_start=True) == 0
+    assert await b.participants.recover_placements(20.0, at_start=True) == 0
     assert world.side.kicked == [orphan]
     assert await b.store.active_participants_everywhere() == []
     await stop(a, task)
@@ -193,11 +193,11 @@ async def test_a_placement_younger_than_the_bound_is_left_alone(world: World) ->
     a, task = await interrupted_create(world)
     (call,) = world.side.live
     b = await world.start()
-    assert await placements.recover(b.participants, 20.0, at_start=False) == 0
+    assert await b.participants.recover_placements(20.0, at_start=False) == 0
     assert world.side.kicked == [] and len(await world.placements_left()) == 1
     # Past the bound no Create can still be placing it: its call is ended.
     await world.clock.advance(21.0)
-    assert await placements.recover(b.participants, 20.0, at_start=False) == 1
+    assert await b.participants.recover_placements(20.0, at_start=False) == 1
     assert world.side.kicked == [call]
     await stop(a, task)
 
@@ -207,7 +207,7 @@ async def test_a_recorded_create_leaves_no_placement(world: World) -> None:
     participant, _ = await a.participants.create(command("room"))
     assert participant.call_sid in world.side.live
     assert await world.placements_left() == []
-    assert await placements.recover(a.participants, 20.0, at_start=True) == 0
+    assert await a.participants.recover_placements(20.0, at_start=True) == 0
     assert world.side.kicked == []
 
 
@@ -227,7 +227,7 @@ async def test_a_refusal_leaves_no_placement_and_an_unreachable_carrier_keeps_it
         await a.participants.create(command("room"))
     [kept] = await world.placements_left()
     # Nothing was placed after all: recovery forgets it, ending nothing.
-    assert await placements.recover(a.participants, 20.0, at_start=True) == 0
+    assert await a.participants.recover_placements(20.0, at_start=True) == 0
     assert world.side.kicked == [] and await world.placements_left() == []
     assert kept.key not in world.side.by_key
 

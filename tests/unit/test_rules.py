@@ -21,8 +21,8 @@ from service.core.model import (
     ParticipantStatus,
 )
 from service.core.ports.carrier import Report
-from service.core.usecases import Participants
 from service.store.sqlite.store import SqliteStore
+from tests.fakes.core import TestCore as Participants
 from tests.fakes.core import simulated_core
 
 AC = "AC" + "a" * 32

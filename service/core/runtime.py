@@ -1,0 +1,196 @@
+"""What every change shares, and the one loop every change runs through.
+
+Rule 1: a change is decided in a write transaction from what it reads; the
+        carrier is never called while it decides.
+Rule 2: the carrier carries out a change's effects before the change is
+        recorded, so a refusal by the carrier changes nothing.
+Rule 3: an in-process carrier acts inside the transaction; a remote one
+        never does: the transaction is rolled back (or committed, when the
+        decision wrote what must outlive a crash, such as a placement), the
+        effects are carried out, and the change is decided again on fresh
+        state, asking the carrier only for what it has not carried out yet.
+Rule 4: a change whose subject keeps changing meanwhile is refused ABORTED
+        after ROUNDS rounds.
+Rule 5: after the commit, and only then, the calls the change ended are hung
+        up at the carrier (a failure is logged: the record stands), then its
+        events are published on the change feed, once.
+Rule 6: the changes of one subject (a participant, a conference name) are
+        carried out one at a time on this replica, so the carrier acts in the
+        order they are recorded.
+"""
+
+from __future__ import annotations
+
+import abc
+import asyncio
+import dataclasses
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Generic, TypeVar
+
+from service.clock import Clock
+from service.core import background, errors
+from service.core.changes import Changes, apply
+from service.core.ports.carrier import Carrier, Effect, Kick, PlaceCall, Placed, Update
+from service.core.ports.feed import ChangeFeed
+from service.core.ports.store import Store, WriteTransaction
+
+log = logging.getLogger("rollcall.core")
+
+T = TypeVar("T")
+
+# Decide-and-carry-out rounds before a change is refused (Rule 4).
+ROUNDS = 4
+
+# What the carrier is asked to do for a change: an effect on calls and
+# conferences, or a call to place.
+Step = Effect | PlaceCall
+
+
+@dataclasses.dataclass
+class Decided(Generic[T]):
+    """A change, decided: its answer, what to write (None: nothing), the steps
+    the carrier must carry out first, what must be durable before a remote
+    carrier acts (`durable`), and how to finish in the same transaction once
+    an in-process carrier has acted (`then`, instead of deciding again)."""
+
+    answer: T
+    changes: Changes | None
+    steps: Sequence[Step] = ()
+    durable: Callable[[WriteTransaction], Awaitable[None]] | None = None
+    then: Callable[[WriteTransaction], Awaitable[Decided[T]]] | None = None
+
+
+class Change(abc.ABC, Generic[T]):
+    """One change: how to decide it, and what it hears of the carrier."""
+
+    # The subjects it is serialised on (Rule 6), and whether that is needed
+    # when the carrier acts inside the transaction too.
+    account_sid: str = ""
+    locks: tuple[str, ...] = ()
+    locks_in_process: bool = True
+
+    @abc.abstractmethod
+    async def decide(self, tx: WriteTransaction, first: bool) -> Decided[T]:
+        """Decide on the state `tx` reads; `first` is False once the carrier
+        has carried out steps of an earlier round."""
+
+    def carried_out(self, step: Step, placed: Placed | None) -> None:
+        """The carrier carried out `step` (`placed`: the call it placed)."""
+
+
+class _CarrierFirst(Exception):
+    """Rolls a write transaction back: a remote carrier acts first, outside it."""
+
+    def __init__(self, steps: list[Step]) -> None:
+        super().__init__("carrier first")
+        self.steps = steps
+
+
+class Runtime:
+    """The store, carrier, clock and change feed every change uses, the locks
+    that order changes of one subject, and the Creates between placing a call
+    and recording it (a report for a call not recorded yet waits for them)."""
+
+    def __init__(self, store: Store, carrier: Carrier, clock: Clock, feed: ChangeFeed) -> None:
+        self.store = store
+        self.carrier = carrier
+        self.clock = clock
+        self.feed = feed
+        # Every change runs here, apart from its caller (see background).
+        self.changes = background.ChangeRunner()
+        self.placing: set[asyncio.Future[None]] = set()
+        self._locks: dict[tuple[str, str], asyncio.Lock] = {}
+
+    def lock(self, account: str, name: str) -> asyncio.Lock:
+        lock = self._locks.get((account, name))
+        if lock is None:
+            if len(self._locks) > 1024:
+                self._locks = {k: v for k, v in self._locks.items() if v.locked()}
+            lock = self._locks[(account, name)] = asyncio.Lock()
+        return lock
+
+    async def carry_out(self, change: Change[T]) -> T:
+        """Decide, carry out at the carrier, record, announce (the rules above)."""
+        names = change.locks if change.locks_in_process or not self.carrier.in_process else ()
+        locks = [self.lock(change.account_sid, name) for name in sorted(set(names))]
+        for lock in locks:
+            await lock.acquire()
+        try:
+            decided = await self._rounds(change)
+            if decided.changes is not None:
+                await self.committed(decided.changes)
+        finally:
+            for lock in reversed(locks):
+                lock.release()
+        return decided.answer
+
+    async def committed(self, ch: Changes) -> None:
+        """What a commit promises (Rule 5): hangups, then the announcement."""
+        for target in ch.kicks:
+            try:
+                await self.carrier.apply(Kick(target))
+            except Exception:
+                log.exception(
+                    "carrier hangup failed after commit", extra={"call_sid": target.call_sid}
+                )
+        if ch.events:
+            self.feed.publish(ch.events)
+
+    async def _rounds(self, change: Change[T]) -> Decided[T]:
+        in_process = self.carrier.in_process
+        done: set[object] = set()
+        for round_ in range(ROUNDS):
+            outside: list[Step] = []
+            try:
+                async with self.store.write() as tx:
+                    background.started()
+                    decided = await change.decide(tx, round_ == 0)
+                    pending = _pending(decided.steps, done)
+                    if pending and not in_process:
+                        if decided.durable is None:
+                            raise _CarrierFirst(pending)
+                        await decided.durable(tx)  # committed before the carrier acts
+                        outside = pending
+                    else:
+                        for step in pending:
+                            change.carried_out(step, await self._step(step))
+                        if pending and decided.then is not None:
+                            decided = await decided.then(tx)
+                        if decided.changes is not None:
+                            await apply(tx, decided.changes)
+            except _CarrierFirst as first:
+                outside = first.steps
+            if not outside:
+                return decided
+            for step in outside:
+                change.carried_out(step, await self._step(step))
+                done.update(_parts(step))
+        raise errors.carrier_contention()
+
+    async def _step(self, step: Step) -> Placed | None:
+        if isinstance(step, PlaceCall):
+            return await self.carrier.place(step)
+        await self.carrier.apply(step)
+        return None
+
+
+def _parts(step: Step) -> list[object]:
+    """What of a step counts as carried out (an Update: each of its changes;
+    a placed call is the change's own to remember)."""
+    if isinstance(step, PlaceCall):
+        return []
+    return list(step.changes) if isinstance(step, Update) else [step]
+
+
+def _pending(steps: Sequence[Step], done: set[object]) -> list[Step]:
+    """What of `steps` the carrier has not carried out yet."""
+    left: list[Step] = []
+    for step in steps:
+        if isinstance(step, Update):
+            changes = tuple(change for change in step.changes if change not in done)
+            if changes:
+                left.append(dataclasses.replace(step, changes=changes))
+        elif isinstance(step, PlaceCall) or step not in done:
+            left.append(step)
+    return left
