@@ -8,9 +8,11 @@ commands live in clients.cli_participants, `watch` in clients.cli_watch and
 `callbacks` in clients.cli_callbacks.
 Only `serve` and `gateway` import the server package, and only once one of
 them is chosen (their flags are added when their parser is first used): the
-client commands run with the client alone.
-main() always returns the exit code: 0 done, 1 the service refused, 2 usage,
-130 interrupted.
+client commands run with the client alone. Run without the server's
+dependencies (a plain install, no [server] extra), they print one line naming
+what to install.
+main() always returns the exit code: 0 done, 1 the service refused or the
+server is not installed, 2 usage, 130 interrupted.
 """
 
 from __future__ import annotations
@@ -32,7 +34,20 @@ from clients.cli_watch import add_watch
 if TYPE_CHECKING:
     from service.config import Settings
 
-__all__ = ["build_parser", "build_settings", "main"]
+__all__ = ["DISTRIBUTION", "build_parser", "build_settings", "main"]
+
+DISTRIBUTION = "rollcall-conferences"
+"""The name Rollcall is installed under (pip install NAME); its [server] extra
+holds what `serve` and `gateway` need."""
+
+# Our own top-level packages: a missing module under one of them is a bug to
+# report as one, not a missing install.
+_OWN_PACKAGES = frozenset({"service", "clients", "rollcall"})
+
+
+class ServerNotInstalled(Exception):
+    """`serve` or `gateway` was run where the server's dependencies are not
+    installed; the argument is the first module found missing."""
 
 
 class _CommandParser(argparse.ArgumentParser):
@@ -79,8 +94,15 @@ def build_settings(args: argparse.Namespace, environ: Mapping[str, str]) -> Sett
 
 def _entry_point(module: str, attribute: str) -> Callable[..., int]:
     # Imported when the command runs: the server's modules are heavy and the
-    # participant commands never need them.
-    return cast(Callable[..., int], getattr(importlib.import_module(module), attribute))
+    # participant commands never need them (nor does a plain install have them).
+    try:
+        loaded = importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        missing = exc.name or ""
+        if not missing or missing.partition(".")[0] in _OWN_PACKAGES:
+            raise
+        raise ServerNotInstalled(missing.partition(".")[0]) from exc
+    return cast(Callable[..., int], getattr(loaded, attribute))
 
 
 def run_serve(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
@@ -136,7 +158,8 @@ def _add_serve(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="run the gRPC service and the REST gateway",
         description="Run Rollcall's gRPC ParticipantService and its REST gateway until "
         "SIGTERM or SIGINT. Every flag has a ROLLCALL_* environment variable; a flag "
-        "wins over its variable, which wins over the default.",
+        "wins over its variable, which wins over the default. Needs the server: "
+        f"pip install '{DISTRIBUTION}[server]'.",
         fill=_serve_flags,
     )
     serve.set_defaults(handler=run_serve, parser=serve)
@@ -163,7 +186,8 @@ def _add_gateway(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "gateway",
         help="run the REST gateway alone, in front of a remote gRPC service",
         description="Serve Twilio's Conference Participant REST API, forwarding every "
-        "request to a Rollcall gRPC service.",
+        "request to a Rollcall gRPC service. Needs the server: "
+        f"pip install '{DISTRIBUTION}[server]'.",
         fill=_gateway_flags,
     )
     gateway.set_defaults(handler=run_gateway, parser=gateway)
@@ -171,7 +195,7 @@ def _add_gateway(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 def _version() -> str:
     try:
-        return importlib.metadata.version("rollcall")
+        return importlib.metadata.version(DISTRIBUTION)
     except importlib.metadata.PackageNotFoundError:
         return "unknown"
 
@@ -217,6 +241,13 @@ def main(argv: list[str] | None = None) -> int:
         command.print_usage(sys.stderr)
         print(f"{command.prog}: error: {exc}", file=sys.stderr)
         return 2
+    except ServerNotInstalled as exc:
+        print(
+            f"rollcall {args.command} needs the server: pip install '{DISTRIBUTION}[server]' "
+            f"({exc} is not installed)",
+            file=sys.stderr,
+        )
+        return 1
     except SystemExit as exc:
         return _exit_code(exc)
     except KeyboardInterrupt:
