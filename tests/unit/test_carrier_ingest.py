@@ -34,7 +34,7 @@ from service.core.ports.carrier import (
     Report,
     Update,
 )
-from service.webhooks.metrics import REGISTRY
+from service.metrics import REGISTRY
 from tests.fakes.twilio_harness import (
     ACCOUNT,
     TOKENS,

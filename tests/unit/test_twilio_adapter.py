@@ -42,7 +42,7 @@ from service.core.ports.carrier import (
     Update,
     Wait,
 )
-from service.webhooks.metrics import REGISTRY
+from service.metrics import REGISTRY
 from tests.fakes.twilio_harness import (
     ACCOUNT,
     UPSTREAM,
