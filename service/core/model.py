@@ -30,7 +30,14 @@ class ParticipantStatus(enum.StrEnum):
 
 
 class CallStatus(enum.StrEnum):
+    """Twilio's call statuses: a participant's call, a carrier's report, a simulated step.
+
+    A participant's call_status is never INITIATED (the API has no such word:
+    dialing shows as participant status `connecting`, call status `queued`).
+    """
+
     QUEUED = "queued"
+    INITIATED = "initiated"
     RINGING = "ringing"
     IN_PROGRESS = "in-progress"
     COMPLETED = "completed"
@@ -38,6 +45,33 @@ class CallStatus(enum.StrEnum):
     FAILED = "failed"
     NO_ANSWER = "no-answer"
     CANCELED = "canceled"
+
+    @property
+    def terminal(self) -> bool:
+        """The call is over (completed, or never answered and given up)."""
+        return self in _ENDED
+
+    @property
+    def dialing(self) -> bool:
+        """The call is placed and not answered yet (queued, initiated, ringing)."""
+        return self in _DIALING
+
+    def progress(self) -> CallStatus:
+        """The step the conference rules take for this status: QUEUED reads as
+        INITIATED (the carrier holds the call, so dialing has begun)."""
+        return CallStatus.INITIATED if self is CallStatus.QUEUED else self
+
+
+_ENDED = frozenset(
+    {
+        CallStatus.COMPLETED,
+        CallStatus.BUSY,
+        CallStatus.FAILED,
+        CallStatus.NO_ANSWER,
+        CallStatus.CANCELED,
+    }
+)
+_DIALING = frozenset({CallStatus.QUEUED, CallStatus.INITIATED, CallStatus.RINGING})
 
 
 class LeaveReason(enum.StrEnum):

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 from service.core import background, carrier_reports, conference_reports, rules
 from service.core.changes import Changes, apply
 from service.core.model import (
+    CallStatus,
     Conference,
     EventType,
     LeaveReason,
@@ -38,7 +39,6 @@ from service.core.ports.carrier import (
     OpenCall,
     Report,
 )
-from service.core.ports.dialer import CallProgress
 from service.core.ports.store import WriteTransaction
 
 if TYPE_CHECKING:
@@ -131,10 +131,10 @@ async def _conference_report(
         progress = status.progress() if status is not None and status.terminal else None
         reason = carrier_reports.leave_reason(report)
         return await _progress(
-            tx, p, [progress or CallProgress.COMPLETED], report.timestamp, reason=reason
+            tx, p, [progress or CallStatus.COMPLETED], report.timestamp, reason=reason
         )
     if report.event is ConferenceEvent.PARTICIPANT_JOIN:
-        return await _progress(tx, p, [CallProgress.ANSWERED], report.timestamp)
+        return await _progress(tx, p, [CallStatus.IN_PROGRESS], report.timestamp)
     observed = carrier_reports.observe(p, report)
     if not observed:
         return None
@@ -152,7 +152,7 @@ async def _conference_report(
 async def _progress(
     tx: WriteTransaction,
     p: Participant,
-    steps: Sequence[CallProgress],
+    steps: Sequence[CallStatus],
     at: float,
     *,
     reason: LeaveReason | None = None,
@@ -170,10 +170,10 @@ async def _progress(
     return ch
 
 
-_PRELUDE = frozenset({CallProgress.INITIATED, CallProgress.RINGING})
+_PRELUDE = frozenset({CallStatus.INITIATED, CallStatus.RINGING})
 
 
-def _needs(conf: Conference, p: Participant, steps: Sequence[CallProgress]) -> rules.Need:
+def _needs(conf: Conference, p: Participant, steps: Sequence[CallStatus]) -> rules.Need:
     """What the steps need read. rules.needs judges one step from the state
     before it; after a step other than dialing and ringing (which need
     nothing and change nothing a later step's needs depend on) the state a

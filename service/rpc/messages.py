@@ -30,7 +30,9 @@ def _enum_map(words: type, proto_enum: object, prefix: str) -> dict[object, int]
         if member.value == "":
             values[member] = 0
             continue
-        values[member] = getattr(proto_enum, prefix + member.name)
+        number = getattr(proto_enum, prefix + member.name, None)
+        if number is not None:  # CallStatus.INITIATED: never a participant's
+            values[member] = number
     return values
 
 

@@ -23,8 +23,8 @@ from service.carriers.twilio.config import TwilioOptions, UpstreamAccount
 from service.carriers.twilio.ingest import callback_urls
 from service.clock import ManualClock
 from service.core.errors import Code, RollcallError
+from service.core.model import CallStatus
 from service.core.ports.carrier import (
-    CallStatus,
     CallTarget,
     ConferenceEvent,
     ConferenceReport,

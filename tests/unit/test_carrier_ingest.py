@@ -22,9 +22,9 @@ from service.carriers.twilio.parse import (
     parse_call_report,
     parse_conference_report,
 )
+from service.core.model import CallStatus
 from service.core.ports.carrier import (
     CallReport,
-    CallStatus,
     CallTarget,
     ConferenceEvent,
     ConferenceReport,

@@ -23,10 +23,10 @@ from service.carriers.twilio.config import (
 from service.carriers.twilio.forms import conference_name, label_for
 from service.carriers.twilio.ingest import CALL_STATUS_PATH, CONFERENCE_STATUS_PATH, callback_urls
 from service.core.errors import Code, RollcallError
+from service.core.model import CallStatus
 from service.core.ports.carrier import (
     Announce,
     BeepOnExit,
-    CallStatus,
     CallTarget,
     Coach,
     ConferenceTarget,

@@ -24,10 +24,10 @@ from service.carriers.twilio.http import Ambiguous, Answer, TwilioHttp
 from service.carriers.twilio.pacing import Pacer, Sleep, clock_sleep
 from service.clock import Clock
 from service.core.errors import RollcallError
+from service.core.model import CallStatus
 from service.core.ports.carrier import (
     AnnounceConference,
     CallReport,
-    CallStatus,
     CallTarget,
     ConferenceTarget,
     Effect,

@@ -13,10 +13,10 @@ import email.utils
 import string
 from typing import Any
 
+from service.core.model import CallStatus
 from service.core.ports.carrier import (
     Announce,
     BeepOnExit,
-    CallStatus,
     Coach,
     EndConferenceOnExit,
     Hold,

@@ -13,9 +13,9 @@ import string
 from collections.abc import Mapping
 
 from service.carriers.twilio.forms import conference_of
+from service.core.model import CallStatus
 from service.core.ports.carrier import (
     CallReport,
-    CallStatus,
     ConferenceEvent,
     ConferenceReport,
     Report,
