@@ -29,7 +29,7 @@ async def rollcall_on_carrier(tmp_path: Path) -> AsyncIterator[tuple[Harness, Fa
     async with running({UPSTREAM: UPSTREAM_TOKEN}) as carrier:
         settings = make_settings(
             tmp_path,
-            dialer="twilio",
+            carrier="twilio",
             twilio_base_url=carrier.base_url,
             twilio_accounts=f"{ACCOUNT_SID}={UPSTREAM}:{UPSTREAM_TOKEN}",
             twilio_calls_per_second=0.0,

@@ -58,7 +58,7 @@ async def test_rollcall_a_dials_through_rollcall_b(tmp_path: Path) -> None:
     try:
         b.start()
         a.env.update(
-            ROLLCALL_DIALER="twilio",
+            ROLLCALL_CARRIER="twilio",
             ROLLCALL_TWILIO_BASE_URL=f"http://127.0.0.1:{b.http_port}",
             ROLLCALL_TWILIO_ACCOUNTS=f"{ACCOUNT_SID}={ACCOUNT_SID}:{AUTH_TOKEN}",
             ROLLCALL_TWILIO_CALLS_PER_SECOND="0",

@@ -118,7 +118,7 @@ async def test_a_call_placed_by_a_killed_rollcall_is_ended_at_restart(tmp_path: 
         b.start()
         async with relay_to(f"http://127.0.0.1:{b.http_port}") as (relay, via):
             a.env.update(
-                ROLLCALL_DIALER="twilio",
+                ROLLCALL_CARRIER="twilio",
                 ROLLCALL_TWILIO_BASE_URL=via,
                 ROLLCALL_TWILIO_ACCOUNTS=f"{ACCOUNT_SID}={ACCOUNT_SID}:{AUTH_TOKEN}",
                 ROLLCALL_TWILIO_CALLS_PER_SECOND="0",

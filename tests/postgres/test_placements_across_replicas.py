@@ -49,7 +49,7 @@ async def test_the_lease_holder_ends_a_dead_replica_s_unrecorded_call(tmp_path: 
                     ROLLCALL_REPLICA_ID=replica,
                     ROLLCALL_REPLICA_HEARTBEAT_SECONDS="0.2",
                     ROLLCALL_HTTP_LISTEN="127.0.0.1:0",
-                    ROLLCALL_DIALER="twilio",
+                    ROLLCALL_CARRIER="twilio",
                     ROLLCALL_TWILIO_BASE_URL=via,
                     ROLLCALL_TWILIO_ACCOUNTS=f"{ACCOUNT_SID}={ACCOUNT_SID}:{AUTH_TOKEN}",
                     ROLLCALL_TWILIO_CALLS_PER_SECOND="0",
