@@ -267,7 +267,8 @@ class Participant:
     status_callback: StatusCallback = dataclasses.field(default_factory=StatusCallback)
     # Every other Create parameter as sent (field names -> values, enum values
     # in Twilio's words), kept for the carrier and for Fetch parity with
-    # Twilio's stored call.
+    # Twilio's stored call. A row stored before the bags held Twilio's words
+    # keeps its proto enum names here; clients.words reads either.
     settings: dict[str, Any] = dataclasses.field(default_factory=dict)
     # Order of creation within the store; the List order and page cursor.
     seq: int = 0

@@ -1,11 +1,11 @@
 """The Twilio adapter with a second, real Rollcall as its carrier.
 
 Rollcall B (a real server: gRPC, REST gateway speaking Twilio's URIs, its
-simulated dialer on a ManualClock, its status callbacks signed like
+simulated carrier on a ManualClock, its status callbacks signed like
 Twilio's) is the carrier; the adapter places calls through B's gateway and
 B's signed callbacks come back over HTTP to the ingest routes, which must
 accept B's signatures and understand B's forms. This one stops at the port;
-test_twilio_dialer_two_processes runs a whole Rollcall A in front of B.
+test_twilio_carrier_two_processes runs a whole Rollcall A in front of B.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""A whole Rollcall with `--dialer twilio` in front of the fake carrier.
+"""A whole Rollcall with `--carrier twilio` in front of the fake carrier.
 
 The server is real (gRPC, REST gateway with the carrier's ingest routes,
 real store); the carrier is tests.fakes.carrier, written from Twilio's spec,
