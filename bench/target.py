@@ -7,9 +7,10 @@ connected participants to Fetch, one of 250 to List, one of 10 to Watch, and
 sample responses of every kind, which the baselines answer with so that both
 sides send messages of the same size.
 
-The rule it keeps: fixtures go through the real gRPC and REST faces (nothing
-written behind the service's back), and the dialer settings keep call-progress
-timers from adding writes while anything is measured.
+Rule 1: fixtures go through the real gRPC and REST faces (nothing written
+behind the service's back).
+Rule 2: the carrier settings keep call-progress timers from adding writes
+while anything is measured.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ FROM = "+15005550006"
 # for their 4-hour time limit) like the people in a live conference.
 ANSWER_AT_ONCE = "+15550100000"
 # Load-generated participants ring until their Timeout (600 s, the longest
-# allowed) ends them as no-answer: the dialer's only writes during a run are
+# allowed) ends them as no-answer: the carrier's only writes during a run are
 # the `initiated` and `ringing` steps each Create makes at once.
 RING_LONG = "+15550100001"
 CREATE_TIMEOUT = 600
@@ -63,10 +64,10 @@ SETTINGS = {
 }
 
 SETTINGS_NOTE = (
-    "Rollcall runs as `rollcall serve` (SQLite WAL, synchronous=FULL, simulated dialer) with"
+    "Rollcall runs as `rollcall serve` (SQLite WAL, synchronous=FULL, simulated carrier) with"
     " ROLLCALL_SIM_CALLS_PER_SECOND=0 (no dial queue) and ROLLCALL_SIM_RING_SECONDS=3600 with"
     f" Timeout={CREATE_TIMEOUT} on every Create, so each Create writes its own transaction plus"
-    " the dialer's immediate `initiated` and `ringing` steps and no later timer fires during"
+    " the carrier's immediate `initiated` and `ringing` steps and no later timer fires during"
     " the run; ROLLCALL_LOG_LEVEL=WARNING so per-RPC log lines do not dominate (INFO is"
     " measured once as its own figure); ROLLCALL_WATCHERS_PER_ACCOUNT=5000 so 1,000 watchers"
     " fit while the previous round's streams wind down; Prometheus metrics on (an ephemeral"
@@ -159,7 +160,7 @@ def _populate(
 
 
 def _connected(stub: pb_grpc.ParticipantServiceStub, name: str) -> pb.FetchParticipantResponse:
-    """Wait until the dialer has answered the participant (it does so at once)."""
+    """Wait until the carrier has answered the participant (it does so at once)."""
     for _ in range(200):
         got: pb.FetchParticipantResponse = stub.FetchParticipant(
             pb.FetchParticipantRequest(name=name), metadata=METADATA

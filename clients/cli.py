@@ -1,18 +1,17 @@
 """The `rollcall` command line: `serve`, `gateway`, `participants ...`, `watch`, `callbacks ...`.
 
-The rule it keeps: the CLI adds no behaviour of its own. `serve` has one flag
-per field of service.config.Settings (help from SETTINGS_HELP; a value comes
-from the flag, else its ROLLCALL_* variable, else the default, via from_env),
-`gateway` hands its two addresses to the standalone gateway, participant
-commands live in clients.cli_participants, `watch` in clients.cli_watch and
-`callbacks` in clients.cli_callbacks.
-Only `serve` and `gateway` import the server package, and only once one of
-them is chosen (their flags are added when their parser is first used): the
-client commands run with the client alone. Run without the server's
-dependencies (a plain install, no [server] extra), they print one line naming
-what to install.
-main() always returns the exit code: 0 done, 1 the service refused or the
-server is not installed, 2 usage, 130 interrupted.
+Rule 1: the CLI adds no behaviour of its own. `serve` has one flag per field
+of service.config.Settings, plus one per old name in its ALIASES (help from
+SETTINGS_HELP; a value comes from the flag, else its ROLLCALL_* variable, else
+the default, via from_env); `gateway` hands its two addresses to the
+standalone gateway; participant commands live in clients.cli_participants,
+`watch` in clients.cli_watch and `callbacks` in clients.cli_callbacks.
+Rule 2: only `serve` and `gateway` import the server package, and only once
+one of them is chosen (their flags are added when their parser is first
+used): the client commands run with the client alone; without the server's
+dependencies (no [server] extra) they print one line naming what to install.
+Rule 3: main() always returns the exit code: 0 done, 1 the service refused or
+the server is not installed, 2 usage, 130 interrupted.
 """
 
 from __future__ import annotations
@@ -83,9 +82,10 @@ class _CommandParser(argparse.ArgumentParser):
 
 def build_settings(args: argparse.Namespace, environ: Mapping[str, str]) -> Settings:
     """Settings for `serve`: flag > ROLLCALL_* variable > default."""
-    from service.config import Settings, from_env
+    from service.config import ALIASES, Settings, from_env
 
-    overrides = {f.name: getattr(args, f.name, None) for f in dataclasses.fields(Settings)}
+    names = [f.name for f in dataclasses.fields(Settings)] + list(ALIASES)
+    overrides = {name: getattr(args, name, None) for name in names}
     try:
         return from_env(environ, **overrides)
     except (TypeError, ValueError) as exc:
@@ -133,7 +133,7 @@ def _metavar(name: str, kind: type) -> str:
 
 
 def _serve_flags(serve: argparse.ArgumentParser) -> None:
-    from service.config import SETTINGS_HELP, Settings, env_name
+    from service.config import ALIASES, SETTINGS_HELP, Settings, env_name
 
     kinds = typing.get_type_hints(Settings)
     for field in dataclasses.fields(Settings):
@@ -149,6 +149,14 @@ def _serve_flags(serve: argparse.ArgumentParser) -> None:
         else:
             serve.add_argument(
                 flag, dest=field.name, type=kind, metavar=_metavar(field.name, kind), help=help_text
+            )
+        for alias in (old for old, name in ALIASES.items() if name == field.name):
+            serve.add_argument(
+                "--" + alias.replace("_", "-"),
+                dest=alias,
+                type=kind,
+                metavar=_metavar(field.name, kind),
+                help=f"old name of {flag} (env {env_name(alias)}), still accepted",
             )
 
 

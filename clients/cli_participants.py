@@ -1,10 +1,11 @@
 """`rollcall participants create|fetch|list|update|delete`: the client on the command line.
 
-The rule it keeps: each command is one AsyncRollcallClient call; flags become
-the call's keyword arguments and nothing else (values are checked by
-clients.fields, as for any caller). Connection options may be given before or
-after the action and fall back to ROLLCALL_* (then TWILIO_*) variables.
-Exit codes: 0 done, 1 the service refused (RollcallClientError), 2 usage.
+Rule 1: each command is one AsyncRollcallClient call; flags become the call's
+keyword arguments and nothing else (values are checked by clients.fields, as
+for any caller).
+Rule 2: connection options may be given before or after the action and fall
+back to ROLLCALL_* (then TWILIO_*) variables.
+Rule 3: exit codes: 0 done, 1 the service refused (RollcallClientError), 2 usage.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from typing import cast
 from google.protobuf.descriptor import EnumDescriptor
 
 from clients.client import AsyncRollcallClient
-from clients.enums import enum_words
 from clients.errors import RollcallClientError
 from clients.fields import CreateFields, UpdateFields, field_by_name, parse_text
 from clients.output import (
@@ -29,6 +29,7 @@ from clients.output import (
     participants_json,
     participants_table,
 )
+from clients.words import enum_words
 from rollcall.v1 import enums_pb2
 from rollcall.v1 import participant_service_pb2 as pb
 

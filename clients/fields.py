@@ -1,11 +1,13 @@
 """Keyword arguments -> request message fields, for the client and the CLI.
 
-The rule it keeps: the request messages in rollcall.v1 are the only list of
-fields. A keyword argument is set on the field of the same name; enums take a
-Twilio word, a proto name or a number (see clients.enums); repeated enum
-fields take a list or one space- or comma-separated string, as Twilio's API
-does; None means "leave unset". The TypedDicts below only give type checkers
-a view of those fields, and a unit test keeps them equal to the messages.
+Rule 1: the request messages in rollcall.v1 are the only list of fields; a
+keyword argument is set on the field of the same name, and None means "leave
+unset".
+Rule 2: enums take a Twilio word, a proto name or a number (clients.words);
+repeated enum fields take a list or one space- or comma-separated string, as
+Twilio's API does.
+Rule 3: the TypedDicts below only give type checkers a view of those fields,
+and a unit test keeps them equal to the messages.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import TypedDict, cast
 from google.protobuf.descriptor import Descriptor, EnumDescriptor, FieldDescriptor
 from google.protobuf.message import Message
 
-from clients.enums import enum_number
+from clients.words import enum_number
 
 __all__ = [
     "CreateFields",

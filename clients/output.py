@@ -1,11 +1,12 @@
 """How the `rollcall` CLI prints participants, pages and errors.
 
-The rule it keeps: readable output follows the proto (every Participant field,
-in proto order, so a new field shows up without touching this module) and
-uses Twilio's words for enums; --json output is protobuf's canonical JSON with
-proto field names and enum names, defaults included, so scripts can rely on
-every key being present. A watch prints one line per item, as it arrives:
-readable, or one JSON object with a "kind" key.
+Rule 1: readable output follows the proto (every Participant field, in proto
+order, so a new field shows up without touching this module) and uses
+Twilio's words for enums (clients.words).
+Rule 2: --json output is protobuf's canonical JSON with proto field names and
+enum names, defaults included, so scripts can rely on every key being present.
+Rule 3: a watch prints one line per item, as it arrives: readable, or one
+JSON object with a "kind" key.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from clients.enums import enum_word
 from clients.errors import RollcallClientError
 from clients.fields import descriptor_of
 from clients.watch_items import (
@@ -29,6 +29,7 @@ from clients.watch_items import (
     Reconnected,
     WatchItem,
 )
+from clients.words import enum_word
 from rollcall.v1 import participant_pb2
 
 __all__ = [

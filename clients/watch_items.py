@@ -1,21 +1,22 @@
 """What a watch yields: typed items, event-type words, and ConferenceState.
 
-The rule it keeps: every item of a WatchConference stream becomes exactly one
-frozen dataclass that keeps the raw proto, plus one client-made item,
-Reconnected, that says what the client did after losing its stream ("resumed":
-nothing is missing, keep your state; "resnapshot": clear your state, a fresh
-snapshot follows). ConferenceState applies items in order and always ends up
-with the conference's active participants, keyed by call SID.
+Rule 1: every item of a WatchConference stream becomes exactly one frozen
+dataclass that keeps the raw proto.
+Rule 2: one client-made item, Reconnected, says what the client did after
+losing its stream ("resumed": nothing is missing, keep your state;
+"resnapshot": clear your state, a fresh snapshot follows).
+Rule 3: ConferenceState applies items in order and always ends up with the
+conference's active participants, keyed by call SID.
+Rule 4: event types are named by Twilio's words, from clients.words.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import re
 from typing import Literal
 
-from clients.enums import enum_number
 from clients.errors import RollcallClientError
+from clients.words import enum_number, words_by_number
 from rollcall.v1 import participant_pb2
 from rollcall.v1 import participant_service_pb2 as pb
 
@@ -35,28 +36,8 @@ __all__ = [
 
 _TYPES = pb.ConferenceEventType
 # Twilio's conference callback words (StatusCallbackEvent), and ours where
-# Twilio has none.
-_WORDS: dict[int, str] = {
-    _TYPES.CONFERENCE_EVENT_TYPE_PARTICIPANT_JOINED: "participant-join",
-    _TYPES.CONFERENCE_EVENT_TYPE_PARTICIPANT_LEFT: "participant-leave",
-    _TYPES.CONFERENCE_EVENT_TYPE_PARTICIPANT_MUTED: "participant-mute",
-    _TYPES.CONFERENCE_EVENT_TYPE_PARTICIPANT_UNMUTED: "participant-unmute",
-    _TYPES.CONFERENCE_EVENT_TYPE_PARTICIPANT_HELD: "participant-hold",
-    _TYPES.CONFERENCE_EVENT_TYPE_PARTICIPANT_UNHELD: "participant-unhold",
-    _TYPES.CONFERENCE_EVENT_TYPE_PARTICIPANT_MODIFIED: "participant-modify",
-    _TYPES.CONFERENCE_EVENT_TYPE_CALL_STATUS_CHANGED: "call-status-changed",
-    _TYPES.CONFERENCE_EVENT_TYPE_ANNOUNCEMENT_ENDED: "announcement-end",
-    _TYPES.CONFERENCE_EVENT_TYPE_ANNOUNCEMENT_FAILED: "announcement-fail",
-    _TYPES.CONFERENCE_EVENT_TYPE_CONFERENCE_STARTED: "conference-start",
-    _TYPES.CONFERENCE_EVENT_TYPE_CONFERENCE_ENDED: "conference-end",
-}
-
-
-def _key(text: str) -> str:
-    return re.sub(r"[^a-z0-9]", "", text.lower())
-
-
-_BY_KEY = {_key(word): number for number, word in _WORDS.items()}
+# Twilio has none, from clients.words.
+_WORDS = words_by_number(_TYPES.DESCRIPTOR)
 
 
 def event_type_word(number: int) -> str:
@@ -73,8 +54,6 @@ def event_type_number(value: int | str) -> pb.ConferenceEventType.ValueType:
     """The ConferenceEventType for a Twilio word ("participant-mute"), a proto
     name ("CONFERENCE_EVENT_TYPE_PARTICIPANT_MUTED", "participant-muted") or a
     number. Case and punctuation are ignored; ValueError names the words."""
-    if isinstance(value, str) and _key(value) in _BY_KEY:
-        return pb.ConferenceEventType.ValueType(_BY_KEY[_key(value)])
     try:
         number = enum_number(_TYPES.DESCRIPTOR, value)
     except ValueError:

@@ -1,15 +1,16 @@
 """Admission of unary calls: a bound on the work in flight, and the stop gate.
 
-The rule it keeps: a call is refused before it does anything, with a typed
-error, when the server already carries `max_in_flight` calls (counting the
-changes still running for callers that left: RESOURCE_EXHAUSTED, reason
-OVERLOADED) or is shutting down (UNAVAILABLE, reason SHUTTING_DOWN). A call
-admitted before the gate closed gets until the grace period ends; one still
-running then ends UNAVAILABLE with that reason (its change, if it had
-started, still runs to its end apart from it). gRPC and the in-process REST
-gateway share one Admission, so they share the limit. Each refusal is
-counted; each overload episode is logged once when it starts and once when
-it ends (with how many were refused), never a line of its own per refusal.
+Rule 1: a call is refused before it does anything, with a typed error, when
+the server already carries `max_in_flight` calls, counting changes still
+running for callers that left (RESOURCE_EXHAUSTED, OVERLOADED), or is
+shutting down (UNAVAILABLE, SHUTTING_DOWN).
+Rule 2: a call admitted before the gate closed gets until the grace period
+ends; one still running then ends UNAVAILABLE SHUTTING_DOWN (a change it had
+started still runs to its end apart from it).
+Rule 3: gRPC and the in-process REST gateway share one Admission, so they
+share the limit.
+Rule 4: each refusal is counted (in service.metrics' REGISTRY); an overload
+episode is logged once when it starts and once when it ends, never per refusal.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from collections.abc import Callable
 from prometheus_client import Counter, Gauge
 
 from service.core import errors
-from service.webhooks.metrics import REGISTRY
+from service.metrics import REGISTRY
 
 log = logging.getLogger("rollcall.admission")
 

@@ -1,11 +1,11 @@
-"""Assembles and runs one Rollcall process: store, dialer, core, gRPC, REST.
+"""Assembles and runs one Rollcall process: store, carrier, core, gRPC, REST.
 
 The rule it keeps: start-up order makes every promise true before the first
 request (migrations applied, interrupted calls resolved, then ports opened);
 shut-down order reverses it (health NOT_SERVING through the drain window while
 still serving, then new calls refused UNAVAILABLE, in-flight RPCs finish
 within the grace period or end UNAVAILABLE, changes begun run to their end,
-then the dialer, the status callback dispatcher (what it
+then the carrier, the status callback dispatcher (what it
 has not delivered stays behind its durable cursors) and the store close).
 """
 
@@ -175,7 +175,7 @@ class App:
         self.chosen: Chosen = choose(s, self.clock, sink)
         self.carrier = self.chosen.carrier
         if self.chosen.twilio is not None and not s.http_listen:
-            raise ValueError("the twilio dialer needs --http-listen: the carrier calls back there")
+            raise ValueError("the twilio carrier needs --http-listen: the carrier calls back there")
         self.feed = LocalFeed()
         self.core = assemble.build(self.store, self.carrier, self.clock, self.feed)
         self.participants = self.core.participants
@@ -378,7 +378,7 @@ class App:
         """Health NOT_SERVING for drain_seconds while still serving; then new
         calls are refused UNAVAILABLE, calls in flight get `grace` seconds
         (then end UNAVAILABLE), and every change begun runs to its end before
-        the dialer, the callback dispatcher and the store close."""
+        the carrier, the callback dispatcher and the store close."""
         self._stopping = True
         if self._compaction is not None:
             self._compaction.cancel()

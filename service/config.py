@@ -1,8 +1,11 @@
 """Settings for `rollcall serve`: one dataclass, every field also a ROLLCALL_* variable.
 
-The rule it keeps: each setting has exactly one name, one default and one help
-text, here; the CLI builds its flags and `--help` from SETTINGS_HELP, and the
-environment variable is always ROLLCALL_ + the upper-cased field name.
+Rule 1: each setting has exactly one name, one default and one help text,
+here; the CLI builds its flags and `--help` from SETTINGS_HELP.
+Rule 2: a setting's variable is always ROLLCALL_ + its upper-cased name.
+Rule 3: a renamed setting keeps its old name as an alias (ALIASES: flag
+--OLD-NAME and variable ROLLCALL_OLD_NAME); a flag beats a variable, and when
+both names are given at the same level the setting's own name wins.
 """
 
 from __future__ import annotations
@@ -40,7 +43,7 @@ class Settings:
     demo_account: str = "auto"
     demo_account_sid: str = ""
     demo_auth_token: str = ""
-    dialer: str = "simulated"
+    carrier: str = "simulated"
     sim_ring_seconds: float = 2.0
     sim_outcomes: str = ""
     sim_calls_per_second: float = 1.0
@@ -110,28 +113,32 @@ SETTINGS_HELP: dict[str, str] = {
         "auth token of the demo account (generated, kept in the database and printed once"
         " when unset)"
     ),
-    "dialer": (
+    "carrier": (
         "carrier adapter: 'simulated' (no phone rings) or 'twilio' (a Twilio-compatible"
-        " Participants API; see the twilio_* settings)"
+        " Participants API; see the twilio_* settings). Old name: --dialer, ROLLCALL_DIALER;"
+        " when both names are given, --carrier (or ROLLCALL_CARRIER) wins, and a flag beats"
+        " a variable"
     ),
-    "sim_ring_seconds": "simulated dialer: seconds a call rings before it is answered",
+    "sim_ring_seconds": "simulated carrier: seconds a call rings before it is answered",
     "sim_outcomes": (
-        "simulated dialer: per-destination outcomes, comma-separated TO=OUTCOME with OUTCOME one of"
-        " answer, answer:RING_SECONDS, busy, no-answer, failed, hangup:SECONDS"
+        "simulated carrier: per-destination outcomes, comma-separated TO=OUTCOME with OUTCOME one"
+        " of answer, answer:RING_SECONDS, busy, no-answer, failed, hangup:SECONDS"
     ),
-    "sim_calls_per_second": "simulated dialer: calls placed per second per account (0 = unlimited)",
-    "twilio_base_url": "twilio dialer: base URL of the Twilio-compatible REST API",
+    "sim_calls_per_second": (
+        "simulated carrier: calls placed per second per account (0 = unlimited)"
+    ),
+    "twilio_base_url": "twilio carrier: base URL of the Twilio-compatible REST API",
     "twilio_accounts": (
-        "twilio dialer: upstream credentials per Rollcall account, comma-separated"
+        "twilio carrier: upstream credentials per Rollcall account, comma-separated"
         " ACROLLCALL=ACUPSTREAM:AUTHTOKEN or ACROLLCALL=ACUPSTREAM:AUTHTOKEN:SKKEY:SECRET"
         " (the auth token also checks the carrier's callback signatures)"
     ),
     "twilio_calls_per_second": (
-        "twilio dialer: calls placed per second per upstream account (Twilio's default"
+        "twilio carrier: calls placed per second per upstream account (Twilio's default"
         " is 1; 0 = unlimited)"
     ),
     "twilio_timeout_seconds": (
-        "twilio dialer: seconds the carrier gets (retries included) before a request"
+        "twilio carrier: seconds the carrier gets (retries included) before a request"
         " fails UNAVAILABLE"
     ),
     "replica_id": (
@@ -164,7 +171,7 @@ SETTINGS_HELP: dict[str, str] = {
     "requests_per_second": "unary requests per second per account, sustained (0 = unlimited)",
     "request_burst": "unary requests an account may make at once before the rate applies",
     "public_base_url": (
-        "base URL this server is reached at from outside; the twilio dialer asks the"
+        "base URL this server is reached at from outside; the twilio carrier asks the"
         " carrier to send its callbacks there (default: http://HTTP_LISTEN)"
     ),
     "callback_max_attempts": (
@@ -195,9 +202,17 @@ SETTINGS_HELP: dict[str, str] = {
     "http_idle_timeout_seconds": "REST: seconds an idle keep-alive connection stays open",
 }
 
+# A renamed setting's old name -> its name (Rule 3).
+ALIASES: dict[str, str] = {"dialer": "carrier"}
+
 
 def env_name(field: str) -> str:
     return ENV_PREFIX + field.upper()
+
+
+def _names(field: str) -> list[str]:
+    """A setting's names, its own first, then its aliases."""
+    return [field, *(old for old, new in ALIASES.items() if new == field)]
 
 
 def _coerce(field: dataclasses.Field[Any], raw: str) -> Any:
@@ -212,16 +227,25 @@ def _coerce(field: dataclasses.Field[Any], raw: str) -> Any:
 
 
 def from_env(environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
-    """Settings from ROLLCALL_* variables, then explicit overrides (flags win)."""
+    """Settings from ROLLCALL_* variables, then explicit overrides (flags win).
+
+    Overrides may use an alias (dialer=...); a setting's own name wins over it.
+    """
     environ = os.environ if environ is None else environ
     values: dict[str, Any] = {}
     for field in dataclasses.fields(Settings):
-        name = env_name(field.name)
-        if name in environ:
-            try:
-                values[field.name] = _coerce(field, environ[name])
-            except ValueError as exc:
-                raise ValueError(f"{name}: {exc}") from exc
+        names = _names(field.name)
+        given = [v for v in (overrides.pop(n, None) for n in names) if v is not None]
+        if given:
+            values[field.name] = given[0]
+            continue
+        for name in (env_name(n) for n in names):
+            if name in environ:
+                try:
+                    values[field.name] = _coerce(field, environ[name])
+                except ValueError as exc:
+                    raise ValueError(f"{name}: {exc}") from exc
+                break
     values.update({k: v for k, v in overrides.items() if v is not None})
     return Settings(**values)
 

@@ -1,36 +1,20 @@
-"""Prometheus metrics: one registry for the process, served on /metrics.
+"""The process's Prometheus registry, and the /metrics endpoint that serves it.
 
-The rule it keeps: every metric lives in REGISTRY (not prometheus_client's
-global one), so the metrics endpoint shows exactly Rollcall's figures and
-tests can read them without interference. Labels are bounded: RPC method and
-status code names, never SIDs.
+Rule 1: every metric of every part (faces, adapters, admission) is registered
+in REGISTRY, never in prometheus_client's global one, so /metrics shows exactly
+Rollcall's figures and tests read them without interference.
+Rule 2: each part declares its own metrics in its own module
+(service.rpc.metrics, service.webhooks.metrics, service.carriers.twilio.metrics);
+this module imports none of them, so any part may import it.
+Rule 3: labels are bounded: method, status code and result names, never SIDs.
 """
 
 from __future__ import annotations
 
 from aiohttp import web
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
-from service.webhooks.metrics import REGISTRY
-
-RPCS = Counter(
-    "rollcall_rpcs",
-    "Finished RPCs by method and gRPC status code.",
-    ["method", "code"],
-    registry=REGISTRY,
-)
-RPC_SECONDS = Histogram(
-    "rollcall_rpc_seconds",
-    "Time to finish a unary RPC (streams: time to their end).",
-    ["method"],
-    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10),
-    registry=REGISTRY,
-)
-WATCHERS = Gauge(
-    "rollcall_watch_streams",
-    "Open WatchConference streams.",
-    registry=REGISTRY,
-)
+REGISTRY = CollectorRegistry(auto_describe=True)
 
 
 async def _metrics(_: web.Request) -> web.Response:

@@ -1,17 +1,19 @@
 """Several replicas on one PostgreSQL: work that must happen once.
 
-The rules it keeps: every replica refreshes a heartbeat row; the calls a
-replica dials belong to it, and when its heartbeat expires a survivor claims
-them (one statement, so each call has one new owner) and resolves them under
-the same rule as a restart (unanswered calls fail, answered ones are resumed
-on the survivor's dialer). Status callbacks are delivered by the one replica
-holding the callback lease (a session advisory lock), so each conference's
-callbacks go out in order from one place; when the holder dies its lock goes
-with its connection, another takes the lease at its next heartbeat and
-continues from the durable cursors. The lease holder also ends the calls a
-replica placed and died before recording (placements older than the
-placing bound, so never a live replica's). Compaction takes its own lock (see
-PostgresStore.compact).
+Rule 1: every replica refreshes a heartbeat row; the calls a replica places
+belong to it, and when its heartbeat expires a survivor claims them (one
+statement, so each call has one new owner) and resolves them under the same
+rule as a restart (unanswered calls fail, answered ones are resumed on the
+survivor's carrier).
+Rule 2: status callbacks are delivered by the one replica holding the
+callback lease (a session advisory lock), so each conference's callbacks go
+out in order from one place; when the holder dies its lock goes with its
+connection, another takes the lease at its next heartbeat and continues from
+the durable cursors.
+Rule 3: the lease holder also ends the calls a replica placed and died
+before recording (placements older than the placing bound, so never a live
+replica's).
+Rule 4: compaction takes its own lock (see PostgresStore.compact).
 """
 
 from __future__ import annotations

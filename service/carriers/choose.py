@@ -1,8 +1,12 @@
-"""Which carrier adapter a process runs, built from its settings.
+"""Which carrier a process runs, built from its settings (the `carrier` setting).
 
-The rule it keeps: an unknown adapter name or a malformed upstream account
-is refused at start (the message names the setting, never a secret); every
-upstream secret is registered with the redactor before anything can log it.
+Rule 1: this factory is the one module that imports both carriers
+(service.carriers.simulated and service.carriers.twilio); the carriers never
+import each other.
+Rule 2: an unknown carrier name or a malformed upstream account is refused at
+start; the message names the setting, never a secret.
+Rule 3: every upstream secret is registered with the redactor before anything
+can log it.
 """
 
 from __future__ import annotations
@@ -19,13 +23,13 @@ from service.clock import Clock
 from service.config import Settings
 from service.core.ports.carrier import Carrier, ReportSink
 
-DIALERS = ("simulated", "twilio")
+CARRIERS = ("simulated", "twilio")
 
 
 @dataclasses.dataclass
 class Chosen:
     carrier: Carrier
-    # Set for the twilio dialer: the adapter (its callback URLs are set once
+    # Set for the twilio carrier: the adapter (its callback URLs are set once
     # the HTTP server's address is known), the signing token per upstream
     # account, and the Rollcall accounts each upstream account may touch.
     twilio: TwilioCarrier | None = None
@@ -35,7 +39,7 @@ class Chosen:
 
 def choose(settings: Settings, clock: Clock, sink: ReportSink) -> Chosen:
     s = settings
-    if s.dialer == "simulated":
+    if s.carrier == "simulated":
         return Chosen(
             SimulatedCarrier(
                 clock,
@@ -45,8 +49,8 @@ def choose(settings: Settings, clock: Clock, sink: ReportSink) -> Chosen:
                 calls_per_second=s.sim_calls_per_second,
             )
         )
-    if s.dialer != "twilio":
-        raise ValueError(f"unknown dialer {s.dialer!r}: expected one of {', '.join(DIALERS)}")
+    if s.carrier != "twilio":
+        raise ValueError(f"unknown carrier {s.carrier!r}: expected one of {', '.join(CARRIERS)}")
     try:
         accounts = twilio_config.parse_upstream_accounts(s.twilio_accounts)
     except ValueError as exc:
@@ -56,7 +60,7 @@ def choose(settings: Settings, clock: Clock, sink: ReportSink) -> Chosen:
         if account.api_key_secret:
             redact.register_secret(account.api_key_secret)
     if not accounts:
-        raise ValueError("the twilio dialer needs ROLLCALL_TWILIO_ACCOUNTS (--twilio-accounts)")
+        raise ValueError("the twilio carrier needs ROLLCALL_TWILIO_ACCOUNTS (--twilio-accounts)")
     options = twilio_config.TwilioOptions(
         base_url=s.twilio_base_url,
         calls_per_second=s.twilio_calls_per_second,

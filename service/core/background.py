@@ -1,13 +1,14 @@
 """Changes that outlive their caller: run apart from it, tracked until done.
 
-The rule it keeps: a change is all or nothing whatever its caller does. Each
-change runs in its own task; the caller waits for it, and if the caller is
-cancelled (a gRPC deadline, a client that hung up, a server stopping) the
-change is cancelled too only while it has not started its transaction (so it
-leaves no trace); once started it runs on, through its commit and everything
-the commit promises (dialing, hangups, announcements), with nobody waiting.
-Every such task is tracked, so a stopping server waits for them, and a
-failure nobody is left to hear is logged.
+Rule 1: a change is all or nothing whatever its caller does: each change runs
+in its own task, and the caller waits for it.
+Rule 2: a cancelled caller (a gRPC deadline, a client that hung up, a server
+stopping) cancels the change only while it has not started its transaction,
+so it leaves no trace; once started it runs on, through its commit and
+everything the commit promises (placing calls, hangups, announcements), with
+nobody waiting.
+Rule 3: every such task is tracked, so a stopping server waits for them, and
+a failure nobody is left to hear is logged.
 """
 
 from __future__ import annotations
@@ -75,7 +76,7 @@ class ChangeRunner:
 
     async def track(self, work: Callable[[], Awaitable[T]]) -> T:
         """Run a change in the current task (one no caller can cancel, such as
-        a dialer timer's), tracked so that `drain` waits for it."""
+        a carrier timer's), tracked so that `drain` waits for it."""
         task = asyncio.current_task()
         assert task is not None
         mine = task not in self._tasks  # not already tracked (a change within a change)

@@ -1,12 +1,12 @@
 """Typed errors of the core: one class, a stable reason, a Twilio code.
 
-The rule it keeps: every failure the service reports is a RollcallError, and
-each reason is built in one place, so it always carries the same gRPC code,
-Twilio error code and HTTP status: the core's and the faces' reasons by the
-constructors below, an adapter's own (the storage guard's, the Twilio
-dialer's) by its errors module. Faces translate a RollcallError (gRPC:
-google.rpc.Status with ErrorInfo and BadRequest; REST: Twilio error JSON) and
-never invent one.
+Rule 1: every failure the service reports is a RollcallError.
+Rule 2: each reason is built in one place, so it always carries the same gRPC
+code, Twilio error code and HTTP status: the core's and the faces' reasons by
+the constructors below, an adapter's own (the storage guard's, the Twilio
+carrier's) by its errors module.
+Rule 3: faces translate a RollcallError (gRPC: google.rpc.Status with
+ErrorInfo and BadRequest; REST: Twilio error JSON) and never invent one.
 """
 
 from __future__ import annotations
@@ -304,7 +304,7 @@ def deadline_passed() -> RollcallError:
 
 
 def dial_rejected(field: str, twilio_code: int, message: str) -> RollcallError:
-    """The dialer refused the destination or caller ID (Twilio's 212xx codes)."""
+    """The carrier refused the destination or caller ID (Twilio's 212xx codes)."""
     return invalid([FieldViolation(field, message, twilio_code)])
 
 

@@ -1,9 +1,13 @@
 """The domain's data: conferences, participants and events, as plain dataclasses.
 
-The rule it keeps: values use Twilio's own words (participant status
-`connected`, call status `no-answer`, end reason `last-participant-left`), so a
-stored row, an event and a Twilio-format callback never need a lookup table to
-agree. Times are float seconds since the Unix epoch from the injected clock.
+Rule 1: values use Twilio's own words (participant status `connected`, call
+status `no-answer`, end reason `last-participant-left`), so a stored row, an
+event and a Twilio-format callback never need a lookup table to agree; the
+faces map them to the API's enums by the same words (clients.words).
+Rule 2: the core knows no proto names; a row written before a field was
+typed is read by the words it holds (a stored proto enum name of a one-word
+enum, `HTTP_METHOD_GET`, reads as its last word).
+Rule 3: times are float seconds since the Unix epoch from the injected clock.
 """
 
 from __future__ import annotations
@@ -12,8 +16,6 @@ import dataclasses
 import enum
 import secrets
 from typing import Any
-
-from service.core.settings_words import twilio_words
 
 
 class ParticipantStatus(enum.StrEnum):
@@ -30,7 +32,14 @@ class ParticipantStatus(enum.StrEnum):
 
 
 class CallStatus(enum.StrEnum):
+    """Twilio's call statuses: a participant's call, a carrier's report, a simulated step.
+
+    A participant's call_status is never INITIATED (the API has no such word:
+    dialing shows as participant status `connecting`, call status `queued`).
+    """
+
     QUEUED = "queued"
+    INITIATED = "initiated"
     RINGING = "ringing"
     IN_PROGRESS = "in-progress"
     COMPLETED = "completed"
@@ -38,6 +47,33 @@ class CallStatus(enum.StrEnum):
     FAILED = "failed"
     NO_ANSWER = "no-answer"
     CANCELED = "canceled"
+
+    @property
+    def terminal(self) -> bool:
+        """The call is over (completed, or never answered and given up)."""
+        return self in _ENDED
+
+    @property
+    def dialing(self) -> bool:
+        """The call is placed and not answered yet (queued, initiated, ringing)."""
+        return self in _DIALING
+
+    def progress(self) -> CallStatus:
+        """The step the conference rules take for this status: QUEUED reads as
+        INITIATED (the carrier holds the call, so dialing has begun)."""
+        return CallStatus.INITIATED if self is CallStatus.QUEUED else self
+
+
+_ENDED = frozenset(
+    {
+        CallStatus.COMPLETED,
+        CallStatus.BUSY,
+        CallStatus.FAILED,
+        CallStatus.NO_ANSWER,
+        CallStatus.CANCELED,
+    }
+)
+_DIALING = frozenset({CallStatus.QUEUED, CallStatus.INITIATED, CallStatus.RINGING})
 
 
 class LeaveReason(enum.StrEnum):
@@ -93,26 +129,27 @@ def new_sid(prefix: str) -> str:
     return prefix + secrets.token_hex(16)
 
 
+def _legacy_word(word: str) -> str:
+    """A one-word value stored as a proto enum name (`REGION_US1`) -> its word (`US1`)."""
+    return word.rsplit("_", 1)[-1] if word.isupper() and "_" in word else word
+
+
 def method_word(value: Any, default: str = "POST") -> str:
-    """GET or POST, from Twilio's word in any case or a proto enum name."""
-    word = str(value or "").removeprefix("HTTP_METHOD_").upper()
+    """GET or POST, from Twilio's word in any case (or a stored proto enum name)."""
+    word = _legacy_word(str(value or "")).upper()
     return word if word in ("GET", "POST") else default
 
 
-def event_words(value: Any, prefix: str) -> tuple[str, ...]:
+def event_words(value: Any) -> tuple[str, ...]:
     """Selection words in Twilio's spelling (`ringing`, `announcement`), in
-    order, once each, from a list or a space-separated string of Twilio words
-    or proto enum names (`CALL_EVENT_RINGING`, with `prefix` = "CALL_EVENT_")."""
+    order, once each, from a list or a space-separated string of them (or of
+    stored proto enum names: every selection word is one word)."""
     items = value if isinstance(value, list | tuple) else [value] if value else []
     words: dict[str, None] = {}
     for item in items:
         for part in str(item).split():
-            words[part.removeprefix(prefix).lower().replace("_", "-")] = None
+            words[_legacy_word(part).lower()] = None
     return tuple(words)
-
-
-CALL_EVENT_PREFIX = "CALL_EVENT_"
-CONFERENCE_EVENT_PREFIX = "CONFERENCE_CALLBACK_EVENT_"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -133,12 +170,12 @@ class StatusCallback:
         return cls(data.get("url"), data.get("method", "POST"), tuple(data.get("events", ())))
 
     @classmethod
-    def from_settings(cls, settings: dict[str, Any], prefix: str, word: str) -> StatusCallback:
-        """From an older row's settings bag (proto-JSON names, `word`_status_callback...)."""
+    def from_settings(cls, settings: dict[str, Any], word: str) -> StatusCallback:
+        """From an older row's settings bag (`word`, `word`_method, `word`_event)."""
         return cls(
             str(settings.get(word) or "") or None,
             method_word(settings.get(f"{word}_method")),
-            event_words(settings.get(f"{word}_event"), prefix),
+            event_words(settings.get(f"{word}_event")),
         )
 
 
@@ -155,7 +192,7 @@ class Conference:
     # Conference-level settings, fixed by the first participant: its
     # conference status callbacks and region (typed), and the other
     # conference-level Create parameters (recording, trim) as sent, in
-    # Twilio's words (service.core.settings_words).
+    # Twilio's words.
     settings: dict[str, Any] = dataclasses.field(default_factory=dict)
     status_callback: StatusCallback = dataclasses.field(default_factory=StatusCallback)
     # Twilio's Region word (`us1`, `ie1`); empty: not chosen.
@@ -183,11 +220,9 @@ class Conference:
         else:  # a row written before typed settings: lift them from the bag
             settings = values.get("settings") or {}
             values["status_callback"] = StatusCallback.from_settings(
-                settings, CONFERENCE_EVENT_PREFIX, "conference_status_callback"
+                settings, "conference_status_callback"
             )
-            values["region"] = str(settings.get("region") or "").removeprefix("REGION_").lower()
-        if values.get("settings"):  # rows stored before may hold proto enum names
-            values["settings"] = twilio_words(values["settings"])
+            values["region"] = _legacy_word(str(settings.get("region") or "")).lower()
         values["status"] = ConferenceStatus(values["status"])
         values["end_reason"] = EndReason(values.get("end_reason", ""))
         return cls(**values)
@@ -231,8 +266,9 @@ class Participant:
     # The call's status callbacks (Twilio's StatusCallback* parameters).
     status_callback: StatusCallback = dataclasses.field(default_factory=StatusCallback)
     # Every other Create parameter as sent (field names -> values, enum values
-    # in Twilio's words: service.core.settings_words), kept for the carrier
-    # and for Fetch parity with Twilio's stored call.
+    # in Twilio's words), kept for the carrier and for Fetch parity with
+    # Twilio's stored call. A row stored before the bags held Twilio's words
+    # keeps its proto enum names here; clients.words reads either.
     settings: dict[str, Any] = dataclasses.field(default_factory=dict)
     # Order of creation within the store; the List order and page cursor.
     seq: int = 0
@@ -258,10 +294,8 @@ class Participant:
             values["status_callback"] = StatusCallback.from_dict(values["status_callback"])
         else:  # a row written before typed settings: lift them from the bag
             values["status_callback"] = StatusCallback.from_settings(
-                values.get("settings") or {}, CALL_EVENT_PREFIX, "status_callback"
+                values.get("settings") or {}, "status_callback"
             )
-        if values.get("settings"):  # rows stored before may hold proto enum names
-            values["settings"] = twilio_words(values["settings"])
         values["status"] = ParticipantStatus(values["status"])
         values["call_status"] = CallStatus(values["call_status"])
         values["leave_reason"] = LeaveReason(values.get("leave_reason", ""))

@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from service.core import carrier_reports, conference_reports, rules
 from service.core.changes import Changes
 from service.core.model import (
+    CallStatus,
     Conference,
     EventType,
     LeaveReason,
@@ -34,7 +35,6 @@ from service.core.ports.carrier import (
     ConferenceReport,
     Report,
 )
-from service.core.ports.dialer import CallProgress
 from service.core.ports.store import WriteTransaction
 from service.core.runtime import Change, Decided, Runtime
 
@@ -153,10 +153,10 @@ async def _conference_report(
         progress = status.progress() if status is not None and status.terminal else None
         reason = carrier_reports.leave_reason(report)
         return await _progress(
-            tx, p, [progress or CallProgress.COMPLETED], report.timestamp, reason=reason
+            tx, p, [progress or CallStatus.COMPLETED], report.timestamp, reason=reason
         )
     if report.event is ConferenceEvent.PARTICIPANT_JOIN:
-        return await _progress(tx, p, [CallProgress.ANSWERED], report.timestamp)
+        return await _progress(tx, p, [CallStatus.IN_PROGRESS], report.timestamp)
     observed = carrier_reports.observe(p, report)
     if not observed:
         return None
@@ -173,7 +173,7 @@ async def _conference_report(
 async def _progress(
     tx: WriteTransaction,
     p: Participant,
-    steps: Sequence[CallProgress],
+    steps: Sequence[CallStatus],
     at: float,
     *,
     reason: LeaveReason | None = None,
@@ -190,10 +190,10 @@ async def _progress(
     return ch
 
 
-_PRELUDE = frozenset({CallProgress.INITIATED, CallProgress.RINGING})
+_PRELUDE = frozenset({CallStatus.INITIATED, CallStatus.RINGING})
 
 
-def _needs(conf: Conference, p: Participant, steps: Sequence[CallProgress]) -> rules.Need:
+def _needs(conf: Conference, p: Participant, steps: Sequence[CallStatus]) -> rules.Need:
     """What the steps need read. rules.needs judges one step from the state
     before it; after a step other than dialing and ringing (which need
     nothing and change nothing a later step's needs depend on) the state a

@@ -1,15 +1,16 @@
-"""Conference rules that move participants and conferences between states.
+"""Conference rules that move participants and conferences between states (Twilio's semantics).
 
-The rules they keep (Twilio's semantics): status goes queued -> connecting ->
-ringing -> connected -> complete or failed, driven by the dialer; the
-conference starts once two participants are connected and one of them has
-startConferenceOnEnter; it ends when its last participant leaves or when an
-endConferenceOnExit participant leaves, and then every other participant is
-removed. A carrier's reasons (why a participant left, why its conference
-ended), when it gives them, stand in for Rollcall's guesses. These
-functions do no I/O: a change first reads what `needs` says
-(the Roster), then they decide from those values and emit into Changes,
-which the use case writes afterwards.
+Rule 1: a participant goes queued -> connecting -> ringing -> connected ->
+complete or failed, driven by its call's statuses as the carrier reports them.
+Rule 2: a conference starts once two participants are connected and one of
+them has startConferenceOnEnter; it ends when its last participant leaves or
+an endConferenceOnExit participant leaves, and every other participant is
+then removed.
+Rule 3: a carrier's reasons (why a participant left, why its conference
+ended), when it gives them, stand in for Rollcall's guesses.
+Rule 4: no I/O: a change first reads what `needs` says (the Roster), then
+these functions decide from those values and emit into Changes, which the use
+case writes afterwards.
 """
 
 from __future__ import annotations
@@ -28,14 +29,6 @@ from service.core.model import (
     Participant,
     ParticipantStatus,
 )
-from service.core.ports.dialer import CallProgress
-
-_FAILED_CALL = {
-    CallProgress.BUSY: CallStatus.BUSY,
-    CallProgress.NO_ANSWER: CallStatus.NO_ANSWER,
-    CallProgress.FAILED: CallStatus.FAILED,
-    CallProgress.CANCELED: CallStatus.CANCELED,
-}
 
 
 class Need(enum.Enum):
@@ -70,11 +63,11 @@ class Roster:
             self.members[p.call_sid] = p
 
 
-def needs(conf: Conference, p: Participant, step: CallProgress | None) -> Need:
-    """What a step of p's call (None: a kick) needs read before deciding."""
-    if not p.active or not conf.active or step in (CallProgress.INITIATED, CallProgress.RINGING):
+def needs(conf: Conference, p: Participant, step: CallStatus | None) -> Need:
+    """What a status of p's call (None: a kick) needs read before deciding."""
+    if not p.active or not conf.active or (step is not None and step.dialing):
         return Need.NOTHING
-    if step is CallProgress.ANSWERED:
+    if step is CallStatus.IN_PROGRESS:
         starting = (
             conf.status is ConferenceStatus.INIT and p.status is not ParticipantStatus.CONNECTED
         )
@@ -89,11 +82,11 @@ def apply_progress(
     ch: Changes,
     roster: Roster,
     p: Participant,
-    progress: CallProgress,
+    status: CallStatus,
     *,
     reason: LeaveReason | None = None,
 ) -> None:
-    """A step of the participant's call, as the dialer reported it.
+    """A status of the participant's call, as the carrier reported it.
 
     reason: why a completed call left, when the carrier says (its
     ReasonParticipantLeft); Rollcall's guess, participant_hung_up, otherwise.
@@ -102,30 +95,30 @@ def apply_progress(
     if not p.active:
         return
     roster.current(p)
-    if progress is CallProgress.INITIATED:
+    if status in (CallStatus.QUEUED, CallStatus.INITIATED):
         if p.status is ParticipantStatus.QUEUED:
             p.status = ParticipantStatus.CONNECTING
             ch.emit(EventType.CALL_STATUS_CHANGED, p)
-    elif progress is CallProgress.RINGING:
+    elif status is CallStatus.RINGING:
         if p.status in (ParticipantStatus.QUEUED, ParticipantStatus.CONNECTING):
             p.status = ParticipantStatus.RINGING
             p.call_status = CallStatus.RINGING
             ch.emit(EventType.CALL_STATUS_CHANGED, p)
-    elif progress is CallProgress.ANSWERED:
+    elif status is CallStatus.IN_PROGRESS:
         if p.status is not ParticipantStatus.CONNECTED:
             p.status = ParticipantStatus.CONNECTED
             p.call_status = CallStatus.IN_PROGRESS
             p.answered_at = ch.now
             ch.emit(EventType.PARTICIPANT_JOINED, p)
             maybe_start(ch, roster)
-    elif progress is CallProgress.COMPLETED:
+    elif status is CallStatus.COMPLETED:
         was_connected = p.status is ParticipantStatus.CONNECTED
         why = reason or LeaveReason.PARTICIPANT_HUNG_UP
         _leave(ch, roster, p, why, hang_up=False)
         kicked = why is LeaveReason.PARTICIPANT_UPDATED_VIA_API
         after_leave(ch, roster, p, was_connected=was_connected, kicked=kicked)
-    else:
-        p.call_status = _FAILED_CALL[progress]
+    else:  # busy, no-answer, failed, canceled: the call never joined
+        p.call_status = status
         _leave(ch, roster, p, LeaveReason.PARTICIPANT_ADD_FAILED, hang_up=False)
         after_leave(ch, roster, p, was_connected=False, kicked=False)
 

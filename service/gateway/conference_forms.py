@@ -1,14 +1,14 @@
 """Twilio's Conference query parameters and form fields -> ConferenceService requests.
 
-The rule it keeps: read exactly what the SDKs send. List filters are
-`FriendlyName`, `Status` (init, in-progress, completed) and the day filters
-`DateCreated`, `DateCreated<`, `DateCreated>`, `DateUpdated` and theirs, each
-a YYYY-MM-DD UTC day: `=D` is that day, `<D` on or before it, `>D` on or
-after it (Twilio's "on or before/after midnight"), sent on as half-open
-instant ranges. Update takes `Status=completed`, `AnnounceUrl` and
-`AnnounceMethod`. Words are case-insensitive, an empty value is "not given",
-unknown fields are ignored, and every unparseable field is named in one
-INVALID_ARGUMENT; range and business rules stay in the service.
+Rule 1: read exactly what the SDKs send. List filters are `FriendlyName`,
+`Status` (init, in-progress, completed) and the day filters `DateCreated`,
+`DateCreated<`, `DateCreated>`, `DateUpdated` and theirs, each a YYYY-MM-DD
+UTC day: `=D` is that day, `<D` on or before it, `>D` on or after it
+(Twilio's "on or before/after midnight"), sent on as half-open instant ranges.
+Rule 2: Update takes `Status=completed`, `AnnounceUrl` and `AnnounceMethod`.
+Rule 3: words (Twilio's, from clients.words) are case-insensitive, an empty
+value is "not given", unknown fields are ignored, and every unparseable field
+is named in one INVALID_ARGUMENT; range and business rules stay in the service.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import datetime
 from google.protobuf.timestamp_pb2 import Timestamp
 from multidict import MultiMapping
 
+from clients.words import words_by_number
 from rollcall.v1 import conference_service_pb2 as cpb
 from rollcall.v1 import enums_pb2
 from rollcall.v1 import participant_pb2 as ppb
@@ -38,7 +39,10 @@ LIST_FILTERS = (
     "DateUpdated>",
 )
 _DAY = datetime.timedelta(days=1)
-_METHODS = {"get": enums_pb2.HTTP_METHOD_GET, "post": enums_pb2.HTTP_METHOD_POST}
+_METHOD_WORDS = words_by_number(enums_pb2.HttpMethod.DESCRIPTOR)
+_METHODS = {
+    word.lower(): enums_pb2.HttpMethod.ValueType(number) for number, word in _METHOD_WORDS.items()
+}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -109,7 +113,7 @@ def parse_list(query: MultiMapping[str], *, account_sid: str) -> ConferenceListQ
             request.status = STATUS_VALUES[status.lower()]  # type: ignore[assignment]
         except KeyError:
             bad.append(
-                FieldViolation("Status", f"{status!r} is not one of: init, in-progress, completed")
+                FieldViolation("Status", f"{status!r} is not one of: {', '.join(STATUS_VALUES)}")
             )
     for wire, low_field, high_field in (
         ("DateCreated", "created_at_or_after", "created_before"),
@@ -141,7 +145,7 @@ def parse_update(form: MultiMapping[str], *, name: str) -> cpb.UpdateConferenceR
     bad: list[FieldViolation] = []
     status = _last(form, "Status")
     if status:
-        if status.lower() == "completed":
+        if STATUS_VALUES.get(status.lower()) == ppb.CONFERENCE_STATUS_COMPLETED:
             request.status = ppb.CONFERENCE_STATUS_COMPLETED
         else:
             bad.append(FieldViolation("Status", f"must be completed, got {status!r}"))
@@ -153,7 +157,8 @@ def parse_update(form: MultiMapping[str], *, name: str) -> cpb.UpdateConferenceR
         try:
             request.announce_method = _METHODS[method.lower()]
         except KeyError:
-            bad.append(FieldViolation("AnnounceMethod", f"{method!r} is not one of: GET, POST"))
+            choices = ", ".join(_METHOD_WORDS.values())
+            bad.append(FieldViolation("AnnounceMethod", f"{method!r} is not one of: {choices}"))
     if bad:
         raise invalid(bad)
     return request

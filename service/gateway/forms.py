@@ -1,13 +1,14 @@
 """Twilio's form fields and query parameters -> ParticipantService requests.
 
-The rule it keeps: each wire field is one row of a table (Twilio's PascalCase
-name, the proto field it fills, and its few quirks); how a value is parsed
-follows from the proto field's type, never from per-field code. Values are
-read the way the Twilio SDKs send them: booleans and enum words
-case-insensitively, lists as repeated keys or space-separated words (the
-union of both), integers as decimal text, and an empty string as "not given"
-except where Twilio gives it a meaning (WaitUrl, HoldUrl, AnnounceUrl).
-Unknown fields are ignored. Every unparseable field is named in one
+Rule 1: each wire field is one row of a table (Twilio's PascalCase name, the
+proto field it fills, and its few quirks); how a value is parsed follows from
+the proto field's type, never from per-field code.
+Rule 2: values are read the way the Twilio SDKs send them: booleans and enum
+words (Twilio's, from clients.words) case-insensitively, lists as repeated
+keys or space-separated words (the union of both), integers as decimal text,
+and an empty string as "not given" except where Twilio gives it a meaning
+(WaitUrl, HoldUrl, AnnounceUrl).
+Rule 3: unknown fields are ignored; every unparseable field is named in one
 INVALID_ARGUMENT (HTTP 400); range and cross-field rules belong to the
 service, so REST and gRPC agree on them.
 """
@@ -23,6 +24,7 @@ from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
 from multidict import MultiMapping
 
+from clients.words import enum_words, words_by_number
 from rollcall.v1 import enums_pb2
 from rollcall.v1 import participant_service_pb2 as pb
 from service.core.errors import FieldViolation, invalid
@@ -135,53 +137,18 @@ LIST_FILTERS: tuple[FormField, ...] = (
     FormField("Coaching"),
 )
 
-# Twilio's words for each enum of enums.proto. A word maps to the value named
-# ENUM_NAME + "_" + WORD in screaming snake case (`onEnter` -> BEEP_ON_ENTER).
+# Twilio's words for each enum of enums.proto, from clients.words; a word is
+# matched case-insensitively (`onenter` is `onEnter`).
 ENUM_WORDS: dict[str, tuple[str, ...]] = {
-    "HttpMethod": ("GET", "POST"),
-    "CallEvent": ("initiated", "ringing", "answered", "completed"),
-    "ConferenceCallbackEvent": (
-        "start",
-        "end",
-        "join",
-        "leave",
-        "mute",
-        "hold",
-        "modify",
-        "speaker",
-        "announcement",
-    ),
-    "RecordingEvent": (
-        "started",
-        "in-progress",
-        "paused",
-        "resumed",
-        "stopped",
-        "completed",
-        "failed",
-        "absent",
-    ),
-    "Beep": ("true", "false", "onEnter", "onExit"),
-    "ConferenceRecord": ("true", "false", "record-from-start", "do-not-record"),
-    "Trim": ("trim-silence", "do-not-trim"),
-    "RecordingChannels": ("mono", "dual"),
-    "Region": ("us1", "us2", "ie1", "de1", "sg1", "br1", "au1", "jp1"),
-    "JitterBufferSize": ("off", "small", "medium", "large"),
-    "RecordingTrack": ("inbound", "outbound", "both"),
-    "MachineDetection": ("Enable", "DetectMessageEnd"),
+    name: tuple(enum_words(enum)) for name, enum in enums_pb2.DESCRIPTOR.enum_types_by_name.items()
 }
 
 
 def _enum_lookup() -> dict[str, dict[str, int]]:
-    lookup: dict[str, dict[str, int]] = {}
-    for enum_name, words in ENUM_WORDS.items():
-        descriptor = enums_pb2.DESCRIPTOR.enum_types_by_name[enum_name]
-        prefix = _snake(enum_name).upper() + "_"
-        lookup[enum_name] = {
-            word.lower(): descriptor.values_by_name[prefix + _snake(word).upper()].number
-            for word in words
-        }
-    return lookup
+    return {
+        name: {word.lower(): number for number, word in words_by_number(enum).items()}
+        for name, enum in enums_pb2.DESCRIPTOR.enum_types_by_name.items()
+    }
 
 
 _ENUMS = _enum_lookup()

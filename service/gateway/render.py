@@ -1,12 +1,13 @@
 """Participants and list pages as Twilio's 2010-04-01 JSON.
 
-The rule it keeps: every participant object has exactly the 15 keys of
-Twilio's `api.v2010.account.conference.participant` schema, in the spec's
-order, with null where there is no value, real JSON booleans and RFC 2822
-dates in +0000; `uri` is always built from the call SID. A list page has the
-`participants` key plus Twilio's meta keys and nothing else (the Python SDK
-finds the records as "the one non-meta key"), and every page URI is relative
-to the host and repeats the filters, then PageSize, Page and PageToken.
+Rule 1: every participant object has exactly the 15 keys of Twilio's
+`api.v2010.account.conference.participant` schema, in the spec's order, with
+null where there is no value, real JSON booleans, RFC 2822 dates in +0000 and
+Twilio's status words (clients.words); `uri` is always built from the call SID.
+Rule 2: a list page has the `participants` key plus Twilio's meta keys and
+nothing else (the Python SDK finds the records as "the one non-meta key").
+Rule 3: every page URI is relative to the host and repeats the filters, then
+PageSize, Page and PageToken.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from urllib.parse import quote, urlencode
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from clients.words import words_by_number
 from rollcall.v1 import participant_pb2
 from rollcall.v1 import participant_service_pb2 as pb
 
@@ -54,13 +56,8 @@ PAGE_KEYS = (
     "end",
 )
 
-_STATUS_PREFIX = "PARTICIPANT_STATUS_"
-# Twilio's participant_enum_status words: PARTICIPANT_STATUS_QUEUED -> "queued".
-STATUS_WORDS: dict[int, str] = {
-    value.number: value.name.removeprefix(_STATUS_PREFIX).lower()
-    for value in participant_pb2.ParticipantStatus.DESCRIPTOR.values
-    if value.number != participant_pb2.PARTICIPANT_STATUS_UNSPECIFIED
-}
+# Twilio's participant_enum_status words (clients.words): queued, connecting...
+STATUS_WORDS = words_by_number(participant_pb2.ParticipantStatus.DESCRIPTOR)
 
 
 def rfc2822(timestamp: Timestamp) -> str:

@@ -1,20 +1,22 @@
 """Conferences and conference list pages as Twilio's 2010-04-01 JSON.
 
-The rule it keeps: every conference object has the keys of Twilio's
+Rule 1: every conference object has the keys of Twilio's
 `api.v2010.account.conference` schema, in the spec's order, with null where
-there is no value, Twilio's status and reason words, RFC 2822 dates, and URIs
-relative to the host; and it validates against that schema. One exception
-follows from that: the spec's `reason_conference_ended` is a non-nullable
-enum (although its text and examples say null while the conference runs), so
-until the conference ends the key is left out, which the schema allows and
-every SDK reads as null. A list page is the
-`conferences` key plus the same meta keys as a participant page.
+there is no value, Twilio's status and reason words (clients.words), RFC 2822
+dates, and URIs relative to the host; it validates against that schema.
+Rule 2: the spec's `reason_conference_ended` is a non-nullable enum (although
+its text and examples say null while the conference runs), so until the
+conference ends the key is left out, which the schema allows and every SDK
+reads as null.
+Rule 3: a list page is the `conferences` key plus the same meta keys as a
+participant page.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from clients.words import words_by_number
 from rollcall.v1 import participant_pb2 as ppb
 from service.gateway.render import API_PREFIX, _segment, rfc2822
 
@@ -35,18 +37,10 @@ CONFERENCE_KEYS = (
     "call_sid_ending_conference",
 )
 
-STATUS_WORDS: dict[int, str] = {
-    ppb.CONFERENCE_STATUS_INIT: "init",
-    ppb.CONFERENCE_STATUS_IN_PROGRESS: "in-progress",
-    ppb.CONFERENCE_STATUS_COMPLETED: "completed",
-}
+# Twilio's conference status and end reason words (clients.words).
+STATUS_WORDS = words_by_number(ppb.ConferenceStatus.DESCRIPTOR)
 STATUS_VALUES = {word: number for number, word in STATUS_WORDS.items()}
-
-REASON_WORDS: dict[int, str] = {
-    value.number: value.name.removeprefix("CONFERENCE_END_REASON_").lower().replace("_", "-")
-    for value in ppb.ConferenceEndReason.DESCRIPTOR.values
-    if value.number != ppb.CONFERENCE_END_REASON_UNSPECIFIED
-}
+REASON_WORDS = words_by_number(ppb.ConferenceEndReason.DESCRIPTOR)
 
 
 def collection_path(account_sid: str) -> str:

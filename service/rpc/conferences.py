@@ -1,11 +1,12 @@
 """ConferenceService as plain async methods: proto request in, proto response out.
 
-The rule it keeps: like ParticipantApi, this is the one implementation the
-gRPC servicer and the in-process REST gateway both call. Every method
-authenticates first (and takes from the caller's rate limit), then checks that
-the resource's account is the caller's (another account's conference is not
-found, exactly like a missing one), then validates, then acts. A bad request
-changes nothing. Failures are RollcallError.
+Rule 1: like ParticipantApi, this is the one implementation the gRPC servicer
+and the in-process REST gateway both call.
+Rule 2: every method authenticates first (and takes from the caller's rate
+limit), then checks that the resource's account is the caller's (another
+account's conference is not found, exactly like a missing one), then
+validates, then acts.
+Rule 3: a bad request changes nothing; failures are RollcallError.
 """
 
 from __future__ import annotations
@@ -13,13 +14,11 @@ from __future__ import annotations
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from rollcall.v1 import conference_service_pb2 as cpb
-from rollcall.v1 import enums_pb2
 from rollcall.v1 import participant_pb2 as ppb
 from service.auth import Authenticator
 from service.core import errors
 from service.core.commands import ConferenceRef
 from service.core.conferences import Conferences, ConferenceUpdate
-from service.core.model import ConferenceStatus
 from service.core.ports.store import ConferenceFilter
 from service.ratelimit import RateLimiter
 from service.rpc import messages, names, requests
@@ -28,12 +27,7 @@ from service.rpc.page_tokens import PageTokens, conference_binding
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 1000
 
-_STATUSES = {
-    ppb.CONFERENCE_STATUS_INIT: ConferenceStatus.INIT,
-    ppb.CONFERENCE_STATUS_IN_PROGRESS: ConferenceStatus.IN_PROGRESS,
-    ppb.CONFERENCE_STATUS_COMPLETED: ConferenceStatus.COMPLETED,
-}
-_METHODS = {enums_pb2.HTTP_METHOD_GET: "GET", enums_pb2.HTTP_METHOD_POST: "POST"}
+_STATUSES = {number: status for status, number in messages.CONFERENCE_STATUSES.items()}
 
 
 def _seconds(message: cpb.ListConferencesRequest, field: str) -> float | None:
@@ -132,14 +126,14 @@ class ConferenceApi:
             bad.append(
                 errors.FieldViolation("announce_url", "not a valid http or https URL", 21205)
             )
-        if request.announce_method not in (0, *_METHODS):
+        if request.announce_method not in (0, *messages.METHODS):
             bad.append(errors.FieldViolation("announce_method", "unknown value"))
         if bad:
             raise errors.invalid(bad)
         cmd = ConferenceUpdate(
             end=request.status == ppb.CONFERENCE_STATUS_COMPLETED,
             announce_url=request.announce_url or None,
-            announce_method=_METHODS.get(request.announce_method),
+            announce_method=messages.METHODS.get(request.announce_method),
         )
         updated = await self.conferences.update(ref, cmd)
         return cpb.UpdateConferenceResponse(conference=messages.conference(updated))

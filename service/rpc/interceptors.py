@@ -1,7 +1,9 @@
-"""One structured log line per RPC: method, status, reason, duration, peer.
+"""One structured log line per RPC (method, status, reason, duration, peer), and its metrics.
 
-The rule it keeps: credentials never reach the log; only the method, the
-outcome and timing do (and every line is scrubbed, see service.redact).
+Rule 1: credentials never reach the log; only the method, the outcome and
+timing do, and every line is scrubbed (service.redact).
+Rule 2: every finished RPC is counted once, by method and status code
+(service.rpc.metrics).
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ from typing import Any
 
 import grpc
 
-from service import metrics, redact
+from service import redact
+from service.rpc import metrics
 
 log = logging.getLogger("rollcall.rpc")
 

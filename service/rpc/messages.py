@@ -1,13 +1,23 @@
 """Domain objects -> rollcall.v1 messages.
 
-The rule it keeps: one function per message, used by every face (gRPC, REST
-gateway, watch stream), so a participant looks the same wherever it is read.
+Rule 1: one function per message, used by every face (gRPC, REST gateway,
+watch stream), so a participant looks the same wherever it is read.
+Rule 2: a domain value becomes the proto value that has the same Twilio word
+(clients.words), so the domain and the API cannot disagree on a word: a word
+one of them lacks fails at import.
 """
 
 from __future__ import annotations
 
-from google.protobuf import timestamp_pb2
+import enum
+from collections.abc import Iterable
+from typing import TypeVar
 
+from google.protobuf import timestamp_pb2
+from google.protobuf.descriptor import EnumDescriptor
+
+from clients.words import words_by_number
+from rollcall.v1 import enums_pb2
 from rollcall.v1 import participant_pb2 as ppb
 from rollcall.v1 import participant_service_pb2 as pb
 from service.core.model import (
@@ -23,32 +33,28 @@ from service.core.model import (
 )
 from service.rpc import names
 
-
-def _enum_map(words: type, proto_enum: object, prefix: str) -> dict[object, int]:
-    values = {}
-    for member in words:  # type: ignore[attr-defined]
-        if member.value == "":
-            values[member] = 0
-            continue
-        values[member] = getattr(proto_enum, prefix + member.name)
-    return values
+E = TypeVar("E", bound=enum.StrEnum)
 
 
-_STATUS = _enum_map(ParticipantStatus, ppb, "PARTICIPANT_STATUS_")
-_CALL_STATUS = _enum_map(CallStatus, ppb, "CALL_STATUS_")
-_LEAVE = _enum_map(LeaveReason, ppb, "PARTICIPANT_LEAVE_REASON_")
-_CONF_STATUS = _enum_map(ConferenceStatus, ppb, "CONFERENCE_STATUS_")
-_END_REASON = {
-    EndReason.NONE: ppb.CONFERENCE_END_REASON_UNSPECIFIED,
-    EndReason.CONFERENCE_ENDED_VIA_API: ppb.CONFERENCE_END_REASON_CONFERENCE_ENDED_VIA_API,
-    EndReason.LAST_PARTICIPANT_KICKED: ppb.CONFERENCE_END_REASON_LAST_PARTICIPANT_KICKED,
-    EndReason.LAST_PARTICIPANT_LEFT: ppb.CONFERENCE_END_REASON_LAST_PARTICIPANT_LEFT,
-    EndReason.EOE_KICKED: (
-        ppb.CONFERENCE_END_REASON_PARTICIPANT_WITH_END_CONFERENCE_ON_EXIT_KICKED
-    ),
-    EndReason.EOE_LEFT: ppb.CONFERENCE_END_REASON_PARTICIPANT_WITH_END_CONFERENCE_ON_EXIT_LEFT,
-}
-EVENT_TYPES = {kind: getattr(pb, "CONFERENCE_EVENT_TYPE_" + kind.name) for kind in EventType}
+def by_word(values: type[E], proto: EnumDescriptor, *, absent: Iterable[E] = ()) -> dict[E, int]:
+    """Domain value -> proto number, matched by Twilio's word; "" is the
+    unspecified value; `absent` names the values the API has no word for."""
+    numbers = {word: number for number, word in words_by_number(proto).items()}
+    skip = frozenset(absent)
+    return {v: numbers[v.value] if v.value else 0 for v in values if v not in skip}
+
+
+# A participant's call status is never `initiated` (see CallStatus).
+_CALL_STATUS = by_word(CallStatus, ppb.CallStatus.DESCRIPTOR, absent=[CallStatus.INITIATED])
+_STATUS = by_word(ParticipantStatus, ppb.ParticipantStatus.DESCRIPTOR)
+_LEAVE = by_word(LeaveReason, ppb.ParticipantLeaveReason.DESCRIPTOR)
+CONFERENCE_STATUSES = by_word(ConferenceStatus, ppb.ConferenceStatus.DESCRIPTOR)
+_END_REASON = by_word(EndReason, ppb.ConferenceEndReason.DESCRIPTOR)
+EVENT_TYPES = by_word(EventType, pb.ConferenceEventType.DESCRIPTOR)
+# HTTP method number -> GET or POST.
+METHODS = words_by_number(enums_pb2.HttpMethod.DESCRIPTOR)
+# Twilio's default Region, for a conference whose first participant chose none.
+DEFAULT_REGION = words_by_number(enums_pb2.Region.DESCRIPTOR)[enums_pb2.REGION_US1]
 
 
 def timestamp(seconds: float) -> timestamp_pb2.Timestamp:
@@ -93,12 +99,12 @@ def conference(c: Conference) -> ppb.Conference:
         account_sid=c.account_sid,
         conference_sid=c.sid,
         friendly_name=c.friendly_name,
-        status=_CONF_STATUS[c.status],  # type: ignore[arg-type]
+        status=CONFERENCE_STATUSES[c.status],  # type: ignore[arg-type]
         revision=c.revision,
         max_participants=c.max_participants,
         date_created=timestamp(c.date_created),
         date_updated=timestamp(c.date_updated),
-        end_reason=_END_REASON[c.end_reason],
+        end_reason=_END_REASON[c.end_reason],  # type: ignore[arg-type]
         region=region(c),
     )
     if c.call_sid_ending_conference:
@@ -108,14 +114,14 @@ def conference(c: Conference) -> ppb.Conference:
 
 def region(c: Conference) -> str:
     """The first participant's Region, else us1."""
-    return c.region or "us1"
+    return c.region or DEFAULT_REGION
 
 
 def event(e: Event) -> pb.ConferenceEvent:
     message = pb.ConferenceEvent(
         revision=e.revision,
         time=timestamp(e.time),
-        type=EVENT_TYPES[e.type],
+        type=EVENT_TYPES[e.type],  # type: ignore[arg-type]
         conference=conference(e.conference),
     )
     if e.participant is not None:

@@ -1,9 +1,11 @@
 """Checks every field of a request and turns it into a core command.
 
-The rule it keeps: bad input is refused before anything
-changes, with one FieldViolation per bad field, each carrying Twilio's error
-code where the catalogue has one (21205 URLs, 21211/21212 numbers, 16024
-labels, 16002 conference attributes, 21263 machine detection).
+Rule 1: bad input is refused before anything changes, with one FieldViolation
+per bad field, each carrying Twilio's error code where the catalogue has one
+(21205 URLs, 21211/21212 numbers, 16024 labels, 16002 conference attributes,
+21263 machine detection).
+Rule 2: enum values reach the core as Twilio's words (clients.words), never
+as proto names or numbers.
 """
 
 from __future__ import annotations
@@ -16,18 +18,14 @@ from urllib.parse import urlsplit
 from google.protobuf import json_format
 from google.protobuf.message import Message
 
+from clients.words import enum_word, twilio_settings
 from rollcall.v1 import enums_pb2
 from rollcall.v1 import participant_service_pb2 as pb
 from service.core import errors
 from service.core.commands import ConferenceRef, CreateCommand, UpdateCommand
 from service.core.errors import FieldViolation
-from service.core.model import (
-    CALL_EVENT_PREFIX,
-    CONFERENCE_EVENT_PREFIX,
-    StatusCallback,
-    event_words,
-)
-from service.core.settings_words import twilio_words
+from service.core.model import StatusCallback, event_words
+from service.rpc.messages import METHODS
 
 _E164 = re.compile(r"^\+[1-9][0-9]{1,14}$")
 _CLIENT = re.compile(r"^client:[A-Za-z0-9_.@+\-]{1,256}$")
@@ -35,7 +33,7 @@ _SIP = re.compile(r"^sips?:[^@\s]+@[^\s]+$")
 _CALL_SID = re.compile(r"^CA[0-9a-fA-F]{32}$")
 _BYOC = re.compile(r"^BY[0-9a-fA-F]{32}$")
 
-_METHODS = {enums_pb2.HTTP_METHOD_GET: "GET", enums_pb2.HTTP_METHOD_POST: "POST"}
+_CALL_EVENT = enums_pb2.CallEvent.DESCRIPTOR
 _CONFERENCE_RECORDING_EVENTS = {
     enums_pb2.RECORDING_EVENT_IN_PROGRESS,
     enums_pb2.RECORDING_EVENT_COMPLETED,
@@ -126,7 +124,7 @@ def _check_enums(message: Message, bad: list[FieldViolation]) -> None:
 
 
 def _method(value: int, default: str) -> str:
-    return _METHODS.get(value, default)  # type: ignore[call-overload, no-any-return]
+    return METHODS.get(value, default)
 
 
 def _has(message: Message, field: str) -> bool:
@@ -147,8 +145,10 @@ def _settings(
     """The parameters as sent, enum values in Twilio's words."""
     data = json_format.MessageToDict(request, preserving_proto_field_name=True)
     if fields is not None:
-        return twilio_words({k: v for k, v in data.items() if k in fields})
-    return twilio_words({k: v for k, v in data.items() if k not in skip})
+        kept = {k: v for k, v in data.items() if k in fields}
+    else:
+        kept = {k: v for k, v in data.items() if k not in skip}
+    return twilio_settings(kept, pb.CreateParticipantRequest.DESCRIPTOR)
 
 
 def create_command(request: pb.CreateParticipantRequest, ref: ConferenceRef) -> CreateCommand:
@@ -240,27 +240,19 @@ def create_command(request: pb.CreateParticipantRequest, ref: ConferenceRef) -> 
         status_callback=StatusCallback(
             request.status_callback or None,
             _method(request.status_callback_method, "POST"),
-            event_words(
-                [enums_pb2.CallEvent.Name(v) for v in request.status_callback_event],
-                CALL_EVENT_PREFIX,
-            ),
+            event_words([enum_word(_CALL_EVENT, v) for v in request.status_callback_event]),
         ),
         conference_status_callback=StatusCallback(
             request.conference_status_callback or None,
             _method(request.conference_status_callback_method, "POST"),
             event_words(
                 [
-                    enums_pb2.ConferenceCallbackEvent.Name(v)
+                    enum_word(enums_pb2.ConferenceCallbackEvent.DESCRIPTOR, v)
                     for v in request.conference_status_callback_event
-                ],
-                CONFERENCE_EVENT_PREFIX,
+                ]
             ),
         ),
-        region=(
-            enums_pb2.Region.Name(request.region).removeprefix("REGION_").lower()
-            if request.region
-            else ""
-        ),
+        region=enum_word(enums_pb2.Region.DESCRIPTOR, request.region),
         request_id=request.request_id,
         fingerprint=fingerprint(request),
     )
@@ -289,11 +281,11 @@ def update_command(request: pb.UpdateParticipantRequest) -> UpdateCommand:
         muted=opt("muted"),
         hold=opt("hold"),
         hold_url=opt("hold_url"),
-        hold_method=_METHODS.get(request.hold_method),
+        hold_method=METHODS.get(request.hold_method),
         announce_url=opt("announce_url"),
-        announce_method=_METHODS.get(request.announce_method),
+        announce_method=METHODS.get(request.announce_method),
         wait_url=opt("wait_url"),
-        wait_method=_METHODS.get(request.wait_method),
+        wait_method=METHODS.get(request.wait_method),
         beep_on_exit=opt("beep_on_exit"),
         end_conference_on_exit=opt("end_conference_on_exit"),
         coaching=opt("coaching"),

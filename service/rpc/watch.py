@@ -1,13 +1,15 @@
 """WatchConference: an ordered, gap-free, resumable stream over the event log.
 
-The rules it keeps: the event table is the truth and the
-in-memory feed only wakes watchers and caches recent events. Each stream
-keeps its own cursor (the last revision it has dealt with) and sends, in
-revision order and exactly once, every event after it, reading from the cache
-when it holds the next revisions contiguously and from the store otherwise; so
-a slow watcher lags on its own cursor and never blocks writers or other
-watchers, and its memory is one bounded batch. A progress marker carries the
-cursor, so no event at or below a marker's revision can follow it.
+Rule 1: the event table is the truth; the in-memory feed only wakes watchers
+and caches recent events.
+Rule 2: each stream keeps its own cursor (the last revision it has dealt with)
+and sends every event after it, in revision order and exactly once, from the
+cache when it holds the next revisions contiguously, else from the store.
+Rule 3: a slow watcher lags on its own cursor and never blocks writers or other
+watchers; its memory is one bounded batch.
+Rule 4: a progress marker carries the cursor, so no event at or below a
+marker's revision can follow it.
+Rule 5: open streams are counted (service.rpc.metrics).
 """
 
 from __future__ import annotations
@@ -20,14 +22,13 @@ import logging
 from collections.abc import AsyncIterator
 
 from rollcall.v1 import participant_service_pb2 as pb
-from service import metrics
 from service.clock import Clock, Timer
 from service.core import errors
 from service.core.commands import ConferenceRef
 from service.core.model import Event, EventType
 from service.core.participants import Participants
 from service.core.ports.store import ParticipantFilter, Store
-from service.rpc import messages
+from service.rpc import messages, metrics
 from service.rpc.watch_fill import FeedFiller
 
 log = logging.getLogger("rollcall.watch")

@@ -1,16 +1,15 @@
-"""Callback delivery metrics, and the process's metrics registry.
+"""Status callback delivery metrics.
 
-The rule it keeps: every attempt, delivery, give-up, dead letter, refusal and skipped event is
-counted here and nowhere else, in REGISTRY (not prometheus_client's global
-one), so whoever exposes metrics decides where they are served and tests can
-read them without interference.
+Rule 1: every attempt, delivery, give-up, dead letter, refusal and skipped
+event is counted here and nowhere else, in the process's REGISTRY (service.metrics).
+Rule 2: labels are the callback stream (call, conference) and the result, never SIDs.
 """
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge
+from prometheus_client import Counter, Gauge
 
-REGISTRY = CollectorRegistry(auto_describe=True)
+from service.metrics import REGISTRY
 
 ATTEMPTS = Counter(
     "rollcall_callback_attempts",

@@ -1,14 +1,17 @@
 """Which Twilio callbacks an event produces, and their exact parameters.
 
-The rules it keeps (Twilio's status callbacks): a participant's
-StatusCallback gets only the selected call-progress words (default
-`completed`); the conference's StatusCallback comes from the conference's
-settings (fixed by its first participant) and gets only the selected
-conference words (default `start end`); every value is a string and booleans
-are lowercase `true`/`false`. Pure functions: no I/O, no clock, so the same
-event always yields the same callbacks (a retry or a restart re-sends exactly
-what the first attempt sent). SequenceNumber is not set here: it comes from
-the dispatcher's durable counters.
+Rule 1: a participant's StatusCallback gets only the selected call-progress
+words (default `completed`); the conference's StatusCallback, from the
+conference's settings (fixed by its first participant), gets only the
+selected conference words (default `start end`).
+Rule 2: every value is a string; booleans are lowercase `true`/`false`; the
+selection words are Twilio's, from clients.words, and every other value is
+the domain's own Twilio word.
+Rule 3: pure functions, no I/O and no clock, so the same event always yields
+the same callbacks (a retry or a restart re-sends exactly what the first
+attempt sent).
+Rule 4: SequenceNumber is not set here: it comes from the dispatcher's
+durable counters.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ import datetime
 import enum
 import uuid
 
+from clients.words import words_by_number
+from rollcall.v1 import enums_pb2 as en
 from service.core.model import (
     CallStatus,
     Conference,
@@ -29,24 +34,39 @@ from service.core.model import (
 )
 
 API_VERSION = "2010-04-01"
-DEFAULT_CALL_EVENTS = frozenset({"completed"})
-DEFAULT_CONFERENCE_EVENTS = frozenset({"start", "end"})
+
+# Twilio's StatusCallbackEvent selection words.
+_CALL = words_by_number(en.CallEvent.DESCRIPTOR)
+INITIATED, RINGING, ANSWERED, COMPLETED = (
+    _CALL[en.CALL_EVENT_INITIATED],
+    _CALL[en.CALL_EVENT_RINGING],
+    _CALL[en.CALL_EVENT_ANSWERED],
+    _CALL[en.CALL_EVENT_COMPLETED],
+)
+_CONFERENCE = words_by_number(en.ConferenceCallbackEvent.DESCRIPTOR)
+START, END, ANNOUNCEMENT = (
+    _CONFERENCE[en.CONFERENCE_CALLBACK_EVENT_START],
+    _CONFERENCE[en.CONFERENCE_CALLBACK_EVENT_END],
+    _CONFERENCE[en.CONFERENCE_CALLBACK_EVENT_ANNOUNCEMENT],
+)
+DEFAULT_CALL_EVENTS = frozenset({COMPLETED})
+DEFAULT_CONFERENCE_EVENTS = frozenset({START, END})
 
 _TOKEN_NAMESPACE = uuid.UUID("4f3c8c1e-7a43-4b8e-9a57-52f0d0b1c0de")
 
 # Conference event -> the selection word that subscribes to it.
 CONFERENCE_WORDS: dict[EventType, str] = {
-    EventType.CONFERENCE_STARTED: "start",
-    EventType.CONFERENCE_ENDED: "end",
-    EventType.PARTICIPANT_JOINED: "join",
-    EventType.PARTICIPANT_LEFT: "leave",
-    EventType.PARTICIPANT_MUTED: "mute",
-    EventType.PARTICIPANT_UNMUTED: "mute",
-    EventType.PARTICIPANT_HELD: "hold",
-    EventType.PARTICIPANT_UNHELD: "hold",
-    EventType.PARTICIPANT_MODIFIED: "modify",
-    EventType.ANNOUNCEMENT_ENDED: "announcement",
-    EventType.ANNOUNCEMENT_FAILED: "announcement",
+    EventType.CONFERENCE_STARTED: START,
+    EventType.CONFERENCE_ENDED: END,
+    EventType.PARTICIPANT_JOINED: _CONFERENCE[en.CONFERENCE_CALLBACK_EVENT_JOIN],
+    EventType.PARTICIPANT_LEFT: _CONFERENCE[en.CONFERENCE_CALLBACK_EVENT_LEAVE],
+    EventType.PARTICIPANT_MUTED: _CONFERENCE[en.CONFERENCE_CALLBACK_EVENT_MUTE],
+    EventType.PARTICIPANT_UNMUTED: _CONFERENCE[en.CONFERENCE_CALLBACK_EVENT_MUTE],
+    EventType.PARTICIPANT_HELD: _CONFERENCE[en.CONFERENCE_CALLBACK_EVENT_HOLD],
+    EventType.PARTICIPANT_UNHELD: _CONFERENCE[en.CONFERENCE_CALLBACK_EVENT_HOLD],
+    EventType.PARTICIPANT_MODIFIED: _CONFERENCE[en.CONFERENCE_CALLBACK_EVENT_MODIFY],
+    EventType.ANNOUNCEMENT_ENDED: ANNOUNCEMENT,
+    EventType.ANNOUNCEMENT_FAILED: ANNOUNCEMENT,
 }
 
 _END_REASON_TEXT = {
@@ -110,14 +130,14 @@ def call_progress_word(event: Event) -> str | None:
         return None
     if event.type is EventType.CALL_STATUS_CHANGED:
         if p.status is ParticipantStatus.CONNECTING:
-            return "initiated"
+            return INITIATED
         if p.status is ParticipantStatus.RINGING:
-            return "ringing"
+            return RINGING
         return None
     if event.type is EventType.PARTICIPANT_JOINED:
-        return "answered"
+        return ANSWERED
     if event.type is EventType.PARTICIPANT_LEFT:
-        return "completed"
+        return COMPLETED
     return None
 
 
@@ -130,11 +150,11 @@ def call_callback(event: Event) -> Callback | None:
     url = p.status_callback.url or ""
     if not url or word not in call_events(p):
         return None
-    if word == "initiated":
-        status = "initiated"
-    elif word == "ringing":
+    if word == INITIATED:
+        status = CallStatus.INITIATED.value
+    elif word == RINGING:
         status = CallStatus.RINGING.value
-    elif word == "answered":
+    elif word == ANSWERED:
         status = CallStatus.IN_PROGRESS.value
     else:
         status = p.call_status.value
@@ -151,9 +171,9 @@ def call_callback(event: Event) -> Callback | None:
         "CallbackSource": "call-progress-events",
         "Timestamp": rfc2822(event.time),
     }
-    if word == "completed":
+    if word == COMPLETED:
         params["CallDuration"] = str(call_duration(p))
-    if p.answered_by and word in ("answered", "completed"):
+    if p.answered_by and word in (ANSWERED, COMPLETED):
         params["AnsweredBy"] = p.answered_by  # the carrier's machine detection
     return Callback(
         Kind.CALL,
@@ -179,7 +199,7 @@ def needs_ending_label(event: Event) -> bool:
         event.type is EventType.CONFERENCE_ENDED
         and conf.call_sid_ending_conference is not None
         and bool(conf.status_callback.url)
-        and "end" in conference_events(conf)
+        and END in conference_events(conf)
     )
 
 
@@ -204,9 +224,9 @@ def conference_callback(event: Event, *, ending_label: str | None = None) -> Cal
             params["ParticipantCallStatus"] = p.call_status.value
             if p.leave_reason.value:
                 params["ReasonParticipantLeft"] = p.leave_reason.value
-        if word == "announcement" and p.announce_url:
+        if word == ANNOUNCEMENT and p.announce_url:
             params["AnnounceUrl"] = p.announce_url
-    elif word == "announcement" and conf.announce_url:
+    elif word == ANNOUNCEMENT and conf.announce_url:
         params["AnnounceUrl"] = conf.announce_url  # announced to the whole conference
     if event.type is EventType.CONFERENCE_ENDED:
         params.update(end_fields(conf, ending_label))

@@ -20,7 +20,7 @@ import pytest
 
 from rollcall.v1 import enums_pb2 as E
 from rollcall.v1 import participant_service_pb2 as pb
-from service.webhooks import metrics
+from service.metrics import REGISTRY
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, Harness, basic, make_settings, serving
 from tests.e2e.helpers import create, expect_error, list_all
 from tests.e2e.test_callbacks import Receiver
@@ -44,7 +44,7 @@ async def assert_nothing_created(h: Harness) -> None:
 
 
 def refused(kind: str = "call") -> float:
-    value = metrics.REGISTRY.get_sample_value("rollcall_callbacks_refused_total", {"kind": kind})
+    value = REGISTRY.get_sample_value("rollcall_callbacks_refused_total", {"kind": kind})
     return value or 0.0
 
 

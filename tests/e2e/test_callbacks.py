@@ -403,7 +403,7 @@ async def test_give_up_after_the_last_attempt(tmp_path: Path, receiver: Receiver
 
 async def test_undelivered_callbacks_survive_a_restart(tmp_path: Path, receiver: Receiver) -> None:
     receiver.status = 500
-    # A long backoff: advancing the dialer's clock must not trigger retries.
+    # A long backoff: advancing the carrier's clock must not trigger retries.
     async with started(tmp_path, callback_backoff_seconds=1000.0) as first:
         p = (
             await create(

@@ -24,7 +24,7 @@ from rollcall.v1 import callback_service_pb2 as cpb
 from rollcall.v1 import callback_service_pb2_grpc as cpb_grpc
 from rollcall.v1 import enums_pb2 as E
 from service.config import Settings
-from service.webhooks import metrics
+from service.metrics import REGISTRY
 from service.webhooks.dispatcher import Policy
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, OTHER_SID, OTHER_TOKEN, Harness, started
 from tests.e2e.helpers import create, expect_error
@@ -35,16 +35,14 @@ HOUR = 3600.0
 
 
 def attempts() -> float:
-    value = metrics.REGISTRY.get_sample_value(
+    value = REGISTRY.get_sample_value(
         "rollcall_callback_attempts_total", {"kind": "call", "result": "network_error"}
     )
     return value or 0.0
 
 
 def dead_lettered() -> float:
-    value = metrics.REGISTRY.get_sample_value(
-        "rollcall_callbacks_dead_lettered_total", {"kind": "call"}
-    )
+    value = REGISTRY.get_sample_value("rollcall_callbacks_dead_lettered_total", {"kind": "call"})
     return value or 0.0
 
 

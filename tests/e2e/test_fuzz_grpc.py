@@ -66,7 +66,7 @@ class Target:
         ).participant
         name = f"{self.parent(p.conference_sid)}/participants/{p.call_sid}"
         deadline = time.monotonic() + 10
-        while p.status != pb_participant.PARTICIPANT_STATUS_RINGING:  # the dialer's last step
+        while p.status != pb_participant.PARTICIPANT_STATUS_RINGING:  # the carrier's last step
             assert time.monotonic() < deadline, p
             time.sleep(0.002)
             p = self.stub.FetchParticipant(

@@ -1,4 +1,4 @@
-"""End to end: the simulated dialer drives participant status on the manual clock."""
+"""End to end: the simulated carrier drives participant status on the manual clock."""
 
 from __future__ import annotations
 

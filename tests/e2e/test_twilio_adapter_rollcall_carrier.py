@@ -1,11 +1,11 @@
 """The Twilio adapter with a second, real Rollcall as its carrier.
 
 Rollcall B (a real server: gRPC, REST gateway speaking Twilio's URIs, its
-simulated dialer on a ManualClock, its status callbacks signed like
+simulated carrier on a ManualClock, its status callbacks signed like
 Twilio's) is the carrier; the adapter places calls through B's gateway and
 B's signed callbacks come back over HTTP to the ingest routes, which must
 accept B's signatures and understand B's forms. This one stops at the port;
-test_twilio_dialer_two_processes runs a whole Rollcall A in front of B.
+test_twilio_carrier_two_processes runs a whole Rollcall A in front of B.
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from service.carriers.twilio.config import TwilioOptions, UpstreamAccount
 from service.carriers.twilio.ingest import callback_urls
 from service.clock import ManualClock
 from service.core.errors import Code, RollcallError
+from service.core.model import CallStatus
 from service.core.ports.carrier import (
-    CallStatus,
     CallTarget,
     ConferenceEvent,
     ConferenceReport,

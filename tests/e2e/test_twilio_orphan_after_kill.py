@@ -1,7 +1,7 @@
 """A Rollcall killed between placing a call and recording it ends that call at restart.
 
-Two real `rollcall serve` processes, as in test_twilio_dialer_two_processes:
-B (simulated dialer, Twilio's URIs) is the carrier of A (--dialer twilio).
+Two real `rollcall serve` processes, as in test_twilio_carrier_two_processes:
+B (simulated carrier, Twilio's URIs) is the carrier of A (--carrier twilio).
 Between them, a relay in the test passes A's requests on to B, and holds
 back B's answer to A's first Create: once B has placed the call (its 201 is
 in the relay's hands) A is killed with SIGKILL, so A never records it. The
@@ -28,7 +28,7 @@ from rollcall.v1 import participant_service_pb2 as pb
 from rollcall.v1 import participant_service_pb2_grpc as pb_grpc
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN
 from tests.e2e.process import ServerProcess
-from tests.e2e.test_twilio_dialer_two_processes import (
+from tests.e2e.test_twilio_carrier_two_processes import (
     COMPLETE,
     MD,
     fetch,
@@ -118,7 +118,7 @@ async def test_a_call_placed_by_a_killed_rollcall_is_ended_at_restart(tmp_path: 
         b.start()
         async with relay_to(f"http://127.0.0.1:{b.http_port}") as (relay, via):
             a.env.update(
-                ROLLCALL_DIALER="twilio",
+                ROLLCALL_CARRIER="twilio",
                 ROLLCALL_TWILIO_BASE_URL=via,
                 ROLLCALL_TWILIO_ACCOUNTS=f"{ACCOUNT_SID}={ACCOUNT_SID}:{AUTH_TOKEN}",
                 ROLLCALL_TWILIO_CALLS_PER_SECOND="0",

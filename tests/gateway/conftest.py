@@ -62,7 +62,7 @@ def server_env(port: int) -> TwilioEnv:
 
 @pytest.fixture
 async def service(tmp_path: Path) -> AsyncIterator[server_conftest.Harness]:
-    """The real service with no REST gateway of its own. Its simulated dialer
+    """The real service with no REST gateway of its own. Its simulated carrier
     places one call a second per account, so a create made while another call
     waits for its slot reports a real queue time."""
     async with server_conftest.started(tmp_path, sim_calls_per_second=1.0) as harness:

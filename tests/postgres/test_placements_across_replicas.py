@@ -1,7 +1,7 @@
 """A replica killed between placing a call and recording it, and never restarted.
 
-Replicas A and C (`rollcall serve --dialer twilio` on one PostgreSQL) dial
-through Rollcall B (simulated dialer, Twilio's URIs) via the test's relay,
+Replicas A and C (`rollcall serve --carrier twilio` on one PostgreSQL) dial
+through Rollcall B (simulated carrier, Twilio's URIs) via the test's relay,
 which holds back B's answer to A's first Create (see
 test_twilio_orphan_after_kill). A is SIGKILLed once B has placed the call
 and does not come back. C holds the callback lease, and once the placement
@@ -20,7 +20,7 @@ from rollcall.v1 import participant_service_pb2_grpc as pb_grpc
 from tests import pg
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN
 from tests.e2e.process import ServerProcess
-from tests.e2e.test_twilio_dialer_two_processes import (
+from tests.e2e.test_twilio_carrier_two_processes import (
     COMPLETE,
     fetch,
 )
@@ -49,7 +49,7 @@ async def test_the_lease_holder_ends_a_dead_replica_s_unrecorded_call(tmp_path: 
                     ROLLCALL_REPLICA_ID=replica,
                     ROLLCALL_REPLICA_HEARTBEAT_SECONDS="0.2",
                     ROLLCALL_HTTP_LISTEN="127.0.0.1:0",
-                    ROLLCALL_DIALER="twilio",
+                    ROLLCALL_CARRIER="twilio",
                     ROLLCALL_TWILIO_BASE_URL=via,
                     ROLLCALL_TWILIO_ACCOUNTS=f"{ACCOUNT_SID}={ACCOUNT_SID}:{AUTH_TOKEN}",
                     ROLLCALL_TWILIO_CALLS_PER_SECOND="0",

@@ -22,9 +22,9 @@ from service.carriers.twilio.parse import (
     parse_call_report,
     parse_conference_report,
 )
+from service.core.model import CallStatus
 from service.core.ports.carrier import (
     CallReport,
-    CallStatus,
     CallTarget,
     ConferenceEvent,
     ConferenceReport,
@@ -34,7 +34,7 @@ from service.core.ports.carrier import (
     Report,
     Update,
 )
-from service.webhooks.metrics import REGISTRY
+from service.metrics import REGISTRY
 from tests.fakes.twilio_harness import (
     ACCOUNT,
     TOKENS,

@@ -11,10 +11,9 @@ from pathlib import Path
 from service.carriers.simulated.adapter import SimulatedCarrier
 from service.clock import ManualClock
 from service.core.commands import ConferenceRef
-from service.core.model import Event, EventType, ParticipantStatus
+from service.core.model import CallStatus, Event, EventType, ParticipantStatus
 from service.core.ports.carrier import (
     CallReport,
-    CallStatus,
     ConferenceEvent,
     ConferenceReport,
 )

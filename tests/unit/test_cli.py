@@ -76,6 +76,34 @@ def test_settings_resolve_flag_then_environment_then_default() -> None:
     assert settings.http_listen == Settings().http_listen
 
 
+@pytest.mark.parametrize(
+    ("argv", "environ", "carrier"),
+    [
+        ((), {}, "simulated"),
+        (("--dialer", "twilio"), {}, "twilio"),
+        ((), {"ROLLCALL_DIALER": "twilio"}, "twilio"),
+        # Both names at one level: the new one wins.
+        (("--dialer", "simulated", "--carrier", "twilio"), {}, "twilio"),
+        (("--carrier", "twilio", "--dialer", "simulated"), {}, "twilio"),
+        ((), {"ROLLCALL_DIALER": "simulated", "ROLLCALL_CARRIER": "twilio"}, "twilio"),
+        # A flag beats a variable, whichever name either uses.
+        (("--dialer", "twilio"), {"ROLLCALL_CARRIER": "simulated"}, "twilio"),
+        (("--carrier", "twilio"), {"ROLLCALL_DIALER": "simulated"}, "twilio"),
+    ],
+)
+def test_carrier_keeps_dialer_as_its_old_name(
+    argv: tuple[str, ...], environ: dict[str, str], carrier: str
+) -> None:
+    settings = cli.build_settings(parse("serve", *argv), environ)
+    assert settings.carrier == carrier
+
+
+def test_serve_help_names_the_old_dialer_flag(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["serve", "--help"]) == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert "--dialer VALUE old name of --carrier (env ROLLCALL_DIALER)" in text
+
+
 def test_bad_environment_value_is_a_usage_error() -> None:
     with pytest.raises(UsageError, match="ROLLCALL_SIM_RING_SECONDS"):
         cli.build_settings(parse("serve"), {"ROLLCALL_SIM_RING_SECONDS": "soon"})
@@ -96,7 +124,7 @@ def test_serve_hands_resolved_settings_to_the_server(monkeypatch: pytest.MonkeyP
         return lambda *args: seen.append((module, attribute, *args)) or 3
 
     monkeypatch.setattr(cli, "_entry_point", fake_entry_point)
-    monkeypatch.setenv("ROLLCALL_DIALER", "simulated")
+    monkeypatch.setenv("ROLLCALL_CARRIER", "simulated")
     assert cli.main(["serve", "--log-level", "DEBUG"]) == 3
     [(module, attribute, settings)] = seen
     assert (module, attribute) == ("service.main", "run")

@@ -1,10 +1,12 @@
 """Import arrows run faces -> core <- adapters, with no package cycle.
 
 The core (service.core) imports nothing of the server but itself and the clock;
-adapters (store, carriers, webhooks) never import a face; the
-two faces (service.rpc, service.gateway) never import each other; the Python
-client (clients/, but for the CLI that also runs the server) never imports
-service/ at all. Read from the source with ast, so a lazy import counts too.
+adapters (store, carriers, webhooks) never import a face, nor one another
+(only the factories that pick one adapter from the settings import several);
+the two faces (service.rpc, service.gateway) never import each other; the
+Python client (clients/, but for the CLI that also runs the server) never
+imports service/ at all. Read from the source with ast, so a lazy import
+counts too.
 """
 
 from __future__ import annotations
@@ -16,6 +18,19 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 FACES = ("service.rpc", "service.gateway")
 ADAPTERS = ("service.store", "service.carriers", "service.webhooks")
+# Each adapter package, and the family it belongs to: adapters of one family
+# (the two stores) may share their family's helpers (service.store.rows),
+# never one another's modules.
+ADAPTER_PACKAGES = {
+    "service.store.sqlite": "service.store",
+    "service.store.postgres": "service.store",
+    "service.carriers.simulated": "service.carriers",
+    "service.carriers.twilio": "service.carriers",
+    "service.webhooks": "service.webhooks",
+}
+# The factories that pick one adapter of a family from the settings: the only
+# modules beside the adapters that import them.
+FACTORIES = frozenset({"service.carriers.choose"})
 
 
 def _module(path: Path) -> str:
@@ -121,3 +136,40 @@ def test_no_cycle_between_packages() -> None:
         if start not in seen:
             visit(start, [start])
     assert cycle == []
+
+
+def _adapter_of(name: str) -> str | None:
+    return next((a for a in ADAPTER_PACKAGES if _within(name, (a,))), None)
+
+
+def test_adapters_never_import_one_another() -> None:
+    bad = set()
+    for m, names in IMPORTS.items():
+        adapter = _adapter_of(m)
+        if adapter is None:
+            continue
+        family = ADAPTER_PACKAGES[adapter]
+        for n in names:
+            other = _adapter_of(n)
+            crosses = other is not None and other != adapter
+            foreign = _within(n, tuple(set(ADAPTER_PACKAGES.values()) - {family}))
+            if crosses or foreign or n in FACTORIES:
+                bad.add((m, n))
+    assert bad == set()
+
+
+def test_only_the_factories_beside_the_adapters_import_them() -> None:
+    families = tuple(set(ADAPTER_PACKAGES.values()))
+    bad = {
+        (m, n)
+        for m, names in IMPORTS.items()
+        if _within(m, families) and _adapter_of(m) is None and m not in FACTORIES
+        for n in names
+        if _adapter_of(n) is not None
+    }
+    assert bad == set()
+
+
+def test_the_carrier_factory_imports_both_carriers() -> None:
+    imported = {_adapter_of(n) for n in IMPORTS["service.carriers.choose"]}
+    assert {"service.carriers.simulated", "service.carriers.twilio"} <= imported

@@ -24,10 +24,9 @@ from service.carriers.simulated.adapter import SimulatedCarrier
 from service.clock import ManualClock
 from service.core import errors
 from service.core.errors import Code, RollcallError
-from service.core.model import new_sid
+from service.core.model import CallStatus, new_sid
 from service.core.ports.carrier import (
     CallReport,
-    CallStatus,
     Effect,
     Kick,
     OpenCall,

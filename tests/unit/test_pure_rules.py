@@ -18,7 +18,6 @@ from service.core.model import (
     Participant,
     ParticipantStatus,
 )
-from service.core.ports.dialer import CallProgress
 
 AC = "AC" + "a" * 32
 
@@ -66,10 +65,10 @@ def test_what_a_change_must_read() -> None:
     queued = participant(1, ParticipantStatus.QUEUED)
     moderator = participant(2, ParticipantStatus.CONNECTED, end_conference_on_exit=True)
     plain = participant(3, ParticipantStatus.CONNECTED)
-    assert rules.needs(init, queued, CallProgress.RINGING) is rules.Need.NOTHING
-    assert rules.needs(init, queued, CallProgress.ANSWERED) is rules.Need.MEMBERS
-    assert rules.needs(live, queued, CallProgress.ANSWERED) is rules.Need.NOTHING
-    assert rules.needs(live, plain, CallProgress.COMPLETED) is rules.Need.COUNT
+    assert rules.needs(init, queued, CallStatus.RINGING) is rules.Need.NOTHING
+    assert rules.needs(init, queued, CallStatus.IN_PROGRESS) is rules.Need.MEMBERS
+    assert rules.needs(live, queued, CallStatus.IN_PROGRESS) is rules.Need.NOTHING
+    assert rules.needs(live, plain, CallStatus.COMPLETED) is rules.Need.COUNT
     assert rules.needs(live, plain, None) is rules.Need.COUNT
     assert rules.needs(live, moderator, None) is rules.Need.MEMBERS
     assert rules.needs(conference(ConferenceStatus.COMPLETED), plain, None) is rules.Need.NOTHING
@@ -79,7 +78,7 @@ def test_second_connected_participant_starts_the_conference() -> None:
     first = participant(1, ParticipantStatus.CONNECTED)
     second = participant(2, ParticipantStatus.RINGING)
     ch = Changes(conference(), 5.0)
-    rules.apply_progress(ch, roster(first, second), second, CallProgress.ANSWERED)
+    rules.apply_progress(ch, roster(first, second), second, CallStatus.IN_PROGRESS)
     assert [e.type for e in ch.events] == [
         EventType.PARTICIPANT_JOINED,
         EventType.CONFERENCE_STARTED,
@@ -93,14 +92,14 @@ def test_no_start_without_start_conference_on_enter() -> None:
     first = participant(1, ParticipantStatus.CONNECTED, start_conference_on_enter=False)
     second = participant(2, ParticipantStatus.RINGING, start_conference_on_enter=False)
     ch = Changes(conference(), 5.0)
-    rules.apply_progress(ch, roster(first, second), second, CallProgress.ANSWERED)
+    rules.apply_progress(ch, roster(first, second), second, CallStatus.IN_PROGRESS)
     assert [e.type for e in ch.events] == [EventType.PARTICIPANT_JOINED]
 
 
 def test_last_one_hanging_up_ends_the_conference() -> None:
     only = participant(1, ParticipantStatus.CONNECTED)
     ch = Changes(conference(ConferenceStatus.IN_PROGRESS), 9.0)
-    rules.apply_progress(ch, rules.Roster(1), only, CallProgress.COMPLETED)
+    rules.apply_progress(ch, rules.Roster(1), only, CallStatus.COMPLETED)
     assert [e.type for e in ch.events] == [EventType.PARTICIPANT_LEFT, EventType.CONFERENCE_ENDED]
     assert only.leave_reason is LeaveReason.PARTICIPANT_HUNG_UP
     assert ch.conference.end_reason is EndReason.LAST_PARTICIPANT_LEFT
@@ -111,7 +110,7 @@ def test_a_failed_call_leaves_with_participant_add_failed() -> None:
     ringing = participant(1, ParticipantStatus.RINGING, call_status=CallStatus.RINGING)
     other = participant(2, ParticipantStatus.CONNECTED)
     ch = Changes(conference(ConferenceStatus.IN_PROGRESS), 9.0)
-    rules.apply_progress(ch, rules.Roster(2), ringing, CallProgress.BUSY)
+    rules.apply_progress(ch, rules.Roster(2), ringing, CallStatus.BUSY)
     assert [e.type for e in ch.events] == [EventType.PARTICIPANT_LEFT]
     assert ringing.status is ParticipantStatus.FAILED
     assert ringing.call_status is CallStatus.BUSY

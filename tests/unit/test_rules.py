@@ -1,5 +1,5 @@
 """Conference rules through the use cases, on a real SQLite store and the
-simulated dialer driven by a manual clock (no gRPC)."""
+simulated carrier driven by a manual clock (no gRPC)."""
 
 from __future__ import annotations
 
@@ -158,15 +158,15 @@ async def test_recover_fails_unanswered_and_resumes_answered(tmp_path: Path) -> 
     async def sink(report: Report) -> None:
         await participants.on_report(report)
 
-    dialer = SimulatedCarrier(clock, sink, ring_seconds=1.0, calls_per_second=0)
-    participants = Participants(store, dialer, clock)
+    carrier = SimulatedCarrier(clock, sink, ring_seconds=1.0, calls_per_second=0)
+    participants = Participants(store, carrier, clock)
     answered, _ = await participants.create(command(time_limit=100))
     await clock.advance(1)
     ringing, _ = await participants.create(command())
     await clock.advance(0)
-    await dialer.close()  # the process "dies": its timers are gone
-    dialer2 = SimulatedCarrier(clock, sink, ring_seconds=1.0, calls_per_second=0)
-    participants = Participants(store, dialer2, clock)
+    await carrier.close()  # the process "dies": its timers are gone
+    carrier2 = SimulatedCarrier(clock, sink, ring_seconds=1.0, calls_per_second=0)
+    participants = Participants(store, carrier2, clock)
     assert await participants.recover() == (1, 1)
     ref = ConferenceRef(AC, answered.conference_sid)
     r = await participants.fetch(ref, ringing.call_sid, include_ended=True)
@@ -177,5 +177,5 @@ async def test_recover_fails_unanswered_and_resumes_answered(tmp_path: Path) -> 
     await clock.advance(100)
     a = await participants.fetch(ref, answered.call_sid, include_ended=True)
     assert a.status is ParticipantStatus.COMPLETE
-    await dialer2.close()
+    await carrier2.close()
     await store.close()

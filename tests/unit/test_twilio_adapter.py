@@ -23,10 +23,10 @@ from service.carriers.twilio.config import (
 from service.carriers.twilio.forms import conference_name, label_for
 from service.carriers.twilio.ingest import CALL_STATUS_PATH, CONFERENCE_STATUS_PATH, callback_urls
 from service.core.errors import Code, RollcallError
+from service.core.model import CallStatus
 from service.core.ports.carrier import (
     Announce,
     BeepOnExit,
-    CallStatus,
     CallTarget,
     Coach,
     ConferenceTarget,
@@ -42,7 +42,7 @@ from service.core.ports.carrier import (
     Update,
     Wait,
 )
-from service.webhooks.metrics import REGISTRY
+from service.metrics import REGISTRY
 from tests.fakes.twilio_harness import (
     ACCOUNT,
     UPSTREAM,

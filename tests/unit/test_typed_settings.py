@@ -1,8 +1,9 @@
 """Typed settings: a Create's status callbacks and region are kept in typed
 fields in Twilio's words, and the rest of its parameters (recording, trim,
 jitter buffer, beep, machine detection...) in the settings bags, also in
-Twilio's words; rows stored before (a proto-JSON settings bag with enum
-names) still read, lifted into the same fields and words."""
+Twilio's words (clients.words.twilio_settings); rows stored before (a
+proto-JSON settings bag with enum names) still read, their callbacks and
+region lifted into the same fields and words."""
 
 from __future__ import annotations
 
@@ -11,11 +12,11 @@ from typing import Any
 import orjson
 import pytest
 
+from clients.words import twilio_settings
 from rollcall.v1 import enums_pb2
 from rollcall.v1 import participant_service_pb2 as pb
 from service.core.commands import ConferenceRef
 from service.core.model import Conference, Participant, StatusCallback
-from service.core.settings_words import ENUM_PARAMETERS, twilio_words
 from service.gateway.forms import ENUM_WORDS
 from service.rpc.requests import create_command
 
@@ -132,13 +133,8 @@ def test_typed_settings_round_trip_through_the_stored_json() -> None:
 
 # -- the rest of the parameters, in the settings bags -------------------------
 
-_CREATE_ENUMS = [
-    f for f in pb.CreateParticipantRequest.DESCRIPTOR.fields if f.enum_type is not None
-]
-
-
-def test_every_enum_parameter_of_create_has_its_spelling() -> None:
-    assert set(ENUM_PARAMETERS) == {f.name for f in _CREATE_ENUMS}
+_CREATE = pb.CreateParticipantRequest.DESCRIPTOR
+_CREATE_ENUMS = [f for f in _CREATE.fields if f.enum_type is not None]
 
 
 @pytest.mark.parametrize("field", _CREATE_ENUMS, ids=lambda f: f.name)
@@ -150,9 +146,9 @@ def test_every_proto_name_becomes_the_word_the_gateway_reads(field: Any) -> None
     for value in field.enum_type.values:
         if value.number == 0:
             continue
-        word = twilio_words({field.name: value.name})[field.name]
+        word = twilio_settings({field.name: value.name}, _CREATE)[field.name]
         assert word in words, (field.name, value.name, word)
-        assert twilio_words({field.name: word})[field.name] == word  # already a word
+        assert twilio_settings({field.name: word}, _CREATE)[field.name] == word  # a word already
 
 
 def test_a_create_stores_twilio_words_in_both_bags() -> None:
@@ -191,49 +187,33 @@ def test_a_create_stores_twilio_words_in_both_bags() -> None:
     }
 
 
-def test_a_row_stored_with_proto_enum_names_reads_in_twilio_words() -> None:
-    p = Participant.from_dict(
-        _old_participant(
-            {
-                "status_callback_event": ["CALL_EVENT_RINGING"],
-                "beep": "BEEP_ON_EXIT",
-                "machine_detection": "MACHINE_DETECTION_ENABLE",
-                "jitter_buffer_size": "JITTER_BUFFER_SIZE_OFF",
-                "recording_channels": "RECORDING_CHANNELS_DUAL",
-                "wait_url": "https://example.com/WAIT_URL_",
-                "timeout": 30,
-            }
-        )
-    )
-    assert p.settings == {
+def test_proto_enum_names_in_a_bag_become_twilio_words() -> None:
+    bag = {
+        "status_callback_event": ["CALL_EVENT_RINGING"],
+        "beep": "BEEP_ON_EXIT",
+        "machine_detection": "MACHINE_DETECTION_ENABLE",
+        "jitter_buffer_size": "JITTER_BUFFER_SIZE_OFF",
+        "recording_channels": "RECORDING_CHANNELS_DUAL",
+        "wait_url": "https://example.com/WAIT_URL_",
+        "conference_record": "CONFERENCE_RECORD_DO_NOT_RECORD",
+        "conference_recording_status_callback_event": ["RECORDING_EVENT_ABSENT"],
+        "timeout": 30,
+    }
+    assert twilio_settings(bag, _CREATE) == {
         "status_callback_event": ["ringing"],
         "beep": "onExit",
         "machine_detection": "Enable",
         "jitter_buffer_size": "off",
         "recording_channels": "dual",
         "wait_url": "https://example.com/WAIT_URL_",
+        "conference_record": "do-not-record",
+        "conference_recording_status_callback_event": ["absent"],
         "timeout": 30,
     }
-    c = Conference.from_dict(
-        _old_conference(
-            {
-                "conference_record": "CONFERENCE_RECORD_DO_NOT_RECORD",
-                "conference_trim": "TRIM_DO_NOT_TRIM",
-                "conference_recording_status_callback_event": ["RECORDING_EVENT_ABSENT"],
-            }
-        )
-    )
-    assert c.settings == {
-        "conference_record": "do-not-record",
-        "conference_trim": "do-not-trim",
-        "conference_recording_status_callback_event": ["absent"],
-    }
 
 
-def test_twilio_words_round_trip_through_the_stored_json() -> None:
-    p = Participant.from_dict(
-        _old_participant({"beep": "BEEP_ON_ENTER", "trim": "TRIM_TRIM_SILENCE"})
-    )
+def test_a_stored_bag_round_trips_through_the_stored_json() -> None:
+    p = Participant.from_dict(_old_participant({"beep": "onEnter", "trim": "trim-silence"}))
     again = Participant.from_dict(orjson.loads(orjson.dumps(p.to_dict())))
     assert again == p
     assert again.settings == {"beep": "onEnter", "trim": "trim-silence"}
@@ -241,4 +221,4 @@ def test_twilio_words_round_trip_through_the_stored_json() -> None:
 
 def test_a_bag_with_nothing_to_change_is_kept() -> None:
     bag = {"beep": "onEnter", "timeout": 30}
-    assert twilio_words(bag) is bag
+    assert twilio_settings(bag, _CREATE) is bag

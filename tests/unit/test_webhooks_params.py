@@ -11,8 +11,6 @@ import pytest
 from twilio.request_validator import RequestValidator
 
 from service.core.model import (
-    CALL_EVENT_PREFIX,
-    CONFERENCE_EVENT_PREFIX,
     CallStatus,
     Conference,
     ConferenceStatus,
@@ -51,9 +49,7 @@ def conference(**settings: Any) -> Conference:
         max_participants=250,
         date_created=T0,
         date_updated=T0,
-        status_callback=StatusCallback.from_settings(
-            settings, CONFERENCE_EVENT_PREFIX, "conference_status_callback"
-        ),
+        status_callback=StatusCallback.from_settings(settings, "conference_status_callback"),
     )
 
 
@@ -84,7 +80,6 @@ def called(**settings: Any) -> Participant:
     return participant(
         status_callback=StatusCallback.from_settings(
             {"status_callback": "https://example.com/call", **settings},
-            CALL_EVENT_PREFIX,
             "status_callback",
         )
     )
@@ -94,12 +89,9 @@ def called(**settings: Any) -> Participant:
 
 
 def test_event_words_accept_proto_names_twilio_words_and_spaces() -> None:
-    assert event_words(["CALL_EVENT_INITIATED", "ringing"], "CALL_EVENT_") == (
-        "initiated",
-        "ringing",
-    )
-    assert event_words("initiated answered", "CALL_EVENT_") == ("initiated", "answered")
-    assert event_words(None, "CALL_EVENT_") == ()
+    assert event_words(["CALL_EVENT_INITIATED", "ringing", "RINGING"]) == ("initiated", "ringing")
+    assert event_words("initiated answered") == ("initiated", "answered")
+    assert event_words(None) == ()
 
 
 def test_defaults_completed_and_start_end() -> None:

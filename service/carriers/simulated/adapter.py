@@ -1,18 +1,19 @@
-"""The simulated dialer on the carrier port, as a carrier would behave.
+"""The simulated carrier: an adapter of the carrier port with no telephone network.
 
-What it owns: the bridge from SimulatedDialer (call timelines, pacing, magic
-numbers, outcomes; unchanged) to service.core.ports.carrier: it mints the
-"carrier's" CallSid, numbers each call's reports from 0 like Twilio's
-SequenceNumber, treats media effects as done at once (there is no media),
-and ends calls on Kick and EndConference.
+What it owns: the carrier's side of the simulation: it mints the "carrier's"
+CallSid, numbers each call's reports from 0 like Twilio's SequenceNumber,
+treats media effects as done at once (there is no media), and ends calls on
+Kick and EndConference. Each call's timeline (pacing, magic numbers,
+outcomes) is its calls engine's (service.carriers.simulated.calls).
 
-The rules it keeps: a refused destination raises before anything is placed;
-reports reach the sink one at a time per call, in order; a call ended by
-Kick or EndConference gets exactly one terminal report (completed when it
-was answered, canceled before), delivered from the clock afterwards, never
-inside apply(), as a carrier's callback would be; reconcile() keeps answered
-calls running (their time limit re-armed) and reports every other open call
-failed, since its timers did not survive the restart.
+Rule 1: a refused destination raises before anything is placed.
+Rule 2: reports reach the sink one at a time per call, in order.
+Rule 3: a call ended by Kick or EndConference gets exactly one terminal report
+(completed when it was answered, canceled before), delivered from the clock
+afterwards, never inside apply(), as a carrier's callback would be.
+Rule 4: reconcile() keeps answered calls running (their time limit re-armed)
+and reports every other open call failed, since its timers did not survive
+the restart.
 """
 
 from __future__ import annotations
@@ -20,13 +21,12 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping, Sequence
 
-from service.carriers.simulated.calls import Outcome, SimulatedDialer
+from service.carriers.simulated.calls import CallRequest, Outcome, SimulatedCalls
 from service.clock import Clock
-from service.core.model import new_sid
+from service.core.model import CallStatus, new_sid
 from service.core.ports.carrier import (
     AnnounceConference,
     CallReport,
-    CallStatus,
     Effect,
     EndConference,
     Kick,
@@ -35,9 +35,7 @@ from service.core.ports.carrier import (
     Placed,
     ReportSink,
     Update,
-    status_of,
 )
-from service.core.ports.dialer import CallProgress, CallRequest
 
 
 @dataclasses.dataclass
@@ -64,7 +62,7 @@ class SimulatedCarrier:
         self._clock = clock
         self._sink = sink
         self._calls: dict[str, _Call] = {}
-        self._dialer = SimulatedDialer(
+        self._timelines = SimulatedCalls(
             clock,
             self._progress,
             ring_seconds=ring_seconds,
@@ -75,14 +73,14 @@ class SimulatedCarrier:
     # -- the carrier port ----------------------------------------------------
 
     def check(self, account_sid: str, from_endpoint: str, to_endpoint: str) -> None:
-        self._dialer.check(account_sid, from_endpoint, to_endpoint)
+        self._timelines.check(account_sid, from_endpoint, to_endpoint)
 
     async def place(self, call: PlaceCall) -> Placed:
-        self._dialer.check(call.account_sid, call.from_endpoint, call.to_endpoint)
+        self._timelines.check(call.account_sid, call.from_endpoint, call.to_endpoint)
         call_sid = new_sid("CA")
         # The simulated "carrier" conference is the Rollcall conference itself.
         self._calls[call_sid] = _Call(call.account_sid, call.conference)
-        queue_ms = self._dialer.place(_request(call.account_sid, call_sid, call))
+        queue_ms = self._timelines.place(_request(call.account_sid, call_sid, call))
         return Placed(call_sid, call.conference, queue_ms)
 
     async def apply(self, effect: Effect) -> None:
@@ -113,11 +111,10 @@ class SimulatedCarrier:
                 request = CallRequest(
                     account_sid=open_call.account_sid,
                     call_sid=sid,
-                    from_endpoint="",
                     to_endpoint=open_call.to_endpoint,
                     time_limit_seconds=open_call.time_limit_seconds,
                 )
-                self._dialer.resume(request, open_call.answered_at)
+                self._timelines.resume(request, open_call.answered_at)
                 continue
             reports.append(
                 CallReport(
@@ -133,24 +130,23 @@ class SimulatedCarrier:
 
     async def close(self) -> None:
         self._calls.clear()
-        await self._dialer.close()
+        await self._timelines.close()
 
     # -- introspection ---------------------------------------------------------
 
     def calls_in_flight(self) -> int:
-        return self._dialer.calls_in_flight()
+        return self._timelines.calls_in_flight()
 
     def retrying(self) -> int:
         """Calls whose next report waits to be offered to the sink again."""
-        return self._dialer.retrying()
+        return self._timelines.retrying()
 
     # -- internals -------------------------------------------------------------
 
-    async def _progress(self, call_sid: str, steps: Sequence[CallProgress], at: float) -> None:
+    async def _progress(self, call_sid: str, statuses: Sequence[CallStatus], at: float) -> None:
         call = self._calls.get(call_sid)
         if call is None:
             return
-        statuses = [status_of(progress) for progress in steps]
         if CallStatus.IN_PROGRESS in statuses:
             call.answered = True
         if statuses[-1].terminal:
@@ -174,7 +170,7 @@ class SimulatedCarrier:
 
     async def _end(self, call_sid: str) -> None:
         call = self._calls.pop(call_sid, None)
-        await self._dialer.hangup(call_sid)
+        await self._timelines.hangup(call_sid)
         if call is None:
             return
         status = CallStatus.COMPLETED if call.answered else CallStatus.CANCELED
@@ -189,7 +185,6 @@ def _request(account_sid: str, call_sid: str, call: PlaceCall) -> CallRequest:
     return CallRequest(
         account_sid=account_sid,
         call_sid=call_sid,
-        from_endpoint=call.from_endpoint,
         to_endpoint=call.to_endpoint,
         timeout_seconds=call.timeout_seconds,
         time_limit_seconds=call.time_limit_seconds,

@@ -1,18 +1,22 @@
-"""The simulated dialer: Twilio-like call progress with no telephone network.
+"""The simulated carrier's calls: Twilio-like call progress with no telephone network.
 
-What it owns: the timeline of every call placed through it (per-account
-pacing, ringing, answer, busy, no-answer, failure, hang-up and time limit),
-Twilio's magic test numbers for Calls, and the ROLLCALL_SIM_OUTCOMES format.
+What it owns: the timeline of every call the simulated carrier places (per-
+account pacing, ringing, answer, busy, no-answer, failure, hang-up and time
+limit), Twilio's magic test numbers for Calls, and the ROLLCALL_SIM_OUTCOMES
+format. It is a part of SimulatedCarrier (service.carriers.simulated.adapter),
+not a port of its own.
 
-The rule it keeps: time comes only from the injected Clock (it never sleeps
-and never reads the wall clock), and one call's steps reach the sink strictly
-one after another: the next step is scheduled only once the sink has returned
-from the previous one. Steps due at the same instant (dialing started and
-ringing) reach the sink together, in order, as one delivery. A delivery the
-sink fails to take (e.g. the disk is full) is offered again with exponential
-backoff on the clock, never dropped, and the call's later steps wait behind
-it. A call that is hung up or reaches a terminal step is forgotten at once,
-so memory follows the calls in flight.
+Rule 1: time comes only from the injected Clock; it never sleeps and never
+reads the wall clock.
+Rule 2: one call's statuses reach the sink strictly one after another: the
+next is scheduled only once the sink has returned from the previous one.
+Statuses due at the same instant (initiated and ringing) reach it together,
+in order, as one delivery.
+Rule 3: a delivery the sink fails to take (e.g. the disk is full) is offered
+again with exponential backoff on the clock, never dropped, and the call's
+later statuses wait behind it.
+Rule 4: a call that is hung up or reaches a terminal status is forgotten at
+once, so memory follows the calls in flight.
 """
 
 from __future__ import annotations
@@ -22,13 +26,30 @@ import enum
 import logging
 import math
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 from service.clock import Clock, Timer
 from service.core import errors
-from service.core.ports.dialer import CallProgress, CallRequest, ProgressSink
+from service.core.model import CallStatus
 
-logger = logging.getLogger("rollcall.dialer")
+logger = logging.getLogger("rollcall.carrier.simulated")
+
+# Called with (call_sid, statuses, at): the statuses (at least one, in order)
+# the call took at `at`, clock time in seconds.
+StatusSink = Callable[[str, Sequence[CallStatus], float], Awaitable[None]]
+
+
+@dataclasses.dataclass(frozen=True)
+class CallRequest:
+    """A call to simulate, by the simulated carrier's own CallSid."""
+
+    account_sid: str
+    call_sid: str
+    to_endpoint: str
+    # Seconds to ring before giving up with no-answer (Twilio: 5-600, default 60).
+    timeout_seconds: int = 60
+    # Maximum call duration in seconds once answered (Twilio default: 4 hours).
+    time_limit_seconds: int = 14400
 
 
 class OutcomeKind(enum.Enum):
@@ -43,7 +64,7 @@ class OutcomeKind(enum.Enum):
 class Outcome:
     """What a destination does when called.
 
-    ring_seconds: for ANSWER, how long it rings (None: the dialer's default).
+    ring_seconds: for ANSWER, how long it rings (None: the carrier's default).
     talk_seconds: for HANGUP, how long after answering the callee hangs up.
     """
 
@@ -122,34 +143,23 @@ def parse_outcomes(spec: str) -> dict[str, Outcome]:
     return outcomes
 
 
-_TERMINAL = frozenset(
-    {
-        CallProgress.COMPLETED,
-        CallProgress.BUSY,
-        CallProgress.NO_ANSWER,
-        CallProgress.FAILED,
-        CallProgress.CANCELED,
-    }
-)
-
-
 @dataclasses.dataclass
 class _Call:
     sid: str
-    # (due clock time, step), in order; the last one is terminal.
-    steps: deque[tuple[float, CallProgress]]
+    # (due clock time, status), in order; the last one is terminal.
+    steps: deque[tuple[float, CallStatus]]
     timer: Timer | None = None
     # Consecutive failed attempts to hand the first step to the sink.
     failures: int = 0
 
 
-class SimulatedDialer:
-    """The default Dialer adapter: calls progress on the clock, by destination."""
+class SimulatedCalls:
+    """The simulated carrier's calls: they progress on the clock, by destination."""
 
     def __init__(
         self,
         clock: Clock,
-        sink: ProgressSink,
+        sink: StatusSink,
         *,
         ring_seconds: float = 2.0,
         outcomes: Mapping[str, Outcome] | None = None,
@@ -170,7 +180,7 @@ class SimulatedDialer:
         self._sweep_above = _MIN_PACING_SWEEP
         self._closed = False
 
-    # -- the Dialer port ---------------------------------------------------
+    # -- what the simulated carrier asks of its calls -----------------------
 
     def check(self, account_sid: str, from_endpoint: str, to_endpoint: str) -> None:
         rejections: list[errors.FieldViolation] = []
@@ -187,7 +197,7 @@ class SimulatedDialer:
 
     def place(self, call: CallRequest) -> float:
         if self._closed:
-            raise RuntimeError("the dialer is closed")
+            raise RuntimeError("the simulated carrier is closed")
         if call.call_sid in self._calls:
             raise ValueError(f"call {call.call_sid} is already in progress")
         now = self._clock.now()
@@ -202,14 +212,14 @@ class SimulatedDialer:
 
     def resume(self, call: CallRequest, answered_at: float) -> None:
         if self._closed:
-            raise RuntimeError("the dialer is closed")
+            raise RuntimeError("the simulated carrier is closed")
         now = self._clock.now()
         previous = self._calls.pop(call.call_sid, None)
         if previous is not None and previous.timer is not None:
             previous.timer.cancel()
         # A call whose end passed while we were down ends now, not in the past.
         ends = max(now, answered_at + self._talk_seconds(call))
-        self._start(call.call_sid, [(ends, CallProgress.COMPLETED)], now)
+        self._start(call.call_sid, [(ends, CallStatus.COMPLETED)], now)
 
     async def close(self) -> None:
         self._closed = True
@@ -248,28 +258,28 @@ class SimulatedDialer:
             return min(limit, outcome.talk_seconds)
         return limit
 
-    def _timeline(self, call: CallRequest, slot: float) -> list[tuple[float, CallProgress]]:
+    def _timeline(self, call: CallRequest, slot: float) -> list[tuple[float, CallStatus]]:
         outcome = self._outcome(call.to_endpoint)
-        steps = [(slot, CallProgress.INITIATED)]
+        steps = [(slot, CallStatus.INITIATED)]
         if outcome.kind is OutcomeKind.BUSY:
-            return [*steps, (slot, CallProgress.BUSY)]
+            return [*steps, (slot, CallStatus.BUSY)]
         if outcome.kind is OutcomeKind.FAILED:
-            return [*steps, (slot, CallProgress.FAILED)]
-        steps.append((slot, CallProgress.RINGING))
+            return [*steps, (slot, CallStatus.FAILED)]
+        steps.append((slot, CallStatus.RINGING))
         timeout = float(call.timeout_seconds)
         ring = outcome.ring_seconds
         if ring is None:
             ring = self._ring_seconds
         if outcome.kind is OutcomeKind.NO_ANSWER or ring >= timeout:
-            return [*steps, (slot + timeout, CallProgress.NO_ANSWER)]
+            return [*steps, (slot + timeout, CallStatus.NO_ANSWER)]
         answered = slot + ring
         return [
             *steps,
-            (answered, CallProgress.ANSWERED),
-            (answered + self._talk_seconds(call), CallProgress.COMPLETED),
+            (answered, CallStatus.IN_PROGRESS),
+            (answered + self._talk_seconds(call), CallStatus.COMPLETED),
         ]
 
-    def _start(self, sid: str, steps: list[tuple[float, CallProgress]], now: float) -> None:
+    def _start(self, sid: str, steps: list[tuple[float, CallStatus]], now: float) -> None:
         call = _Call(sid, deque(steps))
         self._calls[sid] = call
         self._arm(call, now)
@@ -299,12 +309,12 @@ class SimulatedDialer:
             first = False
             steps = self._due_at_once(call)
             try:
-                await self._sink(call.sid, [progress for _, progress in steps], due)
+                await self._sink(call.sid, [status for _, status in steps], due)
             except Exception:
                 call.failures += 1
                 delay = min(_RETRY_MAX_SECONDS, _RETRY_FIRST_SECONDS * 2 ** (call.failures - 1))
                 logger.warning(
-                    "progress sink failed for call %s at %s (attempt %d); retrying in %s s",
+                    "status sink failed for call %s at %s (attempt %d); retrying in %s s",
                     call.sid,
                     steps[-1][1].value,
                     call.failures,
@@ -319,15 +329,15 @@ class SimulatedDialer:
                 self._forget(call)
                 raise
             call.failures = 0
-            if steps[-1][1] in _TERMINAL:
+            if steps[-1][1].terminal:
                 break
         self._forget(call)
 
     @staticmethod
-    def _due_at_once(call: _Call) -> list[tuple[float, CallProgress]]:
+    def _due_at_once(call: _Call) -> list[tuple[float, CallStatus]]:
         """The first step and those due at the same instant after it (up to a terminal one)."""
         steps = [call.steps.popleft()]
-        while call.steps and call.steps[0][0] == steps[0][0] and steps[-1][1] not in _TERMINAL:
+        while call.steps and call.steps[0][0] == steps[0][0] and not steps[-1][1].terminal:
             steps.append(call.steps.popleft())
         return steps
 

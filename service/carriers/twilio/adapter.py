@@ -4,12 +4,14 @@ What it owns: which upstream account and conference a call goes to, placing
 it without ever dialing twice, carrying effects upstream, and reading calls
 back after a restart.
 
-The rules it keeps: one carrier conference per Rollcall conference (named
-after it); each call gets a label derived from the PlaceCall key before it
-is dialed, and after an ambiguous failure (timeout, 5xx, dropped answer) the
-call is looked up by that label before it is dialed again, so a key never
-places two calls; Create is paced per upstream account; everything is
-bounded by TwilioOptions.unavailable_after_seconds and ends in a typed error.
+Rule 1: one carrier conference per Rollcall conference, named after it.
+Rule 2: each call gets a label derived from the PlaceCall key before it is
+dialed; after an ambiguous failure (timeout, 5xx, dropped answer) the call
+is looked up by that label before it is dialed again, so a key never places
+two calls.
+Rule 3: Create is paced per upstream account.
+Rule 4: everything is bounded by TwilioOptions.unavailable_after_seconds and
+ends in a typed error.
 """
 
 from __future__ import annotations
@@ -24,10 +26,10 @@ from service.carriers.twilio.http import Ambiguous, Answer, TwilioHttp
 from service.carriers.twilio.pacing import Pacer, Sleep, clock_sleep
 from service.clock import Clock
 from service.core.errors import RollcallError
+from service.core.model import CallStatus, ConferenceStatus
 from service.core.ports.carrier import (
     AnnounceConference,
     CallReport,
-    CallStatus,
     CallTarget,
     ConferenceTarget,
     Effect,
@@ -138,7 +140,7 @@ class TwilioCarrier:
                     conference.account_sid,
                     "POST",
                     _conference(conference),
-                    [("Status", "completed")],
+                    [("Status", ConferenceStatus.COMPLETED.value)],
                     gone_ok=True,
                 )
             case AnnounceConference(conference=conference, url=url, method=method):
@@ -221,7 +223,7 @@ class TwilioCarrier:
         listed = answer.body.get("conferences") if isinstance(answer.body, dict) else None
         for conf in listed if isinstance(listed, list) else []:
             sid = conf.get("sid") if isinstance(conf, dict) else None
-            if not isinstance(sid, str) or conf.get("status") == "completed":
+            if not isinstance(sid, str) or conf.get("status") == ConferenceStatus.COMPLETED:
                 continue
             path = f"Conferences/{_seg(sid)}/Participants/{_seg(label)}.json"
             found = await self._send(account, "GET", path, None, deadline)

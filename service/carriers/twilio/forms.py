@@ -1,9 +1,12 @@
-"""Twilio wire forms for the adapter: the Create and Update bodies, and answers read back.
+"""Twilio wire forms for the carrier: the Create and Update bodies, and answers read back.
 
-The rules it keeps: forms are lists of (name, value) pairs in the order
-Twilio's SDKs send them, lists as one pair per value, booleans as lowercase
-`true`/`false`; the adapter always asks for every call-progress event and
-every conference event, with callbacks to Rollcall's own ingest URLs.
+Rule 1: forms are lists of (name, value) pairs in the order Twilio's SDKs
+send them, lists as one pair per value, booleans as lowercase `true`/`false`.
+Rule 2: the carrier always asks for every call-progress event and every
+conference event Rollcall applies, with callbacks to its own ingest URLs;
+the event words are Twilio's, from clients.words.
+Rule 3: the other Create parameters go as sent (already in Twilio's words),
+under Twilio's names, except those the carrier sets itself.
 """
 
 from __future__ import annotations
@@ -11,12 +14,15 @@ from __future__ import annotations
 import dataclasses
 import email.utils
 import string
+from collections.abc import Mapping
 from typing import Any
 
+from clients.words import enum_words
+from rollcall.v1 import enums_pb2
+from service.core.model import CallStatus, ParticipantStatus
 from service.core.ports.carrier import (
     Announce,
     BeepOnExit,
-    CallStatus,
     Coach,
     EndConferenceOnExit,
     Hold,
@@ -26,10 +32,12 @@ from service.core.ports.carrier import (
     Placed,
     Wait,
 )
-from service.core.settings_words import wire_form
 
-CALL_EVENTS = ("initiated", "ringing", "answered", "completed")
-CONFERENCE_EVENTS = ("start", "end", "join", "leave", "mute", "hold", "modify", "announcement")
+CALL_EVENTS = tuple(enum_words(enums_pb2.CallEvent.DESCRIPTOR))
+# Every conference event but `speaker` (Rollcall keeps no speech events).
+CONFERENCE_EVENTS = tuple(
+    word for word in enum_words(enums_pb2.ConferenceCallbackEvent.DESCRIPTOR) if word != "speaker"
+)
 LABEL_PREFIX = "rc-"
 CONFERENCE_PREFIX = "rollcall-"
 _HEX = frozenset(string.hexdigits)
@@ -85,6 +93,30 @@ def announce_form(url: str, method: str | None) -> list[tuple[str, str]]:
 
 def _bool(value: bool) -> str:
     return "true" if value else "false"
+
+
+def _wire_name(parameter: str) -> str:
+    """A Create parameter's Twilio form name (`conference_record` -> ConferenceRecord)."""
+    return "".join(part.capitalize() for part in parameter.split("_"))
+
+
+def _wire_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return _bool(value)
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def wire_form(settings: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """Create parameters as sent (in Twilio's words) as Twilio form fields:
+    Twilio's names, booleans as `true`/`false`, a list as one field per value
+    (the way Twilio's SDKs send them)."""
+    form: list[tuple[str, str]] = []
+    for name, value in settings.items():
+        values = value if isinstance(value, list) else [value]
+        form.extend((_wire_name(name), _wire_value(v)) for v in values if v is not None)
+    return form
 
 
 def create_form(call: PlaceCall, callbacks: CallbackUrls) -> list[tuple[str, str]]:
@@ -163,13 +195,13 @@ def placed_from(body: Any) -> Placed | None:
 
 
 # A live participant's status -> the call status it implies.
-_PARTICIPANT_CALL_STATUS = {
-    "queued": CallStatus.QUEUED,
-    "connecting": CallStatus.INITIATED,
-    "ringing": CallStatus.RINGING,
-    "connected": CallStatus.IN_PROGRESS,
-    "complete": CallStatus.COMPLETED,
-    "failed": CallStatus.FAILED,
+_PARTICIPANT_CALL_STATUS: dict[str, CallStatus] = {
+    ParticipantStatus.QUEUED: CallStatus.QUEUED,
+    ParticipantStatus.CONNECTING: CallStatus.INITIATED,
+    ParticipantStatus.RINGING: CallStatus.RINGING,
+    ParticipantStatus.CONNECTED: CallStatus.IN_PROGRESS,
+    ParticipantStatus.COMPLETE: CallStatus.COMPLETED,
+    ParticipantStatus.FAILED: CallStatus.FAILED,
 }
 
 

@@ -1,14 +1,14 @@
 """Carrier metrics: upstream requests, lookups after ambiguous Creates, callbacks ingested.
 
-The rule it keeps: counted here and nowhere else, in the process's metrics
-REGISTRY (shared with callback delivery), with labels from small fixed sets.
+Rule 1: counted here and nowhere else, in the process's REGISTRY (service.metrics).
+Rule 2: labels come from small fixed sets (HTTP method, result class), never SIDs.
 """
 
 from __future__ import annotations
 
 from prometheus_client import Counter
 
-from service.webhooks.metrics import REGISTRY
+from service.metrics import REGISTRY
 
 REQUESTS = Counter(
     "rollcall_carrier_requests",

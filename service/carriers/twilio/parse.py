@@ -1,9 +1,11 @@
 """Twilio's call-progress and conference callback forms, read into reports.
 
-The rule it keeps: pure functions of the posted form, no I/O: a form that is
-not a callback Rollcall understands raises Malformed naming the field (and
-never echoing a value), every accepted form yields exactly one report in the
-carrier's own words, SequenceNumber included, so the core orders by it.
+Rule 1: pure functions of the posted form, no I/O.
+Rule 2: a form that is not a callback Rollcall understands raises Malformed
+naming the field, never echoing a value.
+Rule 3: every accepted form yields exactly one report in the carrier's own
+words (service.core.model.CallStatus, ConferenceEvent), SequenceNumber
+included, so the core orders by it.
 """
 
 from __future__ import annotations
@@ -13,9 +15,9 @@ import string
 from collections.abc import Mapping
 
 from service.carriers.twilio.forms import conference_of
+from service.core.model import CallStatus
 from service.core.ports.carrier import (
     CallReport,
-    CallStatus,
     ConferenceEvent,
     ConferenceReport,
     Report,

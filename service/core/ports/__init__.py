@@ -1,1 +1,1 @@
-"""The ports the core owns: what it asks of a store, a dialer and a carrier."""
+"""The ports the core owns: what it asks of a store, a carrier, the change feed and dead letters."""

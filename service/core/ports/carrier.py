@@ -5,13 +5,15 @@ compatible carrier) fits, as typing.Protocols and frozen value types: a call
 to place and the carrier's answer, the effects a participant change has on
 the media side, the reports a carrier sends back and the sink they go to.
 
-The rules it keeps: placing a call is asynchronous and returns the carrier's
-own identity for it (its CallSid and conference SID) or raises a typed
-RollcallError carrying the carrier's Twilio code; every effect is carried out
-before it returns, or raises the same way and has changed nothing; reports
-carry the carrier's own ordering (SequenceNumber) and words (Twilio's call
-statuses and conference events), never Rollcall's; an adapter never touches
-the store.
+Rule 1: placing a call is asynchronous and returns the carrier's own identity
+for it (its CallSid and conference SID), or raises a typed RollcallError
+carrying the carrier's Twilio code.
+Rule 2: every effect is carried out before apply() returns, or it raises the
+same way and has changed nothing.
+Rule 3: reports carry the carrier's own ordering (SequenceNumber) and words
+(Twilio's call statuses, service.core.model.CallStatus, and conference
+events), never Rollcall's.
+Rule 4: an adapter never touches the store.
 """
 
 from __future__ import annotations
@@ -21,57 +23,7 @@ import enum
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, Protocol
 
-from service.core.ports.dialer import CallProgress
-
-
-class CallStatus(enum.StrEnum):
-    """Twilio's call statuses as a carrier reports them (CallStatus)."""
-
-    QUEUED = "queued"
-    INITIATED = "initiated"
-    RINGING = "ringing"
-    IN_PROGRESS = "in-progress"
-    COMPLETED = "completed"
-    BUSY = "busy"
-    NO_ANSWER = "no-answer"
-    FAILED = "failed"
-    CANCELED = "canceled"
-
-    @property
-    def terminal(self) -> bool:
-        return self in _TERMINAL
-
-    def progress(self) -> CallProgress:
-        """The step of today's dialer port this status is (for the core's rules)."""
-        return _PROGRESS[self]
-
-
-_TERMINAL = frozenset(
-    {
-        CallStatus.COMPLETED,
-        CallStatus.BUSY,
-        CallStatus.NO_ANSWER,
-        CallStatus.FAILED,
-        CallStatus.CANCELED,
-    }
-)
-_PROGRESS = {
-    CallStatus.QUEUED: CallProgress.INITIATED,
-    CallStatus.INITIATED: CallProgress.INITIATED,
-    CallStatus.RINGING: CallProgress.RINGING,
-    CallStatus.IN_PROGRESS: CallProgress.ANSWERED,
-    CallStatus.COMPLETED: CallProgress.COMPLETED,
-    CallStatus.BUSY: CallProgress.BUSY,
-    CallStatus.NO_ANSWER: CallProgress.NO_ANSWER,
-    CallStatus.FAILED: CallProgress.FAILED,
-    CallStatus.CANCELED: CallProgress.CANCELED,
-}
-
-
-def status_of(progress: CallProgress) -> CallStatus:
-    """The carrier word for a step of today's dialer port (for adapters built on it)."""
-    return CallStatus(progress.value)
-
+from service.core.model import CallStatus
 
 # -- placing a call -----------------------------------------------------------
 

@@ -1,8 +1,8 @@
-"""`rollcall serve --dialer twilio` end to end, with a second Rollcall as its carrier.
+"""`rollcall serve --carrier twilio` end to end, with a second Rollcall as its carrier.
 
-Two real `rollcall serve` processes: B runs its simulated dialer and serves
+Two real `rollcall serve` processes: B runs its simulated carrier and serves
 Twilio's URIs (its REST gateway) and sends Twilio's signed callbacks; A runs
-with --dialer twilio pointed at B, and B's callbacks come back to A's public
+with --carrier twilio pointed at B, and B's callbacks come back to A's public
 URL (its HTTP address). Create through A; A's watch sees queued -> ringing
 -> connected; a mute on A is a mute on B; a hang-up on B's side is a leave
 on A; a delete on A removes the call on B; a conference announcement on A
@@ -58,7 +58,7 @@ async def test_rollcall_a_dials_through_rollcall_b(tmp_path: Path) -> None:
     try:
         b.start()
         a.env.update(
-            ROLLCALL_DIALER="twilio",
+            ROLLCALL_CARRIER="twilio",
             ROLLCALL_TWILIO_BASE_URL=f"http://127.0.0.1:{b.http_port}",
             ROLLCALL_TWILIO_ACCOUNTS=f"{ACCOUNT_SID}={ACCOUNT_SID}:{AUTH_TOKEN}",
             ROLLCALL_TWILIO_CALLS_PER_SECOND="0",

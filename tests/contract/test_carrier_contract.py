@@ -1,12 +1,11 @@
 """The carrier port's contract: every adapter of service.core.ports.carrier runs this suite.
 
-An adapter joins by adding a factory to TELEPHONY_FACTORIES: an async context
+An adapter joins by adding a factory to CARRIER_FACTORIES: an async context
 manager yielding a Rig, i.e. the adapter, the reports that reached the core's
 side (in arrival order), a way to let its time pass (and its reports
 arrive), and destinations it answers, reports busy, or refuses. Two run it:
-the simulated dialer through its bridge (service.carriers.simulated.adapter,
-on a ManualClock) and the Twilio adapter against the fake carrier over real
-HTTP both ways.
+the simulated carrier (service.carriers.simulated, on a ManualClock) and the
+Twilio carrier against the fake carrier over real HTTP both ways.
 """
 
 from __future__ import annotations
@@ -22,10 +21,10 @@ from service.carriers.simulated.adapter import SimulatedCarrier
 from service.carriers.simulated.calls import parse_outcomes
 from service.clock import ManualClock
 from service.core.errors import RollcallError
+from service.core.model import CallStatus
 from service.core.ports.carrier import (
     AnnounceConference,
     CallReport,
-    CallStatus,
     CallTarget,
     Carrier,
     ConferenceEvent,
@@ -110,15 +109,15 @@ async def simulated() -> AsyncIterator[Rig]:
         await carrier.close()
 
 
-TELEPHONY_FACTORIES: dict[str, Callable[[], contextlib.AbstractAsyncContextManager[Rig]]] = {
+CARRIER_FACTORIES: dict[str, Callable[[], contextlib.AbstractAsyncContextManager[Rig]]] = {
     "simulated": simulated,
     "twilio": twilio,
 }
 
 
-@pytest.fixture(params=sorted(TELEPHONY_FACTORIES))
+@pytest.fixture(params=sorted(CARRIER_FACTORIES))
 async def rig(request: pytest.FixtureRequest) -> AsyncIterator[Rig]:
-    async with TELEPHONY_FACTORIES[request.param]() as made:
+    async with CARRIER_FACTORIES[request.param]() as made:
         yield made
 
 
@@ -169,6 +168,24 @@ async def test_an_answered_call_reports_in_order_up_to_completed(rig: Rig) -> No
     assert None not in numbers and len(set(numbers)) == len(numbers)
 
 
+async def test_a_call_reports_dialing_first_and_in_time_order(rig: Rig) -> None:
+    placed = await rig.carrier.place(a_call(rig.answering_to))
+    await rig.let_time_pass(rig.settle_seconds)
+    statuses = rig.statuses(placed.call_sid)
+    assert statuses[0] in (CallStatus.QUEUED, CallStatus.INITIATED), statuses
+    ordered = sorted(rig.calls(placed.call_sid), key=lambda r: r.sequence_number or 0)
+    times = [r.timestamp for r in ordered]
+    assert times == sorted(times)
+
+
+async def test_many_calls_each_reach_one_terminal_status(rig: Rig) -> None:
+    calls = [await rig.carrier.place(a_call(rig.answering_to, time_limit=5)) for _ in range(3)]
+    calls.append(await rig.carrier.place(a_call(rig.busy_to)))
+    await rig.let_time_pass(rig.settle_seconds)
+    for placed in calls:
+        assert_well_formed(rig.statuses(placed.call_sid))
+
+
 async def test_a_busy_call_ends_busy(rig: Rig) -> None:
     placed = await rig.carrier.place(a_call(rig.busy_to))
     await rig.let_time_pass(rig.settle_seconds)
@@ -176,6 +193,11 @@ async def test_a_busy_call_ends_busy(rig: Rig) -> None:
     assert_well_formed(statuses)
     assert statuses[-1] is CallStatus.BUSY
     assert CallStatus.IN_PROGRESS not in statuses
+
+
+async def test_check_lets_a_valid_destination_through(rig: Rig) -> None:
+    rig.carrier.check(ACCOUNT, FROM, "+15005550006")
+    rig.carrier.check(ACCOUNT, FROM, rig.answering_to)
 
 
 async def test_a_refused_destination_is_a_typed_error_and_no_call(rig: Rig) -> None:
@@ -205,6 +227,16 @@ async def test_after_a_kick_the_call_only_ends(rig: Rig) -> None:
     assert after[0].status is CallStatus.COMPLETED
     # Kicking again is harmless (the call is already gone).
     await rig.carrier.apply(Kick(target(placed)))
+
+
+async def test_kicking_a_call_the_carrier_never_placed_is_harmless(rig: Rig) -> None:
+    placed = await rig.carrier.place(a_call(rig.answering_to, time_limit=3600))
+    unknown = CallTarget(ACCOUNT, placed.conference_sid, "CA" + "0" * 32)
+    await rig.carrier.apply(Kick(unknown))
+    await rig.let_time_pass(5)
+    assert not [
+        r for r in rig.reports() if isinstance(r, CallReport) and r.call_sid == unknown.call_sid
+    ]
 
 
 async def test_ending_the_conference_ends_every_call(rig: Rig) -> None:

@@ -1,11 +1,11 @@
-"""Enum words and request fields: what clients.enums and clients.fields accept."""
+"""Enum words and request fields: what clients.words and clients.fields accept."""
 
 from __future__ import annotations
 
 import pytest
 
-from clients.enums import enum_number, enum_word, enum_words
 from clients.fields import CreateFields, UpdateFields, field_by_name, parse_text, set_fields
+from clients.words import enum_number, enum_word, enum_words
 from rollcall.v1 import enums_pb2 as en
 from rollcall.v1 import participant_pb2 as ppb
 from rollcall.v1 import participant_service_pb2 as pb
@@ -85,6 +85,19 @@ def test_every_word_converts_back_to_its_number(enum: object) -> None:
     for value in descriptor.values[1:]:
         assert enum_number(descriptor, enum_word(descriptor, value.number)) == value.number
     assert len(enum_words(descriptor)) == len(descriptor.values) - 1
+
+
+def test_event_types_are_named_by_twilios_callback_words() -> None:
+    types = pb.ConferenceEventType.DESCRIPTOR
+    joined = pb.CONFERENCE_EVENT_TYPE_PARTICIPANT_JOINED
+    assert enum_word(types, joined) == "participant-join"
+    assert enum_word(types, pb.CONFERENCE_EVENT_TYPE_CALL_STATUS_CHANGED) == "call-status-changed"
+    for name in (
+        "participant-join",
+        "participant-joined",
+        "CONFERENCE_EVENT_TYPE_PARTICIPANT_JOINED",
+    ):
+        assert enum_number(types, name) == joined
 
 
 def test_typed_fields_mirror_the_request_messages() -> None:

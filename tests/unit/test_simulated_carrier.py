@@ -1,4 +1,5 @@
-"""The simulated dialer's bridge onto the carrier port: what the contract suite cannot see."""
+"""The simulated carrier: what the carrier contract suite cannot see (magic numbers at
+check(), queue times, report numbering, close)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,9 @@ import pytest
 from service.carriers.simulated.adapter import SimulatedCarrier
 from service.clock import ManualClock
 from service.core.errors import RollcallError
+from service.core.model import CallStatus
 from service.core.ports.carrier import (
     CallReport,
-    CallStatus,
     CallTarget,
     Kick,
     OpenCall,
@@ -89,3 +90,27 @@ async def test_reconcile_fails_unanswered_calls_and_continues_the_sequence_of_an
         (CallStatus.COMPLETED, 3)
     ]
     await carrier.close()
+
+
+@pytest.mark.parametrize(
+    ("from_endpoint", "to_endpoint", "field", "code"),
+    [("+15005550006", "+15005550001", "to_endpoint", 21217),
+     ("+15005550001", "+15551230001", "from_endpoint", 21212)],
+)  # fmt: skip
+def test_check_refuses_twilios_magic_numbers(
+    from_endpoint: str, to_endpoint: str, field: str, code: int
+) -> None:
+    _, _, carrier = rig()
+    with pytest.raises(RollcallError) as caught:
+        carrier.check(ACCOUNT, from_endpoint, to_endpoint)
+    assert caught.value.twilio_code == code
+    assert [v.field for v in caught.value.violations] == [field]
+    carrier.check(ACCOUNT, "+15005550006", "+15005550006")  # the valid magic number
+
+
+async def test_close_stops_every_report() -> None:
+    clock, reports, carrier = rig()
+    await carrier.place(a_call("c"))
+    await carrier.close()
+    await clock.advance(600)
+    assert reports == [] and carrier.calls_in_flight() == 0

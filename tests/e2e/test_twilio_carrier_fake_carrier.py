@@ -1,4 +1,4 @@
-"""A whole Rollcall with `--dialer twilio` in front of the fake carrier.
+"""A whole Rollcall with `--carrier twilio` in front of the fake carrier.
 
 The server is real (gRPC, REST gateway with the carrier's ingest routes,
 real store); the carrier is tests.fakes.carrier, written from Twilio's spec,
@@ -29,7 +29,7 @@ async def rollcall_on_carrier(tmp_path: Path) -> AsyncIterator[tuple[Harness, Fa
     async with running({UPSTREAM: UPSTREAM_TOKEN}) as carrier:
         settings = make_settings(
             tmp_path,
-            dialer="twilio",
+            carrier="twilio",
             twilio_base_url=carrier.base_url,
             twilio_accounts=f"{ACCOUNT_SID}={UPSTREAM}:{UPSTREAM_TOKEN}",
             twilio_calls_per_second=0.0,

@@ -1,4 +1,4 @@
-"""The simulated dialer's call timelines, pacing, magic numbers and outcome specs."""
+"""The simulated carrier's calls engine: call timelines, pacing, magic numbers and outcome specs."""
 
 from __future__ import annotations
 
@@ -9,10 +9,16 @@ from collections.abc import Sequence
 
 import pytest
 
-from service.carriers.simulated.calls import Outcome, OutcomeKind, SimulatedDialer, parse_outcomes
+from service.carriers.simulated.calls import (
+    CallRequest,
+    Outcome,
+    OutcomeKind,
+    SimulatedCalls,
+    parse_outcomes,
+)
 from service.clock import ManualClock
 from service.core.errors import RollcallError
-from service.core.ports.dialer import CallProgress, CallRequest, Dialer
+from service.core.model import CallStatus
 
 START = 1_700_000_000.0
 ACCOUNT = "AC" + "1" * 32
@@ -20,18 +26,18 @@ OTHER_ACCOUNT = "AC" + "2" * 32
 FROM = "+15005550006"
 TO = "+15558675310"
 
-P = CallProgress
-Step = tuple[str, CallProgress, float]
+P = CallStatus
+Step = tuple[str, CallStatus, float]
 
 
 class RecordingSink:
     def __init__(self) -> None:
         self.steps: list[Step] = []
 
-    async def __call__(self, call_sid: str, steps: Sequence[CallProgress], at: float) -> None:
+    async def __call__(self, call_sid: str, steps: Sequence[CallStatus], at: float) -> None:
         self.steps.extend((call_sid, progress, at) for progress in steps)
 
-    def of(self, call_sid: str) -> list[tuple[CallProgress, float]]:
+    def of(self, call_sid: str) -> list[tuple[CallStatus, float]]:
         """(progress, seconds after START) of one call."""
         return [(p, at - START) for sid, p, at in self.steps if sid == call_sid]
 
@@ -49,7 +55,6 @@ def call(
     return CallRequest(
         account_sid=account,
         call_sid=f"CA{next(_sids):032x}",
-        from_endpoint=FROM,
         to_endpoint=to,
         timeout_seconds=timeout,
         time_limit_seconds=time_limit,
@@ -73,8 +78,8 @@ def make(
     spec: str = "",
     ring_seconds: float = 2.0,
     calls_per_second: float = 0.0,
-) -> SimulatedDialer:
-    return SimulatedDialer(
+) -> SimulatedCalls:
+    return SimulatedCalls(
         clock,
         sink,
         ring_seconds=ring_seconds,
@@ -83,20 +88,15 @@ def make(
     )
 
 
-def test_it_is_a_dialer(clock: ManualClock, sink: RecordingSink) -> None:
-    dialer: Dialer = make(clock, sink)
-    assert dialer is not None
-
-
 # -- outcomes ---------------------------------------------------------------
 
 
 async def test_default_answers_after_ring_seconds_and_completes_at_time_limit(
     clock: ManualClock, sink: RecordingSink
 ) -> None:
-    dialer = make(clock, sink, ring_seconds=3)
+    calls = make(clock, sink, ring_seconds=3)
     c = call(time_limit=30)
-    assert dialer.place(c) == 0.0
+    assert calls.place(c) == 0.0
     assert sink.steps == []  # nothing is reported synchronously
 
     await clock.advance(0)
@@ -104,27 +104,27 @@ async def test_default_answers_after_ring_seconds_and_completes_at_time_limit(
     await clock.advance(2.9)
     assert len(sink.of(c.call_sid)) == 2
     await clock.advance(0.1)
-    assert sink.of(c.call_sid)[-1] == (P.ANSWERED, 3)
+    assert sink.of(c.call_sid)[-1] == (P.IN_PROGRESS, 3)
     await clock.advance(30)
     assert sink.of(c.call_sid) == [
         (P.INITIATED, 0),
         (P.RINGING, 0),
-        (P.ANSWERED, 3),
+        (P.IN_PROGRESS, 3),
         (P.COMPLETED, 33),
     ]
-    assert dialer.calls_in_flight() == 0
+    assert calls.calls_in_flight() == 0
     assert clock.pending() == 0
 
 
 async def test_answer_with_its_own_ring_time(clock: ManualClock, sink: RecordingSink) -> None:
-    dialer = make(clock, sink, spec=f"{TO}=answer:7")
+    calls = make(clock, sink, spec=f"{TO}=answer:7")
     c = call(time_limit=10)
-    dialer.place(c)
+    calls.place(c)
     await clock.advance(100)
     assert sink.of(c.call_sid) == [
         (P.INITIATED, 0),
         (P.RINGING, 0),
-        (P.ANSWERED, 7),
+        (P.IN_PROGRESS, 7),
         (P.COMPLETED, 17),
     ]
 
@@ -133,9 +133,9 @@ async def test_answer_with_its_own_ring_time(clock: ManualClock, sink: Recording
 async def test_ringing_as_long_as_the_timeout_is_no_answer(
     clock: ManualClock, sink: RecordingSink, ring: int
 ) -> None:
-    dialer = make(clock, sink, spec=f"{TO}=answer:{ring}")
+    calls = make(clock, sink, spec=f"{TO}=answer:{ring}")
     c = call(timeout=5)
-    dialer.place(c)
+    calls.place(c)
     await clock.advance(100)
     assert sink.of(c.call_sid) == [(P.INITIATED, 0), (P.RINGING, 0), (P.NO_ANSWER, 5)]
 
@@ -143,52 +143,52 @@ async def test_ringing_as_long_as_the_timeout_is_no_answer(
 async def test_default_ring_longer_than_timeout_is_no_answer(
     clock: ManualClock, sink: RecordingSink
 ) -> None:
-    dialer = make(clock, sink, ring_seconds=30)
+    calls = make(clock, sink, ring_seconds=30)
     c = call(timeout=10)
-    dialer.place(c)
+    calls.place(c)
     await clock.advance(100)
     assert sink.of(c.call_sid) == [(P.INITIATED, 0), (P.RINGING, 0), (P.NO_ANSWER, 10)]
 
 
 async def test_busy(clock: ManualClock, sink: RecordingSink) -> None:
-    dialer = make(clock, sink, spec=f"{TO}=busy")
+    calls = make(clock, sink, spec=f"{TO}=busy")
     c = call()
-    dialer.place(c)
+    calls.place(c)
     await clock.advance(0)
     assert sink.of(c.call_sid) == [(P.INITIATED, 0), (P.BUSY, 0)]
-    assert dialer.calls_in_flight() == 0
+    assert calls.calls_in_flight() == 0
 
 
 async def test_failed(clock: ManualClock, sink: RecordingSink) -> None:
-    dialer = make(clock, sink, spec=f"{TO}=failed")
+    calls = make(clock, sink, spec=f"{TO}=failed")
     c = call()
-    dialer.place(c)
+    calls.place(c)
     await clock.advance(0)
     assert sink.of(c.call_sid) == [(P.INITIATED, 0), (P.FAILED, 0)]
 
 
 async def test_no_answer_rings_until_the_timeout(clock: ManualClock, sink: RecordingSink) -> None:
-    dialer = make(clock, sink, spec=f"{TO}=no-answer")
+    calls = make(clock, sink, spec=f"{TO}=no-answer")
     c = call(timeout=25)
-    dialer.place(c)
+    calls.place(c)
     await clock.advance(24)
     assert sink.of(c.call_sid) == [(P.INITIATED, 0), (P.RINGING, 0)]
     await clock.advance(1)
     assert sink.of(c.call_sid)[-1] == (P.NO_ANSWER, 25)
-    assert dialer.calls_in_flight() == 0
+    assert calls.calls_in_flight() == 0
 
 
 async def test_hangup_outcome_ends_the_call_after_talking(
     clock: ManualClock, sink: RecordingSink
 ) -> None:
-    dialer = make(clock, sink, spec=f"{TO}=hangup:12")
+    calls = make(clock, sink, spec=f"{TO}=hangup:12")
     c = call(time_limit=60)
-    dialer.place(c)
+    calls.place(c)
     await clock.advance(100)
     assert sink.of(c.call_sid) == [
         (P.INITIATED, 0),
         (P.RINGING, 0),
-        (P.ANSWERED, 2),
+        (P.IN_PROGRESS, 2),
         (P.COMPLETED, 14),
     ]
 
@@ -196,18 +196,18 @@ async def test_hangup_outcome_ends_the_call_after_talking(
 async def test_time_limit_wins_over_a_longer_hangup(
     clock: ManualClock, sink: RecordingSink
 ) -> None:
-    dialer = make(clock, sink, spec=f"{TO}=hangup:120")
+    calls = make(clock, sink, spec=f"{TO}=hangup:120")
     c = call(time_limit=30)
-    dialer.place(c)
+    calls.place(c)
     await clock.advance(1000)
     assert sink.of(c.call_sid)[-1] == (P.COMPLETED, 32)
 
 
 async def test_outcomes_are_per_destination(clock: ManualClock, sink: RecordingSink) -> None:
-    dialer = make(clock, sink, spec="+15551230001=busy")
+    calls = make(clock, sink, spec="+15551230001=busy")
     busy, answered = call("+15551230001"), call("+15551230002", time_limit=5)
-    dialer.place(busy)
-    dialer.place(answered)
+    calls.place(busy)
+    calls.place(answered)
     await clock.advance(100)
     assert [p for p, _ in sink.of(busy.call_sid)] == [P.INITIATED, P.BUSY]
     assert [p for p, _ in sink.of(answered.call_sid)][-1] is P.COMPLETED
@@ -217,13 +217,13 @@ async def test_outcomes_are_per_destination(clock: ManualClock, sink: RecordingS
 
 
 async def test_calls_are_paced_per_account(clock: ManualClock, sink: RecordingSink) -> None:
-    dialer = make(clock, sink, calls_per_second=1, spec=f"{TO}=busy")
+    calls = make(clock, sink, calls_per_second=1, spec=f"{TO}=busy")
     first, second, third = call(), call(), call()
     elsewhere = call(account=OTHER_ACCOUNT)
-    assert dialer.place(first) == 0.0
-    assert dialer.place(second) == pytest.approx(1000.0)
-    assert dialer.place(third) == pytest.approx(2000.0)
-    assert dialer.place(elsewhere) == 0.0
+    assert calls.place(first) == 0.0
+    assert calls.place(second) == pytest.approx(1000.0)
+    assert calls.place(third) == pytest.approx(2000.0)
+    assert calls.place(elsewhere) == 0.0
 
     await clock.advance(0)
     assert sink.of(first.call_sid)[0] == (P.INITIATED, 0)
@@ -235,46 +235,46 @@ async def test_calls_are_paced_per_account(clock: ManualClock, sink: RecordingSi
 
 
 async def test_pacing_shifts_the_whole_timeline(clock: ManualClock, sink: RecordingSink) -> None:
-    dialer = make(clock, sink, calls_per_second=2, ring_seconds=1)
-    dialer.place(call(time_limit=1))
+    calls = make(clock, sink, calls_per_second=2, ring_seconds=1)
+    calls.place(call(time_limit=1))
     c = call(time_limit=1)
-    assert dialer.place(c) == pytest.approx(500.0)
+    assert calls.place(c) == pytest.approx(500.0)
     await clock.advance(10)
     assert sink.of(c.call_sid) == [
         (P.INITIATED, 0.5),
         (P.RINGING, 0.5),
-        (P.ANSWERED, 1.5),
+        (P.IN_PROGRESS, 1.5),
         (P.COMPLETED, 2.5),
     ]
 
 
 async def test_an_idle_account_starts_at_once(clock: ManualClock, sink: RecordingSink) -> None:
-    dialer = make(clock, sink, calls_per_second=1)
-    dialer.place(call())
+    calls = make(clock, sink, calls_per_second=1)
+    calls.place(call())
     await clock.advance(5)
-    assert dialer.place(call()) == 0.0
+    assert calls.place(call()) == 0.0
     await clock.advance(0.25)
-    assert dialer.place(call()) == pytest.approx(750.0)
+    assert calls.place(call()) == pytest.approx(750.0)
 
 
 async def test_zero_calls_per_second_is_unlimited(clock: ManualClock, sink: RecordingSink) -> None:
-    dialer = make(clock, sink, calls_per_second=0)
-    assert [dialer.place(call()) for _ in range(50)] == [0.0] * 50
+    calls = make(clock, sink, calls_per_second=0)
+    assert [calls.place(call()) for _ in range(50)] == [0.0] * 50
 
 
 async def test_pacing_survives_forgetting_idle_accounts(
     clock: ManualClock, sink: RecordingSink
 ) -> None:
-    dialer = make(clock, sink, calls_per_second=1, spec=f"{TO}=busy")
+    calls = make(clock, sink, calls_per_second=1, spec=f"{TO}=busy")
     for n in range(3000):
-        dialer.place(call(account=f"AC{n:032x}"))
+        calls.place(call(account=f"AC{n:032x}"))
     await clock.advance(5)
     busy_account = "AC" + "b" * 32
-    dialer.place(call(account=busy_account))
+    calls.place(call(account=busy_account))
     for n in range(3000):  # enough new accounts to sweep the idle ones away
-        assert dialer.place(call(account=f"AC{n + 5000:032x}")) == 0.0
-    assert dialer.place(call(account=busy_account)) == 1000.0
-    assert dialer.place(call(account=f"AC{0:032x}")) == 0.0
+        assert calls.place(call(account=f"AC{n + 5000:032x}")) == 0.0
+    assert calls.place(call(account=busy_account)) == 1000.0
+    assert calls.place(call(account=f"AC{0:032x}")) == 0.0
 
 
 # -- check(): Twilio's magic numbers ---------------------------------------
@@ -298,9 +298,9 @@ def test_magic_numbers_are_rejected(
     field: str,
     code: int,
 ) -> None:
-    dialer = make(clock, sink)
+    calls = make(clock, sink)
     with pytest.raises(RollcallError) as caught:
-        dialer.check(ACCOUNT, from_endpoint, to_endpoint)
+        calls.check(ACCOUNT, from_endpoint, to_endpoint)
     error = caught.value
     assert error.twilio_code == code
     assert error.http_status == 400
@@ -325,24 +325,24 @@ def test_a_bad_from_and_to_are_both_named(clock: ManualClock, sink: RecordingSin
 async def test_hangup_cancels_the_rest_of_the_timeline(
     clock: ManualClock, sink: RecordingSink
 ) -> None:
-    dialer = make(clock, sink)
+    calls = make(clock, sink)
     c = call()
-    dialer.place(c)
+    calls.place(c)
     await clock.advance(2)
-    assert sink.of(c.call_sid)[-1] == (P.ANSWERED, 2)
-    await dialer.hangup(c.call_sid)
+    assert sink.of(c.call_sid)[-1] == (P.IN_PROGRESS, 2)
+    await calls.hangup(c.call_sid)
     await clock.advance(100_000)
-    assert sink.of(c.call_sid)[-1] == (P.ANSWERED, 2)
-    assert dialer.calls_in_flight() == 0
+    assert sink.of(c.call_sid)[-1] == (P.IN_PROGRESS, 2)
+    assert calls.calls_in_flight() == 0
     assert clock.pending() == 0
 
 
 async def test_hangup_before_the_call_starts(clock: ManualClock, sink: RecordingSink) -> None:
-    dialer = make(clock, sink, calls_per_second=1)
-    dialer.place(call())
+    calls = make(clock, sink, calls_per_second=1)
+    calls.place(call())
     queued = call()
-    dialer.place(queued)
-    await dialer.hangup(queued.call_sid)
+    calls.place(queued)
+    await calls.hangup(queued.call_sid)
     await clock.advance(100)
     assert sink.of(queued.call_sid) == []
 
@@ -350,65 +350,63 @@ async def test_hangup_before_the_call_starts(clock: ManualClock, sink: Recording
 async def test_hangup_of_an_unknown_call_is_a_no_op(
     clock: ManualClock, sink: RecordingSink
 ) -> None:
-    dialer = make(clock, sink)
-    await dialer.hangup("CA" + "f" * 32)
-    assert dialer.calls_in_flight() == 0
+    calls = make(clock, sink)
+    await calls.hangup("CA" + "f" * 32)
+    assert calls.calls_in_flight() == 0
 
 
 async def test_hangup_from_inside_the_sink_stops_the_next_step(clock: ManualClock) -> None:
-    steps: list[CallProgress] = []
-    dialer: SimulatedDialer
+    steps: list[CallStatus] = []
+    calls: SimulatedCalls
 
-    async def hang_up_on_ringing(
-        call_sid: str, progress: Sequence[CallProgress], at: float
-    ) -> None:
+    async def hang_up_on_ringing(call_sid: str, progress: Sequence[CallStatus], at: float) -> None:
         steps.extend(progress)
         if P.RINGING in progress:
-            await dialer.hangup(call_sid)
+            await calls.hangup(call_sid)
 
-    dialer = SimulatedDialer(clock, hang_up_on_ringing, calls_per_second=0)
-    dialer.place(call())
+    calls = SimulatedCalls(clock, hang_up_on_ringing, calls_per_second=0)
+    calls.place(call())
     await clock.advance(1000)
     assert steps == [P.INITIATED, P.RINGING]
 
 
 async def test_steps_wait_for_the_sink_to_return(clock: ManualClock) -> None:
     entered, release = asyncio.Event(), asyncio.Event()
-    deliveries: list[list[CallProgress]] = []
+    deliveries: list[list[CallStatus]] = []
 
-    async def slow_sink(call_sid: str, steps: Sequence[CallProgress], at: float) -> None:
+    async def slow_sink(call_sid: str, steps: Sequence[CallStatus], at: float) -> None:
         deliveries.append(list(steps))
         if len(deliveries) == 1:
             entered.set()
             await release.wait()
 
-    dialer = SimulatedDialer(clock, slow_sink, calls_per_second=0, ring_seconds=1)
-    dialer.place(call())
+    calls = SimulatedCalls(clock, slow_sink, calls_per_second=0, ring_seconds=1)
+    calls.place(call())
     advancing = asyncio.create_task(clock.advance(0))
     await entered.wait()
     assert deliveries == [[P.INITIATED, P.RINGING]]
     release.set()
     await advancing
     await clock.advance(1)
-    assert deliveries == [[P.INITIATED, P.RINGING], [P.ANSWERED]]
+    assert deliveries == [[P.INITIATED, P.RINGING], [P.IN_PROGRESS]]
 
 
 async def test_steps_due_at_the_same_instant_are_one_delivery(clock: ManualClock) -> None:
-    deliveries: list[tuple[list[CallProgress], float]] = []
+    deliveries: list[tuple[list[CallStatus], float]] = []
 
-    async def sink(call_sid: str, steps: Sequence[CallProgress], at: float) -> None:
+    async def sink(call_sid: str, steps: Sequence[CallStatus], at: float) -> None:
         deliveries.append((list(steps), at - START))
 
-    dialer = SimulatedDialer(
+    calls = SimulatedCalls(
         clock, sink, calls_per_second=0, ring_seconds=2, outcomes=parse_outcomes(f"{TO}=busy")
     )
-    dialer.place(call("+15551110000", time_limit=5))
-    dialer.place(call(TO))
+    calls.place(call("+15551110000", time_limit=5))
+    calls.place(call(TO))
     await clock.advance(100)
     assert sorted(deliveries, key=str) == sorted(
         [
             ([P.INITIATED, P.RINGING], 0),
-            ([P.ANSWERED], 2),
+            ([P.IN_PROGRESS], 2),
             ([P.COMPLETED], 7),
             ([P.INITIATED, P.BUSY], 0),  # a terminal step ends a delivery
         ],
@@ -422,24 +420,24 @@ async def test_a_step_the_sink_fails_to_take_is_retried_and_holds_up_only_its_ca
     doomed = call("+15551110000", time_limit=5)
     down = True
 
-    async def flaky_sink(call_sid: str, steps: Sequence[CallProgress], at: float) -> None:
+    async def flaky_sink(call_sid: str, steps: Sequence[CallStatus], at: float) -> None:
         if down and call_sid == doomed.call_sid and P.RINGING in steps:
             raise RuntimeError("store is down")
         await sink(call_sid, steps, at)
 
-    dialer = SimulatedDialer(clock, flaky_sink, calls_per_second=0)
+    calls = SimulatedCalls(clock, flaky_sink, calls_per_second=0)
     healthy = call(time_limit=5)
-    dialer.place(doomed)
-    dialer.place(healthy)
-    with caplog.at_level(logging.WARNING, logger="rollcall.dialer"):
+    calls.place(doomed)
+    calls.place(healthy)
+    with caplog.at_level(logging.WARNING, logger="rollcall.carrier.simulated"):
         await clock.advance(100)
 
     # Initiated and ringing are one delivery: neither was taken.
     assert sink.of(doomed.call_sid) == []
     assert sink.of(healthy.call_sid)[-1] == (P.COMPLETED, 7)
     assert any(doomed.call_sid in r.getMessage() for r in caplog.records)
-    assert dialer.calls_in_flight() == 1
-    assert dialer.retrying() == 1
+    assert calls.calls_in_flight() == 1
+    assert calls.retrying() == 1
 
     down = False
     await clock.advance(30)  # the longest backoff
@@ -447,42 +445,42 @@ async def test_a_step_the_sink_fails_to_take_is_retried_and_holds_up_only_its_ca
     assert [p for p, _ in sink.of(doomed.call_sid)] == [
         P.INITIATED,
         P.RINGING,
-        P.ANSWERED,
+        P.IN_PROGRESS,
         P.COMPLETED,
     ]
     assert sink.of(doomed.call_sid)[1] == (P.RINGING, 0)
-    assert dialer.calls_in_flight() == 0
-    assert dialer.retrying() == 0
+    assert calls.calls_in_flight() == 0
+    assert calls.retrying() == 0
 
 
 async def test_placing_the_same_call_twice_is_refused(
     clock: ManualClock, sink: RecordingSink
 ) -> None:
-    dialer = make(clock, sink)
+    calls = make(clock, sink)
     c = call()
-    dialer.place(c)
+    calls.place(c)
     with pytest.raises(ValueError, match="already in progress"):
-        dialer.place(c)
+        calls.place(c)
 
 
 # -- resume and close ---------------------------------------------------------
 
 
 async def test_resume_completes_at_the_time_limit(clock: ManualClock, sink: RecordingSink) -> None:
-    dialer = make(clock, sink)
+    calls = make(clock, sink)
     c = call(time_limit=30)
-    dialer.resume(c, answered_at=START - 10)
+    calls.resume(c, answered_at=START - 10)
     await clock.advance(19)
     assert sink.of(c.call_sid) == []
     await clock.advance(1)
     assert sink.of(c.call_sid) == [(P.COMPLETED, 20)]
-    assert dialer.calls_in_flight() == 0
+    assert calls.calls_in_flight() == 0
 
 
 async def test_resume_honours_a_hangup_outcome(clock: ManualClock, sink: RecordingSink) -> None:
-    dialer = make(clock, sink, spec=f"{TO}=hangup:15")
+    calls = make(clock, sink, spec=f"{TO}=hangup:15")
     c = call(time_limit=30)
-    dialer.resume(c, answered_at=START - 10)
+    calls.resume(c, answered_at=START - 10)
     await clock.advance(100)
     assert sink.of(c.call_sid) == [(P.COMPLETED, 5)]
 
@@ -490,32 +488,32 @@ async def test_resume_honours_a_hangup_outcome(clock: ManualClock, sink: Recordi
 async def test_resume_of_an_overdue_call_completes_at_once(
     clock: ManualClock, sink: RecordingSink
 ) -> None:
-    dialer = make(clock, sink)
+    calls = make(clock, sink)
     c = call(time_limit=30)
-    dialer.resume(c, answered_at=START - 3600)
+    calls.resume(c, answered_at=START - 3600)
     await clock.advance(0)
     assert sink.of(c.call_sid) == [(P.COMPLETED, 0)]
 
 
 async def test_a_resumed_call_can_be_hung_up(clock: ManualClock, sink: RecordingSink) -> None:
-    dialer = make(clock, sink)
+    calls = make(clock, sink)
     c = call(time_limit=30)
-    dialer.resume(c, answered_at=START)
-    await dialer.hangup(c.call_sid)
+    calls.resume(c, answered_at=START)
+    await calls.hangup(c.call_sid)
     await clock.advance(100)
     assert sink.steps == []
 
 
 async def test_close_cancels_everything(clock: ManualClock, sink: RecordingSink) -> None:
-    dialer = make(clock, sink)
-    dialer.place(call())
-    dialer.resume(call(), answered_at=START)
-    await dialer.close()
+    calls = make(clock, sink)
+    calls.place(call())
+    calls.resume(call(), answered_at=START)
+    await calls.close()
     await clock.advance(100_000)
     assert sink.steps == []
     assert clock.pending() == 0
     with pytest.raises(RuntimeError):
-        dialer.place(call())
+        calls.place(call())
 
 
 @pytest.mark.parametrize(
@@ -526,7 +524,7 @@ def test_bad_settings_are_refused(
     clock: ManualClock, sink: RecordingSink, ring_seconds: float, calls_per_second: float
 ) -> None:
     with pytest.raises(ValueError, match="must be"):
-        SimulatedDialer(clock, sink, ring_seconds=ring_seconds, calls_per_second=calls_per_second)
+        SimulatedCalls(clock, sink, ring_seconds=ring_seconds, calls_per_second=calls_per_second)
 
 
 # -- parse_outcomes -------------------------------------------------------------
