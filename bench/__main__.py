@@ -274,7 +274,7 @@ def run(budget: Budget, sections: tuple[str, ...], keep: bool) -> int:
         figures,
         {"machine": info, "mode": budget.mode, "notes": notes, "seconds": elapsed},
     )
-    print(f"\nJSON: {latest} (and {stamped.name}); bench/results/ is git-ignored")
+    print(f"\nJSON: {latest} (and {stamped.name}); commit latest.json to keep it")
     return 1 if failures else 0
 
 

@@ -1,5 +1,5 @@
 """deploy/: each overlay renders with kustomize, passes the Kubernetes schemas
-strictly, and keeps the promises the README makes about it.
+strictly, and keeps the promises deploy/README.md makes about it.
 
 Both: native gRPC probes on the number the server listens on, metrics on a
 named port Prometheus can reach, non-root with a read-only root filesystem,
@@ -45,7 +45,7 @@ SECRETS = {
     "rollcall-credentials": {"ROLLCALL_ACCOUNTS": "AC" + "a" * 32 + ":token"},
     "rollcall-database": {"url": "postgresql://rollcall@db.example/rollcall"},
 }
-# The Kubernetes versions the README promises: 1.30 made the ha overlay's
+# The Kubernetes versions deploy/README.md promises: 1.30 made the ha overlay's
 # preStop `sleep` action available by default.
 OLDEST, NEWEST = "1.30.0", "1.37.0"
 HA_REPLICAS = 3
