@@ -3,8 +3,8 @@
 Rule 1: every read and write goes to the transaction's own Tables copy, so it
         sees its own writes and nobody else sees them before the commit.
 Rule 2: a write breaking a constraint of the SQL schemas raises
-        ConstraintViolation and changes nothing (the caller's change then
-        rolls back whole); what it stores is a snapshot of the object given.
+        ConstraintViolation and writes nothing; what a write stores is a
+        snapshot of the object it was given.
 Rule 3: once its block has ended, the transaction refuses every call, so a
         kept reference can never change committed tables.
 """
