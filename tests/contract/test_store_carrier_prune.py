@@ -1,22 +1,9 @@
-"""Compaction prunes the carrier callback dedup tokens on every store."""
+"""Compaction prunes the carrier callback dedup tokens on every store (the
+`store` fixture of tests/contract/conftest.py)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from pathlib import Path
-from typing import Any
-
-import pytest
-
 from service.core.ports.store import Store
-from tests.contract.test_store_contract import STORES
-
-
-@pytest.fixture(params=sorted(STORES))
-async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
-    make: Callable[[Path], Any] = STORES[request.param]
-    async with make(tmp_path) as s:
-        yield s
 
 
 async def test_compaction_prunes_old_carrier_callback_tokens(store: Store) -> None:

@@ -1,45 +1,34 @@
-"""The store contract for listing conferences (Store.list_conferences): every
-adapter must pass these. Uses the `store` fixture of test_store_contract, so
-a new adapter joins by being added to its STORES."""
+"""The store contract for listing conferences (Store.list_conferences), on
+every adapter (the `store` fixture of tests/contract/conftest.py)."""
 
 from __future__ import annotations
 
 import dataclasses
 
-from service.core.model import Conference, ConferenceStatus, new_sid
+from service.core.model import Conference, ConferenceStatus
 from service.core.ports.store import ConferenceFilter, Store
-from tests.contract.test_store_contract import AC, make_store, store  # noqa: F401 - fixtures
-
-OTHER = "AC" + "b" * 32
+from tests.fakes import stores
+from tests.fakes.stores import AC, OTHER
 
 
 def conference(name: str, created: float, **fields: object) -> Conference:
-    values: dict[str, object] = {
-        "sid": new_sid("CF"),
-        "account_sid": AC,
-        "friendly_name": name,
-        "status": ConferenceStatus.INIT,
-        "revision": 0,
-        "max_participants": 250,
-        "date_created": created,
-        "date_updated": created,
-    }
+    values: dict[str, object] = {"date_created": created, "date_updated": created}
     values.update(fields)
-    return Conference(**values)  # type: ignore[arg-type]
+    return stores.conference(name, **values)
 
 
-async def insert(store: Store, *conferences: Conference) -> None:  # noqa: F811
+async def insert(store: Store, *conferences: Conference) -> None:
     for conf in conferences:
         async with store.write() as tx:
             await tx.insert_conference(conf)
 
 
-async def names(store: Store, flt: ConferenceFilter, **paging: object) -> list[str]:  # noqa: F811
+async def names(store: Store, flt: ConferenceFilter, **paging: object) -> list[str]:
     page = await store.list_conferences(AC, flt, page_size=100, **paging)  # type: ignore[arg-type]
     return [c.friendly_name for c in page.conferences]
 
 
-async def test_newest_first_filters_and_tenancy(store: Store) -> None:  # noqa: F811
+async def test_newest_first_filters_and_tenancy(store: Store) -> None:
     done = conference("c", 30.0, status=ConferenceStatus.COMPLETED, date_updated=45.0)
     await insert(
         store,
@@ -60,7 +49,7 @@ async def test_newest_first_filters_and_tenancy(store: Store) -> None:  # noqa: 
     assert dataclasses.asdict(page.conferences[0]) == dataclasses.asdict(done)
 
 
-async def test_pages_forwards_and_back(store: Store) -> None:  # noqa: F811
+async def test_pages_forwards_and_back(store: Store) -> None:
     await insert(store, *(conference(f"n{i}", float(i)) for i in range(5)))
     first = await store.list_conferences(AC, ConferenceFilter(), page_size=2)
     assert [c.friendly_name for c in first.conferences] == ["n4", "n3"]

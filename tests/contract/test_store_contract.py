@@ -1,114 +1,18 @@
-"""The store contract: every adapter (SQLite and PostgreSQL) must pass these.
+"""The store contract: every adapter (memory, SQLite, PostgreSQL) must pass these.
 
-PostgreSQL runs on the session's throwaway server (tests/pg.py), one fresh
-database per test."""
+Rule 1: each test takes `store` or `backend` (tests/contract/conftest.py), so
+        it runs on every adapter; PostgreSQL on the session's throwaway server.
+"""
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import AsyncIterator, Callable
-from pathlib import Path
-from typing import Any
+import asyncio
 
 import pytest
 
-from service.core.model import (
-    CallStatus,
-    Conference,
-    ConferenceStatus,
-    Event,
-    EventType,
-    Participant,
-    ParticipantStatus,
-    new_sid,
-)
+from service.core.model import ParticipantStatus
 from service.core.ports.store import ParticipantFilter, Store
-from service.store.postgres.schema import PgOptions
-from service.store.postgres.store import PostgresStore
-from service.store.sqlite.store import SqliteStore
-from tests import pg
-
-AC = "AC" + "a" * 32
-
-
-@contextlib.asynccontextmanager
-async def sqlite_store(tmp_path: Path) -> AsyncIterator[Store]:
-    store = SqliteStore(str(tmp_path / "contract.sqlite3"))
-    await store.open()
-    try:
-        yield store
-    finally:
-        await store.close()
-
-
-@contextlib.asynccontextmanager
-async def postgres_store(tmp_path: Path) -> AsyncIterator[Store]:
-    store = PostgresStore(PgOptions(pg.database_for(str(tmp_path)), pool_size=4))
-    await store.open()
-    try:
-        yield store
-    finally:
-        await store.close()
-
-
-STORES: dict[str, Callable[[Path], Any]] = {
-    "sqlite": sqlite_store,
-    "postgres": postgres_store,
-}
-
-
-@pytest.fixture(params=sorted(STORES))
-def make_store(request: pytest.FixtureRequest) -> Callable[[Path], Any]:
-    return STORES[request.param]
-
-
-@pytest.fixture
-async def store(make_store: Callable[[Path], Any], tmp_path: Path) -> AsyncIterator[Store]:
-    async with make_store(tmp_path) as s:
-        yield s
-
-
-def conference(name: str = "room") -> Conference:
-    return Conference(
-        sid=new_sid("CF"),
-        account_sid=AC,
-        friendly_name=name,
-        status=ConferenceStatus.INIT,
-        revision=0,
-        max_participants=250,
-        date_created=1.0,
-        date_updated=1.0,
-    )
-
-
-def participant(conf: Conference, label: str | None = None, **fields: Any) -> Participant:
-    return Participant(
-        call_sid=new_sid("CA"),
-        account_sid=AC,
-        conference_sid=conf.sid,
-        conference_friendly_name=conf.friendly_name,
-        label=label,
-        status=ParticipantStatus.QUEUED,
-        call_status=CallStatus.QUEUED,
-        from_endpoint="+15005550006",
-        to_endpoint="+15551234567",
-        date_created=1.0,
-        date_updated=1.0,
-        revision=0,
-        **fields,
-    )
-
-
-async def add(store: Store, conf: Conference, p: Participant) -> Participant:
-    async with store.write() as tx:
-        conf.revision += 1
-        p.revision = conf.revision
-        await tx.insert_participant(p)
-        await tx.append_events(
-            [Event(conf.sid, AC, conf.revision, 1.0, EventType.CALL_STATUS_CHANGED, conf, p)]
-        )
-        await tx.update_conference(conf)
-    return p
+from tests.fakes.stores import AC, Backend, add, conference, participant
 
 
 async def test_write_commits_everything_or_nothing(store: Store) -> None:
@@ -179,18 +83,17 @@ async def test_compaction_keeps_the_newest(store: Store) -> None:
     assert [e.revision for e in await store.events(conf.sid, 0, 10)] == [5, 6]
 
 
-async def test_meta_and_reopen(make_store: Callable[[Path], Any], tmp_path: Path) -> None:
-    async with make_store(tmp_path) as s:
+async def test_meta_and_reopen(backend: Backend) -> None:
+    async with backend.open() as s:
         await s.set_meta("k", "v1")
         await s.set_meta("k", "v2")
-    async with make_store(tmp_path) as s:  # migrations are not applied twice
+    async with backend.open() as s:  # migrations are not applied twice
         assert await s.get_meta("k") == "v2"
 
 
 async def test_concurrent_changes_commit_together_and_fail_alone(store: Store) -> None:
     """Changes that queue up may share a commit (group commit); each is durable and
     visible to readers when its write() returns, and a failing one rolls back alone."""
-    import asyncio
 
     confs = [conference(f"room{i}") for i in range(20)]
     async with store.write() as tx:

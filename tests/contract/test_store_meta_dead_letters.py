@@ -1,20 +1,13 @@
 """Store contract for first-write-wins settings (Store.set_meta_once) and the
-dead-letter port (DeadLetterStore), on every adapter (the `store` fixture of
-test_store_contract: SQLite and PostgreSQL)."""
+dead-letter port (DeadLetterStore), on every adapter (the `store` and
+`backend` fixtures of tests/contract/conftest.py)."""
 
 from __future__ import annotations
 
-from service.app import open_dead_letters
 from service.core.model import Event, EventType
-from service.core.ports.dead_letters import DeadLetter, DeadLetterStore
+from service.core.ports.dead_letters import DeadLetter
 from service.core.ports.store import Store
-from service.store.postgres.dead_letters import PgDeadLetters
-from service.store.postgres.store import PostgresStore
-from service.store.sqlite.dead_letters import DeadLetters
-from tests.contract.test_store_contract import AC, conference, make_store, store
-
-__all__ = ["make_store", "store"]  # fixtures, used by name
-OTHER = "AC" + "b" * 32
+from tests.fakes.stores import AC, OTHER, Backend, conference
 
 
 async def test_set_meta_once_keeps_the_first_value(store: Store) -> None:
@@ -25,12 +18,6 @@ async def test_set_meta_once_keeps_the_first_value(store: Store) -> None:
     await store.set_meta("k", "")
     assert await store.set_meta_once("k", "third") == "third"
     assert await store.get_meta("k") == "third"
-
-
-def dead_letters(store: Store) -> DeadLetterStore:
-    if isinstance(store, PostgresStore):
-        return PgDeadLetters(store)
-    return DeadLetters(store)  # type: ignore[arg-type]
 
 
 def letter(account_sid: str, conference_sid: str, revision: int) -> DeadLetter:
@@ -52,7 +39,7 @@ def letter(account_sid: str, conference_sid: str, revision: int) -> DeadLetter:
 
 
 async def test_dead_letters_per_account_in_order_then_delivered_failed_pruned(
-    store: Store,
+    backend: Backend, store: Store
 ) -> None:
     conf = conference("dl")
     async with store.write() as tx:
@@ -63,7 +50,7 @@ async def test_dead_letters_per_account_in_order_then_delivered_failed_pruned(
                 [Event(conf.sid, AC, revision, 1.0, EventType.PARTICIPANT_JOINED, conf)]
             )
         await tx.update_conference(conf)
-    letters = dead_letters(store)
+    letters = backend.dead_letters(store)
     await letters.add(letter(AC, conf.sid, 1))
     await letters.add(letter(AC, conf.sid, 2))
     await letters.add(letter(OTHER, conf.sid, 2))
@@ -81,8 +68,3 @@ async def test_dead_letters_per_account_in_order_then_delivered_failed_pruned(
     await letters.delivered(mine[0].id)
     assert await letters.prune() == 1  # the one whose event is gone
     assert [d.revision for d in await letters.list(AC)] == [2]
-
-
-async def test_the_app_picks_the_dead_letter_adapter_of_its_store(store: Store) -> None:
-    expected = PgDeadLetters if isinstance(store, PostgresStore) else DeadLetters
-    assert isinstance(open_dead_letters(store), expected)

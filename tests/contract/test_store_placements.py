@@ -1,30 +1,17 @@
 """The store contract for placements (calls a Create placed at a remote
-carrier and has not recorded yet), on every adapter: SQLite and PostgreSQL."""
+carrier and has not recorded yet), on every adapter: memory, SQLite and
+PostgreSQL (the fixtures of tests/contract/conftest.py)."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import AsyncIterator, Callable
-from pathlib import Path
-from typing import Any
 
 import pytest
 
 from service.core.ports.store import Placement, Store
-from service.store.postgres.schema import PgOptions
-from service.store.postgres.store import PostgresStore
-from tests import pg
-from tests.contract.test_store_contract import STORES
+from tests.fakes.stores import AC, Backend
 
-AC = "AC" + "a" * 32
 CF = "CF" + "c" * 32
-
-
-@pytest.fixture(params=sorted(STORES))
-async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
-    make: Callable[[Path], Any] = STORES[request.param]
-    async with make(tmp_path) as s:
-        yield s
 
 
 async def left(store: Store, before: float) -> list[Placement]:
@@ -68,12 +55,10 @@ async def test_a_placement_rolled_back_with_its_transaction_is_not_kept(store: S
     assert await left(store, 100.0) == []
 
 
-@pytest.mark.parametrize("kind", sorted(STORES))
-async def test_placements_survive_reopening_the_store(kind: str, tmp_path: Path) -> None:
-    make: Callable[[Path], Any] = STORES[kind]
-    async with make(tmp_path) as s, s.write() as tx:
+async def test_placements_survive_reopening_the_store(backend: Backend) -> None:
+    async with backend.open() as s, s.write() as tx:
         await tx.record_placement("RKkept", AC, CF, 10.0)
-    async with make(tmp_path) as s:
+    async with backend.open() as s:
         assert [p.key for p in await left(s, 100.0)] == ["RKkept"]
 
 
@@ -84,19 +69,16 @@ async def test_mine_adds_this_process_s_own_placements_of_any_age(store: Store) 
         assert await tx.placements_before(50.0, mine=True) == [Placement("RKyoung", AC, CF, 100.0)]
 
 
-async def test_another_replica_s_young_placement_is_not_mine(tmp_path: Path) -> None:
-    dsn = pg.database_for(str(tmp_path))
-    mine = PostgresStore(PgOptions(dsn, pool_size=2), replica_id="replica-a")
-    other = PostgresStore(PgOptions(dsn, pool_size=2), replica_id="replica-b")
-    await mine.open()
-    await other.open()
-    try:
+async def test_another_replica_s_young_placement_is_not_mine(
+    replicated_backend: Backend,
+) -> None:
+    async with (
+        replicated_backend.open(owner="replica-a") as mine,
+        replicated_backend.open(owner="replica-b") as other,
+    ):
         async with other.write() as tx:
             await tx.record_placement("RKtheirs", AC, CF, 100.0)
         async with mine.write() as tx:
             await tx.record_placement("RKmine", AC, CF, 100.0)
             assert [p.key for p in await tx.placements_before(50.0, mine=True)] == ["RKmine"]
             assert [p.key for p in await tx.placements_before(150.0)] == ["RKmine", "RKtheirs"]
-    finally:
-        await other.close()
-        await mine.close()

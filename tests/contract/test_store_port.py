@@ -1,21 +1,11 @@
 """The rest of the store contract, method by method, on every adapter (the
-`store` fixture of test_store_contract: SQLite and PostgreSQL)."""
+`store` fixture of tests/contract/conftest.py: memory, SQLite, PostgreSQL)."""
 
 from __future__ import annotations
 
 from service.core.model import ConferenceStatus, ParticipantStatus
 from service.core.ports.store import Store, WebhookCursor
-from tests.contract.test_store_contract import (
-    AC,
-    add,
-    conference,
-    make_store,
-    participant,
-    store,
-)
-
-__all__ = ["make_store", "store"]  # fixtures, used by name
-OTHER = "AC" + "b" * 32
+from tests.fakes.stores import AC, OTHER, add, conference, participant
 
 
 async def test_conference_lookups_stay_within_the_account(store: Store) -> None:

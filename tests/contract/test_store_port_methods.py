@@ -1,6 +1,7 @@
 """The store contract, continued: the port methods the first suite did not
 exercise (reads inside a write transaction, Create request ids, lookups by
-call SID and by name, restart recovery, the callback cursor). Same adapters."""
+call SID and by name, restart recovery, the callback cursor). Same adapters:
+memory, SQLite, PostgreSQL."""
 
 from __future__ import annotations
 
@@ -8,9 +9,7 @@ import pytest
 
 from service.core.model import ConferenceStatus, ParticipantStatus
 from service.core.ports.store import Store, WebhookCursor
-from tests.contract.test_store_contract import AC, add, conference, participant
-from tests.contract.test_store_contract import make_store as make_store
-from tests.contract.test_store_contract import store as store
+from tests.fakes.stores import AC, add, conference, participant
 
 
 async def test_reads_inside_a_write_transaction(store: Store) -> None:

@@ -1,10 +1,11 @@
-"""The core on a real SQLite store and a simulated carrier, on a manual clock.
+"""The core on the in-memory store and a simulated carrier, on a manual clock.
 
-What it owns: the rig the core-level tests share (the real core, assembled as
-the server assembles it, over a real SqliteStore, a SimulatedCarrier or a test
-double built on it whose reports go back to the core as the server wires
-them, and every committed event in `seen`), and `TestCore`: that core with
-the few handles the tests reach for in one object.
+Rule 1: `simulated_core` is the real core, assembled as the server assembles
+        it, over a MemoryStore (no file) and a SimulatedCarrier or a test
+        double built on it, whose reports go back to the core as the server
+        wires them; every committed event lands in `seen`.
+Rule 2: `TestCore` is that core with the few handles the tests reach for.
+Rule 3: `command` is the smallest valid Create, into account AC's `room`.
 """
 
 from __future__ import annotations
@@ -12,19 +13,43 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 from collections.abc import AsyncIterator, Callable, Sequence
-from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from service.carriers.simulated.adapter import SimulatedCarrier
 from service.clock import Clock, ManualClock
 from service.core import assemble
+from service.core.commands import ConferenceRef, CreateCommand
 from service.core.feed import LocalFeed
 from service.core.model import Event
 from service.core.ports.carrier import Carrier, Report
 from service.core.ports.store import Store
-from service.store.sqlite.store import SqliteStore
+from service.store.memory.store import MemoryStore
 
 T = TypeVar("T", bound=SimulatedCarrier)
+AC = "AC" + "a" * 32
+
+
+def command(room: str = "room", **fields: object) -> CreateCommand:
+    values: dict[str, object] = {
+        "conference": ConferenceRef(AC, room),
+        "from_endpoint": "+15005550006",
+        "to_endpoint": "+15551234567",
+        "label": None,
+        "muted": False,
+        "start_conference_on_enter": True,
+        "end_conference_on_exit": False,
+        "coaching": False,
+        "call_sid_to_coach": None,
+        "wait_url": None,
+        "wait_method": "POST",
+        "timeout": 60,
+        "time_limit": 14400,
+        "max_participants": 250,
+        "conference_settings": {},
+        "settings": {},
+    }
+    values.update(fields)
+    return CreateCommand(**values)  # type: ignore[arg-type]
 
 
 class Listener:
@@ -88,10 +113,10 @@ class Core(Generic[T]):
 
 
 @contextlib.asynccontextmanager
-async def simulated_core(tmp_path: Path, carrier: type[T]) -> AsyncIterator[Core[T]]:
+async def simulated_core(carrier: type[T]) -> AsyncIterator[Core[T]]:
     """`carrier`: SimulatedCarrier or a subclass (made with ring_seconds=1, no pacing)."""
     clock = ManualClock()
-    store = SqliteStore(str(tmp_path / "core.sqlite3"))
+    store = MemoryStore()
     await store.open()
     seen: list[Event] = []
     holder: list[TestCore] = []

@@ -1,6 +1,6 @@
 """Rollcall's core on the Twilio adapter, against the fake carrier, with real ingest.
 
-Real parts throughout: a SQLite store, Participants and Conferences (the use
+Real parts throughout: the in-memory store, Participants and Conferences (the use
 cases), the Twilio adapter speaking HTTP to the fake carrier, and the
 carrier's signed callbacks arriving over HTTP at Rollcall's ingest routes,
 which hand them to Participants.on_report with the Rollcall accounts the
@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 from service.carriers.twilio.adapter import TwilioCarrier
 from service.carriers.twilio.config import TwilioOptions, UpstreamAccount
@@ -23,11 +22,11 @@ from service.core.commands import ConferenceRef, CreateCommand
 from service.core.conferences import Conferences
 from service.core.model import Event
 from service.core.ports.carrier import Report
-from service.store.sqlite.store import SqliteStore
+from service.store.memory.store import MemoryStore
 from tests.fakes.carrier import FakeCarrier, running
 from tests.fakes.core import TestCore as Participants
+from tests.fakes.core import command
 from tests.fakes.twilio_harness import ACCOUNT, UPSTREAM, UPSTREAM_TOKEN, Received, ingest_server
-from tests.unit.test_rules import command
 
 OTHER = "AC" + "7" * 32
 OTHER_UPSTREAM = "AC" + "8" * 32
@@ -65,14 +64,14 @@ class CoreRig:
 
 
 @contextlib.asynccontextmanager
-async def core_on_twilio(tmp_path: Path) -> AsyncIterator[CoreRig]:
+async def core_on_twilio() -> AsyncIterator[CoreRig]:
     received = Ingested()
     async with (
         running(TOKENS) as carrier,
         ingest_server(None, TOKENS, received) as public_url,
     ):
         clock = ManualClock()
-        store = SqliteStore(str(tmp_path / "core.sqlite3"))
+        store = MemoryStore()
         await store.open()
         adapter = TwilioCarrier(
             {

@@ -4,22 +4,19 @@ announcements (a real carrier). Real SQLite store, the simulated carrier."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from service.carriers.simulated.adapter import SimulatedCarrier
 from service.core.commands import ConferenceRef, UpdateCommand
 from service.core.model import EventType
-from tests.fakes.core import simulated_core
-from tests.unit.test_rules import AC, command
+from tests.fakes.core import AC, command, simulated_core
 
 
 @pytest.mark.parametrize("reports", [False, True])
 async def test_announcement_ended_emitted_only_when_no_carrier_report(
-    tmp_path: Path, reports: bool
+    reports: bool,
 ) -> None:
-    async with simulated_core(tmp_path, SimulatedCarrier) as rig:
+    async with simulated_core(SimulatedCarrier) as rig:
         participants, seen = rig.participants, rig.seen
         rig.carrier.reports_announcements = reports
         created, _ = await participants.create(command())

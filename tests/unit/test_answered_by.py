@@ -9,8 +9,6 @@ watchers and callbacks see.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from service.carriers.twilio.ingest import CALL_STATUS_PATH
 from service.core.commands import ConferenceRef
 from service.core.model import EventType, Participant, ParticipantStatus
@@ -37,10 +35,8 @@ async def state(rig: CoreRig, p: Participant) -> Participant:
     return await rig.participants.fetch(ref, p.call_sid, include_ended=True)
 
 
-async def test_answered_by_on_a_step_already_taken_is_a_change_of_its_own(
-    tmp_path: Path,
-) -> None:
-    async with core_on_twilio(tmp_path) as rig:
+async def test_answered_by_on_a_step_already_taken_is_a_change_of_its_own() -> None:
+    async with core_on_twilio() as rig:
         p, _ = await rig.participants.create(rig.create_command())
         await rig.carrier.let_time_pass(5)  # answered and joined at the carrier
         joined = await state(rig, p)
@@ -60,8 +56,8 @@ async def test_answered_by_on_a_step_already_taken_is_a_change_of_its_own(
         assert rig.seen == []
 
 
-async def test_answered_by_with_the_end_of_the_call_is_recorded_with_it(tmp_path: Path) -> None:
-    async with core_on_twilio(tmp_path) as rig:
+async def test_answered_by_with_the_end_of_the_call_is_recorded_with_it() -> None:
+    async with core_on_twilio() as rig:
         p, _ = await rig.participants.create(rig.create_command())
         await rig.carrier.let_time_pass(5)
         rig.seen.clear()

@@ -7,7 +7,6 @@ simulated carrier with its place and kick made to fail (a faulty adapter)."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
@@ -18,9 +17,8 @@ from service.core.commands import ConferenceRef, UpdateCommand
 from service.core.errors import RollcallError
 from service.core.model import Event, EventType, ParticipantStatus
 from service.core.ports.carrier import Effect, Kick, PlaceCall, Placed, Update
+from tests.fakes.core import AC, command, simulated_core
 from tests.fakes.core import TestCore as Participants
-from tests.fakes.core import simulated_core
-from tests.unit.test_rules import AC, command
 
 
 class FaultyCarrier(SimulatedCarrier):
@@ -47,9 +45,9 @@ class FaultyCarrier(SimulatedCarrier):
 # (carried out between a first decision and the one recorded).
 @pytest.fixture(params=[True, False], ids=["in_process", "remote"])
 async def core(
-    request: pytest.FixtureRequest, tmp_path: Path
+    request: pytest.FixtureRequest,
 ) -> AsyncIterator[tuple[Participants, FaultyCarrier, list[Event]]]:
-    async with simulated_core(tmp_path, FaultyCarrier) as rig:
+    async with simulated_core(FaultyCarrier) as rig:
         rig.carrier.in_process = request.param
         yield rig.participants, rig.carrier, rig.seen
 

@@ -6,7 +6,6 @@ changes nothing; a report from another tenant's upstream touches nothing."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 
 from service.carriers.simulated.adapter import SimulatedCarrier
 from service.clock import ManualClock
@@ -17,9 +16,8 @@ from service.core.ports.carrier import (
     ConferenceEvent,
     ConferenceReport,
 )
+from tests.fakes.core import AC, command, simulated_core
 from tests.fakes.core import TestCore as Participants
-from tests.fakes.core import simulated_core
-from tests.unit.test_rules import AC, command, core  # noqa: F401 (fixture)
 
 
 def mute_event(conference_sid: str, call_sid: str, seq: int, *, muted: bool) -> ConferenceReport:
@@ -27,7 +25,7 @@ def mute_event(conference_sid: str, call_sid: str, seq: int, *, muted: bool) -> 
     return ConferenceReport(event, conference_sid, seq, 10.0, call_sid=call_sid, muted=muted)
 
 
-async def test_conference_events_deduplicated_ordered_and_tenant_bound(core: tuple) -> None:  # noqa: F811
+async def test_conference_events_deduplicated_ordered_and_tenant_bound(core: tuple) -> None:
     participants, clock, seen = core
     assert isinstance(participants, Participants) and isinstance(clock, ManualClock)
     p, _ = await participants.create(command())
@@ -57,7 +55,7 @@ async def test_conference_events_deduplicated_ordered_and_tenant_bound(core: tup
     assert seen == [EventType.PARTICIPANT_MUTED, EventType.PARTICIPANT_UNMUTED]
 
 
-async def test_a_stale_call_report_changes_nothing_a_newer_one_ends_the_call(core: tuple) -> None:  # noqa: F811
+async def test_a_stale_call_report_changes_nothing_a_newer_one_ends_the_call(core: tuple) -> None:
     participants, clock, _ = core
     p, _ = await participants.create(command())
     await clock.advance(2)  # the simulator's own reports: initiated, ringing, in-progress
@@ -77,10 +75,8 @@ async def test_a_stale_call_report_changes_nothing_a_newer_one_ends_the_call(cor
 RINGING = CallStatus.RINGING
 
 
-async def test_steps_taken_at_one_instant_are_one_change_with_an_event_each(
-    tmp_path: Path,
-) -> None:
-    async with simulated_core(tmp_path, SimulatedCarrier) as rig:
+async def test_steps_taken_at_one_instant_are_one_change_with_an_event_each() -> None:
+    async with simulated_core(SimulatedCarrier) as rig:
         changes: list[list[tuple[EventType, int, str | None]]] = []
 
         def record(events: Sequence[Event]) -> None:

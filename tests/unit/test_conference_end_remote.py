@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
@@ -25,9 +24,8 @@ from service.core.ports.carrier import (
     Effect,
     EndConference,
 )
+from tests.fakes.core import AC, command, simulated_core
 from tests.fakes.core import TestCore as Participants
-from tests.fakes.core import simulated_core
-from tests.unit.test_rules import AC, command
 
 BOUND_SECONDS = 10.0
 
@@ -66,10 +64,8 @@ class RemoteCarrier(SimulatedCarrier):
 
 
 @pytest.fixture
-async def remote(
-    tmp_path: Path,
-) -> AsyncIterator[tuple[Participants, RemoteCarrier, list[Event]]]:
-    async with simulated_core(tmp_path, RemoteCarrier) as rig:
+async def remote() -> AsyncIterator[tuple[Participants, RemoteCarrier, list[Event]]]:
+    async with simulated_core(RemoteCarrier) as rig:
         rig.carrier.applied = []
         rig.carrier.participants = rig.participants
         yield rig.participants, rig.carrier, rig.seen

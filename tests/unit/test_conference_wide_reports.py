@@ -29,8 +29,8 @@ from service.core.model import (
     ParticipantStatus,
 )
 from service.core.ports.carrier import ConferenceEvent, ConferenceReport
+from tests.fakes.core import AC, command
 from tests.fakes.core import TestCore as Participants
-from tests.unit.test_rules import AC, command, core  # noqa: F401 (fixture)
 
 CF = "CF" + "ab" * 16
 
@@ -47,7 +47,7 @@ def end_report(conf: str, carrier: str, seq: int, **kw: object) -> ConferenceRep
     )  # type: ignore[arg-type]
 
 
-async def test_a_conference_end_kicks_nobody_and_names_the_ending_call(core: tuple) -> None:  # noqa: F811
+async def test_a_conference_end_kicks_nobody_and_names_the_ending_call(core: tuple) -> None:
     participants, clock, seen = core
     assert isinstance(participants, Participants)
     carrier = participants.carrier
@@ -83,7 +83,7 @@ async def test_a_conference_end_kicks_nobody_and_names_the_ending_call(core: tup
 
 
 async def test_reports_about_another_carrier_conference_or_unknown_calls_change_little(
-    core: tuple,  # noqa: F811
+    core: tuple,
 ) -> None:
     participants, clock, seen = core
     a, _ = await participants.create(command())
@@ -108,7 +108,7 @@ async def test_reports_about_another_carrier_conference_or_unknown_calls_change_
     assert conf.call_sid_ending_conference is None
 
 
-async def test_the_simulator_still_ends_every_call_of_an_ended_conference(core: tuple) -> None:  # noqa: F811
+async def test_the_simulator_still_ends_every_call_of_an_ended_conference(core: tuple) -> None:
     participants, clock, _ = core
     carrier = participants.carrier
     a, _ = await participants.create(command())
@@ -133,7 +133,7 @@ async def test_the_simulator_still_ends_every_call_of_an_ended_conference(core: 
     ],
 )
 async def test_who_leaves_why_when_a_conference_ends(
-    core: tuple,  # noqa: F811
+    core: tuple,
     reason: EndReason,
     ending: bool,
     expected: LeaveReason,

@@ -1,7 +1,7 @@
 """Create with a remote carrier, on two replicas sharing one store.
 
-Two Participants (two replicas' cores: each its own locks) share one real
-SQLite store; the carrier is the simulator declared remote, whose placing
+Two Participants (two replicas' cores: each its own locks) share one
+in-memory store; the carrier is the simulator declared remote, whose placing
 can be held at a gate. A Create placed into a new conference while the
 other replica creates the conference of that name must not split the
 conference at the carrier: its call is ended and placed again into the
@@ -12,16 +12,15 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
 from service.carriers.simulated.adapter import SimulatedCarrier
 from service.clock import ManualClock
 from service.core.ports.carrier import Effect, Kick, PlaceCall, Placed, Report
-from service.store.sqlite.store import SqliteStore
+from service.store.memory.store import MemoryStore
 from tests.fakes.core import TestCore as Participants
-from tests.unit.test_rules import command
+from tests.fakes.core import command
 
 
 class GatedCarrier(SimulatedCarrier):
@@ -51,9 +50,9 @@ class GatedCarrier(SimulatedCarrier):
 
 
 @pytest.fixture
-async def replicas(tmp_path: Path) -> AsyncIterator[list[tuple[Participants, GatedCarrier]]]:
+async def replicas() -> AsyncIterator[list[tuple[Participants, GatedCarrier]]]:
     clock = ManualClock()
-    store = SqliteStore(str(tmp_path / "shared.sqlite3"))
+    store = MemoryStore()
     await store.open()
     made: list[tuple[Participants, GatedCarrier]] = []
     for _ in range(2):

@@ -2,7 +2,8 @@
 
 The carrier's side (its live calls, found by key as a label-aware carrier
 finds them) outlives any Rollcall process; each "process" is its own
-SqliteStore and Participants over one database file. Process A decides a
+MemoryStore and Participants over one MemoryDatabase (as processes over one
+SQLite file: one owner, so a restart's placements are its own). Process A decides a
 Create and its call is placed, then A stops before recording it (its
 placing never returns); process B, started on the same file, ends that
 call at the carrier exactly once. A placement younger than the bound (a
@@ -16,7 +17,6 @@ import asyncio
 import dataclasses
 import math
 from collections.abc import AsyncIterator, Sequence
-from pathlib import Path
 
 import pytest
 
@@ -35,9 +35,10 @@ from service.core.ports.carrier import (
     Report,
 )
 from service.core.ports.store import Placement
-from service.store.sqlite.store import SqliteStore
+from service.store.memory.store import MemoryStore
+from service.store.memory.tables import MemoryDatabase
 from tests.fakes.core import TestCore as Participants
-from tests.unit.test_rules import command
+from tests.fakes.core import command
 
 
 class Died(Exception):
@@ -107,20 +108,20 @@ class RemoteCarrier(SimulatedCarrier):
 
 @dataclasses.dataclass
 class Process:
-    store: SqliteStore
+    store: MemoryStore
     carrier: RemoteCarrier
     participants: Participants
 
 
 class World:
-    def __init__(self, path: Path) -> None:
-        self.path = path
+    def __init__(self) -> None:
+        self.database = MemoryDatabase()
         self.clock = ManualClock()
         self.side = CarrierSide()
         self.processes: list[Process] = []
 
     async def start(self) -> Process:
-        store = SqliteStore(str(self.path))
+        store = MemoryStore(self.database)
         await store.open()
         holder: list[Participants] = []
 
@@ -140,8 +141,8 @@ class World:
 
 
 @pytest.fixture
-async def world(tmp_path: Path) -> AsyncIterator[World]:
-    w = World(tmp_path / "rollcall.sqlite3")
+async def world() -> AsyncIterator[World]:
+    w = World()
     try:
         yield w
     finally:

@@ -1,17 +1,15 @@
-"""Conference rules through the use cases, on a real SQLite store and the
-simulated carrier driven by a manual clock (no gRPC)."""
+"""Conference rules through the use cases, on the in-memory store and the
+simulated carrier driven by a manual clock (no gRPC); the `core` fixture is
+tests/unit/conftest.py's."""
 
 from __future__ import annotations
-
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
 from service.carriers.simulated.adapter import SimulatedCarrier
 from service.clock import ManualClock
 from service.core import errors
-from service.core.commands import ConferenceRef, CreateCommand, UpdateCommand
+from service.core.commands import ConferenceRef, UpdateCommand
 from service.core.model import (
     CallStatus,
     ConferenceStatus,
@@ -21,42 +19,9 @@ from service.core.model import (
     ParticipantStatus,
 )
 from service.core.ports.carrier import Report
-from service.store.sqlite.store import SqliteStore
+from service.store.memory.store import MemoryStore
+from tests.fakes.core import AC, command
 from tests.fakes.core import TestCore as Participants
-from tests.fakes.core import simulated_core
-
-AC = "AC" + "a" * 32
-
-
-@pytest.fixture
-async def core(tmp_path: Path) -> AsyncIterator[tuple[Participants, ManualClock, list[EventType]]]:
-    async with simulated_core(tmp_path, SimulatedCarrier) as rig:
-        seen: list[EventType] = []
-        rig.participants.subscribe(lambda events: seen.extend(e.type for e in events))
-        yield rig.participants, rig.clock, seen
-
-
-def command(room: str = "room", **fields: object) -> CreateCommand:
-    values: dict[str, object] = {
-        "conference": ConferenceRef(AC, room),
-        "from_endpoint": "+15005550006",
-        "to_endpoint": "+15551234567",
-        "label": None,
-        "muted": False,
-        "start_conference_on_enter": True,
-        "end_conference_on_exit": False,
-        "coaching": False,
-        "call_sid_to_coach": None,
-        "wait_url": None,
-        "wait_method": "POST",
-        "timeout": 60,
-        "time_limit": 14400,
-        "max_participants": 250,
-        "conference_settings": {},
-        "settings": {},
-    }
-    values.update(fields)
-    return CreateCommand(**values)  # type: ignore[arg-type]
 
 
 async def test_status_progression_and_conference_start(core: tuple) -> None:
@@ -150,23 +115,23 @@ async def test_failed_update_changes_nothing(core: tuple) -> None:
     assert not after.muted and after.revision == p.revision and seen == []
 
 
-async def test_recover_fails_unanswered_and_resumes_answered(tmp_path: Path) -> None:
+async def test_recover_fails_unanswered_and_resumes_answered() -> None:
     clock = ManualClock()
-    store = SqliteStore(str(tmp_path / "r.sqlite3"))
+    store = MemoryStore()
     await store.open()
 
     async def sink(report: Report) -> None:
         await participants.on_report(report)
 
-    carrier = SimulatedCarrier(clock, sink, ring_seconds=1.0, calls_per_second=0)
-    participants = Participants(store, carrier, clock)
+    dialer = SimulatedCarrier(clock, sink, ring_seconds=1.0, calls_per_second=0)
+    participants = Participants(store, dialer, clock)
     answered, _ = await participants.create(command(time_limit=100))
     await clock.advance(1)
     ringing, _ = await participants.create(command())
     await clock.advance(0)
-    await carrier.close()  # the process "dies": its timers are gone
-    carrier2 = SimulatedCarrier(clock, sink, ring_seconds=1.0, calls_per_second=0)
-    participants = Participants(store, carrier2, clock)
+    await dialer.close()  # the process "dies": its timers are gone
+    dialer2 = SimulatedCarrier(clock, sink, ring_seconds=1.0, calls_per_second=0)
+    participants = Participants(store, dialer2, clock)
     assert await participants.recover() == (1, 1)
     ref = ConferenceRef(AC, answered.conference_sid)
     r = await participants.fetch(ref, ringing.call_sid, include_ended=True)
@@ -177,5 +142,5 @@ async def test_recover_fails_unanswered_and_resumes_answered(tmp_path: Path) -> 
     await clock.advance(100)
     a = await participants.fetch(ref, answered.call_sid, include_ended=True)
     assert a.status is ParticipantStatus.COMPLETE
-    await carrier2.close()
+    await dialer2.close()
     await store.close()

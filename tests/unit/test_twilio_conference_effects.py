@@ -12,8 +12,6 @@ nothing. Real SQLite, real HTTP both ways (tests.fakes.twilio_core).
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from service.carriers.twilio.ingest import CONFERENCE_STATUS_PATH
@@ -76,8 +74,8 @@ async def state(rig: CoreRig, p: Participant) -> Participant:
     return await rig.participants.fetch(ref, p.call_sid, include_ended=True)
 
 
-async def test_ending_via_the_api_is_one_conference_update_and_no_kick(tmp_path: Path) -> None:
-    async with core_on_twilio(tmp_path) as rig:
+async def test_ending_via_the_api_is_one_conference_update_and_no_kick() -> None:
+    async with core_on_twilio() as rig:
         a, b = await two_connected(rig)
         cf = carrier_conference(rig, a.conference_sid)
         before = len(rig.carrier.requests)
@@ -115,8 +113,8 @@ async def test_ending_via_the_api_is_one_conference_update_and_no_kick(tmp_path:
         assert len(rig.seen) == 3
 
 
-async def test_a_refused_end_changes_nothing(tmp_path: Path) -> None:
-    async with core_on_twilio(tmp_path) as rig:
+async def test_a_refused_end_changes_nothing() -> None:
+    async with core_on_twilio() as rig:
         a, b = await two_connected(rig)
         cf = carrier_conference(rig, a.conference_sid)
         rig.carrier.fail_next("500", path=f"/Conferences/{cf}.json")
@@ -132,8 +130,8 @@ async def test_a_refused_end_changes_nothing(tmp_path: Path) -> None:
         assert [c.live for c in rig.carrier.network.calls.values()] == [True, True]
 
 
-async def test_a_conference_announcement_goes_upstream_and_ends_once(tmp_path: Path) -> None:
-    async with core_on_twilio(tmp_path) as rig:
+async def test_a_conference_announcement_goes_upstream_and_ends_once() -> None:
+    async with core_on_twilio() as rig:
         a, _ = await two_connected(rig)
         cf = carrier_conference(rig, a.conference_sid)
         before = len(rig.carrier.requests)
@@ -155,8 +153,8 @@ async def test_a_conference_announcement_goes_upstream_and_ends_once(tmp_path: P
         assert rig.seen[0].conference.announce_url == ANNOUNCE
 
 
-async def test_a_refused_announcement_changes_nothing(tmp_path: Path) -> None:
-    async with core_on_twilio(tmp_path) as rig:
+async def test_a_refused_announcement_changes_nothing() -> None:
+    async with core_on_twilio() as rig:
         a, _ = await two_connected(rig)
         cf = carrier_conference(rig, a.conference_sid)
         rig.carrier.fail_next("404", path=f"/Conferences/{cf}.json")
@@ -170,8 +168,8 @@ async def test_a_refused_announcement_changes_nothing(tmp_path: Path) -> None:
         assert (await rig.conferences.fetch(ref)).announce_url is None
 
 
-async def test_the_carriers_conference_end_ends_it_with_its_reasons(tmp_path: Path) -> None:
-    async with core_on_twilio(tmp_path) as rig:
+async def test_the_carriers_conference_end_ends_it_with_its_reasons() -> None:
+    async with core_on_twilio() as rig:
         a, b = await two_connected(rig)
         before = len(rig.carrier.requests)
         rig.seen.clear()
@@ -204,8 +202,8 @@ async def test_the_carriers_conference_end_ends_it_with_its_reasons(tmp_path: Pa
         assert (await rig.conferences.fetch(ref)).end_reason is EndReason.EOE_KICKED
 
 
-async def test_a_stale_or_foreign_conference_end_changes_nothing(tmp_path: Path) -> None:
-    async with core_on_twilio(tmp_path) as rig:
+async def test_a_stale_or_foreign_conference_end_changes_nothing() -> None:
+    async with core_on_twilio() as rig:
         a, _ = await two_connected(rig)
         theirs, _ = await two_connected(rig, OTHER)
         ref = ConferenceRef(ACCOUNT, a.conference_sid)
@@ -252,9 +250,9 @@ async def test_a_stale_or_foreign_conference_end_changes_nothing(tmp_path: Path)
     ],
 )
 async def test_a_signed_participant_leave_carries_the_carriers_reason(
-    tmp_path: Path, reason: str, end_reason: EndReason
+    reason: str, end_reason: EndReason
 ) -> None:
-    async with core_on_twilio(tmp_path) as rig:
+    async with core_on_twilio() as rig:
         p, _ = await rig.participants.create(rig.create_command())
         await rig.carrier.let_time_pass(5)
         form = conference_end_form(

@@ -1,7 +1,8 @@
 """The dead-letter port: where status callbacks given up on are kept.
 
 What it owns: the DeadLetter record and the DeadLetterStore protocol every
-adapter keeps (SQLite: store.dead_letters, PostgreSQL: store.pg_dead_letters).
+adapter keeps (store.sqlite.dead_letters, store.postgres.dead_letters,
+store.memory.dead_letters).
 
 The rules it keeps: a dead letter is written in its own durable transaction
 when a callback is given up on, and holds everything needed to send it again

@@ -4,8 +4,9 @@ The rules it keeps: every change happens inside one write
 transaction that writes the participant or conference row, bumps the
 conference revision and appends the event row together; revisions are per
 conference, strictly increasing and visible in commit order. Writes to one
-conference are serialized (SQLite: one writer; PostgreSQL: the conference row
-is locked FOR UPDATE), so the core reads, decides and writes without races.
+conference are serialized (SQLite and memory: one writer; PostgreSQL: the
+conference row is locked FOR UPDATE), so the core reads, decides and writes
+without races.
 """
 
 from __future__ import annotations
@@ -177,8 +178,8 @@ class WriteTransaction(Protocol):
     async def placements_before(self, at: float, *, mine: bool = False) -> list[Placement]:
         """Placements recorded before `at` (clock seconds), oldest first; with
         `mine`, also every one this process's earlier run recorded (its
-        replica id; for SQLite, one process's store, all of them): called at
-        start, when none of them can still be in flight."""
+        replica id; memory: its owner; for SQLite, one process's store, all
+        of them): called at start, when none of them can still be in flight."""
         ...
 
 
