@@ -1,11 +1,12 @@
-"""`rollcall callbacks dead-letters list|redeliver`: status callbacks given up on.
+"""`rollcall callbacks dead-letters list|redeliver`: CallbackService's two RPCs, nothing more.
 
-The rule it keeps: the commands are CallbackService's two RPCs and nothing
-more, for the account the connection options name (an account only ever
-sees its own dead letters). `list` prints every page, oldest first, one line
-per dead letter or one JSON document; `redeliver` asks the service to send
-them again in that order and prints how many were accepted and how many are
-still kept. Exit codes as for every command: 0 done, 1 the service refused.
+Rule 1: both act for the account the connection options name (an account only
+        ever sees its own dead letters), for one conference with --conference.
+Rule 2: `list` prints every page, in the service's order (oldest first), one line
+        per dead letter or one JSON document; `redeliver` asks the service to send
+        them again in that order and prints how many were accepted and how many
+        are still kept.
+Rule 3: exit codes as for every command: 0 done, 1 the service refused.
 """
 
 from __future__ import annotations

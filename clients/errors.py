@@ -1,9 +1,10 @@
 """RollcallClientError: what a failed call raises in the Python client.
 
-The rule it keeps: the client never lets a grpc.RpcError escape. Every failure
-is rebuilt from the google.rpc.Status the server sent, by the same decoder the
-standalone REST gateway uses (clients.status), so a caller sees the
-stable reason, the Twilio error code and HTTP status, and each bad field.
+Rule 1: the client never lets a grpc.RpcError escape; every failure is rebuilt
+        from the google.rpc.Status the server sent.
+Rule 2: the Status is read by clients.status, the decoder the standalone REST
+        gateway uses too, so a caller sees the stable reason, the Twilio error
+        code and HTTP status, and each bad field; `code` is the call's own code.
 """
 
 from __future__ import annotations

@@ -1,10 +1,12 @@
 """google.rpc.Status -> the fields of a Rollcall error, on the caller's side.
 
-The rule it keeps: anything that calls Rollcall through a gRPC stub (the
-Python client, the standalone REST gateway) decodes a failure here, and only
-here, so every caller reads the same reason, Twilio code, HTTP status and bad
-fields the server encoded. It imports nothing from the server package: the
-client works without it. The server's encoder is service.rpc.status.
+Rule 1: anything that calls Rollcall through a gRPC stub (the Python client, the
+        standalone REST gateway) decodes a failure here, and only here, so every
+        caller reads the reason, Twilio code, HTTP status and bad fields the server
+        encoded (its encoder is service.rpc.status).
+Rule 2: a code outside CORE_CODES reads as INTERNAL and DEADLINE_EXCEEDED as
+        UNAVAILABLE; without a Twilio code those two read as 20500 and 20503.
+Rule 3: it imports nothing from the server package: the client works without it.
 """
 
 from __future__ import annotations

@@ -1,13 +1,13 @@
 """RollcallClient: the async client's API, for code without an event loop.
 
-The rule it keeps: one private event loop per client, running in its own
-daemon thread, owns the AsyncRollcallClient (and its grpc.aio channel); every
-method only hands a coroutine of the async client to that loop and waits, so
-argument handling and errors are exactly the async client's and any thread may
-call it. Nothing outlives its caller: leaving an iterator (break, an exception,
-Ctrl-C while it waits) cancels what it was waiting for and closes the async
-generator; close() closes the channel, cancels whatever is still running on
-the loop, stops the loop and joins the thread.
+Rule 1: one private event loop per client, in its own daemon thread, owns the
+        AsyncRollcallClient and its grpc.aio channel; a method only hands a coroutine
+        of the async client to that loop and waits, so arguments and errors are
+        exactly the async client's, and any thread may call it.
+Rule 2: leaving an iterator (break, an exception) closes its async generator; leaving
+        watch() while it waits (Ctrl-C) first cancels what it was waiting for.
+Rule 3: close() closes the channel, cancels whatever still runs on the loop, stops
+        the loop and joins the thread; later calls raise RuntimeError.
 """
 
 from __future__ import annotations
