@@ -1,10 +1,11 @@
 """Who is calling: HTTP Basic credentials -> the account they act for.
 
-The rules it keeps: accounts (SID + auth token) and API keys (SK + secret,
-belonging to one account) come from configuration; secrets are compared in
-constant time (an unknown user costs the same comparison as a known one) and
-are never logged (each is registered with service.redact) or echoed in an
-error.
+Rule 1: accounts (SID + auth token) and API keys (SK + secret, belonging to one
+        configured account) come from configuration.
+Rule 2: secrets are compared in constant time (an unknown user costs the same
+        comparison as a known one); anything else is UNAUTHENTICATED.
+Rule 3: a secret is never logged (each is registered with service.redact) nor
+        echoed in an error.
 """
 
 from __future__ import annotations

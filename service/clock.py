@@ -1,9 +1,11 @@
-"""Injectable time: the system clock when serving, a manual clock in tests.
+"""Injectable time: SystemClock when serving, ManualClock in tests.
 
-The rule it keeps: nothing in the service reads the wall clock or sleeps
-directly; it asks a Clock. ManualClock fires due timers, in due-time order
-(ties in scheduling order), only when a test advances it, so tests drive call
-progress without sleeping.
+Rule 1: what the service records and schedules (its timestamps, call progress,
+        callback retries, carrier pacing, rate limits) takes its time from a Clock
+        it is handed, never from the wall clock.
+Rule 2: ManualClock fires due timers only when a test advances it, in due-time
+        order (ties in scheduling order), so tests drive call progress without
+        sleeping.
 """
 
 from __future__ import annotations

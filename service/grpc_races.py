@@ -1,13 +1,9 @@
-"""grpc's report of an answer it could not send because the caller had gone.
+"""A filter on grpcio's logger for answers it could not send because the caller had gone.
 
-What it owns: a filter on grpcio's own logger that turns grpc.aio's report of
-an ExecuteBatchError raised while sending a handler's answer (the call was
-already over: the client cancelled or its deadline passed as the handler
-finished) into a DEBUG line without a traceback.
-
-The rule it keeps: such a call has no one left to answer and changed nothing
-the handler had not already done, so it is not an error of the server; every
-other record of that logger is left as it is.
+Rule 1: grpc.aio's report of an ExecuteBatchError (the client cancelled, or its
+        deadline passed, as the handler finished) becomes one DEBUG line without a
+        traceback: such a call changed nothing the handler had not already done.
+Rule 2: every other record of that logger is left as it is.
 """
 
 from __future__ import annotations

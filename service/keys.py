@@ -1,16 +1,14 @@
 """Secrets a server keeps in its store: the demo account and the page token key.
 
-The rules it keeps: a demo account exists only when asked for (`demo_account`
-'on', or 'auto' with no accounts configured or a demo SID or token given),
-so a server with real accounts has no account nobody configured; its auth
-token is shown once, when it is generated, and never again. A generated demo
-token is kept in the store in plain text because status callbacks are signed
-with it (Twilio's X-Twilio-Signature is an HMAC keyed by the auth token, so a
-hash would not do); a token given in the settings is never stored, and a
-stored one is erased when the demo account is off. The page token key is made
-once and shared by everything that uses the store. Each generated value is
-written first-write-wins (Store.set_meta_once) and read back, so replicas
-starting at once on one database agree on the demo account and the key.
+Rule 1: a demo account exists only when asked for (`demo_account` 'on', or 'auto'
+        with no accounts configured or a demo SID or token given).
+Rule 2: a generated demo token is kept in the store in plain text (callbacks are
+        signed with it: an HMAC keyed by the token, so a hash would not do) and is
+        shown once, by the start that generated it; a token given in the settings
+        is never stored, and a stored one is erased when the demo account is off.
+Rule 3: each generated value (demo SID and token, page token key) is written
+        first-write-wins (Store.set_meta_once) and read back, so replicas starting
+        at once on one database agree.
 """
 
 from __future__ import annotations

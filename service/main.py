@@ -1,9 +1,11 @@
 """`rollcall serve`: run the service until SIGTERM or SIGINT, then exit 0.
 
-The rule it keeps: a signal starts a graceful stop (health NOT_SERVING while
-still serving for drain_seconds, then new calls refused UNAVAILABLE and
-in-flight RPCs finish within grace_seconds) and the process exits 0; a
-failure to start exits 1 with the reason on stderr.
+Rule 1: a signal starts a graceful stop (App.stop: health NOT_SERVING while still
+        serving for drain_seconds, then new calls refused UNAVAILABLE and in-flight
+        RPCs finish within grace_seconds), and the process exits 0.
+Rule 2: a failure to start (an OSError, ValueError or RuntimeError, such as a port
+        in use) closes what did open and exits 1 with the reason on stderr.
+Rule 3: logging is JSON lines on stderr, scrubbed of credentials (service.redact).
 """
 
 from __future__ import annotations

@@ -1,9 +1,10 @@
 """Per-account request rate limits: a token bucket per account on the injected clock.
 
-The rule it keeps: a request over the limit is refused before it does
-anything (RESOURCE_EXHAUSTED, reason RATE_LIMITED, Twilio 20429, with the
-seconds to wait in the metadata), and tokens refill from the service's clock,
-so tests drive the limit without sleeping. A rate of 0 means unlimited.
+Rule 1: a request over the limit is refused before it does anything
+        (RESOURCE_EXHAUSTED, reason RATE_LIMITED, Twilio 20429, with the seconds to
+        wait as retry_after_seconds in its metadata).
+Rule 2: tokens refill from the service's Clock, so tests drive the limit without
+        sleeping; a rate of 0 means unlimited.
 """
 
 from __future__ import annotations

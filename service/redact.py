@@ -1,23 +1,15 @@
-"""Keeps credentials out of every log record the process writes.
+"""Keeps credentials out of every log record the process writes, from any logger.
 
-The rule it keeps: no log record, from any logger (grpcio's own included),
-carries a credential. `install()` replaces the process's log record factory,
-so the scrubbing happens when a record is made, before any handler or filter
-sees it, whatever handlers are attached. A record loses:
-
-* the user and password of a URL (`https://user:pass@host`);
-* anything after an HTTP auth scheme word (`Basic ...`, `Bearer ...`) up
-  to the end of the quoted value or line;
-* every registered secret (auth tokens, API key secrets), verbatim or inside
-  base64 (as in a Basic header whose scheme word was cut off);
-* the value grpcio logs when a metadata value is not UTF-8
-  ("Invalid encoding on b'...'"), which is the raw client-sent header. That
-  record is a client error, not a server fault: it becomes one DEBUG line
-  without a traceback.
-
-Exception text is scrubbed the same way (rendered once into `exc_text`).
-Fields passed as `extra` are set after a record is made, so the JSON
-formatter scrubs each line it writes as well.
+Rule 1: `install()` replaces the log record factory, so a record is scrubbed when
+        it is made, before any handler or filter sees it; its exception text is
+        scrubbed too (rendered once into `exc_text`).
+Rule 2: a record loses the user and password of a URL; anything after `Basic` or
+        `Bearer` up to the end of the quoted value or line; and every registered
+        secret of 4 characters or more, verbatim or inside base64.
+Rule 3: grpcio's "Invalid encoding on b'...'" (a client's header that is not UTF-8)
+        becomes one DEBUG line without the value or a traceback.
+Rule 4: fields passed as `extra` are set after the record is made, so the JSON
+        formatter scrubs each line it writes as well.
 """
 
 from __future__ import annotations
