@@ -1,5 +1,6 @@
 """The Twilio adapter of the carrier port: Twilio's Participants API upstream.
 
-It speaks to any Twilio-compatible API (Twilio, SignalWire's compatibility
-API, another Rollcall's gateway) through its base URL; see adapter.py.
+Rule 1: it speaks to any Twilio-compatible API (Twilio, SignalWire's compatibility
+        API, another Rollcall's gateway), chosen only by its base URL
+        (TwilioOptions.base_url); adapter.py states the adapter's own rules.
 """

@@ -1,10 +1,11 @@
 """Upstream credentials and knobs of the Twilio adapter.
 
-The rule it keeps: each Rollcall account maps to at most one upstream
-account (a Twilio subaccount per tenant is the usual shape); the auth token
-is always known, because it is the key Twilio signs its callbacks with, even
-when REST requests authenticate with an API key. Secrets never appear in a
-repr or an error message.
+Rule 1: each Rollcall account maps to at most one upstream account (a Twilio
+        subaccount per tenant is the usual shape).
+Rule 2: an upstream account's auth token is always known, even when REST requests
+        authenticate with an API key: Twilio signs its callbacks with it.
+Rule 3: secrets never appear in a repr or an error message (a bad entry is named
+        by its Rollcall account only).
 """
 
 from __future__ import annotations

@@ -1,8 +1,12 @@
 """Typed errors for a carrier's answers: its Twilio error JSON becomes a RollcallError.
 
-The rule it keeps: the caller sees the carrier's own Twilio code (never an
-upstream account SID, path or credential); a carrier that cannot be reached
-within the adapter's bound is UNAVAILABLE with reason CARRIER_UNAVAILABLE.
+Rule 1: a refusal carries the carrier's own Twilio code, never an upstream account
+        SID, path or credential (a 404's message is not passed on); a bad To or
+        From is INVALID_ARGUMENT naming that field.
+Rule 2: a carrier that cannot be reached within the adapter's bound, or answers
+        5xx, is UNAVAILABLE with reason CARRIER_UNAVAILABLE; one that refuses
+        Rollcall's credentials (401, 403) is UNAVAILABLE too: not the caller's fault.
+Rule 3: Too Many Requests is RESOURCE_EXHAUSTED (CARRIER_RATE_LIMITED, Twilio 20429).
 """
 
 from __future__ import annotations

@@ -1,15 +1,12 @@
-"""One upstream HTTP exchange with a Twilio-compatible API, and its retry rule.
+"""One upstream HTTP exchange with a Twilio-compatible API (Basic auth per upstream
+account, a form in, JSON out), and its retry rule.
 
-What it owns: Basic auth per upstream account, form encoding exactly as
-Twilio's SDKs send it (repeated keys for lists, lowercase booleans), JSON
-answers, and which failures are retried.
-
-The rule it keeps: only a 429 and a failure in the connection phase (refused,
-DNS, connect timeout: nothing reached the carrier) are retried, with
-exponential backoff and full jitter, within the adapter's time bound. A read
-timeout or a connection dropped after the request was sent is Ambiguous (the
-carrier may have acted): it is never retried here; the caller decides. No
-credential reaches a log or an error.
+Rule 1: only a 429 (after its Retry-After, when given) and a failure in the
+        connection phase (refused, DNS, connect timeout: nothing reached the carrier)
+        are retried, with exponential backoff and full jitter, until the deadline.
+Rule 2: a read timeout or a connection dropped after the request was sent is
+        Ambiguous (the carrier may have acted): never retried here; the caller decides.
+Rule 3: no credential reaches a log or an error.
 """
 
 from __future__ import annotations

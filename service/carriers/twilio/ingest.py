@@ -1,12 +1,13 @@
 """The HTTP side of carrier callbacks: authenticate, parse, hand over, answer.
 
-The rules it keeps: a callback is believed only when its X-Twilio-Signature
-validates (twilio's RequestValidator, keyed by the upstream account's auth
-token) against the configured public URL of the route, never the Host
-header the request arrived with; a refused one answers 403 and is logged
-without the signature, the token or the form; a malformed one answers 400;
-a 2xx goes out only after `apply` has returned (so a carrier retry follows
-any failure, and `apply` dedups by the idempotency token it is given).
+Rule 1: a callback is believed only when its X-Twilio-Signature validates
+        (twilio's RequestValidator, keyed by the upstream account's auth token)
+        against the configured public URL of the route, never the Host header
+        it arrived with.
+Rule 2: a refused one answers 403 and is logged without the signature, the token
+        or the form; a malformed one answers 400.
+Rule 3: a 2xx goes out only after `apply` has returned, so the carrier retries
+        after any failure (a 500); `apply` dedups by the idempotency token it is given.
 """
 
 from __future__ import annotations

@@ -1,9 +1,10 @@
 """Waiting on the injected clock: backoff with jitter and a calls-per-second pacer.
 
-The rule it keeps: nothing here reads the wall clock or sleeps on its own;
-time comes from the Clock and waiting from the injected Sleep, so tests
-drive both. The pacer hands out start slots per upstream account at most
-calls_per_second apart (Twilio's default CPS is 1), in request order.
+Rule 1: nothing here reads the wall clock or sleeps on its own: time comes from
+        the Clock and waiting from the injected Sleep, so tests drive both.
+Rule 2: the pacer hands out start slots per key (an upstream account) at most
+        1/calls_per_second apart, in request order; a slot further off than the
+        caller will wait is not reserved.
 """
 
 from __future__ import annotations
