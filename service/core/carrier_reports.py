@@ -1,19 +1,14 @@
 """What a carrier's report means for Rollcall's model, decided without I/O.
 
-What it owns: the pure decisions the core makes when a carrier report
-arrives: whether it is stale (SequenceNumber at or below the last one
-applied), which participant changes a conference event reports that Rollcall
-did not cause (another application muted someone, a hold from the carrier's
-console), and how the carrier's leave and end reasons read in the model's
-words.
-
-The rules it keeps: a report that only confirms the current state yields
-nothing (so a change Rollcall caused, echoed back by the carrier, is not
-announced twice); every other one yields the event and field values the core
-emits through its usual change path, so watchers and callbacks see it like
-any other; join, leave and the conference's start and end are not decided
-here: they arrive as call progress and go through the core's conference
-rules, with the reasons below.
+Rule 1: a report is stale when its SequenceNumber is at or below the last one
+        applied in its scope; one without a number, or the first, never is.
+Rule 2: a conference event that only confirms the participant's current state
+        yields nothing (a change Rollcall caused, echoed back, is not announced
+        twice); any other (a mute or hold from elsewhere, a modify, an
+        announcement's end) yields the event and values the core emits as usual.
+Rule 3: join, leave and the conference's start and end are not decided here:
+        they go through the core's conference rules as call progress, with the
+        carrier's reasons in the model's words (unknown: hung up, last left).
 """
 
 from __future__ import annotations

@@ -1,12 +1,14 @@
 """One change to one conference, decided in memory, then written in one go.
 
-The rule it keeps: every state change goes through emit(), which bumps the
-conference revision, stamps the participant with it and records the row to
-write and the event to append; nothing touches the store while a change is
-being decided. apply() then writes them, in emit order, inside the caller's
-write transaction, the events together, and the conference row last (first, when it is new), then
-reads the carrier identities of the calls to end after the commit. So
-each revision has exactly one event and nothing is announced uncommitted.
+Rule 1: every state change goes through emit(), which bumps the conference
+        revision, stamps the participant with it and records the row and the event;
+        nothing touches the store while a change is decided.
+Rule 2: apply() writes inside the caller's write transaction: the conference row
+        first when it is new, each participant row once (as it was last, in emit
+        order), the events together, then the conference row.
+Rule 3: so each revision has exactly one event, and nothing is announced
+        uncommitted; apply() also reads the carrier identities of the calls to end
+        after the commit.
 """
 
 from __future__ import annotations

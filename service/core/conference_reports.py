@@ -1,21 +1,17 @@
-"""Conference-wide carrier reports: a conference-end, a conference announcement's end.
+"""Conference-wide carrier reports (no CallSid): a conference-end, an announcement's end.
 
-What it owns: the reports that name a carrier conference and no call (no
-CallSid): which Rollcall conference they are about, and what they change.
-
-The rules it keeps: the Rollcall conference is the one the carrier
-conference was named after (ConferenceReport.rollcall_conference), only
-while Rollcall holds it active, only among the Rollcall accounts the
-reporting upstream account may touch, and only while one of its
-participants is in that very carrier conference (an older carrier
-conference's late report changes nothing); reports are ordered by
-SequenceNumber in a scope of their own, the carrier conference; a
-conference-end ends the conference with the carrier's reason and the call
-that ended it (when it is one of the conference's), every participant
-still in it leaves, and none is kicked again (the carrier already ended
-their calls); an announcement's end or failure is emitted for the
-conference (no participant) when the carrier reports announcements (else
-it was emitted when asked for). Anything else changes nothing.
+Rule 1: the report is about the Rollcall conference its carrier conference was
+        named after, only while that is active, is one of the accounts the
+        reporting upstream account may touch, and has a participant in that very
+        carrier conference (an older carrier conference's late report changes nothing).
+Rule 2: such reports are ordered by SequenceNumber in a scope of their own, the
+        carrier conference.
+Rule 3: a conference-end ends the conference with the carrier's reason and the call
+        that ended it (when it is one of the conference's); every participant still
+        in it leaves, and none is kicked again (the carrier ended their calls).
+Rule 4: an announcement's end or failure is emitted for the conference only when
+        the carrier reports announcements (else it was emitted when asked for);
+        anything else changes nothing.
 """
 
 from __future__ import annotations

@@ -1,11 +1,13 @@
-"""Update, decided without I/O beyond its reads: the participant's new values,
-the events they make and the effects the carrier must carry out.
+"""Update, decided without I/O beyond its reads: the participant's new values, the
+events they make and the effects the carrier must carry out.
 
-The rule it keeps: only a value that differs from the participant's current
-one is a change (an event, and an effect when it touches the media);
-`decide` can run again on fresher state (after the carrier has acted) and
-then yields only what is still to do; nothing here writes or calls the
-carrier.
+Rule 1: only a value that differs from the participant's current one is a change
+        (an event, and an effect when it touches the media); an announce_url is
+        always one (played again, even when the same).
+Rule 2: an ended participant is refused (FAILED_PRECONDITION); a coach needs
+        another active participant, not on hold, to coach.
+Rule 3: `decide` can run again on fresher state (after the carrier has acted) and
+        yields what still differs; nothing here writes or calls the carrier.
 """
 
 from __future__ import annotations

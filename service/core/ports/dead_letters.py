@@ -1,16 +1,14 @@
-"""The dead-letter port: where status callbacks given up on are kept.
-
-What it owns: the DeadLetter record and the DeadLetterStore protocol every
+"""The dead-letter port: the DeadLetter record and the DeadLetterStore every store
 adapter keeps (store.sqlite.dead_letters, store.postgres.dead_letters,
 store.memory.dead_letters).
 
-The rules it keeps: a dead letter is written in its own durable transaction
-when a callback is given up on, and holds everything needed to send it again
-exactly as it would have been sent (URL, method, form, idempotency token);
-every read is scoped to one account, so an account never sees another's;
-ids grow in give-up order, which within a conference is event order; a dead
-letter goes when it is redelivered or when event retention has removed the
-event it reports (prune, run after each compaction).
+Rule 1: a dead letter is written in its own durable transaction when a callback is
+        given up on, and holds everything needed to send it again exactly as it
+        would have been sent (URL, method, form, idempotency token).
+Rule 2: every read is scoped to one account, so an account never sees another's.
+Rule 3: ids grow in give-up order, which within a conference is event order.
+Rule 4: a dead letter goes when it is redelivered, or when event retention has
+        removed the event it reports (prune, run after each compaction).
 """
 
 from __future__ import annotations

@@ -1,12 +1,13 @@
 """The store port: what the core needs from durable storage.
 
-The rules it keeps: every change happens inside one write
-transaction that writes the participant or conference row, bumps the
-conference revision and appends the event row together; revisions are per
-conference, strictly increasing and visible in commit order. Writes to one
-conference are serialized (SQLite and memory: one writer; PostgreSQL: the
-conference row is locked FOR UPDATE), so the core reads, decides and writes
-without races.
+Rule 1: every change happens inside one write transaction that writes the
+        participant or conference row, bumps the conference revision and appends
+        the event row together.
+Rule 2: revisions are per conference, strictly increasing and visible in commit
+        order.
+Rule 3: writes to one conference are serialized (SQLite and memory: one writer;
+        PostgreSQL: the conference row is locked FOR UPDATE), so the core reads,
+        decides and writes without races.
 """
 
 from __future__ import annotations
