@@ -1,8 +1,9 @@
-"""The REST face: Twilio's 2010-04-01 Participant URIs over ParticipantService.
+"""The REST face: Twilio's 2010-04-01 Participant and Conference URIs over the service.
 
-The rule it keeps: the gateway only translates (Twilio forms and paths in,
-Twilio JSON out) and reaches the service through `Upstream`, the same five
-calls a gRPC client makes, so REST and gRPC never disagree.
+Rule 1: the gateway only translates (Twilio forms and paths in, Twilio JSON, XML
+        or CSV out) and reaches the service through `Upstream`, the same
+        ParticipantService and ConferenceService calls a gRPC client makes, so
+        REST and gRPC never disagree.
 """
 
 from service.gateway.server import Gateway, build_app, start_gateway

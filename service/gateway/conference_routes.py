@@ -1,13 +1,11 @@
-"""Twilio's Conference URIs -> ConferenceService calls, one handler per operation.
+"""Twilio's Conference URIs -> ConferenceService calls, one handler per operation:
+`GET .../Conferences` (filters and paging), `GET|POST .../Conferences/{CF or friendly name}`.
 
-The rule it keeps: like the participant routes, a handler only translates:
-it reads the path and the query or form as the SDKs send them, makes one
-Upstream call (or, for `Page=N` without a token, the List calls that reach
-record N*PageSize) with the caller's raw Authorization header, and renders
-the answer in the representation the URI's suffix asks for.
-
-* `GET /2010-04-01/Accounts/{AC}/Conferences.json` (filters and paging),
-* `GET|POST /2010-04-01/Accounts/{AC}/Conferences/{CF or friendly name}.json`.
+Rule 1: like the participant routes, a handler only translates: it reads the path
+        and the query or form as the SDKs send them and makes one Upstream call
+        (or, for `Page=N` without a token, the List calls that reach record
+        N*PageSize) with the caller's raw Authorization header.
+Rule 2: the answer is rendered in the representation the URI's suffix asks for.
 """
 
 from __future__ import annotations

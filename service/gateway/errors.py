@@ -1,15 +1,17 @@
 """Every failure of the gateway as Twilio's legacy error JSON.
 
-The rule it keeps: an error response is always `{"code", "message",
-"more_info", "status"}` with Twilio's code and HTTP status (never RFC 9457's
-type+title, which would make the SDKs raise the wrong exception). Codes and
-statuses come from the RollcallError the service raised; when it names no
-Twilio code the HTTP status stands in. Not-found always reads "The requested
-resource <path> was not found", a 401 always carries WWW-Authenticate, and a
-fault is logged here and answered 500/20500 with no detail in the body. What a
-client caused (a body that does not decode, too many form fields, a body that
-did not arrive in time, a client that left mid-body) is a 4xx and at most one
-short DEBUG line, never a traceback.
+Rule 1: an error response is always `{"code", "message", "more_info", "status"}`
+        with Twilio's code and HTTP status (never RFC 9457's type+title, which
+        would make the SDKs raise the wrong exception); the HTTP status stands in
+        when the RollcallError names no Twilio code.
+Rule 2: not-found always reads "The requested resource <path> was not found" (a
+        malformed name in the path is one too), a stale etag is 412, and a 401
+        always carries WWW-Authenticate.
+Rule 3: a fault is logged here and answered 500/20500 with no detail in the body;
+        an upstream 5xx is logged too and answered with its status's generic text.
+Rule 4: what a client caused (a body that does not decode, too many form fields,
+        a late body, a client that left mid-body) is a 4xx and at most one short
+        DEBUG line, never a traceback.
 """
 
 from __future__ import annotations

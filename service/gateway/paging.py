@@ -1,12 +1,12 @@
 """Twilio's page numbers over the service's page tokens.
 
-The rule it keeps: `Page=N` without a `PageToken` means the records from
-index N*PageSize onwards (what twilio-python 5.x `list(page=N)` and
-twilio-node 2.x send), so `start` and `end` are always true record indices.
-The service pages by opaque tokens only, so the gateway walks to record
-N*PageSize with ordinary List calls (at most 1,000 records each, through the
-same Upstream as every other call) and asks for the page from the token it
-reached. A list shorter than that answers an empty page.
+Rule 1: `Page=N` without a `PageToken` means the records from index N*PageSize
+        onwards (what twilio-python 5.x `list(page=N)` and twilio-node 2.x send),
+        so `start` and `end` are always true record indices.
+Rule 2: the service pages by opaque tokens only, so the gateway walks to record
+        N*PageSize with ordinary List calls (at most 1,000 records each, through
+        the same Upstream) and asks for the page from the token it reached.
+Rule 3: a list shorter than that answers an empty page.
 """
 
 from __future__ import annotations

@@ -1,17 +1,15 @@
-"""The gateway's HTTP connection handling: aiohttp's protocol with our errors and deadlines.
+"""The gateway's HTTP connections: aiohttp's protocol with Twilio errors and deadlines.
 
-The rules it keeps: every HTTP error the gateway sends, including the 400s
-aiohttp's own parser raises before any route runs (oversized request line or
-header, too many headers, unknown method, malformed framing, an `Expect` it
-does not support), is Twilio error JSON with a fixed message that never echoes
-the client's bytes, and a client's
-malformed request is at most one short DEBUG line in the log, never a
-traceback. A client gets `header_timeout` seconds to send a complete request
-head (from connecting, or from the first byte of a later request on a
-keep-alive connection) and `body_timeout` seconds to send the body after it;
-an idle keep-alive connection is closed after `idle_timeout`. So a client that
-trickles bytes, or connects and sends nothing, cannot hold a file descriptor
-for longer than those bounds.
+Rule 1: every HTTP error the gateway sends, including what aiohttp refuses before
+        any route runs (oversized request line or header, too many headers,
+        unknown method, malformed framing, an `Expect` other than 100-continue), is
+        Twilio error JSON with a fixed message that never echoes the client's bytes.
+Rule 2: a client's malformed request is at most one short DEBUG line in the log,
+        never a traceback.
+Rule 3: a client gets `header_timeout` seconds for a complete request head (from
+        connecting, or from the first byte of a later request on a keep-alive
+        connection), then `body_timeout` seconds for the body; an idle keep-alive
+        connection closes after `idle_timeout` (0 disables one).
 """
 
 from __future__ import annotations

@@ -1,16 +1,11 @@
 """REST JSON of a fetched participant, rendered once per participant revision.
 
-What it owns: a bounded map from (call SID, revision) to the JSON of
-Twilio's Participant resource as the UTF-8 bytes sent, so a participant fetched again and again (a
-client polling its status) is rendered (dates, URI, JSON encoding) once per
-change instead of once per request; and the JSON response built from it.
-
-The rules it keeps: every change to a participant gives it a new revision, so
-(call SID, revision) names one committed state and an entry is never stale;
-the bytes are exactly what the uncached path renders (render.participant_json
-through aiohttp's json_response, with its Content-Type); a participant without a revision or with a
-queue time (a Create's answer) is rendered afresh. Oldest entries go first
-once `limit` is reached.
+Rule 1: every change to a participant gives it a new revision, so (call SID,
+        revision) names one committed state and an entry is never stale.
+Rule 2: the bytes are exactly what the uncached path sends (render.participant_json
+        through aiohttp's json_response, with its Content-Type and the ETag).
+Rule 3: a participant without a revision or with a queue time (a Create's answer)
+        is rendered afresh; oldest entries go first once `limit` is reached.
 """
 
 from __future__ import annotations

@@ -1,12 +1,12 @@
 """Resources, list pages and errors as CSV (Twilio's `.csv` representation).
 
-The rule it keeps: CSV is the JSON representation flattened, with a header
-row describing the columns: one row per record of a list page (the page's
-paging keys are not records and are left out), one row for a single resource
-or an error. Column names are the XML element names (`CallSid`), in the JSON
-key order; booleans are `true`/`false`, null is an empty cell, and a nested
-object (subresource URIs) becomes one column per key (`SubresourceUrisParticipants`).
-A page without records still has its header row, taken from `columns`.
+Rule 1: CSV is the JSON representation flattened, under a header row: one row per
+        record of a list page (its paging keys are not records), one row for a
+        single resource or an error.
+Rule 2: column names are the XML element names (`CallSid`) in the JSON key order;
+        booleans are `true`/`false`, null is an empty cell, and a nested object
+        becomes one column per key (`SubresourceUrisParticipants`).
+Rule 3: a page without records still has its header row, from `columns`.
 """
 
 from __future__ import annotations

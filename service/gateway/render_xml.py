@@ -1,19 +1,16 @@
 """Resources, list pages and errors as Twilio's 2010-04-01 XML.
 
-The rule it keeps: an XML document is the JSON representation of the same
-response, renamed the way Twilio's 2010 samples show it, so the two can never
-disagree on a value. The root is always `<TwilioResponse>`; a resource is one
-element (`<Participant>`, `<Conference>`) whose children are the JSON keys in
-CamelCase (`call_sid` -> `<CallSid>`), in the same order, with `true`/`false`
-for booleans and an empty element for null; a nested object (subresource
-URIs) becomes nested elements. A list is `<Participants page pagesize start
-end uri firstpageuri nextpageuri previouspageuri>` around one element per
-record (numpages, total and lastpageuri are left out: counting every record
-of a list on each page is what Twilio itself dropped). An error is
-`<RestException>` with Code, Message, MoreInfo and Status. Resource URIs drop
-the `.json` suffix, as in the samples; page URIs keep the suffix the caller
-used. Characters XML 1.0 cannot carry (control characters a friendly name
-may hold) become U+FFFD, so the document always parses.
+Rule 1: an XML document is the JSON representation of the same response, renamed
+        as Twilio's 2010 samples show it, so the two never disagree on a value.
+Rule 2: the root is `<TwilioResponse>`; a resource is one element (`<Participant>`)
+        whose children are its JSON keys in CamelCase (`call_sid` -> `<CallSid>`),
+        in order, with `true`/`false`, an empty element for null and nested
+        elements for a nested object; an error is `<RestException>`.
+Rule 3: a list is `<Participants page pagesize start end uri firstpageuri
+        nextpageuri previouspageuri>` around one element per record (no numpages,
+        total or lastpageuri: Twilio itself dropped them).
+Rule 4: resource URIs drop the `.json` suffix; page URIs keep the caller's suffix.
+Rule 5: characters XML 1.0 cannot carry become U+FFFD, so the document always parses.
 """
 
 from __future__ import annotations

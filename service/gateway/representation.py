@@ -1,11 +1,12 @@
 """Which representation a URI asks for, and answering in it.
 
-The rule it keeps (Twilio's 2010 "API responses" rules): a resource URI
-answers as JSON with `.json`, as XML with `.xml` or with no suffix at all
-(the 2010 API's default), and as CSV with `.csv`; every operation works on
-every suffix, and errors come back in the representation asked for (the
-gateway's Twilio error JSON, turned into `<RestException>` or a CSV row).
-Handlers build the JSON body once; this module only changes its clothes.
+Rule 1: (Twilio's 2010 "API responses") a resource URI answers as JSON with
+        `.json`, as XML with `.xml` or no suffix (the 2010 default), and as CSV
+        with `.csv`; every operation works on every suffix.
+Rule 2: a handler's refusals (a RollcallError, aiohttp's HTTP errors) come back in
+        the representation asked for (`<RestException>`, a CSV row); faults, broken
+        request bodies and URIs no route matches answer in the gateway's JSON.
+Rule 3: handlers build the JSON body once; this module only changes its clothes.
 """
 
 from __future__ import annotations

@@ -1,14 +1,15 @@
 """Twilio's Participant URIs -> ParticipantService calls, one handler per operation.
 
-The rule it keeps: a handler only translates. It reads the path, headers and
-form exactly as Twilio's SDKs send them, makes one Upstream call with the
-caller's raw Authorization header, and renders the answer; authentication,
-tenancy and every business rule stay in the service. Beyond Twilio, and
-invisible to the SDKs: `Idempotency-Key` on Create becomes the request_id,
-`If-Match` on Update and Delete becomes the etag, and responses carry the
-participant's etag as `ETag`. Every route answers on `.json`, `.xml`, no
-suffix and `.csv` (see representation), and `Page=N` without a token lists
-from record N*PageSize (see paging).
+Rule 1: a handler only translates: it reads the path, headers and form exactly as
+        Twilio's SDKs send them, makes one Upstream call with the caller's raw
+        Authorization header, and renders the answer; authentication, tenancy and
+        every business rule stay in the service.
+Rule 2: beyond Twilio, and invisible to the SDKs: `Idempotency-Key` on Create is
+        the request_id, `If-Match` on Update and Delete the etag, and a participant
+        answer carries its etag as `ETag`.
+Rule 3: every route answers on `.json`, `.xml`, no suffix and `.csv` (see
+        representation); `Page=N` without a token lists from record N*PageSize
+        (see paging).
 """
 
 from __future__ import annotations

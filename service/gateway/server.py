@@ -1,12 +1,12 @@
 """The REST gateway's HTTP server: an aiohttp application on a TCP site.
 
-The rule it keeps: one application shape for every deployment (in-process
-beside the gRPC server, standalone in front of a remote one, and in tests):
-Twilio's routes, Twilio's error shape outermost (run around the application
-by GatewayRunner's server, see protocol.outside_middleware), a 64 KiB cap on
-request bodies and 1,000 on form fields, connections served by
-GatewayRequestHandler (Twilio errors for malformed HTTP, header, body and idle
-deadlines), and a clean shutdown that lets in-flight requests finish.
+Rule 1: one application shape for every deployment (in process beside the gRPC
+        server, standalone in front of a remote one, in tests): the participant
+        and conference routes, Twilio's error shape outermost
+        (protocol.outside_middleware), at most 64 KiB of body and 1,000 form fields.
+Rule 2: connections are served by GatewayRequestHandler (Twilio errors for
+        malformed HTTP; header, body and idle deadlines), and a shutdown lets
+        in-flight requests finish.
 """
 
 from __future__ import annotations

@@ -1,10 +1,10 @@
 """`rollcall gateway`: the REST gateway alone, in front of a remote gRPC service.
 
-The rule it keeps: the standalone gateway holds no state and no credentials
-of its own. It opens one insecure grpc.aio channel to the target, forwards
-each caller's Authorization header as gRPC `authorization` metadata, and on
-SIGTERM or SIGINT stops accepting, lets in-flight requests finish, closes the
-channel and returns 0.
+Rule 1: it holds no state and no credentials of its own: one insecure grpc.aio
+        channel to the target, each caller's Authorization header forwarded as
+        gRPC `authorization` metadata (and scrubbed from its log).
+Rule 2: on SIGTERM or SIGINT it stops accepting, lets in-flight requests finish,
+        closes the channel and returns 0.
 """
 
 from __future__ import annotations

@@ -1,9 +1,10 @@
 """A failed gRPC call -> the RollcallError it carries, for the standalone gateway.
 
-The rule it keeps: the standalone gateway reads a failure exactly as the Python
-client does, through the caller-side decoder clients.status, and only turns
-the decoded fields into the core's RollcallError here; the gateway never
-imports the gRPC face (service.rpc), which holds only the encoder.
+Rule 1: the standalone gateway reads a failure exactly as the Python client does,
+        through the caller-side decoder clients.status, and only turns the decoded
+        fields into the core's RollcallError here.
+Rule 2: the gateway never imports the gRPC face (service.rpc), which holds only
+        the encoder.
 """
 
 from __future__ import annotations

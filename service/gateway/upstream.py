@@ -1,12 +1,13 @@
 """The gateway's one way into the service: the ParticipantService and
 ConferenceService calls.
 
-The rule it keeps: the REST gateway never reaches past this interface. In
-process it is handed `LocalUpstream`, the servicer-side ParticipantApi and
-ConferenceApi side by side; standalone it is handed `GrpcUpstream`, real
-stubs on a channel. Either way a failure arrives as the same RollcallError a gRPC
-client would see, so REST and gRPC cannot disagree. Answers are read, never
-changed: in process they may be shared between callers (rpc.proto_cache).
+Rule 1: the REST gateway never reaches past this interface: in process it is
+        handed `LocalUpstream` (the ParticipantApi and ConferenceApi the gRPC
+        servicers call), standalone `GrpcUpstream` (stubs on a channel).
+Rule 2: either way a failure arrives as the same RollcallError a gRPC client would
+        see, so REST and gRPC cannot disagree.
+Rule 3: answers are read, never changed: in process they may be shared between
+        callers (rpc.proto_cache).
 """
 
 from __future__ import annotations
