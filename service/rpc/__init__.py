@@ -1,23 +1,16 @@
-"""The gRPC face: proto requests in, core commands out; core results back as
-proto messages; RollcallError out as google.rpc.Status.
+"""The gRPC face: proto requests in, core commands out; core results back as proto
+messages; RollcallError out as google.rpc.Status.
 
-One name per layer, outermost first:
-
-- servicer.py, conference_servicer.py, callbacks.py (CallbackServicer): the
-  grpc.aio servicers. Transport only: metadata in, status codes out.
-- interceptors.py, decoding.py, options.py: what wraps every RPC (log line and
-  metrics, undecodable bytes, server options).
-- participants.py (ParticipantApi), conferences.py (ConferenceApi),
-  callbacks.py (CallbackApi): the API objects, the one implementation of each
-  service. The servicers and the in-process REST gateway both call them, so
-  authentication, rate limits, request bounds and tenancy have one path;
-  WatchConference too (watch.py holds its streams, WatchHub).
-- requests.py: proto request -> core command, every field checked; limits.py:
-  request size bounds; page_tokens.py: sealed page tokens.
-- messages.py: core values -> proto messages.
-- status.py: RollcallError -> google.rpc.Status (callers decode it with
-  clients.status).
-
-The core (service.core) is below all of it; nothing here is imported by the
-core, by an adapter or by the REST gateway.
+Rule 1: the servicers (servicer.py, conference_servicer.py, callbacks.py) are
+        transport only: metadata in, status codes out; what wraps every RPC is an
+        interceptor (interceptors.py, decoding.py, prebuilt.py).
+Rule 2: each service has one implementation, its API object (ParticipantApi,
+        ConferenceApi, CallbackApi), called by its servicer and by the in-process
+        REST gateway alike, so authentication, rate limits, request bounds and
+        tenancy have one path.
+Rule 3: requests.py turns a request into a core command, every field checked;
+        messages.py turns core values into messages; status.py encodes a
+        RollcallError (callers decode it with clients.status).
+Rule 4: the core is below all of it: nothing here is imported by the core, by an
+        adapter or by the REST gateway.
 """

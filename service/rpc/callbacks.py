@@ -1,10 +1,11 @@
 """CallbackService: list and redeliver an account's dead-lettered status callbacks.
 
-The rules it keeps: every call authenticates and is rate limited like
-ParticipantService; `parent` must name the caller's own account (another
-account answers NOT_FOUND, exactly as an unknown one does), and every query
-is scoped to that account, so one tenant never learns of another's dead
-letters; bad fields are INVALID_ARGUMENT with a BadRequest naming them.
+Rule 1: every call authenticates and is rate limited like ParticipantService.
+Rule 2: `parent` must name the caller's own account (another answers NOT_FOUND,
+        exactly as an unknown one does) and every query is scoped to it, so one
+        tenant never learns of another's dead letters.
+Rule 3: bad fields are INVALID_ARGUMENT with a BadRequest naming them; a listed
+        dead letter's URL carries no credentials and no query.
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
 """The gRPC servicer of ConferenceService: metadata and status codes around ConferenceApi.
 
-The rule it keeps: like ParticipantServicer it adds nothing but transport:
-it reads the `authorization` metadata, calls the same ConferenceApi the REST
-gateway uses, and turns a RollcallError into a google.rpc.Status.
+Rule 1: like ParticipantServicer it adds nothing but transport: it reads the
+        `authorization` metadata, calls the ConferenceApi the REST gateway uses too,
+        and turns a RollcallError into a google.rpc.Status (anything else into
+        INTERNAL, logged).
 """
 
 from __future__ import annotations

@@ -1,12 +1,12 @@
 """Request bytes that do not decode get a typed INVALID_ARGUMENT, not a traceback.
 
-The rule it keeps: grpcio answers an undecodable request with UNKNOWN, a
-message naming Python classes, no ErrorInfo, and a logged traceback. Every
-handler this interceptor passes on decodes with a deserializer that never
-raises: bytes that do not parse become an `Undecodable` marker, and the
-handler answers it with INVALID_ARGUMENT (reason MALFORMED_REQUEST) before
-any service code runs. The interceptor sits inside RpcLogInterceptor, so the
-answer is logged and counted like any other.
+Rule 1: every async handler this interceptor passes on decodes with a deserializer
+        that never raises: bytes that do not parse become an `Undecodable`, which
+        is answered INVALID_ARGUMENT (reason MALFORMED_REQUEST) before any service
+        code runs (grpcio alone would answer UNKNOWN naming Python classes, and log
+        a traceback).
+Rule 2: it sits inside RpcLogInterceptor, so that answer is logged and counted
+        like any other.
 """
 
 from __future__ import annotations

@@ -1,11 +1,12 @@
-"""The longest value each request field may carry, checked before anything else.
+"""The longest value each ParticipantService request field may carry.
 
-The rule it keeps: no request stores, logs or echoes an unbounded string.
-Every string field of every request has a maximum length in characters
-(Twilio's where it documents one; the table below is the documented list),
-every repeated field a maximum count, and a request over any of them is
-INVALID_ARGUMENT naming each field, before the request is parsed further.
-Both faces call the same ParticipantApi, so both enforce these.
+Rule 1: every string field of a ParticipantService request has a maximum length
+        in characters (Twilio's where it documents one; the table below is the
+        documented list), every repeated field a maximum count.
+Rule 2: a request over any of them is INVALID_ARGUMENT naming each field, checked
+        right after authentication, before the request is parsed further.
+Rule 3: ParticipantApi checks every request (WatchConference's included), so
+        both faces enforce these.
 """
 
 from __future__ import annotations

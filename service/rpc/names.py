@@ -1,9 +1,11 @@
 """Resource names of the gRPC API, parsed and formatted here only.
 
-The rule it keeps: a name is `accounts/{AccountSid}`,
-`accounts/{AccountSid}/conferences/{ConferenceSid or FriendlyName}` or that
-followed by `/participants/{CallSid or Label}`; anything else is refused with
-INVALID_ARGUMENT naming the field, before any lookup.
+Rule 1: a name is `accounts/{AccountSid}`,
+        `accounts/{AccountSid}/conferences/{ConferenceSid or FriendlyName}`
+        (at most 256 characters) or that followed by
+        `/participants/{CallSid or Label}` (at most 128).
+Rule 2: anything else is refused with INVALID_ARGUMENT naming the field, before
+        any lookup.
 """
 
 from __future__ import annotations

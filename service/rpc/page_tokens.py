@@ -1,14 +1,14 @@
 """List page tokens: opaque, authenticated, and bound to the listing they continue.
 
-The rule it keeps: a page token reveals nothing and can be forged into
-nothing. Its position (the store's creation order, shared by every account)
-is encrypted with AES-GCM under a server key, and the account, conference and
-filter it continues are its associated data, so a token only opens for the
-same account, conference (as the request names it) and filter; anything
-else, a token of another server key included, is INVALID_ARGUMENT. Each
-token carries a fresh random nonce, so two tokens for the same position
-differ. The key is kept in the store, so every replica sharing the store
-accepts the tokens of the others and tokens survive restarts.
+Rule 1: a position (the store's creation order, shared by every account) is
+        encrypted with AES-GCM under a server key, with a fresh random nonce (two
+        tokens for one position differ), so a token reveals nothing.
+Rule 2: what a token continues is its associated data (the account, the
+        conference as the request names it, every filter), so it opens only for the
+        same listing; anything else, a token of another key included, is
+        INVALID_ARGUMENT.
+Rule 3: the key is kept in the store (service.keys), so replicas sharing the store
+        accept each other's tokens and tokens survive restarts.
 """
 
 from __future__ import annotations

@@ -1,12 +1,15 @@
-"""ParticipantService as plain async methods: proto request in, proto response out.
+"""ParticipantApi: ParticipantService as plain async methods, proto request in, proto
+response out.
 
-The rule it keeps: this is the one implementation of the
-service's behaviour. The gRPC servicer and the in-process REST gateway both
-call it, so they can never disagree. Every method is admitted first (see
-admission: the in-flight bound and the stop gate), then authenticates, then
-checks that the resource's account is the caller's (answering NOT_FOUND
-otherwise, exactly as for a resource that does not exist), then validates,
-then acts. Failures are RollcallError.
+Rule 1: this is the one implementation of the service's behaviour: the gRPC
+        servicer and the in-process REST gateway both call it, so they never
+        disagree.
+Rule 2: every method but WatchConference is admitted first (service.admission:
+        the in-flight bound and the stop gate); then each authenticates (and takes
+        from the rate limit), checks request bounds, checks that the resource's
+        account is the caller's (NOT_FOUND otherwise, as for a missing one),
+        validates, then acts.
+Rule 3: failures are RollcallError.
 """
 
 from __future__ import annotations

@@ -1,15 +1,12 @@
 """Responses that are already bytes go on the wire as they are.
 
-What it owns: an interceptor that gives the methods in PASS_THROUGH a
-response serializer passing `bytes` through untouched (anything else is
-serialized as usual): WatchConference, so an event serialized once when it is
-published is shared by every stream that sends it instead of being
-serialized again per watcher; Fetch and List, whose answers are joined from
-participants' cached bytes instead of built as messages and serialized.
-
-The rule it keeps: the bytes on the wire are exactly what the message's own
-SerializeToString gives; only the methods named in PASS_THROUGH accept
-prebuilt bytes; every other handler is returned as it came.
+Rule 1: only the methods named in PASS_THROUGH (WatchConference, FetchParticipant,
+        ListParticipants) get a response serializer passing `bytes` through
+        untouched (anything else is serialized as usual); every other handler is
+        returned as it came.
+Rule 2: bytes handed to it are exactly what the message's own SerializeToString
+        gives (an event serialized once for every watcher, answers joined from
+        rpc.proto_cache's bytes).
 """
 
 from __future__ import annotations

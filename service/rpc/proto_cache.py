@@ -1,19 +1,13 @@
-"""Participant protos for read answers, built once per participant revision.
+"""Participant protos for Fetch and List answers, built once per participant revision.
 
-What it owns: a bounded map from (call SID, revision) to the Participant
-message messages.participant builds, used by Fetch and List answers (gRPC and,
-through the gateway, REST), together with what is built from it when first
-asked for: a whole Fetch answer holding it, and its serialized bytes, from
-which the gRPC face writes Fetch and List answers without building a
-response message (`field` frames them as a length-delimited field of the
-answer).
-
-The rules it keeps: every change to a participant stamps it with a new
-revision (core.changes), so (call SID, revision) names one committed state and
-an entry is never stale; only answers built from committed reads use it (a
-change's own answer is built from its own objects); the messages it hands
-out are shared, so callers copy them into their responses and never change
-them. Oldest entries go first once `limit` is reached.
+Rule 1: every change to a participant stamps it with a new revision (core.changes),
+        so (call SID, revision) names one committed state and an entry is never
+        stale.
+Rule 2: only answers built from committed reads use it (a change's own answer is
+        built from its own objects).
+Rule 3: what it hands out (the message, a whole Fetch answer, the framed bytes) is
+        shared: callers copy messages into their responses and never change them.
+Rule 4: oldest entries go first once `limit` is reached.
 """
 
 from __future__ import annotations

@@ -1,10 +1,11 @@
 """The gRPC servicer: metadata and status codes around ParticipantApi.
 
-The rule it keeps: the servicer adds nothing but transport. It reads the
-`authorization` metadata, calls the same ParticipantApi the REST gateway
-uses, and turns a RollcallError into a google.rpc.Status; anything else
-becomes INTERNAL with no internals leaked, and is logged. A unary call whose
-deadline has already passed is answered DEADLINE_EXCEEDED without starting.
+Rule 1: the servicer adds nothing but transport: it reads the `authorization`
+        metadata, calls the ParticipantApi the REST gateway uses too, and turns a
+        RollcallError into a google.rpc.Status; anything else becomes INTERNAL with
+        no internals leaked, and is logged.
+Rule 2: a unary call whose deadline has already passed is answered
+        DEADLINE_EXCEEDED without starting.
 """
 
 from __future__ import annotations

@@ -1,11 +1,11 @@
 """RollcallError -> google.rpc.Status: the gRPC face's error encoder.
 
-The rule it keeps: every error on the wire is a google.rpc.Status with exactly
-one ErrorInfo (domain rollcall.v1, stable reason, metadata with twilio_code and
-http_status) and, when fields are at fault, one BadRequest naming each. The
-reverse direction lets anything that calls the service through a gRPC stub
-(the standalone REST gateway, the Python client) see the same RollcallError
-that an in-process caller sees.
+Rule 1: every error on the wire is a google.rpc.Status with exactly one ErrorInfo
+        (domain rollcall.v1, stable reason, metadata with twilio_code and
+        http_status) and, when fields are at fault, one BadRequest naming each.
+Rule 2: the decoder is clients.status, so anything that calls the service through
+        a gRPC stub (the standalone REST gateway, the Python client) sees the same
+        error an in-process caller sees.
 """
 
 from __future__ import annotations
