@@ -1,17 +1,18 @@
-"""Where status callbacks (and every other URL the service is given) may point.
+"""Where status callbacks (and the URLs a participant request gives) may point.
 
-The rule it keeps: an address is judged by the most specific network that
-contains it among the allow-list and the deny-list (a deny wins a tie); an
-address no listed network contains is allowed only when the allow-list is
-empty. IPv4-mapped IPv6 addresses are judged as the IPv4 address they carry.
-With both lists empty (the default) every destination is open and nothing is
-resolved. The policy is applied twice: when a URL is given (a literal IP, or
-every address its host resolves to within RESOLVE_TIMEOUT_SECONDS, without
-blocking the event loop; a host that does not resolve is accepted, since it
-cannot be reached either) and at delivery, where the HTTP client connects only
-to addresses the policy allows: `PolicyResolver` drops the others from each
-resolution (the name may resolve elsewhere by then) and a literal IP is
-checked before any connection is made.
+Rule 1: an address is judged by the most specific network containing it among the
+        allow-list and the deny-list (a deny wins a tie); one no listed network
+        contains is allowed only when the allow-list is empty; an IPv4-mapped IPv6
+        address is judged as the IPv4 address it carries.
+Rule 2: with both lists empty (the default) every destination is open and nothing
+        is resolved.
+Rule 3: when a Create or Update gives a URL, its literal IP, or every address its
+        host resolves to within RESOLVE_TIMEOUT_SECONDS (without blocking the event
+        loop), must be allowed; a host that does not resolve is accepted, since it
+        cannot be reached either.
+Rule 4: at delivery through a session resolving with `PolicyResolver` (the
+        dispatcher's), only allowed addresses are connected to: it drops the others
+        from each resolution, and a literal IP is checked before connecting.
 """
 
 from __future__ import annotations

@@ -1,11 +1,11 @@
 """Sending dead letters again, on request, in the order they were given up on.
 
-The rules it keeps: only the asking account's dead letters are sent; each gets
-one attempt, signed afresh with the account's current auth token and carrying
-its original I-Twilio-Idempotency-Token and SequenceNumber; one the receiver
-accepts is removed, one that fails again is kept (attempts and outcome
-updated) and holds back the rest of its conference, so a receiver never gets
-a conference's callbacks out of order. One redelivery runs at a time.
+Rule 1: only the asking account's dead letters are sent, one redelivery at a time.
+Rule 2: each gets one attempt, signed afresh with the account's current auth token
+        and carrying its original I-Twilio-Idempotency-Token and SequenceNumber.
+Rule 3: one the receiver accepts is removed; one that fails again is kept (attempts
+        and outcome updated) and holds back the rest of its conference, so a
+        receiver never gets a conference's callbacks out of order.
 """
 
 from __future__ import annotations

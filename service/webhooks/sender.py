@@ -1,14 +1,16 @@
 """One HTTP attempt of one callback, signed the way Twilio signs.
 
-The rules it keeps (Twilio's callback requests): GET puts the
-parameters in the query string, appended to the configured URL's own query,
-and is signed over that whole URL with no parameters; POST sends a
-form-encoded body and is signed over the configured URL exactly as given plus
-the sorted parameters; the key is the account's auth token. The URL goes on
-the wire byte for byte as signed (never re-encoded). Only a 2xx answer counts
-as delivered; anything else, or no answer, is a failed attempt. A destination
-the DestinationPolicy refuses is never connected to: that attempt is
-`refused`, which no retry can change.
+Rule 1: GET appends the parameters to the configured URL's own query and is signed
+        over that whole URL with no parameters; POST sends a form-encoded body and is
+        signed over the configured URL exactly as given plus the sorted parameters;
+        the key is the account's auth token.
+Rule 2: the URL goes on the wire byte for byte as signed (never re-encoded), and
+        redirects are not followed.
+Rule 3: only a 2xx answer counts as delivered; anything else, or no answer, is a
+        failed attempt.
+Rule 4: given a DestinationPolicy (and a session resolving through its
+        PolicyResolver), a refused destination is never connected to: that attempt
+        is `refused`, which no retry can change.
 """
 
 from __future__ import annotations
