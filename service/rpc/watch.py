@@ -1,7 +1,7 @@
 """WatchConference: an ordered, gap-free, resumable stream over the event log.
 
 The rules it keeps: the event table is the truth and the
-in-memory feed only wakes watchers and caches recent events. Each stream
+in-memory feed (see rpc.watch_feed) only wakes watchers and caches recent events. Each stream
 keeps its own cursor (the last revision it has dealt with) and sends, in
 revision order and exactly once, every event after it, reading from the cache
 when it holds the next revisions contiguously and from the store otherwise; so
@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import dataclasses
-import itertools
 import logging
 from collections.abc import AsyncIterator
 
@@ -28,64 +26,13 @@ from service.core.model import Event, EventType
 from service.core.ports.store import ParticipantFilter, Store
 from service.core.usecases import Participants
 from service.rpc import messages
+from service.rpc.watch_feed import Feed
 from service.rpc.watch_fill import FeedFiller
 
 log = logging.getLogger("rollcall.watch")
 
 _RESUME_ELSEWHERE = "this server is shutting down; resume from your last revision"
-_CACHE = 2048
 _BATCH = 500
-
-
-@dataclasses.dataclass
-class _Cached:
-    revision: int
-    event: Event
-    # Serialized once, sent as is by every stream (see rpc.prebuilt).
-    message: bytes
-
-
-class Feed:
-    """One conference's newest revision, recent events and sleeping watchers."""
-
-    def __init__(self) -> None:
-        self.revision = 0
-        self.recent: collections.deque[_Cached] = collections.deque(maxlen=_CACHE)
-        # One future per idle stream, resolved True by the next publish.
-        self.waiters: set[asyncio.Future[bool]] = set()
-        self.watchers = 0
-
-    def wake(self) -> None:
-        for waiter in self.waiters:
-            if not waiter.done():
-                waiter.set_result(True)
-        self.waiters.clear()
-
-    def publish(self, event: Event) -> None:
-        message = pb.WatchConferenceResponse(event=messages.event(event)).SerializeToString()
-        cached = _Cached(event.revision, event, message)
-        if self.recent and event.revision != self.recent[-1].revision + 1:
-            self.recent.clear()  # out of order: keep the cache contiguous
-        self.recent.append(cached)
-        if event.revision > self.revision:
-            self.revision = event.revision
-        self.wake()
-
-    def announce(self, revision: int) -> None:
-        """Another replica committed up to revision: wake watchers to read it."""
-        if revision > self.revision:
-            self.revision = revision
-            self.wake()
-
-    def after(self, cursor: int) -> list[_Cached] | None:
-        """Cached events after cursor, if the cache holds cursor+1 onwards."""
-        if not self.recent or self.recent[0].revision > cursor + 1:
-            return None
-        if self.recent[-1].revision <= cursor:
-            # Announced by another replica and not cached here: read the log.
-            return [] if self.recent[-1].revision >= self.revision else None
-        start = cursor + 1 - self.recent[0].revision
-        return list(itertools.islice(self.recent, start, None))
 
 
 class _Filter:
