@@ -36,8 +36,10 @@ from service.clock import Clock, SystemClock, Timer
 from service.config import Settings, parse_accounts, parse_api_keys
 from service.core import placements
 from service.core.conferences import Conferences
+from service.core.feed import LocalFeed
 from service.core.ports.carrier import Report
 from service.core.ports.dead_letters import DeadLetterStore
+from service.core.ports.feed import ChangeFeed
 from service.core.ports.store import Store
 from service.core.usecases import Participants
 from service.metrics import start_metrics
@@ -56,7 +58,7 @@ from service.rpc.servicer import ParticipantServicer
 from service.rpc.watch import WatchHub
 from service.store.postgres import schema as pg_schema
 from service.store.postgres.dead_letters import PgDeadLetters
-from service.store.postgres.notify import Listener
+from service.store.postgres.feed import PgFeed
 from service.store.postgres.store import PostgresStore
 from service.store.sqlite.dead_letters import DeadLetters
 from service.store.sqlite.guard import GuardedSqliteStore
@@ -120,7 +122,11 @@ class App:
         self.settings = settings
         self.clock: Clock = clock or SystemClock()
         self.store: Store = open_store(settings)
-        self._listener: Listener | None = None
+        self.feed: ChangeFeed = (
+            PgFeed(self.store, poll_seconds=settings.watch_poll_seconds)
+            if isinstance(self.store, PostgresStore)
+            else LocalFeed()
+        )
         self.coordinator: Coordinator | None = None
         self._database_check: Timer | None = None
         self._health_task: asyncio.Future[None] | None = None
@@ -160,7 +166,7 @@ class App:
         self.carrier = self.chosen.carrier
         if self.chosen.twilio is not None and not s.http_listen:
             raise ValueError("the twilio dialer needs --http-listen: the carrier calls back there")
-        self.participants = Participants(self.store, self.carrier, self.clock)
+        self.participants = Participants(self.store, self.carrier, self.clock, self.feed)
         # Before recover(): the calls it fails owe their callbacks too.
         self.webhooks = WebhookDispatcher(
             self.store,
@@ -189,10 +195,10 @@ class App:
                 heartbeat_seconds=s.replica_heartbeat_seconds,
                 placement_bound_seconds=placement_bound,
             )
-            self.participants.subscribe(self.coordinator.notify)
+            self.feed.subscribe(self.coordinator)
             await self.coordinator.start()
         else:
-            self.participants.subscribe(self.webhooks.notify)
+            self.feed.subscribe(self.webhooks)
             await self.webhooks.start()
             await self.participants.recover()
             await placements.recover(self.participants, placement_bound, at_start=True)
@@ -205,6 +211,7 @@ class App:
             progress_seconds=s.watch_progress_seconds,
             per_account=s.watchers_per_account,
         )
+        self.feed.subscribe(self.watch)
         self.api = ParticipantApi(
             self.auth,
             self.participants,
@@ -221,17 +228,7 @@ class App:
             self.api.limiter,
             self.api.page_tokens,
         )
-        if isinstance(self.store, PostgresStore):
-            self._listener = Listener(
-                self.store.options.dsn,
-                self.store.options.connect_kwargs(),
-                self._announce,
-                self.watch.watched,
-                self.store.revisions,
-                poll_seconds=s.watch_poll_seconds,
-                name=f"rollcall-listener {self.store.replica_id}",
-            )
-            self._listener.start()
+        await self.feed.start()
         self._schedule_compaction()
 
         server = grpc.aio.server(
@@ -299,12 +296,6 @@ class App:
             return self.settings.public_base_url.rstrip("/")
         host = self.settings.http_listen.rpartition(":")[0] or "127.0.0.1"
         return f"http://{host}:{self.http_port}"
-
-    def _announce(self, conference_sid: str, revision: int) -> None:
-        """Another replica committed this conference up to revision."""
-        self.watch.announce(conference_sid, revision)
-        if self.coordinator is not None:
-            self.coordinator.poke(conference_sid, revision)
 
     def _schedule_database_check(self) -> None:
         """Notice a database deleted under the server even when nothing writes."""
@@ -402,6 +393,5 @@ class App:
             await self.webhooks.stop()
         if self.redeliverer is not None:
             await self.redeliverer.close()
-        if self._listener is not None:
-            await self._listener.stop()
+        await self.feed.stop()
         await self.store.close()

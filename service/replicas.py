@@ -1,17 +1,17 @@
-"""Several replicas on one PostgreSQL: work that must happen once.
+"""Several replicas on one database: work that must happen once.
 
-The rules it keeps: every replica refreshes a heartbeat row; the calls a
-replica dials belong to it, and when its heartbeat expires a survivor claims
-them (one statement, so each call has one new owner) and resolves them under
-the same rule as a restart (unanswered calls fail, answered ones are resumed
-on the survivor's dialer). Status callbacks are delivered by the one replica
-holding the callback lease (a session advisory lock), so each conference's
-callbacks go out in order from one place; when the holder dies its lock goes
-with its connection, another takes the lease at its next heartbeat and
-continues from the durable cursors. The lease holder also ends the calls a
-replica placed and died before recording (placements older than the
-placing bound, so never a live replica's). Compaction takes its own lock (see
-PostgresStore.compact).
+Rule 1: every replica refreshes its heartbeat; the calls it dials are its own,
+        and once its heartbeat expires a survivor claims them (each call gets
+        one new owner) and resolves them as a restart would.
+Rule 2: status callbacks go out from the one replica holding the callback
+        lease, so each conference's callbacks leave in order from one place;
+        when the holder dies another takes the lease at its next heartbeat and
+        continues from the durable cursors.
+Rule 3: the lease holder hears the change feed: this replica's commits go to
+        its dispatcher; another replica's wake one backlog scan (coalesced).
+Rule 4: the lease holder also ends the calls a replica placed and died before
+        recording (placements older than the placing bound, so never a live
+        replica's).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Sequence
 
 from service.core import placements
 from service.core.model import Event
@@ -60,17 +61,21 @@ class Coordinator:
         # Loop time since which every round has succeeded (None: the last failed).
         self._healthy_since: float | None = None
 
-    def notify(self, events: list[Event]) -> None:
-        """Commit listener: this replica's changes, delivered here while it leads."""
-        if self.leader:
-            self.webhooks.notify(events)
+    # -- the change feed's subscriber ------------------------------------------
 
-    def poke(self, conference_sid: str, revision: int) -> None:
-        """Another replica committed: the leader looks for callbacks it owes.
-        A notification of this replica's own commit (every replica hears its
-        own NOTIFYs too) is skipped: its events came through notify()."""
-        if self.leader and not self.webhooks.knows(conference_sid, revision):
+    def committed(self, events: Sequence[Event]) -> None:
+        """This replica's change: delivered from here while it leads."""
+        if self.leader:
+            self.webhooks.committed(events)
+
+    def heard(self, conference_sid: str, revision: int) -> None:
+        """Another replica committed: the leader looks for callbacks it owes."""
+        if self.leader:
             self._poked.set()
+
+    def watching(self) -> tuple[str, ...]:
+        """None: the heartbeat's scan finds whatever a lost notification hid."""
+        return ()
 
     async def start(self) -> None:
         """First round before serving: heartbeat, lease, then restart recovery."""

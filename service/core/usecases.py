@@ -18,14 +18,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 
 from service.clock import Clock
 from service.core import background, carrier_first, create, errors, placing, reports, rules, update
 from service.core.carrier_first import Decided
 from service.core.changes import Changes
 from service.core.commands import ConferenceRef, CreateCommand, UpdateCommand
-from service.core.model import Conference, Event, Participant
+from service.core.model import Conference, Participant
 from service.core.ports.carrier import (
     CallTarget,
     Carrier,
@@ -33,19 +33,18 @@ from service.core.ports.carrier import (
     Report,
     Update,
 )
+from service.core.ports.feed import ChangeFeed
 from service.core.ports.store import Page, ParticipantFilter, Store, WriteTransaction
 
 log = logging.getLogger("rollcall.core")
 
-EventListener = Callable[[list[Event]], Awaitable[None] | None]
-
 
 class Participants:
-    def __init__(self, store: Store, carrier: Carrier, clock: Clock) -> None:
+    def __init__(self, store: Store, carrier: Carrier, clock: Clock, feed: ChangeFeed) -> None:
         self.store = store
         self.carrier = carrier
         self.clock = clock
-        self._listeners: list[EventListener] = []
+        self.feed = feed
         # Every change runs here, apart from its caller (see background).
         self.changes = background.ChangeRunner()
         # Creates between placing a call and recording it: a report for a call
@@ -53,12 +52,8 @@ class Participants:
         self.placing: set[asyncio.Future[None]] = set()
         self._create_locks: dict[tuple[str, str], asyncio.Lock] = {}
 
-    def subscribe(self, listener: EventListener) -> None:
-        """Called with each committed transaction's events, in commit order."""
-        self._listeners.append(listener)
-
     async def _committed(self, ch: Changes) -> None:
-        """What a commit promises: hangups, then the announcement to listeners.
+        """What a commit promises: hangups, then the announcement on the feed.
 
         A carrier that fails here cannot undo the commit, so it never stops the
         announcement: the participant was already recorded as gone, and the
@@ -71,11 +66,7 @@ class Participants:
                 log.exception(
                     "carrier hangup failed after commit", extra={"call_sid": target.call_sid}
                 )
-        if ch.events:
-            for listener in self._listeners:
-                result = listener(ch.events)
-                if result is not None:
-                    await result
+        self.feed.publish(ch.events)
 
     # -- reads ---------------------------------------------------------------
 

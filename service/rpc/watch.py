@@ -1,13 +1,14 @@
 """WatchConference: an ordered, gap-free, resumable stream over the event log.
 
-The rules it keeps: the event table is the truth and the
-in-memory feed (see rpc.watch_feed) only wakes watchers and caches recent events. Each stream
-keeps its own cursor (the last revision it has dealt with) and sends, in
-revision order and exactly once, every event after it, reading from the cache
-when it holds the next revisions contiguously and from the store otherwise; so
-a slow watcher lags on its own cursor and never blocks writers or other
-watchers, and its memory is one bounded batch. A progress marker carries the
-cursor, so no event at or below a marker's revision can follow it.
+Rule 1: the event table is the truth; the hub follows the change feed only to
+        wake watchers and cache recent events (see rpc.watch_feed).
+Rule 2: each stream keeps its own cursor and sends every event after it once,
+        in revision order, from the cache when it holds the next revisions
+        contiguously and from the store otherwise.
+Rule 3: a slow watcher lags on its own cursor, never blocking writers or other
+        watchers; its memory is one bounded batch.
+Rule 4: a progress marker carries the cursor: no event at or below its
+        revision can follow it.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 
 from rollcall.v1 import participant_service_pb2 as pb
 from service import metrics
@@ -117,7 +118,6 @@ class WatchHub:
         self._waiting_changed: asyncio.Event | None = None
         self._closing = asyncio.Event()
         self._filler = FeedFiller(store)
-        participants.subscribe(self.publish)
 
     def close(self) -> None:
         """End every stream with UNAVAILABLE so clients resume on another server."""
@@ -146,21 +146,24 @@ class WatchHub:
         if changed is not None:
             changed.set()
 
-    def announce(self, conference_sid: str, revision: int) -> None:
+    # -- the change feed's subscriber ------------------------------------------
+
+    def committed(self, events: Sequence[Event]) -> None:
+        """This process's change: its events go into their conference's feed."""
+        for event in events:
+            feed = self.feeds.get(event.conference_sid)
+            if feed is not None:
+                feed.publish(event)
+
+    def heard(self, conference_sid: str, revision: int) -> None:
         """A change committed elsewhere (another replica) reached this revision."""
         feed = self.feeds.get(conference_sid)
         if feed is not None:
             self._filler.announce(conference_sid, feed, revision)
 
-    def watched(self) -> list[str]:
+    def watching(self) -> list[str]:
         """The conferences someone watches here."""
         return list(self.feeds)
-
-    def publish(self, events: list[Event]) -> None:
-        for event in events:
-            feed = self.feeds.get(event.conference_sid)
-            if feed is not None:
-                feed.publish(event)
 
     async def _idle(self, feed: Feed, cursor: int, beat: _Beat) -> bool:
         """Wait for a change (True) or for the progress interval to pass (False).

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from rollcall.v1 import participant_service_pb2 as pb
 from service.gateway.status import from_rpc_error
 from tests.conftest import Harness, started
 from tests.e2e.helpers import list_all
+from tests.fakes.feed import OnCommit
 
 CONFERENCES = ("alpha", "beta", "gamma")
 WRITERS = 4
@@ -162,21 +164,25 @@ async def test_random_writes_with_disconnecting_watchers(tmp_path: Path) -> None
             Watcher(h, sids[rng.choice(CONFERENCES)], random.Random(i)) for i in range(WATCHERS)
         ]
         done = asyncio.Event()
-        committed = asyncio.Condition()
+        # Set, and replaced, at each commit (and once when done).
+        committed = [asyncio.Event()]
         total = [0]
 
-        async def count(events: list[Any]) -> None:
-            async with committed:
-                total[0] += len(events)
-                committed.notify_all()
+        def tick() -> None:
+            event, committed[0] = committed[0], asyncio.Event()
+            event.set()
 
-        h.app.participants.subscribe(count)
+        def count(events: Sequence[Any]) -> None:
+            total[0] += len(events)
+            tick()
+
+        h.app.feed.subscribe(OnCommit(count))
 
         async def away(changes: int) -> None:
             """Stay disconnected while `changes` more events are committed."""
-            async with committed:
-                target = total[0] + changes
-                await committed.wait_for(lambda: total[0] >= target or done.is_set())
+            target = total[0] + changes
+            while total[0] < target and not done.is_set():
+                await committed[0].wait()
 
         async def watch_loop(w: Watcher) -> None:
             while not done.is_set():
@@ -193,8 +199,7 @@ async def test_random_writes_with_disconnecting_watchers(tmp_path: Path) -> None
         compacting = asyncio.create_task(compactor())
         await asyncio.gather(*(_writer(h, random.Random(n), []) for n in range(WRITERS)))
         done.set()
-        async with committed:
-            committed.notify_all()
+        tick()
         await compacting
         for task in watching:  # a watcher may be idle on a quiet conference
             task.cancel()

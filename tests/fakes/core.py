@@ -16,10 +16,12 @@ from typing import Generic, TypeVar
 
 from service.carriers.simulated.adapter import SimulatedCarrier
 from service.clock import ManualClock
+from service.core.feed import LocalFeed
 from service.core.model import Event
 from service.core.ports.carrier import Report
 from service.core.usecases import Participants
 from service.store.sqlite.store import SqliteStore
+from tests.fakes.feed import OnCommit
 
 T = TypeVar("T", bound=SimulatedCarrier)
 
@@ -45,9 +47,9 @@ async def simulated_core(tmp_path: Path, carrier: type[T]) -> AsyncIterator[Core
         await holder[0].on_report(report)
 
     made = carrier(clock, sink, ring_seconds=1.0, calls_per_second=0)
-    participants = Participants(store, made, clock)
+    participants = Participants(store, made, clock, LocalFeed())
     holder.append(participants)
-    participants.subscribe(seen.extend)
+    participants.feed.subscribe(OnCommit(seen.extend))
     try:
         yield Core(participants, made, clock, seen)
     finally:

@@ -21,11 +21,13 @@ from service.carriers.twilio.ingest import callback_urls
 from service.clock import ManualClock
 from service.core.commands import ConferenceRef, CreateCommand
 from service.core.conferences import Conferences
+from service.core.feed import LocalFeed
 from service.core.model import Event
 from service.core.ports.carrier import Report
 from service.core.usecases import Participants
 from service.store.sqlite.store import SqliteStore
 from tests.fakes.carrier import FakeCarrier, running
+from tests.fakes.feed import OnCommit
 from tests.fakes.twilio_harness import ACCOUNT, UPSTREAM, UPSTREAM_TOKEN, Received, ingest_server
 from tests.unit.test_rules import command
 
@@ -84,10 +86,10 @@ async def core_on_twilio(tmp_path: Path) -> AsyncIterator[CoreRig]:
             TwilioOptions(base_url=carrier.base_url, calls_per_second=0),
             sleep=clock.advance,
         )
-        participants = Participants(store, adapter, clock)
+        participants = Participants(store, adapter, clock, LocalFeed())
         received.participants = participants
         seen: list[Event] = []
-        participants.subscribe(seen.extend)
+        participants.feed.subscribe(OnCommit(seen.extend))
         try:
             yield CoreRig(
                 participants,

@@ -20,6 +20,7 @@ from service.core.ports.carrier import (
 )
 from service.core.usecases import Participants
 from tests.fakes.core import simulated_core
+from tests.fakes.feed import OnCommit
 from tests.unit.test_rules import AC, command, core  # noqa: F401 (fixture)
 
 
@@ -89,7 +90,7 @@ async def test_steps_taken_at_one_instant_are_one_change_with_an_event_each(
                 [(e.type, e.revision, e.participant and e.participant.status.value) for e in events]
             )
 
-        rig.participants.subscribe(record)
+        rig.participants.feed.subscribe(OnCommit(record))
         p, _ = await rig.participants.create(command())
         await rig.clock.advance(0)  # the simulator dials and rings at once
         (created,), dialed = changes

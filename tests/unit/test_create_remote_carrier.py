@@ -18,6 +18,7 @@ import pytest
 
 from service.carriers.simulated.adapter import SimulatedCarrier
 from service.clock import ManualClock
+from service.core.feed import LocalFeed
 from service.core.ports.carrier import Effect, Kick, PlaceCall, Placed, Report
 from service.core.usecases import Participants
 from service.store.sqlite.store import SqliteStore
@@ -63,7 +64,7 @@ async def replicas(tmp_path: Path) -> AsyncIterator[list[tuple[Participants, Gat
             await holder[0].on_report(report)
 
         carrier = GatedCarrier(clock, sink, ring_seconds=1.0, calls_per_second=0)
-        participants = Participants(store, carrier, clock)
+        participants = Participants(store, carrier, clock, LocalFeed())
         holder.append(participants)
         made.append((participants, carrier))
     try:

@@ -24,6 +24,7 @@ from service.carriers.simulated.adapter import SimulatedCarrier
 from service.clock import ManualClock
 from service.core import errors, placements
 from service.core.errors import Code, RollcallError
+from service.core.feed import LocalFeed
 from service.core.model import new_sid
 from service.core.ports.carrier import (
     CallReport,
@@ -129,7 +130,7 @@ class World:
             await holder[0].on_report(report)
 
         carrier = RemoteCarrier(self.side, self.clock, sink, ring_seconds=1.0, calls_per_second=0)
-        participants = Participants(store, carrier, self.clock)
+        participants = Participants(store, carrier, self.clock, LocalFeed())
         holder.append(participants)
         process = Process(store, carrier, participants)
         self.processes.append(process)

@@ -12,6 +12,7 @@ from service.carriers.simulated.adapter import SimulatedCarrier
 from service.clock import ManualClock
 from service.core import errors
 from service.core.commands import ConferenceRef, CreateCommand, UpdateCommand
+from service.core.feed import LocalFeed
 from service.core.model import (
     CallStatus,
     ConferenceStatus,
@@ -24,6 +25,7 @@ from service.core.ports.carrier import Report
 from service.core.usecases import Participants
 from service.store.sqlite.store import SqliteStore
 from tests.fakes.core import simulated_core
+from tests.fakes.feed import OnCommit
 
 AC = "AC" + "a" * 32
 
@@ -32,7 +34,9 @@ AC = "AC" + "a" * 32
 async def core(tmp_path: Path) -> AsyncIterator[tuple[Participants, ManualClock, list[EventType]]]:
     async with simulated_core(tmp_path, SimulatedCarrier) as rig:
         seen: list[EventType] = []
-        rig.participants.subscribe(lambda events: seen.extend(e.type for e in events))
+        rig.participants.feed.subscribe(
+            OnCommit(lambda events: seen.extend(e.type for e in events))
+        )
         yield rig.participants, rig.clock, seen
 
 
@@ -159,14 +163,14 @@ async def test_recover_fails_unanswered_and_resumes_answered(tmp_path: Path) -> 
         await participants.on_report(report)
 
     dialer = SimulatedCarrier(clock, sink, ring_seconds=1.0, calls_per_second=0)
-    participants = Participants(store, dialer, clock)
+    participants = Participants(store, dialer, clock, LocalFeed())
     answered, _ = await participants.create(command(time_limit=100))
     await clock.advance(1)
     ringing, _ = await participants.create(command())
     await clock.advance(0)
     await dialer.close()  # the process "dies": its timers are gone
     dialer2 = SimulatedCarrier(clock, sink, ring_seconds=1.0, calls_per_second=0)
-    participants = Participants(store, dialer2, clock)
+    participants = Participants(store, dialer2, clock, LocalFeed())
     assert await participants.recover() == (1, 1)
     ref = ConferenceRef(AC, answered.conference_sid)
     r = await participants.fetch(ref, ringing.call_sid, include_ended=True)
