@@ -1,12 +1,19 @@
-"""Assembles and runs one Rollcall process: store, dialer, core, gRPC, REST.
+"""Assembles and runs one Rollcall process: store, carrier, core, gRPC, REST.
 
-The rule it keeps: start-up order makes every promise true before the first
-request (migrations applied, interrupted calls resolved, then ports opened);
-shut-down order reverses it (health NOT_SERVING through the drain window while
-still serving, then new calls refused UNAVAILABLE, in-flight RPCs finish
-within the grace period or end UNAVAILABLE, changes begun run to their end,
-then the dialer, the status callback dispatcher (what it
-has not delivered stays behind its durable cursors) and the store close).
+Rule 1: start-up makes every promise true before the first request: the store
+        open (migrations applied), interrupted calls resolved, the change
+        feed's subscribers in place, then the ports opened.
+Rule 2: stop() drains first: health NOT_SERVING through the drain window while
+        still serving, then new calls refused UNAVAILABLE, in-flight RPCs end
+        within the grace period (or UNAVAILABLE), changes begun run to their
+        end.
+Rule 3: then it stops what start() began, in reverse, but for the carrier and
+        the changes, which end first (no change starts after, and the last
+        ones are still announced and delivered); what the callback dispatcher
+        has not delivered stays behind its durable cursors.
+Rule 4: the store's parts decide the wiring (see store.parts): replicas
+        coordinate only where the store offers leases; health watches the
+        database only where the store offers a hook.
 """
 
 from __future__ import annotations
@@ -36,8 +43,7 @@ from service.clock import Clock, SystemClock, Timer
 from service.config import Settings, parse_accounts, parse_api_keys
 from service.core import placements
 from service.core.conferences import Conferences
-from service.core.feed import LocalFeed
-from service.core.ports.carrier import Report
+from service.core.ports.carrier import Carrier, Report
 from service.core.ports.dead_letters import DeadLetterStore
 from service.core.ports.feed import ChangeFeed
 from service.core.ports.store import Store
@@ -56,44 +62,13 @@ from service.rpc.participants import ParticipantApi
 from service.rpc.prebuilt import PrebuiltResponses
 from service.rpc.servicer import ParticipantServicer
 from service.rpc.watch import WatchHub
-from service.store.postgres import schema as pg_schema
-from service.store.postgres.dead_letters import PgDeadLetters
-from service.store.postgres.feed import PgFeed
-from service.store.postgres.store import PostgresStore
-from service.store.sqlite.dead_letters import DeadLetters
-from service.store.sqlite.guard import GuardedSqliteStore
-from service.store.sqlite.store import SqliteStore
+from service.store import open_store
+from service.store.parts import Health, StoreParts
 from service.webhooks.destinations import DestinationPolicy
 from service.webhooks.dispatcher import Policy, WebhookDispatcher
 from service.webhooks.redelivery import Redeliverer
 
 log = logging.getLogger("rollcall.app")
-
-
-def open_store(settings: Settings) -> Store:
-    """SQLite for a file name, PostgreSQL for a postgresql:// URL."""
-    if pg_schema.is_postgres(settings.database):
-        store = PostgresStore(
-            pg_schema.PgOptions(
-                dsn=settings.database,
-                pool_size=settings.database_pool_size,
-                statement_timeout_seconds=settings.database_statement_timeout_seconds,
-                tls=settings.database_tls,
-                tls_ca_file=settings.database_tls_ca_file,
-            ),
-            replica_id=settings.replica_id,
-        )
-        store.heartbeat_timeout = settings.replica_timeout_seconds
-        return store
-    return GuardedSqliteStore(settings.database)
-
-
-def open_dead_letters(store: Store) -> DeadLetterStore:
-    """The dead-letter table of the same database as the store."""
-    if isinstance(store, PostgresStore):
-        return PgDeadLetters(store)
-    assert isinstance(store, SqliteStore)
-    return DeadLetters(store)
 
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["ParticipantService"].full_name
@@ -105,11 +80,12 @@ HEALTH_NAMES = ("", SERVICE_NAME, CONFERENCE_SERVICE_NAME, CALLBACK_SERVICE_NAME
 
 def carrier_ingest(app: App) -> Callable[[web.Application], None]:
     """The carrier callback routes, applying reports through the core."""
-    chosen = app.chosen
+    chosen, participants = app.chosen, app.participants
+    assert chosen is not None and participants is not None
 
     async def apply(report: Report, token: str | None) -> None:
         accounts = chosen.tenants.get(report.account_sid, frozenset())
-        await app.participants.on_report(report, token, accounts)
+        await participants.on_report(report, token, accounts)
 
     def mount(web_app: web.Application) -> None:
         add_carrier_routes(web_app, app.public_base_url, chosen.signing_tokens.get, apply)
@@ -121,28 +97,34 @@ class App:
     def __init__(self, settings: Settings, clock: Clock | None = None) -> None:
         self.settings = settings
         self.clock: Clock = clock or SystemClock()
-        self.store: Store = open_store(settings)
-        self.feed: ChangeFeed = (
-            PgFeed(self.store, poll_seconds=settings.watch_poll_seconds)
-            if isinstance(self.store, PostgresStore)
-            else LocalFeed()
-        )
-        self.coordinator: Coordinator | None = None
-        self._database_check: Timer | None = None
-        self._health_task: asyncio.Future[None] | None = None
-        self.grpc_port = 0
-        self.http_port: int | None = None
+        self.parts: StoreParts = open_store(settings)
+        self.store: Store = self.parts.store
+        self.dead_letters: DeadLetterStore = self.parts.dead_letters
+        self.feed: ChangeFeed = self.parts.feed
+        # Made by start(), in this order; stop() ends them in reverse.
         self.demo: keys.DemoAccount | None = None
-        self._server: grpc.aio.Server | None = None
-        self._health: health.aio.HealthServicer | None = None
-        self._gateway: object | None = None
+        self.auth: Authenticator | None = None
+        self.chosen: Chosen | None = None
+        self.carrier: Carrier | None = None
+        self.participants: Participants | None = None
+        self.webhooks: WebhookDispatcher | None = None
+        self.redeliverer: Redeliverer | None = None
+        self.coordinator: Coordinator | None = None
+        self.admission: Admission | None = None
+        self.watch: WatchHub | None = None
+        self.api: ParticipantApi | None = None
+        self.conference_api: ConferenceApi | None = None
         self._compaction: Timer | None = None
+        self._server: grpc.aio.Server | None = None
+        self.grpc_port = 0
+        self._health: health.aio.HealthServicer | None = None
+        self._health_task: asyncio.Future[None] | None = None
+        self._database_check: Timer | None = None
+        self._gateway: object | None = None
+        self.http_port: int | None = None
         self._metrics: web.AppRunner | None = None
         self.metrics_port: int | None = None
         self._stopping = False
-        self.webhooks: WebhookDispatcher | None = None
-        self.dead_letters = open_dead_letters(self.store)
-        self.redeliverer: Redeliverer | None = None
 
     async def start(self) -> None:
         s = self.settings
@@ -160,9 +142,10 @@ class App:
         self.auth = Authenticator(accounts, api_keys)
 
         async def sink(report: Report) -> None:
+            assert self.participants is not None
             await self.participants.on_report(report)
 
-        self.chosen: Chosen = choose(s, self.clock, sink)
+        self.chosen = choose(s, self.clock, sink)
         self.carrier = self.chosen.carrier
         if self.chosen.twilio is not None and not s.http_listen:
             raise ValueError("the twilio dialer needs --http-listen: the carrier calls back there")
@@ -185,11 +168,11 @@ class App:
         # Another replica's Create is past placing its call by then (the
         # carrier's bound, retries included): its placement is never touched.
         placement_bound = 2 * s.twilio_timeout_seconds
-        if isinstance(self.store, PostgresStore):
+        if self.parts.leases is not None:
             # Several replicas: callbacks from the lease holder, calls of
             # stopped replicas resolved by a survivor.
             self.coordinator = Coordinator(
-                self.store,
+                self.parts.leases,
                 self.participants,
                 self.webhooks,
                 heartbeat_seconds=s.replica_heartbeat_seconds,
@@ -265,9 +248,9 @@ class App:
         self._server = server
         for name in HEALTH_NAMES:
             await self._health.set(name, health_pb2.HealthCheckResponse.SERVING)
-        if isinstance(self.store, GuardedSqliteStore):
-            self.store.on_gone(self._database_gone)
-            self._schedule_database_check()
+        if self.parts.health is not None:
+            self.parts.health.on_gone(self._database_gone)
+            self._schedule_database_check(self.parts.health)
         if s.http_listen:
             from service.gateway.protocol import HttpLimits
             from service.gateway.server import start_gateway
@@ -297,14 +280,13 @@ class App:
         host = self.settings.http_listen.rpartition(":")[0] or "127.0.0.1"
         return f"http://{host}:{self.http_port}"
 
-    def _schedule_database_check(self) -> None:
+    def _schedule_database_check(self, health: Health) -> None:
         """Notice a database deleted under the server even when nothing writes."""
-        store = self.store
-        if self.settings.database_check_seconds <= 0 or not isinstance(store, GuardedSqliteStore):
+        if self.settings.database_check_seconds <= 0:
             return  # off: writes still check before they commit
 
         def check() -> None:
-            if store.check() and not self._stopping:
+            if health.check() and not self._stopping:
                 self._database_check = self.clock.call_later(
                     self.settings.database_check_seconds, check
                 )
@@ -339,6 +321,7 @@ class App:
     async def compact(self) -> int:
         """Drop events outside the retention window (time and count)."""
         s = self.settings
+        assert self.watch is not None
         if self.webhooks is not None:
             await self.webhooks.flush()
         deleted = await self.watch.compact(s.event_retention_seconds, s.event_retention_count)
@@ -349,29 +332,30 @@ class App:
     async def stop(self, grace: float | None = None) -> None:
         """Health NOT_SERVING for drain_seconds while still serving; then new
         calls are refused UNAVAILABLE, calls in flight get `grace` seconds
-        (then end UNAVAILABLE), and every change begun runs to its end before
-        the dialer, the callback dispatcher and the store close."""
+        (then end UNAVAILABLE), and every change begun runs to its end; then
+        what start() began stops in reverse (Rule 3). It also cleans up after
+        a start() that failed part way."""
         self._stopping = True
-        if self._compaction is not None:
-            self._compaction.cancel()
-        if self._database_check is not None:
-            self._database_check.cancel()
+        for timer in (self._compaction, self._database_check):
+            if timer is not None:
+                timer.cancel()
         grace = self.settings.grace_seconds if grace is None else grace
         if self._health is not None:
             await self._health.enter_graceful_shutdown()
             if self.settings.drain_seconds > 0:
                 log.info("draining", extra={"seconds": self.settings.drain_seconds})
                 await asyncio.sleep(self.settings.drain_seconds)
-        admission: Admission | None = getattr(self, "admission", None)
-        if admission is not None:
-            admission.close()
-        if getattr(self, "watch", None) is not None:
+        if self.admission is not None:
+            self.admission.close()
+        if self.watch is not None:
             self.watch.close()
-        if admission is not None:
-            await admission.finish(grace)
-        participants: Participants | None = getattr(self, "participants", None)
-        if participants is not None:
-            await participants.changes.settle()
+        if self.admission is not None:
+            await self.admission.finish(grace)
+        if self.participants is not None:
+            await self.participants.changes.settle()
+        if self._metrics is not None:
+            await self._metrics.cleanup()
+            self._metrics = None
         if self._gateway is not None:
             await self._gateway.close()  # type: ignore[attr-defined]
             self._gateway = None
@@ -379,19 +363,17 @@ class App:
             # Only grpc's own streams (health, reflection) can be left now.
             await self._server.stop(min(grace, 1.0))
             self._server = None
-        if self._metrics is not None:
-            await self._metrics.cleanup()
-            self._metrics = None
-        # stop() also cleans up after a start() that failed part way.
-        if getattr(self, "carrier", None) is not None:
+        # The carrier, then the last changes, while their announcements are
+        # still heard and delivered.
+        if self.carrier is not None:
             await self.carrier.close()
-        if participants is not None:
-            await participants.changes.drain()
+        if self.participants is not None:
+            await self.participants.changes.drain()
+        await self.feed.stop()
         if self.coordinator is not None:
             await self.coordinator.stop()
-        if self.webhooks is not None:
-            await self.webhooks.stop()
         if self.redeliverer is not None:
             await self.redeliverer.close()
-        await self.feed.stop()
+        if self.webhooks is not None:
+            await self.webhooks.stop()
         await self.store.close()

@@ -24,8 +24,7 @@ from collections.abc import Sequence
 from service.core import placements
 from service.core.model import Event
 from service.core.usecases import Participants
-from service.store.postgres.lease import SessionLease
-from service.store.postgres.store import PostgresStore
+from service.store.parts import Leases
 from service.webhooks.dispatcher import WebhookDispatcher
 
 log = logging.getLogger("rollcall.replicas")
@@ -37,20 +36,20 @@ CALLBACK_LEASE = 0x726F6C6C63616C62
 class Coordinator:
     def __init__(
         self,
-        store: PostgresStore,
+        leases: Leases,
         participants: Participants,
         webhooks: WebhookDispatcher,
         *,
         heartbeat_seconds: float,
         placement_bound_seconds: float = 20.0,
     ) -> None:
-        self.store = store
+        self.leases = leases
         self.participants = participants
         self.webhooks = webhooks
         self.heartbeat_seconds = heartbeat_seconds
         # Age after which a placement is past any live replica's Create.
         self.placement_bound_seconds = placement_bound_seconds
-        self.lease = SessionLease(store.options.dsn, store.options.connect_kwargs(), CALLBACK_LEASE)
+        self.lease = leases.lease(CALLBACK_LEASE)
         self.leader = False
         self._leading = asyncio.Event()  # set while self.leader
         self._task: asyncio.Task[None] | None = None
@@ -80,7 +79,7 @@ class Coordinator:
     async def start(self) -> None:
         """First round before serving: heartbeat, lease, then restart recovery."""
         self._healthy_since = asyncio.get_running_loop().time()
-        await self.store.heartbeat()
+        await self.leases.heartbeat()
         await self._lead()
         await self.participants.recover()
         await placements.recover(self.participants, self.placement_bound_seconds, at_start=True)
@@ -101,7 +100,7 @@ class Coordinator:
             with contextlib.suppress(asyncio.CancelledError):
                 await sweep
         with contextlib.suppress(Exception):
-            await asyncio.wait_for(self.store.retire(), self.heartbeat_seconds)
+            await asyncio.wait_for(self.leases.retire(), self.heartbeat_seconds)
         await self.lease.release()
         self.leader = False
         self._leading.clear()
@@ -125,7 +124,7 @@ class Coordinator:
 
     async def tick(self) -> None:
         """One round: heartbeat, lease, callbacks owed, calls of dead replicas."""
-        await self.store.heartbeat()
+        await self.leases.heartbeat()
         await self._lead()
         if self.leader:
             self._poked.clear()
@@ -138,10 +137,10 @@ class Coordinator:
             self._healthy_since = now
         # After an outage (of this replica or the database) every replica's
         # heartbeat looks old: claim only once live ones have had time to renew.
-        if now - self._healthy_since < self.store.heartbeat_timeout:
+        if now - self._healthy_since < self.leases.heartbeat_timeout:
             self.ticks += 1
             return
-        orphans = await self.store.claim_orphans()
+        orphans = await self.leases.claim_orphans()
         if orphans:
             log.info("claimed calls of a stopped replica", extra={"calls": len(orphans)})
             await self.participants.recover(orphans)

@@ -4,7 +4,6 @@ test_store_contract: SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
-from service.app import open_dead_letters
 from service.core.model import Event, EventType
 from service.core.ports.dead_letters import DeadLetter, DeadLetterStore
 from service.core.ports.store import Store
@@ -81,8 +80,3 @@ async def test_dead_letters_per_account_in_order_then_delivered_failed_pruned(
     await letters.delivered(mine[0].id)
     assert await letters.prune() == 1  # the one whose event is gone
     assert [d.revision for d in await letters.list(AC)] == [2]
-
-
-async def test_the_app_picks_the_dead_letter_adapter_of_its_store(store: Store) -> None:
-    expected = PgDeadLetters if isinstance(store, PostgresStore) else DeadLetters
-    assert isinstance(open_dead_letters(store), expected)
