@@ -7,8 +7,10 @@ Rule 2: status callbacks go out from the one replica holding the callback
         lease, so each conference's callbacks leave in order from one place;
         when the holder dies another takes the lease at its next heartbeat and
         continues from the durable cursors.
-Rule 3: the lease holder hears the change feed: this replica's commits go to
-        its dispatcher; another replica's wake one backlog scan (coalesced).
+Rule 3: on the change feed only the lease holder acts: this replica's commits
+        go to its dispatcher, another replica's wake one backlog scan
+        (coalesced); the feed never passes on this replica's own commits as
+        heard, so they cost no scan.
 Rule 4: the lease holder also ends the calls a replica placed and died before
         recording (placements older than the placing bound, so never a live
         replica's).
