@@ -1,19 +1,26 @@
 """Assembles and runs one Rollcall process: store, carrier, core, gRPC, REST.
 
-The rule it keeps: start-up order makes every promise true before the first
-request (migrations applied, interrupted calls resolved, then ports opened);
-shut-down order reverses it (health NOT_SERVING through the drain window while
-still serving, then new calls refused UNAVAILABLE, in-flight RPCs finish
-within the grace period or end UNAVAILABLE, changes begun run to their end,
-then the carrier, the status callback dispatcher (what it
-has not delivered stays behind its durable cursors) and the store close).
+Rule 1: start-up makes every promise true before the first request: the store
+        open (migrations applied), interrupted calls resolved, the change
+        feed's subscribers in place, then the ports opened.
+Rule 2: stop() drains first: health NOT_SERVING through the drain window while
+        still serving, then new calls refused UNAVAILABLE, in-flight RPCs end
+        within the grace period (or UNAVAILABLE), changes begun run to their
+        end.
+Rule 3: then it stops what start() began, in reverse, but for the carrier and
+        the changes, which end first (no change starts after, and the last
+        ones are still announced and delivered); what the callback dispatcher
+        has not delivered stays behind its durable cursors.
+Rule 4: the store's parts decide the wiring (see store.parts): replicas
+        coordinate only where the store offers leases; health watches the
+        database only where the store offers a hook.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 import grpc
 from aiohttp import web
@@ -35,10 +42,10 @@ from service.carriers.twilio.ingest import callback_urls
 from service.clock import Clock, SystemClock, Timer
 from service.config import Settings, parse_accounts, parse_api_keys
 from service.core import assemble
-from service.core.feed import LocalFeed
-from service.core.model import Event
-from service.core.ports.carrier import Report
+from service.core.participants import Participants
+from service.core.ports.carrier import Carrier, Report
 from service.core.ports.dead_letters import DeadLetterStore
+from service.core.ports.feed import ChangeFeed
 from service.core.ports.store import Store
 from service.metrics import start_metrics
 from service.ratelimit import RateLimiter
@@ -54,44 +61,13 @@ from service.rpc.participants import ParticipantApi
 from service.rpc.prebuilt import PrebuiltResponses
 from service.rpc.servicer import ParticipantServicer
 from service.rpc.watch import WatchHub
-from service.store.postgres import schema as pg_schema
-from service.store.postgres.dead_letters import PgDeadLetters
-from service.store.postgres.notify import Listener
-from service.store.postgres.store import PostgresStore
-from service.store.sqlite.dead_letters import DeadLetters
-from service.store.sqlite.guard import GuardedSqliteStore
-from service.store.sqlite.store import SqliteStore
+from service.store.choose import open_store
+from service.store.parts import Health, StoreParts
 from service.webhooks.destinations import DestinationPolicy
 from service.webhooks.dispatcher import Policy, WebhookDispatcher
 from service.webhooks.redelivery import Redeliverer
 
 log = logging.getLogger("rollcall.app")
-
-
-def open_store(settings: Settings) -> Store:
-    """SQLite for a file name, PostgreSQL for a postgresql:// URL."""
-    if pg_schema.is_postgres(settings.database):
-        store = PostgresStore(
-            pg_schema.PgOptions(
-                dsn=settings.database,
-                pool_size=settings.database_pool_size,
-                statement_timeout_seconds=settings.database_statement_timeout_seconds,
-                tls=settings.database_tls,
-                tls_ca_file=settings.database_tls_ca_file,
-            ),
-            replica_id=settings.replica_id,
-        )
-        store.heartbeat_timeout = settings.replica_timeout_seconds
-        return store
-    return GuardedSqliteStore(settings.database)
-
-
-def open_dead_letters(store: Store) -> DeadLetterStore:
-    """The dead-letter table of the same database as the store."""
-    if isinstance(store, PostgresStore):
-        return PgDeadLetters(store)
-    assert isinstance(store, SqliteStore)
-    return DeadLetters(store)
 
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["ParticipantService"].full_name
@@ -103,11 +79,12 @@ HEALTH_NAMES = ("", SERVICE_NAME, CONFERENCE_SERVICE_NAME, CALLBACK_SERVICE_NAME
 
 def carrier_ingest(app: App) -> Callable[[web.Application], None]:
     """The carrier callback routes, applying reports through the core."""
-    chosen = app.chosen
+    chosen, core = app.chosen, app.core
+    assert chosen is not None and core is not None
 
     async def apply(report: Report, token: str | None) -> None:
         accounts = chosen.tenants.get(report.account_sid, frozenset())
-        await app.core.reports.on_report(report, token, accounts)
+        await core.reports.on_report(report, token, accounts)
 
     def mount(web_app: web.Application) -> None:
         add_carrier_routes(web_app, app.public_base_url, chosen.signing_tokens.get, apply)
@@ -115,44 +92,39 @@ def carrier_ingest(app: App) -> Callable[[web.Application], None]:
     return mount
 
 
-class _Committed:
-    """A feed subscriber that only hears this process's commits."""
-
-    def __init__(self, listener: Callable[[list[Event]], None]) -> None:
-        self.listener = listener
-
-    def committed(self, events: Sequence[Event]) -> None:
-        self.listener(list(events))
-
-    def heard(self, conference_sid: str, revision: int) -> None:
-        return None
-
-    def watching(self) -> list[str]:
-        return []
-
-
 class App:
     def __init__(self, settings: Settings, clock: Clock | None = None) -> None:
         self.settings = settings
         self.clock: Clock = clock or SystemClock()
-        self.store: Store = open_store(settings)
-        self._listener: Listener | None = None
-        self.coordinator: Coordinator | None = None
-        self._database_check: Timer | None = None
-        self._health_task: asyncio.Future[None] | None = None
-        self.grpc_port = 0
-        self.http_port: int | None = None
+        self.parts: StoreParts = open_store(settings)
+        self.store: Store = self.parts.store
+        self.dead_letters: DeadLetterStore = self.parts.dead_letters
+        self.feed: ChangeFeed = self.parts.feed
+        # Made by start(), in this order; stop() ends them in reverse.
         self.demo: keys.DemoAccount | None = None
-        self._server: grpc.aio.Server | None = None
-        self._health: health.aio.HealthServicer | None = None
-        self._gateway: object | None = None
+        self.auth: Authenticator | None = None
+        self.chosen: Chosen | None = None
+        self.carrier: Carrier | None = None
+        self.core: assemble.Core | None = None
+        self.participants: Participants | None = None
+        self.webhooks: WebhookDispatcher | None = None
+        self.redeliverer: Redeliverer | None = None
+        self.coordinator: Coordinator | None = None
+        self.admission: Admission | None = None
+        self.watch: WatchHub | None = None
+        self.api: ParticipantApi | None = None
+        self.conference_api: ConferenceApi | None = None
         self._compaction: Timer | None = None
+        self._server: grpc.aio.Server | None = None
+        self.grpc_port = 0
+        self._health: health.aio.HealthServicer | None = None
+        self._health_task: asyncio.Future[None] | None = None
+        self._database_check: Timer | None = None
+        self._gateway: object | None = None
+        self.http_port: int | None = None
         self._metrics: web.AppRunner | None = None
         self.metrics_port: int | None = None
         self._stopping = False
-        self.webhooks: WebhookDispatcher | None = None
-        self.dead_letters = open_dead_letters(self.store)
-        self.redeliverer: Redeliverer | None = None
 
     async def start(self) -> None:
         s = self.settings
@@ -170,15 +142,15 @@ class App:
         self.auth = Authenticator(accounts, api_keys)
 
         async def sink(report: Report) -> None:
+            assert self.core is not None
             await self.core.reports.on_report(report)
 
-        self.chosen: Chosen = choose(s, self.clock, sink)
+        self.chosen = choose(s, self.clock, sink)
         self.carrier = self.chosen.carrier
         if self.chosen.twilio is not None and not s.http_listen:
             raise ValueError("the twilio carrier needs --http-listen: the carrier calls back there")
-        self.feed = LocalFeed()
-        self.core = assemble.build(self.store, self.carrier, self.clock, self.feed)
-        self.participants = self.core.participants
+        self.core = core = assemble.build(self.store, self.carrier, self.clock, self.feed)
+        self.participants = core.participants
         # Before recover(): the calls it fails owe their callbacks too.
         self.webhooks = WebhookDispatcher(
             self.store,
@@ -197,24 +169,24 @@ class App:
         # Another replica's Create is past placing its call by then (the
         # carrier's bound, retries included): its placement is never touched.
         placement_bound = 2 * s.twilio_timeout_seconds
-        if isinstance(self.store, PostgresStore):
+        if self.parts.leases is not None:
             # Several replicas: callbacks from the lease holder, calls of
             # stopped replicas resolved by a survivor.
             self.coordinator = Coordinator(
-                self.store,
-                self.core,
+                self.parts.leases,
+                core,
                 self.webhooks,
                 heartbeat_seconds=s.replica_heartbeat_seconds,
                 placement_bound_seconds=placement_bound,
             )
-            self.feed.subscribe(_Committed(self.coordinator.notify))
+            self.feed.subscribe(self.coordinator)
             await self.coordinator.start()
         else:
-            self.feed.subscribe(_Committed(self.webhooks.notify))
+            self.feed.subscribe(self.webhooks)
             await self.webhooks.start()
-            await self.core.recover()
-            await self.core.recover_placements(placement_bound, at_start=True)
-        changes = self.core.runtime.changes
+            await core.recover()
+            await core.recover_placements(placement_bound, at_start=True)
+        changes = core.runtime.changes
         self.admission = Admission(s.max_in_flight, lambda: changes.orphans)
         self.watch = WatchHub(
             self.store,
@@ -223,7 +195,7 @@ class App:
             progress_seconds=s.watch_progress_seconds,
             per_account=s.watchers_per_account,
         )
-        self.feed.subscribe(_Committed(self.watch.publish))
+        self.feed.subscribe(self.watch)
         self.api = ParticipantApi(
             self.auth,
             self.participants,
@@ -236,21 +208,11 @@ class App:
         # Its own limiter object would double an account's budget: share one.
         self.conference_api = ConferenceApi(
             self.auth,
-            self.core.conferences,
+            core.conferences,
             self.api.limiter,
             self.api.page_tokens,
         )
-        if isinstance(self.store, PostgresStore):
-            self._listener = Listener(
-                self.store.options.dsn,
-                self.store.options.connect_kwargs(),
-                self._announce,
-                self.watch.watched,
-                self.store.revisions,
-                poll_seconds=s.watch_poll_seconds,
-                name=f"rollcall-listener {self.store.replica_id}",
-            )
-            self._listener.start()
+        await self.feed.start()
         self._schedule_compaction()
 
         server = grpc.aio.server(
@@ -287,9 +249,9 @@ class App:
         self._server = server
         for name in HEALTH_NAMES:
             await self._health.set(name, health_pb2.HealthCheckResponse.SERVING)
-        if isinstance(self.store, GuardedSqliteStore):
-            self.store.on_gone(self._database_gone)
-            self._schedule_database_check()
+        if self.parts.health is not None:
+            self.parts.health.on_gone(self._database_gone)
+            self._schedule_database_check(self.parts.health)
         if s.http_listen:
             from service.gateway.protocol import HttpLimits
             from service.gateway.server import start_gateway
@@ -319,20 +281,13 @@ class App:
         host = self.settings.http_listen.rpartition(":")[0] or "127.0.0.1"
         return f"http://{host}:{self.http_port}"
 
-    def _announce(self, conference_sid: str, revision: int) -> None:
-        """Another replica committed this conference up to revision."""
-        self.watch.announce(conference_sid, revision)
-        if self.coordinator is not None:
-            self.coordinator.poke(conference_sid, revision)
-
-    def _schedule_database_check(self) -> None:
+    def _schedule_database_check(self, health: Health) -> None:
         """Notice a database deleted under the server even when nothing writes."""
-        store = self.store
-        if self.settings.database_check_seconds <= 0 or not isinstance(store, GuardedSqliteStore):
+        if self.settings.database_check_seconds <= 0:
             return  # off: writes still check before they commit
 
         def check() -> None:
-            if store.check() and not self._stopping:
+            if health.check() and not self._stopping:
                 self._database_check = self.clock.call_later(
                     self.settings.database_check_seconds, check
                 )
@@ -367,6 +322,7 @@ class App:
     async def compact(self) -> int:
         """Drop events outside the retention window (time and count)."""
         s = self.settings
+        assert self.watch is not None
         if self.webhooks is not None:
             await self.webhooks.flush()
         deleted = await self.watch.compact(s.event_retention_seconds, s.event_retention_count)
@@ -377,29 +333,30 @@ class App:
     async def stop(self, grace: float | None = None) -> None:
         """Health NOT_SERVING for drain_seconds while still serving; then new
         calls are refused UNAVAILABLE, calls in flight get `grace` seconds
-        (then end UNAVAILABLE), and every change begun runs to its end before
-        the carrier, the callback dispatcher and the store close."""
+        (then end UNAVAILABLE), and every change begun runs to its end; then
+        what start() began stops in reverse (Rule 3). It also cleans up after
+        a start() that failed part way."""
         self._stopping = True
-        if self._compaction is not None:
-            self._compaction.cancel()
-        if self._database_check is not None:
-            self._database_check.cancel()
+        for timer in (self._compaction, self._database_check):
+            if timer is not None:
+                timer.cancel()
         grace = self.settings.grace_seconds if grace is None else grace
         if self._health is not None:
             await self._health.enter_graceful_shutdown()
             if self.settings.drain_seconds > 0:
                 log.info("draining", extra={"seconds": self.settings.drain_seconds})
                 await asyncio.sleep(self.settings.drain_seconds)
-        admission: Admission | None = getattr(self, "admission", None)
-        if admission is not None:
-            admission.close()
-        if getattr(self, "watch", None) is not None:
+        if self.admission is not None:
+            self.admission.close()
+        if self.watch is not None:
             self.watch.close()
-        if admission is not None:
-            await admission.finish(grace)
-        core: assemble.Core | None = getattr(self, "core", None)
-        if core is not None:
-            await core.runtime.changes.settle()
+        if self.admission is not None:
+            await self.admission.finish(grace)
+        if self.core is not None:
+            await self.core.runtime.changes.settle()
+        if self._metrics is not None:
+            await self._metrics.cleanup()
+            self._metrics = None
         if self._gateway is not None:
             await self._gateway.close()  # type: ignore[attr-defined]
             self._gateway = None
@@ -407,20 +364,17 @@ class App:
             # Only grpc's own streams (health, reflection) can be left now.
             await self._server.stop(min(grace, 1.0))
             self._server = None
-        if self._metrics is not None:
-            await self._metrics.cleanup()
-            self._metrics = None
-        # stop() also cleans up after a start() that failed part way.
-        if getattr(self, "carrier", None) is not None:
+        # The carrier, then the last changes, while their announcements are
+        # still heard and delivered.
+        if self.carrier is not None:
             await self.carrier.close()
-        if core is not None:
-            await core.runtime.changes.drain()
+        if self.core is not None:
+            await self.core.runtime.changes.drain()
+        await self.feed.stop()
         if self.coordinator is not None:
             await self.coordinator.stop()
-        if self.webhooks is not None:
-            await self.webhooks.stop()
         if self.redeliverer is not None:
             await self.redeliverer.close()
-        if self._listener is not None:
-            await self._listener.stop()
+        if self.webhooks is not None:
+            await self.webhooks.stop()
         await self.store.close()

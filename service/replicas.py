@@ -1,19 +1,19 @@
-"""Several replicas on one PostgreSQL: work that must happen once.
+"""Several replicas on one database: work that must happen once.
 
-Rule 1: every replica refreshes a heartbeat row; the calls a replica places
-belong to it, and when its heartbeat expires a survivor claims them (one
-statement, so each call has one new owner) and resolves them under the same
-rule as a restart (unanswered calls fail, answered ones are resumed on the
-survivor's carrier).
-Rule 2: status callbacks are delivered by the one replica holding the
-callback lease (a session advisory lock), so each conference's callbacks go
-out in order from one place; when the holder dies its lock goes with its
-connection, another takes the lease at its next heartbeat and continues from
-the durable cursors.
-Rule 3: the lease holder also ends the calls a replica placed and died
-before recording (placements older than the placing bound, so never a live
-replica's).
-Rule 4: compaction takes its own lock (see PostgresStore.compact).
+Rule 1: every replica refreshes its heartbeat; the calls it dials are its own,
+        and once its heartbeat expires a survivor claims them (each call gets
+        one new owner) and resolves them as a restart would.
+Rule 2: status callbacks go out from the one replica holding the callback
+        lease, so each conference's callbacks leave in order from one place;
+        when the holder dies another takes the lease at its next heartbeat and
+        continues from the durable cursors.
+Rule 3: on the change feed only the lease holder acts: this replica's commits
+        go to its dispatcher, another replica's wake one backlog scan
+        (coalesced); the feed never passes on this replica's own commits as
+        heard, so they cost no scan.
+Rule 4: the lease holder also ends the calls a replica placed and died before
+        recording (placements older than the placing bound, so never a live
+        replica's).
 """
 
 from __future__ import annotations
@@ -21,11 +21,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Sequence
 
 from service.core.assemble import Core
 from service.core.model import Event
-from service.store.postgres.lease import SessionLease
-from service.store.postgres.store import PostgresStore
+from service.store.parts import Leases
 from service.webhooks.dispatcher import WebhookDispatcher
 
 log = logging.getLogger("rollcall.replicas")
@@ -37,20 +37,20 @@ CALLBACK_LEASE = 0x726F6C6C63616C62
 class Coordinator:
     def __init__(
         self,
-        store: PostgresStore,
+        leases: Leases,
         core: Core,
         webhooks: WebhookDispatcher,
         *,
         heartbeat_seconds: float,
         placement_bound_seconds: float = 20.0,
     ) -> None:
-        self.store = store
+        self.leases = leases
         self.core = core
         self.webhooks = webhooks
         self.heartbeat_seconds = heartbeat_seconds
         # Age after which a placement is past any live replica's Create.
         self.placement_bound_seconds = placement_bound_seconds
-        self.lease = SessionLease(store.options.dsn, store.options.connect_kwargs(), CALLBACK_LEASE)
+        self.lease = leases.lease(CALLBACK_LEASE)
         self.leader = False
         self._leading = asyncio.Event()  # set while self.leader
         self._task: asyncio.Task[None] | None = None
@@ -61,22 +61,26 @@ class Coordinator:
         # Loop time since which every round has succeeded (None: the last failed).
         self._healthy_since: float | None = None
 
-    def notify(self, events: list[Event]) -> None:
-        """Commit listener: this replica's changes, delivered here while it leads."""
-        if self.leader:
-            self.webhooks.notify(events)
+    # -- the change feed's subscriber ------------------------------------------
 
-    def poke(self, conference_sid: str, revision: int) -> None:
-        """Another replica committed: the leader looks for callbacks it owes.
-        A notification of this replica's own commit (every replica hears its
-        own NOTIFYs too) is skipped: its events came through notify()."""
-        if self.leader and not self.webhooks.knows(conference_sid, revision):
+    def committed(self, events: Sequence[Event]) -> None:
+        """This replica's change: delivered from here while it leads."""
+        if self.leader:
+            self.webhooks.committed(events)
+
+    def heard(self, conference_sid: str, revision: int) -> None:
+        """Another replica committed: the leader looks for callbacks it owes."""
+        if self.leader:
             self._poked.set()
+
+    def watching(self) -> tuple[str, ...]:
+        """None: the heartbeat's scan finds whatever a lost notification hid."""
+        return ()
 
     async def start(self) -> None:
         """First round before serving: heartbeat, lease, then restart recovery."""
         self._healthy_since = asyncio.get_running_loop().time()
-        await self.store.heartbeat()
+        await self.leases.heartbeat()
         await self._lead()
         await self.core.recover()
         await self.core.recover_placements(self.placement_bound_seconds, at_start=True)
@@ -97,7 +101,7 @@ class Coordinator:
             with contextlib.suppress(asyncio.CancelledError):
                 await sweep
         with contextlib.suppress(Exception):
-            await asyncio.wait_for(self.store.retire(), self.heartbeat_seconds)
+            await asyncio.wait_for(self.leases.retire(), self.heartbeat_seconds)
         await self.lease.release()
         self.leader = False
         self._leading.clear()
@@ -121,7 +125,7 @@ class Coordinator:
 
     async def tick(self) -> None:
         """One round: heartbeat, lease, callbacks owed, calls of dead replicas."""
-        await self.store.heartbeat()
+        await self.leases.heartbeat()
         await self._lead()
         if self.leader:
             self._poked.clear()
@@ -134,10 +138,10 @@ class Coordinator:
             self._healthy_since = now
         # After an outage (of this replica or the database) every replica's
         # heartbeat looks old: claim only once live ones have had time to renew.
-        if now - self._healthy_since < self.store.heartbeat_timeout:
+        if now - self._healthy_since < self.leases.heartbeat_timeout:
             self.ticks += 1
             return
-        orphans = await self.store.claim_orphans()
+        orphans = await self.leases.claim_orphans()
         if orphans:
             log.info("claimed calls of a stopped replica", extra={"calls": len(orphans)})
             await self.core.recover(orphans)

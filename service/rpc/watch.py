@@ -1,14 +1,14 @@
 """WatchConference: an ordered, gap-free, resumable stream over the event log.
 
-Rule 1: the event table is the truth; the in-memory feed only wakes watchers
-and caches recent events.
-Rule 2: each stream keeps its own cursor (the last revision it has dealt with)
-and sends every event after it, in revision order and exactly once, from the
-cache when it holds the next revisions contiguously, else from the store.
-Rule 3: a slow watcher lags on its own cursor and never blocks writers or other
-watchers; its memory is one bounded batch.
-Rule 4: a progress marker carries the cursor, so no event at or below a
-marker's revision can follow it.
+Rule 1: the event table is the truth; the hub follows the change feed only to
+        wake watchers and cache recent events (see rpc.watch_feed).
+Rule 2: each stream keeps its own cursor and sends every event after it once,
+        in revision order, from the cache when it holds the next revisions
+        contiguously and from the store otherwise.
+Rule 3: a slow watcher lags on its own cursor, never blocking writers or other
+        watchers; its memory is one bounded batch.
+Rule 4: a progress marker carries the cursor: no event at or below its
+        revision can follow it.
 Rule 5: open streams are counted (service.rpc.metrics).
 """
 
@@ -16,10 +16,8 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import dataclasses
-import itertools
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 
 from rollcall.v1 import participant_service_pb2 as pb
 from service.clock import Clock, Timer
@@ -29,64 +27,13 @@ from service.core.model import Event, EventType
 from service.core.participants import Participants
 from service.core.ports.store import ParticipantFilter, Store
 from service.rpc import messages, metrics
+from service.rpc.watch_feed import Feed
 from service.rpc.watch_fill import FeedFiller
 
 log = logging.getLogger("rollcall.watch")
 
 _RESUME_ELSEWHERE = "this server is shutting down; resume from your last revision"
-_CACHE = 2048
 _BATCH = 500
-
-
-@dataclasses.dataclass
-class _Cached:
-    revision: int
-    event: Event
-    # Serialized once, sent as is by every stream (see rpc.prebuilt).
-    message: bytes
-
-
-class Feed:
-    """One conference's newest revision, recent events and sleeping watchers."""
-
-    def __init__(self) -> None:
-        self.revision = 0
-        self.recent: collections.deque[_Cached] = collections.deque(maxlen=_CACHE)
-        # One future per idle stream, resolved True by the next publish.
-        self.waiters: set[asyncio.Future[bool]] = set()
-        self.watchers = 0
-
-    def wake(self) -> None:
-        for waiter in self.waiters:
-            if not waiter.done():
-                waiter.set_result(True)
-        self.waiters.clear()
-
-    def publish(self, event: Event) -> None:
-        message = pb.WatchConferenceResponse(event=messages.event(event)).SerializeToString()
-        cached = _Cached(event.revision, event, message)
-        if self.recent and event.revision != self.recent[-1].revision + 1:
-            self.recent.clear()  # out of order: keep the cache contiguous
-        self.recent.append(cached)
-        if event.revision > self.revision:
-            self.revision = event.revision
-        self.wake()
-
-    def announce(self, revision: int) -> None:
-        """Another replica committed up to revision: wake watchers to read it."""
-        if revision > self.revision:
-            self.revision = revision
-            self.wake()
-
-    def after(self, cursor: int) -> list[_Cached] | None:
-        """Cached events after cursor, if the cache holds cursor+1 onwards."""
-        if not self.recent or self.recent[0].revision > cursor + 1:
-            return None
-        if self.recent[-1].revision <= cursor:
-            # Announced by another replica and not cached here: read the log.
-            return [] if self.recent[-1].revision >= self.revision else None
-        start = cursor + 1 - self.recent[0].revision
-        return list(itertools.islice(self.recent, start, None))
 
 
 class _Filter:
@@ -199,21 +146,24 @@ class WatchHub:
         if changed is not None:
             changed.set()
 
-    def announce(self, conference_sid: str, revision: int) -> None:
+    # -- the change feed's subscriber ------------------------------------------
+
+    def committed(self, events: Sequence[Event]) -> None:
+        """This process's change: its events go into their conference's feed."""
+        for event in events:
+            feed = self.feeds.get(event.conference_sid)
+            if feed is not None:
+                feed.publish(event)
+
+    def heard(self, conference_sid: str, revision: int) -> None:
         """A change committed elsewhere (another replica) reached this revision."""
         feed = self.feeds.get(conference_sid)
         if feed is not None:
             self._filler.announce(conference_sid, feed, revision)
 
-    def watched(self) -> list[str]:
+    def watching(self) -> list[str]:
         """The conferences someone watches here."""
         return list(self.feeds)
-
-    def publish(self, events: list[Event]) -> None:
-        for event in events:
-            feed = self.feeds.get(event.conference_sid)
-            if feed is not None:
-                feed.publish(event)
 
     async def _idle(self, feed: Feed, cursor: int, beat: _Beat) -> bool:
         """Wait for a change (True) or for the progress interval to pass (False).

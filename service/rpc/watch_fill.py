@@ -1,24 +1,22 @@
 """Changes committed by other replicas, read once per conference for all its watchers.
 
-The rule it keeps: a notification from another replica only says "this
-conference reached revision R"; the events themselves come from the event
-table, read once per conference (one task at a time) and published into the
-conference's feed in revision order, so its watchers are served from the
-cache instead of each querying the database. Whatever the filler cannot
-publish contiguously (a gap, compaction, an error) is left to the watchers:
-it raises the feed's revision and wakes them, and each reads the table itself.
+Rule 1: another replica's commit is known only as "this conference reached
+        revision R"; its events are read from the event table once per
+        conference (one task at a time), not once per watcher.
+Rule 2: what is read is published into the conference's feed in revision
+        order, so its watchers are served from the cache.
+Rule 3: what cannot be published contiguously (a gap, compaction, an error)
+        is left to the watchers: the feed's revision rises, they wake and each
+        reads the table itself.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING
 
 from service.core.ports.store import Store
-
-if TYPE_CHECKING:
-    from service.rpc.watch import Feed
+from service.rpc.watch_feed import Feed
 
 log = logging.getLogger("rollcall.watch")
 

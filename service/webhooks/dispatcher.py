@@ -1,20 +1,21 @@
 """Delivers status callbacks from the event log, one ordered lane per conference.
 
-The rules it keeps: the event log is the truth and each conference has a
-durable cursor (WebhookCursor), so a callback is never lost across a restart
-(start() resumes every conference whose cursor is behind its revision) and,
-with the cursor saved right after each delivery, is sent again only if the
-process stopped mid-attempt (with the same I-Twilio-Idempotency-Token). Per
-conference, callbacks go out strictly in event order: a failing receiver is
-retried with exponential backoff on the injected clock, up to max_attempts
-(by default covering a receiver outage of over an hour), then the callback is
-logged, counted and kept as a dead letter (when a dead-letter store is given)
-before the lane moves on; one whose destination the DestinationPolicy refuses
-is logged, counted and skipped at once, never retried. The commit listener only
-wakes a conference's task, so RPCs never wait for HTTP, and a slow receiver
-delays only its own conference. Events without callbacks cost no write of
-their own: their cursor moves in memory and is saved with the next delivery,
-at the conference's end, every _BATCH events, or at stop().
+Rule 1: the event log is the truth; each conference has a durable cursor, so
+        a callback is never lost across a restart (start() resumes every
+        conference behind its revision) and is sent again only if the process
+        stopped mid-attempt (with the same I-Twilio-Idempotency-Token).
+Rule 2: per conference, callbacks go out strictly in event order; a failing
+        receiver is retried with exponential backoff on the injected clock,
+        up to max_attempts (over an hour by default), then logged, counted and
+        kept as a dead letter (given a dead-letter store) before the lane
+        moves on.
+Rule 3: a destination the DestinationPolicy refuses is logged, counted and
+        skipped at once, never retried.
+Rule 4: the change feed only wakes a conference's task, so RPCs never wait for
+        HTTP, and a slow receiver delays only its own conference.
+Rule 5: events without callbacks cost no write of their own: their cursor
+        moves in memory and is saved with the next delivery, at the
+        conference's end, every _BATCH events, or at stop().
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import aiohttp
 import yarl
@@ -67,7 +68,6 @@ class _Lane:
     calls: dict[str, int] = dataclasses.field(default_factory=dict)
     inbox: list[Event] = dataclasses.field(default_factory=list)
     overflow: bool = False  # notified events were dropped from the inbox
-    heard: int = 0  # the newest revision notify() brought (this replica's changes)
     wanted: bool = False
     finished: bool = False
     task: asyncio.Task[None] | None = None
@@ -177,12 +177,13 @@ class WebhookDispatcher:
 
     # -- waking --------------------------------------------------------------
 
-    def notify(self, events: list[Event]) -> None:
-        """Commit listener: queue the events on their lanes and wake them."""
+    # -- the change feed's subscriber ------------------------------------------
+
+    def committed(self, events: Sequence[Event]) -> None:
+        """This process's change: queue its events on their lanes and wake them."""
         touched: dict[str, _Lane] = {}
         for event in events:
             lane = self._lane(event.conference_sid, event.account_sid)
-            lane.heard = max(lane.heard, event.revision)
             if len(lane.inbox) < _BATCH:
                 lane.inbox.append(event)
             else:
@@ -191,12 +192,13 @@ class WebhookDispatcher:
         for lane in touched.values():
             self._wake(lane)
 
-    def knows(self, conference_sid: str, revision: int) -> bool:
-        """Whether this replica's own changes brought the conference to
-        `revision` already: a notification of it (this replica's own, heard
-        back from the database) needs no look at the store."""
-        lane = self._lanes.get(conference_sid)
-        return lane is not None and lane.heard >= revision
+    def heard(self, conference_sid: str, revision: int) -> None:
+        """Another replica's commit: found by a backlog scan (rescan), which
+        the replica coordinator runs; one process never hears any."""
+
+    def watching(self) -> tuple[str, ...]:
+        """Nothing: the backlog scan reads the store itself."""
+        return ()
 
     def _lane(self, conference_sid: str, account_sid: str) -> _Lane:
         lane = self._lanes.get(conference_sid)

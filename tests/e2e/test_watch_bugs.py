@@ -15,7 +15,7 @@ import pytest
 
 from rollcall.v1 import participant_service_pb2 as pb
 from service.core.errors import Code, RollcallError
-from service.rpc import watch as watch_module
+from service.rpc import watch_feed
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, Harness, basic, started
 from tests.e2e.helpers import callbacks_caught_up, create, expect_error
 
@@ -31,7 +31,7 @@ async def test_live_stream_behind_the_retained_log_is_told_to_resnapshot(
 ) -> None:
     # A one-event cache stands for a stream further behind than the real cache:
     # its next read goes to the store, which compaction has thinned meanwhile.
-    monkeypatch.setattr(watch_module, "_CACHE", 1)
+    monkeypatch.setattr(watch_feed, "_CACHE", 1)
     async with started(tmp_path, event_retention_count=2, event_retention_seconds=0) as h:
         a = (await create(h, "room")).participant
         stream = h.app.api.watch_conference(

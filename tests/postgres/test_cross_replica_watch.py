@@ -13,6 +13,7 @@ from typing import Any
 import asyncpg
 
 from rollcall.v1 import participant_service_pb2 as pb
+from service.store.postgres.feed import PgFeed
 from service.store.postgres.store import PostgresStore
 from tests import pg
 from tests.conftest import Harness, make_settings, serving
@@ -94,8 +95,8 @@ async def test_a_lost_notification_delays_but_never_loses_an_event(tmp_path: Pat
         stream = Stream(b, first.conference_sid)
         await stream.snapshot()
         assert isinstance(a.app.store, PostgresStore)
-        listener = b.app._listener
-        assert listener is not None
+        assert isinstance(b.app.feed, PgFeed)
+        listener = b.app.feed.listener
         # Connected already: its re-read on connect cannot be what finds them.
         await asyncio.wait_for(listener.connected.wait(), WAIT)
         reconnects = listener.reconnects
@@ -114,8 +115,8 @@ async def test_listener_reconnects_and_rereads_what_it_missed(tmp_path: Path) ->
         first = (await create(a, "room")).participant
         stream = Stream(b, first.conference_sid)
         await stream.snapshot()
-        listener = b.app._listener
-        assert listener is not None
+        assert isinstance(b.app.feed, PgFeed)
+        listener = b.app.feed.listener
         await asyncio.wait_for(listener.connected.wait(), WAIT)
         before = listener.reconnects
         conn = await asyncpg.connect(pg.database_for(str(tmp_path)))

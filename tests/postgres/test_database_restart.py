@@ -16,6 +16,7 @@ import grpc
 
 from rollcall.v1 import participant_service_pb2 as pb
 from service.gateway.status import from_rpc_error
+from service.store.postgres.feed import PgFeed
 from tests import pg
 from tests.conftest import Harness, make_settings, serving
 from tests.e2e.helpers import create
@@ -104,8 +105,8 @@ async def test_database_restart_under_load(tmp_path: Path) -> None:
         await asyncio.wait_for(until_written(), WAIT)
         for _ in range(5):
             assert await write()
-        listener = b.app._listener
-        assert listener is not None
+        assert isinstance(b.app.feed, PgFeed)
+        listener = b.app.feed.listener
         await asyncio.wait_for(listener.connected.wait(), WAIT)
         assert listener.reconnects >= 1
         stop_watching.set()

@@ -13,6 +13,7 @@ import grpc
 
 from rollcall.v1 import participant_service_pb2 as pb
 from service.replicas import CALLBACK_LEASE
+from service.store.postgres.feed import PgFeed
 from service.store.postgres.schema import PgOptions, migrations
 from service.store.postgres.store import PostgresStore
 from tests import pg
@@ -126,17 +127,19 @@ async def test_a_replica_hearing_its_own_commit_back_does_not_look_for_callbacks
     tmp_path: Path,
 ) -> None:
     """Every replica hears its own NOTIFYs too. The callback leader already has
-    the events of its own commits (notify), so a notification of one of them
-    must not send it scanning the store; another replica's newer commit must."""
+    the events of its own commits (committed), so the change feed does not
+    pass a notification of one of them on, and the leader does not scan the
+    store for it; another replica's newer commit does send it scanning."""
     common = {"database": pg.database_for(str(tmp_path)), "http_listen": ""}
     async with serving(make_settings(tmp_path, replica_id="a", **common)) as a:
-        coordinator = a.app.coordinator
+        coordinator, feed = a.app.coordinator, a.app.feed
         assert coordinator is not None
+        assert isinstance(feed, PgFeed)
         await coordinator.wait_leading()
         made = await create(a, "room")
         conference, revision = made.participant.conference_sid, made.participant.revision
         coordinator._poked.clear()
-        coordinator.poke(conference, revision)  # its own commit, heard back
+        feed.heard(conference, revision)  # its own commit, heard back
         assert not coordinator._poked.is_set()
-        coordinator.poke(conference, revision + 1000)  # newer: committed elsewhere
+        feed.heard(conference, revision + 1000)  # newer: committed elsewhere
         assert coordinator._poked.is_set()

@@ -12,7 +12,7 @@ from service.clock import ManualClock
 from service.core.errors import RollcallError
 from service.core.model import Conference, ConferenceStatus, Event, EventType
 from service.ratelimit import RateLimiter
-from service.rpc.watch import Feed
+from service.rpc.watch_feed import Feed
 
 AC = "AC" + "a" * 32
 OTHER = "AC" + "b" * 32

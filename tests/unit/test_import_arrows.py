@@ -30,7 +30,7 @@ ADAPTER_PACKAGES = {
 }
 # The factories that pick one adapter of a family from the settings: the only
 # modules beside the adapters that import them.
-FACTORIES = frozenset({"service.carriers.choose"})
+FACTORIES = frozenset({"service.carriers.choose", "service.store.choose"})
 
 
 def _module(path: Path) -> str:
@@ -173,3 +173,87 @@ def test_only_the_factories_beside_the_adapters_import_them() -> None:
 def test_the_carrier_factory_imports_both_carriers() -> None:
     imported = {_adapter_of(n) for n in IMPORTS["service.carriers.choose"]}
     assert {"service.carriers.simulated", "service.carriers.twilio"} <= imported
+
+
+def _module_edges() -> dict[str, set[str]]:
+    """Module -> modules it imports by name (a `from p import m` of a submodule
+    counts as importing p.m, not p), TYPE_CHECKING and lazy imports included."""
+    modules = set(IMPORTS)
+    edges: dict[str, set[str]] = {}
+    for m, names in IMPORTS.items():
+        targets: set[str] = set()
+        for n in names:
+            if n in modules and n != m:
+                targets.add(n)
+        # `from p import m`: the package p itself is imported only when a
+        # name other than a submodule comes from it; IMPORTS holds both p and
+        # p.m, so drop p where every name taken from it is a submodule.
+        for n in list(targets):
+            if not _imports_names_of(m, n):
+                targets.discard(n)
+        edges[m] = targets
+    return edges
+
+
+def _imports_names_of(module: str, package: str) -> bool:
+    """Whether `module` imports `package` itself: plainly, as a submodule of
+    its parent, or by taking from it a name that is not a submodule."""
+    path = ROOT / (module.replace(".", "/") + ".py")
+    if not path.exists():
+        path = ROOT / module.replace(".", "/") / "__init__.py"
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import) and any(a.name == package for a in node.names):
+            return True
+        if isinstance(node, ast.ImportFrom) and node.level == 0:
+            if node.module == package and any(
+                f"{package}.{a.name}" not in IMPORTS for a in node.names
+            ):
+                return True
+            if any(f"{node.module}.{a.name}" == package for a in node.names):
+                return True  # `from parent import package`, a submodule
+    return False
+
+
+def _cycles(edges: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components of more than one module (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+    counter = [0]
+
+    def connect(node: str) -> None:
+        index[node] = low[node] = counter[0]
+        counter[0] += 1
+        stack.append(node)
+        on_stack.add(node)
+        for nxt in sorted(edges.get(node, ())):
+            if nxt not in index:
+                connect(nxt)
+                low[node] = min(low[node], low[nxt])
+            elif nxt in on_stack:
+                low[node] = min(low[node], index[nxt])
+        if low[node] == index[node]:
+            component: list[str] = []
+            while True:
+                top = stack.pop()
+                on_stack.discard(top)
+                component.append(top)
+                if top == node:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for node in sorted(edges):
+        if node not in index:
+            connect(node)
+    return found
+
+
+def test_no_module_imports_another_in_a_circle() -> None:
+    assert _cycles(_module_edges()) == []
+
+
+def test_the_cycle_finder_finds_a_circle() -> None:
+    assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]

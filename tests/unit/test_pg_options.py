@@ -7,7 +7,8 @@ import ssl
 import certifi
 import pytest
 
-from service.store.postgres.schema import PgOptions, is_postgres
+from service.store.choose import is_postgres
+from service.store.postgres.schema import PgOptions
 
 
 def test_postgres_urls_select_the_postgres_store() -> None:

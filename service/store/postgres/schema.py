@@ -1,11 +1,11 @@
 """PostgreSQL plumbing: connection options, schema migrations, error translation.
 
-The rules it keeps: migrations are numbered files applied in order, each in
-its own transaction, under a session advisory lock, so replicas that start
-at once apply each migration exactly once and none serves on a half-migrated
-schema; a lost or refused database connection reaches callers as the typed
-UNAVAILABLE (retry later, or elsewhere), never as a driver exception; the
-DSN (which may carry a password) is never logged.
+Rule 1: migrations are numbered files applied in order, each in its own
+        transaction, under a session advisory lock: replicas starting at once
+        apply each exactly once, and none serves on a half-migrated schema.
+Rule 2: a lost or refused database connection reaches callers as the typed
+        UNAVAILABLE (retry later, or elsewhere), never as a driver exception.
+Rule 3: the DSN (which may carry a password) is never logged.
 """
 
 from __future__ import annotations
@@ -42,10 +42,6 @@ UNREACHABLE = (
     asyncpg.exceptions.TooManyConnectionsError,
     asyncpg.exceptions.InsufficientResourcesError,
 )
-
-
-def is_postgres(database: str) -> bool:
-    return database.startswith(("postgresql://", "postgres://"))
 
 
 @dataclasses.dataclass(frozen=True)

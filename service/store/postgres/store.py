@@ -1,18 +1,17 @@
 """The PostgreSQL store (asyncpg): several replicas on one database.
 
-The rules it keeps: each change is one READ COMMITTED transaction that locks
-its conference row first (see pg_tx), so revisions are per conference,
-strictly increasing and visible in commit order on every replica; the
-revision, never a global sequence, is the watch cursor. Other replicas learn
-of a commit through a NOTIFY sent after it commits, coalesced, and never
-inside the write transaction (see pg_notify). Work the store owns whole
-(settings, callback cursors, compaction) is retried on serialization, deadlock
-and lock failures; an unreachable database is UNAVAILABLE. Pooled
-connections carry no session state: their advisory locks are transaction
-locks, and what holds a session lock or LISTENs (the migrations, the
-callback lease, the listener) has a connection of its own; so a connection
-goes back to the pool without asyncpg's reset query (one more round trip per
-use), only with its transaction ended (`_returned`).
+Rule 1: each change is one READ COMMITTED transaction that locks its
+        conference row first (see tx), so revisions are per conference,
+        strictly increasing and visible in commit order on every replica;
+        the revision, never a global sequence, is the watch cursor.
+Rule 2: other replicas learn of a commit through a NOTIFY sent after it
+        commits, coalesced, never inside the write transaction (see notify).
+Rule 3: work the store owns whole (settings, callback cursors, compaction) is
+        retried on serialization, deadlock and lock failures; an unreachable
+        database is UNAVAILABLE.
+Rule 4: pooled connections carry no session state (advisory locks there are
+        transaction locks; session locks and LISTEN have connections of their
+        own), so they return to the pool without asyncpg's reset query.
 """
 
 from __future__ import annotations
@@ -38,6 +37,7 @@ from service.core.ports.store import (
 from service.store import participant_pages
 from service.store.postgres import conferences as pg_conferences
 from service.store.postgres import schema as pg_schema
+from service.store.postgres.lease import SessionLease
 from service.store.postgres.notify import Notifier
 from service.store.postgres.tx import PgReads, PgWriteTransaction
 from service.store.row_cache import RowCache
@@ -301,6 +301,10 @@ class PostgresStore:
             await conn.execute("DELETE FROM replicas WHERE id = $1", self.replica_id)
 
         await self._retrying(work)
+
+    def lease(self, key: int) -> SessionLease:
+        """The replicas' lease named `key` (a session advisory lock)."""
+        return SessionLease(self.options.dsn, self.options.connect_kwargs(), key)
 
     async def get_meta(self, key: str) -> str | None:
         async with self._connection() as conn:

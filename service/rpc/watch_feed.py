@@ -1,0 +1,72 @@
+"""One conference's watch feed: its newest revision, recent events and idle streams.
+
+Rule 1: the recent events are contiguous in revision order; an event that does
+        not follow the newest clears them, so a gap is read from the store.
+Rule 2: each cached event is serialized once and sent as is by every stream
+        (see rpc.prebuilt).
+Rule 3: a publish or an announce that raises the revision wakes every idle
+        stream of the conference; the streams read what they lack themselves.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import dataclasses
+import itertools
+
+from rollcall.v1 import participant_service_pb2 as pb
+from service.core.model import Event
+from service.rpc import messages
+
+_CACHE = 2048
+
+
+@dataclasses.dataclass
+class Cached:
+    revision: int
+    event: Event
+    message: bytes
+
+
+class Feed:
+    """One conference's newest revision, recent events and sleeping watchers."""
+
+    def __init__(self) -> None:
+        self.revision = 0
+        self.recent: collections.deque[Cached] = collections.deque(maxlen=_CACHE)
+        # One future per idle stream, resolved True by the next publish.
+        self.waiters: set[asyncio.Future[bool]] = set()
+        self.watchers = 0
+
+    def wake(self) -> None:
+        for waiter in self.waiters:
+            if not waiter.done():
+                waiter.set_result(True)
+        self.waiters.clear()
+
+    def publish(self, event: Event) -> None:
+        message = pb.WatchConferenceResponse(event=messages.event(event)).SerializeToString()
+        cached = Cached(event.revision, event, message)
+        if self.recent and event.revision != self.recent[-1].revision + 1:
+            self.recent.clear()  # out of order: keep the cache contiguous
+        self.recent.append(cached)
+        if event.revision > self.revision:
+            self.revision = event.revision
+        self.wake()
+
+    def announce(self, revision: int) -> None:
+        """Another replica committed up to revision: wake watchers to read it."""
+        if revision > self.revision:
+            self.revision = revision
+            self.wake()
+
+    def after(self, cursor: int) -> list[Cached] | None:
+        """Cached events after cursor, if the cache holds cursor+1 onwards."""
+        if not self.recent or self.recent[0].revision > cursor + 1:
+            return None
+        if self.recent[-1].revision <= cursor:
+            # Announced by another replica and not cached here: read the log.
+            return [] if self.recent[-1].revision >= self.revision else None
+        start = cursor + 1 - self.recent[0].revision
+        return list(itertools.islice(self.recent, start, None))
