@@ -5,6 +5,8 @@ The rule it keeps: the servicer adds nothing but transport. It reads the
 uses, and turns a RollcallError into a google.rpc.Status; anything else
 becomes INTERNAL with no internals leaked, and is logged. A unary call whose
 deadline has already passed is answered DEADLINE_EXCEEDED without starting.
+A watch stream's initial metadata (its progress interval) is sent as soon as
+the caller is authenticated, before any item.
 """
 
 from __future__ import annotations
@@ -90,7 +92,12 @@ class ParticipantServicer(pb_grpc.ParticipantServiceServicer):
         self, request: pb.WatchConferenceRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[pb.WatchConferenceResponse | bytes]:
         try:
-            async for item in self.api.watch_conference(request, authorization(context)):
+            items = self.api.watch_conference(request, authorization(context))
+            if self.api.watch is not None:
+                # At once, not with the first item: a resumed stream may send
+                # nothing for an interval, and the client needs the interval.
+                await context.send_initial_metadata(self.api.watch.announcement())
+            async for item in items:
                 yield item
         except errors.RollcallError as exc:
             note_reason(exc.reason, exc.code.value)

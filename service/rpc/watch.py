@@ -1,13 +1,18 @@
 """WatchConference: an ordered, gap-free, resumable stream over the event log.
 
-The rules it keeps: the event table is the truth and the
-in-memory feed only wakes watchers and caches recent events. Each stream
-keeps its own cursor (the last revision it has dealt with) and sends, in
-revision order and exactly once, every event after it, reading from the cache
-when it holds the next revisions contiguously and from the store otherwise; so
-a slow watcher lags on its own cursor and never blocks writers or other
-watchers, and its memory is one bounded batch. A progress marker carries the
-cursor, so no event at or below a marker's revision can follow it.
+Rule 1: the event table is the truth and the in-memory feed only wakes
+watchers and caches recent events.
+Rule 2: each stream keeps its own cursor (the last revision it has dealt
+with) and sends, in revision order and exactly once, every event after it,
+reading from the cache when it holds the next revisions contiguously and from
+the store otherwise; so a slow watcher lags on its own cursor and never
+blocks writers or other watchers, and its memory is one bounded batch.
+Rule 3: a progress marker carries the cursor, so no event at or below a
+marker's revision can follow it.
+Rule 4: a stream that has sent nothing for the progress interval sends a
+marker, also while busy passing nothing through its filters; the interval is
+announced in each stream's initial metadata (PROGRESS_INTERVAL_KEY, in
+milliseconds), so a client can tell a quiet stream from a dead one.
 """
 
 from __future__ import annotations
@@ -33,6 +38,8 @@ from service.rpc.watch_fill import FeedFiller
 log = logging.getLogger("rollcall.watch")
 
 _RESUME_ELSEWHERE = "this server is shutting down; resume from your last revision"
+# Initial metadata of every stream: the progress interval, in milliseconds.
+PROGRESS_INTERVAL_KEY = "rollcall-progress-interval-ms"
 _CACHE = 2048
 _BATCH = 500
 
@@ -106,16 +113,19 @@ class _Filter:
 
 class _Beat:
     """One stream's progress timer: resolves its wait False once the stream has
-    been idle for `seconds`.
+    sent nothing for `seconds`.
 
-    It is armed when the stream first goes idle and stays armed while the
-    stream wakes and idles again; when it fires early (the stream idled again
-    since), it re-arms for what is left. So a busy stream sets about one
-    timer per interval, not one per event, and a marker still comes exactly
-    `seconds` after the stream last went idle.
+    Quiet is counted from when the stream went idle after it last sent
+    something (`spoke`), not from when it last woke: a filtered stream on a
+    busy conference wakes for every event and may pass none, and still gets
+    its marker on time, so a client can treat silence as a dead stream. The
+    timer is armed when the stream first goes idle and stays armed while the
+    stream wakes and idles again; when it fires early (the stream spoke since),
+    it re-arms for what is left. So a busy stream sets about one timer per
+    interval, not one per event.
     """
 
-    __slots__ = ("_clock", "_seconds", "_since", "_timer", "waiter")
+    __slots__ = ("_clock", "_seconds", "_since", "_timer", "spoke", "waiter")
 
     def __init__(self, clock: Clock, seconds: float) -> None:
         self._clock = clock
@@ -123,12 +133,30 @@ class _Beat:
         self._since = 0.0
         self._timer: Timer | None = None
         self.waiter: asyncio.Future[bool] | None = None
+        # Set by the stream whenever it sends something; read at its next idle.
+        self.spoke = True
 
     def idle(self, waiter: asyncio.Future[bool]) -> None:
         self.waiter = waiter
-        self._since = self._clock.now()
+        now = self._clock.now()
+        if self.spoke:
+            self._since = now
+            self.spoke = False
         if self._timer is None:
-            self._timer = self._clock.call_later(self._seconds, self._due)
+            left = self._since + self._seconds - now
+            if left > 1e-6:
+                self._timer = self._clock.call_later(left, self._due)
+            else:  # quiet for an interval already (it was busy passing nothing)
+                waiter.set_result(False)
+
+    def due(self) -> bool:
+        """While the stream is busy (not idle): whether a marker is due now."""
+        now = self._clock.now()
+        if self.spoke:
+            self._since = now
+            self.spoke = False
+            return False
+        return now - self._since >= self._seconds
 
     def _due(self) -> None:
         self._timer = None
@@ -170,6 +198,10 @@ class WatchHub:
         self._waiting_changed: asyncio.Event | None = None
         self._closing = asyncio.Event()
         self._filler = FeedFiller(store)
+
+    def announcement(self) -> tuple[tuple[str, str], ...]:
+        """Initial metadata for a stream: how often a quiet stream gets a marker."""
+        return ((PROGRESS_INTERVAL_KEY, str(max(1, round(self.progress_seconds * 1000)))),)
 
     def close(self) -> None:
         """End every stream with UNAVAILABLE so clients resume on another server."""
@@ -307,7 +339,9 @@ class WatchHub:
                         batch = [(c.event, c.message) for c in cached]
                     if not batch:
                         # Announced but not visible to this reader yet: wait for more.
-                        await self._idle(feed, cursor, beat)
+                        if not await self._idle(feed, cursor, beat):
+                            beat.spoke = True
+                            yield _progress(cursor)
                         continue
                     for event, message in batch:
                         if event.revision != cursor + 1:
@@ -321,12 +355,17 @@ class WatchHub:
                             )
                         cursor = event.revision
                         if flt.wants(event):
+                            beat.spoke = True
                             yield message or pb.WatchConferenceResponse(event=messages.event(event))
                         if event.type is EventType.CONFERENCE_ENDED:
                             return
+                    if beat.due():  # busy, but passing nothing on for an interval
+                        beat.spoke = True
+                        yield _progress(cursor)
                     continue
                 if not await self._idle(feed, cursor, beat):
-                    yield pb.WatchConferenceResponse(progress=pb.ProgressMarker(revision=cursor))
+                    beat.spoke = True
+                    yield _progress(cursor)
         finally:
             beat.stop()
             metrics.WATCHERS.dec()
@@ -340,6 +379,10 @@ class WatchHub:
         if deleted:
             log.info("compacted events", extra={"deleted": deleted})
         return deleted
+
+
+def _progress(cursor: int) -> pb.WatchConferenceResponse:
+    return pb.WatchConferenceResponse(progress=pb.ProgressMarker(revision=cursor))
 
 
 def _check_types(request: pb.WatchConferenceRequest) -> None:
