@@ -4,7 +4,8 @@ The rule it keeps: the command is AsyncRollcallClient.watch and nothing more;
 each item is printed (and flushed) the moment it arrives, readable or as one
 JSON object per line (clients.output). It runs until the conference ends
 (exit 0), the service refuses (exit 1) or Ctrl-C (exit 130, quietly); a broken
-stream is resumed by the client and shows up as a `-- reconnected` line.
+or silent stream is resumed by the client, says so once on stderr
+(`...; reconnecting`) and shows up as a `-- reconnected` line.
 """
 
 from __future__ import annotations
@@ -21,7 +22,11 @@ from clients.cli_participants import (
     connection_options,
     resolve_connection,
 )
-from clients.client import AsyncRollcallClient
+from clients.client import (
+    DEFAULT_KEEPALIVE_SECONDS,
+    DEFAULT_KEEPALIVE_TIMEOUT_SECONDS,
+    AsyncRollcallClient,
+)
 from clients.errors import RollcallClientError
 from clients.output import error_text, watch_json, watch_text
 from clients.watch_items import event_type_number, event_type_words
@@ -45,6 +50,8 @@ async def watch_lines(connection: Connection, args: argparse.Namespace, out: Tex
         connection.password,
         account_sid=connection.account_sid,
         secure=connection.secure,
+        keepalive=args.keepalive,
+        keepalive_timeout=args.keepalive_timeout,
     ) as client:
         items = client.watch(
             args.conference,
@@ -53,6 +60,7 @@ async def watch_lines(connection: Connection, args: argparse.Namespace, out: Tex
             participants=args.participants,
             reconnect=args.reconnect,
             max_backoff=args.max_backoff,
+            idle_timeout=args.idle_timeout,
         )
         try:
             async for item in items:
@@ -83,8 +91,8 @@ def add_watch(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
         help="follow a conference's participants and events live",
         description="Print a snapshot of the conference's participants, then every change "
         "as it happens, one line each, until the conference ends. With --resume-after, "
-        "print every change after that revision instead of a snapshot. A lost stream is "
-        "resumed where it stopped (a `-- reconnected` line says so).",
+        "print every change after that revision instead of a snapshot. A lost or silent "
+        "stream is resumed where it stopped (a `-- reconnected` line says so).",
     )
     watch.add_argument("conference", metavar="CONFERENCE", help="conference SID (CF...)")
     watch.add_argument(
@@ -122,5 +130,28 @@ def add_watch(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
         default=5.0,
         metavar="SECONDS",
         help="longest wait between reconnect attempts (default 5)",
+    )
+    watch.add_argument(
+        "--idle-timeout",
+        type=float,
+        metavar="SECONDS",
+        help="resume a stream that delivers nothing, not even a progress marker, for this"
+        " long (default: three of the server's progress intervals, 30 s by default)",
+    )
+    watch.add_argument(
+        "--keepalive",
+        type=float,
+        default=DEFAULT_KEEPALIVE_SECONDS,
+        metavar="SECONDS",
+        help=f"seconds between pings to the server (default {DEFAULT_KEEPALIVE_SECONDS:g};"
+        " 0: none); a dead connection is dropped and the stream resumed on a new one",
+    )
+    watch.add_argument(
+        "--keepalive-timeout",
+        type=float,
+        default=DEFAULT_KEEPALIVE_TIMEOUT_SECONDS,
+        metavar="SECONDS",
+        help="seconds a ping may go unanswered before the connection is dropped"
+        f" (default {DEFAULT_KEEPALIVE_TIMEOUT_SECONDS:g})",
     )
     watch.set_defaults(handler=run_watch, parser=watch)

@@ -10,6 +10,7 @@ RollcallClientError.
 from __future__ import annotations
 
 import base64
+import math
 from collections.abc import AsyncGenerator, Iterable
 from types import TracebackType
 from typing import Any, TypeVar, Unpack
@@ -24,17 +25,54 @@ from clients.watch_items import WatchItem, event_type_number
 from rollcall.v1 import participant_pb2
 from rollcall.v1 import participant_service_pb2 as pb
 
-__all__ = ["AsyncRollcallClient", "basic_credentials", "resolve_account_sid"]
+__all__ = [
+    "DEFAULT_KEEPALIVE_SECONDS",
+    "DEFAULT_KEEPALIVE_TIMEOUT_SECONDS",
+    "AsyncRollcallClient",
+    "basic_credentials",
+    "channel_options",
+    "resolve_account_sid",
+]
 
 _Response = TypeVar("_Response", bound=Message)
 _SERVICE = pb.DESCRIPTOR.services_by_name["ParticipantService"]
 # gRPC waits up to 120 s between reconnects by default: after a long outage a
 # watch would stay cut off that long after the server is back, whatever its
 # own max_backoff. Reconnecting sooner costs a refused TCP connect.
-_CHANNEL_OPTIONS = (
+_RECONNECT_OPTIONS = (
     ("grpc.initial_reconnect_backoff_ms", 200),
     ("grpc.max_reconnect_backoff_ms", 5000),
 )
+# Twice the server's default floor for clients' pings
+# (ROLLCALL_GRPC_KEEPALIVE_MIN_CLIENT_SECONDS, 10 s): never too_many_pings.
+DEFAULT_KEEPALIVE_SECONDS = 20.0
+DEFAULT_KEEPALIVE_TIMEOUT_SECONDS = 10.0
+
+
+def channel_options(keepalive: float, keepalive_timeout: float) -> tuple[tuple[str, int], ...]:
+    """grpc channel options; keepalive 0: no pings. ValueError for bad values."""
+    if not (math.isfinite(keepalive) and keepalive >= 0):
+        raise ValueError(f"keepalive must be >= 0 seconds, got {keepalive}")
+    if not (math.isfinite(keepalive_timeout) and keepalive_timeout > 0):
+        raise ValueError(f"keepalive_timeout must be > 0 seconds, got {keepalive_timeout}")
+    if keepalive == 0:
+        return _RECONNECT_OPTIONS
+    timeout_ms = max(1, round(keepalive_timeout * 1000))
+    return (
+        *_RECONNECT_OPTIONS,
+        ("grpc.keepalive_time_ms", max(1, round(keepalive * 1000))),
+        ("grpc.keepalive_timeout_ms", timeout_ms),
+        # Any ping in flight (grpc's own flow-control pings too) holds the
+        # keepalive ping back, and grpc waits a minute for its answer by
+        # default: the same timeout for all, or keepalive_timeout means little.
+        ("grpc.http2.ping_timeout_ms", timeout_ms),
+        # Only while a call (a watch) is open: an idle channel reconnects when
+        # next used, so pinging it would only load the server.
+        ("grpc.keepalive_permit_without_calls", 0),
+        # A watch sends no data after its request: without this, grpc would
+        # stop pinging after two pings.
+        ("grpc.http2.max_pings_without_data", 0),
+    )
 
 
 def basic_credentials(username: str, password: str) -> str:
@@ -57,7 +95,11 @@ class AsyncRollcallClient:
 
     username/password: an account SID and its auth token, or an API key SID and
     its secret (then account_sid is required). timeout: seconds each call may
-    take (None: no deadline). Use `async with`, or call close().
+    take (None: no deadline). keepalive: seconds between HTTP/2 pings while
+    a call (a watch) is open; a ping unanswered for keepalive_timeout seconds
+    closes the connection, so a watch on a dead link fails and resumes on a new
+    one (keepalive 0: no pings; a Rollcall server accepts one every 10 s or
+    slower by default). Use `async with`, or call close().
     """
 
     def __init__(
@@ -69,17 +111,20 @@ class AsyncRollcallClient:
         account_sid: str | None = None,
         secure: bool = False,
         timeout: float | None = None,
+        keepalive: float = DEFAULT_KEEPALIVE_SECONDS,
+        keepalive_timeout: float = DEFAULT_KEEPALIVE_TIMEOUT_SECONDS,
     ) -> None:
         self.account_sid = resolve_account_sid(username, account_sid)
         self.target = target
         self._metadata = (("authorization", basic_credentials(username, password)),)
         self._timeout = timeout
+        options = channel_options(keepalive, keepalive_timeout)
         if secure:
             self._channel = grpc.aio.secure_channel(
-                target, grpc.ssl_channel_credentials(), options=_CHANNEL_OPTIONS
+                target, grpc.ssl_channel_credentials(), options=options
             )
         else:
-            self._channel = grpc.aio.insecure_channel(target, options=_CHANNEL_OPTIONS)
+            self._channel = grpc.aio.insecure_channel(target, options=options)
         # Methods straight off the channel, with our own (de)serialisation, rather
         # than the generated stub: its .pyi does not type-check against an untyped
         # grpc, and the service descriptor is the same source of truth.
@@ -249,6 +294,7 @@ class AsyncRollcallClient:
         participants: Iterable[str] = (),
         reconnect: bool = True,
         max_backoff: float = 5.0,
+        idle_timeout: float | None = None,
     ) -> AsyncGenerator[WatchItem, None]:
         """Follow a conference: a snapshot (or every event after
         resume_after_revision), then live events and progress markers.
@@ -258,12 +304,17 @@ class AsyncRollcallClient:
         progress markers still flow, so resuming skips filtered events cheaply).
         With reconnect, a broken stream is reopened by itself (see
         clients.watch; a Reconnected item says how); without it, errors raise.
+        A stream that delivers nothing for idle_timeout seconds is taken for
+        dead and broken (DEADLINE_EXCEEDED, STREAM_IDLE); None: three of the
+        progress intervals the server announces (10 s by default, so 30 s).
         The iteration ends when the conference ends. No deadline applies.
         Close the generator (aclose, or leave `async for`) to cancel the stream.
         Bad arguments raise ValueError here, before anything is sent.
         """
         if max_backoff <= 0:
             raise ValueError("max_backoff must be positive")
+        if idle_timeout is not None and not (math.isfinite(idle_timeout) and idle_timeout > 0):
+            raise ValueError("idle_timeout must be positive")
         # One value given bare is one value, not a sequence of characters.
         if isinstance(event_types, str):
             event_types = (event_types,)
@@ -283,6 +334,7 @@ class AsyncRollcallClient:
             request,
             reconnect=reconnect,
             max_backoff=max_backoff,
+            idle_timeout=idle_timeout,
             closed=lambda: self._closed,
         )
 

@@ -21,7 +21,11 @@ from collections.abc import AsyncGenerator, AsyncIterator, Callable, Coroutine, 
 from types import TracebackType
 from typing import Any, TypeVar, Unpack
 
-from clients.client import AsyncRollcallClient
+from clients.client import (
+    DEFAULT_KEEPALIVE_SECONDS,
+    DEFAULT_KEEPALIVE_TIMEOUT_SECONDS,
+    AsyncRollcallClient,
+)
 from clients.fields import CreateFields, UpdateFields
 from clients.watch_items import WatchItem
 from rollcall.v1 import participant_pb2
@@ -92,6 +96,8 @@ class RollcallClient:
         account_sid: str | None = None,
         secure: bool = False,
         timeout: float | None = None,
+        keepalive: float = DEFAULT_KEEPALIVE_SECONDS,
+        keepalive_timeout: float = DEFAULT_KEEPALIVE_TIMEOUT_SECONDS,
     ) -> None:
         self._lock = threading.Lock()
         self._closed = False
@@ -111,6 +117,8 @@ class RollcallClient:
                         account_sid=account_sid,
                         secure=secure,
                         timeout=timeout,
+                        keepalive=keepalive,
+                        keepalive_timeout=keepalive_timeout,
                     )
                 )
             )
@@ -280,6 +288,7 @@ class RollcallClient:
         participants: Iterable[str] = (),
         reconnect: bool = True,
         max_backoff: float = 5.0,
+        idle_timeout: float | None = None,
     ) -> Iterator[WatchItem]:
         """See AsyncRollcallClient.watch. Leaving the loop (break, an exception)
         or closing the iterator cancels the stream."""
@@ -293,6 +302,7 @@ class RollcallClient:
                     participants=participants,
                     reconnect=reconnect,
                     max_backoff=max_backoff,
+                    idle_timeout=idle_timeout,
                 )
             )
         )

@@ -1,19 +1,25 @@
-"""A WatchConference stream that survives disconnects and server restarts.
+"""A WatchConference stream that survives disconnects, dead links and server restarts.
 
-The rule it keeps: across any number of broken streams, the caller gets every
-event after the revision it holds, in revision order, exactly once, or is told
-to start over. The client tracks the last revision the stream covered (from
-the snapshot's end, each event and each progress marker); when the stream
-breaks for a transient reason it opens a new one after that revision, with
-jittered exponential backoff, and the new stream waits for the channel to be
-ready (rather than failing fast) so it starts the moment the server is back;
-when the server no longer holds those events
-(OUT_OF_RANGE, REVISION_COMPACTED) or a snapshot was cut short, it asks for a
-new snapshot. Once a new stream delivers its first item, one Reconnected item
-comes first: kind "resumed" (keep your state) or "resnapshot" (drop it, the
-snapshot follows), whatever number of attempts it took. A stream the server
-closes OK (the conference ended) ends the iteration; any other error raises
-RollcallClientError.
+Rule 1: across any number of broken streams, the caller gets every event
+after the revision it holds, in revision order, exactly once, or is told to
+start over. The client tracks the last revision the stream covered (from the
+snapshot's end, each event and each progress marker).
+Rule 2: a stream that breaks for a transient reason is reopened after that
+revision, with jittered exponential backoff, and the new stream waits for the
+channel to be ready (rather than failing fast) so it starts the moment the
+server is back; when the server no longer holds those events (OUT_OF_RANGE,
+REVISION_COMPACTED) or a snapshot was cut short, it asks for a new snapshot.
+Rule 3: a stream that delivers nothing, not even a progress marker, for
+IDLE_INTERVALS progress intervals is dead (a frozen link, a hung peer): it is
+cancelled and reopened like a broken one (DEADLINE_EXCEEDED, STREAM_IDLE).
+The interval is the one the server announces in the stream's initial
+metadata (PROGRESS_INTERVAL_KEY), DEFAULT_PROGRESS_SECONDS until it has, or
+a fixed idle_timeout given by the caller.
+Rule 4: once a new stream delivers its first item, one Reconnected item comes
+first: kind "resumed" (keep your state) or "resnapshot" (drop it, the
+snapshot follows), whatever number of attempts it took.
+Rule 5: a stream the server closes OK (the conference ended) ends the
+iteration; any other error raises RollcallClientError.
 """
 
 from __future__ import annotations
@@ -21,8 +27,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import AsyncGenerator, Callable
-from typing import Any
+from collections.abc import AsyncGenerator, Awaitable, Callable
+from typing import Any, TypeVar
 
 import grpc
 
@@ -37,7 +43,23 @@ from clients.watch_items import (
 )
 from rollcall.v1 import participant_service_pb2 as pb
 
-__all__ = ["backoff_delay", "is_transient", "watch_stream"]
+__all__ = [
+    "DEFAULT_PROGRESS_SECONDS",
+    "IDLE_INTERVALS",
+    "PROGRESS_INTERVAL_KEY",
+    "announced_interval",
+    "backoff_delay",
+    "is_transient",
+    "watch_stream",
+]
+
+# The server's default progress interval (ROLLCALL_WATCH_PROGRESS_SECONDS),
+# assumed until a stream announces its own.
+DEFAULT_PROGRESS_SECONDS = 10.0
+# Progress intervals without any item after which a stream is taken for dead.
+IDLE_INTERVALS = 3
+# The initial metadata key the server announces its progress interval in (ms).
+PROGRESS_INTERVAL_KEY = "rollcall-progress-interval-ms"
 
 # Codes a healthy server may end a stream with while restarting, draining or
 # recycling connections: the same stream, reopened, will work.
@@ -50,6 +72,7 @@ _FIRST_BACKOFF = 0.1
 # (request, wait_for_ready) -> a grpc.aio UnaryStreamCall of serialized responses.
 OpenCall = Callable[[pb.WatchConferenceRequest, bool], Any]
 log = logging.getLogger("rollcall.client")
+_T = TypeVar("_T")
 
 
 def is_transient(error: grpc.RpcError) -> bool:
@@ -72,6 +95,44 @@ def backoff_delay(failures: int, max_backoff: float, rng: random.Random | None =
     return ceiling * (0.5 + (rng or random).random() / 2)
 
 
+def announced_interval(metadata: Any) -> float | None:
+    """The progress interval (seconds) a stream's initial metadata announces, if any."""
+    for key, value in metadata or ():
+        if key == PROGRESS_INTERVAL_KEY:
+            try:
+                milliseconds = int(value)
+            except (TypeError, ValueError):
+                return None
+            return milliseconds / 1000 if milliseconds > 0 else None
+    return None
+
+
+class _Silent(Exception):
+    """Nothing arrived on the stream within its idle timeout."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(seconds)
+        self.seconds = seconds
+
+    def error(self) -> RollcallClientError:
+        return RollcallClientError(
+            "DEADLINE_EXCEEDED",
+            "STREAM_IDLE",
+            f"no item or progress marker for {self.seconds:g} s",
+        )
+
+
+async def _within(seconds: float, awaitable: Awaitable[_T]) -> _T:
+    deadline = asyncio.timeout(seconds)
+    try:
+        async with deadline:
+            return await awaitable
+    except TimeoutError:
+        if deadline.expired():
+            raise _Silent(seconds) from None
+        raise
+
+
 def _client_closed() -> RollcallClientError:
     return RollcallClientError("CANCELLED", "CLIENT_CLOSED", "the client was closed")
 
@@ -91,11 +152,13 @@ async def watch_stream(
     *,
     reconnect: bool = True,
     max_backoff: float = 5.0,
+    idle_timeout: float | None = None,
     closed: Callable[[], bool] = lambda: False,
 ) -> AsyncGenerator[WatchItem, None]:
     """Items of `request`'s watch, reopening the stream as the module says.
 
-    open_call starts one WatchConference call; closed tells whether the client
+    open_call starts one WatchConference call; idle_timeout (None: see Rule 3)
+    is how long a stream may deliver nothing; closed tells whether the client
     was closed, which ends reconnecting with RollcallClientError CANCELLED /
     CLIENT_CLOSED. The first loss of each outage is logged as a warning on
     the "rollcall.client" logger (the CLI's stderr by default).
@@ -116,7 +179,16 @@ async def watch_stream(
             attempt.resume_after_revision = revision
         call = open_call(attempt, pending is not None)
         try:
-            async for data in call:
+            # Silence is timed only while waiting on the server, never while
+            # the caller holds an item.
+            silence = idle_timeout or IDLE_INTERVALS * DEFAULT_PROGRESS_SECONDS
+            metadata = await _within(silence, call.initial_metadata())
+            if idle_timeout is None:
+                silence = IDLE_INTERVALS * (
+                    announced_interval(metadata) or DEFAULT_PROGRESS_SECONDS
+                )
+            responses = aiter(call)
+            while (data := await _within(silence, anext(responses, None))) is not None:
                 response = pb.WatchConferenceResponse.FromString(data)
                 failures = 0
                 if response.WhichOneof("item") is None:
@@ -139,14 +211,18 @@ async def watch_stream(
             if pending is not None:  # resumed at the very end of an ended conference
                 yield pending
             return  # closed OK: the conference ended
-        except grpc.RpcError as exc:
+        except (grpc.RpcError, _Silent) as exc:
             if closed():
                 raise _client_closed() from exc
-            error = RollcallClientError.from_rpc_error(exc)
+            if isinstance(exc, _Silent):
+                error, transient = exc.error(), True
+            else:
+                error = RollcallClientError.from_rpc_error(exc)
+                transient = is_transient(exc)
             if not reconnect:
                 raise error from exc
             compacted = _is_compacted(error)
-            if not compacted and not is_transient(exc):
+            if not compacted and not transient:
                 raise error from exc
             lost = pending.revision if pending is not None and revision is None else revision
             if compacted:

@@ -75,6 +75,9 @@ class Settings:
     http_header_timeout_seconds: float = 10.0
     http_body_timeout_seconds: float = 30.0
     http_idle_timeout_seconds: float = 75.0
+    grpc_keepalive_seconds: float = 30.0
+    grpc_keepalive_timeout_seconds: float = 10.0
+    grpc_keepalive_min_client_seconds: float = 10.0
 
 
 SETTINGS_HELP: dict[str, str] = {
@@ -200,6 +203,19 @@ SETTINGS_HELP: dict[str, str] = {
         "REST: seconds a client gets to send a request body after its head (0 = no limit)"
     ),
     "http_idle_timeout_seconds": "REST: seconds an idle keep-alive connection stays open",
+    "grpc_keepalive_seconds": (
+        "the server pings (HTTP/2 PING) each gRPC connection, idle ones included, that it"
+        " has heard nothing on for this many seconds; a connection whose ping goes"
+        " unanswered is closed and its watch streams freed (0 = no pings)"
+    ),
+    "grpc_keepalive_timeout_seconds": (
+        "seconds a keepalive ping may go unanswered before the server closes the connection"
+    ),
+    "grpc_keepalive_min_client_seconds": (
+        "shortest interval between a client's keepalive pings the server accepts, with or"
+        " without calls in flight; a client pinging more often is sent GOAWAY"
+        " (too_many_pings). The Python client pings every 20 s (0 = any)"
+    ),
 }
 
 # A renamed setting's old name -> its name (Rule 3).

@@ -6,6 +6,8 @@ Rule 1: the servicer adds nothing but transport: it reads the `authorization`
         no internals leaked, and is logged.
 Rule 2: a unary call whose deadline has already passed is answered
         DEADLINE_EXCEEDED without starting.
+Rule 3: a watch stream's initial metadata (its progress interval) is sent as
+        soon as the caller is authenticated, before any item.
 """
 
 from __future__ import annotations
@@ -91,7 +93,12 @@ class ParticipantServicer(pb_grpc.ParticipantServiceServicer):
         self, request: pb.WatchConferenceRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[pb.WatchConferenceResponse | bytes]:
         try:
-            async for item in self.api.watch_conference(request, authorization(context)):
+            items = self.api.watch_conference(request, authorization(context))
+            if self.api.watch is not None:
+                # At once, not with the first item: a resumed stream may send
+                # nothing for an interval, and the client needs the interval.
+                await context.send_initial_metadata(self.api.watch.announcement())
+            async for item in items:
                 yield item
         except errors.RollcallError as exc:
             note_reason(exc.reason, exc.code.value)

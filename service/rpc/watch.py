@@ -10,6 +10,11 @@ Rule 3: a slow watcher lags on its own cursor, never blocking writers or other
 Rule 4: a progress marker carries the cursor: no event at or below its
         revision can follow it.
 Rule 5: open streams are counted (service.rpc.metrics).
+Rule 6: a stream that has sent nothing for the progress interval sends a
+        marker, also while busy passing nothing through its filters; the
+        interval is announced in each stream's initial metadata
+        (PROGRESS_INTERVAL_KEY, in milliseconds), so a client can tell a quiet
+        stream from a dead one.
 """
 
 from __future__ import annotations
@@ -33,6 +38,8 @@ from service.rpc.watch_fill import FeedFiller
 log = logging.getLogger("rollcall.watch")
 
 _RESUME_ELSEWHERE = "this server is shutting down; resume from your last revision"
+# Initial metadata of every stream: the progress interval, in milliseconds.
+PROGRESS_INTERVAL_KEY = "rollcall-progress-interval-ms"
 _BATCH = 500
 
 
@@ -54,16 +61,19 @@ class _Filter:
 
 class _Beat:
     """One stream's progress timer: resolves its wait False once the stream has
-    been idle for `seconds`.
+    sent nothing for `seconds`.
 
-    It is armed when the stream first goes idle and stays armed while the
-    stream wakes and idles again; when it fires early (the stream idled again
-    since), it re-arms for what is left. So a busy stream sets about one
-    timer per interval, not one per event, and a marker still comes exactly
-    `seconds` after the stream last went idle.
+    Quiet is counted from when the stream went idle after it last sent
+    something (`spoke`), not from when it last woke: a filtered stream on a
+    busy conference wakes for every event and may pass none, and still gets
+    its marker on time, so a client can treat silence as a dead stream. The
+    timer is armed when the stream first goes idle and stays armed while the
+    stream wakes and idles again; when it fires early (the stream spoke since),
+    it re-arms for what is left. So a busy stream sets about one timer per
+    interval, not one per event.
     """
 
-    __slots__ = ("_clock", "_seconds", "_since", "_timer", "waiter")
+    __slots__ = ("_clock", "_seconds", "_since", "_timer", "spoke", "waiter")
 
     def __init__(self, clock: Clock, seconds: float) -> None:
         self._clock = clock
@@ -71,12 +81,30 @@ class _Beat:
         self._since = 0.0
         self._timer: Timer | None = None
         self.waiter: asyncio.Future[bool] | None = None
+        # Set by the stream whenever it sends something; read at its next idle.
+        self.spoke = True
 
     def idle(self, waiter: asyncio.Future[bool]) -> None:
         self.waiter = waiter
-        self._since = self._clock.now()
+        now = self._clock.now()
+        if self.spoke:
+            self._since = now
+            self.spoke = False
         if self._timer is None:
-            self._timer = self._clock.call_later(self._seconds, self._due)
+            left = self._since + self._seconds - now
+            if left > 1e-6:
+                self._timer = self._clock.call_later(left, self._due)
+            else:  # quiet for an interval already (it was busy passing nothing)
+                waiter.set_result(False)
+
+    def due(self) -> bool:
+        """While the stream is busy (not idle): whether a marker is due now."""
+        now = self._clock.now()
+        if self.spoke:
+            self._since = now
+            self.spoke = False
+            return False
+        return now - self._since >= self._seconds
 
     def _due(self) -> None:
         self._timer = None
@@ -118,6 +146,10 @@ class WatchHub:
         self._waiting_changed: asyncio.Event | None = None
         self._closing = asyncio.Event()
         self._filler = FeedFiller(store)
+
+    def announcement(self) -> tuple[tuple[str, str], ...]:
+        """Initial metadata for a stream: how often a quiet stream gets a marker."""
+        return ((PROGRESS_INTERVAL_KEY, str(max(1, round(self.progress_seconds * 1000)))),)
 
     def close(self) -> None:
         """End every stream with UNAVAILABLE so clients resume on another server."""
@@ -258,7 +290,9 @@ class WatchHub:
                         batch = [(c.event, c.message) for c in cached]
                     if not batch:
                         # Announced but not visible to this reader yet: wait for more.
-                        await self._idle(feed, cursor, beat)
+                        if not await self._idle(feed, cursor, beat):
+                            beat.spoke = True
+                            yield _progress(cursor)
                         continue
                     for event, message in batch:
                         if event.revision != cursor + 1:
@@ -272,12 +306,17 @@ class WatchHub:
                             )
                         cursor = event.revision
                         if flt.wants(event):
+                            beat.spoke = True
                             yield message or pb.WatchConferenceResponse(event=messages.event(event))
                         if event.type is EventType.CONFERENCE_ENDED:
                             return
+                    if beat.due():  # busy, but passing nothing on for an interval
+                        beat.spoke = True
+                        yield _progress(cursor)
                     continue
                 if not await self._idle(feed, cursor, beat):
-                    yield pb.WatchConferenceResponse(progress=pb.ProgressMarker(revision=cursor))
+                    beat.spoke = True
+                    yield _progress(cursor)
         finally:
             beat.stop()
             metrics.WATCHERS.dec()
@@ -291,6 +330,10 @@ class WatchHub:
         if deleted:
             log.info("compacted events", extra={"deleted": deleted})
         return deleted
+
+
+def _progress(cursor: int) -> pb.WatchConferenceResponse:
+    return pb.WatchConferenceResponse(progress=pb.ProgressMarker(revision=cursor))
 
 
 def _check_types(request: pb.WatchConferenceRequest) -> None:

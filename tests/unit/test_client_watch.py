@@ -3,6 +3,7 @@ ConferenceState, event-type words, backoff, and how items are printed."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import random
 from collections.abc import AsyncIterator
@@ -15,7 +16,13 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from clients import cli, watch
 from clients.errors import RollcallClientError
 from clients.output import watch_json, watch_text
-from clients.watch import backoff_delay, is_transient, watch_stream
+from clients.watch import (
+    PROGRESS_INTERVAL_KEY,
+    announced_interval,
+    backoff_delay,
+    is_transient,
+    watch_stream,
+)
 from clients.watch_items import (
     ConferenceState,
     EventItem,
@@ -90,11 +97,21 @@ def failure(code: grpc.StatusCode, reason: str | None = None, **metadata: str) -
     )
 
 
-class Script:
-    """Scripted streams: each call replays responses, then fails or closes OK."""
+# In a script: the stream goes silent instead of ending (a frozen link).
+HANG = object()
 
-    def __init__(self, *streams: tuple[list[pb.WatchConferenceResponse], grpc.RpcError | None]):
+
+class Script:
+    """Scripted streams: each call replays responses, then fails, closes OK or
+    hangs (HANG); `announce` is the progress interval (ms) its metadata gives."""
+
+    def __init__(
+        self,
+        *streams: tuple[list[pb.WatchConferenceResponse], grpc.RpcError | object | None],
+        announce: int | None = None,
+    ):
         self.streams = list(streams)
+        self.announce = announce
         self.requests: list[pb.WatchConferenceRequest] = []
         self.waited_for_ready: list[bool] = []
         self.cancelled = 0
@@ -108,12 +125,19 @@ class Script:
         responses, error = self.streams.pop(0)
         return self._replay(responses, error)
 
+    async def initial_metadata(self) -> grpc.aio.Metadata:
+        if self.announce is None:
+            return grpc.aio.Metadata()
+        return grpc.aio.Metadata((PROGRESS_INTERVAL_KEY, str(self.announce)))
+
     async def _replay(
-        self, responses: list[pb.WatchConferenceResponse], error: grpc.RpcError | None
+        self, responses: list[pb.WatchConferenceResponse], error: grpc.RpcError | object | None
     ) -> AsyncIterator[bytes]:
         for response in responses:
             yield response.SerializeToString()
-        if error is not None:
+        if error is HANG:
+            await asyncio.get_running_loop().create_future()  # never resolved
+        if isinstance(error, grpc.RpcError):
             raise error
 
     def cancel(self) -> None:
@@ -252,6 +276,41 @@ async def test_a_closed_client_stops_reconnecting() -> None:
     closed = True
     with pytest.raises(RollcallClientError, match="CLIENT_CLOSED"):
         await anext(items)
+
+
+async def test_a_silent_stream_is_cancelled_and_resumed(caplog: pytest.LogCaptureFixture) -> None:
+    script = Script(([progress(3)], HANG), ([], HANG), ([progress(4)], None))
+    items = await run(script, resume=1, idle_timeout=0.01)
+    assert script.resumed_after() == [1, 3, 3]
+    assert script.cancelled == 3
+    progress_3, notice, progress_4 = items
+    assert isinstance(progress_3, ProgressItem) and isinstance(progress_4, ProgressItem)
+    assert notice == Reconnected("resumed", 3, notice.error, attempts=2)  # type: ignore[union-attr]
+    assert isinstance(notice, Reconnected)
+    assert (notice.error.code, notice.error.reason) == ("DEADLINE_EXCEEDED", "STREAM_IDLE")
+    assert notice.error.message == "no item or progress marker for 0.01 s"
+    # Said once for the outage, however many silent attempts it took.
+    (warning,) = [r for r in caplog.records if r.name == "rollcall.client"]
+    assert warning.getMessage().endswith(
+        "stream lost (DEADLINE_EXCEEDED STREAM_IDLE: no item or progress marker for 0.01 s);"
+        " reconnecting"
+    )
+
+
+async def test_the_idle_timeout_is_three_announced_progress_intervals() -> None:
+    script = Script(([progress(3)], HANG), announce=4)
+    with pytest.raises(RollcallClientError) as caught:
+        await run(script, resume=1, reconnect=False)
+    assert (caught.value.code, caught.value.reason) == ("DEADLINE_EXCEEDED", "STREAM_IDLE")
+    assert caught.value.message == "no item or progress marker for 0.012 s"
+
+
+def test_announced_interval() -> None:
+    assert announced_interval(grpc.aio.Metadata((PROGRESS_INTERVAL_KEY, "1500"))) == 1.5
+    assert announced_interval(grpc.aio.Metadata(("other", "1500"))) is None
+    assert announced_interval(None) is None
+    for garbage in ("", "soon", "0", "-5"):
+        assert announced_interval(((PROGRESS_INTERVAL_KEY, garbage),)) is None
 
 
 def test_transient_codes() -> None:
