@@ -193,7 +193,9 @@ class App:
             ),
             self.dead_letters,
         )
-        self.redeliverer = Redeliverer(self.dead_letters, self.auth, s.callback_timeout_seconds)
+        self.redeliverer = Redeliverer(
+            self.dead_letters, self.auth, s.callback_timeout_seconds, destinations
+        )
         # Another replica's Create is past placing its call by then (the
         # carrier's bound, retries included): its placement is never touched.
         placement_bound = 2 * s.twilio_timeout_seconds

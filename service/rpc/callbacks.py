@@ -6,6 +6,10 @@ Rule 2: `parent` must name the caller's own account (another answers NOT_FOUND,
         tenant never learns of another's dead letters.
 Rule 3: bad fields are INVALID_ARGUMENT with a BadRequest naming them; a listed
         dead letter's URL carries no credentials and no query.
+Rule 4: a redelivery that found dead letters whose destination the callback
+        destination policy refuses answers FAILED_PRECONDITION
+        (CALLBACK_DESTINATION_NOT_ALLOWED, with the delivered, remaining and
+        refused counts in its ErrorInfo), after sending the others as usual.
 """
 
 from __future__ import annotations
@@ -100,6 +104,10 @@ class CallbackApi:
     ) -> pb.RedeliverDeadLettersResponse:
         account = self._account(authorization, request.parent, request.conference_sid)
         outcome = await self.redeliverer.redeliver(account, request.conference_sid)
+        if outcome.refused:
+            raise errors.callback_destination_refused(
+                outcome.refused, outcome.delivered, outcome.remaining
+            )
         return pb.RedeliverDeadLettersResponse(
             delivered=outcome.delivered, remaining=outcome.remaining
         )
