@@ -241,6 +241,7 @@ class App:
             self.core.conferences,
             self.api.limiter,
             self.api.page_tokens,
+            destinations,
         )
         if isinstance(self.store, PostgresStore):
             self._listener = Listener(
