@@ -165,7 +165,9 @@ class App:
             ),
             self.dead_letters,
         )
-        self.redeliverer = Redeliverer(self.dead_letters, self.auth, s.callback_timeout_seconds)
+        self.redeliverer = Redeliverer(
+            self.dead_letters, self.auth, s.callback_timeout_seconds, destinations
+        )
         # Another replica's Create is past placing its call by then (the
         # carrier's bound, retries included): its placement is never touched.
         placement_bound = 2 * s.twilio_timeout_seconds
@@ -211,6 +213,7 @@ class App:
             core.conferences,
             self.api.limiter,
             self.api.page_tokens,
+            destinations,
         )
         await self.feed.start()
         self._schedule_compaction()

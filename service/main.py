@@ -3,8 +3,9 @@
 Rule 1: a signal starts a graceful stop (App.stop: health NOT_SERVING while still
         serving for drain_seconds, then new calls refused UNAVAILABLE and in-flight
         RPCs finish within grace_seconds), and the process exits 0.
-Rule 2: a failure to start (an OSError, ValueError or RuntimeError, such as a port
-        in use) closes what did open and exits 1 with the reason on stderr.
+Rule 2: any failure to start (a port in use, a database that cannot be opened, a
+        bug of ours alike) closes what did open, threads included, and exits 1
+        with the reason on stderr in one line; its traceback is logged at DEBUG only.
 Rule 3: logging is JSON lines on stderr, scrubbed of credentials (service.redact).
 """
 
@@ -15,6 +16,7 @@ import gc
 import logging
 import signal
 import sys
+import threading
 
 from service import redact
 from service.app import App
@@ -29,6 +31,27 @@ from service.rpc.interceptors import JsonFormatter
 # `bench` Create c=64 (the most allocating call): about 15% more requests
 # per second with these, in A/B runs on the same machine.
 GC_THRESHOLDS = (20_000, 50, 50)
+
+log = logging.getLogger("rollcall.main")
+
+
+class StartFailed(Exception):
+    """The service could not start; the message is the one line to tell why."""
+
+
+def _reason(exc: BaseException) -> str:
+    """`exc` in one line: its own words for the kinds a setting commonly causes
+    (a port in use, a bad value), else its type's name and its words."""
+    words = " ".join(str(exc).split())
+    if isinstance(exc, OSError | ValueError | RuntimeError) and words:
+        return words
+    kind = type(exc)
+    name = (
+        kind.__qualname__
+        if kind.__module__ == "builtins"
+        else f"{kind.__module__}.{kind.__qualname__}"
+    )
+    return f"{name}: {words}" if words else name
 
 
 def tune_garbage_collector() -> None:
@@ -49,17 +72,58 @@ def configure_logging(level: str) -> None:
     root.setLevel(level.upper())
 
 
+async def _threads_ended(before: set[threading.Thread]) -> None:
+    """Until every thread started since `before` has ended, the loop still
+    running to take their last results: a worker that outlives the loop (such
+    as aiosqlite's, finishing the close of a connection that failed to open)
+    would otherwise print its own traceback. A thread that never ends would
+    keep the process from exiting anyway."""
+    loop = asyncio.get_running_loop()
+    await loop.shutdown_default_executor()
+    left = [t for t in threading.enumerate() if t not in before and not t.daemon]
+    if not left:
+        return
+    ended = loop.create_future()
+
+    def join() -> None:
+        for thread in left:
+            thread.join()
+        loop.call_soon_threadsafe(ended.set_result, None)
+
+    threading.Thread(target=join, name="rollcall-start-failed", daemon=True).start()
+    await ended
+
+
+async def start(settings: Settings) -> App:
+    """A started App; StartFailed (from the cause) if anything at all fails,
+    once what did open is closed again (the store's threads, sockets)."""
+    before = set(threading.enumerate())
+    app: App | None = None
+    try:
+        app = App(settings)
+        await app.start()
+    except Exception as exc:
+        log.debug("start failed", exc_info=True)
+        try:
+            if app is not None:
+                await app.stop(grace=0)
+            await _threads_ended(before)
+        except Exception:
+            log.debug("closing after a failed start failed too", exc_info=True)
+        raise StartFailed(_reason(exc)) from exc
+    except BaseException:
+        if app is not None:
+            await app.stop(grace=0)
+        raise
+    return app
+
+
 async def serve(settings: Settings) -> int:
-    app = App(settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    try:
-        await app.start()
-    except BaseException:
-        await app.stop(grace=0)  # close what did open (the store's threads, sockets)
-        raise
+    app = await start(settings)
     tune_garbage_collector()
     lines = [
         f"rollcall: gRPC on {settings.grpc_listen.rsplit(':', 1)[0]}:{app.grpc_port}"
@@ -90,7 +154,6 @@ def run(settings: Settings) -> int:
         pass
     try:
         return asyncio.run(serve(settings))
-    except (OSError, ValueError, RuntimeError) as exc:
-        # RuntimeError: grpc's "Failed to bind to address" (port in use, bad host).
-        print(f"rollcall: cannot start: {exc}", file=sys.stderr)
+    except StartFailed as failed:
+        print(f"rollcall: cannot start: {failed}", file=sys.stderr)
         return 1

@@ -308,6 +308,25 @@ def dial_rejected(field: str, twilio_code: int, message: str) -> RollcallError:
     return invalid([FieldViolation(field, message, twilio_code)])
 
 
+def callback_destination_refused(refused: int, delivered: int, remaining: int) -> RollcallError:
+    """Redelivery found dead letters whose host the callback destination policy
+    refuses: they were not sent (nor connected to) and are kept."""
+    return RollcallError(
+        Code.FAILED_PRECONDITION,
+        "CALLBACK_DESTINATION_NOT_ALLOWED",
+        f"{refused} dead letter(s) not redelivered: their host is not an allowed callback"
+        f" destination (ROLLCALL_CALLBACK_ALLOW_NETWORKS/ROLLCALL_CALLBACK_DENY_NETWORKS);"
+        f" they are kept. {delivered} delivered, {remaining} remaining",
+        twilio_code=21205,
+        http_status=400,
+        metadata={
+            "refused": str(refused),
+            "delivered": str(delivered),
+            "remaining": str(remaining),
+        },
+    )
+
+
 def internal(message: str = "Internal Server Error") -> RollcallError:
     return RollcallError(Code.INTERNAL, "INTERNAL", message, twilio_code=20500, http_status=500)
 

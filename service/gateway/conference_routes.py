@@ -15,7 +15,7 @@ from aiohttp import web
 from rollcall.v1 import conference_service_pb2 as cpb
 from service.gateway import conference_forms, incoming, paging, render, representation
 from service.gateway.render_conference import CONFERENCE_KEYS, collection_path, conference_json
-from service.gateway.representation import SUFFIX, answers_in_kind
+from service.gateway.representation import SUFFIX
 
 ACCOUNT = "/2010-04-01/Accounts/{account}"
 COLLECTION = ACCOUNT + "/Conferences" + SUFFIX
@@ -102,6 +102,6 @@ async def update_conference(request: web.Request) -> web.Response:
 
 def add_routes(app: web.Application) -> None:
     """Needs the participant routes' Upstream already in `app`."""
-    app.router.add_get(COLLECTION, answers_in_kind(list_conferences))
-    app.router.add_get(INSTANCE, answers_in_kind(fetch_conference))
-    app.router.add_post(INSTANCE, answers_in_kind(update_conference))
+    app.router.add_get(COLLECTION, list_conferences)
+    app.router.add_get(INSTANCE, fetch_conference)
+    app.router.add_post(INSTANCE, update_conference)

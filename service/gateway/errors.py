@@ -12,10 +12,14 @@ Rule 3: a fault is logged here and answered 500/20500 with no detail in the body
 Rule 4: what a client caused (a body that does not decode, too many form fields,
         a late body, a client that left mid-body) is a 4xx and at most one short
         DEBUG line, never a traceback.
+Rule 5: every error is built here as an ErrorResponse (JSON) and dressed for the
+        representation its URI asks for only on its way out
+        (representation.in_kind, called by protocol.outside_middleware).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 
@@ -71,19 +75,30 @@ def error_body(status: int, code: int, message: str) -> dict[str, object]:
     }
 
 
+class ErrorResponse(web.Response):
+    """A Twilio error as JSON; `error` is its body, for another representation."""
+
+    def __init__(self, error: dict[str, object], status: int, headers: Mapping[str, str]) -> None:
+        super().__init__(
+            text=json.dumps(error),
+            status=status,
+            headers=headers,
+            content_type="application/json",
+        )
+        self.error = error
+
+
 def error_response(
     status: int,
     code: int | None,
     message: str,
     headers: Mapping[str, str] | None = None,
-) -> web.Response:
+) -> ErrorResponse:
     twilio_code = status if code is None else code
     all_headers = dict(headers or {})
     if status == 401:
         all_headers["WWW-Authenticate"] = WWW_AUTHENTICATE
-    return web.json_response(
-        error_body(status, twilio_code, message), status=status, headers=all_headers
-    )
+    return ErrorResponse(error_body(status, twilio_code, message), status, all_headers)
 
 
 def not_found_message(request: web.Request) -> str:
@@ -97,7 +112,7 @@ def _is_bad_path(error: RollcallError) -> bool:
     )
 
 
-def rollcall_error_response(error: RollcallError, request: web.Request) -> web.Response:
+def rollcall_error_response(error: RollcallError, request: web.Request) -> ErrorResponse:
     status, code, message = error.http_status, error.twilio_code, error.message
     if error.code is Code.NOT_FOUND or _is_bad_path(error):
         status, code, message = 404, NOT_FOUND_CODE, not_found_message(request)
@@ -119,7 +134,7 @@ def rollcall_error_response(error: RollcallError, request: web.Request) -> web.R
     return error_response(status, code, message)
 
 
-def http_exception_response(exc: web.HTTPException, request: web.Request) -> web.Response:
+def http_exception_response(exc: web.HTTPException, request: web.Request) -> ErrorResponse:
     """aiohttp's own refusals (no route, wrong method, body too large) in Twilio's shape."""
     status = exc.status
     if status == 404:
@@ -145,7 +160,7 @@ def _client_gone(request: web.Request) -> bool:
     return transport is None or transport.is_closing()
 
 
-def client_fault_response(exc: Exception, request: web.Request) -> web.Response:
+def client_fault_response(exc: Exception, request: web.Request) -> ErrorResponse:
     """A request the client broke while sending it: 400 or 408, and the connection
     closes (the rest of the body cannot be trusted or will not come)."""
     if isinstance(exc, BodyTimeoutError):
@@ -190,6 +205,6 @@ async def twilio_errors(request: web.Request, handler: Handler) -> web.StreamRes
         return _fault(request)
 
 
-def _fault(request: web.Request) -> web.Response:
+def _fault(request: web.Request) -> ErrorResponse:
     log.exception("unhandled error on %s %s", request.method, request.rel_url.raw_path)
     return error_response(500, INTERNAL_CODE, _GENERIC_MESSAGES[500])

@@ -3,7 +3,9 @@
 Rule 1: every HTTP error the gateway sends, including what aiohttp refuses before
         any route runs (oversized request line or header, too many headers,
         unknown method, malformed framing, an `Expect` other than 100-continue), is
-        Twilio error JSON with a fixed message that never echoes the client's bytes.
+        a Twilio error with a fixed message that never echoes the client's bytes:
+        in the representation the request's URI asks for (representation.in_kind),
+        or JSON when aiohttp refused the request before its URI was read.
 Rule 2: a client's malformed request is at most one short DEBUG line in the log,
         never a traceback.
 Rule 3: a client gets `header_timeout` seconds for a complete request head (from
@@ -25,6 +27,7 @@ from aiohttp.http import HttpVersion11
 from aiohttp.streams import StreamReader
 
 from service.config import Settings
+from service.gateway import representation
 from service.gateway.errors import (
     INTERNAL_CODE,
     UNAVAILABLE_CODE,
@@ -224,17 +227,17 @@ class GatewayRequestHandler(web_protocol.RequestHandler):
 def outside_middleware(handler: Handler) -> Handler:
     """The application as the server calls it, answering in Twilio's shape
     whatever fails inside it (errors.twilio_errors) and what aiohttp refuses
-    before any handler runs. An `Expect` other than 100-continue is refused
-    here: aiohttp's own 417 quotes the header (and fails with a 500 on bytes
-    that are not text)."""
+    before any handler runs, every error in the representation the URI asks
+    for. An `Expect` other than 100-continue is refused here: aiohttp's own
+    417 quotes the header (and fails with a 500 on bytes that are not text)."""
 
     async def handle(request: web.Request) -> web.StreamResponse:
         expect = request.headers.get(hdrs.EXPECT)
         if expect and request.version == HttpVersion11 and expect.lower() != "100-continue":
-            response = error_response(417, None, "Only 'Expect: 100-continue' is supported")
-            response.force_close()
-            return response
-        return await twilio_errors(request, handler)
+            refused = error_response(417, None, "Only 'Expect: 100-continue' is supported")
+            refused.force_close()
+            return representation.in_kind(request, refused)
+        return representation.in_kind(request, await twilio_errors(request, handler))
 
     return handle
 

@@ -3,30 +3,30 @@
 Rule 1: (Twilio's 2010 "API responses") a resource URI answers as JSON with
         `.json`, as XML with `.xml` or no suffix (the 2010 default), and as CSV
         with `.csv`; every operation works on every suffix.
-Rule 2: a handler's refusals (a RollcallError, aiohttp's HTTP errors) come back in
-        the representation asked for (`<RestException>`, a CSV row); faults, broken
-        request bodies and URIs no route matches answer in the gateway's JSON.
+Rule 2: every error answers in the representation its URI asks for
+        (`<TwilioResponse><RestException>`, a CSV row, or Twilio's error JSON):
+        a handler's refusals, faults, a failing upstream, broken or late request
+        bodies, an unsupported `Expect` and URIs no route matches alike. A URI no
+        route matches asks by its own suffix, as a routed one does. Only what
+        aiohttp refuses before a request's URI is read (a malformed or late
+        request head) has no URI to ask, and stays JSON.
 Rule 3: handlers build the JSON body once; this module only changes its clothes.
 """
 
 from __future__ import annotations
 
 import enum
-import functools
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-import orjson
 from aiohttp import web
 
-from service.core.errors import RollcallError
 from service.gateway import render_csv, render_xml
-from service.gateway.errors import http_exception_response, rollcall_error_response
+from service.gateway.errors import ErrorResponse
 
 # A route segment that is empty or one of the three suffixes.
 SUFFIX = r"{suffix:(?:\.(?:json|xml|csv))?}"
-
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+_SUFFIXES = (".json", ".xml", ".csv")
 
 
 class Kind(enum.Enum):
@@ -35,14 +35,18 @@ class Kind(enum.Enum):
     CSV = ".csv"
 
 
-def kind(request: web.Request) -> Kind:
-    suffix = request.match_info.get("suffix", ".json")
-    return Kind.XML if suffix == "" else Kind(suffix)
-
-
 def suffix(request: web.Request) -> str:
-    """The suffix the caller used, for the URIs of a page."""
-    return request.match_info.get("suffix", ".json")
+    """The suffix the request's URI ends in ("" for none), read from the path as
+    the router reads it: exactly its route's `suffix`, and as well for a URI no
+    route matches or not yet routed."""
+    last = request.rel_url.path_safe.rsplit("/", 1)[-1]
+    return next((end for end in _SUFFIXES if last.endswith(end)), "")
+
+
+def kind(request: web.Request) -> Kind:
+    """The representation the request's URI asks for."""
+    chosen = suffix(request)
+    return Kind.XML if chosen == "" else Kind(chosen)
 
 
 def _response(
@@ -95,33 +99,27 @@ def page(
     return web.json_response(body)
 
 
-def _reclothe(request: web.Request, response: web.Response) -> web.Response:
-    chosen = kind(request)
-    if chosen is Kind.JSON or response.body is None:
+def in_kind(request: web.Request, response: web.StreamResponse) -> web.StreamResponse:
+    """`response`, an error (errors.ErrorResponse) in the representation the
+    request's URI asks for, keeping its status, headers and connection close."""
+    if not isinstance(response, ErrorResponse):
         return response
-    assert isinstance(response.body, bytes)
-    body = orjson.loads(response.body)
-    headers = {k: v for k, v in response.headers.items() if k.lower() != "content-type"}
-    headers.pop("Content-Length", None)
+    chosen = kind(request)
+    if chosen is Kind.JSON:
+        return response
+    headers = {
+        k: v
+        for k, v in response.headers.items()
+        if k.lower() not in ("content-type", "content-length")
+    }
     if chosen is Kind.XML:
-        return _response(render_xml.error(body), render_xml.CONTENT_TYPE, response.status, headers)
-    return _response(render_csv.error(body), render_csv.CONTENT_TYPE, response.status, headers)
-
-
-def answers_in_kind(handler: Handler) -> Handler:
-    """Errors of a handler in the representation its URI asked for."""
-
-    @functools.wraps(handler)
-    async def wrapped(request: web.Request) -> web.StreamResponse:
-        try:
-            return await handler(request)
-        except RollcallError as error:
-            if kind(request) is Kind.JSON:
-                raise  # the gateway's error middleware answers JSON
-            return _reclothe(request, rollcall_error_response(error, request))
-        except web.HTTPException as exc:
-            if exc.status < 400 or kind(request) is Kind.JSON:
-                raise
-            return _reclothe(request, http_exception_response(exc, request))
-
-    return wrapped
+        dressed = _response(
+            render_xml.error(response.error), render_xml.CONTENT_TYPE, response.status, headers
+        )
+    else:
+        dressed = _response(
+            render_csv.error(response.error), render_csv.CONTENT_TYPE, response.status, headers
+        )
+    if response.keep_alive is False:
+        dressed.force_close()
+    return dressed

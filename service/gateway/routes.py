@@ -20,7 +20,7 @@ from rollcall.v1 import participant_pb2
 from rollcall.v1 import participant_service_pb2 as pb
 from service.gateway import forms, incoming, paging, render, render_cache, representation
 from service.gateway.incoming import IDEMPOTENCY_KEY, UPSTREAM_KEY
-from service.gateway.representation import SUFFIX, answers_in_kind
+from service.gateway.representation import SUFFIX
 from service.gateway.upstream import Upstream
 
 PREFIX = "/2010-04-01/Accounts/{account}/Conferences/{conference}"
@@ -132,8 +132,8 @@ async def delete_participant(request: web.Request) -> web.Response:
 
 def add_routes(app: web.Application, upstream: Upstream) -> None:
     app[UPSTREAM_KEY] = upstream
-    app.router.add_post(COLLECTION, answers_in_kind(create_participant))
-    app.router.add_get(COLLECTION, answers_in_kind(list_participants))
-    app.router.add_get(INSTANCE, answers_in_kind(fetch_participant))
-    app.router.add_post(INSTANCE, answers_in_kind(update_participant))
-    app.router.add_delete(INSTANCE, answers_in_kind(delete_participant))
+    app.router.add_post(COLLECTION, create_participant)
+    app.router.add_get(COLLECTION, list_participants)
+    app.router.add_get(INSTANCE, fetch_participant)
+    app.router.add_post(INSTANCE, update_participant)
+    app.router.add_delete(INSTANCE, delete_participant)

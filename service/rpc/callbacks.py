@@ -1,11 +1,16 @@
 """CallbackService: list and redeliver an account's dead-lettered status callbacks.
 
-Rule 1: every call authenticates and is rate limited like ParticipantService.
+Rule 1: every call authenticates and is rate limited like ParticipantService,
+        then has its request bounds checked (service.rpc.limits).
 Rule 2: `parent` must name the caller's own account (another answers NOT_FOUND,
         exactly as an unknown one does) and every query is scoped to it, so one
         tenant never learns of another's dead letters.
 Rule 3: bad fields are INVALID_ARGUMENT with a BadRequest naming them; a listed
         dead letter's URL carries no credentials and no query.
+Rule 4: a redelivery that found dead letters whose destination the callback
+        destination policy refuses answers FAILED_PRECONDITION
+        (CALLBACK_DESTINATION_NOT_ALLOWED, with the delivered, remaining and
+        refused counts in its ErrorInfo), after sending the others as usual.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from service.auth import Authenticator
 from service.core import errors
 from service.core.ports.dead_letters import DeadLetter, DeadLetterStore
 from service.ratelimit import RateLimiter
-from service.rpc import names
+from service.rpc import limits, names
 from service.rpc.messages import timestamp
 from service.rpc.servicer import _unary
 from service.webhooks.dispatcher import _safe_url
@@ -61,10 +66,16 @@ class CallbackApi:
         self.redeliverer = redeliverer
         self.limiter = limiter
 
-    def _account(self, authorization: str | None, parent: str, conference_sid: str) -> str:
+    def _account(
+        self,
+        authorization: str | None,
+        request: pb.ListDeadLettersRequest | pb.RedeliverDeadLettersRequest,
+    ) -> str:
         account = self.auth.authenticate(authorization)
         if self.limiter is not None:
             self.limiter.take(account)
+        limits.check(request)
+        parent, conference_sid = request.parent, request.conference_sid
         named = names.parse_account(parent)
         if named != account:
             raise errors.not_found(f"account {named}", "ACCOUNT_NOT_FOUND")
@@ -75,7 +86,7 @@ class CallbackApi:
     async def list_dead_letters(
         self, request: pb.ListDeadLettersRequest, authorization: str | None
     ) -> pb.ListDeadLettersResponse:
-        account = self._account(authorization, request.parent, request.conference_sid)
+        account = self._account(authorization, request)
         if request.page_size < 0 or request.page_size > MAX_PAGE_SIZE:
             raise errors.invalid_field("page_size", f"must be between 1 and {MAX_PAGE_SIZE}")
         after = 0
@@ -98,8 +109,12 @@ class CallbackApi:
     async def redeliver_dead_letters(
         self, request: pb.RedeliverDeadLettersRequest, authorization: str | None
     ) -> pb.RedeliverDeadLettersResponse:
-        account = self._account(authorization, request.parent, request.conference_sid)
+        account = self._account(authorization, request)
         outcome = await self.redeliverer.redeliver(account, request.conference_sid)
+        if outcome.refused:
+            raise errors.callback_destination_refused(
+                outcome.refused, outcome.delivered, outcome.remaining
+            )
         return pb.RedeliverDeadLettersResponse(
             delivered=outcome.delivered, remaining=outcome.remaining
         )

@@ -3,14 +3,17 @@
 Rule 1: like ParticipantApi, this is the one implementation the gRPC servicer
 and the in-process REST gateway both call.
 Rule 2: every method authenticates first (and takes from the caller's rate
-limit), then checks that the resource's account is the caller's (another
-account's conference is not found, exactly like a missing one), then
-validates, then acts.
+limit), checks request bounds (service.rpc.limits), then checks that the
+resource's account is the caller's (another account's conference is not found,
+exactly like a missing one), then validates, then acts.
 Rule 3: a bad request changes nothing; failures are RollcallError.
+Rule 4: UpdateConference's announce_url is held to the callback destination
+policy, as the URLs of a participant's Create and Update are.
 """
 
 from __future__ import annotations
 
+from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from rollcall.v1 import conference_service_pb2 as cpb
@@ -21,8 +24,9 @@ from service.core.commands import ConferenceRef
 from service.core.conferences import Conferences, ConferenceUpdate
 from service.core.ports.store import ConferenceFilter
 from service.ratelimit import RateLimiter
-from service.rpc import messages, names, requests
+from service.rpc import limits, messages, names, requests
 from service.rpc.page_tokens import PageTokens, conference_binding
+from service.webhooks.destinations import DestinationPolicy, check_request
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 1000
@@ -44,21 +48,29 @@ class ConferenceApi:
         conferences: Conferences,
         limiter: RateLimiter | None = None,
         page_tokens: PageTokens | None = None,
+        destinations: DestinationPolicy | None = None,
     ) -> None:
         self.auth = auth
         self.conferences = conferences
         self.limiter = limiter
         # Without a shared key, tokens are good for this process only.
         self.page_tokens = page_tokens or PageTokens()
+        # Where an announce_url may point; None: anywhere.
+        self.destinations = destinations
 
-    def _caller(self, authorization: str | None) -> str:
+    def _caller(self, authorization: str | None, request: Message) -> str:
+        """The caller's account, once authenticated, within its rate limit and
+        with `request` within its bounds."""
         account = self.auth.authenticate(authorization)
         if self.limiter is not None:
             self.limiter.take(account)
+        limits.check(request)
         return account
 
-    def _conference_of(self, authorization: str | None, name: str) -> ConferenceRef:
-        account = self._caller(authorization)
+    def _conference_of(
+        self, authorization: str | None, request: Message, name: str
+    ) -> ConferenceRef:
+        account = self._caller(authorization, request)
         ref = names.parse_conference(name, "name")
         if account != ref.account_sid:
             raise errors.conference_not_found(f"conference {ref.key}")
@@ -67,7 +79,7 @@ class ConferenceApi:
     async def list_conferences(
         self, request: cpb.ListConferencesRequest, authorization: str | None
     ) -> cpb.ListConferencesResponse:
-        account = self._caller(authorization)
+        account = self._caller(authorization, request)
         if names.parse_account(request.parent) != account:
             # Another account's list is indistinguishable from an unknown one.
             raise errors.not_found(f"account {names.parse_account(request.parent)}")
@@ -110,14 +122,14 @@ class ConferenceApi:
     async def fetch_conference(
         self, request: cpb.FetchConferenceRequest, authorization: str | None
     ) -> cpb.FetchConferenceResponse:
-        ref = self._conference_of(authorization, request.name)
+        ref = self._conference_of(authorization, request, request.name)
         found = await self.conferences.fetch(ref)
         return cpb.FetchConferenceResponse(conference=messages.conference(found))
 
     async def update_conference(
         self, request: cpb.UpdateConferenceRequest, authorization: str | None
     ) -> cpb.UpdateConferenceResponse:
-        ref = self._conference_of(authorization, request.name)
+        ref = self._conference_of(authorization, request, request.name)
         bad: list[errors.FieldViolation] = []
         if request.status not in (0, ppb.CONFERENCE_STATUS_COMPLETED):
             # Twilio's conference_enum_update_status has the one word, completed.
@@ -130,6 +142,8 @@ class ConferenceApi:
             bad.append(errors.FieldViolation("announce_method", "unknown value"))
         if bad:
             raise errors.invalid(bad)
+        if self.destinations is not None:
+            await check_request(self.destinations, request)
         cmd = ConferenceUpdate(
             end=request.status == ppb.CONFERENCE_STATUS_COMPLETED,
             announce_url=request.announce_url or None,

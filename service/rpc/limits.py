@@ -1,12 +1,13 @@
-"""The longest value each ParticipantService request field may carry.
+"""The longest value each request field may carry, for every service.
 
-Rule 1: every string field of a ParticipantService request has a maximum length
-        in characters (Twilio's where it documents one; the table below is the
-        documented list), every repeated field a maximum count.
+Rule 1: every string field of every request of every service (ParticipantService,
+        ConferenceService, CallbackService) has a maximum length in characters
+        (Twilio's where it documents one; the table below is the documented list,
+        DEFAULT_MAX for a field added later), every repeated field a maximum count.
 Rule 2: a request over any of them is INVALID_ARGUMENT naming each field, checked
         right after authentication, before the request is parsed further.
-Rule 3: ParticipantApi checks every request (WatchConference's included), so
-        both faces enforce these.
+Rule 3: ParticipantApi, ConferenceApi and CallbackApi check every request
+        (WatchConference's included), so both faces enforce these.
 """
 
 from __future__ import annotations
@@ -55,6 +56,8 @@ STRING_MAX: dict[str, tuple[int, int]] = {
     "call_reason": (255, 0),
     "call_token": (4096, 0),
     "participants": (128, 0),  # WatchConference: call SIDs or labels
+    "friendly_name": (256, 0),  # ListConferences: a conference's key is at most 256
+    "conference_sid": (34, 0),  # CallbackService: CF + 32 hex
     **{field: (URL_MAX, 21205) for field in URL_FIELDS},
 }
 

@@ -18,6 +18,8 @@ import aiohttp
 import grpc
 import pytest
 
+from rollcall.v1 import callback_service_pb2 as cpb
+from rollcall.v1 import callback_service_pb2_grpc as cpb_grpc
 from rollcall.v1 import enums_pb2 as E
 from rollcall.v1 import participant_service_pb2 as pb
 from service.metrics import REGISTRY
@@ -140,3 +142,40 @@ async def test_an_allowed_address_inside_a_denied_range_gets_its_callbacks(
         await expect_error(
             _owe_a_callback(h, "http://127.0.0.2/no"), grpc.StatusCode.INVALID_ARGUMENT
         )
+
+
+async def test_redelivering_a_dead_letter_to_a_denied_destination_is_refused(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    """Dead letters kept while the policy was open are not sent once it denies
+    their host: nothing is connected to, they stay kept (outcome noted) and the
+    caller gets FAILED_PRECONDITION saying why."""
+    receiver.status = 500  # the one attempt fails: both callbacks become dead letters
+    literal, name = receiver.url("/literal"), f"http://localhost:{receiver.port}/name"
+    async with serving(make_settings(tmp_path, callback_max_attempts=1)) as h:
+        await _owe_a_callback(h, literal, "room-a")
+        await _owe_a_callback(h, name, "room-b")
+        assert h.app.webhooks is not None
+        await h.app.webhooks.wait_idle()
+    assert len(receiver.hits) == 2
+    receiver.status = 200
+    stub = cpb_grpc.CallbackServiceStub
+    async with serving(make_settings(tmp_path, callback_deny_networks=LOOPBACK)) as h:
+        callbacks = stub(h.channel)
+        parent = f"accounts/{ACCOUNT_SID}"
+        error = await expect_error(
+            callbacks.RedeliverDeadLetters(
+                cpb.RedeliverDeadLettersRequest(parent=parent), metadata=h.md()
+            ),
+            grpc.StatusCode.FAILED_PRECONDITION,
+        )
+        assert error.reason == "CALLBACK_DESTINATION_NOT_ALLOWED"
+        assert error.metadata["refused"] == "2"
+        assert error.metadata["delivered"] == "0"
+        assert error.metadata["remaining"] == "2"
+        assert "not an allowed callback destination" in error.message
+        listed = await callbacks.ListDeadLetters(
+            cpb.ListDeadLettersRequest(parent=parent), metadata=h.md()
+        )
+        assert [x.last_outcome for x in listed.dead_letters] == ["destination not allowed"] * 2
+    assert len(receiver.hits) == 2  # nothing reached the receiver

@@ -149,3 +149,44 @@ def test_serve_that_cannot_bind_exits_1_with_the_reason(tmp_path: Path) -> None:
     )
     assert done.returncode == 1
     assert "cannot start" in done.stderr
+
+
+def _serve_process(tmp_path: Path, **env: str) -> tuple[int, str]:
+    """`rollcall serve` in a process of its own with these variables: (exit code, stderr)."""
+    import os
+    import subprocess
+    import sys
+
+    environment = {
+        **os.environ,
+        "ROLLCALL_GRPC_LISTEN": "127.0.0.1:0",
+        "ROLLCALL_HTTP_LISTEN": "",
+        "ROLLCALL_METRICS_LISTEN": "",
+        "ROLLCALL_DATABASE": str(tmp_path / "serve.sqlite3"),
+        **env,
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", "from clients.cli import main; raise SystemExit(main())", "serve"],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    return done.returncode, done.stderr
+
+
+def test_any_failure_to_start_is_one_line_on_stderr_and_exit_1(tmp_path: Path) -> None:
+    """A database path that is a directory fails in SQLite with its own
+    exception type (neither OSError, ValueError nor RuntimeError)."""
+    directory = tmp_path / "a-directory"
+    directory.mkdir()
+    code, stderr = _serve_process(tmp_path, ROLLCALL_DATABASE=str(directory))
+    assert code == 1, stderr
+    assert "Traceback" not in stderr
+    # Log records are JSON lines; what is said to the user is the one other line.
+    said = [line for line in stderr.splitlines() if not line.startswith("{")]
+    assert len(said) == 1, stderr
+    assert said[0].startswith("rollcall: cannot start: "), said
+    assert said[0] == (
+        "rollcall: cannot start: sqlite3.OperationalError: unable to open database file"
+    )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from rollcall.v1 import callback_service_pb2 as callback_pb
+from rollcall.v1 import conference_service_pb2 as conference_pb
 from rollcall.v1 import participant_service_pb2 as pb
 from service.core import errors
 from service.rpc import limits
@@ -13,6 +15,11 @@ REQUESTS = (
     pb.ListParticipantsRequest,
     pb.DeleteParticipantRequest,
     pb.WatchConferenceRequest,
+    conference_pb.ListConferencesRequest,
+    conference_pb.FetchConferenceRequest,
+    conference_pb.UpdateConferenceRequest,
+    callback_pb.ListDeadLettersRequest,
+    callback_pb.RedeliverDeadLettersRequest,
 )
 
 
