@@ -47,6 +47,8 @@ from service.core.ports.carrier import Carrier, Report
 from service.core.ports.dead_letters import DeadLetterStore
 from service.core.ports.feed import ChangeFeed
 from service.core.ports.store import Store
+from service.core.retention import Kind
+from service.maintenance import RetentionPass
 from service.metrics import start_metrics
 from service.ratelimit import RateLimiter
 from service.replicas import Coordinator
@@ -115,6 +117,7 @@ class App:
         self.api: ParticipantApi | None = None
         self.conference_api: ConferenceApi | None = None
         self._compaction: Timer | None = None
+        self.retention: RetentionPass | None = None
         self._server: grpc.aio.Server | None = None
         self.grpc_port = 0
         self._health: health.aio.HealthServicer | None = None
@@ -217,6 +220,11 @@ class App:
         )
         await self.feed.start()
         self._schedule_compaction()
+        # Once across replicas: where this one holds the lease (or is alone).
+        self.retention = RetentionPass.from_settings(
+            s, self.store, self.dead_letters, self.clock, self._leading
+        )
+        self.retention.start()
 
         server = grpc.aio.server(
             interceptors=[RpcLogInterceptor(), DecodingInterceptor(), PrebuiltResponses()],
@@ -328,10 +336,20 @@ class App:
         assert self.watch is not None
         if self.webhooks is not None:
             await self.webhooks.flush()
-        deleted = await self.watch.compact(s.event_retention_seconds, s.event_retention_count)
+        deleted = await self.watch.compact(
+            s.event_retention_seconds, s.event_retention_count, batch=s.retention_batch
+        )
         # Dead letters go with the events they report.
         await self.dead_letters.prune()
         return deleted
+
+    def _leading(self) -> bool:
+        return self.coordinator is None or self.coordinator.leader
+
+    async def retain(self) -> dict[Kind, int]:
+        """One retention pass now (where this replica leads): what went, by kind."""
+        assert self.retention is not None
+        return await self.retention.run()
 
     async def stop(self, grace: float | None = None) -> None:
         """Health NOT_SERVING for drain_seconds while still serving; then new
@@ -343,6 +361,8 @@ class App:
         for timer in (self._compaction, self._database_check):
             if timer is not None:
                 timer.cancel()
+        if self.retention is not None:
+            self.retention.stop()
         grace = self.settings.grace_seconds if grace is None else grace
         if self._health is not None:
             await self._health.enter_graceful_shutdown()

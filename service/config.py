@@ -78,6 +78,14 @@ class Settings:
     grpc_keepalive_seconds: float = 30.0
     grpc_keepalive_timeout_seconds: float = 10.0
     grpc_keepalive_min_client_seconds: float = 10.0
+    ended_participant_retention_seconds: float = 7 * 24 * 3600.0
+    ended_conference_retention_seconds: float = 7 * 24 * 3600.0
+    request_id_retention_seconds: float = 24 * 3600.0
+    carrier_call_retention_seconds: float = 2 * 24 * 3600.0
+    carrier_callback_retention_seconds: float = 24 * 3600.0
+    dead_letter_retention_seconds: float = 7 * 24 * 3600.0
+    retention_interval_seconds: float = 60.0
+    retention_batch: int = 200
 
 
 SETTINGS_HELP: dict[str, str] = {
@@ -215,6 +223,35 @@ SETTINGS_HELP: dict[str, str] = {
         "shortest interval between a client's keepalive pings the server accepts, with or"
         " without calls in flight; a client pinging more often is sent GOAWAY"
         " (too_many_pings). The Python client pings every 20 s (0 = any)"
+    ),
+    "ended_participant_retention_seconds": (
+        "seconds an ended participant stays listed and fetchable after its call ended"
+        " (0 = for ever)"
+    ),
+    "ended_conference_retention_seconds": (
+        "seconds an ended conference, its participants and its last events are kept after"
+        " it ended and its status callbacks are done (0 = for ever)"
+    ),
+    "request_id_retention_seconds": (
+        "seconds a Create's request_id makes a retry return the first result; after it the"
+        " same request_id is a new Create (0 = for ever)"
+    ),
+    "carrier_call_retention_seconds": (
+        "seconds the carrier's record of an ended call (its sequence numbers) and an"
+        " unresolved placement are kept (0 = for ever)"
+    ),
+    "carrier_callback_retention_seconds": (
+        "seconds a carrier callback's idempotency token is kept, so a retried callback is"
+        " applied once (0 = for ever)"
+    ),
+    "dead_letter_retention_seconds": (
+        "seconds a status callback dead letter is kept for redelivery (0 = until its event"
+        " is compacted)"
+    ),
+    "retention_interval_seconds": "seconds between retention passes",
+    "retention_batch": (
+        "rows removed per transaction by the retention pass and event compaction (each"
+        " batch holds the writer only briefly)"
     ),
 }
 

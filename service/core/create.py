@@ -4,7 +4,9 @@ Rule 1: the same reads and checks run before the call is placed (so a refusal
         never dials) and again where it is recorded (so what was placed is
         recorded only if it still fits).
 Rule 2: a repeated request_id returns the first participant and never dials
-        again; the same request_id with other parameters is refused.
+        again; the same request_id with other parameters is refused. A
+        request_id is kept for its retention window (and never longer than
+        its participant): after that the same request_id is a new Create.
 Rule 3: with a remote carrier, a placement (the call's key) is durable before
         dialing and forgotten once the call is recorded or known not to ring;
         a process that dies in between leaves it for recovery.
@@ -274,8 +276,10 @@ class CreateChange(Change[Created | None]):
         p = participant(cmd, conf, placed.call_sid, self.now)
         ch.emit(EventType.CALL_STATUS_CHANGED, p, new=True)
         if cmd.request_id:
-            await tx.record_request(self.account_sid, cmd.request_id, p.call_sid, cmd.fingerprint)
-        await tx.save_carrier_call(placed.call_sid, placed.conference_sid, None)
+            await tx.record_request(
+                self.account_sid, cmd.request_id, p.call_sid, cmd.fingerprint, self.now
+            )
+        await tx.save_carrier_call(placed.call_sid, placed.conference_sid, None, self.now)
         return Decided((p, placed.queue_time_ms), ch)
 
     def _kick(self, placed: Placed) -> Kick:
@@ -305,10 +309,14 @@ async def _repeat(tx: WriteTransaction, cmd: CreateCommand) -> Participant | Non
     if earlier is None:
         return None
     call_sid, fingerprint = earlier
+    repeat = await tx.participant_by_call_sid(call_sid)
+    if repeat is None:
+        # Participant retention removed what it made: the request_id has
+        # lapsed with it (Rule 2).
+        await tx.forget_request(cmd.conference.account_sid, cmd.request_id)
+        return None
     if fingerprint != cmd.fingerprint:
         raise errors.request_id_reused()
-    repeat = await tx.participant_by_call_sid(call_sid)
-    assert repeat is not None
     return repeat
 
 

@@ -107,7 +107,7 @@ class _ReportChange(Change[set[asyncio.Future[None]] | None]):
         if p is not None:
             if isinstance(report, CallReport):
                 ordered = rt.carrier.in_process and token is None
-                ch = await _call_report(tx, p, report, ordered=ordered)
+                ch = await _call_report(tx, p, report, ordered=ordered, now=rt.clock.now())
             else:
                 ch = await _conference_report(tx, p, report)
         if token is not None:
@@ -116,7 +116,7 @@ class _ReportChange(Change[set[asyncio.Future[None]] | None]):
 
 
 async def _call_report(
-    tx: WriteTransaction, p: Participant, report: CallReport, *, ordered: bool
+    tx: WriteTransaction, p: Participant, report: CallReport, *, ordered: bool, now: float
 ) -> Changes | None:
     if not ordered:
         carrier = await tx.carrier_call(p.call_sid)
@@ -125,7 +125,7 @@ async def _call_report(
             return None
         if report.sequence_number is not None:
             conference_sid = carrier[0] if carrier else (report.conference_sid or p.conference_sid)
-            await tx.save_carrier_call(p.call_sid, conference_sid, report.sequence_number)
+            await tx.save_carrier_call(p.call_sid, conference_sid, report.sequence_number, now)
     detected = bool(report.answered_by) and p.active and report.answered_by != p.answered_by
     if detected:
         p.answered_by = report.answered_by  # recorded with the step it came with

@@ -325,8 +325,8 @@ class WatchHub:
             if feed.watchers == 0:
                 self.feeds.pop(conference_sid, None)
 
-    async def compact(self, retention_seconds: float, keep: int) -> int:
-        deleted = await self.store.compact(self.clock.now() - retention_seconds, keep)
+    async def compact(self, retention_seconds: float, keep: int, *, batch: int = 500) -> int:
+        deleted = await self.store.compact(self.clock.now() - retention_seconds, keep, batch=batch)
         if deleted:
             log.info("compacted events", extra={"deleted": deleted})
         return deleted

@@ -5,7 +5,9 @@ Rule 1: `backend` is parametrised over memory, sqlite and postgres (one
         opened on it: a test that takes either runs on all three.
 Rule 2: a test about what only some adapters have takes a fixture named for
         them (`replicated_backend`: the adapters with several processes on one
-        database, memory and postgres), so no adapter is skipped silently.
+        database, memory and postgres; `single_writer_backend`: the adapter
+        whose changes queue for one writer connection while it waits on the
+        disk, SQLite), so no adapter is skipped silently.
 """
 
 from __future__ import annotations
@@ -32,4 +34,9 @@ async def store(backend: Backend) -> AsyncIterator[Store]:
 
 @pytest.fixture(params=("memory", "postgres"))
 def replicated_backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
+    return Backend(request.param, tmp_path)
+
+
+@pytest.fixture(params=("sqlite",))
+def single_writer_backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
     return Backend(request.param, tmp_path)

@@ -79,7 +79,7 @@ async def test_request_ids_are_per_account(store: Store) -> None:
     p = await add(store, conf, participant(conf))
     async with store.write() as tx:
         assert await tx.request(AC, "r1") is None
-        await tx.record_request(AC, "r1", p.call_sid, "fp")
+        await tx.record_request(AC, "r1", p.call_sid, "fp", 1.0)
     async with store.write() as tx:
         assert await tx.request(AC, "r1") == (p.call_sid, "fp")
         assert await tx.request(OTHER, "r1") is None

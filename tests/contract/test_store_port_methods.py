@@ -41,7 +41,7 @@ async def test_request_ids_are_recorded_per_account(store: Store) -> None:
     async with store.write() as tx:
         await tx.insert_conference(conf)
         assert await tx.request(AC, "req-1") is None
-        await tx.record_request(AC, "req-1", "CA" + "1" * 32, "fingerprint")
+        await tx.record_request(AC, "req-1", "CA" + "1" * 32, "fingerprint", 1.0)
     async with store.write() as tx:
         assert await tx.request(AC, "req-1") == ("CA" + "1" * 32, "fingerprint")
         assert await tx.request("AC" + "b" * 32, "req-1") is None

@@ -54,8 +54,8 @@ async def test_a_change_that_raises_leaves_nothing_in_any_table(store: Store) ->
                 [Event(conf.sid, AC, 1, 1.0, EventType.PARTICIPANT_JOINED, conf, p)]
             )
             await tx.update_conference(conf)
-            await tx.record_request(AC, "req", p.call_sid, "fp")
-            await tx.save_carrier_call(p.call_sid, "CF" + "9" * 32, 3)
+            await tx.record_request(AC, "req", p.call_sid, "fp", 1.0)
+            await tx.save_carrier_call(p.call_sid, "CF" + "9" * 32, 3, 1.0)
             await tx.save_carrier_event_sequence("scope", 4)
             await tx.record_carrier_callback("token", 1.0)
             await tx.record_placement("RKkey", AC, conf.sid, 1.0)
@@ -80,7 +80,7 @@ async def test_the_schema_s_rules_refuse_a_change(store: Store) -> None:
     await store_conference(store, conf)
     await add(store, conf, participant(conf))
     async with store.write() as tx:
-        await tx.record_request(AC, "req", "CA" + "1" * 32, "fp")
+        await tx.record_request(AC, "req", "CA" + "1" * 32, "fp", 1.0)
     refusals = {
         "a second active conference of one name": lambda tx: tx.insert_conference(
             conference("taken")
@@ -89,7 +89,7 @@ async def test_the_schema_s_rules_refuse_a_change(store: Store) -> None:
             [Event(conf.sid, AC, 1, 2.0, EventType.PARTICIPANT_JOINED, conf)]
         ),
         "a request id recorded twice": lambda tx: tx.record_request(
-            AC, "req", "CA" + "2" * 32, "fp"
+            AC, "req", "CA" + "2" * 32, "fp", 2.0
         ),
     }
     for why, write in refusals.items():

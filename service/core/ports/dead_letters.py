@@ -7,8 +7,9 @@ Rule 1: a dead letter is written in its own durable transaction when a callback 
         would have been sent (URL, method, form, idempotency token).
 Rule 2: every read is scoped to one account, so an account never sees another's.
 Rule 3: ids grow in give-up order, which within a conference is event order.
-Rule 4: a dead letter goes when it is redelivered, or when event retention has
-        removed the event it reports (prune, run after each compaction).
+Rule 4: a dead letter goes when it is redelivered, when event retention has
+        removed the event it reports (prune, run after each compaction), or
+        when its own retention window has passed (expire).
 """
 
 from __future__ import annotations
@@ -52,4 +53,9 @@ class DeadLetterStore(Protocol):
 
     async def prune(self) -> int:
         """Remove dead letters whose event retention has removed; return how many."""
+        ...
+
+    async def expire(self, given_up_before: float, limit: int) -> int:
+        """Delete up to `limit` dead letters given up on before `given_up_before`
+        (clock seconds), in one short transaction; return how many went."""
         ...

@@ -8,6 +8,10 @@ Rule 2: revisions are per conference, strictly increasing and visible in commit
 Rule 3: writes to one conference are serialized (SQLite and memory: one writer;
         PostgreSQL: the conference row is locked FOR UPDATE), so the core reads,
         decides and writes without races.
+Rule 4: what accumulates goes when its retention window has passed, removed by
+        the expire_* methods: each call is one short write transaction of at
+        most `limit` rows and returns how many went (0: nothing left to
+        remove), so removing never holds the writers up for long.
 """
 
 from __future__ import annotations
@@ -141,8 +145,15 @@ class WriteTransaction(Protocol):
         ...
 
     async def record_request(
-        self, account_sid: str, request_id: str, call_sid: str, fingerprint: str
-    ) -> None: ...
+        self, account_sid: str, request_id: str, call_sid: str, fingerprint: str, at: float
+    ) -> None:
+        """Remember a Create's request_id, recorded at `at` (clock seconds)."""
+        ...
+
+    async def forget_request(self, account_sid: str, request_id: str) -> None:
+        """Drop a request_id whose participant retention has removed (no-op
+        when unknown): a Create with it again is a new one."""
+        ...
 
     # -- the carrier's side of calls (carrier port) --
 
@@ -151,8 +162,11 @@ class WriteTransaction(Protocol):
         ...
 
     async def save_carrier_call(
-        self, call_sid: str, carrier_conference_sid: str, last_sequence: int | None
-    ) -> None: ...
+        self, call_sid: str, carrier_conference_sid: str, last_sequence: int | None, at: float
+    ) -> None:
+        """Store a call's carrier row, written at `at` (clock seconds: its
+        retention counts from the last write)."""
+        ...
 
     async def carrier_event_sequence(self, scope: str) -> int | None: ...
 
@@ -245,12 +259,44 @@ class Store(Protocol):
         """The lowest revision still in the event log (None when it is empty)."""
         ...
 
-    async def compact(self, older_than: float, keep: int) -> int:
+    async def compact(self, older_than: float, keep: int, *, batch: int = 500) -> int:
         """Delete events older than `older_than` (clock seconds), keeping at least
         the newest `keep` of each conference. Returns how many were deleted.
-        Carrier callback idempotency tokens received before `older_than` go
-        too: a carrier retries a callback for minutes, never for the retention
-        window, so a token is kept as long as the events it caused."""
+        Each write transaction deletes at most `batch` events (Rule 4), so
+        changes wait at most one batch for the writer, never the whole pass."""
+        ...
+
+    # -- retention (Rule 4) --------------------------------------------------------
+
+    async def expire_participants(self, ended_before: float, limit: int) -> int:
+        """Delete up to `limit` participants whose call ended before
+        `ended_before` (clock seconds); an active one is never touched."""
+        ...
+
+    async def expire_conferences(self, ended_before: float, limit: int) -> int:
+        """Remove conferences that ended before `ended_before` and whose status
+        callbacks are all done, with everything they hold: up to `limit` of
+        their events, else of their participants, else the conferences
+        themselves (with their callback cursors, call counters and dead
+        letters). Returns how many rows went; 0 when none is left."""
+        ...
+
+    async def expire_requests(self, recorded_before: float, limit: int) -> int:
+        """Delete up to `limit` Create request_ids recorded before `recorded_before`:
+        a Create with one of them again is a new Create."""
+        ...
+
+    async def expire_carrier_calls(self, ended_before: float, limit: int) -> int:
+        """Delete up to `limit` rows of the carrier's side of calls: a call's row
+        and its conference-event sequence once its participant ended before
+        `ended_before` (or is gone), a carrier conference's own sequence once
+        none of its calls is left, and placements recorded before
+        `ended_before` that recovery never resolved."""
+        ...
+
+    async def expire_carrier_callbacks(self, received_before: float, limit: int) -> int:
+        """Delete up to `limit` carrier callback idempotency tokens received
+        before `received_before` (a carrier retries a callback for minutes)."""
         ...
 
     async def active_participants_everywhere(self) -> list[Participant]:

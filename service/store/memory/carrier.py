@@ -25,9 +25,10 @@ class CarrierRows:
         return self.tables.carrier_calls.get(call_sid)
 
     async def save_carrier_call(
-        self, call_sid: str, carrier_conference_sid: str, last_sequence: int | None
+        self, call_sid: str, carrier_conference_sid: str, last_sequence: int | None, at: float
     ) -> None:
         self.tables.carrier_calls[call_sid] = (carrier_conference_sid, last_sequence)
+        self.tables.carrier_call_times[call_sid] = at
 
     async def carrier_event_sequence(self, scope: str) -> int | None:
         return self.tables.carrier_event_sequences.get(scope)

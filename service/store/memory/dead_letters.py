@@ -3,7 +3,8 @@
 Rule 1: each change is its own write transaction of the store, so it commits
         whole and in turn with every other change to the database.
 Rule 2: every read is scoped to one account; ids grow in give-up order.
-Rule 3: prune removes the dead letters whose event retention has removed.
+Rule 3: prune removes the dead letters whose event retention has removed;
+        expire those given up on before a time (their own retention).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 
 from service.core.ports.dead_letters import DeadLetter
+from service.store.memory import retention as memory_retention
 from service.store.memory.store import MemoryStore
 from service.store.memory.tables import LetterRow
 
@@ -55,6 +57,9 @@ class MemoryDeadLetters:
                     row.letter, attempts=row.letter.attempts + 1, last_outcome=outcome
                 )
                 tx.tables.dead_letters[letter_id] = dataclasses.replace(row, letter=letter)
+
+    async def expire(self, given_up_before: float, limit: int) -> int:
+        return await memory_retention.expire_dead_letters(self.store, given_up_before, limit)
 
     async def prune(self) -> int:
         """Remove dead letters whose event retention has removed; return how many."""

@@ -24,6 +24,7 @@ from service.core.ports.store import (
     WebhookCursor,
 )
 from service.store.memory import pages, queries
+from service.store.memory import retention as memory_retention
 from service.store.memory.tables import MemoryDatabase, Tables
 from service.store.memory.transaction import MemoryWriteTransaction
 
@@ -123,30 +124,23 @@ class MemoryStore:
 
     # -- maintenance and settings -------------------------------------------------
 
-    async def compact(self, older_than: float, keep: int) -> int:
-        deleted = 0
-        async with self.write() as tx:
-            t = tx.tables
-            for conference_sid, rows in list(t.events.items()):
-                old = [row.revision for row in rows if row.time < older_than]
-                conference = t.conferences.get(conference_sid)
-                if not old or conference is None:
-                    continue
-                # A prefix of the log, never past the callback cursor (see SqliteStore).
-                cursor = t.webhook_cursors.get(conference_sid)
-                upto = min(
-                    max(old),
-                    conference.revision - keep,
-                    conference.revision if cursor is None else cursor.revision,
-                )
-                kept = tuple(row for row in rows if row.revision > upto)
-                deleted += len(rows) - len(kept)
-                t.events[conference_sid] = kept
-            # Carrier callback dedup tokens live as long as the events they caused.
-            for token, at in list(t.carrier_callbacks.items()):
-                if at < older_than:
-                    del t.carrier_callbacks[token]
-        return deleted
+    async def compact(self, older_than: float, keep: int, *, batch: int = 500) -> int:
+        return await memory_retention.compact(self, older_than, keep, batch)
+
+    async def expire_participants(self, ended_before: float, limit: int) -> int:
+        return await memory_retention.expire_participants(self, ended_before, limit)
+
+    async def expire_conferences(self, ended_before: float, limit: int) -> int:
+        return await memory_retention.expire_conferences(self, ended_before, limit)
+
+    async def expire_requests(self, recorded_before: float, limit: int) -> int:
+        return await memory_retention.expire_requests(self, recorded_before, limit)
+
+    async def expire_carrier_calls(self, ended_before: float, limit: int) -> int:
+        return await memory_retention.expire_carrier_calls(self, ended_before, limit)
+
+    async def expire_carrier_callbacks(self, received_before: float, limit: int) -> int:
+        return await memory_retention.expire_carrier_callbacks(self, received_before, limit)
 
     async def get_meta(self, key: str) -> str | None:
         return self.committed().meta.get(key)

@@ -74,12 +74,15 @@ class ParticipantRow:
     hold: bool
     coaching: bool
     data: str
+    # When its call ended (None while active): what retention goes by.
+    ended_at: float | None = None
 
     @classmethod
     def of(cls, seq: int, p: Participant) -> ParticipantRow:
+        ended = None if p.active else (p.date_updated if p.ended_at is None else p.ended_at)
         return cls(
             seq, p.call_sid, p.conference_sid, p.label, p.active, p.muted, p.hold, p.coaching,
-            dumps(p),
+            dumps(p), ended,
         )  # fmt: skip
 
     def decode(self) -> Participant:
@@ -124,12 +127,16 @@ class Tables:
     events: dict[str, tuple[EventRow, ...]] = dataclasses.field(default_factory=dict)
     # (account_sid, request_id) -> (call_sid, fingerprint)
     requests: dict[tuple[str, str], tuple[str, str]] = dataclasses.field(default_factory=dict)
+    # (account_sid, request_id) -> when it was recorded
+    request_times: dict[tuple[str, str], float] = dataclasses.field(default_factory=dict)
     meta: dict[str, str] = dataclasses.field(default_factory=dict)
     webhook_cursors: dict[str, WebhookCursor] = dataclasses.field(default_factory=dict)
     # call_sid -> (conference_sid, next call-progress SequenceNumber)
     call_sequences: dict[str, tuple[str, int]] = dataclasses.field(default_factory=dict)
     # call_sid -> (carrier conference SID, last applied SequenceNumber)
     carrier_calls: dict[str, tuple[str, int | None]] = dataclasses.field(default_factory=dict)
+    # call_sid -> when its carrier row was last written
+    carrier_call_times: dict[str, float] = dataclasses.field(default_factory=dict)
     carrier_event_sequences: dict[str, int] = dataclasses.field(default_factory=dict)
     carrier_callbacks: dict[str, float] = dataclasses.field(default_factory=dict)  # token -> at
     placements: dict[str, PlacementRow] = dataclasses.field(default_factory=dict)

@@ -167,9 +167,14 @@ class MemoryWriteTransaction(CarrierRows):
             t.events[conference_sid] = tuple(rows)
 
     async def record_request(
-        self, account_sid: str, request_id: str, call_sid: str, fingerprint: str
+        self, account_sid: str, request_id: str, call_sid: str, fingerprint: str, at: float
     ) -> None:
         requests = self.tables.requests
         if (account_sid, request_id) in requests:
             raise ConstraintViolation(f"UNIQUE: request {request_id} exists")
         requests[(account_sid, request_id)] = (call_sid, fingerprint)
+        self.tables.request_times[(account_sid, request_id)] = at
+
+    async def forget_request(self, account_sid: str, request_id: str) -> None:
+        self.tables.requests.pop((account_sid, request_id), None)
+        self.tables.request_times.pop((account_sid, request_id), None)

@@ -32,16 +32,17 @@ class PgCarrierRows:
         return None if row is None else (row[0], row[1])
 
     async def save_carrier_call(
-        self, call_sid: str, carrier_conference_sid: str, last_sequence: int | None
+        self, call_sid: str, carrier_conference_sid: str, last_sequence: int | None, at: float
     ) -> None:
         await self.conn.execute(
-            "INSERT INTO carrier_calls (call_sid, carrier_conference_sid, last_sequence)"
-            " VALUES ($1, $2, $3) ON CONFLICT (call_sid) DO UPDATE SET"
+            "INSERT INTO carrier_calls (call_sid, carrier_conference_sid, last_sequence,"
+            " touched_at) VALUES ($1, $2, $3, $4) ON CONFLICT (call_sid) DO UPDATE SET"
             " carrier_conference_sid = excluded.carrier_conference_sid,"
-            " last_sequence = excluded.last_sequence",
+            " last_sequence = excluded.last_sequence, touched_at = excluded.touched_at",
             call_sid,
             carrier_conference_sid,
             last_sequence,
+            at,
         )
 
     async def carrier_event_sequence(self, scope: str) -> int | None:

@@ -2,9 +2,10 @@
 
 The rules it keeps are the port's (see dead_letters): each change is its own
 committed transaction, every read is scoped to one account, ids grow in
-give-up order (an identity column), and prune removes the dead letters whose
-event retention has removed. Several replicas share the table; prune is
-idempotent, so it may run on any of them.
+give-up order (an identity column), prune removes the dead letters whose
+event retention has removed, and expire those past their own window.
+Several replicas share the table; prune and expire are idempotent, so they
+may run on any of them.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import orjson
 
 from service.core.ports.dead_letters import DeadLetter
 from service.store.dead_letter_rows import COLUMNS, letter_from_row
+from service.store.postgres import retention as pg_retention
 from service.store.postgres.store import PostgresStore
 
 
@@ -78,6 +80,9 @@ class PgDeadLetters:
             )
 
         await self.store._retrying(work)
+
+    async def expire(self, given_up_before: float, limit: int) -> int:
+        return await pg_retention.expire_dead_letters(self.store, given_up_before, limit)
 
     async def prune(self) -> int:
         async def work(conn: asyncpg.Connection) -> int:

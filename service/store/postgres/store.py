@@ -6,9 +6,9 @@ Rule 1: each change is one READ COMMITTED transaction that locks its
         the revision, never a global sequence, is the watch cursor.
 Rule 2: other replicas learn of a commit through a NOTIFY sent after it
         commits, coalesced, never inside the write transaction (see notify).
-Rule 3: work the store owns whole (settings, callback cursors, compaction) is
-        retried on serialization, deadlock and lock failures; an unreachable
-        database is UNAVAILABLE.
+Rule 3: work the store owns whole (settings, callback cursors, compaction,
+        retention: see retention) is retried on serialization, deadlock and
+        lock failures; an unreachable database is UNAVAILABLE.
 Rule 4: pooled connections carry no session state (advisory locks there are
         transaction locks; session locks and LISTEN have connections of their
         own), so they return to the pool without asyncpg's reset query.
@@ -36,6 +36,7 @@ from service.core.ports.store import (
 )
 from service.store import participant_pages
 from service.store.postgres import conferences as pg_conferences
+from service.store.postgres import retention as pg_retention
 from service.store.postgres import schema as pg_schema
 from service.store.postgres.lease import SessionLease
 from service.store.postgres.notify import Notifier
@@ -55,8 +56,6 @@ async def _returned(conn: asyncpg.Connection) -> None:
 T = TypeVar("T")
 _ATTEMPTS = 5
 _CLOSE_SECONDS = 5.0
-# pg_try_advisory_xact_lock key: one compaction at a time across replicas.
-_COMPACTION_LOCK = 0x726F6C6C636F6D70
 
 
 class PostgresStore:
@@ -220,36 +219,26 @@ class PostgresStore:
             )
         return {row[0]: int(row[1]) for row in rows}
 
-    async def compact(self, older_than: float, keep: int) -> int:
-        """One replica at a time: another one already compacting makes this a no-op."""
+    async def compact(self, older_than: float, keep: int, *, batch: int = 500) -> int:
+        """One replica's batch at a time (see pg_retention.compact)."""
+        return await pg_retention.compact(self, older_than, keep, batch)
 
-        async def work(conn: asyncpg.Connection) -> int:
-            if not await conn.fetchval("SELECT pg_try_advisory_xact_lock($1)", _COMPACTION_LOCK):
-                return 0
-            # A prefix of each log, never past the callback cursor (see SqliteStore).
-            rows = await conn.fetch(
-                "SELECT e.conference_sid, LEAST(MAX(e.revision), c.revision - $1,"
-                " COALESCE(w.revision, c.revision)) FROM events e"
-                " JOIN conferences c ON c.sid = e.conference_sid"
-                " LEFT JOIN webhook_cursors w ON w.conference_sid = e.conference_sid"
-                " WHERE e.time < $2 GROUP BY e.conference_sid, c.revision, w.revision",
-                keep,
-                older_than,
-            )
-            deleted = 0
-            for sid, upto in rows:
-                if upto > 0:
-                    status = await conn.execute(
-                        "DELETE FROM events WHERE conference_sid = $1 AND revision <= $2",
-                        sid,
-                        upto,
-                    )
-                    deleted += int(status.split()[-1])
-            # Carrier callback dedup tokens live as long as the events they caused.
-            await conn.execute("DELETE FROM carrier_callbacks WHERE received_at < $1", older_than)
-            return deleted
+    # -- retention (statements in pg_retention) ----------------------------------
 
-        return await self._retrying(work)
+    async def expire_participants(self, ended_before: float, limit: int) -> int:
+        return await pg_retention.expire_participants(self, ended_before, limit)
+
+    async def expire_conferences(self, ended_before: float, limit: int) -> int:
+        return await pg_retention.expire_conferences(self, ended_before, limit)
+
+    async def expire_requests(self, recorded_before: float, limit: int) -> int:
+        return await pg_retention.expire_requests(self, recorded_before, limit)
+
+    async def expire_carrier_calls(self, ended_before: float, limit: int) -> int:
+        return await pg_retention.expire_carrier_calls(self, ended_before, limit)
+
+    async def expire_carrier_callbacks(self, received_before: float, limit: int) -> int:
+        return await pg_retention.expire_carrier_callbacks(self, received_before, limit)
 
     async def active_participants_everywhere(self) -> list[Participant]:
         """For restart recovery: every active call of this replica's earlier run

@@ -280,13 +280,21 @@ class PgWriteTransaction(PgReads, PgCarrierRows):
         return None if row is None else (row[0], row[1])
 
     async def record_request(
-        self, account_sid: str, request_id: str, call_sid: str, fingerprint: str
+        self, account_sid: str, request_id: str, call_sid: str, fingerprint: str, at: float
     ) -> None:
         await self.conn.execute(
-            "INSERT INTO requests (account_sid, request_id, call_sid, fingerprint)"
-            " VALUES ($1, $2, $3, $4)",
+            "INSERT INTO requests (account_sid, request_id, call_sid, fingerprint, recorded_at)"
+            " VALUES ($1, $2, $3, $4, $5)",
             account_sid,
             request_id,
             call_sid,
             fingerprint,
+            at,
+        )
+
+    async def forget_request(self, account_sid: str, request_id: str) -> None:
+        await self.conn.execute(
+            "DELETE FROM requests WHERE account_sid = $1 AND request_id = $2",
+            account_sid,
+            request_id,
         )

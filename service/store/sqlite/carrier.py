@@ -36,14 +36,14 @@ class CarrierRows:
         return None if row is None else (row[0], row[1])
 
     async def save_carrier_call(
-        self, call_sid: str, carrier_conference_sid: str, last_sequence: int | None
+        self, call_sid: str, carrier_conference_sid: str, last_sequence: int | None, at: float
     ) -> None:
         self.raw.execute(
-            "INSERT INTO carrier_calls (call_sid, carrier_conference_sid, last_sequence)"
-            " VALUES (?, ?, ?) ON CONFLICT (call_sid) DO UPDATE SET"
+            "INSERT INTO carrier_calls (call_sid, carrier_conference_sid, last_sequence,"
+            " touched_at) VALUES (?, ?, ?, ?) ON CONFLICT (call_sid) DO UPDATE SET"
             " carrier_conference_sid = excluded.carrier_conference_sid,"
-            " last_sequence = excluded.last_sequence",
-            (call_sid, carrier_conference_sid, last_sequence),
+            " last_sequence = excluded.last_sequence, touched_at = excluded.touched_at",
+            (call_sid, carrier_conference_sid, last_sequence, at),
         )
 
     async def carrier_event_sequence(self, scope: str) -> int | None:

@@ -8,8 +8,9 @@ when a callback is given up on, and holds everything needed to send it again
 exactly as it would have been sent (URL, method, form, idempotency token);
 every read is scoped to one account, so an account never sees another's;
 ids grow in give-up order, which within a conference is event order; a dead
-letter goes when it is redelivered or when event retention has removed the
-event it reports (prune, run after each compaction).
+letter goes when it is redelivered, when event retention has removed the
+event it reports (prune, run after each compaction), or when its own
+retention window has passed (expire).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import orjson
 
 from service.core.ports.dead_letters import DeadLetter, DeadLetterStore
 from service.store.dead_letter_rows import COLUMNS, letter_from_row
+from service.store.sqlite import retention as sqlite_retention
 from service.store.sqlite.store import SqliteStore
 
 __all__ = ["DeadLetter", "DeadLetterStore", "DeadLetters"]
@@ -80,6 +82,9 @@ class DeadLetters:
                 " WHERE id = ?",
                 (outcome, letter_id),
             )
+
+    async def expire(self, given_up_before: float, limit: int) -> int:
+        return await sqlite_retention.expire_dead_letters(self.store, given_up_before, limit)
 
     async def prune(self) -> int:
         """Remove dead letters whose event retention has removed; return how many."""

@@ -230,10 +230,16 @@ class SqliteWriteTransaction(SqliteReads, CarrierRows):
         return None if row is None else (row[0], row[1])
 
     async def record_request(
-        self, account_sid: str, request_id: str, call_sid: str, fingerprint: str
+        self, account_sid: str, request_id: str, call_sid: str, fingerprint: str, at: float
     ) -> None:
         self.raw.execute(
-            "INSERT INTO requests (account_sid, request_id, call_sid, fingerprint)"
-            " VALUES (?, ?, ?, ?)",
-            (account_sid, request_id, call_sid, fingerprint),
+            "INSERT INTO requests (account_sid, request_id, call_sid, fingerprint, recorded_at)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (account_sid, request_id, call_sid, fingerprint, at),
+        )
+
+    async def forget_request(self, account_sid: str, request_id: str) -> None:
+        self.raw.execute(
+            "DELETE FROM requests WHERE account_sid = ? AND request_id = ?",
+            (account_sid, request_id),
         )

@@ -20,7 +20,8 @@ statements live beside it by concern: sqlite_connections (opening them,
 statements that must finish), sqlite_rows (participants, conferences,
 events, request ids), participant_pages and sqlite_conferences (lists),
 sqlite_cursors (status callback cursors), sqlite_carrier (carrier
-calls and callbacks), sqlite_migrations (the schema).
+calls and callbacks), sqlite_retention (compaction and retention, in
+batches), sqlite_migrations (the schema).
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ from service.store.row_cache import RowCache
 from service.store.rows import PARTICIPANT_COLUMNS, participant_from_row
 from service.store.sqlite import conferences as sqlite_conferences
 from service.store.sqlite import cursors as sqlite_cursors
+from service.store.sqlite import retention as sqlite_retention
 from service.store.sqlite.connections import begin_at_once, connect, finish, statement
 from service.store.sqlite.inline import raw
 from service.store.sqlite.lookup_cache import LookupCache
@@ -293,36 +295,25 @@ class SqliteStore:
             )
         return None if row is None or row[0] is None else int(row[0])
 
-    async def compact(self, older_than: float, keep: int) -> int:
-        # Delete a prefix of each conference's log, so what is left never has
-        # a gap even if event times are not monotonic (clock steps back).
-        async with (
-            self._read() as r,
-            r.conn.execute(
-                # Never past the callback cursor: undelivered callbacks need their events.
-                "SELECT e.conference_sid, MIN(MAX(e.revision), c.revision - ?,"
-                " COALESCE(w.revision, c.revision)) FROM events e"
-                " JOIN conferences c ON c.sid = e.conference_sid"
-                " LEFT JOIN webhook_cursors w ON w.conference_sid = e.conference_sid"
-                " WHERE e.time < ? GROUP BY e.conference_sid",
-                (keep, older_than),
-            ) as cur,
-        ):
-            cutoffs = [(sid, upto) for sid, upto in await cur.fetchall() if upto > 0]
-        deleted = 0
-        for sid, upto in cutoffs:
-            async with self.write() as tx:
-                cursor = await tx.conn.execute(
-                    "DELETE FROM events WHERE conference_sid = ? AND revision <= ?", (sid, upto)
-                )
-                deleted += max(cursor.rowcount, 0)
-                await cursor.close()
-        # Carrier callback dedup tokens live as long as the events they caused.
-        async with self.write() as tx:
-            await tx.conn.execute(
-                "DELETE FROM carrier_callbacks WHERE received_at < ?", (older_than,)
-            )
-        return deleted
+    async def compact(self, older_than: float, keep: int, *, batch: int = 500) -> int:
+        return await sqlite_retention.compact(self, older_than, keep, batch)
+
+    # -- retention (statements in sqlite_retention) -----------------------------
+
+    async def expire_participants(self, ended_before: float, limit: int) -> int:
+        return await sqlite_retention.expire_participants(self, ended_before, limit)
+
+    async def expire_conferences(self, ended_before: float, limit: int) -> int:
+        return await sqlite_retention.expire_conferences(self, ended_before, limit)
+
+    async def expire_requests(self, recorded_before: float, limit: int) -> int:
+        return await sqlite_retention.expire_requests(self, recorded_before, limit)
+
+    async def expire_carrier_calls(self, ended_before: float, limit: int) -> int:
+        return await sqlite_retention.expire_carrier_calls(self, ended_before, limit)
+
+    async def expire_carrier_callbacks(self, received_before: float, limit: int) -> int:
+        return await sqlite_retention.expire_carrier_callbacks(self, received_before, limit)
 
     async def active_participants_everywhere(self) -> list[Participant]:
         async with self._read() as r:

@@ -1,0 +1,99 @@
+"""The retention pass on a timer: who runs it, how often, and what it reports.
+
+Rule 1: a pass runs every `interval` seconds of the service's clock, the next
+        one scheduled when the last has ended (passes never overlap), and
+        only where `leading()` says so (on PostgreSQL, the replica holding
+        the lease: one pass across all replicas).
+Rule 2: a failed pass is logged and the next one runs as scheduled; what it
+        removed is counted per kind (rollcall_retention_removed_total) and
+        logged once per pass that removed anything.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from prometheus_client import Counter
+
+from service.clock import Clock, Timer
+from service.config import Settings
+from service.core.ports.dead_letters import DeadLetterStore
+from service.core.ports.store import Store
+from service.core.retention import Kind, Retention, Windows
+from service.metrics import REGISTRY
+
+log = logging.getLogger("rollcall.retention")
+
+REMOVED = Counter(
+    "rollcall_retention_removed_total",
+    "Rows the retention pass removed, by kind.",
+    ["kind"],
+    registry=REGISTRY,
+)
+
+
+class RetentionPass:
+    def __init__(
+        self,
+        retention: Retention,
+        clock: Clock,
+        interval_seconds: float,
+        leading: Callable[[], bool] = lambda: True,
+    ) -> None:
+        self.retention = retention
+        self.clock = clock
+        self.interval_seconds = interval_seconds
+        self.leading = leading
+        self._timer: Timer | None = None
+        self._stopped = False
+
+    @classmethod
+    def from_settings(
+        cls,
+        s: Settings,
+        store: Store,
+        dead_letters: DeadLetterStore,
+        clock: Clock,
+        leading: Callable[[], bool],
+    ) -> RetentionPass:
+        windows = Windows(
+            participants=s.ended_participant_retention_seconds,
+            conferences=s.ended_conference_retention_seconds,
+            request_ids=s.request_id_retention_seconds,
+            carrier_calls=s.carrier_call_retention_seconds,
+            carrier_callbacks=s.carrier_callback_retention_seconds,
+            dead_letters=s.dead_letter_retention_seconds,
+        )
+        retention = Retention(store, dead_letters, clock, windows, batch=s.retention_batch)
+        return cls(retention, clock, s.retention_interval_seconds, leading)
+
+    def start(self) -> None:
+        if self.interval_seconds > 0:
+            self._timer = self.clock.call_later(self.interval_seconds, self._due)
+
+    def stop(self) -> None:
+        self._stopped = True
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    async def _due(self) -> None:
+        try:
+            await self.run()
+        except Exception:
+            log.exception("retention pass failed")
+        if not self._stopped:
+            self._timer = self.clock.call_later(self.interval_seconds, self._due)
+
+    async def run(self) -> dict[Kind, int]:
+        """One pass now, where this process leads (Rule 1); what went, by kind."""
+        if not self.leading():
+            return {}
+        removed = await self.retention.run()
+        for kind, count in removed.items():
+            if count:
+                REMOVED.labels(kind.value).inc(count)
+        if any(removed.values()):
+            log.info("retention pass", extra={k.value: n for k, n in removed.items() if n})
+        return removed
