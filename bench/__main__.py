@@ -4,14 +4,15 @@ What it owns: the command line, the order of a run and its clean-up. A run
 starts Rollcall (`rollcall serve`, gRPC and REST, on a fresh database) and
 builds its fixtures through the API; starts the baselines with Rollcall's
 sample responses; then runs the sections (gRPC unary, log level,
-WatchConference, REST gateway, peer (Prism), cost growth, memory), each figure in interleaved
-rounds of baseline then Rollcall; prints the table (figure, Rollcall's median,
-the baseline's median, the median per-round ratio, the goal, met) with the
-machine, the CPU plan and the settings; and writes it all as JSON to
-bench/results/latest.json and a timestamped copy beside it.
+WatchConference, REST gateway, peer (Prism), cost growth, memory, PostgreSQL,
+soak), each figure in interleaved rounds of baseline then Rollcall; prints
+the table (figure, Rollcall's median, the baseline's median, the median
+per-round ratio, the goal, met) with the machine, the CPU plan and the
+settings; and writes it all as JSON to bench/results/latest.json and a
+timestamped copy beside it.
 
-Modes: the default run takes about 7 minutes on 2 cores; --quick about 2 and a
-half; --full adds the 1M-stored-participants point (its database is built once,
+Modes: the default run takes about 10 minutes on 2 cores (the soak 2.5 of
+them); --quick about 4; --full adds the 1M-stored-participants point (its database is built once,
 in a few minutes, and cached under bench/results/cache/). --only picks
 sections. Exit status 0 when every section ran (goals missed or not), 1 when a
 section failed.
@@ -32,7 +33,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench import growth, memory, peer, postgres, rest, target, unary, watch
+from bench import growth, memory, peer, postgres, rest, soak, target, unary, watch
 from bench.baselines import start_baseline
 from bench.budget import DEFAULT, FULL, QUICK, Budget
 from bench.load import LoadWorker, spec_for
@@ -40,7 +41,7 @@ from bench.proc import ServerProcess, pin_self, plan_cpus
 from bench.report import Figure, baselines_legend, table, write_json
 
 RESULTS = Path(__file__).resolve().parent / "results"
-SECTIONS = ("unary", "log", "watch", "rest", "peer", "growth", "memory", "postgres")
+SECTIONS = ("unary", "log", "watch", "rest", "peer", "growth", "memory", "postgres", "soak")
 
 
 def _log(message: str) -> None:
@@ -222,6 +223,12 @@ def run(budget: Budget, sections: tuple[str, ...], keep: bool) -> int:
             )  # fmt: skip
 
         section("postgres", postgres_section)
+        section(
+            "soak",
+            lambda: soak.run_section(
+                server_cpus=plan.server, seconds=budget.soak_seconds, run_dir=run_dir, log=_log
+            ),
+        )
         for server in servers:
             if server.proc is not None and not server.alive():
                 failures.append(f"{server.name} exited during the run (see its log in {run_dir})")

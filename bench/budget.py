@@ -22,13 +22,15 @@ class Budget:
     watchers: tuple[int, ...]
     growth_sizes: tuple[int, ...]
     rest_connections: int = 64
+    soak_seconds: float = 150.0  # seconds of steady load in the soak section
 
     def describe(self) -> str:
         return (
             f"mode {self.mode}: {self.rounds} interleaved rounds (baseline then Rollcall) of"
             f" {self.duration:g} s after {self.warmup:g} s warm-up per unary/REST figure;"
             f" {self.watch_rounds} watch round(s) of {self.watch_duration:g} s at 20 changes/s;"
-            f" cost growth at {', '.join(f'{s:,}' for s in self.growth_sizes)} stored participants"
+            f" cost growth at {', '.join(f'{s:,}' for s in self.growth_sizes)} stored participants;"
+            f" a {self.soak_seconds:g} s soak"
         )
 
 
@@ -41,6 +43,7 @@ QUICK = Budget(
     watch_duration=2.0,
     watchers=(1, 100, 1000),
     growth_sizes=(1_000, 100_000),
+    soak_seconds=75.0,
 )
 DEFAULT = Budget(
     mode="default",

@@ -48,7 +48,7 @@ from service.core.ports.dead_letters import DeadLetterStore
 from service.core.ports.feed import ChangeFeed
 from service.core.ports.store import Store
 from service.core.retention import Kind
-from service.maintenance import RetentionPass
+from service.maintenance import RetentionPass, running
 from service.metrics import start_metrics
 from service.ratelimit import RateLimiter
 from service.replicas import Coordinator
@@ -336,11 +336,12 @@ class App:
         assert self.watch is not None
         if self.webhooks is not None:
             await self.webhooks.flush()
-        deleted = await self.watch.compact(
-            s.event_retention_seconds, s.event_retention_count, batch=s.retention_batch
-        )
-        # Dead letters go with the events they report.
-        await self.dead_letters.prune()
+        async with running("compaction"):
+            deleted = await self.watch.compact(
+                s.event_retention_seconds, s.event_retention_count, batch=s.retention_batch
+            )
+            # Dead letters go with the events they report.
+            await self.dead_letters.prune()
         return deleted
 
     def _leading(self) -> bool:

@@ -85,7 +85,7 @@ class Settings:
     carrier_callback_retention_seconds: float = 24 * 3600.0
     dead_letter_retention_seconds: float = 7 * 24 * 3600.0
     retention_interval_seconds: float = 60.0
-    retention_batch: int = 200
+    retention_batch: int = 100
 
 
 SETTINGS_HELP: dict[str, str] = {

@@ -1,4 +1,4 @@
-"""The retention pass on a timer: who runs it, how often, and what it reports.
+"""Background maintenance: the retention pass on a timer, and what maintenance reports.
 
 Rule 1: a pass runs every `interval` seconds of the service's clock, the next
         one scheduled when the last has ended (passes never overlap), and
@@ -7,14 +7,19 @@ Rule 1: a pass runs every `interval` seconds of the service's clock, the next
 Rule 2: a failed pass is logged and the next one runs as scheduled; what it
         removed is counted per kind (rollcall_retention_removed_total) and
         logged once per pass that removed anything.
+Rule 3: every maintenance task (retention, compaction) runs inside
+        `running(task)`: counted when it starts and shown as running until it
+        ends, so a dashboard (or bench/soak.py) can tell the moments when it
+        ran from those when it did not.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 
-from prometheus_client import Counter
+from prometheus_client import Counter, Gauge
 
 from service.clock import Clock, Timer
 from service.config import Settings
@@ -31,6 +36,29 @@ REMOVED = Counter(
     ["kind"],
     registry=REGISTRY,
 )
+STARTED = Counter(
+    "rollcall_maintenance_runs_total",
+    "Maintenance runs started (retention passes, event compactions), by task.",
+    ["task"],
+    registry=REGISTRY,
+)
+RUNNING = Gauge(
+    "rollcall_maintenance_running",
+    "Maintenance runs in progress in this process, by task.",
+    ["task"],
+    registry=REGISTRY,
+)
+
+
+@contextlib.asynccontextmanager
+async def running(task: str) -> AsyncIterator[None]:
+    """Count a maintenance run and show it as running until it ends (Rule 3)."""
+    STARTED.labels(task).inc()
+    RUNNING.labels(task).inc()
+    try:
+        yield
+    finally:
+        RUNNING.labels(task).dec()
 
 
 class RetentionPass:
@@ -90,7 +118,8 @@ class RetentionPass:
         """One pass now, where this process leads (Rule 1); what went, by kind."""
         if not self.leading():
             return {}
-        removed = await self.retention.run()
+        async with running("retention"):
+            removed = await self.retention.run()
         for kind, count in removed.items():
             if count:
                 REMOVED.labels(kind.value).inc(count)

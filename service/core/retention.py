@@ -77,7 +77,7 @@ class Retention:
         clock: Clock,
         windows: Windows,
         *,
-        batch: int = 200,
+        batch: int = 100,
     ) -> None:
         self.windows = windows
         self.clock = clock
