@@ -35,7 +35,7 @@ from rollcall.v1 import participant_service_pb2 as pb
 from rollcall.v1 import participant_service_pb2_grpc as pb_grpc
 from service import grpc_races, keys, redact
 from service.admission import Admission
-from service.auth import Authenticator
+from service.auth import Authenticator, check_secrets
 from service.carriers.choose import Chosen, choose
 from service.carriers.twilio.ingest import add_routes as add_carrier_routes
 from service.carriers.twilio.ingest import callback_urls
@@ -48,6 +48,7 @@ from service.core.ports.dead_letters import DeadLetterStore
 from service.core.ports.feed import ChangeFeed
 from service.core.ports.store import Store
 from service.core.retention import Kind
+from service.logins import login_throttle
 from service.maintenance import RetentionPass, running
 from service.metrics import start_metrics
 from service.ratelimit import RateLimiter
@@ -135,6 +136,8 @@ class App:
         grpc_races.install()
         accounts = parse_accounts(s.accounts)
         api_keys = parse_api_keys(s.api_keys)
+        demo_token = {"the demo account": s.demo_auth_token} if s.demo_auth_token else {}
+        check_secrets({**accounts, **demo_token}, api_keys, allow_short=s.allow_short_secrets)
         destinations = DestinationPolicy.from_specs(
             s.callback_allow_networks, s.callback_deny_networks
         )
@@ -142,7 +145,7 @@ class App:
         self.demo = await keys.demo_account(self.store, s)
         if self.demo is not None:
             accounts.setdefault(self.demo.account_sid, self.demo.auth_token)
-        self.auth = Authenticator(accounts, api_keys)
+        self.auth = Authenticator(accounts, api_keys, throttle=login_throttle(s, self.clock))
 
         async def sink(report: Report) -> None:
             assert self.core is not None

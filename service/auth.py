@@ -6,6 +6,11 @@ Rule 2: secrets are compared in constant time (an unknown user costs the same
         comparison as a known one); anything else is UNAUTHENTICATED.
 Rule 3: a secret is never logged (each is registered with service.redact) nor
         echoed in an error.
+Rule 4: failures are counted and, given a LoginThrottle, slowed down per source
+        and per account (service.logins): a caller over its budget is refused
+        before its credentials are checked.
+Rule 5: a secret shorter than MIN_SECRET characters is refused at start
+        (check_secrets), unless short ones are allowed (tests), which is logged.
 """
 
 from __future__ import annotations
@@ -13,17 +18,48 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
+import logging
 
-from service import redact
+from service import logins, redact
 from service.core import errors
 
+log = logging.getLogger("rollcall.auth")
+
 _DUMMY = b"\x00" * 32
+MIN_SECRET = 32
+
+
+def check_secrets(
+    accounts: dict[str, str], api_keys: dict[str, tuple[str, str]], *, allow_short: bool
+) -> None:
+    """Refuse account tokens and API key secrets shorter than MIN_SECRET (Rule 5),
+    naming the account or key, never the secret."""
+    short = [sid for sid, token in accounts.items() if len(token) < MIN_SECRET]
+    short += [sid for sid, (secret, _) in api_keys.items() if len(secret) < MIN_SECRET]
+    if not short:
+        return
+    if allow_short:
+        log.warning(
+            "short secrets allowed (ROLLCALL_ALLOW_SHORT_SECRETS): for tests only",
+            extra={"sids": ",".join(short)},
+        )
+        return
+    raise ValueError(
+        f"the auth token or API key secret of {', '.join(short)} is shorter than"
+        f" {MIN_SECRET} characters: use a random secret of at least {MIN_SECRET}"
+        " (ROLLCALL_ALLOW_SHORT_SECRETS=true allows short ones, for tests only)"
+    )
 
 
 class Authenticator:
     def __init__(
-        self, accounts: dict[str, str], api_keys: dict[str, tuple[str, str]] | None = None
+        self,
+        accounts: dict[str, str],
+        api_keys: dict[str, tuple[str, str]] | None = None,
+        *,
+        throttle: logins.LoginThrottle | None = None,
     ) -> None:
+        self.throttle = throttle
         self._accounts = {sid: token.encode() for sid, token in accounts.items()}
         self._keys = {
             sid: (secret.encode(), acct) for sid, (secret, acct) in (api_keys or {}).items()
@@ -44,26 +80,49 @@ class Authenticator:
         return None if token is None else token.decode()
 
     def authenticate(self, authorization: str | None) -> str:
-        """The account SID the credentials act for; UNAUTHENTICATED otherwise."""
-        if not authorization:
-            raise errors.unauthenticated("Authentication Error - No credentials provided")
-        scheme, _, encoded = authorization.strip().partition(" ")
-        if scheme.lower() != "basic" or not encoded:
-            raise errors.unauthenticated()
-        try:
-            # ValueError: a non-ASCII character (b64decode refuses those).
-            decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
-        except (binascii.Error, UnicodeDecodeError, ValueError):  # ValueError: non-ASCII
-            raise errors.unauthenticated() from None
-        username, sep, password = decoded.partition(":")
-        if not sep:
-            raise errors.unauthenticated()
-        secret = password.encode()
+        """The account SID the credentials act for; UNAUTHENTICATED otherwise
+        (RESOURCE_EXHAUSTED once the caller has failed too often: Rule 4)."""
+        caller = logins.caller()
+        username, password = _credentials(authorization)
         if username in self._keys:
             expected, account = self._keys[username]
         else:
-            account = username
-            expected = self._accounts.get(username, _DUMMY)
-        if hmac.compare_digest(expected, secret) and expected is not _DUMMY:
+            account = username or ""
+            expected = self._accounts.get(account, _DUMMY)
+        known = account if expected is not _DUMMY else None
+        if self.throttle is not None:
+            self.throttle.check(caller.source, known)
+        matched = password is not None and hmac.compare_digest(expected, password.encode())
+        if matched and expected is not _DUMMY:
             return account
+        if not authorization:
+            reason = "missing"
+        elif password is None:
+            reason = "malformed"
+        else:
+            reason = "wrong_secret" if known is not None else "unknown_user"
+        logins.FAILURES.labels(caller.face, reason).inc()
+        if self.throttle is not None:
+            self.throttle.failed(caller.source, known)
+        if reason == "missing":
+            raise errors.unauthenticated("Authentication Error - No credentials provided")
         raise errors.unauthenticated()
+
+
+def _credentials(authorization: str | None) -> tuple[str | None, str | None]:
+    """(username, password) of HTTP Basic credentials; (None, None) when there
+    are none or they are malformed."""
+    if not authorization:
+        return None, None
+    scheme, _, encoded = authorization.strip().partition(" ")
+    if scheme.lower() != "basic" or not encoded:
+        return None, None
+    try:
+        # ValueError: a non-ASCII character (b64decode refuses those).
+        decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return None, None
+    username, sep, password = decoded.partition(":")
+    if not sep:
+        return None, None
+    return username, password

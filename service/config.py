@@ -86,6 +86,11 @@ class Settings:
     dead_letter_retention_seconds: float = 7 * 24 * 3600.0
     retention_interval_seconds: float = 60.0
     retention_batch: int = 100
+    login_failure_burst: int = 10
+    login_failures_per_minute: float = 6.0
+    account_login_failure_burst: int = 100
+    account_login_failures_per_minute: float = 60.0
+    allow_short_secrets: bool = False
 
 
 SETTINGS_HELP: dict[str, str] = {
@@ -252,6 +257,24 @@ SETTINGS_HELP: dict[str, str] = {
     "retention_batch": (
         "rows removed per transaction by the retention pass and event compaction (each"
         " batch holds the writer only briefly)"
+    ),
+    "login_failure_burst": (
+        "failed logins (gRPC and REST) a source address may make before it is refused"
+        " RESOURCE_EXHAUSTED TOO_MANY_FAILED_LOGINS (REST 429) until it recovers (0 = no limit)"
+    ),
+    "login_failures_per_minute": (
+        "failed logins a minute a source address recovers, after its burst"
+    ),
+    "account_login_failure_burst": (
+        "failed logins on one account, from any sources, before sources that failed lately"
+        " are refused for it (sources that have not failed are still checked; 0 = no limit)"
+    ),
+    "account_login_failures_per_minute": (
+        "failed logins a minute an account recovers, after its burst"
+    ),
+    "allow_short_secrets": (
+        "accept auth tokens and API key secrets shorter than 32 characters (for tests"
+        " only: logged as a warning at start)"
     ),
 }
 

@@ -236,6 +236,19 @@ def rate_limited(message: str = "Too Many Requests") -> RollcallError:
     )
 
 
+def too_many_failed_logins(retry_after_seconds: int) -> RollcallError:
+    """A caller that failed to authenticate too often, refused before its
+    credentials are checked (service.logins)."""
+    return RollcallError(
+        Code.RESOURCE_EXHAUSTED,
+        "TOO_MANY_FAILED_LOGINS",
+        f"Too many failed logins; retry in {retry_after_seconds} s",
+        twilio_code=20429,
+        http_status=429,
+        metadata={"retry_after_seconds": str(retry_after_seconds)},
+    )
+
+
 def overloaded(limit: int) -> RollcallError:
     """More calls in flight than the server takes on: refused before any work."""
     return RollcallError(

@@ -131,6 +131,9 @@ def rollcall_error_response(error: RollcallError, request: web.Request) -> Error
         if code is None:
             code = UNAVAILABLE_CODE if status == 503 else INTERNAL_CODE
         message = _GENERIC_MESSAGES.get(status, _GENERIC_MESSAGES[500])
+    retry_after = error.metadata.get("retry_after_seconds", "")
+    if status == 429 and retry_after.isdigit():
+        return error_response(status, code, message, headers={"Retry-After": retry_after})
     return error_response(status, code, message)
 
 

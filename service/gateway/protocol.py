@@ -12,6 +12,8 @@ Rule 3: a client gets `header_timeout` seconds for a complete request head (from
         connecting, or from the first byte of a later request on a keep-alive
         connection), then `body_timeout` seconds for the body; an idle keep-alive
         connection closes after `idle_timeout` (0 disables one).
+Rule 4: each request says who is calling (service.logins: face rest, the
+        client's address) before any route runs.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from aiohttp import hdrs, http_exceptions, web, web_protocol, web_server
 from aiohttp.http import HttpVersion11
 from aiohttp.streams import StreamReader
 
+from service import logins
 from service.config import Settings
 from service.gateway import representation
 from service.gateway.errors import (
@@ -232,6 +235,8 @@ def outside_middleware(handler: Handler) -> Handler:
     417 quotes the header (and fails with a 500 on bytes that are not text)."""
 
     async def handle(request: web.Request) -> web.StreamResponse:
+        # Who is calling, for the throttle of failed logins (in this request's task).
+        logins.calling("rest", logins.source_of(request.remote))
         expect = request.headers.get(hdrs.EXPECT)
         if expect and request.version == HttpVersion11 and expect.lower() != "100-continue":
             refused = error_response(417, None, "Only 'Expect: 100-continue' is supported")

@@ -1,9 +1,10 @@
 """The gRPC servicer: metadata and status codes around ParticipantApi.
 
 Rule 1: the servicer adds nothing but transport: it reads the `authorization`
-        metadata, calls the ParticipantApi the REST gateway uses too, and turns a
-        RollcallError into a google.rpc.Status; anything else becomes INTERNAL with
-        no internals leaked, and is logged.
+        metadata and the caller's address (service.logins), calls the
+        ParticipantApi the REST gateway uses too, and turns a RollcallError into
+        a google.rpc.Status; anything else becomes INTERNAL with no internals
+        leaked, and is logged.
 Rule 2: a unary call whose deadline has already passed is answered
         DEADLINE_EXCEEDED without starting.
 Rule 3: a watch stream's initial metadata (its progress interval) is sent as
@@ -20,6 +21,7 @@ import grpc
 
 from rollcall.v1 import participant_service_pb2 as pb
 from rollcall.v1 import participant_service_pb2_grpc as pb_grpc
+from service import logins
 from service.admission import REFUSED
 from service.core import errors
 from service.rpc.interceptors import note_reason
@@ -49,6 +51,7 @@ async def _unary(
         if remaining is not None and remaining <= 0:
             REFUSED.labels("DEADLINE_PASSED").inc()
             raise errors.deadline_passed()
+        logins.calling("grpc", logins.grpc_source(context.peer()))
         return await call(request, authorization(context))
     except errors.RollcallError as exc:
         note_reason(exc.reason, exc.code.value)
@@ -93,6 +96,7 @@ class ParticipantServicer(pb_grpc.ParticipantServiceServicer):
         self, request: pb.WatchConferenceRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[pb.WatchConferenceResponse | bytes]:
         try:
+            logins.calling("grpc", logins.grpc_source(context.peer()))
             items = self.api.watch_conference(request, authorization(context))
             if self.api.watch is not None:
                 # At once, not with the first item: a resumed stream may send

@@ -3,7 +3,9 @@
 Rule 1: every error on the wire is a google.rpc.Status with exactly one ErrorInfo
         (domain rollcall.v1, stable reason, metadata with twilio_code and
         http_status) and, when fields are at fault, one BadRequest naming each.
-Rule 2: the decoder is clients.status, so anything that calls the service through
+Rule 2: a refusal that says when to retry (ErrorInfo metadata
+        retry_after_seconds) also carries a google.rpc.RetryInfo.
+Rule 3: the decoder is clients.status, so anything that calls the service through
         a gRPC stub (the standalone REST gateway, the Python client) sees the same
         error an in-process caller sees.
 """
@@ -13,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 import grpc
-from google.protobuf import any_pb2
+from google.protobuf import any_pb2, duration_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
@@ -42,6 +44,10 @@ def to_status(error: RollcallError) -> status_pb2.Status:
                 ]
             )
         )
+    retry_after = error.metadata.get("retry_after_seconds", "")
+    if retry_after.isdigit():
+        delay = duration_pb2.Duration(seconds=int(retry_after))
+        details.append(error_details_pb2.RetryInfo(retry_delay=delay))
     packed = []
     for detail in details:
         holder = any_pb2.Any()

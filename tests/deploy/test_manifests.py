@@ -42,7 +42,7 @@ from tests.deploy.manifests import (
 )
 
 SECRETS = {
-    "rollcall-credentials": {"ROLLCALL_ACCOUNTS": "AC" + "a" * 32 + ":token"},
+    "rollcall-credentials": {"ROLLCALL_ACCOUNTS": "AC" + "a" * 32 + ":" + "t" * 32},
     "rollcall-database": {"url": "postgresql://rollcall@db.example/rollcall"},
 }
 # The Kubernetes versions deploy/README.md promises: 1.30 made the ha overlay's

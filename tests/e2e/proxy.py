@@ -9,6 +9,8 @@ not yet forwarded is dropped.
 Rule 3: connections made after freeze() are accepted and held, never read,
 until admit(); from then on they and every later one are forwarded as usual.
 Frozen connections stay frozen until close().
+Rule 4: given a `source` (another loopback address, 127.0.0.2), it connects
+to the target from there, so the target sees its clients at that address.
 """
 
 from __future__ import annotations
@@ -51,7 +53,8 @@ class _Link:
 class FreezableProxy:
     """127.0.0.1:<port> -> `target` (host:port). Use `async with`."""
 
-    def __init__(self, target: str) -> None:
+    def __init__(self, target: str, *, source: str | None = None) -> None:
+        self._source = source
         host, _, port = target.rpartition(":")
         self._host, self._port = host, int(port)
         self._server: asyncio.Server | None = None
@@ -89,7 +92,10 @@ class FreezableProxy:
 
     async def _forward(self, link: _Link) -> None:
         try:
-            up_reader, link.upstream = await asyncio.open_connection(self._host, self._port)
+            local = None if self._source is None else (self._source, 0)
+            up_reader, link.upstream = await asyncio.open_connection(
+                self._host, self._port, local_addr=local
+            )
         except OSError:
             link.writer.close()
             return

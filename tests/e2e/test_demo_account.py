@@ -15,6 +15,7 @@ from tests.conftest import basic, make_settings, serving
 from tests.e2e.dbquery import rows as query
 from tests.e2e.hostile import assert_clean_log, logged_server
 
+GIVEN_TOKEN = "given-token-" + "0" * 20  # 32 characters: short secrets are refused
 _DEMO = re.compile(r"demo account (AC[0-9a-f]{32}) auth token ([0-9a-f]{32}) \(shown only now\)")
 
 
@@ -86,11 +87,11 @@ async def test_demo_account_setting(tmp_path: Path) -> None:
     given = "AC" + "d" * 32
     (tmp_path / "x").mkdir()
     async with serving(
-        make_settings(tmp_path / "x", demo_account_sid=given, demo_auth_token="given-token")
+        make_settings(tmp_path / "x", demo_account_sid=given, demo_auth_token=GIVEN_TOKEN)
     ) as h:
         assert h.app.demo is not None and not h.app.demo.created
-        assert h.app.auth.auth_token(given) == "given-token"
-    assert "given-token" not in _meta(tmp_path / "x" / "rollcall.sqlite3").values()
+        assert h.app.auth.auth_token(given) == GIVEN_TOKEN
+    assert GIVEN_TOKEN not in _meta(tmp_path / "x" / "rollcall.sqlite3").values()
 
 
 async def test_a_bad_demo_account_setting_refuses_to_start(tmp_path: Path) -> None:

@@ -66,7 +66,8 @@ PYTHON = {"python", "py"}
 
 # The docs server's own configuration (Rule 3): what the documents configure.
 DEMO_ACCOUNT_SID = "AC" + "d0c5" * 8
-EXAMPLE_API_KEY = ("SK0123456789abcdef0123456789abcdef", "example-key-secret")  # security.md
+# security.md
+EXAMPLE_API_KEY = ("SK0123456789abcdef0123456789abcdef", "example-key-secret-0123456789abcdef")
 EXAMPLE_OUTCOMES = (  # carriers.md
     "+15551230001=busy,+15551230002=no-answer,+15551230003=failed,"
     "+15551230004=hangup:30,+15551230005=answer:8"

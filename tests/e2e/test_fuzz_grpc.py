@@ -89,6 +89,10 @@ def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
         tmp_path_factory.mktemp("fuzz"),
         # Calls ring (nothing changes by itself) for the whole run.
         ROLLCALL_SIM_RING_SECONDS="100000",
+        # Hostile credentials by the hundred from one address: the throttle
+        # (tests/e2e/test_failed_logins.py) would refuse every later call.
+        ROLLCALL_LOGIN_FAILURE_BURST="0",
+        ROLLCALL_ACCOUNT_LOGIN_FAILURE_BURST="0",
     )
     server.start()
     t = Target(server)

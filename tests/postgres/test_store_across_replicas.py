@@ -12,6 +12,7 @@ import asyncpg
 import grpc
 
 from rollcall.v1 import participant_service_pb2 as pb
+from service.core.retention import Kind
 from service.replicas import CALLBACK_LEASE
 from service.store.postgres.feed import PgFeed
 from service.store.postgres.schema import PgOptions, migrations
@@ -143,3 +144,41 @@ async def test_a_replica_hearing_its_own_commit_back_does_not_look_for_callbacks
         assert not coordinator._poked.is_set()
         feed.heard(conference, revision + 1000)  # newer: committed elsewhere
         assert coordinator._poked.is_set()
+
+
+async def test_the_retention_pass_runs_on_the_lease_holder_only(tmp_path: Path) -> None:
+    common = {
+        "database": pg.database_for(str(tmp_path)),
+        "http_listen": "",
+        "ended_participant_retention_seconds": 60.0,
+        "retention_interval_seconds": 10**9,  # passes run when the test says
+    }
+    async with (
+        serving(make_settings(tmp_path, replica_id="a", **common)) as a,
+        serving(make_settings(tmp_path, replica_id="b", **common)) as b,
+    ):
+        assert a.app.coordinator is not None and a.app.coordinator.leader
+        assert b.app.coordinator is not None and not b.app.coordinator.leader
+        made = (await create(a, "retained")).participant
+        await a.advance(3)
+        await a.stub.DeleteParticipant(
+            pb.DeleteParticipantRequest(name=a.name("retained", made.call_sid)),
+            metadata=a.md(),
+        )
+        for h in (a, b):
+            await h.advance(120)
+        assert await b.app.retain() == {}  # not the lease holder: nothing
+        # Its conference ended with it: named by SID from here on.
+        conference = made.conference_sid
+        assert await fetch(a, conference, made.call_sid, include_ended=True)
+        removed = await a.app.retain()
+        assert removed[Kind.PARTICIPANTS] == 1
+        await expect_error(
+            b.stub.FetchParticipant(
+                pb.FetchParticipantRequest(
+                    name=b.name(conference, made.call_sid), include_ended=True
+                ),
+                metadata=b.md(),
+            ),
+            grpc.StatusCode.NOT_FOUND,
+        )
