@@ -11,8 +11,8 @@ per-round ratio, the goal, met) with the machine, the CPU plan and the
 settings; and writes it all as JSON to bench/results/latest.json and a
 timestamped copy beside it.
 
-Modes: the default run takes about 10 minutes on 2 cores (the soak 2.5 of
-them); --quick about 4; --full adds the 1M-stored-participants point (its database is built once,
+Modes: the default run takes about 12 minutes on 2 cores (the soaks 5 of
+them); --quick about 5; --full adds the 1M-stored-participants point (its database is built once,
 in a few minutes, and cached under bench/results/cache/). --only picks
 sections. Exit status 0 when every section ran (goals missed or not), 1 when a
 section failed.
@@ -225,9 +225,17 @@ def run(budget: Budget, sections: tuple[str, ...], keep: bool) -> int:
         section("postgres", postgres_section)
         section(
             "soak",
-            lambda: soak.run_section(
-                server_cpus=plan.server, seconds=budget.soak_seconds, run_dir=run_dir, log=_log
-            ),
+            lambda: [
+                figure
+                for store in ("sqlite", "postgres")
+                for figure in soak.run_section(
+                    server_cpus=plan.server,
+                    seconds=budget.soak_seconds,
+                    run_dir=run_dir,
+                    log=_log,
+                    store=store,
+                )
+            ],
         )
         for server in servers:
             if server.proc is not None and not server.alive():

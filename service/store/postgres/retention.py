@@ -6,6 +6,10 @@ Rule 1: each function here is one transaction of at most `limit` rows (the
 Rule 2: a batch never waits on a change: rows (or conferences) a change holds
         are skipped (FOR UPDATE SKIP LOCKED) and taken by a later batch.
 Rule 3: every batch finds its rows by an index (0006_retention.sql).
+Rule 4: a batch commits without waiting for its WAL flush (synchronous_commit
+        off, for that transaction only): a removal lost in a crash is made
+        again by the next pass, and the changes' own flushes never queue
+        behind the pass's.
 """
 
 from __future__ import annotations
@@ -41,8 +45,14 @@ def _count(status: str) -> int:
     return int(status.split()[-1])
 
 
+async def _unflushed(conn: asyncpg.Connection) -> None:
+    """Rule 4, for the transaction `conn` is in."""
+    await conn.execute("SET LOCAL synchronous_commit TO off")
+
+
 async def _delete(store: PostgresStore, sql: str, *args: Any) -> int:
     async def work(conn: asyncpg.Connection) -> int:
+        await _unflushed(conn)
         return _count(await conn.execute(sql, *args))
 
     return await store._retrying(work)
@@ -60,6 +70,7 @@ async def expire_participants(store: PostgresStore, ended_before: float, limit: 
 
 async def expire_conferences(store: PostgresStore, ended_before: float, limit: int) -> int:
     async def work(conn: asyncpg.Connection) -> int:
+        await _unflushed(conn)
         sids = [
             row[0]
             for row in await conn.fetch(
@@ -121,6 +132,7 @@ async def expire_requests(store: PostgresStore, recorded_before: float, limit: i
 
 async def expire_carrier_calls(store: PostgresStore, ended_before: float, limit: int) -> int:
     async def work(conn: asyncpg.Connection) -> int:
+        await _unflushed(conn)
         calls = await conn.fetch(
             # Not written since the cutoff, and its participant ended (or gone).
             "DELETE FROM carrier_calls WHERE call_sid IN (SELECT cc.call_sid FROM carrier_calls"
@@ -198,6 +210,7 @@ async def compact(store: PostgresStore, older_than: float, keep: int, batch: int
         async def one_batch(conn: asyncpg.Connection, sid: str = sid, upto: int = upto) -> int:
             if not await conn.fetchval("SELECT pg_try_advisory_xact_lock($1)", COMPACTION_LOCK):
                 return -1
+            await _unflushed(conn)
             return _count(
                 await conn.execute(
                     "DELETE FROM events WHERE conference_sid = $1 AND revision IN (SELECT"
