@@ -30,6 +30,7 @@ from service.core.model import Conference, Event, Participant
 from service.core.ports.store import (
     ConferenceFilter,
     ConferencePage,
+    Floor,
     Page,
     ParticipantFilter,
     WebhookCursor,
@@ -192,6 +193,11 @@ class PostgresStore:
             return await pg_conferences.list_conferences(
                 conn, account_sid, flt, page_size=page_size, before=before, after=after
             )
+
+    async def floor(self, account_sid: str, **how: Any) -> Floor:
+        """See Store.floor (live, ords, since, participants, limit)."""
+        async with self._connection() as conn:
+            return await pg_conferences.floor(conn, account_sid, **how)
 
     async def events(self, conference_sid: str, after_revision: int, limit: int) -> list[Event]:
         async with self._connection() as conn:
