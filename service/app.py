@@ -50,6 +50,7 @@ from service.core.ports.store import Store
 from service.metrics import start_metrics
 from service.ratelimit import RateLimiter
 from service.replicas import Coordinator
+from service.rpc.account_cursor import CursorSeal
 from service.rpc.callbacks import CallbackApi, CallbackServicer
 from service.rpc.conference_servicer import ConferenceServicer
 from service.rpc.conferences import ConferenceApi
@@ -61,6 +62,7 @@ from service.rpc.participants import ParticipantApi
 from service.rpc.prebuilt import PrebuiltResponses
 from service.rpc.servicer import ParticipantServicer
 from service.rpc.watch import WatchHub
+from service.rpc.watch_account import AccountWatch
 from service.store.choose import open_store
 from service.store.parts import Health, StoreParts
 from service.webhooks.destinations import DestinationPolicy
@@ -112,6 +114,7 @@ class App:
         self.coordinator: Coordinator | None = None
         self.admission: Admission | None = None
         self.watch: WatchHub | None = None
+        self.account_watch: AccountWatch | None = None
         self.api: ParticipantApi | None = None
         self.conference_api: ConferenceApi | None = None
         self._compaction: Timer | None = None
@@ -198,14 +201,22 @@ class App:
             per_account=s.watchers_per_account,
         )
         self.feed.subscribe(self.watch)
+        page_key = await keys.page_token_key(self.store)
+        self.account_watch = AccountWatch(
+            self.watch,
+            CursorSeal(page_key),
+            limit=s.watch_account_conferences,
+            poll_seconds=s.watch_poll_seconds,
+        )
         self.api = ParticipantApi(
             self.auth,
             self.participants,
             RateLimiter(self.clock, s.requests_per_second, s.request_burst),
             self.admission,
-            PageTokens(await keys.page_token_key(self.store)),
+            PageTokens(page_key),
             destinations,
             self.watch,
+            self.account_watch,
         )
         # Its own limiter object would double an account's budget: share one.
         self.conference_api = ConferenceApi(

@@ -78,6 +78,7 @@ class Settings:
     grpc_keepalive_seconds: float = 30.0
     grpc_keepalive_timeout_seconds: float = 10.0
     grpc_keepalive_min_client_seconds: float = 10.0
+    watch_account_conferences: int = 2000
 
 
 SETTINGS_HELP: dict[str, str] = {
@@ -215,6 +216,11 @@ SETTINGS_HELP: dict[str, str] = {
         "shortest interval between a client's keepalive pings the server accepts, with or"
         " without calls in flight; a client pinging more often is sent GOAWAY"
         " (too_many_pings). The Python client pings every 20 s (0 = any)"
+    ),
+    "watch_account_conferences": (
+        "the most conferences one WatchAccount stream follows (live ones passing its"
+        " filter, and ones begun since a resumed cursor); beyond it the stream ends"
+        " RESOURCE_EXHAUSTED (ACCOUNT_WATCH_TOO_LARGE), or a resume CURSOR_EXPIRED"
     ),
 }
 

@@ -4,7 +4,7 @@ response out.
 Rule 1: this is the one implementation of the service's behaviour: the gRPC
         servicer and the in-process REST gateway both call it, so they never
         disagree.
-Rule 2: every method but WatchConference is admitted first (service.admission:
+Rule 2: every method but the watches is admitted first (service.admission:
         the in-flight bound and the stop gate); then each authenticates (and takes
         from the rate limit), checks request bounds, checks that the resource's
         account is the caller's (NOT_FOUND otherwise, as for a missing one),
@@ -33,6 +33,7 @@ from service.ratelimit import RateLimiter
 from service.rpc import limits, messages, names, proto_cache, requests
 from service.rpc.page_tokens import PageTokens, binding
 from service.rpc.watch import WatchHub
+from service.rpc.watch_account import AccountWatch
 from service.webhooks.destinations import DestinationPolicy, check_request
 
 DEFAULT_PAGE_SIZE = 50
@@ -73,6 +74,7 @@ class ParticipantApi:
         page_tokens: PageTokens | None = None,
         destinations: DestinationPolicy | None = None,
         watch: WatchHub | None = None,
+        account_watch: AccountWatch | None = None,
     ) -> None:
         self.auth = auth
         self.participants = participants
@@ -84,6 +86,8 @@ class ParticipantApi:
         self.destinations = destinations
         # WatchConference's streams (None: a server without them).
         self.watch = watch
+        # WatchAccount's streams (None: a server without them).
+        self.account_watch = account_watch
 
     def _caller(self, authorization: str | None) -> str:
         """The caller's account, once authenticated and within its rate limit."""
@@ -139,6 +143,20 @@ class ParticipantApi:
         if self.watch is None:
             raise errors.internal("WatchConference is not wired on this server")
         return self.watch.watch(ref, request)
+
+    def watch_account(
+        self, request: pb.WatchAccountRequest, authorization: str | None
+    ) -> AsyncIterator[pb.WatchAccountResponse | bytes]:
+        """WatchAccount: authenticated, rate-limited and bounded like
+        WatchConference; the parent must be the caller's account (NOT_FOUND
+        otherwise, as for a missing one)."""
+        account = self._caller(authorization)
+        limits.check(request)
+        if names.parse_account(request.parent) != account:
+            raise errors.not_found(f"account {names.parse_account(request.parent)}")
+        if self.account_watch is None:
+            raise errors.internal("WatchAccount is not wired on this server")
+        return self.account_watch.watch(account, request)
 
     @_admitted
     async def fetch_participant(

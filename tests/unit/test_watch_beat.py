@@ -1,4 +1,4 @@
-"""A watch stream's progress timer (rpc.watch._Beat) on the manual clock: a
+"""A watch stream's progress timer (rpc.watch.Beat) on the manual clock: a
 marker comes exactly one interval after the stream last went idle having sent
 something, however often it woke in between, with one timer armed at a time;
 a stream that wakes often but passes nothing on still gets its marker on
@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 
 from service.clock import ManualClock
-from service.rpc.watch import _Beat
+from service.rpc.watch import Beat
 
 INTERVAL = 10.0
 
@@ -17,7 +17,7 @@ INTERVAL = 10.0
 async def test_the_marker_comes_a_full_interval_after_the_stream_last_went_idle() -> None:
     clock = ManualClock()
     loop = asyncio.get_running_loop()
-    beat = _Beat(clock, INTERVAL)
+    beat = Beat(clock, INTERVAL)
     first: asyncio.Future[bool] = loop.create_future()
     beat.idle(first)
     await clock.advance(4.0)
@@ -35,7 +35,7 @@ async def test_the_marker_comes_a_full_interval_after_the_stream_last_went_idle(
 
 async def test_a_stream_idle_from_the_start_gets_its_marker_on_time() -> None:
     clock = ManualClock()
-    beat = _Beat(clock, INTERVAL)
+    beat = Beat(clock, INTERVAL)
     waiter: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
     beat.idle(waiter)
     await clock.advance(INTERVAL)
@@ -44,7 +44,7 @@ async def test_a_stream_idle_from_the_start_gets_its_marker_on_time() -> None:
 
 async def test_a_stopped_beat_resolves_nothing() -> None:
     clock = ManualClock()
-    beat = _Beat(clock, INTERVAL)
+    beat = Beat(clock, INTERVAL)
     waiter: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
     beat.idle(waiter)
     beat.stop()
@@ -55,7 +55,7 @@ async def test_a_stopped_beat_resolves_nothing() -> None:
 async def test_waking_without_sending_does_not_put_the_marker_off() -> None:
     clock = ManualClock()
     loop = asyncio.get_running_loop()
-    beat = _Beat(clock, INTERVAL)
+    beat = Beat(clock, INTERVAL)
     for _ in range(3):  # woken at t=0, 3, 6 by events its filter drops
         waiter: asyncio.Future[bool] = loop.create_future()
         beat.idle(waiter)
@@ -72,7 +72,7 @@ async def test_waking_without_sending_does_not_put_the_marker_off() -> None:
 async def test_a_marker_overdue_while_busy_comes_at_the_next_idle() -> None:
     clock = ManualClock()
     loop = asyncio.get_running_loop()
-    beat = _Beat(clock, INTERVAL)
+    beat = Beat(clock, INTERVAL)
     first: asyncio.Future[bool] = loop.create_future()
     beat.idle(first)
     await clock.advance(2.0)
@@ -87,7 +87,7 @@ async def test_a_marker_overdue_while_busy_comes_at_the_next_idle() -> None:
 
 async def test_a_stream_busy_passing_nothing_is_told_a_marker_is_due() -> None:
     clock = ManualClock()
-    beat = _Beat(clock, INTERVAL)
+    beat = Beat(clock, INTERVAL)
     assert not beat.due()  # it just spoke (the snapshot)
     await clock.advance(9.0)
     assert not beat.due()
