@@ -68,13 +68,16 @@ class Settings:
     callback_backoff_seconds: float = 1.0
     callback_backoff_max_seconds: float = 60.0
     callback_timeout_seconds: float = 10.0
-    database_check_seconds: float = 5.0
+    database_check_seconds: float = 1.0
     # Comma-separated CIDRs; empty lists leave callback destinations open.
     callback_allow_networks: str = ""
     callback_deny_networks: str = ""
     http_header_timeout_seconds: float = 10.0
     http_body_timeout_seconds: float = 30.0
     http_idle_timeout_seconds: float = 75.0
+    database_probe_timeout_seconds: float = 2.0
+    health_failure_threshold: int = 2
+    health_success_threshold: int = 2
 
 
 SETTINGS_HELP: dict[str, str] = {
@@ -182,8 +185,9 @@ SETTINGS_HELP: dict[str, str] = {
     "callback_backoff_max_seconds": "longest wait between status callback retries, in seconds",
     "callback_timeout_seconds": "seconds a status callback receiver gets to answer one attempt",
     "database_check_seconds": (
-        "seconds between checks that the database file is still the one at its path"
-        " (health turns NOT_SERVING when it is gone; 0 = only when writing)"
+        "seconds between probes of the store for health (SQLite: the file is still the"
+        " one at its path and reads; PostgreSQL: SELECT 1); 0 = no probes, health then"
+        " turns NOT_SERVING only when a write finds the SQLite file gone"
     ),
     "callback_allow_networks": (
         "comma-separated CIDRs callback URLs may reach ('' = any not denied);"
@@ -200,6 +204,15 @@ SETTINGS_HELP: dict[str, str] = {
         "REST: seconds a client gets to send a request body after its head (0 = no limit)"
     ),
     "http_idle_timeout_seconds": "REST: seconds an idle keep-alive connection stays open",
+    "database_probe_timeout_seconds": (
+        "a store probe not answered within this many seconds has failed"
+    ),
+    "health_failure_threshold": (
+        "failed store probes in a row after which health (gRPC and REST /readyz) says NOT_SERVING"
+    ),
+    "health_success_threshold": (
+        "good store probes in a row after which health says SERVING again"
+    ),
 }
 
 # A renamed setting's old name -> its name (Rule 3).

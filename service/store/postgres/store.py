@@ -120,6 +120,16 @@ class PostgresStore:
                         conn.terminate()
                     raise
 
+    async def probe(self) -> None:
+        """The health probe: `SELECT 1` on a pooled connection (the caller
+        bounds the wait; a connection it gives up on is terminated)."""
+        async with self._connection() as conn:
+            await conn.fetchval("SELECT 1")
+
+    def on_lost(self, listener: Callable[[], None]) -> None:
+        """Never called: one failed connection proves nothing about the
+        database (it may be one of many); the probes decide."""
+
     async def _retrying(self, work: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
         """Runs work in its own transaction, again after a retryable failure."""
         for attempt in range(_ATTEMPTS):
