@@ -276,6 +276,9 @@ class App:
                 self.chosen.twilio.callbacks = callback_urls(self.public_base_url())
         if s.metrics_listen:
             self._metrics, self.metrics_port = await start_metrics(s.metrics_listen)
+        if self.demo is not None:
+            # Every port is bound: this start gets to serve, so it may show the token.
+            self.demo.show = await keys.claim_showing(self.store, self.demo)
         log.info(
             "serving",
             extra={"grpc_port": self.grpc_port, "http_port": self.http_port},
