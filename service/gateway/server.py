@@ -2,8 +2,9 @@
 
 Rule 1: one application shape for every deployment (in process beside the gRPC
         server, standalone in front of a remote one, in tests): the participant
-        and conference routes, Twilio's error shape outermost
-        (protocol.outside_middleware), at most 64 KiB of body and 1,000 form fields.
+        and conference routes, the probes (readiness) when given how to tell,
+        Twilio's error shape outermost (protocol.outside_middleware), at most
+        64 KiB of body and 1,000 form fields.
 Rule 2: connections are served by GatewayRequestHandler (Twilio errors for
         malformed HTTP; header, body and idle deadlines), and a shutdown lets
         in-flight requests finish.
@@ -15,7 +16,7 @@ from collections.abc import Callable
 
 from aiohttp import web
 
-from service.gateway import conference_routes, routes
+from service.gateway import conference_routes, readiness, routes
 from service.gateway.protocol import GatewayRunner, HttpLimits
 from service.gateway.upstream import Upstream
 
@@ -23,13 +24,20 @@ MAX_BODY_BYTES = 64 * 1024
 MAX_FORM_FIELDS = 1000
 
 
-def build_app(upstream: Upstream, *, max_body_bytes: int = MAX_BODY_BYTES) -> web.Application:
+def build_app(
+    upstream: Upstream,
+    *,
+    max_body_bytes: int = MAX_BODY_BYTES,
+    ready: readiness.Ready | None = None,
+) -> web.Application:
     app = web.Application(
         client_max_size=max_body_bytes,
         client_max_fields=MAX_FORM_FIELDS,
     )
     routes.add_routes(app, upstream)
     conference_routes.add_routes(app)
+    if ready is not None:
+        readiness.add_routes(app, ready)
     return app
 
 
@@ -60,12 +68,18 @@ async def start_gateway(
     shutdown_timeout: float = 10.0,
     limits: HttpLimits | None = None,
     extra_routes: Callable[[web.Application], None] | None = None,
+    ready: readiness.Ready | None = None,
 ) -> Gateway:
     host, port = parse_listen(listen)
-    app = build_app(upstream)
+    app = build_app(upstream, ready=ready)
     if extra_routes is not None:
         extra_routes(app)  # e.g. the carrier callback ingest
-    runner = GatewayRunner(app, limits=limits or HttpLimits(), shutdown_timeout=shutdown_timeout)
+    runner = GatewayRunner(
+        app,
+        limits=limits or HttpLimits(),
+        shutdown_timeout=shutdown_timeout,
+        access_log_class=readiness.QuietProbes,
+    )
     await runner.setup()
     try:
         site = web.TCPSite(runner, host, port)
