@@ -79,6 +79,9 @@ class Settings:
     grpc_keepalive_timeout_seconds: float = 10.0
     grpc_keepalive_min_client_seconds: float = 10.0
     watch_account_conferences: int = 2000
+    watch_token_seconds: float = 300.0
+    # Comma-separated origins (scheme://host[:port]); empty: same origin only.
+    http_cors_origins: str = ""
 
 
 SETTINGS_HELP: dict[str, str] = {
@@ -221,6 +224,15 @@ SETTINGS_HELP: dict[str, str] = {
         "the most conferences one WatchAccount stream follows (live ones passing its"
         " filter, and ones begun since a resumed cursor); beyond it the stream ends"
         " RESOURCE_EXHAUSTED (ACCOUNT_WATCH_TOO_LARGE), or a resume CURSOR_EXPIRED"
+    ),
+    "watch_token_seconds": (
+        "seconds a watch token (minted for a browser: WatchAccount and the REST event"
+        " stream only) opens streams; a stream it opened ends then"
+        " (UNAUTHENTICATED WATCH_TOKEN_EXPIRED) and the client mints another"
+    ),
+    "http_cors_origins": (
+        "REST: comma-separated origins (https://host[:port]) whose pages may call the"
+        " gateway from another origin (CORS); '' = none, cross-origin use is off"
     ),
 }
 

@@ -18,6 +18,7 @@ import grpc
 
 from service import redact
 from service.config import from_env
+from service.gateway.cors import parse_origins
 from service.gateway.protocol import HttpLimits
 from service.gateway.server import Gateway, start_gateway
 from service.gateway.upstream import GrpcUpstream
@@ -34,9 +35,14 @@ async def serve_gateway(
     """Serve until `stop` is set; the channel and the site are closed on return."""
     channel = grpc.aio.insecure_channel(target)
     try:
-        # The ROLLCALL_HTTP_*_TIMEOUT_SECONDS variables apply here as in `serve`.
-        limits = HttpLimits.from_settings(from_env())
-        gateway = await start_gateway(GrpcUpstream(channel), listen, limits=limits)
+        # The ROLLCALL_HTTP_* variables apply here as in `serve`.
+        settings = from_env()
+        gateway = await start_gateway(
+            GrpcUpstream(channel),
+            listen,
+            limits=HttpLimits.from_settings(settings),
+            cors_origins=parse_origins(settings.http_cors_origins),
+        )
         log.info("REST gateway listening on port %d, forwarding to gRPC %s", gateway.port, target)
         if started is not None:
             started(gateway)
