@@ -51,6 +51,12 @@
     return "Basic " + btoa(session.user + ":" + session.secret);
   }
 
+  // How many tokens were minted and snapshots begun, on <body data-*> (for a
+  // reader or a test: a resumed stream begins none).
+  function count(what) {
+    document.body.dataset[what] = String(Number(document.body.dataset[what] || 0) + 1);
+  }
+
   function setConnection(state, text) {
     page.connection.className = "connection " + state;
     page.connection.textContent = text || state;
@@ -84,6 +90,7 @@
       throw failure;
     }
     const minted = await response.json();
+    count("tokens");
     session.token = minted.token;
     session.tokenUntil = performance.now() + minted.expires_in * 1000;
   }
@@ -123,6 +130,7 @@
       if (source.readyState === EventSource.CLOSED) reconnect(); // refused: not retried by itself
     });
     source.addEventListener("snapshot", function () {
+      count("snapshots");
       session.conferences.clear();
       session.ended.clear();
       render();
