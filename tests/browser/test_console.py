@@ -194,6 +194,8 @@ def test_pressing_mute_mutes_in_the_api_and_on_the_page(tmp_path: Path, browser:
         row.find_element(By.CSS_SELECTOR, 'button[data-action="mute"]').click()
         until(browser, lambda: not rows(browser)[agent.call_sid]["muted"])
         assert api.fetch_participant("floor", "agent").muted is False
+        # Nothing the page did was refused (the policy) or failed.
+        assert [e for e in browser.get_log("browser") if e["level"] == "SEVERE"] == []
 
 
 def test_the_page_catches_up_after_a_server_restart(tmp_path: Path, browser: Any) -> None:
