@@ -296,3 +296,35 @@ def test_an_expired_token_is_minted_again_and_the_stream_resumes(
         assert counted(browser, "snapshots") == 1
         assert list(rows(browser)) == [agent.call_sid]
         assert connection(browser) in ("live", "reconnecting")
+
+
+def test_hold_kick_and_end_conference_from_the_page(tmp_path: Path, browser: Any) -> None:
+    from selenium.webdriver.common.by import By
+
+    with server(tmp_path) as process, client(process) as api:
+        agent = api.create_participant(
+            "desk", from_endpoint=FROM, to_endpoint="+15551230541", label="agent"
+        )
+        customer = api.create_participant(
+            "desk", from_endpoint=FROM, to_endpoint="+15551230542", label="customer"
+        )
+        sign_in(browser, process)
+        until(browser, lambda: all(r["status"] == "connected" for r in rows(browser).values()))
+        until(browser, lambda: len(rows(browser)) == 2)
+
+        def press(call_sid: str, action: str) -> None:
+            row = browser.find_element(By.CSS_SELECTOR, f'tr[data-call-sid="{call_sid}"]')
+            row.find_element(By.CSS_SELECTOR, f'button[data-action="{action}"]').click()
+
+        press(agent.call_sid, "hold")
+        until(browser, lambda: rows(browser)[agent.call_sid]["hold"])
+        assert api.fetch_participant("desk", "agent").hold is True
+        press(customer.call_sid, "kick")
+        until(browser, lambda: set(rows(browser)) == {agent.call_sid})
+        assert [p.label for p in api.list_participants("desk").participants] == ["agent"]
+        box = browser.find_element(By.CSS_SELECTOR, "article.conference")
+        box.find_element(By.CSS_SELECTOR, 'button[data-action="end"]').click()
+        until(browser, lambda: page_state(browser) == [])
+        # Ended: no one is left in it.
+        assert api.list_participants(agent.conference_sid).participants == []
+        assert browser.find_element(By.ID, "empty").is_displayed()
