@@ -66,6 +66,7 @@ from service.rpc.prebuilt import PrebuiltResponses
 from service.rpc.servicer import ParticipantServicer
 from service.rpc.watch import WatchHub
 from service.rpc.watch_account import AccountWatch
+from service.rpc.watch_tokens import WatchTokens
 from service.store.choose import open_store
 from service.store.parts import StoreParts
 from service.webhooks.destinations import DestinationPolicy
@@ -223,6 +224,7 @@ class App:
             destinations,
             self.watch,
             self.account_watch,
+            WatchTokens(page_key, self.clock, s.watch_token_seconds),
         )
         # Its own limiter object would double an account's budget: share one.
         self.conference_api = ConferenceApi(
@@ -273,6 +275,7 @@ class App:
         self.store_health.start()
         self._database_check = self.store_health
         if s.http_listen:
+            from service.gateway.cors import parse_origins
             from service.gateway.protocol import HttpLimits
             from service.gateway.server import start_gateway
             from service.gateway.upstream import LocalUpstream
@@ -283,6 +286,7 @@ class App:
                 limits=HttpLimits.from_settings(s),
                 extra_routes=carrier_ingest(self) if self.chosen.twilio is not None else None,
                 ready=self.ready,
+                cors_origins=parse_origins(s.http_cors_origins),
             )
             self._gateway = gateway
             self.http_port = gateway.port

@@ -82,6 +82,9 @@ class Settings:
     database_probe_timeout_seconds: float = 2.0
     health_failure_threshold: int = 2
     health_success_threshold: int = 2
+    watch_token_seconds: float = 300.0
+    # Comma-separated origins (scheme://host[:port]); empty: same origin only.
+    http_cors_origins: str = ""
 
 
 SETTINGS_HELP: dict[str, str] = {
@@ -234,6 +237,15 @@ SETTINGS_HELP: dict[str, str] = {
     ),
     "health_success_threshold": (
         "good store probes in a row after which health says SERVING again"
+    ),
+    "watch_token_seconds": (
+        "seconds a watch token (minted for a browser: WatchAccount and the REST event"
+        " stream only) opens streams; a stream it opened ends then"
+        " (UNAUTHENTICATED WATCH_TOKEN_EXPIRED) and the client mints another"
+    ),
+    "http_cors_origins": (
+        "REST: comma-separated origins (https://host[:port]) whose pages may call the"
+        " gateway from another origin (CORS); '' = none, cross-origin use is off"
     ),
 }
 

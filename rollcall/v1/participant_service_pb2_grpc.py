@@ -76,6 +76,11 @@ class ParticipantServiceStub:
                 request_serializer=rollcall_dot_v1_dot_participant__service__pb2.WatchAccountRequest.SerializeToString,
                 response_deserializer=rollcall_dot_v1_dot_participant__service__pb2.WatchAccountResponse.FromString,
                 _registered_method=True)
+        self.CreateWatchToken = channel.unary_unary(
+                '/rollcall.v1.ParticipantService/CreateWatchToken',
+                request_serializer=rollcall_dot_v1_dot_participant__service__pb2.CreateWatchTokenRequest.SerializeToString,
+                response_deserializer=rollcall_dot_v1_dot_participant__service__pb2.CreateWatchTokenResponse.FromString,
+                _registered_method=True)
 
 
 class ParticipantServiceServicer:
@@ -166,6 +171,21 @@ class ParticipantServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CreateWatchToken(self, request, context):
+        """Mints a watch token: a short-lived credential that opens WatchAccount
+        streams of the caller's account and nothing else (for a browser, which
+        must not hold the account's secret). Only account or API key credentials
+        mint one; a watch token cannot. Pass it as `authorization: Bearer TOKEN`
+        (or, on the REST gateway's event stream, as `access_token=TOKEN`). A
+        stream it opened ends UNAUTHENTICATED `WATCH_TOKEN_EXPIRED` with its
+        first item after the token expires; an expired token is refused with the
+        same reason, anything else that is not a token this service issued with
+        `WATCH_TOKEN_INVALID`.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ParticipantServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -203,6 +223,11 @@ def add_ParticipantServiceServicer_to_server(servicer, server):
                     servicer.WatchAccount,
                     request_deserializer=rollcall_dot_v1_dot_participant__service__pb2.WatchAccountRequest.FromString,
                     response_serializer=rollcall_dot_v1_dot_participant__service__pb2.WatchAccountResponse.SerializeToString,
+            ),
+            'CreateWatchToken': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateWatchToken,
+                    request_deserializer=rollcall_dot_v1_dot_participant__service__pb2.CreateWatchTokenRequest.FromString,
+                    response_serializer=rollcall_dot_v1_dot_participant__service__pb2.CreateWatchTokenResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -401,6 +426,33 @@ class ParticipantService:
             '/rollcall.v1.ParticipantService/WatchAccount',
             rollcall_dot_v1_dot_participant__service__pb2.WatchAccountRequest.SerializeToString,
             rollcall_dot_v1_dot_participant__service__pb2.WatchAccountResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateWatchToken(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rollcall.v1.ParticipantService/CreateWatchToken',
+            rollcall_dot_v1_dot_participant__service__pb2.CreateWatchTokenRequest.SerializeToString,
+            rollcall_dot_v1_dot_participant__service__pb2.CreateWatchTokenResponse.FromString,
             options,
             channel_credentials,
             insecure,

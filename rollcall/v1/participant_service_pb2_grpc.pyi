@@ -86,6 +86,17 @@ class ParticipantServiceStub:
     ROLLCALL_WATCH_ACCOUNT_CONFERENCES ends RESOURCE_EXHAUSTED
     `ACCOUNT_WATCH_TOO_LARGE` (narrow it with friendly_name_prefix).
     """
+    CreateWatchToken: _grpc.UnaryUnaryMultiCallable[_participant_service_pb2.CreateWatchTokenRequest, _participant_service_pb2.CreateWatchTokenResponse]
+    """Mints a watch token: a short-lived credential that opens WatchAccount
+    streams of the caller's account and nothing else (for a browser, which
+    must not hold the account's secret). Only account or API key credentials
+    mint one; a watch token cannot. Pass it as `authorization: Bearer TOKEN`
+    (or, on the REST gateway's event stream, as `access_token=TOKEN`). A
+    stream it opened ends UNAUTHENTICATED `WATCH_TOKEN_EXPIRED` with its
+    first item after the token expires; an expired token is refused with the
+    same reason, anything else that is not a token this service issued with
+    `WATCH_TOKEN_INVALID`.
+    """
 
 @_typing.type_check_only
 class ParticipantServiceAsyncStub(ParticipantServiceStub):
@@ -144,6 +155,17 @@ class ParticipantServiceAsyncStub(ParticipantServiceStub):
     client does by itself). A stream following more conferences than
     ROLLCALL_WATCH_ACCOUNT_CONFERENCES ends RESOURCE_EXHAUSTED
     `ACCOUNT_WATCH_TOO_LARGE` (narrow it with friendly_name_prefix).
+    """
+    CreateWatchToken: _aio.UnaryUnaryMultiCallable[_participant_service_pb2.CreateWatchTokenRequest, _participant_service_pb2.CreateWatchTokenResponse]  # type: ignore[assignment]
+    """Mints a watch token: a short-lived credential that opens WatchAccount
+    streams of the caller's account and nothing else (for a browser, which
+    must not hold the account's secret). Only account or API key credentials
+    mint one; a watch token cannot. Pass it as `authorization: Bearer TOKEN`
+    (or, on the REST gateway's event stream, as `access_token=TOKEN`). A
+    stream it opened ends UNAUTHENTICATED `WATCH_TOKEN_EXPIRED` with its
+    first item after the token expires; an expired token is refused with the
+    same reason, anything else that is not a token this service issued with
+    `WATCH_TOKEN_INVALID`.
     """
 
 class ParticipantServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -242,6 +264,23 @@ class ParticipantServiceServicer(metaclass=_abc_1.ABCMeta):
         client does by itself). A stream following more conferences than
         ROLLCALL_WATCH_ACCOUNT_CONFERENCES ends RESOURCE_EXHAUSTED
         `ACCOUNT_WATCH_TOO_LARGE` (narrow it with friendly_name_prefix).
+        """
+
+    @_abc_1.abstractmethod
+    def CreateWatchToken(
+        self,
+        request: _participant_service_pb2.CreateWatchTokenRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_participant_service_pb2.CreateWatchTokenResponse, _abc.Awaitable[_participant_service_pb2.CreateWatchTokenResponse]]:
+        """Mints a watch token: a short-lived credential that opens WatchAccount
+        streams of the caller's account and nothing else (for a browser, which
+        must not hold the account's secret). Only account or API key credentials
+        mint one; a watch token cannot. Pass it as `authorization: Bearer TOKEN`
+        (or, on the REST gateway's event stream, as `access_token=TOKEN`). A
+        stream it opened ends UNAUTHENTICATED `WATCH_TOKEN_EXPIRED` with its
+        first item after the token expires; an expired token is refused with the
+        same reason, anything else that is not a token this service issued with
+        `WATCH_TOKEN_INVALID`.
         """
 
 def add_ParticipantServiceServicer_to_server(servicer: ParticipantServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

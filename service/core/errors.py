@@ -111,6 +111,28 @@ def unauthenticated(message: str = "Authenticate") -> RollcallError:
     )
 
 
+def watch_token_invalid() -> RollcallError:
+    """Not a watch token this service issued (forged, damaged, cut short)."""
+    return RollcallError(
+        Code.UNAUTHENTICATED,
+        "WATCH_TOKEN_INVALID",
+        "not a watch token this service issued",
+        twilio_code=20003,
+        http_status=401,
+    )
+
+
+def watch_token_expired() -> RollcallError:
+    """A watch token past its expiry: mint another with the account's credentials."""
+    return RollcallError(
+        Code.UNAUTHENTICATED,
+        "WATCH_TOKEN_EXPIRED",
+        "the watch token has expired; mint a new one",
+        twilio_code=20003,
+        http_status=401,
+    )
+
+
 def not_found(what: str, reason: str = "NOT_FOUND") -> RollcallError:
     return RollcallError(
         Code.NOT_FOUND,

@@ -3,8 +3,10 @@
 Rule 1: one application shape for every deployment (in process beside the gRPC
         server, standalone in front of a remote one, in tests): the participant
         and conference routes, the probes (readiness) when given how to tell,
-        Twilio's error shape outermost (protocol.outside_middleware), at most
-        64 KiB of body and 1,000 form fields.
+        Rollcall's event stream and watch tokens (events), the supervisor
+        console (console), CORS only for the origins named (cors), Twilio's
+        error shape outermost (protocol.outside_middleware), at most 64 KiB of
+        body and 1,000 form fields.
 Rule 2: connections are served by GatewayRequestHandler (Twilio errors for
         malformed HTTP; header, body and idle deadlines), and a shutdown lets
         in-flight requests finish.
@@ -12,11 +14,11 @@ Rule 2: connections are served by GatewayRequestHandler (Twilio errors for
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from aiohttp import web
 
-from service.gateway import conference_routes, readiness, routes
+from service.gateway import conference_routes, console, cors, events, readiness, routes
 from service.gateway.protocol import GatewayRunner, HttpLimits
 from service.gateway.upstream import Upstream
 
@@ -29,6 +31,7 @@ def build_app(
     *,
     max_body_bytes: int = MAX_BODY_BYTES,
     ready: readiness.Ready | None = None,
+    cors_origins: Iterable[str] = (),
 ) -> web.Application:
     app = web.Application(
         client_max_size=max_body_bytes,
@@ -38,6 +41,9 @@ def build_app(
     conference_routes.add_routes(app)
     if ready is not None:
         readiness.add_routes(app, ready)
+    events.add_routes(app)
+    console.add_routes(app)
+    cors.install(app, cors_origins)
     return app
 
 
@@ -69,9 +75,10 @@ async def start_gateway(
     limits: HttpLimits | None = None,
     extra_routes: Callable[[web.Application], None] | None = None,
     ready: readiness.Ready | None = None,
+    cors_origins: Iterable[str] = (),
 ) -> Gateway:
     host, port = parse_listen(listen)
-    app = build_app(upstream, ready=ready)
+    app = build_app(upstream, ready=ready, cors_origins=cors_origins)
     if extra_routes is not None:
         extra_routes(app)  # e.g. the carrier callback ingest
     runner = GatewayRunner(

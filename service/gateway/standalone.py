@@ -22,6 +22,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from rollcall.v1 import participant_service_pb2 as pb
 from service import redact
 from service.config import from_env
+from service.gateway.cors import parse_origins
 from service.gateway.protocol import HttpLimits
 from service.gateway.server import Gateway, start_gateway
 from service.gateway.upstream import GrpcUpstream
@@ -58,10 +59,14 @@ async def serve_gateway(
     """Serve until `stop` is set; the channel and the site are closed on return."""
     channel = grpc.aio.insecure_channel(target)
     try:
-        # The ROLLCALL_HTTP_*_TIMEOUT_SECONDS variables apply here as in `serve`.
-        limits = HttpLimits.from_settings(from_env())
+        # The ROLLCALL_HTTP_* variables apply here as in `serve`.
+        settings = from_env()
         gateway = await start_gateway(
-            GrpcUpstream(channel), listen, limits=limits, ready=upstream_ready(channel)
+            GrpcUpstream(channel),
+            listen,
+            limits=HttpLimits.from_settings(settings),
+            ready=upstream_ready(channel),
+            cors_origins=parse_origins(settings.http_cors_origins),
         )
         log.info("REST gateway listening on port %d, forwarding to gRPC %s", gateway.port, target)
         if started is not None:

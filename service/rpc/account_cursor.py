@@ -49,7 +49,7 @@ def varint(value: int) -> bytes:
     return bytes(out)
 
 
-def _read_varint(data: bytes, at: int) -> tuple[int, int]:
+def read_varint(data: bytes, at: int) -> tuple[int, int]:
     value = shift = 0
     while True:
         if at >= len(data) or shift > 63:
@@ -137,17 +137,17 @@ class Position:
             raise ValueError("unknown cursor version")
         at = 1 + _FINGERPRINT
         filters = data[1:at]
-        horizon, at = _read_varint(data, at)
-        count, at = _read_varint(data, at)
+        horizon, at = read_varint(data, at)
+        count, at = read_varint(data, at)
         seen = []
         for _ in range(count):
-            ord_, at = _read_varint(data, at)
+            ord_, at = read_varint(data, at)
             seen.append(ord_)
-        count, at = _read_varint(data, at)
+        count, at = read_varint(data, at)
         revisions: dict[int, int] = {}
         for _ in range(count):
-            ord_, at = _read_varint(data, at)
-            revisions[ord_], at = _read_varint(data, at)
+            ord_, at = read_varint(data, at)
+            revisions[ord_], at = read_varint(data, at)
         if at != len(data):
             raise ValueError("trailing bytes")
         return cls(filters, horizon, seen, revisions)

@@ -90,6 +90,11 @@ class ParticipantServicer(pb_grpc.ParticipantServiceServicer):
     ) -> pb.DeleteParticipantResponse:
         return await _unary(self.api.delete_participant, request, context)
 
+    async def CreateWatchToken(
+        self, request: pb.CreateWatchTokenRequest, context: grpc.aio.ServicerContext
+    ) -> pb.CreateWatchTokenResponse:
+        return await _unary(self.api.create_watch_token, request, context)
+
     async def WatchConference(  # type: ignore[override]  # bytes: see rpc.prebuilt
         self, request: pb.WatchConferenceRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[pb.WatchConferenceResponse | bytes]:
