@@ -8,9 +8,7 @@ RequestValidator, always over real HTTP to the ingest routes.
 from __future__ import annotations
 
 import logging
-from urllib.parse import urlencode
 
-import aiohttp
 import pytest
 from aiohttp import web
 from twilio.request_validator import RequestValidator
@@ -42,6 +40,7 @@ from tests.fakes.twilio_harness import (
     UPSTREAM_TOKEN,
     Received,
     ingest_server,
+    post,
     twilio_rig,
 )
 
@@ -69,24 +68,6 @@ def call_form(**overrides: str) -> dict[str, str]:
     }
     form.update(overrides)
     return {k: v for k, v in form.items() if v != "<omit>"}
-
-
-async def post(
-    base: str, path: str, form: dict[str, str], *, signed_url: str | None = None,
-    token: str = UPSTREAM_TOKEN, headers: dict[str, str] | None = None,
-) -> int:  # fmt: skip
-    url = base + path
-    signature = RequestValidator(token).compute_signature(signed_url or url, form)
-    all_headers = {
-        "X-Twilio-Signature": signature,
-        "Content-Type": "application/x-www-form-urlencoded",
-        **(headers or {}),
-    }
-    async with (
-        aiohttp.ClientSession() as session,
-        session.post(url, data=urlencode(form), headers=all_headers) as response,
-    ):
-        return response.status
 
 
 async def test_carrier_callbacks_arrive_as_reports_in_the_carriers_words() -> None:

@@ -124,7 +124,7 @@ async def test_public_or_unresolvable_urls_are_accepted(url: str) -> None:
 
 
 def test_the_documented_cluster_deny_list_covers_internal_ranges() -> None:
-    security = (Path(__file__).parents[2] / "docs" / "security.md").read_text()
+    security = (Path(__file__).parents[3] / "docs" / "security.md").read_text()
     [line] = [x for x in security.splitlines() if x.startswith("ROLLCALL_CALLBACK_DENY_NETWORKS=")]
     policy = DestinationPolicy.from_specs("", line.partition("=")[2])
     for internal in (

@@ -10,7 +10,7 @@ from service.core.model import Event, EventType
 from service.store.postgres.feed import _REMEMBERED, PgFeed
 from service.store.postgres.schema import PgOptions
 from service.store.postgres.store import PostgresStore
-from tests.contract.test_store_contract import AC, conference
+from tests.fakes.stores import AC, conference
 
 CF = "CF" + "1" * 32
 OTHER = "CF" + "2" * 32

@@ -1,9 +1,7 @@
 """FloorState folds an account watch's items into the live conferences and
-their participants; the floor table and the account cursor's encoding."""
+their participants; the floor table (clients.cli_floor)."""
 
 from __future__ import annotations
-
-import pytest
 
 from clients.cli_floor import floor_lines, floor_rows
 from clients.errors import RollcallClientError
@@ -11,8 +9,6 @@ from clients.floor import FloorState, account_item
 from clients.watch_items import Reconnected
 from rollcall.v1 import participant_pb2 as S
 from rollcall.v1 import participant_service_pb2 as pb
-from service.core.errors import RollcallError
-from service.rpc.account_cursor import CursorSeal, Position, fingerprint
 
 T = pb
 
@@ -138,34 +134,3 @@ def test_plain_floor_lines() -> None:
     (line,) = floor_lines(state, joined, 230)
     assert line.split() == ["participant-join", "desk", "agent", "connected", "-", "-", "-", "0:30"]
     assert "\x1b" not in line
-
-
-def test_cursor_positions_round_trip_sealed_and_bound() -> None:
-    filters = fingerprint("desk-", [3, 1], ["b", "a"])
-    assert filters == fingerprint("desk-", [1, 3], ["a", "b"])
-    position = Position(filters, 2**40, seen=[7, 3], at={10: 5, 2**33: 1})
-    position.set(10, 6)
-    position.set(11, 1)
-    position.drop(2**33)
-    seal = CursorSeal("00" * 32)
-    cursor = seal.seal("ACone", position.encode())
-    assert cursor == seal.seal("ACone", position.encode())  # one position, one cursor
-    opened = seal.open("ACone", cursor, filters)
-    assert (opened.horizon, opened.seen, opened.at) == (2**40, {3, 7}, {10: 6, 11: 1})
-    for account, token, wanted in (
-        ("ACtwo", cursor, "CURSOR_INVALID"),
-        ("ACone", cursor[:-1], "CURSOR_INVALID"),
-        ("ACone", "AW" + cursor[3:], "CURSOR_INVALID"),
-    ):
-        with pytest.raises(RollcallError) as caught:
-            seal.open(account, token, filters)
-        assert caught.value.reason == wanted
-    with pytest.raises(RollcallError) as caught:
-        seal.open("ACone", cursor, fingerprint("", [], []))
-    assert caught.value.reason == "CURSOR_FILTER_MISMATCH"
-    with pytest.raises(RollcallError) as caught:
-        CursorSeal("11" * 32).open("ACone", cursor, filters)
-    assert caught.value.reason == "CURSOR_INVALID"
-    # A thousand conferences fit in a few kilobytes.
-    big = Position(filters, 10**9, at={10**6 + i: 5000 + i for i in range(1000)})
-    assert len(seal.seal("ACone", big.encode())) < 10_000

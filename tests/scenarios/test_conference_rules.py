@@ -1,6 +1,6 @@
 """Conference rules through the use cases, on the in-memory store and the
 simulated carrier driven by a manual clock (no gRPC); the `core` fixture is
-tests/unit/conftest.py's."""
+tests/scenarios/conftest.py's."""
 
 from __future__ import annotations
 

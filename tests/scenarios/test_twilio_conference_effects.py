@@ -28,8 +28,7 @@ from service.core.model import (
 )
 from tests.fakes.carrier_state import rfc2822
 from tests.fakes.twilio_core import OTHER, OTHER_TOKEN, OTHER_UPSTREAM, CoreRig, core_on_twilio
-from tests.fakes.twilio_harness import ACCOUNT, UPSTREAM
-from tests.unit.test_carrier_ingest import post
+from tests.fakes.twilio_harness import ACCOUNT, UPSTREAM, post
 
 ANNOUNCE = "https://example.com/all.xml"
 

@@ -14,8 +14,7 @@ from service.core.commands import ConferenceRef
 from service.core.model import EventType, Participant, ParticipantStatus
 from tests.fakes.carrier_state import rfc2822
 from tests.fakes.twilio_core import CoreRig, core_on_twilio
-from tests.fakes.twilio_harness import UPSTREAM
-from tests.unit.test_carrier_ingest import post
+from tests.fakes.twilio_harness import UPSTREAM, post
 
 
 def progress(p: Participant, seq: int, status: str, answered_by: str) -> dict[str, str]:

@@ -15,7 +15,7 @@ import ast
 import collections
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 FACES = ("service.rpc", "service.gateway")
 ADAPTERS = ("service.store", "service.carriers", "service.webhooks")
 # Each adapter package, and the family it belongs to: adapters of one family

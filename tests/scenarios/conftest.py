@@ -1,4 +1,4 @@
-"""Fixtures the core-level unit tests share.
+"""Fixtures the core-level scenarios share.
 
 Rule 1: `core` is the assembled core on the in-memory store and the simulated
         carrier (tests/fakes/core.py): (participants, clock, event types seen).
