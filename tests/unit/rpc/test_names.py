@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from service.core import errors
 from service.core.errors import RollcallError
 from service.rpc import names
+from service.rpc.names import parse_name, parse_parent
 
 AC = "AC" + "a" * 32
 CF = "CF" + "b" * 32
@@ -46,3 +48,20 @@ def test_parsed_names_are_remembered_within_a_bound_and_bad_ones_never() -> None
     for n in range(names._PARSED_LIMIT + 10):
         names.parse_name(f"accounts/AC{'a' * 32}/conferences/room/participants/p{n}")
     assert len(names._parsed) <= names._PARSED_LIMIT
+
+
+def test_names() -> None:
+    ref = parse_parent(f"accounts/{AC}/conferences/My Room")
+    assert (ref.account_sid, ref.key, ref.is_sid) == (AC, "My Room", False)
+    sid_ref, key = parse_name(f"accounts/{AC}/conferences/CF{'0' * 32}/participants/agent one")
+    assert sid_ref.is_sid and key == "agent one"
+    for bad in (
+        "",
+        f"accounts/{AC}/conferences/",
+        "accounts/AC1/conferences/x",
+        f"accounts/{AC}/conferences/CF{'z' * 32}",
+        f"accounts/{AC}/rooms/x",
+    ):
+        with pytest.raises(errors.RollcallError) as caught:
+            parse_parent(bad)
+        assert caught.value.violations[0].field == "parent"

@@ -1,13 +1,12 @@
-"""Rules on single fields: labels, endpoints, URLs, resource names."""
+"""Rules on single fields and requests (service.rpc.requests): labels, endpoints,
+URLs, Create defaults, fingerprints, Update presence (resource names: test_names.py)."""
 
 from __future__ import annotations
 
 import pytest
 
 from rollcall.v1 import participant_service_pb2 as pb
-from service.core import errors
 from service.core.commands import ConferenceRef
-from service.rpc.names import parse_name, parse_parent
 from service.rpc.requests import (
     create_command,
     endpoint_ok,
@@ -70,23 +69,6 @@ def test_endpoints(value: str, ok: bool) -> None:
 )
 def test_urls(url: str, ok: bool) -> None:
     assert valid_url(url) is ok
-
-
-def test_names() -> None:
-    ref = parse_parent(f"accounts/{AC}/conferences/My Room")
-    assert (ref.account_sid, ref.key, ref.is_sid) == (AC, "My Room", False)
-    sid_ref, key = parse_name(f"accounts/{AC}/conferences/CF{'0' * 32}/participants/agent one")
-    assert sid_ref.is_sid and key == "agent one"
-    for bad in (
-        "",
-        f"accounts/{AC}/conferences/",
-        "accounts/AC1/conferences/x",
-        f"accounts/{AC}/conferences/CF{'z' * 32}",
-        f"accounts/{AC}/rooms/x",
-    ):
-        with pytest.raises(errors.RollcallError) as caught:
-            parse_parent(bad)
-        assert caught.value.violations[0].field == "parent"
 
 
 def test_create_defaults_and_coaching_implied() -> None:
