@@ -17,8 +17,7 @@ from service.store.postgres.feed import PgFeed
 from service.store.postgres.store import PostgresStore
 from service.store.sqlite.guard import GuardedSqliteStore
 from tests import pg
-from tests.contract.test_store_contract import AC, conference
-from tests.contract.test_store_meta_dead_letters import letter
+from tests.fakes.stores import AC, conference, letter
 
 
 def database(kind: str, tmp_path: Path) -> str:

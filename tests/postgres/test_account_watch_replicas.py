@@ -9,7 +9,7 @@ from pathlib import Path
 from service.store.postgres.store import PostgresStore
 from tests.e2e.account_watch import AccountStream, end_conference, mute, revision_of
 from tests.e2e.helpers import create
-from tests.postgres.test_cross_replica_watch import replicas
+from tests.postgres.conftest import replicas
 
 
 async def test_a_watcher_on_b_follows_the_floor_written_on_a(tmp_path: Path) -> None:
