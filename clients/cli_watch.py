@@ -1,4 +1,5 @@
-"""`rollcall watch CONFERENCE`: follow a conference live, one line per item.
+"""`rollcall watch CONFERENCE` (or `--all`): follow a conference (or every
+conference of the account, see clients.cli_floor) live, one line per item.
 
 The rule it keeps: the command is AsyncRollcallClient.watch and nothing more;
 each item is printed (and flushed) the moment it arrives, readable or as one
@@ -16,6 +17,7 @@ import sys
 from collections.abc import Mapping
 from typing import TextIO
 
+from clients.cli_floor import add_floor, run_account, watch_all
 from clients.cli_participants import (
     Connection,
     UsageError,
@@ -70,6 +72,15 @@ async def watch_lines(connection: Connection, args: argparse.Namespace, out: Tex
 
 
 def run_watch(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
+    if args.all:
+        if args.conference or args.resume_after is not None or args.participants:
+            raise UsageError("--all watches every conference: give no CONFERENCE,"
+                             " --resume-after or --participant (use --label)")  # fmt: skip
+        return run_account(watch_all, args, environ)
+    if not args.conference:
+        raise UsageError("give a CONFERENCE, or --all for every conference")
+    if args.prefix or args.labels:
+        raise UsageError("--prefix and --label go with --all")
     connection = resolve_connection(args, environ)
     try:
         asyncio.run(watch_lines(connection, args, sys.stdout))
@@ -94,7 +105,21 @@ def add_watch(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
         "print every change after that revision instead of a snapshot. A lost or silent "
         "stream is resumed where it stopped (a `-- reconnected` line says so).",
     )
-    watch.add_argument("conference", metavar="CONFERENCE", help="conference SID (CF...)")
+    watch.add_argument("conference", metavar="CONFERENCE", nargs="?", help="conference SID (CF...)")
+    watch.add_argument(
+        "--all",
+        action="store_true",
+        help="every conference of the account: a snapshot of the live ones, then every"
+        " event of each (resumed by cursor)",
+    )
+    watch.add_argument("--prefix", default="", help="with --all: only conferences named so")
+    watch.add_argument(
+        "--label",
+        dest="labels",
+        action="append",
+        default=[],
+        help="with --all: only participants with this label; repeatable",
+    )
     watch.add_argument(
         "--resume-after",
         type=int,
@@ -118,27 +143,34 @@ def add_watch(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
         metavar="CALLSID_OR_LABEL",
         help="only events about this participant; repeatable",
     )
-    watch.add_argument(
+    stream_options(watch)
+    watch.set_defaults(handler=run_watch, parser=watch)
+    add_floor(commands, stream_options)
+
+
+def stream_options(parser: argparse.ArgumentParser) -> None:
+    """Reconnecting and liveness options, shared by watch and floor."""
+    parser.add_argument(
         "--no-reconnect",
         dest="reconnect",
         action="store_false",
         help="exit with the error instead of resuming a lost stream",
     )
-    watch.add_argument(
+    parser.add_argument(
         "--max-backoff",
         type=float,
         default=5.0,
         metavar="SECONDS",
         help="longest wait between reconnect attempts (default 5)",
     )
-    watch.add_argument(
+    parser.add_argument(
         "--idle-timeout",
         type=float,
         metavar="SECONDS",
         help="resume a stream that delivers nothing, not even a progress marker, for this"
         " long (default: three of the server's progress intervals, 30 s by default)",
     )
-    watch.add_argument(
+    parser.add_argument(
         "--keepalive",
         type=float,
         default=DEFAULT_KEEPALIVE_SECONDS,
@@ -146,7 +178,7 @@ def add_watch(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
         help=f"seconds between pings to the server (default {DEFAULT_KEEPALIVE_SECONDS:g};"
         " 0: none); a dead connection is dropped and the stream resumed on a new one",
     )
-    watch.add_argument(
+    parser.add_argument(
         "--keepalive-timeout",
         type=float,
         default=DEFAULT_KEEPALIVE_TIMEOUT_SECONDS,
@@ -154,4 +186,3 @@ def add_watch(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
         help="seconds a ping may go unanswered before the connection is dropped"
         f" (default {DEFAULT_KEEPALIVE_TIMEOUT_SECONDS:g})",
     )
-    watch.set_defaults(handler=run_watch, parser=watch)

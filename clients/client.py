@@ -20,7 +20,9 @@ from google.protobuf.message import Message
 
 from clients.errors import RollcallClientError
 from clients.fields import CreateFields, UpdateFields, set_fields
+from clients.floor import AccountItem
 from clients.watch import watch_stream
+from clients.watch_account import watch_account_stream
 from clients.watch_items import WatchItem, event_type_number
 from rollcall.v1 import participant_pb2
 from rollcall.v1 import participant_service_pb2 as pb
@@ -135,6 +137,9 @@ class AsyncRollcallClient:
         }
         self._watch_method: Any = self._channel.unary_stream(
             f"/{_SERVICE.full_name}/WatchConference"
+        )
+        self._watch_account_method: Any = self._channel.unary_stream(
+            f"/{_SERVICE.full_name}/WatchAccount"
         )
         self._closed = False
 
@@ -340,5 +345,59 @@ class AsyncRollcallClient:
 
     def _open_watch(self, request: pb.WatchConferenceRequest, wait_for_ready: bool) -> Any:
         return self._watch_method(
+            request.SerializeToString(), metadata=self._metadata, wait_for_ready=wait_for_ready
+        )
+
+    def watch_account(
+        self,
+        *,
+        friendly_name_prefix: str = "",
+        event_types: Iterable[int | str] = (),
+        participant_labels: Iterable[str] = (),
+        cursor: str | None = None,
+        reconnect: bool = True,
+        max_backoff: float = 5.0,
+        idle_timeout: float | None = None,
+    ) -> AsyncGenerator[AccountItem, None]:
+        """Follow every conference of the account (a floor): a snapshot of the
+        live conferences and their participants (or, given a cursor, every
+        event after it), then every event of every conference, with progress
+        markers. Fold the items with clients.FloorState.
+
+        friendly_name_prefix, event_types (Twilio words, proto names or
+        numbers) and participant_labels filter on the server, and are bound
+        into the cursors (resume with the same ones). With reconnect, a broken
+        stream resumes from the last cursor by itself, and an expired cursor
+        starts over from a snapshot (a Reconnected item says which; see
+        clients.watch_account); without it, errors raise. idle_timeout: as
+        for watch(). The iteration never ends by itself: close the generator
+        (aclose, or leave `async for`) to cancel the stream.
+        """
+        if max_backoff <= 0:
+            raise ValueError("max_backoff must be positive")
+        if idle_timeout is not None and not (math.isfinite(idle_timeout) and idle_timeout > 0):
+            raise ValueError("idle_timeout must be positive")
+        if isinstance(event_types, str):
+            event_types = (event_types,)
+        if isinstance(participant_labels, str):
+            participant_labels = (participant_labels,)
+        request = pb.WatchAccountRequest(
+            parent=f"accounts/{self.account_sid}",
+            cursor=cursor or "",
+            friendly_name_prefix=friendly_name_prefix,
+            event_types=[event_type_number(value) for value in event_types],
+            participant_labels=list(participant_labels),
+        )
+        return watch_account_stream(
+            self._open_watch_account,
+            request,
+            reconnect=reconnect,
+            max_backoff=max_backoff,
+            idle_timeout=idle_timeout,
+            closed=lambda: self._closed,
+        )
+
+    def _open_watch_account(self, request: pb.WatchAccountRequest, wait_for_ready: bool) -> Any:
+        return self._watch_account_method(
             request.SerializeToString(), metadata=self._metadata, wait_for_ready=wait_for_ready
         )

@@ -27,6 +27,7 @@ from clients.client import (
     AsyncRollcallClient,
 )
 from clients.fields import CreateFields, UpdateFields
+from clients.floor import AccountItem
 from clients.watch_items import WatchItem
 from rollcall.v1 import participant_pb2
 from rollcall.v1 import participant_service_pb2 as pb
@@ -34,6 +35,7 @@ from rollcall.v1 import participant_service_pb2 as pb
 __all__ = ["RollcallClient"]
 
 _T = TypeVar("_T")
+_Item = TypeVar("_Item")
 
 
 async def _on_loop(factory: Callable[[], _T]) -> _T:
@@ -308,8 +310,37 @@ class RollcallClient:
         )
         return self._iterate(items)
 
-    def _iterate(self, items: AsyncGenerator[WatchItem, None]) -> Iterator[WatchItem]:
-        waiting: asyncio.Task[tuple[bool, WatchItem | None]] | None = None
+    def watch_account(
+        self,
+        *,
+        friendly_name_prefix: str = "",
+        event_types: Iterable[int | str] = (),
+        participant_labels: Iterable[str] = (),
+        cursor: str | None = None,
+        reconnect: bool = True,
+        max_backoff: float = 5.0,
+        idle_timeout: float | None = None,
+    ) -> Iterator[AccountItem]:
+        """See AsyncRollcallClient.watch_account. Leaving the loop (break, an
+        exception) or closing the iterator cancels the stream."""
+        items = self._run(
+            _on_loop(
+                functools.partial(
+                    self._client.watch_account,
+                    friendly_name_prefix=friendly_name_prefix,
+                    event_types=event_types,
+                    participant_labels=participant_labels,
+                    cursor=cursor,
+                    reconnect=reconnect,
+                    max_backoff=max_backoff,
+                    idle_timeout=idle_timeout,
+                )
+            )
+        )
+        return self._iterate(items)
+
+    def _iterate(self, items: AsyncGenerator[_Item, None]) -> Iterator[_Item]:
+        waiting: asyncio.Task[tuple[bool, _Item | None]] | None = None
         try:
             while True:
                 waiting = self._run(_start(functools.partial(_next, items)))

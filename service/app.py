@@ -12,8 +12,10 @@ Rule 3: then it stops what start() began, in reverse, but for the carrier and
         ones are still announced and delivered); what the callback dispatcher
         has not delivered stays behind its durable cursors.
 Rule 4: the store's parts decide the wiring (see store.parts): replicas
-        coordinate only where the store offers leases; health watches the
-        database only where the store offers a hook.
+        coordinate only where the store offers leases.
+Rule 5: health (gRPC, overall and per service, and REST /readyz) follows the
+        store's probe (see service.health) from start until stop() drains;
+        REST /livez only says the process answers.
 """
 
 from __future__ import annotations
@@ -48,11 +50,13 @@ from service.core.ports.dead_letters import DeadLetterStore
 from service.core.ports.feed import ChangeFeed
 from service.core.ports.store import Store
 from service.core.retention import Kind
+from service.health import HealthPolicy, StoreHealth
 from service.logins import login_throttle
 from service.maintenance import RetentionPass, running
 from service.metrics import start_metrics
 from service.ratelimit import RateLimiter
 from service.replicas import Coordinator
+from service.rpc.account_cursor import CursorSeal
 from service.rpc.callbacks import CallbackApi, CallbackServicer
 from service.rpc.conference_servicer import ConferenceServicer
 from service.rpc.conferences import ConferenceApi
@@ -64,8 +68,10 @@ from service.rpc.participants import ParticipantApi
 from service.rpc.prebuilt import PrebuiltResponses
 from service.rpc.servicer import ParticipantServicer
 from service.rpc.watch import WatchHub
+from service.rpc.watch_account import AccountWatch
+from service.rpc.watch_tokens import WatchTokens
 from service.store.choose import open_store
-from service.store.parts import Health, StoreParts
+from service.store.parts import StoreParts
 from service.webhooks.destinations import DestinationPolicy
 from service.webhooks.dispatcher import Policy, WebhookDispatcher
 from service.webhooks.redelivery import Redeliverer
@@ -115,6 +121,7 @@ class App:
         self.coordinator: Coordinator | None = None
         self.admission: Admission | None = None
         self.watch: WatchHub | None = None
+        self.account_watch: AccountWatch | None = None
         self.api: ParticipantApi | None = None
         self.conference_api: ConferenceApi | None = None
         self._compaction: Timer | None = None
@@ -122,7 +129,10 @@ class App:
         self._server: grpc.aio.Server | None = None
         self.grpc_port = 0
         self._health: health.aio.HealthServicer | None = None
-        self._health_task: asyncio.Future[None] | None = None
+        self.store_health = StoreHealth(
+            self.parts.health, self.clock, HealthPolicy.from_settings(settings)
+        )
+        # The store's probes (stop() cancels them with the other timers).
         self._database_check: Timer | None = None
         self._gateway: object | None = None
         self.http_port: int | None = None
@@ -204,14 +214,23 @@ class App:
             per_account=s.watchers_per_account,
         )
         self.feed.subscribe(self.watch)
+        page_key = await keys.page_token_key(self.store)
+        self.account_watch = AccountWatch(
+            self.watch,
+            CursorSeal(page_key),
+            limit=s.watch_account_conferences,
+            poll_seconds=s.watch_poll_seconds,
+        )
         self.api = ParticipantApi(
             self.auth,
             self.participants,
             RateLimiter(self.clock, s.requests_per_second, s.request_burst),
             self.admission,
-            PageTokens(await keys.page_token_key(self.store)),
+            PageTokens(page_key),
             destinations,
             self.watch,
+            self.account_watch,
+            WatchTokens(page_key, self.clock, s.watch_token_seconds),
         )
         # Its own limiter object would double an account's budget: share one.
         self.conference_api = ConferenceApi(
@@ -263,10 +282,11 @@ class App:
         self._server = server
         for name in HEALTH_NAMES:
             await self._health.set(name, health_pb2.HealthCheckResponse.SERVING)
-        if self.parts.health is not None:
-            self.parts.health.on_gone(self._database_gone)
-            self._schedule_database_check(self.parts.health)
+        self.store_health.on_change(self._store_health_changed)
+        self.store_health.start()
+        self._database_check = self.store_health
         if s.http_listen:
+            from service.gateway.cors import parse_origins
             from service.gateway.protocol import HttpLimits
             from service.gateway.server import start_gateway
             from service.gateway.upstream import LocalUpstream
@@ -276,6 +296,8 @@ class App:
                 s.http_listen,
                 limits=HttpLimits.from_settings(s),
                 extra_routes=carrier_ingest(self) if self.chosen.twilio is not None else None,
+                ready=self.ready,
+                cors_origins=parse_origins(s.http_cors_origins),
             )
             self._gateway = gateway
             self.http_port = gateway.port
@@ -283,6 +305,9 @@ class App:
                 self.chosen.twilio.callbacks = callback_urls(self.public_base_url())
         if s.metrics_listen:
             self._metrics, self.metrics_port = await start_metrics(s.metrics_listen)
+        if self.demo is not None:
+            # Every port is bound: this start gets to serve, so it may show the token.
+            self.demo.show = await keys.claim_showing(self.store, self.demo)
         log.info(
             "serving",
             extra={"grpc_port": self.grpc_port, "http_port": self.http_port},
@@ -295,30 +320,21 @@ class App:
         host = self.settings.http_listen.rpartition(":")[0] or "127.0.0.1"
         return f"http://{host}:{self.http_port}"
 
-    def _schedule_database_check(self, health: Health) -> None:
-        """Notice a database deleted under the server even when nothing writes."""
-        if self.settings.database_check_seconds <= 0:
-            return  # off: writes still check before they commit
+    async def ready(self) -> bool:
+        """What health says of the services (REST /readyz): the store serves
+        and the server is not stopping."""
+        return self.store_health.serving and not self._stopping
 
-        def check() -> None:
-            if health.check() and not self._stopping:
-                self._database_check = self.clock.call_later(
-                    self.settings.database_check_seconds, check
-                )
-
-        self._database_check = self.clock.call_later(self.settings.database_check_seconds, check)
-
-    def _database_gone(self) -> None:
-        """Health NOT_SERVING: this process can no longer store anything."""
+    async def _store_health_changed(self, serving: bool) -> None:
+        """gRPC health follows the store; once stop() has begun, the drain
+        owns it (and grpc ignores changes after enter_graceful_shutdown)."""
         if self._health is None or self._stopping:
             return
-
-        async def not_serving() -> None:
-            assert self._health is not None
-            for name in HEALTH_NAMES:
-                await self._health.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
-
-        self._health_task = asyncio.ensure_future(not_serving())
+        status = health_pb2.HealthCheckResponse.SERVING
+        if not serving:
+            status = health_pb2.HealthCheckResponse.NOT_SERVING
+        for name in HEALTH_NAMES:
+            await self._health.set(name, status)
 
     def _schedule_compaction(self) -> None:
         s = self.settings

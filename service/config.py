@@ -68,7 +68,7 @@ class Settings:
     callback_backoff_seconds: float = 1.0
     callback_backoff_max_seconds: float = 60.0
     callback_timeout_seconds: float = 10.0
-    database_check_seconds: float = 5.0
+    database_check_seconds: float = 1.0
     # Comma-separated CIDRs; empty lists leave callback destinations open.
     callback_allow_networks: str = ""
     callback_deny_networks: str = ""
@@ -91,6 +91,13 @@ class Settings:
     account_login_failure_burst: int = 100
     account_login_failures_per_minute: float = 60.0
     allow_short_secrets: bool = False
+    watch_account_conferences: int = 2000
+    database_probe_timeout_seconds: float = 2.0
+    health_failure_threshold: int = 2
+    health_success_threshold: int = 2
+    watch_token_seconds: float = 300.0
+    # Comma-separated origins (scheme://host[:port]); empty: same origin only.
+    http_cors_origins: str = ""
 
 
 SETTINGS_HELP: dict[str, str] = {
@@ -198,8 +205,9 @@ SETTINGS_HELP: dict[str, str] = {
     "callback_backoff_max_seconds": "longest wait between status callback retries, in seconds",
     "callback_timeout_seconds": "seconds a status callback receiver gets to answer one attempt",
     "database_check_seconds": (
-        "seconds between checks that the database file is still the one at its path"
-        " (health turns NOT_SERVING when it is gone; 0 = only when writing)"
+        "seconds between probes of the store for health (SQLite: the file is still the"
+        " one at its path and reads; PostgreSQL: SELECT 1); 0 = no probes, health then"
+        " turns NOT_SERVING only when a write finds the SQLite file gone"
     ),
     "callback_allow_networks": (
         "comma-separated CIDRs callback URLs may reach ('' = any not denied);"
@@ -275,6 +283,29 @@ SETTINGS_HELP: dict[str, str] = {
     "allow_short_secrets": (
         "accept auth tokens and API key secrets shorter than 32 characters (for tests"
         " only: logged as a warning at start)"
+    ),
+    "watch_account_conferences": (
+        "the most conferences one WatchAccount stream follows (live ones passing its"
+        " filter, and ones begun since a resumed cursor); beyond it the stream ends"
+        " RESOURCE_EXHAUSTED (ACCOUNT_WATCH_TOO_LARGE), or a resume CURSOR_EXPIRED"
+    ),
+    "database_probe_timeout_seconds": (
+        "a store probe not answered within this many seconds has failed"
+    ),
+    "health_failure_threshold": (
+        "failed store probes in a row after which health (gRPC and REST /readyz) says NOT_SERVING"
+    ),
+    "health_success_threshold": (
+        "good store probes in a row after which health says SERVING again"
+    ),
+    "watch_token_seconds": (
+        "seconds a watch token (minted for a browser: WatchAccount and the REST event"
+        " stream only) opens streams; a stream it opened ends then"
+        " (UNAUTHENTICATED WATCH_TOKEN_EXPIRED) and the client mints another"
+    ),
+    "http_cors_origins": (
+        "REST: comma-separated origins (https://host[:port]) whose pages may call the"
+        " gateway from another origin (CORS); '' = none, cross-origin use is off"
     ),
 }
 

@@ -18,7 +18,7 @@ import signal
 import sys
 import threading
 
-from service import redact
+from service import keys, redact
 from service.app import App
 from service.config import Settings
 from service.rpc.interceptors import JsonFormatter
@@ -131,12 +131,13 @@ async def serve(settings: Settings) -> int:
         + (f", metrics on port {app.metrics_port}" if app.metrics_port else "")
     ]
     if app.demo is not None:
-        # A token is shown once: when it was generated, by this start.
-        shown = (
-            f"auth token {app.demo.auth_token} (shown only now)"
-            if app.demo.created
-            else "(auth token as shown when it was generated, or as configured)"
-        )
+        # A generated token is shown once, by the first start that serves with it.
+        if app.demo.show:
+            shown = f"auth token {app.demo.auth_token} (shown only now)"
+        elif app.demo.configured:
+            shown = "(auth token as configured)"
+        else:
+            shown = f"(auth token as shown when it was generated; {keys.RENEW_HINT})"
         lines.append(f"rollcall: demo account {app.demo.account_sid} {shown}")
     print("\n".join(lines), flush=True)
     await stop.wait()

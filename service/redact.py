@@ -4,8 +4,9 @@ Rule 1: `install()` replaces the log record factory, so a record is scrubbed whe
         it is made, before any handler or filter sees it; its exception text is
         scrubbed too (rendered once into `exc_text`).
 Rule 2: a record loses the user and password of a URL; anything after `Basic` or
-        `Bearer` up to the end of the quoted value or line; and every registered
-        secret of 4 characters or more, verbatim or inside base64.
+        `Bearer` up to the end of the quoted value or line; the value of an
+        `access_token` query parameter (a watch token in a request line); and
+        every registered secret of 4 characters or more, verbatim or inside base64.
 Rule 3: grpcio's "Invalid encoding on b'...'" (a client's header that is not UTF-8)
         becomes one DEBUG line without the value or a traceback.
 Rule 4: fields passed as `extra` are set after the record is made, so the JSON
@@ -26,6 +27,8 @@ REDACTED = "[redacted]"
 _SCHEME = re.compile(r"(?i)\b(basic|bearer)(\s|\\t|\\x[0-9a-f]{2})+[^'\"\n,;}]*")
 # user:password@ in a URL.
 _USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/@\s'\"]*@")
+# access_token=VALUE in a query string, raw or percent-encoded `=`.
+_ACCESS_TOKEN = re.compile(r"(?i)\b(access_token(?:=|%3d))[^&\s'\"#;,]*")
 _GRPC_BAD_ENCODING = "Invalid encoding on "
 _GRPC_LOGGER = "grpc._cython.cygrpc"
 
@@ -75,6 +78,8 @@ def scrub(text: str) -> str:
     lowered = text.lower()
     if "basic" in lowered or "bearer" in lowered:
         text = _SCHEME.sub(lambda m: f"{m.group(1)} {REDACTED}", text)
+    if "access_token" in lowered:
+        text = _ACCESS_TOKEN.sub(lambda m: f"{m.group(1)}{REDACTED}", text)
     if "@" in text and "://" in text:
         text = _USERINFO.sub(lambda m: f"{m.group(1)}{REDACTED}@", text)
     pattern, forms = _secret_pattern, _secret_forms

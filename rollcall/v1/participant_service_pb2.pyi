@@ -809,3 +809,233 @@ class ConferenceEvent(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ConferenceEvent: _TypeAlias = ConferenceEvent  # noqa: Y015
+
+@_typing.final
+class WatchAccountRequest(_message.Message):
+    """Snapshot (no cursor) or resume (a cursor), filtered on the server. The
+    filters are bound into every cursor the stream issues: a resume must repeat
+    them exactly.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PARENT_FIELD_NUMBER: _builtins.int
+    CURSOR_FIELD_NUMBER: _builtins.int
+    FRIENDLY_NAME_PREFIX_FIELD_NUMBER: _builtins.int
+    EVENT_TYPES_FIELD_NUMBER: _builtins.int
+    PARTICIPANT_LABELS_FIELD_NUMBER: _builtins.int
+    parent: _builtins.str
+    """accounts/{account_sid}"""
+    cursor: _builtins.str
+    """Set to resume: a cursor of an earlier WatchAccount stream with the same
+    filters. Empty: a snapshot of the live conferences, then live events.
+    """
+    friendly_name_prefix: _builtins.str
+    """Only conferences whose friendly name starts with this (all when empty)."""
+    @_builtins.property
+    def event_types(self) -> _containers.RepeatedScalarFieldContainer[Global___ConferenceEventType.ValueType]:
+        """Only these kinds of events (all when empty). Progress markers still flow."""
+
+    @_builtins.property
+    def participant_labels(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Only these participants, by label: in the snapshot and in participant
+        events (all when empty). Events about no participant (conference-start,
+        conference-end, announcements) are not filtered by label.
+        """
+
+    def __init__(
+        self,
+        *,
+        parent: _builtins.str = ...,
+        cursor: _builtins.str = ...,
+        friendly_name_prefix: _builtins.str = ...,
+        event_types: _abc.Iterable[Global___ConferenceEventType.ValueType] | None = ...,
+        participant_labels: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cursor", b"cursor", "event_types", b"event_types", "friendly_name_prefix", b"friendly_name_prefix", "parent", b"parent", "participant_labels", b"participant_labels"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___WatchAccountRequest: _TypeAlias = WatchAccountRequest  # noqa: Y015
+
+@_typing.final
+class WatchAccountResponse(_message.Message):
+    """One item of an account watch stream."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CONFERENCE_SNAPSHOT_FIELD_NUMBER: _builtins.int
+    SNAPSHOT_COMPLETE_FIELD_NUMBER: _builtins.int
+    EVENT_FIELD_NUMBER: _builtins.int
+    PROGRESS_FIELD_NUMBER: _builtins.int
+    CURSOR_FIELD_NUMBER: _builtins.int
+    cursor: _builtins.str
+    """Where the stream stands after this item: pass it as
+    WatchAccountRequest.cursor to resume. Set on snapshot_complete, on every
+    event and on every progress marker; empty on conference_snapshot items.
+    """
+    @_builtins.property
+    def conference_snapshot(self) -> Global___ConferenceSnapshot:
+        """Snapshot: one per live conference, with its (filtered) participants,
+        at the revision the conference carries.
+        """
+
+    @_builtins.property
+    def snapshot_complete(self) -> Global___AccountSnapshotComplete:
+        """Snapshot: every live conference has been sent."""
+
+    @_builtins.property
+    def event(self) -> Global___ConferenceEvent:
+        """A change of one conference (the same message as WatchConference's)."""
+
+    @_builtins.property
+    def progress(self) -> Global___AccountProgress:
+        """Nothing (that passes the filters) happened up to `cursor` (also a
+        keepalive, at the announced progress interval).
+        """
+
+    def __init__(
+        self,
+        *,
+        conference_snapshot: Global___ConferenceSnapshot | None = ...,
+        snapshot_complete: Global___AccountSnapshotComplete | None = ...,
+        event: Global___ConferenceEvent | None = ...,
+        progress: Global___AccountProgress | None = ...,
+        cursor: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["conference_snapshot", b"conference_snapshot", "event", b"event", "item", b"item", "progress", b"progress", "snapshot_complete", b"snapshot_complete"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["conference_snapshot", b"conference_snapshot", "cursor", b"cursor", "event", b"event", "item", b"item", "progress", b"progress", "snapshot_complete", b"snapshot_complete"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType_item: _TypeAlias = _typing.Literal["conference_snapshot", "snapshot_complete", "event", "progress"]  # noqa: Y015
+    _WhichOneofArgType_item: _TypeAlias = _typing.Literal["item", b"item"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType_item) -> _WhichOneofReturnType_item | None: ...
+
+Global___WatchAccountResponse: _TypeAlias = WatchAccountResponse  # noqa: Y015
+
+@_typing.final
+class ConferenceSnapshot(_message.Message):
+    """One live conference of an account watch's snapshot."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CONFERENCE_FIELD_NUMBER: _builtins.int
+    PARTICIPANTS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def conference(self) -> _participant_pb2.Conference:
+        """With the revision the participants were read at."""
+
+    @_builtins.property
+    def participants(self) -> _containers.RepeatedCompositeFieldContainer[_participant_pb2.Participant]:
+        """Its active participants (those passing participant_labels), oldest first."""
+
+    def __init__(
+        self,
+        *,
+        conference: _participant_pb2.Conference | None = ...,
+        participants: _abc.Iterable[_participant_pb2.Participant] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["conference", b"conference"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["conference", b"conference", "participants", b"participants"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ConferenceSnapshot: _TypeAlias = ConferenceSnapshot  # noqa: Y015
+
+@_typing.final
+class AccountSnapshotComplete(_message.Message):
+    """Marks the end of an account watch's snapshot."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CONFERENCES_FIELD_NUMBER: _builtins.int
+    conferences: _builtins.int
+    """How many conferences the snapshot held."""
+    def __init__(
+        self,
+        *,
+        conferences: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["conferences", b"conferences"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AccountSnapshotComplete: _TypeAlias = AccountSnapshotComplete  # noqa: Y015
+
+@_typing.final
+class AccountProgress(_message.Message):
+    """A progress marker of an account watch: its position is the response's cursor."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AccountProgress: _TypeAlias = AccountProgress  # noqa: Y015
+
+@_typing.final
+class CreateWatchTokenRequest(_message.Message):
+    """A watch token for the caller's account."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PARENT_FIELD_NUMBER: _builtins.int
+    parent: _builtins.str
+    """accounts/{account_sid}"""
+    def __init__(
+        self,
+        *,
+        parent: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["parent", b"parent"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CreateWatchTokenRequest: _TypeAlias = CreateWatchTokenRequest  # noqa: Y015
+
+@_typing.final
+class CreateWatchTokenResponse(_message.Message):
+    """The token and when it stops opening streams."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TOKEN_FIELD_NUMBER: _builtins.int
+    EXPIRE_TIME_FIELD_NUMBER: _builtins.int
+    TTL_SECONDS_FIELD_NUMBER: _builtins.int
+    token: _builtins.str
+    """Opaque; sealed under the server's key (shared by replicas through the
+    store) with the account and the expiry inside.
+    """
+    ttl_seconds: _builtins.float
+    """How long it is good for from now, in seconds (expire_time in the
+    service's clock; this needs no clock of the client's).
+    """
+    @_builtins.property
+    def expire_time(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        token: _builtins.str = ...,
+        expire_time: _timestamp_pb2.Timestamp | None = ...,
+        ttl_seconds: _builtins.float = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["expire_time", b"expire_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["expire_time", b"expire_time", "token", b"token", "ttl_seconds", b"ttl_seconds"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CreateWatchTokenResponse: _TypeAlias = CreateWatchTokenResponse  # noqa: Y015

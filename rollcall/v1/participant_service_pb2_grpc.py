@@ -71,6 +71,16 @@ class ParticipantServiceStub:
                 request_serializer=rollcall_dot_v1_dot_participant__service__pb2.WatchConferenceRequest.SerializeToString,
                 response_deserializer=rollcall_dot_v1_dot_participant__service__pb2.WatchConferenceResponse.FromString,
                 _registered_method=True)
+        self.WatchAccount = channel.unary_stream(
+                '/rollcall.v1.ParticipantService/WatchAccount',
+                request_serializer=rollcall_dot_v1_dot_participant__service__pb2.WatchAccountRequest.SerializeToString,
+                response_deserializer=rollcall_dot_v1_dot_participant__service__pb2.WatchAccountResponse.FromString,
+                _registered_method=True)
+        self.CreateWatchToken = channel.unary_unary(
+                '/rollcall.v1.ParticipantService/CreateWatchToken',
+                request_serializer=rollcall_dot_v1_dot_participant__service__pb2.CreateWatchTokenRequest.SerializeToString,
+                response_deserializer=rollcall_dot_v1_dot_participant__service__pb2.CreateWatchTokenResponse.FromString,
+                _registered_method=True)
 
 
 class ParticipantServiceServicer:
@@ -128,6 +138,54 @@ class ParticipantServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def WatchAccount(self, request, context):
+        """Streams every conference of the caller's account (a contact-center
+        floor): a snapshot of each live conference with its participants, then
+        every later event of every conference, conferences starting and ending
+        included; or, given a cursor, every event after it.
+
+        Order: the events of one conference arrive in revision order, each once;
+        a conference's first event comes before its others and its
+        conference-end after them. Conferences interleave in no global order:
+        there is no account-wide sequence, and none is needed to resume.
+
+        The cursor (on the snapshot's end, every event and every progress
+        marker) is opaque and sealed: encrypted and authenticated under the
+        server's key (shared by replicas through the store), bound to the
+        account, and carrying a fingerprint of the request's filters. Inside, it
+        records the revision the stream has reached in each live conference it
+        follows, and a creation horizon of the account's conferences with the
+        few created at or past it already seen, so conferences created since are
+        found on resume. Resuming with it, on any replica, sends every event
+        after it once and nothing before it. Errors of a resume:
+        INVALID_ARGUMENT `CURSOR_INVALID` (not a cursor this service issued for
+        this account: forged, damaged, another account's), INVALID_ARGUMENT
+        `CURSOR_FILTER_MISMATCH` (issued for other filters), OUT_OF_RANGE
+        `CURSOR_EXPIRED` (events after it are no longer retained, or too many
+        conferences began since: start over from a snapshot, as the Python
+        client does by itself). A stream following more conferences than
+        ROLLCALL_WATCH_ACCOUNT_CONFERENCES ends RESOURCE_EXHAUSTED
+        `ACCOUNT_WATCH_TOO_LARGE` (narrow it with friendly_name_prefix).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateWatchToken(self, request, context):
+        """Mints a watch token: a short-lived credential that opens WatchAccount
+        streams of the caller's account and nothing else (for a browser, which
+        must not hold the account's secret). Only account or API key credentials
+        mint one; a watch token cannot. Pass it as `authorization: Bearer TOKEN`
+        (or, on the REST gateway's event stream, as `access_token=TOKEN`). A
+        stream it opened ends UNAUTHENTICATED `WATCH_TOKEN_EXPIRED` with its
+        first item after the token expires; an expired token is refused with the
+        same reason, anything else that is not a token this service issued with
+        `WATCH_TOKEN_INVALID`.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ParticipantServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -160,6 +218,16 @@ def add_ParticipantServiceServicer_to_server(servicer, server):
                     servicer.WatchConference,
                     request_deserializer=rollcall_dot_v1_dot_participant__service__pb2.WatchConferenceRequest.FromString,
                     response_serializer=rollcall_dot_v1_dot_participant__service__pb2.WatchConferenceResponse.SerializeToString,
+            ),
+            'WatchAccount': grpc.unary_stream_rpc_method_handler(
+                    servicer.WatchAccount,
+                    request_deserializer=rollcall_dot_v1_dot_participant__service__pb2.WatchAccountRequest.FromString,
+                    response_serializer=rollcall_dot_v1_dot_participant__service__pb2.WatchAccountResponse.SerializeToString,
+            ),
+            'CreateWatchToken': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateWatchToken,
+                    request_deserializer=rollcall_dot_v1_dot_participant__service__pb2.CreateWatchTokenRequest.FromString,
+                    response_serializer=rollcall_dot_v1_dot_participant__service__pb2.CreateWatchTokenResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -331,6 +399,60 @@ class ParticipantService:
             '/rollcall.v1.ParticipantService/WatchConference',
             rollcall_dot_v1_dot_participant__service__pb2.WatchConferenceRequest.SerializeToString,
             rollcall_dot_v1_dot_participant__service__pb2.WatchConferenceResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WatchAccount(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/rollcall.v1.ParticipantService/WatchAccount',
+            rollcall_dot_v1_dot_participant__service__pb2.WatchAccountRequest.SerializeToString,
+            rollcall_dot_v1_dot_participant__service__pb2.WatchAccountResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateWatchToken(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rollcall.v1.ParticipantService/CreateWatchToken',
+            rollcall_dot_v1_dot_participant__service__pb2.CreateWatchTokenRequest.SerializeToString,
+            rollcall_dot_v1_dot_participant__service__pb2.CreateWatchTokenResponse.FromString,
             options,
             channel_credentials,
             insecure,

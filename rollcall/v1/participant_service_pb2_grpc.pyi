@@ -57,6 +57,46 @@ class ParticipantServiceStub:
     """Streams a conference's events: a snapshot then live events, or every
     event after a revision the client already has.
     """
+    WatchAccount: _grpc.UnaryStreamMultiCallable[_participant_service_pb2.WatchAccountRequest, _participant_service_pb2.WatchAccountResponse]
+    """Streams every conference of the caller's account (a contact-center
+    floor): a snapshot of each live conference with its participants, then
+    every later event of every conference, conferences starting and ending
+    included; or, given a cursor, every event after it.
+
+    Order: the events of one conference arrive in revision order, each once;
+    a conference's first event comes before its others and its
+    conference-end after them. Conferences interleave in no global order:
+    there is no account-wide sequence, and none is needed to resume.
+
+    The cursor (on the snapshot's end, every event and every progress
+    marker) is opaque and sealed: encrypted and authenticated under the
+    server's key (shared by replicas through the store), bound to the
+    account, and carrying a fingerprint of the request's filters. Inside, it
+    records the revision the stream has reached in each live conference it
+    follows, and a creation horizon of the account's conferences with the
+    few created at or past it already seen, so conferences created since are
+    found on resume. Resuming with it, on any replica, sends every event
+    after it once and nothing before it. Errors of a resume:
+    INVALID_ARGUMENT `CURSOR_INVALID` (not a cursor this service issued for
+    this account: forged, damaged, another account's), INVALID_ARGUMENT
+    `CURSOR_FILTER_MISMATCH` (issued for other filters), OUT_OF_RANGE
+    `CURSOR_EXPIRED` (events after it are no longer retained, or too many
+    conferences began since: start over from a snapshot, as the Python
+    client does by itself). A stream following more conferences than
+    ROLLCALL_WATCH_ACCOUNT_CONFERENCES ends RESOURCE_EXHAUSTED
+    `ACCOUNT_WATCH_TOO_LARGE` (narrow it with friendly_name_prefix).
+    """
+    CreateWatchToken: _grpc.UnaryUnaryMultiCallable[_participant_service_pb2.CreateWatchTokenRequest, _participant_service_pb2.CreateWatchTokenResponse]
+    """Mints a watch token: a short-lived credential that opens WatchAccount
+    streams of the caller's account and nothing else (for a browser, which
+    must not hold the account's secret). Only account or API key credentials
+    mint one; a watch token cannot. Pass it as `authorization: Bearer TOKEN`
+    (or, on the REST gateway's event stream, as `access_token=TOKEN`). A
+    stream it opened ends UNAUTHENTICATED `WATCH_TOKEN_EXPIRED` with its
+    first item after the token expires; an expired token is refused with the
+    same reason, anything else that is not a token this service issued with
+    `WATCH_TOKEN_INVALID`.
+    """
 
 @_typing.type_check_only
 class ParticipantServiceAsyncStub(ParticipantServiceStub):
@@ -86,6 +126,46 @@ class ParticipantServiceAsyncStub(ParticipantServiceStub):
     WatchConference: _aio.UnaryStreamMultiCallable[_participant_service_pb2.WatchConferenceRequest, _participant_service_pb2.WatchConferenceResponse]  # type: ignore[assignment]
     """Streams a conference's events: a snapshot then live events, or every
     event after a revision the client already has.
+    """
+    WatchAccount: _aio.UnaryStreamMultiCallable[_participant_service_pb2.WatchAccountRequest, _participant_service_pb2.WatchAccountResponse]  # type: ignore[assignment]
+    """Streams every conference of the caller's account (a contact-center
+    floor): a snapshot of each live conference with its participants, then
+    every later event of every conference, conferences starting and ending
+    included; or, given a cursor, every event after it.
+
+    Order: the events of one conference arrive in revision order, each once;
+    a conference's first event comes before its others and its
+    conference-end after them. Conferences interleave in no global order:
+    there is no account-wide sequence, and none is needed to resume.
+
+    The cursor (on the snapshot's end, every event and every progress
+    marker) is opaque and sealed: encrypted and authenticated under the
+    server's key (shared by replicas through the store), bound to the
+    account, and carrying a fingerprint of the request's filters. Inside, it
+    records the revision the stream has reached in each live conference it
+    follows, and a creation horizon of the account's conferences with the
+    few created at or past it already seen, so conferences created since are
+    found on resume. Resuming with it, on any replica, sends every event
+    after it once and nothing before it. Errors of a resume:
+    INVALID_ARGUMENT `CURSOR_INVALID` (not a cursor this service issued for
+    this account: forged, damaged, another account's), INVALID_ARGUMENT
+    `CURSOR_FILTER_MISMATCH` (issued for other filters), OUT_OF_RANGE
+    `CURSOR_EXPIRED` (events after it are no longer retained, or too many
+    conferences began since: start over from a snapshot, as the Python
+    client does by itself). A stream following more conferences than
+    ROLLCALL_WATCH_ACCOUNT_CONFERENCES ends RESOURCE_EXHAUSTED
+    `ACCOUNT_WATCH_TOO_LARGE` (narrow it with friendly_name_prefix).
+    """
+    CreateWatchToken: _aio.UnaryUnaryMultiCallable[_participant_service_pb2.CreateWatchTokenRequest, _participant_service_pb2.CreateWatchTokenResponse]  # type: ignore[assignment]
+    """Mints a watch token: a short-lived credential that opens WatchAccount
+    streams of the caller's account and nothing else (for a browser, which
+    must not hold the account's secret). Only account or API key credentials
+    mint one; a watch token cannot. Pass it as `authorization: Bearer TOKEN`
+    (or, on the REST gateway's event stream, as `access_token=TOKEN`). A
+    stream it opened ends UNAUTHENTICATED `WATCH_TOKEN_EXPIRED` with its
+    first item after the token expires; an expired token is refused with the
+    same reason, anything else that is not a token this service issued with
+    `WATCH_TOKEN_INVALID`.
     """
 
 class ParticipantServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -149,6 +229,58 @@ class ParticipantServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_abc.Iterator[_participant_service_pb2.WatchConferenceResponse], _abc.AsyncIterator[_participant_service_pb2.WatchConferenceResponse]]:
         """Streams a conference's events: a snapshot then live events, or every
         event after a revision the client already has.
+        """
+
+    @_abc_1.abstractmethod
+    def WatchAccount(
+        self,
+        request: _participant_service_pb2.WatchAccountRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_abc.Iterator[_participant_service_pb2.WatchAccountResponse], _abc.AsyncIterator[_participant_service_pb2.WatchAccountResponse]]:
+        """Streams every conference of the caller's account (a contact-center
+        floor): a snapshot of each live conference with its participants, then
+        every later event of every conference, conferences starting and ending
+        included; or, given a cursor, every event after it.
+
+        Order: the events of one conference arrive in revision order, each once;
+        a conference's first event comes before its others and its
+        conference-end after them. Conferences interleave in no global order:
+        there is no account-wide sequence, and none is needed to resume.
+
+        The cursor (on the snapshot's end, every event and every progress
+        marker) is opaque and sealed: encrypted and authenticated under the
+        server's key (shared by replicas through the store), bound to the
+        account, and carrying a fingerprint of the request's filters. Inside, it
+        records the revision the stream has reached in each live conference it
+        follows, and a creation horizon of the account's conferences with the
+        few created at or past it already seen, so conferences created since are
+        found on resume. Resuming with it, on any replica, sends every event
+        after it once and nothing before it. Errors of a resume:
+        INVALID_ARGUMENT `CURSOR_INVALID` (not a cursor this service issued for
+        this account: forged, damaged, another account's), INVALID_ARGUMENT
+        `CURSOR_FILTER_MISMATCH` (issued for other filters), OUT_OF_RANGE
+        `CURSOR_EXPIRED` (events after it are no longer retained, or too many
+        conferences began since: start over from a snapshot, as the Python
+        client does by itself). A stream following more conferences than
+        ROLLCALL_WATCH_ACCOUNT_CONFERENCES ends RESOURCE_EXHAUSTED
+        `ACCOUNT_WATCH_TOO_LARGE` (narrow it with friendly_name_prefix).
+        """
+
+    @_abc_1.abstractmethod
+    def CreateWatchToken(
+        self,
+        request: _participant_service_pb2.CreateWatchTokenRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_participant_service_pb2.CreateWatchTokenResponse, _abc.Awaitable[_participant_service_pb2.CreateWatchTokenResponse]]:
+        """Mints a watch token: a short-lived credential that opens WatchAccount
+        streams of the caller's account and nothing else (for a browser, which
+        must not hold the account's secret). Only account or API key credentials
+        mint one; a watch token cannot. Pass it as `authorization: Bearer TOKEN`
+        (or, on the REST gateway's event stream, as `access_token=TOKEN`). A
+        stream it opened ends UNAUTHENTICATED `WATCH_TOKEN_EXPIRED` with its
+        first item after the token expires; an expired token is refused with the
+        same reason, anything else that is not a token this service issued with
+        `WATCH_TOKEN_INVALID`.
         """
 
 def add_ParticipantServiceServicer_to_server(servicer: ParticipantServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -111,6 +111,28 @@ def unauthenticated(message: str = "Authenticate") -> RollcallError:
     )
 
 
+def watch_token_invalid() -> RollcallError:
+    """Not a watch token this service issued (forged, damaged, cut short)."""
+    return RollcallError(
+        Code.UNAUTHENTICATED,
+        "WATCH_TOKEN_INVALID",
+        "not a watch token this service issued",
+        twilio_code=20003,
+        http_status=401,
+    )
+
+
+def watch_token_expired() -> RollcallError:
+    """A watch token past its expiry: mint another with the account's credentials."""
+    return RollcallError(
+        Code.UNAUTHENTICATED,
+        "WATCH_TOKEN_EXPIRED",
+        "the watch token has expired; mint a new one",
+        twilio_code=20003,
+        http_status=401,
+    )
+
+
 def not_found(what: str, reason: str = "NOT_FOUND") -> RollcallError:
     return RollcallError(
         Code.NOT_FOUND,
@@ -302,6 +324,53 @@ def revision_compacted(cursor: int, oldest: int | None, current: int) -> Rollcal
             "oldest_revision": str(oldest if oldest is not None else current + 1),
             "current_revision": str(current),
         },
+    )
+
+
+def cursor_invalid() -> RollcallError:
+    """A WatchAccount cursor this service did not issue for this account."""
+    return RollcallError(
+        Code.INVALID_ARGUMENT,
+        "CURSOR_INVALID",
+        "not a cursor this service issued for this account",
+        twilio_code=None,
+        http_status=400,
+        violations=(FieldViolation("cursor", "not issued for this account"),),
+    )
+
+
+def cursor_filter_mismatch() -> RollcallError:
+    return RollcallError(
+        Code.INVALID_ARGUMENT,
+        "CURSOR_FILTER_MISMATCH",
+        "the cursor was issued for other filters; resume with the filters it was issued for",
+        twilio_code=None,
+        http_status=400,
+        violations=(FieldViolation("cursor", "issued for other filters"),),
+    )
+
+
+def cursor_expired(why: str, conference_sid: str = "") -> RollcallError:
+    """OUT_OF_RANGE: a WatchAccount cursor can no longer be resumed; start over."""
+    return RollcallError(
+        Code.OUT_OF_RANGE,
+        "CURSOR_EXPIRED",
+        f"{why}; start over from a snapshot",
+        twilio_code=None,
+        http_status=410,
+        metadata={"conference_sid": conference_sid} if conference_sid else None,
+    )
+
+
+def account_watch_too_large(limit: int) -> RollcallError:
+    return RollcallError(
+        Code.RESOURCE_EXHAUSTED,
+        "ACCOUNT_WATCH_TOO_LARGE",
+        f"an account watch follows at most {limit} conferences; narrow it with"
+        " friendly_name_prefix",
+        twilio_code=None,
+        http_status=429,
+        metadata={"limit": str(limit)},
     )
 
 

@@ -6,8 +6,11 @@ Rule 1: a report is applied in one write transaction together with its
         report after a newer one changes nothing); an in-process carrier's
         own reports come in order and once, and need neither.
 Rule 2: a report for a call whose Create is between placing and recording
-        waits for it; one about another tenant's call, or a call Rollcall
-        does not know, changes nothing.
+        waits for it, then reads again: the Creates in flight are noted
+        before the read, so a read that races the Create's commit (it may
+        answer after the Create has finished) still waits; a report about
+        another tenant's call, or a call Rollcall does not know, changes
+        nothing.
 Rule 3: call progress goes through the conference rules, a participant-leave
         with the carrier's reason; conference events Rollcall did not cause
         are emitted like any other change; conference-wide reports (no
@@ -99,9 +102,13 @@ class _ReportChange(Change[set[asyncio.Future[None]] | None]):
         if isinstance(report, ConferenceReport) and not report.call_sid:
             wide = rt.carrier.reports_announcements
             ch = await conference_reports.apply_wide(tx, report, accounts, announcements=wide)
+        # Taken before the read: a Create leaves `placing` only once its row is
+        # committed, so a read that misses the row (it began before that
+        # commit) still finds the Create here, however late the read answers.
+        placing = set(rt.placing) if report.call_sid and not self.last else set()
         p = await tx.participant_by_call_sid(report.call_sid) if report.call_sid else None
-        if p is None and report.call_sid and rt.placing and not self.last:
-            return Decided(set(rt.placing), None)  # perhaps a call placed but not recorded yet
+        if p is None and placing:
+            return Decided(placing, None)  # perhaps a call placed but not recorded yet
         if p is not None and accounts is not None and p.account_sid not in accounts:
             p = None  # another tenant's call: not this upstream account's to touch
         if p is not None:

@@ -11,6 +11,8 @@ Rule 2: every error answers in the representation its URI asks for
         aiohttp refuses before a request's URI is read (a malformed or late
         request head) has no URI to ask, and stays JSON.
 Rule 3: handlers build the JSON body once; this module only changes its clothes.
+Rule 4: Rollcall's own routes (under /rollcall/, not Twilio's) answer JSON only,
+        errors included, whatever their URI ends in.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ from service.gateway.errors import ErrorResponse
 # A route segment that is empty or one of the three suffixes.
 SUFFIX = r"{suffix:(?:\.(?:json|xml|csv))?}"
 _SUFFIXES = (".json", ".xml", ".csv")
+# Rollcall's own namespace (Rule 4).
+ROLLCALL_PREFIX = "/rollcall/"
 
 
 class Kind(enum.Enum):
@@ -45,6 +49,8 @@ def suffix(request: web.Request) -> str:
 
 def kind(request: web.Request) -> Kind:
     """The representation the request's URI asks for."""
+    if request.rel_url.path.startswith(ROLLCALL_PREFIX):
+        return Kind.JSON
     chosen = suffix(request)
     return Kind.XML if chosen == "" else Kind(chosen)
 

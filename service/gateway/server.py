@@ -2,8 +2,11 @@
 
 Rule 1: one application shape for every deployment (in process beside the gRPC
         server, standalone in front of a remote one, in tests): the participant
-        and conference routes, Twilio's error shape outermost
-        (protocol.outside_middleware), at most 64 KiB of body and 1,000 form fields.
+        and conference routes, the probes (readiness) when given how to tell,
+        Rollcall's event stream and watch tokens (events), the supervisor
+        console (console), CORS only for the origins named (cors), Twilio's
+        error shape outermost (protocol.outside_middleware), at most 64 KiB of
+        body and 1,000 form fields.
 Rule 2: connections are served by GatewayRequestHandler (Twilio errors for
         malformed HTTP; header, body and idle deadlines), and a shutdown lets
         in-flight requests finish.
@@ -11,11 +14,11 @@ Rule 2: connections are served by GatewayRequestHandler (Twilio errors for
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from aiohttp import web
 
-from service.gateway import conference_routes, routes
+from service.gateway import conference_routes, console, cors, events, readiness, routes
 from service.gateway.protocol import GatewayRunner, HttpLimits
 from service.gateway.upstream import Upstream
 
@@ -23,13 +26,24 @@ MAX_BODY_BYTES = 64 * 1024
 MAX_FORM_FIELDS = 1000
 
 
-def build_app(upstream: Upstream, *, max_body_bytes: int = MAX_BODY_BYTES) -> web.Application:
+def build_app(
+    upstream: Upstream,
+    *,
+    max_body_bytes: int = MAX_BODY_BYTES,
+    ready: readiness.Ready | None = None,
+    cors_origins: Iterable[str] = (),
+) -> web.Application:
     app = web.Application(
         client_max_size=max_body_bytes,
         client_max_fields=MAX_FORM_FIELDS,
     )
     routes.add_routes(app, upstream)
     conference_routes.add_routes(app)
+    if ready is not None:
+        readiness.add_routes(app, ready)
+    events.add_routes(app)
+    console.add_routes(app)
+    cors.install(app, cors_origins)
     return app
 
 
@@ -60,12 +74,19 @@ async def start_gateway(
     shutdown_timeout: float = 10.0,
     limits: HttpLimits | None = None,
     extra_routes: Callable[[web.Application], None] | None = None,
+    ready: readiness.Ready | None = None,
+    cors_origins: Iterable[str] = (),
 ) -> Gateway:
     host, port = parse_listen(listen)
-    app = build_app(upstream)
+    app = build_app(upstream, ready=ready, cors_origins=cors_origins)
     if extra_routes is not None:
         extra_routes(app)  # e.g. the carrier callback ingest
-    runner = GatewayRunner(app, limits=limits or HttpLimits(), shutdown_timeout=shutdown_timeout)
+    runner = GatewayRunner(
+        app,
+        limits=limits or HttpLimits(),
+        shutdown_timeout=shutdown_timeout,
+        access_log_class=readiness.QuietProbes,
+    )
     await runner.setup()
     try:
         site = web.TCPSite(runner, host, port)

@@ -5,6 +5,8 @@ Rule 1: it holds no state and no credentials of its own: one insecure grpc.aio
         gRPC `authorization` metadata (and scrubbed from its log).
 Rule 2: on SIGTERM or SIGINT it stops accepting, lets in-flight requests finish,
         closes the channel and returns 0.
+Rule 3: it is ready (GET /readyz) while its target's gRPC health says the
+        ParticipantService is SERVING, and asks it afresh each time.
 """
 
 from __future__ import annotations
@@ -12,17 +14,40 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from rollcall.v1 import participant_service_pb2 as pb
 from service import redact
 from service.config import from_env
+from service.gateway.cors import parse_origins
 from service.gateway.protocol import HttpLimits
 from service.gateway.server import Gateway, start_gateway
 from service.gateway.upstream import GrpcUpstream
 
 log = logging.getLogger(__name__)
+
+PARTICIPANT_SERVICE = pb.DESCRIPTOR.services_by_name["ParticipantService"].full_name
+READY_TIMEOUT_SECONDS = 2.0
+
+
+def upstream_ready(channel: grpc.aio.Channel) -> Callable[[], Awaitable[bool]]:
+    """Rule 3: the target's own health, asked for each probe."""
+    stub = health_pb2_grpc.HealthStub(channel)
+
+    async def ready() -> bool:
+        try:
+            answer = await stub.Check(
+                health_pb2.HealthCheckRequest(service=PARTICIPANT_SERVICE),
+                timeout=READY_TIMEOUT_SECONDS,
+            )
+        except grpc.RpcError:
+            return False
+        return bool(answer.status == health_pb2.HealthCheckResponse.SERVING)
+
+    return ready
 
 
 async def serve_gateway(
@@ -34,9 +59,15 @@ async def serve_gateway(
     """Serve until `stop` is set; the channel and the site are closed on return."""
     channel = grpc.aio.insecure_channel(target)
     try:
-        # The ROLLCALL_HTTP_*_TIMEOUT_SECONDS variables apply here as in `serve`.
-        limits = HttpLimits.from_settings(from_env())
-        gateway = await start_gateway(GrpcUpstream(channel), listen, limits=limits)
+        # The ROLLCALL_HTTP_* variables apply here as in `serve`.
+        settings = from_env()
+        gateway = await start_gateway(
+            GrpcUpstream(channel),
+            listen,
+            limits=HttpLimits.from_settings(settings),
+            ready=upstream_ready(channel),
+            cors_origins=parse_origins(settings.http_cors_origins),
+        )
         log.info("REST gateway listening on port %d, forwarding to gRPC %s", gateway.port, target)
         if started is not None:
             started(gateway)

@@ -8,15 +8,20 @@ Rule 2: either way a failure arrives as the same RollcallError a gRPC client wou
         see, so REST and gRPC cannot disagree.
 Rule 3: answers are read, never changed: in process they may be shared between
         callers (rpc.proto_cache).
+Rule 4: `watch_account` returns once the caller is authenticated (a refusal
+        raises then, before any item), and its items are messages either way;
+        closing the iterator ends the stream.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
 from typing import Protocol
 
 import grpc
 
+from clients.watch import PROGRESS_INTERVAL_KEY
 from rollcall.v1 import conference_service_pb2 as cpb
 from rollcall.v1 import conference_service_pb2_grpc as cpb_grpc
 from rollcall.v1 import participant_service_pb2 as pb
@@ -49,6 +54,28 @@ class _ParticipantCalls(Protocol):
     ) -> pb.DeleteParticipantResponse: ...
 
 
+class _WatchCalls(Protocol):
+    async def create_watch_token(
+        self, request: pb.CreateWatchTokenRequest, authorization: str | None
+    ) -> pb.CreateWatchTokenResponse: ...
+
+    async def watch_account(
+        self, request: pb.WatchAccountRequest, authorization: str | None
+    ) -> AsyncIterator[pb.WatchAccountResponse]: ...
+
+
+class _LocalParticipants(_ParticipantCalls, Protocol):
+    """What LocalUpstream uses of ParticipantApi."""
+
+    async def create_watch_token(
+        self, request: pb.CreateWatchTokenRequest, authorization: str | None
+    ) -> pb.CreateWatchTokenResponse: ...
+
+    def watch_account(
+        self, request: pb.WatchAccountRequest, authorization: str | None
+    ) -> AsyncIterator[pb.WatchAccountResponse | bytes]: ...
+
+
 class _ConferenceCalls(Protocol):
     async def list_conferences(
         self, request: cpb.ListConferencesRequest, authorization: str | None
@@ -63,7 +90,7 @@ class _ConferenceCalls(Protocol):
     ) -> cpb.UpdateConferenceResponse: ...
 
 
-class Upstream(_ParticipantCalls, _ConferenceCalls, Protocol):
+class Upstream(_ParticipantCalls, _ConferenceCalls, _WatchCalls, Protocol):
     """ParticipantService and ConferenceService as the gateway calls them.
 
     `authorization` is the caller's raw `Authorization` header value (None when
@@ -75,7 +102,9 @@ class LocalUpstream:
     """`Upstream` in process: the same ParticipantApi and ConferenceApi the
     gRPC servicers call, so REST and gRPC run one implementation."""
 
-    def __init__(self, participants: _ParticipantCalls, conferences: _ConferenceCalls) -> None:
+    def __init__(self, participants: _LocalParticipants, conferences: _ConferenceCalls) -> None:
+        self._participants = participants
+        self.create_watch_token = participants.create_watch_token
         self.create_participant = participants.create_participant
         self.fetch_participant = participants.fetch_participant
         self.list_participants = participants.list_participants
@@ -84,6 +113,25 @@ class LocalUpstream:
         self.list_conferences = conferences.list_conferences
         self.fetch_conference = conferences.fetch_conference
         self.update_conference = conferences.update_conference
+
+    async def watch_account(
+        self, request: pb.WatchAccountRequest, authorization: str | None
+    ) -> AsyncIterator[pb.WatchAccountResponse]:
+        # ParticipantApi authenticates before it returns the stream (Rule 4).
+        return _messages(self._participants.watch_account(request, authorization))
+
+
+async def _messages(
+    items: AsyncIterator[pb.WatchAccountResponse | bytes],
+) -> AsyncIterator[pb.WatchAccountResponse]:
+    """The stream's items as messages (events come serialized, rpc.prebuilt)."""
+    try:
+        async for item in items:
+            yield pb.WatchAccountResponse.FromString(item) if isinstance(item, bytes) else item
+    finally:
+        close = getattr(items, "aclose", None)
+        if close is not None:
+            await close()
 
 
 def _metadata(authorization: str | None) -> tuple[tuple[str, str], ...]:
@@ -170,6 +218,40 @@ class GrpcUpstream:
             raise _translate(error) from error
         return response
 
+    async def create_watch_token(
+        self, request: pb.CreateWatchTokenRequest, authorization: str | None
+    ) -> pb.CreateWatchTokenResponse:
+        try:
+            response: pb.CreateWatchTokenResponse = await self._stub.CreateWatchToken(
+                request, metadata=_metadata(authorization), timeout=self._timeout
+            )
+        except grpc.aio.AioRpcError as error:
+            raise _translate(error) from error
+        return response
+
+    async def watch_account(
+        self, request: pb.WatchAccountRequest, authorization: str | None
+    ) -> AsyncIterator[pb.WatchAccountResponse]:
+        """The stream once the service has accepted the caller: its initial
+        metadata (the progress interval) is sent only then; a refusal ends the
+        call without it, and its status is raised here (Rule 4). No deadline:
+        a watch runs until it is closed."""
+        call = self._stub.WatchAccount(request, metadata=_metadata(authorization))
+        first: pb.WatchAccountResponse | None = None
+        try:
+            announced = await call.initial_metadata()
+            if not any(key == PROGRESS_INTERVAL_KEY for key, _ in announced or ()):
+                item = await call.read()
+                if item is not grpc.aio.EOF:
+                    first = item
+        except grpc.aio.AioRpcError as error:
+            call.cancel()
+            raise _translate(error) from error
+        except BaseException:
+            call.cancel()
+            raise
+        return _read(call, first)
+
     async def list_conferences(
         self, request: cpb.ListConferencesRequest, authorization: str | None
     ) -> cpb.ListConferencesResponse:
@@ -202,3 +284,20 @@ class GrpcUpstream:
         except grpc.aio.AioRpcError as error:
             raise _translate(error) from error
         return response
+
+
+async def _read(
+    call: grpc.aio.UnaryStreamCall, first: pb.WatchAccountResponse | None
+) -> AsyncIterator[pb.WatchAccountResponse]:
+    try:
+        if first is not None:
+            yield first
+        while True:
+            item = await call.read()
+            if item is grpc.aio.EOF:
+                return
+            yield item
+    except grpc.aio.AioRpcError as error:
+        raise _translate(error) from error
+    finally:
+        call.cancel()

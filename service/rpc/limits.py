@@ -56,13 +56,16 @@ STRING_MAX: dict[str, tuple[int, int]] = {
     "call_reason": (255, 0),
     "call_token": (4096, 0),
     "participants": (128, 0),  # WatchConference: call SIDs or labels
+    "participant_labels": (128, 16024),  # WatchAccount: labels
+    "friendly_name_prefix": (256, 0),  # WatchAccount
+    "cursor": (65536, 0),  # WatchAccount: see rpc.account_cursor
     "friendly_name": (256, 0),  # ListConferences: a conference's key is at most 256
     "conference_sid": (34, 0),  # CallbackService: CF + 32 hex
     **{field: (URL_MAX, 21205) for field in URL_FIELDS},
 }
 
 # repeated field -> max values.
-COUNT_MAX: dict[str, int] = {"participants": 250}
+COUNT_MAX: dict[str, int] = {"participants": 250, "participant_labels": 250}
 
 
 def violations(message: Message) -> list[FieldViolation]:

@@ -4,12 +4,15 @@ response out.
 Rule 1: this is the one implementation of the service's behaviour: the gRPC
         servicer and the in-process REST gateway both call it, so they never
         disagree.
-Rule 2: every method but WatchConference is admitted first (service.admission:
+Rule 2: every method but the watches is admitted first (service.admission:
         the in-flight bound and the stop gate); then each authenticates (and takes
         from the rate limit), checks request bounds, checks that the resource's
         account is the caller's (NOT_FOUND otherwise, as for a missing one),
         validates, then acts.
 Rule 3: failures are RollcallError.
+Rule 4: WatchAccount alone also takes a watch token (`Bearer TOKEN`,
+        rpc.watch_tokens) for the account it was minted for; only the
+        account's own credentials mint one.
 """
 
 from __future__ import annotations
@@ -33,6 +36,8 @@ from service.ratelimit import RateLimiter
 from service.rpc import limits, messages, names, proto_cache, requests
 from service.rpc.page_tokens import PageTokens, binding
 from service.rpc.watch import WatchHub
+from service.rpc.watch_account import AccountWatch
+from service.rpc.watch_tokens import WatchTokens, bearer, until_expiry
 from service.webhooks.destinations import DestinationPolicy, check_request
 
 DEFAULT_PAGE_SIZE = 50
@@ -73,6 +78,8 @@ class ParticipantApi:
         page_tokens: PageTokens | None = None,
         destinations: DestinationPolicy | None = None,
         watch: WatchHub | None = None,
+        account_watch: AccountWatch | None = None,
+        watch_tokens: WatchTokens | None = None,
     ) -> None:
         self.auth = auth
         self.participants = participants
@@ -84,6 +91,10 @@ class ParticipantApi:
         self.destinations = destinations
         # WatchConference's streams (None: a server without them).
         self.watch = watch
+        # WatchAccount's streams (None: a server without them).
+        self.account_watch = account_watch
+        # Watch tokens (None: WatchAccount takes the account's credentials only).
+        self.watch_tokens = watch_tokens
 
     def _caller(self, authorization: str | None) -> str:
         """The caller's account, once authenticated and within its rate limit."""
@@ -139,6 +150,50 @@ class ParticipantApi:
         if self.watch is None:
             raise errors.internal("WatchConference is not wired on this server")
         return self.watch.watch(ref, request)
+
+    def watch_account(
+        self, request: pb.WatchAccountRequest, authorization: str | None
+    ) -> AsyncIterator[pb.WatchAccountResponse | bytes]:
+        """WatchAccount: authenticated (the account's credentials or one of its
+        watch tokens, Rule 4), rate-limited and bounded like WatchConference;
+        the parent must be the caller's account (NOT_FOUND otherwise, as for a
+        missing one). A token's stream ends when the token expires."""
+        token = bearer(authorization)
+        expires: float | None = None
+        if token is not None and self.watch_tokens is not None:
+            account, expires = self.watch_tokens.open(token)
+            if self.limiter is not None:
+                self.limiter.take(account)
+        else:
+            account = self._caller(authorization)
+        limits.check(request)
+        if names.parse_account(request.parent) != account:
+            raise errors.not_found(f"account {names.parse_account(request.parent)}")
+        if self.account_watch is None:
+            raise errors.internal("WatchAccount is not wired on this server")
+        stream = self.account_watch.watch(account, request)
+        if expires is None or self.watch_tokens is None:
+            return stream
+        return until_expiry(stream, self.watch_tokens.clock, expires)
+
+    @_admitted
+    async def create_watch_token(
+        self, request: pb.CreateWatchTokenRequest, authorization: str | None
+    ) -> pb.CreateWatchTokenResponse:
+        """A watch token for the caller's account (Rule 4): the caller's own
+        credentials only, so a token never mints another."""
+        account = self._caller(authorization)
+        limits.check(request)
+        if names.parse_account(request.parent) != account:
+            raise errors.not_found(f"account {names.parse_account(request.parent)}")
+        if self.watch_tokens is None:
+            raise errors.internal("watch tokens are not wired on this server")
+        token, expires = self.watch_tokens.mint(account)
+        return pb.CreateWatchTokenResponse(
+            token=token,
+            expire_time=messages.timestamp(expires),
+            ttl_seconds=self.watch_tokens.ttl_seconds,
+        )
 
     @_admitted
     async def fetch_participant(

@@ -1,7 +1,7 @@
 """Responses that are already bytes go on the wire as they are.
 
-Rule 1: only the methods named in PASS_THROUGH (WatchConference, FetchParticipant,
-        ListParticipants) get a response serializer passing `bytes` through
+Rule 1: only the methods named in PASS_THROUGH (WatchConference, WatchAccount,
+        FetchParticipant, ListParticipants) get a response serializer passing `bytes` through
         untouched (anything else is serialized as usual); every other handler is
         returned as it came.
 Rule 2: bytes handed to it are exactly what the message's own SerializeToString
@@ -18,7 +18,8 @@ import grpc
 
 _SERVICE = "/rollcall.v1.ParticipantService/"
 PASS_THROUGH = frozenset(
-    _SERVICE + method for method in ("WatchConference", "FetchParticipant", "ListParticipants")
+    _SERVICE + method
+    for method in ("WatchConference", "WatchAccount", "FetchParticipant", "ListParticipants")
 )
 
 

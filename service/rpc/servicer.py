@@ -8,7 +8,8 @@ Rule 1: the servicer adds nothing but transport: it reads the `authorization`
 Rule 2: a unary call whose deadline has already passed is answered
         DEADLINE_EXCEEDED without starting.
 Rule 3: a watch stream's initial metadata (its progress interval) is sent as
-        soon as the caller is authenticated, before any item.
+        soon as the caller is authenticated, before any item (WatchConference
+        and WatchAccount alike).
 """
 
 from __future__ import annotations
@@ -92,12 +93,38 @@ class ParticipantServicer(pb_grpc.ParticipantServiceServicer):
     ) -> pb.DeleteParticipantResponse:
         return await _unary(self.api.delete_participant, request, context)
 
+    async def CreateWatchToken(
+        self, request: pb.CreateWatchTokenRequest, context: grpc.aio.ServicerContext
+    ) -> pb.CreateWatchTokenResponse:
+        return await _unary(self.api.create_watch_token, request, context)
+
     async def WatchConference(  # type: ignore[override]  # bytes: see rpc.prebuilt
         self, request: pb.WatchConferenceRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[pb.WatchConferenceResponse | bytes]:
+        async for item in self._stream(
+            "WatchConference", lambda: self.api.watch_conference(request, authorization(context)),
+            context,
+        ):  # fmt: skip
+            yield item
+
+    async def WatchAccount(  # type: ignore[override]  # bytes: see rpc.prebuilt
+        self, request: pb.WatchAccountRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[pb.WatchAccountResponse | bytes]:
+        async for item in self._stream(
+            "WatchAccount", lambda: self.api.watch_account(request, authorization(context)),
+            context,
+        ):  # fmt: skip
+            yield item
+
+    async def _stream(
+        self,
+        method: str,
+        start: Callable[[], AsyncIterator[Resp]],
+        context: grpc.aio.ServicerContext,
+    ) -> AsyncIterator[Resp]:
         try:
             logins.calling("grpc", logins.grpc_source(context.peer()))
-            items = self.api.watch_conference(request, authorization(context))
+            items = start()
             if self.api.watch is not None:
                 # At once, not with the first item: a resumed stream may send
                 # nothing for an interval, and the client needs the interval.
@@ -108,6 +135,6 @@ class ParticipantServicer(pb_grpc.ParticipantServiceServicer):
             note_reason(exc.reason, exc.code.value)
             await context.abort_with_status(to_grpc_status(exc))
         except Exception:
-            log.exception("internal error in WatchConference")
+            log.exception("internal error in %s", method)
             note_reason("INTERNAL", "INTERNAL")
             await context.abort_with_status(to_grpc_status(errors.internal()))

@@ -15,6 +15,8 @@ Rule 6: a stream that has sent nothing for the progress interval sends a
         interval is announced in each stream's initial metadata
         (PROGRESS_INTERVAL_KEY, in milliseconds), so a client can tell a quiet
         stream from a dead one.
+Rule 7: the account watches (rpc.watch_account) share the hub's feeds, its
+        count of an account's watchers, and every commit it hears.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import asyncio
 import collections
 import logging
 from collections.abc import AsyncIterator, Sequence
+from typing import Protocol
 
 from rollcall.v1 import participant_service_pb2 as pb
 from service.clock import Clock, Timer
@@ -37,7 +40,7 @@ from service.rpc.watch_fill import FeedFiller
 
 log = logging.getLogger("rollcall.watch")
 
-_RESUME_ELSEWHERE = "this server is shutting down; resume from your last revision"
+RESUME_ELSEWHERE = "this server is shutting down; resume from your last revision"
 # Initial metadata of every stream: the progress interval, in milliseconds.
 PROGRESS_INTERVAL_KEY = "rollcall-progress-interval-ms"
 _BATCH = 500
@@ -59,7 +62,7 @@ class _Filter:
         return True
 
 
-class _Beat:
+class Beat:
     """One stream's progress timer: resolves its wait False once the stream has
     sent nothing for `seconds`.
 
@@ -123,6 +126,16 @@ class _Beat:
             self._timer = None
 
 
+class AccountHooks(Protocol):
+    """What the hub tells the account watches (Rule 7)."""
+
+    def committed(self, events: Sequence[Event]) -> None: ...
+
+    def heard(self, conference_sid: str, revision: int) -> None: ...
+
+    def close(self) -> None: ...
+
+
 class WatchHub:
     def __init__(
         self,
@@ -146,6 +159,8 @@ class WatchHub:
         self._waiting_changed: asyncio.Event | None = None
         self._closing = asyncio.Event()
         self._filler = FeedFiller(store)
+        # The account watches, once made (Rule 7).
+        self.accounts: AccountHooks | None = None
 
     def announcement(self) -> tuple[tuple[str, str], ...]:
         """Initial metadata for a stream: how often a quiet stream gets a marker."""
@@ -155,6 +170,8 @@ class WatchHub:
         """End every stream with UNAVAILABLE so clients resume on another server."""
         self._closing.set()
         self._filler.close()
+        if self.accounts is not None:
+            self.accounts.close()
         for feed in self.feeds.values():
             feed.wake()
 
@@ -186,22 +203,37 @@ class WatchHub:
             feed = self.feeds.get(event.conference_sid)
             if feed is not None:
                 feed.publish(event)
+        if self.accounts is not None:
+            self.accounts.committed(events)
 
     def heard(self, conference_sid: str, revision: int) -> None:
         """A change committed elsewhere (another replica) reached this revision."""
         feed = self.feeds.get(conference_sid)
         if feed is not None:
             self._filler.announce(conference_sid, feed, revision)
+        if self.accounts is not None:
+            self.accounts.heard(conference_sid, revision)
+
+    def admit(self, account: str) -> None:
+        """Count one more stream of the account: WATCHER_LIMIT beyond the limit."""
+        if self._per_account[account] >= self.per_account:
+            raise errors.watcher_limit(self.per_account)
+        self._per_account[account] += 1
+
+    def release(self, account: str) -> None:
+        self._per_account[account] -= 1
+        if self._per_account[account] <= 0:
+            del self._per_account[account]
 
     def watching(self) -> list[str]:
         """The conferences someone watches here."""
         return list(self.feeds)
 
-    async def _idle(self, feed: Feed, cursor: int, beat: _Beat) -> bool:
+    async def _idle(self, feed: Feed, cursor: int, beat: Beat) -> bool:
         """Wait for a change (True) or for the progress interval to pass (False).
 
         One future per wait, resolved by the feed's next publish, by the
-        stream's progress timer (see _Beat) or by close(): no tasks.
+        stream's progress timer (see Beat) or by close(): no tasks.
         """
         if self._closing.is_set():
             return True
@@ -224,17 +256,17 @@ class WatchHub:
         authenticated, rate-limited and checked tenancy, as for every RPC.
         Yields messages, or the bytes of one already serialized (rpc.prebuilt)."""
         account = ref.account_sid
-        _check_types(request)
+        check_types(request.event_types)
         if self._closing.is_set():
-            raise errors.shutting_down(_RESUME_ELSEWHERE)
+            raise errors.shutting_down(RESUME_ELSEWHERE)
         conference = await self.participants.conference(ref)
-        if self._per_account[account] >= self.per_account:
-            raise errors.watcher_limit(self.per_account)
-        self._per_account[account] += 1
+        self.admit(account)
         metrics.WATCHERS.inc()
-        feed = self.feeds.setdefault(conference.sid, Feed())
+        feed = self.feeds.get(conference.sid)
+        if feed is None:
+            feed = self.feeds[conference.sid] = Feed(conference.sid)
         feed.watchers += 1
-        beat = _Beat(self.clock, self.progress_seconds)
+        beat = Beat(self.clock, self.progress_seconds)
         conference_sid = conference.sid
         # The stream's body is here, not in a generator of its own: one hop less
         # per event and watcher.
@@ -277,7 +309,7 @@ class WatchHub:
                     return
             while True:
                 if self._closing.is_set():
-                    raise errors.shutting_down(_RESUME_ELSEWHERE)
+                    raise errors.shutting_down(RESUME_ELSEWHERE)
                 if feed.revision > cursor:
                     cached = feed.after(cursor)
                     batch: list[tuple[Event, bytes | None]]
@@ -320,10 +352,10 @@ class WatchHub:
         finally:
             beat.stop()
             metrics.WATCHERS.dec()
-            self._per_account[account] -= 1
+            self.release(account)
             feed.watchers -= 1
-            if feed.watchers == 0:
-                self.feeds.pop(conference_sid, None)
+            if feed.watchers == 0 and self.feeds.get(conference_sid) is feed:
+                del self.feeds[conference_sid]
 
     async def compact(self, retention_seconds: float, keep: int, *, batch: int = 500) -> int:
         deleted = await self.store.compact(self.clock.now() - retention_seconds, keep, batch=batch)
@@ -336,7 +368,7 @@ def _progress(cursor: int) -> pb.WatchConferenceResponse:
     return pb.WatchConferenceResponse(progress=pb.ProgressMarker(revision=cursor))
 
 
-def _check_types(request: pb.WatchConferenceRequest) -> None:
+def check_types(event_types: Sequence[int]) -> None:
     known = pb.ConferenceEventType.DESCRIPTOR.values_by_number
-    if any(t == 0 or t not in known for t in request.event_types):
+    if any(t == 0 or t not in known for t in event_types):
         raise errors.invalid_field("event_types", "unknown event type")

@@ -6,6 +6,9 @@ Rule 2: each cached event is serialized once and sent as is by every stream
         (see rpc.prebuilt).
 Rule 3: a publish or an announce that raises the revision wakes every idle
         stream of the conference; the streams read what they lack themselves.
+Rule 4: account watches that follow the conference are trackers: each wake
+        tells them which conference moved (they follow many feeds at once and
+        wait on none of them).
 """
 
 from __future__ import annotations
@@ -14,12 +17,18 @@ import asyncio
 import collections
 import dataclasses
 import itertools
+from typing import Protocol
 
 from rollcall.v1 import participant_service_pb2 as pb
 from service.core.model import Event
 from service.rpc import messages
 
 _CACHE = 2048
+
+
+class Tracker(Protocol):
+    def moved(self, feed: Feed) -> None:
+        """The feed's conference has news (Rule 4)."""
 
 
 @dataclasses.dataclass
@@ -32,18 +41,22 @@ class Cached:
 class Feed:
     """One conference's newest revision, recent events and sleeping watchers."""
 
-    def __init__(self) -> None:
+    def __init__(self, sid: str = "") -> None:
+        self.sid = sid
         self.revision = 0
         self.recent: collections.deque[Cached] = collections.deque(maxlen=_CACHE)
         # One future per idle stream, resolved True by the next publish.
         self.waiters: set[asyncio.Future[bool]] = set()
         self.watchers = 0
+        self.trackers: set[Tracker] = set()
 
     def wake(self) -> None:
         for waiter in self.waiters:
             if not waiter.done():
                 waiter.set_result(True)
         self.waiters.clear()
+        for tracker in self.trackers:
+            tracker.moved(self)
 
     def publish(self, event: Event) -> None:
         message = pb.WatchConferenceResponse(event=messages.event(event)).SerializeToString()

@@ -3,8 +3,8 @@
 Rule 1: each store package opens from the settings into one StoreParts (see
         service.store.choose.open_store); the app asks for parts, never for a type.
 Rule 2: a part a store lacks is None: `leases` only where several replicas
-        share the database, `health` only where the database can be lost
-        from under the process.
+        share the database. Both stores offer `health`, a cheap probe the
+        health service asks periodically (see service.health).
 Rule 3: the store opens before anything uses it and the feed starts once its
         subscribers are in place; they stop in reverse.
 """
@@ -51,13 +51,15 @@ class Leases(Protocol):
 
 
 class Health(Protocol):
-    """A database that can be lost from under the process (a file deleted)."""
+    """Whether the store can serve now, asked by the health service."""
 
-    def check(self) -> bool:
-        """True while the database is still there; False from the first loss on."""
+    async def probe(self) -> None:
+        """A cheap read: returns once the store answered it, raises when the
+        store cannot serve (the caller bounds how long it waits)."""
 
-    def on_gone(self, listener: Callable[[], None]) -> None:
-        """Call `listener` once, when the database is first found lost."""
+    def on_lost(self, listener: Callable[[], None]) -> None:
+        """Call `listener` whenever a request finds the store lost for
+        certain (between probes), so health need not wait for the next one."""
 
 
 @dataclasses.dataclass(frozen=True)

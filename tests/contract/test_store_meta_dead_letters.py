@@ -5,9 +5,8 @@ dead-letter port (DeadLetterStore), on every adapter (the `store` and
 from __future__ import annotations
 
 from service.core.model import Event, EventType
-from service.core.ports.dead_letters import DeadLetter
 from service.core.ports.store import Store
-from tests.fakes.stores import AC, OTHER, Backend, conference
+from tests.fakes.stores import AC, OTHER, Backend, conference, letter
 
 
 async def test_set_meta_once_keeps_the_first_value(store: Store) -> None:
@@ -18,24 +17,6 @@ async def test_set_meta_once_keeps_the_first_value(store: Store) -> None:
     await store.set_meta("k", "")
     assert await store.set_meta_once("k", "third") == "third"
     assert await store.get_meta("k") == "third"
-
-
-def letter(account_sid: str, conference_sid: str, revision: int) -> DeadLetter:
-    return DeadLetter(
-        account_sid=account_sid,
-        conference_sid=conference_sid,
-        revision=revision,
-        kind="participant",
-        call_sid=None,
-        callback_event="join",
-        method="POST",
-        url="https://example.com/cb",
-        params={"StatusCallbackEvent": "participant-join", "Sequence": str(revision)},
-        token="tok",
-        attempts=3,
-        last_outcome="http 500",
-        given_up_at=12.5,
-    )
 
 
 async def test_dead_letters_per_account_in_order_then_delivered_failed_pruned(

@@ -1,6 +1,6 @@
 """Opening each store from the settings (service.store.choose.open_store): the parts
-it gives share one database, and only PostgreSQL offers leases, only SQLite a
-health hook."""
+it gives share one database, only PostgreSQL offers leases, and both a health
+probe that answers while the store can serve and fails while it cannot."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from service.config import Settings
+from service.core.errors import Code, RollcallError
 from service.core.feed import LocalFeed
 from service.core.model import Event, EventType
 from service.store.choose import open_store
@@ -16,8 +17,7 @@ from service.store.postgres.feed import PgFeed
 from service.store.postgres.store import PostgresStore
 from service.store.sqlite.guard import GuardedSqliteStore
 from tests import pg
-from tests.contract.test_store_contract import AC, conference
-from tests.contract.test_store_meta_dead_letters import letter
+from tests.fakes.stores import AC, conference, letter
 
 
 def database(kind: str, tmp_path: Path) -> str:
@@ -44,7 +44,7 @@ async def test_the_parts_share_the_store_s_database(kind: str, tmp_path: Path) -
         await parts.store.close()
 
 
-def test_sqlite_has_a_health_hook_and_no_leases(tmp_path: Path) -> None:
+def test_sqlite_has_a_health_probe_and_no_leases(tmp_path: Path) -> None:
     parts = open_store(Settings(database=str(tmp_path / "parts.sqlite3")))
     assert isinstance(parts.store, GuardedSqliteStore)
     assert parts.health is parts.store
@@ -62,5 +62,44 @@ def test_postgres_has_leases_and_a_feed_across_replicas(tmp_path: Path) -> None:
     assert isinstance(parts.store, PostgresStore)
     assert parts.leases is parts.store
     assert parts.leases.heartbeat_timeout == 7.0
-    assert parts.health is None
+    assert parts.health is parts.store
     assert isinstance(parts.feed, PgFeed)
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
+async def test_the_probe_answers_while_the_store_can_serve(kind: str, tmp_path: Path) -> None:
+    parts = open_store(Settings(database=database(kind, tmp_path), replica_id="r1"))
+    assert parts.health is not None
+    with pytest.raises(RollcallError) as closed:
+        await parts.health.probe()  # not open yet
+    assert closed.value.code is Code.UNAVAILABLE
+    await parts.store.open()
+    try:
+        await parts.health.probe()
+    finally:
+        await parts.store.close()
+
+
+async def test_the_sqlite_probe_fails_while_the_file_is_gone_and_passes_once_it_is_back(
+    tmp_path: Path,
+) -> None:
+    folder = tmp_path / "data"
+    folder.mkdir()
+    parts = open_store(Settings(database=str(folder / "parts.sqlite3")))
+    assert parts.health is not None
+    lost: list[str] = []
+    parts.health.on_lost(lambda: lost.append("lost"))
+    await parts.store.open()
+    try:
+        await parts.health.probe()
+        folder.rename(tmp_path / "away")
+        with pytest.raises(RollcallError) as gone:
+            await parts.health.probe()
+        assert (gone.value.code, gone.value.reason) == (Code.UNAVAILABLE, "DATABASE_GONE")
+        assert lost == ["lost"]
+        (tmp_path / "away").rename(folder)
+        await parts.health.probe()
+        await parts.health.probe()
+        assert lost == ["lost"]
+    finally:
+        await parts.store.close()

@@ -19,8 +19,7 @@ from service.core.model import (
     ParticipantStatus,
 )
 from service.core.ports.store import ParticipantFilter, Store, WebhookCursor
-from tests.contract.test_store_meta_dead_letters import letter
-from tests.fakes.stores import AC, Backend, add, conference, participant
+from tests.fakes.stores import AC, Backend, add, conference, letter, participant
 from tests.poll import eventually
 
 

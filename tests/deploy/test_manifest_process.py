@@ -120,11 +120,17 @@ def run_container(
 
         # The kubelet's probes, on the ports they name.
         for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
-            check = spec[probe]["grpc"]
-            port = node.ports[check["port"]]
-            assert (
-                _serving(port, check.get("service", "")) == health_pb2.HealthCheckResponse.SERVING
-            )
+            if "grpc" in spec[probe]:
+                check = spec[probe]["grpc"]
+                port = node.ports[check["port"]]
+                serving = _serving(port, check.get("service", ""))
+                assert serving == health_pb2.HealthCheckResponse.SERVING
+            else:
+                check = spec[probe]["httpGet"]
+                with urllib.request.urlopen(
+                    f"http://127.0.0.1:{node.ports[check['port']]}{check['path']}", timeout=TIMEOUT
+                ) as reply:
+                    assert reply.status == 200
 
         # Prometheus, where the pod's annotations point.
         metrics = node.ports[metrics_at]

@@ -1,7 +1,8 @@
 """deploy/: each overlay renders with kustomize, passes the Kubernetes schemas
 strictly, and keeps the promises deploy/README.md makes about it.
 
-Both: native gRPC probes on the number the server listens on, metrics on a
+Both: a native gRPC startup probe and the REST gateway's readiness (/readyz)
+and liveness (/livez) probes, on the numbers the server listens on, metrics on a
 named port Prometheus can reach, non-root with a read-only root filesystem,
 resources bounded, every variable a real setting, callbacks denied the
 cluster's own networks, the Dockerfile's user, ports, command and paths
@@ -23,6 +24,7 @@ import pytest
 import yaml
 
 from service.config import Settings, env_name, from_env
+from service.gateway.readiness import LIVE_PATH, READY_PATH
 from tests.deploy.manifests import (
     KUBERNETES_VALIDATE,
     OVERLAYS,
@@ -92,7 +94,7 @@ def test_the_validator_rejects_an_unknown_field_and_a_named_probe_port(tmp_path:
     """The check above can fail: a misspelt field or a probe on a port name."""
     resources = rendered("ha")
     spec = container(resources)
-    spec["livenessProbe"]["grpc"]["port"] = "grpc"
+    spec["startupProbe"]["grpc"]["port"] = "grpc"
     one(resources, "PodDisruptionBudget")["spec"]["maxUnavailabel"] = 1
     path = tmp_path / "broken.yaml"
     path.write_text(yaml.safe_dump_all(resources))
@@ -103,17 +105,28 @@ def test_the_validator_rejects_an_unknown_field_and_a_named_probe_port(tmp_path:
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
-def test_probes_are_grpc_on_the_port_the_server_listens_on(overlay: str) -> None:
+def test_probes_are_on_the_ports_the_server_listens_on(overlay: str) -> None:
+    """Startup: gRPC health of the server. Readiness: /readyz, which follows the
+    database (and the drain). Liveness: /livez, which never does: an outage of
+    the database takes pods out of the Service, never restarts them."""
     spec = container(rendered(overlay))
-    listen = env_of(overlay)["ROLLCALL_GRPC_LISTEN"]
-    assert listen_host(listen) == ALL_ADDRESSES
-    port = listen_port(listen)
-    assert ports(spec)["grpc"] == port
+    env = env_of(overlay)
+    grpc_listen, http_listen = env["ROLLCALL_GRPC_LISTEN"], env["ROLLCALL_HTTP_LISTEN"]
+    assert listen_host(grpc_listen) == listen_host(http_listen) == ALL_ADDRESSES
+    kinds = {"grpc", "httpGet", "tcpSocket", "exec"}
+    assert set(spec["startupProbe"]) & kinds == {"grpc"}
+    assert spec["startupProbe"]["grpc"]["port"] == listen_port(grpc_listen) == ports(spec)["grpc"]
+    assert spec["startupProbe"]["grpc"].get("service", "") == ""
+    for probe, path in (("readinessProbe", READY_PATH), ("livenessProbe", LIVE_PATH)):
+        assert set(spec[probe]) & kinds == {"httpGet"}
+        assert spec[probe]["httpGet"]["path"] == path
+        assert spec[probe]["httpGet"]["port"] == listen_port(http_listen) == ports(spec)["http"]
     for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
-        assert set(spec[probe]) & {"grpc", "httpGet", "tcpSocket", "exec"} == {"grpc"}
-        assert spec[probe]["grpc"]["port"] == port
-        assert isinstance(spec[probe]["grpc"]["port"], int)
-    assert spec["readinessProbe"]["grpc"]["service"] == "rollcall.v1.ParticipantService"
+        check = spec[probe].get("grpc") or spec[probe]["httpGet"]
+        assert isinstance(check["port"], int)
+    # The server's own hysteresis (ROLLCALL_HEALTH_FAILURE_THRESHOLD) already
+    # spans several of its checks: one failed probe is enough here.
+    assert spec["readinessProbe"]["failureThreshold"] == 1
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)

@@ -4,6 +4,8 @@ waiting for callback delivery before a compaction."""
 from __future__ import annotations
 
 import asyncio
+import json
+from pathlib import Path
 from typing import Any
 
 import grpc
@@ -13,7 +15,9 @@ from rollcall.v1 import participant_service_pb2 as pb
 from service.app import App
 from service.core.errors import RollcallError
 from service.gateway.status import from_rpc_error
+from service.webhooks.dispatcher import WebhookDispatcher
 from tests.conftest import Harness
+from tests.e2e.dbquery import rows as query
 
 
 async def expect_error(call: Any, code: grpc.StatusCode) -> RollcallError:
@@ -101,3 +105,31 @@ async def until_status(
         raise AssertionError(f"never happened: {call_sids} reached {status}") from None
     finally:
         stream.cancel()
+
+
+def _assert_log_matches_rows(database: Path) -> None:
+    logged: dict[str, list[int]] = {}
+    for sid, r in query(
+        database, "SELECT conference_sid, revision FROM events ORDER BY conference_sid, revision"
+    ):
+        logged.setdefault(sid, []).append(r)
+    for sid, revision in query(database, "SELECT sid, revision FROM conferences"):
+        revisions = logged.get(sid, [])
+        assert revisions == list(range(1, revision + 1)), f"gap or excess in {sid}'s log"
+    last: dict[str, dict[str, object]] = {}
+    for (data,) in query(database, "SELECT data FROM events ORDER BY conference_sid, revision"):
+        event = json.loads(data)
+        if event["participant"] is not None:
+            last[event["participant"]["call_sid"]] = event["participant"]
+    rows = query(database, "SELECT call_sid, revision, data FROM participants")
+    assert len(rows) == len(last)
+    for call_sid, revision, data in rows:
+        state = json.loads(data)
+        assert last[call_sid]["revision"] == revision
+        for key in ("status", "muted", "hold", "call_status"):
+            assert last[call_sid][key] == state[key], (call_sid, key)
+
+
+def webhooks(h: Harness) -> WebhookDispatcher:
+    assert h.app.webhooks is not None
+    return h.app.webhooks

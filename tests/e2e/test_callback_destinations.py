@@ -25,7 +25,7 @@ from rollcall.v1 import participant_service_pb2 as pb
 from service.metrics import REGISTRY
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, Harness, basic, make_settings, serving
 from tests.e2e.helpers import create, expect_error, list_all
-from tests.e2e.test_callbacks import Receiver
+from tests.fakes.receiver import Receiver
 
 LOOPBACK = "127.0.0.0/8,::1/128"
 

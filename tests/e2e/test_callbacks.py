@@ -8,25 +8,20 @@ test waits on conditions the receiver sets, never on sleeps.
 
 from __future__ import annotations
 
-import asyncio
-import dataclasses
 import email.utils
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
-from aiohttp import web
-from twilio.request_validator import RequestValidator
 
 from rollcall.v1 import enums_pb2 as E
 from rollcall.v1 import participant_service_pb2 as pb
-from service.webhooks.dispatcher import WebhookDispatcher
-from tests.conftest import AUTH_TOKEN, Harness, started
-from tests.e2e.helpers import create
+from tests.conftest import Harness, started
+from tests.e2e.helpers import create, webhooks
+from tests.fakes.receiver import Receiver
 
-WAIT = 10.0
 ALL_CALL_EVENTS = [
     E.CALL_EVENT_INITIATED,
     E.CALL_EVENT_RINGING,
@@ -44,106 +39,10 @@ PARTICIPANT_FIELDS = {
 CONFERENCE_FIELDS = {"ConferenceSid", "FriendlyName", "AccountSid", "SequenceNumber", "Timestamp"}
 
 
-@dataclasses.dataclass
-class Hit:
-    method: str
-    path: str
-    url: str  # the full URL as requested, query string included
-    params: dict[str, str]  # the form body (POST) or the query (GET)
-    headers: dict[str, str]
-    status: int
-
-    @property
-    def delivered(self) -> bool:
-        return 200 <= self.status < 300
-
-    def signature_valid(self) -> bool:
-        signed = self.params if self.method == "POST" else {}
-        return bool(
-            RequestValidator(AUTH_TOKEN).validate(
-                self.url, signed, self.headers["X-Twilio-Signature"]
-            )
-        )
-
-
-class Receiver:
-    """An HTTP server that records every callback and answers as scripted."""
-
-    def __init__(self) -> None:
-        self.hits: list[Hit] = []
-        self.script: list[int] = []  # statuses for the next requests
-        self.status = 200  # then this one
-        self.port = 0
-        self._changed = asyncio.Condition()
-        self._runner: web.AppRunner | None = None
-
-    async def start(self, port: int = 0) -> None:
-        app = web.Application()
-        app.router.add_route("*", "/{tail:.*}", self._handle)
-        self._runner = web.AppRunner(app)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", port)
-        await site.start()
-        self.port = self._runner.addresses[0][1]
-
-    async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
-
-    async def _handle(self, request: web.Request) -> web.Response:
-        if request.method == "POST":
-            params = {k: str(v) for k, v in (await request.post()).items()}
-        else:
-            params = dict(request.query)
-        status = self.script.pop(0) if self.script else self.status
-        hit = Hit(
-            request.method,
-            request.path,
-            f"http://127.0.0.1:{self.port}{request.raw_path}",
-            params,
-            dict(request.headers),
-            status,
-        )
-        async with self._changed:
-            self.hits.append(hit)
-            self._changed.notify_all()
-        return web.Response(status=status)
-
-    def delivered(self, path: str | None = None) -> list[Hit]:
-        return [h for h in self.hits if h.delivered and (path is None or h.path == path)]
-
-    async def wait(self, predicate: Callable[[], bool]) -> None:
-        async with self._changed:
-            await asyncio.wait_for(self._changed.wait_for(predicate), WAIT)
-
-    async def wait_delivered(self, count: int, path: str | None = None) -> list[Hit]:
-        await self.wait(lambda: len(self.delivered(path)) >= count)
-        return self.delivered(path)
-
-
-@pytest.fixture
-async def receiver() -> AsyncIterator[Receiver]:
-    r = Receiver()
-    await r.start()
-    try:
-        yield r
-    finally:
-        await r.stop()
-
-
 @pytest.fixture
 async def h(tmp_path: Path) -> AsyncIterator[Harness]:
     async with started(tmp_path) as harness:
         yield harness
-
-
-def webhooks(h: Harness) -> WebhookDispatcher:
-    assert h.app.webhooks is not None
-    return h.app.webhooks
 
 
 async def update(h: Harness, conference: str, key: str, **fields: Any) -> None:

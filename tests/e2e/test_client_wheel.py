@@ -118,6 +118,13 @@ def test_the_wheel_holds_service_clients_and_rollcall_and_requires_the_client_on
     assert {p.split("/")[1] for p in paths if p.startswith("rollcall/")} == {
         "__init__.py", "py.typed", "v1",
     }  # fmt: skip
+    # The supervisor console's files ship with the server's package.
+    assert {
+        "service/gateway/assets/console.html",
+        "service/gateway/assets/console.js",
+        "service/gateway/assets/console.css",
+        "service/gateway/assets/icon.svg",
+    } <= set(paths)
     assert metadata["Name"] == cli.DISTRIBUTION
     requires = metadata.get_all("Requires-Dist") or []
     plain = {r.split("==")[0].strip() for r in requires if "extra ==" not in r}

@@ -22,7 +22,7 @@ from rollcall.v1 import participant_pb2 as ppb
 from rollcall.v1 import participant_service_pb2 as pb
 from tests.conftest import OTHER_SID, OTHER_TOKEN, Harness, started
 from tests.e2e.helpers import create, expect_error, list_all
-from tests.e2e.test_callbacks import Receiver, receiver  # noqa: F401 - fixture
+from tests.fakes.receiver import Receiver
 
 DAY = 86400
 
@@ -132,7 +132,7 @@ async def test_status_filter_and_another_accounts_list(h: Harness) -> None:
 
 async def test_ending_removes_everyone_and_closes_watch_streams(
     h: Harness,
-    receiver: Receiver,  # noqa: F811 - fixture
+    receiver: Receiver,
 ) -> None:
     url = receiver.url("/conf")
     first = await create(
@@ -192,7 +192,7 @@ async def test_ending_removes_everyone_and_closes_watch_streams(
 
 async def test_announce_to_the_whole_conference(
     h: Harness,
-    receiver: Receiver,  # noqa: F811 - fixture
+    receiver: Receiver,
 ) -> None:
     await create(
         h,

@@ -19,7 +19,7 @@ from service.app import App
 from service.config import Settings
 from service.rpc.options import server_options
 from tests.conftest import make_settings, started
-from tests.e2e.test_client_watch import Collector, client_for, connected_pair, event_revisions
+from tests.e2e.client_watch import Collector, client_for, connected_pair, event_revisions
 
 
 def reconnects(items: object) -> list[Reconnected]:

@@ -4,7 +4,6 @@ event log agrees with the participants after the restart."""
 from __future__ import annotations
 
 import asyncio
-import json
 import random
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from rollcall.v1 import participant_service_pb2 as pb
 from rollcall.v1 import participant_service_pb2_grpc as pb_grpc
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, basic
 from tests.e2e.dbquery import rows as query
+from tests.e2e.helpers import _assert_log_matches_rows
 from tests.e2e.process import ServerProcess
 
 MD = (("authorization", basic(ACCOUNT_SID, AUTH_TOKEN)),)
@@ -99,26 +99,3 @@ async def test_sigkill_during_writes_loses_nothing_acknowledged(tmp_path: Path) 
     finally:
         server.close()
     _assert_log_matches_rows(database)
-
-
-def _assert_log_matches_rows(database: Path) -> None:
-    logged: dict[str, list[int]] = {}
-    for sid, r in query(
-        database, "SELECT conference_sid, revision FROM events ORDER BY conference_sid, revision"
-    ):
-        logged.setdefault(sid, []).append(r)
-    for sid, revision in query(database, "SELECT sid, revision FROM conferences"):
-        revisions = logged.get(sid, [])
-        assert revisions == list(range(1, revision + 1)), f"gap or excess in {sid}'s log"
-    last: dict[str, dict[str, object]] = {}
-    for (data,) in query(database, "SELECT data FROM events ORDER BY conference_sid, revision"):
-        event = json.loads(data)
-        if event["participant"] is not None:
-            last[event["participant"]["call_sid"]] = event["participant"]
-    rows = query(database, "SELECT call_sid, revision, data FROM participants")
-    assert len(rows) == len(last)
-    for call_sid, revision, data in rows:
-        state = json.loads(data)
-        assert last[call_sid]["revision"] == revision
-        for key in ("status", "muted", "hold", "call_status"):
-            assert last[call_sid][key] == state[key], (call_sid, key)

@@ -27,8 +27,8 @@ from service.config import Settings
 from service.metrics import REGISTRY
 from service.webhooks.dispatcher import Policy
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, OTHER_SID, OTHER_TOKEN, Harness, started
-from tests.e2e.helpers import create, expect_error
-from tests.e2e.test_callbacks import Receiver, webhooks
+from tests.e2e.helpers import create, expect_error, webhooks
+from tests.fakes.receiver import Receiver
 from tests.poll import eventually
 
 HOUR = 3600.0

@@ -14,9 +14,9 @@ import grpc
 from rollcall.v1 import participant_service_pb2 as pb
 from rollcall.v1 import participant_service_pb2_grpc as pb_grpc
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, basic
+from tests.e2e.helpers import _assert_log_matches_rows
 from tests.e2e.process import ServerProcess
 from tests.e2e.storm import MD, await_progress, create_request, metric, reason
-from tests.e2e.test_crash_restart import _assert_log_matches_rows
 
 LIMIT = 16
 CALLERS = 1500

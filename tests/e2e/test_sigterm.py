@@ -22,9 +22,9 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from rollcall.v1 import participant_service_pb2_grpc as pb_grpc
 from tests.e2e.dbquery import rows as query
+from tests.e2e.helpers import _assert_log_matches_rows
 from tests.e2e.process import ServerProcess
 from tests.e2e.storm import MD, create_request, reason
-from tests.e2e.test_crash_restart import _assert_log_matches_rows
 
 WRITERS = 48
 SERVICE = "rollcall.v1.ParticipantService"

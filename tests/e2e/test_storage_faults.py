@@ -188,7 +188,7 @@ async def test_database_removed_under_the_server_turns_health_off_and_refuses_wr
         assert await health_of(h) == [health_pb2.HealthCheckResponse.SERVING] * 3
 
         shutil.rmtree(folder)
-        await h.advance(5)  # the periodic check, with no write in between
+        await h.advance(10)  # two probes (health_failure_threshold), with no write in between
 
         await until_not_serving(h)
         error = await expect_error(create(h), grpc.StatusCode.UNAVAILABLE)

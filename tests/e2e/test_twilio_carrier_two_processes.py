@@ -24,30 +24,10 @@ from rollcall.v1 import conference_service_pb2_grpc as cpb_grpc
 from rollcall.v1 import participant_pb2 as ppb
 from rollcall.v1 import participant_service_pb2 as pb
 from rollcall.v1 import participant_service_pb2_grpc as pb_grpc
-from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, basic
+from tests.conftest import ACCOUNT_SID, AUTH_TOKEN
 from tests.e2e.helpers import until_status
 from tests.e2e.process import ServerProcess
-
-MD = (("authorization", basic(ACCOUNT_SID, AUTH_TOKEN)),)
-STATUS = (
-    pb.ConferenceEvent.DESCRIPTOR.fields_by_name["participant"]
-    .message_type.fields_by_name["status"]
-    .enum_type.values_by_name
-)
-QUEUED, RINGING, CONNECTED, COMPLETE = (
-    STATUS[f"PARTICIPANT_STATUS_{name}"].number
-    for name in ("QUEUED", "RINGING", "CONNECTED", "COMPLETE")
-)
-
-
-def name(conference: str, participant: str = "") -> str:
-    parent = f"accounts/{ACCOUNT_SID}/conferences/{conference}"
-    return f"{parent}/participants/{participant}" if participant else parent
-
-
-async def fetch(stub: Any, conference: str, call_sid: str) -> Any:
-    request = pb.FetchParticipantRequest(name=name(conference, call_sid), include_ended=True)
-    return (await stub.FetchParticipant(request, metadata=MD)).participant
+from tests.e2e.twilio_processes import COMPLETE, CONNECTED, MD, QUEUED, RINGING, fetch, name
 
 
 async def test_rollcall_a_dials_through_rollcall_b(tmp_path: Path) -> None:

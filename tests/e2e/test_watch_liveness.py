@@ -40,10 +40,10 @@ from rollcall.v1 import participant_pb2
 from rollcall.v1 import participant_service_pb2 as pb
 from rollcall.v1 import participant_service_pb2_grpc as pb_grpc
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, basic, started
+from tests.e2e.client_watch import Collector, connected_pair, event_revisions
 from tests.e2e.process import ServerProcess
 from tests.e2e.proxy import FreezableProxy
 from tests.e2e.storm import metric
-from tests.e2e.test_client_watch import Collector, connected_pair, event_revisions
 from tests.poll import eventually
 
 # A frozen period must be over, every event of it delivered, within this.

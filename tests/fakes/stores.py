@@ -29,7 +29,7 @@ from service.core.model import (
     ParticipantStatus,
     new_sid,
 )
-from service.core.ports.dead_letters import DeadLetterStore
+from service.core.ports.dead_letters import DeadLetter, DeadLetterStore
 from service.core.ports.store import Store
 from service.store.memory.dead_letters import MemoryDeadLetters
 from service.store.memory.store import MemoryStore
@@ -125,3 +125,22 @@ async def add(store: Store, conf: Conference, p: Participant) -> Participant:
         )
         await tx.update_conference(conf)
     return p
+
+
+def letter(account_sid: str, conference_sid: str, revision: int) -> DeadLetter:
+    """A participant callback given up after three attempts."""
+    return DeadLetter(
+        account_sid=account_sid,
+        conference_sid=conference_sid,
+        revision=revision,
+        kind="participant",
+        call_sid=None,
+        callback_event="join",
+        method="POST",
+        url="https://example.com/cb",
+        params={"StatusCallbackEvent": "participant-join", "Sequence": str(revision)},
+        token="tok",
+        attempts=3,
+        last_outcome="http 500",
+        given_up_at=12.5,
+    )

@@ -14,8 +14,11 @@ import contextlib
 import dataclasses
 import socket
 from collections.abc import AsyncIterator, Callable
+from urllib.parse import urlencode
 
+import aiohttp
 from aiohttp import web
+from twilio.request_validator import RequestValidator
 
 from service.carriers.twilio.adapter import TwilioCarrier
 from service.carriers.twilio.config import TwilioOptions, UpstreamAccount
@@ -124,3 +127,22 @@ async def twilio_rig(
             yield TwilioRig(adapter, carrier, received, clock, sleeps, public_url)
         finally:
             await adapter.close()
+
+
+async def post(
+    base: str, path: str, form: dict[str, str], *, signed_url: str | None = None,
+    token: str = UPSTREAM_TOKEN, headers: dict[str, str] | None = None,
+) -> int:  # fmt: skip
+    """POST a callback form to base + path, signed for signed_url (else the URL); the status."""
+    url = base + path
+    signature = RequestValidator(token).compute_signature(signed_url or url, form)
+    all_headers = {
+        "X-Twilio-Signature": signature,
+        "Content-Type": "application/x-www-form-urlencoded",
+        **(headers or {}),
+    }
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(url, data=urlencode(form), headers=all_headers) as response,
+    ):
+        return response.status

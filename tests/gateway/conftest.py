@@ -24,6 +24,7 @@ import aiohttp
 import pytest
 from twilio.rest import Client
 
+from service.gateway.protocol import HttpLimits
 from service.gateway.server import Gateway, start_gateway
 from service.gateway.upstream import GrpcUpstream, LocalUpstream
 from tests import conftest as server_conftest
@@ -177,3 +178,14 @@ def gateway_client(
 ) -> Iterator[TwilioClientFactory]:
     """Like `twilio_client`, on the recorded gateway of `twilio_env`."""
     yield from _clients(twilio_env, monkeypatch)
+
+
+# Short deadlines, for the slow-client tests (test_http_hostile, test_error_representations).
+LIMITS = HttpLimits(header_timeout=0.3, body_timeout=0.3, idle_timeout=0.5)
+
+
+@pytest.fixture
+async def strict_gateway(upstream: RecordingUpstream) -> AsyncIterator[Gateway]:
+    running = await start_gateway(upstream, "127.0.0.1:0", limits=LIMITS)
+    yield running
+    await running.close()

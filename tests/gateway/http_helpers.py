@@ -1,8 +1,10 @@
-"""Helpers for the gateway's HTTP tests: URIs, a create call, and error checks."""
+"""Helpers for the gateway's HTTP tests: URIs, a create call, error checks, and raw
+socket exchanges (whole requests, trickled ones)."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import Any
 from urllib.parse import quote
 
@@ -65,3 +67,60 @@ async def raw_http(env: TwilioEnv, head: str, body: bytes = b"", extra: bytes = 
     writer.close()
     await writer.wait_closed()
     return reply
+
+
+MARKER = "zq7marker"
+# Bound on any wait for the server; the deadlines under test are far shorter.
+WAIT = 20.0
+
+
+def _port(env: TwilioEnv) -> int:
+    return int(env.base_url.rsplit(":", 1)[1])
+
+
+async def exchange(port: int, data: bytes) -> bytes:
+    """Send raw bytes, then read until the server closes the connection."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        writer.write(data)
+        await writer.drain()
+        async with asyncio.timeout(WAIT):
+            return await reader.read()
+    finally:
+        writer.close()
+
+
+def split_response(reply: bytes) -> tuple[int, dict[str, str], bytes]:
+    head, _, body = reply.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split()[1])
+    headers = {}
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        headers[name.strip().lower()] = value.strip()
+    return status, headers, body
+
+
+async def trickle(port: int, prefix: bytes, drip: bytes) -> bytes:
+    """Send `prefix`, then one byte of `drip` at a time, forever: return what the
+    server answered once it closed the connection."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(prefix)
+    received = b""
+    try:
+        async with asyncio.timeout(WAIT):
+            for index in range(10**6):
+                with contextlib.suppress(ConnectionError, RuntimeError):
+                    writer.write(drip[index % len(drip) : index % len(drip) + 1])
+                try:
+                    chunk = await asyncio.wait_for(reader.read(4096), 0.02)
+                except TimeoutError:
+                    continue
+                except ConnectionError:
+                    return received
+                if not chunk:
+                    return received
+                received += chunk
+    finally:
+        writer.close()
+    raise AssertionError("unreachable")

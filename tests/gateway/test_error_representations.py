@@ -18,16 +18,15 @@ import pytest
 
 from service.gateway.server import Gateway
 from tests.gateway.conftest import TwilioEnv, basic, server_env
-from tests.gateway.recording_upstream import RecordingUpstream
-from tests.gateway.test_http_hostile import (
+from tests.gateway.http_helpers import (
     FORM,
     MARKER,
     _port,
     exchange,
     split_response,
-    strict_gateway,  # noqa: F401 - fixture
     trickle,
 )
+from tests.gateway.recording_upstream import RecordingUpstream
 
 SUFFIXES = ["", ".xml", ".csv"]
 
@@ -134,7 +133,7 @@ async def test_a_body_that_does_not_decode_is_a_400_in_its_representation(
 
 @pytest.mark.parametrize("suffix", SUFFIXES)
 async def test_a_late_body_is_a_408_in_its_representation(
-    strict_gateway: Gateway,  # noqa: F811 - fixture
+    strict_gateway: Gateway,
     upstream: RecordingUpstream,
     suffix: str,
 ) -> None:

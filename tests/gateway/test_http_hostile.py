@@ -9,55 +9,31 @@ and idle deadlines; the tests wait for the server to close each socket.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import gzip
 import json
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from aiohttp import web
 
-from service.gateway.protocol import HttpLimits
 from service.gateway.server import Gateway, start_gateway
 from service.gateway.standalone import serve_gateway
 from tests.conftest import Harness, make_settings, serving
 from tests.gateway.conftest import TwilioEnv, basic, server_env
-from tests.gateway.http_helpers import ERROR_KEYS, collection
+from tests.gateway.http_helpers import (
+    ERROR_KEYS,
+    FORM,
+    MARKER,
+    WAIT,
+    _port,
+    collection,
+    exchange,
+    split_response,
+    trickle,
+)
 from tests.gateway.recording_upstream import RecordingUpstream
-
-MARKER = "zq7marker"
-FORM = "application/x-www-form-urlencoded"
-# Bound on any wait for the server; the deadlines under test are far shorter.
-WAIT = 20.0
-
-
-def _port(env: TwilioEnv) -> int:
-    return int(env.base_url.rsplit(":", 1)[1])
-
-
-async def exchange(port: int, data: bytes) -> bytes:
-    """Send raw bytes, then read until the server closes the connection."""
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    try:
-        writer.write(data)
-        await writer.drain()
-        async with asyncio.timeout(WAIT):
-            return await reader.read()
-    finally:
-        writer.close()
-
-
-def split_response(reply: bytes) -> tuple[int, dict[str, str], bytes]:
-    head, _, body = reply.partition(b"\r\n\r\n")
-    lines = head.decode("latin-1").split("\r\n")
-    status = int(lines[0].split()[1])
-    headers = {}
-    for line in lines[1:]:
-        name, _, value = line.partition(":")
-        headers[name.strip().lower()] = value.strip()
-    return status, headers, body
 
 
 def assert_twilio_error(reply: bytes, status: int) -> str:
@@ -278,40 +254,6 @@ async def test_a_client_leaving_mid_body_leaves_no_error_and_no_traceback(
 
 
 # -- slow clients ---------------------------------------------------------------
-
-LIMITS = HttpLimits(header_timeout=0.3, body_timeout=0.3, idle_timeout=0.5)
-
-
-@pytest.fixture
-async def strict_gateway(upstream: RecordingUpstream) -> AsyncIterator[Gateway]:
-    running = await start_gateway(upstream, "127.0.0.1:0", limits=LIMITS)
-    yield running
-    await running.close()
-
-
-async def trickle(port: int, prefix: bytes, drip: bytes) -> bytes:
-    """Send `prefix`, then one byte of `drip` at a time, forever: return what the
-    server answered once it closed the connection."""
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    writer.write(prefix)
-    received = b""
-    try:
-        async with asyncio.timeout(WAIT):
-            for index in range(10**6):
-                with contextlib.suppress(ConnectionError, RuntimeError):
-                    writer.write(drip[index % len(drip) : index % len(drip) + 1])
-                try:
-                    chunk = await asyncio.wait_for(reader.read(4096), 0.02)
-                except TimeoutError:
-                    continue
-                except ConnectionError:
-                    return received
-                if not chunk:
-                    return received
-                received += chunk
-    finally:
-        writer.close()
-    raise AssertionError("unreachable")
 
 
 async def test_a_trickled_request_head_is_dropped_with_a_408(

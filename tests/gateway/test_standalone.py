@@ -91,3 +91,35 @@ async def test_run_gateway_serves_until_sigterm_and_exits_0(
     rest = await child.stderr.read()
     assert await child.wait() == 0, rest.decode()
     assert b"Traceback" not in rest
+
+
+async def _probe(port: int, path: str) -> tuple[int, dict[str, str]]:
+    async with (
+        aiohttp.ClientSession() as http,
+        http.get(f"http://127.0.0.1:{port}{path}") as response,
+    ):
+        return response.status, await response.json()
+
+
+@pytest.mark.parametrize("reachable", [True, False])
+async def test_the_gateway_is_ready_while_its_target_says_serving(
+    grpc_target: str, reachable: bool
+) -> None:
+    """/readyz asks the target's gRPC health each time; /livez is the gateway's own."""
+    target = grpc_target
+    if not reachable:
+        listen_host, _ = parse_listen(grpc_target)
+        target = f"{listen_host}:1"  # nothing listens there
+    stop = asyncio.Event()
+    started: asyncio.Future[Gateway] = asyncio.get_running_loop().create_future()
+    serving = asyncio.create_task(serve_gateway(target, "127.0.0.1:0", stop, started.set_result))
+    gateway = await started
+    try:
+        ready = await _probe(gateway.port, "/readyz")
+        assert ready == (
+            (200, {"status": "SERVING"}) if reachable else (503, {"status": "NOT_SERVING"})
+        )
+        assert await _probe(gateway.port, "/livez") == (200, {"status": "SERVING"})
+    finally:
+        stop.set()
+        await serving

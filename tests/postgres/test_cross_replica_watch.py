@@ -5,10 +5,7 @@ a notification is lost or the listener's connection is cut."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import asyncpg
 
@@ -16,21 +13,11 @@ from rollcall.v1 import participant_service_pb2 as pb
 from service.store.postgres.feed import PgFeed
 from service.store.postgres.store import PostgresStore
 from tests import pg
-from tests.conftest import Harness, make_settings, serving
+from tests.conftest import Harness
 from tests.e2e.helpers import create
+from tests.postgres.conftest import replicas
 
 WAIT = 20.0
-
-
-@contextlib.asynccontextmanager
-async def replicas(tmp_path: Path, **settings: Any) -> AsyncIterator[tuple[Harness, Harness]]:
-    dsn = pg.database_for(str(tmp_path))
-    common = {"database": dsn, "http_listen": "", "replica_heartbeat_seconds": 0.2, **settings}
-    async with (
-        serving(make_settings(tmp_path, replica_id="a", **common)) as a,
-        serving(make_settings(tmp_path, replica_id="b", **common)) as b,
-    ):
-        yield a, b
 
 
 class Stream:

@@ -20,11 +20,7 @@ from rollcall.v1 import participant_service_pb2_grpc as pb_grpc
 from tests import pg
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN
 from tests.e2e.process import ServerProcess
-from tests.e2e.test_twilio_carrier_two_processes import (
-    COMPLETE,
-    fetch,
-)
-from tests.e2e.test_twilio_orphan_after_kill import create_then_kill, relay_to
+from tests.e2e.twilio_processes import COMPLETE, create_then_kill, fetch, relay_to
 from tests.poll import eventually
 
 ENDED = "ended a call placed but never recorded"

@@ -25,7 +25,7 @@ from rollcall.v1 import participant_service_pb2_grpc as pb_grpc
 from tests import pg
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, basic
 from tests.e2e.process import ServerProcess
-from tests.e2e.test_callbacks import Receiver
+from tests.fakes.receiver import Receiver
 from tests.poll import eventually
 
 MD = (("authorization", basic(ACCOUNT_SID, AUTH_TOKEN)),)

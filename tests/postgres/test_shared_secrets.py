@@ -31,7 +31,11 @@ async def test_replicas_starting_at_once_share_the_page_key_and_demo_account(
         found = await asyncio.gather(*(keys.page_token_key(s) for s in stores))
         assert all(d is not None for d in demos)
         assert len({(d.account_sid, d.auth_token) for d in demos if d is not None}) == 1
-        assert sum(1 for d in demos if d is not None and d.created) == 1  # shown once
+        assert sum(1 for d in demos if d is not None and d.created) == 1
+        shows = await asyncio.gather(
+            *(keys.claim_showing(s, d) for s, d in zip(stores, demos, strict=True) if d is not None)
+        )
+        assert sorted(shows) == [False] * (REPLICAS - 1) + [True]  # shown once
         assert len(set(found)) == 1
         assert await stores[0].get_meta(page_tokens.META_KEY) == found[0]
         # A token sealed by one replica opens on every other.

@@ -19,6 +19,22 @@ def test_scheme_credentials_and_url_passwords_are_scrubbed() -> None:
         assert redact.scrub(raw) == expected
 
 
+def test_access_tokens_in_query_strings_are_scrubbed() -> None:
+    cases = {
+        '"GET /rollcall/v1/accounts/AC1/events?access_token=WTab-_c9 HTTP/1.1" 200': (
+            '"GET /rollcall/v1/accounts/AC1/events?access_token=[redacted] HTTP/1.1" 200'
+        ),
+        "events?prefix=d&ACCESS_TOKEN=WTx&type=participant-mute": (
+            "events?prefix=d&ACCESS_TOKEN=[redacted]&type=participant-mute"
+        ),
+        # Percent-encoded: all of what follows goes (an encoded & ends nothing).
+        "u?access_token%3DWTx%26more": "u?access_token%3D[redacted]",
+        "{'access_token=WTx'}": "{'access_token=[redacted]'}",
+    }
+    for raw, expected in cases.items():
+        assert redact.scrub(raw) == expected
+
+
 def test_registered_secrets_are_scrubbed_verbatim_and_inside_base64() -> None:
     secret = "s3cr3t-registered-for-the-test"
     redact.register_secret(secret)

@@ -12,12 +12,18 @@ Rule 4: what accumulates goes when its retention window has passed, removed by
         the expire_* methods: each call is one short write transaction of at
         most `limit` rows and returns how many went (0: nothing left to
         remove), so removing never holds the writers up for long.
+Rule 5: every conference gets an arrival mark when it is created, and every
+        `floor` read a horizon: no conference with a mark below a read's
+        horizon can commit after that read. Marks need no lock shared by
+        writers (SQLite and memory: the creation order, as there is one
+        writer; PostgreSQL: the creating transaction's id, the horizon the
+        oldest transaction still running when the read began).
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Protocol
 
@@ -67,6 +73,37 @@ class ConferencePage:
     conferences: list[Conference]
     next_before: int | None
     previous_after: int | None
+
+
+@dataclasses.dataclass(frozen=True)
+class FloorConference:
+    """One conference of a Floor read.
+
+    ord: its creation-order key (list_conferences' cursor), unique in the store;
+    mark: its arrival mark (Rule 4); participants: when asked for and the
+    conference is live, its active participants at `conference.revision`,
+    oldest first (None otherwise).
+    """
+
+    ord: int
+    mark: int
+    conference: Conference
+    participants: tuple[Participant, ...] | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Floor:
+    """One consistent read of an account's conferences (Store.floor).
+
+    horizon: every conference with an arrival mark below it that ever commits
+    had committed before this read (Rule 4), so it is in this read when it
+    was selected; one at or above it may still appear. truncated: more
+    conferences were selected than the read's limit; `conferences` is cut.
+    """
+
+    conferences: list[FloorConference]
+    horizon: int
+    truncated: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -253,6 +290,24 @@ class Store(Protocol):
 
     async def events(self, conference_sid: str, after_revision: int, limit: int) -> list[Event]:
         """Events with revision > after_revision, oldest first, at most limit."""
+        ...
+
+    async def floor(
+        self,
+        account_sid: str,
+        *,
+        live: bool,
+        ords: Collection[int] = (),
+        since: int | None = None,
+        participants: bool = False,
+        limit: int,
+    ) -> Floor:
+        """The account's conferences, read in one consistent snapshot: every
+        live one (with `live`), every one whose ord is in `ords`, and every
+        one whose arrival mark is at least `since` (None: at least the
+        horizon of this very read), ended ones included, by ord; the live
+        ones with their active participants when `participants` is set. At
+        most `limit` conferences (then `truncated`)."""
         ...
 
     async def oldest_revision(self, conference_sid: str) -> int | None:

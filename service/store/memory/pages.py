@@ -1,4 +1,4 @@
-"""Pages of a list from the memory store: participants and conferences.
+"""Pages of a list from the memory store: participants and conferences; floor reads.
 
 Rule 1: cursors are creation-order keys (a participant's seq, a conference's
         order), so a page never repeats or skips a row created meanwhile.
@@ -10,10 +10,17 @@ Rule 3: whether more lie on either side is answered as the SQL stores answer
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import TypeVar
 
-from service.core.ports.store import ConferenceFilter, ConferencePage, Page, ParticipantFilter
+from service.core.ports.store import (
+    ConferenceFilter,
+    ConferencePage,
+    Floor,
+    FloorConference,
+    Page,
+    ParticipantFilter,
+)
 from service.store.memory.queries import participant_rows
 from service.store.memory.tables import ConferenceRow, ParticipantRow, Tables
 
@@ -115,3 +122,35 @@ def conferences(
         next_before=page[-1].order if page and more_after else None,
         previous_after=page[0].order if page and more_before else None,
     )
+
+
+def floor(
+    t: Tables,
+    account_sid: str,
+    *,
+    live: bool,
+    ords: Collection[int],
+    since: int | None,
+    participants: bool,
+    limit: int,
+) -> Floor:
+    """Store.floor over one state: the arrival mark is the creation order (one writer)."""
+    horizon = t.last_order + 1
+    low = horizon if since is None else since
+    wanted = set(ords)
+    rows = sorted(
+        (
+            row
+            for row in t.conferences.values()
+            if row.account_sid == account_sid
+            and ((live and row.active) or row.order in wanted or row.order >= low)
+        ),
+        key=lambda row: row.order,
+    )
+    found = []
+    for row in rows[:limit]:
+        people = None
+        if participants and row.active:
+            people = tuple(p.decode() for p in participant_rows(t, row.sid) if p.active)
+        found.append(FloorConference(row.order, row.order, row.decode(), people))
+    return Floor(found, horizon, truncated=len(rows) > limit)

@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection
 
 from service.core.model import Conference, Event, Participant
 from service.core.ports.store import (
     ConferenceFilter,
     ConferencePage,
+    Floor,
     Page,
     ParticipantFilter,
     WebhookCursor,
@@ -111,6 +112,26 @@ class MemoryStore:
         rows = self.committed().events.get(conference_sid, ())
         newer = [row for row in rows if row.revision > after_revision]
         return [row.decode() for row in newer[: max(limit, 0)]]
+
+    async def floor(
+        self,
+        account_sid: str,
+        *,
+        live: bool,
+        ords: Collection[int] = (),
+        since: int | None = None,
+        participants: bool = False,
+        limit: int,
+    ) -> Floor:
+        return pages.floor(
+            self.committed(),
+            account_sid,
+            live=live,
+            ords=ords,
+            since=since,
+            participants=participants,
+            limit=limit,
+        )
 
     async def oldest_revision(self, conference_sid: str) -> int | None:
         rows = self.committed().events.get(conference_sid, ())

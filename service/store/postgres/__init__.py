@@ -2,8 +2,9 @@
 
 Rule 1: `open_postgres` gives the store, its dead-letter table, the change
         feed across replicas (see feed) and the store as the replicas' leases.
-Rule 2: health is the database's own: an unreachable database answers
-        UNAVAILABLE per request (see schema), so there is no health hook.
+Rule 2: an unreachable database answers UNAVAILABLE per request (see
+        schema); the store is also the health probe (`SELECT 1` on a pooled
+        connection), so health says NOT_SERVING while it lasts.
 """
 
 from __future__ import annotations
@@ -29,4 +30,4 @@ def open_postgres(settings: Settings) -> StoreParts:
     )
     store.heartbeat_timeout = settings.replica_timeout_seconds
     feed = PgFeed(store, poll_seconds=settings.watch_poll_seconds)
-    return StoreParts(store, PgDeadLetters(store), feed, leases=store, health=None)
+    return StoreParts(store, PgDeadLetters(store), feed, leases=store, health=store)

@@ -5,7 +5,7 @@ Rule 1: each function here is one transaction of at most `limit` rows (the
         piece of work the store owns whole.
 Rule 2: a batch never waits on a change: rows (or conferences) a change holds
         are skipped (FOR UPDATE SKIP LOCKED) and taken by a later batch.
-Rule 3: every batch finds its rows by an index (0006_retention.sql).
+Rule 3: every batch finds its rows by an index (0007_retention.sql).
 Rule 4: a batch commits without waiting for its WAL flush (synchronous_commit
         off, for that transaction only): a removal lost in a crash is made
         again by the next pass, and the changes' own flushes never queue
@@ -31,7 +31,7 @@ class PostgresStore(Protocol):
     def _connection(self) -> AbstractAsyncContextManager[asyncpg.Connection]: ...
 
 
-# How a row's end is found by the partial indexes of 0006_retention.sql (the
+# How a row's end is found by the partial indexes of 0007_retention.sql (the
 # expressions must match the indexes' word for word).
 PARTICIPANT_ENDED = (
     "(COALESCE(data::jsonb ->> 'ended_at', data::jsonb ->> 'date_updated')::double precision)"

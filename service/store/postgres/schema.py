@@ -3,13 +3,19 @@
 Rule 1: migrations are numbered files applied in order, each in its own
         transaction, under a session advisory lock: replicas starting at once
         apply each exactly once, and none serves on a half-migrated schema.
-Rule 2: a lost or refused database connection reaches callers as the typed
-        UNAVAILABLE (retry later, or elsewhere), never as a driver exception.
-Rule 3: the DSN (which may carry a password) is never logged.
+Rule 2: a database that is down, restarting, failing over or refusing
+        connections, and a connection cut or left confused, reach callers as
+        the typed UNAVAILABLE (retry later, or elsewhere), never as a driver
+        exception.
+Rule 3: a connection whose statement did not end with the server's answer
+        (its caller cancelled or timed out) or that failed as in Rule 2 is
+        unfit: it is terminated, never returned to the pool (see `unfit`).
+Rule 4: the DSN (which may carry a password) is never logged.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import dataclasses
 import ssl
@@ -32,7 +38,11 @@ RETRYABLE = (
     asyncpg.exceptions.LockNotAvailableError,
 )
 
-# The database is down, restarting, unreachable or refusing connections.
+# The database is down, restarting, failing over, unreachable or refusing
+# connections, or the connection to it was cut or left in a state the driver
+# cannot go on from (InternalClientError: "cannot switch to state ...;
+# another operation is in progress", after a FATAL error it had not yet
+# seen the end of).
 UNREACHABLE = (
     OSError,
     TimeoutError,
@@ -41,6 +51,11 @@ UNREACHABLE = (
     asyncpg.exceptions.ConnectionDoesNotExistError,
     asyncpg.exceptions.TooManyConnectionsError,
     asyncpg.exceptions.InsufficientResourcesError,
+    # A standby promoted late, or a connection to one after a failover.
+    asyncpg.exceptions.ReadOnlySQLTransactionError,
+    asyncpg.exceptions.FatalPostgresError,
+    asyncpg.exceptions.InterfaceError,
+    asyncpg.exceptions.InternalClientError,
 )
 
 
@@ -106,6 +121,21 @@ class Conflict(errors.RollcallError):
         )
 
 
+def _fatal(exc: BaseException) -> bool:
+    """A server error that ended the session (severity FATAL or PANIC)."""
+    severity = getattr(exc, "severity_en", None) or getattr(exc, "severity", None)
+    return isinstance(exc, asyncpg.exceptions.PostgresError) and severity in ("FATAL", "PANIC")
+
+
+def unfit(exc: BaseException) -> bool:
+    """Whether the connection a statement failed on with `exc` must be
+    terminated rather than returned to the pool (Rule 3). A statement
+    timeout is not: the server answered, and the connection is idle again."""
+    if isinstance(exc, asyncpg.exceptions.QueryCanceledError):
+        return False
+    return isinstance(exc, (asyncio.CancelledError, *UNREACHABLE)) or _fatal(exc)
+
+
 @contextlib.contextmanager
 def translated() -> Iterator[None]:
     """Database outages become UNAVAILABLE; the driver's text stays in the log only."""
@@ -115,12 +145,14 @@ def translated() -> Iterator[None]:
         raise
     except RETRYABLE as exc:
         raise Conflict() from exc
-    except UNREACHABLE as exc:
-        raise unavailable() from exc
     except asyncpg.exceptions.QueryCanceledError as exc:
         raise unavailable("the database did not answer in time") from exc
-    except asyncpg.exceptions.InterfaceError as exc:
+    except UNREACHABLE as exc:
         raise unavailable() from exc
+    except asyncpg.exceptions.PostgresError as exc:
+        if _fatal(exc):
+            raise unavailable() from exc
+        raise
 
 
 def migrations() -> list[tuple[int, str, str]]:

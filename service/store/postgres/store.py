@@ -12,6 +12,9 @@ Rule 3: work the store owns whole (settings, callback cursors, compaction,
 Rule 4: pooled connections carry no session state (advisory locks there are
         transaction locks; session locks and LISTEN have connections of their
         own), so they return to the pool without asyncpg's reset query.
+Rule 5: a connection a statement failed on for a connection-level reason, or
+        whose caller was cancelled mid-statement, never returns to the pool:
+        it is terminated (see schema.unfit).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from service.core.model import Conference, Event, Participant
 from service.core.ports.store import (
     ConferenceFilter,
     ConferencePage,
+    Floor,
     Page,
     ParticipantFilter,
     WebhookCursor,
@@ -106,7 +110,25 @@ class PostgresStore:
             raise pg_schema.unavailable("the store is not open")
         with pg_schema.translated():
             async with self._pool.acquire() as conn:
-                yield conn
+                try:
+                    yield conn
+                except BaseException as exc:
+                    if pg_schema.unfit(exc):
+                        # Gone from the pool at once (the pool opens a new
+                        # one when needed); released, it would fail its next
+                        # user, or hand it a transaction it did not begin.
+                        conn.terminate()
+                    raise
+
+    async def probe(self) -> None:
+        """The health probe: `SELECT 1` on a pooled connection (the caller
+        bounds the wait; a connection it gives up on is terminated)."""
+        async with self._connection() as conn:
+            await conn.fetchval("SELECT 1")
+
+    def on_lost(self, listener: Callable[[], None]) -> None:
+        """Never called: one failed connection proves nothing about the
+        database (it may be one of many); the probes decide."""
 
     async def _retrying(self, work: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
         """Runs work in its own transaction, again after a retryable failure."""
@@ -131,9 +153,12 @@ class PostgresStore:
             changes = PgWriteTransaction(conn, self.replica_id)
             try:
                 yield changes
-            except BaseException:
-                with contextlib.suppress(Exception):
-                    await tx.rollback()
+            except BaseException as exc:
+                if not pg_schema.unfit(exc):  # an unfit one is terminated instead
+                    try:
+                        await tx.rollback()
+                    except Exception:
+                        conn.terminate()  # a connection that cannot roll back is unfit
                 raise
             await tx.commit()
         self.notifier.changed(changes.changed)
@@ -191,6 +216,11 @@ class PostgresStore:
             return await pg_conferences.list_conferences(
                 conn, account_sid, flt, page_size=page_size, before=before, after=after
             )
+
+    async def floor(self, account_sid: str, **how: Any) -> Floor:
+        """See Store.floor (live, ords, since, participants, limit)."""
+        async with self._connection() as conn:
+            return await pg_conferences.floor(conn, account_sid, **how)
 
     async def events(self, conference_sid: str, after_revision: int, limit: int) -> list[Event]:
         async with self._connection() as conn:

@@ -1,7 +1,8 @@
 """The SQLite store: one process, one database file.
 
 Rule 1: `open_sqlite` gives the guarded store (see guard), its dead-letter
-        table, an in-process change feed and the guard as the health hook.
+        table, an in-process change feed and the guard as the health probe
+        (the file's identity and a read through it).
 Rule 2: one process owns the file, so there are no leases and no other
         replicas to hear.
 """

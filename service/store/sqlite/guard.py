@@ -1,7 +1,7 @@
 """Storage faults as typed errors: a full disk, I/O errors, a database gone from its path.
 
 What it owns: GuardedSqliteStore, the SQLite store with two checks around every
-write, and the errors they raise.
+write, the errors they raise, and the store's health probe.
 
 The rules it keeps: a write that fails because the disk is full answers
 RESOURCE_EXHAUSTED `STORAGE_FULL`, one that fails with an I/O error
@@ -9,10 +9,13 @@ UNAVAILABLE `STORAGE_IO_ERROR` (both 503/20503 over REST); nothing is
 latched, so writes work again by themselves once space returns, and reads are
 never refused. Before each change is committed the file at the database path
 must still be the file the process opened (same device and inode; checked
-once per change, just before COMMIT, and periodically by the app): otherwise the database
-was deleted or replaced under the server, every write is refused with
-UNAVAILABLE `DATABASE_GONE` (never acknowledged into an unlinked file) and the
-listeners hear of it once, so health can turn NOT_SERVING.
+once per change, just before COMMIT, and by every probe): otherwise the
+database was deleted or replaced under the server, every write is refused
+with UNAVAILABLE `DATABASE_GONE` (never acknowledged into an unlinked file)
+and the listeners hear of it, so health turns NOT_SERVING. That is not
+latched either: the same file back at its path (moved back, a volume
+remounted) takes writes again. The probe is that identity check and a read
+of the file through a reader connection, so a failing disk shows too.
 """
 
 from __future__ import annotations
@@ -70,6 +73,16 @@ def database_gone() -> errors.RollcallError:
     )
 
 
+def not_open() -> errors.RollcallError:
+    return errors.RollcallError(
+        errors.Code.UNAVAILABLE,
+        "STORE_UNAVAILABLE",
+        "The database is not open",
+        twilio_code=20503,
+        http_status=503,
+    )
+
+
 def classify(exc: BaseException) -> errors.RollcallError | None:
     """The typed error for a storage fault, or None if `exc` is something else."""
     if isinstance(exc, sqlite3.Error):
@@ -109,8 +122,8 @@ class GuardedSqliteStore(SqliteStore):
         await super().open()
         self._identity = _identity(self.path)
 
-    def on_gone(self, listener: Callable[[], None]) -> None:
-        """Called once, when the database is first found gone from its path."""
+    def on_lost(self, listener: Callable[[], None]) -> None:
+        """Called each time the database is found gone from its path."""
         self._listeners.append(listener)
 
     @property
@@ -118,27 +131,47 @@ class GuardedSqliteStore(SqliteStore):
         return self._gone
 
     def check(self) -> bool:
-        """True while the path still holds the database this process opened."""
-        if self._gone or self._identity is None:
-            return not self._gone
-        if _identity(self.path) == self._identity:
+        """True while the path holds the database this process opened."""
+        if self._identity is None:
             return True
-        self._gone = True
+        here = _identity(self.path) == self._identity
+        if here == (not self._gone):
+            return here
+        self._gone = not here
+        if here:
+            log.warning(
+                "the database file is back at its path: writes are taken again",
+                extra={"database": self.path},
+            )
+            return True
         log.error(
             "the database file is no longer at its path (deleted or replaced):"
-            " refusing writes; restart the server on a good database",
+            " refusing writes until it is back (or restart the server on a good database)",
             extra={"database": self.path},
         )
         for listener in self._listeners:
             listener()
         return False
 
+    async def probe(self) -> None:
+        """The health probe: the file's identity, then a read through the file."""
+        if not self._all_readers:
+            raise not_open()
+        if not self.check():
+            raise database_gone()
+        try:
+            async with self._read() as reads:
+                reads.raw.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        except (sqlite3.Error, OSError) as exc:
+            raise classify(exc) or storage_io_error() from exc
+
     @contextlib.asynccontextmanager
     async def write(self) -> AsyncIterator[SqliteWriteTransaction]:
-        # Known gone: refuse at once. Otherwise one stat per change, just before
-        # it is released for COMMIT, is what keeps a change from being
-        # acknowledged into an unlinked file (a stat here too would double it).
-        if self._gone:
+        # Known gone: refuse at once unless it is back. Otherwise one stat per
+        # change, just before it is released for COMMIT, is what keeps a change
+        # from being acknowledged into an unlinked file (a stat here too would
+        # double it).
+        if self._gone and not self.check():
             raise database_gone()
         try:
             async with super().write() as tx:

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection
 
 import aiosqlite
 import orjson
@@ -37,6 +37,7 @@ from service.core.model import Conference, Event, Participant
 from service.core.ports.store import (
     ConferenceFilter,
     ConferencePage,
+    Floor,
     Page,
     ParticipantFilter,
     WebhookCursor,
@@ -276,6 +277,27 @@ class SqliteStore:
             return await sqlite_conferences.list_conferences(
                 r, account_sid, flt, page_size=page_size, before=before, after=after
             )
+
+    async def floor(
+        self,
+        account_sid: str,
+        *,
+        live: bool,
+        ords: Collection[int] = (),
+        since: int | None = None,
+        participants: bool = False,
+        limit: int,
+    ) -> Floor:
+        async with self._read() as r:
+            # One snapshot, inline: no cancellation point between BEGIN and COMMIT.
+            r.raw.execute("BEGIN")
+            try:
+                return await sqlite_conferences.floor(
+                    r, account_sid, live=live, ords=ords, since=since,
+                    participants=participants, limit=limit,
+                )  # fmt: skip
+            finally:
+                r.raw.execute("COMMIT")
 
     async def events(self, conference_sid: str, after_revision: int, limit: int) -> list[Event]:
         async with self._read() as r:

@@ -1,0 +1,273 @@
+"""Rollcall's own watch routes: the account watch as Server-Sent Events, and
+watch tokens for browsers. Not Twilio's: they live under /rollcall/v1/.
+
+`GET /rollcall/v1/accounts/{AC}/events` streams `text/event-stream`;
+`POST /rollcall/v1/accounts/{AC}/watch-tokens` mints a watch token.
+
+Rule 1: the stream is WatchAccount through Upstream, nothing more: the same
+        authentication, filters (`prefix`, `type`, `label` query parameters),
+        order and cursors as the RPC. Every item with a cursor is one event
+        whose `id:` is the cursor; a snapshot's conferences carry none.
+Rule 2: `Last-Event-ID` (the header, which EventSource sends when it
+        reconnects; else the `lastEventId` or `cursor` query parameter)
+        resumes after that cursor. Without one, the stream opens with a
+        `snapshot` event: drop what you hold, a snapshot follows.
+Rule 3: a progress marker is a comment line (`: keepalive`, which keeps idle
+        connections and proxies open at the progress interval) and a
+        `progress` event carrying its cursor.
+Rule 4: credentials are Basic (the Authorization header) or a watch token,
+        as `Authorization: Bearer TOKEN` or `access_token=TOKEN`; the query
+        parameter is read here and nowhere else, so a token opens this
+        stream and nothing else, and service.redact keeps it out of logs.
+Rule 5: a refusal before the stream starts is an HTTP error (JSON, with its
+        `reason`); a failure after it is a `stream-error` event, and the
+        response ends. CURSOR_EXPIRED is not a failure: a `snapshot` event
+        and a fresh snapshot follow in the same response.
+Rule 6: a stream ends when its client leaves (noticed at the next write, at
+        most a progress interval later), when the service ends it, or when
+        the gateway shuts down.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import orjson
+from aiohttp import hdrs, web
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from clients.words import words_by_number
+from rollcall.v1 import participant_service_pb2 as pb
+from service.core import errors
+from service.core.errors import RollcallError
+from service.gateway import incoming, render
+from service.gateway.errors import ErrorResponse, rollcall_error_response
+from service.gateway.render_conference import conference_json
+
+NAMESPACE = "/rollcall/v1/accounts/{account}"
+EVENTS = NAMESPACE + "/events"
+TOKENS = NAMESPACE + "/watch-tokens"
+CONTENT_TYPE = "text/event-stream"
+ACCESS_TOKEN = "access_token"  # noqa: S105 (a parameter's name)
+LAST_EVENT_ID = "Last-Event-ID"
+# What EventSource waits before it reconnects (the `retry:` field), in ms.
+RETRY_MS = 1000
+_MAX_LABELS = 250
+
+_WORDS = words_by_number(pb.ConferenceEventType.DESCRIPTOR)
+_TYPE_NUMBERS = {
+    word: pb.ConferenceEventType.ValueType(number) for number, word in _WORDS.items() if number
+}
+
+
+class _Open:
+    """The tasks serving event streams, ended at shutdown (Rule 6)."""
+
+    def __init__(self) -> None:
+        self.tasks: set[asyncio.Task[Any]] = set()
+
+
+_STREAMS_KEY: web.AppKey[_Open] = web.AppKey("rollcall_event_streams")
+
+
+def _iso(timestamp: Timestamp) -> str:
+    return timestamp.ToJsonString()
+
+
+def frame(event: str, data: Any, cursor: str = "", comment: str = "") -> bytes:
+    """One SSE event: optional comment line, `event:`, `id:` when it has a cursor, `data:`."""
+    head = f": {comment}\n" if comment else ""
+    head += f"event: {event}\n"
+    if cursor:
+        head += f"id: {cursor}\n"
+    return head.encode() + b"data: " + orjson.dumps(data) + b"\n\n"
+
+
+def conference_data(snapshot: pb.ConferenceSnapshot) -> dict[str, Any]:
+    return {
+        "conference": conference_json(snapshot.conference),
+        "revision": snapshot.conference.revision,
+        "participants": [render.participant_json(p) for p in snapshot.participants],
+    }
+
+
+def change_data(event: pb.ConferenceEvent) -> dict[str, Any]:
+    return {
+        "type": _WORDS.get(event.type, str(event.type)),
+        "revision": event.revision,
+        "time": _iso(event.time),
+        "conference": conference_json(event.conference),
+        "participant": (
+            render.participant_json(event.participant) if event.HasField("participant") else None
+        ),
+    }
+
+
+def encode(item: pb.WatchAccountResponse) -> bytes:
+    """One item of the account watch as SSE (Rules 1 and 3)."""
+    which = item.WhichOneof("item")
+    if which == "event":
+        return frame("change", change_data(item.event), item.cursor)
+    if which == "progress":
+        return frame("progress", {}, item.cursor, comment="keepalive")
+    if which == "conference_snapshot":
+        return frame("conference", conference_data(item.conference_snapshot))
+    if which == "snapshot_complete":
+        return frame(
+            "snapshot-complete", {"conferences": item.snapshot_complete.conferences}, item.cursor
+        )
+    return b": unknown item\n\n"  # a newer service's item: a comment, ignored by clients
+
+
+def error_data(error: RollcallError) -> dict[str, Any]:
+    return {
+        "status": error.http_status,
+        "code": error.twilio_code if error.twilio_code is not None else error.http_status,
+        "reason": error.reason,
+        "message": error.message,
+    }
+
+
+def refusal(error: RollcallError, request: web.Request) -> ErrorResponse:
+    """A Twilio error JSON, plus the reason, for a refusal before the stream (Rule 5)."""
+    base = rollcall_error_response(error, request)
+    headers = {
+        k: v for k, v in base.headers.items() if k.lower() not in ("content-type", "content-length")
+    }
+    return ErrorResponse({**base.error, "reason": error.reason}, base.status, headers)
+
+
+def _credentials(request: web.Request) -> str | None:
+    """Rule 4: the Authorization header, else the access_token parameter."""
+    header = incoming.authorization(request)
+    if header is not None:
+        return header
+    token = request.query.get(ACCESS_TOKEN, "").strip()
+    return f"Bearer {token}" if token else None
+
+
+def _watch_request(request: web.Request, account: str) -> pb.WatchAccountRequest:
+    query = request.query
+    cursor = (
+        incoming.text_header(request, LAST_EVENT_ID)
+        or query.get("lastEventId", "").strip()
+        or query.get("cursor", "").strip()
+    )
+    types: list[pb.ConferenceEventType.ValueType] = []
+    for word in query.getall("type", []):
+        for part in filter(None, (w.strip() for w in word.split(","))):
+            number = _TYPE_NUMBERS.get(part)
+            if number is None:
+                raise errors.invalid_field("type", f"unknown event type {errors.echo(part)!r}")
+            types.append(number)
+    labels = [label for label in query.getall("label", []) if label]
+    if len(labels) > _MAX_LABELS:
+        raise errors.invalid_field("label", f"at most {_MAX_LABELS} labels")
+    return pb.WatchAccountRequest(
+        parent=f"accounts/{account}",
+        cursor=cursor,
+        friendly_name_prefix=query.get("prefix", ""),
+        event_types=types,
+        participant_labels=labels,
+    )
+
+
+async def watch_events(request: web.Request) -> web.StreamResponse:
+    account = incoming.segment(request, "account")
+    authorization = _credentials(request)
+    upstream = incoming.upstream(request)
+    try:
+        message = _watch_request(request, account)
+        items = await upstream.watch_account(message, authorization)
+    except RollcallError as error:
+        return refusal(error, request)
+    response = web.StreamResponse(
+        headers={
+            hdrs.CONTENT_TYPE: f"{CONTENT_TYPE}; charset=utf-8",
+            hdrs.CACHE_CONTROL: "no-store",
+            "X-Accel-Buffering": "no",  # a buffering proxy would hold events back
+            "X-Content-Type-Options": "nosniff",
+        }
+    )
+    streams = request.app[_STREAMS_KEY].tasks
+    task = asyncio.current_task()
+    assert task is not None
+    streams.add(task)
+    try:
+        await response.prepare(request)
+        await response.write(f"retry: {RETRY_MS}\n\n".encode())
+        while True:
+            if not message.cursor:
+                await response.write(frame("snapshot", {}))
+            try:
+                await _relay(items, response)
+                return response
+            except RollcallError as error:
+                if error.reason != "CURSOR_EXPIRED":
+                    await response.write(frame("stream-error", error_data(error)))
+                    return response
+            # Rule 5: start over from a snapshot, in this response.
+            message.cursor = ""
+            try:
+                items = await upstream.watch_account(message, authorization)
+            except RollcallError as error:
+                await response.write(frame("stream-error", error_data(error)))
+                return response
+    except ConnectionError:
+        return response  # the client left (Rule 6)
+    finally:
+        streams.discard(task)
+        await _close(items)
+
+
+async def _relay(
+    items: AsyncIterator[pb.WatchAccountResponse], response: web.StreamResponse
+) -> None:
+    try:
+        async for item in items:
+            await response.write(encode(item))
+    finally:
+        await _close(items)
+
+
+async def _close(items: AsyncIterator[pb.WatchAccountResponse]) -> None:
+    close = getattr(items, "aclose", None)
+    if close is not None:
+        await close()
+
+
+async def create_watch_token(request: web.Request) -> web.Response:
+    """Mint a watch token with the caller's Basic credentials (never with a token)."""
+    account = incoming.segment(request, "account")
+    await incoming.read_form(request)  # an empty body or a form; nothing in it is read
+    try:
+        minted = await incoming.upstream(request).create_watch_token(
+            pb.CreateWatchTokenRequest(parent=f"accounts/{account}"),
+            incoming.authorization(request),
+        )
+    except RollcallError as error:
+        return refusal(error, request)
+    body = {
+        "account_sid": account,
+        "token": minted.token,
+        "expires_at": _iso(minted.expire_time),
+        # Relative, so a browser whose clock is off still knows when to mint again.
+        "expires_in": minted.ttl_seconds,
+    }
+    return web.json_response(body, status=201, headers={hdrs.CACHE_CONTROL: "no-store"})
+
+
+async def _end_streams(app: web.Application) -> None:
+    """At shutdown the streams end at once (Rule 6); their clients reconnect."""
+    for task in list(app[_STREAMS_KEY].tasks):
+        task.cancel()
+
+
+def add_routes(app: web.Application) -> None:
+    """Needs the participant routes' Upstream already in `app`."""
+    app[_STREAMS_KEY] = _Open()
+    app.on_shutdown.append(_end_streams)
+    app.router.add_get(EVENTS, watch_events)
+    app.router.add_post(TOKENS, create_watch_token)

@@ -1,0 +1,97 @@
+"""Reading Server-Sent Events in tests, as a browser's EventSource parses them.
+
+What it owns: one open `text/event-stream` response read block by block
+(fields `event`, `id`, `data`, `retry`; comment lines kept), with a bound on
+every wait, and what the stream delivered per conference.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+from typing import Any
+
+import aiohttp
+
+WAIT = 20.0
+
+
+@dataclasses.dataclass
+class Block:
+    """One block of the stream (up to a blank line)."""
+
+    event: str = "message"
+    id: str | None = None
+    data: str = ""
+    comments: list[str] = dataclasses.field(default_factory=list)
+    retry: int | None = None
+
+    @property
+    def json(self) -> Any:
+        return json.loads(self.data)
+
+
+class EventStream:
+    def __init__(self, response: aiohttp.ClientResponse) -> None:
+        self.response = response
+        self.last_id = ""
+        self.blocks: list[Block] = []
+        # conference SID -> revisions of its `change` events, in arrival order.
+        self.revisions: dict[str, list[int]] = {}
+        self.snapshot: dict[str, Any] = {}
+
+    async def next(self, wait: float = WAIT) -> Block:
+        block = Block()
+        data: list[str] = []
+        seen = False
+        while True:
+            raw = await asyncio.wait_for(self.response.content.readline(), wait)
+            if not raw:
+                raise EOFError("the stream ended")
+            line = raw.decode().rstrip("\r\n")
+            if not line:
+                if seen:
+                    break
+                continue
+            seen = True
+            if line.startswith(":"):
+                block.comments.append(line[1:].strip())
+                continue
+            field, _, value = line.partition(":")
+            value = value.removeprefix(" ")
+            if field == "event":
+                block.event = value
+            elif field == "id":
+                block.id = value
+            elif field == "data":
+                data.append(value)
+            elif field == "retry":
+                block.retry = int(value)
+        block.data = "\n".join(data)
+        if block.id is not None:
+            self.last_id = block.id
+        self.blocks.append(block)
+        if block.event == "change":
+            change = block.json
+            self.revisions.setdefault(change["conference"]["sid"], []).append(change["revision"])
+        elif block.event == "conference":
+            item = block.json
+            self.snapshot[item["conference"]["sid"]] = item
+        return block
+
+    async def until(self, event: str, wait: float = WAIT) -> Block:
+        while True:
+            block = await self.next(wait)
+            if block.event == event:
+                return block
+
+    async def until_revision(self, conference_sid: str, revision: int) -> None:
+        while revision not in self.revisions.get(conference_sid, []):
+            await self.next()
+
+    def changes(self) -> list[dict[str, Any]]:
+        return [b.json for b in self.blocks if b.event == "change"]
+
+    def close(self) -> None:
+        self.response.close()
