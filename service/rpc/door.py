@@ -1,0 +1,260 @@
+"""The door every RPC passes on its way in, and how it closes when the server stops.
+
+Rule 1: while open, the door only keeps count: each call it lets in is tracked
+        until its handler returns, so the stop knows what is still running.
+Rule 2: once closed, every new RPC but a health Check is refused UNAVAILABLE
+        (SHUTTING_DOWN) by the door itself, whatever its service; a health Check
+        is still answered (NOT_SERVING by then).
+Rule 3: `finish(grace)` waits for the unary calls let in, up to `grace`; then it
+        ends what is left, streams included, UNAVAILABLE (SHUTTING_DOWN), never
+        CANCELLED.
+Rule 4: `hold()` then parks every new RPC unanswered until no call has arrived
+        or been answered for a quiet spell: by then grpc has handed over every
+        call it had accepted, and callers waiting on an answer send nothing new. `release()`
+        answers the parked calls UNAVAILABLE (SHUTTING_DOWN); it is called once
+        grpc has begun to stop (its GOAWAY is out and its port closed), so a
+        caller's retry can no longer reach this server and is refused by the
+        transport (UNAVAILABLE), not cancelled by grpc.
+Rule 5: every refusal is counted in service.admission's REFUSED and noted for the
+        RPC's log line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import enum
+import inspect
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import grpc
+
+from service.admission import REFUSED
+from service.core import errors
+from service.rpc.interceptors import note_reason
+from service.rpc.status import to_grpc_status
+
+log = logging.getLogger("rollcall.door")
+
+HEALTH_CHECK = "/grpc.health.v1.Health/Check"
+
+# How long no call may have arrived or been answered before the server's port
+# closes (a caller's next call after an answer arrives well within it); and
+# the longest the door waits for that (callers that never pause, none of ours
+# among them, do not hold the stop up).
+QUIET_SECONDS = 0.25
+QUIET_LIMIT_SECONDS = 3.0
+
+_INTERRUPTED = (
+    "this server stopped before the call finished; retry elsewhere (a change it had"
+    " begun is completed, so a retry with the same request_id or etag is safe)"
+)
+
+
+class State(enum.Enum):
+    OPEN = "open"
+    CLOSED = "closed"
+    HOLDING = "holding"
+    RELEASED = "released"
+
+
+class Door(grpc.aio.ServerInterceptor):  # type: ignore[misc]
+    def __init__(self) -> None:
+        self.state = State.OPEN
+        # Calls let in and still running: unary ones, and streams.
+        self._unary: set[asyncio.Task[Any]] = set()
+        self._streams: set[asyncio.Task[Any]] = set()
+        self._interrupted: set[asyncio.Task[Any]] = set()
+        self._unary_idle = asyncio.Event()
+        self._unary_idle.set()
+        self._all_idle = asyncio.Event()
+        self._all_idle.set()
+        self._released = asyncio.Event()
+        # When a call last arrived or was answered, and what hold() waits on.
+        self._last_activity = float("-inf")
+        self._activity: asyncio.Event | None = None
+        self.held = 0
+
+    # -- the interceptor ------------------------------------------------------
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[Any], Awaitable[Any]],
+        handler_call_details: Any,
+    ) -> Any:
+        self._touch()
+        handler = await continuation(handler_call_details)
+        if handler is None:
+            return None
+        state = self.state
+        if state is State.OPEN or (
+            state is State.CLOSED and handler_call_details.method == HEALTH_CHECK
+        ):
+            return self._tracked(handler)
+        return self._refusal(handler, held=state is State.HOLDING)
+
+    def _tracked(self, handler: Any) -> Any:
+        if handler.request_streaming or handler.response_streaming:
+            behaviour = _stream_behaviour(handler)
+            if inspect.isasyncgenfunction(behaviour):
+                return _replace(handler, self._tracked_generator(behaviour))
+            return _replace(handler, self._tracked_call(behaviour, self._streams))
+        return _replace(handler, self._tracked_call(handler.unary_unary, self._unary))
+
+    def _tracked_call(
+        self, inner: Callable[..., Awaitable[Any]], running: set[asyncio.Task[Any]]
+    ) -> Callable[..., Awaitable[Any]]:
+        async def tracked(request: Any, context: Any) -> Any:
+            task = self._enter(running)
+            try:
+                return await inner(request, context)
+            except asyncio.CancelledError:
+                if task in self._interrupted:
+                    task.uncancel()
+                    await _refuse(context, errors.shutting_down(_INTERRUPTED))
+                raise
+            finally:
+                self._leave(task, running)
+
+        return tracked
+
+    def _tracked_generator(
+        self, inner: Callable[..., AsyncIterator[Any]]
+    ) -> Callable[..., AsyncIterator[Any]]:
+        async def tracked(request: Any, context: Any) -> AsyncIterator[Any]:
+            task = self._enter(self._streams)
+            try:
+                async for item in inner(request, context):
+                    yield item
+            except asyncio.CancelledError:
+                if task in self._interrupted:
+                    task.uncancel()
+                    await _refuse(context, errors.shutting_down(_INTERRUPTED))
+                raise
+            finally:
+                self._leave(task, self._streams)
+
+        return tracked
+
+    def _enter(self, running: set[asyncio.Task[Any]]) -> asyncio.Task[Any]:
+        task = asyncio.current_task()
+        assert task is not None
+        running.add(task)
+        self._all_idle.clear()
+        if running is self._unary:
+            self._unary_idle.clear()
+        return task
+
+    def _touch(self) -> None:
+        self._last_activity = asyncio.get_running_loop().time()
+        if self._activity is not None:
+            self._activity.set()
+
+    def _leave(self, task: asyncio.Task[Any], running: set[asyncio.Task[Any]]) -> None:
+        self._touch()
+        running.discard(task)
+        self._interrupted.discard(task)
+        if not self._unary:
+            self._unary_idle.set()
+            if not self._streams:
+                self._all_idle.set()
+
+    def _refusal(self, handler: Any, *, held: bool) -> Any:
+        """A handler of `handler`'s shape answering UNAVAILABLE (SHUTTING_DOWN),
+        once released when `held`. The request is never decoded."""
+
+        async def refuse(request: Any, context: Any) -> Any:
+            if held:
+                self.held += 1
+                try:
+                    await self._released.wait()
+                finally:
+                    self.held -= 1
+            REFUSED.labels("SHUTTING_DOWN").inc()
+            try:
+                await _refuse(context, errors.shutting_down())
+            finally:
+                self._touch()
+
+        return _shape(handler)(refuse)
+
+    # -- the stop -------------------------------------------------------------
+
+    def close(self) -> None:
+        """From now on new RPCs are refused (Rule 2)."""
+        if self.state is State.OPEN:
+            self.state = State.CLOSED
+
+    async def finish(self, grace: float) -> int:
+        """Rule 3; returns how many calls had to be ended."""
+        self.close()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._unary_idle.wait(), timeout=max(grace, 0.0))
+        late = [*self._unary, *self._streams]
+        for task in late:
+            self._interrupted.add(task)
+            task.cancel()
+        if late:
+            log.info("ending calls still open", extra={"n": len(late)})
+            # Each ends at its next await; the answer is sent on the way out.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._all_idle.wait(), timeout=5)
+        return len(late)
+
+    async def hold(self, quiet: float = QUIET_SECONDS, limit: float = QUIET_LIMIT_SECONDS) -> None:
+        """Rule 4: park new RPCs until none has arrived, and none been answered,
+        for `quiet` seconds (at most `limit` seconds)."""
+        self.close()
+        self.state = State.HOLDING
+        loop = asyncio.get_running_loop()
+        give_up = loop.time() + limit
+        while True:
+            now = loop.time()
+            wake = min(self._last_activity + quiet, give_up)
+            if now >= wake:
+                break
+            self._activity = asyncio.Event()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._activity.wait(), timeout=wake - now)
+        self._activity = None
+        if loop.time() >= give_up:
+            log.warning("calls kept arriving while the server stopped", extra={"held": self.held})
+
+    def release(self) -> None:
+        """Answer the parked calls (Rule 4); any later one is refused at once."""
+        self.state = State.RELEASED
+        self._released.set()
+
+
+def _stream_behaviour(handler: Any) -> Any:
+    if handler.request_streaming:
+        return handler.stream_stream if handler.response_streaming else handler.stream_unary
+    return handler.unary_stream
+
+
+_MAKERS: dict[tuple[bool, bool], Callable[..., Any]] = {
+    (False, False): grpc.unary_unary_rpc_method_handler,
+    (False, True): grpc.unary_stream_rpc_method_handler,
+    (True, False): grpc.stream_unary_rpc_method_handler,
+    (True, True): grpc.stream_stream_rpc_method_handler,
+}
+
+
+def _shape(handler: Any) -> Callable[..., Any]:
+    return _MAKERS[(bool(handler.request_streaming), bool(handler.response_streaming))]
+
+
+def _replace(handler: Any, behaviour: Any) -> Any:
+    """A handler like `handler` (same shape and serializers) running `behaviour`."""
+    return _shape(handler)(
+        behaviour,
+        request_deserializer=handler.request_deserializer,
+        response_serializer=handler.response_serializer,
+    )
+
+
+async def _refuse(context: Any, error: errors.RollcallError) -> None:
+    note_reason(error.reason, error.code.value)
+    await context.abort_with_status(to_grpc_status(error))
