@@ -61,6 +61,7 @@ from service.rpc.options import server_options
 from service.rpc.page_tokens import PageTokens
 from service.rpc.participants import ParticipantApi
 from service.rpc.prebuilt import PrebuiltResponses
+from service.rpc.queue_probe import QueueProbe, own_target
 from service.rpc.servicer import ParticipantServicer
 from service.rpc.watch import WatchHub
 from service.store.choose import open_store
@@ -117,6 +118,7 @@ class App:
         self.coordinator: Coordinator | None = None
         self.admission: Admission | None = None
         self.door: Door | None = None
+        self._queue_probe: QueueProbe | None = None
         self.watch: WatchHub | None = None
         self.api: ParticipantApi | None = None
         self.conference_api: ConferenceApi | None = None
@@ -221,10 +223,16 @@ class App:
         await self.feed.start()
         self._schedule_compaction()
 
-        # Inside the log interceptor, so the door's refusals are logged too.
-        self.door = Door()
+        # The door inside the log interceptor, so its refusals are logged too;
+        # the queue's probes before both (never logged, never refused).
+        waited = None
+        if s.max_wait_seconds > 0:
+            self._queue_probe = QueueProbe(interval=s.max_wait_seconds / 4)
+            waited = self._queue_probe.waited
+        self.door = Door(waited, s.max_wait_seconds)
         server = grpc.aio.server(
             interceptors=[
+                *([self._queue_probe] if self._queue_probe is not None else []),
                 RpcLogInterceptor(),
                 self.door,
                 DecodingInterceptor(),
@@ -260,6 +268,8 @@ class App:
             raise OSError(f"cannot listen on {s.grpc_listen}")
         await server.start()
         self._server = server
+        if self._queue_probe is not None:
+            await self._queue_probe.start(own_target(s.grpc_listen, self.grpc_port))
         for name in HEALTH_NAMES:
             await self._health.set(name, health_pb2.HealthCheckResponse.SERVING)
         if self.parts.health is not None:
@@ -364,6 +374,8 @@ class App:
             self.admission.close()
         if self.door is not None:
             self.door.close()
+        if self._queue_probe is not None:
+            await self._queue_probe.close()
         if self.watch is not None:
             self.watch.close()
         loop = asyncio.get_running_loop()

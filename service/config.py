@@ -75,6 +75,7 @@ class Settings:
     http_header_timeout_seconds: float = 10.0
     http_body_timeout_seconds: float = 30.0
     http_idle_timeout_seconds: float = 75.0
+    max_wait_seconds: float = 0.5
 
 
 SETTINGS_HELP: dict[str, str] = {
@@ -200,6 +201,12 @@ SETTINGS_HELP: dict[str, str] = {
         "REST: seconds a client gets to send a request body after its head (0 = no limit)"
     ),
     "http_idle_timeout_seconds": "REST: seconds an idle keep-alive connection stays open",
+    "max_wait_seconds": (
+        "longest a unary gRPC call may wait (in gRPC's queue, then for the event loop) before"
+        " it is handled; one that waited longer is refused RESOURCE_EXHAUSTED (OVERLOADED,"
+        " REST 429) at once instead of being served late (0 = never; health checks and"
+        " watch streams are never refused for it)"
+    ),
 }
 
 # A renamed setting's old name -> its name (Rule 3).

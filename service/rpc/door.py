@@ -1,4 +1,4 @@
-"""The door every RPC passes on its way in, and how it closes when the server stops.
+"""The door every RPC passes on its way in: the wait bound, and the stop's gate.
 
 Rule 1: while open, the door only keeps count: each call it lets in is tracked
         until its handler returns, so the stop knows what is still running.
@@ -17,6 +17,13 @@ Rule 4: `hold()` then parks every new RPC unanswered until no call has arrived
         transport (UNAVAILABLE), not cancelled by grpc.
 Rule 5: every refusal is counted in service.admission's REFUSED and noted for the
         RPC's log line.
+Rule 6: while open, a unary call (health excepted) that has waited longer than
+        `max_wait` before its handler (in grpc's queue, as service.rpc.queue_probe
+        measures it, then on the event loop) is refused RESOURCE_EXHAUSTED
+        (OVERLOADED, retry after 1 s) before any work: served that late, its
+        answer would come too late for an interactive caller, and the time is
+        better spent on the calls behind it. Streams in flight are never shed.
+        An overload episode is logged when it starts and when it ends.
 """
 
 from __future__ import annotations
@@ -61,8 +68,17 @@ class State(enum.Enum):
 
 
 class Door(grpc.aio.ServerInterceptor):  # type: ignore[misc]
-    def __init__(self) -> None:
+    def __init__(self, waited: Callable[[str], float] | None = None, max_wait: float = 0.0) -> None:
+        """`waited(method)`: at least how long a call of `method` taken from
+        grpc now has waited there (service.rpc.queue_probe); a unary call
+        whose wait before its handler exceeds `max_wait` seconds (0: never)
+        is refused (Rule 6)."""
         self.state = State.OPEN
+        self._waited = waited
+        self.max_wait = max_wait
+        # An overload episode: from the first call refused for its wait until
+        # one is let in again.
+        self._shedding = 0
         # Calls let in and still running: unary ones, and streams.
         self._unary: set[asyncio.Task[Any]] = set()
         self._streams: set[asyncio.Task[Any]] = set()
@@ -89,24 +105,41 @@ class Door(grpc.aio.ServerInterceptor):  # type: ignore[misc]
         if handler is None:
             return None
         state = self.state
-        if state is State.OPEN or (
-            state is State.CLOSED and handler_call_details.method == HEALTH_CHECK
-        ):
-            return self._tracked(handler)
+        method = handler_call_details.method
+        if state is State.OPEN or (state is State.CLOSED and method == HEALTH_CHECK):
+            return self._tracked(handler, method)
         return self._refusal(handler, held=state is State.HOLDING)
 
-    def _tracked(self, handler: Any) -> Any:
+    def _tracked(self, handler: Any, method: str) -> Any:
         if handler.request_streaming or handler.response_streaming:
             behaviour = _stream_behaviour(handler)
             if inspect.isasyncgenfunction(behaviour):
                 return _replace(handler, self._tracked_generator(behaviour))
             return _replace(handler, self._tracked_call(behaviour, self._streams))
-        return _replace(handler, self._tracked_call(handler.unary_unary, self._unary))
+        turn = None
+        if self.max_wait > 0 and self._waited is not None and method != HEALTH_CHECK:
+            queued = self._waited(method)
+            if queued > self.max_wait:
+                return self._shed_at_once(handler, queued)
+            turn = (queued, asyncio.get_running_loop().time())
+        return _replace(handler, self._tracked_call(handler.unary_unary, self._unary, turn))
 
     def _tracked_call(
-        self, inner: Callable[..., Awaitable[Any]], running: set[asyncio.Task[Any]]
+        self,
+        inner: Callable[..., Awaitable[Any]],
+        running: set[asyncio.Task[Any]],
+        turn: tuple[float, float] | None = None,
     ) -> Callable[..., Awaitable[Any]]:
         async def tracked(request: Any, context: Any) -> Any:
+            if turn is not None:
+                # Its wait in grpc's queue, then on the loop until now.
+                queued, seen = turn
+                waited = queued + asyncio.get_running_loop().time() - seen
+                if waited > self.max_wait:
+                    await self._shed(context, waited)
+                if self._shedding:
+                    log.info("no longer overloaded", extra={"refused": self._shedding})
+                    self._shedding = 0
             task = self._enter(running)
             try:
                 return await inner(request, context)
@@ -161,6 +194,26 @@ class Door(grpc.aio.ServerInterceptor):  # type: ignore[misc]
             if not self._streams:
                 self._all_idle.set()
 
+    # -- overload (Rule 6) -----------------------------------------------------
+
+    def _shed_at_once(self, handler: Any, waited: float) -> Any:
+        async def refuse(request: Any, context: Any) -> Any:
+            await self._shed(context, waited)
+
+        return _shape(handler)(refuse)
+
+    async def _shed(self, context: Any, waited: float) -> None:
+        REFUSED.labels("OVERLOADED").inc()
+        if not self._shedding:
+            log.warning(
+                "overloaded: refusing calls that waited too long",
+                extra={"waited": round(waited, 3), "limit": self.max_wait},
+            )
+        self._shedding += 1
+        await _refuse(context, errors.waited_too_long(waited, self.max_wait))
+
+    # -- the stop -------------------------------------------------------------
+
     def _refusal(self, handler: Any, *, held: bool) -> Any:
         """A handler of `handler`'s shape answering UNAVAILABLE (SHUTTING_DOWN),
         once released when `held`. The request is never decoded."""
@@ -179,8 +232,6 @@ class Door(grpc.aio.ServerInterceptor):  # type: ignore[misc]
                 self._touch()
 
         return _shape(handler)(refuse)
-
-    # -- the stop -------------------------------------------------------------
 
     def close(self) -> None:
         """From now on new RPCs are refused (Rule 2)."""

@@ -2,7 +2,9 @@
 
 Rule 1: every error on the wire is a google.rpc.Status with exactly one ErrorInfo
         (domain rollcall.v1, stable reason, metadata with twilio_code and
-        http_status) and, when fields are at fault, one BadRequest naming each.
+        http_status) and, when fields are at fault, one BadRequest naming each;
+        an error that says when to retry (retry_after_seconds in its metadata)
+        carries a RetryInfo with that delay too.
 Rule 2: the decoder is clients.status, so anything that calls the service through
         a gRPC stub (the standalone REST gateway, the Python client) sees the same
         error an in-process caller sees.
@@ -13,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 import grpc
-from google.protobuf import any_pb2
+from google.protobuf import any_pb2, duration_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
@@ -41,6 +43,11 @@ def to_status(error: RollcallError) -> status_pb2.Status:
                     for v in error.violations
                 ]
             )
+        )
+    retry_after = error.metadata.get("retry_after_seconds")
+    if retry_after is not None and retry_after.isdigit():
+        details.append(
+            error_details_pb2.RetryInfo(retry_delay=duration_pb2.Duration(seconds=int(retry_after)))
         )
     packed = []
     for detail in details:

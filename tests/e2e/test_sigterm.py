@@ -29,6 +29,10 @@ from tests.e2e.storm import MD, create_request, reason
 from tests.e2e.test_crash_restart import _assert_log_matches_rows
 
 SERVICE = "rollcall.v1.ParticipantService"
+# The wait bound (ROLLCALL_MAX_WAIT_SECONDS, tests/e2e/test_overload.py) would
+# refuse some calls OVERLOADED under this load before the signal; these tests
+# are about the stop, so it is off.
+NO_WAIT_BOUND = "0"
 OK = "OK"
 SHUTTING_DOWN = "UNAVAILABLE/SHUTTING_DOWN"
 
@@ -102,6 +106,7 @@ async def test_sigterm_drains_then_refuses_typed_and_never_cancels(tmp_path: Pat
         ROLLCALL_DRAIN_SECONDS="3",
         ROLLCALL_GRACE_SECONDS="0",
         ROLLCALL_SIM_RING_SECONDS="0.05",
+        ROLLCALL_MAX_WAIT_SECONDS=NO_WAIT_BOUND,
     )
     server.log = tmp_path / "server.log"
     try:
@@ -148,7 +153,10 @@ async def test_every_call_around_sigterm_ends_ok_or_unavailable(
 ) -> None:
     database = tmp_path / "around.sqlite3"
     server = ServerProcess(
-        database, ROLLCALL_GRACE_SECONDS=str(grace), ROLLCALL_SIM_RING_SECONDS="0.05"
+        database,
+        ROLLCALL_GRACE_SECONDS=str(grace),
+        ROLLCALL_SIM_RING_SECONDS="0.05",
+        ROLLCALL_MAX_WAIT_SECONDS=NO_WAIT_BOUND,
     )
     server.log = tmp_path / "server.log"
     try:
