@@ -6,7 +6,8 @@ Rule 1: start-up makes every promise true before the first request: the store
 Rule 2: stop() drains first: health NOT_SERVING through the drain window while
         still serving, then new calls refused UNAVAILABLE, in-flight RPCs end
         within the grace period (or UNAVAILABLE), changes begun run to their
-        end.
+        end; grpc's port closes only once every call it accepted has been
+        answered by us (service.rpc.door), so none ends CANCELLED.
 Rule 3: then it stops what start() began, in reverse, but for the carrier and
         the changes, which end first (no change starts after, and the last
         ones are still announced and delivered); what the callback dispatcher
@@ -61,11 +62,13 @@ from service.rpc.callbacks import CallbackApi, CallbackServicer
 from service.rpc.conference_servicer import ConferenceServicer
 from service.rpc.conferences import ConferenceApi
 from service.rpc.decoding import DecodingInterceptor
+from service.rpc.door import Door
 from service.rpc.interceptors import RpcLogInterceptor
 from service.rpc.options import server_options
 from service.rpc.page_tokens import PageTokens
 from service.rpc.participants import ParticipantApi
 from service.rpc.prebuilt import PrebuiltResponses
+from service.rpc.queue_probe import QueueProbe, own_target
 from service.rpc.servicer import ParticipantServicer
 from service.rpc.watch import WatchHub
 from service.rpc.watch_account import AccountWatch
@@ -84,6 +87,9 @@ CONFERENCE_SERVICE_NAME = cpb.DESCRIPTOR.services_by_name["ConferenceService"].f
 CALLBACK_SERVICE_NAME = callback_pb.DESCRIPTOR.services_by_name["CallbackService"].full_name
 # What health reports on: the server as a whole ("") and each service.
 HEALTH_NAMES = ("", SERVICE_NAME, CONFERENCE_SERVICE_NAME, CALLBACK_SERVICE_NAME)
+# What grpc's stop() gives the held calls to send their answers (milliseconds
+# of work; anything still open after it is cancelled by grpc).
+_LAST_ANSWERS_SECONDS = 5.0
 
 
 def carrier_ingest(app: App) -> Callable[[web.Application], None]:
@@ -120,6 +126,8 @@ class App:
         self.redeliverer: Redeliverer | None = None
         self.coordinator: Coordinator | None = None
         self.admission: Admission | None = None
+        self.door: Door | None = None
+        self._queue_probe: QueueProbe | None = None
         self.watch: WatchHub | None = None
         self.account_watch: AccountWatch | None = None
         self.api: ParticipantApi | None = None
@@ -248,8 +256,21 @@ class App:
         )
         self.retention.start()
 
+        # The door inside the log interceptor, so its refusals are logged too;
+        # the queue's probes before both (never logged, never refused).
+        waited = None
+        if s.max_wait_seconds > 0:
+            self._queue_probe = QueueProbe(interval=s.max_wait_seconds / 4)
+            waited = self._queue_probe.waited
+        self.door = Door(waited, s.max_wait_seconds)
         server = grpc.aio.server(
-            interceptors=[RpcLogInterceptor(), DecodingInterceptor(), PrebuiltResponses()],
+            interceptors=[
+                *([self._queue_probe] if self._queue_probe is not None else []),
+                RpcLogInterceptor(),
+                self.door,
+                DecodingInterceptor(),
+                PrebuiltResponses(),
+            ],
             options=server_options(s),
             maximum_concurrent_rpcs=None,
         )
@@ -280,6 +301,8 @@ class App:
             raise OSError(f"cannot listen on {s.grpc_listen}")
         await server.start()
         self._server = server
+        if self._queue_probe is not None:
+            await self._queue_probe.start(own_target(s.grpc_listen, self.grpc_port))
         for name in HEALTH_NAMES:
             await self._health.set(name, health_pb2.HealthCheckResponse.SERVING)
         self.store_health.on_change(self._store_health_changed)
@@ -375,8 +398,9 @@ class App:
         """Health NOT_SERVING for drain_seconds while still serving; then new
         calls are refused UNAVAILABLE, calls in flight get `grace` seconds
         (then end UNAVAILABLE), and every change begun runs to its end; then
-        what start() began stops in reverse (Rule 3). It also cleans up after
-        a start() that failed part way."""
+        grpc's port closes only once every call it accepted has been answered
+        by us (service.rpc.door); then what start() began stops in reverse
+        (Rule 3). It also cleans up after a start() that failed part way."""
         self._stopping = True
         for timer in (self._compaction, self._database_check):
             if timer is not None:
@@ -391,10 +415,19 @@ class App:
                 await asyncio.sleep(self.settings.drain_seconds)
         if self.admission is not None:
             self.admission.close()
+        if self.door is not None:
+            self.door.close()
+        if self._queue_probe is not None:
+            await self._queue_probe.close()
         if self.watch is not None:
             self.watch.close()
+        loop = asyncio.get_running_loop()
+        grace_ends = loop.time() + max(grace, 0.0)
         if self.admission is not None:
             await self.admission.finish(grace)
+        if self.door is not None:
+            # The calls no admission counts (other services, grpc's own streams).
+            await self.door.finish(grace_ends - loop.time())
         if self.core is not None:
             await self.core.runtime.changes.settle()
         if self._metrics is not None:
@@ -404,8 +437,7 @@ class App:
             await self._gateway.close()  # type: ignore[attr-defined]
             self._gateway = None
         if self._server is not None:
-            # Only grpc's own streams (health, reflection) can be left now.
-            await self._server.stop(min(grace, 1.0))
+            await self._stop_server(self._server)
             self._server = None
         # The carrier, then the last changes, while their announcements are
         # still heard and delivered.
@@ -421,3 +453,18 @@ class App:
         if self.webhooks is not None:
             await self.webhooks.stop()
         await self.store.close()
+
+    async def _stop_server(self, server: grpc.aio.Server) -> None:
+        """Close grpc's port with nothing it accepted left unanswered: new calls
+        are held until none arrives (grpc has handed over all it had); then
+        grpc stops (GOAWAY on every connection, the port closed) and only then
+        are the held calls answered, so a retry is refused by the transport
+        (UNAVAILABLE) instead of reaching a stopping grpc (CANCELLED)."""
+        assert self.door is not None  # made before the server
+        await self.door.hold()
+        stopping = asyncio.ensure_future(server.stop(_LAST_ANSWERS_SECONDS))
+        # grpc's stop() begins its shutdown (GOAWAY, port closed) before it
+        # first suspends; one turn of the loop lets it (tests/unit pins this).
+        await asyncio.sleep(0)
+        self.door.release()
+        await stopping

@@ -98,6 +98,7 @@ class Settings:
     watch_token_seconds: float = 300.0
     # Comma-separated origins (scheme://host[:port]); empty: same origin only.
     http_cors_origins: str = ""
+    max_wait_seconds: float = 0.5
 
 
 SETTINGS_HELP: dict[str, str] = {
@@ -306,6 +307,12 @@ SETTINGS_HELP: dict[str, str] = {
     "http_cors_origins": (
         "REST: comma-separated origins (https://host[:port]) whose pages may call the"
         " gateway from another origin (CORS); '' = none, cross-origin use is off"
+    ),
+    "max_wait_seconds": (
+        "longest a unary gRPC call may wait (in gRPC's queue, then for the event loop) before"
+        " it is handled; one that waited longer is refused RESOURCE_EXHAUSTED (OVERLOADED,"
+        " REST 429) at once instead of being served late (0 = never; health checks and"
+        " watch streams are never refused for it)"
     ),
 }
 

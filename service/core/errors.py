@@ -283,6 +283,20 @@ def overloaded(limit: int) -> RollcallError:
     )
 
 
+def waited_too_long(waited: float, limit: float) -> RollcallError:
+    """A call waited for its turn longer than the server lets one: refused
+    before any work rather than served late."""
+    return RollcallError(
+        Code.RESOURCE_EXHAUSTED,
+        "OVERLOADED",
+        f"the server is busy (this call waited {waited:.2f} s for a turn, more than"
+        f" {limit:g} s); retry shortly",
+        twilio_code=20429,
+        http_status=429,
+        metadata={"retry_after_seconds": "1"},
+    )
+
+
 def shutting_down(message: str = "this server is shutting down; retry elsewhere") -> RollcallError:
     return RollcallError(
         Code.UNAVAILABLE, "SHUTTING_DOWN", message, twilio_code=20503, http_status=503

@@ -5,8 +5,9 @@ Rule 1: an error response is always `{"code", "message", "more_info", "status"}`
         would make the SDKs raise the wrong exception); the HTTP status stands in
         when the RollcallError names no Twilio code.
 Rule 2: not-found always reads "The requested resource <path> was not found" (a
-        malformed name in the path is one too), a stale etag is 412, and a 401
-        always carries WWW-Authenticate.
+        malformed name in the path is one too), a stale etag is 412, a 401
+        always carries WWW-Authenticate, and a 429 that says when to retry
+        carries Retry-After (seconds).
 Rule 3: a fault is logged here and answered 500/20500 with no detail in the body;
         an upstream 5xx is logged too and answered with its status's generic text.
 Rule 4: what a client caused (a body that does not decode, too many form fields,
@@ -114,6 +115,9 @@ def _is_bad_path(error: RollcallError) -> bool:
 
 def rollcall_error_response(error: RollcallError, request: web.Request) -> ErrorResponse:
     status, code, message = error.http_status, error.twilio_code, error.message
+    retry_after = error.metadata.get("retry_after_seconds")
+    if status == 429 and retry_after is not None and retry_after.isdigit():
+        return error_response(status, code, message, {"Retry-After": retry_after})
     if error.code is Code.NOT_FOUND or _is_bad_path(error):
         status, code, message = 404, NOT_FOUND_CODE, not_found_message(request)
     elif error.code is Code.ABORTED and error.reason == "ETAG_MISMATCH":

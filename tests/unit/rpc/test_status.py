@@ -25,6 +25,8 @@ ERRORS = [
     errors.etag_mismatch('"1"', '"2"'),
     errors.request_id_reused(),
     errors.rate_limited(),
+    errors.overloaded(16),
+    errors.waited_too_long(0.75, 0.5),
     errors.shutting_down(),
     errors.internal("disk on fire"),
 ]
@@ -50,6 +52,17 @@ def test_what_is_encoded_decodes_to_the_same_error(error: errors.RollcallError) 
         error.reason,
         tuple(errors.FieldViolation(v.field, v.description) for v in error.violations),
     )
+
+
+def test_an_error_that_says_when_to_retry_carries_retry_info() -> None:
+    status = to_status(errors.waited_too_long(0.75, 0.5))
+    retry = [d for d in status.details if d.Is(error_details_pb2.RetryInfo.DESCRIPTOR)]
+    assert len(retry) == 1
+    info = error_details_pb2.RetryInfo()
+    retry[0].Unpack(info)
+    assert info.retry_delay.seconds == 1
+    plain = to_status(errors.shutting_down())
+    assert not any(d.Is(error_details_pb2.RetryInfo.DESCRIPTOR) for d in plain.details)
 
 
 @pytest.mark.parametrize(
