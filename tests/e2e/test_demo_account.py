@@ -36,6 +36,7 @@ def _list(target: str, sid: str, token: str) -> grpc.StatusCode:
     return grpc.StatusCode.OK
 
 
+@pytest.mark.slow
 def test_without_accounts_the_demo_token_is_shown_once(tmp_path: Path) -> None:
     env = {"ROLLCALL_ACCOUNTS": "", "ROLLCALL_API_KEYS": ""}
     with logged_server(tmp_path, **env) as server:
@@ -56,6 +57,7 @@ def test_without_accounts_the_demo_token_is_shown_once(tmp_path: Path) -> None:
     assert token not in banner and token not in printed
 
 
+@pytest.mark.slow
 def test_with_accounts_there_is_no_demo_account(tmp_path: Path) -> None:
     # A demo account made by an earlier start without accounts...
     with logged_server(tmp_path, ROLLCALL_ACCOUNTS="", ROLLCALL_API_KEYS="") as server:

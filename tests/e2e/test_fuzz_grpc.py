@@ -30,6 +30,8 @@ from service.rpc import limits
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, basic
 from tests.e2e.hostile import LoggedServer, assert_clean_log, assert_typed, h2_call
 
+pytestmark = pytest.mark.slow
+
 SERVICE = "/rollcall.v1.ParticipantService/"
 MD = (("authorization", basic(ACCOUNT_SID, AUTH_TOKEN)),)
 FUZZ = settings(

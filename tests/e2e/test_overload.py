@@ -10,6 +10,7 @@ from pathlib import Path
 
 import aiohttp
 import grpc
+import pytest
 
 from rollcall.v1 import participant_service_pb2 as pb
 from rollcall.v1 import participant_service_pb2_grpc as pb_grpc
@@ -17,6 +18,8 @@ from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, basic
 from tests.e2e.process import ServerProcess
 from tests.e2e.storm import MD, await_progress, create_request, metric, reason
 from tests.e2e.test_crash_restart import _assert_log_matches_rows
+
+pytestmark = pytest.mark.slow
 
 LIMIT = 16
 CALLERS = 1500

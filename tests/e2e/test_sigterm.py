@@ -18,6 +18,7 @@ import signal
 from pathlib import Path
 
 import grpc
+import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from rollcall.v1 import participant_service_pb2_grpc as pb_grpc
@@ -25,6 +26,8 @@ from tests.e2e.dbquery import rows as query
 from tests.e2e.process import ServerProcess
 from tests.e2e.storm import MD, create_request, reason
 from tests.e2e.test_crash_restart import _assert_log_matches_rows
+
+pytestmark = pytest.mark.slow
 
 WRITERS = 48
 SERVICE = "rollcall.v1.ParticipantService"

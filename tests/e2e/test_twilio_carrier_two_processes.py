@@ -18,6 +18,7 @@ from typing import Any
 
 import aiohttp
 import grpc
+import pytest
 
 from rollcall.v1 import conference_service_pb2 as cpb
 from rollcall.v1 import conference_service_pb2_grpc as cpb_grpc
@@ -27,6 +28,8 @@ from rollcall.v1 import participant_service_pb2_grpc as pb_grpc
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, basic
 from tests.e2e.helpers import until_status
 from tests.e2e.process import ServerProcess
+
+pytestmark = pytest.mark.slow
 
 MD = (("authorization", basic(ACCOUNT_SID, AUTH_TOKEN)),)
 STATUS = (

@@ -35,6 +35,8 @@ from tests.e2e.test_twilio_carrier_two_processes import (
     name,
 )
 
+pytestmark = pytest.mark.slow
+
 _FORWARDED = ("Authorization", "Content-Type", "Accept", "User-Agent")
 
 

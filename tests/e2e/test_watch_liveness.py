@@ -46,6 +46,8 @@ from tests.e2e.storm import metric
 from tests.e2e.test_client_watch import Collector, connected_pair, event_revisions
 from tests.poll import eventually
 
+pytestmark = pytest.mark.slow
+
 # A frozen period must be over, every event of it delivered, within this.
 RECOVERY_SECONDS = 30.0
 WAIT_SECONDS = 20.0

@@ -15,6 +15,7 @@ import asyncio
 from pathlib import Path
 
 import grpc
+import pytest
 
 from rollcall.v1 import participant_service_pb2_grpc as pb_grpc
 from tests import pg
@@ -26,6 +27,8 @@ from tests.e2e.test_twilio_carrier_two_processes import (
 )
 from tests.e2e.test_twilio_orphan_after_kill import create_then_kill, relay_to
 from tests.poll import eventually
+
+pytestmark = pytest.mark.slow
 
 ENDED = "ended a call placed but never recorded"
 

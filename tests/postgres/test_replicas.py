@@ -17,6 +17,7 @@ from pathlib import Path
 
 import asyncpg
 import grpc
+import pytest
 
 from rollcall.v1 import enums_pb2 as E
 from rollcall.v1 import participant_pb2 as P
@@ -27,6 +28,8 @@ from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, basic
 from tests.e2e.process import ServerProcess
 from tests.e2e.test_callbacks import Receiver
 from tests.poll import eventually
+
+pytestmark = pytest.mark.slow
 
 MD = (("authorization", basic(ACCOUNT_SID, AUTH_TOKEN)),)
 ANCHOR = "+15551110000"  # answered at once: keeps the conference going
