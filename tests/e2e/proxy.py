@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from typing import cast
 
 _CHUNK = 65536
 
@@ -27,6 +28,12 @@ async def _pump(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> N
     except ConnectionError:
         pass
     writer.close()
+
+
+def _reading(writer: asyncio.StreamWriter) -> asyncio.ReadTransport:
+    """The transport under a TCP stream, which reads as well (StreamWriter
+    types it as only a WriteTransport)."""
+    return cast(asyncio.ReadTransport, writer.transport)
 
 
 class _Link:
@@ -45,7 +52,7 @@ class _Link:
         for pump in self.pumps:
             pump.cancel()
         for writer in self.writers():
-            writer.transport.pause_reading()
+            _reading(writer).pause_reading()
 
 
 class FreezableProxy:
@@ -82,7 +89,7 @@ class FreezableProxy:
         link = _Link(reader, writer)
         self._links.append(link)
         if self._holding:
-            writer.transport.pause_reading()
+            _reading(writer).pause_reading()
             self._held.append(link)
             return
         await self._forward(link)
@@ -96,7 +103,7 @@ class FreezableProxy:
         if link.frozen:  # frozen while it was connecting upstream
             link.freeze()
             return
-        link.writer.transport.resume_reading()
+        _reading(link.writer).resume_reading()
         link.pumps = [
             asyncio.create_task(_pump(link.reader, link.upstream)),
             asyncio.create_task(_pump(up_reader, link.writer)),

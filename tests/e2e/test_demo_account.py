@@ -32,7 +32,7 @@ def _list(target: str, sid: str, token: str) -> grpc.StatusCode:
                 timeout=10,
             )
         except grpc.RpcError as error:
-            return error.code()  # type: ignore[no-any-return]
+            return error.code()
     return grpc.StatusCode.OK
 
 
@@ -78,11 +78,13 @@ async def test_demo_account_setting(tmp_path: Path) -> None:
     async with serving(make_settings(tmp_path, demo_account="on")) as h:
         assert h.app.demo is not None and h.app.demo.created
         demo = h.app.demo
+        assert h.app.auth is not None
         assert h.app.auth.auth_token(demo.account_sid) == demo.auth_token
     async with serving(make_settings(tmp_path, demo_account="on")) as h:
         assert h.app.demo is not None and not h.app.demo.created
         assert h.app.demo.auth_token == demo.auth_token
     async with serving(make_settings(tmp_path, accounts="", api_keys="", demo_account="off")) as h:
+        assert h.app.auth is not None
         assert h.app.demo is None and h.app.auth.account_sids == []
     # A demo SID and token given in the settings are used, and the token is not stored.
     given = "AC" + "d" * 32
@@ -91,6 +93,7 @@ async def test_demo_account_setting(tmp_path: Path) -> None:
         make_settings(tmp_path / "x", demo_account_sid=given, demo_auth_token="given-token")
     ) as h:
         assert h.app.demo is not None and not h.app.demo.created
+        assert h.app.auth is not None
         assert h.app.auth.auth_token(given) == "given-token"
     assert "given-token" not in _meta(tmp_path / "x" / "rollcall.sqlite3").values()
 

@@ -32,13 +32,8 @@ from tests.e2e.process import ServerProcess
 pytestmark = pytest.mark.slow
 
 MD = (("authorization", basic(ACCOUNT_SID, AUTH_TOKEN)),)
-STATUS = (
-    pb.ConferenceEvent.DESCRIPTOR.fields_by_name["participant"]
-    .message_type.fields_by_name["status"]
-    .enum_type.values_by_name
-)
 QUEUED, RINGING, CONNECTED, COMPLETE = (
-    STATUS[f"PARTICIPANT_STATUS_{name}"].number
+    ppb.ParticipantStatus.Value(f"PARTICIPANT_STATUS_{name}")
     for name in ("QUEUED", "RINGING", "CONNECTED", "COMPLETE")
 )
 

@@ -121,7 +121,7 @@ async def test_three_replicas_one_killed_mid_stream(tmp_path: Path) -> None:
         await receiver.stop()
 
 
-async def _create(replica: Replica, conference: str, to: str, callback: str) -> pb.Participant:
+async def _create(replica: Replica, conference: str, to: str, callback: str) -> P.Participant:
     assert replica.stub is not None
     request = pb.CreateParticipantRequest(
         parent=PARENT + conference,
