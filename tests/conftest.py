@@ -13,9 +13,11 @@ Rule 1: `postgres` is on every test that needs the throwaway PostgreSQL server
         the like), and every test of a ROLLCALL_TEST_STORE=postgres run; by
         hand (`@pytest.mark.postgres`) on any other. A test that reaches the
         server without the marker fails (tests/pg.py, `server`).
-Rule 2: `slow` is on every test that takes more than about a second (a
-        module-level `pytestmark = pytest.mark.slow` where most of a module
-        is); measure with `.venv/bin/pytest -q --durations=0`.
+Rule 2: `slow` is on every test that takes more than about a second, and
+        on the documents' runnable examples (a process each, together a
+        fifth of the rest); a module-level `pytestmark = pytest.mark.slow`
+        where all of a module is. Measure with
+        `.venv/bin/pytest -q -p no:randomly --durations=0`.
 """
 
 from __future__ import annotations
