@@ -3,6 +3,21 @@
 The server runs in the test's own event loop (so the ManualClock drives call
 progress without sleeping) but is reached only through real sockets: gRPC
 over TCP and, for the REST gateway, HTTP over TCP.
+
+The markers (`./scripts/test --fast` runs what carries neither):
+
+Rule 1: `postgres` is on every test that needs the throwaway PostgreSQL server
+        (tests/pg.py), put there by `pytest_collection_modifyitems` below for
+        every test in tests/postgres/, every test parametrised with the value
+        "postgres" (the contract tests' `backend` and `replicated_backend`, and
+        the like), and every test of a ROLLCALL_TEST_STORE=postgres run; by
+        hand (`@pytest.mark.postgres`) on any other. A test that reaches the
+        server without the marker fails (tests/pg.py, `server`).
+Rule 2: `slow` is on every test that takes more than about a second, and
+        on the documents' runnable examples (a process each, together a
+        fifth of the rest); a module-level `pytestmark = pytest.mark.slow`
+        where all of a module is. Measure with
+        `.venv/bin/pytest -q -p no:randomly --durations=0`.
 """
 
 from __future__ import annotations
@@ -11,7 +26,7 @@ import base64
 import contextlib
 import dataclasses
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Generator
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +48,31 @@ KEY_SECRET = "secret-" + "3" * 25
 
 for _var in ("TWILIO_REGION", "TWILIO_EDGE"):
     os.environ.pop(_var, None)
+
+
+_POSTGRES_DIR = Path(__file__).resolve().parent / "postgres"
+
+
+def _needs_postgres(item: pytest.Item) -> bool:
+    if pg.test_store() == "postgres" or _POSTGRES_DIR in item.path.parents:
+        return True
+    callspec = getattr(item, "callspec", None)
+    return callspec is not None and "postgres" in callspec.params.values()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.get_closest_marker("postgres") is None and _needs_postgres(item):
+            item.add_marker(pytest.mark.postgres)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item) -> Generator[None, object, object]:
+    pg.marked = item.get_closest_marker("postgres") is not None
+    try:
+        return (yield)
+    finally:
+        pg.marked = None
 
 
 def basic(user: str, password: str) -> str:

@@ -31,6 +31,11 @@ ROOT = Path(__file__).resolve().parent.parent
 SUPERUSER = "rollcall"
 _lock = threading.Lock()
 _server: PostgresServer | None = None
+# Whether the running test carries the `postgres` marker, kept by
+# tests/conftest.py (None outside a test, e.g. in the benchmarks): a test that
+# reaches the server without it is an error, so `-m "not postgres"` never
+# starts PostgreSQL and never runs a test that needs it.
+marked: bool | None = None
 
 
 def _free_port() -> int:
@@ -161,6 +166,11 @@ class PostgresServer:
 def server() -> PostgresServer:
     """The session's server, started on first use."""
     global _server
+    if marked is False:
+        raise RuntimeError(
+            "this test uses the throwaway PostgreSQL server but is not marked postgres: "
+            "add @pytest.mark.postgres (see the marker rules in tests/conftest.py)"
+        )
     if os.environ.get("ROLLCALL_TEST_POSTGRES") == "skip":
         pytest.skip("ROLLCALL_TEST_POSTGRES=skip")
     with _lock:

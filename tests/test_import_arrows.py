@@ -15,6 +15,8 @@ import ast
 import collections
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 FACES = ("service.rpc", "service.gateway")
 ADAPTERS = ("service.store", "service.carriers", "service.webhooks")
@@ -251,6 +253,7 @@ def _cycles(edges: dict[str, set[str]]) -> list[list[str]]:
     return found
 
 
+@pytest.mark.slow
 def test_no_module_imports_another_in_a_circle() -> None:
     assert _cycles(_module_edges()) == []
 

@@ -212,7 +212,7 @@ def test_the_page_catches_up_after_a_server_restart(tmp_path: Path, browser: Any
                 )
             }
             for name, label in made:
-                until(browser, lambda n=name, lb=label: connected(api, n, lb))
+                until(browser, lambda n=name, lb=label: connected(api, n, lb))  # type: ignore[misc]  # a default binds the loop value
         sign_in(browser, process)
         until(browser, lambda: len(rows(browser)) == 3)
         assert all(r["status"] == "connected" for r in rows(browser).values())
@@ -291,7 +291,7 @@ def test_an_expired_token_is_minted_again_and_the_stream_resumes(
         until(browser, lambda: counted(browser, "tokens") >= 3)
         for muted in (True, False, True):
             api.update_participant("floor", "agent", muted=muted)
-            until(browser, lambda m=muted: rows(browser)[agent.call_sid]["muted"] is m)
+            until(browser, lambda m=muted: rows(browser)[agent.call_sid]["muted"] is m)  # type: ignore[misc]  # a default binds the loop value
         until(browser, lambda: counted(browser, "tokens") >= 5)
         assert counted(browser, "snapshots") == 1
         assert list(rows(browser)) == [agent.call_sid]

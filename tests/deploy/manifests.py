@@ -143,7 +143,9 @@ class Dockerfile:
         env: dict[str, str] = {}
         for word, rest in self.instructions:
             if word == "ENV":
-                env.update(item.split("=", 1) for item in shlex.split(rest))
+                for item in shlex.split(rest):
+                    key, value = item.split("=", 1)
+                    env[key] = value
         return env
 
     @property

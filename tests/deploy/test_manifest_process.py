@@ -181,6 +181,7 @@ def test_single_overlay_command_starts_and_answers_health(tmp_path: Path) -> Non
     assert (tmp_path / "data" / "rollcall.sqlite3").stat().st_size > 0
 
 
+@pytest.mark.postgres
 def test_ha_overlay_command_starts_and_answers_health(tmp_path: Path) -> None:
     resources = rendered("ha")
     secrets = {

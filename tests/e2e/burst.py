@@ -26,7 +26,7 @@ Outcome = tuple[str, float, float | None]
 
 
 def retry_delay(error: grpc.aio.AioRpcError) -> float | None:
-    status = rpc_status.from_call(error)  # type: ignore[arg-type]
+    status = rpc_status.from_call(error)
     for detail in status.details if status is not None else ():
         if detail.Is(error_details_pb2.RetryInfo.DESCRIPTOR):
             info = error_details_pb2.RetryInfo()

@@ -153,7 +153,7 @@ def h2_call(
 
 def error_info(error: grpc.RpcError) -> error_details_pb2.ErrorInfo | None:
     """The ErrorInfo of a failed call (None when it has none)."""
-    status = rpc_status.from_call(error)  # type: ignore[arg-type]
+    status = rpc_status.from_call(error)
     if status is None:
         return None
     for detail in status.details:
@@ -166,13 +166,13 @@ def error_info(error: grpc.RpcError) -> error_details_pb2.ErrorInfo | None:
 
 def assert_typed(error: grpc.RpcError) -> error_details_pb2.ErrorInfo:
     """A typed client error: not INTERNAL or UNKNOWN, with our ErrorInfo."""
-    code = error.code()  # type: ignore[attr-defined]
+    code = error.code()
     assert code not in (grpc.StatusCode.INTERNAL, grpc.StatusCode.UNKNOWN), (
         code,
-        error.details(),  # type: ignore[attr-defined]
+        error.details(),
     )
     info = error_info(error)
-    assert info is not None, (code, error.details())  # type: ignore[attr-defined]
+    assert info is not None, (code, error.details())
     assert info.domain == DOMAIN and info.reason
     assert "http_status" in info.metadata
     return info

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from typing import cast
 
 _CHUNK = 65536
 
@@ -29,6 +30,12 @@ async def _pump(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> N
     except ConnectionError:
         pass
     writer.close()
+
+
+def _reading(writer: asyncio.StreamWriter) -> asyncio.ReadTransport:
+    """The transport under a TCP stream, which reads as well (StreamWriter
+    types it as only a WriteTransport)."""
+    return cast(asyncio.ReadTransport, writer.transport)
 
 
 class _Link:
@@ -47,7 +54,7 @@ class _Link:
         for pump in self.pumps:
             pump.cancel()
         for writer in self.writers():
-            writer.transport.pause_reading()
+            _reading(writer).pause_reading()
 
 
 class FreezableProxy:
@@ -85,7 +92,7 @@ class FreezableProxy:
         link = _Link(reader, writer)
         self._links.append(link)
         if self._holding:
-            writer.transport.pause_reading()
+            _reading(writer).pause_reading()
             self._held.append(link)
             return
         await self._forward(link)
@@ -102,7 +109,7 @@ class FreezableProxy:
         if link.frozen:  # frozen while it was connecting upstream
             link.freeze()
             return
-        link.writer.transport.resume_reading()
+        _reading(link.writer).resume_reading()
         link.pumps = [
             asyncio.create_task(_pump(link.reader, link.upstream)),
             asyncio.create_task(_pump(up_reader, link.writer)),

@@ -65,6 +65,7 @@ async def _cli(*argv: str) -> tuple[int, str, list[str]]:
     return child.returncode, head + err.decode(), [m for m in loaded.strip().split(",") if m]
 
 
+@pytest.mark.slow
 async def test_the_client_commands_load_no_server_module(harness: Harness) -> None:
     """`rollcall participants ...`, `watch` and `callbacks ...` against a real
     server: each does its work without importing the server package."""

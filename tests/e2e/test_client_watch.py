@@ -108,6 +108,7 @@ async def test_snapshot_then_live_events(harness: Harness) -> None:
         assert isinstance(done, InitialStateComplete)
         assert done.raw.WhichOneof("item") == "initial_state_complete"
 
+        assert harness.app.watch is not None
         await harness.app.watch.wait_idle(1)
         muted = await rollcall.update_participant(conference, "agent", muted=True)
         await watch.until_revision(muted.revision)
@@ -132,6 +133,7 @@ async def test_resumes_by_itself_after_a_restart_on_the_same_port(tmp_path: Path
         conference = await connected_pair(rollcall, advance_of(first))
         watch = Collector(rollcall.watch(conference, max_backoff=0.05))
         await watch.until(lambda items: any(isinstance(i, InitialStateComplete) for i in items))
+        assert first.watch is not None
         await first.watch.wait_idle(1)
         before = (await rollcall.update_participant(conference, "agent", muted=True)).revision
         await watch.until_revision(before)
@@ -146,6 +148,7 @@ async def test_resumes_by_itself_after_a_restart_on_the_same_port(tmp_path: Path
 
     async with server(tmp_path, port=port, start=SECOND) as second:
         await watch.until_revision(missed)
+        assert second.watch is not None
         await second.watch.wait_idle(1)
         live = (await rollcall.update_participant(conference, "customer", hold=False)).revision
         await watch.until_revision(live)
@@ -239,6 +242,7 @@ async def test_sync_watch_in_a_thread(harness: Harness) -> None:
 
     following = asyncio.create_task(asyncio.to_thread(follow))
     await asyncio.wait_for(snapshot_done.wait(), TIMEOUT)
+    assert harness.app.watch is not None
     await harness.app.watch.wait_idle(1)
     async with client_for(harness.grpc_target) as rollcall:
         await rollcall.update_participant(conference, "agent", muted=True)  # filtered out
@@ -285,6 +289,7 @@ async def test_cli_watch_json_until_the_conference_ends(
         argv = ["watch", conference, "--json", "--target", harness.grpc_target]
         argv += ["--account-sid", ACCOUNT_SID, "--auth-token", AUTH_TOKEN]
         running = asyncio.create_task(asyncio.to_thread(cli.main, argv))
+        assert harness.app.watch is not None
         await harness.app.watch.wait_idle(1)
         await rollcall.update_participant(conference, "agent", muted=True)
         await rollcall.delete_participant(conference, "agent")  # the last one: it ends

@@ -35,6 +35,7 @@ from tests import pg
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, Harness
 
 pytestmark = [
+    pytest.mark.slow,
     pytest.mark.skipif(pg.test_store() == "postgres", reason="store-independent"),
     # Building and installing: a cold pip cache downloads grpcio and protobuf.
     pytest.mark.timeout(300),

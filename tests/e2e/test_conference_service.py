@@ -48,6 +48,7 @@ async def conference_sid(h: Harness, name: str) -> str:
     return response.conference.conference_sid
 
 
+@pytest.mark.slow
 async def test_list_is_newest_first_with_filters_and_paging(h: Harness) -> None:
     names = [f"room {n}" for n in range(5)]
     for name in names:

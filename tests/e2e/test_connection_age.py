@@ -27,6 +27,7 @@ def reconnects(items: object) -> list[Reconnected]:
     return [item for item in items if isinstance(item, Reconnected)]
 
 
+@pytest.mark.slow
 async def test_watch_on_an_aged_connection_resumes_by_revision(tmp_path: Path) -> None:
     async with (
         started(

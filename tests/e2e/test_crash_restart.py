@@ -8,6 +8,7 @@ import random
 from pathlib import Path
 
 import grpc
+import pytest
 
 from rollcall.v1 import participant_service_pb2 as pb
 from rollcall.v1 import participant_service_pb2_grpc as pb_grpc
@@ -15,6 +16,8 @@ from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, basic
 from tests.e2e.dbquery import rows as query
 from tests.e2e.helpers import _assert_log_matches_rows
 from tests.e2e.process import ServerProcess
+
+pytestmark = pytest.mark.slow
 
 MD = (("authorization", basic(ACCOUNT_SID, AUTH_TOKEN)),)
 WRITERS = 8

@@ -89,6 +89,7 @@ async def cli_json(
     return json.loads(out)
 
 
+@pytest.mark.slow
 async def test_a_receiver_down_for_an_hour_gets_its_callbacks_as_dead_letters(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -41,10 +41,11 @@ def _list(target: str, sid: str, token: str) -> grpc.StatusCode:
                 timeout=10,
             )
         except grpc.RpcError as error:
-            return error.code()  # type: ignore[no-any-return]
+            return error.code()
     return grpc.StatusCode.OK
 
 
+@pytest.mark.slow
 def test_without_accounts_the_demo_token_is_shown_once(tmp_path: Path) -> None:
     env = {"ROLLCALL_ACCOUNTS": "", "ROLLCALL_API_KEYS": ""}
     with logged_server(tmp_path, **env) as server:
@@ -65,6 +66,7 @@ def test_without_accounts_the_demo_token_is_shown_once(tmp_path: Path) -> None:
     assert token not in banner and token not in printed
 
 
+@pytest.mark.slow
 def test_with_accounts_there_is_no_demo_account(tmp_path: Path) -> None:
     # A demo account made by an earlier start without accounts...
     with logged_server(tmp_path, ROLLCALL_ACCOUNTS="", ROLLCALL_API_KEYS="") as server:
@@ -85,11 +87,13 @@ async def test_demo_account_setting(tmp_path: Path) -> None:
     async with serving(make_settings(tmp_path, demo_account="on")) as h:
         assert h.app.demo is not None and h.app.demo.created
         demo = h.app.demo
+        assert h.app.auth is not None
         assert h.app.auth.auth_token(demo.account_sid) == demo.auth_token
     async with serving(make_settings(tmp_path, demo_account="on")) as h:
         assert h.app.demo is not None and not h.app.demo.created
         assert h.app.demo.auth_token == demo.auth_token
     async with serving(make_settings(tmp_path, accounts="", api_keys="", demo_account="off")) as h:
+        assert h.app.auth is not None
         assert h.app.demo is None and h.app.auth.account_sids == []
     # A demo SID and token given in the settings are used, and the token is not stored.
     given = "AC" + "d" * 32
@@ -98,6 +102,7 @@ async def test_demo_account_setting(tmp_path: Path) -> None:
         make_settings(tmp_path / "x", demo_account_sid=given, demo_auth_token=GIVEN_TOKEN)
     ) as h:
         assert h.app.demo is not None and not h.app.demo.created
+        assert h.app.auth is not None
         assert h.app.auth.auth_token(given) == GIVEN_TOKEN
     assert GIVEN_TOKEN not in _meta(tmp_path / "x" / "rollcall.sqlite3").values()
 

@@ -239,6 +239,7 @@ def _failure(block: Block, done: subprocess.CompletedProcess[str], text: str) ->
     )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("block", RUN, ids=[b.where for b in RUN])
 def test_block_runs(block: Block, docs_server: DocsServer, tmp_path: Path) -> None:
     text = docs_server.rewrite(block.text)
@@ -257,6 +258,7 @@ def test_block_runs(block: Block, docs_server: DocsServer, tmp_path: Path) -> No
     assert done.returncode == 0, _failure(block, done, text)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("block", SERVERS, ids=[b.where for b in SERVERS])
 def test_server_block_starts(block: Block, docs_server: DocsServer, tmp_path: Path) -> None:
     env = {

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 import json
 import re
 from collections.abc import Awaitable, Callable
@@ -137,7 +138,7 @@ async def test_undecodable_request_bytes_are_invalid_argument_and_counted(
         assert info.reason == "MALFORMED_REQUEST"
         assert "class" not in (caught.value.details() or "")
         # The RPC is counted as it finishes, which may be just after the client hears.
-        await _wait_for(lambda m=method: _metric(harness, m, "INVALID_ARGUMENT"), before + 1)
+        await _wait_for(functools.partial(_metric, harness, method, "INVALID_ARGUMENT"), before + 1)
     watch = harness.channel.unary_stream(SERVICE + "WatchConference")
     with pytest.raises(grpc.aio.AioRpcError) as caught:
         async for _ in watch(b"\x0a\xff\xff\xff\x0f", metadata=harness.md()):

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import grpc
 import pytest
 
 from rollcall.v1 import enums_pb2 as en
 from rollcall.v1 import participant_pb2 as ppb
 from rollcall.v1 import participant_service_pb2 as pb
+from service.carriers.simulated.adapter import SimulatedCarrier
 from tests.conftest import Harness
 from tests.e2e.helpers import create, expect_error, fetch, list_all
 
@@ -141,7 +144,7 @@ async def test_every_create_parameter_is_accepted(harness: Harness) -> None:
     ],
 )
 async def test_bad_create_fields_are_refused_and_change_nothing(
-    harness: Harness, fields: dict[str, object], bad_field: str, twilio_code: int | None
+    harness: Harness, fields: dict[str, Any], bad_field: str, twilio_code: int | None
 ) -> None:
     error = await expect_error(create(harness, "bad", **fields), grpc.StatusCode.INVALID_ARGUMENT)
     assert bad_field in {v.field for v in error.violations}
@@ -442,6 +445,7 @@ async def test_repeated_request_id_returns_first_and_dials_once(harness: Harness
     first = (await create(harness, "room", request_id="req-1")).participant
     again = (await create(harness, "room", request_id="req-1")).participant
     assert again.call_sid == first.call_sid
+    assert isinstance(harness.app.carrier, SimulatedCarrier)
     assert harness.app.carrier.calls_in_flight() == 1
     assert len(await list_all(harness, first.conference_sid)) == 1
     error = await expect_error(

@@ -102,6 +102,7 @@ async def test_stop_ends_watch_streams_so_clients_resume_elsewhere(tmp_path: Pat
         ),
         metadata=md,
     )
+    assert app.watch is not None
     await app.watch.wait_idle(1)
     # A long grace period: the watch must not hold the stop up for it.
     stopping = asyncio.create_task(app.stop(grace=30))

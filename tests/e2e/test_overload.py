@@ -12,9 +12,11 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import grpc
+import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from rollcall.v1 import participant_service_pb2 as pb
@@ -24,6 +26,8 @@ from tests.e2e.dbquery import rows as query
 from tests.e2e.helpers import _assert_log_matches_rows
 from tests.e2e.process import ServerProcess
 from tests.e2e.storm import MD, await_progress, create_request, metric, reason
+
+pytestmark = pytest.mark.slow
 
 LIMIT = 16
 CALLERS = 1500
@@ -184,7 +188,7 @@ async def test_a_burst_of_2000_callers_waits_no_longer_than_the_bound_and_health
                 assert await asyncio.wait_for(process.stdout.readline(), 60) == b"ready\n"
             checks: list[tuple[int, float]] = []
 
-            async def check_health_until(done: asyncio.Future[object]) -> None:
+            async def check_health_until(done: asyncio.Future[Any]) -> None:
                 while not done.done():
                     began = time.monotonic()
                     answer = await health.Check(health_pb2.HealthCheckRequest(), timeout=30)

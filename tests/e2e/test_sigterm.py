@@ -28,6 +28,8 @@ from tests.e2e.helpers import _assert_log_matches_rows
 from tests.e2e.process import ServerProcess
 from tests.e2e.storm import MD, create_request, reason
 
+pytestmark = pytest.mark.slow
+
 SERVICE = "rollcall.v1.ParticipantService"
 # The wait bound (ROLLCALL_MAX_WAIT_SECONDS, tests/e2e/test_overload.py) would
 # refuse some calls OVERLOADED under this load before the signal; these tests

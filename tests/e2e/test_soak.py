@@ -11,12 +11,15 @@ import random
 from pathlib import Path
 
 import grpc
+import pytest
 
 from rollcall.v1 import participant_service_pb2 as pb
 from rollcall.v1 import participant_service_pb2_grpc as pb_grpc
 from tests.e2e.helpers import _assert_log_matches_rows
 from tests.e2e.process import ServerProcess
 from tests.e2e.storm import MD, await_none_queued, create_request, storm
+
+pytestmark = pytest.mark.slow
 
 SOAK_SECONDS = 20.0
 CONFERENCES = [f"soak-{i}" for i in range(40)]

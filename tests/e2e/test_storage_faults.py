@@ -24,6 +24,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from rollcall.v1 import participant_pb2 as ppb
 from service.app import CALLBACK_SERVICE_NAME, SERVICE_NAME
+from service.carriers.simulated.adapter import SimulatedCarrier
 from tests.conftest import (
     ACCOUNT_SID,
     AUTH_TOKEN,
@@ -141,6 +142,7 @@ async def test_disk_full_is_typed_keeps_reads_and_recovers_with_every_call_progr
         await h.advance(5)
         statuses = [(await fetch(h, "room", sid)).status for sid in sids]
         assert RINGING in statuses
+        assert isinstance(h.app.carrier, SimulatedCarrier)
         assert h.app.carrier.retrying() >= 1
 
         # Space returns: writes work again and every call moves on by itself.

@@ -117,7 +117,7 @@ async def _probe_grpc(h: Harness, v: Victim, md: tuple[tuple[str, str]], own: st
 
         for conf in conferences:
             parent = f"accounts/{account}/conferences/{conf}"
-            keys = (conf,)
+            keys: tuple[str, ...] = (conf,)
             note(
                 "List",
                 await _answer(
@@ -195,8 +195,8 @@ async def _probe_rest(h: Harness, v: Victim, auth: str, own: str) -> None:
                     ("list", "GET", f"{base}/Participants.json", None)
                 ]
                 if not (account == own and conf in (v.friendly, "no-such-room")):
-                    form = {"From": "+15005550006", "To": "+15551239999"}
-                    calls.append(("create", "POST", f"{base}/Participants.json", form))
+                    create = {"From": "+15005550006", "To": "+15551239999"}
+                    calls.append(("create", "POST", f"{base}/Participants.json", create))
                 for key in participants:
                     path = f"{base}/Participants/{quote(key)}.json"
                     calls += [

@@ -18,6 +18,7 @@ from typing import Any
 
 import aiohttp
 import grpc
+import pytest
 
 from rollcall.v1 import conference_service_pb2 as cpb
 from rollcall.v1 import conference_service_pb2_grpc as cpb_grpc
@@ -28,6 +29,8 @@ from tests.conftest import ACCOUNT_SID, AUTH_TOKEN
 from tests.e2e.helpers import until_status
 from tests.e2e.process import ServerProcess
 from tests.e2e.twilio_processes import COMPLETE, CONNECTED, MD, QUEUED, RINGING, fetch, name
+
+pytestmark = pytest.mark.slow
 
 
 async def test_rollcall_a_dials_through_rollcall_b(tmp_path: Path) -> None:

@@ -17,11 +17,14 @@ import asyncio
 from pathlib import Path
 
 import grpc
+import pytest
 
 from rollcall.v1 import participant_service_pb2_grpc as pb_grpc
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN
 from tests.e2e.process import ServerProcess
 from tests.e2e.twilio_processes import COMPLETE, create_then_kill, fetch, relay_to
+
+pytestmark = pytest.mark.slow
 
 
 async def test_a_call_placed_by_a_killed_rollcall_is_ended_at_restart(tmp_path: Path) -> None:

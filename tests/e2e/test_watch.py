@@ -79,6 +79,7 @@ async def test_progress_marker_when_idle(harness: Harness) -> None:
     call = watch(harness, a.conference_sid)
     while (await read(call)).WhichOneof("item") != "initial_state_complete":
         pass
+    assert harness.app.watch is not None
     await harness.app.watch.wait_idle(1)
     await harness.advance(harness.app.settings.watch_progress_seconds)
     marker = await read(call)
@@ -160,6 +161,7 @@ async def test_filters_by_kind_and_participant(harness: Harness) -> None:
         "agent",
     )
     await mute(harness, conf, "customer", muted=False)
+    assert harness.app.watch is not None
     await harness.app.watch.wait_idle(1)
     await harness.advance(harness.app.settings.watch_progress_seconds)
     # The customer's mute was filtered out, but the marker still carries the
@@ -193,6 +195,7 @@ async def test_watchers_per_account_limit(tmp_path: Any) -> None:
         open_calls = [
             watch(h, a.conference_sid, resume_after_revision=a.revision) for _ in range(2)
         ]
+        assert h.app.watch is not None
         await h.app.watch.wait_idle(2)
         error = await expect_error(
             _drain(watch(h, a.conference_sid)), grpc.StatusCode.RESOURCE_EXHAUSTED

@@ -110,7 +110,8 @@ async def test_tenancy_bounds_and_bad_requests(harness: Harness) -> None:
     other = AccountStream(harness, metadata=harness.md(OTHER_SID, OTHER_TOKEN))
     await expect_error(other.call.read(), grpc.StatusCode.NOT_FOUND)
     bad = harness.stub.WatchAccount(
-        pb.WatchAccountRequest(parent=account_parent(harness), event_types=[99]),
+        # 99 is deliberately no ConferenceEventType.
+        pb.WatchAccountRequest(parent=account_parent(harness), event_types=[99]),  # type: ignore[list-item]
         metadata=harness.md(),
     )
     await expect_error(bad.read(), grpc.StatusCode.INVALID_ARGUMENT)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import AsyncGenerator
 from pathlib import Path
 from typing import Any
 
@@ -34,11 +35,14 @@ async def test_live_stream_behind_the_retained_log_is_told_to_resnapshot(
     monkeypatch.setattr(watch_feed, "_CACHE", 1)
     async with started(tmp_path, event_retention_count=2, event_retention_seconds=0) as h:
         a = (await create(h, "room")).participant
+        assert h.app.api is not None
         stream = h.app.api.watch_conference(
             pb.WatchConferenceRequest(parent=h.parent(a.conference_sid)),
             basic(ACCOUNT_SID, AUTH_TOKEN),
         )
+        assert isinstance(stream, AsyncGenerator)
         async for item in stream:
+            assert isinstance(item, pb.WatchConferenceResponse)
             if item.WhichOneof("item") == "initial_state_complete":
                 break
         # The stream is paused between two items (a slow reader) while the
@@ -67,6 +71,7 @@ async def test_internal_failure_of_watch_is_logged_as_internal(
             raise RuntimeError("storage exploded")
 
         # A fault inside the stream that is not a RollcallError.
+        assert h.app.watch is not None
         monkeypatch.setattr(h.app.watch.store, "list_participants", broken)
         with caplog.at_level(logging.INFO, logger="rollcall.rpc"):
             call = h.stub.WatchConference(

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import grpc
+import pytest
 
 from rollcall.v1 import participant_service_pb2 as pb
 from service.gateway.status import from_rpc_error
@@ -143,6 +144,7 @@ async def _writer(h: Harness, rng: random.Random, mine: list[str]) -> None:
             ), exc
 
 
+@pytest.mark.slow
 async def test_random_writes_with_disconnecting_watchers(tmp_path: Path) -> None:
     rng = random.Random(20261120)
     async with started(

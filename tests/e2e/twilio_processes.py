@@ -15,17 +15,14 @@ import grpc
 import pytest
 from aiohttp import web
 
+from rollcall.v1 import participant_pb2 as ppb
 from rollcall.v1 import participant_service_pb2 as pb
 from rollcall.v1 import participant_service_pb2_grpc as pb_grpc
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, basic
 from tests.e2e.process import ServerProcess
 
 MD = (("authorization", basic(ACCOUNT_SID, AUTH_TOKEN)),)
-STATUS = (
-    pb.ConferenceEvent.DESCRIPTOR.fields_by_name["participant"]
-    .message_type.fields_by_name["status"]
-    .enum_type.values_by_name
-)
+STATUS = ppb.ParticipantStatus.DESCRIPTOR.values_by_name
 QUEUED, RINGING, CONNECTED, COMPLETE = (
     STATUS[f"PARTICIPANT_STATUS_{name}"].number
     for name in ("QUEUED", "RINGING", "CONNECTED", "COMPLETE")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 from collections.abc import AsyncIterator
+from typing import Any
 
 from service.carriers.twilio.adapter import TwilioCarrier
 from service.carriers.twilio.config import TwilioOptions, UpstreamAccount
@@ -58,7 +59,7 @@ class CoreRig:
     seen: list[Event]
 
     def create_command(
-        self, account: str = ACCOUNT, room: str = "room", **kw: object
+        self, account: str = ACCOUNT, room: str = "room", **kw: Any
     ) -> CreateCommand:
         return command(conference=ConferenceRef(account, room), **kw)
 

@@ -76,6 +76,7 @@ def upstream(request: pytest.FixtureRequest, service: server_conftest.Harness) -
     ("direct", as `rollcall serve` runs it) or through GrpcUpstream on a real
     channel ("grpc", as `rollcall gateway` runs it)."""
     if request.param == "direct":
+        assert service.app.api is not None and service.app.conference_api is not None
         return RecordingUpstream(LocalUpstream(service.app.api, service.app.conference_api))
     return RecordingUpstream(GrpcUpstream(service.channel))
 

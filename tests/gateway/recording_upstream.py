@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from google.protobuf.message import Message
 
@@ -29,16 +29,7 @@ class Call:
     authorization: str | None
 
 
-_METHODS = {
-    "create": "create_participant",
-    "fetch": "fetch_participant",
-    "list": "list_participants",
-    "update": "update_participant",
-    "delete": "delete_participant",
-    "list_conferences": "list_conferences",
-    "fetch_conference": "fetch_conference",
-    "update_conference": "update_conference",
-}
+_Forward = TypeVar("_Forward", bound=Callable[..., Awaitable[Any]])
 
 
 class RecordingUpstream:
@@ -49,12 +40,21 @@ class RecordingUpstream:
         self.calls: list[Call] = []
         # Raised by the next call instead of forwarding it (see the docstring).
         self.fail_with: BaseException | None = None
-        for short, method in _METHODS.items():
-            setattr(self, method, self._recorder(short, getattr(inner, method)))
+        self.create_participant = self._recorder("create", inner.create_participant)
+        self.fetch_participant = self._recorder("fetch", inner.fetch_participant)
+        self.list_participants = self._recorder("list", inner.list_participants)
+        self.update_participant = self._recorder("update", inner.update_participant)
+        self.delete_participant = self._recorder("delete", inner.delete_participant)
+        self.list_conferences = self._recorder("list_conferences", inner.list_conferences)
+        self.fetch_conference = self._recorder("fetch_conference", inner.fetch_conference)
+        self.update_conference = self._recorder("update_conference", inner.update_conference)
+        self.create_watch_token = self._recorder("create_watch_token", inner.create_watch_token)
+        # A stream: forwarded as it is, not recorded.
+        self.watch_account = inner.watch_account
 
-    def _recorder(
-        self, short: str, forward: Callable[[Any, str | None], Awaitable[Any]]
-    ) -> Callable[[Any, str | None], Awaitable[Any]]:
+    def _recorder(self, short: str, forward: _Forward) -> _Forward:
+        """`forward`, recorded as `short`; of forward's own type."""
+
         async def call(request: Any, authorization: str | None) -> Any:
             self.calls.append(Call(short, request, authorization))
             if self.fail_with is not None:
@@ -62,7 +62,7 @@ class RecordingUpstream:
                 raise failure
             return await forward(request, authorization)
 
-        return call
+        return cast(_Forward, call)
 
     def last(self, method: str) -> Message:
         return next(c.request for c in reversed(self.calls) if c.method == method)

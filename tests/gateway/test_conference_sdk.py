@@ -51,6 +51,7 @@ async def add(client: Any, room: str, to: str = "+15558670001") -> Any:
     return await asyncio.to_thread(client.conferences(room).participants.create, from_=FROM, to=to)
 
 
+@pytest.mark.slow
 async def test_list_filters_and_pages(
     client: TwilioClientFactory, env: TwilioEnv, harness: server_conftest.Harness
 ) -> None:

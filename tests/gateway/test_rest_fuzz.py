@@ -46,6 +46,8 @@ from tests.conftest import (
 )
 from tests.gateway.rest_fuzz_strategies import FORM, hostile_requests, request
 
+pytestmark = pytest.mark.slow
+
 ERROR_KEYS = {"code", "message", "more_info", "status"}
 SECRETS = (AUTH_TOKEN, OTHER_TOKEN, KEY_SECRET)
 FUZZ = settings(

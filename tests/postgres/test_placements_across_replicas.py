@@ -15,6 +15,7 @@ import asyncio
 from pathlib import Path
 
 import grpc
+import pytest
 
 from rollcall.v1 import participant_service_pb2_grpc as pb_grpc
 from tests import pg
@@ -22,6 +23,8 @@ from tests.conftest import ACCOUNT_SID, AUTH_TOKEN
 from tests.e2e.process import ServerProcess
 from tests.e2e.twilio_processes import COMPLETE, create_then_kill, fetch, relay_to
 from tests.poll import eventually
+
+pytestmark = pytest.mark.slow
 
 ENDED = "ended a call placed but never recorded"
 

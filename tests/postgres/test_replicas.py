@@ -17,6 +17,7 @@ from pathlib import Path
 
 import asyncpg
 import grpc
+import pytest
 
 from rollcall.v1 import enums_pb2 as E
 from rollcall.v1 import participant_pb2 as P
@@ -27,6 +28,8 @@ from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, basic
 from tests.e2e.process import ServerProcess
 from tests.fakes.receiver import Receiver
 from tests.poll import eventually
+
+pytestmark = pytest.mark.slow
 
 MD = (("authorization", basic(ACCOUNT_SID, AUTH_TOKEN)),)
 ANCHOR = "+15551110000"  # answered at once: keeps the conference going
@@ -118,7 +121,7 @@ async def test_three_replicas_one_killed_mid_stream(tmp_path: Path) -> None:
         await receiver.stop()
 
 
-async def _create(replica: Replica, conference: str, to: str, callback: str) -> pb.Participant:
+async def _create(replica: Replica, conference: str, to: str, callback: str) -> P.Participant:
     assert replica.stub is not None
     request = pb.CreateParticipantRequest(
         parent=PARENT + conference,

@@ -212,14 +212,17 @@ async def test_postgres_restarted_three_times_under_writers_and_watchers(tmp_pat
                 for mode in RESTARTS:
                     target = outcomes.acknowledged + WRITES_BETWEEN
                     await eventually(
-                        lambda t=target: outcomes.acknowledged >= t, "writes go through", WAIT
+                        lambda t=target: outcomes.acknowledged >= t,  # type: ignore[misc]
+                        "writes go through",
+                        WAIT,
                     )
                     up.clear()
                     failed = sum(outcomes.failures.values())
                     await asyncio.to_thread(database.stop, mode)
                     try:
                         await eventually(
-                            lambda f=failed: sum(outcomes.failures.values()) > f,
+                            # a default binds the loop value
+                            lambda f=failed: sum(outcomes.failures.values()) > f,  # type: ignore[misc]
                             "a call fails while the database is down",
                             WAIT,
                         )

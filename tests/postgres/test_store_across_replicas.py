@@ -10,6 +10,7 @@ from pathlib import Path
 
 import asyncpg
 import grpc
+import pytest
 
 from rollcall.v1 import participant_service_pb2 as pb
 from service.core.retention import Kind
@@ -72,6 +73,7 @@ async def test_concurrent_requests_on_two_replicas_agree(tmp_path: Path) -> None
         assert [e.revision for e in events] == list(range(1, page.revision + 1))
 
 
+@pytest.mark.slow
 async def test_a_change_blocked_past_the_statement_timeout_is_unavailable(
     tmp_path: Path,
 ) -> None:
@@ -100,6 +102,7 @@ async def test_a_change_blocked_past_the_statement_timeout_is_unavailable(
         assert updated.participant.muted
 
 
+@pytest.mark.slow
 async def test_pooled_connections_hold_no_session_state_after_use(tmp_path: Path) -> None:
     """The pool hands connections back without asyncpg's reset query: that is
     only right while nothing done on a pooled connection outlives its

@@ -81,7 +81,10 @@ async def test_steps_taken_at_one_instant_are_one_change_with_an_event_each() ->
 
         def record(events: Sequence[Event]) -> None:
             changes.append(
-                [(e.type, e.revision, e.participant and e.participant.status.value) for e in events]
+                [
+                    (e.type, e.revision, e.participant.status.value if e.participant else None)
+                    for e in events
+                ]
             )
 
         rig.participants.subscribe(record)

@@ -73,7 +73,7 @@ async def test_end_on_exit_left_ends_conference(core: tuple) -> None:
     )
     assert g.status is ParticipantStatus.COMPLETE
     assert g.leave_reason is LeaveReason.MODERATOR_ENDED_CONFERENCE
-    assert participants.carrier.calls_in_flight() == 0  # type: ignore[attr-defined]
+    assert participants.carrier.calls_in_flight() == 0
 
 
 async def test_kick_before_answer_cancels_the_call(core: tuple) -> None:

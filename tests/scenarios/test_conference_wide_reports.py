@@ -12,6 +12,8 @@ its inverse, who leaves why when a conference ends.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from service.carriers.simulated.adapter import SimulatedCarrier
@@ -41,10 +43,10 @@ def test_conference_names_read_back_only_when_rollcalls() -> None:
         assert conference_of(name) is None, name
 
 
-def end_report(conf: str, carrier: str, seq: int, **kw: object) -> ConferenceReport:
+def end_report(conf: str, carrier: str, seq: int, **kw: Any) -> ConferenceReport:
     return ConferenceReport(
         ConferenceEvent.CONFERENCE_END, carrier, seq, 10.0, rollcall_conference=conf, **kw
-    )  # type: ignore[arg-type]
+    )
 
 
 async def test_a_conference_end_kicks_nobody_and_names_the_ending_call(core: tuple) -> None:

@@ -74,7 +74,7 @@ def test_json_lines_stay_valid_json_and_extras_are_scrubbed() -> None:
         __file__,
         1,
         'quoted "Basic QUM6dG9rZW4=" and a \\ backslash',
-        None,
+        (),
         None,
         extra={"url": "https://u:pw@example.com/cb", "nested": {"h": ["Bearer abc"]}},
     )

@@ -121,7 +121,11 @@ def test_serve_hands_resolved_settings_to_the_server(monkeypatch: pytest.MonkeyP
     seen: list[Any] = []
 
     def fake_entry_point(module: str, attribute: str) -> Any:
-        return lambda *args: seen.append((module, attribute, *args)) or 3
+        def entry(*args: Any) -> int:
+            seen.append((module, attribute, *args))
+            return 3
+
+        return entry
 
     monkeypatch.setattr(cli, "_entry_point", fake_entry_point)
     monkeypatch.setenv("ROLLCALL_CARRIER", "simulated")

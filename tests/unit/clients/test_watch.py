@@ -62,7 +62,9 @@ def complete(revision: int) -> pb.WatchConferenceResponse:
     )
 
 
-def event(revision: int, kind: int, p: ppb.Participant | None = None) -> pb.WatchConferenceResponse:
+def event(
+    revision: int, kind: pb.ConferenceEventType.ValueType, p: ppb.Participant | None = None
+) -> pb.WatchConferenceResponse:
     return pb.WatchConferenceResponse(
         event=pb.ConferenceEvent(
             revision=revision,
@@ -515,6 +517,8 @@ def test_items_keep_the_raw_response() -> None:
     item = watch_item(response)
     assert isinstance(item, InitialParticipant) and item.raw is response
     assert isinstance(watch_item(complete(3)), InitialStateComplete)
-    assert isinstance(watch_item(event(3, 1, A)), EventItem)
+    assert isinstance(
+        watch_item(event(3, T.CONFERENCE_EVENT_TYPE_PARTICIPANT_JOINED, A)), EventItem
+    )
     with pytest.raises(ValueError, match="without an item"):
         watch_item(pb.WatchConferenceResponse())

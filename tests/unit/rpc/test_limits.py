@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rollcall.v1 import callback_service_pb2 as callback_pb
 from rollcall.v1 import conference_service_pb2 as conference_pb
+from rollcall.v1 import enums_pb2
 from rollcall.v1 import participant_service_pb2 as pb
 from service.core import errors
 from service.rpc import limits
@@ -47,7 +48,9 @@ def test_at_the_limit_passes_and_one_over_fails() -> None:
 
 def test_repeated_fields_are_counted() -> None:
     request = pb.CreateParticipantRequest()
-    request.status_callback_event.extend([1] * (limits.DEFAULT_COUNT + 1))
+    request.status_callback_event.extend(
+        [enums_pb2.CALL_EVENT_INITIATED] * (limits.DEFAULT_COUNT + 1)
+    )
     (violation,) = limits.violations(request)
     assert violation.field == "status_callback_event"
     watch = pb.WatchConferenceRequest(participants=["p"] * 251)

@@ -6,6 +6,7 @@ refused, and the progress-interval metadata both sides name the same."""
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import pytest
 
@@ -103,8 +104,9 @@ def test_both_sides_agree_on_the_progress_interval() -> None:
     ],
 )
 def test_bad_server_keepalive_values_are_refused(field: str, value: float) -> None:
+    settings: dict[str, Any] = {field: value}
     with pytest.raises(ValueError, match=field.upper()):
-        server_options(Settings(**{field: value}))
+        server_options(Settings(**settings))
 
 
 @pytest.mark.parametrize(
@@ -116,7 +118,7 @@ def test_bad_server_keepalive_values_are_refused(field: str, value: float) -> No
         {"keepalive_timeout": math.inf},
     ],
 )
-def test_bad_client_keepalive_values_are_refused(options: dict[str, float]) -> None:
+def test_bad_client_keepalive_values_are_refused(options: dict[str, Any]) -> None:
     with pytest.raises(ValueError, match="keepalive"):
         AsyncRollcallClient("127.0.0.1:1", "AC" + "a" * 32, "token", **options)
 

@@ -29,7 +29,9 @@ def test_a_token_opens_for_its_account_on_every_replica_until_it_expires() -> No
     assert token.startswith("WT")
     assert expires == clock.now() + 300
     replica = WatchTokens(key, clock, ttl_seconds=60)  # another replica, the same key
-    assert replica.open(token) == (ACCOUNT, pytest.approx(expires, abs=0.001))
+    opened_account, opened_expires = replica.open(token)
+    assert opened_account == ACCOUNT
+    assert opened_expires == pytest.approx(expires, abs=0.001)
     # Each token is its own (a nonce inside), and none shows the account.
     again, _ = tokens.mint(ACCOUNT)
     assert again != token

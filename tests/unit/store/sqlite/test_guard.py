@@ -14,7 +14,7 @@ from service.store.sqlite.guard import classify
 def _sqlite(message: str, code: int | None) -> sqlite3.OperationalError:
     exc = sqlite3.OperationalError(message)
     if code is not None:
-        exc.sqlite_errorcode = code  # type: ignore[attr-defined]
+        exc.sqlite_errorcode = code
     return exc
 
 

@@ -25,7 +25,7 @@ SAY = "/test.Echo/Say"
 BOUND = 0.2
 
 
-class StuckQueue(grpc.aio.ServerInterceptor):  # type: ignore[misc]
+class StuckQueue(grpc.aio.ServerInterceptor):
     """Holds back probes (by their header) until `moving` is set; fails them
     instead while `dropping`."""
 
@@ -118,7 +118,7 @@ async def test_calls_behind_a_stuck_queue_are_refused_typed_and_served_again_onc
     error = refused.value
     assert error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
     assert from_rpc_error(error).reason == "OVERLOADED"
-    status = rpc_status.from_call(error)  # type: ignore[arg-type]
+    status = rpc_status.from_call(error)
     assert status is not None
     assert any(d.Is(error_details_pb2.RetryInfo.DESCRIPTOR) for d in status.details)
     assert rig.handled == 1  # refused before its handler
