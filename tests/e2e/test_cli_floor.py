@@ -17,6 +17,9 @@ from tests.conftest import ACCOUNT_SID, AUTH_TOKEN
 from tests.e2e.process import ServerProcess
 
 WAIT = 20.0
+# How long a CLI may take to exit after Ctrl-C: over 20 s was seen on a loaded
+# machine (not on a quiet one; the cause is not known yet), so bounded loosely.
+EXIT_WAIT = 60.0
 
 
 @contextmanager
@@ -73,7 +76,7 @@ async def cli(target: str, *args: str) -> AsyncIterator[Cli]:
     finally:
         if process.returncode is None:
             process.send_signal(signal.SIGINT)
-        code = await asyncio.wait_for(process.wait(), WAIT)
+        code = await asyncio.wait_for(process.wait(), EXIT_WAIT)
         await reading
         assert code == 130, code
 
