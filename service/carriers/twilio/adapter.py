@@ -11,7 +11,10 @@ is looked up by that label before it is dialed again, so a key never places
 two calls.
 Rule 3: Create is paced per upstream account.
 Rule 4: everything is bounded by TwilioOptions.unavailable_after_seconds and
-ends in a typed error.
+ends in a typed error; a 404 on a participant the core asked to change (or
+must kick) is the call having left (errors.call_gone), never a success.
+Rule 5: Update sends the combination of fields that takes effect at Twilio
+(forms.update_form), never one Twilio accepts and ignores.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from service.carriers.twilio.config import TwilioOptions, UpstreamAccount
 from service.carriers.twilio.http import Ambiguous, Answer, TwilioHttp
 from service.carriers.twilio.pacing import Pacer, Sleep, clock_sleep
 from service.clock import Clock
+from service.core import errors as core_errors
 from service.core.errors import RollcallError
 from service.core.model import CallStatus, ConferenceStatus
 from service.core.ports.carrier import (
@@ -51,6 +55,7 @@ def _seg(text: str) -> str:
 class TwilioCarrier:
     in_process = False  # see the port
     reports_announcements = True  # Twilio posts announcement-end
+    ends_conference_calls = True  # end-on-exit drops the others at Twilio
 
     def __init__(
         self,
@@ -127,13 +132,20 @@ class TwilioCarrier:
 
     async def apply(self, effect: Effect) -> None:
         match effect:
-            case Update(target=target, changes=changes):
-                form = forms.update_form(changes)
+            case Update(target=target, changes=changes, held=held):
+                form = forms.update_form(changes, held=held)
                 if form:
-                    await self._expect(target.account_sid, "POST", _participant(target), form)
-            case Kick(target=target):
+                    await self._expect(
+                        target.account_sid, "POST", _participant(target), form, gone=target
+                    )
+            case Kick(target=target, must_exist=must_exist):
                 await self._expect(
-                    target.account_sid, "DELETE", _participant(target), None, gone_ok=True
+                    target.account_sid,
+                    "DELETE",
+                    _participant(target),
+                    None,
+                    gone_ok=not must_exist,
+                    gone=target,
                 )
             case EndConference(conference=conference):
                 await self._expect(
@@ -199,11 +211,16 @@ class TwilioCarrier:
         form: list[tuple[str, str]] | None,
         *,
         gone_ok: bool = False,
+        gone: CallTarget | None = None,
     ) -> None:
+        """Send and expect success; a 404 is success with gone_ok, else, for
+        a request about a call (`gone`), the call has left (core_errors.call_gone)."""
         account = self._account(account_sid)
         answer = await self._send(account, method, path, form, self._deadline())
         if answer.ok or (gone_ok and answer.status == 404):
             return
+        if gone is not None and answer.status == 404:
+            raise core_errors.call_gone(gone.call_sid)
         raise errors.from_carrier(answer.status, answer.body)
 
     async def _find(
