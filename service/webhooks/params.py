@@ -250,12 +250,12 @@ def _call_callback(event: Event, p: Participant, word: str, *, implied: bool) ->
 
 
 def end_of_call_fields(p: Participant) -> dict[str, str]:
-    """CallDuration (the carrier's, else Rollcall's own count), and Duration
-    and SipResponseCode when the carrier gave them."""
-    seconds = p.carrier_call_duration
-    fields = {"CallDuration": str(call_duration(p) if seconds is None else seconds)}
-    if p.carrier_duration is not None:
-        fields["Duration"] = str(p.carrier_duration)
+    """CallDuration and Duration (the carrier's, else Rollcall's own count:
+    whole seconds answered, and whole minutes rounded up, as Twilio counts
+    them), and SipResponseCode when the carrier gave it."""
+    seconds = call_duration(p) if p.carrier_call_duration is None else p.carrier_call_duration
+    minutes = -(-seconds // 60) if p.carrier_duration is None else p.carrier_duration
+    fields = {"CallDuration": str(seconds), "Duration": str(minutes)}
     if p.sip_response_code is not None:
         fields["SipResponseCode"] = str(p.sip_response_code)
     return fields

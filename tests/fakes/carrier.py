@@ -398,7 +398,11 @@ class FakeCarrier:
                 form.get("CallSidToCoach", [None])[0] if call.coaching else None
             )
             modified = True
-        if "EndConferenceOnExit" in form:
+        # Twilio's users report (and the Participant resource does not say
+        # otherwise) that EndConferenceOnExit sent for a held participant is
+        # accepted and ignored unless Hold comes in the same request.
+        ignored = call.hold and "Hold" not in form
+        if "EndConferenceOnExit" in form and not ignored:
             call.end_conference_on_exit = form["EndConferenceOnExit"][0] == "true"
             modified = True
         if "BeepOnExit" in form or "WaitUrl" in form:

@@ -1,7 +1,10 @@
 """The fake carrier's telephone network: conferences, calls and the callbacks they cause.
 
 Written from Twilio's Participant spec and webhook notes, not from Rollcall's
-gateway. Calls progress on the carrier's own ManualClock by destination
+gateway; each behaviour says which Twilio document it follows (the
+Participant resource and its OpenAPI spec, the Call resource's status
+callback parameters, the TwiML <Conference> page, webhook security).
+Calls progress on the carrier's own ManualClock by destination
 (answer, busy, no-answer, failed, hangup:SECONDS); each step queues the
 callbacks Twilio would send: call progress (SequenceNumber 0-based per call,
 only the subscribed StatusCallbackEvent words, terminal statuses with
@@ -20,6 +23,15 @@ from typing import Any
 from service.clock import ManualClock
 
 TERMINAL = {"completed", "busy", "no-answer", "failed", "canceled"}
+# The SIP final response a SIP leg's terminal status comes with (RFC 3261's
+# codes: 200 OK, 486 Busy Here, 487 Request Terminated, 480 Unavailable).
+SIP_CODES = {
+    "completed": "200",
+    "busy": "486",
+    "no-answer": "487",
+    "canceled": "487",
+    "failed": "480",
+}
 # Conference selection word -> events it subscribes to.
 SELECTION = {
     "start": {"conference-start"},
@@ -176,8 +188,18 @@ class Network:
             "Timestamp": rfc2822(self.clock.now()),
         }
         call.sequence += 1
-        if status == "completed" and call.answered_at is not None:
-            params["CallDuration"] = str(int(self.clock.now() - call.answered_at))
+        if status in TERMINAL:
+            # Twilio's Call resource, status callback parameters: the
+            # completed event carries CallDuration (seconds) and Duration
+            # (whole minutes, rounded up); terminal events of a SIP leg carry
+            # SipResponseCode.
+            seconds = 0
+            if call.answered_at is not None:
+                seconds = int(self.clock.now() - call.answered_at)
+            params["CallDuration"] = str(seconds)
+            params["Duration"] = str(-(-seconds // 60))
+            if call.to.startswith("sip:"):
+                params["SipResponseCode"] = SIP_CODES[status]
         self.emit(Callback(call.callback, call.account_sid, params))
 
     # -- calls ----------------------------------------------------------------------
