@@ -253,6 +253,10 @@ class FakeCarrier:
             return _error(500, 20500, "Internal Server Error")
         if fault == "404":
             return _error(404, 20404, "The requested resource was not found")
+        if fault == "21220":
+            # Twilio's error catalogue: a realtime operation (mute, hold,
+            # announce) on a call that is no longer in progress.
+            return _error(400, 21220, "Invalid call state")
         if fault == "drop":
             return self._drop(request)
         if fault == "hang":

@@ -11,8 +11,9 @@ is looked up by that label before it is dialed again, so a key never places
 two calls.
 Rule 3: Create is paced per upstream account.
 Rule 4: everything is bounded by TwilioOptions.unavailable_after_seconds and
-ends in a typed error; a 404 on a participant the core asked to change (or
-must kick) is the call having left (errors.call_gone), never a success.
+ends in a typed error; a 404 (or Twilio's "call not in progress" and
+"conference completed") on a participant the core asked to change (or must
+kick) is the call having left (errors.call_gone), never a success.
 Rule 5: Update sends the combination of fields that takes effect at Twilio
 (forms.update_form), never one Twilio accepts and ignores.
 """
@@ -219,7 +220,7 @@ class TwilioCarrier:
         answer = await self._send(account, method, path, form, self._deadline())
         if answer.ok or (gone_ok and answer.status == 404):
             return
-        if gone is not None and answer.status == 404:
+        if gone is not None and _gone(answer):
             raise core_errors.call_gone(gone.call_sid)
         raise errors.from_carrier(answer.status, answer.body)
 
@@ -311,6 +312,17 @@ def _participant(target: CallTarget) -> str:
 
 def _conference(target: ConferenceTarget) -> str:
     return f"Conferences/{_seg(target.conference_sid)}.json"
+
+
+# Twilio's answers that a participant's call is no longer in its conference,
+# besides 404: its call is no longer in progress (21220), its conference is
+# over (16022).
+_GONE_CODES = frozenset({21220, 16022})
+
+
+def _gone(answer: Answer) -> bool:
+    code = answer.body.get("code") if isinstance(answer.body, dict) else None
+    return answer.status == 404 or (answer.status == 400 and code in _GONE_CODES)
 
 
 def _label_in_use(answer: Answer) -> bool:

@@ -419,6 +419,13 @@ async def test_a_call_gone_at_the_carrier_is_call_gone_for_an_update_or_a_needed
             assert gone.value.metadata == {"call_sid": placed.call_sid}
         # A hangup Rollcall does not need (a clean-up) finds it already done.
         await rig.adapter.apply(Kick(target(placed)))
+        # Twilio's "call not in progress" answer says the same.
+        live = await rig.adapter.place(a_call())
+        await rig.carrier.let_time_pass(5)
+        rig.carrier.fail_next("21220", path=f"/{live.call_sid}.json")
+        with pytest.raises(RollcallError) as not_in_progress:
+            await rig.adapter.apply(Update(target(live), (Hold(True),)))
+        assert not_in_progress.value.reason == CALL_GONE
 
 
 async def test_end_on_exit_on_a_held_call_is_sent_with_hold_and_takes_effect() -> None:
