@@ -302,8 +302,15 @@ def conference_callback(event: Event, *, ending_label: str | None = None) -> Cal
                 params["ReasonParticipantLeft"] = p.leave_reason.value
         if word == ANNOUNCEMENT and p.announce_url:
             params["AnnounceUrl"] = p.announce_url
-    elif word == ANNOUNCEMENT and conf.announce_url:
-        params["AnnounceUrl"] = conf.announce_url  # announced to the whole conference
+        failure = p.announcement_failure
+    elif word == ANNOUNCEMENT:
+        if conf.announce_url:
+            params["AnnounceUrl"] = conf.announce_url  # announced to the whole conference
+        failure = conf.announcement_failure
+    else:
+        failure = None
+    if event.type is EventType.ANNOUNCEMENT_FAILED and failure:
+        params["ReasonAnnouncementFailed"] = failure  # the carrier's words
     if event.type is EventType.CONFERENCE_ENDED:
         params.update(end_fields(conf, ending_label))
     return Callback(

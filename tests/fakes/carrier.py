@@ -414,7 +414,15 @@ class FakeCarrier:
         if modified:
             emit(conf, "participant-modify", call)
         if form.get("AnnounceUrl", [""])[0]:
-            emit(conf, "announcement-end", call, AnnounceUrl=form["AnnounceUrl"][0])
+            url = form["AnnounceUrl"][0]
+            failure = self.network.announcement_failure
+            if failure is None:
+                emit(conf, "announcement-end", call, AnnounceUrl=url)
+            else:
+                # The TwiML <Conference> page: announcement-fail, with
+                # ReasonAnnouncementFailed, is sent only on Twilio's internal errors.
+                fail = {"AnnounceUrl": url, "ReasonAnnouncementFailed": failure}
+                emit(conf, "announcement-fail", call, **fail)
 
 
 @contextlib.asynccontextmanager

@@ -113,6 +113,8 @@ class Network:
         # To -> outcome: answer (default), answer:RING, busy, no-answer, failed, hangup:SECONDS.
         self.outcomes: dict[str, str] = {}
         self.ring_seconds = 1.0
+        # Set: participant announcements fail with this ReasonAnnouncementFailed.
+        self.announcement_failure: str | None = None
 
     # -- conferences -------------------------------------------------------------
 

@@ -33,6 +33,7 @@ from tests.fakes.core import command, simulated_core
 from tests.fakes.twilio_core import CoreRig, core_on_twilio
 from tests.fakes.twilio_harness import ACCOUNT
 
+ANNOUNCE = "https://tenant.example/announce.xml"
 EVERY_CALL_STEP = StatusCallback(
     "https://tenant.example/calls", "POST", ("initiated", "ringing", "answered", "completed")
 )
@@ -43,9 +44,21 @@ async def state(rig: CoreRig, p: Participant) -> Participant:
     return await rig.participants.fetch(ref, p.call_sid, include_ended=True)
 
 
+EVERY_CONFERENCE_EVENT = StatusCallback(
+    "https://tenant.example/conference",
+    "POST",
+    ("start", "end", "join", "leave", "mute", "hold", "modify", "speaker", "announcement"),
+)
+
+
 async def two_connected(rig: CoreRig) -> tuple[Participant, Participant]:
     a, _ = await rig.participants.create(
-        rig.create_command(end_conference_on_exit=True, status_callback=EVERY_CALL_STEP)
+        rig.create_command(
+            end_conference_on_exit=True,
+            label="agent",
+            status_callback=EVERY_CALL_STEP,
+            conference_status_callback=EVERY_CONFERENCE_EVENT,
+        )
     )
     b, _ = await rig.participants.create(
         rig.create_command(to_endpoint="sip:bob@example.com", status_callback=EVERY_CALL_STEP)
@@ -168,10 +181,37 @@ def assert_documented(events: list[Event]) -> list[dict[str, str]]:
 async def test_every_callback_carries_what_twilio_documents_for_it() -> None:
     async with core_on_twilio() as rig:
         rig.seen.clear()
-        _a, b = await two_connected(rig)
+        a, b = await two_connected(rig)
+        ref = ConferenceRef(ACCOUNT, b.conference_sid)
+        await rig.participants.update(ref, b.call_sid, UpdateCommand(muted=True, hold=True))
+        await rig.participants.update(ref, b.call_sid, UpdateCommand(beep_on_exit=False))
+        await rig.participants.update(ref, b.call_sid, UpdateCommand(announce_url=ANNOUNCE))
+        rig.carrier.network.announcement_failure = "Internal error"
+        await rig.participants.update(ref, b.call_sid, UpdateCommand(announce_url=ANNOUNCE))
+        await rig.carrier.settle()
         rig.carrier.network.hang_up(call_of(rig, b))
         await rig.carrier.settle()
+        rig.carrier.network.hang_up(call_of(rig, a))
+        await rig.carrier.settle()
         sent = assert_documented(rig.seen)
+        words = {p["StatusCallbackEvent"] for p in sent if "StatusCallbackEvent" in p}
+        assert words == {
+            "participant-join",
+            "conference-start",
+            "participant-mute",
+            "participant-hold",
+            "participant-modify",
+            "announcement-end",
+            "announcement-fail",
+            "participant-leave",
+            "conference-end",
+        }
+        (failed,) = [p for p in sent if p.get("StatusCallbackEvent") == "announcement-fail"]
+        assert failed["ReasonAnnouncementFailed"] == "Internal error"
+        (ended,) = [p for p in sent if p.get("StatusCallbackEvent") == "conference-end"]
+        assert ended["ReasonConferenceEnded"] == "participant-with-end-conference-on-exit-left"
+        # (its label, ParticipantLabelEndingConference, is the dispatcher's to look up)
+        assert ended["CallSidEndingConference"] == a.call_sid
         done = [
             p for p in sent if p.get("CallStatus") == "completed" and p["CallSid"] == b.call_sid
         ]

@@ -1,6 +1,9 @@
-"""Unit tests: implied call-progress steps (RollcallImplied) and the end-of-call fields."""
+"""Unit tests (issue 25): implied call-progress steps (RollcallImplied), the carrier's
+end-of-call fields, and its reason an announcement failed."""
 
 from __future__ import annotations
+
+import dataclasses
 
 import pytest
 
@@ -140,3 +143,28 @@ def test_the_carriers_end_of_call_fields_win_over_rollcalls_count() -> None:
         carriers.params["SipResponseCode"],
     ) == ("59", "1", "200")
     assert documented.undocumented({**carriers.params, "SequenceNumber": "0"}) == []
+
+
+def test_the_carriers_reason_an_announcement_failed_reaches_the_tenant() -> None:
+    p = called(status_callback_event="completed")
+    p.announce_url, p.announcement_failure = "https://example.com/a", "Internal error"
+    conf_events = StatusCallback("https://example.com/conf", "POST", ("announcement",))
+    failed = event(EventType.ANNOUNCEMENT_FAILED, p)
+    failed = dataclasses.replace(
+        failed, conference=dataclasses.replace(failed.conference, status_callback=conf_events)
+    )
+    (callback,) = P.callbacks_for(failed)
+    assert callback.params["ReasonAnnouncementFailed"] == "Internal error"
+    wide = dataclasses.replace(
+        failed,
+        participant=None,
+        conference=dataclasses.replace(
+            failed.conference, announce_url="https://example.com/all", announcement_failure="x"
+        ),
+    )
+    (callback,) = P.callbacks_for(wide)
+    assert (callback.params["AnnounceUrl"], callback.params["ReasonAnnouncementFailed"]) == (
+        "https://example.com/all",
+        "x",
+    )
+    assert documented.undocumented({**callback.params, "SequenceNumber": "1"}) == []
