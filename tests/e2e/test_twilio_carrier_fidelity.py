@@ -18,6 +18,7 @@ from typing import Any
 import grpc
 import pytest
 
+from rollcall.v1 import participant_pb2 as ppb
 from rollcall.v1 import participant_service_pb2 as pb
 from rollcall.v1 import participant_service_pb2_grpc as pb_grpc
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN
@@ -105,4 +106,5 @@ async def _a_call_gone_while_its_callbacks_were_lost(on_a: Any, on_b: Any, to_a:
     assert refused.value.code() is grpc.StatusCode.NOT_FOUND
     ended = await fetch(on_a, conference, z.call_sid)
     assert ended.status == COMPLETE
+    assert ended.leave_reason == ppb.PARTICIPANT_LEAVE_REASON_PARTICIPANT_HUNG_UP
     assert not ended.muted

@@ -253,3 +253,31 @@ async def test_the_simulator_s_callbacks_carry_what_twilio_documents_too() -> No
         ended = [s for s in sent if s.get("CallStatus") == "completed"]
         (done,) = [s for s in ended if s["CallSid"] == made[1].call_sid]  # ended by end-on-exit
         assert (done["CallDuration"], done["Duration"]) == ("4", "1")
+
+
+async def test_stored_hold_music_and_announce_method_take_effect_at_the_carrier() -> None:
+    async with core_on_twilio() as rig:
+        _a, b = await two_connected(rig)
+        ref = ConferenceRef(ACCOUNT, b.conference_sid)
+        update = rig.participants.update
+        before = len(rig.carrier.requests)
+        await update(ref, b.call_sid, UpdateCommand(hold_url="https://m/1.mp3", hold_method="POST"))
+        assert rig.carrier.requests[before:] == [], "nothing to play yet: kept for the hold"
+        await update(ref, b.call_sid, UpdateCommand(hold=True))
+        assert rig.carrier.requests[-1].form == [
+            ("Hold", "true"),
+            ("HoldUrl", "https://m/1.mp3"),
+            ("HoldMethod", "POST"),
+        ]
+        await update(ref, b.call_sid, UpdateCommand(hold_url="https://m/2.mp3"))
+        assert rig.carrier.requests[-1].form == [
+            ("Hold", "true"),
+            ("HoldUrl", "https://m/2.mp3"),
+            ("HoldMethod", "POST"),
+        ], "new music for a held call is sent with Hold, so it plays now"
+        await update(ref, b.call_sid, UpdateCommand(announce_method="GET"))
+        await update(ref, b.call_sid, UpdateCommand(announce_url=ANNOUNCE))
+        assert rig.carrier.requests[-1].form == [
+            ("AnnounceUrl", ANNOUNCE),
+            ("AnnounceMethod", "GET"),
+        ]

@@ -278,9 +278,10 @@ class TwilioCarrier:
             account, "GET", f"Calls/{_seg(call.call_sid)}.json", None, deadline
         )
         if answer.status == 404:
-            return CallReport(
-                call.call_sid, CallStatus.FAILED, now, account_sid=call.account_sid, key=call.key
-            )
+            # The carrier has no such call: over, after its answer (completed:
+            # the callee's hang-up went unheard), else never connected.
+            gone = CallStatus.COMPLETED if call.answered_at is not None else CallStatus.FAILED
+            return CallReport(call.call_sid, gone, now, account_sid=call.account_sid, key=call.key)
         if not answer.ok or not isinstance(answer.body, dict):
             raise errors.from_carrier(answer.status, answer.body)
         body = answer.body
