@@ -254,6 +254,31 @@ class TwilioCarrier:
                 return placed, forms.participant_call_status(found.body)
         return None
 
+    async def _reconcile_participant(
+        self, account: UpstreamAccount, call: OpenCall, deadline: float
+    ) -> CallReport:
+        """No Call resource for it (a carrier that serves only the Participants
+        API has none): the participant in its carrier conference says."""
+        assert call.call_sid is not None
+        now = self._clock.now()
+        where = CallTarget(call.account_sid, call.conference_sid or "", call.call_sid)
+        found = await self._send(account, "GET", _participant(where), None, deadline)
+        if found.ok:
+            return CallReport(
+                call.call_sid,
+                forms.participant_call_status(found.body),
+                now,
+                account_sid=call.account_sid,
+                key=call.key,
+                conference_sid=call.conference_sid,
+            )
+        if found.status != 404:
+            raise errors.from_carrier(found.status, found.body)
+        # Gone: over, after its answer (completed: the callee's hang-up went
+        # unheard), else it never connected.
+        gone = CallStatus.COMPLETED if call.answered_at is not None else CallStatus.FAILED
+        return CallReport(call.call_sid, gone, now, account_sid=call.account_sid, key=call.key)
+
     async def _reconcile_one(self, call: OpenCall) -> CallReport:
         account = self._account(call.account_sid)
         deadline = self._deadline()
@@ -278,10 +303,7 @@ class TwilioCarrier:
             account, "GET", f"Calls/{_seg(call.call_sid)}.json", None, deadline
         )
         if answer.status == 404:
-            # The carrier has no such call: over, after its answer (completed:
-            # the callee's hang-up went unheard), else never connected.
-            gone = CallStatus.COMPLETED if call.answered_at is not None else CallStatus.FAILED
-            return CallReport(call.call_sid, gone, now, account_sid=call.account_sid, key=call.key)
+            return await self._reconcile_participant(account, call, deadline)
         if not answer.ok or not isinstance(answer.body, dict):
             raise errors.from_carrier(answer.status, answer.body)
         body = answer.body
