@@ -447,3 +447,31 @@ async def test_end_on_exit_on_a_held_call_is_sent_with_hold_and_takes_effect() -
         )
         assert form_of(rig) == {"Hold": ["false"], "EndConferenceOnExit": ["false"]}
         assert not call.end_conference_on_exit and not call.hold
+
+
+async def test_reconcile_asks_for_the_participant_when_the_carrier_has_no_call_resource() -> None:
+    async with twilio_rig() as rig:
+        rig.carrier.delivery = "none"
+        live = await rig.adapter.place(a_call())
+        gone = await rig.adapter.place(a_call())
+        await rig.carrier.let_time_pass(5)
+        rig.carrier.network.hang_up(rig.carrier.network.calls[gone.call_sid])
+        answered = {"to_endpoint": TO, "time_limit_seconds": 3600, "answered_at": 1.0}
+        calls = [
+            OpenCall(ACCOUNT, "k", CONFERENCE, p.call_sid, p.conference_sid, **answered)  # type: ignore[arg-type]
+            for p in (live, gone)
+        ]
+        for p in (live, gone):  # a carrier serving only the Participants API
+            rig.carrier.fail_next("404", method="GET", path=f"/Calls/{p.call_sid}.json")
+        reports = await rig.adapter.reconcile(calls)
+        assert [(r.call_sid, r.status) for r in reports] == [
+            (live.call_sid, CallStatus.IN_PROGRESS),
+            (gone.call_sid, CallStatus.COMPLETED),  # answered, then gone: it completed
+        ]
+        paths = [r.path.rsplit("/", 2)[-2:] for r in rig.carrier.requests if r.method == "GET"]
+        assert paths == [
+            ["Calls", f"{live.call_sid}.json"],
+            ["Participants", f"{live.call_sid}.json"],
+            ["Calls", f"{gone.call_sid}.json"],
+            ["Participants", f"{gone.call_sid}.json"],
+        ]
