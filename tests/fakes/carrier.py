@@ -377,6 +377,8 @@ class FakeCarrier:
         calls = [] if conf is None or conf.account_sid != account else net.live_calls(conf)
         call = next((c for c in calls if key in (c.sid, c.label)), None)
         if conf is None or call is None:
+            # The Participant resource "will not return results for
+            # participants whose call has ended": 404 (code 20404) for those.
             return _error(404, 20404, "The requested resource was not found")
         if method == "GET":
             return web.json_response(participant_json(call, self.clock.now()))

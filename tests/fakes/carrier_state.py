@@ -145,6 +145,9 @@ class Network:
     def conference_event(
         self, conf: Conference, event: str, call: Call | None, **extra: str
     ) -> None:
+        """Twilio's TwiML <Conference> page ("statusCallbackEvent", "Request
+        Parameters"): only subscribed events, SequenceNumber per conference,
+        the participant's flags on participant events."""
         if conf.callback is None or event not in conf.events:
             return
         conf.sequence += 1
@@ -171,6 +174,9 @@ class Network:
         self.emit(Callback(conf.callback, conf.account_sid, params))
 
     def call_event(self, call: Call, status: str) -> None:
+        """Twilio's Call resource, status callbacks: only the subscribed
+        StatusCallbackEvent words, SequenceNumber 0-based per call, the
+        standard voice parameters, CallbackSource call-progress-events."""
         call.status = status
         word = {"initiated": "initiated", "ringing": "ringing", "in-progress": "answered"}.get(
             status, "completed"
@@ -256,6 +262,11 @@ class Network:
         return [c for c in self.calls.values() if c.conference_sid == conf.sid and c.live]
 
     def end(self, call: Call, status: str, reason: str, *, ending_conference: bool = False) -> None:
+        """A call leaves. The <Conference> page: participant-leave carries
+        ParticipantCallStatus and ReasonParticipantLeft; when a participant
+        with endConferenceOnExit leaves, "the conference ends and all other
+        participants drop out" (the carrier ends their calls itself); when
+        the last one leaves, the conference ends."""
         if not call.live:
             return
         was_connected = call.participant == "connected"
