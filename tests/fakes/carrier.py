@@ -385,46 +385,8 @@ class FakeCarrier:
         if method == "DELETE":
             net.end(call, "completed", "participant_updated_via_api")
             return web.Response(status=204)
-        self._update(call, form)
+        net.update(call, form)
         return web.json_response(participant_json(call, self.clock.now()))
-
-    def _update(self, call: Call, form: dict[str, list[str]]) -> None:
-        conf = self.network.conferences[call.conference_sid]
-        emit = self.network.conference_event
-        if "Muted" in form and (form["Muted"][0] == "true") != call.muted:
-            call.muted = not call.muted
-            emit(conf, "participant-mute" if call.muted else "participant-unmute", call)
-        if "Hold" in form and (form["Hold"][0] == "true") != call.hold:
-            call.hold = not call.hold
-            emit(conf, "participant-hold" if call.hold else "participant-unhold", call)
-        modified = False
-        if "Coaching" in form or "CallSidToCoach" in form:
-            call.coaching = form.get("Coaching", ["true"])[0] == "true"
-            call.call_sid_to_coach = (
-                form.get("CallSidToCoach", [None])[0] if call.coaching else None
-            )
-            modified = True
-        # Twilio's users report (and the Participant resource does not say
-        # otherwise) that EndConferenceOnExit sent for a held participant is
-        # accepted and ignored unless Hold comes in the same request.
-        ignored = call.hold and "Hold" not in form
-        if "EndConferenceOnExit" in form and not ignored:
-            call.end_conference_on_exit = form["EndConferenceOnExit"][0] == "true"
-            modified = True
-        if "BeepOnExit" in form or "WaitUrl" in form:
-            modified = True
-        if modified:
-            emit(conf, "participant-modify", call)
-        if form.get("AnnounceUrl", [""])[0]:
-            url = form["AnnounceUrl"][0]
-            failure = self.network.announcement_failure
-            if failure is None:
-                emit(conf, "announcement-end", call, AnnounceUrl=url)
-            else:
-                # The TwiML <Conference> page: announcement-fail, with
-                # ReasonAnnouncementFailed, is sent only on Twilio's internal errors.
-                fail = {"AnnounceUrl": url, "ReasonAnnouncementFailed": failure}
-                emit(conf, "announcement-fail", call, **fail)
 
 
 @contextlib.asynccontextmanager

@@ -305,6 +305,47 @@ class Network:
                 extra["ParticipantLabelEndingConference"] = ending.label
         self.conference_event(conf, "conference-end", None, **extra)
 
+    def update(self, call: Call, form: dict[str, list[str]]) -> None:
+        """An Update Participant (the Participant resource's fields), and the
+        conference events it causes (the <Conference> page: mute, hold, modify,
+        announcement)."""
+        conf = self.conferences[call.conference_sid]
+        emit = self.conference_event
+        if "Muted" in form and (form["Muted"][0] == "true") != call.muted:
+            call.muted = not call.muted
+            emit(conf, "participant-mute" if call.muted else "participant-unmute", call)
+        if "Hold" in form and (form["Hold"][0] == "true") != call.hold:
+            call.hold = not call.hold
+            emit(conf, "participant-hold" if call.hold else "participant-unhold", call)
+        modified = False
+        if "Coaching" in form or "CallSidToCoach" in form:
+            call.coaching = form.get("Coaching", ["true"])[0] == "true"
+            call.call_sid_to_coach = (
+                form.get("CallSidToCoach", [None])[0] if call.coaching else None
+            )
+            modified = True
+        # Twilio's users report (and the Participant resource does not say
+        # otherwise) that EndConferenceOnExit sent for a held participant is
+        # accepted and ignored unless Hold comes in the same request.
+        ignored = call.hold and "Hold" not in form
+        if "EndConferenceOnExit" in form and not ignored:
+            call.end_conference_on_exit = form["EndConferenceOnExit"][0] == "true"
+            modified = True
+        if "BeepOnExit" in form or "WaitUrl" in form:
+            modified = True
+        if modified:
+            emit(conf, "participant-modify", call)
+        if form.get("AnnounceUrl", [""])[0]:
+            url = form["AnnounceUrl"][0]
+            failure = self.announcement_failure
+            if failure is None:
+                emit(conf, "announcement-end", call, AnnounceUrl=url)
+            else:
+                # The TwiML <Conference> page: announcement-fail, with
+                # ReasonAnnouncementFailed, is sent only on Twilio's internal errors.
+                fail = {"AnnounceUrl": url, "ReasonAnnouncementFailed": failure}
+                emit(conf, "announcement-fail", call, **fail)
+
 
 def _b(value: bool) -> str:
     return "true" if value else "false"
