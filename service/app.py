@@ -45,6 +45,7 @@ from service.carriers.twilio.ingest import callback_urls
 from service.clock import Clock, SystemClock, Timer
 from service.config import Settings, parse_accounts, parse_api_keys
 from service.core import assemble
+from service.core.lost_calls import QuietCalls
 from service.core.participants import Participants
 from service.core.ports.carrier import Carrier, Report
 from service.core.ports.dead_letters import DeadLetterStore
@@ -254,6 +255,7 @@ class App:
         self.retention = RetentionPass.from_settings(
             s, self.store, self.dead_letters, self.clock, self._leading
         )
+        self.retention.quiet_calls = QuietCalls(core.runtime, s.carrier_quiet_call_seconds)
         self.retention.start()
 
         # The door inside the log interceptor, so its refusals are logged too;

@@ -99,6 +99,8 @@ class Settings:
     # Comma-separated origins (scheme://host[:port]); empty: same origin only.
     http_cors_origins: str = ""
     max_wait_seconds: float = 0.5
+    # Issue 25: calls gone quiet are looked up at the carrier.
+    carrier_quiet_call_seconds: float = 900.0
 
 
 SETTINGS_HELP: dict[str, str] = {
@@ -313,6 +315,12 @@ SETTINGS_HELP: dict[str, str] = {
         " it is handled; one that waited longer is refused RESOURCE_EXHAUSTED (OVERLOADED,"
         " REST 429) at once instead of being served late (0 = never; health checks and"
         " watch streams are never refused for it)"
+    ),
+    # Issue 25: calls gone quiet are looked up at the carrier.
+    "carrier_quiet_call_seconds": (
+        "remote carrier: an open call with no change for this many seconds is looked up at"
+        " the carrier by the replica holding the maintenance lease (at its next retention"
+        " pass) and reconciled, so lost carrier callbacks are repaired (0 = never)"
     ),
 }
 

@@ -11,6 +11,9 @@ Rule 3: every maintenance task (retention, compaction) runs inside
         `running(task)`: counted when it starts and shown as running until it
         ends, so a dashboard (or bench/soak.py) can tell the moments when it
         ran from those when it did not.
+Rule 4: after the retention pass, the same replica looks up the open calls
+        that have gone quiet at the carrier (service.core.lost_calls), so it
+        is done once across replicas and at least every pass interval.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from prometheus_client import Counter, Gauge
 
 from service.clock import Clock, Timer
 from service.config import Settings
+from service.core.lost_calls import QuietCalls
 from service.core.ports.dead_letters import DeadLetterStore
 from service.core.ports.store import Store
 from service.core.retention import Kind, Retention, Windows
@@ -73,6 +77,8 @@ class RetentionPass:
         self.clock = clock
         self.interval_seconds = interval_seconds
         self.leading = leading
+        # Calls gone quiet, looked up at the carrier in each pass (Rule 4).
+        self.quiet_calls: QuietCalls | None = None
         self._timer: Timer | None = None
         self._stopped = False
 
@@ -120,6 +126,9 @@ class RetentionPass:
             return {}
         async with running("retention"):
             removed = await self.retention.run()
+        if self.quiet_calls is not None:
+            async with running("quiet_calls"):
+                await self.quiet_calls.run()
         for kind, count in removed.items():
             if count:
                 REMOVED.labels(kind.value).inc(count)

@@ -7,9 +7,10 @@ Rule 2: the carrier's reports reach the core through `reports.on_report`.
 from __future__ import annotations
 
 import dataclasses
+import functools
 
 from service.clock import Clock
-from service.core import recovery
+from service.core import lost_calls, recovery
 from service.core.conferences import Conferences
 from service.core.model import Participant
 from service.core.participants import Participants
@@ -38,4 +39,5 @@ class Core:
 
 def build(store: Store, carrier: Carrier, clock: Clock, feed: ChangeFeed) -> Core:
     runtime = Runtime(store, carrier, clock, feed)
+    runtime.call_gone = functools.partial(lost_calls.gone, runtime)
     return Core(runtime, Participants(runtime), Conferences(runtime), Reports(runtime))

@@ -71,7 +71,9 @@ def observe(p: Participant, report: ConferenceReport) -> list[Observed]:
     announced = _ANNOUNCEMENTS.get(report.event)
     if announced is not None:
         url = report.announce_url or p.announce_url
-        return [Observed(announced, {"announce_url": url})]
+        failed = announced is EventType.ANNOUNCEMENT_FAILED
+        failure = report.announcement_failure if failed else None
+        return [Observed(announced, {"announce_url": url, "announcement_failure": failure})]
     return []
 
 

@@ -69,6 +69,8 @@ async def apply_wide(
     else:
         assert announced is not None
         conf.announce_url = report.announce_url or conf.announce_url
+        failed = announced is EventType.ANNOUNCEMENT_FAILED
+        conf.announcement_failure = report.announcement_failure if failed else None
         ch.emit(announced)
     return ch
 

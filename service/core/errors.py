@@ -144,6 +144,24 @@ def not_found(what: str, reason: str = "NOT_FOUND") -> RollcallError:
     )
 
 
+# The reason of call_gone(): the carrier answered that the call is not in
+# its conference any more (Twilio: 404 on the participant).
+CALL_GONE = "CARRIER_CALL_GONE"
+
+
+def call_gone(call_sid: str) -> RollcallError:
+    """The carrier no longer has the call in its conference: the change is
+    refused, and the participant is ended as the carrier says."""
+    return RollcallError(
+        Code.NOT_FOUND,
+        CALL_GONE,
+        f"The call {echo(call_sid)} has already left the conference at the carrier",
+        twilio_code=20404,
+        http_status=404,
+        metadata={"call_sid": echo(call_sid)},
+    )
+
+
 def participant_not_found(name: str) -> RollcallError:
     return not_found(name, "PARTICIPANT_NOT_FOUND")
 

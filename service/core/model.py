@@ -199,8 +199,10 @@ class Conference:
     region: str = ""
     end_reason: EndReason = EndReason.NONE
     call_sid_ending_conference: str | None = None
-    # The last announcement played to the whole conference (Update Conference).
+    # The last announcement played to the whole conference (Update Conference),
+    # and why it failed, when the carrier said (ReasonAnnouncementFailed).
     announce_url: str | None = None
+    announcement_failure: str | None = None
 
     @property
     def active(self) -> bool:
@@ -263,6 +265,16 @@ class Participant:
     answered_by: str | None = None
     ended_at: float | None = None
     leave_reason: LeaveReason = LeaveReason.NONE
+    # What the carrier said of the call's end, when it said (Twilio's
+    # CallDuration in seconds, Duration, SipResponseCode).
+    carrier_call_duration: int | None = None
+    carrier_duration: int | None = None
+    sip_response_code: int | None = None
+    # The call-progress steps recorded for the call, in order (Twilio's words
+    # initiated, ringing, answered); None on a row from before they were kept.
+    progress: list[str] | None = None
+    # Why the last announcement to it failed, when the carrier said.
+    announcement_failure: str | None = None
     # The call's status callbacks (Twilio's StatusCallback* parameters).
     status_callback: StatusCallback = dataclasses.field(default_factory=StatusCallback)
     # Every other Create parameter as sent (field names -> values, enum values

@@ -126,6 +126,7 @@ class _UpdateChange(_ParticipantChange):
 
     async def decide(self, tx: WriteTransaction, first: bool) -> Decided[Participant]:
         conf, p = await self.locked(tx, first)
+        held = p.hold
         ch = Changes(conf, self.runtime.clock.now())
         effects = await update.decide(
             tx,
@@ -137,7 +138,7 @@ class _UpdateChange(_ParticipantChange):
         )
         if not effects:
             return Decided(p, ch)
-        return Decided(p, ch, [Update(await call_target(tx, p), effects)])
+        return Decided(p, ch, [Update(await call_target(tx, p), effects, held=held)])
 
 
 class _DeleteChange(_ParticipantChange):
@@ -150,7 +151,7 @@ class _DeleteChange(_ParticipantChange):
         roster = await read_roster(tx, conf.sid, rules.needs(conf, p, None))
         ch = Changes(conf, self.runtime.clock.now())
         rules.kick(ch, roster, p)
-        return Decided(p, ch, [Kick(await call_target(tx, p))])
+        return Decided(p, ch, [Kick(await call_target(tx, p), must_exist=True)])
 
 
 async def call_target(tx: WriteTransaction, p: Participant) -> CallTarget:

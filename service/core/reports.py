@@ -136,6 +136,11 @@ async def _call_report(
     detected = bool(report.answered_by) and p.active and report.answered_by != p.answered_by
     if detected:
         p.answered_by = report.answered_by  # recorded with the step it came with
+    if report.status.terminal and p.active:
+        # The carrier's own word on the call's end, for the tenant's callback.
+        p.carrier_call_duration = report.duration_seconds
+        p.carrier_duration = report.duration
+        p.sip_response_code = report.sip_response_code
     steps = [status.progress() for status in (*report.passed, report.status)]
     ch = await _progress(tx, p, steps, report.timestamp)
     if detected and (ch is None or not ch.events):

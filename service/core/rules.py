@@ -98,17 +98,20 @@ def apply_progress(
     if status in (CallStatus.QUEUED, CallStatus.INITIATED):
         if p.status is ParticipantStatus.QUEUED:
             p.status = ParticipantStatus.CONNECTING
+            _stepped(p, "initiated")
             ch.emit(EventType.CALL_STATUS_CHANGED, p)
     elif status is CallStatus.RINGING:
         if p.status in (ParticipantStatus.QUEUED, ParticipantStatus.CONNECTING):
             p.status = ParticipantStatus.RINGING
             p.call_status = CallStatus.RINGING
+            _stepped(p, "ringing")
             ch.emit(EventType.CALL_STATUS_CHANGED, p)
     elif status is CallStatus.IN_PROGRESS:
         if p.status is not ParticipantStatus.CONNECTED:
             p.status = ParticipantStatus.CONNECTED
             p.call_status = CallStatus.IN_PROGRESS
             p.answered_at = ch.now
+            _stepped(p, "answered")
             ch.emit(EventType.PARTICIPANT_JOINED, p)
             maybe_start(ch, roster)
     elif status is CallStatus.COMPLETED:
@@ -121,6 +124,11 @@ def apply_progress(
         p.call_status = status
         _leave(ch, roster, p, LeaveReason.PARTICIPANT_ADD_FAILED, hang_up=False)
         after_leave(ch, roster, p, was_connected=False, kicked=False)
+
+
+def _stepped(p: Participant, word: str) -> None:
+    """Record a call-progress step taken (what the tenant's callbacks imply)."""
+    p.progress = [*(p.progress or ()), word]
 
 
 def kick(ch: Changes, roster: Roster, p: Participant) -> None:

@@ -12,11 +12,16 @@ Rule 3: an in-process carrier acts inside the transaction; a remote one
 Rule 4: a change whose subject keeps changing meanwhile is refused ABORTED
         after ROUNDS rounds.
 Rule 5: after the commit, and only then, the calls the change ended are hung
-        up at the carrier (a failure is logged: the record stands), then its
-        events are published on the change feed, once.
+        up at the carrier (a failure is logged: the record stands), unless
+        the carrier ends them itself (ends_conference_calls), then its events
+        are published on the change feed, once.
 Rule 6: the changes of one subject (a participant, a conference name) are
         carried out one at a time on this replica, so the carrier acts in the
         order they are recorded.
+Rule 7: when the carrier answers that a change's call has left its conference
+        (errors.call_gone), the change is refused with that answer, never
+        recorded as done, and the participant is ended first, as a change of
+        its own, as the carrier says (call_gone, see lost_calls).
 """
 
 from __future__ import annotations
@@ -31,7 +36,15 @@ from typing import Generic, TypeVar
 from service.clock import Clock
 from service.core import background, errors
 from service.core.changes import Changes, apply
-from service.core.ports.carrier import Carrier, Effect, Kick, PlaceCall, Placed, Update
+from service.core.ports.carrier import (
+    CallTarget,
+    Carrier,
+    Effect,
+    Kick,
+    PlaceCall,
+    Placed,
+    Update,
+)
 from service.core.ports.feed import ChangeFeed
 from service.core.ports.store import Store, WriteTransaction
 
@@ -100,6 +113,8 @@ class Runtime:
         # Every change runs here, apart from its caller (see background).
         self.changes = background.ChangeRunner()
         self.placing: set[asyncio.Future[None]] = set()
+        # Ends the participant of a call the carrier says is gone (Rule 7).
+        self.call_gone: Callable[[CallTarget], Awaitable[None]] = _nothing_to_end
         self._locks: dict[tuple[str, str], asyncio.Lock] = {}
 
     def lock(self, account: str, name: str) -> asyncio.Lock:
@@ -116,18 +131,26 @@ class Runtime:
         locks = [self.lock(change.account_sid, name) for name in sorted(set(names))]
         for lock in locks:
             await lock.acquire()
+        left: _Gone | None = None
         try:
             decided = await self._rounds(change)
             if decided.changes is not None:
                 await self.committed(decided.changes)
+        except _Gone as gone:
+            left = gone
         finally:
             for lock in reversed(locks):
                 lock.release()
+        if left is not None:
+            # Rule 7: the participant ends as its own change, then the refusal.
+            await self.call_gone(left.target)
+            raise left.error
         return decided.answer
 
     async def committed(self, ch: Changes) -> None:
         """What a commit promises (Rule 5): hangups, then the announcement."""
-        for target in ch.kicks:
+        kicks = () if self.carrier.ends_conference_calls else ch.kicks
+        for target in kicks:
             try:
                 await self.carrier.apply(Kick(target))
             except Exception:
@@ -171,8 +194,26 @@ class Runtime:
     async def _step(self, step: Step) -> Placed | None:
         if isinstance(step, PlaceCall):
             return await self.carrier.place(step)
-        await self.carrier.apply(step)
+        try:
+            await self.carrier.apply(step)
+        except errors.RollcallError as exc:
+            if exc.reason == errors.CALL_GONE and isinstance(step, Update | Kick):
+                raise _Gone(exc, step.target) from None
+            raise
         return None
+
+
+class _Gone(Exception):
+    """The carrier answered that a step's call has left its conference (Rule 7)."""
+
+    def __init__(self, error: errors.RollcallError, target: CallTarget) -> None:
+        super().__init__(error.message)
+        self.error = error
+        self.target = target
+
+
+async def _nothing_to_end(target: CallTarget) -> None:
+    """The default call_gone: nothing to end (assemble wires the real one)."""
 
 
 def _parts(step: Step) -> list[object]:

@@ -8,6 +8,10 @@ Rule 2: an ended participant is refused (FAILED_PRECONDITION); a coach needs
         another active participant, not on hold, to coach.
 Rule 3: `decide` can run again on fresher state (after the carrier has acted) and
         yields what still differs; nothing here writes or calls the carrier.
+Rule 4: no setting is recorded without taking effect at the carrier: the hold
+        music (hold_url, hold_method) and announce_method stored on the
+        participant go with its next hold or announcement, and new hold music
+        for a call already held is sent at once, with Hold.
 """
 
 from __future__ import annotations
@@ -69,15 +73,20 @@ async def decide(
             p.hold_url = cmd.hold_url or None
         if cmd.hold_method is not None:
             p.hold_method = cmd.hold_method
-        effects.append(Hold(p.hold, cmd.hold_url or None, cmd.hold_method))
+        effects.append(_hold(p) if p.hold else Hold(False, cmd.hold_url or None, cmd.hold_method))
         ch.emit(EventType.PARTICIPANT_HELD if p.hold else EventType.PARTICIPANT_UNHELD, p)
     modified = False
+    music = False
     for field in _SETTINGS:
         value = getattr(cmd, field)
         if value is not None and getattr(p, field) != value:
             setattr(p, field, value)
             modified = True
+            music = music or field in ("hold_url", "hold_method")
             effects.extend(_effect(field, p))
+    if music and p.hold:
+        # Rule 4: new hold music for a held call is sent with Hold, to take effect now.
+        effects.append(_hold(p))
     if (coaching, coach_target) != (p.coaching, p.call_sid_to_coach):
         p.coaching, p.call_sid_to_coach = coaching, coach_target
         modified = True
@@ -86,7 +95,8 @@ async def decide(
         ch.emit(EventType.PARTICIPANT_MODIFIED, p)
     if cmd.announce_url:
         p.announce_url = cmd.announce_url
-        effects.append(Announce(cmd.announce_url, cmd.announce_method))
+        method = cmd.announce_method or _unless_default(p.announce_method, "POST")
+        effects.append(Announce(cmd.announce_url, method))
         if not announcement_reported:
             # No carrier report will come: played once the carrier has taken it.
             ch.emit(EventType.ANNOUNCEMENT_ENDED, p)
@@ -113,6 +123,16 @@ async def _coaching(
             found = await tx.active_participant(conf.sid, coach_target)
         check_coach_target(found, coach_target, p.call_sid)
     return True, coach_target
+
+
+def _unless_default(value: str, default: str) -> str | None:
+    """A stored method, when it is not Twilio's default (which needs no sending)."""
+    return None if value == default else value
+
+
+def _hold(p: Participant) -> Hold:
+    """Hold, with the participant's hold music as stored (Rule 4)."""
+    return Hold(True, p.hold_url, _unless_default(p.hold_method, "GET"))
 
 
 def _effect(field: str, p: Participant) -> list[ParticipantChange]:

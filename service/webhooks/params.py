@@ -12,6 +12,12 @@ the same callbacks (a retry or a restart re-sends exactly what the first
 attempt sent).
 Rule 4: SequenceNumber is not set here: it comes from the dispatcher's
 durable counters.
+Rule 5: a tenant gets each selected call-progress step once per call, in
+order: a step the carrier never reported (or reported too late to count)
+and a later one implies is sent just before it, with RollcallImplied=true.
+Rule 6: every parameter Twilio documents for the event that is known goes
+out (the carrier's CallDuration, Duration, SipResponseCode and AnsweredBy on
+the call's end); documented.py lists them, and the tests hold both to it.
 """
 
 from __future__ import annotations
@@ -51,6 +57,10 @@ START, END, ANNOUNCEMENT = (
 )
 DEFAULT_CALL_EVENTS = frozenset({COMPLETED})
 DEFAULT_CONFERENCE_EVENTS = frozenset({START, END})
+
+# Rollcall's own parameter on a call-progress callback for a step the carrier
+# never reported and a later step implies (Rule 5).
+IMPLIED = "RollcallImplied"
 
 _TOKEN_NAMESPACE = uuid.UUID("4f3c8c1e-7a43-4b8e-9a57-52f0d0b1c0de")
 
@@ -99,10 +109,14 @@ class Callback:
     word: str
     # Whose per-call sequence numbers it uses (call callbacks only).
     call_sid: str | None = None
+    # A call-progress step the event implies and no event of its own
+    # reported (Rule 5), sent before the event's own callback.
+    implied: bool = False
 
     def idempotency_token(self, conference_sid: str, revision: int) -> str:
-        """Stable across retries and restarts: one per (event, stream)."""
-        return str(uuid.uuid5(_TOKEN_NAMESPACE, f"{conference_sid}/{revision}/{self.kind}"))
+        """Stable across retries and restarts: one per (event, stream, implied step)."""
+        name = f"{conference_sid}/{revision}/{self.kind}"
+        return str(uuid.uuid5(_TOKEN_NAMESPACE, f"{name}/{self.word}" if self.implied else name))
 
 
 def rfc2822(seconds: float) -> str:
@@ -141,14 +155,61 @@ def call_progress_word(event: Event) -> str | None:
     return None
 
 
-def call_callback(event: Event) -> Callback | None:
-    """The participant's StatusCallback for this event, if selected."""
+def implied_steps(event: Event) -> list[str]:
+    """The earlier call-progress words this event's step implies that no event
+    of the call reported (Rule 5), in order: answering implies dialing and
+    ringing, ringing implies dialing, a call given up unanswered implies
+    dialing (and ringing, when nobody answered)."""
+    p = event.participant
+    word = call_progress_word(event)
+    if p is None or word is None or p.progress is None:
+        return []  # a row from before the steps were kept: nothing is known
+    if word == RINGING:
+        before = [INITIATED]
+    elif word == ANSWERED:
+        before = [INITIATED, RINGING]
+    elif word == COMPLETED and ANSWERED not in p.progress:
+        if p.call_status is CallStatus.NO_ANSWER:
+            before = [INITIATED, RINGING]
+        elif p.call_status in (CallStatus.BUSY, CallStatus.CANCELED):
+            before = [INITIATED]
+        else:
+            before = []
+    else:
+        before = []
+    return [step for step in before if step not in p.progress]
+
+
+def call_callbacks(event: Event) -> list[Callback]:
+    """The participant's StatusCallbacks for this event, if selected: the
+    steps it implies first (each marked RollcallImplied=true), then its own."""
     p = event.participant
     word = call_progress_word(event)
     if p is None or word is None:
+        return []
+    selected = call_events(p)
+    found = [
+        _call_callback(event, p, step, implied=True)
+        for step in implied_steps(event)
+        if step in selected
+    ]
+    if word in selected:
+        found.append(_call_callback(event, p, word, implied=False))
+    return [c for c in found if c is not None]
+
+
+def call_callback(event: Event) -> Callback | None:
+    """The participant's own StatusCallback for this event, if selected."""
+    p = event.participant
+    word = call_progress_word(event)
+    if p is None or word is None or word not in call_events(p):
         return None
+    return _call_callback(event, p, word, implied=False)
+
+
+def _call_callback(event: Event, p: Participant, word: str, *, implied: bool) -> Callback | None:
     url = p.status_callback.url or ""
-    if not url or word not in call_events(p):
+    if not url:
         return None
     if word == INITIATED:
         status = CallStatus.INITIATED.value
@@ -172,9 +233,11 @@ def call_callback(event: Event) -> Callback | None:
         "Timestamp": rfc2822(event.time),
     }
     if word == COMPLETED:
-        params["CallDuration"] = str(call_duration(p))
+        params.update(end_of_call_fields(p))
     if p.answered_by and word in (ANSWERED, COMPLETED):
         params["AnsweredBy"] = p.answered_by  # the carrier's machine detection
+    if implied:
+        params[IMPLIED] = "true"
     return Callback(
         Kind.CALL,
         url,
@@ -182,7 +245,20 @@ def call_callback(event: Event) -> Callback | None:
         params,
         word,
         call_sid=p.call_sid,
+        implied=implied,
     )
+
+
+def end_of_call_fields(p: Participant) -> dict[str, str]:
+    """CallDuration and Duration (the carrier's, else Rollcall's own count:
+    whole seconds answered, and whole minutes rounded up, as Twilio counts
+    them), and SipResponseCode when the carrier gave it."""
+    seconds = call_duration(p) if p.carrier_call_duration is None else p.carrier_call_duration
+    minutes = -(-seconds // 60) if p.carrier_duration is None else p.carrier_duration
+    fields = {"CallDuration": str(seconds), "Duration": str(minutes)}
+    if p.sip_response_code is not None:
+        fields["SipResponseCode"] = str(p.sip_response_code)
+    return fields
 
 
 def call_duration(p: Participant) -> int:
@@ -226,8 +302,15 @@ def conference_callback(event: Event, *, ending_label: str | None = None) -> Cal
                 params["ReasonParticipantLeft"] = p.leave_reason.value
         if word == ANNOUNCEMENT and p.announce_url:
             params["AnnounceUrl"] = p.announce_url
-    elif word == ANNOUNCEMENT and conf.announce_url:
-        params["AnnounceUrl"] = conf.announce_url  # announced to the whole conference
+        failure = p.announcement_failure
+    elif word == ANNOUNCEMENT:
+        if conf.announce_url:
+            params["AnnounceUrl"] = conf.announce_url  # announced to the whole conference
+        failure = conf.announcement_failure
+    else:
+        failure = None
+    if event.type is EventType.ANNOUNCEMENT_FAILED and failure:
+        params["ReasonAnnouncementFailed"] = failure  # the carrier's words
     if event.type is EventType.CONFERENCE_ENDED:
         params.update(end_fields(conf, ending_label))
     return Callback(
@@ -269,7 +352,10 @@ def end_fields(conf: Conference, ending_label: str | None) -> dict[str, str]:
 def callbacks_for(event: Event, *, ending_label: str | None = None) -> list[Callback]:
     """Every callback an event produces, in the order Twilio would send them:
     a call is answered before it joins, and leaves before its call completes."""
-    call = call_callback(event)
+    calls = call_callbacks(event)
     conference = conference_callback(event, ending_label=ending_label)
-    ordered = [conference, call] if event.type is EventType.PARTICIPANT_LEFT else [call, conference]
-    return [c for c in ordered if c is not None]
+    if conference is None:
+        return calls
+    return (
+        [conference, *calls] if event.type is EventType.PARTICIPANT_LEFT else [*calls, conference]
+    )

@@ -31,6 +31,8 @@ from service.core.ports.carrier import (
     ConferenceReport,
     ConferenceTarget,
     EndConference,
+    EndConferenceOnExit,
+    Hold,
     Kick,
     Mute,
     OpenCall,
@@ -54,6 +56,9 @@ class Rig:
     # Refused by the carrier with Twilio code 21217 on To.
     invalid_to: str
     settle_seconds: float
+    # The carrier's own record of a call's endConferenceOnExit, where the
+    # carrier has a media plane to record it (None: the simulator has none).
+    end_on_exit: Callable[[str], bool | None] = lambda call_sid: None
 
     def calls(self, call_sid: str) -> list[CallReport]:
         return [r for r in self.reports() if isinstance(r, CallReport) and r.call_sid == call_sid]
@@ -77,6 +82,7 @@ async def twilio() -> AsyncIterator[Rig]:
             busy_to="+15551230002",
             invalid_to="+15005550001",
             settle_seconds=120.0,
+            end_on_exit=lambda sid: rig.carrier.network.calls[sid].end_conference_on_exit,
         )
 
 
@@ -296,3 +302,26 @@ async def test_reconcile_keeps_an_answered_call_running_to_its_end(rig: Rig) -> 
     assert all(r.key == call.key for r in reports)
     await rig.let_time_pass(rig.settle_seconds)
     assert rig.statuses(placed.call_sid)[-1] is CallStatus.COMPLETED
+
+
+# Changes to a held call that a carrier accepts and ignores unless sent with
+# Hold (issue 25): each rule is (the change the core asks for on a held call,
+# what the carrier must hold after). The adapter sends the combination that
+# takes effect; the core tells it the call is held (Update.held).
+HELD_RULES = [
+    (EndConferenceOnExit(True), True),
+    (EndConferenceOnExit(False), False),
+]
+
+
+@pytest.mark.parametrize(("change", "after"), HELD_RULES)
+async def test_a_change_to_a_held_call_takes_effect(
+    rig: Rig, change: EndConferenceOnExit, after: bool
+) -> None:
+    placed = await rig.carrier.place(a_call(rig.answering_to, time_limit=3600))
+    await rig.let_time_pass(5)
+    await rig.carrier.apply(Update(target(placed), (Hold(True),)))
+    if not change.end:  # start from the other value, so the change is a change
+        await rig.carrier.apply(Update(target(placed), (EndConferenceOnExit(True),), held=True))
+    await rig.carrier.apply(Update(target(placed), (change,), held=True))
+    assert rig.end_on_exit(placed.call_sid) in (after, None)

@@ -22,7 +22,7 @@ from service.carriers.twilio.adapter import TwilioCarrier
 from service.carriers.twilio.config import TwilioOptions, UpstreamAccount
 from service.carriers.twilio.ingest import callback_urls
 from service.clock import ManualClock
-from service.core.errors import Code, RollcallError
+from service.core.errors import CALL_GONE, Code, RollcallError
 from service.core.model import CallStatus
 from service.core.ports.carrier import (
     CallTarget,
@@ -109,10 +109,11 @@ async def test_place_mute_hang_up_and_kick_through_a_second_rollcall(tmp_path: P
             ),
             grpc.StatusCode.NOT_FOUND,
         )
-        # B refuses an effect on the ended call with its own code: a typed error here.
+        # B refuses an effect on the ended call with Twilio's 21220 (call not in
+        # progress): the call has left, a typed error here (issue 25).
         with pytest.raises(RollcallError) as gone:
             await carrier.apply(Update(target(one), (Mute(False),)))
-        assert (gone.value.code, gone.value.twilio_code) == (Code.FAILED_PRECONDITION, 21220)
+        assert (gone.value.code, gone.value.reason) == (Code.NOT_FOUND, CALL_GONE)
         numbers = [r.sequence_number or 0 for r in received.calls(one.call_sid)]
         assert numbers == sorted(numbers) and len(set(numbers)) == len(numbers)
 

@@ -39,14 +39,27 @@ async def fetch(stub: Any, conference: str, call_sid: str) -> Any:
     return (await stub.FetchParticipant(request, metadata=MD)).participant
 
 
-_FORWARDED = ("Authorization", "Content-Type", "Accept", "User-Agent")
+_FORWARDED = (
+    "Authorization",
+    "Content-Type",
+    "Accept",
+    "User-Agent",
+    "X-Twilio-Signature",
+    "I-Twilio-Idempotency-Token",
+)
 
 
 class Relay:
-    """Passes requests on to the carrier; holds back the first Create's answer."""
+    """Passes requests on to the carrier (or, in front of Rollcall, the
+    carrier's callbacks on to it), recording each; holds back the first
+    Create's answer when `hold_first`; answers 204 and passes nothing on
+    while `dropping` (lost callbacks)."""
 
-    def __init__(self, carrier: str) -> None:
+    def __init__(self, carrier: str, *, hold_first: bool = True) -> None:
         self.carrier = carrier
+        self.hold_first = hold_first
+        self.dropping = False
+        self.requests: list[tuple[str, str]] = []
         self.http: aiohttp.ClientSession | None = None
         self.held: dict[str, object] = {}  # the carrier's answer A never got
         self.placed = asyncio.Event()
@@ -54,6 +67,9 @@ class Relay:
 
     async def handle(self, request: web.Request) -> web.Response:
         assert self.http is not None
+        self.requests.append((request.method, request.path))
+        if self.dropping:
+            return web.Response(status=204)
         headers = {k: v for k, v in request.headers.items() if k in _FORWARDED}
         async with self.http.request(
             request.method,
@@ -64,7 +80,7 @@ class Relay:
             body = await answer.read()
             status, kind = answer.status, answer.content_type
         creating = request.method == "POST" and request.path.endswith("/Participants.json")
-        if creating and not self.placed.is_set():
+        if creating and self.hold_first and not self.placed.is_set():
             self.held = json.loads(body)
             self.placed.set()
             await self.release.wait()  # A is killed meanwhile: it never hears
@@ -72,8 +88,8 @@ class Relay:
 
 
 @contextlib.asynccontextmanager
-async def relay_to(carrier: str) -> AsyncIterator[tuple[Relay, str]]:
-    relay = Relay(carrier)
+async def relay_to(carrier: str, *, hold_first: bool = True) -> AsyncIterator[tuple[Relay, str]]:
+    relay = Relay(carrier, hold_first=hold_first)
     app = web.Application()
     app.router.add_route("*", "/{tail:.*}", relay.handle)
     runner = web.AppRunner(app)

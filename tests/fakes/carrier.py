@@ -253,6 +253,10 @@ class FakeCarrier:
             return _error(500, 20500, "Internal Server Error")
         if fault == "404":
             return _error(404, 20404, "The requested resource was not found")
+        if fault == "21220":
+            # Twilio's error catalogue: a realtime operation (mute, hold,
+            # announce) on a call that is no longer in progress.
+            return _error(400, 21220, "Invalid call state")
         if fault == "drop":
             return self._drop(request)
         if fault == "hang":
@@ -373,40 +377,16 @@ class FakeCarrier:
         calls = [] if conf is None or conf.account_sid != account else net.live_calls(conf)
         call = next((c for c in calls if key in (c.sid, c.label)), None)
         if conf is None or call is None:
+            # The Participant resource "will not return results for
+            # participants whose call has ended": 404 (code 20404) for those.
             return _error(404, 20404, "The requested resource was not found")
         if method == "GET":
             return web.json_response(participant_json(call, self.clock.now()))
         if method == "DELETE":
             net.end(call, "completed", "participant_updated_via_api")
             return web.Response(status=204)
-        self._update(call, form)
+        net.update(call, form)
         return web.json_response(participant_json(call, self.clock.now()))
-
-    def _update(self, call: Call, form: dict[str, list[str]]) -> None:
-        conf = self.network.conferences[call.conference_sid]
-        emit = self.network.conference_event
-        if "Muted" in form and (form["Muted"][0] == "true") != call.muted:
-            call.muted = not call.muted
-            emit(conf, "participant-mute" if call.muted else "participant-unmute", call)
-        if "Hold" in form and (form["Hold"][0] == "true") != call.hold:
-            call.hold = not call.hold
-            emit(conf, "participant-hold" if call.hold else "participant-unhold", call)
-        modified = False
-        if "Coaching" in form or "CallSidToCoach" in form:
-            call.coaching = form.get("Coaching", ["true"])[0] == "true"
-            call.call_sid_to_coach = (
-                form.get("CallSidToCoach", [None])[0] if call.coaching else None
-            )
-            modified = True
-        if "EndConferenceOnExit" in form:
-            call.end_conference_on_exit = form["EndConferenceOnExit"][0] == "true"
-            modified = True
-        if "BeepOnExit" in form or "WaitUrl" in form:
-            modified = True
-        if modified:
-            emit(conf, "participant-modify", call)
-        if form.get("AnnounceUrl", [""])[0]:
-            emit(conf, "announcement-end", call, AnnounceUrl=form["AnnounceUrl"][0])
 
 
 @contextlib.asynccontextmanager

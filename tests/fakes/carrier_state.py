@@ -1,7 +1,10 @@
 """The fake carrier's telephone network: conferences, calls and the callbacks they cause.
 
 Written from Twilio's Participant spec and webhook notes, not from Rollcall's
-gateway. Calls progress on the carrier's own ManualClock by destination
+gateway; each behaviour says which Twilio document it follows (the
+Participant resource and its OpenAPI spec, the Call resource's status
+callback parameters, the TwiML <Conference> page, webhook security).
+Calls progress on the carrier's own ManualClock by destination
 (answer, busy, no-answer, failed, hangup:SECONDS); each step queues the
 callbacks Twilio would send: call progress (SequenceNumber 0-based per call,
 only the subscribed StatusCallbackEvent words, terminal statuses with
@@ -20,6 +23,15 @@ from typing import Any
 from service.clock import ManualClock
 
 TERMINAL = {"completed", "busy", "no-answer", "failed", "canceled"}
+# The SIP final response a SIP leg's terminal status comes with (RFC 3261's
+# codes: 200 OK, 486 Busy Here, 487 Request Terminated, 480 Unavailable).
+SIP_CODES = {
+    "completed": "200",
+    "busy": "486",
+    "no-answer": "487",
+    "canceled": "487",
+    "failed": "480",
+}
 # Conference selection word -> events it subscribes to.
 SELECTION = {
     "start": {"conference-start"},
@@ -101,6 +113,8 @@ class Network:
         # To -> outcome: answer (default), answer:RING, busy, no-answer, failed, hangup:SECONDS.
         self.outcomes: dict[str, str] = {}
         self.ring_seconds = 1.0
+        # Set: participant announcements fail with this ReasonAnnouncementFailed.
+        self.announcement_failure: str | None = None
 
     # -- conferences -------------------------------------------------------------
 
@@ -131,6 +145,9 @@ class Network:
     def conference_event(
         self, conf: Conference, event: str, call: Call | None, **extra: str
     ) -> None:
+        """Twilio's TwiML <Conference> page ("statusCallbackEvent", "Request
+        Parameters"): only subscribed events, SequenceNumber per conference,
+        the participant's flags on participant events."""
         if conf.callback is None or event not in conf.events:
             return
         conf.sequence += 1
@@ -157,6 +174,9 @@ class Network:
         self.emit(Callback(conf.callback, conf.account_sid, params))
 
     def call_event(self, call: Call, status: str) -> None:
+        """Twilio's Call resource, status callbacks: only the subscribed
+        StatusCallbackEvent words, SequenceNumber 0-based per call, the
+        standard voice parameters, CallbackSource call-progress-events."""
         call.status = status
         word = {"initiated": "initiated", "ringing": "ringing", "in-progress": "answered"}.get(
             status, "completed"
@@ -176,8 +196,18 @@ class Network:
             "Timestamp": rfc2822(self.clock.now()),
         }
         call.sequence += 1
-        if status == "completed" and call.answered_at is not None:
-            params["CallDuration"] = str(int(self.clock.now() - call.answered_at))
+        if status in TERMINAL:
+            # Twilio's Call resource, status callback parameters: the
+            # completed event carries CallDuration (seconds) and Duration
+            # (whole minutes, rounded up); terminal events of a SIP leg carry
+            # SipResponseCode.
+            seconds = 0
+            if call.answered_at is not None:
+                seconds = int(self.clock.now() - call.answered_at)
+            params["CallDuration"] = str(seconds)
+            params["Duration"] = str(-(-seconds // 60))
+            if call.to.startswith("sip:"):
+                params["SipResponseCode"] = SIP_CODES[status]
         self.emit(Callback(call.callback, call.account_sid, params))
 
     # -- calls ----------------------------------------------------------------------
@@ -232,6 +262,11 @@ class Network:
         return [c for c in self.calls.values() if c.conference_sid == conf.sid and c.live]
 
     def end(self, call: Call, status: str, reason: str, *, ending_conference: bool = False) -> None:
+        """A call leaves. The <Conference> page: participant-leave carries
+        ParticipantCallStatus and ReasonParticipantLeft; when a participant
+        with endConferenceOnExit leaves, "the conference ends and all other
+        participants drop out" (the carrier ends their calls itself); when
+        the last one leaves, the conference ends."""
         if not call.live:
             return
         was_connected = call.participant == "connected"
@@ -269,6 +304,47 @@ class Network:
             if ending.label:
                 extra["ParticipantLabelEndingConference"] = ending.label
         self.conference_event(conf, "conference-end", None, **extra)
+
+    def update(self, call: Call, form: dict[str, list[str]]) -> None:
+        """An Update Participant (the Participant resource's fields), and the
+        conference events it causes (the <Conference> page: mute, hold, modify,
+        announcement)."""
+        conf = self.conferences[call.conference_sid]
+        emit = self.conference_event
+        if "Muted" in form and (form["Muted"][0] == "true") != call.muted:
+            call.muted = not call.muted
+            emit(conf, "participant-mute" if call.muted else "participant-unmute", call)
+        if "Hold" in form and (form["Hold"][0] == "true") != call.hold:
+            call.hold = not call.hold
+            emit(conf, "participant-hold" if call.hold else "participant-unhold", call)
+        modified = False
+        if "Coaching" in form or "CallSidToCoach" in form:
+            call.coaching = form.get("Coaching", ["true"])[0] == "true"
+            call.call_sid_to_coach = (
+                form.get("CallSidToCoach", [None])[0] if call.coaching else None
+            )
+            modified = True
+        # Twilio's users report (and the Participant resource does not say
+        # otherwise) that EndConferenceOnExit sent for a held participant is
+        # accepted and ignored unless Hold comes in the same request.
+        ignored = call.hold and "Hold" not in form
+        if "EndConferenceOnExit" in form and not ignored:
+            call.end_conference_on_exit = form["EndConferenceOnExit"][0] == "true"
+            modified = True
+        if "BeepOnExit" in form or "WaitUrl" in form:
+            modified = True
+        if modified:
+            emit(conf, "participant-modify", call)
+        if form.get("AnnounceUrl", [""])[0]:
+            url = form["AnnounceUrl"][0]
+            failure = self.announcement_failure
+            if failure is None:
+                emit(conf, "announcement-end", call, AnnounceUrl=url)
+            else:
+                # The TwiML <Conference> page: announcement-fail, with
+                # ReasonAnnouncementFailed, is sent only on Twilio's internal errors.
+                fail = {"AnnounceUrl": url, "ReasonAnnouncementFailed": failure}
+                emit(conf, "announcement-fail", call, **fail)
 
 
 def _b(value: bool) -> str:

@@ -11,7 +11,9 @@ Rule 2: reports reach the sink one at a time per call, in order.
 Rule 3: a call ended by Kick or EndConference gets exactly one terminal report
 (completed when it was answered, canceled before), delivered from the clock
 afterwards, never inside apply(), as a carrier's callback would be.
-Rule 4: reconcile() keeps answered calls running (their time limit re-armed)
+Rule 4: its reports are never lost (in process), so no call it has ended is
+shown live and it never answers errors.call_gone().
+Rule 5: reconcile() keeps answered calls running (their time limit re-armed)
 and reports every other open call failed, since its timers did not survive
 the restart.
 """
@@ -49,6 +51,7 @@ class _Call:
 class SimulatedCarrier:
     in_process = True  # see the port
     reports_announcements = False  # the announcement "plays" at once
+    ends_conference_calls = False  # the core hangs the others up (Kick)
 
     def __init__(
         self,

@@ -11,7 +11,11 @@ is looked up by that label before it is dialed again, so a key never places
 two calls.
 Rule 3: Create is paced per upstream account.
 Rule 4: everything is bounded by TwilioOptions.unavailable_after_seconds and
-ends in a typed error.
+ends in a typed error; a 404 (or Twilio's "call not in progress" and
+"conference completed") on a participant the core asked to change (or must
+kick) is the call having left (errors.call_gone), never a success.
+Rule 5: Update sends the combination of fields that takes effect at Twilio
+(forms.update_form), never one Twilio accepts and ignores.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from service.carriers.twilio.config import TwilioOptions, UpstreamAccount
 from service.carriers.twilio.http import Ambiguous, Answer, TwilioHttp
 from service.carriers.twilio.pacing import Pacer, Sleep, clock_sleep
 from service.clock import Clock
+from service.core import errors as core_errors
 from service.core.errors import RollcallError
 from service.core.model import CallStatus, ConferenceStatus
 from service.core.ports.carrier import (
@@ -51,6 +56,7 @@ def _seg(text: str) -> str:
 class TwilioCarrier:
     in_process = False  # see the port
     reports_announcements = True  # Twilio posts announcement-end
+    ends_conference_calls = True  # end-on-exit drops the others at Twilio
 
     def __init__(
         self,
@@ -127,13 +133,20 @@ class TwilioCarrier:
 
     async def apply(self, effect: Effect) -> None:
         match effect:
-            case Update(target=target, changes=changes):
-                form = forms.update_form(changes)
+            case Update(target=target, changes=changes, held=held):
+                form = forms.update_form(changes, held=held)
                 if form:
-                    await self._expect(target.account_sid, "POST", _participant(target), form)
-            case Kick(target=target):
+                    await self._expect(
+                        target.account_sid, "POST", _participant(target), form, gone=target
+                    )
+            case Kick(target=target, must_exist=must_exist):
                 await self._expect(
-                    target.account_sid, "DELETE", _participant(target), None, gone_ok=True
+                    target.account_sid,
+                    "DELETE",
+                    _participant(target),
+                    None,
+                    gone_ok=not must_exist,
+                    gone=target,
                 )
             case EndConference(conference=conference):
                 await self._expect(
@@ -199,11 +212,16 @@ class TwilioCarrier:
         form: list[tuple[str, str]] | None,
         *,
         gone_ok: bool = False,
+        gone: CallTarget | None = None,
     ) -> None:
+        """Send and expect success; a 404 is success with gone_ok, else, for
+        a request about a call (`gone`), the call has left (core_errors.call_gone)."""
         account = self._account(account_sid)
         answer = await self._send(account, method, path, form, self._deadline())
         if answer.ok or (gone_ok and answer.status == 404):
             return
+        if gone is not None and _gone(answer):
+            raise core_errors.call_gone(gone.call_sid)
         raise errors.from_carrier(answer.status, answer.body)
 
     async def _find(
@@ -236,6 +254,31 @@ class TwilioCarrier:
                 return placed, forms.participant_call_status(found.body)
         return None
 
+    async def _reconcile_participant(
+        self, account: UpstreamAccount, call: OpenCall, deadline: float
+    ) -> CallReport:
+        """No Call resource for it (a carrier that serves only the Participants
+        API has none): the participant in its carrier conference says."""
+        assert call.call_sid is not None
+        now = self._clock.now()
+        where = CallTarget(call.account_sid, call.conference_sid or "", call.call_sid)
+        found = await self._send(account, "GET", _participant(where), None, deadline)
+        if found.ok:
+            return CallReport(
+                call.call_sid,
+                forms.participant_call_status(found.body),
+                now,
+                account_sid=call.account_sid,
+                key=call.key,
+                conference_sid=call.conference_sid,
+            )
+        if found.status != 404:
+            raise errors.from_carrier(found.status, found.body)
+        # Gone: over, after its answer (completed: the callee's hang-up went
+        # unheard), else it never connected.
+        gone = CallStatus.COMPLETED if call.answered_at is not None else CallStatus.FAILED
+        return CallReport(call.call_sid, gone, now, account_sid=call.account_sid, key=call.key)
+
     async def _reconcile_one(self, call: OpenCall) -> CallReport:
         account = self._account(call.account_sid)
         deadline = self._deadline()
@@ -260,9 +303,7 @@ class TwilioCarrier:
             account, "GET", f"Calls/{_seg(call.call_sid)}.json", None, deadline
         )
         if answer.status == 404:
-            return CallReport(
-                call.call_sid, CallStatus.FAILED, now, account_sid=call.account_sid, key=call.key
-            )
+            return await self._reconcile_participant(account, call, deadline)
         if not answer.ok or not isinstance(answer.body, dict):
             raise errors.from_carrier(answer.status, answer.body)
         body = answer.body
@@ -294,6 +335,17 @@ def _participant(target: CallTarget) -> str:
 
 def _conference(target: ConferenceTarget) -> str:
     return f"Conferences/{_seg(target.conference_sid)}.json"
+
+
+# Twilio's answers that a participant's call is no longer in its conference,
+# besides 404: its call is no longer in progress (21220), its conference is
+# over (16022).
+_GONE_CODES = frozenset({21220, 16022})
+
+
+def _gone(answer: Answer) -> bool:
+    code = answer.body.get("code") if isinstance(answer.body, dict) else None
+    return answer.status == 404 or (answer.status == 400 and code in _GONE_CODES)
 
 
 def _label_in_use(answer: Answer) -> bool:

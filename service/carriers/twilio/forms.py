@@ -7,6 +7,8 @@ conference event Rollcall applies, with callbacks to its own ingest URLs;
 the event words are Twilio's, from clients.words.
 Rule 3: the other Create parameters go as sent (already in Twilio's words),
 under Twilio's names, except those the carrier sets itself.
+Rule 4: an Update body is the combination that takes effect: a change Twilio
+ignores on a held participant unless sent with Hold goes with Hold=true.
 """
 
 from __future__ import annotations
@@ -148,8 +150,21 @@ def create_form(call: PlaceCall, callbacks: CallbackUrls) -> list[tuple[str, str
     return form
 
 
-def update_form(changes: tuple[ParticipantChange, ...]) -> list[tuple[str, str]]:
+# Changes Twilio accepts and ignores on a held participant unless Hold comes
+# with them (reported by Twilio's users for EndConferenceOnExit): sent with
+# Hold=true, which keeps the participant held and makes them take effect.
+NEEDS_HOLD_WHEN_HELD = (EndConferenceOnExit,)
+
+
+def update_form(
+    changes: tuple[ParticipantChange, ...], *, held: bool = False
+) -> list[tuple[str, str]]:
+    """The Update body for `changes`; `held`: the participant is on hold now
+    (Rule 4: the combination that takes effect)."""
     form: list[tuple[str, str]] = []
+    holding = any(isinstance(change, Hold) for change in changes)
+    if held and not holding and any(isinstance(c, NEEDS_HOLD_WHEN_HELD) for c in changes):
+        form.append(("Hold", "true"))
     for change in changes:
         match change:
             case Mute(muted=muted):

@@ -99,6 +99,7 @@ def parse_call_report(form: Mapping[str, str]) -> CallReport:
         account_sid=_required(form, "AccountSid"),
         answered_by=_optional(form, "AnsweredBy"),
         duration_seconds=_int(form, "CallDuration", required=False),
+        duration=_int(form, "Duration", required=False),
         sip_response_code=_int(form, "SipResponseCode", required=False),
     )
 

@@ -9,7 +9,9 @@ Rule 1: placing a call is asynchronous and returns the carrier's own identity
 for it (its CallSid and conference SID), or raises a typed RollcallError
 carrying the carrier's Twilio code.
 Rule 2: every effect is carried out before apply() returns, or it raises the
-same way and has changed nothing.
+same way and has changed nothing; a remote carrier's answer that the call
+has left the conference (an Update, or a Kick that must_exist) raises
+errors.call_gone().
 Rule 3: reports carry the carrier's own ordering (SequenceNumber) and words
 (Twilio's call statuses, service.core.model.CallStatus, and conference
 events), never Rollcall's.
@@ -143,13 +145,22 @@ class Update:
 
     target: CallTarget
     changes: tuple[ParticipantChange, ...]
+    # The call was on hold before these changes: some changes take effect on
+    # a held call only when sent with Hold (an adapter adds what it needs).
+    held: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
 class Kick:
-    """Remove the call from its conference; the call ends."""
+    """Remove the call from its conference; the call ends.
+
+    must_exist: a Delete asks for it; a call the carrier no longer has raises
+    errors.call_gone() instead of counting as done (a hangup after a commit
+    or a clean-up leaves it False: a call already gone is what it wanted).
+    """
 
     target: CallTarget
+    must_exist: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -197,6 +208,8 @@ class CallReport:
     account_sid: str = ""
     answered_by: str | None = None
     duration_seconds: int | None = None
+    # Twilio's Duration with a completed call (as the carrier sent it).
+    duration: int | None = None
     sip_response_code: int | None = None
     key: str | None = None
     conference_sid: str | None = None
@@ -299,6 +312,12 @@ class Carrier(Protocol):
     # report (for a conference-wide announcement, one without a CallSid). False
     # (the simulator): the core emits it as soon as it asks.
     reports_announcements: bool
+    # True when the carrier itself ends the other calls of a conference an
+    # endConferenceOnExit participant leaves or is kicked from (Twilio: "the
+    # conference ends and all other participants drop out"): the core then
+    # sends nothing for those calls and the carrier's reports of them find
+    # them already ended. False (the simulator): the core hangs them up.
+    ends_conference_calls: bool
 
     def check(self, account_sid: str, from_endpoint: str, to_endpoint: str) -> None:
         """Refuse a call synchronously, before anything is stored (may do nothing).

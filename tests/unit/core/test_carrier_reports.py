@@ -72,7 +72,11 @@ def test_modify_reports_only_the_fields_that_changed() -> None:
 
 def test_announcements_and_other_participants_and_ended_calls() -> None:
     assert observe(participant(), report(ConferenceEvent.ANNOUNCEMENT_END, announce_url="u")) == [
-        Observed(EventType.ANNOUNCEMENT_ENDED, {"announce_url": "u"})
+        Observed(EventType.ANNOUNCEMENT_ENDED, {"announce_url": "u", "announcement_failure": None})
+    ]
+    failed = report(ConferenceEvent.ANNOUNCEMENT_FAIL, announce_url="u", announcement_failure="x")
+    assert observe(participant(), failed) == [
+        Observed(EventType.ANNOUNCEMENT_FAILED, {"announce_url": "u", "announcement_failure": "x"})
     ]
     other = report(ConferenceEvent.PARTICIPANT_MUTE, call_sid="CA" + "2" * 32)
     assert observe(participant(), other) == []

@@ -226,6 +226,7 @@ def test_completed_call_parameters() -> None:
         "CallbackSource": "call-progress-events",
         "Timestamp": "Thu, 01 Jun 2017 20:48:32 +0000",
         "CallDuration": "42",
+        "Duration": "1",
     }
 
 
