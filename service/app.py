@@ -38,7 +38,7 @@ from rollcall.v1 import participant_service_pb2 as pb
 from rollcall.v1 import participant_service_pb2_grpc as pb_grpc
 from service import grpc_races, keys, redact
 from service.admission import Admission
-from service.auth import Authenticator, check_secrets
+from service.auth import Authenticator, check_secrets, parse_networks
 from service.carriers.choose import Chosen, choose
 from service.carriers.twilio.ingest import add_routes as add_carrier_routes
 from service.carriers.twilio.ingest import callback_urls
@@ -163,7 +163,12 @@ class App:
         self.demo = await keys.demo_account(self.store, s)
         if self.demo is not None:
             accounts.setdefault(self.demo.account_sid, self.demo.auth_token)
-        self.auth = Authenticator(accounts, api_keys, throttle=login_throttle(s, self.clock))
+        self.auth = Authenticator(
+            accounts,
+            api_keys,
+            throttle=login_throttle(s, self.clock),
+            trusted_proxies=parse_networks(s.trusted_proxies),
+        )
 
         async def sink(report: Report) -> None:
             assert self.core is not None

@@ -99,6 +99,11 @@ class Settings:
     # Comma-separated origins (scheme://host[:port]); empty: same origin only.
     http_cors_origins: str = ""
     max_wait_seconds: float = 0.5
+    # Issue 28 (accountability and privacy): trusted proxies, the audit
+    # trail's window, and the key of the phone-number index (secret).
+    trusted_proxies: str = ""
+    audit_retention_seconds: float = 30 * 24 * 3600.0
+    number_hash_key: str = ""
 
 
 SETTINGS_HELP: dict[str, str] = {
@@ -313,6 +318,21 @@ SETTINGS_HELP: dict[str, str] = {
         " it is handled; one that waited longer is refused RESOURCE_EXHAUSTED (OVERLOADED,"
         " REST 429) at once instead of being served late (0 = never; health checks and"
         " watch streams are never refused for it)"
+    ),
+    # Issue 28 (accountability and privacy).
+    "trusted_proxies": (
+        "comma-separated CIDRs of proxies (a standalone REST gateway, a load balancer) whose"
+        " X-Forwarded-For (gRPC: x-forwarded-for metadata) is believed: the nearest address"
+        " in it that is not a trusted proxy is recorded as the actor's forwarded address"
+        " ('' = believe none)"
+    ),
+    "audit_retention_seconds": (
+        "seconds an audit record (who changed what, from where) is kept, however soon the"
+        " event log is compacted (0 = for ever)"
+    ),
+    "number_hash_key": (
+        "secret key of the keyed hash (HMAC-SHA256) that indexes phone numbers for look-up"
+        " and erasure; '' = a random key generated once and kept in the database"
     ),
 }
 

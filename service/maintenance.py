@@ -92,6 +92,7 @@ class RetentionPass:
             carrier_calls=s.carrier_call_retention_seconds,
             carrier_callbacks=s.carrier_callback_retention_seconds,
             dead_letters=s.dead_letter_retention_seconds,
+            audit=s.audit_retention_seconds,
         )
         retention = Retention(store, dead_letters, clock, windows, batch=s.retention_batch)
         return cls(retention, clock, s.retention_interval_seconds, leading)

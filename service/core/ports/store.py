@@ -27,6 +27,7 @@ from collections.abc import Collection, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Protocol
 
+from service.core.audit import AuditFilter, AuditRecord
 from service.core.model import Conference, ConferenceStatus, Event, Participant
 
 
@@ -175,6 +176,10 @@ class WriteTransaction(Protocol):
     async def append_events(self, events: Sequence[Event]) -> None:
         """Append a change's events, in revision order (one round trip where
         the database allows)."""
+        ...
+
+    async def append_audit(self, records: Sequence[AuditRecord]) -> None:
+        """Append audit records (their `id` is assigned here, increasing)."""
         ...
 
     async def request(self, account_sid: str, request_id: str) -> tuple[str, str] | None:
@@ -352,6 +357,18 @@ class Store(Protocol):
     async def expire_carrier_callbacks(self, received_before: float, limit: int) -> int:
         """Delete up to `limit` carrier callback idempotency tokens received
         before `received_before` (a carrier retries a callback for minutes)."""
+        ...
+
+    async def expire_audit(self, recorded_before: float, limit: int) -> int:
+        """Delete up to `limit` audit records of changes made before
+        `recorded_before` (their own window, not the event log's)."""
+        ...
+
+    async def audit_records(
+        self, account_sid: str, flt: AuditFilter, *, before_id: int | None, limit: int
+    ) -> list[AuditRecord]:
+        """The account's audit records matching `flt`, newest first (by id),
+        those with an id below `before_id` when it is given, at most `limit`."""
         ...
 
     async def active_participants_everywhere(self) -> list[Participant]:

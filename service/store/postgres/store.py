@@ -29,6 +29,7 @@ from typing import Any, TypeVar
 import asyncpg
 import orjson
 
+from service.core.audit import AuditFilter, AuditRecord
 from service.core.model import Conference, Event, Participant
 from service.core.ports.store import (
     ConferenceFilter,
@@ -39,6 +40,7 @@ from service.core.ports.store import (
     WebhookCursor,
 )
 from service.store import participant_pages
+from service.store.postgres import audit as pg_audit
 from service.store.postgres import conferences as pg_conferences
 from service.store.postgres import retention as pg_retention
 from service.store.postgres import schema as pg_schema
@@ -269,6 +271,14 @@ class PostgresStore:
 
     async def expire_carrier_callbacks(self, received_before: float, limit: int) -> int:
         return await pg_retention.expire_carrier_callbacks(self, received_before, limit)
+
+    async def expire_audit(self, recorded_before: float, limit: int) -> int:
+        return await pg_audit.expire(self, recorded_before, limit)
+
+    async def audit_records(
+        self, account_sid: str, flt: AuditFilter, *, before_id: int | None, limit: int
+    ) -> list[AuditRecord]:
+        return await pg_audit.records(self, account_sid, flt, before_id, limit)
 
     async def active_participants_everywhere(self) -> list[Participant]:
         """For restart recovery: every active call of this replica's earlier run

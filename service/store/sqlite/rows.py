@@ -14,7 +14,9 @@ from typing import Any
 import aiosqlite
 import orjson
 
+from service.core.audit import AuditRecord
 from service.core.model import Conference, Event, Participant
+from service.store.audit_rows import INSERT_COLUMNS, audit_values
 from service.store.row_cache import RowCache
 from service.store.rows import (
     PARTICIPANT_COLUMNS,
@@ -219,6 +221,12 @@ class SqliteWriteTransaction(SqliteReads, CarrierRows):
             "INSERT INTO events (conference_sid, revision, account_sid, time, type, call_sid,"
             " data) VALUES (?, ?, ?, ?, ?, ?, ?)",
             [event_values(event) for event in events],
+        )
+
+    async def append_audit(self, records: Sequence[AuditRecord]) -> None:
+        self.raw.executemany(
+            f"INSERT INTO audit_records ({INSERT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",  # noqa: S608
+            [audit_values(record) for record in records],
         )
 
     async def request(self, account_sid: str, request_id: str) -> tuple[str, str] | None:

@@ -33,6 +33,7 @@ from collections.abc import AsyncIterator, Collection
 import aiosqlite
 import orjson
 
+from service.core.audit import AuditFilter, AuditRecord
 from service.core.model import Conference, Event, Participant
 from service.core.ports.store import (
     ConferenceFilter,
@@ -45,6 +46,7 @@ from service.core.ports.store import (
 from service.store import participant_pages
 from service.store.row_cache import RowCache
 from service.store.rows import PARTICIPANT_COLUMNS, participant_from_row
+from service.store.sqlite import audit as sqlite_audit
 from service.store.sqlite import conferences as sqlite_conferences
 from service.store.sqlite import cursors as sqlite_cursors
 from service.store.sqlite import retention as sqlite_retention
@@ -336,6 +338,14 @@ class SqliteStore:
 
     async def expire_carrier_callbacks(self, received_before: float, limit: int) -> int:
         return await sqlite_retention.expire_carrier_callbacks(self, received_before, limit)
+
+    async def expire_audit(self, recorded_before: float, limit: int) -> int:
+        return await sqlite_audit.expire(self, recorded_before, limit)
+
+    async def audit_records(
+        self, account_sid: str, flt: AuditFilter, *, before_id: int | None, limit: int
+    ) -> list[AuditRecord]:
+        return await sqlite_audit.records(self, account_sid, flt, before_id, limit)
 
     async def active_participants_everywhere(self) -> list[Participant]:
         async with self._read() as r:
