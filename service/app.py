@@ -30,6 +30,8 @@ from aiohttp import web
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from rollcall.v1 import audit_service_pb2 as audit_pb
+from rollcall.v1 import audit_service_pb2_grpc as audit_pb_grpc
 from rollcall.v1 import callback_service_pb2 as callback_pb
 from rollcall.v1 import callback_service_pb2_grpc as callback_pb_grpc
 from rollcall.v1 import conference_service_pb2 as cpb
@@ -46,6 +48,7 @@ from service.clock import Clock, SystemClock, Timer
 from service.config import Settings, parse_accounts, parse_api_keys
 from service.core import assemble
 from service.core.participants import Participants
+from service.core.personal import NumberHasher
 from service.core.ports.carrier import Carrier, Report
 from service.core.ports.dead_letters import DeadLetterStore
 from service.core.ports.feed import ChangeFeed
@@ -58,6 +61,7 @@ from service.metrics import start_metrics
 from service.ratelimit import RateLimiter
 from service.replicas import Coordinator
 from service.rpc.account_cursor import CursorSeal
+from service.rpc.audit import AuditApi, AuditServicer
 from service.rpc.callbacks import CallbackApi, CallbackServicer
 from service.rpc.conference_servicer import ConferenceServicer
 from service.rpc.conferences import ConferenceApi
@@ -85,6 +89,7 @@ log = logging.getLogger("rollcall.app")
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["ParticipantService"].full_name
 CONFERENCE_SERVICE_NAME = cpb.DESCRIPTOR.services_by_name["ConferenceService"].full_name
 CALLBACK_SERVICE_NAME = callback_pb.DESCRIPTOR.services_by_name["CallbackService"].full_name
+AUDIT_SERVICE_NAME = audit_pb.DESCRIPTOR.services_by_name["AuditService"].full_name
 # What health reports on: the server as a whole ("") and each service.
 HEALTH_NAMES = ("", SERVICE_NAME, CONFERENCE_SERVICE_NAME, CALLBACK_SERVICE_NAME)
 # What grpc's stop() gives the held calls to send their answers (milliseconds
@@ -179,6 +184,7 @@ class App:
         if self.chosen.twilio is not None and not s.http_listen:
             raise ValueError("the twilio carrier needs --http-listen: the carrier calls back there")
         self.core = core = assemble.build(self.store, self.carrier, self.clock, self.feed)
+        core.runtime.numbers = NumberHasher(await keys.number_hash_key(self.store, s))
         self.participants = core.participants
         # Before recover(): the calls it fails owe their callbacks too.
         self.webhooks = WebhookDispatcher(
@@ -253,6 +259,9 @@ class App:
             self.api.page_tokens,
             destinations,
         )
+        self.audit_api = AuditApi(
+            self.auth, self.store, core.privacy, self.api.page_tokens, self.api.limiter
+        )
         await self.feed.start()
         self._schedule_compaction()
         # Once across replicas: where this one holds the lease (or is alone).
@@ -289,6 +298,7 @@ class App:
             ),
             server,
         )
+        audit_pb_grpc.add_AuditServiceServicer_to_server(AuditServicer(self.audit_api), server)
         self._health = health.aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
         reflection.enable_server_reflection(
@@ -296,6 +306,7 @@ class App:
                 SERVICE_NAME,
                 CONFERENCE_SERVICE_NAME,
                 CALLBACK_SERVICE_NAME,
+                AUDIT_SERVICE_NAME,
                 health.SERVICE_NAME,
                 reflection.SERVICE_NAME,
             ),
@@ -326,6 +337,7 @@ class App:
                 extra_routes=carrier_ingest(self) if self.chosen.twilio is not None else None,
                 ready=self.ready,
                 cors_origins=parse_origins(s.http_cors_origins),
+                audit=self.audit_api,
             )
             self._gateway = gateway
             self.http_port = gateway.port

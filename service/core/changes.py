@@ -22,6 +22,7 @@ import dataclasses
 from service.core import actors
 from service.core.audit import record_of
 from service.core.model import Conference, Event, EventType, Participant
+from service.core.personal import NumberHasher
 from service.core.ports.carrier import CallTarget
 from service.core.ports.store import WriteTransaction
 
@@ -77,9 +78,11 @@ class Changes:
         self.events.append(event)
 
 
-async def apply(tx: WriteTransaction, ch: Changes) -> None:
-    """Write what `ch` decided: rows in order, then its events, then the conference;
-    and read the carrier's identities of the calls to end after the commit."""
+async def apply(tx: WriteTransaction, ch: Changes, numbers: NumberHasher | None = None) -> None:
+    """Write what `ch` decided: rows in order (a new participant indexed by the
+    keyed hashes of its numbers, with `numbers`), then its events and their
+    audit records, then the conference; and read the carrier's identities of
+    the calls to end after the commit."""
     if ch.new_conference:
         await tx.insert_conference(ch.conference)
     # A participant changed several times in one change is written once, as
@@ -96,6 +99,11 @@ async def apply(tx: WriteTransaction, ch: Changes) -> None:
         if row is not None and last[row.call_sid] == index:
             if row.call_sid in inserted:
                 await tx.insert_participant(row)
+                if numbers is not None:
+                    digests = numbers.digests(row)
+                    await tx.index_numbers(
+                        row.account_sid, row.conference_sid, row.call_sid, digests
+                    )
             else:
                 await tx.update_participant(row)
     if ch.events:

@@ -29,6 +29,7 @@ from typing import Protocol
 
 from service.core.audit import AuditFilter, AuditRecord
 from service.core.model import Conference, ConferenceStatus, Event, Participant
+from service.core.personal import NumberHolder
 
 
 @dataclasses.dataclass(frozen=True)
@@ -180,6 +181,20 @@ class WriteTransaction(Protocol):
 
     async def append_audit(self, records: Sequence[AuditRecord]) -> None:
         """Append audit records (their `id` is assigned here, increasing)."""
+        ...
+
+    async def index_numbers(
+        self, account_sid: str, conference_sid: str, call_sid: str, digests: Sequence[str]
+    ) -> None:
+        """Remember that the call's participant holds numbers with these keyed
+        hashes (service.core.personal), for look-up and erasure."""
+        ...
+
+    async def redact_call(self, account_sid: str, conference_sid: str, call_sid: str) -> None:
+        """Redact in place every stored copy of the call's personal fields but
+        its row (the caller updates that): its events' participant state, its
+        dead letters' callback parameters and its Create request fingerprint,
+        through service.core.personal; and drop its number index rows."""
         ...
 
     async def request(self, account_sid: str, request_id: str) -> tuple[str, str] | None:
@@ -362,6 +377,12 @@ class Store(Protocol):
     async def expire_audit(self, recorded_before: float, limit: int) -> int:
         """Delete up to `limit` audit records of changes made before
         `recorded_before` (their own window, not the event log's)."""
+        ...
+
+    async def number_holders(self, account_sid: str, digest: str) -> list[NumberHolder]:
+        """The account's participants indexed under this number digest (by the
+        index, never a scan of the account), with how many of their events
+        and dead letters hold their state."""
         ...
 
     async def audit_records(

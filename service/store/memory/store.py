@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator, Collection
 
 from service.core.audit import AuditFilter, AuditRecord
 from service.core.model import Conference, Event, Participant
+from service.core.personal import NumberHolder
 from service.core.ports.store import (
     ConferenceFilter,
     ConferencePage,
@@ -25,7 +26,7 @@ from service.core.ports.store import (
     ParticipantFilter,
     WebhookCursor,
 )
-from service.store.memory import pages, queries
+from service.store.memory import numbers, pages, queries
 from service.store.memory import retention as memory_retention
 from service.store.memory.tables import MemoryDatabase, Tables
 from service.store.memory.transaction import MemoryWriteTransaction
@@ -187,6 +188,9 @@ class MemoryStore:
                 if len(found) == limit:
                     break
         return found
+
+    async def number_holders(self, account_sid: str, digest: str) -> list[NumberHolder]:
+        return numbers.holders(self.committed(), account_sid, digest)
 
     async def get_meta(self, key: str) -> str | None:
         return self.committed().meta.get(key)

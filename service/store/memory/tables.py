@@ -144,6 +144,8 @@ class Tables:
     dead_letters: dict[int, LetterRow] = dataclasses.field(default_factory=dict)
     # id -> audit record (frozen: a snapshot), ids in the order written.
     audit: dict[int, AuditRecord] = dataclasses.field(default_factory=dict)
+    # (account_sid, number digest, call_sid) -> conference_sid
+    number_index: dict[tuple[str, str, str], str] = dataclasses.field(default_factory=dict)
     # The last creation-order key given out (a rolled-back write gives none out).
     last_seq: int = 0
     last_order: int = 0

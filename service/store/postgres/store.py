@@ -31,6 +31,7 @@ import orjson
 
 from service.core.audit import AuditFilter, AuditRecord
 from service.core.model import Conference, Event, Participant
+from service.core.personal import NumberHolder
 from service.core.ports.store import (
     ConferenceFilter,
     ConferencePage,
@@ -42,6 +43,7 @@ from service.core.ports.store import (
 from service.store import participant_pages
 from service.store.postgres import audit as pg_audit
 from service.store.postgres import conferences as pg_conferences
+from service.store.postgres import numbers as pg_numbers
 from service.store.postgres import retention as pg_retention
 from service.store.postgres import schema as pg_schema
 from service.store.postgres.lease import SessionLease
@@ -274,6 +276,11 @@ class PostgresStore:
 
     async def expire_audit(self, recorded_before: float, limit: int) -> int:
         return await pg_audit.expire(self, recorded_before, limit)
+
+    async def number_holders(self, account_sid: str, digest: str) -> list[NumberHolder]:
+        async with self._connection() as conn:
+            rows = await conn.fetch(pg_numbers.HOLDERS, account_sid, digest)
+        return [pg_numbers.holder(row) for row in rows]
 
     async def audit_records(
         self, account_sid: str, flt: AuditFilter, *, before_id: int | None, limit: int

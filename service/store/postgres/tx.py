@@ -24,6 +24,7 @@ from service.core.audit import AuditRecord
 from service.core.model import Conference, Event, Participant
 from service.store.audit_rows import INSERT_COLUMNS, audit_values
 from service.store.postgres.carrier import PgCarrierRows
+from service.store.postgres.numbers import PgNumberRows
 from service.store.row_cache import RowCache
 from service.store.rows import (
     PARTICIPANT_COLUMNS,
@@ -113,7 +114,7 @@ class PgReads:
         return [participant_from_row(row) for row in rows]
 
 
-class PgWriteTransaction(PgReads, PgCarrierRows):
+class PgWriteTransaction(PgReads, PgCarrierRows, PgNumberRows):
     def __init__(self, conn: asyncpg.Connection, replica_id: str) -> None:
         super().__init__(conn)
         self.replica_id = replica_id

@@ -27,6 +27,7 @@ from service.store.rows import (
 )
 from service.store.sqlite.carrier import CarrierRows
 from service.store.sqlite.inline import raw
+from service.store.sqlite.numbers import NumberRows
 
 
 class SqliteReads:
@@ -124,7 +125,7 @@ class SqliteReads:
         return [participant_from_row(row) for row in rows]
 
 
-class SqliteWriteTransaction(SqliteReads, CarrierRows):
+class SqliteWriteTransaction(SqliteReads, CarrierRows, NumberRows):
     async def count_active(self, conference_sid: str) -> int:
         row = await self._one(
             "SELECT COUNT(*) FROM participants WHERE conference_sid = ? AND active = 1",

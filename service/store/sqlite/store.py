@@ -35,6 +35,7 @@ import orjson
 
 from service.core.audit import AuditFilter, AuditRecord
 from service.core.model import Conference, Event, Participant
+from service.core.personal import NumberHolder
 from service.core.ports.store import (
     ConferenceFilter,
     ConferencePage,
@@ -49,6 +50,7 @@ from service.store.rows import PARTICIPANT_COLUMNS, participant_from_row
 from service.store.sqlite import audit as sqlite_audit
 from service.store.sqlite import conferences as sqlite_conferences
 from service.store.sqlite import cursors as sqlite_cursors
+from service.store.sqlite import numbers as sqlite_numbers
 from service.store.sqlite import retention as sqlite_retention
 from service.store.sqlite.connections import begin_at_once, connect, finish, statement
 from service.store.sqlite.inline import raw
@@ -341,6 +343,11 @@ class SqliteStore:
 
     async def expire_audit(self, recorded_before: float, limit: int) -> int:
         return await sqlite_audit.expire(self, recorded_before, limit)
+
+    async def number_holders(self, account_sid: str, digest: str) -> list[NumberHolder]:
+        async with self._read() as r:
+            rows = await r._all(sqlite_numbers.HOLDERS, account_sid, digest)
+        return [sqlite_numbers.holder(row) for row in rows]
 
     async def audit_records(
         self, account_sid: str, flt: AuditFilter, *, before_id: int | None, limit: int

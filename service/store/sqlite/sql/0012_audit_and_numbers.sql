@@ -14,3 +14,14 @@ CREATE TABLE audit_records (
 );
 CREATE INDEX audit_records_account ON audit_records (account_sid, id);
 CREATE INDEX audit_records_time ON audit_records (time);
+
+-- Which participants hold a number, by a keyed hash of it (never the number:
+-- service/core/personal.py), for look-up and erasure by number.
+CREATE TABLE number_index (
+    account_sid TEXT NOT NULL,
+    digest TEXT NOT NULL,
+    call_sid TEXT NOT NULL,
+    conference_sid TEXT NOT NULL,
+    PRIMARY KEY (account_sid, digest, call_sid)
+) WITHOUT ROWID;
+CREATE INDEX number_index_call ON number_index (conference_sid, call_sid);
