@@ -126,7 +126,7 @@ def _number(args: argparse.Namespace) -> str:
 
 def _run_audit(args: argparse.Namespace, connection: Connection) -> str:
     records = list_records(connection, _request(args), args.limit)
-    if args.json:
+    if getattr(args, "json", False):
         return json.dumps({"audit_records": [_as_dict(r) for r in records]}, indent=2)
     return "\n".join(record_text(r) for r in records) if records else "no audit records"
 
@@ -148,7 +148,7 @@ def _run_numbers(args: argparse.Namespace, connection: Connection) -> str:
             pb.LookupNumberRequest(parent=parent, number=_number(args)),
             pb.LookupNumberResponse,
         )
-        if args.json:
+        if getattr(args, "json", False):
             return json.dumps(_as_dict(found), indent=2)
         return "\n".join(_holder_text(h) for h in found.holders) or "not found"
     erased = _call(
@@ -159,7 +159,7 @@ def _run_numbers(args: argparse.Namespace, connection: Connection) -> str:
         ),
         pb.EraseNumberResponse,
     )
-    if args.json:
+    if getattr(args, "json", False):
         return json.dumps(_as_dict(erased), indent=2)
     lines = [_holder_text(h) for h in erased.erased]
     lines.append(f"erased {len(erased.erased)} participant(s), ended {erased.ended} call(s)")
