@@ -266,7 +266,7 @@ class App:
         self._schedule_compaction()
         # Once across replicas: where this one holds the lease (or is alone).
         self.retention = RetentionPass.from_settings(
-            s, self.store, self.dead_letters, self.clock, self._leading
+            s, self.store, self.dead_letters, self.clock, self._leading, core.privacy
         )
         self.retention.start()
 

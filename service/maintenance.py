@@ -22,9 +22,10 @@ from collections.abc import AsyncIterator, Callable
 from prometheus_client import Counter, Gauge
 
 from service.clock import Clock, Timer
-from service.config import Settings
+from service.config import Settings, parse_account_seconds
 from service.core.ports.dead_letters import DeadLetterStore
 from service.core.ports.store import Store
+from service.core.privacy import PersonalRetention, Privacy
 from service.core.retention import Kind, Retention, Windows
 from service.metrics import REGISTRY
 
@@ -68,8 +69,10 @@ class RetentionPass:
         clock: Clock,
         interval_seconds: float,
         leading: Callable[[], bool] = lambda: True,
+        personal: PersonalRetention | None = None,
     ) -> None:
         self.retention = retention
+        self.personal = personal
         self.clock = clock
         self.interval_seconds = interval_seconds
         self.leading = leading
@@ -84,6 +87,7 @@ class RetentionPass:
         dead_letters: DeadLetterStore,
         clock: Clock,
         leading: Callable[[], bool],
+        privacy: Privacy | None = None,
     ) -> RetentionPass:
         windows = Windows(
             participants=s.ended_participant_retention_seconds,
@@ -95,7 +99,15 @@ class RetentionPass:
             audit=s.audit_retention_seconds,
         )
         retention = Retention(store, dead_letters, clock, windows, batch=s.retention_batch)
-        return cls(retention, clock, s.retention_interval_seconds, leading)
+        personal = None
+        if privacy is not None:
+            personal = PersonalRetention(
+                privacy,
+                s.personal_data_retention_seconds,
+                parse_account_seconds(s.account_personal_data_retention),
+                batch=s.retention_batch,
+            )
+        return cls(retention, clock, s.retention_interval_seconds, leading, personal)
 
     def start(self) -> None:
         if self.interval_seconds > 0:
@@ -120,7 +132,9 @@ class RetentionPass:
         if not self.leading():
             return {}
         async with running("retention"):
-            removed = await self.retention.run()
+            # Redacted first: before the participants themselves may go.
+            redacted = 0 if self.personal is None else await self.personal.run()
+            removed = {Kind.PERSONAL_DATA: redacted, **await self.retention.run()}
         for kind, count in removed.items():
             if count:
                 REMOVED.labels(kind.value).inc(count)

@@ -16,6 +16,10 @@ Rule 3: each participant is redacted in its own change: its row (personal
 Rule 4: the erase is audited once more as one account-wide record
         (number-erase) saying how many participants it redacted, never which
         number.
+Rule 5: past its retention window (a global one, and one per account where
+        configured; 0 keeps it as long as the participant), an ended
+        participant's personal data is redacted the same way by the lease
+        holder's retention pass, acting as Rollcall's retention rule.
 """
 
 from __future__ import annotations
@@ -123,3 +127,51 @@ class _Redact(Change[bool]):
         ch = Changes(conf, self.runtime.clock.now())
         ch.emit(EventType.PARTICIPANT_REDACTED, personal.redact(p), rule=self.rule)
         return Decided(True, ch)
+
+
+class PersonalRetention:
+    """Rule 5: `default_seconds` for every account, `per_account` overrides."""
+
+    def __init__(
+        self,
+        privacy: Privacy,
+        default_seconds: float,
+        per_account: dict[str, float] | None = None,
+        *,
+        batch: int = 100,
+    ) -> None:
+        self.privacy = privacy
+        self.default_seconds = default_seconds
+        self.per_account = dict(per_account or {})
+        self.batch = max(1, batch)
+
+    async def run(self) -> int:
+        """Redact every participant past its window; how many were redacted."""
+        rt = self.privacy.runtime
+        now = rt.clock.now()
+        total = 0
+        scopes: list[tuple[float, str | None]] = [
+            (seconds, account) for account, seconds in self.per_account.items()
+        ]
+        scopes.append((self.default_seconds, None))
+        for seconds, account in scopes:
+            if seconds <= 0:
+                continue
+            while True:
+                found = await rt.store.unredacted_participants(
+                    now - seconds,
+                    self.batch,
+                    account_sid=account,
+                    exclude=() if account is not None else tuple(self.per_account),
+                )
+                done = 0
+                with actors.as_actor(actors.rule(actors.RETENTION)):
+                    for account_sid, conference_sid, call_sid in found:
+                        if await self.privacy.redact(
+                            account_sid, conference_sid, call_sid, rule=actors.RETENTION
+                        ):
+                            done += 1
+                total += done
+                if not done:  # none left, or none that can be (gone meanwhile)
+                    break
+        return total

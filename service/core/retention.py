@@ -34,6 +34,8 @@ class Kind(enum.StrEnum):
     CARRIER_CALLBACKS = "carrier_callbacks"
     DEAD_LETTERS = "dead_letters"
     AUDIT = "audit"
+    # Not removed but redacted in place (service.core.privacy.PersonalRetention).
+    PERSONAL_DATA = "personal_data"
 
 
 @dataclasses.dataclass(frozen=True)

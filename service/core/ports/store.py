@@ -385,6 +385,19 @@ class Store(Protocol):
         and dead letters hold their state."""
         ...
 
+    async def unredacted_participants(
+        self,
+        ended_before: float,
+        limit: int,
+        *,
+        account_sid: str | None = None,
+        exclude: Collection[str] = (),
+    ) -> list[tuple[str, str, str]]:
+        """(account_sid, conference_sid, call_sid) of up to `limit` participants
+        that ended before `ended_before` and still hold a From, To or label
+        (of one account, or of every account but those in `exclude`)."""
+        ...
+
     async def audit_records(
         self, account_sid: str, flt: AuditFilter, *, before_id: int | None, limit: int
     ) -> list[AuditRecord]:

@@ -10,6 +10,8 @@ Rule 2: redacting a call rewrites every stored copy of its personal fields
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 import orjson
 
 from service.core import personal
@@ -36,6 +38,28 @@ def holders(t: Tables, account_sid: str, digest: str) -> list[personal.NumberHol
             if letter.letter.call_sid == call_sid and letter.letter.account_sid == account_sid
         )
         found.append(personal.NumberHolder(conference_sid, call_sid, row.active, events, letters))
+    return found
+
+
+def unredacted(
+    t: Tables,
+    ended_before: float,
+    limit: int,
+    account_sid: str | None,
+    exclude: Collection[str],
+) -> list[tuple[str, str, str]]:
+    found = []
+    for row in sorted(t.participants.values(), key=lambda r: r.seq):
+        if row.active or row.ended_at is None or row.ended_at >= ended_before:
+            continue
+        p = row.decode()
+        if account_sid is not None and p.account_sid != account_sid:
+            continue
+        if p.account_sid in exclude or (not p.from_endpoint and not p.to_endpoint and not p.label):
+            continue
+        found.append((p.account_sid, p.conference_sid, p.call_sid))
+        if len(found) == limit:
+            break
     return found
 
 

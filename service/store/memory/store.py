@@ -173,6 +173,16 @@ class MemoryStore:
                 del audit[record_id]
         return len(gone)
 
+    async def unredacted_participants(
+        self,
+        ended_before: float,
+        limit: int,
+        *,
+        account_sid: str | None = None,
+        exclude: Collection[str] = (),
+    ) -> list[tuple[str, str, str]]:
+        return numbers.unredacted(self.committed(), ended_before, limit, account_sid, exclude)
+
     async def audit_records(
         self, account_sid: str, flt: AuditFilter, *, before_id: int | None, limit: int
     ) -> list[AuditRecord]:

@@ -8,7 +8,7 @@ Rule 2: redaction rewrites each stored copy through service.core.personal.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 import orjson
@@ -24,6 +24,33 @@ HOLDERS = (
     " FROM number_index n JOIN participants p ON p.call_sid = n.call_sid"
     " WHERE n.account_sid = $1 AND n.digest = $2 ORDER BY p.seq"
 )
+
+
+# What the participants_ended index finds (0007_retention.sql, word for word).
+_ENDED = "(COALESCE(data::jsonb ->> 'ended_at', data::jsonb ->> 'date_updated')::double precision)"
+
+
+async def unredacted(
+    conn: Any,
+    ended_before: float,
+    limit: int,
+    account_sid: str | None,
+    exclude: Collection[str],
+) -> list[tuple[str, str, str]]:
+    sql = (
+        "SELECT account_sid, conference_sid, call_sid FROM participants"  # noqa: S608
+        f" WHERE NOT active AND {_ENDED} < $1 AND (label IS NOT NULL"
+        " OR data::jsonb ->> 'from_endpoint' != '' OR data::jsonb ->> 'to_endpoint' != '')"
+    )
+    args: list[Any] = [ended_before, limit]
+    if account_sid is not None:
+        args.append(account_sid)
+        sql += f" AND account_sid = ${len(args)}"
+    if exclude:
+        args.append(list(exclude))
+        sql += f" AND NOT (account_sid = ANY(${len(args)}::text[]))"
+    rows = await conn.fetch(sql + " LIMIT $2", *args)
+    return [(row[0], row[1], row[2]) for row in rows]
 
 
 def holder(row: Any) -> personal.NumberHolder:

@@ -23,7 +23,7 @@ import asyncio
 import contextlib
 import logging
 import socket
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection
 from typing import Any, TypeVar
 
 import asyncpg
@@ -281,6 +281,17 @@ class PostgresStore:
         async with self._connection() as conn:
             rows = await conn.fetch(pg_numbers.HOLDERS, account_sid, digest)
         return [pg_numbers.holder(row) for row in rows]
+
+    async def unredacted_participants(
+        self,
+        ended_before: float,
+        limit: int,
+        *,
+        account_sid: str | None = None,
+        exclude: Collection[str] = (),
+    ) -> list[tuple[str, str, str]]:
+        async with self._connection() as conn:
+            return await pg_numbers.unredacted(conn, ended_before, limit, account_sid, exclude)
 
     async def audit_records(
         self, account_sid: str, flt: AuditFilter, *, before_id: int | None, limit: int

@@ -9,8 +9,8 @@ Rule 2: redaction rewrites each stored copy through service.core.personal.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Collection, Sequence
+from typing import Any, Protocol
 
 import orjson
 
@@ -25,6 +25,38 @@ HOLDERS = (
     " FROM number_index n JOIN participants p ON p.call_sid = n.call_sid"
     " WHERE n.account_sid = ? AND n.digest = ? ORDER BY p.seq"
 )
+
+
+# What the participants_ended index finds (0008_retention.sql, word for word).
+_ENDED = "COALESCE(json_extract(data, '$.ended_at'), json_extract(data, '$.date_updated'))"
+
+
+class Reads(Protocol):
+    async def _all(self, sql: str, *args: Any) -> Any: ...
+
+
+async def unredacted(
+    r: Reads,
+    ended_before: float,
+    limit: int,
+    account_sid: str | None,
+    exclude: Collection[str],
+) -> list[tuple[str, str, str]]:
+    sql = (
+        "SELECT account_sid, conference_sid, call_sid FROM participants"  # noqa: S608
+        f" WHERE active = 0 AND {_ENDED} < ? AND (label IS NOT NULL"
+        " OR json_extract(data, '$.from_endpoint') != ''"
+        " OR json_extract(data, '$.to_endpoint') != '')"
+    )
+    args: list[Any] = [ended_before]
+    if account_sid is not None:
+        sql += " AND account_sid = ?"
+        args.append(account_sid)
+    if exclude:
+        sql += f" AND account_sid NOT IN ({', '.join('?' for _ in exclude)})"
+        args.extend(exclude)
+    rows = await r._all(sql + " LIMIT ?", *args, limit)
+    return [(row[0], row[1], row[2]) for row in rows]
 
 
 def holder(row: Any) -> personal.NumberHolder:

@@ -349,6 +349,17 @@ class SqliteStore:
             rows = await r._all(sqlite_numbers.HOLDERS, account_sid, digest)
         return [sqlite_numbers.holder(row) for row in rows]
 
+    async def unredacted_participants(
+        self,
+        ended_before: float,
+        limit: int,
+        *,
+        account_sid: str | None = None,
+        exclude: Collection[str] = (),
+    ) -> list[tuple[str, str, str]]:
+        async with self._read() as r:
+            return await sqlite_numbers.unredacted(r, ended_before, limit, account_sid, exclude)
+
     async def audit_records(
         self, account_sid: str, flt: AuditFilter, *, before_id: int | None, limit: int
     ) -> list[AuditRecord]:
