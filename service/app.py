@@ -91,7 +91,13 @@ CONFERENCE_SERVICE_NAME = cpb.DESCRIPTOR.services_by_name["ConferenceService"].f
 CALLBACK_SERVICE_NAME = callback_pb.DESCRIPTOR.services_by_name["CallbackService"].full_name
 AUDIT_SERVICE_NAME = audit_pb.DESCRIPTOR.services_by_name["AuditService"].full_name
 # What health reports on: the server as a whole ("") and each service.
-HEALTH_NAMES = ("", SERVICE_NAME, CONFERENCE_SERVICE_NAME, CALLBACK_SERVICE_NAME)
+HEALTH_NAMES = (
+    "",
+    SERVICE_NAME,
+    CONFERENCE_SERVICE_NAME,
+    CALLBACK_SERVICE_NAME,
+    AUDIT_SERVICE_NAME,
+)
 # What grpc's stop() gives the held calls to send their answers (milliseconds
 # of work; anything still open after it is cancelled by grpc).
 _LAST_ANSWERS_SECONDS = 5.0
