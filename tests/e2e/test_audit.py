@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -35,6 +36,8 @@ from tests.conftest import (
     OTHER_TOKEN,
     Harness,
     basic,
+    make_settings,
+    serving,
 )
 from tests.e2e.dbquery import files_hold
 from tests.e2e.helpers import expect_error
@@ -337,3 +340,44 @@ async def test_erase_refuses_live_calls_unless_asked_to_end_them(harness: Harnes
     kinds = [e.type for e in events[-2:]]
     assert pb.CONFERENCE_EVENT_TYPE_PARTICIPANT_REDACTED in kinds
     assert all(NUMBER not in text(e) for e in events)
+
+
+async def test_retention_pass_redacts_past_the_window_without_a_trace(tmp_path: Path) -> None:
+    settings = make_settings(
+        tmp_path,
+        http_listen="",
+        personal_data_retention_seconds=60.0,
+        retention_interval_seconds=0.0,  # the pass runs when the test says
+    )
+    async with serving(settings) as h:
+        created = await h.stub.CreateParticipant(
+            pb.CreateParticipantRequest(
+                parent=h.parent("kept-a-minute"),
+                from_endpoint="+15005550006",
+                to_endpoint=NUMBER,
+                label=LABEL,
+            ),
+            metadata=md(KEY),
+        )
+        call = created.participant
+        await h.stub.DeleteParticipant(
+            pb.DeleteParticipantRequest(name=h.name(call.conference_sid, call.call_sid)),
+            metadata=md(KEY),
+        )
+        before = await replay(h, call.conference_sid)
+        await h.advance(59)
+        assert h.app.retention is not None
+        await h.app.retention.run()
+        assert await files_hold(settings.database, TRACES)  # inside its window: kept
+        await h.advance(2)
+        await h.app.retention.run()
+        after = await replay(h, call.conference_sid)
+        assert [(e.revision, e.type) for e in after[:-1]] == [(e.revision, e.type) for e in before]
+        assert after[-1].type == pb.CONFERENCE_EVENT_TYPE_PARTICIPANT_REDACTED
+        assert (after[-1].actor.kind, after[-1].actor.rule) == (
+            pb.ACTOR_KIND_ROLLCALL,
+            "retention",
+        )
+        answers = [text(e) for e in after] + [text(r) for r in await audit(h)]
+        assert not any(trace in answer for answer in answers for trace in TRACES)
+    assert not await files_hold(settings.database, TRACES)
