@@ -27,9 +27,8 @@ from collections.abc import Collection, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Protocol
 
-from service.core.audit import AuditFilter, AuditRecord
 from service.core.model import Conference, ConferenceStatus, Event, Participant
-from service.core.personal import NumberHolder
+from service.core.ports.privacy import PrivacyReads, PrivacyWrites
 
 
 @dataclasses.dataclass(frozen=True)
@@ -139,7 +138,7 @@ class Placement:
     placed_at: float
 
 
-class WriteTransaction(Protocol):
+class WriteTransaction(PrivacyWrites, Protocol):
     async def conference(self, account_sid: str, conference_sid: str) -> Conference | None:
         """The conference, locked for this transaction."""
         ...
@@ -177,24 +176,6 @@ class WriteTransaction(Protocol):
     async def append_events(self, events: Sequence[Event]) -> None:
         """Append a change's events, in revision order (one round trip where
         the database allows)."""
-        ...
-
-    async def append_audit(self, records: Sequence[AuditRecord]) -> None:
-        """Append audit records (their `id` is assigned here, increasing)."""
-        ...
-
-    async def index_numbers(
-        self, account_sid: str, conference_sid: str, call_sid: str, digests: Sequence[str]
-    ) -> None:
-        """Remember that the call's participant holds numbers with these keyed
-        hashes (service.core.personal), for look-up and erasure."""
-        ...
-
-    async def redact_call(self, account_sid: str, conference_sid: str, call_sid: str) -> None:
-        """Redact in place every stored copy of the call's personal fields but
-        its row (the caller updates that): its events' participant state, its
-        dead letters' callback parameters and its Create request fingerprint,
-        through service.core.personal; and drop its number index rows."""
         ...
 
     async def request(self, account_sid: str, request_id: str) -> tuple[str, str] | None:
@@ -255,7 +236,7 @@ class WriteTransaction(Protocol):
         ...
 
 
-class Store(Protocol):
+class Store(PrivacyReads, Protocol):
     async def open(self) -> None:
         """Connect and apply pending schema migrations."""
         ...
@@ -372,37 +353,6 @@ class Store(Protocol):
     async def expire_carrier_callbacks(self, received_before: float, limit: int) -> int:
         """Delete up to `limit` carrier callback idempotency tokens received
         before `received_before` (a carrier retries a callback for minutes)."""
-        ...
-
-    async def expire_audit(self, recorded_before: float, limit: int) -> int:
-        """Delete up to `limit` audit records of changes made before
-        `recorded_before` (their own window, not the event log's)."""
-        ...
-
-    async def number_holders(self, account_sid: str, digest: str) -> list[NumberHolder]:
-        """The account's participants indexed under this number digest (by the
-        index, never a scan of the account), with how many of their events
-        and dead letters hold their state."""
-        ...
-
-    async def unredacted_participants(
-        self,
-        ended_before: float,
-        limit: int,
-        *,
-        account_sid: str | None = None,
-        exclude: Collection[str] = (),
-    ) -> list[tuple[str, str, str]]:
-        """(account_sid, conference_sid, call_sid) of up to `limit` participants
-        that ended before `ended_before` and still hold a From, To or label
-        (of one account, or of every account but those in `exclude`)."""
-        ...
-
-    async def audit_records(
-        self, account_sid: str, flt: AuditFilter, *, before_id: int | None, limit: int
-    ) -> list[AuditRecord]:
-        """The account's audit records matching `flt`, newest first (by id),
-        those with an id below `before_id` when it is given, at most `limit`."""
         ...
 
     async def active_participants_everywhere(self) -> list[Participant]:

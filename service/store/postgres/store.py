@@ -23,15 +23,13 @@ import asyncio
 import contextlib
 import logging
 import socket
-from collections.abc import AsyncIterator, Awaitable, Callable, Collection
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
 import asyncpg
 import orjson
 
-from service.core.audit import AuditFilter, AuditRecord
 from service.core.model import Conference, Event, Participant
-from service.core.personal import NumberHolder
 from service.core.ports.store import (
     ConferenceFilter,
     ConferencePage,
@@ -41,11 +39,10 @@ from service.core.ports.store import (
     WebhookCursor,
 )
 from service.store import participant_pages
-from service.store.postgres import audit as pg_audit
 from service.store.postgres import conferences as pg_conferences
-from service.store.postgres import numbers as pg_numbers
 from service.store.postgres import retention as pg_retention
 from service.store.postgres import schema as pg_schema
+from service.store.postgres.audit import PgPrivacyReads
 from service.store.postgres.lease import SessionLease
 from service.store.postgres.notify import Notifier
 from service.store.postgres.tx import PgReads, PgWriteTransaction
@@ -66,7 +63,7 @@ _ATTEMPTS = 5
 _CLOSE_SECONDS = 5.0
 
 
-class PostgresStore:
+class PostgresStore(PgPrivacyReads):
     def __init__(self, options: pg_schema.PgOptions, replica_id: str = "") -> None:
         self.options = options
         # Owner of the calls this process dials (see claim_orphans).
@@ -273,30 +270,6 @@ class PostgresStore:
 
     async def expire_carrier_callbacks(self, received_before: float, limit: int) -> int:
         return await pg_retention.expire_carrier_callbacks(self, received_before, limit)
-
-    async def expire_audit(self, recorded_before: float, limit: int) -> int:
-        return await pg_audit.expire(self, recorded_before, limit)
-
-    async def number_holders(self, account_sid: str, digest: str) -> list[NumberHolder]:
-        async with self._connection() as conn:
-            rows = await conn.fetch(pg_numbers.HOLDERS, account_sid, digest)
-        return [pg_numbers.holder(row) for row in rows]
-
-    async def unredacted_participants(
-        self,
-        ended_before: float,
-        limit: int,
-        *,
-        account_sid: str | None = None,
-        exclude: Collection[str] = (),
-    ) -> list[tuple[str, str, str]]:
-        async with self._connection() as conn:
-            return await pg_numbers.unredacted(conn, ended_before, limit, account_sid, exclude)
-
-    async def audit_records(
-        self, account_sid: str, flt: AuditFilter, *, before_id: int | None, limit: int
-    ) -> list[AuditRecord]:
-        return await pg_audit.records(self, account_sid, flt, before_id, limit)
 
     async def active_participants_everywhere(self) -> list[Participant]:
         """For restart recovery: every active call of this replica's earlier run

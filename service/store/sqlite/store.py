@@ -33,9 +33,7 @@ from collections.abc import AsyncIterator, Collection
 import aiosqlite
 import orjson
 
-from service.core.audit import AuditFilter, AuditRecord
 from service.core.model import Conference, Event, Participant
-from service.core.personal import NumberHolder
 from service.core.ports.store import (
     ConferenceFilter,
     ConferencePage,
@@ -47,11 +45,10 @@ from service.core.ports.store import (
 from service.store import participant_pages
 from service.store.row_cache import RowCache
 from service.store.rows import PARTICIPANT_COLUMNS, participant_from_row
-from service.store.sqlite import audit as sqlite_audit
 from service.store.sqlite import conferences as sqlite_conferences
 from service.store.sqlite import cursors as sqlite_cursors
-from service.store.sqlite import numbers as sqlite_numbers
 from service.store.sqlite import retention as sqlite_retention
+from service.store.sqlite.audit import SqlitePrivacyReads
 from service.store.sqlite.connections import begin_at_once, connect, finish, statement
 from service.store.sqlite.inline import raw
 from service.store.sqlite.lookup_cache import LookupCache
@@ -61,7 +58,7 @@ from service.store.sqlite.rows import SqliteReads, SqliteWriteTransaction
 _READERS = 4
 
 
-class SqliteStore:
+class SqliteStore(SqlitePrivacyReads):
     def __init__(self, path: str) -> None:
         self.path = path
         self._writer: aiosqlite.Connection | None = None
@@ -340,30 +337,6 @@ class SqliteStore:
 
     async def expire_carrier_callbacks(self, received_before: float, limit: int) -> int:
         return await sqlite_retention.expire_carrier_callbacks(self, received_before, limit)
-
-    async def expire_audit(self, recorded_before: float, limit: int) -> int:
-        return await sqlite_audit.expire(self, recorded_before, limit)
-
-    async def number_holders(self, account_sid: str, digest: str) -> list[NumberHolder]:
-        async with self._read() as r:
-            rows = await r._all(sqlite_numbers.HOLDERS, account_sid, digest)
-        return [sqlite_numbers.holder(row) for row in rows]
-
-    async def unredacted_participants(
-        self,
-        ended_before: float,
-        limit: int,
-        *,
-        account_sid: str | None = None,
-        exclude: Collection[str] = (),
-    ) -> list[tuple[str, str, str]]:
-        async with self._read() as r:
-            return await sqlite_numbers.unredacted(r, ended_before, limit, account_sid, exclude)
-
-    async def audit_records(
-        self, account_sid: str, flt: AuditFilter, *, before_id: int | None, limit: int
-    ) -> list[AuditRecord]:
-        return await sqlite_audit.records(self, account_sid, flt, before_id, limit)
 
     async def active_participants_everywhere(self) -> list[Participant]:
         async with self._read() as r:
