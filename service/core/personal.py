@@ -95,6 +95,8 @@ def redact(p: Participant) -> Participant:
     redacted.to_endpoint = ""
     redacted.label = None
     redacted.settings = _redacted_settings(p.settings)
+    if hasattr(redacted, "attributes"):  # a participant's own attributes, where it has them
+        object.__setattr__(redacted, "attributes", _empty_like(redacted.attributes))
     return redacted
 
 
@@ -107,6 +109,8 @@ def redact_data(data: dict[str, Any]) -> dict[str, Any]:
         out["to_endpoint"] = ""
     if "label" in out:
         out["label"] = None
+    if "attributes" in out:
+        out["attributes"] = _empty_like(out["attributes"])
     if isinstance(out.get("settings"), dict):
         out["settings"] = _redacted_settings(out["settings"])
     return out
@@ -132,9 +136,20 @@ def is_redacted(p: Participant) -> bool:
         not p.from_endpoint
         and not p.to_endpoint
         and p.label is None
+        and not getattr(p, "attributes", None)
         and not any(p.settings.get(key) for key in PERSONAL_SETTINGS)
     )
 
 
+def _empty_like(value: Any) -> Any:
+    """An empty value of the same kind (attributes may be a map, a list or text)."""
+    if isinstance(value, dict | list | str):
+        return type(value)()
+    return None
+
+
 def _redacted_settings(settings: dict[str, Any]) -> dict[str, Any]:
-    return {key: ("" if key in PERSONAL_SETTINGS else value) for key, value in settings.items()}
+    return {
+        key: (_empty_like(value) if key in PERSONAL_SETTINGS else value)
+        for key, value in settings.items()
+    }

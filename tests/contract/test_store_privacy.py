@@ -122,7 +122,7 @@ async def test_number_index_and_redaction_in_place(backend: Backend, store: Stor
     assert len(mine) == 2
     for p in mine:
         assert (p.to_endpoint, p.from_endpoint, p.label) == ("", "", None)
-        assert p.settings == {"caller_id": "", "record": True, "attributes": ""}
+        assert p.settings == {"caller_id": "", "record": True, "attributes": {}}
     assert [
         e.participant.label
         for e in events

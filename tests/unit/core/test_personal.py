@@ -45,6 +45,10 @@ def test_redaction_blanks_personal_fields_and_keeps_the_rest() -> None:
     assert personal.is_redacted(gone) and not personal.is_redacted(p)
     assert personal.redact_data(p.to_dict())["to_endpoint"] == ""
     assert personal.redact_event_data({"participant": None}) == {"participant": None}
+    # Attributes, wherever the participant's data holds them, keep their kind.
+    data = {**p.to_dict(), "attributes": {"tier": "gold"}, "settings": {"attributes": "x"}}
+    blanked = personal.redact_data(data)
+    assert (blanked["attributes"], blanked["settings"]) == ({}, {"attributes": ""})
 
 
 def test_callback_parameters_redacted_by_name() -> None:
