@@ -5,7 +5,8 @@ of service.config.Settings, plus one per old name in its ALIASES (help from
 SETTINGS_HELP; a value comes from the flag, else its ROLLCALL_* variable, else
 the default, via from_env); `gateway` hands its two addresses to the
 standalone gateway; participant commands live in clients.cli_participants,
-`watch` in clients.cli_watch and `callbacks` in clients.cli_callbacks.
+`watch` in clients.cli_watch, `callbacks` in clients.cli_callbacks, and `audit`
+and `numbers` in clients.cli_audit.
 Rule 2: only `serve` and `gateway` import the server package, and only once
 one of them is chosen (their flags are added when their parser is first
 used): the client commands run with the client alone; without the server's
@@ -26,6 +27,7 @@ import typing
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
+from clients.cli_audit import add_audit
 from clients.cli_callbacks import add_callbacks
 from clients.cli_participants import DEFAULT_TARGET, UsageError, add_participants
 from clients.cli_watch import add_watch
@@ -225,6 +227,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_participants(commands)
     add_watch(commands)
     add_callbacks(commands)
+    add_audit(commands)
     return parser
 
 

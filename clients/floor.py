@@ -160,6 +160,11 @@ class FloorState:
 
     def _apply_event(self, event: pb.ConferenceEvent) -> None:
         sid = event.conference.conference_sid
+        if (
+            event.type == _TYPES.CONFERENCE_EVENT_TYPE_PARTICIPANT_REDACTED
+            and sid not in self.conferences
+        ):
+            return  # a redaction in a conference that ended: nothing on the floor changes
         if event.type == _TYPES.CONFERENCE_EVENT_TYPE_CONFERENCE_ENDED:
             self.conferences.pop(sid, None)
             for call_sid in self.participants.pop(sid, {}):

@@ -206,5 +206,9 @@ class ConferenceState:
             return
         if event.type == _TYPES.CONFERENCE_EVENT_TYPE_PARTICIPANT_LEFT:
             self.participants.pop(event.participant.call_sid, None)
+        elif event.type == _TYPES.CONFERENCE_EVENT_TYPE_PARTICIPANT_REDACTED:
+            # An ended participant's personal fields went: it stays gone if gone.
+            if event.participant.call_sid in self.participants:
+                self.participants[event.participant.call_sid] = event.participant
         else:
             self.participants[event.participant.call_sid] = event.participant

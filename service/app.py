@@ -30,6 +30,8 @@ from aiohttp import web
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from rollcall.v1 import audit_service_pb2 as audit_pb
+from rollcall.v1 import audit_service_pb2_grpc as audit_pb_grpc
 from rollcall.v1 import callback_service_pb2 as callback_pb
 from rollcall.v1 import callback_service_pb2_grpc as callback_pb_grpc
 from rollcall.v1 import conference_service_pb2 as cpb
@@ -38,7 +40,7 @@ from rollcall.v1 import participant_service_pb2 as pb
 from rollcall.v1 import participant_service_pb2_grpc as pb_grpc
 from service import grpc_races, keys, redact
 from service.admission import Admission
-from service.auth import Authenticator, check_secrets
+from service.auth import Authenticator, check_secrets, parse_networks
 from service.carriers.choose import Chosen, choose
 from service.carriers.twilio.ingest import add_routes as add_carrier_routes
 from service.carriers.twilio.ingest import callback_urls
@@ -47,6 +49,7 @@ from service.config import Settings, parse_accounts, parse_api_keys
 from service.core import assemble
 from service.core.lost_calls import QuietCalls
 from service.core.participants import Participants
+from service.core.personal import NumberHasher
 from service.core.ports.carrier import Carrier, Report
 from service.core.ports.dead_letters import DeadLetterStore
 from service.core.ports.feed import ChangeFeed
@@ -59,6 +62,7 @@ from service.metrics import start_metrics
 from service.ratelimit import RateLimiter
 from service.replicas import Coordinator
 from service.rpc.account_cursor import CursorSeal
+from service.rpc.audit import AuditApi, AuditServicer
 from service.rpc.callbacks import CallbackApi, CallbackServicer
 from service.rpc.conference_servicer import ConferenceServicer
 from service.rpc.conferences import ConferenceApi
@@ -86,8 +90,15 @@ log = logging.getLogger("rollcall.app")
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["ParticipantService"].full_name
 CONFERENCE_SERVICE_NAME = cpb.DESCRIPTOR.services_by_name["ConferenceService"].full_name
 CALLBACK_SERVICE_NAME = callback_pb.DESCRIPTOR.services_by_name["CallbackService"].full_name
+AUDIT_SERVICE_NAME = audit_pb.DESCRIPTOR.services_by_name["AuditService"].full_name
 # What health reports on: the server as a whole ("") and each service.
-HEALTH_NAMES = ("", SERVICE_NAME, CONFERENCE_SERVICE_NAME, CALLBACK_SERVICE_NAME)
+HEALTH_NAMES = (
+    "",
+    SERVICE_NAME,
+    CONFERENCE_SERVICE_NAME,
+    CALLBACK_SERVICE_NAME,
+    AUDIT_SERVICE_NAME,
+)
 # What grpc's stop() gives the held calls to send their answers (milliseconds
 # of work; anything still open after it is cancelled by grpc).
 _LAST_ANSWERS_SECONDS = 5.0
@@ -164,7 +175,12 @@ class App:
         self.demo = await keys.demo_account(self.store, s)
         if self.demo is not None:
             accounts.setdefault(self.demo.account_sid, self.demo.auth_token)
-        self.auth = Authenticator(accounts, api_keys, throttle=login_throttle(s, self.clock))
+        self.auth = Authenticator(
+            accounts,
+            api_keys,
+            throttle=login_throttle(s, self.clock),
+            trusted_proxies=parse_networks(s.trusted_proxies),
+        )
 
         async def sink(report: Report) -> None:
             assert self.core is not None
@@ -175,6 +191,7 @@ class App:
         if self.chosen.twilio is not None and not s.http_listen:
             raise ValueError("the twilio carrier needs --http-listen: the carrier calls back there")
         self.core = core = assemble.build(self.store, self.carrier, self.clock, self.feed)
+        core.runtime.numbers = NumberHasher(await keys.number_hash_key(self.store, s))
         self.participants = core.participants
         # Before recover(): the calls it fails owe their callbacks too.
         self.webhooks = WebhookDispatcher(
@@ -249,11 +266,14 @@ class App:
             self.api.page_tokens,
             destinations,
         )
+        self.audit_api = AuditApi(
+            self.auth, self.store, core.privacy, self.api.page_tokens, self.api.limiter
+        )
         await self.feed.start()
         self._schedule_compaction()
         # Once across replicas: where this one holds the lease (or is alone).
         self.retention = RetentionPass.from_settings(
-            s, self.store, self.dead_letters, self.clock, self._leading
+            s, self.store, self.dead_letters, self.clock, self._leading, core.privacy
         )
         self.retention.quiet_calls = QuietCalls(core.runtime, s.carrier_quiet_call_seconds)
         self.retention.start()
@@ -286,6 +306,7 @@ class App:
             ),
             server,
         )
+        audit_pb_grpc.add_AuditServiceServicer_to_server(AuditServicer(self.audit_api), server)
         self._health = health.aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
         reflection.enable_server_reflection(
@@ -293,6 +314,7 @@ class App:
                 SERVICE_NAME,
                 CONFERENCE_SERVICE_NAME,
                 CALLBACK_SERVICE_NAME,
+                AUDIT_SERVICE_NAME,
                 health.SERVICE_NAME,
                 reflection.SERVICE_NAME,
             ),
@@ -323,6 +345,7 @@ class App:
                 extra_routes=carrier_ingest(self) if self.chosen.twilio is not None else None,
                 ready=self.ready,
                 cors_origins=parse_origins(s.http_cors_origins),
+                audit=self.audit_api,
             )
             self._gateway = gateway
             self.http_port = gateway.port

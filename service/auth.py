@@ -11,6 +11,11 @@ Rule 4: failures are counted and, given a LoginThrottle, slowed down per source
         before its credentials are checked.
 Rule 5: a secret shorter than MIN_SECRET characters is refused at start
         (check_secrets), unless short ones are allowed (tests), which is logged.
+Rule 6: once authenticated, the caller is the actor of what it changes
+        (service.core.actors): the account or API key SID, the face, its
+        address, the client address a trusted proxy forwarded (the nearest
+        untrusted address of X-Forwarded-For, and only when the peer itself is
+        a trusted proxy), and the request id (the client's, else a new one).
 """
 
 from __future__ import annotations
@@ -18,10 +23,13 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
+import ipaddress
 import logging
+import secrets
+from collections.abc import Sequence
 
 from service import logins, redact
-from service.core import errors
+from service.core import actors, errors
 
 log = logging.getLogger("rollcall.auth")
 
@@ -58,8 +66,10 @@ class Authenticator:
         api_keys: dict[str, tuple[str, str]] | None = None,
         *,
         throttle: logins.LoginThrottle | None = None,
+        trusted_proxies: Sequence[ipaddress.IPv4Network | ipaddress.IPv6Network] = (),
     ) -> None:
         self.throttle = throttle
+        self.trusted_proxies = tuple(trusted_proxies)
         self._accounts = {sid: token.encode() for sid, token in accounts.items()}
         self._keys = {
             sid: (secret.encode(), acct) for sid, (secret, acct) in (api_keys or {}).items()
@@ -79,6 +89,18 @@ class Authenticator:
         token = self._accounts.get(account_sid)
         return None if token is None else token.decode()
 
+    def actor(self, username: str, caller: logins.Caller) -> actors.Actor:
+        """The actor of an authenticated caller's changes (Rule 6)."""
+        kind = actors.ActorKind.API_KEY if username in self._keys else actors.ActorKind.ACCOUNT
+        return actors.Actor(
+            kind,
+            sid=username,
+            face=caller.face,
+            peer=caller.peer,
+            forwarded_for=forwarded_client(caller.peer, caller.forwarded, self.trusted_proxies),
+            request_id=request_id(caller.request_id),
+        )
+
     def authenticate(self, authorization: str | None) -> str:
         """The account SID the credentials act for; UNAUTHENTICATED otherwise
         (RESOURCE_EXHAUSTED once the caller has failed too often: Rule 4)."""
@@ -94,6 +116,7 @@ class Authenticator:
             self.throttle.check(caller.source, known)
         matched = password is not None and hmac.compare_digest(expected, password.encode())
         if matched and expected is not _DUMMY:
+            actors.acting(self.actor(str(username), caller))
             return account
         if not authorization:
             reason = "missing"
@@ -107,6 +130,43 @@ class Authenticator:
         if reason == "missing":
             raise errors.unauthenticated("Authentication Error - No credentials provided")
         raise errors.unauthenticated()
+
+
+NetworkT = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def _trusted(address: str, networks: Sequence[NetworkT]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address.strip().strip("[]"))
+    except ValueError:
+        return False
+    return any(ip in network for network in networks)
+
+
+def forwarded_client(peer: str, forwarded: str, proxies: Sequence[NetworkT]) -> str:
+    """The client address X-Forwarded-For names, when `peer` is a trusted proxy:
+    the nearest address that is not one ('' when the peer is not trusted)."""
+    if not forwarded or not proxies or not _trusted(peer, proxies):
+        return ""
+    hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
+    for hop in reversed(hops):
+        if not _trusted(hop, proxies):
+            return hop[:64]
+    return hops[0][:64] if hops else ""
+
+
+def parse_networks(spec: str) -> list[NetworkT]:
+    """'10.0.0.0/8, ::1/128' -> networks (the trusted_proxies setting)."""
+    return [
+        ipaddress.ip_network(part.strip(), strict=False) for part in spec.split(",") if part.strip()
+    ]
+
+
+def request_id(given: str) -> str:
+    """The request's id: the client's (printable, at most 128 characters), else a new one."""
+    if given and len(given) <= 128 and given.isascii() and given.isprintable():
+        return given
+    return "RQ" + secrets.token_hex(16)
 
 
 def _credentials(authorization: str | None) -> tuple[str | None, str | None]:

@@ -101,6 +101,14 @@ class Settings:
     max_wait_seconds: float = 0.5
     # Issue 25: calls gone quiet are looked up at the carrier.
     carrier_quiet_call_seconds: float = 900.0
+    # Issue 28 (accountability and privacy): trusted proxies, the audit
+    # trail's window, and the key of the phone-number index (secret).
+    trusted_proxies: str = ""
+    audit_retention_seconds: float = 30 * 24 * 3600.0
+    number_hash_key: str = ""
+    personal_data_retention_seconds: float = 0.0
+    # "AC...:SECONDS" pairs, comma-separated: per-account personal data windows.
+    account_personal_data_retention: str = ""
 
 
 SETTINGS_HELP: dict[str, str] = {
@@ -322,6 +330,31 @@ SETTINGS_HELP: dict[str, str] = {
         " the carrier by the replica holding the maintenance lease (at its next retention"
         " pass) and reconciled, so lost carrier callbacks are repaired (0 = never)"
     ),
+    # Issue 28 (accountability and privacy).
+    "trusted_proxies": (
+        "comma-separated CIDRs of proxies (a standalone REST gateway, a load balancer) whose"
+        " X-Forwarded-For (gRPC: x-forwarded-for metadata) is believed: the nearest address"
+        " in it that is not a trusted proxy is recorded as the actor's forwarded address"
+        " ('' = believe none)"
+    ),
+    "audit_retention_seconds": (
+        "seconds an audit record (who changed what, from where) is kept, however soon the"
+        " event log is compacted (0 = for ever)"
+    ),
+    "number_hash_key": (
+        "secret key of the keyed hash (HMAC-SHA256) that indexes phone numbers for look-up"
+        " and erasure; '' = a random key generated once and kept in the database"
+    ),
+    "personal_data_retention_seconds": (
+        "seconds after its call ended that a participant's personal data (numbers, SIP and"
+        " client addresses, label, caller name, attributes) is kept before it is redacted in"
+        " place, in its events, audit trail, dead letters and request records too; SIDs,"
+        " revisions, times and statuses stay (0 = as long as the participant is kept)"
+    ),
+    "account_personal_data_retention": (
+        "per-account personal data windows as comma-separated ACSID:SECONDS pairs, overriding"
+        " personal_data_retention_seconds for those accounts (0 = as long as the participant)"
+    ),
 }
 
 # A renamed setting's old name -> its name (Rule 3).
@@ -381,6 +414,20 @@ def parse_accounts(spec: str) -> dict[str, str]:
             raise ValueError(f"bad account entry {sid!r}: expected ACSID:AUTHTOKEN")
         accounts[sid] = token
     return accounts
+
+
+def parse_account_seconds(spec: str) -> dict[str, float]:
+    """'AC1:86400,AC2:0' -> {AC1: 86400.0, AC2: 0.0}."""
+    found: dict[str, float] = {}
+    for item in filter(None, (part.strip() for part in spec.split(","))):
+        sid, sep, seconds = item.partition(":")
+        try:
+            found[sid] = float(seconds)
+        except ValueError:
+            raise ValueError(f"bad entry {sid!r}: expected ACSID:SECONDS") from None
+        if not sep or not sid:
+            raise ValueError(f"bad entry {sid!r}: expected ACSID:SECONDS")
+    return found
 
 
 def parse_api_keys(spec: str) -> dict[str, tuple[str, str]]:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import dataclasses
 import secrets
 
+from service import redact
 from service.config import Settings
 from service.core.ports.store import Store
 from service.rpc import page_tokens
@@ -84,6 +85,21 @@ async def claim_showing(store: Store, demo: DemoAccount) -> bool:
         return False
     mine = secrets.token_hex(8)
     return await store.set_meta_once(_SHOWN_META, mine) == mine
+
+
+NUMBER_HASH_META = "number_hash_key"
+
+
+async def number_hash_key(store: Store, settings: Settings) -> bytes:
+    """The key of the phone-number index (service.core.personal): the
+    setting's, else one made at the first start and kept in the store."""
+    if settings.number_hash_key:
+        redact.register_secret(settings.number_hash_key)
+        return settings.number_hash_key.encode()
+    key = await store.get_meta(NUMBER_HASH_META)
+    if not key:
+        key = await store.set_meta_once(NUMBER_HASH_META, secrets.token_hex(32))
+    return bytes.fromhex(key)
 
 
 async def page_token_key(store: Store) -> str:

@@ -54,6 +54,12 @@ FAILURES = Counter(
 class Caller:
     face: str = "internal"
     source: str = ""  # '' when the face has no address (the bucket is skipped)
+    # For the actor of the caller's changes (service.auth): the address as the
+    # face saw it, the X-Forwarded-For value the request carried (believed
+    # only from a trusted proxy), and the request's id.
+    peer: str = ""
+    forwarded: str = ""
+    request_id: str = ""
 
 
 _CALLER: contextvars.ContextVar[Caller | None] = contextvars.ContextVar(
@@ -79,19 +85,27 @@ def source_of(address: str | None) -> str:
 
 def grpc_source(peer: str | None) -> str:
     """gRPC's peer string (`ipv4:1.2.3.4:5`, `ipv6:[::1]:5`) -> its address's key."""
+    host = grpc_host(peer)
+    return source_of(host) if host != peer else host
+
+
+def grpc_host(peer: str | None) -> str:
+    """gRPC's peer string -> its address without the port (`1.2.3.4`, `::1`);
+    anything else (a unix socket) as given."""
     if not peer:
         return ""
     kind, _, rest = peer.partition(":")
     if kind in ("ipv4", "ipv6"):
-        host = rest.rpartition(":")[0]
-        return source_of(host)
+        return rest.rpartition(":")[0].strip("[]")
     return peer
 
 
-def calling(face: str, source: str) -> None:
+def calling(
+    face: str, source: str, *, peer: str = "", forwarded: str = "", request_id: str = ""
+) -> None:
     """Say who is calling, for the Authenticator (Rule 1): set in the task that serves
     the call, before it authenticates."""
-    _CALLER.set(Caller(face, source))
+    _CALLER.set(Caller(face, source, peer, forwarded[:512], request_id))
 
 
 def caller() -> Caller:

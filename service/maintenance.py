@@ -25,10 +25,11 @@ from collections.abc import AsyncIterator, Callable
 from prometheus_client import Counter, Gauge
 
 from service.clock import Clock, Timer
-from service.config import Settings
+from service.config import Settings, parse_account_seconds
 from service.core.lost_calls import QuietCalls
 from service.core.ports.dead_letters import DeadLetterStore
 from service.core.ports.store import Store
+from service.core.privacy import PersonalRetention, Privacy
 from service.core.retention import Kind, Retention, Windows
 from service.metrics import REGISTRY
 
@@ -72,8 +73,10 @@ class RetentionPass:
         clock: Clock,
         interval_seconds: float,
         leading: Callable[[], bool] = lambda: True,
+        personal: PersonalRetention | None = None,
     ) -> None:
         self.retention = retention
+        self.personal = personal
         self.clock = clock
         self.interval_seconds = interval_seconds
         self.leading = leading
@@ -90,6 +93,7 @@ class RetentionPass:
         dead_letters: DeadLetterStore,
         clock: Clock,
         leading: Callable[[], bool],
+        privacy: Privacy | None = None,
     ) -> RetentionPass:
         windows = Windows(
             participants=s.ended_participant_retention_seconds,
@@ -98,9 +102,18 @@ class RetentionPass:
             carrier_calls=s.carrier_call_retention_seconds,
             carrier_callbacks=s.carrier_callback_retention_seconds,
             dead_letters=s.dead_letter_retention_seconds,
+            audit=s.audit_retention_seconds,
         )
         retention = Retention(store, dead_letters, clock, windows, batch=s.retention_batch)
-        return cls(retention, clock, s.retention_interval_seconds, leading)
+        personal = None
+        if privacy is not None:
+            personal = PersonalRetention(
+                privacy,
+                s.personal_data_retention_seconds,
+                parse_account_seconds(s.account_personal_data_retention),
+                batch=s.retention_batch,
+            )
+        return cls(retention, clock, s.retention_interval_seconds, leading, personal)
 
     def start(self) -> None:
         if self.interval_seconds > 0:
@@ -125,7 +138,9 @@ class RetentionPass:
         if not self.leading():
             return {}
         async with running("retention"):
-            removed = await self.retention.run()
+            # Redacted first: before the participants themselves may go.
+            redacted = 0 if self.personal is None else await self.personal.run()
+            removed = {Kind.PERSONAL_DATA: redacted, **await self.retention.run()}
         if self.quiet_calls is not None:
             async with running("quiet_calls"):
                 await self.quiet_calls.run()

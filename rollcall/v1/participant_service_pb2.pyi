@@ -41,6 +41,11 @@ class _ConferenceEventTypeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_C
     CONFERENCE_EVENT_TYPE_ANNOUNCEMENT_FAILED: _ConferenceEventType.ValueType  # 10
     CONFERENCE_EVENT_TYPE_CONFERENCE_STARTED: _ConferenceEventType.ValueType  # 11
     CONFERENCE_EVENT_TYPE_CONFERENCE_ENDED: _ConferenceEventType.ValueType  # 12
+    CONFERENCE_EVENT_TYPE_PARTICIPANT_REDACTED: _ConferenceEventType.ValueType  # 30
+    """A participant's personal fields were redacted in place (erased by
+    number, or past their retention): the participant carries its state
+    after the redaction; every SID, revision, time and status is kept.
+    """
 
 class ConferenceEventType(_ConferenceEventType, metaclass=_ConferenceEventTypeEnumTypeWrapper):
     """What happened."""
@@ -58,7 +63,34 @@ CONFERENCE_EVENT_TYPE_ANNOUNCEMENT_ENDED: ConferenceEventType.ValueType  # 9
 CONFERENCE_EVENT_TYPE_ANNOUNCEMENT_FAILED: ConferenceEventType.ValueType  # 10
 CONFERENCE_EVENT_TYPE_CONFERENCE_STARTED: ConferenceEventType.ValueType  # 11
 CONFERENCE_EVENT_TYPE_CONFERENCE_ENDED: ConferenceEventType.ValueType  # 12
+CONFERENCE_EVENT_TYPE_PARTICIPANT_REDACTED: ConferenceEventType.ValueType  # 30
+"""A participant's personal fields were redacted in place (erased by
+number, or past their retention): the participant carries its state
+after the redaction; every SID, revision, time and status is kept.
+"""
 Global___ConferenceEventType: _TypeAlias = ConferenceEventType  # noqa: Y015
+
+class _ActorKind:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _ActorKindEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ActorKind.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    ACTOR_KIND_UNSPECIFIED: _ActorKind.ValueType  # 0
+    ACTOR_KIND_ACCOUNT: _ActorKind.ValueType  # 1
+    ACTOR_KIND_API_KEY: _ActorKind.ValueType  # 2
+    ACTOR_KIND_CARRIER: _ActorKind.ValueType  # 3
+    ACTOR_KIND_ROLLCALL: _ActorKind.ValueType  # 4
+
+class ActorKind(_ActorKind, metaclass=_ActorKindEnumTypeWrapper):
+    """What kind of actor caused a change."""
+
+ACTOR_KIND_UNSPECIFIED: ActorKind.ValueType  # 0
+ACTOR_KIND_ACCOUNT: ActorKind.ValueType  # 1
+ACTOR_KIND_API_KEY: ActorKind.ValueType  # 2
+ACTOR_KIND_CARRIER: ActorKind.ValueType  # 3
+ACTOR_KIND_ROLLCALL: ActorKind.ValueType  # 4
+Global___ActorKind: _TypeAlias = ActorKind  # noqa: Y015
 
 @_typing.final
 class CreateParticipantRequest(_message.Message):
@@ -781,6 +813,7 @@ class ConferenceEvent(_message.Message):
     TYPE_FIELD_NUMBER: _builtins.int
     PARTICIPANT_FIELD_NUMBER: _builtins.int
     CONFERENCE_FIELD_NUMBER: _builtins.int
+    ACTOR_FIELD_NUMBER: _builtins.int
     revision: _builtins.int
     type: Global___ConferenceEventType.ValueType
     @_builtins.property
@@ -793,6 +826,12 @@ class ConferenceEvent(_message.Message):
     def conference(self) -> _participant_pb2.Conference:
         """The conference's state after the change."""
 
+    @_builtins.property
+    def actor(self) -> Global___Actor:
+        """Who caused the change, from where, through which face. Unset on events
+        recorded before actors were. Status callbacks never carry it.
+        """
+
     def __init__(
         self,
         *,
@@ -801,10 +840,11 @@ class ConferenceEvent(_message.Message):
         type: Global___ConferenceEventType.ValueType = ...,
         participant: _participant_pb2.Participant | None = ...,
         conference: _participant_pb2.Conference | None = ...,
+        actor: Global___Actor | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["conference", b"conference", "participant", b"participant", "time", b"time"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "conference", b"conference", "participant", b"participant", "time", b"time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["conference", b"conference", "participant", b"participant", "revision", b"revision", "time", b"time", "type", b"type"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "conference", b"conference", "participant", b"participant", "revision", b"revision", "time", b"time", "type", b"type"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1039,3 +1079,56 @@ class CreateWatchTokenResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___CreateWatchTokenResponse: _TypeAlias = CreateWatchTokenResponse  # noqa: Y015
+
+@_typing.final
+class Actor(_message.Message):
+    """Who caused a change (issue 28)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    KIND_FIELD_NUMBER: _builtins.int
+    SID_FIELD_NUMBER: _builtins.int
+    RULE_FIELD_NUMBER: _builtins.int
+    FACE_FIELD_NUMBER: _builtins.int
+    PEER_ADDRESS_FIELD_NUMBER: _builtins.int
+    FORWARDED_FOR_FIELD_NUMBER: _builtins.int
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    kind: Global___ActorKind.ValueType
+    sid: _builtins.str
+    """The account or API key SID that acted (for a rule: the one whose change
+    set it off, if any).
+    """
+    rule: _builtins.str
+    """For kind ROLLCALL: the rule that fired (end-on-exit,
+    last-participant-left, recovery, retention, erase).
+    """
+    face: _builtins.str
+    """grpc or rest; empty for Rollcall's own work and the carrier's timers."""
+    peer_address: _builtins.str
+    """The caller's address as the face saw it."""
+    forwarded_for: _builtins.str
+    """The client's address a trusted proxy forwarded (X-Forwarded-For); empty
+    unless the peer is a trusted proxy.
+    """
+    request_id: _builtins.str
+    """The request's id: the client's x-request-id (X-Request-Id), else one
+    Rollcall made.
+    """
+    def __init__(
+        self,
+        *,
+        kind: Global___ActorKind.ValueType = ...,
+        sid: _builtins.str = ...,
+        rule: _builtins.str = ...,
+        face: _builtins.str = ...,
+        peer_address: _builtins.str = ...,
+        forwarded_for: _builtins.str = ...,
+        request_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["face", b"face", "forwarded_for", b"forwarded_for", "kind", b"kind", "peer_address", b"peer_address", "request_id", b"request_id", "rule", b"rule", "sid", b"sid"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Actor: _TypeAlias = Actor  # noqa: Y015

@@ -17,6 +17,7 @@ from service.core.participants import Participants
 from service.core.ports.carrier import Carrier
 from service.core.ports.feed import ChangeFeed
 from service.core.ports.store import Store
+from service.core.privacy import Privacy
 from service.core.reports import Reports
 from service.core.runtime import Runtime
 
@@ -27,6 +28,7 @@ class Core:
     participants: Participants
     conferences: Conferences
     reports: Reports
+    privacy: Privacy
 
     async def recover(self, found: list[Participant] | None = None) -> tuple[int, int]:
         """After a restart: the carrier's word on every open call (see recovery)."""
@@ -40,4 +42,6 @@ class Core:
 def build(store: Store, carrier: Carrier, clock: Clock, feed: ChangeFeed) -> Core:
     runtime = Runtime(store, carrier, clock, feed)
     runtime.call_gone = functools.partial(lost_calls.gone, runtime)
-    return Core(runtime, Participants(runtime), Conferences(runtime), Reports(runtime))
+    return Core(
+        runtime, Participants(runtime), Conferences(runtime), Reports(runtime), Privacy(runtime)
+    )

@@ -9,6 +9,9 @@ Rule 2: apply() writes inside the caller's write transaction: the conference row
 Rule 3: so each revision has exactly one event, and nothing is announced
         uncommitted; apply() also reads the carrier identities of the calls to end
         after the commit.
+Rule 4: each event names its actor: who acts where the change is decided
+        (service.core.actors), or Rollcall with the rule an emit names; apply()
+        writes one audit record per event beside it.
 """
 
 from __future__ import annotations
@@ -16,7 +19,10 @@ from __future__ import annotations
 import copy
 import dataclasses
 
+from service.core import actors
+from service.core.audit import record_of
 from service.core.model import Conference, Event, EventType, Participant
+from service.core.personal import NumberHasher
 from service.core.ports.carrier import CallTarget
 from service.core.ports.store import WriteTransaction
 
@@ -39,10 +45,17 @@ class Changes:
         # (filled by apply) the carrier's identities for them.
         self.hangups: list[str] = []
         self.kicks: list[CallTarget] = []
+        self.actor = actors.current()
 
     def emit(
-        self, kind: EventType, participant: Participant | None = None, *, new: bool = False
+        self,
+        kind: EventType,
+        participant: Participant | None = None,
+        *,
+        new: bool = False,
+        rule: str = "",
     ) -> None:
+        """Record one change; `rule`: the rule of Rollcall's that made it (Rule 4)."""
         conf = self.conference
         conf.revision += 1
         conf.date_updated = self.now
@@ -59,14 +72,17 @@ class Changes:
             type=kind,
             conference=copy.copy(conf),
             participant=None if participant is None else copy.copy(participant),
+            actor=self.actor.by_rule(rule) if rule else self.actor,
         )
         self._writes.append(_Write(row, new, event))
         self.events.append(event)
 
 
-async def apply(tx: WriteTransaction, ch: Changes) -> None:
-    """Write what `ch` decided: rows in order, then its events, then the conference;
-    and read the carrier's identities of the calls to end after the commit."""
+async def apply(tx: WriteTransaction, ch: Changes, numbers: NumberHasher | None = None) -> None:
+    """Write what `ch` decided: rows in order (a new participant indexed by the
+    keyed hashes of its numbers, with `numbers`), then its events and their
+    audit records, then the conference; and read the carrier's identities of
+    the calls to end after the commit."""
     if ch.new_conference:
         await tx.insert_conference(ch.conference)
     # A participant changed several times in one change is written once, as
@@ -83,10 +99,16 @@ async def apply(tx: WriteTransaction, ch: Changes) -> None:
         if row is not None and last[row.call_sid] == index:
             if row.call_sid in inserted:
                 await tx.insert_participant(row)
+                if numbers is not None:
+                    digests = numbers.digests(row)
+                    await tx.index_numbers(
+                        row.account_sid, row.conference_sid, row.call_sid, digests
+                    )
             else:
                 await tx.update_participant(row)
     if ch.events:
         await tx.append_events(ch.events)
+        await tx.append_audit([record_of(event) for event in ch.events])
     if ch.events and not ch.new_conference:
         await tx.update_conference(ch.conference)
     for call_sid in ch.hangups:

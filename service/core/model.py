@@ -17,6 +17,8 @@ import enum
 import secrets
 from typing import Any
 
+from service.core.actors import Actor
+
 
 class ParticipantStatus(enum.StrEnum):
     QUEUED = "queued"
@@ -113,6 +115,8 @@ class EventType(enum.StrEnum):
     ANNOUNCEMENT_FAILED = "announcement-fail"
     CONFERENCE_STARTED = "conference-start"
     CONFERENCE_ENDED = "conference-end"
+    # Personal fields were redacted (erased, or past their retention).
+    PARTICIPANT_REDACTED = "participant-redacted"
 
 
 _FIELD_NAMES: dict[type, tuple[str, ...]] = {}
@@ -325,6 +329,8 @@ class Event:
     type: EventType
     conference: Conference
     participant: Participant | None = None
+    # Who caused it (None: an event recorded before actors were).
+    actor: Actor | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -335,11 +341,13 @@ class Event:
             "type": self.type.value,
             "conference": self.conference.to_dict(),
             "participant": None if self.participant is None else self.participant.to_dict(),
+            "actor": None if self.actor is None else self.actor.to_dict(),
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Event:
         participant = data.get("participant")
+        actor = data.get("actor")
         return cls(
             conference_sid=data["conference_sid"],
             account_sid=data["account_sid"],
@@ -348,4 +356,5 @@ class Event:
             type=EventType(data["type"]),
             conference=Conference.from_dict(data["conference"]),
             participant=None if participant is None else Participant.from_dict(participant),
+            actor=None if actor is None else Actor.from_dict(actor),
         )

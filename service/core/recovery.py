@@ -12,6 +12,7 @@ Rule 3: placement recovery touches only this process's own placements at its
         gives (longer than a Create may take), so a Create in flight on
         another live replica is never touched; a call found alive and not
         recorded is ended once, and logged.
+Rule 4: what recovery changes acts as Rollcall's recovery rule.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from service.core import reports
+from service.core import actors, reports
 from service.core.create import forget
 from service.core.model import Participant, ParticipantStatus
 from service.core.ports.carrier import CallReport, CallTarget, Kick, OpenCall
@@ -63,7 +64,7 @@ async def calls(rt: Runtime, found: Sequence[Participant] | None = None) -> tupl
     for report in await rt.carrier.reconcile(open_calls):
         if report.status.terminal:
             ended.add(report.key or report.call_sid)
-        await reports.apply(rt, report)
+        await reports.apply(rt, report, by=actors.rule(actors.RECOVERY))
     kept = sum(1 for c in open_calls if c.answered_at is not None and c.key not in ended)
     if ended or kept:
         log.info("reconciled calls", extra={"ended": len(ended), "kept": kept})

@@ -15,6 +15,9 @@ Rule 3: call progress goes through the conference rules, a participant-leave
         with the carrier's reason; conference events Rollcall did not cause
         are emitted like any other change; conference-wide reports (no
         CallSid) are conference_reports'.
+Rule 4: a report acts as the carrier (service.core.actors), unless the
+        caller says otherwise (recovery acts as Rollcall's recovery rule); a
+        carrier callback keeps the addresses its face saw.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ import asyncio
 import logging
 from collections.abc import Sequence
 
-from service.core import carrier_reports, conference_reports, rules
+from service.core import actors, carrier_reports, conference_reports, rules
 from service.core.changes import Changes
 from service.core.model import (
     CallStatus,
@@ -61,9 +64,14 @@ async def apply(
     report: Report,
     token: str | None = None,
     accounts: frozenset[str] | None = None,
+    *,
+    by: actors.Actor | None = None,
 ) -> None:
     """Apply one report (the module's rules), tracked as a change: reports
     come from carrier timers and callbacks, which no caller cancels."""
+    if by is None:
+        said = actors.current()
+        by = said if said.kind is actors.ActorKind.CARRIER else actors.CARRIER
 
     async def run() -> None:
         waiting = await runtime.carry_out(_ReportChange(runtime, report, token, accounts))
@@ -71,7 +79,8 @@ async def apply(
             await asyncio.wait(waiting)
             await runtime.carry_out(_ReportChange(runtime, report, token, accounts, last=True))
 
-    await runtime.changes.track(run)
+    with actors.as_actor(by):
+        await runtime.changes.track(run)
 
 
 class _ReportChange(Change[set[asyncio.Future[None]] | None]):

@@ -3,7 +3,7 @@
 Rule 1: everything that accumulates has a window: ended participants, ended
         conferences (with their last events), Create request_ids, the
         carrier's rows of ended calls, carrier callback idempotency tokens,
-        dead letters. A window of 0 keeps that kind for ever.
+        dead letters, audit records. A window of 0 keeps that kind for ever.
 Rule 2: the cutoffs are decided from the clock alone (`cutoffs`, no I/O); the
         pass then asks the store to expire each kind, in batches of at most
         `batch` rows, one short transaction each, until one removes nothing:
@@ -33,6 +33,9 @@ class Kind(enum.StrEnum):
     CARRIER_CALLS = "carrier_calls"
     CARRIER_CALLBACKS = "carrier_callbacks"
     DEAD_LETTERS = "dead_letters"
+    AUDIT = "audit"
+    # Not removed but redacted in place (service.core.privacy.PersonalRetention).
+    PERSONAL_DATA = "personal_data"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -45,6 +48,8 @@ class Windows:
     carrier_calls: float
     carrier_callbacks: float
     dead_letters: float
+    # Audit records (service.core.audit), kept apart from the event log.
+    audit: float = 0.0
 
 
 # Rule 3's order.
@@ -55,6 +60,7 @@ ORDER = (
     Kind.CARRIER_CALLS,
     Kind.CARRIER_CALLBACKS,
     Kind.DEAD_LETTERS,
+    Kind.AUDIT,
 )
 
 
@@ -89,6 +95,7 @@ class Retention:
             Kind.CARRIER_CALLS: store.expire_carrier_calls,
             Kind.CARRIER_CALLBACKS: store.expire_carrier_callbacks,
             Kind.DEAD_LETTERS: dead_letters.expire,
+            Kind.AUDIT: store.expire_audit,
         }
 
     async def run(self) -> dict[Kind, int]:

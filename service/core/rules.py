@@ -11,6 +11,9 @@ ended), when it gives them, stand in for Rollcall's guesses.
 Rule 4: no I/O: a change first reads what `needs` says (the Roster), then
 these functions decide from those values and emit into Changes, which the use
 case writes afterwards.
+Rule 5: what a rule of Rollcall's does on its own (an end-on-exit departure
+ending the conference, the last departure ending it) is emitted naming that
+rule (service.core.actors), so the audit trail tells it from the actor's act.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 
+from service.core import actors
 from service.core.changes import Changes
 from service.core.model import (
     CallStatus,
@@ -142,7 +146,13 @@ def kick(ch: Changes, roster: Roster, p: Participant) -> None:
 
 
 def _leave(
-    ch: Changes, roster: Roster, p: Participant, reason: LeaveReason, *, hang_up: bool
+    ch: Changes,
+    roster: Roster,
+    p: Participant,
+    reason: LeaveReason,
+    *,
+    hang_up: bool,
+    rule: str = "",
 ) -> None:
     connected = p.status is ParticipantStatus.CONNECTED
     p.status = ParticipantStatus.COMPLETE if connected else ParticipantStatus.FAILED
@@ -153,7 +163,7 @@ def _leave(
     p.leave_reason = reason
     p.ended_at = ch.now
     roster.left(p)
-    ch.emit(EventType.PARTICIPANT_LEFT, p)
+    ch.emit(EventType.PARTICIPANT_LEFT, p, rule=rule)
     if hang_up:
         ch.hangups.append(p.call_sid)
 
@@ -192,13 +202,25 @@ def end_conference(
     hang_up=False: the carrier has already ended their calls (it ended the
     conference), so none is kicked after the commit.
     """
+    rule = _RULES.get(reason, "")
     for other in list((roster.members or {}).values()):
-        _leave(ch, roster, other, _left_because(reason, other, ending), hang_up=hang_up)
+        why = _left_because(reason, other, ending)
+        _leave(ch, roster, other, why, hang_up=hang_up, rule=rule)
     conf = ch.conference
     conf.status = ConferenceStatus.COMPLETED
     conf.end_reason = reason
     conf.call_sid_ending_conference = None if ending is None else ending.call_sid
-    ch.emit(EventType.CONFERENCE_ENDED)
+    ch.emit(EventType.CONFERENCE_ENDED, rule=rule)
+
+
+# The rule of Rollcall's an end reason names (Rule 5); a conference ended via
+# the API is its actor's act.
+_RULES = {
+    EndReason.EOE_KICKED: actors.END_ON_EXIT,
+    EndReason.EOE_LEFT: actors.END_ON_EXIT,
+    EndReason.LAST_PARTICIPANT_KICKED: actors.LAST_PARTICIPANT_LEFT,
+    EndReason.LAST_PARTICIPANT_LEFT: actors.LAST_PARTICIPANT_LEFT,
+}
 
 
 def _left_because(reason: EndReason, p: Participant, ending: Participant | None) -> LeaveReason:

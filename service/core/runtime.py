@@ -30,12 +30,14 @@ import abc
 import asyncio
 import dataclasses
 import logging
+import secrets
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Generic, TypeVar
 
 from service.clock import Clock
 from service.core import background, errors
 from service.core.changes import Changes, apply
+from service.core.personal import NumberHasher
 from service.core.ports.carrier import (
     CallTarget,
     Carrier,
@@ -107,6 +109,9 @@ class Runtime:
 
     def __init__(self, store: Store, carrier: Carrier, clock: Clock, feed: ChangeFeed) -> None:
         self.store = store
+        # The keyed hash new participants' numbers are indexed by (the app
+        # sets the server's key; by default a key of this process only).
+        self.numbers = NumberHasher(secrets.token_bytes(32))
         self.carrier = carrier
         self.clock = clock
         self.feed = feed
@@ -181,7 +186,7 @@ class Runtime:
                         if pending and decided.then is not None:
                             decided = await decided.then(tx)
                         if decided.changes is not None:
-                            await apply(tx, decided.changes)
+                            await apply(tx, decided.changes, self.numbers)
             except _CarrierFirst as first:
                 outside = first.steps
             if not outside:

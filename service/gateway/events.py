@@ -57,6 +57,7 @@ RETRY_MS = 1000
 _MAX_LABELS = 250
 
 _WORDS = words_by_number(pb.ConferenceEventType.DESCRIPTOR)
+_ACTOR_WORDS = words_by_number(pb.ActorKind.DESCRIPTOR)
 _TYPE_NUMBERS = {
     word: pb.ConferenceEventType.ValueType(number) for number, word in _WORDS.items() if number
 }
@@ -102,6 +103,20 @@ def change_data(event: pb.ConferenceEvent) -> dict[str, Any]:
         "participant": (
             render.participant_json(event.participant) if event.HasField("participant") else None
         ),
+        "actor": actor_data(event.actor) if event.HasField("actor") else None,
+    }
+
+
+def actor_data(actor: pb.Actor) -> dict[str, Any]:
+    """Who caused a change (status callbacks never carry it; the stream does)."""
+    return {
+        "kind": _ACTOR_WORDS.get(actor.kind, ""),
+        "sid": actor.sid,
+        "rule": actor.rule,
+        "face": actor.face,
+        "peer_address": actor.peer_address,
+        "forwarded_for": actor.forwarded_for,
+        "request_id": actor.request_id,
     }
 
 

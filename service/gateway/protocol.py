@@ -236,7 +236,13 @@ def outside_middleware(handler: Handler) -> Handler:
 
     async def handle(request: web.Request) -> web.StreamResponse:
         # Who is calling, for the throttle of failed logins (in this request's task).
-        logins.calling("rest", logins.source_of(request.remote))
+        logins.calling(
+            "rest",
+            logins.source_of(request.remote),
+            peer=request.remote or "",
+            forwarded=request.headers.get("X-Forwarded-For", ""),
+            request_id=request.headers.get("X-Request-Id", ""),
+        )
         expect = request.headers.get(hdrs.EXPECT)
         if expect and request.version == HttpVersion11 and expect.lower() != "100-continue":
             refused = error_response(417, None, "Only 'Expect: 100-continue' is supported")

@@ -3,7 +3,8 @@
 Rule 1: one application shape for every deployment (in process beside the gRPC
         server, standalone in front of a remote one, in tests): the participant
         and conference routes, the probes (readiness) when given how to tell,
-        Rollcall's event stream and watch tokens (events), the supervisor
+        Rollcall's event stream and watch tokens (events), the audit and
+        privacy routes when given their calls (audit_routes), the supervisor
         console (console), CORS only for the origins named (cors), Twilio's
         error shape outermost (protocol.outside_middleware), at most 64 KiB of
         body and 1,000 form fields.
@@ -18,7 +19,15 @@ from collections.abc import Callable, Iterable
 
 from aiohttp import web
 
-from service.gateway import conference_routes, console, cors, events, readiness, routes
+from service.gateway import (
+    audit_routes,
+    conference_routes,
+    console,
+    cors,
+    events,
+    readiness,
+    routes,
+)
 from service.gateway.protocol import GatewayRunner, HttpLimits
 from service.gateway.upstream import Upstream
 
@@ -32,6 +41,7 @@ def build_app(
     max_body_bytes: int = MAX_BODY_BYTES,
     ready: readiness.Ready | None = None,
     cors_origins: Iterable[str] = (),
+    audit: audit_routes.AuditCalls | None = None,
 ) -> web.Application:
     app = web.Application(
         client_max_size=max_body_bytes,
@@ -42,6 +52,8 @@ def build_app(
     if ready is not None:
         readiness.add_routes(app, ready)
     events.add_routes(app)
+    if audit is not None:
+        audit_routes.add_routes(app, audit)
     console.add_routes(app)
     cors.install(app, cors_origins)
     return app
@@ -76,9 +88,10 @@ async def start_gateway(
     extra_routes: Callable[[web.Application], None] | None = None,
     ready: readiness.Ready | None = None,
     cors_origins: Iterable[str] = (),
+    audit: audit_routes.AuditCalls | None = None,
 ) -> Gateway:
     host, port = parse_listen(listen)
-    app = build_app(upstream, ready=ready, cors_origins=cors_origins)
+    app = build_app(upstream, ready=ready, cors_origins=cors_origins, audit=audit)
     if extra_routes is not None:
         extra_routes(app)  # e.g. the carrier callback ingest
     runner = GatewayRunner(

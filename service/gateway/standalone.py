@@ -22,6 +22,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from rollcall.v1 import participant_service_pb2 as pb
 from service import redact
 from service.config import from_env
+from service.gateway.audit_routes import GrpcAudit
 from service.gateway.cors import parse_origins
 from service.gateway.protocol import HttpLimits
 from service.gateway.server import Gateway, start_gateway
@@ -67,6 +68,7 @@ async def serve_gateway(
             limits=HttpLimits.from_settings(settings),
             ready=upstream_ready(channel),
             cors_origins=parse_origins(settings.http_cors_origins),
+            audit=GrpcAudit(channel),
         )
         log.info("REST gateway listening on port %d, forwarding to gRPC %s", gateway.port, target)
         if started is not None:

@@ -11,6 +11,8 @@ Rule 3: answers are read, never changed: in process they may be shared between
 Rule 4: `watch_account` returns once the caller is authenticated (a refusal
         raises then, before any item), and its items are messages either way;
         closing the iterator ends the stream.
+Rule 5: standalone, each call carries the REST caller's address (as
+        `x-forwarded-for`) and request id (`x-request-id`) in its metadata.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from rollcall.v1 import conference_service_pb2 as cpb
 from rollcall.v1 import conference_service_pb2_grpc as cpb_grpc
 from rollcall.v1 import participant_service_pb2 as pb
 from rollcall.v1 import participant_service_pb2_grpc as pb_grpc
+from service import logins
 from service.core.errors import RollcallError, unauthenticated
 from service.gateway.status import from_rpc_error, from_status
 
@@ -136,13 +139,22 @@ async def _messages(
 
 def _metadata(authorization: str | None) -> tuple[tuple[str, str], ...]:
     if authorization is None:
-        return ()
+        return _forwarding()
     # gRPC metadata values must be printable ASCII; anything else could never
     # be a valid Basic credential, so it is refused here rather than crashing
     # inside the channel.
     if not authorization.isascii() or not authorization.isprintable():
         raise unauthenticated()
-    return (("authorization", authorization),)
+    return (("authorization", authorization), *_forwarding())
+
+
+def _forwarding() -> tuple[tuple[str, str], ...]:
+    """The REST caller's address and request id, passed on as a proxy does
+    (the service believes the address only from a trusted proxy: Rule 5)."""
+    caller = logins.caller()
+    hops = ", ".join(hop for hop in (caller.forwarded, caller.peer) if hop)
+    said = (("x-forwarded-for", hops), ("x-request-id", caller.request_id))
+    return tuple((k, v) for k, v in said if v and v.isascii() and v.isprintable())
 
 
 def _translate(error: grpc.RpcError) -> RollcallError:

@@ -20,6 +20,7 @@ from clients.words import words_by_number
 from rollcall.v1 import enums_pb2
 from rollcall.v1 import participant_pb2 as ppb
 from rollcall.v1 import participant_service_pb2 as pb
+from service.core.actors import Actor, ActorKind
 from service.core.model import (
     CallStatus,
     Conference,
@@ -126,4 +127,26 @@ def event(e: Event) -> pb.ConferenceEvent:
     )
     if e.participant is not None:
         message.participant.CopyFrom(participant(e.participant))
+    if e.actor is not None:
+        message.actor.CopyFrom(actor(e.actor))
     return message
+
+
+ACTOR_KINDS = {
+    ActorKind.ACCOUNT: pb.ACTOR_KIND_ACCOUNT,
+    ActorKind.API_KEY: pb.ACTOR_KIND_API_KEY,
+    ActorKind.CARRIER: pb.ACTOR_KIND_CARRIER,
+    ActorKind.ROLLCALL: pb.ACTOR_KIND_ROLLCALL,
+}
+
+
+def actor(a: Actor) -> pb.Actor:
+    return pb.Actor(
+        kind=ACTOR_KINDS[a.kind],
+        sid=a.sid,
+        rule=a.rule,
+        face=a.face,
+        peer_address=a.peer,
+        forwarded_for=a.forwarded_for,
+        request_id=a.request_id,
+    )

@@ -35,6 +35,23 @@ Req = TypeVar("Req")
 Resp = TypeVar("Resp")
 
 
+def calling(context: grpc.aio.ServicerContext) -> None:
+    """Say who is calling (service.logins): the peer, and the forwarded
+    address and request id the metadata carries."""
+    peer = context.peer()
+    said = {"x-forwarded-for": "", "x-request-id": ""}
+    for key, value in context.invocation_metadata() or ():
+        if key in said and isinstance(value, str):
+            said[key] = value
+    logins.calling(
+        "grpc",
+        logins.grpc_source(peer),
+        peer=logins.grpc_host(peer),
+        forwarded=said["x-forwarded-for"],
+        request_id=said["x-request-id"],
+    )
+
+
 def authorization(context: grpc.aio.ServicerContext) -> str | None:
     for key, value in context.invocation_metadata() or ():
         if key == "authorization":
@@ -52,7 +69,7 @@ async def _unary(
         if remaining is not None and remaining <= 0:
             REFUSED.labels("DEADLINE_PASSED").inc()
             raise errors.deadline_passed()
-        logins.calling("grpc", logins.grpc_source(context.peer()))
+        calling(context)
         return await call(request, authorization(context))
     except errors.RollcallError as exc:
         note_reason(exc.reason, exc.code.value)
@@ -123,7 +140,7 @@ class ParticipantServicer(pb_grpc.ParticipantServiceServicer):
         context: grpc.aio.ServicerContext,
     ) -> AsyncIterator[Resp]:
         try:
-            logins.calling("grpc", logins.grpc_source(context.peer()))
+            calling(context)
             items = start()
             if self.api.watch is not None:
                 # At once, not with the first item: a resumed stream may send

@@ -282,7 +282,8 @@ class WatchHub:
                 if cursor < current and (oldest is None or cursor < oldest - 1):
                     raise errors.revision_compacted(cursor, oldest, current)
                 feed.revision = max(feed.revision, current)
-                if not conference.active and cursor >= current:
+                ended = not conference.active
+                if ended and cursor >= current:
                     return
             else:
                 page = await self.store.list_participants(
@@ -305,7 +306,8 @@ class WatchHub:
                         revision=cursor, conference=messages.conference(conference)
                     )
                 )
-                if not conference.active and conference.revision <= cursor:
+                ended = not conference.active
+                if ended and conference.revision <= cursor:
                     return
             while True:
                 if self._closing.is_set():
@@ -340,8 +342,11 @@ class WatchHub:
                         if flt.wants(event):
                             beat.spoke = True
                             yield message or pb.WatchConferenceResponse(event=messages.event(event))
-                        if event.type is EventType.CONFERENCE_ENDED:
-                            return
+                        ended = ended or event.type is EventType.CONFERENCE_ENDED
+                    if ended and cursor >= feed.revision:
+                        # Over, and caught up with what followed its end (a
+                        # redaction of an ended participant comes after it).
+                        return
                     if beat.due():  # busy, but passing nothing on for an interval
                         beat.spoke = True
                         yield _progress(cursor)

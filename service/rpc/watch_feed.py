@@ -9,6 +9,8 @@ Rule 3: a publish or an announce that raises the revision wakes every idle
 Rule 4: account watches that follow the conference are trackers: each wake
         tells them which conference moved (they follow many feeds at once and
         wait on none of them).
+Rule 5: a redaction event clears them first: the events before it may hold
+        what it redacted, so they are read from the store again.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import itertools
 from typing import Protocol
 
 from rollcall.v1 import participant_service_pb2 as pb
-from service.core.model import Event
+from service.core.model import Event, EventType
 from service.rpc import messages
 
 _CACHE = 2048
@@ -61,6 +63,9 @@ class Feed:
     def publish(self, event: Event) -> None:
         message = pb.WatchConferenceResponse(event=messages.event(event)).SerializeToString()
         cached = Cached(event.revision, event, message)
+        if event.type is EventType.PARTICIPANT_REDACTED:
+            # Older cached events may hold what was redacted: read the log.
+            self.recent.clear()
         if self.recent and event.revision != self.recent[-1].revision + 1:
             self.recent.clear()  # out of order: keep the cache contiguous
         self.recent.append(cached)

@@ -17,6 +17,7 @@ import grpc
 
 from rollcall.v1 import participant_service_pb2 as pb
 from rollcall.v1 import participant_service_pb2_grpc as pb_grpc
+from service.app import HEALTH_NAMES
 from service.gateway.status import from_rpc_error
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, basic
 from tests.e2e.health import NOT_SERVING, SERVING, health, probe, until_health
@@ -50,7 +51,7 @@ async def test_sqlite_file_gone_then_back_turns_health_off_then_on_by_itself(
         async with grpc.aio.insecure_channel(server.target) as channel:
             stub = pb_grpc.ParticipantServiceStub(channel)
             first = (await stub.CreateParticipant(create_request("room"), metadata=MD)).participant
-            assert await health(server.target) == [SERVING] * 4
+            assert await health(server.target) == [SERVING] * len(HEALTH_NAMES)
             assert await probe(server.http_port, "/readyz") == (200, {"status": "SERVING"})
 
             folder.rename(away)

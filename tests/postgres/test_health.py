@@ -17,6 +17,7 @@ import grpc
 
 from rollcall.v1 import participant_service_pb2 as pb
 from rollcall.v1 import participant_service_pb2_grpc as pb_grpc
+from service.app import HEALTH_NAMES
 from service.gateway.status import from_rpc_error
 from tests import pg
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, basic
@@ -51,7 +52,7 @@ async def test_health_says_not_serving_while_postgres_is_down_and_serving_once_b
         async with grpc.aio.insecure_channel(server.target) as channel:
             stub = pb_grpc.ParticipantServiceStub(channel)
             await stub.CreateParticipant(CREATE, metadata=MD)
-            assert await health(server.target) == [SERVING] * 4
+            assert await health(server.target) == [SERVING] * len(HEALTH_NAMES)
             assert await probe(server.http_port, "/readyz") == (200, {"status": "SERVING"})
 
             await asyncio.to_thread(database.stop, "fast")

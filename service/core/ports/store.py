@@ -28,6 +28,7 @@ from contextlib import AbstractAsyncContextManager
 from typing import Protocol
 
 from service.core.model import Conference, ConferenceStatus, Event, Participant
+from service.core.ports.privacy import PrivacyReads, PrivacyWrites
 
 
 @dataclasses.dataclass(frozen=True)
@@ -137,7 +138,7 @@ class Placement:
     placed_at: float
 
 
-class WriteTransaction(Protocol):
+class WriteTransaction(PrivacyWrites, Protocol):
     async def conference(self, account_sid: str, conference_sid: str) -> Conference | None:
         """The conference, locked for this transaction."""
         ...
@@ -235,7 +236,7 @@ class WriteTransaction(Protocol):
         ...
 
 
-class Store(Protocol):
+class Store(PrivacyReads, Protocol):
     async def open(self) -> None:
         """Connect and apply pending schema migrations."""
         ...

@@ -79,6 +79,9 @@ async def expire_conferences(store: MemoryStore, ended_before: float, limit: int
         for letter_id, letter in list(t.dead_letters.items()):
             if letter.letter.conference_sid in sids:
                 del t.dead_letters[letter_id]
+        for key, sid in list(t.number_index.items()):
+            if sid in sids:
+                del t.number_index[key]
         for sid in sids:
             t.webhook_cursors.pop(sid, None)
             del t.conferences[sid]

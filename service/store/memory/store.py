@@ -15,7 +15,9 @@ import contextlib
 import dataclasses
 from collections.abc import AsyncIterator, Collection
 
+from service.core.audit import AuditFilter, AuditRecord
 from service.core.model import Conference, Event, Participant
+from service.core.personal import NumberHolder
 from service.core.ports.store import (
     ConferenceFilter,
     ConferencePage,
@@ -24,7 +26,7 @@ from service.core.ports.store import (
     ParticipantFilter,
     WebhookCursor,
 )
-from service.store.memory import pages, queries
+from service.store.memory import numbers, pages, queries
 from service.store.memory import retention as memory_retention
 from service.store.memory.tables import MemoryDatabase, Tables
 from service.store.memory.transaction import MemoryWriteTransaction
@@ -162,6 +164,43 @@ class MemoryStore:
 
     async def expire_carrier_callbacks(self, received_before: float, limit: int) -> int:
         return await memory_retention.expire_carrier_callbacks(self, received_before, limit)
+
+    async def expire_audit(self, recorded_before: float, limit: int) -> int:
+        async with self.write() as tx:
+            audit = tx.tables.audit
+            gone = [i for i, r in audit.items() if r.time < recorded_before][:limit]
+            for record_id in gone:
+                del audit[record_id]
+        return len(gone)
+
+    async def unredacted_participants(
+        self,
+        ended_before: float,
+        limit: int,
+        *,
+        account_sid: str | None = None,
+        exclude: Collection[str] = (),
+    ) -> list[tuple[str, str, str]]:
+        return numbers.unredacted(self.committed(), ended_before, limit, account_sid, exclude)
+
+    async def audit_records(
+        self, account_sid: str, flt: AuditFilter, *, before_id: int | None, limit: int
+    ) -> list[AuditRecord]:
+        found: list[AuditRecord] = []
+        for record_id in sorted(self.committed().audit, reverse=True):
+            record = self.committed().audit[record_id]
+            if record.account_sid != account_sid or (
+                before_id is not None and record_id >= before_id
+            ):
+                continue
+            if flt.matches(record):
+                found.append(record)
+                if len(found) == limit:
+                    break
+        return found
+
+    async def number_holders(self, account_sid: str, digest: str) -> list[NumberHolder]:
+        return numbers.holders(self.committed(), account_sid, digest)
 
     async def get_meta(self, key: str) -> str | None:
         return self.committed().meta.get(key)

@@ -19,6 +19,7 @@ from typing import Any
 
 import orjson
 
+from service.core.audit import AuditRecord
 from service.core.model import Conference, ConferenceStatus, Event, Participant
 from service.core.ports.dead_letters import DeadLetter
 from service.core.ports.store import Placement, WebhookCursor
@@ -141,10 +142,15 @@ class Tables:
     carrier_callbacks: dict[str, float] = dataclasses.field(default_factory=dict)  # token -> at
     placements: dict[str, PlacementRow] = dataclasses.field(default_factory=dict)
     dead_letters: dict[int, LetterRow] = dataclasses.field(default_factory=dict)
+    # id -> audit record (frozen: a snapshot), ids in the order written.
+    audit: dict[int, AuditRecord] = dataclasses.field(default_factory=dict)
+    # (account_sid, number digest, call_sid) -> conference_sid
+    number_index: dict[tuple[str, str, str], str] = dataclasses.field(default_factory=dict)
     # The last creation-order key given out (a rolled-back write gives none out).
     last_seq: int = 0
     last_order: int = 0
     last_letter_id: int = 0
+    last_audit_id: int = 0
 
     def copy(self) -> Tables:
         """A copy whose tables can change without touching this one's (Rule 1)."""

@@ -15,8 +15,9 @@ import bisect
 import dataclasses
 from collections.abc import Sequence
 
+from service.core.audit import AuditRecord
 from service.core.model import Conference, Event, Participant
-from service.store.memory import queries
+from service.store.memory import numbers, queries
 from service.store.memory.carrier import CarrierRows
 from service.store.memory.tables import (
     ConferenceRow,
@@ -165,6 +166,21 @@ class MemoryWriteTransaction(CarrierRows):
             rows.insert(at, EventRow(event.revision, event.time, dumps(event)))
         for conference_sid, rows in added.items():
             t.events[conference_sid] = tuple(rows)
+
+    async def append_audit(self, records: Sequence[AuditRecord]) -> None:
+        t = self.tables
+        for record in records:
+            t.last_audit_id += 1
+            t.audit[t.last_audit_id] = dataclasses.replace(record, id=t.last_audit_id)
+
+    async def index_numbers(
+        self, account_sid: str, conference_sid: str, call_sid: str, digests: Sequence[str]
+    ) -> None:
+        for digest in digests:
+            self.tables.number_index[(account_sid, digest, call_sid)] = conference_sid
+
+    async def redact_call(self, account_sid: str, conference_sid: str, call_sid: str) -> None:
+        numbers.redact_call(self.tables, account_sid, conference_sid, call_sid)
 
     async def record_request(
         self, account_sid: str, request_id: str, call_sid: str, fingerprint: str, at: float

@@ -108,7 +108,12 @@ async def expire_conferences(store: PostgresStore, ended_before: float, limit: i
         )
         if deleted:
             return deleted
-        for table in ("webhook_call_sequences", "webhook_cursors", "callback_dead_letters"):
+        for table in (
+            "webhook_call_sequences",
+            "webhook_cursors",
+            "callback_dead_letters",
+            "number_index",
+        ):
             await conn.execute(
                 f"DELETE FROM {table} WHERE conference_sid = ANY($1::text[])",  # noqa: S608
                 sids,

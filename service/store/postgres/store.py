@@ -42,6 +42,7 @@ from service.store import participant_pages
 from service.store.postgres import conferences as pg_conferences
 from service.store.postgres import retention as pg_retention
 from service.store.postgres import schema as pg_schema
+from service.store.postgres.audit import PgPrivacyReads
 from service.store.postgres.lease import SessionLease
 from service.store.postgres.notify import Notifier
 from service.store.postgres.tx import PgReads, PgWriteTransaction
@@ -62,7 +63,7 @@ _ATTEMPTS = 5
 _CLOSE_SECONDS = 5.0
 
 
-class PostgresStore:
+class PostgresStore(PgPrivacyReads):
     def __init__(self, options: pg_schema.PgOptions, replica_id: str = "") -> None:
         self.options = options
         # Owner of the calls this process dials (see claim_orphans).

@@ -20,8 +20,11 @@ from typing import Any
 import asyncpg
 import orjson
 
+from service.core.audit import AuditRecord
 from service.core.model import Conference, Event, Participant
+from service.store.audit_rows import INSERT_COLUMNS, audit_values
 from service.store.postgres.carrier import PgCarrierRows
+from service.store.postgres.numbers import PgNumberRows
 from service.store.row_cache import RowCache
 from service.store.rows import (
     PARTICIPANT_COLUMNS,
@@ -111,7 +114,7 @@ class PgReads:
         return [participant_from_row(row) for row in rows]
 
 
-class PgWriteTransaction(PgReads, PgCarrierRows):
+class PgWriteTransaction(PgReads, PgCarrierRows, PgNumberRows):
     def __init__(self, conn: asyncpg.Connection, replica_id: str) -> None:
         super().__init__(conn)
         self.replica_id = replica_id
@@ -264,6 +267,17 @@ class PgWriteTransaction(PgReads, PgCarrierRows):
         sql = (
             "INSERT INTO events (conference_sid, revision, account_sid, time, type, call_sid,"
             " data) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+        )
+        if len(rows) == 1:
+            await self.conn.execute(sql, *rows[0])
+        else:
+            await self.conn.executemany(sql, rows)  # pipelined: one round trip
+
+    async def append_audit(self, records: Sequence[AuditRecord]) -> None:
+        rows = [audit_values(record) for record in records]
+        sql = (
+            f"INSERT INTO audit_records ({INSERT_COLUMNS})"  # noqa: S608
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
         )
         if len(rows) == 1:
             await self.conn.execute(sql, *rows[0])

@@ -1,7 +1,7 @@
 """SQLite connections: how they are opened and how their statements run.
 
-What it owns: opening a connection (WAL, synchronous=FULL, foreign keys, the
-busy timeout), taking the write lock inline when it is free, and running a
+What it owns: opening a connection (WAL, synchronous=FULL, foreign keys,
+secure_delete, the busy timeout), taking the write lock inline when it is free, and running a
 statement on a connection's own thread so that it completes even if its
 caller is cancelled.
 
@@ -82,5 +82,8 @@ async def connect(path: str) -> aiosqlite.Connection:
     await conn.execute("PRAGMA journal_mode=WAL")
     await conn.execute("PRAGMA synchronous=FULL")
     await conn.execute("PRAGMA foreign_keys=ON")
+    # What a change overwrites or deletes is zeroed, not left in free space:
+    # erased personal data leaves the file at the next checkpoint.
+    await conn.execute("PRAGMA secure_delete=ON")
     await conn.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
     return conn

@@ -84,7 +84,12 @@ async def expire_conferences(store: SqliteStore, ended_before: float, limit: int
             await cursor.close()
             if deleted:
                 return deleted
-        for table in ("webhook_call_sequences", "webhook_cursors", "callback_dead_letters"):
+        for table in (
+            "webhook_call_sequences",
+            "webhook_cursors",
+            "callback_dead_letters",
+            "number_index",
+        ):
             await conn.execute(
                 f"DELETE FROM {table} WHERE conference_sid IN ({marks})",  # noqa: S608
                 sids,

@@ -14,7 +14,9 @@ from typing import Any
 import aiosqlite
 import orjson
 
+from service.core.audit import AuditRecord
 from service.core.model import Conference, Event, Participant
+from service.store.audit_rows import INSERT_COLUMNS, audit_values
 from service.store.row_cache import RowCache
 from service.store.rows import (
     PARTICIPANT_COLUMNS,
@@ -25,6 +27,7 @@ from service.store.rows import (
 )
 from service.store.sqlite.carrier import CarrierRows
 from service.store.sqlite.inline import raw
+from service.store.sqlite.numbers import NumberRows
 
 
 class SqliteReads:
@@ -122,7 +125,7 @@ class SqliteReads:
         return [participant_from_row(row) for row in rows]
 
 
-class SqliteWriteTransaction(SqliteReads, CarrierRows):
+class SqliteWriteTransaction(SqliteReads, CarrierRows, NumberRows):
     async def count_active(self, conference_sid: str) -> int:
         row = await self._one(
             "SELECT COUNT(*) FROM participants WHERE conference_sid = ? AND active = 1",
@@ -219,6 +222,12 @@ class SqliteWriteTransaction(SqliteReads, CarrierRows):
             "INSERT INTO events (conference_sid, revision, account_sid, time, type, call_sid,"
             " data) VALUES (?, ?, ?, ?, ?, ?, ?)",
             [event_values(event) for event in events],
+        )
+
+    async def append_audit(self, records: Sequence[AuditRecord]) -> None:
+        self.raw.executemany(
+            f"INSERT INTO audit_records ({INSERT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",  # noqa: S608
+            [audit_values(record) for record in records],
         )
 
     async def request(self, account_sid: str, request_id: str) -> tuple[str, str] | None:

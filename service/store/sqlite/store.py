@@ -48,6 +48,7 @@ from service.store.rows import PARTICIPANT_COLUMNS, participant_from_row
 from service.store.sqlite import conferences as sqlite_conferences
 from service.store.sqlite import cursors as sqlite_cursors
 from service.store.sqlite import retention as sqlite_retention
+from service.store.sqlite.audit import SqlitePrivacyReads
 from service.store.sqlite.connections import begin_at_once, connect, finish, statement
 from service.store.sqlite.inline import raw
 from service.store.sqlite.lookup_cache import LookupCache
@@ -57,7 +58,7 @@ from service.store.sqlite.rows import SqliteReads, SqliteWriteTransaction
 _READERS = 4
 
 
-class SqliteStore:
+class SqliteStore(SqlitePrivacyReads):
     def __init__(self, path: str) -> None:
         self.path = path
         self._writer: aiosqlite.Connection | None = None
