@@ -99,6 +99,8 @@ class Settings:
     # Comma-separated origins (scheme://host[:port]); empty: same origin only.
     http_cors_origins: str = ""
     max_wait_seconds: float = 0.5
+    # issue 29: the render cache
+    render_cache_entries: int = 4096
 
 
 SETTINGS_HELP: dict[str, str] = {
@@ -313,6 +315,11 @@ SETTINGS_HELP: dict[str, str] = {
         " it is handled; one that waited longer is refused RESOURCE_EXHAUSTED (OVERLOADED,"
         " REST 429) at once instead of being served late (0 = never; health checks and"
         " watch streams are never refused for it)"
+    ),
+    # issue 29: the render cache
+    "render_cache_entries": (
+        "participant revisions kept rendered (the gRPC answer bytes and the REST JSON) for"
+        " Fetch and List; the oldest go first"
     ),
 }
 
