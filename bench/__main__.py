@@ -37,7 +37,7 @@ from bench import growth, memory, peer, postgres, rest, soak, target, unary, wat
 from bench.baselines import start_baseline
 from bench.budget import DEFAULT, FULL, QUICK, Budget
 from bench.load import LoadWorker, spec_for
-from bench.proc import ServerProcess, pin_self, plan_cpus
+from bench.proc import MachineLoad, ServerProcess, pin_self, plan_cpus
 from bench.report import Figure, baselines_legend, table, write_json
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -84,6 +84,7 @@ def run(budget: Budget, sections: tuple[str, ...], keep: bool) -> int:
     shutil.rmtree(run_dir, ignore_errors=True)
     run_dir.mkdir(parents=True)
     info = machine()
+    meter = MachineLoad().start()
     started = time.monotonic()
     _log(f"bench: {budget.describe()}")
     _log(f"bench: {plan.describe()}")
@@ -250,7 +251,12 @@ def run(budget: Budget, sections: tuple[str, ...], keep: bool) -> int:
                 leftover.unlink()
 
     elapsed = time.monotonic() - started
+    load = meter.stop()
     notes = [
+        f"machine load during the run: 1-minute load average {load['loadavg_1m_min']}"
+        f" to {load['loadavg_1m_max']} (median {load['loadavg_1m_median']}) on"
+        f" {load['cpus']} CPUs; the benchmark itself accounts for about 2-3 (see"
+        " bench/README.md); each figure's own reading is its `load` in the JSON",
         f"machine: {info['nproc']} CPUs ({info['cpu_model']}), Python {info['python']},"
         f" grpcio {info['grpcio']}, aiohttp {info['aiohttp']}, uvloop {info['uvloop']},"
         f" wrk {info['wrk']}",
@@ -287,7 +293,7 @@ def run(budget: Budget, sections: tuple[str, ...], keep: bool) -> int:
     latest, stamped = write_json(
         RESULTS,
         figures,
-        {"machine": info, "mode": budget.mode, "notes": notes, "seconds": elapsed},
+        {"machine": info, "load": load, "mode": budget.mode, "notes": notes, "seconds": elapsed},
     )
     print(f"\nJSON: {latest} (and {stamped.name}); commit latest.json to keep it")
     return 1 if failures else 0

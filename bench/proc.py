@@ -2,9 +2,10 @@
 
 What it owns: how the machine's cores are shared (servers on one CPU, load
 generators and this orchestrator on the others), starting a server as its own
-pinned process and reading its port from the banner it prints, and reading a
+pinned process and reading its port from the banner it prints, reading a
 process's CPU-seconds (utime + stime from /proc/<pid>/stat) and resident
-memory (VmRSS from /proc/<pid>/status).
+memory (VmRSS from /proc/<pid>/status), and the machine's load over a run
+(MachineLoad: the 1-minute load average, sampled).
 
 The rule it keeps: a server under test and the load driving it never share a
 CPU when the machine has two or more, and every child is stopped by its own
@@ -21,6 +22,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -76,6 +78,40 @@ def rss_bytes(pid: int) -> int:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) * 1024
     raise RuntimeError(f"no VmRSS for pid {pid}")
+
+
+class MachineLoad:
+    """The machine's 1-minute load average, sampled every `every` seconds on a
+    thread of its own while a run lasts."""
+
+    def __init__(self, every: float = 5.0) -> None:
+        self.every = every
+        self.samples: list[float] = [round(os.getloadavg()[0], 2)]
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, name="load", daemon=True)
+
+    def start(self) -> MachineLoad:
+        self._thread.start()
+        return self
+
+    def _sample(self) -> None:
+        while not self._stop.wait(self.every):
+            self.samples.append(round(os.getloadavg()[0], 2))
+
+    def stop(self) -> dict[str, object]:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join()
+        self.samples.append(round(os.getloadavg()[0], 2))
+        ordered = sorted(self.samples)
+        return {
+            "loadavg_1m_min": ordered[0],
+            "loadavg_1m_median": ordered[len(ordered) // 2],
+            "loadavg_1m_max": ordered[-1],
+            "cpus": os.cpu_count(),
+            "every_seconds": self.every,
+            "samples": self.samples,
+        }
 
 
 def pinned(cpus: Sequence[int], argv: Sequence[str]) -> list[str]:

@@ -7,13 +7,16 @@ JSON document written to bench/results/latest.json (plus a timestamped copy).
 
 The rule it keeps: a goal is judged on the ratio of the run's own numbers,
 never on an absolute figure from another machine; a figure with no goal says
-"reported".
+"reported". Every figure carries the machine's 1-minute load average when its
+rounds ended (`load`), so a figure measured on a busy machine can be told
+apart (bench/README.md says how to read it).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -61,6 +64,8 @@ class Figure:
     note: str = ""
     # How to combine rounds: "median" (default) or "sum" (event counts).
     combine: str = "median"
+    # The machine's 1-minute load average when the figure's rounds ended.
+    load: float = dataclasses.field(default_factory=lambda: round(os.getloadavg()[0], 2))
 
     @property
     def rollcall(self) -> float | None:
@@ -100,6 +105,7 @@ class Figure:
             "rollcall_rounds": list(self.rollcall_rounds),
             "baseline_rounds": list(self.baseline_rounds),
             "note": self.note,
+            "load": self.load,
         }
 
 

@@ -46,10 +46,10 @@ class Phase:
 PHASES = (
     Phase("Fetch", "FetchParticipant", 1),
     Phase("Fetch", "FetchParticipant", 16),
-    Phase("Fetch", "FetchParticipant", 64, Goal(">=", 0.6)),
+    Phase("Fetch", "FetchParticipant", 64, Goal(">=", 0.85)),
     Phase("Create", "CreateParticipant", 16),
     Phase("Create", "CreateParticipant", 64, Goal(">=", 0.5)),
-    Phase("List 50 of 250", "ListParticipants", 16, Goal(">=", 0.4)),
+    Phase("List 50 of 250", "ListParticipants", 16, Goal(">=", 0.5)),
 )
 
 Log = Callable[[str], None]

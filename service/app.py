@@ -37,7 +37,6 @@ from rollcall.v1 import callback_service_pb2_grpc as callback_pb_grpc
 from rollcall.v1 import conference_service_pb2 as cpb
 from rollcall.v1 import conference_service_pb2_grpc as cpb_grpc
 from rollcall.v1 import participant_service_pb2 as pb
-from rollcall.v1 import participant_service_pb2_grpc as pb_grpc
 from service import grpc_races, keys, redact
 from service.admission import Admission
 from service.auth import Authenticator, check_secrets, parse_networks
@@ -55,12 +54,15 @@ from service.core.ports.dead_letters import DeadLetterStore
 from service.core.ports.feed import ChangeFeed
 from service.core.ports.store import Store
 from service.core.retention import Kind
+from service.gateway.render import participant_json_bytes
 from service.health import HealthPolicy, StoreHealth
 from service.logins import login_throttle
 from service.maintenance import RetentionPass, running
 from service.metrics import start_metrics
 from service.ratelimit import RateLimiter
+from service.renders import Renders
 from service.replicas import Coordinator
+from service.rpc import codec, messages
 from service.rpc.account_cursor import CursorSeal
 from service.rpc.audit import AuditApi, AuditServicer
 from service.rpc.callbacks import CallbackApi, CallbackServicer
@@ -72,7 +74,6 @@ from service.rpc.interceptors import RpcLogInterceptor
 from service.rpc.options import server_options
 from service.rpc.page_tokens import PageTokens
 from service.rpc.participants import ParticipantApi
-from service.rpc.prebuilt import PrebuiltResponses
 from service.rpc.queue_probe import QueueProbe, own_target
 from service.rpc.servicer import ParticipantServicer
 from service.rpc.watch import WatchHub
@@ -85,6 +86,8 @@ from service.webhooks.dispatcher import Policy, WebhookDispatcher
 from service.webhooks.redelivery import Redeliverer
 
 log = logging.getLogger("rollcall.app")
+
+PARTICIPANT_SERVICE = pb.DESCRIPTOR.services_by_name["ParticipantService"]
 
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["ParticipantService"].full_name
@@ -257,6 +260,7 @@ class App:
             self.watch,
             self.account_watch,
             WatchTokens(page_key, self.clock, s.watch_token_seconds),
+            Renders(messages.participant, participant_json_bytes, s.render_cache_entries),
         )
         # Its own limiter object would double an account's budget: share one.
         self.conference_api = ConferenceApi(
@@ -291,12 +295,11 @@ class App:
                 RpcLogInterceptor(),
                 self.door,
                 DecodingInterceptor(),
-                PrebuiltResponses(),
             ],
             options=server_options(s),
             maximum_concurrent_rpcs=None,
         )
-        pb_grpc.add_ParticipantServiceServicer_to_server(ParticipantServicer(self.api), server)
+        codec.add_service(server, PARTICIPANT_SERVICE, ParticipantServicer(self.api))
         cpb_grpc.add_ConferenceServiceServicer_to_server(
             ConferenceServicer(self.conference_api), server
         )

@@ -109,6 +109,8 @@ class Settings:
     personal_data_retention_seconds: float = 0.0
     # "AC...:SECONDS" pairs, comma-separated: per-account personal data windows.
     account_personal_data_retention: str = ""
+    # issue 29: the render cache
+    render_cache_entries: int = 4096
 
 
 SETTINGS_HELP: dict[str, str] = {
@@ -354,6 +356,11 @@ SETTINGS_HELP: dict[str, str] = {
     "account_personal_data_retention": (
         "per-account personal data windows as comma-separated ACSID:SECONDS pairs, overriding"
         " personal_data_retention_seconds for those accounts (0 = as long as the participant)"
+    ),
+    # issue 29: the render cache
+    "render_cache_entries": (
+        "participant revisions kept rendered (the gRPC answer bytes and the REST JSON) for"
+        " Fetch and List; the oldest go first"
     ),
 }
 

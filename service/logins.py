@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextvars
 import dataclasses
+import functools
 import ipaddress
 import logging
 import math
@@ -67,9 +68,11 @@ _CALLER: contextvars.ContextVar[Caller | None] = contextvars.ContextVar(
 )
 
 
+@functools.lru_cache(maxsize=4096)
 def source_of(address: str | None) -> str:
     """An address as the throttle keys it: IPv4 as is (a mapped IPv6 address
-    too), IPv6 by its /64; anything else (unix sockets) as given."""
+    too), IPv6 by its /64; anything else (unix sockets) as given. Remembered
+    (a pure function of the text; parsing costs more than a call's own work)."""
     if not address:
         return ""
     try:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime
 import email.utils
+import json
 from collections.abc import Sequence
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -116,6 +117,12 @@ def participant_json(participant: participant_pb2.Participant) -> dict[str, Any]
         "queue_time": str(p.queue_time_ms) if p.HasField("queue_time_ms") else None,
         "uri": participant_uri(p) if p.call_sid else None,
     }
+
+
+def participant_json_bytes(participant: participant_pb2.Participant) -> bytes:
+    """The participant's JSON as a response body (UTF-8; what aiohttp's
+    json_response would send for participant_json)."""
+    return json.dumps(participant_json(participant)).encode()
 
 
 def page_uri(

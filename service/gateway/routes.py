@@ -18,7 +18,7 @@ from aiohttp import hdrs, web
 
 from rollcall.v1 import participant_pb2
 from rollcall.v1 import participant_service_pb2 as pb
-from service.gateway import forms, incoming, paging, render, render_cache, representation
+from service.gateway import forms, incoming, paging, render, representation
 from service.gateway.incoming import IDEMPOTENCY_KEY, UPSTREAM_KEY
 from service.gateway.representation import SUFFIX
 from service.gateway.upstream import Upstream
@@ -27,6 +27,7 @@ PREFIX = "/2010-04-01/Accounts/{account}/Conferences/{conference}"
 COLLECTION = PREFIX + "/Participants" + SUFFIX
 # Non-greedy, so a trailing `.json`, `.xml` or `.csv` is the suffix, not the key.
 INSTANCE = PREFIX + "/Participants/{participant:[^/]+?}" + SUFFIX
+_JSON = "application/json; charset=utf-8"
 
 
 def _parent(request: web.Request) -> str:
@@ -37,13 +38,16 @@ def _name(request: web.Request) -> str:
     return f"{_parent(request)}/participants/{incoming.segment(request, 'participant')}"
 
 
+def _etag(etag: str) -> dict[str, str]:
+    if not etag:
+        return {}
+    return {hdrs.ETAG: etag if etag.startswith(('"', 'W/"')) else f'"{etag}"'}
+
+
 def _participant_response(
     request: web.Request, participant: participant_pb2.Participant, status: int = 200
 ) -> web.Response:
-    headers = {}
-    if participant.etag:
-        etag = participant.etag
-        headers[hdrs.ETAG] = etag if etag.startswith(('"', 'W/"')) else f'"{etag}"'
+    headers = _etag(participant.etag)
     return representation.resource(
         request,
         "Participant",
@@ -106,12 +110,15 @@ async def list_participants(request: web.Request) -> web.Response:
 
 async def fetch_participant(request: web.Request) -> web.Response:
     message = pb.FetchParticipantRequest(name=_name(request))
-    response = await incoming.upstream(request).fetch_participant(
+    fetched = await incoming.upstream(request).fetch_participant(
         message, incoming.authorization(request)
     )
     if representation.kind(request) is representation.Kind.JSON:
-        return render_cache.json_response(response.participant)
-    return _participant_response(request, response.participant)
+        # The JSON rendered once per revision (service.renders): the same
+        # bytes and headers as representation.resource would send.
+        headers = {hdrs.CONTENT_TYPE: _JSON, **_etag(fetched.etag)}
+        return web.Response(body=fetched.json, headers=headers)
+    return _participant_response(request, fetched.message())
 
 
 async def update_participant(request: web.Request) -> web.Response:

@@ -6,8 +6,9 @@ Rule 1: the REST gateway never reaches past this interface: in process it is
         servicers call), standalone `GrpcUpstream` (stubs on a channel).
 Rule 2: either way a failure arrives as the same RollcallError a gRPC client would
         see, so REST and gRPC cannot disagree.
-Rule 3: answers are read, never changed: in process they may be shared between
-        callers (rpc.proto_cache).
+Rule 3: a fetched participant arrives rendered (service.renders: its REST
+        JSON built once per revision, read-only); in process it is the entry
+        the gRPC face sends from too.
 Rule 4: `watch_account` returns once the caller is authenticated (a refusal
         raises then, before any item), and its items are messages either way;
         closing the iterator ends the stream.
@@ -30,23 +31,17 @@ from rollcall.v1 import participant_service_pb2 as pb
 from rollcall.v1 import participant_service_pb2_grpc as pb_grpc
 from service import logins
 from service.core.errors import RollcallError, unauthenticated
+from service.gateway.render import participant_json_bytes
 from service.gateway.status import from_rpc_error, from_status
+from service.renders import Prebuilt, Rendered, Renders
 
 log = logging.getLogger(__name__)
 
 
-class _ParticipantCalls(Protocol):
+class _ChangeCalls(Protocol):
     async def create_participant(
         self, request: pb.CreateParticipantRequest, authorization: str | None
     ) -> pb.CreateParticipantResponse: ...
-
-    async def fetch_participant(
-        self, request: pb.FetchParticipantRequest, authorization: str | None
-    ) -> pb.FetchParticipantResponse: ...
-
-    async def list_participants(
-        self, request: pb.ListParticipantsRequest, authorization: str | None
-    ) -> pb.ListParticipantsResponse: ...
 
     async def update_participant(
         self, request: pb.UpdateParticipantRequest, authorization: str | None
@@ -55,6 +50,16 @@ class _ParticipantCalls(Protocol):
     async def delete_participant(
         self, request: pb.DeleteParticipantRequest, authorization: str | None
     ) -> pb.DeleteParticipantResponse: ...
+
+
+class _ParticipantCalls(_ChangeCalls, Protocol):
+    async def fetch_participant(
+        self, request: pb.FetchParticipantRequest, authorization: str | None
+    ) -> Rendered: ...
+
+    async def list_participants(
+        self, request: pb.ListParticipantsRequest, authorization: str | None
+    ) -> pb.ListParticipantsResponse: ...
 
 
 class _WatchCalls(Protocol):
@@ -67,8 +72,16 @@ class _WatchCalls(Protocol):
     ) -> AsyncIterator[pb.WatchAccountResponse]: ...
 
 
-class _LocalParticipants(_ParticipantCalls, Protocol):
+class _LocalParticipants(_ChangeCalls, Protocol):
     """What LocalUpstream uses of ParticipantApi."""
+
+    async def fetch_participant(
+        self, request: pb.FetchParticipantRequest, authorization: str | None
+    ) -> Prebuilt[pb.FetchParticipantResponse]: ...
+
+    async def list_participants(
+        self, request: pb.ListParticipantsRequest, authorization: str | None
+    ) -> Prebuilt[pb.ListParticipantsResponse]: ...
 
     async def create_watch_token(
         self, request: pb.CreateWatchTokenRequest, authorization: str | None
@@ -76,7 +89,7 @@ class _LocalParticipants(_ParticipantCalls, Protocol):
 
     def watch_account(
         self, request: pb.WatchAccountRequest, authorization: str | None
-    ) -> AsyncIterator[pb.WatchAccountResponse | bytes]: ...
+    ) -> AsyncIterator[pb.WatchAccountResponse | Prebuilt[pb.WatchAccountResponse]]: ...
 
 
 class _ConferenceCalls(Protocol):
@@ -109,13 +122,23 @@ class LocalUpstream:
         self._participants = participants
         self.create_watch_token = participants.create_watch_token
         self.create_participant = participants.create_participant
-        self.fetch_participant = participants.fetch_participant
-        self.list_participants = participants.list_participants
         self.update_participant = participants.update_participant
         self.delete_participant = participants.delete_participant
         self.list_conferences = conferences.list_conferences
         self.fetch_conference = conferences.fetch_conference
         self.update_conference = conferences.update_conference
+
+    async def fetch_participant(
+        self, request: pb.FetchParticipantRequest, authorization: str | None
+    ) -> Rendered:
+        answer = await self._participants.fetch_participant(request, authorization)
+        return answer.rendered[0]
+
+    async def list_participants(
+        self, request: pb.ListParticipantsRequest, authorization: str | None
+    ) -> pb.ListParticipantsResponse:
+        answer = await self._participants.list_participants(request, authorization)
+        return answer.message()
 
     async def watch_account(
         self, request: pb.WatchAccountRequest, authorization: str | None
@@ -125,12 +148,12 @@ class LocalUpstream:
 
 
 async def _messages(
-    items: AsyncIterator[pb.WatchAccountResponse | bytes],
+    items: AsyncIterator[pb.WatchAccountResponse | Prebuilt[pb.WatchAccountResponse]],
 ) -> AsyncIterator[pb.WatchAccountResponse]:
-    """The stream's items as messages (events come serialized, rpc.prebuilt)."""
+    """The stream's items as messages (events come serialized, a Prebuilt)."""
     try:
         async for item in items:
-            yield pb.WatchAccountResponse.FromString(item) if isinstance(item, bytes) else item
+            yield item.message() if isinstance(item, Prebuilt) else item
     finally:
         close = getattr(items, "aclose", None)
         if close is not None:
@@ -170,10 +193,18 @@ def _translate(error: grpc.RpcError) -> RollcallError:
 class GrpcUpstream:
     """`Upstream` over a grpc.aio channel to a remote ParticipantService."""
 
-    def __init__(self, channel: grpc.aio.Channel, *, timeout: float | None = 30.0) -> None:
+    def __init__(
+        self,
+        channel: grpc.aio.Channel,
+        *,
+        timeout: float | None = 30.0,
+        renders: Renders | None = None,
+    ) -> None:
         self._stub = pb_grpc.ParticipantServiceStub(channel)
         self._conferences = cpb_grpc.ConferenceServiceStub(channel)
         self._timeout = timeout
+        # Fetched participants' REST JSON, once per revision (this gateway's own).
+        self._renders = Renders(None, participant_json_bytes) if renders is None else renders
 
     async def create_participant(
         self, request: pb.CreateParticipantRequest, authorization: str | None
@@ -188,14 +219,14 @@ class GrpcUpstream:
 
     async def fetch_participant(
         self, request: pb.FetchParticipantRequest, authorization: str | None
-    ) -> pb.FetchParticipantResponse:
+    ) -> Rendered:
         try:
             response: pb.FetchParticipantResponse = await self._stub.FetchParticipant(
                 request, metadata=_metadata(authorization), timeout=self._timeout
             )
         except grpc.aio.AioRpcError as error:
             raise _translate(error) from error
-        return response
+        return self._renders.of_message(response.participant)
 
     async def list_participants(
         self, request: pb.ListParticipantsRequest, authorization: str | None

@@ -3,7 +3,9 @@ messages; RollcallError out as google.rpc.Status.
 
 Rule 1: the servicers (servicer.py, conference_servicer.py, callbacks.py) are
         transport only: metadata in, status codes out; what wraps every RPC is an
-        interceptor (interceptors.py, decoding.py, prebuilt.py).
+        interceptor (interceptors.py, decoding.py, door.py); ParticipantService is
+        registered by codec.py, whose one encoder sends a Prebuilt answer
+        (service.renders) as its bytes and serializes any other.
 Rule 2: each service has one implementation, its API object (ParticipantApi,
         ConferenceApi, CallbackApi), called by its servicer and by the in-process
         REST gateway alike, so authentication, rate limits, request bounds and

@@ -21,6 +21,7 @@ from rollcall.v1 import participant_service_pb2 as pb
 from service.core import errors
 from service.core.model import Event, EventType
 from service.core.ports.store import FloorConference
+from service.renders import Prebuilt
 from service.rpc import messages, metrics
 from service.rpc.account_cursor import CursorSeal, Position, fingerprint, varint
 from service.rpc.account_feed import AccountFeed, Discovery, Recent
@@ -191,12 +192,16 @@ class AccountStream:
         assert self.position is not None
         return self.watch.seal.seal(self.account_sid, self.position.encode())
 
-    def _event(self, event: Event, message: bytes | None) -> bytes:
+    def _event(
+        self, event: Event, message: Prebuilt[pb.WatchConferenceResponse] | None
+    ) -> Prebuilt[pb.WatchAccountResponse]:
         body = (
-            message or pb.WatchConferenceResponse(event=messages.event(event)).SerializeToString()
+            message.wire
+            if message is not None
+            else pb.WatchConferenceResponse(event=messages.event(event)).SerializeToString()
         )
         cursor = self._cursor().encode()
-        return body + _CURSOR_TAG + varint(len(cursor)) + cursor
+        return Prebuilt(pb.WatchAccountResponse, body + _CURSOR_TAG + varint(len(cursor)) + cursor)
 
     def _progress(self) -> pb.WatchAccountResponse:
         return pb.WatchAccountResponse(progress=pb.AccountProgress(), cursor=self._cursor())
@@ -283,10 +288,10 @@ class AccountStream:
                 item.conference.sid,
             )
 
-    async def _advance(self, track: _Track) -> AsyncIterator[bytes]:
+    async def _advance(self, track: _Track) -> AsyncIterator[Prebuilt[pb.WatchAccountResponse]]:
         """The next batch of one conference's events (Rule 2)."""
         cached = None if track.force else track.feed.after(track.revision)
-        batch: list[tuple[Event, bytes | None]]
+        batch: list[tuple[Event, Prebuilt[pb.WatchConferenceResponse] | None]]
         if cached is None:
             events = await self.hub.store.events(track.sid, track.revision, _BATCH)
             track.force = track.force and len(events) == _BATCH
@@ -339,7 +344,9 @@ class AccountStream:
             self.waiter = None
             beat.waiter = None
 
-    async def run(self) -> AsyncIterator[pb.WatchAccountResponse | bytes]:
+    async def run(
+        self,
+    ) -> AsyncIterator[pb.WatchAccountResponse | Prebuilt[pb.WatchAccountResponse]]:
         watch, hub = self.watch, self.hub
         account = self.account_sid
         hub.admit(account)

@@ -18,7 +18,7 @@ from typing import Any
 import grpc
 
 from service.core import errors
-from service.rpc.interceptors import note_reason
+from service.rpc.interceptors import Wrapped, note_reason
 from service.rpc.status import to_grpc_status
 
 
@@ -105,6 +105,9 @@ def _requests(inner: Callable[..., Any]) -> Callable[..., Any]:
 
 
 class DecodingInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
+    def __init__(self) -> None:
+        self._wrapped = Wrapped()
+
     async def intercept_service(
         self,
         continuation: Callable[[Any], Awaitable[Any]],
@@ -113,26 +116,24 @@ class DecodingInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
         handler = await continuation(handler_call_details)
         if handler is None:
             return handler
-        behaviour = (
-            handler.unary_unary
-            or handler.unary_stream
-            or handler.stream_unary
-            or handler.stream_stream
+        return self._wrapped.get(handler, _decoding)
+
+
+def _decoding(handler: Any) -> Any:
+    """`handler` decoding tolerantly (an undecodable request is refused)."""
+    behaviour = (
+        handler.unary_unary or handler.unary_stream or handler.stream_unary or handler.stream_stream
+    )
+    if not (inspect.iscoroutinefunction(behaviour) or inspect.isasyncgenfunction(behaviour)):
+        return handler  # a synchronous handler is left to grpc as it is
+    decode = tolerant(handler.request_deserializer)
+    out = handler.response_serializer
+    if handler.unary_unary is not None:
+        return grpc.unary_unary_rpc_method_handler(_unary_unary(handler.unary_unary), decode, out)
+    if handler.unary_stream is not None:
+        return grpc.unary_stream_rpc_method_handler(
+            _unary_stream(handler.unary_stream), decode, out
         )
-        if not (inspect.iscoroutinefunction(behaviour) or inspect.isasyncgenfunction(behaviour)):
-            return handler  # a synchronous handler is left to grpc as it is
-        decode = tolerant(handler.request_deserializer)
-        out = handler.response_serializer
-        if handler.unary_unary is not None:
-            return grpc.unary_unary_rpc_method_handler(
-                _unary_unary(handler.unary_unary), decode, out
-            )
-        if handler.unary_stream is not None:
-            return grpc.unary_stream_rpc_method_handler(
-                _unary_stream(handler.unary_stream), decode, out
-            )
-        if handler.stream_unary is not None:
-            return grpc.stream_unary_rpc_method_handler(
-                _requests(handler.stream_unary), decode, out
-            )
-        return grpc.stream_stream_rpc_method_handler(_requests(handler.stream_stream), decode, out)
+    if handler.stream_unary is not None:
+        return grpc.stream_unary_rpc_method_handler(_requests(handler.stream_unary), decode, out)
+    return grpc.stream_stream_rpc_method_handler(_requests(handler.stream_stream), decode, out)

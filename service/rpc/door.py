@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import enum
 import inspect
 import logging
@@ -40,10 +41,17 @@ import grpc
 
 from service.admission import REFUSED
 from service.core import errors
-from service.rpc.interceptors import note_reason
+from service.rpc.interceptors import Wrapped, note_reason
 from service.rpc.status import to_grpc_status
 
 log = logging.getLogger("rollcall.door")
+
+# A unary call's wait so far (in grpc's queue, and when the door saw it), from
+# the door to its handler: the same task runs both, and the handler itself is
+# wrapped once per method.
+_turn: contextvars.ContextVar[tuple[float, float] | None] = contextvars.ContextVar(
+    "rollcall_door_turn", default=None
+)
 
 HEALTH_CHECK = "/grpc.health.v1.Health/Check"
 
@@ -92,6 +100,7 @@ class Door(grpc.aio.ServerInterceptor):  # type: ignore[misc]
         self._last_activity = float("-inf")
         self._activity: asyncio.Event | None = None
         self.held = 0
+        self._wrapped = Wrapped()
 
     # -- the interceptor ------------------------------------------------------
 
@@ -112,25 +121,33 @@ class Door(grpc.aio.ServerInterceptor):  # type: ignore[misc]
 
     def _tracked(self, handler: Any, method: str) -> Any:
         if handler.request_streaming or handler.response_streaming:
-            behaviour = _stream_behaviour(handler)
-            if inspect.isasyncgenfunction(behaviour):
-                return _replace(handler, self._tracked_generator(behaviour))
-            return _replace(handler, self._tracked_call(behaviour, self._streams))
+            return self._wrapped.get(handler, self._tracked_stream)
         turn = None
         if self.max_wait > 0 and self._waited is not None and method != HEALTH_CHECK:
             queued = self._waited(method)
             if queued > self.max_wait:
                 return self._shed_at_once(handler, queued)
             turn = (queued, asyncio.get_running_loop().time())
-        return _replace(handler, self._tracked_call(handler.unary_unary, self._unary, turn))
+        _turn.set(turn)
+        return self._wrapped.get(handler, self._tracked_unary)
+
+    def _tracked_stream(self, handler: Any) -> Any:
+        behaviour = _stream_behaviour(handler)
+        if inspect.isasyncgenfunction(behaviour):
+            return _replace(handler, self._tracked_generator(behaviour))
+        return _replace(handler, self._tracked_call(behaviour, self._streams))
+
+    def _tracked_unary(self, handler: Any) -> Any:
+        return _replace(handler, self._tracked_call(handler.unary_unary, self._unary, timed=True))
 
     def _tracked_call(
         self,
         inner: Callable[..., Awaitable[Any]],
         running: set[asyncio.Task[Any]],
-        turn: tuple[float, float] | None = None,
+        timed: bool = False,
     ) -> Callable[..., Awaitable[Any]]:
         async def tracked(request: Any, context: Any) -> Any:
+            turn = _turn.get() if timed else None
             if turn is not None:
                 # Its wait in grpc's queue, then on the loop until now.
                 queued, seen = turn

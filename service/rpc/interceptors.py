@@ -4,6 +4,8 @@ Rule 1: credentials never reach the log; only the method, the outcome and
 timing do, and every line is scrubbed (service.redact).
 Rule 2: every finished RPC is counted once, by method and status code
 (service.rpc.metrics).
+Rule 3: a method's handler is wrapped once, not per call (Wrapped): grpc hands
+an interceptor the same handler for a method on every call.
 """
 
 from __future__ import annotations
@@ -71,12 +73,48 @@ def _scrubbed(value: Any) -> Any:
     return redact.scrub(str(value))
 
 
+class Wrapped:
+    """Handlers wrapped once per inner handler (Rule 3). Keys are the handlers
+    themselves (held, so never confused with a later one); bounded, since a
+    handler made per call (a refusal) is never seen again."""
+
+    def __init__(self, limit: int = 256) -> None:
+        self.limit = limit
+        self._wrapped: dict[Any, Any] = {}
+
+    def get(self, handler: Any, wrap: Callable[[Any], Any]) -> Any:
+        found = self._wrapped.get(handler)
+        if found is None:
+            found = wrap(handler)
+            if len(self._wrapped) >= self.limit:
+                self._wrapped.clear()
+            self._wrapped[handler] = found
+        return found
+
+
+# Metric children by label values: labels() looks them up under a lock per call.
+_counted: dict[tuple[str, str], Any] = {}
+_timed: dict[str, Any] = {}
+
+
+def _count(method: str, code: str, elapsed: float) -> None:
+    counter = _counted.get((method, code))
+    if counter is None:
+        counter = _counted[(method, code)] = metrics.RPCS.labels(method, code)
+    counter.inc()
+    timer = _timed.get(method)
+    if timer is None:
+        timer = _timed[method] = metrics.RPC_SECONDS.labels(method)
+    timer.observe(elapsed)
+
+
 class _Finished:
     """One RPC's outcome: counted, timed and logged once when it ends."""
 
-    def __init__(self, method: str, peer: str) -> None:
+    def __init__(self, method: str, context: Any) -> None:
         self.method = method
-        self.peer = peer
+        # Only the log line needs it (and a finished stream's context may be gone).
+        self.peer = context.peer() if log.isEnabledFor(logging.INFO) else ""
         self.start = time.perf_counter()
         self.code = "OK"
         self.sent: int | None = None
@@ -85,8 +123,9 @@ class _Finished:
 
     def record(self) -> None:
         elapsed = time.perf_counter() - self.start
-        metrics.RPCS.labels(self.method, self.code).inc()
-        metrics.RPC_SECONDS.labels(self.method).observe(elapsed)
+        _count(self.method, self.code, elapsed)
+        if not log.isEnabledFor(logging.INFO):
+            return
         extra: dict[str, Any] = {
             "method": self.method,
             "code": self.code,
@@ -100,6 +139,9 @@ class _Finished:
 
 
 class RpcLogInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
+    def __init__(self) -> None:
+        self._wrapped = Wrapped()
+
     async def intercept_service(
         self,
         continuation: Callable[[Any], Awaitable[Any]],
@@ -109,6 +151,9 @@ class RpcLogInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
         if handler is None:
             return handler
         method = handler_call_details.method
+        return self._wrapped.get(handler, lambda h: self._wrap(method, h))
+
+    def _wrap(self, method: str, handler: Any) -> Any:
         if handler.unary_stream is not None:
             # Only generator-style handlers can be wrapped item by item; the
             # others (grpc's own health Watch writes via context) pass through.
@@ -120,7 +165,7 @@ class RpcLogInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
         inner = handler.unary_unary
 
         async def logged(request: Any, context: Any) -> Any:
-            done = _Finished(method, context.peer())
+            done = _Finished(method, context)
             try:
                 return await inner(request, context)
             except BaseException:
@@ -140,7 +185,7 @@ class RpcLogInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
         inner = handler.unary_stream
 
         async def logged(request: Any, context: Any) -> AsyncIterator[Any]:
-            done = _Finished(method, context.peer())
+            done = _Finished(method, context)
             done.sent = 0
             try:
                 async for item in inner(request, context):

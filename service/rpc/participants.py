@@ -29,11 +29,11 @@ from service.admission import Admission
 from service.auth import Authenticator
 from service.core import errors
 from service.core.commands import ConferenceRef
-from service.core.model import Participant
 from service.core.participants import Participants
 from service.core.ports.store import Page, ParticipantFilter
 from service.ratelimit import RateLimiter
-from service.rpc import limits, messages, names, proto_cache, requests
+from service.renders import Prebuilt, Renders
+from service.rpc import limits, messages, names, requests
 from service.rpc.page_tokens import PageTokens, binding
 from service.rpc.watch import WatchHub
 from service.rpc.watch_account import AccountWatch
@@ -80,6 +80,7 @@ class ParticipantApi:
         watch: WatchHub | None = None,
         account_watch: AccountWatch | None = None,
         watch_tokens: WatchTokens | None = None,
+        renders: Renders | None = None,
     ) -> None:
         self.auth = auth
         self.participants = participants
@@ -95,6 +96,9 @@ class ParticipantApi:
         self.account_watch = account_watch
         # Watch tokens (None: WatchAccount takes the account's credentials only).
         self.watch_tokens = watch_tokens
+        # Fetch and List answers, rendered once per participant revision (the
+        # app's, sized and given the REST renderer by it).
+        self.renders = Renders(messages.participant) if renders is None else renders
 
     def _caller(self, authorization: str | None) -> str:
         """The caller's account, once authenticated and within its rate limit."""
@@ -140,7 +144,7 @@ class ParticipantApi:
 
     def watch_conference(
         self, request: pb.WatchConferenceRequest, authorization: str | None
-    ) -> AsyncIterator[pb.WatchConferenceResponse | bytes]:
+    ) -> AsyncIterator[pb.WatchConferenceResponse | Prebuilt[pb.WatchConferenceResponse]]:
         """WatchConference: the same authentication, rate limit and tenancy
         as every other method, checked before the stream is returned (raises
         RollcallError); not admitted (a stream is not work in flight). The
@@ -153,7 +157,7 @@ class ParticipantApi:
 
     def watch_account(
         self, request: pb.WatchAccountRequest, authorization: str | None
-    ) -> AsyncIterator[pb.WatchAccountResponse | bytes]:
+    ) -> AsyncIterator[pb.WatchAccountResponse | Prebuilt[pb.WatchAccountResponse]]:
         """WatchAccount: authenticated (the account's credentials or one of its
         watch tokens, Rule 4), rate-limited and bounded like WatchConference;
         the parent must be the caller's account (NOT_FOUND otherwise, as for a
@@ -198,39 +202,19 @@ class ParticipantApi:
     @_admitted
     async def fetch_participant(
         self, request: pb.FetchParticipantRequest, authorization: str | None
-    ) -> pb.FetchParticipantResponse:
-        found = await self._fetch(request, authorization)
-        return proto_cache.fetch_response(found)
-
-    @_admitted
-    async def fetch_participant_wire(
-        self, request: pb.FetchParticipantRequest, authorization: str | None
-    ) -> bytes:
-        """fetch_participant's answer, serialized (built from cached bytes)."""
-        found = await self._fetch(request, authorization)
-        return proto_cache.framed(found)
-
-    async def _fetch(
-        self, request: pb.FetchParticipantRequest, authorization: str | None
-    ) -> Participant:
+    ) -> Prebuilt[pb.FetchParticipantResponse]:
+        """The answer serialized, with the participant's rendered forms (service.renders)."""
         ref, key = self._participant_of(authorization, request, request.name)
-        return await self.participants.fetch(ref, key, include_ended=request.include_ended)
+        found = await self.participants.fetch(ref, key, include_ended=request.include_ended)
+        return self.renders.fetched(found)
 
     @_admitted
     async def list_participants(
         self, request: pb.ListParticipantsRequest, authorization: str | None
-    ) -> pb.ListParticipantsResponse:
+    ) -> Prebuilt[pb.ListParticipantsResponse]:
+        """The answer serialized, with the participants' rendered forms (service.renders)."""
         page, rest = await self._list(request, authorization)
-        rest.participants.extend(proto_cache.participant(p) for p in page.participants)
-        return rest
-
-    @_admitted
-    async def list_participants_wire(
-        self, request: pb.ListParticipantsRequest, authorization: str | None
-    ) -> bytes:
-        """list_participants' answer, serialized (built from cached bytes)."""
-        page, rest = await self._list(request, authorization)
-        return b"".join(map(proto_cache.framed, page.participants)) + rest.SerializeToString()
+        return self.renders.listed(page.participants, rest)
 
     async def _list(
         self, request: pb.ListParticipantsRequest, authorization: str | None

@@ -21,10 +21,10 @@ from typing import TypeVar
 import grpc
 
 from rollcall.v1 import participant_service_pb2 as pb
-from rollcall.v1 import participant_service_pb2_grpc as pb_grpc
 from service import logins
 from service.admission import REFUSED
 from service.core import errors
+from service.renders import Prebuilt
 from service.rpc.interceptors import note_reason
 from service.rpc.participants import ParticipantApi
 from service.rpc.status import to_grpc_status
@@ -81,7 +81,10 @@ async def _unary(
     raise AssertionError("unreachable")  # abort_with_status always raises
 
 
-class ParticipantServicer(pb_grpc.ParticipantServiceServicer):
+class ParticipantServicer:
+    """ParticipantService's methods, registered by rpc.codec (which encodes
+    the Prebuilt answers some of them return)."""
+
     def __init__(self, api: ParticipantApi) -> None:
         self.api = api
 
@@ -90,15 +93,15 @@ class ParticipantServicer(pb_grpc.ParticipantServiceServicer):
     ) -> pb.CreateParticipantResponse:
         return await _unary(self.api.create_participant, request, context)
 
-    async def FetchParticipant(  # type: ignore[override]  # bytes: see rpc.prebuilt
+    async def FetchParticipant(
         self, request: pb.FetchParticipantRequest, context: grpc.aio.ServicerContext
-    ) -> bytes:
-        return await _unary(self.api.fetch_participant_wire, request, context)
+    ) -> Prebuilt[pb.FetchParticipantResponse]:
+        return await _unary(self.api.fetch_participant, request, context)
 
-    async def ListParticipants(  # type: ignore[override]  # bytes: see rpc.prebuilt
+    async def ListParticipants(
         self, request: pb.ListParticipantsRequest, context: grpc.aio.ServicerContext
-    ) -> bytes:
-        return await _unary(self.api.list_participants_wire, request, context)
+    ) -> Prebuilt[pb.ListParticipantsResponse]:
+        return await _unary(self.api.list_participants, request, context)
 
     async def UpdateParticipant(
         self, request: pb.UpdateParticipantRequest, context: grpc.aio.ServicerContext
@@ -115,18 +118,18 @@ class ParticipantServicer(pb_grpc.ParticipantServiceServicer):
     ) -> pb.CreateWatchTokenResponse:
         return await _unary(self.api.create_watch_token, request, context)
 
-    async def WatchConference(  # type: ignore[override]  # bytes: see rpc.prebuilt
+    async def WatchConference(
         self, request: pb.WatchConferenceRequest, context: grpc.aio.ServicerContext
-    ) -> AsyncIterator[pb.WatchConferenceResponse | bytes]:
+    ) -> AsyncIterator[pb.WatchConferenceResponse | Prebuilt[pb.WatchConferenceResponse]]:
         async for item in self._stream(
             "WatchConference", lambda: self.api.watch_conference(request, authorization(context)),
             context,
         ):  # fmt: skip
             yield item
 
-    async def WatchAccount(  # type: ignore[override]  # bytes: see rpc.prebuilt
+    async def WatchAccount(
         self, request: pb.WatchAccountRequest, context: grpc.aio.ServicerContext
-    ) -> AsyncIterator[pb.WatchAccountResponse | bytes]:
+    ) -> AsyncIterator[pb.WatchAccountResponse | Prebuilt[pb.WatchAccountResponse]]:
         async for item in self._stream(
             "WatchAccount", lambda: self.api.watch_account(request, authorization(context)),
             context,

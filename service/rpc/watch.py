@@ -34,6 +34,7 @@ from service.core.commands import ConferenceRef
 from service.core.model import Event, EventType
 from service.core.participants import Participants
 from service.core.ports.store import ParticipantFilter, Store
+from service.renders import Prebuilt
 from service.rpc import messages, metrics
 from service.rpc.watch_feed import Feed
 from service.rpc.watch_fill import FeedFiller
@@ -251,10 +252,10 @@ class WatchHub:
 
     async def watch(
         self, ref: ConferenceRef, request: pb.WatchConferenceRequest
-    ) -> AsyncIterator[pb.WatchConferenceResponse | bytes]:
+    ) -> AsyncIterator[pb.WatchConferenceResponse | Prebuilt[pb.WatchConferenceResponse]]:
         """The stream for the caller's conference `ref`: ParticipantApi has
         authenticated, rate-limited and checked tenancy, as for every RPC.
-        Yields messages, or the bytes of one already serialized (rpc.prebuilt)."""
+        Yields messages, or one already serialized (a Prebuilt, service.renders)."""
         account = ref.account_sid
         check_types(request.event_types)
         if self._closing.is_set():
@@ -314,7 +315,7 @@ class WatchHub:
                     raise errors.shutting_down(RESUME_ELSEWHERE)
                 if feed.revision > cursor:
                     cached = feed.after(cursor)
-                    batch: list[tuple[Event, bytes | None]]
+                    batch: list[tuple[Event, Prebuilt[pb.WatchConferenceResponse] | None]]
                     if cached is None:
                         batch = [
                             (e, None)

@@ -29,6 +29,7 @@ from collections.abc import AsyncIterator, Sequence
 from rollcall.v1 import participant_service_pb2 as pb
 from service.core import errors
 from service.core.model import Event
+from service.renders import Prebuilt
 from service.rpc.account_cursor import CursorSeal
 from service.rpc.account_feed import AccountFeed, Recent
 from service.rpc.account_stream import AccountStream
@@ -92,7 +93,7 @@ class AccountWatch:
 
     def watch(
         self, account_sid: str, request: pb.WatchAccountRequest
-    ) -> AsyncIterator[pb.WatchAccountResponse | bytes]:
+    ) -> AsyncIterator[pb.WatchAccountResponse | Prebuilt[pb.WatchAccountResponse]]:
         """The stream for the caller's account (authenticated, rate-limited and
         checked by ParticipantApi)."""
         check_types(request.event_types)

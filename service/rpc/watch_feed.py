@@ -3,7 +3,7 @@
 Rule 1: the recent events are contiguous in revision order; an event that does
         not follow the newest clears them, so a gap is read from the store.
 Rule 2: each cached event is serialized once and sent as is by every stream
-        (see rpc.prebuilt).
+        (a Prebuilt, service.renders).
 Rule 3: a publish or an announce that raises the revision wakes every idle
         stream of the conference; the streams read what they lack themselves.
 Rule 4: account watches that follow the conference are trackers: each wake
@@ -23,6 +23,7 @@ from typing import Protocol
 
 from rollcall.v1 import participant_service_pb2 as pb
 from service.core.model import Event, EventType
+from service.renders import Prebuilt
 from service.rpc import messages
 
 _CACHE = 2048
@@ -37,7 +38,7 @@ class Tracker(Protocol):
 class Cached:
     revision: int
     event: Event
-    message: bytes
+    message: Prebuilt[pb.WatchConferenceResponse]
 
 
 class Feed:
@@ -61,7 +62,10 @@ class Feed:
             tracker.moved(self)
 
     def publish(self, event: Event) -> None:
-        message = pb.WatchConferenceResponse(event=messages.event(event)).SerializeToString()
+        message = Prebuilt(
+            pb.WatchConferenceResponse,
+            pb.WatchConferenceResponse(event=messages.event(event)).SerializeToString(),
+        )
         cached = Cached(event.revision, event, message)
         if event.type is EventType.PARTICIPANT_REDACTED:
             # Older cached events may hold what was redacted: read the log.

@@ -1,9 +1,10 @@
-"""Participants found by name, remembered until the next commit.
+"""Reads remembered until the next commit.
 
-What it owns: a bounded map from a participant lookup as asked (account,
-conference by SID or friendly name, call SID or label, whether ended ones
-count) to the Participant the read connections found for it, so a Fetch
-polled in a loop skips the query while nothing is written.
+What it owns: a bounded map from a read as asked to what the read connections
+found for it: a participant lookup (account, conference by SID or friendly
+name, call SID or label, whether ended ones count), a conference lookup, a
+page of a list (conference, filter, size, cursors), so a Fetch or a List
+polled in a loop skips its queries while nothing is written.
 
 The rules it keeps: it is only correct where this process is the only writer
 of the database (the SQLite store: one writer connection, one process), and
@@ -19,26 +20,28 @@ read-only, as the row cache's entries are. Oldest entries go first once
 
 from __future__ import annotations
 
-from service.core.model import Participant
+from collections.abc import Hashable
+from typing import Generic, TypeVar
 
 DEFAULT_LIMIT = 4096
 
-Key = tuple[str, str, bool, str, bool]
+Key = TypeVar("Key", bound=Hashable)
+Found = TypeVar("Found")
 
 
-class LookupCache:
+class LookupCache(Generic[Key, Found]):
     def __init__(self, limit: int = DEFAULT_LIMIT) -> None:
         self._limit = limit
-        self._entries: dict[Key, Participant] = {}
+        self._entries: dict[Key, Found] = {}
         self.generation = 0
 
     def __len__(self) -> int:
         return len(self._entries)
 
-    def get(self, key: Key) -> Participant | None:
+    def get(self, key: Key) -> Found | None:
         return self._entries.get(key)
 
-    def put(self, key: Key, found: Participant, generation: int) -> None:
+    def put(self, key: Key, found: Found, generation: int) -> None:
         """Remember `found`, read when the cache was at `generation`."""
         if generation != self.generation:
             return

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 from collections.abc import AsyncIterator, Collection
 
 import aiosqlite
@@ -73,7 +74,9 @@ class SqliteStore(SqlitePrivacyReads):
         self._rows = RowCache(participant_from_row)
         # This process is the database's only writer, so a lookup stays true
         # until the next COMMIT (see lookup_cache).
-        self._found = LookupCache()
+        self._found: LookupCache[tuple[str, str, bool, str, bool], Participant] = LookupCache()
+        self._conferences: LookupCache[tuple[str, str, bool], Conference] = LookupCache()
+        self._pages: LookupCache[tuple[object, ...], Page] = LookupCache(limit=256)
 
     async def open(self) -> None:
         self._writer = await connect(self.path)
@@ -194,7 +197,9 @@ class SqliteStore(SqlitePrivacyReads):
                 try:
                     await conn.execute("COMMIT")
                 finally:
-                    self._found.forget_all()  # before any writer is answered
+                    # Before any writer is answered.
+                    for cache in (self._found, self._conferences, self._pages):
+                        cache.forget_all()
             except Exception as exc:
                 with contextlib.suppress(Exception):
                     if conn.in_transaction:
@@ -215,14 +220,30 @@ class SqliteStore(SqlitePrivacyReads):
             self._readers.put_nowait(conn)
 
     async def conference(self, account_sid: str, conference_sid: str) -> Conference | None:
+        lookup = (account_sid, conference_sid, True)
+        found = self._conferences.get(lookup)
+        if found is not None:
+            return found
         async with self._read() as r:
-            return await r.conference(account_sid, conference_sid)
+            generation = self._conferences.generation
+            found = await r.conference(account_sid, conference_sid)
+        if found is not None:
+            self._conferences.put(lookup, found, generation)
+        return found
 
     async def active_conference_named(
         self, account_sid: str, friendly_name: str
     ) -> Conference | None:
+        lookup = (account_sid, friendly_name, False)
+        found = self._conferences.get(lookup)
+        if found is not None:
+            return found
         async with self._read() as r:
-            return await r.active_conference_named(account_sid, friendly_name)
+            generation = self._conferences.generation
+            found = await r.active_conference_named(account_sid, friendly_name)
+        if found is not None:
+            self._conferences.put(lookup, found, generation)
+        return found
 
     async def participant(
         self, conference_sid: str, key: str, *, include_ended: bool
@@ -253,17 +274,24 @@ class SqliteStore(SqlitePrivacyReads):
         after: int | None = None,
         before: int | None = None,
     ) -> Page:
-        async with self._read() as r:
-            # Inline (see sqlite_inline): no cancellation point between BEGIN
-            # and COMMIT, so the pooled connection is never left in a transaction.
-            r.raw.execute("BEGIN")
-            try:
-                return await participant_pages.page(
-                    participant_pages.SQLITE, r._all, r._one, self._rows.participant,
-                    conference_sid, flt, page_size, after=after, before=before,
-                )  # fmt: skip
-            finally:
-                r.raw.execute("COMMIT")
+        lookup = (conference_sid, flt, page_size, after, before)
+        found = self._pages.get(lookup)
+        if found is None:
+            async with self._read() as r:
+                generation = self._pages.generation
+                # Inline (see sqlite_inline): no cancellation point between BEGIN
+                # and COMMIT, so the pooled connection is never left in a transaction.
+                r.raw.execute("BEGIN")
+                try:
+                    found = await participant_pages.page(
+                        participant_pages.SQLITE, r._all, r._one, self._rows.participant,
+                        conference_sid, flt, page_size, after=after, before=before,
+                    )  # fmt: skip
+                finally:
+                    r.raw.execute("COMMIT")
+            self._pages.put(lookup, found, generation)
+        # The caller's own list: the remembered page is shared.
+        return dataclasses.replace(found, participants=list(found.participants))
 
     async def list_conferences(
         self,

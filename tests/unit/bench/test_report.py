@@ -25,3 +25,8 @@ def test_table_has_one_row_per_figure_under_its_section() -> None:
     assert "[gRPC]" in text and "[memory]" in text
     assert "0.90x" in text and "yes" in text and "2.0 KiB" in text
     assert fmt(None, "ms") == "-"
+
+
+def test_every_figure_carries_the_machine_s_load() -> None:
+    figure = Figure("s", "Fetch req/s", "req/s", "bare", [1.0, 2.0, 3.0], [2.0, 2.0, 2.0])
+    assert figure.as_json()["load"] == figure.load >= 0.0

@@ -3,12 +3,13 @@ each commit, lookups that raced one dropped, within its bound."""
 
 from __future__ import annotations
 
+from service.core.model import Participant
 from service.store.sqlite.lookup_cache import LookupCache
 from tests.fakes.connected import ACCOUNT, CONFERENCE, participant
 
 
 def test_lookup_cache_forgets_at_each_commit_and_drops_lookups_that_raced_one() -> None:
-    cache = LookupCache(limit=2)
+    cache: LookupCache[tuple[str, str, bool, str, bool], Participant] = LookupCache(limit=2)
     key = (ACCOUNT, CONFERENCE, True, "host", False)
     before = cache.generation
     cache.put(key, participant(1), before)
