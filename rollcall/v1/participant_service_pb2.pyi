@@ -41,6 +41,14 @@ class _ConferenceEventTypeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_C
     CONFERENCE_EVENT_TYPE_ANNOUNCEMENT_FAILED: _ConferenceEventType.ValueType  # 10
     CONFERENCE_EVENT_TYPE_CONFERENCE_STARTED: _ConferenceEventType.ValueType  # 11
     CONFERENCE_EVENT_TYPE_CONFERENCE_ENDED: _ConferenceEventType.ValueType  # 12
+    CONFERENCE_EVENT_TYPE_PARTICIPANT_SPEAKING: _ConferenceEventType.ValueType  # 20
+    """The participant's `speaking` or `last_spoke_at` changed, from the
+    carrier's speech reports, coalesced: at most one per participant per
+    ROLLCALL_SPEAKING_INTERVAL_SECONDS, carrying the latest state. Watchers
+    receive it only when they name it in event_types.
+    """
+    CONFERENCE_EVENT_TYPE_PARTICIPANT_ANSWERED_BY: _ConferenceEventType.ValueType  # 21
+    """The carrier's answering machine detection became known (answered_by)."""
 
 class ConferenceEventType(_ConferenceEventType, metaclass=_ConferenceEventTypeEnumTypeWrapper):
     """What happened."""
@@ -58,6 +66,14 @@ CONFERENCE_EVENT_TYPE_ANNOUNCEMENT_ENDED: ConferenceEventType.ValueType  # 9
 CONFERENCE_EVENT_TYPE_ANNOUNCEMENT_FAILED: ConferenceEventType.ValueType  # 10
 CONFERENCE_EVENT_TYPE_CONFERENCE_STARTED: ConferenceEventType.ValueType  # 11
 CONFERENCE_EVENT_TYPE_CONFERENCE_ENDED: ConferenceEventType.ValueType  # 12
+CONFERENCE_EVENT_TYPE_PARTICIPANT_SPEAKING: ConferenceEventType.ValueType  # 20
+"""The participant's `speaking` or `last_spoke_at` changed, from the
+carrier's speech reports, coalesced: at most one per participant per
+ROLLCALL_SPEAKING_INTERVAL_SECONDS, carrying the latest state. Watchers
+receive it only when they name it in event_types.
+"""
+CONFERENCE_EVENT_TYPE_PARTICIPANT_ANSWERED_BY: ConferenceEventType.ValueType  # 21
+"""The carrier's answering machine detection became known (answered_by)."""
 Global___ConferenceEventType: _TypeAlias = ConferenceEventType  # noqa: Y015
 
 @_typing.final
@@ -65,6 +81,26 @@ class CreateParticipantRequest(_message.Message):
     """Every Create parameter of Twilio's spec, typed, plus request_id."""
 
     DESCRIPTOR: _descriptor.Descriptor
+
+    @_typing.final
+    class AttributesEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.str
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.str = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
 
     PARENT_FIELD_NUMBER: _builtins.int
     REQUEST_ID_FIELD_NUMBER: _builtins.int
@@ -118,6 +154,7 @@ class CreateParticipantRequest(_message.Message):
     CALL_TOKEN_FIELD_NUMBER: _builtins.int
     CLIENT_NOTIFICATION_URL_FIELD_NUMBER: _builtins.int
     CALLER_DISPLAY_NAME_FIELD_NUMBER: _builtins.int
+    ATTRIBUTES_FIELD_NUMBER: _builtins.int
     parent: _builtins.str
     """accounts/{account_sid}/conferences/{conference_sid or friendly_name}"""
     request_id: _builtins.str
@@ -190,6 +227,12 @@ class CreateParticipantRequest(_message.Message):
     def recording_status_callback_event(self) -> _containers.RepeatedScalarFieldContainer[_enums_pb2.RecordingEvent.ValueType]: ...
     @_builtins.property
     def conference_recording_status_callback_event(self) -> _containers.RepeatedScalarFieldContainer[_enums_pb2.RecordingEvent.ValueType]: ...
+    @_builtins.property
+    def attributes(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
+        """The participant's attributes (see Participant.attributes for the
+        bounds); never sent to the carrier.
+        """
+
     def __init__(
         self,
         *,
@@ -245,10 +288,11 @@ class CreateParticipantRequest(_message.Message):
         call_token: _builtins.str = ...,
         client_notification_url: _builtins.str = ...,
         caller_display_name: _builtins.str = ...,
+        attributes: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_coaching", b"_coaching", "_early_media", b"_early_media", "_end_conference_on_exit", b"_end_conference_on_exit", "_label", b"_label", "_machine_detection_silence_timeout", b"_machine_detection_silence_timeout", "_machine_detection_speech_end_threshold", b"_machine_detection_speech_end_threshold", "_machine_detection_speech_threshold", b"_machine_detection_speech_threshold", "_machine_detection_timeout", b"_machine_detection_timeout", "_max_participants", b"_max_participants", "_muted", b"_muted", "_record", b"_record", "_start_conference_on_enter", b"_start_conference_on_enter", "_time_limit", b"_time_limit", "_timeout", b"_timeout", "_wait_url", b"_wait_url", "coaching", b"coaching", "early_media", b"early_media", "end_conference_on_exit", b"end_conference_on_exit", "label", b"label", "machine_detection_silence_timeout", b"machine_detection_silence_timeout", "machine_detection_speech_end_threshold", b"machine_detection_speech_end_threshold", "machine_detection_speech_threshold", b"machine_detection_speech_threshold", "machine_detection_timeout", b"machine_detection_timeout", "max_participants", b"max_participants", "muted", b"muted", "record", b"record", "start_conference_on_enter", b"start_conference_on_enter", "time_limit", b"time_limit", "timeout", b"timeout", "wait_url", b"wait_url"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_coaching", b"_coaching", "_early_media", b"_early_media", "_end_conference_on_exit", b"_end_conference_on_exit", "_label", b"_label", "_machine_detection_silence_timeout", b"_machine_detection_silence_timeout", "_machine_detection_speech_end_threshold", b"_machine_detection_speech_end_threshold", "_machine_detection_speech_threshold", b"_machine_detection_speech_threshold", "_machine_detection_timeout", b"_machine_detection_timeout", "_max_participants", b"_max_participants", "_muted", b"_muted", "_record", b"_record", "_start_conference_on_enter", b"_start_conference_on_enter", "_time_limit", b"_time_limit", "_timeout", b"_timeout", "_wait_url", b"_wait_url", "amd_status_callback", b"amd_status_callback", "amd_status_callback_method", b"amd_status_callback_method", "beep", b"beep", "byoc", b"byoc", "call_reason", b"call_reason", "call_sid_to_coach", b"call_sid_to_coach", "call_token", b"call_token", "caller_display_name", b"caller_display_name", "caller_id", b"caller_id", "client_notification_url", b"client_notification_url", "coaching", b"coaching", "conference_record", b"conference_record", "conference_recording_status_callback", b"conference_recording_status_callback", "conference_recording_status_callback_event", b"conference_recording_status_callback_event", "conference_recording_status_callback_method", b"conference_recording_status_callback_method", "conference_status_callback", b"conference_status_callback", "conference_status_callback_event", b"conference_status_callback_event", "conference_status_callback_method", b"conference_status_callback_method", "conference_trim", b"conference_trim", "early_media", b"early_media", "end_conference_on_exit", b"end_conference_on_exit", "from_endpoint", b"from_endpoint", "jitter_buffer_size", b"jitter_buffer_size", "label", b"label", "machine_detection", b"machine_detection", "machine_detection_silence_timeout", b"machine_detection_silence_timeout", "machine_detection_speech_end_threshold", b"machine_detection_speech_end_threshold", "machine_detection_speech_threshold", b"machine_detection_speech_threshold", "machine_detection_timeout", b"machine_detection_timeout", "max_participants", b"max_participants", "muted", b"muted", "parent", b"parent", "record", b"record", "recording_channels", b"recording_channels", "recording_status_callback", b"recording_status_callback", "recording_status_callback_event", b"recording_status_callback_event", "recording_status_callback_method", b"recording_status_callback_method", "recording_track", b"recording_track", "region", b"region", "request_id", b"request_id", "sip_auth_password", b"sip_auth_password", "sip_auth_username", b"sip_auth_username", "start_conference_on_enter", b"start_conference_on_enter", "status_callback", b"status_callback", "status_callback_event", b"status_callback_event", "status_callback_method", b"status_callback_method", "time_limit", b"time_limit", "timeout", b"timeout", "to_endpoint", b"to_endpoint", "trim", b"trim", "wait_method", b"wait_method", "wait_url", b"wait_url"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_coaching", b"_coaching", "_early_media", b"_early_media", "_end_conference_on_exit", b"_end_conference_on_exit", "_label", b"_label", "_machine_detection_silence_timeout", b"_machine_detection_silence_timeout", "_machine_detection_speech_end_threshold", b"_machine_detection_speech_end_threshold", "_machine_detection_speech_threshold", b"_machine_detection_speech_threshold", "_machine_detection_timeout", b"_machine_detection_timeout", "_max_participants", b"_max_participants", "_muted", b"_muted", "_record", b"_record", "_start_conference_on_enter", b"_start_conference_on_enter", "_time_limit", b"_time_limit", "_timeout", b"_timeout", "_wait_url", b"_wait_url", "amd_status_callback", b"amd_status_callback", "amd_status_callback_method", b"amd_status_callback_method", "attributes", b"attributes", "beep", b"beep", "byoc", b"byoc", "call_reason", b"call_reason", "call_sid_to_coach", b"call_sid_to_coach", "call_token", b"call_token", "caller_display_name", b"caller_display_name", "caller_id", b"caller_id", "client_notification_url", b"client_notification_url", "coaching", b"coaching", "conference_record", b"conference_record", "conference_recording_status_callback", b"conference_recording_status_callback", "conference_recording_status_callback_event", b"conference_recording_status_callback_event", "conference_recording_status_callback_method", b"conference_recording_status_callback_method", "conference_status_callback", b"conference_status_callback", "conference_status_callback_event", b"conference_status_callback_event", "conference_status_callback_method", b"conference_status_callback_method", "conference_trim", b"conference_trim", "early_media", b"early_media", "end_conference_on_exit", b"end_conference_on_exit", "from_endpoint", b"from_endpoint", "jitter_buffer_size", b"jitter_buffer_size", "label", b"label", "machine_detection", b"machine_detection", "machine_detection_silence_timeout", b"machine_detection_silence_timeout", "machine_detection_speech_end_threshold", b"machine_detection_speech_end_threshold", "machine_detection_speech_threshold", b"machine_detection_speech_threshold", "machine_detection_timeout", b"machine_detection_timeout", "max_participants", b"max_participants", "muted", b"muted", "parent", b"parent", "record", b"record", "recording_channels", b"recording_channels", "recording_status_callback", b"recording_status_callback", "recording_status_callback_event", b"recording_status_callback_event", "recording_status_callback_method", b"recording_status_callback_method", "recording_track", b"recording_track", "region", b"region", "request_id", b"request_id", "sip_auth_password", b"sip_auth_password", "sip_auth_username", b"sip_auth_username", "start_conference_on_enter", b"start_conference_on_enter", "status_callback", b"status_callback", "status_callback_event", b"status_callback_event", "status_callback_method", b"status_callback_method", "time_limit", b"time_limit", "timeout", b"timeout", "to_endpoint", b"to_endpoint", "trim", b"trim", "wait_method", b"wait_method", "wait_url", b"wait_url"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__coaching: _TypeAlias = _typing.Literal["coaching"]  # noqa: Y015
     _WhichOneofArgType__coaching: _TypeAlias = _typing.Literal["_coaching", b"_coaching"]  # noqa: Y015
@@ -396,6 +440,7 @@ class ListParticipantsRequest(_message.Message):
     PAGE_SIZE_FIELD_NUMBER: _builtins.int
     PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     INCLUDE_ENDED_FIELD_NUMBER: _builtins.int
+    ATTRIBUTES_FIELD_NUMBER: _builtins.int
     parent: _builtins.str
     """accounts/{account_sid}/conferences/{conference_sid}"""
     muted: _builtins.bool
@@ -407,6 +452,12 @@ class ListParticipantsRequest(_message.Message):
     """From a previous response's next_page_token or previous_page_token."""
     include_ended: _builtins.bool
     """Also list participants whose call has ended."""
+    @_builtins.property
+    def attributes(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Only participants with every one of these attributes, each `key=value`
+        (at most 16).
+        """
+
     def __init__(
         self,
         *,
@@ -417,10 +468,11 @@ class ListParticipantsRequest(_message.Message):
         page_size: _builtins.int = ...,
         page_token: _builtins.str = ...,
         include_ended: _builtins.bool = ...,
+        attributes: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_coaching", b"_coaching", "_hold", b"_hold", "_muted", b"_muted", "coaching", b"coaching", "hold", b"hold", "muted", b"muted"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_coaching", b"_coaching", "_hold", b"_hold", "_muted", b"_muted", "coaching", b"coaching", "hold", b"hold", "include_ended", b"include_ended", "muted", b"muted", "page_size", b"page_size", "page_token", b"page_token", "parent", b"parent"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_coaching", b"_coaching", "_hold", b"_hold", "_muted", b"_muted", "attributes", b"attributes", "coaching", b"coaching", "hold", b"hold", "include_ended", b"include_ended", "muted", b"muted", "page_size", b"page_size", "page_token", b"page_token", "parent", b"parent"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__coaching: _TypeAlias = _typing.Literal["coaching"]  # noqa: Y015
     _WhichOneofArgType__coaching: _TypeAlias = _typing.Literal["_coaching", b"_coaching"]  # noqa: Y015
@@ -477,6 +529,26 @@ class UpdateParticipantRequest(_message.Message):
 
     DESCRIPTOR: _descriptor.Descriptor
 
+    @_typing.final
+    class AttributesEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.str
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.str = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
     NAME_FIELD_NUMBER: _builtins.int
     MUTED_FIELD_NUMBER: _builtins.int
     HOLD_FIELD_NUMBER: _builtins.int
@@ -491,6 +563,8 @@ class UpdateParticipantRequest(_message.Message):
     COACHING_FIELD_NUMBER: _builtins.int
     CALL_SID_TO_COACH_FIELD_NUMBER: _builtins.int
     ETAG_FIELD_NUMBER: _builtins.int
+    ATTRIBUTES_FIELD_NUMBER: _builtins.int
+    REPLACE_ATTRIBUTES_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     """accounts/{account_sid}/conferences/{conference_sid}/participants/{call_sid or label}"""
     muted: _builtins.bool
@@ -507,6 +581,16 @@ class UpdateParticipantRequest(_message.Message):
     call_sid_to_coach: _builtins.str
     etag: _builtins.str
     """When set, the update applies only if the participant's etag still matches."""
+    replace_attributes: _builtins.bool
+    """Replace all attributes with `attributes` (empty: remove them all)."""
+    @_builtins.property
+    def attributes(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
+        """Attributes merged into the participant's: each key given is set, and a
+        key given with an empty value is removed; keys not given are kept
+        (unless replace_attributes). The result must stay within the bounds of
+        Participant.attributes.
+        """
+
     def __init__(
         self,
         *,
@@ -524,10 +608,12 @@ class UpdateParticipantRequest(_message.Message):
         coaching: _builtins.bool | None = ...,
         call_sid_to_coach: _builtins.str | None = ...,
         etag: _builtins.str = ...,
+        attributes: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+        replace_attributes: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_announce_url", b"_announce_url", "_beep_on_exit", b"_beep_on_exit", "_call_sid_to_coach", b"_call_sid_to_coach", "_coaching", b"_coaching", "_end_conference_on_exit", b"_end_conference_on_exit", "_hold", b"_hold", "_hold_url", b"_hold_url", "_muted", b"_muted", "_wait_url", b"_wait_url", "announce_url", b"announce_url", "beep_on_exit", b"beep_on_exit", "call_sid_to_coach", b"call_sid_to_coach", "coaching", b"coaching", "end_conference_on_exit", b"end_conference_on_exit", "hold", b"hold", "hold_url", b"hold_url", "muted", b"muted", "wait_url", b"wait_url"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_announce_url", b"_announce_url", "_beep_on_exit", b"_beep_on_exit", "_call_sid_to_coach", b"_call_sid_to_coach", "_coaching", b"_coaching", "_end_conference_on_exit", b"_end_conference_on_exit", "_hold", b"_hold", "_hold_url", b"_hold_url", "_muted", b"_muted", "_wait_url", b"_wait_url", "announce_method", b"announce_method", "announce_url", b"announce_url", "beep_on_exit", b"beep_on_exit", "call_sid_to_coach", b"call_sid_to_coach", "coaching", b"coaching", "end_conference_on_exit", b"end_conference_on_exit", "etag", b"etag", "hold", b"hold", "hold_method", b"hold_method", "hold_url", b"hold_url", "muted", b"muted", "name", b"name", "wait_method", b"wait_method", "wait_url", b"wait_url"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_announce_url", b"_announce_url", "_beep_on_exit", b"_beep_on_exit", "_call_sid_to_coach", b"_call_sid_to_coach", "_coaching", b"_coaching", "_end_conference_on_exit", b"_end_conference_on_exit", "_hold", b"_hold", "_hold_url", b"_hold_url", "_muted", b"_muted", "_wait_url", b"_wait_url", "announce_method", b"announce_method", "announce_url", b"announce_url", "attributes", b"attributes", "beep_on_exit", b"beep_on_exit", "call_sid_to_coach", b"call_sid_to_coach", "coaching", b"coaching", "end_conference_on_exit", b"end_conference_on_exit", "etag", b"etag", "hold", b"hold", "hold_method", b"hold_method", "hold_url", b"hold_url", "muted", b"muted", "name", b"name", "replace_attributes", b"replace_attributes", "wait_method", b"wait_method", "wait_url", b"wait_url"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__announce_url: _TypeAlias = _typing.Literal["announce_url"]  # noqa: Y015
     _WhichOneofArgType__announce_url: _TypeAlias = _typing.Literal["_announce_url", b"_announce_url"]  # noqa: Y015
@@ -648,6 +734,7 @@ class WatchConferenceRequest(_message.Message):
     RESUME_AFTER_REVISION_FIELD_NUMBER: _builtins.int
     EVENT_TYPES_FIELD_NUMBER: _builtins.int
     PARTICIPANTS_FIELD_NUMBER: _builtins.int
+    ATTRIBUTES_FIELD_NUMBER: _builtins.int
     parent: _builtins.str
     """accounts/{account_sid}/conferences/{conference_sid}"""
     resume_after_revision: _builtins.int
@@ -656,11 +743,20 @@ class WatchConferenceRequest(_message.Message):
     """
     @_builtins.property
     def event_types(self) -> _containers.RepeatedScalarFieldContainer[Global___ConferenceEventType.ValueType]:
-        """Only these kinds of events (all when empty). Progress markers still flow."""
+        """Only these kinds of events (all but PARTICIPANT_SPEAKING when empty).
+        Progress markers still flow.
+        """
 
     @_builtins.property
     def participants(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Only events about these participants, by call SID or label (all when empty)."""
+
+    @_builtins.property
+    def attributes(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Only participants with every one of these attributes, each `key=value`
+        (at most 16): in the snapshot and in participant events, judged on the
+        participant's state after the event.
+        """
 
     def __init__(
         self,
@@ -669,10 +765,11 @@ class WatchConferenceRequest(_message.Message):
         resume_after_revision: _builtins.int | None = ...,
         event_types: _abc.Iterable[Global___ConferenceEventType.ValueType] | None = ...,
         participants: _abc.Iterable[_builtins.str] | None = ...,
+        attributes: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_resume_after_revision", b"_resume_after_revision", "resume_after_revision", b"resume_after_revision"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_resume_after_revision", b"_resume_after_revision", "event_types", b"event_types", "parent", b"parent", "participants", b"participants", "resume_after_revision", b"resume_after_revision"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_resume_after_revision", b"_resume_after_revision", "attributes", b"attributes", "event_types", b"event_types", "parent", b"parent", "participants", b"participants", "resume_after_revision", b"resume_after_revision"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__resume_after_revision: _TypeAlias = _typing.Literal["resume_after_revision"]  # noqa: Y015
     _WhichOneofArgType__resume_after_revision: _TypeAlias = _typing.Literal["_resume_after_revision", b"_resume_after_revision"]  # noqa: Y015
@@ -824,6 +921,7 @@ class WatchAccountRequest(_message.Message):
     FRIENDLY_NAME_PREFIX_FIELD_NUMBER: _builtins.int
     EVENT_TYPES_FIELD_NUMBER: _builtins.int
     PARTICIPANT_LABELS_FIELD_NUMBER: _builtins.int
+    ATTRIBUTES_FIELD_NUMBER: _builtins.int
     parent: _builtins.str
     """accounts/{account_sid}"""
     cursor: _builtins.str
@@ -834,13 +932,22 @@ class WatchAccountRequest(_message.Message):
     """Only conferences whose friendly name starts with this (all when empty)."""
     @_builtins.property
     def event_types(self) -> _containers.RepeatedScalarFieldContainer[Global___ConferenceEventType.ValueType]:
-        """Only these kinds of events (all when empty). Progress markers still flow."""
+        """Only these kinds of events (all but PARTICIPANT_SPEAKING when empty).
+        Progress markers still flow.
+        """
 
     @_builtins.property
     def participant_labels(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Only these participants, by label: in the snapshot and in participant
         events (all when empty). Events about no participant (conference-start,
         conference-end, announcements) are not filtered by label.
+        """
+
+    @_builtins.property
+    def attributes(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Only participants with every one of these attributes, each `key=value`
+        (at most 16), as participant_labels filters (and bound into the cursor
+        the same way).
         """
 
     def __init__(
@@ -851,10 +958,11 @@ class WatchAccountRequest(_message.Message):
         friendly_name_prefix: _builtins.str = ...,
         event_types: _abc.Iterable[Global___ConferenceEventType.ValueType] | None = ...,
         participant_labels: _abc.Iterable[_builtins.str] | None = ...,
+        attributes: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["cursor", b"cursor", "event_types", b"event_types", "friendly_name_prefix", b"friendly_name_prefix", "parent", b"parent", "participant_labels", b"participant_labels"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attributes", b"attributes", "cursor", b"cursor", "event_types", b"event_types", "friendly_name_prefix", b"friendly_name_prefix", "parent", b"parent", "participant_labels", b"participant_labels"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

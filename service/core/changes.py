@@ -9,6 +9,8 @@ Rule 2: apply() writes inside the caller's write transaction: the conference row
 Rule 3: so each revision has exactly one event, and nothing is announced
         uncommitted; apply() also reads the carrier identities of the calls to end
         after the commit.
+Rule 4: emit() also brings the participant's clocks up to date at the
+        change's time (service.core.clocks), so they are derived at commit.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 
+from service.core import clocks
 from service.core.model import Conference, Event, EventType, Participant
 from service.core.ports.carrier import CallTarget
 from service.core.ports.store import WriteTransaction
@@ -48,6 +51,7 @@ class Changes:
         conf.date_updated = self.now
         row = None
         if participant is not None:
+            clocks.tick(participant, self.now)
             participant.revision = conf.revision
             participant.date_updated = self.now
             row = copy.copy(participant)

@@ -52,6 +52,8 @@ class CreateCommand:
     region: str = ""
     request_id: str = ""
     fingerprint: str = ""
+    # The tenant's attributes (service.core.attributes); never the carrier's.
+    attributes: dict[str, str] = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -69,3 +71,6 @@ class UpdateCommand:
     coaching: bool | None = None
     call_sid_to_coach: str | None = None
     etag: str = ""
+    # Merged into the participant's (service.core.attributes, Rule 2); None: untouched.
+    attributes: dict[str, str] | None = None
+    replace_attributes: bool = False

@@ -150,6 +150,7 @@ def participant(cmd: CreateCommand, conf: Conference, call_sid: str, now: float)
         time_limit=cmd.time_limit,
         settings=dict(cmd.settings),
         status_callback=cmd.status_callback,
+        attributes=dict(cmd.attributes),
     )
 
 

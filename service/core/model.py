@@ -113,6 +113,10 @@ class EventType(enum.StrEnum):
     ANNOUNCEMENT_FAILED = "announcement-fail"
     CONFERENCE_STARTED = "conference-start"
     CONFERENCE_ENDED = "conference-end"
+    # Rollcall's own (issue 24): the carrier's speech reports, coalesced, and
+    # the answering-machine result once known.
+    PARTICIPANT_SPEAKING = "participant-speaking"
+    PARTICIPANT_ANSWERED_BY = "participant-answered-by"
 
 
 _FIELD_NAMES: dict[type, tuple[str, ...]] = {}
@@ -272,6 +276,29 @@ class Participant:
     settings: dict[str, Any] = dataclasses.field(default_factory=dict)
     # Order of creation within the store; the List order and page cursor.
     seq: int = 0
+    # Clocks (service.core.clocks): a total of closed intervals in seconds,
+    # and when the open one began (None: none open). Kept by Changes.emit.
+    queue_seconds: float = 0.0
+    queue_since: float | None = None
+    ring_seconds: float = 0.0
+    ring_since: float | None = None
+    talk_seconds: float = 0.0
+    talk_since: float | None = None
+    hold_count: int = 0
+    hold_seconds: float = 0.0
+    hold_since: float | None = None
+    mute_count: int = 0
+    mute_seconds: float = 0.0
+    mute_since: float | None = None
+    # The status status_since dates (clocks' own bookkeeping).
+    status_since: float | None = None
+    clocked_status: str = ""
+    # Speech, from the carrier's reports (coalesced, service.core.speech).
+    speaking: bool = False
+    last_spoke_at: float | None = None
+    # The tenant's key/value attributes (service.core.attributes); never sent
+    # to the carrier.
+    attributes: dict[str, str] = dataclasses.field(default_factory=dict)
 
     @property
     def active(self) -> bool:
@@ -299,6 +326,8 @@ class Participant:
         values["status"] = ParticipantStatus(values["status"])
         values["call_status"] = CallStatus(values["call_status"])
         values["leave_reason"] = LeaveReason(values.get("leave_reason", ""))
+        if values.get("attributes"):
+            values["attributes"] = dict(values["attributes"])
         return cls(**values)
 
 

@@ -138,13 +138,15 @@ async def _call_report(
         p.answered_by = report.answered_by  # recorded with the step it came with
     steps = [status.progress() for status in (*report.passed, report.status)]
     ch = await _progress(tx, p, steps, report.timestamp)
-    if detected and (ch is None or not ch.events):
-        # The step was already taken (a participant-join came first): the
-        # detection is a change of its own.
-        conf = await tx.conference(p.account_sid, p.conference_sid)
-        assert conf is not None
-        ch = Changes(conf, max(report.timestamp, p.date_updated))
-        ch.emit(EventType.PARTICIPANT_MODIFIED, p)
+    if detected:
+        if ch is None:
+            # The step was already taken (a participant-join came first): the
+            # detection is a change of its own.
+            conf = await tx.conference(p.account_sid, p.conference_sid)
+            assert conf is not None
+            ch = Changes(conf, max(report.timestamp, p.date_updated))
+        # One event says it is known, after the step it came with.
+        ch.emit(EventType.PARTICIPANT_ANSWERED_BY, p)
     return ch
 
 

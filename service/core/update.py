@@ -8,11 +8,13 @@ Rule 2: an ended participant is refused (FAILED_PRECONDITION); a coach needs
         another active participant, not on hold, to coach.
 Rule 3: `decide` can run again on fresher state (after the carrier has acted) and
         yields what still differs; nothing here writes or calls the carrier.
+Rule 4: attributes merge or are replaced (service.core.attributes); a change
+        of them is a participant-modify with no effect at the carrier.
 """
 
 from __future__ import annotations
 
-from service.core import errors
+from service.core import attributes, errors
 from service.core.changes import Changes
 from service.core.commands import UpdateCommand
 from service.core.create import check_coach_target
@@ -82,6 +84,13 @@ async def decide(
         p.coaching, p.call_sid_to_coach = coaching, coach_target
         modified = True
         effects.append(Coach(coaching, coach_target))
+    if cmd.attributes is not None or cmd.replace_attributes:
+        changed = attributes.merged(
+            p.attributes, cmd.attributes or {}, replace=cmd.replace_attributes
+        )
+        if changed != p.attributes:
+            p.attributes = changed  # Rollcall's record only: no carrier effect
+            modified = True
     if modified:
         ch.emit(EventType.PARTICIPANT_MODIFIED, p)
     if cmd.announce_url:

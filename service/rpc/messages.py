@@ -90,7 +90,35 @@ def participant(p: Participant, queue_time_ms: float | None = None) -> ppb.Parti
         message.call_sid_to_coach = p.call_sid_to_coach
     if queue_time_ms is not None:
         message.queue_time_ms = round(queue_time_ms)
+    _clocks(message, p)
     return message
+
+
+def _clocks(message: ppb.Participant, p: Participant) -> None:
+    """Issue 24's fields: clocks, answering machine result, speech, attributes."""
+    message.queue_seconds = p.queue_seconds
+    message.ring_seconds = p.ring_seconds
+    message.talk_seconds = p.talk_seconds
+    message.hold_count = p.hold_count
+    message.hold_seconds = p.hold_seconds
+    message.mute_count = p.mute_count
+    message.mute_seconds = p.mute_seconds
+    for name, since in (
+        ("queue_since", p.queue_since),
+        ("ring_since", p.ring_since),
+        ("talk_since", p.talk_since),
+        ("hold_since", p.hold_since),
+        ("mute_since", p.mute_since),
+        ("status_since", p.status_since),
+        ("last_spoke_at", p.last_spoke_at),
+    ):
+        if since is not None:
+            getattr(message, name).CopyFrom(timestamp(since))
+    if p.answered_by:
+        message.answered_by = p.answered_by
+    message.speaking = p.speaking
+    if p.attributes:
+        message.attributes.update(p.attributes)
 
 
 def conference(c: Conference) -> ppb.Conference:

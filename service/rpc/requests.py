@@ -21,7 +21,7 @@ from google.protobuf.message import Message
 from clients.words import enum_word, twilio_settings
 from rollcall.v1 import enums_pb2
 from rollcall.v1 import participant_service_pb2 as pb
-from service.core import errors
+from service.core import attributes, errors
 from service.core.commands import ConferenceRef, CreateCommand, UpdateCommand
 from service.core.errors import FieldViolation
 from service.core.model import StatusCallback, event_words
@@ -73,6 +73,7 @@ _CONFERENCE_FIELDS = (
 # Create parameters the domain keeps in typed fields, not in the settings bag.
 _TYPED = (
     "parent",
+    "attributes",  # Rollcall's record only: never in the carrier's settings
     "request_id",
     "from_endpoint",
     "to_endpoint",
@@ -214,6 +215,7 @@ def create_command(request: pb.CreateParticipantRequest, ref: ConferenceRef) -> 
         )
     if bad:
         raise errors.invalid(bad)
+    attrs = attributes.checked(request.attributes)
     return CreateCommand(
         conference=ref,
         from_endpoint=request.from_endpoint,
@@ -255,6 +257,7 @@ def create_command(request: pb.CreateParticipantRequest, ref: ConferenceRef) -> 
         region=enum_word(enums_pb2.Region.DESCRIPTOR, request.region),
         request_id=request.request_id,
         fingerprint=fingerprint(request),
+        attributes=attrs,
     )
 
 
@@ -273,6 +276,7 @@ def update_command(request: pb.UpdateParticipantRequest) -> UpdateCommand:
     _check_enums(request, bad)
     if bad:
         raise errors.invalid(bad)
+    attributes.check_update(request.attributes)
 
     def opt(field: str) -> Any:
         return getattr(request, field) if _has(request, field) else None
@@ -291,4 +295,6 @@ def update_command(request: pb.UpdateParticipantRequest) -> UpdateCommand:
         coaching=opt("coaching"),
         call_sid_to_coach=opt("call_sid_to_coach"),
         etag=request.etag,
+        attributes=dict(request.attributes) if request.attributes else None,
+        replace_attributes=request.replace_attributes,
     )
