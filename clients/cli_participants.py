@@ -67,7 +67,10 @@ _CREATE_FLAGS = (
     "status_callback",
     "status_callback_event",
 )
-_UPDATE_FLAGS = tuple(UpdateFields.__annotations__)
+# Attributes are not flags (yet): the API and the Python client set them.
+_UPDATE_FLAGS = tuple(
+    name for name in UpdateFields.__annotations__ if name not in ("attributes", "replace_attributes")
+)
 
 Action = Callable[[AsyncRollcallClient, argparse.Namespace], Awaitable[str]]
 

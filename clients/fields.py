@@ -87,6 +87,8 @@ class CreateFields(TypedDict, total=False):
     call_token: str
     client_notification_url: str
     caller_display_name: str
+    # The participant's own key/value attributes (never sent to the carrier).
+    attributes: Mapping[str, str]
 
 
 class UpdateFields(TypedDict, total=False):
@@ -104,6 +106,10 @@ class UpdateFields(TypedDict, total=False):
     end_conference_on_exit: bool
     coaching: bool
     call_sid_to_coach: str
+    # Merged into the participant's; an empty value removes its key.
+    attributes: Mapping[str, str]
+    # Replace them all with `attributes` instead.
+    replace_attributes: bool
 
 
 _TRUE = frozenset({"true", "1", "yes", "on"})
@@ -170,6 +176,11 @@ def _scalar(field: FieldDescriptor, value: object) -> object:
     return value
 
 
+def _is_map(field: FieldDescriptor) -> bool:
+    entry = field.message_type
+    return entry is not None and entry.GetOptions().map_entry
+
+
 def set_fields(message: Message, fields: Mapping[str, object]) -> None:
     """Set each keyword on the field of the same name; None leaves it unset.
 
@@ -183,7 +194,11 @@ def set_fields(message: Message, fields: Mapping[str, object]) -> None:
         field = descriptor.fields_by_name.get(name)
         if field is None:
             raise TypeError(f"{descriptor.name} has no field {name!r}")
-        if field.is_repeated:
+        if _is_map(field):
+            if not isinstance(value, Mapping):
+                raise TypeError(f"{name}: expected a mapping, not {value!r}")
+            getattr(message, name).update({str(k): str(v) for k, v in value.items()})
+        elif field.is_repeated:
             getattr(message, name).extend(_scalar(field, item) for item in _split(value))
         else:
             setattr(message, name, _scalar(field, value))

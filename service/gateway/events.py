@@ -171,6 +171,8 @@ def _watch_request(request: web.Request, account: str) -> pb.WatchAccountRequest
         friendly_name_prefix=query.get("prefix", ""),
         event_types=types,
         participant_labels=labels,
+        # `attribute=role=agent`, repeated (checked upstream, as over gRPC).
+        attributes=[pair for pair in query.getall("attribute", []) if pair],
     )
 
 

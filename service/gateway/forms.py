@@ -11,6 +11,9 @@ and an empty string as "not given" except where Twilio gives it a meaning
 Rule 3: unknown fields are ignored; every unparseable field is named in one
 INVALID_ARGUMENT (HTTP 400); range and cross-field rules belong to the
 service, so REST and gRPC agree on them.
+Rule 4: Rollcall's own fields, which the Twilio SDKs never send: `Attribute`
+(repeated, each `key=value`) on Create, Update (where `key=` removes the key,
+and `ReplaceAttributes=true` replaces them all) and as a List filter.
 """
 
 from __future__ import annotations
@@ -266,7 +269,22 @@ def parse_create(
 ) -> pb.CreateParticipantRequest:
     request = pb.CreateParticipantRequest(parent=parent, request_id=request_id)
     _fill(request, _CREATE, form)
+    request.attributes.update(_attributes(form))
     return request
+
+
+ATTRIBUTE = "Attribute"
+
+
+def _attributes(form: MultiMapping[str]) -> dict[str, str]:
+    """Rule 4: `Attribute=key=value`, repeated; the last value of a key wins."""
+    pairs: dict[str, str] = {}
+    for pair in form.getall(ATTRIBUTE, []):
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise invalid([FieldViolation(ATTRIBUTE, "each must be key=value")])
+        pairs[key] = value
+    return pairs
 
 
 def parse_update(
@@ -274,6 +292,13 @@ def parse_update(
 ) -> pb.UpdateParticipantRequest:
     request = pb.UpdateParticipantRequest(name=name, etag=etag)
     _fill(request, _UPDATE, form)
+    request.attributes.update(_attributes(form))
+    replace = form.getall("ReplaceAttributes", [])
+    if replace:
+        try:
+            request.replace_attributes = _parse_boolean(replace[-1])
+        except _BadValue as bad:
+            raise invalid([FieldViolation("ReplaceAttributes", str(bad))]) from None
     return request
 
 
@@ -320,4 +345,7 @@ def parse_list(query: MultiMapping[str], *, parent: str) -> ListQuery:
         for bound in _LIST
         if cast(Message, request).HasField(bound.descriptor.name)
     )
+    # Rule 4: checked by the service, as over gRPC.
+    request.attributes.extend(pair for pair in query.getall(ATTRIBUTE, []) if pair)
+    filters += tuple((ATTRIBUTE, pair) for pair in request.attributes)
     return ListQuery(request, filters, page_size, page, page_token)
