@@ -68,9 +68,8 @@ _CREATE_FLAGS = (
     "status_callback_event",
 )
 # Attributes are not flags (yet): the API and the Python client set them.
-_UPDATE_FLAGS = tuple(
-    name for name in UpdateFields.__annotations__ if name not in ("attributes", "replace_attributes")
-)
+_NOT_FLAGS = ("attributes", "replace_attributes")
+_UPDATE_FLAGS = tuple(name for name in UpdateFields.__annotations__ if name not in _NOT_FLAGS)
 
 Action = Callable[[AsyncRollcallClient, argparse.Namespace], Awaitable[str]]
 
