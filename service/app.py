@@ -173,7 +173,13 @@ class App:
         self.carrier = self.chosen.carrier
         if self.chosen.twilio is not None and not s.http_listen:
             raise ValueError("the twilio carrier needs --http-listen: the carrier calls back there")
-        self.core = core = assemble.build(self.store, self.carrier, self.clock, self.feed)
+        self.core = core = assemble.build(
+            self.store,
+            self.carrier,
+            self.clock,
+            self.feed,
+            speaking_interval=s.speaking_interval_seconds,
+        )
         self.participants = core.participants
         # Before recover(): the calls it fails owe their callbacks too.
         self.webhooks = WebhookDispatcher(

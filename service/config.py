@@ -99,6 +99,8 @@ class Settings:
     # Comma-separated origins (scheme://host[:port]); empty: same origin only.
     http_cors_origins: str = ""
     max_wait_seconds: float = 0.5
+    # Issue 24: live clocks, speaking state, attributes.
+    speaking_interval_seconds: float = 1.0
 
 
 SETTINGS_HELP: dict[str, str] = {
@@ -313,6 +315,11 @@ SETTINGS_HELP: dict[str, str] = {
         " it is handled; one that waited longer is refused RESOURCE_EXHAUSTED (OVERLOADED,"
         " REST 429) at once instead of being served late (0 = never; health checks and"
         " watch streams are never refused for it)"
+    ),
+    # Issue 24: live clocks, speaking state, attributes.
+    "speaking_interval_seconds": (
+        "the carrier's speech reports are published as speaking events at most once per"
+        " participant per this many seconds, with the latest state (0 = as they come)"
     ),
 }
 

@@ -15,6 +15,8 @@ Rule 3: call progress goes through the conference rules, a participant-leave
         with the carrier's reason; conference events Rollcall did not cause
         are emitted like any other change; conference-wide reports (no
         CallSid) are conference_reports'.
+Rule 4: speech reports do not go through here one by one: they are noted
+        and published coalesced (service.core.speech).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import asyncio
 import logging
 from collections.abc import Sequence
 
-from service.core import carrier_reports, conference_reports, rules
+from service.core import carrier_reports, conference_reports, rules, speech
 from service.core.changes import Changes
 from service.core.model import (
     CallStatus,
@@ -45,14 +47,20 @@ log = logging.getLogger("rollcall.core")
 
 
 class Reports:
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(
+        self, runtime: Runtime, speaking_interval: float = speech.DEFAULT_INTERVAL
+    ) -> None:
         self.runtime = runtime
+        self.speech = speech.Speech(runtime, speaking_interval)
 
     async def on_report(
         self, report: Report, token: str | None = None, accounts: frozenset[str] | None = None
     ) -> None:
         """Apply a carrier report; `accounts`: the Rollcall accounts it may
-        touch (None: any)."""
+        touch (None: any). Speech reports are coalesced (Rule 4)."""
+        if isinstance(report, ConferenceReport) and report.event in speech.SPEECH:
+            await self.speech.note(report, accounts)
+            return
         await apply(self.runtime, report, token, accounts)
 
 
