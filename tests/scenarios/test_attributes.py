@@ -46,7 +46,8 @@ async def test_attributes_stay_rollcalls_and_merge_or_replace() -> None:
         got = await rig.participants.fetch(ref, p.call_sid, include_ended=False)
         assert got.attributes == {"team": SECRET}
         # Nothing the carrier got (placing the call, its conference) names them.
-        sent = [value for r in rig.carrier.requests for pair in (*r.form, *r.query) for value in pair]
+        pairs = [pair for r in rig.carrier.requests for pair in (*r.form, *r.query)]
+        sent = [value for pair in pairs for value in pair]
         assert rig.carrier.requests and not any(
             SECRET in value or "crm.id" in value or "role" in value for value in sent
         )
