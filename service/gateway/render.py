@@ -6,7 +6,8 @@ null where there is no value, real JSON booleans, RFC 2822 dates in +0000 and
 Twilio's status words (clients.words); `uri` is always built from the call SID.
 Then Rollcall's own keys (ROLLCALL_KEYS: clocks, answered_by, speech,
 attributes), which Twilio's SDKs ignore; their times are ISO 8601 UTC with
-microseconds, so a live clock computes exactly (see the proto Participant).
+microseconds, so a live clock computes exactly (see the proto Participant);
+JSON only (the XML and CSV representations keep Twilio's keys).
 Rule 2: a list page has the `participants` key plus Twilio's meta keys and
 nothing else (the Python SDK finds the records as "the one non-meta key").
 Rule 3: every page URI is relative to the host and repeats the filters, then
@@ -145,6 +146,13 @@ def participant_json(participant: participant_pb2.Participant) -> dict[str, Any]
         "uri": participant_uri(p) if p.call_sid else None,
         **rollcall_json(p),
     }
+
+
+def twilio_only(record: dict[str, Any]) -> dict[str, Any]:
+    """A participant's JSON without Rollcall's keys: the XML and CSV
+    representations keep Twilio's shape (an attribute key need not be a
+    valid element or column name)."""
+    return {key: record[key] for key in PARTICIPANT_KEYS}
 
 
 def iso8601(timestamp: Timestamp) -> str:
