@@ -158,6 +158,9 @@ def _watch_request(request: web.Request, account: str) -> pb.WatchAccountRequest
     types: list[pb.ConferenceEventType.ValueType] = []
     for word in query.getall("type", []):
         for part in filter(None, (w.strip() for w in word.split(","))):
+            if part == "all":  # every type, speaking included (named, so it is sent)
+                types.extend(_TYPE_NUMBERS.values())
+                continue
             number = _TYPE_NUMBERS.get(part)
             if number is None:
                 raise errors.invalid_field("type", f"unknown event type {errors.echo(part)!r}")
@@ -165,6 +168,7 @@ def _watch_request(request: web.Request, account: str) -> pb.WatchAccountRequest
     labels = [label for label in query.getall("label", []) if label]
     if len(labels) > _MAX_LABELS:
         raise errors.invalid_field("label", f"at most {_MAX_LABELS} labels")
+    types = list(dict.fromkeys(types))
     return pb.WatchAccountRequest(
         parent=f"accounts/{account}",
         cursor=cursor,
