@@ -20,6 +20,7 @@ from google.protobuf.descriptor import Descriptor, EnumDescriptor, FieldDescript
 from google.protobuf.message import Message
 
 from clients.words import enum_number
+from rollcall.v1.participant_service_pb2 import ConferenceAlerts
 
 __all__ = [
     "CreateFields",
@@ -89,6 +90,8 @@ class CreateFields(TypedDict, total=False):
     caller_display_name: str
     # The participant's own key/value attributes (never sent to the carrier).
     attributes: Mapping[str, str]
+    # The conference's alert timers (when this participant creates it).
+    alerts: ConferenceAlerts
 
 
 class UpdateFields(TypedDict, total=False):
@@ -194,7 +197,9 @@ def set_fields(message: Message, fields: Mapping[str, object]) -> None:
         field = descriptor.fields_by_name.get(name)
         if field is None:
             raise TypeError(f"{descriptor.name} has no field {name!r}")
-        if _is_map(field):
+        if isinstance(value, Message):
+            getattr(message, name).CopyFrom(value)
+        elif _is_map(field):
             if not isinstance(value, Mapping):
                 raise TypeError(f"{name}: expected a mapping, not {value!r}")
             getattr(message, name).update({str(k): str(v) for k, v in value.items()})

@@ -38,6 +38,7 @@ from rollcall.v1 import participant_service_pb2 as pb
 from rollcall.v1 import participant_service_pb2_grpc as pb_grpc
 from service import grpc_races, keys, redact
 from service.admission import Admission
+from service.alerting import AlertScheduler, parse_defaults
 from service.auth import Authenticator, check_secrets
 from service.carriers.choose import Chosen, choose
 from service.carriers.twilio.ingest import add_routes as add_carrier_routes
@@ -134,6 +135,7 @@ class App:
         self.conference_api: ConferenceApi | None = None
         self._compaction: Timer | None = None
         self.retention: RetentionPass | None = None
+        self.alerts: AlertScheduler | None = None
         self._server: grpc.aio.Server | None = None
         self.grpc_port = 0
         self._health: health.aio.HealthServicer | None = None
@@ -181,6 +183,7 @@ class App:
             speaking_interval=s.speaking_interval_seconds,
         )
         self.participants = core.participants
+        core.runtime.alert_defaults = parse_defaults(s.alert_defaults)
         # Before recover(): the calls it fails owe their callbacks too.
         self.webhooks = WebhookDispatcher(
             self.store,
@@ -261,6 +264,10 @@ class App:
             s, self.store, self.dead_letters, self.clock, self._leading
         )
         self.retention.start()
+        # Every replica follows the alert timers; the leader fires them.
+        self.alerts = AlertScheduler(core, self.store, self.clock, self._leading)
+        self.feed.subscribe(self.alerts)
+        await self.alerts.start()
 
         # The door inside the log interceptor, so its refusals are logged too;
         # the queue's probes before both (never logged, never refused).
@@ -413,6 +420,8 @@ class App:
                 timer.cancel()
         if self.retention is not None:
             self.retention.stop()
+        if self.alerts is not None:
+            await self.alerts.stop()
         grace = self.settings.grace_seconds if grace is None else grace
         if self._health is not None:
             await self._health.enter_graceful_shutdown()

@@ -101,6 +101,8 @@ class Settings:
     max_wait_seconds: float = 0.5
     # Issue 24: live clocks, speaking state, attributes.
     speaking_interval_seconds: float = 1.0
+    # `ACCOUNT:key=value,...` entries, `;`-separated (ACCOUNT `*`: every account).
+    alert_defaults: str = ""
 
 
 SETTINGS_HELP: dict[str, str] = {
@@ -320,6 +322,11 @@ SETTINGS_HELP: dict[str, str] = {
     "speaking_interval_seconds": (
         "the carrier's speech reports are published as speaking events at most once per"
         " participant per this many seconds, with the latest state (0 = as they come)"
+    ),
+    "alert_defaults": (
+        "alert rules of conferences created without their own: ';'-separated"
+        " ACCOUNT:key=value,... entries (ACCOUNT '*' for every account; keys hold,"
+        " duration, empty, no_agent in seconds, agent=KEY=VALUE, end=true|false)"
     ),
 }
 

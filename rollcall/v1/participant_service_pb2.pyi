@@ -49,6 +49,10 @@ class _ConferenceEventTypeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_C
     """
     CONFERENCE_EVENT_TYPE_PARTICIPANT_ANSWERED_BY: _ConferenceEventType.ValueType  # 21
     """The carrier's answering machine detection became known (answered_by)."""
+    CONFERENCE_EVENT_TYPE_CONFERENCE_ALERT: _ConferenceEventType.ValueType  # 22
+    """An alert of the conference's timers fired (ConferenceEvent.alert; with
+    the participant for a hold alert).
+    """
 
 class ConferenceEventType(_ConferenceEventType, metaclass=_ConferenceEventTypeEnumTypeWrapper):
     """What happened."""
@@ -74,7 +78,33 @@ receive it only when they name it in event_types.
 """
 CONFERENCE_EVENT_TYPE_PARTICIPANT_ANSWERED_BY: ConferenceEventType.ValueType  # 21
 """The carrier's answering machine detection became known (answered_by)."""
+CONFERENCE_EVENT_TYPE_CONFERENCE_ALERT: ConferenceEventType.ValueType  # 22
+"""An alert of the conference's timers fired (ConferenceEvent.alert; with
+the participant for a hold alert).
+"""
 Global___ConferenceEventType: _TypeAlias = ConferenceEventType  # noqa: Y015
+
+class _AlertKind:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _AlertKindEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_AlertKind.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    ALERT_KIND_UNSPECIFIED: _AlertKind.ValueType  # 0
+    ALERT_KIND_HOLD: _AlertKind.ValueType  # 1
+    ALERT_KIND_DURATION: _AlertKind.ValueType  # 2
+    ALERT_KIND_EMPTY: _AlertKind.ValueType  # 3
+    ALERT_KIND_NO_AGENT: _AlertKind.ValueType  # 4
+
+class AlertKind(_AlertKind, metaclass=_AlertKindEnumTypeWrapper):
+    """Which timer."""
+
+ALERT_KIND_UNSPECIFIED: AlertKind.ValueType  # 0
+ALERT_KIND_HOLD: AlertKind.ValueType  # 1
+ALERT_KIND_DURATION: AlertKind.ValueType  # 2
+ALERT_KIND_EMPTY: AlertKind.ValueType  # 3
+ALERT_KIND_NO_AGENT: AlertKind.ValueType  # 4
+Global___AlertKind: _TypeAlias = AlertKind  # noqa: Y015
 
 @_typing.final
 class CreateParticipantRequest(_message.Message):
@@ -155,6 +185,7 @@ class CreateParticipantRequest(_message.Message):
     CLIENT_NOTIFICATION_URL_FIELD_NUMBER: _builtins.int
     CALLER_DISPLAY_NAME_FIELD_NUMBER: _builtins.int
     ATTRIBUTES_FIELD_NUMBER: _builtins.int
+    ALERTS_FIELD_NUMBER: _builtins.int
     parent: _builtins.str
     """accounts/{account_sid}/conferences/{conference_sid or friendly_name}"""
     request_id: _builtins.str
@@ -233,6 +264,12 @@ class CreateParticipantRequest(_message.Message):
         bounds); never sent to the carrier.
         """
 
+    @_builtins.property
+    def alerts(self) -> Global___ConferenceAlerts:
+        """The conference's alerts, when this participant creates it (ignored
+        otherwise, like max_participants); unset: the account's defaults.
+        """
+
     def __init__(
         self,
         *,
@@ -289,10 +326,11 @@ class CreateParticipantRequest(_message.Message):
         client_notification_url: _builtins.str = ...,
         caller_display_name: _builtins.str = ...,
         attributes: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+        alerts: Global___ConferenceAlerts | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_coaching", b"_coaching", "_early_media", b"_early_media", "_end_conference_on_exit", b"_end_conference_on_exit", "_label", b"_label", "_machine_detection_silence_timeout", b"_machine_detection_silence_timeout", "_machine_detection_speech_end_threshold", b"_machine_detection_speech_end_threshold", "_machine_detection_speech_threshold", b"_machine_detection_speech_threshold", "_machine_detection_timeout", b"_machine_detection_timeout", "_max_participants", b"_max_participants", "_muted", b"_muted", "_record", b"_record", "_start_conference_on_enter", b"_start_conference_on_enter", "_time_limit", b"_time_limit", "_timeout", b"_timeout", "_wait_url", b"_wait_url", "coaching", b"coaching", "early_media", b"early_media", "end_conference_on_exit", b"end_conference_on_exit", "label", b"label", "machine_detection_silence_timeout", b"machine_detection_silence_timeout", "machine_detection_speech_end_threshold", b"machine_detection_speech_end_threshold", "machine_detection_speech_threshold", b"machine_detection_speech_threshold", "machine_detection_timeout", b"machine_detection_timeout", "max_participants", b"max_participants", "muted", b"muted", "record", b"record", "start_conference_on_enter", b"start_conference_on_enter", "time_limit", b"time_limit", "timeout", b"timeout", "wait_url", b"wait_url"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_coaching", b"_coaching", "_early_media", b"_early_media", "_end_conference_on_exit", b"_end_conference_on_exit", "_label", b"_label", "_machine_detection_silence_timeout", b"_machine_detection_silence_timeout", "_machine_detection_speech_end_threshold", b"_machine_detection_speech_end_threshold", "_machine_detection_speech_threshold", b"_machine_detection_speech_threshold", "_machine_detection_timeout", b"_machine_detection_timeout", "_max_participants", b"_max_participants", "_muted", b"_muted", "_record", b"_record", "_start_conference_on_enter", b"_start_conference_on_enter", "_time_limit", b"_time_limit", "_timeout", b"_timeout", "_wait_url", b"_wait_url", "alerts", b"alerts", "coaching", b"coaching", "early_media", b"early_media", "end_conference_on_exit", b"end_conference_on_exit", "label", b"label", "machine_detection_silence_timeout", b"machine_detection_silence_timeout", "machine_detection_speech_end_threshold", b"machine_detection_speech_end_threshold", "machine_detection_speech_threshold", b"machine_detection_speech_threshold", "machine_detection_timeout", b"machine_detection_timeout", "max_participants", b"max_participants", "muted", b"muted", "record", b"record", "start_conference_on_enter", b"start_conference_on_enter", "time_limit", b"time_limit", "timeout", b"timeout", "wait_url", b"wait_url"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_coaching", b"_coaching", "_early_media", b"_early_media", "_end_conference_on_exit", b"_end_conference_on_exit", "_label", b"_label", "_machine_detection_silence_timeout", b"_machine_detection_silence_timeout", "_machine_detection_speech_end_threshold", b"_machine_detection_speech_end_threshold", "_machine_detection_speech_threshold", b"_machine_detection_speech_threshold", "_machine_detection_timeout", b"_machine_detection_timeout", "_max_participants", b"_max_participants", "_muted", b"_muted", "_record", b"_record", "_start_conference_on_enter", b"_start_conference_on_enter", "_time_limit", b"_time_limit", "_timeout", b"_timeout", "_wait_url", b"_wait_url", "amd_status_callback", b"amd_status_callback", "amd_status_callback_method", b"amd_status_callback_method", "attributes", b"attributes", "beep", b"beep", "byoc", b"byoc", "call_reason", b"call_reason", "call_sid_to_coach", b"call_sid_to_coach", "call_token", b"call_token", "caller_display_name", b"caller_display_name", "caller_id", b"caller_id", "client_notification_url", b"client_notification_url", "coaching", b"coaching", "conference_record", b"conference_record", "conference_recording_status_callback", b"conference_recording_status_callback", "conference_recording_status_callback_event", b"conference_recording_status_callback_event", "conference_recording_status_callback_method", b"conference_recording_status_callback_method", "conference_status_callback", b"conference_status_callback", "conference_status_callback_event", b"conference_status_callback_event", "conference_status_callback_method", b"conference_status_callback_method", "conference_trim", b"conference_trim", "early_media", b"early_media", "end_conference_on_exit", b"end_conference_on_exit", "from_endpoint", b"from_endpoint", "jitter_buffer_size", b"jitter_buffer_size", "label", b"label", "machine_detection", b"machine_detection", "machine_detection_silence_timeout", b"machine_detection_silence_timeout", "machine_detection_speech_end_threshold", b"machine_detection_speech_end_threshold", "machine_detection_speech_threshold", b"machine_detection_speech_threshold", "machine_detection_timeout", b"machine_detection_timeout", "max_participants", b"max_participants", "muted", b"muted", "parent", b"parent", "record", b"record", "recording_channels", b"recording_channels", "recording_status_callback", b"recording_status_callback", "recording_status_callback_event", b"recording_status_callback_event", "recording_status_callback_method", b"recording_status_callback_method", "recording_track", b"recording_track", "region", b"region", "request_id", b"request_id", "sip_auth_password", b"sip_auth_password", "sip_auth_username", b"sip_auth_username", "start_conference_on_enter", b"start_conference_on_enter", "status_callback", b"status_callback", "status_callback_event", b"status_callback_event", "status_callback_method", b"status_callback_method", "time_limit", b"time_limit", "timeout", b"timeout", "to_endpoint", b"to_endpoint", "trim", b"trim", "wait_method", b"wait_method", "wait_url", b"wait_url"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_coaching", b"_coaching", "_early_media", b"_early_media", "_end_conference_on_exit", b"_end_conference_on_exit", "_label", b"_label", "_machine_detection_silence_timeout", b"_machine_detection_silence_timeout", "_machine_detection_speech_end_threshold", b"_machine_detection_speech_end_threshold", "_machine_detection_speech_threshold", b"_machine_detection_speech_threshold", "_machine_detection_timeout", b"_machine_detection_timeout", "_max_participants", b"_max_participants", "_muted", b"_muted", "_record", b"_record", "_start_conference_on_enter", b"_start_conference_on_enter", "_time_limit", b"_time_limit", "_timeout", b"_timeout", "_wait_url", b"_wait_url", "alerts", b"alerts", "amd_status_callback", b"amd_status_callback", "amd_status_callback_method", b"amd_status_callback_method", "attributes", b"attributes", "beep", b"beep", "byoc", b"byoc", "call_reason", b"call_reason", "call_sid_to_coach", b"call_sid_to_coach", "call_token", b"call_token", "caller_display_name", b"caller_display_name", "caller_id", b"caller_id", "client_notification_url", b"client_notification_url", "coaching", b"coaching", "conference_record", b"conference_record", "conference_recording_status_callback", b"conference_recording_status_callback", "conference_recording_status_callback_event", b"conference_recording_status_callback_event", "conference_recording_status_callback_method", b"conference_recording_status_callback_method", "conference_status_callback", b"conference_status_callback", "conference_status_callback_event", b"conference_status_callback_event", "conference_status_callback_method", b"conference_status_callback_method", "conference_trim", b"conference_trim", "early_media", b"early_media", "end_conference_on_exit", b"end_conference_on_exit", "from_endpoint", b"from_endpoint", "jitter_buffer_size", b"jitter_buffer_size", "label", b"label", "machine_detection", b"machine_detection", "machine_detection_silence_timeout", b"machine_detection_silence_timeout", "machine_detection_speech_end_threshold", b"machine_detection_speech_end_threshold", "machine_detection_speech_threshold", b"machine_detection_speech_threshold", "machine_detection_timeout", b"machine_detection_timeout", "max_participants", b"max_participants", "muted", b"muted", "parent", b"parent", "record", b"record", "recording_channels", b"recording_channels", "recording_status_callback", b"recording_status_callback", "recording_status_callback_event", b"recording_status_callback_event", "recording_status_callback_method", b"recording_status_callback_method", "recording_track", b"recording_track", "region", b"region", "request_id", b"request_id", "sip_auth_password", b"sip_auth_password", "sip_auth_username", b"sip_auth_username", "start_conference_on_enter", b"start_conference_on_enter", "status_callback", b"status_callback", "status_callback_event", b"status_callback_event", "status_callback_method", b"status_callback_method", "time_limit", b"time_limit", "timeout", b"timeout", "to_endpoint", b"to_endpoint", "trim", b"trim", "wait_method", b"wait_method", "wait_url", b"wait_url"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__coaching: _TypeAlias = _typing.Literal["coaching"]  # noqa: Y015
     _WhichOneofArgType__coaching: _TypeAlias = _typing.Literal["_coaching", b"_coaching"]  # noqa: Y015
@@ -878,6 +916,7 @@ class ConferenceEvent(_message.Message):
     TYPE_FIELD_NUMBER: _builtins.int
     PARTICIPANT_FIELD_NUMBER: _builtins.int
     CONFERENCE_FIELD_NUMBER: _builtins.int
+    ALERT_FIELD_NUMBER: _builtins.int
     revision: _builtins.int
     type: Global___ConferenceEventType.ValueType
     @_builtins.property
@@ -890,6 +929,10 @@ class ConferenceEvent(_message.Message):
     def conference(self) -> _participant_pb2.Conference:
         """The conference's state after the change."""
 
+    @_builtins.property
+    def alert(self) -> Global___Alert:
+        """Set on CONFERENCE_EVENT_TYPE_CONFERENCE_ALERT."""
+
     def __init__(
         self,
         *,
@@ -898,10 +941,11 @@ class ConferenceEvent(_message.Message):
         type: Global___ConferenceEventType.ValueType = ...,
         participant: _participant_pb2.Participant | None = ...,
         conference: _participant_pb2.Conference | None = ...,
+        alert: Global___Alert | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["conference", b"conference", "participant", b"participant", "time", b"time"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["alert", b"alert", "conference", b"conference", "participant", b"participant", "time", b"time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["conference", b"conference", "participant", b"participant", "revision", b"revision", "time", b"time", "type", b"type"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["alert", b"alert", "conference", b"conference", "participant", b"participant", "revision", b"revision", "time", b"time", "type", b"type"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1147,3 +1191,92 @@ class CreateWatchTokenResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___CreateWatchTokenResponse: _TypeAlias = CreateWatchTokenResponse  # noqa: Y015
+
+@_typing.final
+class ConferenceAlerts(_message.Message):
+    """A conference's timers: each threshold in seconds, 0 for off. Each alert
+    fires once per crossing, as a CONFERENCE_ALERT event and a conference
+    status callback (StatusCallbackEvent `conference-alert`).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    HOLD_SECONDS_FIELD_NUMBER: _builtins.int
+    DURATION_SECONDS_FIELD_NUMBER: _builtins.int
+    EMPTY_SECONDS_FIELD_NUMBER: _builtins.int
+    NO_AGENT_SECONDS_FIELD_NUMBER: _builtins.int
+    AGENT_ATTRIBUTE_FIELD_NUMBER: _builtins.int
+    END_CONFERENCE_FIELD_NUMBER: _builtins.int
+    hold_seconds: _builtins.float
+    """A participant on hold longer than this (each hold is one crossing)."""
+    duration_seconds: _builtins.float
+    """The conference older than this."""
+    empty_seconds: _builtins.float
+    """Nobody connected for longer than this (from the conference's creation,
+    or from when the last connected participant left).
+    """
+    no_agent_seconds: _builtins.float
+    """No agent connected for longer than this."""
+    agent_attribute: _builtins.str
+    """Who is an agent: `key=value` on the participant's attributes; empty:
+    `role=agent`.
+    """
+    end_conference: _builtins.bool
+    """A duration, empty or no-agent alert also ends the conference."""
+    def __init__(
+        self,
+        *,
+        hold_seconds: _builtins.float = ...,
+        duration_seconds: _builtins.float = ...,
+        empty_seconds: _builtins.float = ...,
+        no_agent_seconds: _builtins.float = ...,
+        agent_attribute: _builtins.str = ...,
+        end_conference: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_attribute", b"agent_attribute", "duration_seconds", b"duration_seconds", "empty_seconds", b"empty_seconds", "end_conference", b"end_conference", "hold_seconds", b"hold_seconds", "no_agent_seconds", b"no_agent_seconds"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ConferenceAlerts: _TypeAlias = ConferenceAlerts  # noqa: Y015
+
+@_typing.final
+class Alert(_message.Message):
+    """What an alert says."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    KIND_FIELD_NUMBER: _builtins.int
+    THRESHOLD_SECONDS_FIELD_NUMBER: _builtins.int
+    SINCE_FIELD_NUMBER: _builtins.int
+    CALL_SID_FIELD_NUMBER: _builtins.int
+    ENDS_CONFERENCE_FIELD_NUMBER: _builtins.int
+    kind: Global___AlertKind.ValueType
+    threshold_seconds: _builtins.float
+    call_sid: _builtins.str
+    """The participant on hold (hold alerts)."""
+    ends_conference: _builtins.bool
+    """The alert ends the conference (its end follows as usual)."""
+    @_builtins.property
+    def since(self) -> _timestamp_pb2.Timestamp:
+        """When the condition began: the hold, the conference's creation, the
+        empty or agentless spell. It fired at since + threshold_seconds.
+        """
+
+    def __init__(
+        self,
+        *,
+        kind: Global___AlertKind.ValueType = ...,
+        threshold_seconds: _builtins.float = ...,
+        since: _timestamp_pb2.Timestamp | None = ...,
+        call_sid: _builtins.str = ...,
+        ends_conference: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["since", b"since"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["call_sid", b"call_sid", "ends_conference", b"ends_conference", "kind", b"kind", "since", b"since", "threshold_seconds", b"threshold_seconds"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Alert: _TypeAlias = Alert  # noqa: Y015

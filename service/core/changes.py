@@ -9,8 +9,9 @@ Rule 2: apply() writes inside the caller's write transaction: the conference row
 Rule 3: so each revision has exactly one event, and nothing is announced
         uncommitted; apply() also reads the carrier identities of the calls to end
         after the commit.
-Rule 4: emit() also brings the participant's clocks up to date at the
-        change's time (service.core.clocks), so they are derived at commit.
+Rule 4: emit() also brings the participant's clocks and its conference's
+        presence up to date at the change's time (service.core.clocks,
+        service.core.presence), so they are derived at commit.
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ from __future__ import annotations
 import copy
 import dataclasses
 
-from service.core import clocks
-from service.core.model import Conference, Event, EventType, Participant
+from service.core import clocks, presence
+from service.core.model import Alert, Conference, Event, EventType, Participant
 from service.core.ports.carrier import CallTarget
 from service.core.ports.store import WriteTransaction
 
@@ -43,8 +44,17 @@ class Changes:
         self.hangups: list[str] = []
         self.kicks: list[CallTarget] = []
 
+    def emit_alert(self, alert: Alert, participant: Participant | None) -> None:
+        """A CONFERENCE_ALERT (about a participant for a hold)."""
+        self.emit(EventType.CONFERENCE_ALERT, participant, alert=alert)
+
     def emit(
-        self, kind: EventType, participant: Participant | None = None, *, new: bool = False
+        self,
+        kind: EventType,
+        participant: Participant | None = None,
+        *,
+        new: bool = False,
+        alert: Alert | None = None,
     ) -> None:
         conf = self.conference
         conf.revision += 1
@@ -52,6 +62,7 @@ class Changes:
         row = None
         if participant is not None:
             clocks.tick(participant, self.now)
+            presence.count(conf, participant, self.now)
             participant.revision = conf.revision
             participant.date_updated = self.now
             row = copy.copy(participant)
@@ -63,6 +74,7 @@ class Changes:
             type=kind,
             conference=copy.copy(conf),
             participant=None if participant is None else copy.copy(participant),
+            alert=alert,
         )
         self._writes.append(_Write(row, new, event))
         self.events.append(event)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from service.core.model import StatusCallback
+from service.core.model import AlertRules, StatusCallback
 
 
 @dataclasses.dataclass(frozen=True)
@@ -54,6 +54,8 @@ class CreateCommand:
     fingerprint: str = ""
     # The tenant's attributes (service.core.attributes); never the carrier's.
     attributes: dict[str, str] = dataclasses.field(default_factory=dict)
+    # A new conference's alert rules (service.core.alerts); None: the account's.
+    alerts: AlertRules | None = None
 
 
 @dataclasses.dataclass(frozen=True)

@@ -177,6 +177,9 @@ def _conference_for_create(
         settings=dict(cmd.conference_settings),
         status_callback=cmd.conference_status_callback,
         region=cmd.region,
+        alerts=cmd.alerts,
+        empty_since=now,
+        no_agent_since=now,
     )
 
 

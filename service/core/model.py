@@ -113,6 +113,7 @@ class EventType(enum.StrEnum):
     ANNOUNCEMENT_FAILED = "announcement-fail"
     CONFERENCE_STARTED = "conference-start"
     CONFERENCE_ENDED = "conference-end"
+    CONFERENCE_ALERT = "conference-alert"
     # Rollcall's own (issue 24): the carrier's speech reports, coalesced, and
     # the answering-machine result once known.
     PARTICIPANT_SPEAKING = "participant-speaking"
@@ -183,6 +184,58 @@ class StatusCallback:
         )
 
 
+class AlertKind(enum.StrEnum):
+    HOLD = "hold"
+    DURATION = "duration"
+    EMPTY = "empty"
+    NO_AGENT = "no-agent"
+
+
+@dataclasses.dataclass(frozen=True)
+class AlertRules:
+    """A conference's alert thresholds in seconds (0: off), service.core.alerts."""
+
+    hold_seconds: float = 0.0
+    duration_seconds: float = 0.0
+    empty_seconds: float = 0.0
+    no_agent_seconds: float = 0.0
+    # Who counts as an agent: `key=value` on the participant's attributes.
+    agent_attribute: str = "role=agent"
+    # A duration, empty or no-agent alert also ends the conference.
+    end_conference: bool = False
+
+    @property
+    def any(self) -> bool:
+        return any(
+            (self.hold_seconds, self.duration_seconds, self.empty_seconds, self.no_agent_seconds)
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> AlertRules:
+        return cls(**data)
+
+
+@dataclasses.dataclass(frozen=True)
+class Alert:
+    """One alert: what crossed its threshold, since when (and whose hold)."""
+
+    kind: AlertKind
+    threshold_seconds: float
+    since: float
+    call_sid: str | None = None
+    ends_conference: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Alert:
+        return cls(**{**data, "kind": AlertKind(data["kind"])})
+
+
 @dataclasses.dataclass
 class Conference:
     sid: str
@@ -205,6 +258,16 @@ class Conference:
     call_sid_ending_conference: str | None = None
     # The last announcement played to the whole conference (Update Conference).
     announce_url: str | None = None
+    # Alerts (service.core.alerts): the rules, fixed at creation, and the
+    # alerts already fired, one key per crossing.
+    alerts: AlertRules | None = None
+    alerts_fired: list[str] = dataclasses.field(default_factory=list)
+    # Who is connected (service.core.presence): how many, how many agents, and
+    # since when none is (None: someone is, or a row from before they were kept).
+    present: int = 0
+    agents: int = 0
+    empty_since: float | None = None
+    no_agent_since: float | None = None
 
     @property
     def active(self) -> bool:
@@ -214,11 +277,17 @@ class Conference:
         # Shallow on purpose (dataclasses.asdict deep-copies): callers serialize it.
         data = {name: getattr(self, name) for name in _field_names(type(self))}
         data["status_callback"] = self.status_callback.to_dict()
+        data["alerts"] = None if self.alerts is None else self.alerts.to_dict()
+        data["alerts_fired"] = list(self.alerts_fired)
         return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Conference:
         values = dict(data)
+        if values.get("alerts") is not None:
+            values["alerts"] = AlertRules.from_dict(values["alerts"])
+        if "alerts_fired" in values:
+            values["alerts_fired"] = list(values["alerts_fired"])
         if "status_callback" in values:
             values["status_callback"] = StatusCallback.from_dict(values["status_callback"])
         else:  # a row written before typed settings: lift them from the bag
@@ -299,6 +368,8 @@ class Participant:
     # The tenant's key/value attributes (service.core.attributes); never sent
     # to the carrier.
     attributes: dict[str, str] = dataclasses.field(default_factory=dict)
+    # What it counts for in its conference's presence ("", "present", "agent").
+    presence: str = ""
 
     @property
     def active(self) -> bool:
@@ -342,9 +413,11 @@ class Event:
     type: EventType
     conference: Conference
     participant: Participant | None = None
+    # A CONFERENCE_ALERT's alert.
+    alert: Alert | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "conference_sid": self.conference_sid,
             "account_sid": self.account_sid,
             "revision": self.revision,
@@ -352,7 +425,9 @@ class Event:
             "type": self.type.value,
             "conference": self.conference.to_dict(),
             "participant": None if self.participant is None else self.participant.to_dict(),
+            "alert": None if self.alert is None else self.alert.to_dict(),
         }
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Event:
@@ -365,4 +440,5 @@ class Event:
             type=EventType(data["type"]),
             conference=Conference.from_dict(data["conference"]),
             participant=None if participant is None else Participant.from_dict(participant),
+            alert=Alert.from_dict(data["alert"]) if data.get("alert") else None,
         )

@@ -31,6 +31,7 @@ from typing import Generic, TypeVar
 from service.clock import Clock
 from service.core import background, errors
 from service.core.changes import Changes, apply
+from service.core.model import AlertRules
 from service.core.ports.carrier import Carrier, Effect, Kick, PlaceCall, Placed, Update
 from service.core.ports.feed import ChangeFeed
 from service.core.ports.store import Store, WriteTransaction
@@ -100,6 +101,8 @@ class Runtime:
         # Every change runs here, apart from its caller (see background).
         self.changes = background.ChangeRunner()
         self.placing: set[asyncio.Future[None]] = set()
+        # Alert rules of new conferences that name none: by account SID, "*" for all.
+        self.alert_defaults: dict[str, AlertRules] = {}
         self._locks: dict[tuple[str, str], asyncio.Lock] = {}
 
     def lock(self, account: str, name: str) -> asyncio.Lock:

@@ -94,6 +94,20 @@ def conference_data(snapshot: pb.ConferenceSnapshot) -> dict[str, Any]:
 
 
 def change_data(event: pb.ConferenceEvent) -> dict[str, Any]:
+    data = _change_data(event)
+    if event.HasField("alert"):  # issue 24: a conference-alert's alert
+        a = event.alert
+        data["alert"] = {
+            "kind": words_by_number(pb.AlertKind.DESCRIPTOR).get(a.kind, str(a.kind)),
+            "threshold_seconds": a.threshold_seconds,
+            "since": _iso(a.since),
+            "call_sid": a.call_sid or None,
+            "ends_conference": a.ends_conference,
+        }
+    return data
+
+
+def _change_data(event: pb.ConferenceEvent) -> dict[str, Any]:
     return {
         "type": _WORDS.get(event.type, str(event.type)),
         "revision": event.revision,

@@ -21,6 +21,8 @@ from rollcall.v1 import enums_pb2
 from rollcall.v1 import participant_pb2 as ppb
 from rollcall.v1 import participant_service_pb2 as pb
 from service.core.model import (
+    Alert,
+    AlertKind,
     CallStatus,
     Conference,
     ConferenceStatus,
@@ -154,4 +156,21 @@ def event(e: Event) -> pb.ConferenceEvent:
     )
     if e.participant is not None:
         message.participant.CopyFrom(participant(e.participant))
+    if e.alert is not None:
+        message.alert.CopyFrom(alert(e.alert))
+    return message
+
+
+_ALERT_KINDS = by_word(AlertKind, pb.AlertKind.DESCRIPTOR)
+
+
+def alert(a: Alert) -> pb.Alert:
+    message = pb.Alert(
+        kind=_ALERT_KINDS[a.kind],  # type: ignore[arg-type]
+        threshold_seconds=a.threshold_seconds,
+        since=timestamp(a.since),
+        ends_conference=a.ends_conference,
+    )
+    if a.call_sid:
+        message.call_sid = a.call_sid
     return message

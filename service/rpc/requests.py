@@ -24,7 +24,7 @@ from rollcall.v1 import participant_service_pb2 as pb
 from service.core import attributes, errors
 from service.core.commands import ConferenceRef, CreateCommand, UpdateCommand
 from service.core.errors import FieldViolation
-from service.core.model import StatusCallback, event_words
+from service.core.model import AlertRules, StatusCallback, event_words
 from service.rpc.messages import METHODS
 
 _E164 = re.compile(r"^\+[1-9][0-9]{1,14}$")
@@ -74,6 +74,7 @@ _CONFERENCE_FIELDS = (
 _TYPED = (
     "parent",
     "attributes",  # Rollcall's record only: never in the carrier's settings
+    "alerts",  # the conference's timers: Rollcall's own
     "request_id",
     "from_endpoint",
     "to_endpoint",
@@ -216,6 +217,7 @@ def create_command(request: pb.CreateParticipantRequest, ref: ConferenceRef) -> 
     if bad:
         raise errors.invalid(bad)
     attrs = attributes.checked(request.attributes)
+    rules = alert_rules(request.alerts) if request.HasField("alerts") else None
     return CreateCommand(
         conference=ref,
         from_endpoint=request.from_endpoint,
@@ -258,6 +260,31 @@ def create_command(request: pb.CreateParticipantRequest, ref: ConferenceRef) -> 
         request_id=request.request_id,
         fingerprint=fingerprint(request),
         attributes=attrs,
+        alerts=rules,
+    )
+
+
+def alert_rules(message: pb.ConferenceAlerts) -> AlertRules:
+    """A Create's alert rules, checked (INVALID_ARGUMENT naming each bad field)."""
+    bad: list[FieldViolation] = []
+    for field in ("hold_seconds", "duration_seconds", "empty_seconds", "no_agent_seconds"):
+        value = getattr(message, field)
+        if not 0 <= value <= 366 * 24 * 3600:
+            bad.append(FieldViolation(f"alerts.{field}", "must be 0 (off) to 31622400 seconds"))
+    agent = message.agent_attribute or AlertRules().agent_attribute
+    try:
+        attributes.parse_filter([agent], "alerts.agent_attribute")
+    except errors.RollcallError as error:
+        bad.extend(error.violations)
+    if bad:
+        raise errors.invalid(bad)
+    return AlertRules(
+        hold_seconds=message.hold_seconds,
+        duration_seconds=message.duration_seconds,
+        empty_seconds=message.empty_seconds,
+        no_agent_seconds=message.no_agent_seconds,
+        agent_attribute=agent,
+        end_conference=message.end_conference,
     )
 
 
