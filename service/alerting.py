@@ -58,7 +58,10 @@ def parse_defaults(text: str) -> dict[str, AlertRules]:
             if not eq:
                 raise ValueError(f"alert defaults {item!r}: expected key=value")
             if key in ("hold", "duration", "empty", "no_agent"):
-                seconds = float(value)
+                try:
+                    seconds = float(value)
+                except ValueError:
+                    seconds = -1.0
                 if not 0 <= seconds < float("inf"):
                     raise ValueError(f"alert defaults {item!r}: seconds must be >= 0")
                 values[f"{key}_seconds"] = seconds
