@@ -113,11 +113,12 @@ class EventType(enum.StrEnum):
     ANNOUNCEMENT_FAILED = "announcement-fail"
     CONFERENCE_STARTED = "conference-start"
     CONFERENCE_ENDED = "conference-end"
-    CONFERENCE_ALERT = "conference-alert"
     # Rollcall's own (issue 24): the carrier's speech reports, coalesced, and
     # the answering-machine result once known.
     PARTICIPANT_SPEAKING = "participant-speaking"
     PARTICIPANT_ANSWERED_BY = "participant-answered-by"
+    # An alert of the conference's timers (service.core.alerts).
+    CONFERENCE_ALERT = "conference-alert"
 
 
 _FIELD_NAMES: dict[type, tuple[str, ...]] = {}
