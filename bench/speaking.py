@@ -64,8 +64,11 @@ def _command(room: str, n: int) -> CreateCommand:
     )
 
 
-async def _round(database: Path, seconds: float, *, speech: bool) -> tuple[float, int, int]:
-    """Creates per second over `seconds`; the speech reports delivered and the
+async def _round(
+    database: Path, seconds: float, *, speech: bool, creators: int = CREATORS
+) -> tuple[float, int, int]:
+    """Creates per second over `seconds` (with no creators: the process's CPU
+    seconds per second instead); the speech reports delivered and the
     speaking events published."""
     parts = open_store(Settings(database=str(database)))
     store = parts.store
@@ -143,17 +146,18 @@ async def _round(database: Path, seconds: float, *, speech: bool) -> tuple[float
 
     speaker = asyncio.ensure_future(talk()) if speech else None
     await asyncio.sleep(0.5)  # the speech source running before the window
-    began = time.perf_counter()
-    creators = [asyncio.ensure_future(create()) for _ in range(CREATORS)]
+    began, cpu = time.perf_counter(), time.process_time()
+    running = [asyncio.ensure_future(create()) for _ in range(creators)]
     await asyncio.sleep(seconds)
     stop.set()
     elapsed = time.perf_counter() - began
-    rate = created / elapsed
-    await asyncio.gather(*creators)
+    rate = created / elapsed if creators else (time.process_time() - cpu) / elapsed
+    await asyncio.gather(*running)
     if speaker is not None:
         await speaker
     await core.reports.speech.close()
     await carrier.close()
+    await core.runtime.changes.drain()
     await store.close()
     return rate, delivered, published
 
@@ -163,6 +167,7 @@ def run_section(
 ) -> list[Figure]:
     alone: list[float | None] = []
     talking: list[float | None] = []
+    share: list[float | None] = []
     reports = events = 0
     for n in range(rounds):
         # Alternate which goes first, so neither always runs on a warmer machine.
@@ -172,7 +177,14 @@ def run_section(
             (talking if speech else alone).append(rate)
             reports += delivered
             events += published
-        log(f"bench: speaking round {n}: alone {alone[-1]:.0f}/s, talking {talking[-1]:.0f}/s")
+        used, _, _ = asyncio.run(
+            _round(run_dir / f"speak-only-{n}.sqlite3", seconds, speech=True, creators=0)
+        )
+        share.append(used)
+        log(
+            f"bench: speaking round {n}: alone {alone[-1]:.0f}/s, talking {talking[-1]:.0f}/s,"
+            f" speech alone {used:.1%} of a core"
+        )
     note = (
         f"{TALKERS} participants each changing speech state about once a second:"
         f" {reports:,} reports coalesced into {events:,} speaking events over the rounds;"
@@ -188,7 +200,18 @@ def run_section(
             baseline_rounds=alone,
             goal=Goal(">=", 0.9),
             note=note,
-        )
+        ),
+        Figure(
+            section="speaking",
+            name="speech alone: CPU share",
+            unit="ratio",
+            baseline_label="one core",
+            rollcall_rounds=share,
+            baseline_rounds=[1.0] * len(share),
+            goal=Goal("<=", 0.1),
+            note="the process's CPU seconds per second while 1,000 talk and nothing else"
+            " runs: the part of a core (what Create is bound by) speech takes",
+        ),
     ]
 
 

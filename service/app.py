@@ -459,6 +459,8 @@ class App:
         if self.carrier is not None:
             await self.carrier.close()
         if self.core is not None:
+            # Speech noted and not published yet is not kept (service.core.speech).
+            await self.core.reports.speech.close()
             await self.core.runtime.changes.drain()
         await self.feed.stop()
         if self.coordinator is not None:

@@ -55,10 +55,11 @@ class Speech:
         self.pending: dict[str, dict[str, _Note]] = {}
         self.last_published: float | None = None
         self.timer: Timer | None = None
+        self.closed = False
 
     async def note(self, report: ConferenceReport, accounts: frozenset[str] | None) -> None:
         """Rules 1-3: keep the latest state; publish now when the interval allows."""
-        if not report.call_sid:
+        if not report.call_sid or self.closed:
             return
         notes = self.pending.setdefault(report.conference_sid, {})
         known = notes.get(report.call_sid)
@@ -90,6 +91,9 @@ class Speech:
                 log.exception("speech publication failed", extra={"conference": conference_sid})
 
     async def close(self) -> None:
+        """No publication after this (Rule 4: notes not published are dropped)."""
+        self.closed = True
+        self.pending = {}
         if self.timer is not None:
             self.timer.cancel()
             self.timer = None
@@ -100,23 +104,31 @@ class _SpeechChange(Change[None]):
         self.notes = notes
 
     async def decide(self, tx: WriteTransaction, first: bool) -> Decided[None]:
+        # One carrier conference is one of ours: find it by any of its calls,
+        # then read its participants at once.
+        members: dict[str, Participant] | None = None
         ch: Changes | None = None
-        for call_sid, note in self.notes.items():
-            p = await tx.participant_by_call_sid(call_sid)
-            if p is None or not p.active:
-                continue
-            if note.accounts is not None and p.account_sid not in note.accounts:
-                continue
-            if ch is None:
-                conf = await tx.conference(p.account_sid, p.conference_sid)
+        for call_sid in self.notes:
+            found = await tx.participant_by_call_sid(call_sid)
+            if found is not None and found.active:
+                conf = await tx.conference(found.account_sid, found.conference_sid)
                 assert conf is not None
                 latest = max(n.at for n in self.notes.values())
                 ch = Changes(conf, max(latest, conf.date_updated))
-            elif p.conference_sid != ch.conference.sid:
-                continue  # not one carrier conference for two of ours: never seen
+                active = await tx.active_participants(conf.sid)
+                members = {p.call_sid: p for p in active}
+                break
+        if ch is None or members is None:
+            return Decided(None, None)
+        for call_sid, note in self.notes.items():
+            p = members.get(call_sid)
+            if p is None:
+                continue  # left, or not in this conference
+            if note.accounts is not None and p.account_sid not in note.accounts:
+                continue
             if _apply(p, note):
                 ch.emit(EventType.PARTICIPANT_SPEAKING, p)
-        return Decided(None, ch)
+        return Decided(None, ch if ch.events else None)
 
 
 def _apply(p: Participant, note: _Note) -> bool:
