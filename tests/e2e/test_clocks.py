@@ -109,7 +109,10 @@ class Stream:
 
     async def until_revision(self, revision: int) -> None:
         def reached() -> bool:
-            progress = [i.progress.revision for i in self.items if i.HasField("progress")]
+            # WatchConference's progress carries a revision; WatchAccount's a cursor.
+            progress = [
+                getattr(i.progress, "revision", 0) for i in self.items if i.HasField("progress")
+            ]
             events = [e.revision for e in self.events()]
             return max([0, *progress, *events]) >= revision
 
@@ -232,6 +235,11 @@ async def test_a_scripted_call_reads_back_exactly_everywhere_and_after_a_restart
                 metadata=h.md(),
             )
         )
+        floor = Stream(
+            h.stub.WatchAccount(
+                pb.WatchAccountRequest(parent=f"accounts/{ACCOUNT_SID}"), metadata=h.md()
+            )
+        )
         await h.advance(0)  # dialing and ringing
         await h.advance(2)  # answered: talking from T0 + 2
         await update(h, conference, "customer", hold=True)
@@ -243,6 +251,9 @@ async def test_a_scripted_call_reads_back_exactly_everywhere_and_after_a_restart
         assert carrier.speak(agent.call_sid, [(0.0, 1.0)]) == 2
         await h.advance(0)  # speech starts at T0 + 20, published at once
         await h.advance(1)  # and stops at T0 + 21, an interval later: at once too
+        # A change after the speech (no clock moves): a stream that would have
+        # had the speaking events has them before this one.
+        await update(h, conference, "customer", beep_on_exit=False)
         revision = (
             await h.stub.ListParticipants(
                 pb.ListParticipantsRequest(parent=h.parent(conference)), metadata=h.md()
@@ -251,10 +262,11 @@ async def test_a_scripted_call_reads_back_exactly_everywhere_and_after_a_restart
         # Progress markers (every stream idle for ROLLCALL_WATCH_PROGRESS_SECONDS)
         # say what each stream has been sent up to the last revision.
         await h.advance(10)
-        for stream in (plain, spoken, customers):
+        for stream in (plain, spoken, customers, floor):
             await stream.until_revision(revision)
             stream.close()
         assert SPEAKING not in [e.type for e in plain.events()]
+        assert SPEAKING not in [e.type for e in floor.events()]  # the account watch too
         assert [(e.type, e.participant.speaking) for e in spoken.events()] == [
             (SPEAKING, True),
             (SPEAKING, False),
