@@ -51,6 +51,22 @@ def test_attributes_are_rollcalls_own_repeated_fields() -> None:
     assert error.violations[0].field == "Attribute"
 
 
+def test_alert_rules_are_rollcalls_own_create_fields() -> None:
+    assert not create(("To", "+15558675310")).HasField("alerts")
+    created = create(
+        ("To", "+15558675310"),
+        ("AlertHoldSeconds", "90"),
+        ("AlertNoAgentSeconds", "12.5"),
+        ("AlertAgentAttribute", "team=desk"),
+        ("AlertEndConference", "true"),
+    )
+    assert created.alerts == pb.ConferenceAlerts(
+        hold_seconds=90, no_agent_seconds=12.5, agent_attribute="team=desk", end_conference=True
+    )
+    error = create_error(("AlertEmptySeconds", "soon"), ("AlertEndConference", "maybe"))
+    assert [v.field for v in error.violations] == ["AlertEmptySeconds", "AlertEndConference"]
+
+
 def test_sdk_capture_create_maps_every_kind_of_value() -> None:
     # python_sdk.md capture #18, plus a repeated-key list.
     request = forms.parse_create(
