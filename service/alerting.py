@@ -33,6 +33,9 @@ from service.core.ports.store import ParticipantFilter, Store
 
 log = logging.getLogger("rollcall.alerts")
 
+# Conferences without rules remembered at most (Rule 1's reads skipped for them).
+_WITHOUT_MAX = 65536
+
 
 @dataclasses.dataclass
 class _Followed:
@@ -104,9 +107,18 @@ class AlertScheduler:
         for event in events:
             conf = event.conference
             if conf.alerts is None:
-                self.without.add(conf.sid)
+                self._without(conf)
                 continue
             self._follow(event.account_sid, conf, event.participant)
+
+    def _without(self, conf: Conference) -> None:
+        """Remember a conference without rules while it lives (a cache: bounded)."""
+        if not conf.active:
+            self.without.discard(conf.sid)
+            return
+        if len(self.without) >= _WITHOUT_MAX:
+            self.without.clear()  # only a cache: the store is read again
+        self.without.add(conf.sid)
 
     def heard(self, conference_sid: str, revision: int) -> None:
         if conference_sid in self.without:
@@ -157,7 +169,7 @@ class AlertScheduler:
     def _replace(self, account_sid: str, conf: Conference, active: Sequence[Participant]) -> None:
         """Follow `conf` with these active participants, as read from the store."""
         if conf.alerts is None:
-            self.without.add(conf.sid)
+            self._without(conf)
             return
         followed = self.followed.get(conf.sid)
         if followed is not None and conf.revision < followed.conference.revision:
@@ -197,7 +209,7 @@ class AlertScheduler:
                 return
             account_sid = found[0].account_sid
             if found[0].conference.alerts is None:
-                self.without.add(conference_sid)
+                self._without(found[0].conference)
                 return
         await self._review(account_sid, conference_sid)
 
