@@ -33,7 +33,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench import growth, memory, peer, postgres, rest, soak, target, unary, watch
+from bench import growth, memory, peer, postgres, rest, soak, speaking, target, unary, watch
 from bench.baselines import start_baseline
 from bench.budget import DEFAULT, FULL, QUICK, Budget
 from bench.load import LoadWorker, spec_for
@@ -41,7 +41,9 @@ from bench.proc import MachineLoad, ServerProcess, pin_self, plan_cpus
 from bench.report import Figure, baselines_legend, table, write_json
 
 RESULTS = Path(__file__).resolve().parent / "results"
-SECTIONS = ("unary", "log", "watch", "rest", "peer", "growth", "memory", "postgres", "soak")
+SECTIONS = (
+    "unary", "log", "watch", "rest", "peer", "growth", "memory", "postgres", "speaking", "soak",
+)  # fmt: skip
 
 
 def _log(message: str) -> None:
@@ -224,6 +226,12 @@ def run(budget: Budget, sections: tuple[str, ...], keep: bool) -> int:
             )  # fmt: skip
 
         section("postgres", postgres_section)
+        section(
+            "speaking",
+            lambda: speaking.run_section(
+                seconds=max(budget.duration, 3.0), rounds=budget.rounds, run_dir=run_dir, log=_log
+            ),
+        )
         section(
             "soak",
             lambda: [

@@ -67,7 +67,9 @@ _CREATE_FLAGS = (
     "status_callback",
     "status_callback_event",
 )
-_UPDATE_FLAGS = tuple(UpdateFields.__annotations__)
+# Attributes are not flags (yet): the API and the Python client set them.
+_NOT_FLAGS = ("attributes", "replace_attributes")
+_UPDATE_FLAGS = tuple(name for name in UpdateFields.__annotations__ if name not in _NOT_FLAGS)
 
 Action = Callable[[AsyncRollcallClient, argparse.Namespace], Awaitable[str]]
 

@@ -221,13 +221,16 @@ class AsyncRollcallClient:
         page_size: int | None = None,
         page_token: str | None = None,
         include_ended: bool = False,
+        attributes: Iterable[str] = (),
     ) -> pb.ListParticipantsResponse:
-        """One page of participants, oldest first; None filters match everyone."""
+        """One page of participants, oldest first; None filters match everyone;
+        attributes: `key=value` pairs a participant must all have."""
         request = pb.ListParticipantsRequest(
             parent=self.conference_name(conference),
             page_size=page_size or 0,
             page_token=page_token or "",
             include_ended=include_ended,
+            attributes=_pairs(attributes),
         )
         set_fields(request, {"muted": muted, "hold": hold, "coaching": coaching})
         return await self._call("ListParticipants", request, pb.ListParticipantsResponse)
@@ -241,6 +244,7 @@ class AsyncRollcallClient:
         coaching: bool | None = None,
         page_size: int | None = None,
         include_ended: bool = False,
+        attributes: Iterable[str] = (),
     ) -> AsyncGenerator[participant_pb2.Participant, None]:
         """Every matching participant, page after page."""
         page_token: str | None = None
@@ -253,6 +257,7 @@ class AsyncRollcallClient:
                 page_size=page_size,
                 page_token=page_token,
                 include_ended=include_ended,
+                attributes=attributes,
             )
             for participant in page.participants:
                 yield participant
@@ -300,12 +305,15 @@ class AsyncRollcallClient:
         reconnect: bool = True,
         max_backoff: float = 5.0,
         idle_timeout: float | None = None,
+        attributes: Iterable[str] = (),
     ) -> AsyncGenerator[WatchItem, None]:
         """Follow a conference: a snapshot (or every event after
         resume_after_revision), then live events and progress markers.
 
-        event_types: Twilio words ("participant-mute"), proto names or numbers;
-        participants: call SIDs or labels (both filters apply on the server;
+        event_types: Twilio words ("participant-mute"), proto names or numbers
+        (none: every type but participant-speaking, sent only when named);
+        participants: call SIDs or labels; attributes: `key=value` pairs a
+        participant must all have (the filters apply on the server;
         progress markers still flow, so resuming skips filtered events cheaply).
         With reconnect, a broken stream is reopened by itself (see
         clients.watch; a Reconnected item says how); without it, errors raise.
@@ -329,6 +337,7 @@ class AsyncRollcallClient:
             parent=self.conference_name(conference),
             event_types=[event_type_number(value) for value in event_types],
             participants=list(participants),
+            attributes=_pairs(attributes),
         )
         if resume_after_revision is not None:
             if resume_after_revision < 0:
@@ -358,6 +367,7 @@ class AsyncRollcallClient:
         reconnect: bool = True,
         max_backoff: float = 5.0,
         idle_timeout: float | None = None,
+        attributes: Iterable[str] = (),
     ) -> AsyncGenerator[AccountItem, None]:
         """Follow every conference of the account (a floor): a snapshot of the
         live conferences and their participants (or, given a cursor, every
@@ -365,7 +375,8 @@ class AsyncRollcallClient:
         markers. Fold the items with clients.FloorState.
 
         friendly_name_prefix, event_types (Twilio words, proto names or
-        numbers) and participant_labels filter on the server, and are bound
+        numbers), participant_labels and attributes (`key=value` pairs) filter
+        on the server, and are bound
         into the cursors (resume with the same ones). With reconnect, a broken
         stream resumes from the last cursor by itself, and an expired cursor
         starts over from a snapshot (a Reconnected item says which; see
@@ -387,6 +398,7 @@ class AsyncRollcallClient:
             friendly_name_prefix=friendly_name_prefix,
             event_types=[event_type_number(value) for value in event_types],
             participant_labels=list(participant_labels),
+            attributes=_pairs(attributes),
         )
         return watch_account_stream(
             self._open_watch_account,
@@ -401,3 +413,8 @@ class AsyncRollcallClient:
         return self._watch_account_method(
             request.SerializeToString(), metadata=self._metadata, wait_for_ready=wait_for_ready
         )
+
+
+def _pairs(attributes: Iterable[str]) -> list[str]:
+    """`key=value` filters: one given bare is one, not a sequence of characters."""
+    return [attributes] if isinstance(attributes, str) else list(attributes)

@@ -219,6 +219,7 @@ class RollcallClient:
         page_size: int | None = None,
         page_token: str | None = None,
         include_ended: bool = False,
+        attributes: Iterable[str] = (),
     ) -> pb.ListParticipantsResponse:
         """See AsyncRollcallClient.list_participants."""
         return self._run(
@@ -230,6 +231,7 @@ class RollcallClient:
                 page_size=page_size,
                 page_token=page_token,
                 include_ended=include_ended,
+                attributes=attributes,
             )
         )
 

@@ -39,6 +39,7 @@ from rollcall.v1 import conference_service_pb2_grpc as cpb_grpc
 from rollcall.v1 import participant_service_pb2 as pb
 from service import grpc_races, keys, redact
 from service.admission import Admission
+from service.alerting import AlertScheduler, parse_defaults
 from service.auth import Authenticator, check_secrets, parse_networks
 from service.carriers.choose import Chosen, choose
 from service.carriers.twilio.ingest import add_routes as add_carrier_routes
@@ -149,6 +150,7 @@ class App:
         self.conference_api: ConferenceApi | None = None
         self._compaction: Timer | None = None
         self.retention: RetentionPass | None = None
+        self.alerts: AlertScheduler | None = None
         self._server: grpc.aio.Server | None = None
         self.grpc_port = 0
         self._health: health.aio.HealthServicer | None = None
@@ -193,9 +195,16 @@ class App:
         self.carrier = self.chosen.carrier
         if self.chosen.twilio is not None and not s.http_listen:
             raise ValueError("the twilio carrier needs --http-listen: the carrier calls back there")
-        self.core = core = assemble.build(self.store, self.carrier, self.clock, self.feed)
+        self.core = core = assemble.build(
+            self.store,
+            self.carrier,
+            self.clock,
+            self.feed,
+            speaking_interval=s.speaking_interval_seconds,
+        )
         core.runtime.numbers = NumberHasher(await keys.number_hash_key(self.store, s))
         self.participants = core.participants
+        core.runtime.alert_defaults = parse_defaults(s.alert_defaults)
         # Before recover(): the calls it fails owe their callbacks too.
         self.webhooks = WebhookDispatcher(
             self.store,
@@ -281,6 +290,10 @@ class App:
         )
         self.retention.quiet_calls = QuietCalls(core.runtime, s.carrier_quiet_call_seconds)
         self.retention.start()
+        # Every replica follows the alert timers; the leader fires them.
+        self.alerts = AlertScheduler(core, self.store, self.clock, self._leading)
+        self.feed.subscribe(self.alerts)
+        await self.alerts.start()
 
         # The door inside the log interceptor, so its refusals are logged too;
         # the queue's probes before both (never logged, never refused).
@@ -435,6 +448,8 @@ class App:
                 timer.cancel()
         if self.retention is not None:
             self.retention.stop()
+        if self.alerts is not None:
+            await self.alerts.stop()
         grace = self.settings.grace_seconds if grace is None else grace
         if self._health is not None:
             await self._health.enter_graceful_shutdown()
@@ -472,6 +487,8 @@ class App:
         if self.carrier is not None:
             await self.carrier.close()
         if self.core is not None:
+            # Speech noted and not published yet is not kept (service.core.speech).
+            await self.core.reports.speech.close()
             await self.core.runtime.changes.drain()
         await self.feed.stop()
         if self.coordinator is not None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from service.core.model import StatusCallback
+from service.core.model import AlertRules, StatusCallback
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,6 +52,10 @@ class CreateCommand:
     region: str = ""
     request_id: str = ""
     fingerprint: str = ""
+    # The tenant's attributes (service.core.attributes); never the carrier's.
+    attributes: dict[str, str] = dataclasses.field(default_factory=dict)
+    # A new conference's alert rules (service.core.alerts); None: the account's.
+    alerts: AlertRules | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -69,3 +73,6 @@ class UpdateCommand:
     coaching: bool | None = None
     call_sid_to_coach: str | None = None
     etag: str = ""
+    # Merged into the participant's (service.core.attributes, Rule 2); None: untouched.
+    attributes: dict[str, str] | None = None
+    replace_attributes: bool = False

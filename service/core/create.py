@@ -150,6 +150,7 @@ def participant(cmd: CreateCommand, conf: Conference, call_sid: str, now: float)
         time_limit=cmd.time_limit,
         settings=dict(cmd.settings),
         status_callback=cmd.status_callback,
+        attributes=dict(cmd.attributes),
     )
 
 
@@ -176,6 +177,9 @@ def _conference_for_create(
         settings=dict(cmd.conference_settings),
         status_callback=cmd.conference_status_callback,
         region=cmd.region,
+        alerts=cmd.alerts,
+        empty_since=now,
+        no_agent_since=now,
     )
 
 

@@ -15,6 +15,7 @@ Rule 4: reads and writes of another account's resources answer not found, as
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 
 from service.core import create, errors, rules, update
 from service.core.changes import Changes
@@ -66,6 +67,11 @@ class Participants:
 
     async def create(self, cmd: CreateCommand) -> Created:
         """Returns the participant and its queue time in ms (None on a repeat)."""
+        if cmd.alerts is None:
+            defaults = self.runtime.alert_defaults
+            rules = defaults.get(cmd.conference.account_sid) or defaults.get("*")
+            if rules is not None:
+                cmd = dataclasses.replace(cmd, alerts=rules)
         self.runtime.carrier.check(cmd.conference.account_sid, cmd.from_endpoint, cmd.to_endpoint)
         return await self.runtime.changes.run(lambda: self._create(cmd))
 

@@ -18,6 +18,8 @@ Rule 3: call progress goes through the conference rules, a participant-leave
 Rule 4: a report acts as the carrier (service.core.actors), unless the
         caller says otherwise (recovery acts as Rollcall's recovery rule); a
         carrier callback keeps the addresses its face saw.
+Rule 5: speech reports do not go through here one by one: they are noted
+        and published coalesced (service.core.speech).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ import asyncio
 import logging
 from collections.abc import Sequence
 
-from service.core import actors, carrier_reports, conference_reports, rules
+from service.core import actors, carrier_reports, conference_reports, rules, speech
 from service.core.changes import Changes
 from service.core.model import (
     CallStatus,
@@ -48,14 +50,20 @@ log = logging.getLogger("rollcall.core")
 
 
 class Reports:
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(
+        self, runtime: Runtime, speaking_interval: float = speech.DEFAULT_INTERVAL
+    ) -> None:
         self.runtime = runtime
+        self.speech = speech.Speech(runtime, speaking_interval)
 
     async def on_report(
         self, report: Report, token: str | None = None, accounts: frozenset[str] | None = None
     ) -> None:
         """Apply a carrier report; `accounts`: the Rollcall accounts it may
-        touch (None: any)."""
+        touch (None: any). Speech reports are coalesced (Rule 4)."""
+        if isinstance(report, ConferenceReport) and report.event in speech.SPEECH:
+            await self.speech.note(report, accounts)
+            return
         await apply(self.runtime, report, token, accounts)
 
 
@@ -152,13 +160,15 @@ async def _call_report(
         p.sip_response_code = report.sip_response_code
     steps = [status.progress() for status in (*report.passed, report.status)]
     ch = await _progress(tx, p, steps, report.timestamp)
-    if detected and (ch is None or not ch.events):
-        # The step was already taken (a participant-join came first): the
-        # detection is a change of its own.
-        conf = await tx.conference(p.account_sid, p.conference_sid)
-        assert conf is not None
-        ch = Changes(conf, max(report.timestamp, p.date_updated))
-        ch.emit(EventType.PARTICIPANT_MODIFIED, p)
+    if detected:
+        if ch is None:
+            # The step was already taken (a participant-join came first): the
+            # detection is a change of its own.
+            conf = await tx.conference(p.account_sid, p.conference_sid)
+            assert conf is not None
+            ch = Changes(conf, max(report.timestamp, p.date_updated))
+        # One event says it is known, after the step it came with.
+        ch.emit(EventType.PARTICIPANT_ANSWERED_BY, p)
     return ch
 
 

@@ -37,6 +37,7 @@ from typing import Generic, TypeVar
 from service.clock import Clock
 from service.core import background, errors
 from service.core.changes import Changes, apply
+from service.core.model import AlertRules
 from service.core.personal import NumberHasher
 from service.core.ports.carrier import (
     CallTarget,
@@ -120,6 +121,8 @@ class Runtime:
         self.placing: set[asyncio.Future[None]] = set()
         # Ends the participant of a call the carrier says is gone (Rule 7).
         self.call_gone: Callable[[CallTarget], Awaitable[None]] = _nothing_to_end
+        # Alert rules of new conferences that name none: by account SID, "*" for all.
+        self.alert_defaults: dict[str, AlertRules] = {}
         self._locks: dict[tuple[str, str], asyncio.Lock] = {}
 
     def lock(self, account: str, name: str) -> asyncio.Lock:

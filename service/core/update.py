@@ -12,11 +12,13 @@ Rule 4: no setting is recorded without taking effect at the carrier: the hold
         music (hold_url, hold_method) and announce_method stored on the
         participant go with its next hold or announcement, and new hold music
         for a call already held is sent at once, with Hold.
+Rule 5: attributes merge or are replaced (service.core.attributes); a change
+        of them is a participant-modify with no effect at the carrier.
 """
 
 from __future__ import annotations
 
-from service.core import errors
+from service.core import attributes, errors
 from service.core.changes import Changes
 from service.core.commands import UpdateCommand
 from service.core.create import check_coach_target
@@ -91,6 +93,13 @@ async def decide(
         p.coaching, p.call_sid_to_coach = coaching, coach_target
         modified = True
         effects.append(Coach(coaching, coach_target))
+    if cmd.attributes is not None or cmd.replace_attributes:
+        changed = attributes.merged(
+            p.attributes, cmd.attributes or {}, replace=cmd.replace_attributes
+        )
+        if changed != p.attributes:
+            p.attributes = changed  # Rollcall's record only: no carrier effect
+            modified = True
     if modified:
         ch.emit(EventType.PARTICIPANT_MODIFIED, p)
     if cmd.announce_url:

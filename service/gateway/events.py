@@ -95,6 +95,20 @@ def conference_data(snapshot: pb.ConferenceSnapshot) -> dict[str, Any]:
 
 
 def change_data(event: pb.ConferenceEvent) -> dict[str, Any]:
+    data = _change_data(event)
+    if event.HasField("alert"):  # issue 24: a conference-alert's alert
+        a = event.alert
+        data["alert"] = {
+            "kind": words_by_number(pb.AlertKind.DESCRIPTOR).get(a.kind, str(a.kind)),
+            "threshold_seconds": a.threshold_seconds,
+            "since": _iso(a.since),
+            "call_sid": a.call_sid or None,
+            "ends_conference": a.ends_conference,
+        }
+    return data
+
+
+def _change_data(event: pb.ConferenceEvent) -> dict[str, Any]:
     return {
         "type": _WORDS.get(event.type, str(event.type)),
         "revision": event.revision,
@@ -173,6 +187,9 @@ def _watch_request(request: web.Request, account: str) -> pb.WatchAccountRequest
     types: list[pb.ConferenceEventType.ValueType] = []
     for word in query.getall("type", []):
         for part in filter(None, (w.strip() for w in word.split(","))):
+            if part == "all":  # every type, speaking included (named, so it is sent)
+                types.extend(_TYPE_NUMBERS.values())
+                continue
             number = _TYPE_NUMBERS.get(part)
             if number is None:
                 raise errors.invalid_field("type", f"unknown event type {errors.echo(part)!r}")
@@ -180,12 +197,15 @@ def _watch_request(request: web.Request, account: str) -> pb.WatchAccountRequest
     labels = [label for label in query.getall("label", []) if label]
     if len(labels) > _MAX_LABELS:
         raise errors.invalid_field("label", f"at most {_MAX_LABELS} labels")
+    types = list(dict.fromkeys(types))
     return pb.WatchAccountRequest(
         parent=f"accounts/{account}",
         cursor=cursor,
         friendly_name_prefix=query.get("prefix", ""),
         event_types=types,
         participant_labels=labels,
+        # `attribute=role=agent`, repeated (checked upstream, as over gRPC).
+        attributes=[pair for pair in query.getall("attribute", []) if pair],
     )
 
 

@@ -11,6 +11,12 @@ and an empty string as "not given" except where Twilio gives it a meaning
 Rule 3: unknown fields are ignored; every unparseable field is named in one
 INVALID_ARGUMENT (HTTP 400); range and cross-field rules belong to the
 service, so REST and gRPC agree on them.
+Rule 4: Rollcall's own fields, which the Twilio SDKs never send: `Attribute`
+(repeated, each `key=value`) on Create, Update (where `key=` removes the key,
+and `ReplaceAttributes=true` replaces them all) and as a List filter; the
+conference's alerts on Create (`AlertHoldSeconds`, `AlertDurationSeconds`,
+`AlertEmptySeconds`, `AlertNoAgentSeconds`, `AlertAgentAttribute`,
+`AlertEndConference`), checked by the service.
 """
 
 from __future__ import annotations
@@ -266,7 +272,59 @@ def parse_create(
 ) -> pb.CreateParticipantRequest:
     request = pb.CreateParticipantRequest(parent=parent, request_id=request_id)
     _fill(request, _CREATE, form)
+    request.attributes.update(_attributes(form))
+    _alerts(request, form)
     return request
+
+
+ATTRIBUTE = "Attribute"
+# Rule 4: the conference's alert rules (ConferenceAlerts), when it is created.
+_ALERT_SECONDS = {
+    "AlertHoldSeconds": "hold_seconds",
+    "AlertDurationSeconds": "duration_seconds",
+    "AlertEmptySeconds": "empty_seconds",
+    "AlertNoAgentSeconds": "no_agent_seconds",
+}
+
+
+def _alerts(request: pb.CreateParticipantRequest, form: MultiMapping[str]) -> None:
+    bad: list[FieldViolation] = []
+    given = False
+    for wire, field in _ALERT_SECONDS.items():
+        values = form.getall(wire, [])
+        if not values or values[-1] == "":
+            continue
+        given = True
+        try:
+            setattr(request.alerts, field, float(values[-1]))
+        except ValueError:
+            bad.append(FieldViolation(wire, "must be a number of seconds"))
+    agent = form.getall("AlertAgentAttribute", [])
+    if agent and agent[-1]:
+        given = True
+        request.alerts.agent_attribute = agent[-1]
+    end = form.getall("AlertEndConference", [])
+    if end and end[-1]:
+        given = True
+        try:
+            request.alerts.end_conference = _parse_boolean(end[-1])
+        except _BadValue as error:
+            bad.append(FieldViolation("AlertEndConference", str(error)))
+    if bad:
+        raise invalid(bad)
+    if not given:
+        request.ClearField("alerts")
+
+
+def _attributes(form: MultiMapping[str]) -> dict[str, str]:
+    """Rule 4: `Attribute=key=value`, repeated; the last value of a key wins."""
+    pairs: dict[str, str] = {}
+    for pair in form.getall(ATTRIBUTE, []):
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise invalid([FieldViolation(ATTRIBUTE, "each must be key=value")])
+        pairs[key] = value
+    return pairs
 
 
 def parse_update(
@@ -274,6 +332,13 @@ def parse_update(
 ) -> pb.UpdateParticipantRequest:
     request = pb.UpdateParticipantRequest(name=name, etag=etag)
     _fill(request, _UPDATE, form)
+    request.attributes.update(_attributes(form))
+    replace = form.getall("ReplaceAttributes", [])
+    if replace:
+        try:
+            request.replace_attributes = _parse_boolean(replace[-1])
+        except _BadValue as bad:
+            raise invalid([FieldViolation("ReplaceAttributes", str(bad))]) from None
     return request
 
 
@@ -320,4 +385,7 @@ def parse_list(query: MultiMapping[str], *, parent: str) -> ListQuery:
         for bound in _LIST
         if cast(Message, request).HasField(bound.descriptor.name)
     )
+    # Rule 4: checked by the service, as over gRPC.
+    request.attributes.extend(pair for pair in query.getall(ATTRIBUTE, []) if pair)
+    filters += tuple((ATTRIBUTE, pair) for pair in request.attributes)
     return ListQuery(request, filters, page_size, page, page_token)

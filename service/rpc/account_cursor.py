@@ -62,16 +62,24 @@ def read_varint(data: bytes, at: int) -> tuple[int, int]:
         shift += 7
 
 
-def fingerprint(prefix: str, event_types: Iterable[int], labels: Iterable[str]) -> bytes:
-    """What a cursor's filters are: friendly-name prefix, event types, labels."""
-    canonical = "\x00".join(
-        (
-            "v1",
-            prefix,
-            ",".join(str(t) for t in sorted(set(event_types))),
-            "\x01".join(sorted(set(labels))),
-        )
-    )
+def fingerprint(
+    prefix: str,
+    event_types: Iterable[int],
+    labels: Iterable[str],
+    attributes: Iterable[tuple[str, str]] = (),
+) -> bytes:
+    """What a cursor's filters are: friendly-name prefix, event types, labels,
+    attributes (only when there are some, so older cursors stay valid)."""
+    parts = [
+        "v1",
+        prefix,
+        ",".join(str(t) for t in sorted(set(event_types))),
+        "\x01".join(sorted(set(labels))),
+    ]
+    pairs = sorted(set(attributes))
+    if pairs:
+        parts.append("\x01".join(f"{key}={value}" for key, value in pairs))
+    canonical = "\x00".join(parts)
     return hashlib.sha256(canonical.encode()).digest()[:_FINGERPRINT]
 
 

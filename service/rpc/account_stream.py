@@ -18,14 +18,14 @@ from collections.abc import AsyncIterator
 from typing import Protocol
 
 from rollcall.v1 import participant_service_pb2 as pb
-from service.core import errors
-from service.core.model import Event, EventType
+from service.core import attributes, errors
+from service.core.model import Event, EventType, Participant
 from service.core.ports.store import FloorConference
 from service.renders import Prebuilt
 from service.rpc import messages, metrics
 from service.rpc.account_cursor import CursorSeal, Position, fingerprint, varint
 from service.rpc.account_feed import AccountFeed, Discovery, Recent
-from service.rpc.watch import RESUME_ELSEWHERE, Beat, WatchHub
+from service.rpc.watch import RESUME_ELSEWHERE, Beat, WatchHub, wants_type
 from service.rpc.watch_feed import Feed
 
 _BATCH = 500
@@ -76,7 +76,8 @@ class AccountStream:
         self.prefix = request.friendly_name_prefix
         self.types = set(request.event_types)
         self.labels = set(request.participant_labels)
-        self.filters = fingerprint(self.prefix, self.types, self.labels)
+        self.attributes = attributes.parse_filter(request.attributes)
+        self.filters = fingerprint(self.prefix, self.types, self.labels, self.attributes)
         self.position: Position | None = None
         self.tracks: dict[str, _Track] = {}
         # Conferences with news, in turn order (a dict as an ordered set).
@@ -113,10 +114,15 @@ class AccountStream:
         return found.conference.friendly_name.startswith(self.prefix)
 
     def _wants(self, event: Event) -> bool:
-        if self.types and messages.EVENT_TYPES[event.type] not in self.types:
+        if not wants_type(self.types, messages.EVENT_TYPES[event.type]):
             return False
         p = event.participant
-        return not self.labels or p is None or (p.label or "") in self.labels
+        return p is None or self._shows(p)
+
+    def _shows(self, p: Participant) -> bool:
+        if self.attributes and not attributes.matches(p.attributes, self.attributes):
+            return False
+        return not self.labels or (p.label or "") in self.labels
 
     def _follow(self, found: FloorConference, revision: int) -> None:
         assert self.position is not None
@@ -226,11 +232,7 @@ class AccountStream:
                 continue
             self._follow(item, conference.revision)
             followed.append(self.tracks[conference.sid])
-            people = [
-                messages.participant(p)
-                for p in item.participants or ()
-                if not self.labels or (p.label or "") in self.labels
-            ]
+            people = [messages.participant(p) for p in item.participants or () if self._shows(p)]
             yield pb.WatchAccountResponse(
                 conference_snapshot=pb.ConferenceSnapshot(
                     conference=messages.conference(conference), participants=people

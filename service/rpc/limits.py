@@ -61,11 +61,12 @@ STRING_MAX: dict[str, tuple[int, int]] = {
     "cursor": (65536, 0),  # WatchAccount: see rpc.account_cursor
     "friendly_name": (256, 0),  # ListConferences: a conference's key is at most 256
     "conference_sid": (34, 0),  # CallbackService: CF + 32 hex
+    "attributes": (321, 0),  # List and watch filters: key=value (service.core.attributes)
     **{field: (URL_MAX, 21205) for field in URL_FIELDS},
 }
 
 # repeated field -> max values.
-COUNT_MAX: dict[str, int] = {"participants": 250, "participant_labels": 250}
+COUNT_MAX: dict[str, int] = {"participants": 250, "participant_labels": 250, "attributes": 16}
 
 
 def violations(message: Message) -> list[FieldViolation]:

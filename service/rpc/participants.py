@@ -27,7 +27,7 @@ from google.protobuf.message import Message
 from rollcall.v1 import participant_service_pb2 as pb
 from service.admission import Admission
 from service.auth import Authenticator
-from service.core import errors
+from service.core import attributes, errors
 from service.core.commands import ConferenceRef
 from service.core.participants import Participants
 from service.core.ports.store import Page, ParticipantFilter
@@ -228,6 +228,7 @@ class ParticipantApi:
             hold=request.hold if request.HasField("hold") else None,
             coaching=request.coaching if request.HasField("coaching") else None,
             include_ended=request.include_ended,
+            attributes=attributes.parse_filter(request.attributes),
         )
         bound = binding(ref.account_sid, ref.key, flt)
         after, before = (

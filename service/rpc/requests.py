@@ -21,10 +21,10 @@ from google.protobuf.message import Message
 from clients.words import enum_word, twilio_settings
 from rollcall.v1 import enums_pb2
 from rollcall.v1 import participant_service_pb2 as pb
-from service.core import errors
+from service.core import attributes, errors
 from service.core.commands import ConferenceRef, CreateCommand, UpdateCommand
 from service.core.errors import FieldViolation
-from service.core.model import StatusCallback, event_words
+from service.core.model import AlertRules, StatusCallback, event_words
 from service.rpc.messages import METHODS
 
 _E164 = re.compile(r"^\+[1-9][0-9]{1,14}$")
@@ -73,6 +73,8 @@ _CONFERENCE_FIELDS = (
 # Create parameters the domain keeps in typed fields, not in the settings bag.
 _TYPED = (
     "parent",
+    "attributes",  # Rollcall's record only: never in the carrier's settings
+    "alerts",  # the conference's timers: Rollcall's own
     "request_id",
     "from_endpoint",
     "to_endpoint",
@@ -214,6 +216,8 @@ def create_command(request: pb.CreateParticipantRequest, ref: ConferenceRef) -> 
         )
     if bad:
         raise errors.invalid(bad)
+    attrs = attributes.checked(request.attributes)
+    rules = alert_rules(request.alerts) if request.HasField("alerts") else None
     return CreateCommand(
         conference=ref,
         from_endpoint=request.from_endpoint,
@@ -255,6 +259,32 @@ def create_command(request: pb.CreateParticipantRequest, ref: ConferenceRef) -> 
         region=enum_word(enums_pb2.Region.DESCRIPTOR, request.region),
         request_id=request.request_id,
         fingerprint=fingerprint(request),
+        attributes=attrs,
+        alerts=rules,
+    )
+
+
+def alert_rules(message: pb.ConferenceAlerts) -> AlertRules:
+    """A Create's alert rules, checked (INVALID_ARGUMENT naming each bad field)."""
+    bad: list[FieldViolation] = []
+    for field in ("hold_seconds", "duration_seconds", "empty_seconds", "no_agent_seconds"):
+        value = getattr(message, field)
+        if not 0 <= value <= 366 * 24 * 3600:
+            bad.append(FieldViolation(f"alerts.{field}", "must be 0 (off) to 31622400 seconds"))
+    agent = message.agent_attribute or AlertRules().agent_attribute
+    try:
+        attributes.parse_filter([agent], "alerts.agent_attribute")
+    except errors.RollcallError as error:
+        bad.extend(error.violations)
+    if bad:
+        raise errors.invalid(bad)
+    return AlertRules(
+        hold_seconds=message.hold_seconds,
+        duration_seconds=message.duration_seconds,
+        empty_seconds=message.empty_seconds,
+        no_agent_seconds=message.no_agent_seconds,
+        agent_attribute=agent,
+        end_conference=message.end_conference,
     )
 
 
@@ -273,6 +303,7 @@ def update_command(request: pb.UpdateParticipantRequest) -> UpdateCommand:
     _check_enums(request, bad)
     if bad:
         raise errors.invalid(bad)
+    attributes.check_update(request.attributes)
 
     def opt(field: str) -> Any:
         return getattr(request, field) if _has(request, field) else None
@@ -291,4 +322,6 @@ def update_command(request: pb.UpdateParticipantRequest) -> UpdateCommand:
         coaching=opt("coaching"),
         call_sid_to_coach=opt("call_sid_to_coach"),
         etag=request.etag,
+        attributes=dict(request.attributes) if request.attributes else None,
+        replace_attributes=request.replace_attributes,
     )

@@ -279,9 +279,37 @@ def needs_ending_label(event: Event) -> bool:
     )
 
 
+def alert_callback(event: Event) -> Callback | None:
+    """A CONFERENCE_ALERT to the conference's StatusCallback, whatever its
+    selection (no Twilio word subscribes to Rollcall's alerts): Twilio's
+    conference fields, StatusCallbackEvent `conference-alert`, and the alert
+    as AlertKind, AlertThresholdSeconds, AlertSince (RFC 2822),
+    AlertEndsConference, with the participant's fields for a hold."""
+    conf, alert = event.conference, event.alert
+    url = conf.status_callback.url or ""
+    if alert is None or not url:
+        return None
+    params = {
+        "ConferenceSid": conf.sid,
+        "FriendlyName": conf.friendly_name,
+        "AccountSid": conf.account_sid,
+        "Timestamp": rfc2822(event.time),
+        "StatusCallbackEvent": event.type.value,
+        "AlertKind": alert.kind.value,
+        "AlertThresholdSeconds": f"{alert.threshold_seconds:g}",
+        "AlertSince": rfc2822(alert.since),
+        "AlertEndsConference": boolean(alert.ends_conference),
+    }
+    if event.participant is not None:
+        params.update(participant_fields(event.participant))
+    return Callback(Kind.CONFERENCE, url, conf.status_callback.method, params, event.type.value)
+
+
 def conference_callback(event: Event, *, ending_label: str | None = None) -> Callback | None:
     """The conference's StatusCallback for this event, if selected."""
     conf = event.conference
+    if event.type is EventType.CONFERENCE_ALERT:
+        return alert_callback(event)
     word = CONFERENCE_WORDS.get(event.type)
     url = conf.status_callback.url or ""
     if word is None or not url or word not in conference_events(conf):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -44,6 +45,11 @@ return Array.from(document.querySelectorAll('article.conference')).map(function 
         status: row.querySelector('.status').textContent,
         muted: row.querySelector('.muted').textContent === 'yes',
         hold: row.querySelector('.hold').textContent === 'yes',
+        talk: row.querySelector('.talk').textContent,
+        held: row.querySelector('.held').textContent,
+        answered: row.querySelector('.answered').textContent,
+        speaking: row.querySelector('.speaking').textContent === 'yes',
+        attributes: JSON.parse(row.dataset.attributes || '{}'),
       };
     }),
   };
@@ -303,7 +309,11 @@ def test_hold_kick_and_end_conference_from_the_page(tmp_path: Path, browser: Any
 
     with server(tmp_path) as process, client(process) as api:
         agent = api.create_participant(
-            "desk", from_endpoint=FROM, to_endpoint="+15551230541", label="agent"
+            "desk",
+            from_endpoint=FROM,
+            to_endpoint="+15551230541",
+            label="agent",
+            attributes={"role": "agent"},
         )
         customer = api.create_participant(
             "desk", from_endpoint=FROM, to_endpoint="+15551230542", label="customer"
@@ -316,8 +326,14 @@ def test_hold_kick_and_end_conference_from_the_page(tmp_path: Path, browser: Any
             row = browser.find_element(By.CSS_SELECTOR, f'tr[data-call-sid="{call_sid}"]')
             row.find_element(By.CSS_SELECTOR, f'button[data-action="{action}"]').click()
 
+        shown = rows(browser)[agent.call_sid]
+        assert (shown["held"], shown["answered"], shown["speaking"]) == ("0:00 (0)", "-", False)
+        assert shown["attributes"] == {"role": "agent"}
+        assert re.fullmatch(r"\d+:\d\d", shown["talk"]), shown
         press(agent.call_sid, "hold")
         until(browser, lambda: rows(browser)[agent.call_sid]["hold"])
+        # The hold's clock runs on the page from the server's hold_since.
+        until(browser, lambda: rows(browser)[agent.call_sid]["held"].endswith(" (1)"))
         assert api.fetch_participant("desk", "agent").hold is True
         press(customer.call_sid, "kick")
         until(browser, lambda: set(rows(browser)) == {agent.call_sid})

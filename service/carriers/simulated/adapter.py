@@ -16,12 +16,15 @@ shown live and it never answers errors.call_gone().
 Rule 5: reconcile() keeps answered calls running (their time limit re-armed)
 and reports every other open call failed, since its timers did not survive
 the restart.
+Rule 5: speech is scripted (speak()): speech-start and -stop reports of a
+live call on the clock, numbered in one sequence of the carrier's conference
+events; none for a call that has ended.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 from service.carriers.simulated.calls import CallRequest, Outcome, SimulatedCalls
 from service.clock import Clock
@@ -29,6 +32,8 @@ from service.core.model import CallStatus, new_sid
 from service.core.ports.carrier import (
     AnnounceConference,
     CallReport,
+    ConferenceEvent,
+    ConferenceReport,
     Effect,
     EndConference,
     Kick,
@@ -65,6 +70,7 @@ class SimulatedCarrier:
         self._clock = clock
         self._sink = sink
         self._calls: dict[str, _Call] = {}
+        self._speech_sequence = 0
         self._timelines = SimulatedCalls(
             clock,
             self._progress,
@@ -134,6 +140,45 @@ class SimulatedCarrier:
     async def close(self) -> None:
         self._calls.clear()
         await self._timelines.close()
+
+    # -- scripts (tests and demos) -------------------------------------------------
+
+    def speak(self, call_sid: str, script: Sequence[tuple[float, float]]) -> int:
+        """Script speech on a live call: each (start, seconds) from now, a
+        participant-speech-start then, and a -stop `seconds` later, reported
+        like a carrier's (numbered in the conference, on the clock). Returns
+        how many reports were scheduled (0: no such live call)."""
+        call = self._calls.get(call_sid)
+        if call is None:
+            return 0
+        for start, seconds in script:
+            for delay, event in (
+                (start, ConferenceEvent.PARTICIPANT_SPEECH_START),
+                (start + seconds, ConferenceEvent.PARTICIPANT_SPEECH_STOP),
+            ):
+                self._clock.call_later(delay, self._speech_report(call_sid, event))
+        return 2 * len(script)
+
+    def _speech_report(
+        self, call_sid: str, event: ConferenceEvent
+    ) -> Callable[[], Awaitable[None]]:
+        async def report() -> None:
+            call = self._calls.get(call_sid)
+            if call is None:
+                return  # the call ended meanwhile: a carrier reports nothing
+            self._speech_sequence += 1
+            await self._sink(
+                ConferenceReport(
+                    event,
+                    call.conference_sid,
+                    self._speech_sequence,
+                    self._clock.now(),
+                    account_sid=call.account_sid,
+                    call_sid=call_sid,
+                )
+            )
+
+        return report
 
     # -- introspection ---------------------------------------------------------
 

@@ -36,10 +36,8 @@ from service.core.ports.carrier import (
 )
 
 CALL_EVENTS = tuple(enum_words(enums_pb2.CallEvent.DESCRIPTOR))
-# Every conference event but `speaker` (Rollcall keeps no speech events).
-CONFERENCE_EVENTS = tuple(
-    word for word in enum_words(enums_pb2.ConferenceCallbackEvent.DESCRIPTOR) if word != "speaker"
-)
+# Every conference event, `speaker` included (speech reports: service.core.speech).
+CONFERENCE_EVENTS = tuple(enum_words(enums_pb2.ConferenceCallbackEvent.DESCRIPTOR))
 LABEL_PREFIX = "rc-"
 CONFERENCE_PREFIX = "rollcall-"
 _HEX = frozenset(string.hexdigits)
