@@ -27,6 +27,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
 from clients.cli_callbacks import add_callbacks
+from clients.cli_connection import add_tls_options, channel_tls
 from clients.cli_participants import DEFAULT_TARGET, UsageError, add_participants
 from clients.cli_watch import add_watch
 
@@ -121,7 +122,8 @@ def gateway_addresses(args: argparse.Namespace, environ: Mapping[str, str]) -> t
 
 def run_gateway(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     target, listen = gateway_addresses(args, environ)
-    return _entry_point("service.gateway.standalone", "run_gateway")(target, listen)
+    tls = channel_tls(args, environ)
+    return _entry_point("service.gateway.standalone", "run_gateway")(target, listen, tls)
 
 
 def _metavar(name: str, kind: type) -> str:
@@ -185,8 +187,10 @@ def _gateway_flags(gateway: argparse.ArgumentParser) -> None:
         "--listen",
         metavar="HOST:PORT",
         help=f"where to serve HTTP (env {env_name('http_listen')}, "
-        f"default {Settings().http_listen})",
+        f"default {Settings().http_listen}); HTTPS with ROLLCALL_TLS_CERT_FILE and "
+        "ROLLCALL_TLS_KEY_FILE (ROLLCALL_TLS_CLIENT_CA_FILE: mutual)",
     )
+    add_tls_options(gateway.add_argument_group("TLS to the gRPC service"))
 
 
 def _add_gateway(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -32,8 +32,10 @@ _SERVICE = "/rollcall.v1.CallbackService/"
 
 
 def _channel(connection: Connection) -> grpc.Channel:
-    if connection.secure:
-        return grpc.secure_channel(connection.target, grpc.ssl_channel_credentials())
+    if connection.tls.enabled:
+        return grpc.secure_channel(
+            connection.target, connection.tls.credentials(), options=connection.tls.options()
+        )
     return grpc.insecure_channel(connection.target)
 
 

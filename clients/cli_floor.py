@@ -149,12 +149,7 @@ def floor_lines(state: FloorState, item: AccountItem, now: float) -> list[str]:
 
 
 def _client(connection: Connection, args: argparse.Namespace) -> AsyncRollcallClient:
-    return AsyncRollcallClient(
-        connection.target,
-        connection.username,
-        connection.password,
-        account_sid=connection.account_sid,
-        secure=connection.secure,
+    return connection.client(
         keepalive=args.keepalive,
         keepalive_timeout=args.keepalive_timeout,
     )

@@ -27,7 +27,6 @@ from clients.cli_participants import (
 from clients.client import (
     DEFAULT_KEEPALIVE_SECONDS,
     DEFAULT_KEEPALIVE_TIMEOUT_SECONDS,
-    AsyncRollcallClient,
 )
 from clients.errors import RollcallClientError
 from clients.output import error_text, watch_json, watch_text
@@ -46,12 +45,7 @@ def event_type_argument(text: str) -> int:
 
 async def watch_lines(connection: Connection, args: argparse.Namespace, out: TextIO) -> None:
     as_json = bool(getattr(args, "json", False))
-    async with AsyncRollcallClient(
-        connection.target,
-        connection.username,
-        connection.password,
-        account_sid=connection.account_sid,
-        secure=connection.secure,
+    async with connection.client(
         keepalive=args.keepalive,
         keepalive_timeout=args.keepalive_timeout,
     ) as client:

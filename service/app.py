@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import tempfile
 from collections.abc import Callable
 
 import grpc
@@ -75,6 +76,7 @@ from service.rpc.watch_account import AccountWatch
 from service.rpc.watch_tokens import WatchTokens
 from service.store.choose import open_store
 from service.store.parts import StoreParts
+from service.tls import GrpcCredentials, HttpContext, TlsFiles
 from service.webhooks.destinations import DestinationPolicy
 from service.webhooks.dispatcher import Policy, WebhookDispatcher
 from service.webhooks.redelivery import Redeliverer
@@ -147,6 +149,13 @@ class App:
         self._metrics: web.AppRunner | None = None
         self.metrics_port: int | None = None
         self._stopping = False
+        # TLS on both ports when the settings give a certificate (service.tls).
+        self.tls = TlsFiles.from_settings(settings)
+        self.grpc_tls: GrpcCredentials | None = None
+        self.http_tls = (
+            HttpContext(self.tls) if self.tls is not None and settings.http_listen else None
+        )
+        self._probe_dir: tempfile.TemporaryDirectory[str] | None = None
 
     async def start(self) -> None:
         s = self.settings
@@ -296,13 +305,11 @@ class App:
             ),
             server,
         )
-        self.grpc_port = server.add_insecure_port(s.grpc_listen)
-        if self.grpc_port == 0:
-            raise OSError(f"cannot listen on {s.grpc_listen}")
+        probe_target = self._bind_grpc(server)
         await server.start()
         self._server = server
         if self._queue_probe is not None:
-            await self._queue_probe.start(own_target(s.grpc_listen, self.grpc_port))
+            await self._queue_probe.start(probe_target)
         for name in HEALTH_NAMES:
             await self._health.set(name, health_pb2.HealthCheckResponse.SERVING)
         self.store_health.on_change(self._store_health_changed)
@@ -317,6 +324,7 @@ class App:
             gateway = await start_gateway(
                 LocalUpstream(self.api, self.conference_api),
                 s.http_listen,
+                ssl_context=self.http_tls.context if self.http_tls is not None else None,
                 limits=HttpLimits.from_settings(s),
                 extra_routes=carrier_ingest(self) if self.chosen.twilio is not None else None,
                 ready=self.ready,
@@ -336,12 +344,33 @@ class App:
             extra={"grpc_port": self.grpc_port, "http_port": self.http_port},
         )
 
+    def _bind_grpc(self, server: grpc.aio.Server) -> str:
+        """Bind the gRPC port (TLS when the settings give a certificate); the
+        target the queue probes reach this server at: the port itself, or,
+        with TLS, a plaintext Unix socket in a directory only this user may
+        enter (the probe has no client certificate for mutual TLS)."""
+        s = self.settings
+        if self.tls is None:
+            self.grpc_port = server.add_insecure_port(s.grpc_listen)
+        else:
+            self.grpc_tls = GrpcCredentials(self.tls)
+            self.grpc_port = server.add_secure_port(s.grpc_listen, self.grpc_tls.credentials)
+        if self.grpc_port == 0:
+            raise OSError(f"cannot listen on {s.grpc_listen}")
+        if self.tls is None or self._queue_probe is None:
+            return own_target(s.grpc_listen, self.grpc_port)
+        self._probe_dir = tempfile.TemporaryDirectory(prefix="rollcall-probe-")
+        target = f"unix:{self._probe_dir.name}/grpc.sock"
+        server.add_insecure_port(target)
+        return target
+
     def public_base_url(self) -> str:
         """Where the carrier reaches this server: the setting, else the HTTP address."""
         if self.settings.public_base_url:
             return self.settings.public_base_url.rstrip("/")
         host = self.settings.http_listen.rpartition(":")[0] or "127.0.0.1"
-        return f"http://{host}:{self.http_port}"
+        scheme = "https" if self.tls is not None else "http"
+        return f"{scheme}://{host}:{self.http_port}"
 
     async def ready(self) -> bool:
         """What health says of the services (REST /readyz): the store serves
@@ -453,6 +482,9 @@ class App:
         if self.webhooks is not None:
             await self.webhooks.stop()
         await self.store.close()
+        if self._probe_dir is not None:
+            self._probe_dir.cleanup()
+            self._probe_dir = None
 
     async def _stop_server(self, server: grpc.aio.Server) -> None:
         """Close grpc's port with nothing it accepted left unanswered: new calls

@@ -99,6 +99,10 @@ class Settings:
     # Comma-separated origins (scheme://host[:port]); empty: same origin only.
     http_cors_origins: str = ""
     max_wait_seconds: float = 0.5
+    # Issue 26: TLS on the gRPC and REST ports (service.tls).
+    tls_cert_file: str = ""
+    tls_key_file: str = ""
+    tls_client_ca_file: str = ""
 
 
 SETTINGS_HELP: dict[str, str] = {
@@ -313,6 +317,16 @@ SETTINGS_HELP: dict[str, str] = {
         " it is handled; one that waited longer is refused RESOURCE_EXHAUSTED (OVERLOADED,"
         " REST 429) at once instead of being served late (0 = never; health checks and"
         " watch streams are never refused for it)"
+    ),
+    # Issue 26: TLS (service.tls).
+    "tls_cert_file": (
+        "PEM certificate chain served on the gRPC and REST ports; with tls_key_file it turns"
+        " TLS on ('' = plaintext); reloaded when the file changes"
+    ),
+    "tls_key_file": "PEM private key of tls_cert_file; reloaded when the file changes",
+    "tls_client_ca_file": (
+        "PEM CA certificates for mutual TLS: clients must present a certificate signed by"
+        " one ('' = no client certificates asked)"
     ),
 }
 
