@@ -29,7 +29,6 @@ from collections.abc import Callable
 import grpc
 from aiohttp import web
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
 
 from rollcall.v1 import callback_service_pb2 as callback_pb
 from rollcall.v1 import callback_service_pb2_grpc as callback_pb_grpc
@@ -58,6 +57,7 @@ from service.maintenance import RetentionPass, running
 from service.metrics import start_metrics
 from service.ratelimit import RateLimiter
 from service.replicas import Coordinator
+from service.rpc import reflection
 from service.rpc.account_cursor import CursorSeal
 from service.rpc.callbacks import CallbackApi, CallbackServicer
 from service.rpc.conference_servicer import ConferenceServicer
@@ -295,14 +295,8 @@ class App:
         )
         self._health = health.aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
-        reflection.enable_server_reflection(
-            (
-                SERVICE_NAME,
-                CONFERENCE_SERVICE_NAME,
-                CALLBACK_SERVICE_NAME,
-                health.SERVICE_NAME,
-                reflection.SERVICE_NAME,
-            ),
+        reflection.enable(
+            (SERVICE_NAME, CONFERENCE_SERVICE_NAME, CALLBACK_SERVICE_NAME, health.SERVICE_NAME),
             server,
         )
         probe_target = self._bind_grpc(server)
