@@ -1,4 +1,5 @@
-"""The `rollcall` command line: `serve`, `gateway`, `participants ...`, `watch`, `callbacks ...`.
+"""The `rollcall` command line: `serve`, `gateway`, `participants ...`, `conferences ...`,
+`watch`, `callbacks ...`.
 
 Rule 1: the CLI adds no behaviour of its own. `serve` has one flag per field
 of service.config.Settings, plus one per old name in its ALIASES (help from
@@ -10,8 +11,10 @@ Rule 2: only `serve` and `gateway` import the server package, and only once
 one of them is chosen (their flags are added when their parser is first
 used): the client commands run with the client alone; without the server's
 dependencies (no [server] extra) they print one line naming what to install.
-Rule 3: main() always returns the exit code: 0 done, 1 the service refused or
-the server is not installed, 2 usage, 130 interrupted.
+Rule 3: main() always returns the exit code (clients.cli_errors): 0 done, 1
+the service refused or the server is not installed, 2 usage, 3 not found, 4
+the service unavailable, 130 interrupted; a closed stdout (`| head`) ends
+quietly with 0. Errors are one line on stderr, or with --json one JSON object.
 """
 
 from __future__ import annotations
@@ -27,7 +30,9 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
 from clients.cli_callbacks import add_callbacks
+from clients.cli_conferences import add_conferences
 from clients.cli_connection import add_tls_options, channel_tls
+from clients.cli_errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, usage_text
 from clients.cli_participants import DEFAULT_TARGET, UsageError, add_participants
 from clients.cli_watch import add_watch
 
@@ -227,6 +232,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_serve(commands)
     _add_gateway(commands)
     add_participants(commands)
+    add_conferences(commands)
     add_watch(commands)
     add_callbacks(commands)
     return parser
@@ -249,10 +255,20 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.handler(args, os.environ))
     except UsageError as exc:
+        as_json = usage_text(str(exc), bool(getattr(args, "json", False)))
+        if as_json is not None:
+            print(as_json, file=sys.stderr)
+            return EXIT_USAGE
         command: argparse.ArgumentParser = args.parser
         command.print_usage(sys.stderr)
         print(f"{command.prog}: error: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
+    except BrokenPipeError:
+        # The reader stopped reading (`| head`): end quietly. Python would
+        # otherwise complain when it flushes stdout at exit.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_OK
     except ServerNotInstalled as exc:
         print(
             f"rollcall {args.command} needs the server: pip install '{DISTRIBUTION}[server]' "
@@ -263,7 +279,7 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exc:
         return _exit_code(exc)
     except KeyboardInterrupt:
-        return 130
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":

@@ -13,17 +13,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from collections.abc import Mapping
 from typing import Any
 
 import grpc
 from google.protobuf import json_format
 
+from clients.cli_errors import report
 from clients.cli_participants import Connection, connection_options, resolve_connection
 from clients.client import basic_credentials
 from clients.errors import RollcallClientError
-from clients.output import error_text
 from rollcall.v1 import callback_service_pb2 as pb
 
 __all__ = ["add_callbacks"]
@@ -117,8 +116,7 @@ def _run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     try:
         output = run(args, connection)
     except RollcallClientError as exc:
-        print(error_text(exc), file=sys.stderr)
-        return 1
+        return report(exc, args, connection.target, connection.secure)
     print(output)
     return 0
 

@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import TextIO
 
+from clients.cli_errors import report
 from clients.cli_participants import Connection, UsageError, connection_options, resolve_connection
 from clients.client import AsyncRollcallClient
 from clients.errors import RollcallClientError
@@ -34,7 +35,7 @@ from clients.floor import (
     FloorState,
     SnapshotComplete,
 )
-from clients.output import _as_dict, _conference_summary, _participant_summary, error_text
+from clients.output import _as_dict, _conference_summary, _participant_summary
 from clients.watch_items import Reconnected
 from clients.words import enum_word
 from rollcall.v1 import participant_pb2
@@ -226,8 +227,7 @@ def run_account(
     try:
         asyncio.run(work(connection, args, sys.stdout))  # type: ignore[arg-type]
     except RollcallClientError as exc:
-        print(error_text(exc), file=sys.stderr)
-        return 1
+        return report(exc, args, connection.target, connection.secure)
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
     except KeyboardInterrupt:

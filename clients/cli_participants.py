@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import sys
 from collections.abc import Awaitable, Callable, Mapping
 from typing import cast
 
@@ -26,11 +25,11 @@ from clients.cli_connection import (
     connection_options,
     resolve_connection,
 )
+from clients.cli_errors import report
 from clients.client import AsyncRollcallClient
 from clients.errors import RollcallClientError
 from clients.fields import CreateFields, UpdateFields, field_by_name, parse_text
 from clients.output import (
-    error_text,
     message_json,
     participant_text,
     participants_json,
@@ -65,6 +64,11 @@ _CREATE_FLAGS = (
 )
 _UPDATE_FLAGS = tuple(UpdateFields.__annotations__)
 
+CONFERENCE_HELP = "conference SID (CF...) or the friendly name of an active conference"
+CREATE_CONFERENCE_HELP = (
+    "conference SID (CF...) or friendly name: the active conference of that name is"
+    " joined, or one is created"
+)
 Action = Callable[[AsyncRollcallClient, argparse.Namespace], Awaitable[str]]
 
 
@@ -181,8 +185,7 @@ def _runner(action: Action) -> Callable[[argparse.Namespace, Mapping[str, str]],
         try:
             output = asyncio.run(_call(action, connection, args))
         except RollcallClientError as exc:
-            print(error_text(exc), file=sys.stderr)
-            return 1
+            return report(exc, args, connection.target, connection.secure)
         except ValueError as exc:
             # Refused by clients.fields before anything was sent.
             raise UsageError(str(exc)) from exc
@@ -211,7 +214,7 @@ def add_participants(commands: argparse._SubParsersAction[argparse.ArgumentParse
         parser.add_argument(
             "conference",
             metavar="CONFERENCE",
-            help="conference SID (CF...)" + (" or friendly name" if name == "create" else ""),
+            help=CREATE_CONFERENCE_HELP if name == "create" else CONFERENCE_HELP,
         )
         if name != "create" and name != "list":
             parser.add_argument(

@@ -17,6 +17,7 @@ import sys
 from collections.abc import Mapping
 from typing import TextIO
 
+from clients.cli_errors import report
 from clients.cli_floor import add_floor, run_account, watch_all
 from clients.cli_participants import (
     Connection,
@@ -29,7 +30,7 @@ from clients.client import (
     DEFAULT_KEEPALIVE_TIMEOUT_SECONDS,
 )
 from clients.errors import RollcallClientError
-from clients.output import error_text, watch_json, watch_text
+from clients.output import watch_json, watch_text
 from clients.watch_items import event_type_number, event_type_words
 
 __all__ = ["add_watch", "event_type_argument", "run_watch"]
@@ -79,8 +80,7 @@ def run_watch(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     try:
         asyncio.run(watch_lines(connection, args, sys.stdout))
     except RollcallClientError as exc:
-        print(error_text(exc), file=sys.stderr)
-        return 1
+        return report(exc, args, connection.target, connection.secure)
     except ValueError as exc:
         # Refused by the client before anything was sent.
         raise UsageError(str(exc)) from exc
@@ -99,7 +99,12 @@ def add_watch(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
         "print every change after that revision instead of a snapshot. A lost or silent "
         "stream is resumed where it stopped (a `-- reconnected` line says so).",
     )
-    watch.add_argument("conference", metavar="CONFERENCE", nargs="?", help="conference SID (CF...)")
+    watch.add_argument(
+        "conference",
+        metavar="CONFERENCE",
+        nargs="?",
+        help="conference SID (CF...) or the friendly name of an active conference",
+    )
     watch.add_argument(
         "--all",
         action="store_true",

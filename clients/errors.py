@@ -49,7 +49,7 @@ class RollcallClientError(Exception):
 
     code: the gRPC status name ("NOT_FOUND"); reason: the stable ErrorInfo
     reason ("PARTICIPANT_NOT_FOUND"); twilio_code: Twilio's error code, when
-    the error has one; http_status: the status the REST gateway would answer;
+    the server sent one; http_status: the status the REST gateway would answer;
     retry_delay: seconds the server asked to wait before a retry (RetryInfo).
     """
 
@@ -93,7 +93,9 @@ class RollcallClientError(Exception):
             code_name,
             decoded.reason,
             decoded.message,
-            twilio_code=decoded.twilio_code,
+            # A client shows no Twilio code the server did not send (the REST
+            # gateway, which must answer one, uses the decoder's).
+            twilio_code=decoded.twilio_code if decoded.twilio_code_sent else None,
             http_status=decoded.http_status,
             field_violations=tuple(
                 FieldViolation(field, description) for field, description in decoded.violations

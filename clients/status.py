@@ -66,6 +66,8 @@ class DecodedStatus:
     metadata: dict[str, str] = dataclasses.field(default_factory=dict)
     # Seconds the server asks the caller to wait before a retry (RetryInfo).
     retry_delay: float | None = None
+    # Whether twilio_code came from the server (else Rule 2 supplied it).
+    twilio_code_sent: bool = False
 
 
 def decode(code_name: str, message: str, status: status_pb2.Status | None) -> DecodedStatus:
@@ -93,6 +95,7 @@ def decode(code_name: str, message: str, status: status_pb2.Status | None) -> De
                 detail.Unpack(retry)
                 retry_delay = retry.retry_delay.ToTimedelta().total_seconds()
     twilio = metadata.pop("twilio_code", None)
+    sent = bool(twilio)
     http = metadata.pop("http_status", None)
     if twilio is None and code in ("INTERNAL", "UNAVAILABLE"):
         twilio = "20500" if code == "INTERNAL" else "20503"
@@ -105,6 +108,7 @@ def decode(code_name: str, message: str, status: status_pb2.Status | None) -> De
         violations=tuple(violations),
         metadata=metadata,
         retry_delay=retry_delay,
+        twilio_code_sent=sent,
     )
 
 

@@ -74,7 +74,7 @@ from service.rpc.servicer import ParticipantServicer
 from service.rpc.watch import WatchHub
 from service.rpc.watch_account import AccountWatch
 from service.rpc.watch_tokens import WatchTokens
-from service.store.choose import open_store
+from service.store.choose import database_unavailable, open_store
 from service.store.parts import StoreParts
 from service.tls import GrpcCredentials, HttpContext, TlsFiles
 from service.webhooks.destinations import DestinationPolicy
@@ -168,7 +168,10 @@ class App:
         destinations = DestinationPolicy.from_specs(
             s.callback_allow_networks, s.callback_deny_networks
         )
-        await self.store.open()
+        try:
+            await self.store.open()
+        except Exception as exc:
+            raise database_unavailable(s.database, exc) from exc
         self.demo = await keys.demo_account(self.store, s)
         if self.demo is not None:
             accounts.setdefault(self.demo.account_sid, self.demo.auth_token)

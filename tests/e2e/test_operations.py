@@ -211,5 +211,23 @@ def test_any_failure_to_start_is_one_line_on_stderr_and_exit_1(tmp_path: Path) -
     assert len(said) == 1, stderr
     assert said[0].startswith("rollcall: cannot start: "), said
     assert said[0] == (
-        "rollcall: cannot start: sqlite3.OperationalError: unable to open database file"
+        f"rollcall: cannot start: cannot open the SQLite database {directory} (setting"
+        " ROLLCALL_DATABASE or --database): unable to open database file"
     )
+
+
+def test_an_unreachable_postgresql_is_one_line_naming_host_port_and_setting(
+    tmp_path: Path,
+) -> None:
+    from tests.ports import closed_port
+
+    port = closed_port()
+    database = f"postgresql://rollcall:hunter2-secret@127.0.0.1:{port}/calls"
+    code, stderr = _serve_process(tmp_path, ROLLCALL_DATABASE=database)
+    assert code == 1, stderr
+    said = [line for line in stderr.splitlines() if not line.startswith("{")]
+    assert said == [
+        f"rollcall: cannot start: PostgreSQL not reachable at 127.0.0.1:{port} (database"
+        " calls, setting ROLLCALL_DATABASE or --database): [Errno 111] Connection refused"
+    ]
+    assert "hunter2" not in stderr
