@@ -19,7 +19,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from clients import AsyncRollcallClient, RollcallClientError
+from clients import AsyncRollcallClient, RollcallClientError, cli
 from clients.tls import ChannelTls
 from service.gateway.server import Gateway
 from service.gateway.standalone import serve_gateway
@@ -129,6 +129,11 @@ async def test_refusals_say_why(mtls: Harness, pki: Pki) -> None:
         mtls, ca_file=pki.ca.ca_file, cert_file=stranger.cert_file, key_file=stranger.key_file
     )
     assert foreign.code == "UNAVAILABLE"
+    expired = pki.ca.issue("expired client", client=True, expired=True)
+    late = await refusal(
+        mtls, ca_file=pki.ca.ca_file, cert_file=expired.cert_file, key_file=expired.key_file
+    )
+    assert late.code == "UNAVAILABLE"
     # REST refuses the same way, in the handshake.
     with pytest.raises(aiohttp.ClientError):
         await rest_create(f"https://localhost:{mtls.app.http_port}", https(pki.ca.ca_file), "x")
@@ -212,3 +217,28 @@ def test_half_a_certificate_pair_stops_the_start(tmp_path: Path, pki: Pki) -> No
                 tmp_path, tls_cert_file=pki.server.cert_file, tls_key_file=pki.client.key_file
             )
         )
+
+
+@pytest.mark.slow  # the refused handshake is retried, as UNAVAILABLE is
+async def test_the_cli_over_mutual_tls_and_its_refusal_in_one_line(
+    mtls: Harness, pki: Pki, capsys: pytest.CaptureFixture[str]
+) -> None:
+    connect = ["--target", mtls.grpc_target, "--account-sid", ACCOUNT_SID]
+    connect += ["--auth-token", AUTH_TOKEN, "--cert-file", pki.client.cert_file]
+    connect += ["--key-file", pki.client.key_file, "--server-name", "localhost"]
+    code = await asyncio.to_thread(
+        cli.main, ["conferences", "list", "--ca-file", pki.ca.ca_file, *connect]
+    )
+    out, err = capsys.readouterr()
+    assert (code, err) == (0, ""), err
+    assert out.startswith("CONFERENCE SID")
+    code = await asyncio.to_thread(
+        cli.main, ["conferences", "list", "--ca-file", pki.other.ca_file, *connect]
+    )
+    out, err = capsys.readouterr()
+    assert (code, out) == (4, "")
+    assert err == (
+        f"error: TLS handshake with {mtls.grpc_target} failed (TLS_HANDSHAKE_FAILED):"
+        " the certificate is signed by an untrusted CA;"
+        " give the CA that signed the server's certificate: --ca-file\n"
+    )
