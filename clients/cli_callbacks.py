@@ -6,7 +6,7 @@ Rule 2: `list` prints every page, in the service's order (oldest first), one lin
         per dead letter or one JSON document; `redeliver` asks the service to send
         them again in that order and prints how many were accepted and how many
         are still kept.
-Rule 3: exit codes as for every command: 0 done, 1 the service refused.
+Rule 3: errors and exit codes as for every command (clients.cli_errors).
 """
 
 from __future__ import annotations

@@ -9,8 +9,8 @@ and every second for the time columns); anywhere else it prints the table
 once the snapshot is complete, then one plain line per change, and never an
 escape sequence.
 Rule 3: like `rollcall watch`, they run until Ctrl-C (exit 130, quietly) or
-until the service refuses (exit 1); a lost stream is resumed by the client
-and says so once on stderr.
+until the service refuses (exit 1, 3 or 4: clients.cli_errors); a lost stream
+is resumed by the client and says so once on stderr.
 """
 
 from __future__ import annotations

@@ -5,7 +5,8 @@ keyword arguments and nothing else (values are checked by clients.fields, as
 for any caller).
 Rule 2: connection options may be given before or after the action and fall
 back to ROLLCALL_* (then TWILIO_*) variables.
-Rule 3: exit codes: 0 done, 1 the service refused (RollcallClientError), 2 usage.
+Rule 3: errors and exit codes as for every command (clients.cli_errors): 0 done,
+1 refused, 2 usage, 3 not found, 4 the service unavailable.
 """
 
 from __future__ import annotations

@@ -4,8 +4,8 @@ conference of the account, see clients.cli_floor) live, one line per item.
 The rule it keeps: the command is AsyncRollcallClient.watch and nothing more;
 each item is printed (and flushed) the moment it arrives, readable or as one
 JSON object per line (clients.output). It runs until the conference ends
-(exit 0), the service refuses (exit 1) or Ctrl-C (exit 130, quietly); a broken
-or silent stream is resumed by the client, says so once on stderr
+(exit 0), the service refuses (exit 1, 3 or 4: clients.cli_errors) or Ctrl-C
+(exit 130, quietly); a broken or silent stream is resumed by the client, says so once on stderr
 (`...; reconnecting`) and shows up as a `-- reconnected` line.
 """
 
