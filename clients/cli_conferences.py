@@ -15,7 +15,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 
 from clients.cli_connection import Connection, UsageError, connection_options, resolve_connection
-from clients.cli_errors import report
+from clients.cli_errors import report, usage_words
 from clients.cli_participants import CONFERENCE_HELP
 from clients.client import AsyncRollcallClient
 from clients.errors import RollcallClientError
@@ -82,7 +82,7 @@ def _runner(action: Action) -> Callable[[argparse.Namespace, Mapping[str, str]],
         except RollcallClientError as exc:
             return report(exc, args, connection.target, connection.secure)
         except ValueError as exc:
-            raise UsageError(str(exc)) from exc
+            raise UsageError(usage_words(exc, args)) from exc
         print(output)
         return 0
 

@@ -35,6 +35,7 @@ __all__ = [
     "flag_names",
     "report",
     "usage_text",
+    "usage_words",
 ]
 
 EXIT_OK = 0
@@ -185,3 +186,10 @@ def usage_text(message: str, as_json: bool) -> str | None:
         return None
     document = {"code": "USAGE", "reason": "USAGE", "message": message, "exit_code": EXIT_USAGE}
     return json.dumps({"error": document}, separators=(",", ":"))
+
+
+def usage_words(error: ValueError, args: argparse.Namespace) -> str:
+    """A value the client refused before sending, named by its flag."""
+    field = getattr(error, "field", None)
+    flags = flag_names(getattr(args, "parser", None))
+    return f"{flags[field]}: {error}" if field in flags else str(error)

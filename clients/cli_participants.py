@@ -26,7 +26,7 @@ from clients.cli_connection import (
     connection_options,
     resolve_connection,
 )
-from clients.cli_errors import report
+from clients.cli_errors import report, usage_words
 from clients.client import AsyncRollcallClient
 from clients.errors import RollcallClientError
 from clients.fields import CreateFields, UpdateFields, field_by_name, parse_text
@@ -189,7 +189,7 @@ def _runner(action: Action) -> Callable[[argparse.Namespace, Mapping[str, str]],
             return report(exc, args, connection.target, connection.secure)
         except ValueError as exc:
             # Refused by clients.fields before anything was sent.
-            raise UsageError(str(exc)) from exc
+            raise UsageError(usage_words(exc, args)) from exc
         print(output)
         return 0
 

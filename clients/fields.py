@@ -25,6 +25,7 @@ __all__ = [
     "CreateFields",
     "EnumArg",
     "EnumList",
+    "FieldValueError",
     "UpdateFields",
     "descriptor_of",
     "field_by_name",
@@ -170,6 +171,15 @@ def _scalar(field: FieldDescriptor, value: object) -> object:
     return value
 
 
+class FieldValueError(ValueError):
+    """A value a field does not take; `field` names the field (the CLI names
+    its flag instead)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
 def set_fields(message: Message, fields: Mapping[str, object]) -> None:
     """Set each keyword on the field of the same name; None leaves it unset.
 
@@ -183,10 +193,15 @@ def set_fields(message: Message, fields: Mapping[str, object]) -> None:
         field = descriptor.fields_by_name.get(name)
         if field is None:
             raise TypeError(f"{descriptor.name} has no field {name!r}")
-        if field.is_repeated:
-            getattr(message, name).extend(_scalar(field, item) for item in _split(value))
-        else:
-            setattr(message, name, _scalar(field, value))
+        try:
+            if field.is_repeated:
+                getattr(message, name).extend(_scalar(field, item) for item in _split(value))
+            else:
+                setattr(message, name, _scalar(field, value))
+        except FieldValueError:
+            raise
+        except ValueError as exc:
+            raise FieldValueError(name, str(exc)) from exc
 
 
 def parse_text(field: FieldDescriptor, raw: str) -> object:

@@ -18,6 +18,7 @@ from clients.cli_errors import (
 from clients.errors import FieldViolation, RollcallClientError
 
 TARGET = "127.0.0.1:50051"
+CREATE = ["participants", "create", "CF1", "--from", "+1", "--to", "+2"]
 
 
 def _flags(*argv: str) -> dict[str, str]:
@@ -123,3 +124,26 @@ def test_json_names_each_field_by_flag_and_proto_name() -> None:
             "exit_code": EXIT_FAILED,
         }
     }
+
+
+@pytest.mark.parametrize(
+    ("argv", "line"),
+    [
+        (
+            [*CREATE, "--status-callback-event", "x"],
+            "rollcall participants create: error: --status-callback-event: 'x' is not"
+            " a CallEvent: expected one of initiated, ringing, answered, completed",
+        ),
+        (
+            ["conferences", "list", "--status", "bogus"],
+            "rollcall conferences list: error: --status: 'bogus' is not a ConferenceStatus:"
+            " expected one of init, in-progress, completed",
+        ),
+    ],
+)
+def test_a_value_refused_before_sending_names_its_flag(
+    argv: list[str], line: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    connect = ["--target", "127.0.0.1:1", "--account-sid", "AC1", "--auth-token", "t"]
+    assert cli.main([*argv, *connect]) == 2
+    assert capsys.readouterr().err.splitlines()[-1] == line
