@@ -26,6 +26,7 @@ __all__ = [
     "CreateFields",
     "EnumArg",
     "EnumList",
+    "FieldValueError",
     "UpdateFields",
     "descriptor_of",
     "field_by_name",
@@ -184,6 +185,15 @@ def _is_map(field: FieldDescriptor) -> bool:
     return entry is not None and entry.GetOptions().map_entry
 
 
+class FieldValueError(ValueError):
+    """A value a field does not take; `field` names the field (the CLI names
+    its flag instead)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
 def set_fields(message: Message, fields: Mapping[str, object]) -> None:
     """Set each keyword on the field of the same name; None leaves it unset.
 
@@ -197,16 +207,21 @@ def set_fields(message: Message, fields: Mapping[str, object]) -> None:
         field = descriptor.fields_by_name.get(name)
         if field is None:
             raise TypeError(f"{descriptor.name} has no field {name!r}")
-        if isinstance(value, Message):
-            getattr(message, name).CopyFrom(value)
-        elif _is_map(field):
-            if not isinstance(value, Mapping):
-                raise TypeError(f"{name}: expected a mapping, not {value!r}")
-            getattr(message, name).update({str(k): str(v) for k, v in value.items()})
-        elif field.is_repeated:
-            getattr(message, name).extend(_scalar(field, item) for item in _split(value))
-        else:
-            setattr(message, name, _scalar(field, value))
+        try:
+            if isinstance(value, Message):
+                getattr(message, name).CopyFrom(value)
+            elif _is_map(field):
+                if not isinstance(value, Mapping):
+                    raise TypeError(f"{name}: expected a mapping, not {value!r}")
+                getattr(message, name).update({str(k): str(v) for k, v in value.items()})
+            elif field.is_repeated:
+                getattr(message, name).extend(_scalar(field, item) for item in _split(value))
+            else:
+                setattr(message, name, _scalar(field, value))
+        except FieldValueError:
+            raise
+        except ValueError as exc:
+            raise FieldValueError(name, str(exc)) from exc
 
 
 def parse_text(field: FieldDescriptor, raw: str) -> object:

