@@ -7,6 +7,8 @@ Rule 2: on SIGTERM or SIGINT it stops accepting, lets in-flight requests finish,
         closes the channel and returns 0.
 Rule 3: it is ready (GET /readyz) while its target's gRPC health says the
         ParticipantService is SERVING, and asks it afresh each time.
+Rule 4: it traces as `serve` does (service.tracing, the OTEL_* environment),
+        each gRPC call a child of its REST request's span.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from rollcall.v1 import participant_service_pb2 as pb
-from service import redact
+from service import redact, tracing
 from service.config import from_env
 from service.gateway.cors import parse_origins
 from service.gateway.protocol import HttpLimits
@@ -94,6 +96,10 @@ async def _main(target: str, listen: str) -> None:
 def run_gateway(target: str, listen: str) -> int:
     """Blocking: serve until SIGTERM/SIGINT, then shut down cleanly and return 0."""
     redact.install()  # it forwards callers' credentials: none may reach its log
-    asyncio.run(_main(target, listen))
+    tracing.configure()
+    try:
+        asyncio.run(_main(target, listen))
+    finally:
+        tracing.shutdown()
     log.info("REST gateway stopped")
     return 0

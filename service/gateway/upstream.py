@@ -11,10 +11,13 @@ Rule 3: answers are read, never changed: in process they may be shared between
 Rule 4: `watch_account` returns once the caller is authenticated (a refusal
         raises then, before any item), and its items are messages either way;
         closing the iterator ends the stream.
+Rule 5: over gRPC, each call carries the REST request's id (`x-request-id`)
+        and trace context (`traceparent`), so both faces log and trace it as one.
 """
 
 from __future__ import annotations
 
+import contextvars
 import logging
 from collections.abc import AsyncIterator
 from typing import Protocol
@@ -26,10 +29,16 @@ from rollcall.v1 import conference_service_pb2 as cpb
 from rollcall.v1 import conference_service_pb2_grpc as cpb_grpc
 from rollcall.v1 import participant_service_pb2 as pb
 from rollcall.v1 import participant_service_pb2_grpc as pb_grpc
+from service import tracing
 from service.core.errors import RollcallError, unauthenticated
 from service.gateway.status import from_rpc_error, from_status
 
 log = logging.getLogger(__name__)
+
+# The REST request being served (set by service.gateway.observe).
+REQUEST_ID: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "rollcall_request_id", default=None
+)
 
 
 class _ParticipantCalls(Protocol):
@@ -135,14 +144,20 @@ async def _messages(
 
 
 def _metadata(authorization: str | None) -> tuple[tuple[str, str], ...]:
-    if authorization is None:
-        return ()
-    # gRPC metadata values must be printable ASCII; anything else could never
-    # be a valid Basic credential, so it is refused here rather than crashing
-    # inside the channel.
-    if not authorization.isascii() or not authorization.isprintable():
-        raise unauthenticated()
-    return (("authorization", authorization),)
+    """The caller's credentials, this request's id and the trace context (Rule 5)."""
+    sent: dict[str, str] = {}
+    tracing.inject(sent)
+    request_id = REQUEST_ID.get()
+    if request_id is not None:
+        sent["x-request-id"] = request_id
+    if authorization is not None:
+        # gRPC metadata values must be printable ASCII; anything else could never
+        # be a valid Basic credential, so it is refused here rather than crashing
+        # inside the channel.
+        if not authorization.isascii() or not authorization.isprintable():
+            raise unauthenticated()
+        sent["authorization"] = authorization
+    return tuple(sent.items())
 
 
 def _translate(error: grpc.RpcError) -> RollcallError:

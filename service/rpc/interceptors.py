@@ -1,25 +1,34 @@
-"""One structured log line per RPC (method, status, reason, duration, peer), and its metrics.
+"""One structured log line per RPC, its metrics and its span.
 
-Rule 1: credentials never reach the log; only the method, the outcome and
-timing do, and every line is scrubbed (service.redact).
-Rule 2: every finished RPC is counted once, by method and status code
-(service.rpc.metrics).
+Rule 1: credentials never reach the log; the line holds the method, the outcome,
+        the duration, the peer, the account SID and resource the request names,
+        the request id (the request's `request_id`, else `x-request-id`
+        metadata, else a generated one) and the trace id; every line is
+        scrubbed (service.redact).
+Rule 2: every RPC is counted when it starts and once when it ends, by method
+        and status code, and timed in the unary or the stream histogram
+        (service.rpc.metrics).
+Rule 3: every RPC is a SERVER span continuing the caller's `traceparent`
+        (service.tracing; nothing when tracing is off).
+Rule 4: log times are RFC 3339 in UTC, to the millisecond.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextvars
+import datetime
 import inspect
 import json
 import logging
+import os
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import grpc
 
-from service import redact
+from service import redact, tracing
 from service.rpc import metrics
 
 log = logging.getLogger("rollcall.rpc")
@@ -42,7 +51,7 @@ class JsonFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         data: dict[str, Any] = {
-            "ts": round(record.created, 6),
+            "time": rfc3339(record.created),
             "level": record.levelname,
             "logger": record.name,
             "msg": record.getMessage(),
@@ -59,6 +68,16 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(_scrubbed(data))
 
 
+def rfc3339(seconds: float) -> str:
+    """`seconds` since the epoch as RFC 3339 UTC, e.g. 2026-12-07T11:20:00.123Z."""
+    moment = datetime.datetime.fromtimestamp(seconds, datetime.UTC)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def new_request_id() -> str:
+    return os.urandom(8).hex()
+
+
 def _scrubbed(value: Any) -> Any:
     if isinstance(value, str):
         return redact.scrub(value)
@@ -71,28 +90,70 @@ def _scrubbed(value: Any) -> Any:
     return redact.scrub(str(value))
 
 
-class _Finished:
-    """One RPC's outcome: counted, timed and logged once when it ends."""
+def _resource(request: Any) -> str:
+    """The resource name a request addresses (its `name`, else its `parent`)."""
+    return str(getattr(request, "name", "") or getattr(request, "parent", "") or "")
 
-    def __init__(self, method: str, peer: str) -> None:
+
+class _Finished:
+    """One RPC's outcome: counted, timed, traced and logged once when it ends."""
+
+    def __init__(self, method: str, context: Any, request: Any, *, stream: bool) -> None:
         self.method = method
-        self.peer = peer
+        self.peer = context.peer()
+        self.stream = stream
         self.start = time.perf_counter()
         self.code = "OK"
-        self.sent: int | None = None
+        self.sent: int | None = 0 if stream else None
         self.reasons: list[str] = []
         _reason.set(self.reasons)
+        metrics.STARTED.labels(method).inc()
+        carrier: dict[str, str] = {}
+        for key, value in context.invocation_metadata() or ():
+            if key in ("traceparent", "tracestate", "x-request-id"):
+                carrier[key] = value
+        self.carrier = carrier
+        self.resource = _resource(request)
+        self.request_id = (
+            str(getattr(request, "request_id", "") or "")
+            or carrier.get("x-request-id")
+            or new_request_id()
+        )
 
-    def record(self) -> None:
+    def attributes(self) -> dict[str, Any]:
+        service, _, name = self.method.strip("/").partition("/")
+        attributes: dict[str, Any] = {
+            "rpc.system": "grpc",
+            "rpc.service": service,
+            "rpc.method": name,
+        }
+        if self.resource:
+            attributes["rollcall.resource"] = self.resource
+        return attributes
+
+    def record(self, span: tracing.Span) -> None:
         elapsed = time.perf_counter() - self.start
         metrics.RPCS.labels(self.method, self.code).inc()
-        metrics.RPC_SECONDS.labels(self.method).observe(elapsed)
+        if self.stream:
+            metrics.STREAM_SECONDS.labels(self.method).observe(elapsed)
+            if self.sent:
+                metrics.STREAM_SENT.labels(self.method).inc(self.sent)
+        else:
+            metrics.RPC_SECONDS.labels(self.method).observe(elapsed)
+        span.set_attribute("rpc.grpc.status_code", self.code)
+        if self.code != "OK":
+            span.fail(self.code)
+        parts = self.resource.split("/")
         extra: dict[str, Any] = {
             "method": self.method,
             "code": self.code,
             "reason": self.reasons[0] if self.reasons else None,
             "ms": round(elapsed * 1000, 3),
             "peer": self.peer,
+            "account_sid": parts[1] if len(parts) > 1 and parts[0] == "accounts" else None,
+            "resource": self.resource or None,
+            "request_id": self.request_id,
+            "trace_id": span.trace_id or tracing.trace_id_of(self.carrier.get("traceparent")),
         }
         if self.sent is not None:
             extra["sent"] = self.sent
@@ -120,15 +181,16 @@ class RpcLogInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
         inner = handler.unary_unary
 
         async def logged(request: Any, context: Any) -> Any:
-            done = _Finished(method, context.peer())
-            try:
-                return await inner(request, context)
-            except BaseException:
-                code_obj = context.code()
-                done.code = code_obj.name if code_obj is not None else "UNKNOWN"
-                raise
-            finally:
-                done.record()
+            done = _Finished(method, context, request, stream=False)
+            with tracing.server_span(method.lstrip("/"), done.carrier, done.attributes()) as span:
+                try:
+                    return await inner(request, context)
+                except BaseException:
+                    code_obj = context.code()
+                    done.code = code_obj.name if code_obj is not None else "UNKNOWN"
+                    raise
+                finally:
+                    done.record(span)
 
         return grpc.unary_unary_rpc_method_handler(
             logged,
@@ -140,11 +202,13 @@ class RpcLogInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
         inner = handler.unary_stream
 
         async def logged(request: Any, context: Any) -> AsyncIterator[Any]:
-            done = _Finished(method, context.peer())
-            done.sent = 0
+            done = _Finished(method, context, request, stream=True)
+            span = tracing.start_server_span(method.lstrip("/"), done.carrier, done.attributes())
+            sent = 0
             try:
                 async for item in inner(request, context):
-                    done.sent += 1
+                    sent += 1
+                    done.sent = sent
                     yield item
             except (asyncio.CancelledError, GeneratorExit):
                 done.code = "CANCELLED"
@@ -156,7 +220,8 @@ class RpcLogInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
                 done.code = done.reasons[1] if done.reasons else "UNKNOWN"
                 raise
             finally:
-                done.record()
+                done.record(span)
+                span.end()
 
         return grpc.unary_stream_rpc_method_handler(
             logged,
