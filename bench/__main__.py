@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import growth, memory, peer, postgres, rest, soak, target, unary, watch
+from bench import tracing as bench_tracing
 from bench.baselines import start_baseline
 from bench.budget import DEFAULT, FULL, QUICK, Budget
 from bench.load import LoadWorker, spec_for
@@ -41,7 +42,9 @@ from bench.proc import ServerProcess, pin_self, plan_cpus
 from bench.report import Figure, baselines_legend, table, write_json
 
 RESULTS = Path(__file__).resolve().parent / "results"
-SECTIONS = ("unary", "log", "watch", "rest", "peer", "growth", "memory", "postgres", "soak")
+SECTIONS = (
+    "unary", "log", "tracing", "watch", "rest", "peer", "growth", "memory", "postgres", "soak",
+)  # fmt: skip
 
 
 def _log(message: str) -> None:
@@ -141,6 +144,26 @@ def run(budget: Budget, sections: tuple[str, ...], keep: bool) -> int:
                 info_server.stop()
 
         section("log", log_level)
+
+        def tracing_off() -> list[Figure]:
+            source = run_dir / "tracing-base-src"
+            commit = bench_tracing.export(bench_tracing.base_ref(), source)
+            base_server = target.rollcall_server(
+                "rollcall-before-tracing", run_dir / "rollcall-base.sqlite3", cpus=plan.server,
+                log_path=run_dir / "rollcall-base.log", source=source,
+            ).start()  # fmt: skip
+            servers.append(base_server)
+            with target.channel(base_server.target) as stub:
+                base_fetches = target.fetch_requests(stub, "base")
+            try:
+                return bench_tracing.run(
+                    worker, rollcall, fixtures.fetch_requests, base_server, base_fetches,
+                    commit, budget, _log,
+                )  # fmt: skip
+            finally:
+                base_server.stop()
+
+        section("tracing", tracing_off)
 
         section(
             "watch",
