@@ -95,30 +95,67 @@ def _resource(request: Any) -> str:
     return str(getattr(request, "name", "") or getattr(request, "parent", "") or "")
 
 
+class _Series:
+    """One method's metric children, looked up once (labels() takes a lock)."""
+
+    def __init__(self, method: str) -> None:
+        self.method = method
+        self.started = metrics.STARTED.labels(method)
+        self.seconds = metrics.RPC_SECONDS.labels(method)
+        self.stream_seconds = metrics.STREAM_SECONDS.labels(method)
+        self.sent = metrics.STREAM_SENT.labels(method)
+        self._codes: dict[str, Any] = {}
+
+    def finished(self, code: str) -> Any:
+        child = self._codes.get(code)
+        if child is None:
+            child = self._codes[code] = metrics.RPCS.labels(self.method, code)
+        return child
+
+
+_SERIES: dict[str, _Series] = {}
+_CARRIED = ("traceparent", "tracestate", "x-request-id")
+
+
+def _series(method: str) -> _Series:
+    found = _SERIES.get(method)
+    if found is None:
+        found = _SERIES[method] = _Series(method)
+    return found
+
+
 class _Finished:
-    """One RPC's outcome: counted, timed, traced and logged once when it ends."""
+    """One RPC's outcome: counted, timed, traced and logged once when it ends.
+    What only the log line and the span need is read only when they are on."""
 
     def __init__(self, method: str, context: Any, request: Any, *, stream: bool) -> None:
+        self.series = _series(method)
         self.method = method
-        self.peer = context.peer()
+        self.context = context
+        self.request = request
         self.stream = stream
         self.start = time.perf_counter()
         self.code = "OK"
         self.sent: int | None = 0 if stream else None
         self.reasons: list[str] = []
         _reason.set(self.reasons)
-        metrics.STARTED.labels(method).inc()
-        carrier: dict[str, str] = {}
-        for key, value in context.invocation_metadata() or ():
-            if key in ("traceparent", "tracestate", "x-request-id"):
-                carrier[key] = value
-        self.carrier = carrier
-        self.resource = _resource(request)
-        self.request_id = (
-            str(getattr(request, "request_id", "") or "")
-            or carrier.get("x-request-id")
-            or new_request_id()
-        )
+        self.series.started.inc()
+        self.peer = context.peer()
+        self._carrier: dict[str, str] | None = None
+        if stream:
+            # A finished stream's context may be gone by the time it is logged.
+            self._carrier = self.carrier
+
+    @property
+    def carrier(self) -> dict[str, str]:
+        """The trace context and request id the caller sent as metadata."""
+        if self._carrier is None:
+            self._carrier = {
+                key: value
+                for key, value in self.context.invocation_metadata() or ()
+                if key in _CARRIED
+            }
+        return self._carrier
 
     def attributes(self) -> dict[str, Any]:
         service, _, name = self.method.strip("/").partition("/")
@@ -127,23 +164,32 @@ class _Finished:
             "rpc.service": service,
             "rpc.method": name,
         }
-        if self.resource:
-            attributes["rollcall.resource"] = self.resource
+        resource = _resource(self.request)
+        if resource:
+            attributes["rollcall.resource"] = resource
         return attributes
 
     def record(self, span: tracing.Span) -> None:
         elapsed = time.perf_counter() - self.start
-        metrics.RPCS.labels(self.method, self.code).inc()
+        series = self.series
+        series.finished(self.code).inc()
         if self.stream:
-            metrics.STREAM_SECONDS.labels(self.method).observe(elapsed)
+            series.stream_seconds.observe(elapsed)
             if self.sent:
-                metrics.STREAM_SENT.labels(self.method).inc(self.sent)
+                series.sent.inc(self.sent)
         else:
-            metrics.RPC_SECONDS.labels(self.method).observe(elapsed)
-        span.set_attribute("rpc.grpc.status_code", self.code)
-        if self.code != "OK":
-            span.fail(self.code)
-        parts = self.resource.split("/")
+            series.seconds.observe(elapsed)
+        if span is not tracing.NO_SPAN:
+            span.set_attribute("rpc.grpc.status_code", self.code)
+            if self.code != "OK":
+                span.fail(self.code)
+        if log.isEnabledFor(logging.INFO):
+            self._log(elapsed, span)
+
+    def _log(self, elapsed: float, span: tracing.Span) -> None:
+        request, carrier = self.request, self.carrier
+        resource = _resource(request)
+        parts = resource.split("/", 2)
         extra: dict[str, Any] = {
             "method": self.method,
             "code": self.code,
@@ -151,9 +197,11 @@ class _Finished:
             "ms": round(elapsed * 1000, 3),
             "peer": self.peer,
             "account_sid": parts[1] if len(parts) > 1 and parts[0] == "accounts" else None,
-            "resource": self.resource or None,
-            "request_id": self.request_id,
-            "trace_id": span.trace_id or tracing.trace_id_of(self.carrier.get("traceparent")),
+            "resource": resource or None,
+            "request_id": str(getattr(request, "request_id", "") or "")
+            or carrier.get("x-request-id")
+            or new_request_id(),
+            "trace_id": span.trace_id or tracing.trace_id_of(carrier.get("traceparent")),
         }
         if self.sent is not None:
             extra["sent"] = self.sent
@@ -182,6 +230,15 @@ class RpcLogInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
 
         async def logged(request: Any, context: Any) -> Any:
             done = _Finished(method, context, request, stream=False)
+            if not tracing.enabled():
+                try:
+                    return await inner(request, context)
+                except BaseException:
+                    code_obj = context.code()
+                    done.code = code_obj.name if code_obj is not None else "UNKNOWN"
+                    raise
+                finally:
+                    done.record(tracing.NO_SPAN)
             with tracing.server_span(method.lstrip("/"), done.carrier, done.attributes()) as span:
                 try:
                     return await inner(request, context)
@@ -203,7 +260,11 @@ class RpcLogInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
 
         async def logged(request: Any, context: Any) -> AsyncIterator[Any]:
             done = _Finished(method, context, request, stream=True)
-            span = tracing.start_server_span(method.lstrip("/"), done.carrier, done.attributes())
+            span = (
+                tracing.start_server_span(method.lstrip("/"), done.carrier, done.attributes())
+                if tracing.enabled()
+                else tracing.NO_SPAN
+            )
             sent = 0
             try:
                 async for item in inner(request, context):
