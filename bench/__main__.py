@@ -27,6 +27,7 @@ import platform
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import traceback
 from collections.abc import Callable
@@ -146,22 +147,25 @@ def run(budget: Budget, sections: tuple[str, ...], keep: bool) -> int:
         section("log", log_level)
 
         def tracing_off() -> list[Figure]:
-            source = run_dir / "tracing-base-src"
-            commit = bench_tracing.export(bench_tracing.base_ref(), source)
-            base_server = target.rollcall_server(
-                "rollcall-before-tracing", run_dir / "rollcall-base.sqlite3", cpus=plan.server,
-                log_path=run_dir / "rollcall-base.log", source=source,
-            ).start()  # fmt: skip
-            servers.append(base_server)
-            with target.channel(base_server.target) as stub:
-                base_fetches = target.fetch_requests(stub, "base")
-            try:
-                return bench_tracing.run(
-                    worker, rollcall, fixtures.fetch_requests, base_server, base_fetches,
-                    commit, budget, _log,
-                )  # fmt: skip
-            finally:
-                base_server.stop()
+            # Outside the repository: a second copy of the tree would confuse
+            # the tools that scan it (mypy, pytest).
+            with tempfile.TemporaryDirectory(prefix="rollcall-bench-base-") as source_dir:
+                source = Path(source_dir)
+                commit = bench_tracing.export(bench_tracing.base_ref(), source)
+                base_server = target.rollcall_server(
+                    "rollcall-before-tracing", run_dir / "rollcall-base.sqlite3",
+                    cpus=plan.server, log_path=run_dir / "rollcall-base.log", source=source,
+                ).start()  # fmt: skip
+                servers.append(base_server)
+                with target.channel(base_server.target) as stub:
+                    base_fetches = target.fetch_requests(stub, "base")
+                try:
+                    return bench_tracing.run(
+                        worker, rollcall, fixtures.fetch_requests, base_server, base_fetches,
+                        commit, budget, _log,
+                    )  # fmt: skip
+                finally:
+                    base_server.stop()
 
         section("tracing", tracing_off)
 
