@@ -115,6 +115,8 @@ class _Series:
 
 _SERIES: dict[str, _Series] = {}
 _CARRIED = ("traceparent", "tracestate", "x-request-id")
+# A caller's request id is logged up to this many characters.
+_REQUEST_ID_LIMIT = 128
 
 
 def _series(method: str) -> _Series:
@@ -198,8 +200,9 @@ class _Finished:
             "peer": self.peer,
             "account_sid": parts[1] if len(parts) > 1 and parts[0] == "accounts" else None,
             "resource": resource or None,
-            "request_id": str(getattr(request, "request_id", "") or "")
-            or carrier.get("x-request-id")
+            "request_id": (
+                str(getattr(request, "request_id", "") or "") or carrier.get("x-request-id", "")
+            )[:_REQUEST_ID_LIMIT]
             or new_request_id(),
             "trace_id": span.trace_id or tracing.trace_id_of(carrier.get("traceparent")),
         }
