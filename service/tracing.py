@@ -18,6 +18,13 @@ Rule 4: Rollcall's tracer provider is its own (`use`), never OpenTelemetry's
         process picks it up by accident.
 Rule 5: span names are methods and route templates; attributes are SIDs, status
         codes and sizes, never a credential.
+
+The spans are made here, with the API, rather than by the opentelemetry
+instrumentation packages for grpc and aiohttp: those register on the global
+provider (against Rule 4), the gRPC one never sees a REST request (the
+in-process gateway calls the service without gRPC), and their current
+releases could not be installed together (pinned to different
+opentelemetry-instrumentation betas).
 """
 
 from __future__ import annotations
