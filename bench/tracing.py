@@ -3,7 +3,7 @@
 What it owns: the tracing figures. Fetch and Create at concurrency 64 on this
 Rollcall (tracing off, the default: no OTEL_TRACES_EXPORTER) against the same
 load on a second Rollcall server run from the files of the commit before
-service/tracing.py was added (or ROLLCALL_BENCH_TRACING_BASE, any git ref),
+service/tracing.py was added (or BENCH_TRACING_BASE, any git ref),
 exported with `git archive`: what the hooks cost when nobody traces.
 
 The rule it keeps: both servers serve the same fixtures shape and run in
@@ -35,7 +35,7 @@ Log = Callable[[str], None]
 def base_ref() -> str:
     """The ref to compare with: the setting, else the parent of the commit
     that added service/tracing.py."""
-    given = os.environ.get("ROLLCALL_BENCH_TRACING_BASE")
+    given = os.environ.get("BENCH_TRACING_BASE")
     if given:
         return given
     added = subprocess.run(
