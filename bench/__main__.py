@@ -152,19 +152,29 @@ def run(budget: Budget, sections: tuple[str, ...], keep: bool) -> int:
             with tempfile.TemporaryDirectory(prefix="rollcall-bench-base-") as source_dir:
                 source = Path(source_dir)
                 commit = bench_tracing.export(bench_tracing.base_ref(), source)
+                # Both sides fresh and built alike (the main server's database
+                # holds every other section's fixtures, which Creates would feel).
+                now_server = target.rollcall_server(
+                    "rollcall-tracing-off", run_dir / "rollcall-now.sqlite3",
+                    cpus=plan.server, log_path=run_dir / "rollcall-now.log",
+                ).start()  # fmt: skip
+                servers.append(now_server)
                 base_server = target.rollcall_server(
                     "rollcall-before-tracing", run_dir / "rollcall-base.sqlite3",
                     cpus=plan.server, log_path=run_dir / "rollcall-base.log", source=source,
                 ).start()  # fmt: skip
                 servers.append(base_server)
+                with target.channel(now_server.target) as stub:
+                    now_fetches = target.fetch_requests(stub, "now")
                 with target.channel(base_server.target) as stub:
                     base_fetches = target.fetch_requests(stub, "base")
                 try:
                     return bench_tracing.run(
-                        worker, rollcall, fixtures.fetch_requests, base_server, base_fetches,
+                        worker, now_server, now_fetches, base_server, base_fetches,
                         commit, budget, _log,
                     )  # fmt: skip
                 finally:
+                    now_server.stop()
                     base_server.stop()
 
         section("tracing", tracing_off)

@@ -6,8 +6,9 @@ Rule 1: each request (the probes excepted from the log, never from the
         id (`Idempotency-Key`, else `X-Request-Id`, else a generated one) and
         the trace id, the query string scrubbed of watch tokens; never a
         header's value besides those.
-Rule 2: counted and timed by route template, method and status
-        (service.gateway.metrics); an event stream in its own histogram.
+Rule 2: counted and timed by route template, method (`other` for a method
+        HTTP does not define) and status (service.gateway.metrics); an event
+        stream in its own histogram.
 Rule 3: a SERVER span continuing the caller's `traceparent` covers the
         request, so what it calls (store, carrier, the gRPC upstream) is
         traced under it (service.tracing).
@@ -35,6 +36,7 @@ Handle = Callable[[web.Request], Awaitable[web.StreamResponse]]
 UNMATCHED = "unmatched"
 CLIENT_LEFT = 499
 _RESOURCE_LIMIT = 300
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
 def route_of(request: web.Request) -> str:
@@ -48,6 +50,28 @@ def route_of(request: web.Request) -> str:
     return resource.canonical
 
 
+# Metric children by label values, looked up once (labels() takes a lock);
+# the label values are route templates, methods and statuses: a bounded set.
+_COUNTED: dict[tuple[str, str, int], Any] = {}
+_TIMED: dict[tuple[str, str], Any] = {}
+
+
+def _counted(route: str, method: str, status: int) -> Any:
+    key = (route, method, status)
+    child = _COUNTED.get(key)
+    if child is None:
+        child = _COUNTED[key] = metrics.REQUESTS.labels(route, method, str(status))
+    return child
+
+
+def _timed(route: str, method: str) -> Any:
+    key = (route, method)
+    child = _TIMED.get(key)
+    if child is None:
+        child = _TIMED[key] = metrics.SECONDS.labels(route, method)
+    return child
+
+
 def request_id_of(request: web.Request) -> str:
     headers = request.headers
     given = headers.get("Idempotency-Key") or headers.get("X-Request-Id")
@@ -58,7 +82,8 @@ def request_id_of(request: web.Request) -> str:
 
 async def observed(request: web.Request, handle: Handle) -> web.StreamResponse:
     start = time.perf_counter()
-    method = request.method
+    # A client may send any method token: the label keeps to the known ones.
+    method = request.method if request.method in _METHODS else "other"
     status = 500
     response: web.StreamResponse | None = None
     headers = request.headers
@@ -79,18 +104,17 @@ async def observed(request: web.Request, handle: Handle) -> web.StreamResponse:
         finally:
             elapsed = time.perf_counter() - start
             route = route_of(request)
-            metrics.REQUESTS.labels(route, method, str(status)).inc()
-            stream = response is not None and type(response) is web.StreamResponse
-            if stream:
+            _counted(route, method, status).inc()
+            if response is not None and type(response) is web.StreamResponse:
                 metrics.STREAM_SECONDS.labels(route).observe(elapsed)
             else:
-                metrics.SECONDS.labels(route, method).observe(elapsed)
+                _timed(route, method).observe(elapsed)
             span.update_name(f"{method} {route}")
             span.set_attribute("http.route", route)
             span.set_attribute("http.response.status_code", status)
             if status >= 500:
                 span.fail(str(status))
-            if request.path not in readiness.PATHS:
+            if log.isEnabledFor(logging.INFO) and request.path not in readiness.PATHS:
                 _log(request, request_id, route, status, elapsed, span)
 
 

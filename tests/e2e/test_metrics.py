@@ -60,6 +60,9 @@ async def test_every_face_is_counted_and_timed_apart(harness: Harness) -> None:
             assert answer.status == 404
         async with session.get(f"{harness.http_base}/no/such/path") as answer:
             assert answer.status == 404
+        # A method a client makes up never becomes a label value.
+        async with session.request("BREW", f"{twilio}/room/Participants.json") as answer:
+            assert answer.status >= 400
     created = await create(harness, "hall")
     # A watch stream, opened, sent its first message, then cancelled.
     stream = harness.stub.WatchConference(
@@ -87,9 +90,9 @@ async def test_every_face_is_counted_and_timed_apart(harness: Harness) -> None:
     assert grew(rest, route="unmatched", method="GET", status="404") == 1
     timed = "rollcall_http_request_duration_seconds_count"
     assert grew(timed, route=COLLECTION, method="POST") == 1
-    # No SID in any label, whatever the face.
+    # No SID in any label, whatever the face, nor a made-up method.
     for (_, labels), _value in samples(text).items():
-        assert all(ACCOUNT_SID not in v and "CAnone" not in v for _, v in labels)
+        assert all(ACCOUNT_SID not in v and "CAnone" not in v and v != "BREW" for _, v in labels)
 
     assert grew("rollcall_rpcs_started_total", method=CREATE) == 1
     assert grew("rollcall_rpcs_total", method=CREATE, code="OK") == 1
