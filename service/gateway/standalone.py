@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import sys
 from collections.abc import Awaitable, Callable
 
 import grpc
@@ -96,7 +97,11 @@ async def _main(target: str, listen: str) -> None:
 def run_gateway(target: str, listen: str) -> int:
     """Blocking: serve until SIGTERM/SIGINT, then shut down cleanly and return 0."""
     redact.install()  # it forwards callers' credentials: none may reach its log
-    tracing.configure()
+    try:
+        tracing.configure()
+    except ValueError as bad:
+        print(f"rollcall gateway: cannot start: {bad}", file=sys.stderr)
+        return 1
     try:
         asyncio.run(_main(target, listen))
     finally:

@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -187,3 +190,24 @@ async def test_the_standalone_gateway_carries_the_trace_into_grpc(
     assert rpc.context is not None and f"{rpc.context.trace_id:032x}" == TRACE
     # The store's write runs under the RPC on the server's side.
     assert any(parent_of(s) == hex_span(rpc) for s in named(spans, "store write"))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("command", ["serve", "gateway"])
+def test_an_exporter_it_does_not_know_stops_the_start_in_one_line(
+    tmp_path: Path, command: str
+) -> None:
+    env = {
+        **os.environ,
+        "OTEL_TRACES_EXPORTER": "zipkin",
+        "ROLLCALL_GRPC_LISTEN": "127.0.0.1:0",
+        "ROLLCALL_HTTP_LISTEN": "",
+        "ROLLCALL_METRICS_LISTEN": "",
+        "ROLLCALL_DATABASE": str(tmp_path / "otel.sqlite3"),
+    }
+    argv = [sys.executable, "-c", "from clients.cli import main; raise SystemExit(main())"]
+    argv += ["serve"] if command == "serve" else ["gateway", "--target", "127.0.0.1:1"]
+    done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 1, done.stderr
+    [line] = done.stderr.strip().splitlines()
+    assert "cannot start" in line and "unknown exporter 'zipkin'" in line
