@@ -177,8 +177,6 @@ class _Finished:
         series.finished(self.code).inc()
         if self.stream:
             series.stream_seconds.observe(elapsed)
-            if self.sent:
-                series.sent.inc(self.sent)
         else:
             series.seconds.observe(elapsed)
         if span is not tracing.NO_SPAN:
@@ -269,10 +267,13 @@ class RpcLogInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
                 else tracing.NO_SPAN
             )
             sent = 0
+            counted = done.series.sent
             try:
                 async for item in inner(request, context):
                     sent += 1
                     done.sent = sent
+                    # As it goes, so a long watch's rate shows while it lasts.
+                    counted.inc()
                     yield item
             except (asyncio.CancelledError, GeneratorExit):
                 done.code = "CANCELLED"
