@@ -27,6 +27,7 @@ import platform
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import traceback
 from collections.abc import Callable
@@ -34,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import growth, memory, peer, postgres, rest, soak, speaking, target, unary, watch
+from bench import tracing as bench_tracing
 from bench.baselines import start_baseline
 from bench.budget import DEFAULT, FULL, QUICK, Budget
 from bench.load import LoadWorker, spec_for
@@ -42,7 +44,8 @@ from bench.report import Figure, baselines_legend, table, write_json
 
 RESULTS = Path(__file__).resolve().parent / "results"
 SECTIONS = (
-    "unary", "log", "watch", "rest", "peer", "growth", "memory", "postgres", "speaking", "soak",
+    "unary", "log", "tracing", "watch", "rest", "peer", "growth", "memory", "postgres", "speaking",
+    "soak",
 )  # fmt: skip
 
 
@@ -144,6 +147,39 @@ def run(budget: Budget, sections: tuple[str, ...], keep: bool) -> int:
                 info_server.stop()
 
         section("log", log_level)
+
+        def tracing_off() -> list[Figure]:
+            # Outside the repository: a second copy of the tree would confuse
+            # the tools that scan it (mypy, pytest).
+            with tempfile.TemporaryDirectory(prefix="rollcall-bench-base-") as source_dir:
+                source = Path(source_dir)
+                commit = bench_tracing.export(bench_tracing.base_ref(), source)
+                # Both sides fresh and built alike (the main server's database
+                # holds every other section's fixtures, which Creates would feel).
+                now_server = target.rollcall_server(
+                    "rollcall-tracing-off", run_dir / "rollcall-now.sqlite3",
+                    cpus=plan.server, log_path=run_dir / "rollcall-now.log",
+                ).start()  # fmt: skip
+                servers.append(now_server)
+                base_server = target.rollcall_server(
+                    "rollcall-before-tracing", run_dir / "rollcall-base.sqlite3",
+                    cpus=plan.server, log_path=run_dir / "rollcall-base.log", source=source,
+                ).start()  # fmt: skip
+                servers.append(base_server)
+                with target.channel(now_server.target) as stub:
+                    now_fetches = target.fetch_requests(stub, "now")
+                with target.channel(base_server.target) as stub:
+                    base_fetches = target.fetch_requests(stub, "base")
+                try:
+                    return bench_tracing.run(
+                        worker, now_server, now_fetches, base_server, base_fetches,
+                        commit, budget, _log,
+                    )  # fmt: skip
+                finally:
+                    now_server.stop()
+                    base_server.stop()
+
+        section("tracing", tracing_off)
 
         section(
             "watch",

@@ -56,7 +56,7 @@ from service.core.ports.feed import ChangeFeed
 from service.core.ports.store import Store
 from service.core.retention import Kind
 from service.gateway.render import participant_json_bytes
-from service.health import HealthPolicy, StoreHealth
+from service.health import PROCESS_SERVING, HealthPolicy, StoreHealth
 from service.logins import login_throttle
 from service.maintenance import RetentionPass, running
 from service.metrics import start_metrics
@@ -353,6 +353,7 @@ class App:
             await self._queue_probe.start(probe_target)
         for name in HEALTH_NAMES:
             await self._health.set(name, health_pb2.HealthCheckResponse.SERVING)
+        PROCESS_SERVING.set(1)
         self.store_health.on_change(self._store_health_changed)
         self.store_health.start()
         self._database_check = self.store_health
@@ -427,6 +428,7 @@ class App:
         status = health_pb2.HealthCheckResponse.SERVING
         if not serving:
             status = health_pb2.HealthCheckResponse.NOT_SERVING
+        PROCESS_SERVING.set(1 if serving else 0)
         for name in HEALTH_NAMES:
             await self._health.set(name, status)
 
@@ -473,6 +475,7 @@ class App:
         by us (service.rpc.door); then what start() began stops in reverse
         (Rule 3). It also cleans up after a start() that failed part way."""
         self._stopping = True
+        PROCESS_SERVING.set(0)
         for timer in (self._compaction, self._database_check):
             if timer is not None:
                 timer.cancel()

@@ -101,7 +101,8 @@ async def start_gateway(
         app,
         limits=limits or HttpLimits(),
         shutdown_timeout=shutdown_timeout,
-        access_log_class=readiness.QuietProbes,
+        # Each request's one log line is service.gateway.observe's, not aiohttp's.
+        access_log=None,
     )
     await runner.setup()
     try:

@@ -10,6 +10,8 @@ Rule 2: on SIGTERM or SIGINT it stops accepting, lets in-flight requests finish,
         closes the channel and returns 0.
 Rule 3: it is ready (GET /readyz) while its target's gRPC health says the
         ParticipantService is SERVING, and asks it afresh each time.
+Rule 4: it traces as `serve` does (service.tracing, the OTEL_* environment),
+        each gRPC call a child of its REST request's span.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from clients.tls import ChannelTls
 from rollcall.v1 import participant_service_pb2 as pb
-from service import redact
+from service import redact, tracing
 from service.config import from_env
 from service.gateway.audit_routes import GrpcAudit
 from service.gateway.cors import parse_origins
@@ -111,9 +113,16 @@ def run_gateway(target: str, listen: str, tls: ChannelTls | None = None) -> int:
     """Blocking: serve until SIGTERM/SIGINT, then shut down cleanly and return 0."""
     redact.install()  # it forwards callers' credentials: none may reach its log
     try:
+        tracing.configure()
+    except ValueError as bad:
+        print(f"rollcall gateway: cannot start: {bad}", file=sys.stderr)
+        return 1
+    try:
         asyncio.run(_main(target, listen, tls))
     except ValueError as exc:  # TLS files that cannot be read or used
         print(f"rollcall gateway: cannot start: {exc}", file=sys.stderr)
         return 1
+    finally:
+        tracing.shutdown()
     log.info("REST gateway stopped")
     return 0

@@ -363,6 +363,7 @@ class WatchHub:
                         cursor = event.revision
                         if flt.wants(event):
                             beat.spoke = True
+                            metrics.WATCH_LAG.observe(max(self.clock.now() - event.time, 0.0))
                             yield message or pb.WatchConferenceResponse(event=messages.event(event))
                         ended = ended or event.type is EventType.CONFERENCE_ENDED
                     if ended and cursor >= feed.revision:

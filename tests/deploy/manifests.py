@@ -132,7 +132,10 @@ class Dockerfile:
             word, _, rest = line.strip().partition(" ")
             if word.upper() == "FROM":
                 stages.append([])
+            elif not stages:
+                continue  # an ARG before the first FROM (the base image's name)
             stages[-1].append((word.upper(), rest.strip()))
+        self.stages = stages
         self.instructions = stages[-1]
 
     def last(self, word: str) -> str:

@@ -56,6 +56,7 @@ class Recorded:
     form: list[tuple[str, str]]
     query: list[tuple[str, str]]
     user: str | None
+    headers: dict[str, str] = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -237,7 +238,12 @@ class FakeCarrier:
         user = self._user(request, account)
         self.requests.append(
             Recorded(
-                request.method, request.path, pairs, list(parse_qsl(request.query_string)), user
+                request.method,
+                request.path,
+                pairs,
+                list(parse_qsl(request.query_string)),
+                user,
+                dict(request.headers),
             )
         )
         async with self._arrived:
