@@ -34,6 +34,7 @@ from clients.floor import (
     FloorState,
     SnapshotComplete,
 )
+from clients.interrupt import run_interruptibly
 from clients.output import _as_dict, _conference_summary, _participant_summary, error_text
 from clients.watch_items import Reconnected
 from clients.words import enum_word
@@ -229,7 +230,7 @@ def run_account(
 ) -> int:
     connection = resolve_connection(args, environ)
     try:
-        asyncio.run(work(connection, args, sys.stdout))  # type: ignore[arg-type]
+        run_interruptibly(work(connection, args, sys.stdout))  # type: ignore[arg-type]
     except RollcallClientError as exc:
         print(error_text(exc), file=sys.stderr)
         return 1

@@ -12,7 +12,6 @@ or silent stream is resumed by the client, says so once on stderr
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 from collections.abc import Mapping
 from typing import TextIO
@@ -30,6 +29,7 @@ from clients.client import (
     AsyncRollcallClient,
 )
 from clients.errors import RollcallClientError
+from clients.interrupt import run_interruptibly
 from clients.output import error_text, watch_json, watch_text
 from clients.watch_items import event_type_number, event_type_words
 
@@ -83,7 +83,7 @@ def run_watch(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         raise UsageError("--prefix and --label go with --all")
     connection = resolve_connection(args, environ)
     try:
-        asyncio.run(watch_lines(connection, args, sys.stdout))
+        run_interruptibly(watch_lines(connection, args, sys.stdout))
     except RollcallClientError as exc:
         print(error_text(exc), file=sys.stderr)
         return 1
