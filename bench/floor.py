@@ -67,12 +67,13 @@ def conference_sid(parent: str) -> str:
 
 
 class _Stream:
-    __slots__ = ("last", "received", "start")
+    __slots__ = ("last", "ready", "received", "start")
 
     def __init__(self) -> None:
         self.start: int | None = None
         self.last = 0
         self.received = 0
+        self.ready = False
 
 
 async def _watchers(spec: dict[str, Any]) -> dict[str, Any]:
@@ -88,6 +89,9 @@ async def _watchers(spec: dict[str, Any]) -> dict[str, Any]:
     final: list[int] = []
 
     def started(state: _Stream) -> None:
+        if state.ready:
+            return
+        state.ready = True
         counts["ready"] += 1
         if counts["ready"] == n:
             ready.set()
@@ -139,10 +143,10 @@ async def _watchers(spec: dict[str, Any]) -> dict[str, Any]:
                 elif kind == "snapshot_complete":
                     started(state)
         except grpc.aio.AioRpcError as exc:
-            if exc.code() != grpc.StatusCode.CANCELLED:
+            if exc.code() != grpc.StatusCode.CANCELLED or not state.ready:
                 errors.append(f"{exc.code().name}: {exc.details()}")
-                if state.start is None:
-                    started(state)
+        finally:
+            started(state)  # a stream that ended before its snapshot did: counted, never waited for
 
     session = aiohttp.ClientSession(
         connector=aiohttp.TCPConnector(limit=0),
@@ -183,8 +187,8 @@ async def _watchers(spec: dict[str, Any]) -> dict[str, Any]:
                             raise RuntimeError(line[6:].decode())
         except (aiohttp.ClientError, RuntimeError) as exc:
             errors.append(f"{type(exc).__name__}: {exc}")
-            if state.start is None:
-                started(state)
+        finally:
+            started(state)  # as for gRPC
 
     follow = follow_grpc if spec["mode"] == "account" else follow_sse
     tasks = [asyncio.create_task(follow(i)) for i in range(n)]
