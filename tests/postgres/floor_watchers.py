@@ -88,6 +88,7 @@ class Cluster:
         # Each start of a replica is a new incarnation (a new port, too).
         self.incarnation = [0, 0]
         self.channels: list[grpc.aio.Channel | None] = [None, None]
+        self.retired: list[grpc.aio.Channel] = []
 
     def live(self) -> list[int]:
         return [i for i, up in enumerate(self.up) if up]
@@ -110,12 +111,14 @@ class Cluster:
         self.up[replica] = True
 
     async def kill(self, replica: int) -> None:
-        """SIGKILL: whatever was in flight on it is cut."""
+        """SIGKILL: whatever was in flight on it is cut (and fails UNAVAILABLE:
+        its channel is closed only at the end, as closing a channel cancels
+        its calls, which would raise CancelledError in the callers)."""
         self.up[replica] = False
         await asyncio.to_thread(self.servers[replica].kill)
         channel, self.channels[replica] = self.channels[replica], None
         if channel is not None:
-            await channel.close()
+            self.retired.append(channel)
 
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[Cluster]:
@@ -123,10 +126,10 @@ class Cluster:
             await asyncio.gather(self.start(0), self.start(1))
             yield self
         finally:
-            for i, server in enumerate(self.servers):
-                channel = self.channels[i]
+            for channel in [*self.retired, *self.channels]:
                 if channel is not None:
                     await channel.close()
+            for server in self.servers:
                 server.close()
 
 
