@@ -364,10 +364,17 @@ async def _build_floor(server: ServerProcess, conferences: int) -> None:
 
         async def worker() -> None:
             while todo:
-                parent = todo.pop()
-                await create(
-                    target.create_request(parent, to=target.ANSWER_AT_ONCE), metadata=METADATA
-                )
+                request = target.create_request(todo.pop(), to=target.ANSWER_AT_ONCE)
+                for attempt in range(50):
+                    try:
+                        await create(request, metadata=METADATA)
+                        break
+                    except grpc.aio.AioRpcError as exc:
+                        # A busy server refuses (RESOURCE_EXHAUSTED); the same
+                        # request_id makes the retry safe.
+                        if exc.code() != grpc.StatusCode.RESOURCE_EXHAUSTED or attempt == 49:
+                            raise
+                        await asyncio.sleep(0.2)
 
         await asyncio.gather(*(worker() for _ in range(16)))
 
