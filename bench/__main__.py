@@ -4,12 +4,12 @@ What it owns: the command line, the order of a run and its clean-up. A run
 starts Rollcall (`rollcall serve`, gRPC and REST, on a fresh database) and
 builds its fixtures through the API; starts the baselines with Rollcall's
 sample responses; then runs the sections (gRPC unary, log level,
-WatchConference, REST gateway, peer (Prism), cost growth, memory, PostgreSQL,
-soak), each figure in interleaved rounds of baseline then Rollcall; prints
-the table (figure, Rollcall's median, the baseline's median, the median
-per-round ratio, the goal, met) with the machine, the CPU plan and the
-settings; and writes it all as JSON to bench/results/latest.json and a
-timestamped copy beside it.
+WatchConference, the floor (WatchAccount and its SSE), REST gateway, peer
+(Prism), cost growth, memory, PostgreSQL, soak), each figure in interleaved
+rounds of baseline then Rollcall; prints the table (figure, Rollcall's
+median, the baseline's median, the median per-round ratio, the goal, met)
+with the machine, the CPU plan and the settings; and writes it all as JSON
+to bench/results/latest.json and a timestamped copy beside it.
 
 Modes: the default run takes about 12 minutes on 2 cores (the soaks 5 of
 them); --quick about 5; --full adds the 1M-stored-participants point (its database is built once,
@@ -21,6 +21,7 @@ section failed.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib.metadata
 import os
 import platform
@@ -34,7 +35,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench import growth, memory, peer, postgres, rest, soak, speaking, target, unary, watch
+from bench import floor, growth, memory, peer, postgres, rest, soak, speaking, target, unary, watch
 from bench import tracing as bench_tracing
 from bench.baselines import start_baseline
 from bench.budget import DEFAULT, FULL, QUICK, Budget
@@ -44,8 +45,8 @@ from bench.report import Figure, baselines_legend, table, write_json
 
 RESULTS = Path(__file__).resolve().parent / "results"
 SECTIONS = (
-    "unary", "log", "tracing", "watch", "rest", "peer", "growth", "memory", "postgres", "speaking",
-    "soak",
+    "unary", "log", "tracing", "watch", "floor", "rest", "peer", "growth", "memory", "postgres",
+    "speaking", "soak",
 )  # fmt: skip
 
 
@@ -186,6 +187,15 @@ def run(budget: Budget, sections: tuple[str, ...], keep: bool) -> int:
             lambda: watch.run_section(
                 rollcall=rollcall, baseline=base_grpc, parent=fixtures.watch_parent,
                 names=fixtures.watch_participants, budget=budget, run_dir=run_dir, log=_log,
+            ),
+        )  # fmt: skip
+
+        section(
+            "floor",
+            lambda: floor.run_section(
+                baseline=base_grpc, baseline_parent=fixtures.watch_parent,
+                baseline_names=fixtures.watch_participants, server_cpus=plan.server,
+                budget=budget, run_dir=run_dir, log=_log,
             ),
         )  # fmt: skip
 
@@ -356,8 +366,18 @@ def main(argv: list[str] | None = None) -> int:
         help=f"comma-separated sections to run (default all: {','.join(SECTIONS)})",
     )
     parser.add_argument("--keep", action="store_true", help="keep bench/results/run/ databases")
+    parser.add_argument(
+        "--floor-conferences", type=int, metavar="N", help="live conferences of the floor figures"
+    )
+    parser.add_argument(
+        "--floor-watchers", type=int, metavar="N", help="account watchers and SSE clients"
+    )
     args = parser.parse_args(argv)
     budget = QUICK if args.quick else FULL if args.full else DEFAULT
+    if args.floor_conferences:
+        budget = dataclasses.replace(budget, floor_conferences=args.floor_conferences)
+    if args.floor_watchers:
+        budget = dataclasses.replace(budget, floor_watchers=args.floor_watchers)
     sections = tuple(s.strip() for s in args.only.split(",") if s.strip())
     unknown = set(sections) - set(SECTIONS)
     if unknown:

@@ -35,6 +35,7 @@ from clients.floor import (
     FloorState,
     SnapshotComplete,
 )
+from clients.interrupt import run_interruptibly
 from clients.output import _as_dict, _conference_summary, _participant_summary
 from clients.watch_items import Reconnected
 from clients.words import enum_word
@@ -225,7 +226,7 @@ def run_account(
 ) -> int:
     connection = resolve_connection(args, environ)
     try:
-        asyncio.run(work(connection, args, sys.stdout))  # type: ignore[arg-type]
+        run_interruptibly(work(connection, args, sys.stdout))  # type: ignore[arg-type]
     except RollcallClientError as exc:
         return report(exc, args, connection.target, connection.secure)
     except ValueError as exc:

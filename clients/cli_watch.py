@@ -12,7 +12,6 @@ JSON object per line (clients.output). It runs until the conference ends
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 from collections.abc import Mapping
 from typing import TextIO
@@ -30,6 +29,7 @@ from clients.client import (
     DEFAULT_KEEPALIVE_TIMEOUT_SECONDS,
 )
 from clients.errors import RollcallClientError
+from clients.interrupt import run_interruptibly
 from clients.output import watch_json, watch_text
 from clients.watch_items import event_type_number, event_type_words
 
@@ -78,7 +78,7 @@ def run_watch(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         raise UsageError("--prefix and --label go with --all")
     connection = resolve_connection(args, environ)
     try:
-        asyncio.run(watch_lines(connection, args, sys.stdout))
+        run_interruptibly(watch_lines(connection, args, sys.stdout))
     except RollcallClientError as exc:
         return report(exc, args, connection.target, connection.secure)
     except ValueError as exc:

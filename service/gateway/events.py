@@ -26,6 +26,10 @@ Rule 5: a refusal before the stream starts is an HTTP error (JSON, with its
 Rule 6: a stream ends when its client leaves (noticed at the next write, at
         most a progress interval later), when the service ends it, or when
         the gateway shuts down.
+Rule 7: an event's `data:` is rendered once per replica, not once per
+        stream: an event (a conference's revision) never changes, so its JSON
+        is remembered by conference and revision for the other streams that
+        send it (a floor watched by a thousand browsers).
 """
 
 from __future__ import annotations
@@ -134,11 +138,33 @@ def actor_data(actor: pb.Actor) -> dict[str, Any]:
     }
 
 
+class _Rendered:
+    """The `data:` of recent events, by (conference SID, revision) (Rule 7)."""
+
+    def __init__(self, size: int = 1024) -> None:
+        self._size = size
+        self._data: dict[tuple[str, int], bytes] = {}
+
+    def change(self, event: pb.ConferenceEvent) -> bytes:
+        key = (event.conference.conference_sid, event.revision)
+        data = self._data.get(key)
+        if data is None:
+            data = orjson.dumps(change_data(event))
+            if len(self._data) >= self._size:
+                del self._data[next(iter(self._data))]
+            self._data[key] = data
+        return data
+
+
+_RENDERED = _Rendered()
+
+
 def encode(item: pb.WatchAccountResponse) -> bytes:
-    """One item of the account watch as SSE (Rules 1 and 3)."""
+    """One item of the account watch as SSE (Rules 1, 3 and 7)."""
     which = item.WhichOneof("item")
     if which == "event":
-        return frame("change", change_data(item.event), item.cursor)
+        head = f"event: change\nid: {item.cursor}\n" if item.cursor else "event: change\n"
+        return head.encode() + b"data: " + _RENDERED.change(item.event) + b"\n\n"
     if which == "progress":
         return frame("progress", {}, item.cursor, comment="keepalive")
     if which == "conference_snapshot":

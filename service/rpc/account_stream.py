@@ -9,6 +9,11 @@ Rule 1: a conference is followed through its watch feed: attached before its
 Rule 2: the position changes before the item that carries it is built: an
         event's cursor already counts that event (and, for a conference-end,
         no longer follows the conference).
+Rule 3: a revision learnt from a read raises the feed's revision as an
+        announcement does, waking everyone who follows the conference; and a
+        stream whose wait ends with nothing to send looks at every feed it
+        follows once, so no missed wake leaves it behind for longer than a
+        progress interval.
 """
 
 from __future__ import annotations
@@ -132,7 +137,11 @@ class AccountStream:
             feed = self.hub.feeds[sid] = Feed(sid)
         feed.watchers += 1
         feed.trackers.add(self)
-        feed.revision = max(feed.revision, found.conference.revision)
+        # Rule 3: a revision read here may be ahead of what the feed was told
+        # (another replica's commit whose notification is still on its way):
+        # every stream and tracker of the feed must hear of it now, as the
+        # notification, once it comes, is no news to the feed.
+        feed.announce(found.conference.revision)
         self.tracks[sid] = _Track(found, feed, revision)
         self.position.set(found.ord, revision)
         if feed.revision > revision:
@@ -330,6 +339,11 @@ class AccountStream:
         if track.force or track.feed.revision > track.revision:
             self.dirty[track.sid] = None  # its turn again after the others'
 
+    def _look_again(self) -> None:
+        for track in self.tracks.values():
+            if track.feed.revision > track.revision:
+                self.dirty[track.sid] = None
+
     async def _wait(self, beat: Beat) -> bool:
         """Wait for news (True) or for the progress interval to pass (False)."""
         if self.watch.closing:
@@ -379,6 +393,7 @@ class AccountStream:
                 sid = next(iter(self.dirty), None)
                 if sid is None:
                     if not await self._wait(beat):
+                        self._look_again()  # Rule 3: read after this marker
                         beat.spoke = True
                         yield self._progress()
                     for stalled in self.stalled:

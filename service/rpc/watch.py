@@ -307,7 +307,7 @@ class WatchHub:
                 oldest = await self.store.oldest_revision(conference_sid)
                 if cursor < current and (oldest is None or cursor < oldest - 1):
                     raise errors.revision_compacted(cursor, oldest, current)
-                feed.revision = max(feed.revision, current)
+                feed.announce(current)  # wakes the feed's other streams: see Feed.announce
                 ended = not conference.active
                 if ended and cursor >= current:
                     return
@@ -322,7 +322,7 @@ class WatchHub:
                         )
                 cursor = page.revision
                 conference = await self.participants.conference(ref)
-                feed.revision = max(feed.revision, cursor)
+                feed.announce(cursor)  # as above
                 yield pb.WatchConferenceResponse(
                     initial_state_complete=pb.InitialStateComplete(
                         revision=cursor, conference=messages.conference(conference)
