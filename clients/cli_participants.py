@@ -396,6 +396,15 @@ def add_participants(commands: argparse._SubParsersAction[argparse.ArgumentParse
         "--coaching", action=argparse.BooleanOptionalAction, help="coach call-sid-to-coach"
     )
     update.add_argument("--call-sid-to-coach", metavar="CA...", help="the participant to coach")
+    roles = _words(enums_pb2.ParticipantRole.DESCRIPTOR)
+    update.add_argument("--role", metavar="ROLE", help=f"supervisor role ({roles})")
+    update.add_argument(
+        "--whisper-to",
+        dest="whisper_targets",
+        metavar="CA...",
+        action="append",
+        help="with --role whisper: a call SID it whispers to; repeatable",
+    )
     methods = _words(enums_pb2.HttpMethod.DESCRIPTOR)
     for url in ("hold", "announce", "wait"):
         update.add_argument(f"--{url}-url", metavar="URL", help=f"{url} audio or TwiML URL")

@@ -87,6 +87,8 @@ class CreateFields(TypedDict, total=False):
     call_token: str
     client_notification_url: str
     caller_display_name: str
+    role: EnumArg
+    whisper_targets: Sequence[str]
 
 
 class UpdateFields(TypedDict, total=False):
@@ -104,6 +106,8 @@ class UpdateFields(TypedDict, total=False):
     end_conference_on_exit: bool
     coaching: bool
     call_sid_to_coach: str
+    role: EnumArg
+    whisper_targets: Sequence[str]
 
 
 _TRUE = frozenset({"true", "1", "yes", "on"})

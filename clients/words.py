@@ -55,6 +55,7 @@ _EXCEPTIONS: dict[str, dict[str, str]] = {
         "ANNOUNCEMENT_FAILED": "announcement-fail",
         "CONFERENCE_STARTED": "conference-start",
         "CONFERENCE_ENDED": "conference-end",
+        "PARTICIPANT_ROLE_CHANGED": "participant-role",
     },
 }
 _WORDS: dict[str, dict[int, str]] = {}

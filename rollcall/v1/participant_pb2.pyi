@@ -3,10 +3,13 @@
 isort:skip_file
 """
 
+from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from rollcall.v1 import enums_pb2 as _enums_pb2
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -172,6 +175,8 @@ class Participant(_message.Message):
     FROM_ENDPOINT_FIELD_NUMBER: _builtins.int
     TO_ENDPOINT_FIELD_NUMBER: _builtins.int
     CONFERENCE_FRIENDLY_NAME_FIELD_NUMBER: _builtins.int
+    ROLE_FIELD_NUMBER: _builtins.int
+    WHISPER_TARGETS_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     """accounts/{account_sid}/conferences/{conference_sid}/participants/{call_sid}"""
     account_sid: _builtins.str
@@ -203,10 +208,21 @@ class Participant(_message.Message):
     to_endpoint: _builtins.str
     conference_friendly_name: _builtins.str
     """The friendly name of the conference the participant belongs to."""
+    role: _enums_pb2.ParticipantRole.ValueType
+    """The supervisor role (docs/grpc.md, "Supervisor roles"). coaching and
+    call_sid_to_coach are its Twilio view: coaching is true exactly for a
+    whisper, and call_sid_to_coach is then its first whisper target.
+    """
     @_builtins.property
     def date_created(self) -> _timestamp_pb2.Timestamp: ...
     @_builtins.property
     def date_updated(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def whisper_targets(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """A whisper's targets: call SIDs of participants of the same conference,
+        the only ones who hear it. Empty for every other role.
+        """
+
     def __init__(
         self,
         *,
@@ -232,10 +248,12 @@ class Participant(_message.Message):
         from_endpoint: _builtins.str = ...,
         to_endpoint: _builtins.str = ...,
         conference_friendly_name: _builtins.str = ...,
+        role: _enums_pb2.ParticipantRole.ValueType = ...,
+        whisper_targets: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_call_sid_to_coach", b"_call_sid_to_coach", "_label", b"_label", "_queue_time_ms", b"_queue_time_ms", "call_sid_to_coach", b"call_sid_to_coach", "date_created", b"date_created", "date_updated", b"date_updated", "label", b"label", "queue_time_ms", b"queue_time_ms"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_call_sid_to_coach", b"_call_sid_to_coach", "_label", b"_label", "_queue_time_ms", b"_queue_time_ms", "account_sid", b"account_sid", "call_sid", b"call_sid", "call_sid_to_coach", b"call_sid_to_coach", "call_status", b"call_status", "coaching", b"coaching", "conference_friendly_name", b"conference_friendly_name", "conference_sid", b"conference_sid", "date_created", b"date_created", "date_updated", b"date_updated", "end_conference_on_exit", b"end_conference_on_exit", "etag", b"etag", "from_endpoint", b"from_endpoint", "hold", b"hold", "label", b"label", "leave_reason", b"leave_reason", "muted", b"muted", "name", b"name", "queue_time_ms", b"queue_time_ms", "revision", b"revision", "start_conference_on_enter", b"start_conference_on_enter", "status", b"status", "to_endpoint", b"to_endpoint"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_call_sid_to_coach", b"_call_sid_to_coach", "_label", b"_label", "_queue_time_ms", b"_queue_time_ms", "account_sid", b"account_sid", "call_sid", b"call_sid", "call_sid_to_coach", b"call_sid_to_coach", "call_status", b"call_status", "coaching", b"coaching", "conference_friendly_name", b"conference_friendly_name", "conference_sid", b"conference_sid", "date_created", b"date_created", "date_updated", b"date_updated", "end_conference_on_exit", b"end_conference_on_exit", "etag", b"etag", "from_endpoint", b"from_endpoint", "hold", b"hold", "label", b"label", "leave_reason", b"leave_reason", "muted", b"muted", "name", b"name", "queue_time_ms", b"queue_time_ms", "revision", b"revision", "role", b"role", "start_conference_on_enter", b"start_conference_on_enter", "status", b"status", "to_endpoint", b"to_endpoint", "whisper_targets", b"whisper_targets"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__call_sid_to_coach: _TypeAlias = _typing.Literal["call_sid_to_coach"]  # noqa: Y015
     _WhichOneofArgType__call_sid_to_coach: _TypeAlias = _typing.Literal["_call_sid_to_coach", b"_call_sid_to_coach"]  # noqa: Y015

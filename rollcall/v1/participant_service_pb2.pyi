@@ -41,6 +41,10 @@ class _ConferenceEventTypeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_C
     CONFERENCE_EVENT_TYPE_ANNOUNCEMENT_FAILED: _ConferenceEventType.ValueType  # 10
     CONFERENCE_EVENT_TYPE_CONFERENCE_STARTED: _ConferenceEventType.ValueType  # 11
     CONFERENCE_EVENT_TYPE_CONFERENCE_ENDED: _ConferenceEventType.ValueType  # 12
+    CONFERENCE_EVENT_TYPE_PARTICIPANT_ROLE_CHANGED: _ConferenceEventType.ValueType  # 13
+    """The participant's role or whisper targets changed (one event, whatever
+    mute the change implies; see ParticipantRole).
+    """
 
 class ConferenceEventType(_ConferenceEventType, metaclass=_ConferenceEventTypeEnumTypeWrapper):
     """What happened."""
@@ -58,6 +62,10 @@ CONFERENCE_EVENT_TYPE_ANNOUNCEMENT_ENDED: ConferenceEventType.ValueType  # 9
 CONFERENCE_EVENT_TYPE_ANNOUNCEMENT_FAILED: ConferenceEventType.ValueType  # 10
 CONFERENCE_EVENT_TYPE_CONFERENCE_STARTED: ConferenceEventType.ValueType  # 11
 CONFERENCE_EVENT_TYPE_CONFERENCE_ENDED: ConferenceEventType.ValueType  # 12
+CONFERENCE_EVENT_TYPE_PARTICIPANT_ROLE_CHANGED: ConferenceEventType.ValueType  # 13
+"""The participant's role or whisper targets changed (one event, whatever
+mute the change implies; see ParticipantRole).
+"""
 Global___ConferenceEventType: _TypeAlias = ConferenceEventType  # noqa: Y015
 
 @_typing.final
@@ -118,6 +126,8 @@ class CreateParticipantRequest(_message.Message):
     CALL_TOKEN_FIELD_NUMBER: _builtins.int
     CLIENT_NOTIFICATION_URL_FIELD_NUMBER: _builtins.int
     CALLER_DISPLAY_NAME_FIELD_NUMBER: _builtins.int
+    ROLE_FIELD_NUMBER: _builtins.int
+    WHISPER_TARGETS_FIELD_NUMBER: _builtins.int
     parent: _builtins.str
     """accounts/{account_sid}/conferences/{conference_sid or friendly_name}"""
     request_id: _builtins.str
@@ -182,6 +192,11 @@ class CreateParticipantRequest(_message.Message):
     client_notification_url: _builtins.str
     caller_display_name: _builtins.str
     """2-255 characters."""
+    role: _enums_pb2.ParticipantRole.ValueType
+    """The supervisor role to join with (unspecified: none, or whisper when
+    coaching is set). A monitor joins muted. Not together with coaching or
+    call_sid_to_coach.
+    """
     @_builtins.property
     def status_callback_event(self) -> _containers.RepeatedScalarFieldContainer[_enums_pb2.CallEvent.ValueType]: ...
     @_builtins.property
@@ -190,6 +205,14 @@ class CreateParticipantRequest(_message.Message):
     def recording_status_callback_event(self) -> _containers.RepeatedScalarFieldContainer[_enums_pb2.RecordingEvent.ValueType]: ...
     @_builtins.property
     def conference_recording_status_callback_event(self) -> _containers.RepeatedScalarFieldContainer[_enums_pb2.RecordingEvent.ValueType]: ...
+    @_builtins.property
+    def whisper_targets(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """For role WHISPER: the call SIDs it whispers to (active participants of
+        the conference, not on hold). A carrier that cannot whisper to that many
+        (Twilio: one) refuses FAILED_PRECONDITION, reason CARRIER_WHISPER_LIMIT,
+        before anything is dialed.
+        """
+
     def __init__(
         self,
         *,
@@ -245,10 +268,12 @@ class CreateParticipantRequest(_message.Message):
         call_token: _builtins.str = ...,
         client_notification_url: _builtins.str = ...,
         caller_display_name: _builtins.str = ...,
+        role: _enums_pb2.ParticipantRole.ValueType = ...,
+        whisper_targets: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_coaching", b"_coaching", "_early_media", b"_early_media", "_end_conference_on_exit", b"_end_conference_on_exit", "_label", b"_label", "_machine_detection_silence_timeout", b"_machine_detection_silence_timeout", "_machine_detection_speech_end_threshold", b"_machine_detection_speech_end_threshold", "_machine_detection_speech_threshold", b"_machine_detection_speech_threshold", "_machine_detection_timeout", b"_machine_detection_timeout", "_max_participants", b"_max_participants", "_muted", b"_muted", "_record", b"_record", "_start_conference_on_enter", b"_start_conference_on_enter", "_time_limit", b"_time_limit", "_timeout", b"_timeout", "_wait_url", b"_wait_url", "coaching", b"coaching", "early_media", b"early_media", "end_conference_on_exit", b"end_conference_on_exit", "label", b"label", "machine_detection_silence_timeout", b"machine_detection_silence_timeout", "machine_detection_speech_end_threshold", b"machine_detection_speech_end_threshold", "machine_detection_speech_threshold", b"machine_detection_speech_threshold", "machine_detection_timeout", b"machine_detection_timeout", "max_participants", b"max_participants", "muted", b"muted", "record", b"record", "start_conference_on_enter", b"start_conference_on_enter", "time_limit", b"time_limit", "timeout", b"timeout", "wait_url", b"wait_url"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_coaching", b"_coaching", "_early_media", b"_early_media", "_end_conference_on_exit", b"_end_conference_on_exit", "_label", b"_label", "_machine_detection_silence_timeout", b"_machine_detection_silence_timeout", "_machine_detection_speech_end_threshold", b"_machine_detection_speech_end_threshold", "_machine_detection_speech_threshold", b"_machine_detection_speech_threshold", "_machine_detection_timeout", b"_machine_detection_timeout", "_max_participants", b"_max_participants", "_muted", b"_muted", "_record", b"_record", "_start_conference_on_enter", b"_start_conference_on_enter", "_time_limit", b"_time_limit", "_timeout", b"_timeout", "_wait_url", b"_wait_url", "amd_status_callback", b"amd_status_callback", "amd_status_callback_method", b"amd_status_callback_method", "beep", b"beep", "byoc", b"byoc", "call_reason", b"call_reason", "call_sid_to_coach", b"call_sid_to_coach", "call_token", b"call_token", "caller_display_name", b"caller_display_name", "caller_id", b"caller_id", "client_notification_url", b"client_notification_url", "coaching", b"coaching", "conference_record", b"conference_record", "conference_recording_status_callback", b"conference_recording_status_callback", "conference_recording_status_callback_event", b"conference_recording_status_callback_event", "conference_recording_status_callback_method", b"conference_recording_status_callback_method", "conference_status_callback", b"conference_status_callback", "conference_status_callback_event", b"conference_status_callback_event", "conference_status_callback_method", b"conference_status_callback_method", "conference_trim", b"conference_trim", "early_media", b"early_media", "end_conference_on_exit", b"end_conference_on_exit", "from_endpoint", b"from_endpoint", "jitter_buffer_size", b"jitter_buffer_size", "label", b"label", "machine_detection", b"machine_detection", "machine_detection_silence_timeout", b"machine_detection_silence_timeout", "machine_detection_speech_end_threshold", b"machine_detection_speech_end_threshold", "machine_detection_speech_threshold", b"machine_detection_speech_threshold", "machine_detection_timeout", b"machine_detection_timeout", "max_participants", b"max_participants", "muted", b"muted", "parent", b"parent", "record", b"record", "recording_channels", b"recording_channels", "recording_status_callback", b"recording_status_callback", "recording_status_callback_event", b"recording_status_callback_event", "recording_status_callback_method", b"recording_status_callback_method", "recording_track", b"recording_track", "region", b"region", "request_id", b"request_id", "sip_auth_password", b"sip_auth_password", "sip_auth_username", b"sip_auth_username", "start_conference_on_enter", b"start_conference_on_enter", "status_callback", b"status_callback", "status_callback_event", b"status_callback_event", "status_callback_method", b"status_callback_method", "time_limit", b"time_limit", "timeout", b"timeout", "to_endpoint", b"to_endpoint", "trim", b"trim", "wait_method", b"wait_method", "wait_url", b"wait_url"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_coaching", b"_coaching", "_early_media", b"_early_media", "_end_conference_on_exit", b"_end_conference_on_exit", "_label", b"_label", "_machine_detection_silence_timeout", b"_machine_detection_silence_timeout", "_machine_detection_speech_end_threshold", b"_machine_detection_speech_end_threshold", "_machine_detection_speech_threshold", b"_machine_detection_speech_threshold", "_machine_detection_timeout", b"_machine_detection_timeout", "_max_participants", b"_max_participants", "_muted", b"_muted", "_record", b"_record", "_start_conference_on_enter", b"_start_conference_on_enter", "_time_limit", b"_time_limit", "_timeout", b"_timeout", "_wait_url", b"_wait_url", "amd_status_callback", b"amd_status_callback", "amd_status_callback_method", b"amd_status_callback_method", "beep", b"beep", "byoc", b"byoc", "call_reason", b"call_reason", "call_sid_to_coach", b"call_sid_to_coach", "call_token", b"call_token", "caller_display_name", b"caller_display_name", "caller_id", b"caller_id", "client_notification_url", b"client_notification_url", "coaching", b"coaching", "conference_record", b"conference_record", "conference_recording_status_callback", b"conference_recording_status_callback", "conference_recording_status_callback_event", b"conference_recording_status_callback_event", "conference_recording_status_callback_method", b"conference_recording_status_callback_method", "conference_status_callback", b"conference_status_callback", "conference_status_callback_event", b"conference_status_callback_event", "conference_status_callback_method", b"conference_status_callback_method", "conference_trim", b"conference_trim", "early_media", b"early_media", "end_conference_on_exit", b"end_conference_on_exit", "from_endpoint", b"from_endpoint", "jitter_buffer_size", b"jitter_buffer_size", "label", b"label", "machine_detection", b"machine_detection", "machine_detection_silence_timeout", b"machine_detection_silence_timeout", "machine_detection_speech_end_threshold", b"machine_detection_speech_end_threshold", "machine_detection_speech_threshold", b"machine_detection_speech_threshold", "machine_detection_timeout", b"machine_detection_timeout", "max_participants", b"max_participants", "muted", b"muted", "parent", b"parent", "record", b"record", "recording_channels", b"recording_channels", "recording_status_callback", b"recording_status_callback", "recording_status_callback_event", b"recording_status_callback_event", "recording_status_callback_method", b"recording_status_callback_method", "recording_track", b"recording_track", "region", b"region", "request_id", b"request_id", "role", b"role", "sip_auth_password", b"sip_auth_password", "sip_auth_username", b"sip_auth_username", "start_conference_on_enter", b"start_conference_on_enter", "status_callback", b"status_callback", "status_callback_event", b"status_callback_event", "status_callback_method", b"status_callback_method", "time_limit", b"time_limit", "timeout", b"timeout", "to_endpoint", b"to_endpoint", "trim", b"trim", "wait_method", b"wait_method", "wait_url", b"wait_url", "whisper_targets", b"whisper_targets"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__coaching: _TypeAlias = _typing.Literal["coaching"]  # noqa: Y015
     _WhichOneofArgType__coaching: _TypeAlias = _typing.Literal["_coaching", b"_coaching"]  # noqa: Y015
@@ -491,6 +516,8 @@ class UpdateParticipantRequest(_message.Message):
     COACHING_FIELD_NUMBER: _builtins.int
     CALL_SID_TO_COACH_FIELD_NUMBER: _builtins.int
     ETAG_FIELD_NUMBER: _builtins.int
+    ROLE_FIELD_NUMBER: _builtins.int
+    WHISPER_TARGETS_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     """accounts/{account_sid}/conferences/{conference_sid}/participants/{call_sid or label}"""
     muted: _builtins.bool
@@ -507,6 +534,20 @@ class UpdateParticipantRequest(_message.Message):
     call_sid_to_coach: _builtins.str
     etag: _builtins.str
     """When set, the update applies only if the participant's etag still matches."""
+    role: _enums_pb2.ParticipantRole.ValueType
+    """Set to change the supervisor role (unspecified: the role stays, or
+    follows coaching / call_sid_to_coach). Not together with coaching or
+    call_sid_to_coach. A change of role or of whisper targets is one event,
+    CONFERENCE_EVENT_TYPE_PARTICIPANT_ROLE_CHANGED, carrying the muted it
+    implies (becoming monitor mutes; becoming barge or leaving monitor
+    unmutes, unless muted is set in the same request).
+    """
+    @_builtins.property
+    def whisper_targets(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """With role WHISPER: its targets, all of them (they replace the old ones).
+        Must be empty for any other role.
+        """
+
     def __init__(
         self,
         *,
@@ -524,10 +565,12 @@ class UpdateParticipantRequest(_message.Message):
         coaching: _builtins.bool | None = ...,
         call_sid_to_coach: _builtins.str | None = ...,
         etag: _builtins.str = ...,
+        role: _enums_pb2.ParticipantRole.ValueType = ...,
+        whisper_targets: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_announce_url", b"_announce_url", "_beep_on_exit", b"_beep_on_exit", "_call_sid_to_coach", b"_call_sid_to_coach", "_coaching", b"_coaching", "_end_conference_on_exit", b"_end_conference_on_exit", "_hold", b"_hold", "_hold_url", b"_hold_url", "_muted", b"_muted", "_wait_url", b"_wait_url", "announce_url", b"announce_url", "beep_on_exit", b"beep_on_exit", "call_sid_to_coach", b"call_sid_to_coach", "coaching", b"coaching", "end_conference_on_exit", b"end_conference_on_exit", "hold", b"hold", "hold_url", b"hold_url", "muted", b"muted", "wait_url", b"wait_url"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_announce_url", b"_announce_url", "_beep_on_exit", b"_beep_on_exit", "_call_sid_to_coach", b"_call_sid_to_coach", "_coaching", b"_coaching", "_end_conference_on_exit", b"_end_conference_on_exit", "_hold", b"_hold", "_hold_url", b"_hold_url", "_muted", b"_muted", "_wait_url", b"_wait_url", "announce_method", b"announce_method", "announce_url", b"announce_url", "beep_on_exit", b"beep_on_exit", "call_sid_to_coach", b"call_sid_to_coach", "coaching", b"coaching", "end_conference_on_exit", b"end_conference_on_exit", "etag", b"etag", "hold", b"hold", "hold_method", b"hold_method", "hold_url", b"hold_url", "muted", b"muted", "name", b"name", "wait_method", b"wait_method", "wait_url", b"wait_url"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_announce_url", b"_announce_url", "_beep_on_exit", b"_beep_on_exit", "_call_sid_to_coach", b"_call_sid_to_coach", "_coaching", b"_coaching", "_end_conference_on_exit", b"_end_conference_on_exit", "_hold", b"_hold", "_hold_url", b"_hold_url", "_muted", b"_muted", "_wait_url", b"_wait_url", "announce_method", b"announce_method", "announce_url", b"announce_url", "beep_on_exit", b"beep_on_exit", "call_sid_to_coach", b"call_sid_to_coach", "coaching", b"coaching", "end_conference_on_exit", b"end_conference_on_exit", "etag", b"etag", "hold", b"hold", "hold_method", b"hold_method", "hold_url", b"hold_url", "muted", b"muted", "name", b"name", "role", b"role", "wait_method", b"wait_method", "wait_url", b"wait_url", "whisper_targets", b"whisper_targets"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__announce_url: _TypeAlias = _typing.Literal["announce_url"]  # noqa: Y015
     _WhichOneofArgType__announce_url: _TypeAlias = _typing.Literal["_announce_url", b"_announce_url"]  # noqa: Y015

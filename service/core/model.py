@@ -85,6 +85,21 @@ class LeaveReason(enum.StrEnum):
     PARTICIPANT_ADD_FAILED = "participant_add_failed"
 
 
+class Role(enum.StrEnum):
+    """A participant's supervisor role (Rollcall's words; Twilio has only coaching).
+
+    none: an ordinary participant. monitor: hears everyone, heard by no one.
+    whisper: hears everyone, heard only by its whisper targets (Twilio's
+    Coaching with CallSidToCoach is a whisper to one target). barge: hears and
+    is heard by everyone.
+    """
+
+    NONE = "none"
+    MONITOR = "monitor"
+    WHISPER = "whisper"
+    BARGE = "barge"
+
+
 class ConferenceStatus(enum.StrEnum):
     INIT = "init"
     IN_PROGRESS = "in-progress"
@@ -113,6 +128,10 @@ class EventType(enum.StrEnum):
     ANNOUNCEMENT_FAILED = "announcement-fail"
     CONFERENCE_STARTED = "conference-start"
     CONFERENCE_ENDED = "conference-end"
+    # Rollcall's own: the participant's supervisor role (or its whisper
+    # targets) changed; one event carries the whole change, muted and
+    # coaching included.
+    PARTICIPANT_ROLE_CHANGED = "participant-role"
 
 
 _FIELD_NAMES: dict[type, tuple[str, ...]] = {}
@@ -246,6 +265,10 @@ class Participant:
     hold: bool = False
     coaching: bool = False
     call_sid_to_coach: str | None = None
+    # The supervisor role; coaching and call_sid_to_coach are its Twilio view
+    # (coaching: the role is whisper; call_sid_to_coach: its first target).
+    role: Role = Role.NONE
+    whisper_targets: tuple[str, ...] = ()
     start_conference_on_enter: bool = True
     end_conference_on_exit: bool = False
     beep_on_exit: bool = True
@@ -298,6 +321,13 @@ class Participant:
             )
         values["status"] = ParticipantStatus(values["status"])
         values["call_status"] = CallStatus(values["call_status"])
+        if "role" in values:
+            values["role"] = Role(values["role"])
+            values["whisper_targets"] = tuple(values.get("whisper_targets") or ())
+        elif values.get("coaching") and values.get("call_sid_to_coach"):
+            # A row written before roles: a coach whispers to its one target.
+            values["role"] = Role.WHISPER
+            values["whisper_targets"] = (values["call_sid_to_coach"],)
         values["leave_reason"] = LeaveReason(values.get("leave_reason", ""))
         return cls(**values)
 

@@ -134,6 +134,7 @@ class _UpdateChange(_ParticipantChange):
             p,
             self.cmd,
             announcement_reported=self.runtime.carrier.reports_announcements,
+            whisper_limit=self.runtime.carrier.whisper_limit,
         )
         if not effects:
             return Decided(p, ch)

@@ -62,6 +62,13 @@ class FormField:
             object.__setattr__(self, "proto", _snake(self.wire))
 
 
+# Rollcall's own fields (docs/rest.md), prefixed so no Twilio field can clash
+# and ignored by Twilio itself: the supervisor role and its whisper targets.
+ROLLCALL_ROLE_FIELDS = (
+    FormField("RollcallRole", "role"),
+    FormField("RollcallWhisperTargets", "whisper_targets"),
+)
+
 CREATE_FIELDS: tuple[FormField, ...] = (
     FormField("From", "from_endpoint"),
     FormField("To", "to_endpoint"),
@@ -113,6 +120,7 @@ CREATE_FIELDS: tuple[FormField, ...] = (
     FormField("CallToken"),
     FormField("ClientNotificationUrl"),
     FormField("CallerDisplayName"),
+    *ROLLCALL_ROLE_FIELDS,
 )
 
 UPDATE_FIELDS: tuple[FormField, ...] = (
@@ -128,6 +136,7 @@ UPDATE_FIELDS: tuple[FormField, ...] = (
     FormField("EndConferenceOnExit"),
     FormField("Coaching"),
     FormField("CallSidToCoach"),
+    *ROLLCALL_ROLE_FIELDS,
 )
 
 # In the order the SDKs send them, which is also the order page URIs repeat them.

@@ -30,6 +30,7 @@ from service.core.model import (
     LeaveReason,
     Participant,
     ParticipantStatus,
+    Role,
 )
 from service.rpc import names
 
@@ -48,6 +49,7 @@ def by_word(values: type[E], proto: EnumDescriptor, *, absent: Iterable[E] = ())
 _CALL_STATUS = by_word(CallStatus, ppb.CallStatus.DESCRIPTOR, absent=[CallStatus.INITIATED])
 _STATUS = by_word(ParticipantStatus, ppb.ParticipantStatus.DESCRIPTOR)
 _LEAVE = by_word(LeaveReason, ppb.ParticipantLeaveReason.DESCRIPTOR)
+ROLES = by_word(Role, enums_pb2.ParticipantRole.DESCRIPTOR)
 CONFERENCE_STATUSES = by_word(ConferenceStatus, ppb.ConferenceStatus.DESCRIPTOR)
 _END_REASON = by_word(EndReason, ppb.ConferenceEndReason.DESCRIPTOR)
 EVENT_TYPES = by_word(EventType, pb.ConferenceEventType.DESCRIPTOR)
@@ -83,6 +85,8 @@ def participant(p: Participant, queue_time_ms: float | None = None) -> ppb.Parti
         from_endpoint=p.from_endpoint,
         to_endpoint=p.to_endpoint,
         conference_friendly_name=p.conference_friendly_name,
+        role=ROLES[p.role],  # type: ignore[arg-type]
+        whisper_targets=p.whisper_targets,
     )
     if p.label is not None:
         message.label = p.label

@@ -18,13 +18,13 @@ from urllib.parse import urlsplit
 from google.protobuf import json_format
 from google.protobuf.message import Message
 
-from clients.words import enum_word, twilio_settings
+from clients.words import enum_word, twilio_settings, words_by_number
 from rollcall.v1 import enums_pb2
 from rollcall.v1 import participant_service_pb2 as pb
 from service.core import errors
 from service.core.commands import ConferenceRef, CreateCommand, UpdateCommand
 from service.core.errors import FieldViolation
-from service.core.model import StatusCallback, event_words
+from service.core.model import Role, StatusCallback, event_words
 from service.rpc.messages import METHODS
 
 _E164 = re.compile(r"^\+[1-9][0-9]{1,14}$")
@@ -84,6 +84,8 @@ _TYPED = (
     "conference_status_callback_method",
     "conference_status_callback_event",
     "region",
+    "role",
+    "whisper_targets",
 )
 
 
@@ -187,6 +189,7 @@ def create_command(request: pb.CreateParticipantRequest, ref: ConferenceRef) -> 
     coaching = request.coaching if request.HasField("coaching") else bool(request.call_sid_to_coach)
     if coaching and not request.call_sid_to_coach:
         bad.append(FieldViolation("call_sid_to_coach", "required when coaching is true", 16028))
+    role, whisper_targets = _role(request, coaching, bad)
     if request.byoc and not _BYOC.match(request.byoc):
         bad.append(FieldViolation("byoc", "must be BY followed by 32 hex digits"))
     if len(request.sip_auth_username) >= 256:
@@ -226,8 +229,6 @@ def create_command(request: pb.CreateParticipantRequest, ref: ConferenceRef) -> 
             else True
         ),
         end_conference_on_exit=request.end_conference_on_exit,
-        coaching=coaching,
-        call_sid_to_coach=request.call_sid_to_coach or None,
         wait_url=request.wait_url if request.HasField("wait_url") else None,
         wait_method=_method(request.wait_method, "POST"),
         timeout=request.timeout if request.HasField("timeout") else 60,
@@ -253,6 +254,8 @@ def create_command(request: pb.CreateParticipantRequest, ref: ConferenceRef) -> 
             ),
         ),
         region=enum_word(enums_pb2.Region.DESCRIPTOR, request.region),
+        role=role,
+        whisper_targets=whisper_targets,
         request_id=request.request_id,
         fingerprint=fingerprint(request),
     )
@@ -271,6 +274,9 @@ def update_command(request: pb.UpdateParticipantRequest) -> UpdateCommand:
             FieldViolation("call_sid_to_coach", "must be CA followed by 32 hex digits", 16028)
         )
     _check_enums(request, bad)
+    role = None
+    if request.role or request.whisper_targets:
+        role, _ = _role(request, False, bad)
     if bad:
         raise errors.invalid(bad)
 
@@ -290,5 +296,34 @@ def update_command(request: pb.UpdateParticipantRequest) -> UpdateCommand:
         end_conference_on_exit=opt("end_conference_on_exit"),
         coaching=opt("coaching"),
         call_sid_to_coach=opt("call_sid_to_coach"),
+        role=role,
+        whisper_targets=tuple(request.whisper_targets),
         etag=request.etag,
     )
+
+
+def _role(
+    request: pb.CreateParticipantRequest | pb.UpdateParticipantRequest,
+    coaching: bool,
+    bad: list[FieldViolation],
+) -> tuple[Role, tuple[str, ...]]:
+    """The role a request names (a coach: a whisper to call_sid_to_coach);
+    the rest of its rules are the core's (service.core.roles)."""
+    targets = tuple(request.whisper_targets)
+    for target in targets:
+        if not _CALL_SID.match(target):
+            bad.append(FieldViolation("whisper_targets", "must be CA followed by 32 hex digits"))
+            break
+    if request.role == enums_pb2.PARTICIPANT_ROLE_UNSPECIFIED:
+        if targets:
+            bad.append(FieldViolation("whisper_targets", "only with role WHISPER"))
+        if coaching and request.call_sid_to_coach:
+            return Role.WHISPER, (request.call_sid_to_coach,)
+        return Role.NONE, ()
+    if request.HasField("coaching") or request.call_sid_to_coach:
+        bad.append(FieldViolation("role", "set either role or coaching, not both"))
+    word = words_by_number(enums_pb2.ParticipantRole.DESCRIPTOR).get(request.role)
+    if word is None:
+        bad.append(FieldViolation("role", "not a ParticipantRole"))
+        return Role.NONE, ()
+    return Role(word), targets

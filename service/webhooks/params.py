@@ -65,9 +65,13 @@ CONFERENCE_WORDS: dict[EventType, str] = {
     EventType.PARTICIPANT_HELD: _CONFERENCE[en.CONFERENCE_CALLBACK_EVENT_HOLD],
     EventType.PARTICIPANT_UNHELD: _CONFERENCE[en.CONFERENCE_CALLBACK_EVENT_HOLD],
     EventType.PARTICIPANT_MODIFIED: _CONFERENCE[en.CONFERENCE_CALLBACK_EVENT_MODIFY],
+    # A role change is, in Twilio's words, a change of Coaching: a modify.
+    EventType.PARTICIPANT_ROLE_CHANGED: _CONFERENCE[en.CONFERENCE_CALLBACK_EVENT_MODIFY],
     EventType.ANNOUNCEMENT_ENDED: ANNOUNCEMENT,
     EventType.ANNOUNCEMENT_FAILED: ANNOUNCEMENT,
 }
+# Rollcall's own event types -> the StatusCallbackEvent Twilio sends for them.
+_TWILIO_EVENT = {EventType.PARTICIPANT_ROLE_CHANGED: EventType.PARTICIPANT_MODIFIED.value}
 
 _END_REASON_TEXT = {
     EndReason.CONFERENCE_ENDED_VIA_API: "Conference ended via API",
@@ -215,7 +219,7 @@ def conference_callback(event: Event, *, ending_label: str | None = None) -> Cal
         "FriendlyName": conf.friendly_name,
         "AccountSid": conf.account_sid,
         "Timestamp": rfc2822(event.time),
-        "StatusCallbackEvent": event.type.value,
+        "StatusCallbackEvent": _TWILIO_EVENT.get(event.type, event.type.value),
     }
     p = event.participant
     if p is not None:

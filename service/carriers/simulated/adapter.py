@@ -49,6 +49,7 @@ class _Call:
 class SimulatedCarrier:
     in_process = True  # see the port
     reports_announcements = False  # the announcement "plays" at once
+    whisper_limit: int | None = None  # its mixer whispers to any number
 
     def __init__(
         self,

@@ -51,6 +51,7 @@ def _seg(text: str) -> str:
 class TwilioCarrier:
     in_process = False  # see the port
     reports_announcements = True  # Twilio posts announcement-end
+    whisper_limit: int | None = 1  # Twilio coaches one call (CallSidToCoach)
 
     def __init__(
         self,

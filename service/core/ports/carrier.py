@@ -23,7 +23,7 @@ import enum
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, Protocol
 
-from service.core.model import CallStatus
+from service.core.model import CallStatus, Role
 
 # -- placing a call -----------------------------------------------------------
 
@@ -54,6 +54,9 @@ class PlaceCall:
     beep: str = "true"
     coaching: bool = False
     call_sid_to_coach: str | None = None
+    # The supervisor role (coaching / call_sid_to_coach are its Twilio view).
+    role: Role = Role.NONE
+    whisper_targets: tuple[str, ...] = ()
     wait_url: str | None = None
     wait_method: str = "POST"
     early_media: bool = True
@@ -119,6 +122,16 @@ class Coach:
 
 
 @dataclasses.dataclass(frozen=True)
+class SetRole:
+    """The participant's supervisor role and the mute it implies, together
+    (a monitor is muted; a whisper is heard by its targets only)."""
+
+    role: Role
+    whisper_targets: tuple[str, ...] = ()
+    muted: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
 class BeepOnExit:
     beep: bool
 
@@ -134,7 +147,9 @@ class Wait:
     method: str | None = None
 
 
-ParticipantChange = Mute | Hold | Announce | Coach | BeepOnExit | EndConferenceOnExit | Wait
+ParticipantChange = (
+    Mute | Hold | Announce | Coach | SetRole | BeepOnExit | EndConferenceOnExit | Wait
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -299,6 +314,9 @@ class Carrier(Protocol):
     # report (for a conference-wide announcement, one without a CallSid). False
     # (the simulator): the core emits it as soon as it asks.
     reports_announcements: bool
+    # The most whisper targets one participant may have at this carrier
+    # (None: no limit). The core refuses more before anything changes.
+    whisper_limit: int | None
 
     def check(self, account_sid: str, from_endpoint: str, to_endpoint: str) -> None:
         """Refuse a call synchronously, before anything is stored (may do nothing).
