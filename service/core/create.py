@@ -213,9 +213,11 @@ class CreateChange(Change[Created | None]):
     # named, once).
     locks_in_process = False
 
-    def __init__(self, cmd: CreateCommand, clock: Clock) -> None:
+    def __init__(self, cmd: CreateCommand, clock: Clock, whisper_limit: int | None) -> None:
         self.cmd = cmd
         self.clock = clock
+        # The carrier's (service.core.roles, Rule 3).
+        self.whisper_limit = whisper_limit
         self.account_sid = cmd.conference.account_sid
         self.locks = tuple(
             f"{kind}:{value}"
@@ -243,7 +245,9 @@ class CreateChange(Change[Created | None]):
             if repeat is not None:
                 return Decided((repeat, None), None)
             self.now = self.clock.now()
-            self.conference, self.new = await decide(tx, self.cmd, self.now, None)
+            self.conference, self.new = await decide(
+                tx, self.cmd, self.now, None, self.whisper_limit
+            )
             self.key = call_key(self.cmd)
             step = place_call(self.cmd, self.key, self.conference.sid)
             return Decided(None, None, [step], durable=self._placement, then=self._record)
@@ -258,7 +262,7 @@ class CreateChange(Change[Created | None]):
             return Decided((repeat, None), None)
         self.now = self.clock.now()
         joined, new = await decide(
-            tx, self.cmd, self.now, self.conference.sid if self.new else None
+            tx, self.cmd, self.now, self.conference.sid if self.new else None, self.whisper_limit
         )
         if joined.sid != self.conference.sid:
             # Placed into another conference's carrier conference: ended, then

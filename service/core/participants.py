@@ -71,7 +71,7 @@ class Participants:
 
     async def _create(self, cmd: CreateCommand) -> Created:
         rt = self.runtime
-        change = create.CreateChange(cmd, rt.clock)
+        change = create.CreateChange(cmd, rt.clock, rt.carrier.whisper_limit)
         # A report for a call placed but not recorded yet waits for this.
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         rt.placing.add(done)

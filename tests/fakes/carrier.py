@@ -354,6 +354,9 @@ class FakeCarrier:
             callback=one("StatusCallback"),
             events=set(" ".join(form.get("StatusCallbackEvent", ["completed"])).split()),
             muted=one("Muted", "false") == "true",
+            # Twilio: Coaching defaults to false unless CallSidToCoach is given.
+            coaching=one("Coaching", "true" if one("CallSidToCoach") else "false") == "true",
+            call_sid_to_coach=one("CallSidToCoach"),
             end_conference_on_exit=one("EndConferenceOnExit", "false") == "true",
             start_conference_on_enter=one("StartConferenceOnEnter", "true") == "true",
             time_limit=int(one("TimeLimit", "14400") or 14400),

@@ -228,6 +228,23 @@ class Network:
         """The callee hangs up (or the time limit ends the call)."""
         self.end(call, "completed", "participant_hung_up")
 
+    def hearing(self, conference_sid: str) -> dict[str, tuple[str, ...]]:
+        """Who hears whom, by Twilio's participant fields: a connected call on
+        hold hears and is heard by no one, a muted one is heard by no one, and
+        "the participant being coached is the only participant who can hear
+        the participant who is coaching"."""
+        conf = self.conferences[conference_sid]
+        present = sorted(
+            (c for c in self.live_calls(conf) if c.participant == "connected"), key=lambda c: c.sid
+        )
+
+        def hears(listener: Call, speaker: Call) -> bool:
+            if listener is speaker or listener.hold or speaker.hold or speaker.muted:
+                return False
+            return not speaker.coaching or speaker.call_sid_to_coach == listener.sid
+
+        return {c.sid: tuple(s.sid for s in present if hears(c, s)) for c in present}
+
     def live_calls(self, conf: Conference) -> list[Call]:
         return [c for c in self.calls.values() if c.conference_sid == conf.sid and c.live]
 

@@ -4,7 +4,9 @@ What it owns: the carrier's side of the simulation: it mints the "carrier's"
 CallSid, numbers each call's reports from 0 like Twilio's SequenceNumber,
 treats media effects as done at once (there is no media), and ends calls on
 Kick and EndConference. Each call's timeline (pacing, magic numbers,
-outcomes) is its calls engine's (service.carriers.simulated.calls).
+outcomes) is its calls engine's (service.carriers.simulated.calls); who
+hears whom, as its effects set it, is its mixer's
+(service.carriers.simulated.mixer).
 
 Rule 1: a refused destination raises before anything is placed.
 Rule 2: reports reach the sink one at a time per call, in order.
@@ -22,6 +24,7 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 
 from service.carriers.simulated.calls import CallRequest, Outcome, SimulatedCalls
+from service.carriers.simulated.mixer import Mixer
 from service.clock import Clock
 from service.core.model import CallStatus, new_sid
 from service.core.ports.carrier import (
@@ -63,6 +66,7 @@ class SimulatedCarrier:
         self._clock = clock
         self._sink = sink
         self._calls: dict[str, _Call] = {}
+        self.mixer = Mixer()
         self._timelines = SimulatedCalls(
             clock,
             self._progress,
@@ -81,13 +85,17 @@ class SimulatedCarrier:
         call_sid = new_sid("CA")
         # The simulated "carrier" conference is the Rollcall conference itself.
         self._calls[call_sid] = _Call(call.account_sid, call.conference)
+        self.mixer.placed(call_sid, call)
         queue_ms = self._timelines.place(_request(call.account_sid, call_sid, call))
         return Placed(call_sid, call.conference, queue_ms)
 
     async def apply(self, effect: Effect) -> None:
         match effect:
-            case Update() | AnnounceConference():
-                return  # no media plane: the change has taken effect
+            case Update(target=target, changes=changes):
+                for change in changes:
+                    self.mixer.change(target.call_sid, change)
+            case AnnounceConference():
+                return  # no media plane: the announcement has played
             case Kick(target=target):
                 await self._end(target.call_sid)
             case EndConference(conference=conference):
@@ -150,8 +158,10 @@ class SimulatedCarrier:
             return
         if CallStatus.IN_PROGRESS in statuses:
             call.answered = True
+            self.mixer.answered(call_sid)
         if statuses[-1].terminal:
             del self._calls[call_sid]
+            self.mixer.ended(call_sid)
         await self._report(call_sid, call, statuses, at)
 
     async def _report(
@@ -171,6 +181,7 @@ class SimulatedCarrier:
 
     async def _end(self, call_sid: str) -> None:
         call = self._calls.pop(call_sid, None)
+        self.mixer.ended(call_sid)
         await self._timelines.hangup(call_sid)
         if call is None:
             return
