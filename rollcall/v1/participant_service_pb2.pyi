@@ -45,6 +45,12 @@ class _ConferenceEventTypeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_C
     """The participant's role or whisper targets changed (one event, whatever
     mute the change implies; see ParticipantRole).
     """
+    CONFERENCE_EVENT_TYPE_PARTICIPANT_MOVED_OUT: _ConferenceEventType.ValueType  # 14
+    """In the conference a participant left by MoveParticipant: its state as it
+    left; the event's move says where to.
+    """
+    CONFERENCE_EVENT_TYPE_PARTICIPANT_MOVED_IN: _ConferenceEventType.ValueType  # 15
+    """In the conference it joined by MoveParticipant: its state there."""
 
 class ConferenceEventType(_ConferenceEventType, metaclass=_ConferenceEventTypeEnumTypeWrapper):
     """What happened."""
@@ -66,6 +72,12 @@ CONFERENCE_EVENT_TYPE_PARTICIPANT_ROLE_CHANGED: ConferenceEventType.ValueType  #
 """The participant's role or whisper targets changed (one event, whatever
 mute the change implies; see ParticipantRole).
 """
+CONFERENCE_EVENT_TYPE_PARTICIPANT_MOVED_OUT: ConferenceEventType.ValueType  # 14
+"""In the conference a participant left by MoveParticipant: its state as it
+left; the event's move says where to.
+"""
+CONFERENCE_EVENT_TYPE_PARTICIPANT_MOVED_IN: ConferenceEventType.ValueType  # 15
+"""In the conference it joined by MoveParticipant: its state there."""
 Global___ConferenceEventType: _TypeAlias = ConferenceEventType  # noqa: Y015
 
 @_typing.final
@@ -824,8 +836,17 @@ class ConferenceEvent(_message.Message):
     TYPE_FIELD_NUMBER: _builtins.int
     PARTICIPANT_FIELD_NUMBER: _builtins.int
     CONFERENCE_FIELD_NUMBER: _builtins.int
+    MOVE_ID_FIELD_NUMBER: _builtins.int
+    MOVED_FROM_CONFERENCE_SID_FIELD_NUMBER: _builtins.int
+    MOVED_TO_CONFERENCE_SID_FIELD_NUMBER: _builtins.int
     revision: _builtins.int
     type: Global___ConferenceEventType.ValueType
+    move_id: _builtins.str
+    """Set on PARTICIPANT_MOVED_OUT and PARTICIPANT_MOVED_IN: the move's id (the
+    same on both events of one move) and the conferences it went between.
+    """
+    moved_from_conference_sid: _builtins.str
+    moved_to_conference_sid: _builtins.str
     @_builtins.property
     def time(self) -> _timestamp_pb2.Timestamp: ...
     @_builtins.property
@@ -844,10 +865,13 @@ class ConferenceEvent(_message.Message):
         type: Global___ConferenceEventType.ValueType = ...,
         participant: _participant_pb2.Participant | None = ...,
         conference: _participant_pb2.Conference | None = ...,
+        move_id: _builtins.str = ...,
+        moved_from_conference_sid: _builtins.str = ...,
+        moved_to_conference_sid: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["conference", b"conference", "participant", b"participant", "time", b"time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["conference", b"conference", "participant", b"participant", "revision", b"revision", "time", b"time", "type", b"type"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["conference", b"conference", "move_id", b"move_id", "moved_from_conference_sid", b"moved_from_conference_sid", "moved_to_conference_sid", b"moved_to_conference_sid", "participant", b"participant", "revision", b"revision", "time", b"time", "type", b"type"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1082,3 +1106,80 @@ class CreateWatchTokenResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___CreateWatchTokenResponse: _TypeAlias = CreateWatchTokenResponse  # noqa: Y015
+
+@_typing.final
+class MoveParticipantRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    DESTINATION_FIELD_NUMBER: _builtins.int
+    MUTED_FIELD_NUMBER: _builtins.int
+    HOLD_FIELD_NUMBER: _builtins.int
+    ROLE_FIELD_NUMBER: _builtins.int
+    WHISPER_TARGETS_FIELD_NUMBER: _builtins.int
+    ETAG_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """accounts/{account_sid}/conferences/{conference_sid or friendly_name}/participants/{call_sid or label}"""
+    destination: _builtins.str
+    """accounts/{account_sid}/conferences/{conference_sid or friendly_name}:
+    where to (the same account). A friendly name with no active conference
+    creates one.
+    """
+    muted: _builtins.bool
+    """The participant's settings in the destination (a monitor is muted)."""
+    hold: _builtins.bool
+    role: _enums_pb2.ParticipantRole.ValueType
+    """Unspecified: none."""
+    etag: _builtins.str
+    """When set, the move applies only if the participant's etag still matches."""
+    @_builtins.property
+    def whisper_targets(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """With role WHISPER: participants of the destination."""
+
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+        destination: _builtins.str = ...,
+        muted: _builtins.bool = ...,
+        hold: _builtins.bool = ...,
+        role: _enums_pb2.ParticipantRole.ValueType = ...,
+        whisper_targets: _abc.Iterable[_builtins.str] | None = ...,
+        etag: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["destination", b"destination", "etag", b"etag", "hold", b"hold", "muted", b"muted", "name", b"name", "role", b"role", "whisper_targets", b"whisper_targets"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___MoveParticipantRequest: _TypeAlias = MoveParticipantRequest  # noqa: Y015
+
+@_typing.final
+class MoveParticipantResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PARTICIPANT_FIELD_NUMBER: _builtins.int
+    MOVE_ID_FIELD_NUMBER: _builtins.int
+    MOVED_FROM_CONFERENCE_SID_FIELD_NUMBER: _builtins.int
+    move_id: _builtins.str
+    """The id both events of the move carry."""
+    moved_from_conference_sid: _builtins.str
+    @_builtins.property
+    def participant(self) -> _participant_pb2.Participant:
+        """Where it arrived."""
+
+    def __init__(
+        self,
+        *,
+        participant: _participant_pb2.Participant | None = ...,
+        move_id: _builtins.str = ...,
+        moved_from_conference_sid: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["participant", b"participant"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["move_id", b"move_id", "moved_from_conference_sid", b"moved_from_conference_sid", "participant", b"participant"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___MoveParticipantResponse: _TypeAlias = MoveParticipantResponse  # noqa: Y015

@@ -16,7 +16,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 
-from service.core.model import Conference, Event, EventType, Participant
+from service.core.model import Conference, Event, EventType, Move, Participant
 from service.core.ports.carrier import CallTarget
 from service.core.ports.store import WriteTransaction
 
@@ -41,7 +41,12 @@ class Changes:
         self.kicks: list[CallTarget] = []
 
     def emit(
-        self, kind: EventType, participant: Participant | None = None, *, new: bool = False
+        self,
+        kind: EventType,
+        participant: Participant | None = None,
+        *,
+        new: bool = False,
+        move: Move | None = None,
     ) -> None:
         conf = self.conference
         conf.revision += 1
@@ -59,6 +64,7 @@ class Changes:
             type=kind,
             conference=copy.copy(conf),
             participant=None if participant is None else copy.copy(participant),
+            move=move,
         )
         self._writes.append(_Write(row, new, event))
         self.events.append(event)

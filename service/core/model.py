@@ -132,6 +132,11 @@ class EventType(enum.StrEnum):
     # targets) changed; one event carries the whole change, muted and
     # coaching included.
     PARTICIPANT_ROLE_CHANGED = "participant-role"
+    # Rollcall's own: the participant moved to another conference (out: in
+    # the conference it left; in: in the one it joined); the two events of
+    # one move share its Move.
+    PARTICIPANT_MOVED_OUT = "participant-moved-out"
+    PARTICIPANT_MOVED_IN = "participant-moved-in"
 
 
 _FIELD_NAMES: dict[type, tuple[str, ...]] = {}
@@ -333,6 +338,15 @@ class Participant:
 
 
 @dataclasses.dataclass(frozen=True)
+class Move:
+    """One move of a participant: its id, and the conferences it left and joined."""
+
+    id: str
+    from_conference: str
+    to_conference: str
+
+
+@dataclasses.dataclass(frozen=True)
 class Event:
     """One change to a conference, with the state after it."""
 
@@ -343,6 +357,7 @@ class Event:
     type: EventType
     conference: Conference
     participant: Participant | None = None
+    move: Move | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -353,11 +368,13 @@ class Event:
             "type": self.type.value,
             "conference": self.conference.to_dict(),
             "participant": None if self.participant is None else self.participant.to_dict(),
+            "move": None if self.move is None else dataclasses.asdict(self.move),
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Event:
         participant = data.get("participant")
+        move = data.get("move")
         return cls(
             conference_sid=data["conference_sid"],
             account_sid=data["account_sid"],
@@ -366,4 +383,5 @@ class Event:
             type=EventType(data["type"]),
             conference=Conference.from_dict(data["conference"]),
             participant=None if participant is None else Participant.from_dict(participant),
+            move=None if move is None else Move(**move),
         )

@@ -15,8 +15,10 @@ Rule 4: reads and writes of another account's resources answer not found, as
 from __future__ import annotations
 
 import asyncio
+import logging
 
 from service.core import create, errors, rules, update
+from service.core import move as moves
 from service.core.changes import Changes
 from service.core.commands import ConferenceRef, CreateCommand, UpdateCommand
 from service.core.create import Created, find_conference
@@ -25,6 +27,8 @@ from service.core.ports.carrier import CallTarget, Kick, Update
 from service.core.ports.store import Page, ParticipantFilter, WriteTransaction
 from service.core.reports import read_roster
 from service.core.runtime import Change, Decided, Runtime
+
+log = logging.getLogger("rollcall.core")
 
 
 class Participants:
@@ -89,6 +93,27 @@ class Participants:
     async def update(self, ref: ConferenceRef, key: str, cmd: UpdateCommand) -> Participant:
         change = _UpdateChange(self.runtime, ref, key, cmd)
         return await self.runtime.changes.run(lambda: self.runtime.carry_out(change))
+
+    async def move(self, ref: ConferenceRef, key: str, cmd: moves.MoveCommand) -> moves.Moved:
+        """Move the participant to another conference (service.core.move)."""
+        return await self.runtime.changes.run(lambda: self._move(ref, key, cmd))
+
+    async def _move(self, ref: ConferenceRef, key: str, cmd: moves.MoveCommand) -> moves.Moved:
+        rt = self.runtime
+        for _ in range(moves.ATTEMPTS):
+            planned = await moves.plan(rt.store, ref, key, cmd)
+            change = moves.MoveChange(rt.clock, rt.carrier.whisper_limit, ref, key, cmd, planned)
+            try:
+                return await rt.carry_out(change)
+            except moves.MoveConflict:
+                continue
+            except BaseException:
+                if change.carried:
+                    log.error("a move the carrier made was not recorded: its join report follows")
+                elif not rt.carrier.in_process:
+                    await moves.restore(rt.store, change, rt.clock.now())
+                raise
+        raise errors.carrier_contention()
 
     async def delete(self, ref: ConferenceRef, key: str, etag: str) -> Participant:
         change = _DeleteChange(self.runtime, ref, key, etag)

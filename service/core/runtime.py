@@ -52,13 +52,16 @@ class Decided(Generic[T]):
     """A change, decided: its answer, what to write (None: nothing), the steps
     the carrier must carry out first, what must be durable before a remote
     carrier acts (`durable`), and how to finish in the same transaction once
-    an in-process carrier has acted (`then`, instead of deciding again)."""
+    an in-process carrier has acted (`then`, instead of deciding again).
+    `more`: the changes to other conferences written in the same transaction
+    (a move writes one revision in each of two conferences)."""
 
     answer: T
     changes: Changes | None
     steps: Sequence[Step] = ()
     durable: Callable[[WriteTransaction], Awaitable[None]] | None = None
     then: Callable[[WriteTransaction], Awaitable[Decided[T]]] | None = None
+    more: Sequence[Changes] = ()
 
 
 class Change(abc.ABC, Generic[T]):
@@ -118,24 +121,28 @@ class Runtime:
             await lock.acquire()
         try:
             decided = await self._rounds(change)
-            if decided.changes is not None:
-                await self.committed(decided.changes)
+            written = [decided.changes] if decided.changes is not None else []
+            if written or decided.more:
+                await self.committed(*written, *decided.more)
         finally:
             for lock in reversed(locks):
                 lock.release()
         return decided.answer
 
-    async def committed(self, ch: Changes) -> None:
-        """What a commit promises (Rule 5): hangups, then the announcement."""
-        for target in ch.kicks:
-            try:
-                await self.carrier.apply(Kick(target))
-            except Exception:
-                log.exception(
-                    "carrier hangup failed after commit", extra={"call_sid": target.call_sid}
-                )
-        if ch.events:
-            self.feed.publish(ch.events)
+    async def committed(self, *written: Changes) -> None:
+        """What a commit promises (Rule 5): hangups, then the announcement (of
+        every conference the commit changed, together)."""
+        for ch in written:
+            for target in ch.kicks:
+                try:
+                    await self.carrier.apply(Kick(target))
+                except Exception:
+                    log.exception(
+                        "carrier hangup failed after commit", extra={"call_sid": target.call_sid}
+                    )
+        events = [event for ch in written for event in ch.events]
+        if events:
+            self.feed.publish(events)
 
     async def _rounds(self, change: Change[T]) -> Decided[T]:
         in_process = self.carrier.in_process
@@ -159,6 +166,8 @@ class Runtime:
                             decided = await decided.then(tx)
                         if decided.changes is not None:
                             await apply(tx, decided.changes)
+                        for more in decided.more:
+                            await apply(tx, more)
             except _CarrierFirst as first:
                 outside = first.steps
             if not outside:

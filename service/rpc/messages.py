@@ -130,4 +130,8 @@ def event(e: Event) -> pb.ConferenceEvent:
     )
     if e.participant is not None:
         message.participant.CopyFrom(participant(e.participant))
+    if e.move is not None:
+        message.move_id = e.move.id
+        message.moved_from_conference_sid = e.move.from_conference
+        message.moved_to_conference_sid = e.move.to_conference
     return message

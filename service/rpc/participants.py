@@ -289,3 +289,16 @@ class ParticipantApi:
         ref, key = self._participant_of(authorization, request, request.name)
         deleted = await self.participants.delete(ref, key, request.etag)
         return pb.DeleteParticipantResponse(participant=messages.participant(deleted))
+
+    @_admitted
+    async def move_participant(
+        self, request: pb.MoveParticipantRequest, authorization: str | None
+    ) -> pb.MoveParticipantResponse:
+        ref, key = self._participant_of(authorization, request, request.name)
+        cmd = requests.move_command(request, ref.account_sid)
+        moved = await self.participants.move(ref, key, cmd)
+        return pb.MoveParticipantResponse(
+            participant=messages.participant(moved.participant),
+            move_id=moved.move.id,
+            moved_from_conference_sid=moved.move.from_conference,
+        )

@@ -25,6 +25,8 @@ from service.core import errors
 from service.core.commands import ConferenceRef, CreateCommand, UpdateCommand
 from service.core.errors import FieldViolation
 from service.core.model import Role, StatusCallback, event_words
+from service.core.move import MoveCommand
+from service.rpc import names
 from service.rpc.messages import METHODS
 
 _E164 = re.compile(r"^\+[1-9][0-9]{1,14}$")
@@ -327,3 +329,31 @@ def _role(
         bad.append(FieldViolation("role", "not a ParticipantRole"))
         return Role.NONE, ()
     return Role(word), targets
+
+
+def move_command(request: pb.MoveParticipantRequest, account_sid: str) -> MoveCommand:
+    """The move a request asks for; the destination must be the caller's."""
+    bad: list[FieldViolation] = []
+    _check_enums(request, bad)
+    destination = None
+    try:
+        destination = names.parse_parent(request.destination)
+    except errors.RollcallError:
+        bad.append(FieldViolation("destination", "accounts/{AC}/conferences/{CF or name}"))
+    targets = tuple(request.whisper_targets)
+    if any(not _CALL_SID.match(target) for target in targets):
+        bad.append(FieldViolation("whisper_targets", "must be CA followed by 32 hex digits"))
+    role = words_by_number(enums_pb2.ParticipantRole.DESCRIPTOR).get(request.role)
+    if bad:
+        raise errors.invalid(bad)
+    assert destination is not None
+    if destination.account_sid != account_sid:
+        raise errors.conference_not_found(f"conference {destination.key}")
+    return MoveCommand(
+        destination,
+        muted=request.muted,
+        hold=request.hold,
+        role=Role(role) if role else Role.NONE,
+        whisper_targets=targets,
+        etag=request.etag,
+    )

@@ -88,6 +88,11 @@ class ParticipantServicer(pb_grpc.ParticipantServiceServicer):
     ) -> pb.UpdateParticipantResponse:
         return await _unary(self.api.update_participant, request, context)
 
+    async def MoveParticipant(
+        self, request: pb.MoveParticipantRequest, context: grpc.aio.ServicerContext
+    ) -> pb.MoveParticipantResponse:
+        return await _unary(self.api.move_participant, request, context)
+
     async def DeleteParticipant(
         self, request: pb.DeleteParticipantRequest, context: grpc.aio.ServicerContext
     ) -> pb.DeleteParticipantResponse:

@@ -300,6 +300,15 @@ class FakeCarrier:
                     ]
                 }
             )
+        if len(parts) == 2 and parts[0] == "Calls" and method == "POST" and "Twiml" in form:
+            call = net.calls.get(parts[1].removesuffix(".json"))
+            if call is None or call.account_sid != account or not call.live:
+                return _error(404, 20404, "The requested resource was not found")
+            try:
+                net.redirect(call, form["Twiml"][0])
+            except ValueError as exc:
+                return _error(400, 21205, f"Unsupported TwiML: {exc}")
+            return web.json_response(call_json(call))
         if (
             len(parts) == 2
             and parts[0] == "Calls"

@@ -16,6 +16,7 @@ import email.utils
 import secrets
 from collections.abc import Callable
 from typing import Any
+from xml.etree import ElementTree
 
 from service.clock import ManualClock
 
@@ -101,6 +102,8 @@ class Network:
         # To -> outcome: answer (default), answer:RING, busy, no-answer, failed, hangup:SECONDS.
         self.outcomes: dict[str, str] = {}
         self.ring_seconds = 1.0
+        # (CallSid, TwiML) of every redirect, in order.
+        self.redirects: list[tuple[str, str]] = []
 
     # -- conferences -------------------------------------------------------------
 
@@ -212,10 +215,12 @@ class Network:
         talk = float(arg) if outcome == "hangup" else float(call.time_limit)
         step(ring + min(talk, float(call.time_limit)), lambda: self.hang_up(call))
 
-    def answer(self, call: Call) -> None:
-        call.answered_at = self.clock.now()
-        call.participant = "connected"
-        self.call_event(call, "in-progress")
+    def answer(self, call: Call, *, joining: bool = False) -> None:
+        """The call is answered (or, joining: already up, it joins a conference)."""
+        if not joining:
+            call.answered_at = self.clock.now()
+            call.participant = "connected"
+            self.call_event(call, "in-progress")
         conf = self.conferences[call.conference_sid]
         self.conference_event(conf, "participant-join", call)
         connected = [c for c in self.live_calls(conf) if c.participant == "connected"]
@@ -223,6 +228,37 @@ class Network:
         if conf.status == "init" and len(connected) >= 2 and start:
             conf.status = "in-progress"
             self.conference_event(conf, "conference-start", None)
+
+    def redirect(self, call: Call, twiml: str) -> None:
+        """A Calls update with TwiML: only <Dial><Conference> is understood.
+        The call leaves its conference (a leave there, which ends it when it
+        was the call's endConferenceOnExit or its last call) and joins the
+        named one (opened as a Create would), with the attributes given."""
+        root = ElementTree.fromstring(twiml)  # noqa: S314 (the adapter's own TwiML, in a test)
+        node = root.find("./Dial/Conference")
+        if root.tag != "Response" or node is None or not (node.text or "").strip():
+            raise ValueError("expected <Response><Dial><Conference>NAME")
+        old = self.conferences[call.conference_sid]
+        self.conference_event(old, "participant-leave", call, ReasonParticipantLeft="redirected")
+        others = [c for c in self.live_calls(old) if c is not call]
+        if call.end_conference_on_exit:
+            call.conference_sid = ""  # out of it first: the redirected call survives
+            self.end_conference(old, "participant-with-end-conference-on-exit-left", call)
+        elif not others and old.status != "completed":
+            self.end_conference(old, "last-participant-left", call)
+        form = {
+            "ConferenceStatusCallback": [node.get("statusCallback", "")],
+            "ConferenceStatusCallbackEvent": [node.get("statusCallbackEvent", "start end")],
+        }
+        conf = self.open_conference(call.account_sid, (node.text or "").strip(), form)
+        call.conference_sid = conf.sid
+        call.muted = node.get("muted", "false") == "true"
+        call.hold = False
+        call.coaching = node.get("coach") is not None
+        call.call_sid_to_coach = node.get("coach")
+        call.end_conference_on_exit = node.get("endConferenceOnExit", "false") == "true"
+        self.redirects.append((call.sid, twiml))
+        self.answer(call, joining=True)
 
     def hang_up(self, call: Call) -> None:
         """The callee hangs up (or the time limit ends the call)."""

@@ -26,6 +26,7 @@ from collections.abc import Mapping, Sequence
 from service.carriers.simulated.calls import CallRequest, Outcome, SimulatedCalls
 from service.carriers.simulated.mixer import Mixer
 from service.clock import Clock
+from service.core import errors
 from service.core.model import CallStatus, new_sid
 from service.core.ports.carrier import (
     AnnounceConference,
@@ -33,6 +34,7 @@ from service.core.ports.carrier import (
     Effect,
     EndConference,
     Kick,
+    MoveCall,
     OpenCall,
     PlaceCall,
     Placed,
@@ -96,6 +98,12 @@ class SimulatedCarrier:
                     self.mixer.change(target.call_sid, change)
             case AnnounceConference():
                 return  # no media plane: the announcement has played
+            case MoveCall(target=target, conference=conference):
+                call = self._calls.get(target.call_sid)
+                if call is None:  # it ended here: its terminal report follows
+                    raise errors.participant_not_active(target.call_sid)
+                call.conference_sid = conference
+                self.mixer.moved(effect)
             case Kick(target=target):
                 await self._end(target.call_sid)
             case EndConference(conference=conference):

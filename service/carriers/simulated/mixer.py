@@ -10,7 +10,8 @@ Rule 2: a call on hold hears no one and is heard by no one; a muted call is
 heard by no one; a call heard only by some (a whisper; none for a monitor)
 is heard only by those.
 Rule 3: PlaceCall sets a call's starting state; Mute, Hold, Coach and
-SetRole change it; nothing else does.
+SetRole change it; MoveCall takes it into another conference with the state
+it gives; nothing else does.
 """
 
 from __future__ import annotations
@@ -18,7 +19,14 @@ from __future__ import annotations
 import dataclasses
 
 from service.core.model import Role
-from service.core.ports.carrier import Coach, Mute, ParticipantChange, PlaceCall, SetRole
+from service.core.ports.carrier import (
+    Coach,
+    MoveCall,
+    Mute,
+    ParticipantChange,
+    PlaceCall,
+    SetRole,
+)
 from service.core.ports.carrier import Hold as HoldChange
 
 
@@ -45,6 +53,13 @@ class Mixer:
         leg = self._legs.get(call_sid)
         if leg is not None:
             leg.answered = True
+
+    def moved(self, move: MoveCall) -> None:
+        leg = self._legs.get(move.target.call_sid)
+        if leg is None:
+            return
+        leg.conference, leg.muted, leg.hold = move.conference, move.muted, move.hold
+        leg.heard_only_by = _heard_only_by(move.role, move.whisper_targets)
 
     def ended(self, call_sid: str) -> None:
         self._legs.pop(call_sid, None)

@@ -35,6 +35,7 @@ from service.core.ports.carrier import (
     Effect,
     EndConference,
     Kick,
+    MoveCall,
     OpenCall,
     PlaceCall,
     Placed,
@@ -136,6 +137,14 @@ class TwilioCarrier:
                 await self._expect(
                     target.account_sid, "DELETE", _participant(target), None, gone_ok=True
                 )
+            case MoveCall(target=target) as move:
+                if move.hold:
+                    raise errors.carrier_cannot("hold a call it moves into a conference")
+                if move.leaving_ends:  # leaving is no exit: the source must not end
+                    form = [("EndConferenceOnExit", "false")]
+                    await self._expect(target.account_sid, "POST", _participant(target), form)
+                twiml = forms.move_twiml(move, self.callbacks)
+                await self._expect(target.account_sid, "POST", _call(target), [("Twiml", twiml)])
             case EndConference(conference=conference):
                 await self._expect(
                     conference.account_sid,
@@ -291,6 +300,10 @@ class TwilioCarrier:
 
 def _participant(target: CallTarget) -> str:
     return f"Conferences/{_seg(target.conference_sid)}/Participants/{_seg(target.call_sid)}.json"
+
+
+def _call(target: CallTarget) -> str:
+    return f"Calls/{_seg(target.call_sid)}.json"
 
 
 def _conference(target: ConferenceTarget) -> str:

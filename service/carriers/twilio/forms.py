@@ -16,6 +16,7 @@ import email.utils
 import string
 from collections.abc import Mapping
 from typing import Any
+from xml.etree import ElementTree
 
 from clients.words import enum_words
 from rollcall.v1 import enums_pb2
@@ -26,6 +27,7 @@ from service.core.ports.carrier import (
     Coach,
     EndConferenceOnExit,
     Hold,
+    MoveCall,
     Mute,
     ParticipantChange,
     PlaceCall,
@@ -203,6 +205,29 @@ def _one_target(targets: tuple[str, ...]) -> str:
     if len(targets) != 1:
         raise ValueError(f"Twilio coaches exactly one call, not {len(targets)}")
     return targets[0]
+
+
+def move_twiml(move: MoveCall, callbacks: CallbackUrls) -> str:
+    """The TwiML that takes a call into the destination's carrier conference
+    (Twilio's <Dial><Conference>), with the role's fields as its attributes
+    and the same conference events, to the same ingest URL, as a Create asks."""
+    attributes = {
+        "muted": _bool(move.muted),
+        "beep": "false",
+        "startConferenceOnEnter": "true",
+        "endConferenceOnExit": "false",
+        "statusCallback": callbacks.conference_status,
+        "statusCallbackMethod": "POST",
+        "statusCallbackEvent": " ".join(CONFERENCE_EVENTS),
+    }
+    if move.role is Role.WHISPER:
+        attributes["coach"] = _one_target(move.whisper_targets)
+    response = ElementTree.Element("Response")
+    conference = ElementTree.SubElement(
+        ElementTree.SubElement(response, "Dial"), "Conference", attributes
+    )
+    conference.text = conference_name(move.conference)
+    return ElementTree.tostring(response, encoding="unicode")
 
 
 def placed_from(body: Any) -> Placed | None:

@@ -168,6 +168,25 @@ class Kick:
 
 
 @dataclasses.dataclass(frozen=True)
+class MoveCall:
+    """Take the call out of its conference into `conference`'s carrier
+    conference (named after that Rollcall conference SID, as PlaceCall's is),
+    with these settings there. The call does not end: the carrier's leave
+    and join reports for it follow. Leaving is no exit: the conference it
+    leaves does not end for its endConferenceOnExit."""
+
+    target: CallTarget
+    conference: str
+    muted: bool = False
+    hold: bool = False
+    role: Role = Role.NONE
+    whisper_targets: tuple[str, ...] = ()
+    # The call had endConferenceOnExit where it was (an adapter clears it
+    # first, where leaving would otherwise end that conference).
+    leaving_ends: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
 class EndConference:
     """End the conference; every call still in it ends."""
 
@@ -184,7 +203,7 @@ class AnnounceConference:
     method: str | None = None
 
 
-Effect = Update | Kick | EndConference | AnnounceConference
+Effect = Update | Kick | MoveCall | EndConference | AnnounceConference
 
 
 # -- reports --------------------------------------------------------------------

@@ -257,7 +257,7 @@ def test_each_conference_event_needs_its_word(kind: EventType, word: str) -> Non
     assert P.callbacks_for(event(kind, p, subscribed(*others))) == []
     [cb] = P.callbacks_for(event(kind, p, subscribed(word)))
     # A role change is Twilio's participant-modify (its Coaching changed).
-    twilio = "participant-modify" if kind is EventType.PARTICIPANT_ROLE_CHANGED else kind.value
+    twilio = P._TWILIO_EVENT.get(kind, kind.value)
     assert cb.params["StatusCallbackEvent"] == twilio
     assert cb.kind is P.Kind.CONFERENCE
 
