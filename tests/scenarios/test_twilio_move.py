@@ -13,6 +13,7 @@ refused and changes nothing.
 
 from __future__ import annotations
 
+from typing import Any
 from xml.etree import ElementTree
 
 import pytest
@@ -29,7 +30,7 @@ def ref(key: str) -> ConferenceRef:
     return ConferenceRef(ACCOUNT, key)
 
 
-async def connected(rig: CoreRig, room: str, **fields: object) -> Participant:
+async def connected(rig: CoreRig, room: str, **fields: Any) -> Participant:
     p, _ = await rig.participants.create(rig.create_command(room=room, **fields))
     await rig.carrier.let_time_pass(5)
     found = await rig.participants.fetch(ref(room), p.call_sid, include_ended=True)
