@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import base64
 import math
-from collections.abc import AsyncGenerator, Iterable
+from collections.abc import AsyncGenerator, Iterable, Sequence
 from types import TracebackType
 from typing import Any, TypeVar, Unpack
 
@@ -19,7 +19,7 @@ import grpc
 from google.protobuf.message import Message
 
 from clients.errors import RollcallClientError
-from clients.fields import CreateFields, UpdateFields, set_fields
+from clients.fields import CreateFields, EnumArg, UpdateFields, set_fields
 from clients.floor import AccountItem
 from clients.watch import watch_stream
 from clients.watch_account import watch_account_stream
@@ -289,6 +289,32 @@ class AsyncRollcallClient:
         )
         response = await self._call("DeleteParticipant", request, pb.DeleteParticipantResponse)
         return response.participant
+
+    async def move_participant(
+        self,
+        conference: str,
+        participant: str,
+        destination: str,
+        *,
+        muted: bool = False,
+        hold: bool = False,
+        role: EnumArg | None = None,
+        whisper_targets: Sequence[str] = (),
+        etag: str | None = None,
+    ) -> pb.MoveParticipantResponse:
+        """Move a participant, its call up, to another conference (SID, or
+        friendly name: joined or created) with these settings there; both
+        conferences' events carry the answer's move_id."""
+        request = pb.MoveParticipantRequest(
+            name=self.participant_name(conference, participant),
+            destination=self.conference_name(destination),
+            muted=muted,
+            hold=hold,
+            whisper_targets=whisper_targets,
+            etag=etag or "",
+        )
+        set_fields(request, {"role": role})
+        return await self._call("MoveParticipant", request, pb.MoveParticipantResponse)
 
     def watch(
         self,

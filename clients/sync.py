@@ -17,7 +17,15 @@ import concurrent.futures
 import contextlib
 import functools
 import threading
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Coroutine, Iterable, Iterator
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterator,
+    Callable,
+    Coroutine,
+    Iterable,
+    Iterator,
+    Sequence,
+)
 from types import TracebackType
 from typing import Any, TypeVar, Unpack
 
@@ -26,7 +34,7 @@ from clients.client import (
     DEFAULT_KEEPALIVE_TIMEOUT_SECONDS,
     AsyncRollcallClient,
 )
-from clients.fields import CreateFields, UpdateFields
+from clients.fields import CreateFields, EnumArg, UpdateFields
 from clients.floor import AccountItem
 from clients.watch_items import WatchItem
 from rollcall.v1 import participant_pb2
@@ -280,6 +288,32 @@ class RollcallClient:
     ) -> participant_pb2.Participant:
         """See AsyncRollcallClient.delete_participant."""
         return self._run(self._client.delete_participant(conference, participant, etag=etag))
+
+    def move_participant(
+        self,
+        conference: str,
+        participant: str,
+        destination: str,
+        *,
+        muted: bool = False,
+        hold: bool = False,
+        role: EnumArg | None = None,
+        whisper_targets: Sequence[str] = (),
+        etag: str | None = None,
+    ) -> pb.MoveParticipantResponse:
+        """See AsyncRollcallClient.move_participant."""
+        return self._run(
+            self._client.move_participant(
+                conference,
+                participant,
+                destination,
+                muted=muted,
+                hold=hold,
+                role=role,
+                whisper_targets=whisper_targets,
+                etag=etag,
+            )
+        )
 
     def watch(
         self,
