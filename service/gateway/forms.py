@@ -139,6 +139,15 @@ UPDATE_FIELDS: tuple[FormField, ...] = (
     *ROLLCALL_ROLE_FIELDS,
 )
 
+# Rollcall's own move route (service.gateway.rollcall_routes): Destination is a
+# conference SID or friendly name of the caller's account.
+MOVE_FIELDS: tuple[FormField, ...] = (
+    FormField("Muted"),
+    FormField("Hold"),
+    FormField("Role", "role"),
+    FormField("WhisperTargets", "whisper_targets"),
+)
+
 # In the order the SDKs send them, which is also the order page URIs repeat them.
 LIST_FILTERS: tuple[FormField, ...] = (
     FormField("Muted"),
@@ -199,6 +208,7 @@ def _bind(message: type[Message], fields: Sequence[FormField]) -> tuple[_Bound, 
 _CREATE = _bind(pb.CreateParticipantRequest, CREATE_FIELDS)
 _UPDATE = _bind(pb.UpdateParticipantRequest, UPDATE_FIELDS)
 _LIST = _bind(pb.ListParticipantsRequest, LIST_FILTERS)
+_MOVE = _bind(pb.MoveParticipantRequest, MOVE_FIELDS)
 
 
 def _enum_word(descriptor: FieldDescriptor, word: str) -> int:
@@ -283,6 +293,19 @@ def parse_update(
 ) -> pb.UpdateParticipantRequest:
     request = pb.UpdateParticipantRequest(name=name, etag=etag)
     _fill(request, _UPDATE, form)
+    return request
+
+
+def parse_move(
+    form: MultiMapping[str], *, name: str, account: str, etag: str = ""
+) -> pb.MoveParticipantRequest:
+    destination = form.getall("Destination", [""])[-1]
+    if not destination or "/" in destination:
+        raise invalid([FieldViolation("Destination", "a conference SID or friendly name")])
+    request = pb.MoveParticipantRequest(
+        name=name, destination=f"accounts/{account}/conferences/{destination}", etag=etag
+    )
+    _fill(request, _MOVE, form)
     return request
 
 

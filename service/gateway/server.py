@@ -18,7 +18,15 @@ from collections.abc import Callable, Iterable
 
 from aiohttp import web
 
-from service.gateway import conference_routes, console, cors, events, readiness, routes
+from service.gateway import (
+    conference_routes,
+    console,
+    cors,
+    events,
+    readiness,
+    rollcall_routes,
+    routes,
+)
 from service.gateway.protocol import GatewayRunner, HttpLimits
 from service.gateway.upstream import Upstream
 
@@ -42,6 +50,7 @@ def build_app(
     if ready is not None:
         readiness.add_routes(app, ready)
     events.add_routes(app)
+    rollcall_routes.add_routes(app)
     console.add_routes(app)
     cors.install(app, cors_origins)
     return app
