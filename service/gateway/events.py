@@ -94,7 +94,7 @@ def conference_data(snapshot: pb.ConferenceSnapshot) -> dict[str, Any]:
 
 
 def change_data(event: pb.ConferenceEvent) -> dict[str, Any]:
-    return {
+    data = {
         "type": _WORDS.get(event.type, str(event.type)),
         "revision": event.revision,
         "time": _iso(event.time),
@@ -103,6 +103,13 @@ def change_data(event: pb.ConferenceEvent) -> dict[str, Any]:
             render.participant_json(event.participant) if event.HasField("participant") else None
         ),
     }
+    if event.move_id:  # the two sides of one move
+        data["move"] = {
+            "id": event.move_id,
+            "from_conference_sid": event.moved_from_conference_sid,
+            "to_conference_sid": event.moved_to_conference_sid,
+        }
+    return data
 
 
 def encode(item: pb.WatchAccountResponse) -> bytes:

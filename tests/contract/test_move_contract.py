@@ -137,3 +137,18 @@ async def test_a_refused_move_changes_neither_conference(cores: list[TestCore]) 
     after = {sid: (await core.conference(ConferenceRef(AC, sid))).revision for sid in before}
     assert after == before
     assert (await core.fetch(src, p.call_sid, include_ended=False)).conference_sid == src.key
+
+
+async def test_a_move_to_a_new_conference_by_name_creates_it(cores: list[TestCore]) -> None:
+    core = cores[-1]
+    await core.create(command("old", label="mover"))
+    await core.create(command("old"))
+    p = await core.fetch(ConferenceRef(AC, "old"), "mover", include_ended=False)
+    moved = await core.participants.move(
+        ConferenceRef(AC, "old"), "mover", MoveCommand(ConferenceRef(AC, "brand-new"))
+    )
+    new = await core.conference(ConferenceRef(AC, "brand-new"))
+    assert moved.participant.conference_sid == new.sid != p.conference_sid
+    assert [e.type for e in await all_events(core, new.sid)] == [EventType.PARTICIPANT_MOVED_IN]
+    found = await core.fetch(ConferenceRef(AC, new.sid), "mover", include_ended=False)
+    assert found.revision == 1 and found.seq == p.seq  # the same row, in its new conference
