@@ -290,6 +290,26 @@ class AsyncRollcallClient:
         response = await self._call("DeleteParticipant", request, pb.DeleteParticipantResponse)
         return response.participant
 
+    async def update_participants(
+        self,
+        conference: str,
+        participants: Sequence[str] = (),
+        *,
+        all_except: bool = False,
+        muted: bool | None = None,
+        hold: bool | None = None,
+    ) -> pb.UpdateParticipantsResponse:
+        """Mute/unmute/hold/unhold the participants named (call SIDs or labels),
+        or with all_except every active one but those, in one change; the
+        answer has each participant's outcome."""
+        request = pb.UpdateParticipantsRequest(
+            parent=self.conference_name(conference),
+            participants=participants,
+            all_except=all_except,
+        )
+        set_fields(request, {"muted": muted, "hold": hold})
+        return await self._call("UpdateParticipants", request, pb.UpdateParticipantsResponse)
+
     async def move_participant(
         self,
         conference: str,

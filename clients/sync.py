@@ -289,6 +289,22 @@ class RollcallClient:
         """See AsyncRollcallClient.delete_participant."""
         return self._run(self._client.delete_participant(conference, participant, etag=etag))
 
+    def update_participants(
+        self,
+        conference: str,
+        participants: Sequence[str] = (),
+        *,
+        all_except: bool = False,
+        muted: bool | None = None,
+        hold: bool | None = None,
+    ) -> pb.UpdateParticipantsResponse:
+        """See AsyncRollcallClient.update_participants."""
+        return self._run(
+            self._client.update_participants(
+                conference, participants, all_except=all_except, muted=muted, hold=hold
+            )
+        )
+
     def move_participant(
         self,
         conference: str,

@@ -1183,3 +1183,113 @@ class MoveParticipantResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___MoveParticipantResponse: _TypeAlias = MoveParticipantResponse  # noqa: Y015
+
+@_typing.final
+class UpdateParticipantsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PARENT_FIELD_NUMBER: _builtins.int
+    PARTICIPANTS_FIELD_NUMBER: _builtins.int
+    ALL_EXCEPT_FIELD_NUMBER: _builtins.int
+    MUTED_FIELD_NUMBER: _builtins.int
+    HOLD_FIELD_NUMBER: _builtins.int
+    parent: _builtins.str
+    """accounts/{account_sid}/conferences/{conference_sid or friendly_name}"""
+    all_except: _builtins.bool
+    """True: every active participant except `participants`."""
+    muted: _builtins.bool
+    """Unset: left as it is. At least one of muted and hold."""
+    hold: _builtins.bool
+    @_builtins.property
+    def participants(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Call SIDs or labels (at most 250)."""
+
+    def __init__(
+        self,
+        *,
+        parent: _builtins.str = ...,
+        participants: _abc.Iterable[_builtins.str] | None = ...,
+        all_except: _builtins.bool = ...,
+        muted: _builtins.bool | None = ...,
+        hold: _builtins.bool | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_hold", b"_hold", "_muted", b"_muted", "hold", b"hold", "muted", b"muted"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_hold", b"_hold", "_muted", b"_muted", "all_except", b"all_except", "hold", b"hold", "muted", b"muted", "parent", b"parent", "participants", b"participants"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__hold: _TypeAlias = _typing.Literal["hold"]  # noqa: Y015
+    _WhichOneofArgType__hold: _TypeAlias = _typing.Literal["_hold", b"_hold"]  # noqa: Y015
+    _WhichOneofReturnType__muted: _TypeAlias = _typing.Literal["muted"]  # noqa: Y015
+    _WhichOneofArgType__muted: _TypeAlias = _typing.Literal["_muted", b"_muted"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__hold) -> _WhichOneofReturnType__hold | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__muted) -> _WhichOneofReturnType__muted | None: ...
+
+Global___UpdateParticipantsRequest: _TypeAlias = UpdateParticipantsRequest  # noqa: Y015
+
+@_typing.final
+class UpdateParticipantsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    OUTCOMES_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def outcomes(self) -> _containers.RepeatedCompositeFieldContainer[Global___ParticipantOutcome]:
+        """One per participant the request was for, in its order."""
+
+    def __init__(
+        self,
+        *,
+        outcomes: _abc.Iterable[Global___ParticipantOutcome] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["outcomes", b"outcomes"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___UpdateParticipantsResponse: _TypeAlias = UpdateParticipantsResponse  # noqa: Y015
+
+@_typing.final
+class ParticipantOutcome(_message.Message):
+    """One participant's answer."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    KEY_FIELD_NUMBER: _builtins.int
+    PARTICIPANT_FIELD_NUMBER: _builtins.int
+    CHANGED_FIELD_NUMBER: _builtins.int
+    ERROR_REASON_FIELD_NUMBER: _builtins.int
+    ERROR_MESSAGE_FIELD_NUMBER: _builtins.int
+    TWILIO_CODE_FIELD_NUMBER: _builtins.int
+    key: _builtins.str
+    """As the request named it (every participant's call SID with all_except)."""
+    changed: _builtins.bool
+    """Whether this change changed it (false: already so, or refused)."""
+    error_reason: _builtins.str
+    """Set when it was refused: the reason (as an ErrorInfo's), the message and
+    Twilio's code (0: none).
+    """
+    error_message: _builtins.str
+    twilio_code: _builtins.int
+    @_builtins.property
+    def participant(self) -> _participant_pb2.Participant:
+        """Its state after the change (unset when it was not found)."""
+
+    def __init__(
+        self,
+        *,
+        key: _builtins.str = ...,
+        participant: _participant_pb2.Participant | None = ...,
+        changed: _builtins.bool = ...,
+        error_reason: _builtins.str = ...,
+        error_message: _builtins.str = ...,
+        twilio_code: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["participant", b"participant"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["changed", b"changed", "error_message", b"error_message", "error_reason", b"error_reason", "key", b"key", "participant", b"participant", "twilio_code", b"twilio_code"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ParticipantOutcome: _TypeAlias = ParticipantOutcome  # noqa: Y015

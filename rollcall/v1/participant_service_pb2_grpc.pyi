@@ -107,6 +107,14 @@ class ParticipantServiceStub:
     participant's own conference, or its label in use there is refused with
     neither conference changed. The carrier moves the call first.
     """
+    UpdateParticipants: _grpc.UnaryUnaryMultiCallable[_participant_service_pb2.UpdateParticipantsRequest, _participant_service_pb2.UpdateParticipantsResponse]
+    """Mutes, unmutes, holds or unholds many participants of one conference in
+    one change: the ones named, or every active one except those named.
+    Each participant changed is one event, their revisions consecutive. The
+    carrier carries each effect out first; one it refuses is answered with
+    its error and left as it was, the others go on (only what the carrier
+    did is recorded).
+    """
 
 @_typing.type_check_only
 class ParticipantServiceAsyncStub(ParticipantServiceStub):
@@ -186,6 +194,14 @@ class ParticipantServiceAsyncStub(ParticipantServiceStub):
     reader finds it in both or in neither. A full or ended destination, the
     participant's own conference, or its label in use there is refused with
     neither conference changed. The carrier moves the call first.
+    """
+    UpdateParticipants: _aio.UnaryUnaryMultiCallable[_participant_service_pb2.UpdateParticipantsRequest, _participant_service_pb2.UpdateParticipantsResponse]  # type: ignore[assignment]
+    """Mutes, unmutes, holds or unholds many participants of one conference in
+    one change: the ones named, or every active one except those named.
+    Each participant changed is one event, their revisions consecutive. The
+    carrier carries each effect out first; one it refuses is answered with
+    its error and left as it was, the others go on (only what the carrier
+    did is recorded).
     """
 
 class ParticipantServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -317,6 +333,20 @@ class ParticipantServiceServicer(metaclass=_abc_1.ABCMeta):
         reader finds it in both or in neither. A full or ended destination, the
         participant's own conference, or its label in use there is refused with
         neither conference changed. The carrier moves the call first.
+        """
+
+    @_abc_1.abstractmethod
+    def UpdateParticipants(
+        self,
+        request: _participant_service_pb2.UpdateParticipantsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_participant_service_pb2.UpdateParticipantsResponse, _abc.Awaitable[_participant_service_pb2.UpdateParticipantsResponse]]:
+        """Mutes, unmutes, holds or unholds many participants of one conference in
+        one change: the ones named, or every active one except those named.
+        Each participant changed is one event, their revisions consecutive. The
+        carrier carries each effect out first; one it refuses is answered with
+        its error and left as it was, the others go on (only what the carrier
+        did is recorded).
         """
 
 def add_ParticipantServiceServicer_to_server(servicer: ParticipantServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

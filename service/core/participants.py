@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 
-from service.core import create, errors, rules, update
+from service.core import bulk, create, errors, rules, update
 from service.core import move as moves
 from service.core.changes import Changes
 from service.core.commands import ConferenceRef, CreateCommand, UpdateCommand
@@ -114,6 +115,14 @@ class Participants:
                     await moves.restore(rt.store, change, rt.clock.now())
                 raise
         raise errors.carrier_contention()
+
+    async def update_many(
+        self, ref: ConferenceRef, cmd: bulk.BulkCommand
+    ) -> Sequence[bulk.Outcome]:
+        """Mute, unmute, hold or unhold many participants (service.core.bulk)."""
+        rt = self.runtime
+        change = bulk.BulkChange(rt.clock, ref, cmd, rt.carrier.reports_announcements)
+        return await rt.changes.run(lambda: rt.carry_out(change))
 
     async def delete(self, ref: ConferenceRef, key: str, etag: str) -> Participant:
         change = _DeleteChange(self.runtime, ref, key, etag)

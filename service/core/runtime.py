@@ -10,7 +10,9 @@ Rule 3: an in-process carrier acts inside the transaction; a remote one
         effects are carried out, and the change is decided again on fresh
         state, asking the carrier only for what it has not carried out yet.
 Rule 4: a change whose subject keeps changing meanwhile is refused ABORTED
-        after ROUNDS rounds.
+        after ROUNDS rounds. A change over many participants may go on
+        without the steps the carrier refused (Change.refused): it is decided
+        again without them, so only what the carrier did is recorded.
 Rule 5: after the commit, and only then, the calls the change ended are hung
         up at the carrier (a failure is logged: the record stands), then its
         events are published on the change feed, once.
@@ -80,6 +82,11 @@ class Change(abc.ABC, Generic[T]):
 
     def carried_out(self, step: Step, placed: Placed | None) -> None:
         """The carrier carried out `step` (`placed`: the call it placed)."""
+
+    def refused(self, step: Step, error: errors.RollcallError) -> bool:
+        """The carrier refused `step`: True when the change goes on without it
+        (a command over many participants), False (the default) to fail."""
+        return False
 
 
 class _CarrierFirst(Exception):
@@ -161,7 +168,7 @@ class Runtime:
                         outside = pending
                     else:
                         for step in pending:
-                            change.carried_out(step, await self._step(step))
+                            await self._carry(change, step)
                         if pending and decided.then is not None:
                             decided = await decided.then(tx)
                         if decided.changes is not None:
@@ -173,9 +180,21 @@ class Runtime:
             if not outside:
                 return decided
             for step in outside:
-                change.carried_out(step, await self._step(step))
-                done.update(_parts(step))
+                if await self._carry(change, step):
+                    done.update(_parts(step))
         raise errors.carrier_contention()
+
+    async def _carry(self, change: Change[T], step: Step) -> bool:
+        """Carry `step` out; False when the carrier refused it and the change
+        goes on without it (Change.refused)."""
+        try:
+            placed = await self._step(step)
+        except errors.RollcallError as error:
+            if not change.refused(step, error):
+                raise
+            return False
+        change.carried_out(step, placed)
+        return True
 
     async def _step(self, step: Step) -> Placed | None:
         if isinstance(step, PlaceCall):

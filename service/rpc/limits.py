@@ -67,7 +67,7 @@ STRING_MAX: dict[str, tuple[int, int]] = {
 
 # repeated field -> max values.
 COUNT_MAX: dict[str, int] = {
-    "participants": 250,
+    "participants": 250,  # WatchConference, UpdateParticipants
     "participant_labels": 250,
     "whisper_targets": 249,  # everyone else in a full conference
 }

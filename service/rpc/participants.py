@@ -302,3 +302,21 @@ class ParticipantApi:
             move_id=moved.move.id,
             moved_from_conference_sid=moved.move.from_conference,
         )
+
+    @_admitted
+    async def update_participants(
+        self, request: pb.UpdateParticipantsRequest, authorization: str | None
+    ) -> pb.UpdateParticipantsResponse:
+        ref = self._conference_of(authorization, request, request.parent)
+        cmd = requests.bulk_command(request)
+        outcomes = await self.participants.update_many(ref, cmd)
+        response = pb.UpdateParticipantsResponse()
+        for outcome in outcomes:
+            item = response.outcomes.add(key=outcome.key, changed=outcome.changed)
+            if outcome.participant is not None:
+                item.participant.CopyFrom(messages.participant(outcome.participant))
+            if outcome.error is not None:
+                item.error_reason = outcome.error.reason
+                item.error_message = outcome.error.message
+                item.twilio_code = outcome.error.twilio_code or 0
+        return response

@@ -22,6 +22,7 @@ from clients.words import enum_word, twilio_settings, words_by_number
 from rollcall.v1 import enums_pb2
 from rollcall.v1 import participant_service_pb2 as pb
 from service.core import errors
+from service.core.bulk import BulkCommand
 from service.core.commands import ConferenceRef, CreateCommand, UpdateCommand
 from service.core.errors import FieldViolation
 from service.core.model import Role, StatusCallback, event_words
@@ -356,4 +357,20 @@ def move_command(request: pb.MoveParticipantRequest, account_sid: str) -> MoveCo
         role=Role(role) if role else Role.NONE,
         whisper_targets=targets,
         etag=request.etag,
+    )
+
+
+def bulk_command(request: pb.UpdateParticipantsRequest) -> BulkCommand:
+    bad: list[FieldViolation] = []
+    if not request.HasField("muted") and not request.HasField("hold"):
+        bad.append(FieldViolation("muted", "set muted, hold or both"))
+    if not request.participants and not request.all_except:
+        bad.append(FieldViolation("participants", "name at least one (or set all_except)"))
+    if bad:
+        raise errors.invalid(bad)
+    return BulkCommand(
+        keys=tuple(request.participants),
+        all_except=request.all_except,
+        muted=request.muted if request.HasField("muted") else None,
+        hold=request.hold if request.HasField("hold") else None,
     )

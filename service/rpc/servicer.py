@@ -88,6 +88,11 @@ class ParticipantServicer(pb_grpc.ParticipantServiceServicer):
     ) -> pb.UpdateParticipantResponse:
         return await _unary(self.api.update_participant, request, context)
 
+    async def UpdateParticipants(
+        self, request: pb.UpdateParticipantsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.UpdateParticipantsResponse:
+        return await _unary(self.api.update_participants, request, context)
+
     async def MoveParticipant(
         self, request: pb.MoveParticipantRequest, context: grpc.aio.ServicerContext
     ) -> pb.MoveParticipantResponse:
