@@ -27,6 +27,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
 from clients.cli_callbacks import add_callbacks
+from clients.cli_hearing import add_hearing
 from clients.cli_participants import DEFAULT_TARGET, UsageError, add_participants
 from clients.cli_watch import add_watch
 
@@ -225,6 +226,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_participants(commands)
     add_watch(commands)
     add_callbacks(commands)
+    add_hearing(commands)
     return parser
 
 
