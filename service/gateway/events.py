@@ -39,6 +39,7 @@ from aiohttp import hdrs, web
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from clients.words import words_by_number
+from rollcall.v1 import enums_pb2, participant_pb2
 from rollcall.v1 import participant_service_pb2 as pb
 from service.core import errors
 from service.core.errors import RollcallError
@@ -57,6 +58,7 @@ RETRY_MS = 1000
 _MAX_LABELS = 250
 
 _WORDS = words_by_number(pb.ConferenceEventType.DESCRIPTOR)
+_ROLES = words_by_number(enums_pb2.ParticipantRole.DESCRIPTOR)
 _TYPE_NUMBERS = {
     word: pb.ConferenceEventType.ValueType(number) for number, word in _WORDS.items() if number
 }
@@ -85,11 +87,19 @@ def frame(event: str, data: Any, cursor: str = "", comment: str = "") -> bytes:
     return head.encode() + b"data: " + orjson.dumps(data) + b"\n\n"
 
 
+def participant_data(p: participant_pb2.Participant) -> dict[str, Any]:
+    """Twilio's 15 keys, and Rollcall's own role beside them (this stream is Rollcall's)."""
+    data = render.participant_json(p)
+    data["role"] = _ROLES.get(p.role, "none")
+    data["whisper_targets"] = list(p.whisper_targets)
+    return data
+
+
 def conference_data(snapshot: pb.ConferenceSnapshot) -> dict[str, Any]:
     return {
         "conference": conference_json(snapshot.conference),
         "revision": snapshot.conference.revision,
-        "participants": [render.participant_json(p) for p in snapshot.participants],
+        "participants": [participant_data(p) for p in snapshot.participants],
     }
 
 
@@ -100,7 +110,7 @@ def change_data(event: pb.ConferenceEvent) -> dict[str, Any]:
         "time": _iso(event.time),
         "conference": conference_json(event.conference),
         "participant": (
-            render.participant_json(event.participant) if event.HasField("participant") else None
+            participant_data(event.participant) if event.HasField("participant") else None
         ),
     }
     if event.move_id:  # the two sides of one move
