@@ -52,8 +52,6 @@ def _command(room: str, n: int) -> CreateCommand:
         muted=False,
         start_conference_on_enter=True,
         end_conference_on_exit=False,
-        coaching=False,
-        call_sid_to_coach=None,
         wait_url=None,
         wait_method="POST",
         timeout=600,

@@ -35,6 +35,7 @@ from clients.cli_callbacks import add_callbacks
 from clients.cli_conferences import add_conferences
 from clients.cli_connection import add_tls_options, channel_tls
 from clients.cli_errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, usage_text
+from clients.cli_hearing import add_hearing
 from clients.cli_participants import DEFAULT_TARGET, UsageError, add_participants
 from clients.cli_watch import add_watch
 
@@ -238,6 +239,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_watch(commands)
     add_callbacks(commands)
     add_audit(commands)
+    add_hearing(commands)
     return parser
 
 

@@ -20,12 +20,15 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
-import grpc
 from google.protobuf import json_format
 
-from clients.cli_connection import Connection, connection_options, resolve_connection
+from clients.cli_connection import (
+    Connection,
+    call_unary,
+    connection_options,
+    resolve_connection,
+)
 from clients.cli_errors import report
-from clients.client import basic_credentials
 from clients.errors import RollcallClientError
 from clients.words import enum_number, enum_word
 from rollcall.v1 import audit_service_pb2 as pb
@@ -37,19 +40,7 @@ _SERVICE = "/rollcall.v1.AuditService/"
 
 
 def _call(connection: Connection, method: str, request: Any, response: Any) -> Any:
-    metadata = (("authorization", basic_credentials(connection.username, connection.password)),)
-    tls = connection.tls
-    if tls.enabled:
-        channel = grpc.secure_channel(connection.target, tls.credentials(), options=tls.options())
-    else:
-        channel = grpc.insecure_channel(connection.target)
-    with channel:
-        stub = channel.unary_unary(_SERVICE + method)
-        try:
-            data = stub(request.SerializeToString(), metadata=metadata, timeout=connection.deadline)
-        except grpc.RpcError as exc:
-            raise RollcallClientError.from_rpc_error(exc) from exc
-    return response.FromString(data)
+    return call_unary(connection, _SERVICE + method, request, response)
 
 
 def _as_dict(message: Any) -> dict[str, object]:

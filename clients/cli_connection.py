@@ -16,7 +16,11 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
+import grpc
+
+from clients.channel import basic_credentials
 from clients.client import DEFAULT_TIMEOUT_SECONDS, AsyncRollcallClient
+from clients.errors import RollcallClientError
 from clients.tls import ChannelTls
 
 __all__ = [
@@ -24,6 +28,7 @@ __all__ = [
     "DEFAULT_TARGET",
     "Connection",
     "UsageError",
+    "call_unary",
     "connection_options",
     "resolve_connection",
 ]
@@ -213,3 +218,22 @@ def connection_options() -> argparse.ArgumentParser:
         help="print protobuf JSON (proto field names, enum names); errors as a JSON object",
     )
     return common
+
+
+def call_unary(connection: Connection, method: str, request: Any, response: Any) -> Any:
+    """One unary call by its full method name, for the commands whose RPCs the
+    clients do not wrap: the connection's credentials, TLS and deadline;
+    a refusal raised as RollcallClientError."""
+    metadata = (("authorization", basic_credentials(connection.username, connection.password)),)
+    tls = connection.tls
+    if tls.enabled:
+        channel = grpc.secure_channel(connection.target, tls.credentials(), options=tls.options())
+    else:
+        channel = grpc.insecure_channel(connection.target)
+    with channel:
+        stub = channel.unary_unary(method)
+        try:
+            data = stub(request.SerializeToString(), metadata=metadata, timeout=connection.deadline)
+        except grpc.RpcError as exc:
+            raise RollcallClientError.from_rpc_error(exc) from exc
+    return response.FromString(data)

@@ -177,6 +177,22 @@ async def _delete(client: AsyncRollcallClient, args: argparse.Namespace) -> str:
     return message_json(participant) if _json(args) else participant_text(participant)
 
 
+async def _move(client: AsyncRollcallClient, args: argparse.Namespace) -> str:
+    moved = await client.move_participant(
+        args.conference,
+        args.participant,
+        args.destination,
+        muted=args.muted,
+        hold=args.hold,
+        role=args.role,
+        whisper_targets=args.whisper_targets or (),
+        etag=args.etag,
+    )
+    if _json(args):
+        return message_json(moved)
+    return f"moved ({moved.move_id})\n" + participant_text(moved.participant)
+
+
 async def _call(action: Action, connection: Connection, args: argparse.Namespace) -> str:
     async with connection.client() as client:
         return await action(client, args)
@@ -306,6 +322,15 @@ def add_participants(commands: argparse._SubParsersAction[argparse.ArgumentParse
         "--coaching", action=argparse.BooleanOptionalAction, help="coach call-sid-to-coach"
     )
     update.add_argument("--call-sid-to-coach", metavar="CA...", help="the participant to coach")
+    roles = _words(enums_pb2.ParticipantRole.DESCRIPTOR)
+    update.add_argument("--role", metavar="ROLE", help=f"supervisor role ({roles})")
+    update.add_argument(
+        "--whisper-to",
+        dest="whisper_targets",
+        metavar="CA...",
+        action="append",
+        help="with --role whisper: a call SID it whispers to; repeatable",
+    )
     methods = _words(enums_pb2.HttpMethod.DESCRIPTOR)
     for url in ("hold", "announce", "wait"):
         update.add_argument(f"--{url}-url", metavar="URL", help=f"{url} audio or TwiML URL")
@@ -326,3 +351,21 @@ def add_participants(commands: argparse._SubParsersAction[argparse.ArgumentParse
         "delete", _delete, "remove a participant (its call ends) and show its final state"
     )
     delete.add_argument("--etag", help="delete only if the participant still has this etag")
+
+    move = action(
+        "move",
+        _move,
+        "move a participant, its call up, to another conference (joined, or created)",
+    )
+    move.add_argument("destination", metavar="DESTINATION", help="conference SID or friendly name")
+    move.add_argument("--muted", action="store_true", help="muted there")
+    move.add_argument("--hold", action="store_true", help="on hold there")
+    move.add_argument("--role", metavar="ROLE", help=f"supervisor role there ({roles})")
+    move.add_argument(
+        "--whisper-to",
+        dest="whisper_targets",
+        metavar="CA...",
+        action="append",
+        help="with --role whisper: a call SID there it whispers to; repeatable",
+    )
+    move.add_argument("--etag", help="move only if the participant still has this etag")

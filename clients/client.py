@@ -34,7 +34,7 @@ from clients.channel import (
 )
 from clients.conferences import ConferenceCalls
 from clients.errors import RollcallClientError
-from clients.fields import CreateFields, UpdateFields, set_fields
+from clients.fields import CreateFields, EnumArg, UpdateFields, set_fields
 from clients.floor import AccountItem
 from clients.retries import call_retrying
 from clients.tls import ChannelTls
@@ -310,6 +310,52 @@ class AsyncRollcallClient(ConferenceCalls):
         )
         response = await self._call("DeleteParticipant", request, pb.DeleteParticipantResponse)
         return response.participant
+
+    async def update_participants(
+        self,
+        conference: str,
+        participants: Sequence[str] = (),
+        *,
+        all_except: bool = False,
+        muted: bool | None = None,
+        hold: bool | None = None,
+    ) -> pb.UpdateParticipantsResponse:
+        """Mute/unmute/hold/unhold the participants named (call SIDs or labels),
+        or with all_except every active one but those, in one change; the
+        answer has each participant's outcome."""
+        request = pb.UpdateParticipantsRequest(
+            parent=self.conference_name(conference),
+            participants=participants,
+            all_except=all_except,
+        )
+        set_fields(request, {"muted": muted, "hold": hold})
+        return await self._call("UpdateParticipants", request, pb.UpdateParticipantsResponse)
+
+    async def move_participant(
+        self,
+        conference: str,
+        participant: str,
+        destination: str,
+        *,
+        muted: bool = False,
+        hold: bool = False,
+        role: EnumArg | None = None,
+        whisper_targets: Sequence[str] = (),
+        etag: str | None = None,
+    ) -> pb.MoveParticipantResponse:
+        """Move a participant, its call up, to another conference (SID, or
+        friendly name: joined or created) with these settings there; both
+        conferences' events carry the answer's move_id."""
+        request = pb.MoveParticipantRequest(
+            name=self.participant_name(conference, participant),
+            destination=self.conference_name(destination),
+            muted=muted,
+            hold=hold,
+            whisper_targets=whisper_targets,
+            etag=etag or "",
+        )
+        set_fields(request, {"role": role})
+        return await self._call("MoveParticipant", request, pb.MoveParticipantResponse)
 
     def watch(
         self,

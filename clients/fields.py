@@ -89,6 +89,8 @@ class CreateFields(TypedDict, total=False):
     call_token: str
     client_notification_url: str
     caller_display_name: str
+    role: EnumArg
+    whisper_targets: Sequence[str]
     # The participant's own key/value attributes (never sent to the carrier).
     attributes: Mapping[str, str]
     # The conference's alert timers (when this participant creates it).
@@ -110,6 +112,8 @@ class UpdateFields(TypedDict, total=False):
     end_conference_on_exit: bool
     coaching: bool
     call_sid_to_coach: str
+    role: EnumArg
+    whisper_targets: Sequence[str]
     # Merged into the participant's; an empty value removes its key.
     attributes: Mapping[str, str]
     # Replace them all with `attributes` instead.

@@ -37,7 +37,7 @@ from clients.client import (
     DEFAULT_TIMEOUT_SECONDS,
     AsyncRollcallClient,
 )
-from clients.fields import CreateFields, UpdateFields
+from clients.fields import CreateFields, EnumArg, UpdateFields
 from clients.floor import AccountItem
 from clients.sync_conferences import SyncConferenceCalls
 from clients.watch_items import WatchItem
@@ -309,6 +309,48 @@ class RollcallClient(SyncConferenceCalls):
     ) -> participant_pb2.Participant:
         """See AsyncRollcallClient.delete_participant."""
         return self._run(self._client.delete_participant(conference, participant, etag=etag))
+
+    def update_participants(
+        self,
+        conference: str,
+        participants: Sequence[str] = (),
+        *,
+        all_except: bool = False,
+        muted: bool | None = None,
+        hold: bool | None = None,
+    ) -> pb.UpdateParticipantsResponse:
+        """See AsyncRollcallClient.update_participants."""
+        return self._run(
+            self._client.update_participants(
+                conference, participants, all_except=all_except, muted=muted, hold=hold
+            )
+        )
+
+    def move_participant(
+        self,
+        conference: str,
+        participant: str,
+        destination: str,
+        *,
+        muted: bool = False,
+        hold: bool = False,
+        role: EnumArg | None = None,
+        whisper_targets: Sequence[str] = (),
+        etag: str | None = None,
+    ) -> pb.MoveParticipantResponse:
+        """See AsyncRollcallClient.move_participant."""
+        return self._run(
+            self._client.move_participant(
+                conference,
+                participant,
+                destination,
+                muted=muted,
+                hold=hold,
+                role=role,
+                whisper_targets=whisper_targets,
+                etag=etag,
+            )
+        )
 
     def watch(
         self,

@@ -9,6 +9,7 @@ from google.protobuf import message as _message
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from rollcall.v1 import enums_pb2 as _enums_pb2
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -194,6 +195,8 @@ class Participant(_message.Message):
     FROM_ENDPOINT_FIELD_NUMBER: _builtins.int
     TO_ENDPOINT_FIELD_NUMBER: _builtins.int
     CONFERENCE_FRIENDLY_NAME_FIELD_NUMBER: _builtins.int
+    ROLE_FIELD_NUMBER: _builtins.int
+    WHISPER_TARGETS_FIELD_NUMBER: _builtins.int
     QUEUE_SECONDS_FIELD_NUMBER: _builtins.int
     RING_SECONDS_FIELD_NUMBER: _builtins.int
     TALK_SECONDS_FIELD_NUMBER: _builtins.int
@@ -242,6 +245,11 @@ class Participant(_message.Message):
     to_endpoint: _builtins.str
     conference_friendly_name: _builtins.str
     """The friendly name of the conference the participant belongs to."""
+    role: _enums_pb2.ParticipantRole.ValueType
+    """The supervisor role (docs/grpc.md, "Supervisor roles"). coaching and
+    call_sid_to_coach are its Twilio view: coaching is true exactly for a
+    whisper, and call_sid_to_coach is then its first whisper target.
+    """
     queue_seconds: _builtins.float
     """Clocks. Each is derived when a change is recorded, from the change's
     time: Rollcall's clock, or the carrier's own timestamp for what the
@@ -279,6 +287,12 @@ class Participant(_message.Message):
     def date_created(self) -> _timestamp_pb2.Timestamp: ...
     @_builtins.property
     def date_updated(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def whisper_targets(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """A whisper's targets: call SIDs of participants of the same conference,
+        the only ones who hear it. Empty for every other role.
+        """
+
     @_builtins.property
     def queue_since(self) -> _timestamp_pb2.Timestamp: ...
     @_builtins.property
@@ -335,6 +349,8 @@ class Participant(_message.Message):
         from_endpoint: _builtins.str = ...,
         to_endpoint: _builtins.str = ...,
         conference_friendly_name: _builtins.str = ...,
+        role: _enums_pb2.ParticipantRole.ValueType = ...,
+        whisper_targets: _abc.Iterable[_builtins.str] | None = ...,
         queue_seconds: _builtins.float = ...,
         ring_seconds: _builtins.float = ...,
         talk_seconds: _builtins.float = ...,
@@ -355,7 +371,7 @@ class Participant(_message.Message):
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_answered_by", b"_answered_by", "_call_sid_to_coach", b"_call_sid_to_coach", "_label", b"_label", "_queue_time_ms", b"_queue_time_ms", "answered_by", b"answered_by", "call_sid_to_coach", b"call_sid_to_coach", "date_created", b"date_created", "date_updated", b"date_updated", "hold_since", b"hold_since", "label", b"label", "last_spoke_at", b"last_spoke_at", "mute_since", b"mute_since", "queue_since", b"queue_since", "queue_time_ms", b"queue_time_ms", "ring_since", b"ring_since", "status_since", b"status_since", "talk_since", b"talk_since"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_answered_by", b"_answered_by", "_call_sid_to_coach", b"_call_sid_to_coach", "_label", b"_label", "_queue_time_ms", b"_queue_time_ms", "account_sid", b"account_sid", "answered_by", b"answered_by", "attributes", b"attributes", "call_sid", b"call_sid", "call_sid_to_coach", b"call_sid_to_coach", "call_status", b"call_status", "coaching", b"coaching", "conference_friendly_name", b"conference_friendly_name", "conference_sid", b"conference_sid", "date_created", b"date_created", "date_updated", b"date_updated", "end_conference_on_exit", b"end_conference_on_exit", "etag", b"etag", "from_endpoint", b"from_endpoint", "hold", b"hold", "hold_count", b"hold_count", "hold_seconds", b"hold_seconds", "hold_since", b"hold_since", "label", b"label", "last_spoke_at", b"last_spoke_at", "leave_reason", b"leave_reason", "mute_count", b"mute_count", "mute_seconds", b"mute_seconds", "mute_since", b"mute_since", "muted", b"muted", "name", b"name", "queue_seconds", b"queue_seconds", "queue_since", b"queue_since", "queue_time_ms", b"queue_time_ms", "revision", b"revision", "ring_seconds", b"ring_seconds", "ring_since", b"ring_since", "speaking", b"speaking", "start_conference_on_enter", b"start_conference_on_enter", "status", b"status", "status_since", b"status_since", "talk_seconds", b"talk_seconds", "talk_since", b"talk_since", "to_endpoint", b"to_endpoint"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_answered_by", b"_answered_by", "_call_sid_to_coach", b"_call_sid_to_coach", "_label", b"_label", "_queue_time_ms", b"_queue_time_ms", "account_sid", b"account_sid", "answered_by", b"answered_by", "attributes", b"attributes", "call_sid", b"call_sid", "call_sid_to_coach", b"call_sid_to_coach", "call_status", b"call_status", "coaching", b"coaching", "conference_friendly_name", b"conference_friendly_name", "conference_sid", b"conference_sid", "date_created", b"date_created", "date_updated", b"date_updated", "end_conference_on_exit", b"end_conference_on_exit", "etag", b"etag", "from_endpoint", b"from_endpoint", "hold", b"hold", "hold_count", b"hold_count", "hold_seconds", b"hold_seconds", "hold_since", b"hold_since", "label", b"label", "last_spoke_at", b"last_spoke_at", "leave_reason", b"leave_reason", "mute_count", b"mute_count", "mute_seconds", b"mute_seconds", "mute_since", b"mute_since", "muted", b"muted", "name", b"name", "queue_seconds", b"queue_seconds", "queue_since", b"queue_since", "queue_time_ms", b"queue_time_ms", "revision", b"revision", "ring_seconds", b"ring_seconds", "ring_since", b"ring_since", "role", b"role", "speaking", b"speaking", "start_conference_on_enter", b"start_conference_on_enter", "status", b"status", "status_since", b"status_since", "talk_seconds", b"talk_seconds", "talk_since", b"talk_since", "to_endpoint", b"to_endpoint", "whisper_targets", b"whisper_targets"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__answered_by: _TypeAlias = _typing.Literal["answered_by"]  # noqa: Y015
     _WhichOneofArgType__answered_by: _TypeAlias = _typing.Literal["_answered_by", b"_answered_by"]  # noqa: Y015

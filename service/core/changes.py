@@ -24,7 +24,7 @@ import dataclasses
 
 from service.core import actors, clocks, presence
 from service.core.audit import record_of
-from service.core.model import Alert, Conference, Event, EventType, Participant
+from service.core.model import Alert, Conference, Event, EventType, Move, Participant
 from service.core.personal import NumberHasher
 from service.core.ports.carrier import CallTarget
 from service.core.ports.store import WriteTransaction
@@ -62,6 +62,7 @@ class Changes:
         new: bool = False,
         rule: str = "",
         alert: Alert | None = None,
+        move: Move | None = None,
     ) -> None:
         """Record one change; `rule`: the rule of Rollcall's that made it (Rule 4)."""
         conf = self.conference
@@ -84,6 +85,7 @@ class Changes:
             participant=None if participant is None else copy.copy(participant),
             actor=self.actor.by_rule(rule) if rule else self.actor,
             alert=alert,
+            move=move,
         )
         self._writes.append(_Write(row, new, event))
         self.events.append(event)

@@ -87,6 +87,21 @@ class LeaveReason(enum.StrEnum):
     PARTICIPANT_ADD_FAILED = "participant_add_failed"
 
 
+class Role(enum.StrEnum):
+    """A participant's supervisor role (Rollcall's words; Twilio has only coaching).
+
+    none: an ordinary participant. monitor: hears everyone, heard by no one.
+    whisper: hears everyone, heard only by its whisper targets (Twilio's
+    Coaching with CallSidToCoach is a whisper to one target). barge: hears and
+    is heard by everyone.
+    """
+
+    NONE = "none"
+    MONITOR = "monitor"
+    WHISPER = "whisper"
+    BARGE = "barge"
+
+
 class ConferenceStatus(enum.StrEnum):
     INIT = "init"
     IN_PROGRESS = "in-progress"
@@ -115,6 +130,15 @@ class EventType(enum.StrEnum):
     ANNOUNCEMENT_FAILED = "announcement-fail"
     CONFERENCE_STARTED = "conference-start"
     CONFERENCE_ENDED = "conference-end"
+    # Rollcall's own: the participant's supervisor role (or its whisper
+    # targets) changed; one event carries the whole change, muted and
+    # coaching included.
+    PARTICIPANT_ROLE_CHANGED = "participant-role"
+    # Rollcall's own: the participant moved to another conference (out: in
+    # the conference it left; in: in the one it joined); the two events of
+    # one move share its Move.
+    PARTICIPANT_MOVED_OUT = "participant-moved-out"
+    PARTICIPANT_MOVED_IN = "participant-moved-in"
     # Rollcall's own (issue 24): the carrier's speech reports, coalesced, and
     # the answering-machine result once known.
     PARTICIPANT_SPEAKING = "participant-speaking"
@@ -326,6 +350,10 @@ class Participant:
     hold: bool = False
     coaching: bool = False
     call_sid_to_coach: str | None = None
+    # The supervisor role; coaching and call_sid_to_coach are its Twilio view
+    # (coaching: the role is whisper; call_sid_to_coach: its first target).
+    role: Role = Role.NONE
+    whisper_targets: tuple[str, ...] = ()
     start_conference_on_enter: bool = True
     end_conference_on_exit: bool = False
     beep_on_exit: bool = True
@@ -413,10 +441,26 @@ class Participant:
             )
         values["status"] = ParticipantStatus(values["status"])
         values["call_status"] = CallStatus(values["call_status"])
+        if "role" in values:
+            values["role"] = Role(values["role"])
+            values["whisper_targets"] = tuple(values.get("whisper_targets") or ())
+        elif values.get("coaching") and values.get("call_sid_to_coach"):
+            # A row written before roles: a coach whispers to its one target.
+            values["role"] = Role.WHISPER
+            values["whisper_targets"] = (values["call_sid_to_coach"],)
         values["leave_reason"] = LeaveReason(values.get("leave_reason", ""))
         if values.get("attributes"):
             values["attributes"] = dict(values["attributes"])
         return cls(**values)
+
+
+@dataclasses.dataclass(frozen=True)
+class Move:
+    """One move of a participant: its id, and the conferences it left and joined."""
+
+    id: str
+    from_conference: str
+    to_conference: str
 
 
 @dataclasses.dataclass(frozen=True)
@@ -434,6 +478,7 @@ class Event:
     actor: Actor | None = None
     # A CONFERENCE_ALERT's alert.
     alert: Alert | None = None
+    move: Move | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -446,6 +491,7 @@ class Event:
             "participant": None if self.participant is None else self.participant.to_dict(),
             "actor": None if self.actor is None else self.actor.to_dict(),
             "alert": None if self.alert is None else self.alert.to_dict(),
+            "move": None if self.move is None else dataclasses.asdict(self.move),
         }
         return data
 
@@ -453,6 +499,7 @@ class Event:
     def from_dict(cls, data: dict[str, Any]) -> Event:
         participant = data.get("participant")
         actor = data.get("actor")
+        move = data.get("move")
         return cls(
             conference_sid=data["conference_sid"],
             account_sid=data["account_sid"],
@@ -463,4 +510,5 @@ class Event:
             participant=None if participant is None else Participant.from_dict(participant),
             actor=None if actor is None else Actor.from_dict(actor),
             alert=Alert.from_dict(data["alert"]) if data.get("alert") else None,
+            move=None if move is None else Move(**move),
         )

@@ -11,7 +11,12 @@ Rule 2: a report for a call whose Create is between placing and recording
         answer after the Create has finished) still waits; a report about
         another tenant's call, or a call Rollcall does not know, changes
         nothing.
-Rule 3: call progress goes through the conference rules, a participant-leave
+Rule 3: a conference event from a carrier conference other than the one the
+        call is recorded in is about a call that moved (service.core.move):
+        the join into the conference it moved to names that carrier
+        conference for it; anything else from elsewhere (the leave from the
+        one it left, that conference's end) changes nothing.
+Rule 4: call progress goes through the conference rules, a participant-leave
         with the carrier's reason; conference events Rollcall did not cause
         are emitted like any other change; conference-wide reports (no
         CallSid) are conference_reports'.
@@ -133,7 +138,7 @@ class _ReportChange(Change[set[asyncio.Future[None]] | None]):
                 ordered = rt.carrier.in_process and token is None
                 ch = await _call_report(tx, p, report, ordered=ordered, now=rt.clock.now())
             else:
-                ch = await _conference_report(tx, p, report)
+                ch = await _conference_report(tx, p, report, rt.clock.now())
         if token is not None:
             await tx.record_carrier_callback(token, rt.clock.now())
         return Decided(None, ch)
@@ -173,8 +178,16 @@ async def _call_report(
 
 
 async def _conference_report(
-    tx: WriteTransaction, p: Participant, report: ConferenceReport
+    tx: WriteTransaction, p: Participant, report: ConferenceReport, now: float
 ) -> Changes | None:
+    carrier = await tx.carrier_call(p.call_sid)
+    if carrier is not None and carrier[0] != report.conference_sid:
+        # Rule 3: the call moved. Its join where it arrived names the carrier
+        # conference effects must go to from now on.
+        joined = report.event is ConferenceEvent.PARTICIPANT_JOIN
+        if joined and report.rollcall_conference == carrier[0]:
+            await tx.save_carrier_call(p.call_sid, report.conference_sid, carrier[1], now)
+        return None
     scope = f"{report.conference_sid}/{p.call_sid}"
     if carrier_reports.is_stale(await tx.carrier_event_sequence(scope), report.sequence_number):
         return None

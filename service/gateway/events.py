@@ -43,6 +43,7 @@ from aiohttp import hdrs, web
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from clients.words import words_by_number
+from rollcall.v1 import enums_pb2, participant_pb2
 from rollcall.v1 import participant_service_pb2 as pb
 from service.core import errors
 from service.core.errors import RollcallError
@@ -62,6 +63,7 @@ _MAX_LABELS = 250
 
 _WORDS = words_by_number(pb.ConferenceEventType.DESCRIPTOR)
 _ACTOR_WORDS = words_by_number(pb.ActorKind.DESCRIPTOR)
+_ROLES = words_by_number(enums_pb2.ParticipantRole.DESCRIPTOR)
 _TYPE_NUMBERS = {
     word: pb.ConferenceEventType.ValueType(number) for number, word in _WORDS.items() if number
 }
@@ -90,17 +92,40 @@ def frame(event: str, data: Any, cursor: str = "", comment: str = "") -> bytes:
     return head.encode() + b"data: " + orjson.dumps(data) + b"\n\n"
 
 
+def participant_data(p: participant_pb2.Participant) -> dict[str, Any]:
+    """Twilio's 15 keys, and Rollcall's own role beside them (this stream is Rollcall's)."""
+    data = render.participant_json(p)
+    data["role"] = _ROLES.get(p.role, "none")
+    data["whisper_targets"] = list(p.whisper_targets)
+    return data
+
+
 def conference_data(snapshot: pb.ConferenceSnapshot) -> dict[str, Any]:
     return {
         "conference": conference_json(snapshot.conference),
         "revision": snapshot.conference.revision,
-        "participants": [render.participant_json(p) for p in snapshot.participants],
+        "participants": [participant_data(p) for p in snapshot.participants],
     }
 
 
 def change_data(event: pb.ConferenceEvent) -> dict[str, Any]:
-    data = _change_data(event)
-    if event.HasField("alert"):  # issue 24: a conference-alert's alert
+    data: dict[str, Any] = {
+        "type": _WORDS.get(event.type, str(event.type)),
+        "revision": event.revision,
+        "time": _iso(event.time),
+        "conference": conference_json(event.conference),
+        "participant": (
+            participant_data(event.participant) if event.HasField("participant") else None
+        ),
+        "actor": actor_data(event.actor) if event.HasField("actor") else None,
+    }
+    if event.move_id:  # the two sides of one move
+        data["move"] = {
+            "id": event.move_id,
+            "from_conference_sid": event.moved_from_conference_sid,
+            "to_conference_sid": event.moved_to_conference_sid,
+        }
+    if event.HasField("alert"):  # a conference-alert's alert
         a = event.alert
         data["alert"] = {
             "kind": words_by_number(pb.AlertKind.DESCRIPTOR).get(a.kind, str(a.kind)),
@@ -110,19 +135,6 @@ def change_data(event: pb.ConferenceEvent) -> dict[str, Any]:
             "ends_conference": a.ends_conference,
         }
     return data
-
-
-def _change_data(event: pb.ConferenceEvent) -> dict[str, Any]:
-    return {
-        "type": _WORDS.get(event.type, str(event.type)),
-        "revision": event.revision,
-        "time": _iso(event.time),
-        "conference": conference_json(event.conference),
-        "participant": (
-            render.participant_json(event.participant) if event.HasField("participant") else None
-        ),
-        "actor": actor_data(event.actor) if event.HasField("actor") else None,
-    }
 
 
 def actor_data(actor: pb.Actor) -> dict[str, Any]:

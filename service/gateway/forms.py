@@ -68,6 +68,13 @@ class FormField:
             object.__setattr__(self, "proto", _snake(self.wire))
 
 
+# Rollcall's own fields (docs/rest.md), prefixed so no Twilio field can clash
+# and ignored by Twilio itself: the supervisor role and its whisper targets.
+ROLLCALL_ROLE_FIELDS = (
+    FormField("RollcallRole", "role"),
+    FormField("RollcallWhisperTargets", "whisper_targets"),
+)
+
 CREATE_FIELDS: tuple[FormField, ...] = (
     FormField("From", "from_endpoint"),
     FormField("To", "to_endpoint"),
@@ -119,6 +126,7 @@ CREATE_FIELDS: tuple[FormField, ...] = (
     FormField("CallToken"),
     FormField("ClientNotificationUrl"),
     FormField("CallerDisplayName"),
+    *ROLLCALL_ROLE_FIELDS,
 )
 
 UPDATE_FIELDS: tuple[FormField, ...] = (
@@ -134,6 +142,16 @@ UPDATE_FIELDS: tuple[FormField, ...] = (
     FormField("EndConferenceOnExit"),
     FormField("Coaching"),
     FormField("CallSidToCoach"),
+    *ROLLCALL_ROLE_FIELDS,
+)
+
+# Rollcall's own move route (service.gateway.rollcall_routes): Destination is a
+# conference SID or friendly name of the caller's account.
+MOVE_FIELDS: tuple[FormField, ...] = (
+    FormField("Muted"),
+    FormField("Hold"),
+    FormField("Role", "role"),
+    FormField("WhisperTargets", "whisper_targets"),
 )
 
 # In the order the SDKs send them, which is also the order page URIs repeat them.
@@ -213,6 +231,7 @@ def _bind(message: type[Message], fields: Sequence[FormField]) -> tuple[_Bound, 
 _CREATE = _bind(pb.CreateParticipantRequest, CREATE_FIELDS)
 _UPDATE = _bind(pb.UpdateParticipantRequest, UPDATE_FIELDS)
 _LIST = _bind(pb.ListParticipantsRequest, LIST_FILTERS)
+_MOVE = _bind(pb.MoveParticipantRequest, MOVE_FIELDS)
 
 
 def _enum_word(descriptor: FieldDescriptor, word: str) -> int:
@@ -356,6 +375,19 @@ def parse_update(
             request.replace_attributes = _parse_boolean(replace[-1])
         except _BadValue as bad:
             raise invalid([FieldViolation("ReplaceAttributes", str(bad))]) from None
+    return request
+
+
+def parse_move(
+    form: MultiMapping[str], *, name: str, account: str, etag: str = ""
+) -> pb.MoveParticipantRequest:
+    destination = form.getall("Destination", [""])[-1]
+    if not destination or "/" in destination:
+        raise invalid([FieldViolation("Destination", "a conference SID or friendly name")])
+    request = pb.MoveParticipantRequest(
+        name=name, destination=f"accounts/{account}/conferences/{destination}", etag=etag
+    )
+    _fill(request, _MOVE, form)
     return request
 
 

@@ -28,6 +28,7 @@ from service.gateway import (
     cors,
     events,
     readiness,
+    rollcall_routes,
     routes,
 )
 from service.gateway.protocol import GatewayRunner, HttpLimits
@@ -56,6 +57,7 @@ def build_app(
     events.add_routes(app)
     if audit is not None:
         audit_routes.add_routes(app, audit)
+    rollcall_routes.add_routes(app)
     console.add_routes(app)
     cors.install(app, cors_origins)
     return app

@@ -58,6 +58,10 @@ class _ChangeCalls(Protocol):
         self, request: pb.DeleteParticipantRequest, authorization: str | None
     ) -> pb.DeleteParticipantResponse: ...
 
+    async def move_participant(
+        self, request: pb.MoveParticipantRequest, authorization: str | None
+    ) -> pb.MoveParticipantResponse: ...
+
 
 class _ParticipantCalls(_ChangeCalls, Protocol):
     async def fetch_participant(
@@ -112,6 +116,10 @@ class _ConferenceCalls(Protocol):
         self, request: cpb.UpdateConferenceRequest, authorization: str | None
     ) -> cpb.UpdateConferenceResponse: ...
 
+    async def get_hearing(
+        self, request: cpb.GetHearingRequest, authorization: str | None
+    ) -> cpb.GetHearingResponse: ...
+
 
 class Upstream(_ParticipantCalls, _ConferenceCalls, _WatchCalls, Protocol):
     """ParticipantService and ConferenceService as the gateway calls them.
@@ -131,9 +139,11 @@ class LocalUpstream:
         self.create_participant = participants.create_participant
         self.update_participant = participants.update_participant
         self.delete_participant = participants.delete_participant
+        self.move_participant = participants.move_participant
         self.list_conferences = conferences.list_conferences
         self.fetch_conference = conferences.fetch_conference
         self.update_conference = conferences.update_conference
+        self.get_hearing = conferences.get_hearing
 
     async def fetch_participant(
         self, request: pb.FetchParticipantRequest, authorization: str | None
@@ -332,6 +342,28 @@ class GrpcUpstream:
     ) -> cpb.UpdateConferenceResponse:
         try:
             response: cpb.UpdateConferenceResponse = await self._conferences.UpdateConference(
+                request, metadata=_metadata(authorization), timeout=self._timeout
+            )
+        except grpc.aio.AioRpcError as error:
+            raise _translate(error) from error
+        return response
+
+    async def get_hearing(
+        self, request: cpb.GetHearingRequest, authorization: str | None
+    ) -> cpb.GetHearingResponse:
+        try:
+            response: cpb.GetHearingResponse = await self._conferences.GetHearing(
+                request, metadata=_metadata(authorization), timeout=self._timeout
+            )
+        except grpc.aio.AioRpcError as error:
+            raise _translate(error) from error
+        return response
+
+    async def move_participant(
+        self, request: pb.MoveParticipantRequest, authorization: str | None
+    ) -> pb.MoveParticipantResponse:
+        try:
+            response: pb.MoveParticipantResponse = await self._stub.MoveParticipant(
                 request, metadata=_metadata(authorization), timeout=self._timeout
             )
         except grpc.aio.AioRpcError as error:

@@ -52,6 +52,7 @@ STRING_MAX: dict[str, tuple[int, int]] = {
     "sip_auth_username": (255, 21222),  # Twilio: shorter than 256
     "sip_auth_password": (255, 21223),
     "call_sid_to_coach": (34, 0),  # CA + 32 hex
+    "whisper_targets": (34, 0),  # CA + 32 hex each
     "byoc": (34, 0),  # BY + 32 hex
     "call_reason": (255, 0),
     "call_token": (4096, 0),
@@ -66,7 +67,12 @@ STRING_MAX: dict[str, tuple[int, int]] = {
 }
 
 # repeated field -> max values.
-COUNT_MAX: dict[str, int] = {"participants": 250, "participant_labels": 250, "attributes": 16}
+COUNT_MAX: dict[str, int] = {
+    "participants": 250,  # WatchConference, UpdateParticipants
+    "participant_labels": 250,
+    "whisper_targets": 249,  # everyone else in a full conference
+    "attributes": 16,
+}
 
 
 def violations(message: Message) -> list[FieldViolation]:

@@ -33,6 +33,7 @@ from service.core.model import (
     LeaveReason,
     Participant,
     ParticipantStatus,
+    Role,
 )
 from service.rpc import names
 
@@ -51,6 +52,7 @@ def by_word(values: type[E], proto: EnumDescriptor, *, absent: Iterable[E] = ())
 _CALL_STATUS = by_word(CallStatus, ppb.CallStatus.DESCRIPTOR, absent=[CallStatus.INITIATED])
 _STATUS = by_word(ParticipantStatus, ppb.ParticipantStatus.DESCRIPTOR)
 _LEAVE = by_word(LeaveReason, ppb.ParticipantLeaveReason.DESCRIPTOR)
+ROLES = by_word(Role, enums_pb2.ParticipantRole.DESCRIPTOR)
 CONFERENCE_STATUSES = by_word(ConferenceStatus, ppb.ConferenceStatus.DESCRIPTOR)
 _END_REASON = by_word(EndReason, ppb.ConferenceEndReason.DESCRIPTOR)
 EVENT_TYPES = by_word(EventType, pb.ConferenceEventType.DESCRIPTOR)
@@ -86,6 +88,8 @@ def participant(p: Participant, queue_time_ms: float | None = None) -> ppb.Parti
         from_endpoint=p.from_endpoint,
         to_endpoint=p.to_endpoint,
         conference_friendly_name=p.conference_friendly_name,
+        role=ROLES[p.role],  # type: ignore[arg-type]
+        whisper_targets=p.whisper_targets,
     )
     if p.label is not None:
         message.label = p.label
@@ -157,6 +161,10 @@ def event(e: Event) -> pb.ConferenceEvent:
     )
     if e.participant is not None:
         message.participant.CopyFrom(participant(e.participant))
+    if e.move is not None:
+        message.move_id = e.move.id
+        message.moved_from_conference_sid = e.move.from_conference
+        message.moved_to_conference_sid = e.move.to_conference
     if e.actor is not None:
         message.actor.CopyFrom(actor(e.actor))
     if e.alert is not None:

@@ -75,8 +75,19 @@ CONFERENCE_WORDS: dict[EventType, str] = {
     EventType.PARTICIPANT_HELD: _CONFERENCE[en.CONFERENCE_CALLBACK_EVENT_HOLD],
     EventType.PARTICIPANT_UNHELD: _CONFERENCE[en.CONFERENCE_CALLBACK_EVENT_HOLD],
     EventType.PARTICIPANT_MODIFIED: _CONFERENCE[en.CONFERENCE_CALLBACK_EVENT_MODIFY],
+    # A role change is, in Twilio's words, a change of Coaching: a modify.
+    EventType.PARTICIPANT_ROLE_CHANGED: _CONFERENCE[en.CONFERENCE_CALLBACK_EVENT_MODIFY],
+    # A move is, in Twilio's words, a leave here and a join there.
+    EventType.PARTICIPANT_MOVED_OUT: _CONFERENCE[en.CONFERENCE_CALLBACK_EVENT_LEAVE],
+    EventType.PARTICIPANT_MOVED_IN: _CONFERENCE[en.CONFERENCE_CALLBACK_EVENT_JOIN],
     EventType.ANNOUNCEMENT_ENDED: ANNOUNCEMENT,
     EventType.ANNOUNCEMENT_FAILED: ANNOUNCEMENT,
+}
+# Rollcall's own event types -> the StatusCallbackEvent Twilio sends for them.
+_TWILIO_EVENT = {
+    EventType.PARTICIPANT_ROLE_CHANGED: EventType.PARTICIPANT_MODIFIED.value,
+    EventType.PARTICIPANT_MOVED_OUT: EventType.PARTICIPANT_LEFT.value,
+    EventType.PARTICIPANT_MOVED_IN: EventType.PARTICIPANT_JOINED.value,
 }
 
 _END_REASON_TEXT = {
@@ -319,7 +330,7 @@ def conference_callback(event: Event, *, ending_label: str | None = None) -> Cal
         "FriendlyName": conf.friendly_name,
         "AccountSid": conf.account_sid,
         "Timestamp": rfc2822(event.time),
-        "StatusCallbackEvent": event.type.value,
+        "StatusCallbackEvent": _TWILIO_EVENT.get(event.type, event.type.value),
     }
     p = event.participant
     if p is not None:

@@ -50,6 +50,7 @@ return Array.from(document.querySelectorAll('article.conference')).map(function 
         answered: row.querySelector('.answered').textContent,
         speaking: row.querySelector('.speaking').textContent === 'yes',
         attributes: JSON.parse(row.dataset.attributes || '{}'),
+        role: row.querySelector('.role').textContent,
       };
     }),
   };
@@ -344,3 +345,38 @@ def test_hold_kick_and_end_conference_from_the_page(tmp_path: Path, browser: Any
         # Ended: no one is left in it.
         assert api.list_participants(agent.conference_sid).participants == []
         assert browser.find_element(By.ID, "empty").is_displayed()
+
+
+def test_monitor_barge_and_move_from_the_page(tmp_path: Path, browser: Any) -> None:
+    from selenium.webdriver.common.by import By
+
+    with server(tmp_path) as process, client(process) as api:
+        customer = api.create_participant(
+            "line", from_endpoint=FROM, to_endpoint="+15551230551", label="customer"
+        )
+        boss = api.create_participant(
+            "line", from_endpoint=FROM, to_endpoint="+15551230552", label="boss"
+        )
+        sign_in(browser, process)
+        until(browser, lambda: len(rows(browser)) == 2)
+
+        def press(call_sid: str, action: str) -> None:
+            row = browser.find_element(By.CSS_SELECTOR, f'tr[data-call-sid="{call_sid}"]')
+            row.find_element(By.CSS_SELECTOR, f'button[data-action="{action}"]').click()
+
+        press(boss.call_sid, "monitor")
+        until(browser, lambda: rows(browser)[boss.call_sid]["role"] == "monitor")
+        assert rows(browser)[boss.call_sid]["muted"]  # one event: the role and its mute
+        press(boss.call_sid, "monitor")  # now labelled Barge
+        until(browser, lambda: rows(browser)[boss.call_sid]["role"] == "barge")
+        assert not rows(browser)[boss.call_sid]["muted"]
+        press(customer.call_sid, "move")
+        prompt = browser.switch_to.alert
+        prompt.send_keys("queue")
+        prompt.accept()
+        until(
+            browser, lambda: rows(browser).get(customer.call_sid, {}).get("conference") == "queue"
+        )
+        assert rows(browser)[boss.call_sid]["conference"] == "line"
+        assert api.fetch_participant("queue", "customer").call_sid == customer.call_sid
+        assert [e for e in browser.get_log("browser") if e["level"] == "SEVERE"] == []

@@ -43,6 +43,17 @@ def carrier_unavailable(detail: str) -> RollcallError:
     )
 
 
+def carrier_cannot(what: str) -> RollcallError:
+    """A change this carrier has no way to carry out, refused before it is asked."""
+    return RollcallError(
+        Code.FAILED_PRECONDITION,
+        "CARRIER_CANNOT",
+        f"This carrier cannot {what}",
+        twilio_code=None,
+        http_status=400,
+    )
+
+
 def carrier_paced(calls_per_second: float) -> RollcallError:
     """More calls wait for this upstream account than its pace places in time."""
     return RollcallError(

@@ -2,7 +2,8 @@
 //
 // Rule 1: credentials live in this script's memory only; they mint a watch
 //         token (POST rollcall/v1/accounts/AC/watch-tokens) and sign the
-//         actions, which go through Twilio's REST URIs.
+//         actions, which go through Twilio's REST URIs (a role with
+//         Rollcall's RollcallRole field; a move through its own move URI).
 // Rule 2: the roster is the event stream folded, nothing else: an action's
 //         answer changes nothing on the page, the event it causes does.
 // Rule 3: every event is applied once: per conference, an event at or below
@@ -247,7 +248,8 @@
     const p = change.participant;
     if (p) {
       const known = held.participants.get(p.call_sid);
-      if (change.type === "participant-leave" || ENDED_STATUSES.has(p.status)) {
+      const gone = change.type === "participant-leave" || change.type === "participant-moved-out";
+      if (gone || ENDED_STATUSES.has(p.status)) {
         held.participants.delete(p.call_sid);
       } else if (known && stateOf(known.p) === stateOf(p)) {
         known.p = p;
@@ -292,7 +294,7 @@
     head.append(end);
     const table = element("table");
     const titles = element("tr");
-    const headings = ["Participant", "Status", "Muted", "On hold", "Coaching", "In state for",
+    const headings = ["Participant", "Status", "Muted", "On hold", "Coaching", "Role", "In state for",
       "Talk", "Held (times)", "Muted for", "Answered by", "Speaking", ""];
     for (const title of headings) {
       titles.append(element("th", "", title));
@@ -310,14 +312,15 @@
     if (row) return row;
     row = element("tr", "participant");
     row.dataset.callSid = callSid;
-    for (const name of ["who", "status", "muted", "hold", "coaching", "for",
+    for (const name of ["who", "status", "muted", "hold", "coaching", "role", "for",
       "talk", "held", "mutedfor", "answered", "speaking"]) {
       const cell = element("td", name);
       cell.dataset.name = name;
       row.append(cell);
     }
     const actions = element("td", "actions");
-    for (const [action, text] of [["mute", "Mute"], ["hold", "Hold"], ["kick", "Kick"]]) {
+    const buttons = [["mute", "Mute"], ["hold", "Hold"], ["monitor", "Monitor"], ["move", "Move"], ["kick", "Kick"]];
+    for (const [action, text] of buttons) {
       const button = element("button", action === "kick" ? "danger" : "", text);
       button.type = "button";
       button.dataset.action = action;
@@ -362,6 +365,9 @@
         flag(row.querySelector(".muted"), p.muted);
         flag(row.querySelector(".hold"), p.hold);
         flag(row.querySelector(".coaching"), p.coaching);
+        row.querySelector(".role").textContent = p.role && p.role !== "none" ? p.role : "-";
+        row.querySelector('[data-action="monitor"]').textContent =
+          p.role === "monitor" ? "Barge" : "Monitor";
         row.querySelector(".for").textContent = duration(entry.since);
         showClocks(row, p);
         row.querySelector(".answered").textContent = p.answered_by || "-";
@@ -414,6 +420,19 @@
     if (!response.ok) throw new Error(await errorText(response));
   }
 
+  async function actOwn(path, form) {
+    const response = await fetch(OWN + encodeURIComponent(session.account) + path, {
+      method: "POST",
+      headers: {
+        Authorization: basic(),
+        "Content-Type": "application/x-www-form-urlencoded",
+      },
+      body: new URLSearchParams(form).toString(),
+      cache: "no-store",
+    });
+    if (!response.ok) throw new Error(await errorText(response));
+  }
+
   async function onAction(event) {
     const button = event.target.closest("button[data-action]");
     if (!button) return;
@@ -434,6 +453,18 @@
       const participant = conference + "/Participants/" + encodeURIComponent(callSid) + ".json";
       if (action === "mute") await act("POST", participant, { Muted: String(!entry.p.muted) });
       if (action === "hold") await act("POST", participant, { Hold: String(!entry.p.hold) });
+      if (action === "monitor") {
+        // A monitor hears everyone and is heard by no one; Barge joins in.
+        const role = entry.p.role === "monitor" ? "barge" : "monitor";
+        await act("POST", participant, { RollcallRole: role });
+      }
+      if (action === "move") {
+        const destination = window.prompt("Move to which conference (SID or name)?", "");
+        if (!destination) return;
+        const path = "/conferences/" + encodeURIComponent(sid) + "/participants/" +
+          encodeURIComponent(callSid) + "/move";
+        await actOwn(path, { Destination: destination.trim() });
+      }
       if (action === "kick") await act("DELETE", participant);
       notice("");
     } catch (failure) {

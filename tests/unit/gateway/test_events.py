@@ -121,3 +121,28 @@ def test_every_stream_gets_its_cursor_and_the_same_rendering() -> None:
     later = _parse(encode(pb.WatchAccountResponse(event=_event(8, False), cursor="AWthree")))
     data = json.loads(later["data"])
     assert (data["revision"], data["participant"]["muted"]) == (8, False)
+
+
+MOVE_CONFERENCE = ppb.Conference(
+    conference_sid="CFa", account_sid="AC1", status=ppb.CONFERENCE_STATUS_IN_PROGRESS
+)
+
+
+def test_a_move_event_carries_its_move_and_others_none() -> None:
+    event = pb.ConferenceEvent(
+        revision=3,
+        type=pb.CONFERENCE_EVENT_TYPE_PARTICIPANT_MOVED_OUT,
+        move_id="MV1",
+        moved_from_conference_sid="CFa",
+        moved_to_conference_sid="CFb",
+        conference=MOVE_CONFERENCE,
+    )
+    data = change_data(event)
+    assert data["type"] == "participant-moved-out"
+    assert data["move"] == {"id": "MV1", "from_conference_sid": "CFa", "to_conference_sid": "CFb"}
+    role = change_data(
+        pb.ConferenceEvent(
+            type=pb.CONFERENCE_EVENT_TYPE_PARTICIPANT_ROLE_CHANGED, conference=MOVE_CONFERENCE
+        )
+    )
+    assert role["type"] == "participant-role" and "move" not in role

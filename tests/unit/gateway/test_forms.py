@@ -31,7 +31,7 @@ def create_error(*pairs: tuple[str, str]) -> RollcallError:
 def test_every_create_field_of_the_table_is_a_request_field() -> None:
     wire_names = {f.wire for f in forms.CREATE_FIELDS}
     proto_fields = {f.proto for f in forms.CREATE_FIELDS}
-    assert len(wire_names) == len(forms.CREATE_FIELDS) == 50
+    assert len(wire_names) == len(forms.CREATE_FIELDS) == 52
     expected = set(pb.CreateParticipantRequest.DESCRIPTOR.fields_by_name) - {"parent", "request_id"}
     # Rollcall's own attributes come as `Attribute=key=value` (Rule 4), not from the table.
     assert proto_fields == expected - {"attributes", "alerts"}
