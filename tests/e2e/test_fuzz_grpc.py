@@ -138,6 +138,12 @@ _STRINGS = st.one_of(
 
 
 def _field(field: FieldDescriptor) -> st.SearchStrategy[Any]:
+    if field.type == FieldDescriptor.TYPE_MESSAGE:
+        if field.message_type.GetOptions().map_entry:  # attributes
+            return st.dictionaries(_STRINGS, _STRINGS, max_size=20)
+        # A nested message (the conference's alerts): its own scalar fields.
+        inner = [f for f in field.message_type.fields if f.type != FieldDescriptor.TYPE_MESSAGE]
+        return st.fixed_dictionaries({}, optional={f.name: _field(f) for f in inner})
     if field.type == FieldDescriptor.TYPE_STRING:
         one: st.SearchStrategy[Any] = _STRINGS
     elif field.type == FieldDescriptor.TYPE_BOOL:
@@ -157,7 +163,13 @@ def _message(kind: Any, skip: tuple[str, ...]) -> st.SearchStrategy[dict[str, An
 def _build(kind: Any, values: dict[str, Any], **fixed: Any) -> Any:
     message = kind(**fixed)
     for name, value in values.items():
-        if isinstance(value, list):
+        if isinstance(value, dict):
+            held = getattr(message, name)
+            if kind.DESCRIPTOR.fields_by_name[name].message_type.GetOptions().map_entry:
+                held.update(value)
+            else:
+                held.CopyFrom(_build(type(held), value))
+        elif isinstance(value, list):
             getattr(message, name).extend(value)
         else:
             setattr(message, name, value)

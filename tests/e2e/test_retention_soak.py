@@ -84,6 +84,7 @@ async def test_under_a_steady_load_the_database_stops_growing(tmp_path: Path) ->
         carrier_call_retention_seconds=WINDOW,
         carrier_callback_retention_seconds=WINDOW,
         dead_letter_retention_seconds=WINDOW,
+        audit_retention_seconds=WINDOW,  # audit records have a window of their own
         retention_interval_seconds=5.0,
         event_retention_seconds=WINDOW,
         compaction_interval_seconds=5.0,
