@@ -139,6 +139,7 @@ _STRINGS = st.one_of(
 
 def _field(field: FieldDescriptor) -> st.SearchStrategy[Any]:
     if field.type == FieldDescriptor.TYPE_MESSAGE:
+        assert field.message_type is not None
         if field.message_type.GetOptions().map_entry:  # attributes
             return st.dictionaries(_STRINGS, _STRINGS, max_size=20)
         # A nested message (the conference's alerts): its own scalar fields.
