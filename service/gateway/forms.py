@@ -154,6 +154,15 @@ MOVE_FIELDS: tuple[FormField, ...] = (
     FormField("WhisperTargets", "whisper_targets"),
 )
 
+# Rollcall's own bulk route: Participants (call SIDs or labels, repeated or
+# space-separated), AllExcept, and at least one of Muted and Hold.
+BULK_FIELDS: tuple[FormField, ...] = (
+    FormField("Participants", "participants"),
+    FormField("AllExcept"),
+    FormField("Muted"),
+    FormField("Hold"),
+)
+
 # In the order the SDKs send them, which is also the order page URIs repeat them.
 LIST_FILTERS: tuple[FormField, ...] = (
     FormField("Muted"),
@@ -232,6 +241,7 @@ _CREATE = _bind(pb.CreateParticipantRequest, CREATE_FIELDS)
 _UPDATE = _bind(pb.UpdateParticipantRequest, UPDATE_FIELDS)
 _LIST = _bind(pb.ListParticipantsRequest, LIST_FILTERS)
 _MOVE = _bind(pb.MoveParticipantRequest, MOVE_FIELDS)
+_BULK = _bind(pb.UpdateParticipantsRequest, BULK_FIELDS)
 
 
 def _enum_word(descriptor: FieldDescriptor, word: str) -> int:
@@ -388,6 +398,12 @@ def parse_move(
         name=name, destination=f"accounts/{account}/conferences/{destination}", etag=etag
     )
     _fill(request, _MOVE, form)
+    return request
+
+
+def parse_bulk(form: MultiMapping[str], *, parent: str) -> pb.UpdateParticipantsRequest:
+    request = pb.UpdateParticipantsRequest(parent=parent)
+    _fill(request, _BULK, form)
     return request
 
 
