@@ -1,4 +1,5 @@
-"""`rollcall participants create|fetch|list|update|delete`: the client on the command line.
+"""`rollcall participants create|fetch|list|update|delete|move|update-many`: the
+client on the command line (update-many: clients.cli_bulk).
 
 Rule 1: each command is one AsyncRollcallClient call; flags become the call's
 keyword arguments and nothing else (values are checked by clients.fields, as
@@ -18,6 +19,7 @@ from typing import cast
 
 from google.protobuf.descriptor import EnumDescriptor
 
+from clients.cli_bulk import add_update_many
 from clients.cli_connection import (
     CONNECTION_ENV,
     DEFAULT_TARGET,
@@ -223,7 +225,7 @@ def add_participants(commands: argparse._SubParsersAction[argparse.ArgumentParse
     participants = commands.add_parser(
         "participants",
         parents=[common],
-        help="create, fetch, list, update and delete conference participants",
+        help="create, fetch, list, update, delete and move conference participants",
         description="Manage conference participants through the gRPC API.",
     )
     actions = participants.add_subparsers(dest="action", metavar="ACTION", required=True)
@@ -369,3 +371,5 @@ def add_participants(commands: argparse._SubParsersAction[argparse.ArgumentParse
         help="with --role whisper: a call SID there it whispers to; repeatable",
     )
     move.add_argument("--etag", help="move only if the participant still has this etag")
+
+    add_update_many(actions, common)

@@ -148,3 +148,64 @@ async def test_a_closed_pipe_ends_quietly(harness: Harness) -> None:
         os.close(writer)
     _, err = await asyncio.wait_for(process.communicate(), 60)
     assert (process.returncode, err.decode()) == (0, "")
+
+
+async def test_participants_update_many(
+    harness: Harness, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rollcall = Cli(harness.grpc_target, capsys)
+    sids = {}
+    for i, label in enumerate(("host", "guest0", "guest1")):
+        code, out, _ = await rollcall(
+            "participants", "create", "panel", "--from", "+15005550006",
+            "--to", f"+1555123050{i}", "--label", label, "--json",
+        )  # fmt: skip
+        assert code == 0
+        sids[label] = json.loads(out)["call_sid"]
+    await harness.advance(3)
+
+    code, out, err = await rollcall(
+        "participants", "update-many", "panel", "host", "--except", "--muted", "--hold"
+    )
+    assert (code, err) == (0, "")
+    g0, g1 = sids["guest0"], sids["guest1"]
+    assert out.splitlines() == [
+        "KEY" + " " * 33 + "CALL SID" + " " * 28 + "CHANGED  MUTED  HOLD  ERROR",
+        f"{g0}  {g0}  true     true   true  -",
+        f"{g1}  {g1}  true     true   true  -",
+    ]  # fmt: skip
+
+    code, out, err = await rollcall(
+        "participants", "update-many", "panel", "guest0", "nobody", "--unmuted", "--json"
+    )
+    assert (code, err) == (1, "")  # one participant refused: the other was changed
+    outcomes = json.loads(out)["outcomes"]
+    assert [(o["key"], o["changed"], o["error_reason"]) for o in outcomes] == [
+        ("guest0", True, ""),
+        ("nobody", False, "PARTICIPANT_NOT_FOUND"),
+    ]
+    code, out, err = await rollcall("participants", "update-many", "panel", "nobody", "--hold")
+    assert code == 1
+    assert out.splitlines()[1].split(None, 5) == [
+        "nobody", "-", "false", "-", "-",
+        f"PARTICIPANT_NOT_FOUND, twilio 20404: {outcomes[1]['error_message']}",
+    ]  # fmt: skip
+
+    code, out, err = await rollcall("participants", "update-many", "panel", "host")
+    assert (code, out) == (1, "")
+    assert err == (
+        "error: participants update-many failed (INVALID_ARGUMENT):"
+        " --muted: set muted, hold or both\n"
+    )
+    code, out, err = await rollcall("participants", "update-many", "panel", "--hold")
+    assert (code, out) == (1, "")
+    assert err == (
+        "error: participants update-many failed (INVALID_ARGUMENT):"
+        " PARTICIPANT: name at least one (or set all_except)\n"
+    )
+    code, out, err = await rollcall("participants", "update-many", "nowhere", "host", "--hold")
+    assert (code, out) == (3, "")
+    assert err == (
+        "error: participants update-many failed (CONFERENCE_NOT_FOUND, twilio 20404):"
+        " The requested resource conference nowhere was not found\n"
+    )
