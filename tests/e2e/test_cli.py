@@ -209,3 +209,50 @@ async def test_participants_update_many(
         "error: participants update-many failed (CONFERENCE_NOT_FOUND, twilio 20404):"
         " The requested resource conference nowhere was not found\n"
     )
+
+
+async def test_participant_attributes(harness: Harness, capsys: pytest.CaptureFixture[str]) -> None:
+    rollcall = Cli(harness.grpc_target, capsys)
+    for i, (label, role) in enumerate((("ann", "agent"), ("bob", "caller"))):
+        code, out, err = await rollcall(
+            "participants", "create", "line", "--from", "+15005550006",
+            "--to", f"+1555123060{i}", "--label", label,
+            "--attribute", f"role={role}", "--attribute", "team=blue",
+        )  # fmt: skip
+        assert (code, err) == (0, "")
+        assert out.splitlines()[-1].split() == ["attributes:", f"role={role},team=blue"]
+
+    code, out, err = await rollcall("participants", "list", "line", "--attribute", "role=agent")
+    assert (code, err) == (0, "")
+    rows = out.splitlines()
+    assert rows[0].split()[-1] == "ATTRIBUTES" and len(rows) == 2
+    assert rows[1].split()[1] == "ann" and rows[1].split()[-1] == "role=agent,team=blue"
+
+    code, out, _ = await rollcall(
+        "participants", "update", "line", "ann", "--attribute", "team=", "--attribute", "shift=am",
+        "--json",
+    )  # fmt: skip
+    assert code == 0 and json.loads(out)["attributes"] == {"role": "agent", "shift": "am"}
+    code, out, _ = await rollcall(
+        "participants", "update", "line", "bob", "--replace-attributes", "--attribute", "vip=yes",
+        "--json",
+    )  # fmt: skip
+    assert code == 0 and json.loads(out)["attributes"] == {"vip": "yes"}
+    code, out, _ = await rollcall(
+        "participants", "list", "line", "--attribute", "vip=yes", "--attribute", "role=caller"
+    )
+    assert (code, out.splitlines()[1:]) == (0, [])  # every filter must match
+
+    code, out, err = await rollcall("participants", "update", "line", "ann", "--attribute", "role")
+    assert (code, out) == (2, "")
+    assert err.splitlines()[-1] == (
+        "rollcall participants update: error: --attribute 'role': expected KEY=VALUE"
+    )
+    code, out, err = await rollcall(
+        "participants", "update", "line", "ann", "--attribute", "bad key=1"
+    )
+    assert (code, out) == (1, "")
+    assert err == (
+        "error: participants update failed (INVALID_ARGUMENT):"
+        " --attribute: key bad key must be 1-64 of A-Z a-z 0-9 _ - .\n"
+    )
