@@ -26,7 +26,7 @@ from aiohttp import web
 
 from rollcall.v1 import conference_service_pb2 as cpb
 from rollcall.v1 import participant_service_pb2 as pb
-from service.gateway import forms, incoming, render
+from service.gateway import incoming, render, rollcall_forms
 
 NAMESPACE = "/rollcall/v1/accounts/{account}/conferences/{conference}"
 MOVE = NAMESPACE + "/participants/{participant}/move"
@@ -39,7 +39,9 @@ async def move_participant(request: web.Request) -> web.Response:
     account = incoming.segment(request, "account")
     name = f"{incoming.conference_path(request)}/participants/"
     name += incoming.segment(request, "participant")
-    message = forms.parse_move(form, name=name, account=account, etag=incoming.if_match(request))
+    message = rollcall_forms.parse_move(
+        form, name=name, account=account, etag=incoming.if_match(request)
+    )
     moved = await incoming.upstream(request).move_participant(
         message, incoming.authorization(request)
     )
@@ -70,7 +72,7 @@ async def hearing(request: web.Request) -> web.Response:
 
 async def update_participants(request: web.Request) -> web.Response:
     form = await incoming.read_form(request)
-    message = forms.parse_bulk(form, parent=incoming.conference_path(request))
+    message = rollcall_forms.parse_bulk(form, parent=incoming.conference_path(request))
     answer = await incoming.upstream(request).update_participants(
         message, incoming.authorization(request)
     )

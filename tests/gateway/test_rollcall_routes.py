@@ -99,7 +99,11 @@ async def test_update_many(
         revision = (await response.json())["revision"]
 
     async with http.post(path, data={"Participants": "host"}) as response:
-        await twilio_error(response, 400, 400)  # neither Muted nor Hold
+        assert await twilio_error(response, 400, 400) == "Muted: set muted, hold or both"
+    async with http.post(path, data={"Hold": "true"}) as response:
+        assert await twilio_error(response, 400, 400) == (
+            "Participants: name at least one (or set all_except)"
+        )
     async with http.post(path, data={"Participants": "host", "Hold": "maybe"}) as response:
         assert "Hold" in await twilio_error(response, 400, 400)
     other = rollcall(env, "nowhere") + "/participants/update-many"
