@@ -109,6 +109,12 @@ async def test_update_many(
     other = rollcall(env, "nowhere") + "/participants/update-many"
     async with http.post(other, data={"Participants": "host", "Muted": "true"}) as response:
         await twilio_error(response, 404, 20404)
+    headers = {"Authorization": basic(env.other_account_sid, env.other_auth_token)}
+    async with (
+        aiohttp.ClientSession(base_url=env.base_url, headers=headers) as stranger,
+        stranger.post(path, data={"Participants": "host", "Muted": "true"}) as response,
+    ):
+        await twilio_error(response, 404, 20404)  # another account's conference is not found
     async with http.get(hearing) as response:
         assert (await response.json())["revision"] == revision  # the refusals changed nothing
 
