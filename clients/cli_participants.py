@@ -1,4 +1,5 @@
-"""`rollcall participants create|fetch|list|update|delete`: the client on the command line.
+"""`rollcall participants create|fetch|list|update|delete|move|update-many`: the
+client on the command line (update-many: clients.cli_bulk).
 
 Rule 1: each command is one AsyncRollcallClient call; flags become the call's
 keyword arguments and nothing else (values are checked by clients.fields, as
@@ -18,6 +19,8 @@ from typing import cast
 
 from google.protobuf.descriptor import EnumDescriptor
 
+from clients.cli_arguments import attribute_pairs, create_arguments, update_arguments
+from clients.cli_bulk import add_update_many
 from clients.cli_connection import (
     CONNECTION_ENV,
     DEFAULT_TARGET,
@@ -29,7 +32,7 @@ from clients.cli_connection import (
 from clients.cli_errors import report, usage_words
 from clients.client import AsyncRollcallClient
 from clients.errors import RollcallClientError
-from clients.fields import CreateFields, UpdateFields, field_by_name, parse_text
+from clients.fields import CreateFields, UpdateFields
 from clients.output import (
     message_json,
     participant_text,
@@ -38,7 +41,6 @@ from clients.output import (
 )
 from clients.words import enum_words
 from rollcall.v1 import enums_pb2
-from rollcall.v1 import participant_service_pb2 as pb
 
 __all__ = [
     "CONNECTION_ENV",
@@ -52,20 +54,6 @@ __all__ = [
     "update_arguments",
 ]
 
-# Create flags that are request fields (the rest of the fields come by --param).
-_CREATE_FLAGS = (
-    "from_endpoint",
-    "to_endpoint",
-    "request_id",
-    "label",
-    "muted",
-    "timeout",
-    "status_callback",
-    "status_callback_event",
-)
-# Attributes are not flags (yet): the API and the Python client set them.
-_NOT_FLAGS = ("attributes", "replace_attributes")
-_UPDATE_FLAGS = tuple(name for name in UpdateFields.__annotations__ if name not in _NOT_FLAGS)
 
 CONFERENCE_HELP = "conference SID (CF...) or the friendly name of an active conference"
 CREATE_CONFERENCE_HELP = (
@@ -73,40 +61,6 @@ CREATE_CONFERENCE_HELP = (
     " joined, or one is created"
 )
 Action = Callable[[AsyncRollcallClient, argparse.Namespace], Awaitable[str]]
-
-
-def create_arguments(args: argparse.Namespace) -> dict[str, object]:
-    """Keyword arguments for create_participant: the flags, then each --param
-    (a field given twice is a usage error; repeated fields accumulate)."""
-    values: dict[str, object] = {
-        name: getattr(args, name) for name in _CREATE_FLAGS if getattr(args, name) is not None
-    }
-    descriptor = pb.CreateParticipantRequest.DESCRIPTOR
-    for item in args.param:
-        name, sep, raw = item.partition("=")
-        if not sep:
-            raise UsageError(f"--param {item!r}: expected NAME=VALUE")
-        try:
-            field = field_by_name(descriptor, name)
-            value = parse_text(field, raw)
-        except (KeyError, ValueError) as exc:
-            raise UsageError(f"--param {item!r}: {exc.args[0]}") from exc
-        if field.name == "parent":
-            raise UsageError("--param parent: the conference is the CONFERENCE argument")
-        if field.is_repeated:
-            previous = values.get(field.name, [])
-            assert isinstance(previous, list)
-            values[field.name] = previous + cast(list[object], value)
-        elif field.name in values:
-            raise UsageError(f"--param {item!r}: {field.name} is already given")
-        else:
-            values[field.name] = value
-    return values
-
-
-def update_arguments(args: argparse.Namespace) -> dict[str, object]:
-    """Keyword arguments for update_participant: only the flags given."""
-    return {name: getattr(args, name) for name in _UPDATE_FLAGS if getattr(args, name) is not None}
 
 
 def _json(args: argparse.Namespace) -> bool:
@@ -134,6 +88,8 @@ async def _fetch(client: AsyncRollcallClient, args: argparse.Namespace) -> str:
 
 async def _list(client: AsyncRollcallClient, args: argparse.Namespace) -> str:
     filters = {"muted": args.muted, "hold": args.hold, "coaching": args.coaching}
+    attribute_pairs(args.attributes)  # each KEY=VALUE, or a usage error before any call
+    attributes = args.attributes or ()
     if args.all:
         participants = [
             p
@@ -142,6 +98,7 @@ async def _list(client: AsyncRollcallClient, args: argparse.Namespace) -> str:
                 **filters,
                 page_size=args.page_size,
                 include_ended=args.include_ended,
+                attributes=attributes,
             )
         ]
         return participants_json(participants) if _json(args) else participants_table(participants)
@@ -151,6 +108,7 @@ async def _list(client: AsyncRollcallClient, args: argparse.Namespace) -> str:
         page_size=args.page_size,
         page_token=args.page_token,
         include_ended=args.include_ended,
+        attributes=attributes,
     )
     if _json(args):
         return message_json(page)
@@ -223,7 +181,7 @@ def add_participants(commands: argparse._SubParsersAction[argparse.ArgumentParse
     participants = commands.add_parser(
         "participants",
         parents=[common],
-        help="create, fetch, list, update and delete conference participants",
+        help="create, fetch, list, update, delete and move conference participants",
         description="Manage conference participants through the gRPC API.",
     )
     actions = participants.add_subparsers(dest="action", metavar="ACTION", required=True)
@@ -288,6 +246,13 @@ def add_participants(commands: argparse._SubParsersAction[argparse.ArgumentParse
         help="any other create field, by proto or Twilio name "
         "(e.g. beep=onEnter, MaxParticipants=10, record=true); repeatable",
     )
+    create.add_argument(
+        "--attribute",
+        dest="attributes",
+        action="append",
+        metavar="KEY=VALUE",
+        help="an attribute KEY=VALUE (never sent to the carrier); repeatable",
+    )
 
     fetch = action("fetch", _fetch, "show one participant")
     fetch.add_argument(
@@ -301,6 +266,13 @@ def add_participants(commands: argparse._SubParsersAction[argparse.ArgumentParse
             action=argparse.BooleanOptionalAction,
             help=f"only participants with(out) {name}",
         )
+    listing.add_argument(
+        "--attribute",
+        dest="attributes",
+        action="append",
+        metavar="KEY=VALUE",
+        help="only participants with this attribute; repeatable (all must match)",
+    )
     listing.add_argument(
         "--page-size", type=int, metavar="N", help="participants per page (1-1000, default 50)"
     )
@@ -345,6 +317,19 @@ def add_participants(commands: argparse._SubParsersAction[argparse.ArgumentParse
         action=argparse.BooleanOptionalAction,
         help="end the conference when this participant leaves",
     )
+    update.add_argument(
+        "--attribute",
+        dest="attributes",
+        action="append",
+        metavar="KEY=VALUE",
+        help="set an attribute (an empty VALUE removes it); repeatable",
+    )
+    update.add_argument(
+        "--replace-attributes",
+        action="store_const",
+        const=True,
+        help="replace all attributes with the --attribute ones (none: remove them all)",
+    )
     update.add_argument("--etag", help="apply only if the participant still has this etag")
 
     delete = action(
@@ -369,3 +354,5 @@ def add_participants(commands: argparse._SubParsersAction[argparse.ArgumentParse
         help="with --role whisper: a call SID there it whispers to; repeatable",
     )
     move.add_argument("--etag", help="move only if the participant still has this etag")
+
+    add_update_many(actions, common)

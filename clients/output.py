@@ -55,6 +55,7 @@ _TABLE_COLUMNS = (
     ("HOLD", "hold"),
     ("COACHING", "coaching"),
     ("REVISION", "revision"),
+    ("ATTRIBUTES", "attributes"),
 )
 _CONFERENCE_COLUMNS = (
     ("CONFERENCE SID", "conference_sid"),
@@ -68,11 +69,14 @@ _CONFERENCE_COLUMNS = (
 
 def field_text(message: Message, name: str) -> str:
     """One field as text: Twilio words for enums, true/false, ISO 8601 UTC times,
-    "-" for unset optional fields, empty strings and unspecified enums."""
+    a map as `key=value` pairs by key, comma-separated, and "-" for unset
+    optional fields, empty strings, empty maps and unspecified enums."""
     field = descriptor_of(message).fields_by_name[name]
     if field.has_presence and not message.HasField(name):
         return _UNSET
     value = getattr(message, name)
+    if field.message_type is not None and field.message_type.GetOptions().map_entry:
+        return ",".join(f"{key}={value[key]}" for key in sorted(value)) or _UNSET
     if isinstance(value, Timestamp):
         return value.ToJsonString()
     if field.type == FieldDescriptor.TYPE_ENUM:

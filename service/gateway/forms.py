@@ -16,7 +16,8 @@ Rule 4: Rollcall's own fields, which the Twilio SDKs never send: `Attribute`
 and `ReplaceAttributes=true` replaces them all) and as a List filter; the
 conference's alerts on Create (`AlertHoldSeconds`, `AlertDurationSeconds`,
 `AlertEmptySeconds`, `AlertNoAgentSeconds`, `AlertAgentAttribute`,
-`AlertEndConference`), checked by the service.
+`AlertEndConference`), checked by the service. The forms of Rollcall's own
+routes are tables of this module too (service.gateway.rollcall_forms).
 """
 
 from __future__ import annotations
@@ -145,15 +146,6 @@ UPDATE_FIELDS: tuple[FormField, ...] = (
     *ROLLCALL_ROLE_FIELDS,
 )
 
-# Rollcall's own move route (service.gateway.rollcall_routes): Destination is a
-# conference SID or friendly name of the caller's account.
-MOVE_FIELDS: tuple[FormField, ...] = (
-    FormField("Muted"),
-    FormField("Hold"),
-    FormField("Role", "role"),
-    FormField("WhisperTargets", "whisper_targets"),
-)
-
 # In the order the SDKs send them, which is also the order page URIs repeat them.
 LIST_FILTERS: tuple[FormField, ...] = (
     FormField("Muted"),
@@ -217,7 +209,7 @@ def _enum_name(descriptor: FieldDescriptor) -> str:
     return enum_type.name
 
 
-def _bind(message: type[Message], fields: Sequence[FormField]) -> tuple[_Bound, ...]:
+def bind(message: type[Message], fields: Sequence[FormField]) -> tuple[_Bound, ...]:
     """Resolve a table against a message at import time, so a typo fails loudly."""
     bound = []
     for field in fields:
@@ -228,10 +220,9 @@ def _bind(message: type[Message], fields: Sequence[FormField]) -> tuple[_Bound, 
     return tuple(bound)
 
 
-_CREATE = _bind(pb.CreateParticipantRequest, CREATE_FIELDS)
-_UPDATE = _bind(pb.UpdateParticipantRequest, UPDATE_FIELDS)
-_LIST = _bind(pb.ListParticipantsRequest, LIST_FILTERS)
-_MOVE = _bind(pb.MoveParticipantRequest, MOVE_FIELDS)
+_CREATE = bind(pb.CreateParticipantRequest, CREATE_FIELDS)
+_UPDATE = bind(pb.UpdateParticipantRequest, UPDATE_FIELDS)
+_LIST = bind(pb.ListParticipantsRequest, LIST_FILTERS)
 
 
 def _enum_word(descriptor: FieldDescriptor, word: str) -> int:
@@ -289,7 +280,7 @@ def _assign(message: Message, bound: _Bound, values: list[str]) -> None:
     setattr(message, descriptor.name, _scalar(descriptor, value))
 
 
-def _fill(message: Message, table: Sequence[_Bound], form: MultiMapping[str]) -> None:
+def fill(message: Message, table: Sequence[_Bound], form: MultiMapping[str]) -> None:
     violations: list[FieldViolation] = []
     for bound in table:
         values = form.getall(bound.field.wire, [])
@@ -307,7 +298,7 @@ def parse_create(
     form: MultiMapping[str], *, parent: str, request_id: str = ""
 ) -> pb.CreateParticipantRequest:
     request = pb.CreateParticipantRequest(parent=parent, request_id=request_id)
-    _fill(request, _CREATE, form)
+    fill(request, _CREATE, form)
     request.attributes.update(_attributes(form))
     _alerts(request, form)
     return request
@@ -367,7 +358,7 @@ def parse_update(
     form: MultiMapping[str], *, name: str, etag: str = ""
 ) -> pb.UpdateParticipantRequest:
     request = pb.UpdateParticipantRequest(name=name, etag=etag)
-    _fill(request, _UPDATE, form)
+    fill(request, _UPDATE, form)
     request.attributes.update(_attributes(form))
     replace = form.getall("ReplaceAttributes", [])
     if replace:
@@ -375,19 +366,6 @@ def parse_update(
             request.replace_attributes = _parse_boolean(replace[-1])
         except _BadValue as bad:
             raise invalid([FieldViolation("ReplaceAttributes", str(bad))]) from None
-    return request
-
-
-def parse_move(
-    form: MultiMapping[str], *, name: str, account: str, etag: str = ""
-) -> pb.MoveParticipantRequest:
-    destination = form.getall("Destination", [""])[-1]
-    if not destination or "/" in destination:
-        raise invalid([FieldViolation("Destination", "a conference SID or friendly name")])
-    request = pb.MoveParticipantRequest(
-        name=name, destination=f"accounts/{account}/conferences/{destination}", etag=etag
-    )
-    _fill(request, _MOVE, form)
     return request
 
 
@@ -416,7 +394,7 @@ def _paging_number(query: MultiMapping[str], wire: str, default: int) -> int:
 
 def parse_list(query: MultiMapping[str], *, parent: str) -> ListQuery:
     request = pb.ListParticipantsRequest(parent=parent)
-    _fill(request, _LIST, query)
+    fill(request, _LIST, query)
     page_size = _paging_number(query, "PageSize", DEFAULT_PAGE_SIZE)
     page = _paging_number(query, "Page", 0)
     if page_size < 1:

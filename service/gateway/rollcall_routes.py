@@ -1,15 +1,21 @@
 """Rollcall's own REST routes for what Twilio has no URI for: moving a
-participant, and who hears whom. Not Twilio's: they live under /rollcall/v1/.
+participant, who hears whom, and a change of many participants at once. Not
+Twilio's: they live under /rollcall/v1/.
 
 `POST /rollcall/v1/accounts/{AC}/conferences/{CF or name}/participants/{CA or label}/move`
 with form fields `Destination` (a conference SID or friendly name), `Muted`,
 `Hold`, `Role`, `WhisperTargets` and an optional `If-Match` etag;
-`GET /rollcall/v1/accounts/{AC}/conferences/{CF or name}/hearing`.
+`GET /rollcall/v1/accounts/{AC}/conferences/{CF or name}/hearing`;
+`POST /rollcall/v1/accounts/{AC}/conferences/{CF or name}/participants/update-many`
+with form fields `Participants` (call SIDs or labels), `AllExcept`, `Muted`, `Hold`.
 
 Rule 1: like every route, a handler only translates: one Upstream call
-        (MoveParticipant, GetHearing) with the caller's Authorization header.
+        (MoveParticipant, GetHearing, UpdateParticipants) with the caller's Authorization header.
 Rule 2: answers are JSON in snake_case, the participant as Twilio's 15 keys
         (render.participant_json); errors are Twilio's error JSON.
+Rule 3: a bulk change answers 200 with one outcome per participant, a
+        participant refused carrying its error (`code`: Twilio's, or null);
+        only a refusal of the whole request is an error response.
 """
 
 from __future__ import annotations
@@ -19,11 +25,13 @@ from typing import Any
 from aiohttp import web
 
 from rollcall.v1 import conference_service_pb2 as cpb
-from service.gateway import forms, incoming, render
+from rollcall.v1 import participant_service_pb2 as pb
+from service.gateway import incoming, render, rollcall_forms
 
 NAMESPACE = "/rollcall/v1/accounts/{account}/conferences/{conference}"
 MOVE = NAMESPACE + "/participants/{participant}/move"
 HEARING = NAMESPACE + "/hearing"
+BULK = NAMESPACE + "/participants/update-many"
 
 
 async def move_participant(request: web.Request) -> web.Response:
@@ -31,7 +39,9 @@ async def move_participant(request: web.Request) -> web.Response:
     account = incoming.segment(request, "account")
     name = f"{incoming.conference_path(request)}/participants/"
     name += incoming.segment(request, "participant")
-    message = forms.parse_move(form, name=name, account=account, etag=incoming.if_match(request))
+    message = rollcall_forms.parse_move(
+        form, name=name, account=account, etag=incoming.if_match(request)
+    )
     moved = await incoming.upstream(request).move_participant(
         message, incoming.authorization(request)
     )
@@ -60,6 +70,35 @@ async def hearing(request: web.Request) -> web.Response:
     return web.json_response(body)
 
 
+async def update_participants(request: web.Request) -> web.Response:
+    form = await incoming.read_form(request)
+    message = rollcall_forms.parse_bulk(form, parent=incoming.conference_path(request))
+    answer = await incoming.upstream(request).update_participants(
+        message, incoming.authorization(request)
+    )
+    return web.json_response({"outcomes": [_outcome(item) for item in answer.outcomes]})
+
+
+def _outcome(item: pb.ParticipantOutcome) -> dict[str, Any]:
+    """Rule 3: one participant's answer."""
+    error = None
+    if item.error_reason:
+        error = {
+            "code": item.twilio_code or None,
+            "reason": item.error_reason,
+            "message": item.error_message,
+        }
+    return {
+        "key": item.key,
+        "changed": item.changed,
+        "participant": (
+            render.participant_json(item.participant) if item.HasField("participant") else None
+        ),
+        "error": error,
+    }
+
+
 def add_routes(app: web.Application) -> None:
     app.router.add_post(MOVE, move_participant)
+    app.router.add_post(BULK, update_participants)
     app.router.add_get(HEARING, hearing)

@@ -62,6 +62,10 @@ class _ChangeCalls(Protocol):
         self, request: pb.MoveParticipantRequest, authorization: str | None
     ) -> pb.MoveParticipantResponse: ...
 
+    async def update_participants(
+        self, request: pb.UpdateParticipantsRequest, authorization: str | None
+    ) -> pb.UpdateParticipantsResponse: ...
+
 
 class _ParticipantCalls(_ChangeCalls, Protocol):
     async def fetch_participant(
@@ -140,6 +144,7 @@ class LocalUpstream:
         self.update_participant = participants.update_participant
         self.delete_participant = participants.delete_participant
         self.move_participant = participants.move_participant
+        self.update_participants = participants.update_participants
         self.list_conferences = conferences.list_conferences
         self.fetch_conference = conferences.fetch_conference
         self.update_conference = conferences.update_conference
@@ -364,6 +369,17 @@ class GrpcUpstream:
     ) -> pb.MoveParticipantResponse:
         try:
             response: pb.MoveParticipantResponse = await self._stub.MoveParticipant(
+                request, metadata=_metadata(authorization), timeout=self._timeout
+            )
+        except grpc.aio.AioRpcError as error:
+            raise _translate(error) from error
+        return response
+
+    async def update_participants(
+        self, request: pb.UpdateParticipantsRequest, authorization: str | None
+    ) -> pb.UpdateParticipantsResponse:
+        try:
+            response: pb.UpdateParticipantsResponse = await self._stub.UpdateParticipants(
                 request, metadata=_metadata(authorization), timeout=self._timeout
             )
         except grpc.aio.AioRpcError as error:

@@ -148,3 +148,111 @@ async def test_a_closed_pipe_ends_quietly(harness: Harness) -> None:
         os.close(writer)
     _, err = await asyncio.wait_for(process.communicate(), 60)
     assert (process.returncode, err.decode()) == (0, "")
+
+
+async def test_participants_update_many(
+    harness: Harness, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rollcall = Cli(harness.grpc_target, capsys)
+    sids = {}
+    for i, label in enumerate(("host", "guest0", "guest1")):
+        code, out, _ = await rollcall(
+            "participants", "create", "panel", "--from", "+15005550006",
+            "--to", f"+1555123050{i}", "--label", label, "--json",
+        )  # fmt: skip
+        assert code == 0
+        sids[label] = json.loads(out)["call_sid"]
+    await harness.advance(3)
+
+    code, out, err = await rollcall(
+        "participants", "update-many", "panel", "host", "--except", "--muted", "--hold"
+    )
+    assert (code, err) == (0, "")
+    g0, g1 = sids["guest0"], sids["guest1"]
+    assert out.splitlines() == [
+        "KEY" + " " * 33 + "CALL SID" + " " * 28 + "CHANGED  MUTED  HOLD  ERROR",
+        f"{g0}  {g0}  true     true   true  -",
+        f"{g1}  {g1}  true     true   true  -",
+    ]  # fmt: skip
+
+    code, out, err = await rollcall(
+        "participants", "update-many", "panel", "guest0", "nobody", "--unmuted", "--json"
+    )
+    assert (code, err) == (1, "")  # one participant refused: the other was changed
+    outcomes = json.loads(out)["outcomes"]
+    assert [(o["key"], o["changed"], o["error_reason"]) for o in outcomes] == [
+        ("guest0", True, ""),
+        ("nobody", False, "PARTICIPANT_NOT_FOUND"),
+    ]
+    code, out, err = await rollcall("participants", "update-many", "panel", "nobody", "--hold")
+    assert code == 1
+    assert out.splitlines()[1].split(None, 5) == [
+        "nobody", "-", "false", "-", "-",
+        f"PARTICIPANT_NOT_FOUND, twilio 20404: {outcomes[1]['error_message']}",
+    ]  # fmt: skip
+
+    code, out, err = await rollcall("participants", "update-many", "panel", "host")
+    assert (code, out) == (1, "")
+    assert err == (
+        "error: participants update-many failed (INVALID_ARGUMENT):"
+        " --muted: set muted, hold or both\n"
+    )
+    code, out, err = await rollcall("participants", "update-many", "panel", "--hold")
+    assert (code, out) == (1, "")
+    assert err == (
+        "error: participants update-many failed (INVALID_ARGUMENT):"
+        " PARTICIPANT: name at least one (or set all_except)\n"
+    )
+    code, out, err = await rollcall("participants", "update-many", "nowhere", "host", "--hold")
+    assert (code, out) == (3, "")
+    assert err == (
+        "error: participants update-many failed (CONFERENCE_NOT_FOUND, twilio 20404):"
+        " The requested resource conference nowhere was not found\n"
+    )
+
+
+async def test_participant_attributes(harness: Harness, capsys: pytest.CaptureFixture[str]) -> None:
+    rollcall = Cli(harness.grpc_target, capsys)
+    for i, (label, role) in enumerate((("ann", "agent"), ("bob", "caller"))):
+        code, out, err = await rollcall(
+            "participants", "create", "line", "--from", "+15005550006",
+            "--to", f"+1555123060{i}", "--label", label,
+            "--attribute", f"role={role}", "--attribute", "team=blue",
+        )  # fmt: skip
+        assert (code, err) == (0, "")
+        assert out.splitlines()[-1].split() == ["attributes:", f"role={role},team=blue"]
+
+    code, out, err = await rollcall("participants", "list", "line", "--attribute", "role=agent")
+    assert (code, err) == (0, "")
+    rows = out.splitlines()
+    assert rows[0].split()[-1] == "ATTRIBUTES" and len(rows) == 2
+    assert rows[1].split()[1] == "ann" and rows[1].split()[-1] == "role=agent,team=blue"
+
+    code, out, _ = await rollcall(
+        "participants", "update", "line", "ann", "--attribute", "team=", "--attribute", "shift=am",
+        "--json",
+    )  # fmt: skip
+    assert code == 0 and json.loads(out)["attributes"] == {"role": "agent", "shift": "am"}
+    code, out, _ = await rollcall(
+        "participants", "update", "line", "bob", "--replace-attributes", "--attribute", "vip=yes",
+        "--json",
+    )  # fmt: skip
+    assert code == 0 and json.loads(out)["attributes"] == {"vip": "yes"}
+    code, out, _ = await rollcall(
+        "participants", "list", "line", "--attribute", "vip=yes", "--attribute", "role=caller"
+    )
+    assert (code, out.splitlines()[1:]) == (0, [])  # every filter must match
+
+    code, out, err = await rollcall("participants", "update", "line", "ann", "--attribute", "role")
+    assert (code, out) == (2, "")
+    assert err.splitlines()[-1] == (
+        "rollcall participants update: error: --attribute 'role': expected KEY=VALUE"
+    )
+    code, out, err = await rollcall(
+        "participants", "update", "line", "ann", "--attribute", "bad key=1"
+    )
+    assert (code, out) == (1, "")
+    assert err == (
+        "error: participants update failed (INVALID_ARGUMENT):"
+        " --attribute: key bad key must be 1-64 of A-Z a-z 0-9 _ - .\n"
+    )

@@ -50,6 +50,7 @@ class RecordingUpstream:
         self.update_conference = self._recorder("update_conference", inner.update_conference)
         self.create_watch_token = self._recorder("create_watch_token", inner.create_watch_token)
         self.move_participant = self._recorder("move", inner.move_participant)
+        self.update_participants = self._recorder("bulk", inner.update_participants)
         self.get_hearing = self._recorder("get_hearing", inner.get_hearing)
         # A stream: forwarded as it is, not recorded.
         self.watch_account = inner.watch_account

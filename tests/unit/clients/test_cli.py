@@ -329,8 +329,8 @@ def test_participants_table_has_one_row_per_participant() -> None:
         [participant(), participant(call_sid="CA" + "d" * 32, label="agent one", muted=False)]
     ).splitlines()
     assert rows[0].split() == ["CALL", "SID", "LABEL", "STATUS", "MUTED", "HOLD", "COACHING",
-                               "REVISION"]  # fmt: skip
-    assert rows[1].split() == [CA, "-", "connected", "true", "false", "false", "7"]
+                               "REVISION", "ATTRIBUTES"]  # fmt: skip
+    assert rows[1].split() == [CA, "-", "connected", "true", "false", "false", "7", "-"]
     assert rows[2].split("  ")[0] == "CA" + "d" * 32
     assert "agent one" in rows[2]
     assert rows[0].index("LABEL") == rows[1].index("-") == rows[2].index("agent one")
