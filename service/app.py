@@ -28,7 +28,7 @@ from collections.abc import Callable
 import grpc
 from aiohttp import web
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
+from grpc_reflection.v1alpha import reflection, reflection_pb2_grpc
 
 from rollcall.v1 import audit_service_pb2 as audit_pb
 from rollcall.v1 import audit_service_pb2_grpc as audit_pb_grpc
@@ -68,9 +68,8 @@ from service.rpc.audit import AuditApi, AuditServicer
 from service.rpc.callbacks import CallbackApi, CallbackServicer
 from service.rpc.conference_servicer import ConferenceServicer
 from service.rpc.conferences import ConferenceApi
-from service.rpc.decoding import DecodingInterceptor
 from service.rpc.door import Door
-from service.rpc.interceptors import RpcLogInterceptor
+from service.rpc.front import Front
 from service.rpc.options import server_options
 from service.rpc.page_tokens import PageTokens
 from service.rpc.participants import ParticipantApi
@@ -282,46 +281,42 @@ class App:
         self.retention.quiet_calls = QuietCalls(core.runtime, s.carrier_quiet_call_seconds)
         self.retention.start()
 
-        # The door inside the log interceptor, so its refusals are logged too;
-        # the queue's probes before both (never logged, never refused).
+        # No interceptor: every handler is wrapped once as it is registered
+        # (service.rpc.front: queue probe, door, log line and metrics, decoding).
         waited = None
         if s.max_wait_seconds > 0:
             self._queue_probe = QueueProbe(interval=s.max_wait_seconds / 4)
             waited = self._queue_probe.waited
         self.door = Door(waited, s.max_wait_seconds)
-        server = grpc.aio.server(
-            interceptors=[
-                *([self._queue_probe] if self._queue_probe is not None else []),
-                RpcLogInterceptor(),
-                self.door,
-                DecodingInterceptor(),
-            ],
-            options=server_options(s),
-            maximum_concurrent_rpcs=None,
-        )
-        codec.add_service(server, PARTICIPANT_SERVICE, ParticipantServicer(self.api))
+        server = grpc.aio.server(options=server_options(s), maximum_concurrent_rpcs=None)
+        on = Front(self.door, self._queue_probe).registrar(server)
+        codec.add_service(on, PARTICIPANT_SERVICE, ParticipantServicer(self.api))
         cpb_grpc.add_ConferenceServiceServicer_to_server(
-            ConferenceServicer(self.conference_api), server
+            ConferenceServicer(self.conference_api), on
         )
         callback_pb_grpc.add_CallbackServiceServicer_to_server(
             CallbackServicer(
                 CallbackApi(self.auth, self.dead_letters, self.redeliverer, self.api.limiter)
             ),
-            server,
+            on,
         )
-        audit_pb_grpc.add_AuditServiceServicer_to_server(AuditServicer(self.audit_api), server)
+        audit_pb_grpc.add_AuditServiceServicer_to_server(AuditServicer(self.audit_api), on)
         self._health = health.aio.HealthServicer()
-        health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
-        reflection.enable_server_reflection(
-            (
-                SERVICE_NAME,
-                CONFERENCE_SERVICE_NAME,
-                CALLBACK_SERVICE_NAME,
-                AUDIT_SERVICE_NAME,
-                health.SERVICE_NAME,
-                reflection.SERVICE_NAME,
+        health_pb2_grpc.add_HealthServicer_to_server(self._health, on)
+        # The asyncio servicer named directly: enable_server_reflection picks it
+        # only for a grpc.aio.Server, which the registrar stands for.
+        reflection_pb2_grpc.add_ServerReflectionServicer_to_server(
+            reflection.aio.ReflectionServicer(
+                (
+                    SERVICE_NAME,
+                    CONFERENCE_SERVICE_NAME,
+                    CALLBACK_SERVICE_NAME,
+                    AUDIT_SERVICE_NAME,
+                    health.SERVICE_NAME,
+                    reflection.SERVICE_NAME,
+                )
             ),
-            server,
+            on,
         )
         self.grpc_port = server.add_insecure_port(s.grpc_listen)
         if self.grpc_port == 0:

@@ -1,25 +1,23 @@
 """One structured log line per RPC (method, status, reason, duration, peer), and its metrics.
 
+(service.rpc.front makes a Finished for every call it lets in.)
+
 Rule 1: credentials never reach the log; only the method, the outcome and
 timing do, and every line is scrubbed (service.redact).
 Rule 2: every finished RPC is counted once, by method and status code
 (service.rpc.metrics).
-Rule 3: a method's handler is wrapped once, not per call (Wrapped): grpc hands
-an interceptor the same handler for a method on every call.
+Rule 3: a method's handler is wrapped once, not per call (Wrapped): a generic
+handler hands out the same handler for a method on every call.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextvars
-import inspect
 import json
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
-
-import grpc
 
 from service import redact
 from service.rpc import metrics
@@ -108,7 +106,7 @@ def _count(method: str, code: str, elapsed: float) -> None:
     timer.observe(elapsed)
 
 
-class _Finished:
+class Finished:
     """One RPC's outcome: counted, timed and logged once when it ends."""
 
     def __init__(self, method: str, context: Any) -> None:
@@ -136,75 +134,3 @@ class _Finished:
         if self.sent is not None:
             extra["sent"] = self.sent
         log.info("rpc", extra=extra)
-
-
-class RpcLogInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
-    def __init__(self) -> None:
-        self._wrapped = Wrapped()
-
-    async def intercept_service(
-        self,
-        continuation: Callable[[Any], Awaitable[Any]],
-        handler_call_details: Any,
-    ) -> Any:
-        handler = await continuation(handler_call_details)
-        if handler is None:
-            return handler
-        method = handler_call_details.method
-        return self._wrapped.get(handler, lambda h: self._wrap(method, h))
-
-    def _wrap(self, method: str, handler: Any) -> Any:
-        if handler.unary_stream is not None:
-            # Only generator-style handlers can be wrapped item by item; the
-            # others (grpc's own health Watch writes via context) pass through.
-            if inspect.isasyncgenfunction(handler.unary_stream):
-                return self._stream(method, handler)
-            return handler
-        if handler.unary_unary is None:
-            return handler
-        inner = handler.unary_unary
-
-        async def logged(request: Any, context: Any) -> Any:
-            done = _Finished(method, context)
-            try:
-                return await inner(request, context)
-            except BaseException:
-                code_obj = context.code()
-                done.code = code_obj.name if code_obj is not None else "UNKNOWN"
-                raise
-            finally:
-                done.record()
-
-        return grpc.unary_unary_rpc_method_handler(
-            logged,
-            request_deserializer=handler.request_deserializer,
-            response_serializer=handler.response_serializer,
-        )
-
-    def _stream(self, method: str, handler: Any) -> Any:
-        inner = handler.unary_stream
-
-        async def logged(request: Any, context: Any) -> AsyncIterator[Any]:
-            done = _Finished(method, context)
-            done.sent = 0
-            try:
-                async for item in inner(request, context):
-                    done.sent += 1
-                    yield item
-            except (asyncio.CancelledError, GeneratorExit):
-                done.code = "CANCELLED"
-                raise
-            except BaseException:
-                # The stream was aborted with a status (abort raises); the
-                # reason was noted. The context must not be touched here: a
-                # finished stream's context may already be gone.
-                done.code = done.reasons[1] if done.reasons else "UNKNOWN"
-                raise
-            finally:
-                done.record()
-
-        return grpc.unary_stream_rpc_method_handler(
-            logged,
-            request_deserializer=handler.request_deserializer,
-            response_serializer=handler.response_serializer,
-        )

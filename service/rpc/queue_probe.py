@@ -9,8 +9,9 @@ comes out of the queue.
 
 Rule 1: while a unary method has calls (health excepted), a probe of it is sent
         at most every `interval` seconds, each marked with this process's secret
-        and a sequence number; a probe is answered at once, before any other
-        interceptor (no log line, no metrics, no admission, never decoded).
+        and a sequence number; a probe is answered at once, first thing in the
+        method's wrapper (service.rpc.front: no log line, no metrics, no
+        admission, no door).
 Rule 2: core's queue is first in, first out: a call taken from it now arrived
         before every probe still queued behind it, so it has waited at least as
         long as the oldest probe still outstanding (`waited`). That is a lower
@@ -30,7 +31,7 @@ import ipaddress
 import itertools
 import logging
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 import grpc
@@ -45,13 +46,6 @@ _PROBE_TIMEOUT_SECONDS = 60.0
 _CONNECT_SECONDS = 5.0
 
 
-async def _answer_probe(request: bytes, context: Any) -> bytes:
-    return b""
-
-
-_PROBE_ANSWER = grpc.unary_unary_rpc_method_handler(_answer_probe)
-
-
 def own_target(listen: str, port: int) -> str:
     """Where this process reaches the gRPC port it bound (`listen`'s host, or
     loopback when it listens on every address; a Unix socket as it is)."""
@@ -64,7 +58,7 @@ def own_target(listen: str, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
-class QueueProbe(grpc.aio.ServerInterceptor):  # type: ignore[misc]
+class QueueProbe:
     def __init__(self, interval: float) -> None:
         self.interval = interval
         self._secret = secrets.token_hex(16)
@@ -108,28 +102,21 @@ class QueueProbe(grpc.aio.ServerInterceptor):  # type: ignore[misc]
             return 0.0
         return asyncio.get_running_loop().time() - queued[0][1]
 
-    async def intercept_service(
-        self,
-        continuation: Callable[[Any], Awaitable[Any]],
-        handler_call_details: Any,
-    ) -> Any:
-        method = handler_call_details.method
-        for key, value in handler_call_details.invocation_metadata or ():
+    def came_out(self, method: str, context: Any) -> bool:
+        """Whether this call of `method` is one of our probes (Rule 1), noted
+        as out of the queue; any other call (Rule 3) is served as usual."""
+        for key, value in context.invocation_metadata() or ():
             if key == PROBE_HEADER:
                 seq = self._verified(value)
                 if seq is not None:
                     self._came_out(method, seq)
-                    return _PROBE_ANSWER
-        handler = await continuation(handler_call_details)
-        if (
-            handler is not None
-            and self._channel is not None
-            and not handler.request_streaming
-            and not handler.response_streaming
-            and not method.startswith(HEALTH)
-        ):
+                    return True
+        return False
+
+    def maybe_send(self, method: str) -> None:
+        """A unary call of `method` (health excepted) was taken: probe it (Rule 1)."""
+        if self._channel is not None:
             self._maybe_send(method)
-        return handler
 
     def _verified(self, value: str | bytes) -> int | None:
         text = value.decode() if isinstance(value, bytes) else value
