@@ -66,6 +66,8 @@ class QueueProbe:
         # method -> (sequence number, sent at) of its probes still queued, oldest first
         self._outstanding: dict[str, collections.deque[tuple[int, float]]] = {}
         self._last_sent: dict[str, float] = {}
+        # method -> its probes sent and not seen coming out (lost ones included)
+        self._unseen: collections.Counter[str] = collections.Counter()
         self._channel: grpc.aio.Channel | None = None
         self._calls: dict[str, Callable[..., Any]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -104,7 +106,11 @@ class QueueProbe:
 
     def came_out(self, method: str, context: Any) -> bool:
         """Whether this call of `method` is one of our probes (Rule 1), noted
-        as out of the queue; any other call (Rule 3) is served as usual."""
+        as out of the queue; any other call (Rule 3) is served as usual. Its
+        metadata is read only while a probe of `method` may still come out
+        (sent, not seen since: a lost one too)."""
+        if not self._unseen.get(method):
+            return False
         for key, value in context.invocation_metadata() or ():
             if key == PROBE_HEADER:
                 seq = self._verified(value)
@@ -126,6 +132,7 @@ class QueueProbe:
         return int(seq)
 
     def _came_out(self, method: str, seq: int) -> None:
+        self._unseen[method] -= 1
         queued = self._outstanding.get(method)
         # First in, first out: an older probe not yet out is lost.
         while queued and queued[0][0] <= seq:
@@ -138,6 +145,7 @@ class QueueProbe:
         self._last_sent[method] = now
         seq = next(self._seq)
         self._outstanding.setdefault(method, collections.deque()).append((seq, now))
+        self._unseen[method] += 1
         task = asyncio.ensure_future(self._send(method, seq))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
