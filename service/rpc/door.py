@@ -1,9 +1,9 @@
 """The door every RPC passes on its way in: the wait bound, and the stop's gate.
 
-Rule 0: the door is no interceptor: service.rpc.front asks it about every call,
-        in the one wrapper each method handler gets.
-Rule 1: while open, the door only keeps count: each call it lets in is tracked
-        until its handler returns, so the stop knows what is still running.
+Rule 1: service.rpc.front asks the door about every call (in the one wrapper
+        each method handler gets); while open, the door only keeps count: each
+        call it lets in is tracked until its handler returns, so the stop knows
+        what is still running.
 Rule 2: once closed, every new RPC but a health Check is refused UNAVAILABLE
         (SHUTTING_DOWN) by the door itself, whatever its service; a health Check
         is still answered (NOT_SERVING by then).
