@@ -4,12 +4,12 @@ What it owns: the command line, the order of a run and its clean-up. A run
 starts Rollcall (`rollcall serve`, gRPC and REST, on a fresh database) and
 builds its fixtures through the API; starts the baselines with Rollcall's
 sample responses; then runs the sections (gRPC unary, log level,
-WatchConference, REST gateway, peer (Prism), cost growth, memory, PostgreSQL,
-soak), each figure in interleaved rounds of baseline then Rollcall; prints
-the table (figure, Rollcall's median, the baseline's median, the median
-per-round ratio, the goal, met) with the machine, the CPU plan and the
-settings; and writes it all as JSON to bench/results/latest.json and a
-timestamped copy beside it.
+WatchConference, the floor (WatchAccount and its SSE), REST gateway, peer
+(Prism), cost growth, memory, PostgreSQL, soak), each figure in interleaved
+rounds of baseline then Rollcall; prints the table (figure, Rollcall's
+median, the baseline's median, the median per-round ratio, the goal, met)
+with the machine, the CPU plan and the settings; and writes it all as JSON
+to bench/results/latest.json and a timestamped copy beside it.
 
 Modes: the default run takes about 12 minutes on 2 cores (the soaks 5 of
 them); --quick about 5; --full adds the 1M-stored-participants point (its database is built once,
@@ -21,19 +21,22 @@ section failed.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib.metadata
 import os
 import platform
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import traceback
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench import growth, memory, peer, postgres, rest, soak, target, unary, watch
+from bench import floor, growth, memory, peer, postgres, rest, soak, speaking, target, unary, watch
+from bench import tracing as bench_tracing
 from bench.baselines import start_baseline
 from bench.budget import DEFAULT, FULL, QUICK, Budget
 from bench.load import LoadWorker, spec_for
@@ -41,7 +44,10 @@ from bench.proc import MachineLoad, ServerProcess, pin_self, plan_cpus
 from bench.report import Figure, baselines_legend, table, write_json
 
 RESULTS = Path(__file__).resolve().parent / "results"
-SECTIONS = ("unary", "log", "watch", "rest", "peer", "growth", "memory", "postgres", "soak")
+SECTIONS = (
+    "unary", "log", "tracing", "watch", "floor", "rest", "peer", "growth", "memory", "postgres",
+    "speaking", "soak",
+)  # fmt: skip
 
 
 def _log(message: str) -> None:
@@ -143,11 +149,53 @@ def run(budget: Budget, sections: tuple[str, ...], keep: bool) -> int:
 
         section("log", log_level)
 
+        def tracing_off() -> list[Figure]:
+            # Outside the repository: a second copy of the tree would confuse
+            # the tools that scan it (mypy, pytest).
+            with tempfile.TemporaryDirectory(prefix="rollcall-bench-base-") as source_dir:
+                source = Path(source_dir)
+                commit = bench_tracing.export(bench_tracing.base_ref(), source)
+                # Both sides fresh and built alike (the main server's database
+                # holds every other section's fixtures, which Creates would feel).
+                now_server = target.rollcall_server(
+                    "rollcall-tracing-off", run_dir / "rollcall-now.sqlite3",
+                    cpus=plan.server, log_path=run_dir / "rollcall-now.log",
+                ).start()  # fmt: skip
+                servers.append(now_server)
+                base_server = target.rollcall_server(
+                    "rollcall-before-tracing", run_dir / "rollcall-base.sqlite3",
+                    cpus=plan.server, log_path=run_dir / "rollcall-base.log", source=source,
+                ).start()  # fmt: skip
+                servers.append(base_server)
+                with target.channel(now_server.target) as stub:
+                    now_fetches = target.fetch_requests(stub, "now")
+                with target.channel(base_server.target) as stub:
+                    base_fetches = target.fetch_requests(stub, "base")
+                try:
+                    return bench_tracing.run(
+                        worker, now_server, now_fetches, base_server, base_fetches,
+                        commit, budget, _log,
+                    )  # fmt: skip
+                finally:
+                    now_server.stop()
+                    base_server.stop()
+
+        section("tracing", tracing_off)
+
         section(
             "watch",
             lambda: watch.run_section(
                 rollcall=rollcall, baseline=base_grpc, parent=fixtures.watch_parent,
                 names=fixtures.watch_participants, budget=budget, run_dir=run_dir, log=_log,
+            ),
+        )  # fmt: skip
+
+        section(
+            "floor",
+            lambda: floor.run_section(
+                baseline=base_grpc, baseline_parent=fixtures.watch_parent,
+                baseline_names=fixtures.watch_participants, server_cpus=plan.server,
+                budget=budget, run_dir=run_dir, log=_log,
             ),
         )  # fmt: skip
 
@@ -224,6 +272,12 @@ def run(budget: Budget, sections: tuple[str, ...], keep: bool) -> int:
             )  # fmt: skip
 
         section("postgres", postgres_section)
+        section(
+            "speaking",
+            lambda: speaking.run_section(
+                seconds=max(budget.duration, 3.0), rounds=budget.rounds, run_dir=run_dir, log=_log
+            ),
+        )
         section(
             "soak",
             lambda: [
@@ -312,8 +366,18 @@ def main(argv: list[str] | None = None) -> int:
         help=f"comma-separated sections to run (default all: {','.join(SECTIONS)})",
     )
     parser.add_argument("--keep", action="store_true", help="keep bench/results/run/ databases")
+    parser.add_argument(
+        "--floor-conferences", type=int, metavar="N", help="live conferences of the floor figures"
+    )
+    parser.add_argument(
+        "--floor-watchers", type=int, metavar="N", help="account watchers and SSE clients"
+    )
     args = parser.parse_args(argv)
     budget = QUICK if args.quick else FULL if args.full else DEFAULT
+    if args.floor_conferences:
+        budget = dataclasses.replace(budget, floor_conferences=args.floor_conferences)
+    if args.floor_watchers:
+        budget = dataclasses.replace(budget, floor_watchers=args.floor_watchers)
     sections = tuple(s.strip() for s in args.only.split(",") if s.strip())
     unknown = set(sections) - set(SECTIONS)
     if unknown:

@@ -23,6 +23,10 @@ class Budget:
     growth_sizes: tuple[int, ...]
     rest_connections: int = 64
     soak_seconds: float = 150.0  # seconds of steady load in the soak section
+    # The floor section (bench/floor.py): live conferences of 5 in the big
+    # floor, and account-wide watchers (and SSE clients) on one server.
+    floor_conferences: int = 1000
+    floor_watchers: int = 1000
 
     def describe(self) -> str:
         return (
@@ -30,7 +34,8 @@ class Budget:
             f" {self.duration:g} s after {self.warmup:g} s warm-up per unary/REST figure;"
             f" {self.watch_rounds} watch round(s) of {self.watch_duration:g} s at 20 changes/s;"
             f" cost growth at {', '.join(f'{s:,}' for s in self.growth_sizes)} stored participants;"
-            f" a {self.soak_seconds:g} s soak"
+            f" a {self.soak_seconds:g} s soak; a floor of {self.floor_conferences:,}"
+            f" conferences and {self.floor_watchers:,} account watchers"
         )
 
 
@@ -44,6 +49,8 @@ QUICK = Budget(
     watchers=(1, 100, 1000),
     growth_sizes=(1_000, 100_000),
     soak_seconds=75.0,
+    floor_conferences=200,
+    floor_watchers=200,
 )
 DEFAULT = Budget(
     mode="default",

@@ -5,7 +5,9 @@ synchronous=FULL) started for the section; two `rollcall serve` replicas on
 it; Create and Fetch at c=64 on a PostgreSQL replica against the SQLite
 server of the same run (goal: >= 0.7x), and WatchConference delivery with the
 writer on one replica and 100 watchers on the other against the SQLite single
-server with writer and watchers on it (goal: p99 <= 2x).
+server with writer and watchers on it (goal: p99 <= 2x); WatchAccount the
+same way, 100 account watchers on the other replica against 100 on the
+writer's (goal: p99 <= 2x).
 
 The rule it keeps: both sides of every ratio are measured in the same run,
 interleaved round by round; PostgreSQL's own processes run on the load CPUs
@@ -18,7 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench import target, watch
+from bench import floor, target, watch
 from bench.budget import Budget
 from bench.load import LoadWorker, spec_for
 from bench.proc import ServerProcess
@@ -64,6 +66,9 @@ def run_section(
             sqlite, sqlite_watch, a, b, (fixtures.watch_parent, fixtures.watch_participants),
             budget, run_dir, log,
         )  # fmt: skip
+        figures += _account_watch(
+            a, b, fixtures.watch_parent, fixtures.watch_participants, budget, run_dir, log
+        )
         return figures
     finally:
         for replica in replicas:
@@ -164,5 +169,50 @@ def _watch(
                [r["p99_ms"] for r in pg_runs], [r["p99_ms"] for r in lite], Goal("<=", 2.0), note),
         Figure(SECTION, f"{what}: events lost", "events", WATCH_BASELINE,
                [r["lost"] for r in pg_runs], [r["lost"] for r in lite], Goal("zero"),
+               combine="sum"),
+    ]  # fmt: skip
+
+
+ACCOUNT_BASELINE = "the same account watchers on the writer's replica (this run)"
+
+
+def _account_watch(
+    a: ServerProcess,
+    b: ServerProcess,
+    parent: str,
+    names: list[str],
+    budget: Budget,
+    run_dir: Path,
+    log: Callable[[str], None],
+) -> list[Figure]:
+    """WatchAccount across replicas: watchers on b of writes on a, against
+    watchers on a itself (issue 22 item 6: p99 <= 2x)."""
+    rounds: dict[str, list[dict[str, Any]]] = {"single": [], "across": []}
+    for round_no in range(1, budget.watch_rounds + 1):
+        for side, watched in (("single", a), ("across", b)):
+            result = floor.floor_round(
+                mode="account", server=watched, parent=parent, names=names, watchers=WATCHERS,
+                duration=budget.watch_duration, run_dir=run_dir, writer=a,
+            )  # fmt: skip
+            rounds[side].append(result)
+            log(
+                f"[{SECTION}] round {round_no}/{budget.watch_rounds} {WATCHERS} account watchers"
+                f" {side:<6} p50 {result['p50_ms'] or 0:7.1f} ms p99 {result['p99_ms'] or 0:7.1f}"
+                f" ms lost {result['lost']}"
+            )
+    across, single = rounds["across"], rounds["single"]
+    what = f"{WATCHERS} account watchers, writer on another replica"
+    note = (
+        f"WatchAccount on replica b of writes on replica a (woken by LISTEN/NOTIFY), against"
+        f" the same on a; answered/s {median([r['answered_per_second'] for r in across]):.1f}"
+    )
+    return [
+        Figure(SECTION, f"{what}: delivery p50", "ms", ACCOUNT_BASELINE,
+               [r["p50_ms"] for r in across], [r["p50_ms"] for r in single]),
+        Figure(SECTION, f"{what}: delivery p99", "ms", ACCOUNT_BASELINE,
+               [r["p99_ms"] for r in across], [r["p99_ms"] for r in single], Goal("<=", 2.0),
+               note),
+        Figure(SECTION, f"{what}: events lost", "events", ACCOUNT_BASELINE,
+               [r["lost"] for r in across], [r["lost"] for r in single], Goal("zero"),
                combine="sum"),
     ]  # fmt: skip

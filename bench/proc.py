@@ -132,8 +132,10 @@ class ServerProcess:
         cpus: Sequence[int],
         env: Mapping[str, str] | None = None,
         log_path: Path | None = None,
+        cwd: Path = REPO,
     ) -> None:
         self.name = name
+        self.cwd = cwd
         self.argv = pinned(cpus, argv)
         self.banner = banner
         self.env = dict(os.environ if env is None else env)
@@ -147,7 +149,7 @@ class ServerProcess:
             self.proc = subprocess.Popen(
                 self.argv,
                 env=self.env,
-                cwd=REPO,
+                cwd=self.cwd,
                 stdout=subprocess.PIPE,
                 stderr=log,
                 stdin=subprocess.DEVNULL,

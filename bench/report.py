@@ -27,7 +27,8 @@ from bench.stats import median, paired_ratio
 
 @dataclasses.dataclass(frozen=True)
 class Goal:
-    """`ratio >= value`, `ratio <= value`, `rollcall == 0` (kind "zero") or none."""
+    """`ratio >= value`, `ratio <= value`, `rollcall == 0` (kind "zero"), `rollcall <
+    value` (kind "under", an absolute goal in the figure's unit) or none."""
 
     kind: str = "none"
     value: float = 0.0
@@ -39,11 +40,15 @@ class Goal:
             return f"<= {self.value:g}x"
         if self.kind == "zero":
             return "0"
+        if self.kind == "under":
+            return f"< {self.value:g}"
         return "reported"
 
     def met(self, rollcall: float | None, ratio: float | None) -> bool | None:
         if self.kind == "zero":
             return None if rollcall is None else rollcall == 0
+        if self.kind == "under":
+            return None if rollcall is None else rollcall < self.value
         if self.kind == "none" or ratio is None:
             return None
         return ratio >= self.value if self.kind == ">=" else ratio <= self.value

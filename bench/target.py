@@ -103,15 +103,21 @@ def rollcall_server(
     log_path: Path,
     http: bool = False,
     log_level: str = "WARNING",
+    source: Path | None = None,
 ) -> ServerProcess:
+    """`source`: run the Rollcall in that tree (a commit's files) instead of this one."""
     argv = [PYTHON, "-c", "from clients.cli import main; raise SystemExit(main())", "serve"]
+    env = rollcall_env(database, http=http, log_level=log_level)
+    if source is not None:
+        env["PYTHONPATH"] = str(source)
     return ServerProcess(
         name,
         argv,
         BANNER,
         cpus=cpus,
-        env=rollcall_env(database, http=http, log_level=log_level),
+        env=env,
         log_path=log_path,
+        **({"cwd": source} if source is not None else {}),
     )
 
 

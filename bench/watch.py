@@ -180,10 +180,17 @@ async def _writer(spec: dict[str, Any]) -> dict[str, Any]:
         revisions: list[int] = []
         lags: list[float] = []
 
+        refused: list[str] = []
+
         async def change(name: str, value: bool) -> None:
-            response = await update(
-                pb.UpdateParticipantRequest(name=name, muted=value), metadata=METADATA
-            )
+            try:
+                response = await update(
+                    pb.UpdateParticipantRequest(name=name, muted=value), metadata=METADATA
+                )
+            except grpc.aio.AioRpcError as exc:
+                # An overloaded server refuses (RESOURCE_EXHAUSTED): counted, not fatal.
+                refused.append(exc.code().name)
+                return
             revisions.append(response.participant.revision)
 
         # Open loop: a change is sent when it is due whether or not the previous
@@ -208,6 +215,7 @@ async def _writer(spec: dict[str, Any]) -> dict[str, Any]:
         "seconds": seconds,
         "server_cpu": cpu_after - cpu_before,
         "pacing_lag_p99_ms": percentile(lags, 99) * 1000 if lags else 0.0,
+        "refused": len(refused),
     }
 
 
@@ -332,7 +340,9 @@ def watch_round(
         "watcher_cpu_busy": sum(r["client_cpu"] for r in results)
         / max(max(r["client_wall"] for r in results), 1e-9),
         "writer_lag_p99_ms": wrote["pacing_lag_p99_ms"],
-        "answered_per_second": wrote["changes"] / max(wrote["seconds"], 1e-9),
+        "answered_per_second": (wrote["changes"] - wrote.get("refused", 0))
+        / max(wrote["seconds"], 1e-9),
+        "refused": wrote.get("refused", 0),
     }
 
 

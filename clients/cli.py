@@ -1,4 +1,5 @@
-"""The `rollcall` command line: `serve`, `gateway`, `participants ...`, `watch`, `callbacks ...`.
+"""The `rollcall` command line: `serve`, `gateway`, `participants ...`, `conferences ...`,
+`watch`, `callbacks ...`.
 
 Rule 1: the CLI adds no behaviour of its own. `serve` has one flag per field
 of service.config.Settings, plus one per old name in its ALIASES (help from
@@ -11,8 +12,10 @@ Rule 2: only `serve` and `gateway` import the server package, and only once
 one of them is chosen (their flags are added when their parser is first
 used): the client commands run with the client alone; without the server's
 dependencies (no [server] extra) they print one line naming what to install.
-Rule 3: main() always returns the exit code: 0 done, 1 the service refused or
-the server is not installed, 2 usage, 130 interrupted.
+Rule 3: main() always returns the exit code (clients.cli_errors): 0 done, 1
+the service refused or the server is not installed, 2 usage, 3 not found, 4
+the service unavailable, 130 interrupted; a closed stdout (`| head`) ends
+quietly with 0. Errors are one line on stderr, or with --json one JSON object.
 """
 
 from __future__ import annotations
@@ -29,6 +32,10 @@ from typing import TYPE_CHECKING, Any, cast
 
 from clients.cli_audit import add_audit
 from clients.cli_callbacks import add_callbacks
+from clients.cli_conferences import add_conferences
+from clients.cli_connection import add_tls_options, channel_tls
+from clients.cli_errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, usage_text
+from clients.cli_hearing import add_hearing
 from clients.cli_participants import DEFAULT_TARGET, UsageError, add_participants
 from clients.cli_watch import add_watch
 
@@ -123,7 +130,8 @@ def gateway_addresses(args: argparse.Namespace, environ: Mapping[str, str]) -> t
 
 def run_gateway(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     target, listen = gateway_addresses(args, environ)
-    return _entry_point("service.gateway.standalone", "run_gateway")(target, listen)
+    tls = channel_tls(args, environ)
+    return _entry_point("service.gateway.standalone", "run_gateway")(target, listen, tls)
 
 
 def _metavar(name: str, kind: type) -> str:
@@ -187,8 +195,10 @@ def _gateway_flags(gateway: argparse.ArgumentParser) -> None:
         "--listen",
         metavar="HOST:PORT",
         help=f"where to serve HTTP (env {env_name('http_listen')}, "
-        f"default {Settings().http_listen})",
+        f"default {Settings().http_listen}); HTTPS with ROLLCALL_TLS_CERT_FILE and "
+        "ROLLCALL_TLS_KEY_FILE (ROLLCALL_TLS_CLIENT_CA_FILE: mutual)",
     )
+    add_tls_options(gateway.add_argument_group("TLS to the gRPC service"))
 
 
 def _add_gateway(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -225,9 +235,11 @@ def build_parser() -> argparse.ArgumentParser:
     _add_serve(commands)
     _add_gateway(commands)
     add_participants(commands)
+    add_conferences(commands)
     add_watch(commands)
     add_callbacks(commands)
     add_audit(commands)
+    add_hearing(commands)
     return parser
 
 
@@ -248,10 +260,20 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.handler(args, os.environ))
     except UsageError as exc:
+        as_json = usage_text(str(exc), bool(getattr(args, "json", False)))
+        if as_json is not None:
+            print(as_json, file=sys.stderr)
+            return EXIT_USAGE
         command: argparse.ArgumentParser = args.parser
         command.print_usage(sys.stderr)
         print(f"{command.prog}: error: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
+    except BrokenPipeError:
+        # The reader stopped reading (`| head`): end quietly. Python would
+        # otherwise complain when it flushes stdout at exit.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_OK
     except ServerNotInstalled as exc:
         print(
             f"rollcall {args.command} needs the server: pip install '{DISTRIBUTION}[server]' "
@@ -262,7 +284,7 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exc:
         return _exit_code(exc)
     except KeyboardInterrupt:
-        return 130
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ Rule 2: `audit` prints every page of the account's changes, newest first (at
 Rule 3: a number is read from the argument, or from standard input when the
         argument is `-` (so it stays out of shell history and process lists);
         it is never printed.
-Rule 4: exit codes as for every command: 0 done, 1 the service refused.
+Rule 4: errors and exit codes as for every command (clients.cli_errors).
 """
 
 from __future__ import annotations
@@ -20,13 +20,16 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
-import grpc
 from google.protobuf import json_format
 
-from clients.cli_participants import Connection, connection_options, resolve_connection
-from clients.client import basic_credentials
+from clients.cli_connection import (
+    Connection,
+    call_unary,
+    connection_options,
+    resolve_connection,
+)
+from clients.cli_errors import report
 from clients.errors import RollcallClientError
-from clients.output import error_text
 from clients.words import enum_number, enum_word
 from rollcall.v1 import audit_service_pb2 as pb
 from rollcall.v1 import participant_service_pb2 as ppb
@@ -37,18 +40,7 @@ _SERVICE = "/rollcall.v1.AuditService/"
 
 
 def _call(connection: Connection, method: str, request: Any, response: Any) -> Any:
-    metadata = (("authorization", basic_credentials(connection.username, connection.password)),)
-    if connection.secure:
-        channel = grpc.secure_channel(connection.target, grpc.ssl_channel_credentials())
-    else:
-        channel = grpc.insecure_channel(connection.target)
-    with channel:
-        stub = channel.unary_unary(_SERVICE + method)
-        try:
-            data = stub(request.SerializeToString(), metadata=metadata, timeout=300)
-        except grpc.RpcError as exc:
-            raise RollcallClientError.from_rpc_error(exc) from exc
-    return response.FromString(data)
+    return call_unary(connection, _SERVICE + method, request, response)
 
 
 def _as_dict(message: Any) -> dict[str, object]:
@@ -172,8 +164,7 @@ def _run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     try:
         output = run(args, connection)
     except RollcallClientError as exc:
-        print(error_text(exc), file=sys.stderr)
-        return 1
+        return report(exc, args, connection.target, connection.secure)
     print(output)
     return 0
 

@@ -6,24 +6,23 @@ Rule 2: `list` prints every page, in the service's order (oldest first), one lin
         per dead letter or one JSON document; `redeliver` asks the service to send
         them again in that order and prints how many were accepted and how many
         are still kept.
-Rule 3: exit codes as for every command: 0 done, 1 the service refused.
+Rule 3: errors and exit codes as for every command (clients.cli_errors).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import sys
 from collections.abc import Mapping
 from typing import Any
 
 import grpc
 from google.protobuf import json_format
 
+from clients.cli_errors import report
 from clients.cli_participants import Connection, connection_options, resolve_connection
 from clients.client import basic_credentials
 from clients.errors import RollcallClientError
-from clients.output import error_text
 from rollcall.v1 import callback_service_pb2 as pb
 
 __all__ = ["add_callbacks"]
@@ -32,8 +31,10 @@ _SERVICE = "/rollcall.v1.CallbackService/"
 
 
 def _channel(connection: Connection) -> grpc.Channel:
-    if connection.secure:
-        return grpc.secure_channel(connection.target, grpc.ssl_channel_credentials())
+    if connection.tls.enabled:
+        return grpc.secure_channel(
+            connection.target, connection.tls.credentials(), options=connection.tls.options()
+        )
     return grpc.insecure_channel(connection.target)
 
 
@@ -115,8 +116,7 @@ def _run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     try:
         output = run(args, connection)
     except RollcallClientError as exc:
-        print(error_text(exc), file=sys.stderr)
-        return 1
+        return report(exc, args, connection.target, connection.secure)
     print(output)
     return 0
 

@@ -9,8 +9,8 @@ and every second for the time columns); anywhere else it prints the table
 once the snapshot is complete, then one plain line per change, and never an
 escape sequence.
 Rule 3: like `rollcall watch`, they run until Ctrl-C (exit 130, quietly) or
-until the service refuses (exit 1); a lost stream is resumed by the client
-and says so once on stderr.
+until the service refuses (exit 1, 3 or 4: clients.cli_errors); a lost stream
+is resumed by the client and says so once on stderr.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import TextIO
 
+from clients.cli_errors import report
 from clients.cli_participants import Connection, UsageError, connection_options, resolve_connection
 from clients.client import AsyncRollcallClient
 from clients.errors import RollcallClientError
@@ -34,7 +35,8 @@ from clients.floor import (
     FloorState,
     SnapshotComplete,
 )
-from clients.output import _as_dict, _conference_summary, _participant_summary, error_text
+from clients.interrupt import run_interruptibly
+from clients.output import _as_dict, _conference_summary, _participant_summary
 from clients.watch_items import Reconnected
 from clients.words import enum_word
 from rollcall.v1 import participant_pb2
@@ -149,12 +151,7 @@ def floor_lines(state: FloorState, item: AccountItem, now: float) -> list[str]:
 
 
 def _client(connection: Connection, args: argparse.Namespace) -> AsyncRollcallClient:
-    return AsyncRollcallClient(
-        connection.target,
-        connection.username,
-        connection.password,
-        account_sid=connection.account_sid,
-        secure=connection.secure,
+    return connection.client(
         keepalive=args.keepalive,
         keepalive_timeout=args.keepalive_timeout,
     )
@@ -229,10 +226,9 @@ def run_account(
 ) -> int:
     connection = resolve_connection(args, environ)
     try:
-        asyncio.run(work(connection, args, sys.stdout))  # type: ignore[arg-type]
+        run_interruptibly(work(connection, args, sys.stdout))  # type: ignore[arg-type]
     except RollcallClientError as exc:
-        print(error_text(exc), file=sys.stderr)
-        return 1
+        return report(exc, args, connection.target, connection.secure)
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
     except KeyboardInterrupt:

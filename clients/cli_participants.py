@@ -5,25 +5,32 @@ keyword arguments and nothing else (values are checked by clients.fields, as
 for any caller).
 Rule 2: connection options may be given before or after the action and fall
 back to ROLLCALL_* (then TWILIO_*) variables.
-Rule 3: exit codes: 0 done, 1 the service refused (RollcallClientError), 2 usage.
+Rule 3: errors and exit codes as for every command (clients.cli_errors): 0 done,
+1 refused, 2 usage, 3 not found, 4 the service unavailable.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import dataclasses
-import sys
 from collections.abc import Awaitable, Callable, Mapping
 from typing import cast
 
 from google.protobuf.descriptor import EnumDescriptor
 
+from clients.cli_connection import (
+    CONNECTION_ENV,
+    DEFAULT_TARGET,
+    Connection,
+    UsageError,
+    connection_options,
+    resolve_connection,
+)
+from clients.cli_errors import report, usage_words
 from clients.client import AsyncRollcallClient
 from clients.errors import RollcallClientError
 from clients.fields import CreateFields, UpdateFields, field_by_name, parse_text
 from clients.output import (
-    error_text,
     message_json,
     participant_text,
     participants_json,
@@ -45,17 +52,6 @@ __all__ = [
     "update_arguments",
 ]
 
-DEFAULT_TARGET = "127.0.0.1:50051"
-# Where each connection option falls back to, in order, when its flag is absent.
-CONNECTION_ENV: dict[str, tuple[str, ...]] = {
-    "target": ("ROLLCALL_TARGET",),
-    "account_sid": ("ROLLCALL_ACCOUNT_SID", "TWILIO_ACCOUNT_SID"),
-    "auth_token": ("ROLLCALL_AUTH_TOKEN", "TWILIO_AUTH_TOKEN"),
-    "api_key": ("ROLLCALL_API_KEY", "TWILIO_API_KEY"),
-    "api_secret": ("ROLLCALL_API_SECRET", "TWILIO_API_SECRET"),
-    "tls": ("ROLLCALL_TLS",),
-}
-_TRUE_WORDS = ("1", "true", "yes", "on")
 # Create flags that are request fields (the rest of the fields come by --param).
 _CREATE_FLAGS = (
     "from_endpoint",
@@ -67,59 +63,16 @@ _CREATE_FLAGS = (
     "status_callback",
     "status_callback_event",
 )
-_UPDATE_FLAGS = tuple(UpdateFields.__annotations__)
+# Attributes are not flags (yet): the API and the Python client set them.
+_NOT_FLAGS = ("attributes", "replace_attributes")
+_UPDATE_FLAGS = tuple(name for name in UpdateFields.__annotations__ if name not in _NOT_FLAGS)
 
+CONFERENCE_HELP = "conference SID (CF...) or the friendly name of an active conference"
+CREATE_CONFERENCE_HELP = (
+    "conference SID (CF...) or friendly name: the active conference of that name is"
+    " joined, or one is created"
+)
 Action = Callable[[AsyncRollcallClient, argparse.Namespace], Awaitable[str]]
-
-
-class UsageError(Exception):
-    """Bad or missing arguments found after parsing: exit code 2."""
-
-
-@dataclasses.dataclass(frozen=True)
-class Connection:
-    target: str
-    username: str
-    password: str = dataclasses.field(repr=False)
-    account_sid: str
-    secure: bool
-
-
-def _env(environ: Mapping[str, str], option: str) -> str | None:
-    return next((environ[n] for n in CONNECTION_ENV[option] if environ.get(n)), None)
-
-
-def _env_help(option: str) -> str:
-    return "env " + " or ".join(CONNECTION_ENV[option])
-
-
-def resolve_connection(args: argparse.Namespace, environ: Mapping[str, str]) -> Connection:
-    """Flags win over variables. An API key is used when --api-key is given, or
-    when no --auth-token is given and a key is set in the environment."""
-
-    def pick(option: str) -> str | None:
-        flag: str | None = getattr(args, option, None)
-        return flag if flag is not None else _env(environ, option)
-
-    target = pick("target") or DEFAULT_TARGET
-    secure = bool(getattr(args, "tls", False)) or (
-        (_env(environ, "tls") or "").lower() in _TRUE_WORDS
-    )
-    account_sid = pick("account_sid")
-    use_key = hasattr(args, "api_key") or (
-        not hasattr(args, "auth_token") and _env(environ, "api_key") is not None
-    )
-    if use_key:
-        username, password = pick("api_key"), pick("api_secret")
-        if not password:
-            raise UsageError(f"--api-key needs --api-secret ({_env_help('api_secret')})")
-    else:
-        username, password = account_sid, pick("auth_token")
-        if not password:
-            raise UsageError(f"no credentials: give --auth-token ({_env_help('auth_token')})")
-    if not account_sid or not username:
-        raise UsageError(f"no account: give --account-sid ({_env_help('account_sid')})")
-    return Connection(target, username, password, account_sid, secure)
 
 
 def create_arguments(args: argparse.Namespace) -> dict[str, object]:
@@ -224,14 +177,24 @@ async def _delete(client: AsyncRollcallClient, args: argparse.Namespace) -> str:
     return message_json(participant) if _json(args) else participant_text(participant)
 
 
+async def _move(client: AsyncRollcallClient, args: argparse.Namespace) -> str:
+    moved = await client.move_participant(
+        args.conference,
+        args.participant,
+        args.destination,
+        muted=args.muted,
+        hold=args.hold,
+        role=args.role,
+        whisper_targets=args.whisper_targets or (),
+        etag=args.etag,
+    )
+    if _json(args):
+        return message_json(moved)
+    return f"moved ({moved.move_id})\n" + participant_text(moved.participant)
+
+
 async def _call(action: Action, connection: Connection, args: argparse.Namespace) -> str:
-    async with AsyncRollcallClient(
-        connection.target,
-        connection.username,
-        connection.password,
-        account_sid=connection.account_sid,
-        secure=connection.secure,
-    ) as client:
+    async with connection.client() as client:
         return await action(client, args)
 
 
@@ -241,51 +204,14 @@ def _runner(action: Action) -> Callable[[argparse.Namespace, Mapping[str, str]],
         try:
             output = asyncio.run(_call(action, connection, args))
         except RollcallClientError as exc:
-            print(error_text(exc), file=sys.stderr)
-            return 1
+            return report(exc, args, connection.target, connection.secure)
         except ValueError as exc:
             # Refused by clients.fields before anything was sent.
-            raise UsageError(str(exc)) from exc
+            raise UsageError(usage_words(exc, args)) from exc
         print(output)
         return 0
 
     return run
-
-
-def connection_options() -> argparse.ArgumentParser:
-    """The parent parser of every command that calls the service: connection
-    options and --json."""
-    # Defaults are SUPPRESS so that an option given after the action does not
-    # overwrite the same option given before it with a default.
-    common = argparse.ArgumentParser(add_help=False)
-    group = common.add_argument_group("connection")
-    for option, metavar, text in (
-        ("target", "HOST:PORT", "the gRPC service"),
-        ("account_sid", "AC...", "account the resources belong to"),
-        ("auth_token", "TOKEN", "the account's auth token"),
-        ("api_key", "SK...", "authenticate with an API key instead"),
-        ("api_secret", "SECRET", "the API key's secret"),
-    ):
-        default = f", default {DEFAULT_TARGET}" if option == "target" else ""
-        group.add_argument(
-            "--" + option.replace("_", "-"),
-            metavar=metavar,
-            default=argparse.SUPPRESS,
-            help=f"{text} ({_env_help(option)}{default})",
-        )
-    group.add_argument(
-        "--tls",
-        action="store_true",
-        default=argparse.SUPPRESS,
-        help=f"connect with TLS ({_env_help('tls')}=true)",
-    )
-    common.add_argument(
-        "--json",
-        action="store_true",
-        default=argparse.SUPPRESS,
-        help="print protobuf JSON (proto field names, enum names)",
-    )
-    return common
 
 
 def _words(enum: EnumDescriptor) -> str:
@@ -307,7 +233,7 @@ def add_participants(commands: argparse._SubParsersAction[argparse.ArgumentParse
         parser.add_argument(
             "conference",
             metavar="CONFERENCE",
-            help="conference SID (CF...)" + (" or friendly name" if name == "create" else ""),
+            help=CREATE_CONFERENCE_HELP if name == "create" else CONFERENCE_HELP,
         )
         if name != "create" and name != "list":
             parser.add_argument(
@@ -396,6 +322,15 @@ def add_participants(commands: argparse._SubParsersAction[argparse.ArgumentParse
         "--coaching", action=argparse.BooleanOptionalAction, help="coach call-sid-to-coach"
     )
     update.add_argument("--call-sid-to-coach", metavar="CA...", help="the participant to coach")
+    roles = _words(enums_pb2.ParticipantRole.DESCRIPTOR)
+    update.add_argument("--role", metavar="ROLE", help=f"supervisor role ({roles})")
+    update.add_argument(
+        "--whisper-to",
+        dest="whisper_targets",
+        metavar="CA...",
+        action="append",
+        help="with --role whisper: a call SID it whispers to; repeatable",
+    )
     methods = _words(enums_pb2.HttpMethod.DESCRIPTOR)
     for url in ("hold", "announce", "wait"):
         update.add_argument(f"--{url}-url", metavar="URL", help=f"{url} audio or TwiML URL")
@@ -416,3 +351,21 @@ def add_participants(commands: argparse._SubParsersAction[argparse.ArgumentParse
         "delete", _delete, "remove a participant (its call ends) and show its final state"
     )
     delete.add_argument("--etag", help="delete only if the participant still has this etag")
+
+    move = action(
+        "move",
+        _move,
+        "move a participant, its call up, to another conference (joined, or created)",
+    )
+    move.add_argument("destination", metavar="DESTINATION", help="conference SID or friendly name")
+    move.add_argument("--muted", action="store_true", help="muted there")
+    move.add_argument("--hold", action="store_true", help="on hold there")
+    move.add_argument("--role", metavar="ROLE", help=f"supervisor role there ({roles})")
+    move.add_argument(
+        "--whisper-to",
+        dest="whisper_targets",
+        metavar="CA...",
+        action="append",
+        help="with --role whisper: a call SID there it whispers to; repeatable",
+    )
+    move.add_argument("--etag", help="move only if the participant still has this etag")

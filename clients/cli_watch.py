@@ -4,19 +4,19 @@ conference of the account, see clients.cli_floor) live, one line per item.
 The rule it keeps: the command is AsyncRollcallClient.watch and nothing more;
 each item is printed (and flushed) the moment it arrives, readable or as one
 JSON object per line (clients.output). It runs until the conference ends
-(exit 0), the service refuses (exit 1) or Ctrl-C (exit 130, quietly); a broken
-or silent stream is resumed by the client, says so once on stderr
+(exit 0), the service refuses (exit 1, 3 or 4: clients.cli_errors) or Ctrl-C
+(exit 130, quietly); a broken or silent stream is resumed by the client, says so once on stderr
 (`...; reconnecting`) and shows up as a `-- reconnected` line.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 from collections.abc import Mapping
 from typing import TextIO
 
+from clients.cli_errors import report
 from clients.cli_floor import add_floor, run_account, watch_all
 from clients.cli_participants import (
     Connection,
@@ -27,10 +27,10 @@ from clients.cli_participants import (
 from clients.client import (
     DEFAULT_KEEPALIVE_SECONDS,
     DEFAULT_KEEPALIVE_TIMEOUT_SECONDS,
-    AsyncRollcallClient,
 )
 from clients.errors import RollcallClientError
-from clients.output import error_text, watch_json, watch_text
+from clients.interrupt import run_interruptibly
+from clients.output import watch_json, watch_text
 from clients.watch_items import event_type_number, event_type_words
 
 __all__ = ["add_watch", "event_type_argument", "run_watch"]
@@ -46,12 +46,7 @@ def event_type_argument(text: str) -> int:
 
 async def watch_lines(connection: Connection, args: argparse.Namespace, out: TextIO) -> None:
     as_json = bool(getattr(args, "json", False))
-    async with AsyncRollcallClient(
-        connection.target,
-        connection.username,
-        connection.password,
-        account_sid=connection.account_sid,
-        secure=connection.secure,
+    async with connection.client(
         keepalive=args.keepalive,
         keepalive_timeout=args.keepalive_timeout,
     ) as client:
@@ -83,10 +78,9 @@ def run_watch(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         raise UsageError("--prefix and --label go with --all")
     connection = resolve_connection(args, environ)
     try:
-        asyncio.run(watch_lines(connection, args, sys.stdout))
+        run_interruptibly(watch_lines(connection, args, sys.stdout))
     except RollcallClientError as exc:
-        print(error_text(exc), file=sys.stderr)
-        return 1
+        return report(exc, args, connection.target, connection.secure)
     except ValueError as exc:
         # Refused by the client before anything was sent.
         raise UsageError(str(exc)) from exc
@@ -105,7 +99,12 @@ def add_watch(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
         "print every change after that revision instead of a snapshot. A lost or silent "
         "stream is resumed where it stopped (a `-- reconnected` line says so).",
     )
-    watch.add_argument("conference", metavar="CONFERENCE", nargs="?", help="conference SID (CF...)")
+    watch.add_argument(
+        "conference",
+        metavar="CONFERENCE",
+        nargs="?",
+        help="conference SID (CF...) or the friendly name of an active conference",
+    )
     watch.add_argument(
         "--all",
         action="store_true",

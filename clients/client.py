@@ -1,26 +1,43 @@
-"""AsyncRollcallClient: ParticipantService over grpc.aio, with Twilio's vocabulary.
+"""AsyncRollcallClient: ParticipantService and ConferenceService over grpc.aio,
+with Twilio's vocabulary.
 
-The rule it keeps: every call carries the account's Basic credentials and
-addresses resources by name under that account
-(accounts/{AC}/conferences/{CF}/participants/{CA}); arguments become request
-fields only through clients.fields, and a failed call only ever raises
-RollcallClientError.
+Rule 1: every call carries the account's Basic credentials and addresses
+        resources by name under that account
+        (accounts/{AC}/conferences/{CF}/participants/{CA}); arguments become
+        request fields only through clients.fields, and a failed call only
+        ever raises RollcallClientError.
+Rule 2: every unary call has a deadline (DEFAULT_TIMEOUT_SECONDS unless the
+        caller sets one, None for none); streams have none.
+Rule 3: Create always carries a request_id (a uuid4 when the caller gives
+        none), so the retries of clients.channel and clients.retries never
+        dial twice.
 """
 
 from __future__ import annotations
 
-import base64
 import math
-from collections.abc import AsyncGenerator, Iterable
+import uuid
+from collections.abc import AsyncGenerator, Iterable, Sequence
 from types import TracebackType
 from typing import Any, TypeVar, Unpack
 
 import grpc
 from google.protobuf.message import Message
 
+from clients.channel import (
+    CONFERENCE_SERVICE,
+    PARTICIPANT_SERVICE,
+    RETRIED_METHODS,
+    basic_credentials,
+    channel_options,
+    make_channel,
+)
+from clients.conferences import ConferenceCalls
 from clients.errors import RollcallClientError
-from clients.fields import CreateFields, UpdateFields, set_fields
+from clients.fields import CreateFields, EnumArg, UpdateFields, set_fields
 from clients.floor import AccountItem
+from clients.retries import call_retrying
+from clients.tls import ChannelTls
 from clients.watch import watch_stream
 from clients.watch_account import watch_account_stream
 from clients.watch_items import WatchItem, event_type_number
@@ -30,6 +47,7 @@ from rollcall.v1 import participant_service_pb2 as pb
 __all__ = [
     "DEFAULT_KEEPALIVE_SECONDS",
     "DEFAULT_KEEPALIVE_TIMEOUT_SECONDS",
+    "DEFAULT_TIMEOUT_SECONDS",
     "AsyncRollcallClient",
     "basic_credentials",
     "channel_options",
@@ -37,50 +55,16 @@ __all__ = [
 ]
 
 _Response = TypeVar("_Response", bound=Message)
-_SERVICE = pb.DESCRIPTOR.services_by_name["ParticipantService"]
-# gRPC waits up to 120 s between reconnects by default: after a long outage a
-# watch would stay cut off that long after the server is back, whatever its
-# own max_backoff. Reconnecting sooner costs a refused TCP connect.
-_RECONNECT_OPTIONS = (
-    ("grpc.initial_reconnect_backoff_ms", 200),
-    ("grpc.max_reconnect_backoff_ms", 5000),
-)
+_SERVICE = PARTICIPANT_SERVICE
 # Twice the server's default floor for clients' pings
 # (ROLLCALL_GRPC_KEEPALIVE_MIN_CLIENT_SECONDS, 10 s): never too_many_pings.
 DEFAULT_KEEPALIVE_SECONDS = 20.0
 DEFAULT_KEEPALIVE_TIMEOUT_SECONDS = 10.0
-
-
-def channel_options(keepalive: float, keepalive_timeout: float) -> tuple[tuple[str, int], ...]:
-    """grpc channel options; keepalive 0: no pings. ValueError for bad values."""
-    if not (math.isfinite(keepalive) and keepalive >= 0):
-        raise ValueError(f"keepalive must be >= 0 seconds, got {keepalive}")
-    if not (math.isfinite(keepalive_timeout) and keepalive_timeout > 0):
-        raise ValueError(f"keepalive_timeout must be > 0 seconds, got {keepalive_timeout}")
-    if keepalive == 0:
-        return _RECONNECT_OPTIONS
-    timeout_ms = max(1, round(keepalive_timeout * 1000))
-    return (
-        *_RECONNECT_OPTIONS,
-        ("grpc.keepalive_time_ms", max(1, round(keepalive * 1000))),
-        ("grpc.keepalive_timeout_ms", timeout_ms),
-        # Any ping in flight (grpc's own flow-control pings too) holds the
-        # keepalive ping back, and grpc waits a minute for its answer by
-        # default: the same timeout for all, or keepalive_timeout means little.
-        ("grpc.http2.ping_timeout_ms", timeout_ms),
-        # Only while a call (a watch) is open: an idle channel reconnects when
-        # next used, so pinging it would only load the server.
-        ("grpc.keepalive_permit_without_calls", 0),
-        # A watch sends no data after its request: without this, grpc would
-        # stop pinging after two pings.
-        ("grpc.http2.max_pings_without_data", 0),
-    )
-
-
-def basic_credentials(username: str, password: str) -> str:
-    """The value of the `authorization` metadata key."""
-    token = base64.b64encode(f"{username}:{password}".encode()).decode("ascii")
-    return f"Basic {token}"
+# Long enough for a Create whose carrier answers slowly (the server's own
+# bound on the carrier is 10 s, retries included), short enough that a call
+# to a server that stopped answering fails instead of hanging.
+DEFAULT_TIMEOUT_SECONDS = 30.0
+_RETRIED = frozenset(method for _, method in RETRIED_METHODS)
 
 
 def resolve_account_sid(username: str, account_sid: str | None) -> str:
@@ -92,16 +76,26 @@ def resolve_account_sid(username: str, account_sid: str | None) -> str:
     raise ValueError("account_sid is required when authenticating with an API key (SK...)")
 
 
-class AsyncRollcallClient:
-    """A ParticipantService client for one account.
+class AsyncRollcallClient(ConferenceCalls):
+    """A ParticipantService and ConferenceService client for one account.
 
     username/password: an account SID and its auth token, or an API key SID and
-    its secret (then account_sid is required). timeout: seconds each call may
-    take (None: no deadline). keepalive: seconds between HTTP/2 pings while
-    a call (a watch) is open; a ping unanswered for keepalive_timeout seconds
-    closes the connection, so a watch on a dead link fails and resumes on a new
-    one (keepalive 0: no pings; a Rollcall server accepts one every 10 s or
-    slower by default). Use `async with`, or call close().
+    its secret (then account_sid is required). timeout: seconds each unary
+    call may take, retries included (None: no deadline; streams never have
+    one). keepalive: seconds between HTTP/2 pings while a call (a watch) is
+    open; a ping unanswered for keepalive_timeout seconds closes the
+    connection, so a watch on a dead link fails and resumes on a new one
+    (keepalive 0: no pings; a Rollcall server accepts one every 10 s or slower
+    by default).
+
+    TLS: secure=True uses the system's roots; ca_file (the CA that signed the
+    server's certificate), cert_file and key_file (mutual TLS) turn it on too;
+    server_name checks the certificate against that name instead of the
+    target's host. credentials (grpc.ChannelCredentials) replace all of that.
+    options: grpc channel options, after (so over) the client's own, e.g.
+    ("grpc.lb_policy_name", "round_robin") with a "dns:///host:port" target.
+    retries=False turns off grpc's retries and the RetryInfo ones.
+    Use `async with`, or call close().
     """
 
     def __init__(
@@ -112,27 +106,40 @@ class AsyncRollcallClient:
         *,
         account_sid: str | None = None,
         secure: bool = False,
-        timeout: float | None = None,
+        ca_file: str | None = None,
+        cert_file: str | None = None,
+        key_file: str | None = None,
+        server_name: str | None = None,
+        credentials: grpc.ChannelCredentials | None = None,
+        options: Sequence[tuple[str, Any]] = (),
+        timeout: float | None = DEFAULT_TIMEOUT_SECONDS,
+        retries: bool = True,
         keepalive: float = DEFAULT_KEEPALIVE_SECONDS,
         keepalive_timeout: float = DEFAULT_KEEPALIVE_TIMEOUT_SECONDS,
     ) -> None:
         self.account_sid = resolve_account_sid(username, account_sid)
         self.target = target
         self._metadata = (("authorization", basic_credentials(username, password)),)
+        if timeout is not None and not (math.isfinite(timeout) and timeout > 0):
+            raise ValueError(f"timeout must be positive seconds or None, got {timeout}")
         self._timeout = timeout
-        options = channel_options(keepalive, keepalive_timeout)
-        if secure:
-            self._channel = grpc.aio.secure_channel(
-                target, grpc.ssl_channel_credentials(), options=options
-            )
-        else:
-            self._channel = grpc.aio.insecure_channel(target, options=options)
+        self._retries = retries
+        self.tls = ChannelTls(secure, ca_file, cert_file, key_file, server_name)
+        self._channel = make_channel(
+            target,
+            tls=self.tls,
+            credentials=credentials,
+            base_options=channel_options(keepalive, keepalive_timeout),
+            options=options,
+            retries=retries,
+        )
         # Methods straight off the channel, with our own (de)serialisation, rather
         # than the generated stub: its .pyi does not type-check against an untyped
         # grpc, and the service descriptor is the same source of truth.
         self._methods: dict[str, Any] = {
-            method.name: self._channel.unary_unary(f"/{_SERVICE.full_name}/{method.name}")
-            for method in _SERVICE.methods
+            method.name: self._channel.unary_unary(f"/{service.full_name}/{method.name}")
+            for service in (_SERVICE, CONFERENCE_SERVICE)
+            for method in service.methods
             if not method.server_streaming
         }
         self._watch_method: Any = self._channel.unary_stream(
@@ -168,12 +175,20 @@ class AsyncRollcallClient:
         return f"{self.conference_name(conference)}/participants/{participant}"
 
     async def _call(self, method: str, request: Message, response: type[_Response]) -> _Response:
-        try:
-            data: bytes = await self._methods[method](
-                request.SerializeToString(), metadata=self._metadata, timeout=self._timeout
-            )
-        except grpc.RpcError as exc:
-            raise RollcallClientError.from_rpc_error(exc) from exc
+        payload = request.SerializeToString()
+
+        async def attempt(seconds_left: float | None) -> bytes:
+            try:
+                data: bytes = await self._methods[method](
+                    payload, metadata=self._metadata, timeout=seconds_left
+                )
+            except grpc.RpcError as exc:
+                raise RollcallClientError.from_rpc_error(exc) from exc
+            return data
+
+        data = await call_retrying(
+            attempt, seconds=self._timeout, retry=self._retries and method in _RETRIED
+        )
         return response.FromString(data)
 
     async def create_participant(
@@ -188,12 +203,13 @@ class AsyncRollcallClient:
         """Dial to_endpoint into a conference (SID, or friendly name: joined or created).
 
         A repeat with the same request_id returns the first participant and
-        never dials twice. Enum fields take Twilio's words ("ringing",
+        never dials twice; without one the client makes one (a uuid4), so its
+        own retries are safe. Enum fields take Twilio's words ("ringing",
         "onEnter", "GET") or proto numbers.
         """
         request = pb.CreateParticipantRequest(
             parent=self.conference_name(conference),
-            request_id=request_id or "",
+            request_id=request_id or str(uuid.uuid4()),
             from_endpoint=from_endpoint,
             to_endpoint=to_endpoint,
         )
@@ -221,13 +237,16 @@ class AsyncRollcallClient:
         page_size: int | None = None,
         page_token: str | None = None,
         include_ended: bool = False,
+        attributes: Iterable[str] = (),
     ) -> pb.ListParticipantsResponse:
-        """One page of participants, oldest first; None filters match everyone."""
+        """One page of participants, oldest first; None filters match everyone;
+        attributes: `key=value` pairs a participant must all have."""
         request = pb.ListParticipantsRequest(
             parent=self.conference_name(conference),
             page_size=page_size or 0,
             page_token=page_token or "",
             include_ended=include_ended,
+            attributes=_pairs(attributes),
         )
         set_fields(request, {"muted": muted, "hold": hold, "coaching": coaching})
         return await self._call("ListParticipants", request, pb.ListParticipantsResponse)
@@ -241,6 +260,7 @@ class AsyncRollcallClient:
         coaching: bool | None = None,
         page_size: int | None = None,
         include_ended: bool = False,
+        attributes: Iterable[str] = (),
     ) -> AsyncGenerator[participant_pb2.Participant, None]:
         """Every matching participant, page after page."""
         page_token: str | None = None
@@ -253,6 +273,7 @@ class AsyncRollcallClient:
                 page_size=page_size,
                 page_token=page_token,
                 include_ended=include_ended,
+                attributes=attributes,
             )
             for participant in page.participants:
                 yield participant
@@ -290,6 +311,52 @@ class AsyncRollcallClient:
         response = await self._call("DeleteParticipant", request, pb.DeleteParticipantResponse)
         return response.participant
 
+    async def update_participants(
+        self,
+        conference: str,
+        participants: Sequence[str] = (),
+        *,
+        all_except: bool = False,
+        muted: bool | None = None,
+        hold: bool | None = None,
+    ) -> pb.UpdateParticipantsResponse:
+        """Mute/unmute/hold/unhold the participants named (call SIDs or labels),
+        or with all_except every active one but those, in one change; the
+        answer has each participant's outcome."""
+        request = pb.UpdateParticipantsRequest(
+            parent=self.conference_name(conference),
+            participants=participants,
+            all_except=all_except,
+        )
+        set_fields(request, {"muted": muted, "hold": hold})
+        return await self._call("UpdateParticipants", request, pb.UpdateParticipantsResponse)
+
+    async def move_participant(
+        self,
+        conference: str,
+        participant: str,
+        destination: str,
+        *,
+        muted: bool = False,
+        hold: bool = False,
+        role: EnumArg | None = None,
+        whisper_targets: Sequence[str] = (),
+        etag: str | None = None,
+    ) -> pb.MoveParticipantResponse:
+        """Move a participant, its call up, to another conference (SID, or
+        friendly name: joined or created) with these settings there; both
+        conferences' events carry the answer's move_id."""
+        request = pb.MoveParticipantRequest(
+            name=self.participant_name(conference, participant),
+            destination=self.conference_name(destination),
+            muted=muted,
+            hold=hold,
+            whisper_targets=whisper_targets,
+            etag=etag or "",
+        )
+        set_fields(request, {"role": role})
+        return await self._call("MoveParticipant", request, pb.MoveParticipantResponse)
+
     def watch(
         self,
         conference: str,
@@ -300,12 +367,15 @@ class AsyncRollcallClient:
         reconnect: bool = True,
         max_backoff: float = 5.0,
         idle_timeout: float | None = None,
+        attributes: Iterable[str] = (),
     ) -> AsyncGenerator[WatchItem, None]:
         """Follow a conference: a snapshot (or every event after
         resume_after_revision), then live events and progress markers.
 
-        event_types: Twilio words ("participant-mute"), proto names or numbers;
-        participants: call SIDs or labels (both filters apply on the server;
+        event_types: Twilio words ("participant-mute"), proto names or numbers
+        (none: every type but participant-speaking, sent only when named);
+        participants: call SIDs or labels; attributes: `key=value` pairs a
+        participant must all have (the filters apply on the server;
         progress markers still flow, so resuming skips filtered events cheaply).
         With reconnect, a broken stream is reopened by itself (see
         clients.watch; a Reconnected item says how); without it, errors raise.
@@ -329,6 +399,7 @@ class AsyncRollcallClient:
             parent=self.conference_name(conference),
             event_types=[event_type_number(value) for value in event_types],
             participants=list(participants),
+            attributes=_pairs(attributes),
         )
         if resume_after_revision is not None:
             if resume_after_revision < 0:
@@ -358,6 +429,7 @@ class AsyncRollcallClient:
         reconnect: bool = True,
         max_backoff: float = 5.0,
         idle_timeout: float | None = None,
+        attributes: Iterable[str] = (),
     ) -> AsyncGenerator[AccountItem, None]:
         """Follow every conference of the account (a floor): a snapshot of the
         live conferences and their participants (or, given a cursor, every
@@ -365,7 +437,8 @@ class AsyncRollcallClient:
         markers. Fold the items with clients.FloorState.
 
         friendly_name_prefix, event_types (Twilio words, proto names or
-        numbers) and participant_labels filter on the server, and are bound
+        numbers), participant_labels and attributes (`key=value` pairs) filter
+        on the server, and are bound
         into the cursors (resume with the same ones). With reconnect, a broken
         stream resumes from the last cursor by itself, and an expired cursor
         starts over from a snapshot (a Reconnected item says which; see
@@ -387,6 +460,7 @@ class AsyncRollcallClient:
             friendly_name_prefix=friendly_name_prefix,
             event_types=[event_type_number(value) for value in event_types],
             participant_labels=list(participant_labels),
+            attributes=_pairs(attributes),
         )
         return watch_account_stream(
             self._open_watch_account,
@@ -401,3 +475,8 @@ class AsyncRollcallClient:
         return self._watch_account_method(
             request.SerializeToString(), metadata=self._metadata, wait_for_ready=wait_for_ready
         )
+
+
+def _pairs(attributes: Iterable[str]) -> list[str]:
+    """`key=value` filters: one given bare is one, not a sequence of characters."""
+    return [attributes] if isinstance(attributes, str) else list(attributes)

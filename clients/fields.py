@@ -20,11 +20,13 @@ from google.protobuf.descriptor import Descriptor, EnumDescriptor, FieldDescript
 from google.protobuf.message import Message
 
 from clients.words import enum_number
+from rollcall.v1.participant_service_pb2 import ConferenceAlerts
 
 __all__ = [
     "CreateFields",
     "EnumArg",
     "EnumList",
+    "FieldValueError",
     "UpdateFields",
     "descriptor_of",
     "field_by_name",
@@ -87,6 +89,12 @@ class CreateFields(TypedDict, total=False):
     call_token: str
     client_notification_url: str
     caller_display_name: str
+    role: EnumArg
+    whisper_targets: Sequence[str]
+    # The participant's own key/value attributes (never sent to the carrier).
+    attributes: Mapping[str, str]
+    # The conference's alert timers (when this participant creates it).
+    alerts: ConferenceAlerts
 
 
 class UpdateFields(TypedDict, total=False):
@@ -104,6 +112,12 @@ class UpdateFields(TypedDict, total=False):
     end_conference_on_exit: bool
     coaching: bool
     call_sid_to_coach: str
+    role: EnumArg
+    whisper_targets: Sequence[str]
+    # Merged into the participant's; an empty value removes its key.
+    attributes: Mapping[str, str]
+    # Replace them all with `attributes` instead.
+    replace_attributes: bool
 
 
 _TRUE = frozenset({"true", "1", "yes", "on"})
@@ -170,6 +184,20 @@ def _scalar(field: FieldDescriptor, value: object) -> object:
     return value
 
 
+def _is_map(field: FieldDescriptor) -> bool:
+    entry = field.message_type
+    return entry is not None and entry.GetOptions().map_entry
+
+
+class FieldValueError(ValueError):
+    """A value a field does not take; `field` names the field (the CLI names
+    its flag instead)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
 def set_fields(message: Message, fields: Mapping[str, object]) -> None:
     """Set each keyword on the field of the same name; None leaves it unset.
 
@@ -183,10 +211,21 @@ def set_fields(message: Message, fields: Mapping[str, object]) -> None:
         field = descriptor.fields_by_name.get(name)
         if field is None:
             raise TypeError(f"{descriptor.name} has no field {name!r}")
-        if field.is_repeated:
-            getattr(message, name).extend(_scalar(field, item) for item in _split(value))
-        else:
-            setattr(message, name, _scalar(field, value))
+        try:
+            if isinstance(value, Message):
+                getattr(message, name).CopyFrom(value)
+            elif _is_map(field):
+                if not isinstance(value, Mapping):
+                    raise TypeError(f"{name}: expected a mapping, not {value!r}")
+                getattr(message, name).update({str(k): str(v) for k, v in value.items()})
+            elif field.is_repeated:
+                getattr(message, name).extend(_scalar(field, item) for item in _split(value))
+            else:
+                setattr(message, name, _scalar(field, value))
+        except FieldValueError:
+            raise
+        except ValueError as exc:
+            raise FieldValueError(name, str(exc)) from exc
 
 
 def parse_text(field: FieldDescriptor, raw: str) -> object:

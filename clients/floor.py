@@ -30,6 +30,11 @@ __all__ = [
 ]
 
 _TYPES = pb.ConferenceEventType
+# A participant event after which it is no longer in this conference.
+_GONE = (
+    _TYPES.CONFERENCE_EVENT_TYPE_PARTICIPANT_LEFT,
+    _TYPES.CONFERENCE_EVENT_TYPE_PARTICIPANT_MOVED_OUT,
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -175,7 +180,7 @@ class FloorState:
         if not event.HasField("participant") or not event.participant.call_sid:
             return
         p = event.participant
-        if event.type == _TYPES.CONFERENCE_EVENT_TYPE_PARTICIPANT_LEFT or p.status in (
+        if event.type in _GONE or p.status in (
             participant_pb2.PARTICIPANT_STATUS_COMPLETE,
             participant_pb2.PARTICIPANT_STATUS_FAILED,
         ):

@@ -1,4 +1,4 @@
-"""How the `rollcall` CLI prints participants, pages and errors.
+"""How the `rollcall` CLI prints participants, conferences, pages and errors.
 
 Rule 1: readable output follows the proto (every Participant field, in proto
 order, so a new field shows up without touching this module) and uses
@@ -33,9 +33,12 @@ from clients.words import enum_word
 from rollcall.v1 import participant_pb2
 
 __all__ = [
-    "error_text",
+    "conference_text",
+    "conferences_json",
+    "conferences_table",
     "field_text",
     "message_json",
+    "message_text",
     "participant_text",
     "participants_json",
     "participants_table",
@@ -52,6 +55,14 @@ _TABLE_COLUMNS = (
     ("HOLD", "hold"),
     ("COACHING", "coaching"),
     ("REVISION", "revision"),
+)
+_CONFERENCE_COLUMNS = (
+    ("CONFERENCE SID", "conference_sid"),
+    ("FRIENDLY NAME", "friendly_name"),
+    ("STATUS", "status"),
+    ("REVISION", "revision"),
+    ("CREATED", "date_created"),
+    ("END REASON", "end_reason"),
 )
 
 
@@ -73,22 +84,42 @@ def field_text(message: Message, name: str) -> str:
     return text if text else _UNSET
 
 
+def message_text(message: Message) -> str:
+    """Aligned `key: value` lines, one per field."""
+    names = [field.name for field in descriptor_of(message).fields]
+    width = max(len(name) for name in names) + 1
+    return "\n".join(f"{name + ':':<{width}} {field_text(message, name)}" for name in names)
+
+
 def participant_text(participant: participant_pb2.Participant) -> str:
     """Aligned `key: value` lines, one per field."""
-    names = [field.name for field in descriptor_of(participant).fields]
-    width = max(len(name) for name in names) + 1
-    return "\n".join(f"{name + ':':<{width}} {field_text(participant, name)}" for name in names)
+    return message_text(participant)
 
 
-def participants_table(participants: Sequence[participant_pb2.Participant]) -> str:
+def conference_text(conference: participant_pb2.Conference) -> str:
+    """Aligned `key: value` lines, one per field."""
+    return message_text(conference)
+
+
+def _table(messages: Sequence[Message], columns: Sequence[tuple[str, str]]) -> str:
     """A table with a header row; columns separated by two spaces."""
-    rows = [[heading for heading, _ in _TABLE_COLUMNS]]
-    rows += [[field_text(p, name) for _, name in _TABLE_COLUMNS] for p in participants]
-    widths = [max(len(row[column]) for row in rows) for column in range(len(_TABLE_COLUMNS))]
+    rows = [[heading for heading, _ in columns]]
+    rows += [[field_text(m, name) for _, name in columns] for m in messages]
+    widths = [max(len(row[column]) for row in rows) for column in range(len(columns))]
     return "\n".join(
         "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
         for row in rows
     )
+
+
+def participants_table(participants: Sequence[participant_pb2.Participant]) -> str:
+    """A table with a header row; columns separated by two spaces."""
+    return _table(participants, _TABLE_COLUMNS)
+
+
+def conferences_table(conferences: Sequence[participant_pb2.Conference]) -> str:
+    """A table with a header row; columns separated by two spaces."""
+    return _table(conferences, _CONFERENCE_COLUMNS)
 
 
 def _as_dict(message: Message) -> dict[str, object]:
@@ -106,11 +137,9 @@ def participants_json(participants: Sequence[participant_pb2.Participant]) -> st
     return json.dumps({"participants": [_as_dict(p) for p in participants]}, indent=2)
 
 
-def error_text(error: RollcallClientError) -> str:
-    """`error: CODE reason (twilio N): message`, then one line per bad field."""
-    lines = [f"error: {error}"]
-    lines += [f"  {v.field}: {v.description}" for v in error.field_violations]
-    return "\n".join(lines)
+def conferences_json(conferences: Sequence[participant_pb2.Conference]) -> str:
+    """Every conference of a listing that spanned several pages."""
+    return json.dumps({"conferences": [_as_dict(c) for c in conferences]}, indent=2)
 
 
 def _participant_summary(participant: participant_pb2.Participant) -> str:

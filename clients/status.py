@@ -64,6 +64,10 @@ class DecodedStatus:
     http_status: int
     violations: tuple[tuple[str, str], ...] = ()
     metadata: dict[str, str] = dataclasses.field(default_factory=dict)
+    # Seconds the server asks the caller to wait before a retry (RetryInfo).
+    retry_delay: float | None = None
+    # Whether twilio_code came from the server (else Rule 2 supplied it).
+    twilio_code_sent: bool = False
 
 
 def decode(code_name: str, message: str, status: status_pb2.Status | None) -> DecodedStatus:
@@ -74,6 +78,7 @@ def decode(code_name: str, message: str, status: status_pb2.Status | None) -> De
     reason = code
     metadata: dict[str, str] = {}
     violations: list[tuple[str, str]] = []
+    retry_delay: float | None = None
     if status is not None:
         for detail in status.details:
             if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
@@ -85,7 +90,12 @@ def decode(code_name: str, message: str, status: status_pb2.Status | None) -> De
                 bad = error_details_pb2.BadRequest()
                 detail.Unpack(bad)
                 violations = [(fv.field, fv.description) for fv in bad.field_violations]
+            elif detail.Is(error_details_pb2.RetryInfo.DESCRIPTOR):
+                retry = error_details_pb2.RetryInfo()
+                detail.Unpack(retry)
+                retry_delay = retry.retry_delay.ToTimedelta().total_seconds()
     twilio = metadata.pop("twilio_code", None)
+    sent = bool(twilio)
     http = metadata.pop("http_status", None)
     if twilio is None and code in ("INTERNAL", "UNAVAILABLE"):
         twilio = "20500" if code == "INTERNAL" else "20503"
@@ -97,6 +107,8 @@ def decode(code_name: str, message: str, status: status_pb2.Status | None) -> De
         http_status=int(http) if http else _DEFAULT_HTTP.get(code, 500),
         violations=tuple(violations),
         metadata=metadata,
+        retry_delay=retry_delay,
+        twilio_code_sent=sent,
     )
 
 

@@ -17,17 +17,29 @@ import concurrent.futures
 import contextlib
 import functools
 import threading
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Coroutine, Iterable, Iterator
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterator,
+    Callable,
+    Coroutine,
+    Iterable,
+    Iterator,
+    Sequence,
+)
 from types import TracebackType
 from typing import Any, TypeVar, Unpack
+
+import grpc
 
 from clients.client import (
     DEFAULT_KEEPALIVE_SECONDS,
     DEFAULT_KEEPALIVE_TIMEOUT_SECONDS,
+    DEFAULT_TIMEOUT_SECONDS,
     AsyncRollcallClient,
 )
-from clients.fields import CreateFields, UpdateFields
+from clients.fields import CreateFields, EnumArg, UpdateFields
 from clients.floor import AccountItem
+from clients.sync_conferences import SyncConferenceCalls
 from clients.watch_items import WatchItem
 from rollcall.v1 import participant_pb2
 from rollcall.v1 import participant_service_pb2 as pb
@@ -82,8 +94,9 @@ async def _cancel_the_rest() -> None:
     await asyncio.get_running_loop().shutdown_asyncgens()
 
 
-class RollcallClient:
-    """A synchronous, thread-safe ParticipantService client for one account.
+class RollcallClient(SyncConferenceCalls):
+    """A synchronous, thread-safe ParticipantService and ConferenceService
+    client for one account.
 
     Same arguments, methods and errors (RollcallClientError) as
     AsyncRollcallClient. Use `with`, or call close().
@@ -97,7 +110,14 @@ class RollcallClient:
         *,
         account_sid: str | None = None,
         secure: bool = False,
-        timeout: float | None = None,
+        ca_file: str | None = None,
+        cert_file: str | None = None,
+        key_file: str | None = None,
+        server_name: str | None = None,
+        credentials: grpc.ChannelCredentials | None = None,
+        options: Sequence[tuple[str, Any]] = (),
+        timeout: float | None = DEFAULT_TIMEOUT_SECONDS,
+        retries: bool = True,
         keepalive: float = DEFAULT_KEEPALIVE_SECONDS,
         keepalive_timeout: float = DEFAULT_KEEPALIVE_TIMEOUT_SECONDS,
     ) -> None:
@@ -118,7 +138,14 @@ class RollcallClient:
                         password,
                         account_sid=account_sid,
                         secure=secure,
+                        ca_file=ca_file,
+                        cert_file=cert_file,
+                        key_file=key_file,
+                        server_name=server_name,
+                        credentials=credentials,
+                        options=options,
                         timeout=timeout,
+                        retries=retries,
                         keepalive=keepalive,
                         keepalive_timeout=keepalive_timeout,
                     )
@@ -219,6 +246,7 @@ class RollcallClient:
         page_size: int | None = None,
         page_token: str | None = None,
         include_ended: bool = False,
+        attributes: Iterable[str] = (),
     ) -> pb.ListParticipantsResponse:
         """See AsyncRollcallClient.list_participants."""
         return self._run(
@@ -230,6 +258,7 @@ class RollcallClient:
                 page_size=page_size,
                 page_token=page_token,
                 include_ended=include_ended,
+                attributes=attributes,
             )
         )
 
@@ -280,6 +309,48 @@ class RollcallClient:
     ) -> participant_pb2.Participant:
         """See AsyncRollcallClient.delete_participant."""
         return self._run(self._client.delete_participant(conference, participant, etag=etag))
+
+    def update_participants(
+        self,
+        conference: str,
+        participants: Sequence[str] = (),
+        *,
+        all_except: bool = False,
+        muted: bool | None = None,
+        hold: bool | None = None,
+    ) -> pb.UpdateParticipantsResponse:
+        """See AsyncRollcallClient.update_participants."""
+        return self._run(
+            self._client.update_participants(
+                conference, participants, all_except=all_except, muted=muted, hold=hold
+            )
+        )
+
+    def move_participant(
+        self,
+        conference: str,
+        participant: str,
+        destination: str,
+        *,
+        muted: bool = False,
+        hold: bool = False,
+        role: EnumArg | None = None,
+        whisper_targets: Sequence[str] = (),
+        etag: str | None = None,
+    ) -> pb.MoveParticipantResponse:
+        """See AsyncRollcallClient.move_participant."""
+        return self._run(
+            self._client.move_participant(
+                conference,
+                participant,
+                destination,
+                muted=muted,
+                hold=hold,
+                role=role,
+                whisper_targets=whisper_targets,
+                etag=etag,
+            )
+        )
 
     def watch(
         self,

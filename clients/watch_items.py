@@ -35,6 +35,11 @@ __all__ = [
 ]
 
 _TYPES = pb.ConferenceEventType
+# A participant event after which it is no longer in this conference.
+_GONE = (
+    _TYPES.CONFERENCE_EVENT_TYPE_PARTICIPANT_LEFT,
+    _TYPES.CONFERENCE_EVENT_TYPE_PARTICIPANT_MOVED_OUT,
+)
 # Twilio's conference callback words (StatusCallbackEvent), and ours where
 # Twilio has none, from clients.words.
 _WORDS = words_by_number(_TYPES.DESCRIPTOR)
@@ -204,7 +209,7 @@ class ConferenceState:
             self.conference = event.conference
         if not event.HasField("participant") or not event.participant.call_sid:
             return
-        if event.type == _TYPES.CONFERENCE_EVENT_TYPE_PARTICIPANT_LEFT:
+        if event.type in _GONE:  # left, or moved to another conference
             self.participants.pop(event.participant.call_sid, None)
         elif event.type == _TYPES.CONFERENCE_EVENT_TYPE_PARTICIPANT_REDACTED:
             # An ended participant's personal fields went: it stays gone if gone.

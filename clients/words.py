@@ -55,6 +55,9 @@ _EXCEPTIONS: dict[str, dict[str, str]] = {
         "ANNOUNCEMENT_FAILED": "announcement-fail",
         "CONFERENCE_STARTED": "conference-start",
         "CONFERENCE_ENDED": "conference-end",
+        "PARTICIPANT_ROLE_CHANGED": "participant-role",
+        "PARTICIPANT_MOVED_OUT": "participant-moved-out",
+        "PARTICIPANT_MOVED_IN": "participant-moved-in",
     },
 }
 _WORDS: dict[str, dict[int, str]] = {}

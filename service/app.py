@@ -23,12 +23,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import tempfile
 from collections.abc import Callable
 
 import grpc
 from aiohttp import web
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection, reflection_pb2_grpc
 
 from rollcall.v1 import audit_service_pb2 as audit_pb
 from rollcall.v1 import audit_service_pb2_grpc as audit_pb_grpc
@@ -39,6 +39,7 @@ from rollcall.v1 import conference_service_pb2_grpc as cpb_grpc
 from rollcall.v1 import participant_service_pb2 as pb
 from service import grpc_races, keys, redact
 from service.admission import Admission
+from service.alerting import AlertScheduler, parse_defaults
 from service.auth import Authenticator, check_secrets, parse_networks
 from service.carriers.choose import Chosen, choose
 from service.carriers.twilio.ingest import add_routes as add_carrier_routes
@@ -55,14 +56,14 @@ from service.core.ports.feed import ChangeFeed
 from service.core.ports.store import Store
 from service.core.retention import Kind
 from service.gateway.render import participant_json_bytes
-from service.health import HealthPolicy, StoreHealth
+from service.health import PROCESS_SERVING, HealthPolicy, StoreHealth
 from service.logins import login_throttle
 from service.maintenance import RetentionPass, running
 from service.metrics import start_metrics
 from service.ratelimit import RateLimiter
 from service.renders import Renders
 from service.replicas import Coordinator
-from service.rpc import codec, messages
+from service.rpc import codec, messages, reflection
 from service.rpc.account_cursor import CursorSeal
 from service.rpc.audit import AuditApi, AuditServicer
 from service.rpc.callbacks import CallbackApi, CallbackServicer
@@ -78,8 +79,9 @@ from service.rpc.servicer import ParticipantServicer
 from service.rpc.watch import WatchHub
 from service.rpc.watch_account import AccountWatch
 from service.rpc.watch_tokens import WatchTokens
-from service.store.choose import open_store
+from service.store.choose import database_unavailable, open_store
 from service.store.parts import StoreParts
+from service.tls import GrpcCredentials, HttpContext, TlsFiles
 from service.webhooks.destinations import DestinationPolicy
 from service.webhooks.dispatcher import Policy, WebhookDispatcher
 from service.webhooks.redelivery import Redeliverer
@@ -148,6 +150,7 @@ class App:
         self.conference_api: ConferenceApi | None = None
         self._compaction: Timer | None = None
         self.retention: RetentionPass | None = None
+        self.alerts: AlertScheduler | None = None
         self._server: grpc.aio.Server | None = None
         self.grpc_port = 0
         self._health: health.aio.HealthServicer | None = None
@@ -161,6 +164,13 @@ class App:
         self._metrics: web.AppRunner | None = None
         self.metrics_port: int | None = None
         self._stopping = False
+        # TLS on both ports when the settings give a certificate (service.tls).
+        self.tls = TlsFiles.from_settings(settings)
+        self.grpc_tls: GrpcCredentials | None = None
+        self.http_tls = (
+            HttpContext(self.tls) if self.tls is not None and settings.http_listen else None
+        )
+        self._probe_dir: tempfile.TemporaryDirectory[str] | None = None
 
     async def start(self) -> None:
         s = self.settings
@@ -173,7 +183,10 @@ class App:
         destinations = DestinationPolicy.from_specs(
             s.callback_allow_networks, s.callback_deny_networks
         )
-        await self.store.open()
+        try:
+            await self.store.open()
+        except Exception as exc:
+            raise database_unavailable(s.database, exc) from exc
         self.demo = await keys.demo_account(self.store, s)
         if self.demo is not None:
             accounts.setdefault(self.demo.account_sid, self.demo.auth_token)
@@ -192,9 +205,16 @@ class App:
         self.carrier = self.chosen.carrier
         if self.chosen.twilio is not None and not s.http_listen:
             raise ValueError("the twilio carrier needs --http-listen: the carrier calls back there")
-        self.core = core = assemble.build(self.store, self.carrier, self.clock, self.feed)
+        self.core = core = assemble.build(
+            self.store,
+            self.carrier,
+            self.clock,
+            self.feed,
+            speaking_interval=s.speaking_interval_seconds,
+        )
         core.runtime.numbers = NumberHasher(await keys.number_hash_key(self.store, s))
         self.participants = core.participants
+        core.runtime.alert_defaults = parse_defaults(s.alert_defaults)
         # Before recover(): the calls it fails owe their callbacks too.
         self.webhooks = WebhookDispatcher(
             self.store,
@@ -280,6 +300,10 @@ class App:
         )
         self.retention.quiet_calls = QuietCalls(core.runtime, s.carrier_quiet_call_seconds)
         self.retention.start()
+        # Every replica follows the alert timers; the leader fires them.
+        self.alerts = AlertScheduler(core, self.store, self.clock, self._leading)
+        self.feed.subscribe(self.alerts)
+        await self.alerts.start()
 
         # No interceptor: every handler is wrapped once as it is registered
         # (service.rpc.front: queue probe, door, log line and metrics, decoding).
@@ -303,30 +327,24 @@ class App:
         audit_pb_grpc.add_AuditServiceServicer_to_server(AuditServicer(self.audit_api), on)
         self._health = health.aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self._health, on)
-        # The asyncio servicer named directly: enable_server_reflection picks it
-        # only for a grpc.aio.Server, which the registrar stands for.
-        reflection_pb2_grpc.add_ServerReflectionServicer_to_server(
-            reflection.aio.ReflectionServicer(
-                (
-                    SERVICE_NAME,
-                    CONFERENCE_SERVICE_NAME,
-                    CALLBACK_SERVICE_NAME,
-                    AUDIT_SERVICE_NAME,
-                    health.SERVICE_NAME,
-                    reflection.SERVICE_NAME,
-                )
+        reflection.enable(
+            (
+                SERVICE_NAME,
+                CONFERENCE_SERVICE_NAME,
+                CALLBACK_SERVICE_NAME,
+                AUDIT_SERVICE_NAME,
+                health.SERVICE_NAME,
             ),
             on,
         )
-        self.grpc_port = server.add_insecure_port(s.grpc_listen)
-        if self.grpc_port == 0:
-            raise OSError(f"cannot listen on {s.grpc_listen}")
+        probe_target = self._bind_grpc(server)
         await server.start()
         self._server = server
         if self._queue_probe is not None:
-            await self._queue_probe.start(own_target(s.grpc_listen, self.grpc_port))
+            await self._queue_probe.start(probe_target)
         for name in HEALTH_NAMES:
             await self._health.set(name, health_pb2.HealthCheckResponse.SERVING)
+        PROCESS_SERVING.set(1)
         self.store_health.on_change(self._store_health_changed)
         self.store_health.start()
         self._database_check = self.store_health
@@ -339,6 +357,7 @@ class App:
             gateway = await start_gateway(
                 LocalUpstream(self.api, self.conference_api),
                 s.http_listen,
+                ssl_context=self.http_tls.context if self.http_tls is not None else None,
                 limits=HttpLimits.from_settings(s),
                 extra_routes=carrier_ingest(self) if self.chosen.twilio is not None else None,
                 ready=self.ready,
@@ -359,12 +378,33 @@ class App:
             extra={"grpc_port": self.grpc_port, "http_port": self.http_port},
         )
 
+    def _bind_grpc(self, server: grpc.aio.Server) -> str:
+        """Bind the gRPC port (TLS when the settings give a certificate); the
+        target the queue probes reach this server at: the port itself, or,
+        with TLS, a plaintext Unix socket in a directory only this user may
+        enter (the probe has no client certificate for mutual TLS)."""
+        s = self.settings
+        if self.tls is None:
+            self.grpc_port = server.add_insecure_port(s.grpc_listen)
+        else:
+            self.grpc_tls = GrpcCredentials(self.tls)
+            self.grpc_port = server.add_secure_port(s.grpc_listen, self.grpc_tls.credentials)
+        if self.grpc_port == 0:
+            raise OSError(f"cannot listen on {s.grpc_listen}")
+        if self.tls is None or self._queue_probe is None:
+            return own_target(s.grpc_listen, self.grpc_port)
+        self._probe_dir = tempfile.TemporaryDirectory(prefix="rollcall-probe-")
+        target = f"unix:{self._probe_dir.name}/grpc.sock"
+        server.add_insecure_port(target)
+        return target
+
     def public_base_url(self) -> str:
         """Where the carrier reaches this server: the setting, else the HTTP address."""
         if self.settings.public_base_url:
             return self.settings.public_base_url.rstrip("/")
         host = self.settings.http_listen.rpartition(":")[0] or "127.0.0.1"
-        return f"http://{host}:{self.http_port}"
+        scheme = "https" if self.tls is not None else "http"
+        return f"{scheme}://{host}:{self.http_port}"
 
     async def ready(self) -> bool:
         """What health says of the services (REST /readyz): the store serves
@@ -379,6 +419,7 @@ class App:
         status = health_pb2.HealthCheckResponse.SERVING
         if not serving:
             status = health_pb2.HealthCheckResponse.NOT_SERVING
+        PROCESS_SERVING.set(1 if serving else 0)
         for name in HEALTH_NAMES:
             await self._health.set(name, status)
 
@@ -425,11 +466,14 @@ class App:
         by us (service.rpc.door); then what start() began stops in reverse
         (Rule 3). It also cleans up after a start() that failed part way."""
         self._stopping = True
+        PROCESS_SERVING.set(0)
         for timer in (self._compaction, self._database_check):
             if timer is not None:
                 timer.cancel()
         if self.retention is not None:
             self.retention.stop()
+        if self.alerts is not None:
+            await self.alerts.stop()
         grace = self.settings.grace_seconds if grace is None else grace
         if self._health is not None:
             await self._health.enter_graceful_shutdown()
@@ -467,6 +511,8 @@ class App:
         if self.carrier is not None:
             await self.carrier.close()
         if self.core is not None:
+            # Speech noted and not published yet is not kept (service.core.speech).
+            await self.core.reports.speech.close()
             await self.core.runtime.changes.drain()
         await self.feed.stop()
         if self.coordinator is not None:
@@ -476,6 +522,9 @@ class App:
         if self.webhooks is not None:
             await self.webhooks.stop()
         await self.store.close()
+        if self._probe_dir is not None:
+            self._probe_dir.cleanup()
+            self._probe_dir = None
 
     async def _stop_server(self, server: grpc.aio.Server) -> None:
         """Close grpc's port with nothing it accepted left unanswered: new calls

@@ -111,6 +111,14 @@ class Settings:
     account_personal_data_retention: str = ""
     # issue 29: the render cache
     render_cache_entries: int = 4096
+    # Issue 24: live clocks, speaking state, attributes.
+    speaking_interval_seconds: float = 1.0
+    # `ACCOUNT:key=value,...` entries, `;`-separated (ACCOUNT `*`: every account).
+    alert_defaults: str = ""
+    # Issue 26: TLS on the gRPC and REST ports (service.tls).
+    tls_cert_file: str = ""
+    tls_key_file: str = ""
+    tls_client_ca_file: str = ""
 
 
 SETTINGS_HELP: dict[str, str] = {
@@ -361,6 +369,26 @@ SETTINGS_HELP: dict[str, str] = {
     "render_cache_entries": (
         "participant revisions kept rendered (the gRPC answer bytes and the REST JSON) for"
         " Fetch and List; the oldest go first"
+    ),
+    # Issue 24: live clocks, speaking state, attributes.
+    "speaking_interval_seconds": (
+        "the carrier's speech reports are published as speaking events at most once per"
+        " participant per this many seconds, with the latest state (0 = as they come)"
+    ),
+    "alert_defaults": (
+        "alert rules of conferences created without their own: ';'-separated"
+        " ACCOUNT:key=value,... entries (ACCOUNT '*' for every account; keys hold,"
+        " duration, empty, no_agent in seconds, agent=KEY=VALUE, end=true|false)"
+    ),
+    # Issue 26: TLS (service.tls).
+    "tls_cert_file": (
+        "PEM certificate chain served on the gRPC and REST ports; with tls_key_file it turns"
+        " TLS on ('' = plaintext); reloaded when the file changes"
+    ),
+    "tls_key_file": "PEM private key of tls_cert_file; reloaded when the file changes",
+    "tls_client_ca_file": (
+        "PEM CA certificates for mutual TLS: clients must present a certificate signed by"
+        " one ('' = no client certificates asked)"
     ),
 }
 

@@ -29,6 +29,12 @@ from service.store.parts import Health
 
 log = logging.getLogger("rollcall.health")
 
+PROCESS_SERVING = Gauge(
+    "rollcall_serving",
+    "1 while this process reports SERVING (gRPC health, /readyz); 0 while its store"
+    " cannot serve or it drains to stop",
+    registry=REGISTRY,
+)
 SERVING_GAUGE = Gauge(
     "rollcall_store_serving",
     "1 while the store probe says this process can serve, 0 while it cannot",

@@ -7,6 +7,8 @@ Rule 2: any failure to start (a port in use, a database that cannot be opened, a
         bug of ours alike) closes what did open, threads included, and exits 1
         with the reason on stderr in one line; its traceback is logged at DEBUG only.
 Rule 3: logging is JSON lines on stderr, scrubbed of credentials (service.redact).
+Rule 4: tracing starts if the OTEL_* environment asks for it (service.tracing),
+        and what it buffered is sent before the process exits.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import signal
 import sys
 import threading
 
-from service import keys, redact
+from service import keys, redact, tracing
 from service.app import App
 from service.config import Settings
 from service.rpc.interceptors import JsonFormatter
@@ -154,7 +156,14 @@ def run(settings: Settings) -> int:
     except ImportError:  # pragma: no cover - uvloop is optional off Linux
         pass
     try:
+        tracing.configure()
+    except ValueError as bad:
+        print(f"rollcall: cannot start: {bad}", file=sys.stderr)
+        return 1
+    try:
         return asyncio.run(serve(settings))
     except StartFailed as failed:
         print(f"rollcall: cannot start: {failed}", file=sys.stderr)
         return 1
+    finally:
+        tracing.shutdown()

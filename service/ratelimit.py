@@ -32,9 +32,8 @@ class RateLimiter:
         if tokens < 1.0:
             self._buckets[account_sid] = (tokens, now)
             wait = (1.0 - tokens) / self.per_second
-            error = errors.rate_limited(
-                f"Too Many Requests: at most {self.per_second:g} per second per account"
+            raise errors.rate_limited(
+                f"Too Many Requests: at most {self.per_second:g} per second per account",
+                math.ceil(wait),
             )
-            error.metadata["retry_after_seconds"] = str(math.ceil(wait))
-            raise error
         self._buckets[account_sid] = (tokens - 1.0, now)

@@ -23,12 +23,21 @@ import contextlib
 import logging
 from collections.abc import Sequence
 
+from prometheus_client import Gauge
+
 from service.core.assemble import Core
 from service.core.model import Event
+from service.metrics import REGISTRY
 from service.store.parts import Leases
 from service.webhooks.dispatcher import WebhookDispatcher
 
 log = logging.getLogger("rollcall.replicas")
+
+LEASE_HELD = Gauge(
+    "rollcall_replica_callback_lease_held",
+    "1 while this replica holds the callback lease (it sends every status callback).",
+    registry=REGISTRY,
+)
 
 # pg_advisory_lock key of the callback lease.
 CALLBACK_LEASE = 0x726F6C6C63616C62
@@ -105,6 +114,7 @@ class Coordinator:
         await self.lease.release()
         self.leader = False
         self._leading.clear()
+        LEASE_HELD.set(0)
 
     async def wait_leading(self) -> None:
         """Until this replica holds the callback lease."""
@@ -115,11 +125,13 @@ class Coordinator:
         if held and not self.leader:
             self.leader = True
             self._leading.set()
+            LEASE_HELD.set(1)
             log.info("leading status callback delivery")
             await self.webhooks.start()
         elif not held and self.leader:
             self.leader = False
             self._leading.clear()
+            LEASE_HELD.set(0)
             log.info("no longer leading status callback delivery")
             await self.webhooks.stop()
 

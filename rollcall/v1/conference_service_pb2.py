@@ -27,13 +27,14 @@ from rollcall.v1 import enums_pb2 as rollcall_dot_v1_dot_enums__pb2
 from rollcall.v1 import participant_pb2 as rollcall_dot_v1_dot_participant__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n$rollcall/v1/conference_service.proto\x12\x0brollcall.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17rollcall/v1/enums.proto\x1a\x1drollcall/v1/participant.proto\"\x86\x03\n\x16ListConferencesRequest\x12\x0e\n\x06parent\x18\x01 \x01(\t\x12\x1a\n\rfriendly_name\x18\x02 \x01(\tH\x00\x88\x01\x01\x12-\n\x06status\x18\x03 \x01(\x0e\x32\x1d.rollcall.v1.ConferenceStatus\x12\x37\n\x13\x63reated_at_or_after\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x32\n\x0e\x63reated_before\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x37\n\x13updated_at_or_after\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x32\n\x0eupdated_before\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\tpage_size\x18\x08 \x01(\x05\x12\x12\n\npage_token\x18\t \x01(\tB\x10\n\x0e_friendly_name\"}\n\x17ListConferencesResponse\x12,\n\x0b\x63onferences\x18\x01 \x03(\x0b\x32\x17.rollcall.v1.Conference\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x1b\n\x13previous_page_token\x18\x03 \x01(\t\"&\n\x16\x46\x65tchConferenceRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"F\n\x17\x46\x65tchConferenceResponse\x12+\n\nconference\x18\x01 \x01(\x0b\x32\x17.rollcall.v1.Conference\"\xb4\x01\n\x17UpdateConferenceRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12-\n\x06status\x18\x02 \x01(\x0e\x32\x1d.rollcall.v1.ConferenceStatus\x12\x19\n\x0c\x61nnounce_url\x18\x03 \x01(\tH\x00\x88\x01\x01\x12\x30\n\x0f\x61nnounce_method\x18\x04 \x01(\x0e\x32\x17.rollcall.v1.HttpMethodB\x0f\n\r_announce_url\"G\n\x18UpdateConferenceResponse\x12+\n\nconference\x18\x01 \x01(\x0b\x32\x17.rollcall.v1.Conference2\xb0\x02\n\x11\x43onferenceService\x12\\\n\x0fListConferences\x12#.rollcall.v1.ListConferencesRequest\x1a$.rollcall.v1.ListConferencesResponse\x12\\\n\x0f\x46\x65tchConference\x12#.rollcall.v1.FetchConferenceRequest\x1a$.rollcall.v1.FetchConferenceResponse\x12_\n\x10UpdateConference\x12$.rollcall.v1.UpdateConferenceRequest\x1a%.rollcall.v1.UpdateConferenceResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n$rollcall/v1/conference_service.proto\x12\x0brollcall.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17rollcall/v1/enums.proto\x1a\x1drollcall/v1/participant.proto\"\x86\x03\n\x16ListConferencesRequest\x12\x0e\n\x06parent\x18\x01 \x01(\t\x12\x1a\n\rfriendly_name\x18\x02 \x01(\tH\x00\x88\x01\x01\x12-\n\x06status\x18\x03 \x01(\x0e\x32\x1d.rollcall.v1.ConferenceStatus\x12\x37\n\x13\x63reated_at_or_after\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x32\n\x0e\x63reated_before\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x37\n\x13updated_at_or_after\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x32\n\x0eupdated_before\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\tpage_size\x18\x08 \x01(\x05\x12\x12\n\npage_token\x18\t \x01(\tB\x10\n\x0e_friendly_name\"}\n\x17ListConferencesResponse\x12,\n\x0b\x63onferences\x18\x01 \x03(\x0b\x32\x17.rollcall.v1.Conference\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x1b\n\x13previous_page_token\x18\x03 \x01(\t\"&\n\x16\x46\x65tchConferenceRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"F\n\x17\x46\x65tchConferenceResponse\x12+\n\nconference\x18\x01 \x01(\x0b\x32\x17.rollcall.v1.Conference\"\xb4\x01\n\x17UpdateConferenceRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12-\n\x06status\x18\x02 \x01(\x0e\x32\x1d.rollcall.v1.ConferenceStatus\x12\x19\n\x0c\x61nnounce_url\x18\x03 \x01(\tH\x00\x88\x01\x01\x12\x30\n\x0f\x61nnounce_method\x18\x04 \x01(\x0e\x32\x17.rollcall.v1.HttpMethodB\x0f\n\r_announce_url\"G\n\x18UpdateConferenceResponse\x12+\n\nconference\x18\x01 \x01(\x0b\x32\x17.rollcall.v1.Conference\"!\n\x11GetHearingRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"e\n\x12GetHearingResponse\x12\x10\n\x08revision\x18\x01 \x01(\x03\x12%\n\x04rows\x18\x02 \x03(\x0b\x32\x17.rollcall.v1.HearingRow\x12\x16\n\x0e\x63onference_sid\x18\x03 \x01(\t\"?\n\nHearingRow\x12\x10\n\x08\x63\x61ll_sid\x18\x01 \x01(\t\x12\r\n\x05hears\x18\x02 \x03(\t\x12\x10\n\x08heard_by\x18\x03 \x03(\t2\xff\x02\n\x11\x43onferenceService\x12\\\n\x0fListConferences\x12#.rollcall.v1.ListConferencesRequest\x1a$.rollcall.v1.ListConferencesResponse\x12\\\n\x0f\x46\x65tchConference\x12#.rollcall.v1.FetchConferenceRequest\x1a$.rollcall.v1.FetchConferenceResponse\x12_\n\x10UpdateConference\x12$.rollcall.v1.UpdateConferenceRequest\x1a%.rollcall.v1.UpdateConferenceResponse\x12M\n\nGetHearing\x12\x1e.rollcall.v1.GetHearingRequest\x1a\x1f.rollcall.v1.GetHearingResponseBs\n\x0f\x64\x65v.rollcall.v1B\x16\x43onferenceServiceProtoP\x01ZFgithub.com/rollcall-conferences/rollcall/gen/go/rollcall/v1;rollcallv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'rollcall.v1.conference_service_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
-  DESCRIPTOR._loaded_options = None
+  _globals['DESCRIPTOR']._loaded_options = None
+  _globals['DESCRIPTOR']._serialized_options = b'\n\017dev.rollcall.v1B\026ConferenceServiceProtoP\001ZFgithub.com/rollcall-conferences/rollcall/gen/go/rollcall/v1;rollcallv1'
   _globals['_LISTCONFERENCESREQUEST']._serialized_start=143
   _globals['_LISTCONFERENCESREQUEST']._serialized_end=533
   _globals['_LISTCONFERENCESRESPONSE']._serialized_start=535
@@ -46,6 +47,12 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_UPDATECONFERENCEREQUEST']._serialized_end=955
   _globals['_UPDATECONFERENCERESPONSE']._serialized_start=957
   _globals['_UPDATECONFERENCERESPONSE']._serialized_end=1028
-  _globals['_CONFERENCESERVICE']._serialized_start=1031
-  _globals['_CONFERENCESERVICE']._serialized_end=1335
+  _globals['_GETHEARINGREQUEST']._serialized_start=1030
+  _globals['_GETHEARINGREQUEST']._serialized_end=1063
+  _globals['_GETHEARINGRESPONSE']._serialized_start=1065
+  _globals['_GETHEARINGRESPONSE']._serialized_end=1166
+  _globals['_HEARINGROW']._serialized_start=1168
+  _globals['_HEARINGROW']._serialized_end=1231
+  _globals['_CONFERENCESERVICE']._serialized_start=1234
+  _globals['_CONFERENCESERVICE']._serialized_end=1617
 # @@protoc_insertion_point(module_scope)

@@ -223,3 +223,90 @@ class UpdateConferenceResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___UpdateConferenceResponse: _TypeAlias = UpdateConferenceResponse  # noqa: Y015
+
+@_typing.final
+class GetHearingRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """accounts/{account_sid}/conferences/{conference_sid or friendly_name}"""
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["name", b"name"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetHearingRequest: _TypeAlias = GetHearingRequest  # noqa: Y015
+
+@_typing.final
+class GetHearingResponse(_message.Message):
+    """One row per connected participant (participants still ringing are not in
+    the conference's audio, nor are ended ones).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REVISION_FIELD_NUMBER: _builtins.int
+    ROWS_FIELD_NUMBER: _builtins.int
+    CONFERENCE_SID_FIELD_NUMBER: _builtins.int
+    revision: _builtins.int
+    """The conference revision the matrix was derived at."""
+    conference_sid: _builtins.str
+    @_builtins.property
+    def rows(self) -> _containers.RepeatedCompositeFieldContainer[Global___HearingRow]: ...
+    def __init__(
+        self,
+        *,
+        revision: _builtins.int = ...,
+        rows: _abc.Iterable[Global___HearingRow] | None = ...,
+        conference_sid: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["conference_sid", b"conference_sid", "revision", b"revision", "rows", b"rows"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetHearingResponse: _TypeAlias = GetHearingResponse  # noqa: Y015
+
+@_typing.final
+class HearingRow(_message.Message):
+    """What one participant hears."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CALL_SID_FIELD_NUMBER: _builtins.int
+    HEARS_FIELD_NUMBER: _builtins.int
+    HEARD_BY_FIELD_NUMBER: _builtins.int
+    call_sid: _builtins.str
+    """The listener."""
+    @_builtins.property
+    def hears(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The call SIDs it hears, sorted. Empty while it is on hold."""
+
+    @_builtins.property
+    def heard_by(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The call SIDs that hear it, sorted. Empty for a monitor or a muted
+        participant.
+        """
+
+    def __init__(
+        self,
+        *,
+        call_sid: _builtins.str = ...,
+        hears: _abc.Iterable[_builtins.str] | None = ...,
+        heard_by: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["call_sid", b"call_sid", "heard_by", b"heard_by", "hears", b"hears"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___HearingRow: _TypeAlias = HearingRow  # noqa: Y015

@@ -59,6 +59,11 @@ class ConferenceServiceStub:
                 request_serializer=rollcall_dot_v1_dot_conference__service__pb2.UpdateConferenceRequest.SerializeToString,
                 response_deserializer=rollcall_dot_v1_dot_conference__service__pb2.UpdateConferenceResponse.FromString,
                 _registered_method=True)
+        self.GetHearing = channel.unary_unary(
+                '/rollcall.v1.ConferenceService/GetHearing',
+                request_serializer=rollcall_dot_v1_dot_conference__service__pb2.GetHearingRequest.SerializeToString,
+                response_deserializer=rollcall_dot_v1_dot_conference__service__pb2.GetHearingResponse.FromString,
+                _registered_method=True)
 
 
 class ConferenceServiceServicer:
@@ -97,6 +102,14 @@ class ConferenceServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetHearing(self, request, context):
+        """Who hears whom in the conference right now, from its participants'
+        roles, mute and hold, as recorded at one revision.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ConferenceServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -114,6 +127,11 @@ def add_ConferenceServiceServicer_to_server(servicer, server):
                     servicer.UpdateConference,
                     request_deserializer=rollcall_dot_v1_dot_conference__service__pb2.UpdateConferenceRequest.FromString,
                     response_serializer=rollcall_dot_v1_dot_conference__service__pb2.UpdateConferenceResponse.SerializeToString,
+            ),
+            'GetHearing': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetHearing,
+                    request_deserializer=rollcall_dot_v1_dot_conference__service__pb2.GetHearingRequest.FromString,
+                    response_serializer=rollcall_dot_v1_dot_conference__service__pb2.GetHearingResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -207,6 +225,33 @@ class ConferenceService:
             '/rollcall.v1.ConferenceService/UpdateConference',
             rollcall_dot_v1_dot_conference__service__pb2.UpdateConferenceRequest.SerializeToString,
             rollcall_dot_v1_dot_conference__service__pb2.UpdateConferenceResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetHearing(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rollcall.v1.ConferenceService/GetHearing',
+            rollcall_dot_v1_dot_conference__service__pb2.GetHearingRequest.SerializeToString,
+            rollcall_dot_v1_dot_conference__service__pb2.GetHearingResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -52,6 +52,10 @@ class ConferenceServiceStub:
     Ending is a change like any other: watchers see conference-end and their
     stream closes OK; status callbacks send `end`.
     """
+    GetHearing: _grpc.UnaryUnaryMultiCallable[_conference_service_pb2.GetHearingRequest, _conference_service_pb2.GetHearingResponse]
+    """Who hears whom in the conference right now, from its participants'
+    roles, mute and hold, as recorded at one revision.
+    """
 
 @_typing.type_check_only
 class ConferenceServiceAsyncStub(ConferenceServiceStub):
@@ -76,6 +80,10 @@ class ConferenceServiceAsyncStub(ConferenceServiceStub):
     """Ends a conference (every participant is removed) or announces into it.
     Ending is a change like any other: watchers see conference-end and their
     stream closes OK; status callbacks send `end`.
+    """
+    GetHearing: _aio.UnaryUnaryMultiCallable[_conference_service_pb2.GetHearingRequest, _conference_service_pb2.GetHearingResponse]  # type: ignore[assignment]
+    """Who hears whom in the conference right now, from its participants'
+    roles, mute and hold, as recorded at one revision.
     """
 
 class ConferenceServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -116,6 +124,16 @@ class ConferenceServiceServicer(metaclass=_abc_1.ABCMeta):
         """Ends a conference (every participant is removed) or announces into it.
         Ending is a change like any other: watchers see conference-end and their
         stream closes OK; status callbacks send `end`.
+        """
+
+    @_abc_1.abstractmethod
+    def GetHearing(
+        self,
+        request: _conference_service_pb2.GetHearingRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_conference_service_pb2.GetHearingResponse, _abc.Awaitable[_conference_service_pb2.GetHearingResponse]]:
+        """Who hears whom in the conference right now, from its participants'
+        roles, mute and hold, as recorded at one revision.
         """
 
 def add_ConferenceServiceServicer_to_server(servicer: ConferenceServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -290,3 +290,54 @@ MACHINE_DETECTION_UNSPECIFIED: MachineDetection.ValueType  # 0
 MACHINE_DETECTION_ENABLE: MachineDetection.ValueType  # 1
 MACHINE_DETECTION_DETECT_MESSAGE_END: MachineDetection.ValueType  # 2
 Global___MachineDetection: _TypeAlias = MachineDetection  # noqa: Y015
+
+class _ParticipantRole:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _ParticipantRoleEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ParticipantRole.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    PARTICIPANT_ROLE_UNSPECIFIED: _ParticipantRole.ValueType  # 0
+    """Never sent in a Participant; in a request: unset (the role stays, or
+    follows coaching / call_sid_to_coach).
+    """
+    PARTICIPANT_ROLE_NONE: _ParticipantRole.ValueType  # 1
+    """An ordinary participant: heard by everyone (unless muted)."""
+    PARTICIPANT_ROLE_MONITOR: _ParticipantRole.ValueType  # 2
+    """Heard by no one: always muted. An Update of muted=false for a monitor is
+    refused FAILED_PRECONDITION (reason ROLE_FORBIDS_UNMUTE).
+    """
+    PARTICIPANT_ROLE_WHISPER: _ParticipantRole.ValueType  # 3
+    """Heard only by its whisper_targets (one or more). Twilio's Coaching with
+    CallSidToCoach is a whisper to that one target.
+    """
+    PARTICIPANT_ROLE_BARGE: _ParticipantRole.ValueType  # 4
+    """Heard by everyone: becoming barge unmutes unless the same request says
+    muted=true.
+    """
+
+class ParticipantRole(_ParticipantRole, metaclass=_ParticipantRoleEnumTypeWrapper):
+    """Who hears a participant, and whom it hears. Every role hears everyone (a
+    participant on hold hears its hold music instead). A muted participant of
+    any role is heard by no one.
+    """
+
+PARTICIPANT_ROLE_UNSPECIFIED: ParticipantRole.ValueType  # 0
+"""Never sent in a Participant; in a request: unset (the role stays, or
+follows coaching / call_sid_to_coach).
+"""
+PARTICIPANT_ROLE_NONE: ParticipantRole.ValueType  # 1
+"""An ordinary participant: heard by everyone (unless muted)."""
+PARTICIPANT_ROLE_MONITOR: ParticipantRole.ValueType  # 2
+"""Heard by no one: always muted. An Update of muted=false for a monitor is
+refused FAILED_PRECONDITION (reason ROLE_FORBIDS_UNMUTE).
+"""
+PARTICIPANT_ROLE_WHISPER: ParticipantRole.ValueType  # 3
+"""Heard only by its whisper_targets (one or more). Twilio's Coaching with
+CallSidToCoach is a whisper to that one target.
+"""
+PARTICIPANT_ROLE_BARGE: ParticipantRole.ValueType  # 4
+"""Heard by everyone: becoming barge unmutes unless the same request says
+muted=true.
+"""
+Global___ParticipantRole: _TypeAlias = ParticipantRole  # noqa: Y015

@@ -3,18 +3,21 @@
 isort:skip_file
 """
 
+from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from rollcall.v1 import enums_pb2 as _enums_pb2
 import builtins as _builtins
 import sys
 import typing as _typing
 
-if sys.version_info >= (3, 10):
-    from typing import TypeAlias as _TypeAlias
+if sys.version_info >= (3, 11):
+    from typing import TypeAlias as _TypeAlias, Never as _Never
 else:
-    from typing_extensions import TypeAlias as _TypeAlias
+    from typing_extensions import TypeAlias as _TypeAlias, Never as _Never
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
@@ -150,6 +153,26 @@ class Participant(_message.Message):
 
     DESCRIPTOR: _descriptor.Descriptor
 
+    @_typing.final
+    class AttributesEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.str
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.str = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
     NAME_FIELD_NUMBER: _builtins.int
     ACCOUNT_SID_FIELD_NUMBER: _builtins.int
     CALL_SID_FIELD_NUMBER: _builtins.int
@@ -172,6 +195,25 @@ class Participant(_message.Message):
     FROM_ENDPOINT_FIELD_NUMBER: _builtins.int
     TO_ENDPOINT_FIELD_NUMBER: _builtins.int
     CONFERENCE_FRIENDLY_NAME_FIELD_NUMBER: _builtins.int
+    ROLE_FIELD_NUMBER: _builtins.int
+    WHISPER_TARGETS_FIELD_NUMBER: _builtins.int
+    QUEUE_SECONDS_FIELD_NUMBER: _builtins.int
+    RING_SECONDS_FIELD_NUMBER: _builtins.int
+    TALK_SECONDS_FIELD_NUMBER: _builtins.int
+    HOLD_COUNT_FIELD_NUMBER: _builtins.int
+    HOLD_SECONDS_FIELD_NUMBER: _builtins.int
+    MUTE_COUNT_FIELD_NUMBER: _builtins.int
+    MUTE_SECONDS_FIELD_NUMBER: _builtins.int
+    QUEUE_SINCE_FIELD_NUMBER: _builtins.int
+    RING_SINCE_FIELD_NUMBER: _builtins.int
+    TALK_SINCE_FIELD_NUMBER: _builtins.int
+    HOLD_SINCE_FIELD_NUMBER: _builtins.int
+    MUTE_SINCE_FIELD_NUMBER: _builtins.int
+    STATUS_SINCE_FIELD_NUMBER: _builtins.int
+    ANSWERED_BY_FIELD_NUMBER: _builtins.int
+    SPEAKING_FIELD_NUMBER: _builtins.int
+    LAST_SPOKE_AT_FIELD_NUMBER: _builtins.int
+    ATTRIBUTES_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     """accounts/{account_sid}/conferences/{conference_sid}/participants/{call_sid}"""
     account_sid: _builtins.str
@@ -203,10 +245,85 @@ class Participant(_message.Message):
     to_endpoint: _builtins.str
     conference_friendly_name: _builtins.str
     """The friendly name of the conference the participant belongs to."""
+    role: _enums_pb2.ParticipantRole.ValueType
+    """The supervisor role (docs/grpc.md, "Supervisor roles"). coaching and
+    call_sid_to_coach are its Twilio view: coaching is true exactly for a
+    whisper, and call_sid_to_coach is then its first whisper target.
+    """
+    queue_seconds: _builtins.float
+    """Clocks. Each is derived when a change is recorded, from the change's
+    time: Rollcall's clock, or the carrier's own timestamp for what the
+    carrier reports (never when its callback arrived). Each clock is a total
+    of closed intervals in seconds (`*_seconds`) and, while an interval is
+    open, when it began (`*_since`, unset otherwise). The live value at time
+    `now` is `*_seconds + (now - *_since)` when `*_since` is set, else
+    `*_seconds`. A participant that has left has no `*_since` set: its values
+    are final.
+
+    Queue time: while the participant is queued (before dialing began).
+    """
+    ring_seconds: _builtins.float
+    """Ring time: while connecting or ringing."""
+    talk_seconds: _builtins.float
+    """Talk time: while connected."""
+    hold_count: _builtins.int
+    """How many times it was put on hold (including the current hold)."""
+    hold_seconds: _builtins.float
+    """Time on hold."""
+    mute_count: _builtins.int
+    """How many times it was muted (created muted counts once)."""
+    mute_seconds: _builtins.float
+    """Time muted."""
+    answered_by: _builtins.str
+    """The carrier's answering machine detection result, Twilio's AnsweredBy
+    word (`human`, `machine_start`, `machine_end_beep`, `fax`, `unknown`);
+    unset until known. Its arrival is a PARTICIPANT_ANSWERED_BY event.
+    """
+    speaking: _builtins.bool
+    """Whether the carrier last reported the participant speaking (coalesced:
+    see CONFERENCE_EVENT_TYPE_PARTICIPANT_SPEAKING).
+    """
     @_builtins.property
     def date_created(self) -> _timestamp_pb2.Timestamp: ...
     @_builtins.property
     def date_updated(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def whisper_targets(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """A whisper's targets: call SIDs of participants of the same conference,
+        the only ones who hear it. Empty for every other role.
+        """
+
+    @_builtins.property
+    def queue_since(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def ring_since(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def talk_since(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def hold_since(self) -> _timestamp_pb2.Timestamp:
+        """Set while on hold: when the current hold began."""
+
+    @_builtins.property
+    def mute_since(self) -> _timestamp_pb2.Timestamp:
+        """Set while muted: when the current mute began."""
+
+    @_builtins.property
+    def status_since(self) -> _timestamp_pb2.Timestamp:
+        """When the current status began."""
+
+    @_builtins.property
+    def last_spoke_at(self) -> _timestamp_pb2.Timestamp:
+        """When the participant was last heard: the start of the current speech
+        while speaking, else the end of the last one; unset if never.
+        """
+
+    @_builtins.property
+    def attributes(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
+        """The tenant's own key/value attributes (never sent to the carrier). At
+        most 16 keys; a key is 1-64 characters of letters, digits, `_`, `-` and
+        `.`; a value is at most 256 characters.
+        """
+
     def __init__(
         self,
         *,
@@ -232,17 +349,40 @@ class Participant(_message.Message):
         from_endpoint: _builtins.str = ...,
         to_endpoint: _builtins.str = ...,
         conference_friendly_name: _builtins.str = ...,
+        role: _enums_pb2.ParticipantRole.ValueType = ...,
+        whisper_targets: _abc.Iterable[_builtins.str] | None = ...,
+        queue_seconds: _builtins.float = ...,
+        ring_seconds: _builtins.float = ...,
+        talk_seconds: _builtins.float = ...,
+        hold_count: _builtins.int = ...,
+        hold_seconds: _builtins.float = ...,
+        mute_count: _builtins.int = ...,
+        mute_seconds: _builtins.float = ...,
+        queue_since: _timestamp_pb2.Timestamp | None = ...,
+        ring_since: _timestamp_pb2.Timestamp | None = ...,
+        talk_since: _timestamp_pb2.Timestamp | None = ...,
+        hold_since: _timestamp_pb2.Timestamp | None = ...,
+        mute_since: _timestamp_pb2.Timestamp | None = ...,
+        status_since: _timestamp_pb2.Timestamp | None = ...,
+        answered_by: _builtins.str | None = ...,
+        speaking: _builtins.bool = ...,
+        last_spoke_at: _timestamp_pb2.Timestamp | None = ...,
+        attributes: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_call_sid_to_coach", b"_call_sid_to_coach", "_label", b"_label", "_queue_time_ms", b"_queue_time_ms", "call_sid_to_coach", b"call_sid_to_coach", "date_created", b"date_created", "date_updated", b"date_updated", "label", b"label", "queue_time_ms", b"queue_time_ms"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_answered_by", b"_answered_by", "_call_sid_to_coach", b"_call_sid_to_coach", "_label", b"_label", "_queue_time_ms", b"_queue_time_ms", "answered_by", b"answered_by", "call_sid_to_coach", b"call_sid_to_coach", "date_created", b"date_created", "date_updated", b"date_updated", "hold_since", b"hold_since", "label", b"label", "last_spoke_at", b"last_spoke_at", "mute_since", b"mute_since", "queue_since", b"queue_since", "queue_time_ms", b"queue_time_ms", "ring_since", b"ring_since", "status_since", b"status_since", "talk_since", b"talk_since"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_call_sid_to_coach", b"_call_sid_to_coach", "_label", b"_label", "_queue_time_ms", b"_queue_time_ms", "account_sid", b"account_sid", "call_sid", b"call_sid", "call_sid_to_coach", b"call_sid_to_coach", "call_status", b"call_status", "coaching", b"coaching", "conference_friendly_name", b"conference_friendly_name", "conference_sid", b"conference_sid", "date_created", b"date_created", "date_updated", b"date_updated", "end_conference_on_exit", b"end_conference_on_exit", "etag", b"etag", "from_endpoint", b"from_endpoint", "hold", b"hold", "label", b"label", "leave_reason", b"leave_reason", "muted", b"muted", "name", b"name", "queue_time_ms", b"queue_time_ms", "revision", b"revision", "start_conference_on_enter", b"start_conference_on_enter", "status", b"status", "to_endpoint", b"to_endpoint"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_answered_by", b"_answered_by", "_call_sid_to_coach", b"_call_sid_to_coach", "_label", b"_label", "_queue_time_ms", b"_queue_time_ms", "account_sid", b"account_sid", "answered_by", b"answered_by", "attributes", b"attributes", "call_sid", b"call_sid", "call_sid_to_coach", b"call_sid_to_coach", "call_status", b"call_status", "coaching", b"coaching", "conference_friendly_name", b"conference_friendly_name", "conference_sid", b"conference_sid", "date_created", b"date_created", "date_updated", b"date_updated", "end_conference_on_exit", b"end_conference_on_exit", "etag", b"etag", "from_endpoint", b"from_endpoint", "hold", b"hold", "hold_count", b"hold_count", "hold_seconds", b"hold_seconds", "hold_since", b"hold_since", "label", b"label", "last_spoke_at", b"last_spoke_at", "leave_reason", b"leave_reason", "mute_count", b"mute_count", "mute_seconds", b"mute_seconds", "mute_since", b"mute_since", "muted", b"muted", "name", b"name", "queue_seconds", b"queue_seconds", "queue_since", b"queue_since", "queue_time_ms", b"queue_time_ms", "revision", b"revision", "ring_seconds", b"ring_seconds", "ring_since", b"ring_since", "role", b"role", "speaking", b"speaking", "start_conference_on_enter", b"start_conference_on_enter", "status", b"status", "status_since", b"status_since", "talk_seconds", b"talk_seconds", "talk_since", b"talk_since", "to_endpoint", b"to_endpoint", "whisper_targets", b"whisper_targets"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__answered_by: _TypeAlias = _typing.Literal["answered_by"]  # noqa: Y015
+    _WhichOneofArgType__answered_by: _TypeAlias = _typing.Literal["_answered_by", b"_answered_by"]  # noqa: Y015
     _WhichOneofReturnType__call_sid_to_coach: _TypeAlias = _typing.Literal["call_sid_to_coach"]  # noqa: Y015
     _WhichOneofArgType__call_sid_to_coach: _TypeAlias = _typing.Literal["_call_sid_to_coach", b"_call_sid_to_coach"]  # noqa: Y015
     _WhichOneofReturnType__label: _TypeAlias = _typing.Literal["label"]  # noqa: Y015
     _WhichOneofArgType__label: _TypeAlias = _typing.Literal["_label", b"_label"]  # noqa: Y015
     _WhichOneofReturnType__queue_time_ms: _TypeAlias = _typing.Literal["queue_time_ms"]  # noqa: Y015
     _WhichOneofArgType__queue_time_ms: _TypeAlias = _typing.Literal["_queue_time_ms", b"_queue_time_ms"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__answered_by) -> _WhichOneofReturnType__answered_by | None: ...
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__call_sid_to_coach) -> _WhichOneofReturnType__call_sid_to_coach | None: ...
     @_typing.overload

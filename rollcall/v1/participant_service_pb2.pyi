@@ -41,6 +41,28 @@ class _ConferenceEventTypeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_C
     CONFERENCE_EVENT_TYPE_ANNOUNCEMENT_FAILED: _ConferenceEventType.ValueType  # 10
     CONFERENCE_EVENT_TYPE_CONFERENCE_STARTED: _ConferenceEventType.ValueType  # 11
     CONFERENCE_EVENT_TYPE_CONFERENCE_ENDED: _ConferenceEventType.ValueType  # 12
+    CONFERENCE_EVENT_TYPE_PARTICIPANT_ROLE_CHANGED: _ConferenceEventType.ValueType  # 13
+    """The participant's role or whisper targets changed (one event, whatever
+    mute the change implies; see ParticipantRole).
+    """
+    CONFERENCE_EVENT_TYPE_PARTICIPANT_MOVED_OUT: _ConferenceEventType.ValueType  # 14
+    """In the conference a participant left by MoveParticipant: its state as it
+    left; the event's move says where to.
+    """
+    CONFERENCE_EVENT_TYPE_PARTICIPANT_MOVED_IN: _ConferenceEventType.ValueType  # 15
+    """In the conference it joined by MoveParticipant: its state there."""
+    CONFERENCE_EVENT_TYPE_PARTICIPANT_SPEAKING: _ConferenceEventType.ValueType  # 20
+    """The participant's `speaking` or `last_spoke_at` changed, from the
+    carrier's speech reports, coalesced: at most one per participant per
+    ROLLCALL_SPEAKING_INTERVAL_SECONDS, carrying the latest state. Watchers
+    receive it only when they name it in event_types.
+    """
+    CONFERENCE_EVENT_TYPE_PARTICIPANT_ANSWERED_BY: _ConferenceEventType.ValueType  # 21
+    """The carrier's answering machine detection became known (answered_by)."""
+    CONFERENCE_EVENT_TYPE_CONFERENCE_ALERT: _ConferenceEventType.ValueType  # 22
+    """An alert of the conference's timers fired (ConferenceEvent.alert; with
+    the participant for a hold alert).
+    """
     CONFERENCE_EVENT_TYPE_PARTICIPANT_REDACTED: _ConferenceEventType.ValueType  # 30
     """A participant's personal fields were redacted in place (erased by
     number, or past their retention): the participant carries its state
@@ -63,6 +85,28 @@ CONFERENCE_EVENT_TYPE_ANNOUNCEMENT_ENDED: ConferenceEventType.ValueType  # 9
 CONFERENCE_EVENT_TYPE_ANNOUNCEMENT_FAILED: ConferenceEventType.ValueType  # 10
 CONFERENCE_EVENT_TYPE_CONFERENCE_STARTED: ConferenceEventType.ValueType  # 11
 CONFERENCE_EVENT_TYPE_CONFERENCE_ENDED: ConferenceEventType.ValueType  # 12
+CONFERENCE_EVENT_TYPE_PARTICIPANT_ROLE_CHANGED: ConferenceEventType.ValueType  # 13
+"""The participant's role or whisper targets changed (one event, whatever
+mute the change implies; see ParticipantRole).
+"""
+CONFERENCE_EVENT_TYPE_PARTICIPANT_MOVED_OUT: ConferenceEventType.ValueType  # 14
+"""In the conference a participant left by MoveParticipant: its state as it
+left; the event's move says where to.
+"""
+CONFERENCE_EVENT_TYPE_PARTICIPANT_MOVED_IN: ConferenceEventType.ValueType  # 15
+"""In the conference it joined by MoveParticipant: its state there."""
+CONFERENCE_EVENT_TYPE_PARTICIPANT_SPEAKING: ConferenceEventType.ValueType  # 20
+"""The participant's `speaking` or `last_spoke_at` changed, from the
+carrier's speech reports, coalesced: at most one per participant per
+ROLLCALL_SPEAKING_INTERVAL_SECONDS, carrying the latest state. Watchers
+receive it only when they name it in event_types.
+"""
+CONFERENCE_EVENT_TYPE_PARTICIPANT_ANSWERED_BY: ConferenceEventType.ValueType  # 21
+"""The carrier's answering machine detection became known (answered_by)."""
+CONFERENCE_EVENT_TYPE_CONFERENCE_ALERT: ConferenceEventType.ValueType  # 22
+"""An alert of the conference's timers fired (ConferenceEvent.alert; with
+the participant for a hold alert).
+"""
 CONFERENCE_EVENT_TYPE_PARTICIPANT_REDACTED: ConferenceEventType.ValueType  # 30
 """A participant's personal fields were redacted in place (erased by
 number, or past their retention): the participant carries its state
@@ -92,11 +136,53 @@ ACTOR_KIND_CARRIER: ActorKind.ValueType  # 3
 ACTOR_KIND_ROLLCALL: ActorKind.ValueType  # 4
 Global___ActorKind: _TypeAlias = ActorKind  # noqa: Y015
 
+class _AlertKind:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _AlertKindEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_AlertKind.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    ALERT_KIND_UNSPECIFIED: _AlertKind.ValueType  # 0
+    ALERT_KIND_HOLD: _AlertKind.ValueType  # 1
+    ALERT_KIND_DURATION: _AlertKind.ValueType  # 2
+    ALERT_KIND_EMPTY: _AlertKind.ValueType  # 3
+    ALERT_KIND_NO_AGENT: _AlertKind.ValueType  # 4
+
+class AlertKind(_AlertKind, metaclass=_AlertKindEnumTypeWrapper):
+    """Which timer."""
+
+ALERT_KIND_UNSPECIFIED: AlertKind.ValueType  # 0
+ALERT_KIND_HOLD: AlertKind.ValueType  # 1
+ALERT_KIND_DURATION: AlertKind.ValueType  # 2
+ALERT_KIND_EMPTY: AlertKind.ValueType  # 3
+ALERT_KIND_NO_AGENT: AlertKind.ValueType  # 4
+Global___AlertKind: _TypeAlias = AlertKind  # noqa: Y015
+
 @_typing.final
 class CreateParticipantRequest(_message.Message):
     """Every Create parameter of Twilio's spec, typed, plus request_id."""
 
     DESCRIPTOR: _descriptor.Descriptor
+
+    @_typing.final
+    class AttributesEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.str
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.str = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
 
     PARENT_FIELD_NUMBER: _builtins.int
     REQUEST_ID_FIELD_NUMBER: _builtins.int
@@ -150,6 +236,10 @@ class CreateParticipantRequest(_message.Message):
     CALL_TOKEN_FIELD_NUMBER: _builtins.int
     CLIENT_NOTIFICATION_URL_FIELD_NUMBER: _builtins.int
     CALLER_DISPLAY_NAME_FIELD_NUMBER: _builtins.int
+    ROLE_FIELD_NUMBER: _builtins.int
+    WHISPER_TARGETS_FIELD_NUMBER: _builtins.int
+    ATTRIBUTES_FIELD_NUMBER: _builtins.int
+    ALERTS_FIELD_NUMBER: _builtins.int
     parent: _builtins.str
     """accounts/{account_sid}/conferences/{conference_sid or friendly_name}"""
     request_id: _builtins.str
@@ -214,6 +304,11 @@ class CreateParticipantRequest(_message.Message):
     client_notification_url: _builtins.str
     caller_display_name: _builtins.str
     """2-255 characters."""
+    role: _enums_pb2.ParticipantRole.ValueType
+    """The supervisor role to join with (unspecified: none, or whisper when
+    coaching is set). A monitor joins muted. Not together with coaching or
+    call_sid_to_coach.
+    """
     @_builtins.property
     def status_callback_event(self) -> _containers.RepeatedScalarFieldContainer[_enums_pb2.CallEvent.ValueType]: ...
     @_builtins.property
@@ -222,6 +317,26 @@ class CreateParticipantRequest(_message.Message):
     def recording_status_callback_event(self) -> _containers.RepeatedScalarFieldContainer[_enums_pb2.RecordingEvent.ValueType]: ...
     @_builtins.property
     def conference_recording_status_callback_event(self) -> _containers.RepeatedScalarFieldContainer[_enums_pb2.RecordingEvent.ValueType]: ...
+    @_builtins.property
+    def whisper_targets(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """For role WHISPER: the call SIDs it whispers to (active participants of
+        the conference, not on hold). A carrier that cannot whisper to that many
+        (Twilio: one) refuses FAILED_PRECONDITION, reason CARRIER_WHISPER_LIMIT,
+        before anything is dialed.
+        """
+
+    @_builtins.property
+    def attributes(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
+        """The participant's attributes (see Participant.attributes for the
+        bounds); never sent to the carrier.
+        """
+
+    @_builtins.property
+    def alerts(self) -> Global___ConferenceAlerts:
+        """The conference's alerts, when this participant creates it (ignored
+        otherwise, like max_participants); unset: the account's defaults.
+        """
+
     def __init__(
         self,
         *,
@@ -277,10 +392,14 @@ class CreateParticipantRequest(_message.Message):
         call_token: _builtins.str = ...,
         client_notification_url: _builtins.str = ...,
         caller_display_name: _builtins.str = ...,
+        role: _enums_pb2.ParticipantRole.ValueType = ...,
+        whisper_targets: _abc.Iterable[_builtins.str] | None = ...,
+        attributes: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+        alerts: Global___ConferenceAlerts | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_coaching", b"_coaching", "_early_media", b"_early_media", "_end_conference_on_exit", b"_end_conference_on_exit", "_label", b"_label", "_machine_detection_silence_timeout", b"_machine_detection_silence_timeout", "_machine_detection_speech_end_threshold", b"_machine_detection_speech_end_threshold", "_machine_detection_speech_threshold", b"_machine_detection_speech_threshold", "_machine_detection_timeout", b"_machine_detection_timeout", "_max_participants", b"_max_participants", "_muted", b"_muted", "_record", b"_record", "_start_conference_on_enter", b"_start_conference_on_enter", "_time_limit", b"_time_limit", "_timeout", b"_timeout", "_wait_url", b"_wait_url", "coaching", b"coaching", "early_media", b"early_media", "end_conference_on_exit", b"end_conference_on_exit", "label", b"label", "machine_detection_silence_timeout", b"machine_detection_silence_timeout", "machine_detection_speech_end_threshold", b"machine_detection_speech_end_threshold", "machine_detection_speech_threshold", b"machine_detection_speech_threshold", "machine_detection_timeout", b"machine_detection_timeout", "max_participants", b"max_participants", "muted", b"muted", "record", b"record", "start_conference_on_enter", b"start_conference_on_enter", "time_limit", b"time_limit", "timeout", b"timeout", "wait_url", b"wait_url"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_coaching", b"_coaching", "_early_media", b"_early_media", "_end_conference_on_exit", b"_end_conference_on_exit", "_label", b"_label", "_machine_detection_silence_timeout", b"_machine_detection_silence_timeout", "_machine_detection_speech_end_threshold", b"_machine_detection_speech_end_threshold", "_machine_detection_speech_threshold", b"_machine_detection_speech_threshold", "_machine_detection_timeout", b"_machine_detection_timeout", "_max_participants", b"_max_participants", "_muted", b"_muted", "_record", b"_record", "_start_conference_on_enter", b"_start_conference_on_enter", "_time_limit", b"_time_limit", "_timeout", b"_timeout", "_wait_url", b"_wait_url", "alerts", b"alerts", "coaching", b"coaching", "early_media", b"early_media", "end_conference_on_exit", b"end_conference_on_exit", "label", b"label", "machine_detection_silence_timeout", b"machine_detection_silence_timeout", "machine_detection_speech_end_threshold", b"machine_detection_speech_end_threshold", "machine_detection_speech_threshold", b"machine_detection_speech_threshold", "machine_detection_timeout", b"machine_detection_timeout", "max_participants", b"max_participants", "muted", b"muted", "record", b"record", "start_conference_on_enter", b"start_conference_on_enter", "time_limit", b"time_limit", "timeout", b"timeout", "wait_url", b"wait_url"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_coaching", b"_coaching", "_early_media", b"_early_media", "_end_conference_on_exit", b"_end_conference_on_exit", "_label", b"_label", "_machine_detection_silence_timeout", b"_machine_detection_silence_timeout", "_machine_detection_speech_end_threshold", b"_machine_detection_speech_end_threshold", "_machine_detection_speech_threshold", b"_machine_detection_speech_threshold", "_machine_detection_timeout", b"_machine_detection_timeout", "_max_participants", b"_max_participants", "_muted", b"_muted", "_record", b"_record", "_start_conference_on_enter", b"_start_conference_on_enter", "_time_limit", b"_time_limit", "_timeout", b"_timeout", "_wait_url", b"_wait_url", "amd_status_callback", b"amd_status_callback", "amd_status_callback_method", b"amd_status_callback_method", "beep", b"beep", "byoc", b"byoc", "call_reason", b"call_reason", "call_sid_to_coach", b"call_sid_to_coach", "call_token", b"call_token", "caller_display_name", b"caller_display_name", "caller_id", b"caller_id", "client_notification_url", b"client_notification_url", "coaching", b"coaching", "conference_record", b"conference_record", "conference_recording_status_callback", b"conference_recording_status_callback", "conference_recording_status_callback_event", b"conference_recording_status_callback_event", "conference_recording_status_callback_method", b"conference_recording_status_callback_method", "conference_status_callback", b"conference_status_callback", "conference_status_callback_event", b"conference_status_callback_event", "conference_status_callback_method", b"conference_status_callback_method", "conference_trim", b"conference_trim", "early_media", b"early_media", "end_conference_on_exit", b"end_conference_on_exit", "from_endpoint", b"from_endpoint", "jitter_buffer_size", b"jitter_buffer_size", "label", b"label", "machine_detection", b"machine_detection", "machine_detection_silence_timeout", b"machine_detection_silence_timeout", "machine_detection_speech_end_threshold", b"machine_detection_speech_end_threshold", "machine_detection_speech_threshold", b"machine_detection_speech_threshold", "machine_detection_timeout", b"machine_detection_timeout", "max_participants", b"max_participants", "muted", b"muted", "parent", b"parent", "record", b"record", "recording_channels", b"recording_channels", "recording_status_callback", b"recording_status_callback", "recording_status_callback_event", b"recording_status_callback_event", "recording_status_callback_method", b"recording_status_callback_method", "recording_track", b"recording_track", "region", b"region", "request_id", b"request_id", "sip_auth_password", b"sip_auth_password", "sip_auth_username", b"sip_auth_username", "start_conference_on_enter", b"start_conference_on_enter", "status_callback", b"status_callback", "status_callback_event", b"status_callback_event", "status_callback_method", b"status_callback_method", "time_limit", b"time_limit", "timeout", b"timeout", "to_endpoint", b"to_endpoint", "trim", b"trim", "wait_method", b"wait_method", "wait_url", b"wait_url"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_coaching", b"_coaching", "_early_media", b"_early_media", "_end_conference_on_exit", b"_end_conference_on_exit", "_label", b"_label", "_machine_detection_silence_timeout", b"_machine_detection_silence_timeout", "_machine_detection_speech_end_threshold", b"_machine_detection_speech_end_threshold", "_machine_detection_speech_threshold", b"_machine_detection_speech_threshold", "_machine_detection_timeout", b"_machine_detection_timeout", "_max_participants", b"_max_participants", "_muted", b"_muted", "_record", b"_record", "_start_conference_on_enter", b"_start_conference_on_enter", "_time_limit", b"_time_limit", "_timeout", b"_timeout", "_wait_url", b"_wait_url", "alerts", b"alerts", "amd_status_callback", b"amd_status_callback", "amd_status_callback_method", b"amd_status_callback_method", "attributes", b"attributes", "beep", b"beep", "byoc", b"byoc", "call_reason", b"call_reason", "call_sid_to_coach", b"call_sid_to_coach", "call_token", b"call_token", "caller_display_name", b"caller_display_name", "caller_id", b"caller_id", "client_notification_url", b"client_notification_url", "coaching", b"coaching", "conference_record", b"conference_record", "conference_recording_status_callback", b"conference_recording_status_callback", "conference_recording_status_callback_event", b"conference_recording_status_callback_event", "conference_recording_status_callback_method", b"conference_recording_status_callback_method", "conference_status_callback", b"conference_status_callback", "conference_status_callback_event", b"conference_status_callback_event", "conference_status_callback_method", b"conference_status_callback_method", "conference_trim", b"conference_trim", "early_media", b"early_media", "end_conference_on_exit", b"end_conference_on_exit", "from_endpoint", b"from_endpoint", "jitter_buffer_size", b"jitter_buffer_size", "label", b"label", "machine_detection", b"machine_detection", "machine_detection_silence_timeout", b"machine_detection_silence_timeout", "machine_detection_speech_end_threshold", b"machine_detection_speech_end_threshold", "machine_detection_speech_threshold", b"machine_detection_speech_threshold", "machine_detection_timeout", b"machine_detection_timeout", "max_participants", b"max_participants", "muted", b"muted", "parent", b"parent", "record", b"record", "recording_channels", b"recording_channels", "recording_status_callback", b"recording_status_callback", "recording_status_callback_event", b"recording_status_callback_event", "recording_status_callback_method", b"recording_status_callback_method", "recording_track", b"recording_track", "region", b"region", "request_id", b"request_id", "role", b"role", "sip_auth_password", b"sip_auth_password", "sip_auth_username", b"sip_auth_username", "start_conference_on_enter", b"start_conference_on_enter", "status_callback", b"status_callback", "status_callback_event", b"status_callback_event", "status_callback_method", b"status_callback_method", "time_limit", b"time_limit", "timeout", b"timeout", "to_endpoint", b"to_endpoint", "trim", b"trim", "wait_method", b"wait_method", "wait_url", b"wait_url", "whisper_targets", b"whisper_targets"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__coaching: _TypeAlias = _typing.Literal["coaching"]  # noqa: Y015
     _WhichOneofArgType__coaching: _TypeAlias = _typing.Literal["_coaching", b"_coaching"]  # noqa: Y015
@@ -428,6 +547,7 @@ class ListParticipantsRequest(_message.Message):
     PAGE_SIZE_FIELD_NUMBER: _builtins.int
     PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     INCLUDE_ENDED_FIELD_NUMBER: _builtins.int
+    ATTRIBUTES_FIELD_NUMBER: _builtins.int
     parent: _builtins.str
     """accounts/{account_sid}/conferences/{conference_sid}"""
     muted: _builtins.bool
@@ -439,6 +559,12 @@ class ListParticipantsRequest(_message.Message):
     """From a previous response's next_page_token or previous_page_token."""
     include_ended: _builtins.bool
     """Also list participants whose call has ended."""
+    @_builtins.property
+    def attributes(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Only participants with every one of these attributes, each `key=value`
+        (at most 16).
+        """
+
     def __init__(
         self,
         *,
@@ -449,10 +575,11 @@ class ListParticipantsRequest(_message.Message):
         page_size: _builtins.int = ...,
         page_token: _builtins.str = ...,
         include_ended: _builtins.bool = ...,
+        attributes: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_coaching", b"_coaching", "_hold", b"_hold", "_muted", b"_muted", "coaching", b"coaching", "hold", b"hold", "muted", b"muted"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_coaching", b"_coaching", "_hold", b"_hold", "_muted", b"_muted", "coaching", b"coaching", "hold", b"hold", "include_ended", b"include_ended", "muted", b"muted", "page_size", b"page_size", "page_token", b"page_token", "parent", b"parent"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_coaching", b"_coaching", "_hold", b"_hold", "_muted", b"_muted", "attributes", b"attributes", "coaching", b"coaching", "hold", b"hold", "include_ended", b"include_ended", "muted", b"muted", "page_size", b"page_size", "page_token", b"page_token", "parent", b"parent"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__coaching: _TypeAlias = _typing.Literal["coaching"]  # noqa: Y015
     _WhichOneofArgType__coaching: _TypeAlias = _typing.Literal["_coaching", b"_coaching"]  # noqa: Y015
@@ -509,6 +636,26 @@ class UpdateParticipantRequest(_message.Message):
 
     DESCRIPTOR: _descriptor.Descriptor
 
+    @_typing.final
+    class AttributesEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.str
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.str = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
     NAME_FIELD_NUMBER: _builtins.int
     MUTED_FIELD_NUMBER: _builtins.int
     HOLD_FIELD_NUMBER: _builtins.int
@@ -523,6 +670,10 @@ class UpdateParticipantRequest(_message.Message):
     COACHING_FIELD_NUMBER: _builtins.int
     CALL_SID_TO_COACH_FIELD_NUMBER: _builtins.int
     ETAG_FIELD_NUMBER: _builtins.int
+    ROLE_FIELD_NUMBER: _builtins.int
+    WHISPER_TARGETS_FIELD_NUMBER: _builtins.int
+    ATTRIBUTES_FIELD_NUMBER: _builtins.int
+    REPLACE_ATTRIBUTES_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     """accounts/{account_sid}/conferences/{conference_sid}/participants/{call_sid or label}"""
     muted: _builtins.bool
@@ -539,6 +690,30 @@ class UpdateParticipantRequest(_message.Message):
     call_sid_to_coach: _builtins.str
     etag: _builtins.str
     """When set, the update applies only if the participant's etag still matches."""
+    role: _enums_pb2.ParticipantRole.ValueType
+    """Set to change the supervisor role (unspecified: the role stays, or
+    follows coaching / call_sid_to_coach). Not together with coaching or
+    call_sid_to_coach. A change of role or of whisper targets is one event,
+    CONFERENCE_EVENT_TYPE_PARTICIPANT_ROLE_CHANGED, carrying the muted it
+    implies (becoming monitor mutes; becoming barge or leaving monitor
+    unmutes, unless muted is set in the same request).
+    """
+    replace_attributes: _builtins.bool
+    """Replace all attributes with `attributes` (empty: remove them all)."""
+    @_builtins.property
+    def whisper_targets(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """With role WHISPER: its targets, all of them (they replace the old ones).
+        Must be empty for any other role.
+        """
+
+    @_builtins.property
+    def attributes(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
+        """Attributes merged into the participant's: each key given is set, and a
+        key given with an empty value is removed; keys not given are kept
+        (unless replace_attributes). The result must stay within the bounds of
+        Participant.attributes.
+        """
+
     def __init__(
         self,
         *,
@@ -556,10 +731,14 @@ class UpdateParticipantRequest(_message.Message):
         coaching: _builtins.bool | None = ...,
         call_sid_to_coach: _builtins.str | None = ...,
         etag: _builtins.str = ...,
+        role: _enums_pb2.ParticipantRole.ValueType = ...,
+        whisper_targets: _abc.Iterable[_builtins.str] | None = ...,
+        attributes: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+        replace_attributes: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_announce_url", b"_announce_url", "_beep_on_exit", b"_beep_on_exit", "_call_sid_to_coach", b"_call_sid_to_coach", "_coaching", b"_coaching", "_end_conference_on_exit", b"_end_conference_on_exit", "_hold", b"_hold", "_hold_url", b"_hold_url", "_muted", b"_muted", "_wait_url", b"_wait_url", "announce_url", b"announce_url", "beep_on_exit", b"beep_on_exit", "call_sid_to_coach", b"call_sid_to_coach", "coaching", b"coaching", "end_conference_on_exit", b"end_conference_on_exit", "hold", b"hold", "hold_url", b"hold_url", "muted", b"muted", "wait_url", b"wait_url"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_announce_url", b"_announce_url", "_beep_on_exit", b"_beep_on_exit", "_call_sid_to_coach", b"_call_sid_to_coach", "_coaching", b"_coaching", "_end_conference_on_exit", b"_end_conference_on_exit", "_hold", b"_hold", "_hold_url", b"_hold_url", "_muted", b"_muted", "_wait_url", b"_wait_url", "announce_method", b"announce_method", "announce_url", b"announce_url", "beep_on_exit", b"beep_on_exit", "call_sid_to_coach", b"call_sid_to_coach", "coaching", b"coaching", "end_conference_on_exit", b"end_conference_on_exit", "etag", b"etag", "hold", b"hold", "hold_method", b"hold_method", "hold_url", b"hold_url", "muted", b"muted", "name", b"name", "wait_method", b"wait_method", "wait_url", b"wait_url"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_announce_url", b"_announce_url", "_beep_on_exit", b"_beep_on_exit", "_call_sid_to_coach", b"_call_sid_to_coach", "_coaching", b"_coaching", "_end_conference_on_exit", b"_end_conference_on_exit", "_hold", b"_hold", "_hold_url", b"_hold_url", "_muted", b"_muted", "_wait_url", b"_wait_url", "announce_method", b"announce_method", "announce_url", b"announce_url", "attributes", b"attributes", "beep_on_exit", b"beep_on_exit", "call_sid_to_coach", b"call_sid_to_coach", "coaching", b"coaching", "end_conference_on_exit", b"end_conference_on_exit", "etag", b"etag", "hold", b"hold", "hold_method", b"hold_method", "hold_url", b"hold_url", "muted", b"muted", "name", b"name", "replace_attributes", b"replace_attributes", "role", b"role", "wait_method", b"wait_method", "wait_url", b"wait_url", "whisper_targets", b"whisper_targets"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__announce_url: _TypeAlias = _typing.Literal["announce_url"]  # noqa: Y015
     _WhichOneofArgType__announce_url: _TypeAlias = _typing.Literal["_announce_url", b"_announce_url"]  # noqa: Y015
@@ -680,6 +859,7 @@ class WatchConferenceRequest(_message.Message):
     RESUME_AFTER_REVISION_FIELD_NUMBER: _builtins.int
     EVENT_TYPES_FIELD_NUMBER: _builtins.int
     PARTICIPANTS_FIELD_NUMBER: _builtins.int
+    ATTRIBUTES_FIELD_NUMBER: _builtins.int
     parent: _builtins.str
     """accounts/{account_sid}/conferences/{conference_sid}"""
     resume_after_revision: _builtins.int
@@ -688,11 +868,20 @@ class WatchConferenceRequest(_message.Message):
     """
     @_builtins.property
     def event_types(self) -> _containers.RepeatedScalarFieldContainer[Global___ConferenceEventType.ValueType]:
-        """Only these kinds of events (all when empty). Progress markers still flow."""
+        """Only these kinds of events (all but PARTICIPANT_SPEAKING when empty).
+        Progress markers still flow.
+        """
 
     @_builtins.property
     def participants(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Only events about these participants, by call SID or label (all when empty)."""
+
+    @_builtins.property
+    def attributes(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Only participants with every one of these attributes, each `key=value`
+        (at most 16): in the snapshot and in participant events, judged on the
+        participant's state after the event.
+        """
 
     def __init__(
         self,
@@ -701,10 +890,11 @@ class WatchConferenceRequest(_message.Message):
         resume_after_revision: _builtins.int | None = ...,
         event_types: _abc.Iterable[Global___ConferenceEventType.ValueType] | None = ...,
         participants: _abc.Iterable[_builtins.str] | None = ...,
+        attributes: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_resume_after_revision", b"_resume_after_revision", "resume_after_revision", b"resume_after_revision"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_resume_after_revision", b"_resume_after_revision", "event_types", b"event_types", "parent", b"parent", "participants", b"participants", "resume_after_revision", b"resume_after_revision"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_resume_after_revision", b"_resume_after_revision", "attributes", b"attributes", "event_types", b"event_types", "parent", b"parent", "participants", b"participants", "resume_after_revision", b"resume_after_revision"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__resume_after_revision: _TypeAlias = _typing.Literal["resume_after_revision"]  # noqa: Y015
     _WhichOneofArgType__resume_after_revision: _TypeAlias = _typing.Literal["_resume_after_revision", b"_resume_after_revision"]  # noqa: Y015
@@ -813,9 +1003,19 @@ class ConferenceEvent(_message.Message):
     TYPE_FIELD_NUMBER: _builtins.int
     PARTICIPANT_FIELD_NUMBER: _builtins.int
     CONFERENCE_FIELD_NUMBER: _builtins.int
+    MOVE_ID_FIELD_NUMBER: _builtins.int
+    MOVED_FROM_CONFERENCE_SID_FIELD_NUMBER: _builtins.int
+    MOVED_TO_CONFERENCE_SID_FIELD_NUMBER: _builtins.int
     ACTOR_FIELD_NUMBER: _builtins.int
+    ALERT_FIELD_NUMBER: _builtins.int
     revision: _builtins.int
     type: Global___ConferenceEventType.ValueType
+    move_id: _builtins.str
+    """Set on PARTICIPANT_MOVED_OUT and PARTICIPANT_MOVED_IN: the move's id (the
+    same on both events of one move) and the conferences it went between.
+    """
+    moved_from_conference_sid: _builtins.str
+    moved_to_conference_sid: _builtins.str
     @_builtins.property
     def time(self) -> _timestamp_pb2.Timestamp: ...
     @_builtins.property
@@ -832,6 +1032,10 @@ class ConferenceEvent(_message.Message):
         recorded before actors were. Status callbacks never carry it.
         """
 
+    @_builtins.property
+    def alert(self) -> Global___Alert:
+        """Set on CONFERENCE_EVENT_TYPE_CONFERENCE_ALERT."""
+
     def __init__(
         self,
         *,
@@ -840,11 +1044,15 @@ class ConferenceEvent(_message.Message):
         type: Global___ConferenceEventType.ValueType = ...,
         participant: _participant_pb2.Participant | None = ...,
         conference: _participant_pb2.Conference | None = ...,
+        move_id: _builtins.str = ...,
+        moved_from_conference_sid: _builtins.str = ...,
+        moved_to_conference_sid: _builtins.str = ...,
         actor: Global___Actor | None = ...,
+        alert: Global___Alert | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "conference", b"conference", "participant", b"participant", "time", b"time"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "alert", b"alert", "conference", b"conference", "participant", b"participant", "time", b"time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "conference", b"conference", "participant", b"participant", "revision", b"revision", "time", b"time", "type", b"type"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "alert", b"alert", "conference", b"conference", "move_id", b"move_id", "moved_from_conference_sid", b"moved_from_conference_sid", "moved_to_conference_sid", b"moved_to_conference_sid", "participant", b"participant", "revision", b"revision", "time", b"time", "type", b"type"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -864,6 +1072,7 @@ class WatchAccountRequest(_message.Message):
     FRIENDLY_NAME_PREFIX_FIELD_NUMBER: _builtins.int
     EVENT_TYPES_FIELD_NUMBER: _builtins.int
     PARTICIPANT_LABELS_FIELD_NUMBER: _builtins.int
+    ATTRIBUTES_FIELD_NUMBER: _builtins.int
     parent: _builtins.str
     """accounts/{account_sid}"""
     cursor: _builtins.str
@@ -874,13 +1083,22 @@ class WatchAccountRequest(_message.Message):
     """Only conferences whose friendly name starts with this (all when empty)."""
     @_builtins.property
     def event_types(self) -> _containers.RepeatedScalarFieldContainer[Global___ConferenceEventType.ValueType]:
-        """Only these kinds of events (all when empty). Progress markers still flow."""
+        """Only these kinds of events (all but PARTICIPANT_SPEAKING when empty).
+        Progress markers still flow.
+        """
 
     @_builtins.property
     def participant_labels(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Only these participants, by label: in the snapshot and in participant
         events (all when empty). Events about no participant (conference-start,
         conference-end, announcements) are not filtered by label.
+        """
+
+    @_builtins.property
+    def attributes(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Only participants with every one of these attributes, each `key=value`
+        (at most 16), as participant_labels filters (and bound into the cursor
+        the same way).
         """
 
     def __init__(
@@ -891,10 +1109,11 @@ class WatchAccountRequest(_message.Message):
         friendly_name_prefix: _builtins.str = ...,
         event_types: _abc.Iterable[Global___ConferenceEventType.ValueType] | None = ...,
         participant_labels: _abc.Iterable[_builtins.str] | None = ...,
+        attributes: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["cursor", b"cursor", "event_types", b"event_types", "friendly_name_prefix", b"friendly_name_prefix", "parent", b"parent", "participant_labels", b"participant_labels"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attributes", b"attributes", "cursor", b"cursor", "event_types", b"event_types", "friendly_name_prefix", b"friendly_name_prefix", "parent", b"parent", "participant_labels", b"participant_labels"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1132,3 +1351,279 @@ class Actor(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___Actor: _TypeAlias = Actor  # noqa: Y015
+
+@_typing.final
+class ConferenceAlerts(_message.Message):
+    """A conference's timers: each threshold in seconds, 0 for off. Each alert
+    fires once per crossing, as a CONFERENCE_ALERT event and a conference
+    status callback (StatusCallbackEvent `conference-alert`).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    HOLD_SECONDS_FIELD_NUMBER: _builtins.int
+    DURATION_SECONDS_FIELD_NUMBER: _builtins.int
+    EMPTY_SECONDS_FIELD_NUMBER: _builtins.int
+    NO_AGENT_SECONDS_FIELD_NUMBER: _builtins.int
+    AGENT_ATTRIBUTE_FIELD_NUMBER: _builtins.int
+    END_CONFERENCE_FIELD_NUMBER: _builtins.int
+    hold_seconds: _builtins.float
+    """A participant on hold longer than this (each hold is one crossing)."""
+    duration_seconds: _builtins.float
+    """The conference older than this."""
+    empty_seconds: _builtins.float
+    """Nobody connected for longer than this (from the conference's creation,
+    or from when the last connected participant left).
+    """
+    no_agent_seconds: _builtins.float
+    """No agent connected for longer than this."""
+    agent_attribute: _builtins.str
+    """Who is an agent: `key=value` on the participant's attributes; empty:
+    `role=agent`.
+    """
+    end_conference: _builtins.bool
+    """A duration, empty or no-agent alert also ends the conference."""
+    def __init__(
+        self,
+        *,
+        hold_seconds: _builtins.float = ...,
+        duration_seconds: _builtins.float = ...,
+        empty_seconds: _builtins.float = ...,
+        no_agent_seconds: _builtins.float = ...,
+        agent_attribute: _builtins.str = ...,
+        end_conference: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_attribute", b"agent_attribute", "duration_seconds", b"duration_seconds", "empty_seconds", b"empty_seconds", "end_conference", b"end_conference", "hold_seconds", b"hold_seconds", "no_agent_seconds", b"no_agent_seconds"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ConferenceAlerts: _TypeAlias = ConferenceAlerts  # noqa: Y015
+
+@_typing.final
+class Alert(_message.Message):
+    """What an alert says."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    KIND_FIELD_NUMBER: _builtins.int
+    THRESHOLD_SECONDS_FIELD_NUMBER: _builtins.int
+    SINCE_FIELD_NUMBER: _builtins.int
+    CALL_SID_FIELD_NUMBER: _builtins.int
+    ENDS_CONFERENCE_FIELD_NUMBER: _builtins.int
+    kind: Global___AlertKind.ValueType
+    threshold_seconds: _builtins.float
+    call_sid: _builtins.str
+    """The participant on hold (hold alerts)."""
+    ends_conference: _builtins.bool
+    """The alert ends the conference (its end follows as usual)."""
+    @_builtins.property
+    def since(self) -> _timestamp_pb2.Timestamp:
+        """When the condition began: the hold, the conference's creation, the
+        empty or agentless spell. It fired at since + threshold_seconds.
+        """
+
+    def __init__(
+        self,
+        *,
+        kind: Global___AlertKind.ValueType = ...,
+        threshold_seconds: _builtins.float = ...,
+        since: _timestamp_pb2.Timestamp | None = ...,
+        call_sid: _builtins.str = ...,
+        ends_conference: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["since", b"since"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["call_sid", b"call_sid", "ends_conference", b"ends_conference", "kind", b"kind", "since", b"since", "threshold_seconds", b"threshold_seconds"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Alert: _TypeAlias = Alert  # noqa: Y015
+
+@_typing.final
+class MoveParticipantRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    DESTINATION_FIELD_NUMBER: _builtins.int
+    MUTED_FIELD_NUMBER: _builtins.int
+    HOLD_FIELD_NUMBER: _builtins.int
+    ROLE_FIELD_NUMBER: _builtins.int
+    WHISPER_TARGETS_FIELD_NUMBER: _builtins.int
+    ETAG_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """accounts/{account_sid}/conferences/{conference_sid or friendly_name}/participants/{call_sid or label}"""
+    destination: _builtins.str
+    """accounts/{account_sid}/conferences/{conference_sid or friendly_name}:
+    where to (the same account). A friendly name with no active conference
+    creates one.
+    """
+    muted: _builtins.bool
+    """The participant's settings in the destination (a monitor is muted)."""
+    hold: _builtins.bool
+    role: _enums_pb2.ParticipantRole.ValueType
+    """Unspecified: none."""
+    etag: _builtins.str
+    """When set, the move applies only if the participant's etag still matches."""
+    @_builtins.property
+    def whisper_targets(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """With role WHISPER: participants of the destination."""
+
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+        destination: _builtins.str = ...,
+        muted: _builtins.bool = ...,
+        hold: _builtins.bool = ...,
+        role: _enums_pb2.ParticipantRole.ValueType = ...,
+        whisper_targets: _abc.Iterable[_builtins.str] | None = ...,
+        etag: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["destination", b"destination", "etag", b"etag", "hold", b"hold", "muted", b"muted", "name", b"name", "role", b"role", "whisper_targets", b"whisper_targets"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___MoveParticipantRequest: _TypeAlias = MoveParticipantRequest  # noqa: Y015
+
+@_typing.final
+class MoveParticipantResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PARTICIPANT_FIELD_NUMBER: _builtins.int
+    MOVE_ID_FIELD_NUMBER: _builtins.int
+    MOVED_FROM_CONFERENCE_SID_FIELD_NUMBER: _builtins.int
+    move_id: _builtins.str
+    """The id both events of the move carry."""
+    moved_from_conference_sid: _builtins.str
+    @_builtins.property
+    def participant(self) -> _participant_pb2.Participant:
+        """Where it arrived."""
+
+    def __init__(
+        self,
+        *,
+        participant: _participant_pb2.Participant | None = ...,
+        move_id: _builtins.str = ...,
+        moved_from_conference_sid: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["participant", b"participant"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["move_id", b"move_id", "moved_from_conference_sid", b"moved_from_conference_sid", "participant", b"participant"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___MoveParticipantResponse: _TypeAlias = MoveParticipantResponse  # noqa: Y015
+
+@_typing.final
+class UpdateParticipantsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PARENT_FIELD_NUMBER: _builtins.int
+    PARTICIPANTS_FIELD_NUMBER: _builtins.int
+    ALL_EXCEPT_FIELD_NUMBER: _builtins.int
+    MUTED_FIELD_NUMBER: _builtins.int
+    HOLD_FIELD_NUMBER: _builtins.int
+    parent: _builtins.str
+    """accounts/{account_sid}/conferences/{conference_sid or friendly_name}"""
+    all_except: _builtins.bool
+    """True: every active participant except `participants`."""
+    muted: _builtins.bool
+    """Unset: left as it is. At least one of muted and hold."""
+    hold: _builtins.bool
+    @_builtins.property
+    def participants(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Call SIDs or labels (at most 250)."""
+
+    def __init__(
+        self,
+        *,
+        parent: _builtins.str = ...,
+        participants: _abc.Iterable[_builtins.str] | None = ...,
+        all_except: _builtins.bool = ...,
+        muted: _builtins.bool | None = ...,
+        hold: _builtins.bool | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_hold", b"_hold", "_muted", b"_muted", "hold", b"hold", "muted", b"muted"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_hold", b"_hold", "_muted", b"_muted", "all_except", b"all_except", "hold", b"hold", "muted", b"muted", "parent", b"parent", "participants", b"participants"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__hold: _TypeAlias = _typing.Literal["hold"]  # noqa: Y015
+    _WhichOneofArgType__hold: _TypeAlias = _typing.Literal["_hold", b"_hold"]  # noqa: Y015
+    _WhichOneofReturnType__muted: _TypeAlias = _typing.Literal["muted"]  # noqa: Y015
+    _WhichOneofArgType__muted: _TypeAlias = _typing.Literal["_muted", b"_muted"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__hold) -> _WhichOneofReturnType__hold | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__muted) -> _WhichOneofReturnType__muted | None: ...
+
+Global___UpdateParticipantsRequest: _TypeAlias = UpdateParticipantsRequest  # noqa: Y015
+
+@_typing.final
+class UpdateParticipantsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    OUTCOMES_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def outcomes(self) -> _containers.RepeatedCompositeFieldContainer[Global___ParticipantOutcome]:
+        """One per participant the request was for, in its order."""
+
+    def __init__(
+        self,
+        *,
+        outcomes: _abc.Iterable[Global___ParticipantOutcome] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["outcomes", b"outcomes"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___UpdateParticipantsResponse: _TypeAlias = UpdateParticipantsResponse  # noqa: Y015
+
+@_typing.final
+class ParticipantOutcome(_message.Message):
+    """One participant's answer."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    KEY_FIELD_NUMBER: _builtins.int
+    PARTICIPANT_FIELD_NUMBER: _builtins.int
+    CHANGED_FIELD_NUMBER: _builtins.int
+    ERROR_REASON_FIELD_NUMBER: _builtins.int
+    ERROR_MESSAGE_FIELD_NUMBER: _builtins.int
+    TWILIO_CODE_FIELD_NUMBER: _builtins.int
+    key: _builtins.str
+    """As the request named it (every participant's call SID with all_except)."""
+    changed: _builtins.bool
+    """Whether this change changed it (false: already so, or refused)."""
+    error_reason: _builtins.str
+    """Set when it was refused: the reason (as an ErrorInfo's), the message and
+    Twilio's code (0: none).
+    """
+    error_message: _builtins.str
+    twilio_code: _builtins.int
+    @_builtins.property
+    def participant(self) -> _participant_pb2.Participant:
+        """Its state after the change (unset when it was not found)."""
+
+    def __init__(
+        self,
+        *,
+        key: _builtins.str = ...,
+        participant: _participant_pb2.Participant | None = ...,
+        changed: _builtins.bool = ...,
+        error_reason: _builtins.str = ...,
+        error_message: _builtins.str = ...,
+        twilio_code: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["participant", b"participant"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["changed", b"changed", "error_message", b"error_message", "error_reason", b"error_reason", "key", b"key", "participant", b"participant", "twilio_code", b"twilio_code"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ParticipantOutcome: _TypeAlias = ParticipantOutcome  # noqa: Y015

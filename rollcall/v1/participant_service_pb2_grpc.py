@@ -81,6 +81,16 @@ class ParticipantServiceStub:
                 request_serializer=rollcall_dot_v1_dot_participant__service__pb2.CreateWatchTokenRequest.SerializeToString,
                 response_deserializer=rollcall_dot_v1_dot_participant__service__pb2.CreateWatchTokenResponse.FromString,
                 _registered_method=True)
+        self.MoveParticipant = channel.unary_unary(
+                '/rollcall.v1.ParticipantService/MoveParticipant',
+                request_serializer=rollcall_dot_v1_dot_participant__service__pb2.MoveParticipantRequest.SerializeToString,
+                response_deserializer=rollcall_dot_v1_dot_participant__service__pb2.MoveParticipantResponse.FromString,
+                _registered_method=True)
+        self.UpdateParticipants = channel.unary_unary(
+                '/rollcall.v1.ParticipantService/UpdateParticipants',
+                request_serializer=rollcall_dot_v1_dot_participant__service__pb2.UpdateParticipantsRequest.SerializeToString,
+                response_deserializer=rollcall_dot_v1_dot_participant__service__pb2.UpdateParticipantsResponse.FromString,
+                _registered_method=True)
 
 
 class ParticipantServiceServicer:
@@ -186,6 +196,32 @@ class ParticipantServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def MoveParticipant(self, request, context):
+        """Moves a participant, its call still up, to another conference (by SID,
+        or friendly name: joined, or created with the source's conference
+        settings), with the settings it has there. Atomic in the record: one
+        revision in each conference, whose events (PARTICIPANT_MOVED_OUT,
+        PARTICIPANT_MOVED_IN) share one move_id and name both conferences; no
+        reader finds it in both or in neither. A full or ended destination, the
+        participant's own conference, or its label in use there is refused with
+        neither conference changed. The carrier moves the call first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateParticipants(self, request, context):
+        """Mutes, unmutes, holds or unholds many participants of one conference in
+        one change: the ones named, or every active one except those named.
+        Each participant changed is one event, their revisions consecutive. The
+        carrier carries each effect out first; one it refuses is answered with
+        its error and left as it was, the others go on (only what the carrier
+        did is recorded).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ParticipantServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -228,6 +264,16 @@ def add_ParticipantServiceServicer_to_server(servicer, server):
                     servicer.CreateWatchToken,
                     request_deserializer=rollcall_dot_v1_dot_participant__service__pb2.CreateWatchTokenRequest.FromString,
                     response_serializer=rollcall_dot_v1_dot_participant__service__pb2.CreateWatchTokenResponse.SerializeToString,
+            ),
+            'MoveParticipant': grpc.unary_unary_rpc_method_handler(
+                    servicer.MoveParticipant,
+                    request_deserializer=rollcall_dot_v1_dot_participant__service__pb2.MoveParticipantRequest.FromString,
+                    response_serializer=rollcall_dot_v1_dot_participant__service__pb2.MoveParticipantResponse.SerializeToString,
+            ),
+            'UpdateParticipants': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateParticipants,
+                    request_deserializer=rollcall_dot_v1_dot_participant__service__pb2.UpdateParticipantsRequest.FromString,
+                    response_serializer=rollcall_dot_v1_dot_participant__service__pb2.UpdateParticipantsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -453,6 +499,60 @@ class ParticipantService:
             '/rollcall.v1.ParticipantService/CreateWatchToken',
             rollcall_dot_v1_dot_participant__service__pb2.CreateWatchTokenRequest.SerializeToString,
             rollcall_dot_v1_dot_participant__service__pb2.CreateWatchTokenResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def MoveParticipant(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rollcall.v1.ParticipantService/MoveParticipant',
+            rollcall_dot_v1_dot_participant__service__pb2.MoveParticipantRequest.SerializeToString,
+            rollcall_dot_v1_dot_participant__service__pb2.MoveParticipantResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateParticipants(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rollcall.v1.ParticipantService/UpdateParticipants',
+            rollcall_dot_v1_dot_participant__service__pb2.UpdateParticipantsRequest.SerializeToString,
+            rollcall_dot_v1_dot_participant__service__pb2.UpdateParticipantsResponse.FromString,
             options,
             channel_credentials,
             insecure,

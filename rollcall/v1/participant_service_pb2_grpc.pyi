@@ -97,6 +97,24 @@ class ParticipantServiceStub:
     same reason, anything else that is not a token this service issued with
     `WATCH_TOKEN_INVALID`.
     """
+    MoveParticipant: _grpc.UnaryUnaryMultiCallable[_participant_service_pb2.MoveParticipantRequest, _participant_service_pb2.MoveParticipantResponse]
+    """Moves a participant, its call still up, to another conference (by SID,
+    or friendly name: joined, or created with the source's conference
+    settings), with the settings it has there. Atomic in the record: one
+    revision in each conference, whose events (PARTICIPANT_MOVED_OUT,
+    PARTICIPANT_MOVED_IN) share one move_id and name both conferences; no
+    reader finds it in both or in neither. A full or ended destination, the
+    participant's own conference, or its label in use there is refused with
+    neither conference changed. The carrier moves the call first.
+    """
+    UpdateParticipants: _grpc.UnaryUnaryMultiCallable[_participant_service_pb2.UpdateParticipantsRequest, _participant_service_pb2.UpdateParticipantsResponse]
+    """Mutes, unmutes, holds or unholds many participants of one conference in
+    one change: the ones named, or every active one except those named.
+    Each participant changed is one event, their revisions consecutive. The
+    carrier carries each effect out first; one it refuses is answered with
+    its error and left as it was, the others go on (only what the carrier
+    did is recorded).
+    """
 
 @_typing.type_check_only
 class ParticipantServiceAsyncStub(ParticipantServiceStub):
@@ -166,6 +184,24 @@ class ParticipantServiceAsyncStub(ParticipantServiceStub):
     first item after the token expires; an expired token is refused with the
     same reason, anything else that is not a token this service issued with
     `WATCH_TOKEN_INVALID`.
+    """
+    MoveParticipant: _aio.UnaryUnaryMultiCallable[_participant_service_pb2.MoveParticipantRequest, _participant_service_pb2.MoveParticipantResponse]  # type: ignore[assignment]
+    """Moves a participant, its call still up, to another conference (by SID,
+    or friendly name: joined, or created with the source's conference
+    settings), with the settings it has there. Atomic in the record: one
+    revision in each conference, whose events (PARTICIPANT_MOVED_OUT,
+    PARTICIPANT_MOVED_IN) share one move_id and name both conferences; no
+    reader finds it in both or in neither. A full or ended destination, the
+    participant's own conference, or its label in use there is refused with
+    neither conference changed. The carrier moves the call first.
+    """
+    UpdateParticipants: _aio.UnaryUnaryMultiCallable[_participant_service_pb2.UpdateParticipantsRequest, _participant_service_pb2.UpdateParticipantsResponse]  # type: ignore[assignment]
+    """Mutes, unmutes, holds or unholds many participants of one conference in
+    one change: the ones named, or every active one except those named.
+    Each participant changed is one event, their revisions consecutive. The
+    carrier carries each effect out first; one it refuses is answered with
+    its error and left as it was, the others go on (only what the carrier
+    did is recorded).
     """
 
 class ParticipantServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -281,6 +317,36 @@ class ParticipantServiceServicer(metaclass=_abc_1.ABCMeta):
         first item after the token expires; an expired token is refused with the
         same reason, anything else that is not a token this service issued with
         `WATCH_TOKEN_INVALID`.
+        """
+
+    @_abc_1.abstractmethod
+    def MoveParticipant(
+        self,
+        request: _participant_service_pb2.MoveParticipantRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_participant_service_pb2.MoveParticipantResponse, _abc.Awaitable[_participant_service_pb2.MoveParticipantResponse]]:
+        """Moves a participant, its call still up, to another conference (by SID,
+        or friendly name: joined, or created with the source's conference
+        settings), with the settings it has there. Atomic in the record: one
+        revision in each conference, whose events (PARTICIPANT_MOVED_OUT,
+        PARTICIPANT_MOVED_IN) share one move_id and name both conferences; no
+        reader finds it in both or in neither. A full or ended destination, the
+        participant's own conference, or its label in use there is refused with
+        neither conference changed. The carrier moves the call first.
+        """
+
+    @_abc_1.abstractmethod
+    def UpdateParticipants(
+        self,
+        request: _participant_service_pb2.UpdateParticipantsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_participant_service_pb2.UpdateParticipantsResponse, _abc.Awaitable[_participant_service_pb2.UpdateParticipantsResponse]]:
+        """Mutes, unmutes, holds or unholds many participants of one conference in
+        one change: the ones named, or every active one except those named.
+        Each participant changed is one event, their revisions consecutive. The
+        carrier carries each effect out first; one it refuses is answered with
+        its error and left as it was, the others go on (only what the carrier
+        did is recorded).
         """
 
 def add_ParticipantServiceServicer_to_server(servicer: ParticipantServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

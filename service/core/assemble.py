@@ -20,6 +20,7 @@ from service.core.ports.store import Store
 from service.core.privacy import Privacy
 from service.core.reports import Reports
 from service.core.runtime import Runtime
+from service.core.speech import DEFAULT_INTERVAL
 
 
 @dataclasses.dataclass
@@ -39,9 +40,15 @@ class Core:
         return await recovery.placements(self.runtime, older_than_seconds, at_start=at_start)
 
 
-def build(store: Store, carrier: Carrier, clock: Clock, feed: ChangeFeed) -> Core:
+def build(
+    store: Store,
+    carrier: Carrier,
+    clock: Clock,
+    feed: ChangeFeed,
+    *,
+    speaking_interval: float = DEFAULT_INTERVAL,
+) -> Core:
     runtime = Runtime(store, carrier, clock, feed)
     runtime.call_gone = functools.partial(lost_calls.gone, runtime)
-    return Core(
-        runtime, Participants(runtime), Conferences(runtime), Reports(runtime), Privacy(runtime)
-    )
+    reports = Reports(runtime, speaking_interval)
+    return Core(runtime, Participants(runtime), Conferences(runtime), reports, Privacy(runtime))

@@ -6,7 +6,10 @@ Rule 2: a conference event that only confirms the participant's current state
         yields nothing (a change Rollcall caused, echoed back, is not announced
         twice); any other (a mute or hold from elsewhere, a modify, an
         announcement's end) yields the event and values the core emits as usual.
-Rule 3: join, leave and the conference's start and end are not decided here:
+Rule 3: a coaching change from elsewhere is a role change (coaching: a whisper
+        to the target Rollcall knows, if any; not coaching: role none), and a
+        monitor unmuted from elsewhere is heard by everyone: a barge.
+Rule 4: join, leave and the conference's start and end are not decided here:
         they go through the core's conference rules as call progress, with the
         carrier's reasons in the model's words (unknown: hung up, last left).
 """
@@ -16,7 +19,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from service.core.model import EndReason, EventType, LeaveReason, Participant
+from service.core.model import EndReason, EventType, LeaveReason, Participant, Role
 from service.core.ports.carrier import ConferenceEvent, ConferenceReport
 
 _FLAGS: dict[ConferenceEvent, tuple[str, bool, EventType]] = {
@@ -57,17 +60,20 @@ def observe(p: Participant, report: ConferenceReport) -> list[Observed]:
     flag = _FLAGS.get(report.event)
     if flag is not None:
         field, value, event = flag
-        return [] if getattr(p, field) == value else [Observed(event, {field: value})]
+        if getattr(p, field) == value:
+            return []
+        if report.event is ConferenceEvent.PARTICIPANT_UNMUTE and p.role is Role.MONITOR:
+            return [Observed(EventType.PARTICIPANT_ROLE_CHANGED, {"muted": False, **_BARGE})]
+        return [Observed(event, {field: value})]
     if report.event is ConferenceEvent.PARTICIPANT_MODIFY:
         changes: dict[str, Any] = {}
         eoe = report.end_conference_on_exit
         if eoe is not None and eoe != p.end_conference_on_exit:
             changes["end_conference_on_exit"] = eoe
+        observed = [Observed(EventType.PARTICIPANT_MODIFIED, changes)] if changes else []
         if report.coaching is not None and report.coaching != p.coaching:
-            changes["coaching"] = report.coaching
-            if not report.coaching:
-                changes["call_sid_to_coach"] = None
-        return [Observed(EventType.PARTICIPANT_MODIFIED, changes)] if changes else []
+            observed.append(Observed(EventType.PARTICIPANT_ROLE_CHANGED, _coaching(p, report)))
+        return observed
     announced = _ANNOUNCEMENTS.get(report.event)
     if announced is not None:
         url = report.announce_url or p.announce_url
@@ -75,6 +81,22 @@ def observe(p: Participant, report: ConferenceReport) -> list[Observed]:
         failure = report.announcement_failure if failed else None
         return [Observed(announced, {"announce_url": url, "announcement_failure": failure})]
     return []
+
+
+_BARGE = {"role": Role.BARGE, "whisper_targets": (), "coaching": False, "call_sid_to_coach": None}
+
+
+def _coaching(p: Participant, report: ConferenceReport) -> dict[str, Any]:
+    """The role a coaching change from elsewhere means (Rule 3)."""
+    if not report.coaching:
+        return {
+            "role": Role.NONE,
+            "whisper_targets": (),
+            "coaching": False,
+            "call_sid_to_coach": None,
+        }
+    targets = (p.call_sid_to_coach,) if p.call_sid_to_coach else ()
+    return {"role": Role.WHISPER, "whisper_targets": targets, "coaching": True}
 
 
 def leave_reason(report: ConferenceReport) -> LeaveReason:

@@ -12,6 +12,9 @@ Rule 3: so each revision has exactly one event, and nothing is announced
 Rule 4: each event names its actor: who acts where the change is decided
         (service.core.actors), or Rollcall with the rule an emit names; apply()
         writes one audit record per event beside it.
+Rule 5: emit() also brings the participant's clocks and its conference's
+        presence up to date at the change's time (service.core.clocks,
+        service.core.presence), so they are derived at commit.
 """
 
 from __future__ import annotations
@@ -19,9 +22,9 @@ from __future__ import annotations
 import copy
 import dataclasses
 
-from service.core import actors
+from service.core import actors, clocks, presence
 from service.core.audit import record_of
-from service.core.model import Conference, Event, EventType, Participant
+from service.core.model import Alert, Conference, Event, EventType, Move, Participant
 from service.core.personal import NumberHasher
 from service.core.ports.carrier import CallTarget
 from service.core.ports.store import WriteTransaction
@@ -47,6 +50,10 @@ class Changes:
         self.kicks: list[CallTarget] = []
         self.actor = actors.current()
 
+    def emit_alert(self, alert: Alert, participant: Participant | None) -> None:
+        """A CONFERENCE_ALERT (about a participant for a hold)."""
+        self.emit(EventType.CONFERENCE_ALERT, participant, alert=alert)
+
     def emit(
         self,
         kind: EventType,
@@ -54,6 +61,8 @@ class Changes:
         *,
         new: bool = False,
         rule: str = "",
+        alert: Alert | None = None,
+        move: Move | None = None,
     ) -> None:
         """Record one change; `rule`: the rule of Rollcall's that made it (Rule 4)."""
         conf = self.conference
@@ -61,6 +70,8 @@ class Changes:
         conf.date_updated = self.now
         row = None
         if participant is not None:
+            clocks.tick(participant, self.now)
+            presence.count(conf, participant, self.now)
             participant.revision = conf.revision
             participant.date_updated = self.now
             row = copy.copy(participant)
@@ -73,6 +84,8 @@ class Changes:
             conference=copy.copy(conf),
             participant=None if participant is None else copy.copy(participant),
             actor=self.actor.by_rule(rule) if rule else self.actor,
+            alert=alert,
+            move=move,
         )
         self._writes.append(_Write(row, new, event))
         self.events.append(event)

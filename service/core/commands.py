@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from service.core.model import StatusCallback
+from service.core.model import AlertRules, Role, StatusCallback
 
 
 @dataclasses.dataclass(frozen=True)
@@ -35,8 +35,6 @@ class CreateCommand:
     muted: bool
     start_conference_on_enter: bool
     end_conference_on_exit: bool
-    coaching: bool
-    call_sid_to_coach: str | None
     wait_url: str | None
     wait_method: str
     timeout: int
@@ -50,8 +48,15 @@ class CreateCommand:
     # The conference's (only the first participant's are used).
     conference_status_callback: StatusCallback = dataclasses.field(default_factory=StatusCallback)
     region: str = ""
+    # The supervisor role (a coach is a whisper to call_sid_to_coach).
+    role: Role = Role.NONE
+    whisper_targets: tuple[str, ...] = ()
     request_id: str = ""
     fingerprint: str = ""
+    # The tenant's attributes (service.core.attributes); never the carrier's.
+    attributes: dict[str, str] = dataclasses.field(default_factory=dict)
+    # A new conference's alert rules (service.core.alerts); None: the account's.
+    alerts: AlertRules | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -68,4 +73,10 @@ class UpdateCommand:
     end_conference_on_exit: bool | None = None
     coaching: bool | None = None
     call_sid_to_coach: str | None = None
+    # None: the role stays (or follows coaching / call_sid_to_coach).
+    role: Role | None = None
+    whisper_targets: tuple[str, ...] = ()
     etag: str = ""
+    # Merged into the participant's (service.core.attributes, Rule 2); None: untouched.
+    attributes: dict[str, str] | None = None
+    replace_attributes: bool = False

@@ -62,7 +62,10 @@ async def apply_wide(
     await tx.save_carrier_event_sequence(scope, report.sequence_number)
     ch = Changes(conf, max(report.timestamp, conf.date_updated))
     if ending:
-        roster = rules.Roster(len(members), {p.call_sid: p for p in members})
+        # A call moving out (recorded in another carrier conference) is not
+        # ended by the end of the one it leaves (service.core.move).
+        staying = [p for p in members if await _carrier_conference(tx, p) == scope]
+        roster = rules.Roster(len(staying), {p.call_sid: p for p in staying})
         by = await _ending_call(tx, report, conf.sid, roster)
         reason = carrier_reports.end_reason(report)
         rules.end_conference(ch, roster, reason, ending=by, hang_up=False)
@@ -79,10 +82,14 @@ async def _in_carrier_conference(
     tx: WriteTransaction, members: list[Participant], carrier_conference: str
 ) -> bool:
     for p in members:
-        carrier = await tx.carrier_call(p.call_sid)
-        if (p.conference_sid if carrier is None else carrier[0]) == carrier_conference:
+        if await _carrier_conference(tx, p) == carrier_conference:
             return True
     return False
+
+
+async def _carrier_conference(tx: WriteTransaction, p: Participant) -> str:
+    carrier = await tx.carrier_call(p.call_sid)
+    return p.conference_sid if carrier is None else carrier[0]
 
 
 async def _ending_call(

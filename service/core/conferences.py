@@ -11,13 +11,15 @@ Rule 3: an announcement plays to the whole conference and needs one that has
         not ended; its end is one event with no participant, from the
         carrier's report when it reports announcements, else at once.
 Rule 4: reads and writes of another account's conference answer not found.
+Rule 5: who hears whom is derived from the participants as one read of them
+        recorded (service.core.hearing), never asked of the carrier.
 """
 
 from __future__ import annotations
 
 import dataclasses
 
-from service.core import errors, rules
+from service.core import errors, hearing, rules
 from service.core.changes import Changes
 from service.core.commands import ConferenceRef
 from service.core.create import find_conference
@@ -28,7 +30,12 @@ from service.core.ports.carrier import (
     Effect,
     EndConference,
 )
-from service.core.ports.store import ConferenceFilter, ConferencePage, WriteTransaction
+from service.core.ports.store import (
+    ConferenceFilter,
+    ConferencePage,
+    ParticipantFilter,
+    WriteTransaction,
+)
 from service.core.reports import read_roster
 from service.core.runtime import Change, Decided, Runtime
 
@@ -64,6 +71,14 @@ class Conferences:
         if conf is None:
             raise errors.conference_not_found(f"conference {ref.key}")
         return conf
+
+    async def hearing(self, ref: ConferenceRef) -> tuple[Conference, int, hearing.Matrix]:
+        """The conference, the revision read at, and who hears whom then (Rule 5)."""
+        conf = await self.fetch(ref)
+        page = await self.runtime.store.list_participants(
+            conf.sid, ParticipantFilter(), page_size=conf.max_participants + 1
+        )
+        return conf, page.revision, hearing.hearing(page.participants)
 
     async def update(self, ref: ConferenceRef, cmd: ConferenceUpdate) -> Conference:
         """End and/or announce, the carrier first (Rules 1-3)."""

@@ -23,7 +23,7 @@ import logging
 from typing import Protocol
 
 from service.clock import Clock
-from service.core import errors
+from service.core import errors, roles
 from service.core.changes import Changes
 from service.core.commands import ConferenceRef, CreateCommand
 from service.core.model import (
@@ -33,6 +33,7 @@ from service.core.model import (
     EventType,
     Participant,
     ParticipantStatus,
+    Role,
     new_sid,
 )
 from service.core.ports.carrier import CallTarget, Carrier, Kick, PlaceCall, Placed
@@ -72,27 +73,36 @@ def call_key(cmd: CreateCommand) -> str:
 
 
 async def decide(
-    tx: WriteTransaction, cmd: CreateCommand, now: float, conference_sid: str | None
+    tx: WriteTransaction,
+    cmd: CreateCommand,
+    now: float,
+    conference_sid: str | None,
+    whisper_limit: int | None = None,
 ) -> tuple[Conference, bool]:
     """The conference this Create joins and whether it is new; raises when it
     may not join. `conference_sid` is the SID a new conference gets (chosen by
-    the first decision, so the carrier's conference is named after it)."""
+    the first decision, so the carrier's conference is named after it);
+    whisper_limit: the carrier's (service.core.roles)."""
+    wanted = roles.Wanted(cmd.role, cmd.whisper_targets)
+    roles.check_shape(wanted, whisper_limit, None)
     existing = await find_conference(tx, cmd.conference)
     count = label_taken = 0
-    coach_target = None
+    targets: list[tuple[str, Participant | None]] = []
     if existing is not None:
         count = await tx.count_active(existing.sid)
         if cmd.label is not None:
             label_taken = await tx.active_label_taken(existing.sid, cmd.label)
-        if cmd.coaching and cmd.call_sid_to_coach:
-            coach_target = await tx.active_participant(existing.sid, cmd.call_sid_to_coach)
+        for target in cmd.whisper_targets:
+            targets.append((target, await tx.active_participant(existing.sid, target)))
     conf = _conference_for_create(existing, cmd, now, conference_sid)
     if count >= conf.max_participants:
         raise errors.conference_full(conf.sid, conf.max_participants)
     if label_taken:
         raise errors.label_in_use(cmd.label or "")
-    if cmd.coaching and cmd.call_sid_to_coach:
-        check_coach_target(coach_target, cmd.call_sid_to_coach, None)
+    if existing is None and cmd.whisper_targets:
+        raise errors.coach_target_absent(cmd.whisper_targets[0])  # a new conference is empty
+    for target, found in targets:
+        roles.check_target(found, target)
     return conf, existing is None
 
 
@@ -111,11 +121,13 @@ def place_call(cmd: CreateCommand, key: str, conference_sid: str) -> PlaceCall:
         to_endpoint=cmd.to_endpoint,
         timeout_seconds=cmd.timeout,
         time_limit_seconds=cmd.time_limit,
-        muted=cmd.muted,
+        muted=_muted(cmd),
         start_conference_on_enter=cmd.start_conference_on_enter,
         end_conference_on_exit=cmd.end_conference_on_exit,
-        coaching=cmd.coaching,
-        call_sid_to_coach=cmd.call_sid_to_coach if cmd.coaching else None,
+        coaching=cmd.role is Role.WHISPER,
+        call_sid_to_coach=_coached(cmd),
+        role=cmd.role,
+        whisper_targets=cmd.whisper_targets,
         wait_url=cmd.wait_url,
         wait_method=cmd.wait_method,
         max_participants=cmd.max_participants,
@@ -139,9 +151,11 @@ def participant(cmd: CreateCommand, conf: Conference, call_sid: str, now: float)
         date_created=now,
         date_updated=now,
         revision=0,
-        muted=cmd.muted,
-        coaching=cmd.coaching,
-        call_sid_to_coach=cmd.call_sid_to_coach if cmd.coaching else None,
+        muted=_muted(cmd),
+        coaching=cmd.role is Role.WHISPER,
+        call_sid_to_coach=_coached(cmd),
+        role=cmd.role,
+        whisper_targets=cmd.whisper_targets,
         start_conference_on_enter=cmd.start_conference_on_enter,
         end_conference_on_exit=cmd.end_conference_on_exit,
         wait_url=cmd.wait_url,
@@ -150,6 +164,7 @@ def participant(cmd: CreateCommand, conf: Conference, call_sid: str, now: float)
         time_limit=cmd.time_limit,
         settings=dict(cmd.settings),
         status_callback=cmd.status_callback,
+        attributes=dict(cmd.attributes),
     )
 
 
@@ -176,15 +191,20 @@ def _conference_for_create(
         settings=dict(cmd.conference_settings),
         status_callback=cmd.conference_status_callback,
         region=cmd.region,
+        alerts=cmd.alerts,
+        empty_since=now,
+        no_agent_since=now,
     )
 
 
-def check_coach_target(found: Participant | None, target: str, coach: str | None) -> None:
-    """The coached participant must be another active one, not on hold."""
-    if found is None or target == coach:
-        raise errors.coach_target_absent(target)
-    if found.hold:
-        raise errors.coach_target_on_hold(target)
+def _muted(cmd: CreateCommand) -> bool:
+    """A monitor is muted (service.core.roles, Rule 2)."""
+    return True if cmd.role is Role.MONITOR else cmd.muted
+
+
+def _coached(cmd: CreateCommand) -> str | None:
+    """A whisper's first target: its Twilio view, call_sid_to_coach."""
+    return cmd.whisper_targets[0] if cmd.role is Role.WHISPER else None
 
 
 class CreateChange(Change[Created | None]):
@@ -197,9 +217,11 @@ class CreateChange(Change[Created | None]):
     # named, once).
     locks_in_process = False
 
-    def __init__(self, cmd: CreateCommand, clock: Clock) -> None:
+    def __init__(self, cmd: CreateCommand, clock: Clock, whisper_limit: int | None) -> None:
         self.cmd = cmd
         self.clock = clock
+        # The carrier's (service.core.roles, Rule 3).
+        self.whisper_limit = whisper_limit
         self.account_sid = cmd.conference.account_sid
         self.locks = tuple(
             f"{kind}:{value}"
@@ -227,7 +249,9 @@ class CreateChange(Change[Created | None]):
             if repeat is not None:
                 return Decided((repeat, None), None)
             self.now = self.clock.now()
-            self.conference, self.new = await decide(tx, self.cmd, self.now, None)
+            self.conference, self.new = await decide(
+                tx, self.cmd, self.now, None, self.whisper_limit
+            )
             self.key = call_key(self.cmd)
             step = place_call(self.cmd, self.key, self.conference.sid)
             return Decided(None, None, [step], durable=self._placement, then=self._record)
@@ -242,7 +266,7 @@ class CreateChange(Change[Created | None]):
             return Decided((repeat, None), None)
         self.now = self.clock.now()
         joined, new = await decide(
-            tx, self.cmd, self.now, self.conference.sid if self.new else None
+            tx, self.cmd, self.now, self.conference.sid if self.new else None, self.whisper_limit
         )
         if joined.sid != self.conference.sid:
             # Placed into another conference's carrier conference: ended, then

@@ -266,13 +266,14 @@ def request_id_reused() -> RollcallError:
     )
 
 
-def rate_limited(message: str = "Too Many Requests") -> RollcallError:
+def rate_limited(message: str = "Too Many Requests", retry_after_seconds: int = 1) -> RollcallError:
     return RollcallError(
         Code.RESOURCE_EXHAUSTED,
         "RATE_LIMITED",
         message,
         twilio_code=20429,
         http_status=429,
+        metadata={"retry_after_seconds": str(retry_after_seconds)},
     )
 
 
@@ -328,7 +329,7 @@ def watcher_limit(limit: int) -> RollcallError:
         f"at most {limit} concurrent watchers per account",
         twilio_code=20429,
         http_status=429,
-        metadata={"limit": str(limit)},
+        metadata={"limit": str(limit), "retry_after_seconds": "1"},
     )
 
 

@@ -87,6 +87,21 @@ class LeaveReason(enum.StrEnum):
     PARTICIPANT_ADD_FAILED = "participant_add_failed"
 
 
+class Role(enum.StrEnum):
+    """A participant's supervisor role (Rollcall's words; Twilio has only coaching).
+
+    none: an ordinary participant. monitor: hears everyone, heard by no one.
+    whisper: hears everyone, heard only by its whisper targets (Twilio's
+    Coaching with CallSidToCoach is a whisper to one target). barge: hears and
+    is heard by everyone.
+    """
+
+    NONE = "none"
+    MONITOR = "monitor"
+    WHISPER = "whisper"
+    BARGE = "barge"
+
+
 class ConferenceStatus(enum.StrEnum):
     INIT = "init"
     IN_PROGRESS = "in-progress"
@@ -115,6 +130,21 @@ class EventType(enum.StrEnum):
     ANNOUNCEMENT_FAILED = "announcement-fail"
     CONFERENCE_STARTED = "conference-start"
     CONFERENCE_ENDED = "conference-end"
+    # Rollcall's own: the participant's supervisor role (or its whisper
+    # targets) changed; one event carries the whole change, muted and
+    # coaching included.
+    PARTICIPANT_ROLE_CHANGED = "participant-role"
+    # Rollcall's own: the participant moved to another conference (out: in
+    # the conference it left; in: in the one it joined); the two events of
+    # one move share its Move.
+    PARTICIPANT_MOVED_OUT = "participant-moved-out"
+    PARTICIPANT_MOVED_IN = "participant-moved-in"
+    # Rollcall's own (issue 24): the carrier's speech reports, coalesced, and
+    # the answering-machine result once known.
+    PARTICIPANT_SPEAKING = "participant-speaking"
+    PARTICIPANT_ANSWERED_BY = "participant-answered-by"
+    # An alert of the conference's timers (service.core.alerts).
+    CONFERENCE_ALERT = "conference-alert"
     # Personal fields were redacted (erased, or past their retention).
     PARTICIPANT_REDACTED = "participant-redacted"
 
@@ -183,6 +213,58 @@ class StatusCallback:
         )
 
 
+class AlertKind(enum.StrEnum):
+    HOLD = "hold"
+    DURATION = "duration"
+    EMPTY = "empty"
+    NO_AGENT = "no-agent"
+
+
+@dataclasses.dataclass(frozen=True)
+class AlertRules:
+    """A conference's alert thresholds in seconds (0: off), service.core.alerts."""
+
+    hold_seconds: float = 0.0
+    duration_seconds: float = 0.0
+    empty_seconds: float = 0.0
+    no_agent_seconds: float = 0.0
+    # Who counts as an agent: `key=value` on the participant's attributes.
+    agent_attribute: str = "role=agent"
+    # A duration, empty or no-agent alert also ends the conference.
+    end_conference: bool = False
+
+    @property
+    def any(self) -> bool:
+        return any(
+            (self.hold_seconds, self.duration_seconds, self.empty_seconds, self.no_agent_seconds)
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> AlertRules:
+        return cls(**data)
+
+
+@dataclasses.dataclass(frozen=True)
+class Alert:
+    """One alert: what crossed its threshold, since when (and whose hold)."""
+
+    kind: AlertKind
+    threshold_seconds: float
+    since: float
+    call_sid: str | None = None
+    ends_conference: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Alert:
+        return cls(**{**data, "kind": AlertKind(data["kind"])})
+
+
 @dataclasses.dataclass
 class Conference:
     sid: str
@@ -207,6 +289,16 @@ class Conference:
     # and why it failed, when the carrier said (ReasonAnnouncementFailed).
     announce_url: str | None = None
     announcement_failure: str | None = None
+    # Alerts (service.core.alerts): the rules, fixed at creation, and the
+    # alerts already fired, one key per crossing.
+    alerts: AlertRules | None = None
+    alerts_fired: list[str] = dataclasses.field(default_factory=list)
+    # Who is connected (service.core.presence): how many, how many agents, and
+    # since when none is (None: someone is, or a row from before they were kept).
+    present: int = 0
+    agents: int = 0
+    empty_since: float | None = None
+    no_agent_since: float | None = None
 
     @property
     def active(self) -> bool:
@@ -216,11 +308,17 @@ class Conference:
         # Shallow on purpose (dataclasses.asdict deep-copies): callers serialize it.
         data = {name: getattr(self, name) for name in _field_names(type(self))}
         data["status_callback"] = self.status_callback.to_dict()
+        data["alerts"] = None if self.alerts is None else self.alerts.to_dict()
+        data["alerts_fired"] = list(self.alerts_fired)
         return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Conference:
         values = dict(data)
+        if values.get("alerts") is not None:
+            values["alerts"] = AlertRules.from_dict(values["alerts"])
+        if "alerts_fired" in values:
+            values["alerts_fired"] = list(values["alerts_fired"])
         if "status_callback" in values:
             values["status_callback"] = StatusCallback.from_dict(values["status_callback"])
         else:  # a row written before typed settings: lift them from the bag
@@ -252,6 +350,10 @@ class Participant:
     hold: bool = False
     coaching: bool = False
     call_sid_to_coach: str | None = None
+    # The supervisor role; coaching and call_sid_to_coach are its Twilio view
+    # (coaching: the role is whisper; call_sid_to_coach: its first target).
+    role: Role = Role.NONE
+    whisper_targets: tuple[str, ...] = ()
     start_conference_on_enter: bool = True
     end_conference_on_exit: bool = False
     beep_on_exit: bool = True
@@ -288,6 +390,31 @@ class Participant:
     settings: dict[str, Any] = dataclasses.field(default_factory=dict)
     # Order of creation within the store; the List order and page cursor.
     seq: int = 0
+    # Clocks (service.core.clocks): a total of closed intervals in seconds,
+    # and when the open one began (None: none open). Kept by Changes.emit.
+    queue_seconds: float = 0.0
+    queue_since: float | None = None
+    ring_seconds: float = 0.0
+    ring_since: float | None = None
+    talk_seconds: float = 0.0
+    talk_since: float | None = None
+    hold_count: int = 0
+    hold_seconds: float = 0.0
+    hold_since: float | None = None
+    mute_count: int = 0
+    mute_seconds: float = 0.0
+    mute_since: float | None = None
+    # The status status_since dates (clocks' own bookkeeping).
+    status_since: float | None = None
+    clocked_status: str = ""
+    # Speech, from the carrier's reports (coalesced, service.core.speech).
+    speaking: bool = False
+    last_spoke_at: float | None = None
+    # The tenant's key/value attributes (service.core.attributes); never sent
+    # to the carrier.
+    attributes: dict[str, str] = dataclasses.field(default_factory=dict)
+    # What it counts for in its conference's presence ("", "present", "agent").
+    presence: str = ""
 
     @property
     def active(self) -> bool:
@@ -314,8 +441,26 @@ class Participant:
             )
         values["status"] = ParticipantStatus(values["status"])
         values["call_status"] = CallStatus(values["call_status"])
+        if "role" in values:
+            values["role"] = Role(values["role"])
+            values["whisper_targets"] = tuple(values.get("whisper_targets") or ())
+        elif values.get("coaching") and values.get("call_sid_to_coach"):
+            # A row written before roles: a coach whispers to its one target.
+            values["role"] = Role.WHISPER
+            values["whisper_targets"] = (values["call_sid_to_coach"],)
         values["leave_reason"] = LeaveReason(values.get("leave_reason", ""))
+        if values.get("attributes"):
+            values["attributes"] = dict(values["attributes"])
         return cls(**values)
+
+
+@dataclasses.dataclass(frozen=True)
+class Move:
+    """One move of a participant: its id, and the conferences it left and joined."""
+
+    id: str
+    from_conference: str
+    to_conference: str
 
 
 @dataclasses.dataclass(frozen=True)
@@ -331,9 +476,12 @@ class Event:
     participant: Participant | None = None
     # Who caused it (None: an event recorded before actors were).
     actor: Actor | None = None
+    # A CONFERENCE_ALERT's alert.
+    alert: Alert | None = None
+    move: Move | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "conference_sid": self.conference_sid,
             "account_sid": self.account_sid,
             "revision": self.revision,
@@ -342,12 +490,16 @@ class Event:
             "conference": self.conference.to_dict(),
             "participant": None if self.participant is None else self.participant.to_dict(),
             "actor": None if self.actor is None else self.actor.to_dict(),
+            "alert": None if self.alert is None else self.alert.to_dict(),
+            "move": None if self.move is None else dataclasses.asdict(self.move),
         }
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Event:
         participant = data.get("participant")
         actor = data.get("actor")
+        move = data.get("move")
         return cls(
             conference_sid=data["conference_sid"],
             account_sid=data["account_sid"],
@@ -357,4 +509,6 @@ class Event:
             conference=Conference.from_dict(data["conference"]),
             participant=None if participant is None else Participant.from_dict(participant),
             actor=None if actor is None else Actor.from_dict(actor),
+            alert=Alert.from_dict(data["alert"]) if data.get("alert") else None,
+            move=None if move is None else Move(**move),
         )

@@ -15,8 +15,12 @@ Rule 4: reads and writes of another account's resources answer not found, as
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import logging
+from collections.abc import Sequence
 
-from service.core import create, errors, rules, update
+from service.core import bulk, create, errors, rules, update
+from service.core import move as moves
 from service.core.changes import Changes
 from service.core.commands import ConferenceRef, CreateCommand, UpdateCommand
 from service.core.create import Created, find_conference
@@ -25,6 +29,8 @@ from service.core.ports.carrier import CallTarget, Kick, Update
 from service.core.ports.store import Page, ParticipantFilter, WriteTransaction
 from service.core.reports import read_roster
 from service.core.runtime import Change, Decided, Runtime
+
+log = logging.getLogger("rollcall.core")
 
 
 class Participants:
@@ -66,12 +72,17 @@ class Participants:
 
     async def create(self, cmd: CreateCommand) -> Created:
         """Returns the participant and its queue time in ms (None on a repeat)."""
+        if cmd.alerts is None:
+            defaults = self.runtime.alert_defaults
+            rules = defaults.get(cmd.conference.account_sid) or defaults.get("*")
+            if rules is not None:
+                cmd = dataclasses.replace(cmd, alerts=rules)
         self.runtime.carrier.check(cmd.conference.account_sid, cmd.from_endpoint, cmd.to_endpoint)
         return await self.runtime.changes.run(lambda: self._create(cmd))
 
     async def _create(self, cmd: CreateCommand) -> Created:
         rt = self.runtime
-        change = create.CreateChange(cmd, rt.clock)
+        change = create.CreateChange(cmd, rt.clock, rt.carrier.whisper_limit)
         # A report for a call placed but not recorded yet waits for this.
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         rt.placing.add(done)
@@ -89,6 +100,35 @@ class Participants:
     async def update(self, ref: ConferenceRef, key: str, cmd: UpdateCommand) -> Participant:
         change = _UpdateChange(self.runtime, ref, key, cmd)
         return await self.runtime.changes.run(lambda: self.runtime.carry_out(change))
+
+    async def move(self, ref: ConferenceRef, key: str, cmd: moves.MoveCommand) -> moves.Moved:
+        """Move the participant to another conference (service.core.move)."""
+        return await self.runtime.changes.run(lambda: self._move(ref, key, cmd))
+
+    async def _move(self, ref: ConferenceRef, key: str, cmd: moves.MoveCommand) -> moves.Moved:
+        rt = self.runtime
+        for _ in range(moves.ATTEMPTS):
+            planned = await moves.plan(rt.store, ref, key, cmd)
+            change = moves.MoveChange(rt.clock, rt.carrier.whisper_limit, ref, key, cmd, planned)
+            try:
+                return await rt.carry_out(change)
+            except moves.MoveConflict:
+                continue
+            except BaseException:
+                if change.carried:
+                    log.error("a move the carrier made was not recorded: its join report follows")
+                elif not rt.carrier.in_process:
+                    await moves.restore(rt.store, change, rt.clock.now())
+                raise
+        raise errors.carrier_contention()
+
+    async def update_many(
+        self, ref: ConferenceRef, cmd: bulk.BulkCommand
+    ) -> Sequence[bulk.Outcome]:
+        """Mute, unmute, hold or unhold many participants (service.core.bulk)."""
+        rt = self.runtime
+        change = bulk.BulkChange(rt.clock, ref, cmd, rt.carrier.reports_announcements)
+        return await rt.changes.run(lambda: rt.carry_out(change))
 
     async def delete(self, ref: ConferenceRef, key: str, etag: str) -> Participant:
         change = _DeleteChange(self.runtime, ref, key, etag)
@@ -135,6 +175,7 @@ class _UpdateChange(_ParticipantChange):
             p,
             self.cmd,
             announcement_reported=self.runtime.carrier.reports_announcements,
+            whisper_limit=self.runtime.carrier.whisper_limit,
         )
         if not effects:
             return Decided(p, ch)

@@ -11,13 +11,20 @@ Rule 2: a report for a call whose Create is between placing and recording
         answer after the Create has finished) still waits; a report about
         another tenant's call, or a call Rollcall does not know, changes
         nothing.
-Rule 3: call progress goes through the conference rules, a participant-leave
+Rule 3: a conference event from a carrier conference other than the one the
+        call is recorded in is about a call that moved (service.core.move):
+        the join into the conference it moved to names that carrier
+        conference for it; anything else from elsewhere (the leave from the
+        one it left, that conference's end) changes nothing.
+Rule 4: call progress goes through the conference rules, a participant-leave
         with the carrier's reason; conference events Rollcall did not cause
         are emitted like any other change; conference-wide reports (no
         CallSid) are conference_reports'.
 Rule 4: a report acts as the carrier (service.core.actors), unless the
         caller says otherwise (recovery acts as Rollcall's recovery rule); a
         carrier callback keeps the addresses its face saw.
+Rule 5: speech reports do not go through here one by one: they are noted
+        and published coalesced (service.core.speech).
 """
 
 from __future__ import annotations
@@ -26,7 +33,7 @@ import asyncio
 import logging
 from collections.abc import Sequence
 
-from service.core import actors, carrier_reports, conference_reports, rules
+from service.core import actors, carrier_reports, conference_reports, rules, speech
 from service.core.changes import Changes
 from service.core.model import (
     CallStatus,
@@ -48,14 +55,20 @@ log = logging.getLogger("rollcall.core")
 
 
 class Reports:
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(
+        self, runtime: Runtime, speaking_interval: float = speech.DEFAULT_INTERVAL
+    ) -> None:
         self.runtime = runtime
+        self.speech = speech.Speech(runtime, speaking_interval)
 
     async def on_report(
         self, report: Report, token: str | None = None, accounts: frozenset[str] | None = None
     ) -> None:
         """Apply a carrier report; `accounts`: the Rollcall accounts it may
-        touch (None: any)."""
+        touch (None: any). Speech reports are coalesced (Rule 4)."""
+        if isinstance(report, ConferenceReport) and report.event in speech.SPEECH:
+            await self.speech.note(report, accounts)
+            return
         await apply(self.runtime, report, token, accounts)
 
 
@@ -125,7 +138,7 @@ class _ReportChange(Change[set[asyncio.Future[None]] | None]):
                 ordered = rt.carrier.in_process and token is None
                 ch = await _call_report(tx, p, report, ordered=ordered, now=rt.clock.now())
             else:
-                ch = await _conference_report(tx, p, report)
+                ch = await _conference_report(tx, p, report, rt.clock.now())
         if token is not None:
             await tx.record_carrier_callback(token, rt.clock.now())
         return Decided(None, ch)
@@ -152,19 +165,29 @@ async def _call_report(
         p.sip_response_code = report.sip_response_code
     steps = [status.progress() for status in (*report.passed, report.status)]
     ch = await _progress(tx, p, steps, report.timestamp)
-    if detected and (ch is None or not ch.events):
-        # The step was already taken (a participant-join came first): the
-        # detection is a change of its own.
-        conf = await tx.conference(p.account_sid, p.conference_sid)
-        assert conf is not None
-        ch = Changes(conf, max(report.timestamp, p.date_updated))
-        ch.emit(EventType.PARTICIPANT_MODIFIED, p)
+    if detected:
+        if ch is None:
+            # The step was already taken (a participant-join came first): the
+            # detection is a change of its own.
+            conf = await tx.conference(p.account_sid, p.conference_sid)
+            assert conf is not None
+            ch = Changes(conf, max(report.timestamp, p.date_updated))
+        # One event says it is known, after the step it came with.
+        ch.emit(EventType.PARTICIPANT_ANSWERED_BY, p)
     return ch
 
 
 async def _conference_report(
-    tx: WriteTransaction, p: Participant, report: ConferenceReport
+    tx: WriteTransaction, p: Participant, report: ConferenceReport, now: float
 ) -> Changes | None:
+    carrier = await tx.carrier_call(p.call_sid)
+    if carrier is not None and carrier[0] != report.conference_sid:
+        # Rule 3: the call moved. Its join where it arrived names the carrier
+        # conference effects must go to from now on.
+        joined = report.event is ConferenceEvent.PARTICIPANT_JOIN
+        if joined and report.rollcall_conference == carrier[0]:
+            await tx.save_carrier_call(p.call_sid, report.conference_sid, carrier[1], now)
+        return None
     scope = f"{report.conference_sid}/{p.call_sid}"
     if carrier_reports.is_stale(await tx.carrier_event_sequence(scope), report.sequence_number):
         return None

@@ -10,7 +10,9 @@ Rule 3: an in-process carrier acts inside the transaction; a remote one
         effects are carried out, and the change is decided again on fresh
         state, asking the carrier only for what it has not carried out yet.
 Rule 4: a change whose subject keeps changing meanwhile is refused ABORTED
-        after ROUNDS rounds.
+        after ROUNDS rounds. A change over many participants may go on
+        without the steps the carrier refused (Change.refused): it is decided
+        again without them, so only what the carrier did is recorded.
 Rule 5: after the commit, and only then, the calls the change ended are hung
         up at the carrier (a failure is logged: the record stands), unless
         the carrier ends them itself (ends_conference_calls), then its events
@@ -21,7 +23,9 @@ Rule 6: the changes of one subject (a participant, a conference name) are
 Rule 7: when the carrier answers that a change's call has left its conference
         (errors.call_gone), the change is refused with that answer, never
         recorded as done, and the participant is ended first, as a change of
-        its own, as the carrier says (call_gone, see lost_calls).
+        its own, as the carrier says (call_gone, see lost_calls); a change
+        that goes on without a refused step (Change.refused, a bulk update)
+        is recorded first, and each such participant ended after it.
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ from typing import Generic, TypeVar
 from service.clock import Clock
 from service.core import background, errors
 from service.core.changes import Changes, apply
+from service.core.model import AlertRules
 from service.core.personal import NumberHasher
 from service.core.ports.carrier import (
     CallTarget,
@@ -67,13 +72,16 @@ class Decided(Generic[T]):
     """A change, decided: its answer, what to write (None: nothing), the steps
     the carrier must carry out first, what must be durable before a remote
     carrier acts (`durable`), and how to finish in the same transaction once
-    an in-process carrier has acted (`then`, instead of deciding again)."""
+    an in-process carrier has acted (`then`, instead of deciding again).
+    `more`: the changes to other conferences written in the same transaction
+    (a move writes one revision in each of two conferences)."""
 
     answer: T
     changes: Changes | None
     steps: Sequence[Step] = ()
     durable: Callable[[WriteTransaction], Awaitable[None]] | None = None
     then: Callable[[WriteTransaction], Awaitable[Decided[T]]] | None = None
+    more: Sequence[Changes] = ()
 
 
 class Change(abc.ABC, Generic[T]):
@@ -92,6 +100,11 @@ class Change(abc.ABC, Generic[T]):
 
     def carried_out(self, step: Step, placed: Placed | None) -> None:
         """The carrier carried out `step` (`placed`: the call it placed)."""
+
+    def refused(self, step: Step, error: errors.RollcallError) -> bool:
+        """The carrier refused `step`: True when the change goes on without it
+        (a command over many participants), False (the default) to fail."""
+        return False
 
 
 class _CarrierFirst(Exception):
@@ -120,6 +133,8 @@ class Runtime:
         self.placing: set[asyncio.Future[None]] = set()
         # Ends the participant of a call the carrier says is gone (Rule 7).
         self.call_gone: Callable[[CallTarget], Awaitable[None]] = _nothing_to_end
+        # Alert rules of new conferences that name none: by account SID, "*" for all.
+        self.alert_defaults: dict[str, AlertRules] = {}
         self._locks: dict[tuple[str, str], asyncio.Lock] = {}
 
     def lock(self, account: str, name: str) -> asyncio.Lock:
@@ -137,35 +152,42 @@ class Runtime:
         for lock in locks:
             await lock.acquire()
         left: _Gone | None = None
+        ended: list[CallTarget] = []
         try:
-            decided = await self._rounds(change)
-            if decided.changes is not None:
-                await self.committed(decided.changes)
+            decided = await self._rounds(change, ended)
+            written = [decided.changes] if decided.changes is not None else []
+            if written or decided.more:
+                await self.committed(*written, *decided.more)
         except _Gone as gone:
             left = gone
         finally:
             for lock in reversed(locks):
                 lock.release()
+        for target in ended:
+            await self.call_gone(target)  # Rule 7, after what went on without it
         if left is not None:
             # Rule 7: the participant ends as its own change, then the refusal.
             await self.call_gone(left.target)
             raise left.error
         return decided.answer
 
-    async def committed(self, ch: Changes) -> None:
-        """What a commit promises (Rule 5): hangups, then the announcement."""
-        kicks = () if self.carrier.ends_conference_calls else ch.kicks
-        for target in kicks:
-            try:
-                await self.carrier.apply(Kick(target))
-            except Exception:
-                log.exception(
-                    "carrier hangup failed after commit", extra={"call_sid": target.call_sid}
-                )
-        if ch.events:
-            self.feed.publish(ch.events)
+    async def committed(self, *written: Changes) -> None:
+        """What a commit promises (Rule 5): hangups, then the announcement (of
+        every conference the commit changed, together)."""
+        for ch in written:
+            kicks = () if self.carrier.ends_conference_calls else ch.kicks
+            for target in kicks:
+                try:
+                    await self.carrier.apply(Kick(target))
+                except Exception:
+                    log.exception(
+                        "carrier hangup failed after commit", extra={"call_sid": target.call_sid}
+                    )
+        events = [event for ch in written for event in ch.events]
+        if events:
+            self.feed.publish(events)
 
-    async def _rounds(self, change: Change[T]) -> Decided[T]:
+    async def _rounds(self, change: Change[T], gone: list[CallTarget]) -> Decided[T]:
         in_process = self.carrier.in_process
         done: set[object] = set()
         for round_ in range(ROUNDS):
@@ -182,19 +204,39 @@ class Runtime:
                         outside = pending
                     else:
                         for step in pending:
-                            change.carried_out(step, await self._step(step))
+                            await self._carry(change, step, gone)
                         if pending and decided.then is not None:
                             decided = await decided.then(tx)
                         if decided.changes is not None:
                             await apply(tx, decided.changes, self.numbers)
+                        for more in decided.more:
+                            await apply(tx, more, self.numbers)
             except _CarrierFirst as first:
                 outside = first.steps
             if not outside:
                 return decided
             for step in outside:
-                change.carried_out(step, await self._step(step))
-                done.update(_parts(step))
+                if await self._carry(change, step, gone):
+                    done.update(_parts(step))
         raise errors.carrier_contention()
+
+    async def _carry(self, change: Change[T], step: Step, gone: list[CallTarget]) -> bool:
+        """Carry `step` out; False when the carrier refused it and the change
+        goes on without it (Change.refused). A step whose call is gone and
+        that the change goes on without adds its call to `gone` (Rule 7)."""
+        try:
+            placed = await self._step(step)
+        except errors.RollcallError as error:
+            if not change.refused(step, error):
+                raise
+            return False
+        except _Gone as left:
+            if not change.refused(step, left.error):
+                raise
+            gone.append(left.target)
+            return False
+        change.carried_out(step, placed)
+        return True
 
     async def _step(self, step: Step) -> Placed | None:
         if isinstance(step, PlaceCall):

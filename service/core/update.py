@@ -4,31 +4,33 @@ events they make and the effects the carrier must carry out.
 Rule 1: only a value that differs from the participant's current one is a change
         (an event, and an effect when it touches the media); an announce_url is
         always one (played again, even when the same).
-Rule 2: an ended participant is refused (FAILED_PRECONDITION); a coach needs
-        another active participant, not on hold, to coach.
+Rule 2: an ended participant is refused (FAILED_PRECONDITION); a role and its
+        whisper targets follow service.core.roles (Twilio's coaching is a
+        whisper to one target).
 Rule 3: `decide` can run again on fresher state (after the carrier has acted) and
         yields what still differs; nothing here writes or calls the carrier.
 Rule 4: no setting is recorded without taking effect at the carrier: the hold
         music (hold_url, hold_method) and announce_method stored on the
         participant go with its next hold or announcement, and new hold music
         for a call already held is sent at once, with Hold.
+Rule 5: attributes merge or are replaced (service.core.attributes); a change
+        of them is a participant-modify with no effect at the carrier.
 """
 
 from __future__ import annotations
 
-from service.core import errors
+from service.core import attributes, errors, roles
 from service.core.changes import Changes
 from service.core.commands import UpdateCommand
-from service.core.create import check_coach_target
-from service.core.model import Conference, EventType, Participant
+from service.core.model import Conference, EventType, Participant, Role
 from service.core.ports.carrier import (
     Announce,
     BeepOnExit,
-    Coach,
     EndConferenceOnExit,
     Hold,
     Mute,
     ParticipantChange,
+    SetRole,
     Wait,
 )
 from service.core.ports.store import WriteTransaction
@@ -53,17 +55,26 @@ async def decide(
     cmd: UpdateCommand,
     *,
     announcement_reported: bool,
+    whisper_limit: int | None,
 ) -> tuple[ParticipantChange, ...]:
     """Change `p` as `cmd` says, emitting into `ch`; returns the carrier effects.
 
     announcement_reported: the carrier reports an announcement's end (then
     ANNOUNCEMENT_ENDED comes from that report, not from here).
+    whisper_limit: the carrier's (more whisper targets are refused).
     """
     if not p.active:
         raise errors.participant_not_active(p.call_sid)
     effects: list[ParticipantChange] = []
-    coaching, coach_target = await _coaching(tx, conf, p, cmd)
-    if cmd.muted is not None and cmd.muted != p.muted:
+    wanted = await _role(tx, conf, p, cmd, whisper_limit)
+    if wanted is not None:
+        muted = roles.muted_after(p.role, wanted.role, p.muted, cmd.muted)
+        roles.apply(p, wanted, muted)
+        effects.append(SetRole(wanted.role, wanted.whisper_targets, muted))
+        ch.emit(EventType.PARTICIPANT_ROLE_CHANGED, p)
+    elif p.role is Role.MONITOR and cmd.muted is False:
+        raise roles.role_forbids_unmute()
+    elif cmd.muted is not None and cmd.muted != p.muted:
         p.muted = cmd.muted
         effects.append(Mute(p.muted))
         ch.emit(EventType.PARTICIPANT_MUTED if p.muted else EventType.PARTICIPANT_UNMUTED, p)
@@ -87,10 +98,13 @@ async def decide(
     if music and p.hold:
         # Rule 4: new hold music for a held call is sent with Hold, to take effect now.
         effects.append(_hold(p))
-    if (coaching, coach_target) != (p.coaching, p.call_sid_to_coach):
-        p.coaching, p.call_sid_to_coach = coaching, coach_target
-        modified = True
-        effects.append(Coach(coaching, coach_target))
+    if cmd.attributes is not None or cmd.replace_attributes:
+        changed = attributes.merged(
+            p.attributes, cmd.attributes or {}, replace=cmd.replace_attributes
+        )
+        if changed != p.attributes:
+            p.attributes = changed  # Rollcall's record only: no carrier effect
+            modified = True
     if modified:
         ch.emit(EventType.PARTICIPANT_MODIFIED, p)
     if cmd.announce_url:
@@ -103,10 +117,38 @@ async def decide(
     return tuple(dict.fromkeys(effects))
 
 
-async def _coaching(
-    tx: WriteTransaction, conf: Conference, p: Participant, cmd: UpdateCommand
-) -> tuple[bool, str | None]:
-    """Whether `p` coaches after the update, and whom (checked to be coachable)."""
+async def _role(
+    tx: WriteTransaction,
+    conf: Conference,
+    p: Participant,
+    cmd: UpdateCommand,
+    whisper_limit: int | None,
+) -> roles.Wanted | None:
+    """The role `cmd` asks for, checked; None when the role stays as it is."""
+    twilio = cmd.coaching is not None or cmd.call_sid_to_coach is not None
+    wanted: roles.Wanted | None
+    if cmd.role is not None:
+        if twilio:
+            raise errors.invalid_field("role", "set either role or coaching, not both")
+        wanted = roles.Wanted(cmd.role, cmd.whisper_targets)
+    elif twilio:
+        wanted = _coaching(p, cmd)
+        if wanted is None:
+            return None
+    else:
+        return None
+    if wanted == roles.Wanted(p.role, p.whisper_targets):
+        return None
+    roles.check_shape(wanted, whisper_limit, p.call_sid)
+    for target in wanted.whisper_targets:
+        if target not in p.whisper_targets or p.role is not Role.WHISPER:
+            roles.check_target(await tx.active_participant(conf.sid, target), target)
+    return wanted
+
+
+def _coaching(p: Participant, cmd: UpdateCommand) -> roles.Wanted | None:
+    """Twilio's Coaching / CallSidToCoach as a role; None: the role stays (a
+    Coaching=false for a participant that does not whisper)."""
     coaching = p.coaching if cmd.coaching is None else cmd.coaching
     coach_target = p.call_sid_to_coach
     if cmd.call_sid_to_coach is not None:
@@ -114,15 +156,12 @@ async def _coaching(
         if cmd.coaching is None and coach_target:
             coaching = True
     if not coaching:
-        return False, None
+        return roles.Wanted(Role.NONE) if p.role is Role.WHISPER else None
     if not coach_target:
         raise errors.invalid_field("call_sid_to_coach", "required when coaching is true", 16028)
-    if coach_target != p.call_sid_to_coach or not p.coaching:
-        found = None
-        if coach_target != p.call_sid:
-            found = await tx.active_participant(conf.sid, coach_target)
-        check_coach_target(found, coach_target, p.call_sid)
-    return True, coach_target
+    if p.role is Role.WHISPER and cmd.call_sid_to_coach is None:
+        return None  # Coaching=true for a whisper: it stays as it is
+    return roles.Wanted(Role.WHISPER, (coach_target,))
 
 
 def _unless_default(value: str, default: str) -> str | None:

@@ -28,6 +28,7 @@ from aiohttp import http_exceptions, web
 from aiohttp.web_protocol import RequestPayloadError
 
 from service.core.errors import Code, RollcallError
+from service.gateway.forms import twilio_name
 
 log = logging.getLogger(__name__)
 
@@ -113,8 +114,17 @@ def _is_bad_path(error: RollcallError) -> bool:
     )
 
 
+def rest_message(error: RollcallError) -> str:
+    """The error's message, bad fields named by Twilio's parameters (`To`, not
+    `to_endpoint`): REST callers never see proto field names."""
+    by_proto = "; ".join(f"{v.field}: {v.description}" for v in error.violations)
+    if not error.violations or error.message != by_proto:
+        return error.message  # its own words (label_in_use), or no field named
+    return "; ".join(f"{twilio_name(v.field)}: {v.description}" for v in error.violations)
+
+
 def rollcall_error_response(error: RollcallError, request: web.Request) -> ErrorResponse:
-    status, code, message = error.http_status, error.twilio_code, error.message
+    status, code, message = error.http_status, error.twilio_code, rest_message(error)
     retry_after = error.metadata.get("retry_after_seconds")
     if status == 429 and retry_after is not None and retry_after.isdigit():
         return error_response(status, code, message, {"Retry-After": retry_after})

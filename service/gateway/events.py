@@ -26,6 +26,10 @@ Rule 5: a refusal before the stream starts is an HTTP error (JSON, with its
 Rule 6: a stream ends when its client leaves (noticed at the next write, at
         most a progress interval later), when the service ends it, or when
         the gateway shuts down.
+Rule 7: an event's `data:` is rendered once per replica, not once per
+        stream: an event (a conference's revision) never changes, so its JSON
+        is remembered by conference and revision for the other streams that
+        send it (a floor watched by a thousand browsers).
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ from aiohttp import hdrs, web
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from clients.words import words_by_number
+from rollcall.v1 import enums_pb2, participant_pb2
 from rollcall.v1 import participant_service_pb2 as pb
 from service.core import errors
 from service.core.errors import RollcallError
@@ -58,6 +63,7 @@ _MAX_LABELS = 250
 
 _WORDS = words_by_number(pb.ConferenceEventType.DESCRIPTOR)
 _ACTOR_WORDS = words_by_number(pb.ActorKind.DESCRIPTOR)
+_ROLES = words_by_number(enums_pb2.ParticipantRole.DESCRIPTOR)
 _TYPE_NUMBERS = {
     word: pb.ConferenceEventType.ValueType(number) for number, word in _WORDS.items() if number
 }
@@ -86,25 +92,49 @@ def frame(event: str, data: Any, cursor: str = "", comment: str = "") -> bytes:
     return head.encode() + b"data: " + orjson.dumps(data) + b"\n\n"
 
 
+def participant_data(p: participant_pb2.Participant) -> dict[str, Any]:
+    """Twilio's 15 keys, and Rollcall's own role beside them (this stream is Rollcall's)."""
+    data = render.participant_json(p)
+    data["role"] = _ROLES.get(p.role, "none")
+    data["whisper_targets"] = list(p.whisper_targets)
+    return data
+
+
 def conference_data(snapshot: pb.ConferenceSnapshot) -> dict[str, Any]:
     return {
         "conference": conference_json(snapshot.conference),
         "revision": snapshot.conference.revision,
-        "participants": [render.participant_json(p) for p in snapshot.participants],
+        "participants": [participant_data(p) for p in snapshot.participants],
     }
 
 
 def change_data(event: pb.ConferenceEvent) -> dict[str, Any]:
-    return {
+    data: dict[str, Any] = {
         "type": _WORDS.get(event.type, str(event.type)),
         "revision": event.revision,
         "time": _iso(event.time),
         "conference": conference_json(event.conference),
         "participant": (
-            render.participant_json(event.participant) if event.HasField("participant") else None
+            participant_data(event.participant) if event.HasField("participant") else None
         ),
         "actor": actor_data(event.actor) if event.HasField("actor") else None,
     }
+    if event.move_id:  # the two sides of one move
+        data["move"] = {
+            "id": event.move_id,
+            "from_conference_sid": event.moved_from_conference_sid,
+            "to_conference_sid": event.moved_to_conference_sid,
+        }
+    if event.HasField("alert"):  # a conference-alert's alert
+        a = event.alert
+        data["alert"] = {
+            "kind": words_by_number(pb.AlertKind.DESCRIPTOR).get(a.kind, str(a.kind)),
+            "threshold_seconds": a.threshold_seconds,
+            "since": _iso(a.since),
+            "call_sid": a.call_sid or None,
+            "ends_conference": a.ends_conference,
+        }
+    return data
 
 
 def actor_data(actor: pb.Actor) -> dict[str, Any]:
@@ -120,11 +150,33 @@ def actor_data(actor: pb.Actor) -> dict[str, Any]:
     }
 
 
+class _Rendered:
+    """The `data:` of recent events, by (conference SID, revision) (Rule 7)."""
+
+    def __init__(self, size: int = 1024) -> None:
+        self._size = size
+        self._data: dict[tuple[str, int], bytes] = {}
+
+    def change(self, event: pb.ConferenceEvent) -> bytes:
+        key = (event.conference.conference_sid, event.revision)
+        data = self._data.get(key)
+        if data is None:
+            data = orjson.dumps(change_data(event))
+            if len(self._data) >= self._size:
+                del self._data[next(iter(self._data))]
+            self._data[key] = data
+        return data
+
+
+_RENDERED = _Rendered()
+
+
 def encode(item: pb.WatchAccountResponse) -> bytes:
-    """One item of the account watch as SSE (Rules 1 and 3)."""
+    """One item of the account watch as SSE (Rules 1, 3 and 7)."""
     which = item.WhichOneof("item")
     if which == "event":
-        return frame("change", change_data(item.event), item.cursor)
+        head = f"event: change\nid: {item.cursor}\n" if item.cursor else "event: change\n"
+        return head.encode() + b"data: " + _RENDERED.change(item.event) + b"\n\n"
     if which == "progress":
         return frame("progress", {}, item.cursor, comment="keepalive")
     if which == "conference_snapshot":
@@ -173,6 +225,9 @@ def _watch_request(request: web.Request, account: str) -> pb.WatchAccountRequest
     types: list[pb.ConferenceEventType.ValueType] = []
     for word in query.getall("type", []):
         for part in filter(None, (w.strip() for w in word.split(","))):
+            if part == "all":  # every type, speaking included (named, so it is sent)
+                types.extend(_TYPE_NUMBERS.values())
+                continue
             number = _TYPE_NUMBERS.get(part)
             if number is None:
                 raise errors.invalid_field("type", f"unknown event type {errors.echo(part)!r}")
@@ -180,12 +235,15 @@ def _watch_request(request: web.Request, account: str) -> pb.WatchAccountRequest
     labels = [label for label in query.getall("label", []) if label]
     if len(labels) > _MAX_LABELS:
         raise errors.invalid_field("label", f"at most {_MAX_LABELS} labels")
+    types = list(dict.fromkeys(types))
     return pb.WatchAccountRequest(
         parent=f"accounts/{account}",
         cursor=cursor,
         friendly_name_prefix=query.get("prefix", ""),
         event_types=types,
         participant_labels=labels,
+        # `attribute=role=agent`, repeated (checked upstream, as over gRPC).
+        attributes=[pair for pair in query.getall("attribute", []) if pair],
     )
 
 

@@ -11,6 +11,12 @@ and an empty string as "not given" except where Twilio gives it a meaning
 Rule 3: unknown fields are ignored; every unparseable field is named in one
 INVALID_ARGUMENT (HTTP 400); range and cross-field rules belong to the
 service, so REST and gRPC agree on them.
+Rule 4: Rollcall's own fields, which the Twilio SDKs never send: `Attribute`
+(repeated, each `key=value`) on Create, Update (where `key=` removes the key,
+and `ReplaceAttributes=true` replaces them all) and as a List filter; the
+conference's alerts on Create (`AlertHoldSeconds`, `AlertDurationSeconds`,
+`AlertEmptySeconds`, `AlertNoAgentSeconds`, `AlertAgentAttribute`,
+`AlertEndConference`), checked by the service.
 """
 
 from __future__ import annotations
@@ -61,6 +67,13 @@ class FormField:
         if not self.proto:
             object.__setattr__(self, "proto", _snake(self.wire))
 
+
+# Rollcall's own fields (docs/rest.md), prefixed so no Twilio field can clash
+# and ignored by Twilio itself: the supervisor role and its whisper targets.
+ROLLCALL_ROLE_FIELDS = (
+    FormField("RollcallRole", "role"),
+    FormField("RollcallWhisperTargets", "whisper_targets"),
+)
 
 CREATE_FIELDS: tuple[FormField, ...] = (
     FormField("From", "from_endpoint"),
@@ -113,6 +126,7 @@ CREATE_FIELDS: tuple[FormField, ...] = (
     FormField("CallToken"),
     FormField("ClientNotificationUrl"),
     FormField("CallerDisplayName"),
+    *ROLLCALL_ROLE_FIELDS,
 )
 
 UPDATE_FIELDS: tuple[FormField, ...] = (
@@ -128,6 +142,16 @@ UPDATE_FIELDS: tuple[FormField, ...] = (
     FormField("EndConferenceOnExit"),
     FormField("Coaching"),
     FormField("CallSidToCoach"),
+    *ROLLCALL_ROLE_FIELDS,
+)
+
+# Rollcall's own move route (service.gateway.rollcall_routes): Destination is a
+# conference SID or friendly name of the caller's account.
+MOVE_FIELDS: tuple[FormField, ...] = (
+    FormField("Muted"),
+    FormField("Hold"),
+    FormField("Role", "role"),
+    FormField("WhisperTargets", "whisper_targets"),
 )
 
 # In the order the SDKs send them, which is also the order page URIs repeat them.
@@ -136,6 +160,23 @@ LIST_FILTERS: tuple[FormField, ...] = (
     FormField("Hold"),
     FormField("Coaching"),
 )
+
+# Proto field -> Twilio's parameter, for naming a bad field in a REST error.
+_WIRE_NAMES: dict[str, str] = {}
+for _field in (*CREATE_FIELDS, *UPDATE_FIELDS, *LIST_FILTERS):
+    _WIRE_NAMES.setdefault(_field.proto, _field.wire)
+
+
+def twilio_name(field: str) -> str:
+    """The Twilio parameter a request field comes from (`to_endpoint` -> `To`);
+    a field no form names reads in Twilio's PascalCase (`page_size` -> `PageSize`)."""
+    root, dot, rest = field.partition(".")
+    if root in _WIRE_NAMES:
+        return _WIRE_NAMES[root] + dot + rest
+    if not re.fullmatch(r"[a-z][a-z0-9_]*", root):
+        return field  # already a wire name (a header, a Twilio parameter)
+    return "".join(word.capitalize() for word in root.split("_")) + dot + rest
+
 
 # Twilio's words for each enum of enums.proto, from clients.words; a word is
 # matched case-insensitively (`onenter` is `onEnter`).
@@ -190,6 +231,7 @@ def _bind(message: type[Message], fields: Sequence[FormField]) -> tuple[_Bound, 
 _CREATE = _bind(pb.CreateParticipantRequest, CREATE_FIELDS)
 _UPDATE = _bind(pb.UpdateParticipantRequest, UPDATE_FIELDS)
 _LIST = _bind(pb.ListParticipantsRequest, LIST_FILTERS)
+_MOVE = _bind(pb.MoveParticipantRequest, MOVE_FIELDS)
 
 
 def _enum_word(descriptor: FieldDescriptor, word: str) -> int:
@@ -266,7 +308,59 @@ def parse_create(
 ) -> pb.CreateParticipantRequest:
     request = pb.CreateParticipantRequest(parent=parent, request_id=request_id)
     _fill(request, _CREATE, form)
+    request.attributes.update(_attributes(form))
+    _alerts(request, form)
     return request
+
+
+ATTRIBUTE = "Attribute"
+# Rule 4: the conference's alert rules (ConferenceAlerts), when it is created.
+_ALERT_SECONDS = {
+    "AlertHoldSeconds": "hold_seconds",
+    "AlertDurationSeconds": "duration_seconds",
+    "AlertEmptySeconds": "empty_seconds",
+    "AlertNoAgentSeconds": "no_agent_seconds",
+}
+
+
+def _alerts(request: pb.CreateParticipantRequest, form: MultiMapping[str]) -> None:
+    bad: list[FieldViolation] = []
+    given = False
+    for wire, field in _ALERT_SECONDS.items():
+        values = form.getall(wire, [])
+        if not values or values[-1] == "":
+            continue
+        given = True
+        try:
+            setattr(request.alerts, field, float(values[-1]))
+        except ValueError:
+            bad.append(FieldViolation(wire, "must be a number of seconds"))
+    agent = form.getall("AlertAgentAttribute", [])
+    if agent and agent[-1]:
+        given = True
+        request.alerts.agent_attribute = agent[-1]
+    end = form.getall("AlertEndConference", [])
+    if end and end[-1]:
+        given = True
+        try:
+            request.alerts.end_conference = _parse_boolean(end[-1])
+        except _BadValue as error:
+            bad.append(FieldViolation("AlertEndConference", str(error)))
+    if bad:
+        raise invalid(bad)
+    if not given:
+        request.ClearField("alerts")
+
+
+def _attributes(form: MultiMapping[str]) -> dict[str, str]:
+    """Rule 4: `Attribute=key=value`, repeated; the last value of a key wins."""
+    pairs: dict[str, str] = {}
+    for pair in form.getall(ATTRIBUTE, []):
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise invalid([FieldViolation(ATTRIBUTE, "each must be key=value")])
+        pairs[key] = value
+    return pairs
 
 
 def parse_update(
@@ -274,6 +368,26 @@ def parse_update(
 ) -> pb.UpdateParticipantRequest:
     request = pb.UpdateParticipantRequest(name=name, etag=etag)
     _fill(request, _UPDATE, form)
+    request.attributes.update(_attributes(form))
+    replace = form.getall("ReplaceAttributes", [])
+    if replace:
+        try:
+            request.replace_attributes = _parse_boolean(replace[-1])
+        except _BadValue as bad:
+            raise invalid([FieldViolation("ReplaceAttributes", str(bad))]) from None
+    return request
+
+
+def parse_move(
+    form: MultiMapping[str], *, name: str, account: str, etag: str = ""
+) -> pb.MoveParticipantRequest:
+    destination = form.getall("Destination", [""])[-1]
+    if not destination or "/" in destination:
+        raise invalid([FieldViolation("Destination", "a conference SID or friendly name")])
+    request = pb.MoveParticipantRequest(
+        name=name, destination=f"accounts/{account}/conferences/{destination}", etag=etag
+    )
+    _fill(request, _MOVE, form)
     return request
 
 
@@ -320,4 +434,7 @@ def parse_list(query: MultiMapping[str], *, parent: str) -> ListQuery:
         for bound in _LIST
         if cast(Message, request).HasField(bound.descriptor.name)
     )
+    # Rule 4: checked by the service, as over gRPC.
+    request.attributes.extend(pair for pair in query.getall(ATTRIBUTE, []) if pair)
+    filters += tuple((ATTRIBUTE, pair) for pair in request.attributes)
     return ListQuery(request, filters, page_size, page, page_token)

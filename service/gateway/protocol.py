@@ -14,6 +14,8 @@ Rule 3: a client gets `header_timeout` seconds for a complete request head (from
         connection closes after `idle_timeout` (0 disables one).
 Rule 4: each request says who is calling (service.logins: face rest, the
         client's address) before any route runs.
+Rule 5: every request, refused ones included, is logged, counted and traced
+        once (service.gateway.observe).
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from aiohttp.streams import StreamReader
 
 from service import logins
 from service.config import Settings
-from service.gateway import representation
+from service.gateway import observe, representation
 from service.gateway.errors import (
     INTERNAL_CODE,
     UNAVAILABLE_CODE,
@@ -235,6 +237,9 @@ def outside_middleware(handler: Handler) -> Handler:
     417 quotes the header (and fails with a 500 on bytes that are not text)."""
 
     async def handle(request: web.Request) -> web.StreamResponse:
+        return await observe.observed(request, answer)
+
+    async def answer(request: web.Request) -> web.StreamResponse:
         # Who is calling, for the throttle of failed logins (in this request's task).
         logins.calling(
             "rest",

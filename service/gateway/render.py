@@ -1,9 +1,13 @@
 """Participants and list pages as Twilio's 2010-04-01 JSON.
 
-Rule 1: every participant object has exactly the 15 keys of Twilio's
+Rule 1: every participant object has the 15 keys of Twilio's
 `api.v2010.account.conference.participant` schema, in the spec's order, with
 null where there is no value, real JSON booleans, RFC 2822 dates in +0000 and
 Twilio's status words (clients.words); `uri` is always built from the call SID.
+Then Rollcall's own keys (ROLLCALL_KEYS: clocks, answered_by, speech,
+attributes), which Twilio's SDKs ignore; their times are ISO 8601 UTC with
+microseconds, so a live clock computes exactly (see the proto Participant);
+JSON only (the XML and CSV representations keep Twilio's keys).
 Rule 2: a list page has the `participants` key plus Twilio's meta keys and
 nothing else (the Python SDK finds the records as "the one non-meta key").
 Rule 3: every page URI is relative to the host and repeats the filters, then
@@ -44,6 +48,31 @@ PARTICIPANT_KEYS = (
     "queue_time",
     "uri",
 )
+
+# Rollcall's extension keys, after Twilio's (issue 24).
+_SINCE_KEYS = (
+    "queue_since",
+    "ring_since",
+    "talk_since",
+    "hold_since",
+    "mute_since",
+    "status_since",
+    "last_spoke_at",
+)
+ROLLCALL_KEYS = (
+    "queue_seconds",
+    "ring_seconds",
+    "talk_seconds",
+    "hold_count",
+    "hold_seconds",
+    "mute_count",
+    "mute_seconds",
+    *_SINCE_KEYS,
+    "answered_by",
+    "speaking",
+    "attributes",
+)
+JSON_KEYS = PARTICIPANT_KEYS + ROLLCALL_KEYS
 
 PAGE_KEYS = (
     "participants",
@@ -116,6 +145,7 @@ def participant_json(participant: participant_pb2.Participant) -> dict[str, Any]
         ),
         "queue_time": str(p.queue_time_ms) if p.HasField("queue_time_ms") else None,
         "uri": participant_uri(p) if p.call_sid else None,
+        **rollcall_json(p),
     }
 
 
@@ -123,6 +153,38 @@ def participant_json_bytes(participant: participant_pb2.Participant) -> bytes:
     """The participant's JSON as a response body (UTF-8; what aiohttp's
     json_response would send for participant_json)."""
     return json.dumps(participant_json(participant)).encode()
+
+
+def twilio_only(record: dict[str, Any]) -> dict[str, Any]:
+    """A participant's JSON without Rollcall's keys: the XML and CSV
+    representations keep Twilio's shape (an attribute key need not be a
+    valid element or column name)."""
+    return {key: record[key] for key in PARTICIPANT_KEYS}
+
+
+def iso8601(timestamp: Timestamp) -> str:
+    """`2026-12-07T11:00:00.250000Z`: UTC, always with microseconds."""
+    moment = timestamp.ToDatetime(tzinfo=datetime.UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def rollcall_json(p: participant_pb2.Participant) -> dict[str, Any]:
+    """Rollcall's extension keys (ROLLCALL_KEYS), in order."""
+    data: dict[str, Any] = {
+        "queue_seconds": p.queue_seconds,
+        "ring_seconds": p.ring_seconds,
+        "talk_seconds": p.talk_seconds,
+        "hold_count": p.hold_count,
+        "hold_seconds": p.hold_seconds,
+        "mute_count": p.mute_count,
+        "mute_seconds": p.mute_seconds,
+    }
+    for key in _SINCE_KEYS:
+        data[key] = iso8601(getattr(p, key)) if p.HasField(key) else None  # type: ignore[arg-type]
+    data["answered_by"] = p.answered_by if p.HasField("answered_by") else None
+    data["speaking"] = p.speaking
+    data["attributes"] = dict(sorted(p.attributes.items()))
+    return data
 
 
 def page_uri(

@@ -48,13 +48,10 @@ def _participant_response(
     request: web.Request, participant: participant_pb2.Participant, status: int = 200
 ) -> web.Response:
     headers = _etag(participant.etag)
-    return representation.resource(
-        request,
-        "Participant",
-        render.participant_json(participant),
-        status=status,
-        headers=headers,
-    )
+    record = render.participant_json(participant)
+    if representation.kind(request) is not representation.Kind.JSON:
+        record = render.twilio_only(record)
+    return representation.resource(request, "Participant", record, status=status, headers=headers)
 
 
 async def create_participant(request: web.Request) -> web.Response:
@@ -98,6 +95,8 @@ async def list_participants(request: web.Request) -> web.Response:
         page=query.page,
         page_token=query.page_token,
     )
+    if representation.kind(request) is not representation.Kind.JSON:
+        page["participants"] = [render.twilio_only(record) for record in page["participants"]]
     return representation.page(
         request,
         page,

@@ -8,13 +8,15 @@ Rule 1: one application shape for every deployment (in process beside the gRPC
         console (console), CORS only for the origins named (cors), Twilio's
         error shape outermost (protocol.outside_middleware), at most 64 KiB of
         body and 1,000 form fields.
-Rule 2: connections are served by GatewayRequestHandler (Twilio errors for
+Rule 2: with an SSLContext (service.tls) it serves HTTPS only; connections
+        are served by GatewayRequestHandler (Twilio errors for
         malformed HTTP; header, body and idle deadlines), and a shutdown lets
         in-flight requests finish.
 """
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Callable, Iterable
 
 from aiohttp import web
@@ -26,6 +28,7 @@ from service.gateway import (
     cors,
     events,
     readiness,
+    rollcall_routes,
     routes,
 )
 from service.gateway.protocol import GatewayRunner, HttpLimits
@@ -54,6 +57,7 @@ def build_app(
     events.add_routes(app)
     if audit is not None:
         audit_routes.add_routes(app, audit)
+    rollcall_routes.add_routes(app)
     console.add_routes(app)
     cors.install(app, cors_origins)
     return app
@@ -89,6 +93,7 @@ async def start_gateway(
     ready: readiness.Ready | None = None,
     cors_origins: Iterable[str] = (),
     audit: audit_routes.AuditCalls | None = None,
+    ssl_context: ssl.SSLContext | None = None,
 ) -> Gateway:
     host, port = parse_listen(listen)
     app = build_app(upstream, ready=ready, cors_origins=cors_origins, audit=audit)
@@ -98,11 +103,12 @@ async def start_gateway(
         app,
         limits=limits or HttpLimits(),
         shutdown_timeout=shutdown_timeout,
-        access_log_class=readiness.QuietProbes,
+        # Each request's one log line is service.gateway.observe's, not aiohttp's.
+        access_log=None,
     )
     await runner.setup()
     try:
-        site = web.TCPSite(runner, host, port)
+        site = web.TCPSite(runner, host, port, ssl_context=ssl_context)
         await site.start()
     except BaseException:
         await runner.cleanup()

@@ -1,12 +1,17 @@
 """`rollcall gateway`: the REST gateway alone, in front of a remote gRPC service.
 
-Rule 1: it holds no state and no credentials of its own: one insecure grpc.aio
-        channel to the target, each caller's Authorization header forwarded as
-        gRPC `authorization` metadata (and scrubbed from its log).
+Rule 1: it holds no state and no credentials of its own: one grpc.aio channel
+        to the target (TLS, mutual with a client certificate, when given
+        clients.tls.ChannelTls), each caller's Authorization header forwarded
+        as gRPC `authorization` metadata (and scrubbed from its log). It
+        serves HTTPS when ROLLCALL_TLS_CERT_FILE and _KEY_FILE say so, as
+        `serve` does (service.tls).
 Rule 2: on SIGTERM or SIGINT it stops accepting, lets in-flight requests finish,
         closes the channel and returns 0.
 Rule 3: it is ready (GET /readyz) while its target's gRPC health says the
         ParticipantService is SERVING, and asks it afresh each time.
+Rule 4: it traces as `serve` does (service.tracing, the OTEL_* environment),
+        each gRPC call a child of its REST request's span.
 """
 
 from __future__ import annotations
@@ -14,19 +19,22 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import sys
 from collections.abc import Awaitable, Callable
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from clients.tls import ChannelTls
 from rollcall.v1 import participant_service_pb2 as pb
-from service import redact
+from service import redact, tracing
 from service.config import from_env
 from service.gateway.audit_routes import GrpcAudit
 from service.gateway.cors import parse_origins
 from service.gateway.protocol import HttpLimits
 from service.gateway.server import Gateway, start_gateway
 from service.gateway.upstream import GrpcUpstream
+from service.tls import HttpContext, TlsFiles
 
 log = logging.getLogger(__name__)
 
@@ -56,12 +64,19 @@ async def serve_gateway(
     listen: str,
     stop: asyncio.Event,
     started: Callable[[Gateway], None] | None = None,
+    tls: ChannelTls | None = None,
 ) -> None:
     """Serve until `stop` is set; the channel and the site are closed on return."""
-    channel = grpc.aio.insecure_channel(target)
+    # The ROLLCALL_HTTP_* and ROLLCALL_TLS_* variables apply here as in `serve`.
+    settings = from_env()
+    files = TlsFiles.from_settings(settings)
+    http_tls = HttpContext(files) if files is not None else None
+    tls = tls or ChannelTls()
+    if tls.enabled:
+        channel = grpc.aio.secure_channel(target, tls.credentials(), options=tls.options())
+    else:
+        channel = grpc.aio.insecure_channel(target)
     try:
-        # The ROLLCALL_HTTP_* variables apply here as in `serve`.
-        settings = from_env()
         gateway = await start_gateway(
             GrpcUpstream(channel),
             listen,
@@ -69,6 +84,7 @@ async def serve_gateway(
             ready=upstream_ready(channel),
             cors_origins=parse_origins(settings.http_cors_origins),
             audit=GrpcAudit(channel),
+            ssl_context=http_tls.context if http_tls is not None else None,
         )
         log.info("REST gateway listening on port %d, forwarding to gRPC %s", gateway.port, target)
         if started is not None:
@@ -81,21 +97,32 @@ async def serve_gateway(
         await channel.close()
 
 
-async def _main(target: str, listen: str) -> None:
+async def _main(target: str, listen: str, tls: ChannelTls | None) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     try:
-        await serve_gateway(target, listen, stop)
+        await serve_gateway(target, listen, stop, tls=tls)
     finally:
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(signum)
 
 
-def run_gateway(target: str, listen: str) -> int:
+def run_gateway(target: str, listen: str, tls: ChannelTls | None = None) -> int:
     """Blocking: serve until SIGTERM/SIGINT, then shut down cleanly and return 0."""
     redact.install()  # it forwards callers' credentials: none may reach its log
-    asyncio.run(_main(target, listen))
+    try:
+        tracing.configure()
+    except ValueError as bad:
+        print(f"rollcall gateway: cannot start: {bad}", file=sys.stderr)
+        return 1
+    try:
+        asyncio.run(_main(target, listen, tls))
+    except ValueError as exc:  # TLS files that cannot be read or used
+        print(f"rollcall gateway: cannot start: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        tracing.shutdown()
     log.info("REST gateway stopped")
     return 0

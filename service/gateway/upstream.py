@@ -12,12 +12,14 @@ Rule 3: a fetched participant arrives rendered (service.renders: its REST
 Rule 4: `watch_account` returns once the caller is authenticated (a refusal
         raises then, before any item), and its items are messages either way;
         closing the iterator ends the stream.
-Rule 5: standalone, each call carries the REST caller's address (as
-        `x-forwarded-for`) and request id (`x-request-id`) in its metadata.
+Rule 5: over gRPC, each call carries the REST caller's address (as
+        `x-forwarded-for`), the request's id (`x-request-id`) and trace context
+        (`traceparent`), so both faces log, audit and trace it as one.
 """
 
 from __future__ import annotations
 
+import contextvars
 import logging
 from collections.abc import AsyncIterator
 from typing import Protocol
@@ -29,13 +31,18 @@ from rollcall.v1 import conference_service_pb2 as cpb
 from rollcall.v1 import conference_service_pb2_grpc as cpb_grpc
 from rollcall.v1 import participant_service_pb2 as pb
 from rollcall.v1 import participant_service_pb2_grpc as pb_grpc
-from service import logins
+from service import logins, tracing
 from service.core.errors import RollcallError, unauthenticated
 from service.gateway.render import participant_json_bytes
 from service.gateway.status import from_rpc_error, from_status
 from service.renders import Prebuilt, Rendered, Renders
 
 log = logging.getLogger(__name__)
+
+# The REST request being served (set by service.gateway.observe).
+REQUEST_ID: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "rollcall_request_id", default=None
+)
 
 
 class _ChangeCalls(Protocol):
@@ -50,6 +57,10 @@ class _ChangeCalls(Protocol):
     async def delete_participant(
         self, request: pb.DeleteParticipantRequest, authorization: str | None
     ) -> pb.DeleteParticipantResponse: ...
+
+    async def move_participant(
+        self, request: pb.MoveParticipantRequest, authorization: str | None
+    ) -> pb.MoveParticipantResponse: ...
 
 
 class _ParticipantCalls(_ChangeCalls, Protocol):
@@ -105,6 +116,10 @@ class _ConferenceCalls(Protocol):
         self, request: cpb.UpdateConferenceRequest, authorization: str | None
     ) -> cpb.UpdateConferenceResponse: ...
 
+    async def get_hearing(
+        self, request: cpb.GetHearingRequest, authorization: str | None
+    ) -> cpb.GetHearingResponse: ...
+
 
 class Upstream(_ParticipantCalls, _ConferenceCalls, _WatchCalls, Protocol):
     """ParticipantService and ConferenceService as the gateway calls them.
@@ -124,9 +139,11 @@ class LocalUpstream:
         self.create_participant = participants.create_participant
         self.update_participant = participants.update_participant
         self.delete_participant = participants.delete_participant
+        self.move_participant = participants.move_participant
         self.list_conferences = conferences.list_conferences
         self.fetch_conference = conferences.fetch_conference
         self.update_conference = conferences.update_conference
+        self.get_hearing = conferences.get_hearing
 
     async def fetch_participant(
         self, request: pb.FetchParticipantRequest, authorization: str | None
@@ -161,23 +178,26 @@ async def _messages(
 
 
 def _metadata(authorization: str | None) -> tuple[tuple[str, str], ...]:
-    if authorization is None:
-        return _forwarding()
-    # gRPC metadata values must be printable ASCII; anything else could never
-    # be a valid Basic credential, so it is refused here rather than crashing
-    # inside the channel.
-    if not authorization.isascii() or not authorization.isprintable():
-        raise unauthenticated()
-    return (("authorization", authorization), *_forwarding())
-
-
-def _forwarding() -> tuple[tuple[str, str], ...]:
-    """The REST caller's address and request id, passed on as a proxy does
-    (the service believes the address only from a trusted proxy: Rule 5)."""
+    """The caller's credentials, address, request id and trace context (Rule 5);
+    the service believes the address only from a trusted proxy."""
+    sent: dict[str, str] = {}
+    tracing.inject(sent)
     caller = logins.caller()
     hops = ", ".join(hop for hop in (caller.forwarded, caller.peer) if hop)
-    said = (("x-forwarded-for", hops), ("x-request-id", caller.request_id))
-    return tuple((k, v) for k, v in said if v and v.isascii() and v.isprintable())
+    if hops:
+        sent["x-forwarded-for"] = hops
+    request_id = REQUEST_ID.get() or caller.request_id
+    if request_id:
+        sent["x-request-id"] = request_id
+    sent = {k: v for k, v in sent.items() if v.isascii() and v.isprintable()}
+    if authorization is not None:
+        # gRPC metadata values must be printable ASCII; anything else could never
+        # be a valid Basic credential, so it is refused here rather than crashing
+        # inside the channel.
+        if not authorization.isascii() or not authorization.isprintable():
+            raise unauthenticated()
+        sent["authorization"] = authorization
+    return tuple(sent.items())
 
 
 def _translate(error: grpc.RpcError) -> RollcallError:
@@ -322,6 +342,28 @@ class GrpcUpstream:
     ) -> cpb.UpdateConferenceResponse:
         try:
             response: cpb.UpdateConferenceResponse = await self._conferences.UpdateConference(
+                request, metadata=_metadata(authorization), timeout=self._timeout
+            )
+        except grpc.aio.AioRpcError as error:
+            raise _translate(error) from error
+        return response
+
+    async def get_hearing(
+        self, request: cpb.GetHearingRequest, authorization: str | None
+    ) -> cpb.GetHearingResponse:
+        try:
+            response: cpb.GetHearingResponse = await self._conferences.GetHearing(
+                request, metadata=_metadata(authorization), timeout=self._timeout
+            )
+        except grpc.aio.AioRpcError as error:
+            raise _translate(error) from error
+        return response
+
+    async def move_participant(
+        self, request: pb.MoveParticipantRequest, authorization: str | None
+    ) -> pb.MoveParticipantResponse:
+        try:
+            response: pb.MoveParticipantResponse = await self._stub.MoveParticipant(
                 request, metadata=_metadata(authorization), timeout=self._timeout
             )
         except grpc.aio.AioRpcError as error:

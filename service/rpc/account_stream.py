@@ -9,6 +9,11 @@ Rule 1: a conference is followed through its watch feed: attached before its
 Rule 2: the position changes before the item that carries it is built: an
         event's cursor already counts that event (and, for a conference-end,
         no longer follows the conference).
+Rule 3: a revision learnt from a read raises the feed's revision as an
+        announcement does, waking everyone who follows the conference; and a
+        stream whose wait ends with nothing to send looks at every feed it
+        follows once, so no missed wake leaves it behind for longer than a
+        progress interval.
 """
 
 from __future__ import annotations
@@ -18,14 +23,14 @@ from collections.abc import AsyncIterator
 from typing import Protocol
 
 from rollcall.v1 import participant_service_pb2 as pb
-from service.core import errors
-from service.core.model import Event, EventType
+from service.core import attributes, errors
+from service.core.model import Event, EventType, Participant
 from service.core.ports.store import FloorConference
 from service.renders import Prebuilt
 from service.rpc import messages, metrics
 from service.rpc.account_cursor import CursorSeal, Position, fingerprint, varint
 from service.rpc.account_feed import AccountFeed, Discovery, Recent
-from service.rpc.watch import RESUME_ELSEWHERE, Beat, WatchHub
+from service.rpc.watch import RESUME_ELSEWHERE, Beat, WatchHub, wants_type
 from service.rpc.watch_feed import Feed
 
 _BATCH = 500
@@ -76,7 +81,8 @@ class AccountStream:
         self.prefix = request.friendly_name_prefix
         self.types = set(request.event_types)
         self.labels = set(request.participant_labels)
-        self.filters = fingerprint(self.prefix, self.types, self.labels)
+        self.attributes = attributes.parse_filter(request.attributes)
+        self.filters = fingerprint(self.prefix, self.types, self.labels, self.attributes)
         self.position: Position | None = None
         self.tracks: dict[str, _Track] = {}
         # Conferences with news, in turn order (a dict as an ordered set).
@@ -113,10 +119,15 @@ class AccountStream:
         return found.conference.friendly_name.startswith(self.prefix)
 
     def _wants(self, event: Event) -> bool:
-        if self.types and messages.EVENT_TYPES[event.type] not in self.types:
+        if not wants_type(self.types, messages.EVENT_TYPES[event.type]):
             return False
         p = event.participant
-        return not self.labels or p is None or (p.label or "") in self.labels
+        return p is None or self._shows(p)
+
+    def _shows(self, p: Participant) -> bool:
+        if self.attributes and not attributes.matches(p.attributes, self.attributes):
+            return False
+        return not self.labels or (p.label or "") in self.labels
 
     def _follow(self, found: FloorConference, revision: int) -> None:
         assert self.position is not None
@@ -126,7 +137,11 @@ class AccountStream:
             feed = self.hub.feeds[sid] = Feed(sid)
         feed.watchers += 1
         feed.trackers.add(self)
-        feed.revision = max(feed.revision, found.conference.revision)
+        # Rule 3: a revision read here may be ahead of what the feed was told
+        # (another replica's commit whose notification is still on its way):
+        # every stream and tracker of the feed must hear of it now, as the
+        # notification, once it comes, is no news to the feed.
+        feed.announce(found.conference.revision)
         self.tracks[sid] = _Track(found, feed, revision)
         self.position.set(found.ord, revision)
         if feed.revision > revision:
@@ -226,11 +241,7 @@ class AccountStream:
                 continue
             self._follow(item, conference.revision)
             followed.append(self.tracks[conference.sid])
-            people = [
-                messages.participant(p)
-                for p in item.participants or ()
-                if not self.labels or (p.label or "") in self.labels
-            ]
+            people = [messages.participant(p) for p in item.participants or () if self._shows(p)]
             yield pb.WatchAccountResponse(
                 conference_snapshot=pb.ConferenceSnapshot(
                     conference=messages.conference(conference), participants=people
@@ -328,6 +339,11 @@ class AccountStream:
         if track.force or track.feed.revision > track.revision:
             self.dirty[track.sid] = None  # its turn again after the others'
 
+    def _look_again(self) -> None:
+        for track in self.tracks.values():
+            if track.feed.revision > track.revision:
+                self.dirty[track.sid] = None
+
     async def _wait(self, beat: Beat) -> bool:
         """Wait for news (True) or for the progress interval to pass (False)."""
         if self.watch.closing:
@@ -377,6 +393,7 @@ class AccountStream:
                 sid = next(iter(self.dirty), None)
                 if sid is None:
                     if not await self._wait(beat):
+                        self._look_again()  # Rule 3: read after this marker
                         beat.spoke = True
                         yield self._progress()
                     for stalled in self.stalled:

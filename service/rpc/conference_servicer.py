@@ -34,3 +34,8 @@ class ConferenceServicer(cpb_grpc.ConferenceServiceServicer):
         self, request: cpb.UpdateConferenceRequest, context: grpc.aio.ServicerContext
     ) -> cpb.UpdateConferenceResponse:
         return await _unary(self.api.update_conference, request, context)
+
+    async def GetHearing(
+        self, request: cpb.GetHearingRequest, context: grpc.aio.ServicerContext
+    ) -> cpb.GetHearingResponse:
+        return await _unary(self.api.get_hearing, request, context)

@@ -19,7 +19,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from rollcall.v1 import conference_service_pb2 as cpb
 from rollcall.v1 import participant_pb2 as ppb
 from service.auth import Authenticator
-from service.core import errors
+from service.core import errors, hearing
 from service.core.commands import ConferenceRef
 from service.core.conferences import Conferences, ConferenceUpdate
 from service.core.ports.store import ConferenceFilter
@@ -151,3 +151,18 @@ class ConferenceApi:
         )
         updated = await self.conferences.update(ref, cmd)
         return cpb.UpdateConferenceResponse(conference=messages.conference(updated))
+
+    async def get_hearing(
+        self, request: cpb.GetHearingRequest, authorization: str | None
+    ) -> cpb.GetHearingResponse:
+        ref = self._conference_of(authorization, request, request.name)
+        conf, revision, matrix = await self.conferences.hearing(ref)
+        heard_by = hearing.heard_by(matrix)
+        return cpb.GetHearingResponse(
+            revision=revision,
+            conference_sid=conf.sid,
+            rows=[
+                cpb.HearingRow(call_sid=sid, hears=hears, heard_by=heard_by[sid])
+                for sid, hears in matrix.items()
+            ],
+        )

@@ -24,6 +24,7 @@ from typing import Any
 
 import grpc
 
+from service import tracing
 from service.rpc.decoding import Undecodable, checked, reject, tolerant
 from service.rpc.door import Door
 from service.rpc.interceptors import Finished, Wrapped
@@ -86,37 +87,43 @@ class Front:
         async def unary(request: Any, context: Any) -> Any:
             if probe is not None and probe.came_out(method, context):
                 return PROBE
-            if door.refuses(method):
-                done = Finished(method, context)
+            if probed:
+                probe.maybe_send(method)  # type: ignore[union-attr]
+            done = Finished(method, context, request, stream=False)
+            if not tracing.enabled():
                 try:
-                    await door.refuse(context)
+                    return await admitted(request, context)
                 except BaseException:
                     done.code = _code(context)
                     raise
                 finally:
-                    done.record()
-            if probed:
-                probe.maybe_send(method)  # type: ignore[union-attr]
-            done = Finished(method, context)
-            try:
-                waited = door.overdue(method)
-                if waited is not None:
-                    await door.shed(context, waited)
-                task = door.enter(unary=True)
+                    done.record(tracing.NO_SPAN)
+            with tracing.server_span(method.lstrip("/"), done.carrier, done.attributes()) as span:
                 try:
-                    if type(request) is Undecodable:
-                        await reject(context)
-                    return await inner(request, context)
-                except asyncio.CancelledError:
-                    await door.interrupted(task, context)
+                    return await admitted(request, context)
+                except BaseException:
+                    done.code = _code(context)
                     raise
                 finally:
-                    door.leave(task)
-            except BaseException:
-                done.code = _code(context)
+                    done.record(span)
+
+        async def admitted(request: Any, context: Any) -> Any:
+            """Inside the log line: the door, then decoding, then the servicer."""
+            if door.refuses(method):
+                await door.refuse(context)
+            waited = door.overdue(method)
+            if waited is not None:
+                await door.shed(context, waited)
+            task = door.enter(unary=True)
+            try:
+                if type(request) is Undecodable:
+                    await reject(context)
+                return await inner(request, context)
+            except asyncio.CancelledError:
+                await door.interrupted(task, context)
                 raise
             finally:
-                done.record()
+                door.leave(task)
 
         return unary
 
@@ -129,8 +136,14 @@ class Front:
             if door.refuses(method):
                 await door.refuse(context)
                 return
-            done = Finished(method, context)
+            done = Finished(method, context, request, stream=True)
+            span = (
+                tracing.start_server_span(method.lstrip("/"), done.carrier, done.attributes())
+                if tracing.enabled()
+                else tracing.NO_SPAN
+            )
             sent = 0
+            counted = done.series.sent
             try:
                 task = door.enter(unary=False)
                 try:
@@ -140,6 +153,9 @@ class Front:
                         await reject(context)
                     async for item in inner(request, context):
                         sent += 1
+                        done.sent = sent
+                        # As it goes, so a long watch's rate shows while it lasts.
+                        counted.inc()
                         yield item
                 except asyncio.CancelledError:
                     await door.interrupted(task, context)
@@ -155,8 +171,8 @@ class Front:
                 done.code = done.reasons[1] if done.reasons else "UNKNOWN"
                 raise
             finally:
-                done.sent = sent
-                done.record()
+                done.record(span)
+                span.end()
 
         return generator
 

@@ -52,6 +52,7 @@ STRING_MAX: dict[str, tuple[int, int]] = {
     "sip_auth_username": (255, 21222),  # Twilio: shorter than 256
     "sip_auth_password": (255, 21223),
     "call_sid_to_coach": (34, 0),  # CA + 32 hex
+    "whisper_targets": (34, 0),  # CA + 32 hex each
     "byoc": (34, 0),  # BY + 32 hex
     "call_reason": (255, 0),
     "call_token": (4096, 0),
@@ -61,11 +62,17 @@ STRING_MAX: dict[str, tuple[int, int]] = {
     "cursor": (65536, 0),  # WatchAccount: see rpc.account_cursor
     "friendly_name": (256, 0),  # ListConferences: a conference's key is at most 256
     "conference_sid": (34, 0),  # CallbackService: CF + 32 hex
+    "attributes": (321, 0),  # List and watch filters: key=value (service.core.attributes)
     **{field: (URL_MAX, 21205) for field in URL_FIELDS},
 }
 
 # repeated field -> max values.
-COUNT_MAX: dict[str, int] = {"participants": 250, "participant_labels": 250}
+COUNT_MAX: dict[str, int] = {
+    "participants": 250,  # WatchConference, UpdateParticipants
+    "participant_labels": 250,
+    "whisper_targets": 249,  # everyone else in a full conference
+    "attributes": 16,
+}
 
 
 def violations(message: Message) -> list[FieldViolation]:

@@ -22,6 +22,8 @@ from rollcall.v1 import participant_pb2 as ppb
 from rollcall.v1 import participant_service_pb2 as pb
 from service.core.actors import Actor, ActorKind
 from service.core.model import (
+    Alert,
+    AlertKind,
     CallStatus,
     Conference,
     ConferenceStatus,
@@ -31,6 +33,7 @@ from service.core.model import (
     LeaveReason,
     Participant,
     ParticipantStatus,
+    Role,
 )
 from service.rpc import names
 
@@ -49,6 +52,7 @@ def by_word(values: type[E], proto: EnumDescriptor, *, absent: Iterable[E] = ())
 _CALL_STATUS = by_word(CallStatus, ppb.CallStatus.DESCRIPTOR, absent=[CallStatus.INITIATED])
 _STATUS = by_word(ParticipantStatus, ppb.ParticipantStatus.DESCRIPTOR)
 _LEAVE = by_word(LeaveReason, ppb.ParticipantLeaveReason.DESCRIPTOR)
+ROLES = by_word(Role, enums_pb2.ParticipantRole.DESCRIPTOR)
 CONFERENCE_STATUSES = by_word(ConferenceStatus, ppb.ConferenceStatus.DESCRIPTOR)
 _END_REASON = by_word(EndReason, ppb.ConferenceEndReason.DESCRIPTOR)
 EVENT_TYPES = by_word(EventType, pb.ConferenceEventType.DESCRIPTOR)
@@ -84,6 +88,8 @@ def participant(p: Participant, queue_time_ms: float | None = None) -> ppb.Parti
         from_endpoint=p.from_endpoint,
         to_endpoint=p.to_endpoint,
         conference_friendly_name=p.conference_friendly_name,
+        role=ROLES[p.role],  # type: ignore[arg-type]
+        whisper_targets=p.whisper_targets,
     )
     if p.label is not None:
         message.label = p.label
@@ -91,7 +97,35 @@ def participant(p: Participant, queue_time_ms: float | None = None) -> ppb.Parti
         message.call_sid_to_coach = p.call_sid_to_coach
     if queue_time_ms is not None:
         message.queue_time_ms = round(queue_time_ms)
+    _clocks(message, p)
     return message
+
+
+def _clocks(message: ppb.Participant, p: Participant) -> None:
+    """Issue 24's fields: clocks, answering machine result, speech, attributes."""
+    message.queue_seconds = p.queue_seconds
+    message.ring_seconds = p.ring_seconds
+    message.talk_seconds = p.talk_seconds
+    message.hold_count = p.hold_count
+    message.hold_seconds = p.hold_seconds
+    message.mute_count = p.mute_count
+    message.mute_seconds = p.mute_seconds
+    for name, since in (
+        ("queue_since", p.queue_since),
+        ("ring_since", p.ring_since),
+        ("talk_since", p.talk_since),
+        ("hold_since", p.hold_since),
+        ("mute_since", p.mute_since),
+        ("status_since", p.status_since),
+        ("last_spoke_at", p.last_spoke_at),
+    ):
+        if since is not None:
+            getattr(message, name).CopyFrom(timestamp(since))
+    if p.answered_by:
+        message.answered_by = p.answered_by
+    message.speaking = p.speaking
+    if p.attributes:
+        message.attributes.update(p.attributes)
 
 
 def conference(c: Conference) -> ppb.Conference:
@@ -127,8 +161,29 @@ def event(e: Event) -> pb.ConferenceEvent:
     )
     if e.participant is not None:
         message.participant.CopyFrom(participant(e.participant))
+    if e.move is not None:
+        message.move_id = e.move.id
+        message.moved_from_conference_sid = e.move.from_conference
+        message.moved_to_conference_sid = e.move.to_conference
     if e.actor is not None:
         message.actor.CopyFrom(actor(e.actor))
+    if e.alert is not None:
+        message.alert.CopyFrom(alert(e.alert))
+    return message
+
+
+_ALERT_KINDS = by_word(AlertKind, pb.AlertKind.DESCRIPTOR)
+
+
+def alert(a: Alert) -> pb.Alert:
+    message = pb.Alert(
+        kind=_ALERT_KINDS[a.kind],  # type: ignore[arg-type]
+        threshold_seconds=a.threshold_seconds,
+        since=timestamp(a.since),
+        ends_conference=a.ends_conference,
+    )
+    if a.call_sid:
+        message.call_sid = a.call_sid
     return message
 
 

@@ -52,6 +52,7 @@ def binding(account_sid: str, conference: str, flt: ParticipantFilter) -> bytes:
         f"hold={flt.hold}",
         f"coaching={flt.coaching}",
         f"include_ended={flt.include_ended}",
+        *(f"attribute={key}={value}" for key, value in flt.attributes),
     )
     return "\x00".join(parts).encode()
 

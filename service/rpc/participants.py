@@ -27,7 +27,7 @@ from google.protobuf.message import Message
 from rollcall.v1 import participant_service_pb2 as pb
 from service.admission import Admission
 from service.auth import Authenticator
-from service.core import errors
+from service.core import attributes, errors
 from service.core.commands import ConferenceRef
 from service.core.participants import Participants
 from service.core.ports.store import Page, ParticipantFilter
@@ -228,6 +228,7 @@ class ParticipantApi:
             hold=request.hold if request.HasField("hold") else None,
             coaching=request.coaching if request.HasField("coaching") else None,
             include_ended=request.include_ended,
+            attributes=attributes.parse_filter(request.attributes),
         )
         bound = binding(ref.account_sid, ref.key, flt)
         after, before = (
@@ -273,3 +274,34 @@ class ParticipantApi:
         ref, key = self._participant_of(authorization, request, request.name)
         deleted = await self.participants.delete(ref, key, request.etag)
         return pb.DeleteParticipantResponse(participant=messages.participant(deleted))
+
+    @_admitted
+    async def move_participant(
+        self, request: pb.MoveParticipantRequest, authorization: str | None
+    ) -> pb.MoveParticipantResponse:
+        ref, key = self._participant_of(authorization, request, request.name)
+        cmd = requests.move_command(request, ref.account_sid)
+        moved = await self.participants.move(ref, key, cmd)
+        return pb.MoveParticipantResponse(
+            participant=messages.participant(moved.participant),
+            move_id=moved.move.id,
+            moved_from_conference_sid=moved.move.from_conference,
+        )
+
+    @_admitted
+    async def update_participants(
+        self, request: pb.UpdateParticipantsRequest, authorization: str | None
+    ) -> pb.UpdateParticipantsResponse:
+        ref = self._conference_of(authorization, request, request.parent)
+        cmd = requests.bulk_command(request)
+        outcomes = await self.participants.update_many(ref, cmd)
+        response = pb.UpdateParticipantsResponse()
+        for outcome in outcomes:
+            item = response.outcomes.add(key=outcome.key, changed=outcome.changed)
+            if outcome.participant is not None:
+                item.participant.CopyFrom(messages.participant(outcome.participant))
+            if outcome.error is not None:
+                item.error_reason = outcome.error.reason
+                item.error_message = outcome.error.message
+                item.twilio_code = outcome.error.twilio_code or 0
+        return response

@@ -18,13 +18,16 @@ from urllib.parse import urlsplit
 from google.protobuf import json_format
 from google.protobuf.message import Message
 
-from clients.words import enum_word, twilio_settings
+from clients.words import enum_word, twilio_settings, words_by_number
 from rollcall.v1 import enums_pb2
 from rollcall.v1 import participant_service_pb2 as pb
-from service.core import errors
+from service.core import attributes, errors
+from service.core.bulk import BulkCommand
 from service.core.commands import ConferenceRef, CreateCommand, UpdateCommand
 from service.core.errors import FieldViolation
-from service.core.model import StatusCallback, event_words
+from service.core.model import AlertRules, Role, StatusCallback, event_words
+from service.core.move import MoveCommand
+from service.rpc import names
 from service.rpc.messages import METHODS
 
 _E164 = re.compile(r"^\+[1-9][0-9]{1,14}$")
@@ -73,6 +76,8 @@ _CONFERENCE_FIELDS = (
 # Create parameters the domain keeps in typed fields, not in the settings bag.
 _TYPED = (
     "parent",
+    "attributes",  # Rollcall's record only: never in the carrier's settings
+    "alerts",  # the conference's timers: Rollcall's own
     "request_id",
     "from_endpoint",
     "to_endpoint",
@@ -84,6 +89,8 @@ _TYPED = (
     "conference_status_callback_method",
     "conference_status_callback_event",
     "region",
+    "role",
+    "whisper_targets",
 )
 
 
@@ -187,6 +194,7 @@ def create_command(request: pb.CreateParticipantRequest, ref: ConferenceRef) -> 
     coaching = request.coaching if request.HasField("coaching") else bool(request.call_sid_to_coach)
     if coaching and not request.call_sid_to_coach:
         bad.append(FieldViolation("call_sid_to_coach", "required when coaching is true", 16028))
+    role, whisper_targets = _role(request, coaching, bad)
     if request.byoc and not _BYOC.match(request.byoc):
         bad.append(FieldViolation("byoc", "must be BY followed by 32 hex digits"))
     if len(request.sip_auth_username) >= 256:
@@ -214,6 +222,8 @@ def create_command(request: pb.CreateParticipantRequest, ref: ConferenceRef) -> 
         )
     if bad:
         raise errors.invalid(bad)
+    attrs = attributes.checked(request.attributes)
+    rules = alert_rules(request.alerts) if request.HasField("alerts") else None
     return CreateCommand(
         conference=ref,
         from_endpoint=request.from_endpoint,
@@ -226,8 +236,6 @@ def create_command(request: pb.CreateParticipantRequest, ref: ConferenceRef) -> 
             else True
         ),
         end_conference_on_exit=request.end_conference_on_exit,
-        coaching=coaching,
-        call_sid_to_coach=request.call_sid_to_coach or None,
         wait_url=request.wait_url if request.HasField("wait_url") else None,
         wait_method=_method(request.wait_method, "POST"),
         timeout=request.timeout if request.HasField("timeout") else 60,
@@ -253,8 +261,36 @@ def create_command(request: pb.CreateParticipantRequest, ref: ConferenceRef) -> 
             ),
         ),
         region=enum_word(enums_pb2.Region.DESCRIPTOR, request.region),
+        role=role,
+        whisper_targets=whisper_targets,
         request_id=request.request_id,
         fingerprint=fingerprint(request),
+        attributes=attrs,
+        alerts=rules,
+    )
+
+
+def alert_rules(message: pb.ConferenceAlerts) -> AlertRules:
+    """A Create's alert rules, checked (INVALID_ARGUMENT naming each bad field)."""
+    bad: list[FieldViolation] = []
+    for field in ("hold_seconds", "duration_seconds", "empty_seconds", "no_agent_seconds"):
+        value = getattr(message, field)
+        if not 0 <= value <= 366 * 24 * 3600:
+            bad.append(FieldViolation(f"alerts.{field}", "must be 0 (off) to 31622400 seconds"))
+    agent = message.agent_attribute or AlertRules().agent_attribute
+    try:
+        attributes.parse_filter([agent], "alerts.agent_attribute")
+    except errors.RollcallError as error:
+        bad.extend(error.violations)
+    if bad:
+        raise errors.invalid(bad)
+    return AlertRules(
+        hold_seconds=message.hold_seconds,
+        duration_seconds=message.duration_seconds,
+        empty_seconds=message.empty_seconds,
+        no_agent_seconds=message.no_agent_seconds,
+        agent_attribute=agent,
+        end_conference=message.end_conference,
     )
 
 
@@ -271,8 +307,12 @@ def update_command(request: pb.UpdateParticipantRequest) -> UpdateCommand:
             FieldViolation("call_sid_to_coach", "must be CA followed by 32 hex digits", 16028)
         )
     _check_enums(request, bad)
+    role = None
+    if request.role or request.whisper_targets:
+        role, _ = _role(request, False, bad)
     if bad:
         raise errors.invalid(bad)
+    attributes.check_update(request.attributes)
 
     def opt(field: str) -> Any:
         return getattr(request, field) if _has(request, field) else None
@@ -290,5 +330,80 @@ def update_command(request: pb.UpdateParticipantRequest) -> UpdateCommand:
         end_conference_on_exit=opt("end_conference_on_exit"),
         coaching=opt("coaching"),
         call_sid_to_coach=opt("call_sid_to_coach"),
+        role=role,
+        whisper_targets=tuple(request.whisper_targets),
         etag=request.etag,
+        attributes=dict(request.attributes) if request.attributes else None,
+        replace_attributes=request.replace_attributes,
+    )
+
+
+def _role(
+    request: pb.CreateParticipantRequest | pb.UpdateParticipantRequest,
+    coaching: bool,
+    bad: list[FieldViolation],
+) -> tuple[Role, tuple[str, ...]]:
+    """The role a request names (a coach: a whisper to call_sid_to_coach);
+    the rest of its rules are the core's (service.core.roles)."""
+    targets = tuple(request.whisper_targets)
+    for target in targets:
+        if not _CALL_SID.match(target):
+            bad.append(FieldViolation("whisper_targets", "must be CA followed by 32 hex digits"))
+            break
+    if request.role == enums_pb2.PARTICIPANT_ROLE_UNSPECIFIED:
+        if targets:
+            bad.append(FieldViolation("whisper_targets", "only with role WHISPER"))
+        if coaching and request.call_sid_to_coach:
+            return Role.WHISPER, (request.call_sid_to_coach,)
+        return Role.NONE, ()
+    if request.HasField("coaching") or request.call_sid_to_coach:
+        bad.append(FieldViolation("role", "set either role or coaching, not both"))
+    word = words_by_number(enums_pb2.ParticipantRole.DESCRIPTOR).get(request.role)
+    if word is None:
+        bad.append(FieldViolation("role", "not a ParticipantRole"))
+        return Role.NONE, ()
+    return Role(word), targets
+
+
+def move_command(request: pb.MoveParticipantRequest, account_sid: str) -> MoveCommand:
+    """The move a request asks for; the destination must be the caller's."""
+    bad: list[FieldViolation] = []
+    _check_enums(request, bad)
+    destination = None
+    try:
+        destination = names.parse_parent(request.destination)
+    except errors.RollcallError:
+        bad.append(FieldViolation("destination", "accounts/{AC}/conferences/{CF or name}"))
+    targets = tuple(request.whisper_targets)
+    if any(not _CALL_SID.match(target) for target in targets):
+        bad.append(FieldViolation("whisper_targets", "must be CA followed by 32 hex digits"))
+    role = words_by_number(enums_pb2.ParticipantRole.DESCRIPTOR).get(request.role)
+    if bad:
+        raise errors.invalid(bad)
+    assert destination is not None
+    if destination.account_sid != account_sid:
+        raise errors.conference_not_found(f"conference {destination.key}")
+    return MoveCommand(
+        destination,
+        muted=request.muted,
+        hold=request.hold,
+        role=Role(role) if role else Role.NONE,
+        whisper_targets=targets,
+        etag=request.etag,
+    )
+
+
+def bulk_command(request: pb.UpdateParticipantsRequest) -> BulkCommand:
+    bad: list[FieldViolation] = []
+    if not request.HasField("muted") and not request.HasField("hold"):
+        bad.append(FieldViolation("muted", "set muted, hold or both"))
+    if not request.participants and not request.all_except:
+        bad.append(FieldViolation("participants", "name at least one (or set all_except)"))
+    if bad:
+        raise errors.invalid(bad)
+    return BulkCommand(
+        keys=tuple(request.participants),
+        all_except=request.all_except,
+        muted=request.muted if request.HasField("muted") else None,
+        hold=request.hold if request.HasField("hold") else None,
     )

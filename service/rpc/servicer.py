@@ -109,6 +109,16 @@ class ParticipantServicer:
     ) -> pb.UpdateParticipantResponse:
         return await _unary(self.api.update_participant, request, context)
 
+    async def UpdateParticipants(
+        self, request: pb.UpdateParticipantsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.UpdateParticipantsResponse:
+        return await _unary(self.api.update_participants, request, context)
+
+    async def MoveParticipant(
+        self, request: pb.MoveParticipantRequest, context: grpc.aio.ServicerContext
+    ) -> pb.MoveParticipantResponse:
+        return await _unary(self.api.move_participant, request, context)
+
     async def DeleteParticipant(
         self, request: pb.DeleteParticipantRequest, context: grpc.aio.ServicerContext
     ) -> pb.DeleteParticipantResponse:

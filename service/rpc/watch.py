@@ -24,14 +24,14 @@ from __future__ import annotations
 import asyncio
 import collections
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Collection, Sequence
 from typing import Protocol
 
 from rollcall.v1 import participant_service_pb2 as pb
 from service.clock import Clock, Timer
-from service.core import errors
+from service.core import attributes, errors
 from service.core.commands import ConferenceRef
-from service.core.model import Event, EventType
+from service.core.model import Event, EventType, Participant
 from service.core.participants import Participants
 from service.core.ports.store import ParticipantFilter, Store
 from service.renders import Prebuilt
@@ -47,20 +47,45 @@ PROGRESS_INTERVAL_KEY = "rollcall-progress-interval-ms"
 _BATCH = 500
 
 
+def wants_type(types: Collection[int], event_type: int) -> bool:
+    """Whether a stream asking for `types` gets an event of this type: every
+    type when none is named, but speaking events only when named."""
+    if types:
+        return event_type in types
+    return event_type != pb.CONFERENCE_EVENT_TYPE_PARTICIPANT_SPEAKING
+
+
 class _Filter:
     def __init__(self, request: pb.WatchConferenceRequest) -> None:
         self.types = {t for t in request.event_types}
         self.participants = set(request.participants)
+        self.attributes = attributes.parse_filter(request.attributes)
 
     def wants(self, event: Event) -> bool:
-        if self.types and messages.EVENT_TYPES[event.type] not in self.types:
+        if not wants_type(self.types, messages.EVENT_TYPES[event.type]):
+            return False
+        p = event.participant
+        if (
+            self.attributes
+            and p is not None
+            and not attributes.matches(p.attributes, self.attributes)
+        ):
             return False
         if self.participants:
-            p = event.participant
             return p is not None and (
                 p.call_sid in self.participants or (p.label or "") in self.participants
             )
         return True
+
+    def shows(self, p: Participant) -> bool:
+        """Whether the snapshot shows `p`."""
+        if self.attributes and not attributes.matches(p.attributes, self.attributes):
+            return False
+        return (
+            not self.participants
+            or p.call_sid in self.participants
+            or (p.label or "") in self.participants
+        )
 
 
 class Beat:
@@ -282,7 +307,7 @@ class WatchHub:
                 oldest = await self.store.oldest_revision(conference_sid)
                 if cursor < current and (oldest is None or cursor < oldest - 1):
                     raise errors.revision_compacted(cursor, oldest, current)
-                feed.revision = max(feed.revision, current)
+                feed.announce(current)  # wakes the feed's other streams: see Feed.announce
                 ended = not conference.active
                 if ended and cursor >= current:
                     return
@@ -291,17 +316,13 @@ class WatchHub:
                     conference_sid, ParticipantFilter(), page_size=1000
                 )
                 for p in page.participants:
-                    if (
-                        not flt.participants
-                        or p.call_sid in flt.participants
-                        or (p.label or "") in flt.participants
-                    ):
+                    if flt.shows(p):
                         yield pb.WatchConferenceResponse(
                             initial_participant=messages.participant(p)
                         )
                 cursor = page.revision
                 conference = await self.participants.conference(ref)
-                feed.revision = max(feed.revision, cursor)
+                feed.announce(cursor)  # as above
                 yield pb.WatchConferenceResponse(
                     initial_state_complete=pb.InitialStateComplete(
                         revision=cursor, conference=messages.conference(conference)
@@ -342,6 +363,7 @@ class WatchHub:
                         cursor = event.revision
                         if flt.wants(event):
                             beat.spoke = True
+                            metrics.WATCH_LAG.observe(max(self.clock.now() - event.time, 0.0))
                             yield message or pb.WatchConferenceResponse(event=messages.event(event))
                         ended = ended or event.type is EventType.CONFERENCE_ENDED
                     if ended and cursor >= feed.revision:

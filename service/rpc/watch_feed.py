@@ -78,7 +78,11 @@ class Feed:
         self.wake()
 
     def announce(self, revision: int) -> None:
-        """Another replica committed up to revision: wake watchers to read it."""
+        """The conference is known to have reached revision (another replica's
+        commit, heard or read): wake watchers to read it. A read that raises
+        the revision must announce it, never set it: the notification that
+        follows is then no news, and a stream asleep on the feed would never
+        be woken for it."""
         if revision > self.revision:
             self.revision = revision
             self.wake()

@@ -1,7 +1,7 @@
 """A page of a conference's participants, the same in both SQL stores.
 
 What it owns: the list's SQL (the conference, active only unless ended ones
-are asked for, the muted/hold/coaching filters, a page after a cursor or
+are asked for, the muted/hold/coaching filters, the attribute filters, a page after a cursor or
 before one read backwards and turned around, the conference's revision) and
 the windowing of a page (whether more lie on either side), written once for
 both dialects; each adapter hands in how it runs a query.
@@ -35,10 +35,28 @@ class Dialect:
     placeholder: Callable[[int], str]  # the n-th (1-based) parameter
     active: str  # the clause "only active participants"
     flag: Callable[[bool], Any]  # a boolean filter's value as stored
+    # The clause "attribute KEY equals VALUE" from the placeholders of the
+    # key's argument and the value's, and the key's argument.
+    attribute: Callable[[str, str], str]
+    attribute_key: Callable[[str], str]
 
 
-SQLITE = Dialect(placeholder=lambda _: "?", active="active = 1", flag=int)
-POSTGRES = Dialect(placeholder=lambda n: f"${n}", active="active", flag=bool)
+# Keys are letters, digits, `_`, `-` and `.` (service.core.attributes), so the
+# quoted JSON path needs no escaping.
+SQLITE = Dialect(
+    placeholder=lambda _: "?",
+    active="active = 1",
+    flag=int,
+    attribute=lambda key, value: f"json_extract(data, {key}) = {value}",
+    attribute_key=lambda key: f'$.attributes."{key}"',
+)
+POSTGRES = Dialect(
+    placeholder=lambda n: f"${n}",
+    active="active",
+    flag=bool,
+    attribute=lambda key, value: f"(data::jsonb -> 'attributes' ->> {key}) = {value}",
+    attribute_key=lambda key: key,
+)
 
 
 async def page(
@@ -62,6 +80,9 @@ async def page(
         if value is not None:
             args.append(dialect.flag(value))
             clauses.append(f"{column} = {p(len(args))}")
+    for key, text in flt.attributes:
+        args.extend((dialect.attribute_key(key), text))
+        clauses.append(dialect.attribute(p(len(args) - 1), p(len(args))))
     select = f"SELECT {PARTICIPANT_COLUMNS} FROM participants WHERE {' AND '.join(clauses)}"  # noqa: S608
     cursor, limit = p(len(args) + 1), p(len(args) + 2)
     if before is not None:

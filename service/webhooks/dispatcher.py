@@ -16,6 +16,8 @@ Rule 4: the change feed only wakes a conference's task, so RPCs never wait for
 Rule 5: events without callbacks cost no write of their own: their cursor
         moves in memory and is saved with the next delivery, at the
         conference's end, every _BATCH events, or at stop().
+Rule 6: each attempt is a CLIENT span under the commit that woke its lane,
+        and its request carries that span's `traceparent` (service.tracing).
 """
 
 from __future__ import annotations
@@ -24,10 +26,12 @@ import asyncio
 import dataclasses
 import logging
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import aiohttp
 import yarl
 
+from service import tracing
 from service.auth import Authenticator
 from service.clock import Clock
 from service.core.model import Event, EventType
@@ -71,6 +75,10 @@ class _Lane:
     wanted: bool = False
     finished: bool = False
     task: asyncio.Task[None] | None = None
+    # The trace context of the last commit that woke the lane (service.tracing).
+    origin: Any = None
+    # When its task started, or last delivered (rollcall_callback_backlog_age_seconds).
+    since: float = 0.0
 
 
 class WebhookDispatcher:
@@ -88,6 +96,7 @@ class WebhookDispatcher:
         self.clock = clock
         self.policy = policy or Policy()
         self._lanes: dict[str, _Lane] = {}
+        metrics.BACKLOG_AGE.set_function(self.backlog_age)
         self._session: aiohttp.ClientSession | None = None
         self._stopping = False
         self._retrying = 0
@@ -200,6 +209,12 @@ class WebhookDispatcher:
         """Nothing: the backlog scan reads the store itself."""
         return ()
 
+    def backlog_age(self) -> float:
+        """Seconds since the longest-running delivery task last delivered (or
+        started): 0 with none running."""
+        running = [lane.since for lane in self._lanes.values() if lane.task is not None]
+        return max(self.clock.now() - min(running), 0.0) if running else 0.0
+
     def _lane(self, conference_sid: str, account_sid: str) -> _Lane:
         lane = self._lanes.get(conference_sid)
         if lane is None:
@@ -208,8 +223,10 @@ class WebhookDispatcher:
 
     def _wake(self, lane: _Lane) -> None:
         lane.wanted = True
+        lane.origin = tracing.capture()
         if lane.task is None and not self._stopping and self._session is not None:
             lane.task = asyncio.create_task(self._run(lane), name=f"callbacks {lane.sid}")
+            lane.since = self.clock.now()
             metrics.BACKLOG.inc()
             self._signal()
 
@@ -338,9 +355,21 @@ class WebhookDispatcher:
         where = _safe_url(callback.url)
         policy = self.policy
         for attempt in range(1, policy.max_attempts + 1):
-            outcome = await send(
-                self._session, request, policy.timeout_seconds, policy.destinations
-            )
+            attributes = {
+                "http.request.method": request.method,
+                "rollcall.callback.kind": callback.kind.value,
+                "rollcall.callback.event": callback.word,
+                "rollcall.conference_sid": lane.sid,
+                "rollcall.attempt": attempt,
+            }
+            with tracing.span("status callback", "client", attributes, parent=lane.origin) as span:
+                tracing.inject(request.headers)
+                outcome = await send(
+                    self._session, request, policy.timeout_seconds, policy.destinations
+                )
+                span.set_attribute("rollcall.callback.result", outcome.result)
+                if not outcome.delivered:
+                    span.fail(outcome.detail)
             metrics.ATTEMPTS.labels(callback.kind.value, outcome.result).inc()
             facts = {
                 "conference": lane.sid,
@@ -353,6 +382,7 @@ class WebhookDispatcher:
             }
             if outcome.delivered:
                 metrics.DELIVERED.labels(callback.kind.value).inc()
+                lane.since = self.clock.now()
                 log.debug("status callback delivered", extra=facts)
                 return
             if outcome.refused:

@@ -64,3 +64,9 @@ RETRYING = Gauge(
     "Callbacks waiting for their next attempt after a failure.",
     registry=REGISTRY,
 )
+BACKLOG_AGE = Gauge(
+    "rollcall_callback_backlog_age_seconds",
+    "Seconds since the longest-running conference callback task last delivered"
+    " (or started); 0 when none is behind.",
+    registry=REGISTRY,
+)

@@ -75,8 +75,19 @@ CONFERENCE_WORDS: dict[EventType, str] = {
     EventType.PARTICIPANT_HELD: _CONFERENCE[en.CONFERENCE_CALLBACK_EVENT_HOLD],
     EventType.PARTICIPANT_UNHELD: _CONFERENCE[en.CONFERENCE_CALLBACK_EVENT_HOLD],
     EventType.PARTICIPANT_MODIFIED: _CONFERENCE[en.CONFERENCE_CALLBACK_EVENT_MODIFY],
+    # A role change is, in Twilio's words, a change of Coaching: a modify.
+    EventType.PARTICIPANT_ROLE_CHANGED: _CONFERENCE[en.CONFERENCE_CALLBACK_EVENT_MODIFY],
+    # A move is, in Twilio's words, a leave here and a join there.
+    EventType.PARTICIPANT_MOVED_OUT: _CONFERENCE[en.CONFERENCE_CALLBACK_EVENT_LEAVE],
+    EventType.PARTICIPANT_MOVED_IN: _CONFERENCE[en.CONFERENCE_CALLBACK_EVENT_JOIN],
     EventType.ANNOUNCEMENT_ENDED: ANNOUNCEMENT,
     EventType.ANNOUNCEMENT_FAILED: ANNOUNCEMENT,
+}
+# Rollcall's own event types -> the StatusCallbackEvent Twilio sends for them.
+_TWILIO_EVENT = {
+    EventType.PARTICIPANT_ROLE_CHANGED: EventType.PARTICIPANT_MODIFIED.value,
+    EventType.PARTICIPANT_MOVED_OUT: EventType.PARTICIPANT_LEFT.value,
+    EventType.PARTICIPANT_MOVED_IN: EventType.PARTICIPANT_JOINED.value,
 }
 
 _END_REASON_TEXT = {
@@ -279,9 +290,37 @@ def needs_ending_label(event: Event) -> bool:
     )
 
 
+def alert_callback(event: Event) -> Callback | None:
+    """A CONFERENCE_ALERT to the conference's StatusCallback, whatever its
+    selection (no Twilio word subscribes to Rollcall's alerts): Twilio's
+    conference fields, StatusCallbackEvent `conference-alert`, and the alert
+    as AlertKind, AlertThresholdSeconds, AlertSince (RFC 2822),
+    AlertEndsConference, with the participant's fields for a hold."""
+    conf, alert = event.conference, event.alert
+    url = conf.status_callback.url or ""
+    if alert is None or not url:
+        return None
+    params = {
+        "ConferenceSid": conf.sid,
+        "FriendlyName": conf.friendly_name,
+        "AccountSid": conf.account_sid,
+        "Timestamp": rfc2822(event.time),
+        "StatusCallbackEvent": event.type.value,
+        "AlertKind": alert.kind.value,
+        "AlertThresholdSeconds": f"{alert.threshold_seconds:g}",
+        "AlertSince": rfc2822(alert.since),
+        "AlertEndsConference": boolean(alert.ends_conference),
+    }
+    if event.participant is not None:
+        params.update(participant_fields(event.participant))
+    return Callback(Kind.CONFERENCE, url, conf.status_callback.method, params, event.type.value)
+
+
 def conference_callback(event: Event, *, ending_label: str | None = None) -> Callback | None:
     """The conference's StatusCallback for this event, if selected."""
     conf = event.conference
+    if event.type is EventType.CONFERENCE_ALERT:
+        return alert_callback(event)
     word = CONFERENCE_WORDS.get(event.type)
     url = conf.status_callback.url or ""
     if word is None or not url or word not in conference_events(conf):
@@ -291,7 +330,7 @@ def conference_callback(event: Event, *, ending_label: str | None = None) -> Cal
         "FriendlyName": conf.friendly_name,
         "AccountSid": conf.account_sid,
         "Timestamp": rfc2822(event.time),
-        "StatusCallbackEvent": event.type.value,
+        "StatusCallbackEvent": _TWILIO_EVENT.get(event.type, event.type.value),
     }
     p = event.participant
     if p is not None:

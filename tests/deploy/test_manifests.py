@@ -29,6 +29,7 @@ from tests.deploy.manifests import (
     KUBERNETES_VALIDATE,
     OVERLAYS,
     REPO,
+    TRANSPORT_OVERLAYS,
     Resource,
     container,
     deployment,
@@ -80,7 +81,7 @@ def validate(path: Path, version: str = NEWEST) -> subprocess.CompletedProcess[s
 
 
 @pytest.mark.parametrize("version", [OLDEST, NEWEST])
-@pytest.mark.parametrize("overlay", OVERLAYS)
+@pytest.mark.parametrize("overlay", OVERLAYS + TRANSPORT_OVERLAYS)
 def test_overlay_passes_the_kubernetes_schemas_strictly(
     overlay: str, version: str, tmp_path: Path
 ) -> None:
@@ -146,7 +147,7 @@ def test_metrics_port_is_reachable_by_prometheus(overlay: str) -> None:
     )
 
 
-@pytest.mark.parametrize("overlay", OVERLAYS)
+@pytest.mark.parametrize("overlay", OVERLAYS + TRANSPORT_OVERLAYS)
 def test_runs_as_non_root_with_a_read_only_root_filesystem(overlay: str) -> None:
     resources = rendered(overlay)
     pod = deployment(resources)["spec"]["template"]["spec"]
@@ -169,14 +170,14 @@ def test_runs_as_non_root_with_a_read_only_root_filesystem(overlay: str) -> None
         assert str(Path(database).parent) in mounts
 
 
-@pytest.mark.parametrize("overlay", OVERLAYS)
+@pytest.mark.parametrize("overlay", OVERLAYS + TRANSPORT_OVERLAYS)
 def test_requests_and_limits_are_set(overlay: str) -> None:
     resources = container(rendered(overlay))["resources"]
     for kind in ("requests", "limits"):
         assert set(resources[kind]) >= {"cpu", "memory"}
 
 
-@pytest.mark.parametrize("overlay", OVERLAYS)
+@pytest.mark.parametrize("overlay", OVERLAYS + TRANSPORT_OVERLAYS)
 def test_every_variable_is_a_setting_and_parses(overlay: str) -> None:
     env = env_of(overlay)
     known = {env_name(f.name) for f in dataclasses.fields(Settings)}
@@ -185,7 +186,7 @@ def test_every_variable_is_a_setting_and_parses(overlay: str) -> None:
     from_env(env)  # every value converts (raises ValueError naming a bad one)
 
 
-@pytest.mark.parametrize("overlay", OVERLAYS)
+@pytest.mark.parametrize("overlay", OVERLAYS + TRANSPORT_OVERLAYS)
 def test_callbacks_are_denied_the_pod_and_cluster_networks(overlay: str) -> None:
     networks = [
         ipaddress.ip_network(n)
@@ -196,7 +197,7 @@ def test_callbacks_are_denied_the_pod_and_cluster_networks(overlay: str) -> None
     assert not any(ipaddress.ip_address("8.8.8.8") in n for n in networks if n.version == 4)
 
 
-@pytest.mark.parametrize("overlay", OVERLAYS)
+@pytest.mark.parametrize("overlay", OVERLAYS + TRANSPORT_OVERLAYS)
 def test_sigterm_grace_fits_in_the_termination_grace_period(overlay: str) -> None:
     resources = rendered(overlay)
     pod = deployment(resources)["spec"]["template"]["spec"]

@@ -188,8 +188,10 @@ async def test_cli_participants_commands(
     assert header.startswith("CALL SID") and row.startswith(created["call_sid"])
 
     code, out, err = await rollcall("fetch", conference, "nobody")
-    assert (code, out) == (1, "")
-    assert err.startswith("error: NOT_FOUND PARTICIPANT_NOT_FOUND (twilio 20404): ")
+    assert (code, out) == (3, "")
+    assert err.startswith(
+        "error: participants fetch failed (PARTICIPANT_NOT_FOUND, twilio 20404): "
+    )
 
     code, out, _ = await rollcall("delete", conference, "agent")
     assert code == 0 and created["call_sid"] in out

@@ -82,13 +82,17 @@ async def test_the_client_commands_load_no_server_module(harness: Harness) -> No
     assert created["call_sid"] in out
     code, out, loaded = await _cli("callbacks", "dead-letters", "list", *connect)
     assert (code, loaded) == (0, []), out
-    # An unknown conference: the watch is refused by the service (exit 1).
+    # An unknown conference: the watch is refused by the service (exit 3, not found).
     code, out, loaded = await _cli("watch", *connect, "CF" + "0" * 32)
-    assert (code, loaded) == (1, []), out
-    assert "NOT_FOUND" in out
+    assert (code, loaded) == (3, []), out
+    assert "CONFERENCE_NOT_FOUND" in out
+    code, out, loaded = await _cli("conferences", "list", *connect)
+    assert (code, loaded) == (0, []), out
 
 
-@pytest.mark.parametrize("argv", [["--help"], ["participants", "--help"], ["watch", "--help"]])
+@pytest.mark.parametrize(
+    "argv", [["--help"], ["participants", "--help"], ["conferences", "--help"], ["watch", "--help"]]
+)
 async def test_client_help_loads_no_server_module(argv: list[str]) -> None:
     code, out, loaded = await _cli(*argv)
     assert (code, loaded) == (0, []), out

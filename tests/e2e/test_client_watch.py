@@ -340,8 +340,11 @@ async def test_cli_watch_readable_lines_and_refusals(
 
     code = await asyncio.to_thread(cli.main, ["watch", "CFnope", *connect])
     out, err = capsys.readouterr()
-    assert (code, out) == (1, "")
-    assert err.startswith("error: NOT_FOUND")
+    assert (code, out) == (3, "")
+    assert err == (
+        "error: watch failed (CONFERENCE_NOT_FOUND, twilio 20404):"
+        " The requested resource conference CFnope was not found\n"
+    )
 
     code = await asyncio.to_thread(cli.main, ["watch", conference, "--type", "nonsense", *connect])
     _, err = capsys.readouterr()

@@ -119,6 +119,11 @@ def test_the_wheel_holds_service_clients_and_rollcall_and_requires_the_client_on
     assert {p.split("/")[1] for p in paths if p.startswith("rollcall/")} == {
         "__init__.py", "py.typed", "v1",
     }  # fmt: skip
+    # The API's .proto files ship too, for other languages' generators.
+    assert {
+        f"rollcall/v1/{name}.proto"
+        for name in ("enums", "participant", "participant_service", "conference_service")
+    } | {"rollcall/v1/callback_service.proto"} <= set(paths)
     # The supervisor console's files ship with the server's package.
     assert {
         "service/gateway/assets/console.html",

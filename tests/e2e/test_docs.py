@@ -42,6 +42,7 @@ from pathlib import Path
 
 import pytest
 
+from clients.cli_connection import CONNECTION_ENV
 from service import config
 from tests import pg
 from tests.e2e.process import ServerProcess
@@ -92,7 +93,7 @@ CLIENT_VARIABLES = {
     "ROLLCALL_TLS",
     "ROLLCALL_TEST_POSTGRES",
     "ROLLCALL_TEST_STORE",
-}
+} | {name for names in CONNECTION_ENV.values() for name in names if name.startswith("ROLLCALL_")}
 # A setting renamed on a branch still landing: its new name may be documented
 # already, beside the old one. Remove an entry once config.py has the new name.
 

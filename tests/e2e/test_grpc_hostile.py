@@ -10,6 +10,7 @@ import json
 import re
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import grpc
@@ -355,13 +356,21 @@ def _string_fields(
     ]
 
 
+def _set(message: Any, field: str, value: str) -> None:
+    """A string field, or one value of a repeated one."""
+    if message.DESCRIPTOR.fields_by_name[field].is_repeated:
+        getattr(message, field).append(value)
+    else:
+        setattr(message, field, value)
+
+
 async def test_every_create_and_update_string_has_a_maximum(harness: Harness) -> None:
     p = (await create(harness, "room")).participant
     for field in _string_fields(pb.CreateParticipantRequest):
         request = pb.CreateParticipantRequest(
             parent=harness.parent("room"), from_endpoint="+15005550006", to_endpoint="+15551230001"
         )
-        setattr(request, field, _over(field))
+        _set(request, field, _over(field))
         error = await expect_error(
             harness.stub.CreateParticipant(request, metadata=harness.md()),
             grpc.StatusCode.INVALID_ARGUMENT,
@@ -370,7 +379,7 @@ async def test_every_create_and_update_string_has_a_maximum(harness: Harness) ->
         assert "must not exceed" in error.violations[0].description
     for field in _string_fields(pb.UpdateParticipantRequest):
         update = pb.UpdateParticipantRequest(name=harness.name(p.conference_sid, p.call_sid))
-        setattr(update, field, _over(field))
+        _set(update, field, _over(field))
         error = await expect_error(
             harness.stub.UpdateParticipant(update, metadata=harness.md()),
             grpc.StatusCode.INVALID_ARGUMENT,

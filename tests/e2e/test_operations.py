@@ -9,6 +9,7 @@ from pathlib import Path
 
 import grpc
 import pytest
+from google.protobuf import descriptor_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
@@ -42,6 +43,27 @@ async def test_reflection_lists_the_service(harness: Harness) -> None:
         names = {s.name for s in reply.list_services_response.service}
     assert SERVICE in names
     assert "grpc.health.v1.Health" in names
+
+
+async def test_reflection_v1_answers_beside_v1alpha(harness: Harness) -> None:
+    """grpc.reflection.v1's messages are v1alpha's, number for number: the same
+    bytes go both ways (service.rpc.reflection)."""
+    info = harness.channel.stream_stream(
+        "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
+        request_serializer=reflection_pb2.ServerReflectionRequest.SerializeToString,
+        response_deserializer=reflection_pb2.ServerReflectionResponse.FromString,
+    )
+    requests = [
+        reflection_pb2.ServerReflectionRequest(list_services=""),
+        reflection_pb2.ServerReflectionRequest(file_containing_symbol=SERVICE),
+    ]
+    replies = [reply async for reply in info(iter(requests))]
+    names = {s.name for s in replies[0].list_services_response.service}
+    assert {SERVICE, "grpc.reflection.v1.ServerReflection"} <= names
+    assert "grpc.reflection.v1alpha.ServerReflection" in names
+    files = replies[1].file_descriptor_response.file_descriptor_proto
+    described = [descriptor_pb2.FileDescriptorProto.FromString(f).name for f in files]
+    assert "rollcall/v1/participant_service.proto" in described
 
 
 async def test_stop_turns_health_not_serving_before_closing(tmp_path: Path) -> None:
@@ -189,5 +211,23 @@ def test_any_failure_to_start_is_one_line_on_stderr_and_exit_1(tmp_path: Path) -
     assert len(said) == 1, stderr
     assert said[0].startswith("rollcall: cannot start: "), said
     assert said[0] == (
-        "rollcall: cannot start: sqlite3.OperationalError: unable to open database file"
+        f"rollcall: cannot start: cannot open the SQLite database {directory} (setting"
+        " ROLLCALL_DATABASE or --database): unable to open database file"
     )
+
+
+def test_an_unreachable_postgresql_is_one_line_naming_host_port_and_setting(
+    tmp_path: Path,
+) -> None:
+    from tests.ports import closed_port
+
+    port = closed_port()
+    database = f"postgresql://rollcall:hunter2-secret@127.0.0.1:{port}/calls"
+    code, stderr = _serve_process(tmp_path, ROLLCALL_DATABASE=database)
+    assert code == 1, stderr
+    said = [line for line in stderr.splitlines() if not line.startswith("{")]
+    assert said == [
+        f"rollcall: cannot start: PostgreSQL not reachable at 127.0.0.1:{port} (database"
+        " calls, setting ROLLCALL_DATABASE or --database): [Errno 111] Connection refused"
+    ]
+    assert "hunter2" not in stderr

@@ -56,6 +56,7 @@ class Recorded:
     form: list[tuple[str, str]]
     query: list[tuple[str, str]]
     user: str | None
+    headers: dict[str, str] = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -237,7 +238,12 @@ class FakeCarrier:
         user = self._user(request, account)
         self.requests.append(
             Recorded(
-                request.method, request.path, pairs, list(parse_qsl(request.query_string)), user
+                request.method,
+                request.path,
+                pairs,
+                list(parse_qsl(request.query_string)),
+                user,
+                dict(request.headers),
             )
         )
         async with self._arrived:
@@ -304,6 +310,15 @@ class FakeCarrier:
                     ]
                 }
             )
+        if len(parts) == 2 and parts[0] == "Calls" and method == "POST" and "Twiml" in form:
+            call = net.calls.get(parts[1].removesuffix(".json"))
+            if call is None or call.account_sid != account or not call.live:
+                return _error(404, 20404, "The requested resource was not found")
+            try:
+                net.redirect(call, form["Twiml"][0])
+            except ValueError as exc:
+                return _error(400, 21205, f"Unsupported TwiML: {exc}")
+            return web.json_response(call_json(call))
         if (
             len(parts) == 2
             and parts[0] == "Calls"
@@ -358,6 +373,9 @@ class FakeCarrier:
             callback=one("StatusCallback"),
             events=set(" ".join(form.get("StatusCallbackEvent", ["completed"])).split()),
             muted=one("Muted", "false") == "true",
+            # Twilio: Coaching defaults to false unless CallSidToCoach is given.
+            coaching=one("Coaching", "true" if one("CallSidToCoach") else "false") == "true",
+            call_sid_to_coach=one("CallSidToCoach"),
             end_conference_on_exit=one("EndConferenceOnExit", "false") == "true",
             start_conference_on_enter=one("StartConferenceOnEnter", "true") == "true",
             time_limit=int(one("TimeLimit", "14400") or 14400),

@@ -19,6 +19,7 @@ import email.utils
 import secrets
 from collections.abc import Callable
 from typing import Any
+from xml.etree import ElementTree
 
 from service.clock import ManualClock
 
@@ -115,6 +116,8 @@ class Network:
         self.ring_seconds = 1.0
         # Set: participant announcements fail with this ReasonAnnouncementFailed.
         self.announcement_failure: str | None = None
+        # (CallSid, TwiML) of every redirect, in order.
+        self.redirects: list[tuple[str, str]] = []
 
     # -- conferences -------------------------------------------------------------
 
@@ -242,10 +245,12 @@ class Network:
         talk = float(arg) if outcome == "hangup" else float(call.time_limit)
         step(ring + min(talk, float(call.time_limit)), lambda: self.hang_up(call))
 
-    def answer(self, call: Call) -> None:
-        call.answered_at = self.clock.now()
-        call.participant = "connected"
-        self.call_event(call, "in-progress")
+    def answer(self, call: Call, *, joining: bool = False) -> None:
+        """The call is answered (or, joining: already up, it joins a conference)."""
+        if not joining:
+            call.answered_at = self.clock.now()
+            call.participant = "connected"
+            self.call_event(call, "in-progress")
         conf = self.conferences[call.conference_sid]
         self.conference_event(conf, "participant-join", call)
         connected = [c for c in self.live_calls(conf) if c.participant == "connected"]
@@ -254,9 +259,57 @@ class Network:
             conf.status = "in-progress"
             self.conference_event(conf, "conference-start", None)
 
+    def redirect(self, call: Call, twiml: str) -> None:
+        """A Calls update with TwiML: only <Dial><Conference> is understood.
+        The call leaves its conference (a leave there, which ends it when it
+        was the call's endConferenceOnExit or its last call) and joins the
+        named one (opened as a Create would), with the attributes given."""
+        root = ElementTree.fromstring(twiml)  # noqa: S314 (the adapter's own TwiML, in a test)
+        node = root.find("./Dial/Conference")
+        if root.tag != "Response" or node is None or not (node.text or "").strip():
+            raise ValueError("expected <Response><Dial><Conference>NAME")
+        old = self.conferences[call.conference_sid]
+        self.conference_event(old, "participant-leave", call, ReasonParticipantLeft="redirected")
+        others = [c for c in self.live_calls(old) if c is not call]
+        if call.end_conference_on_exit:
+            call.conference_sid = ""  # out of it first: the redirected call survives
+            self.end_conference(old, "participant-with-end-conference-on-exit-left", call)
+        elif not others and old.status != "completed":
+            self.end_conference(old, "last-participant-left", call)
+        form = {
+            "ConferenceStatusCallback": [node.get("statusCallback", "")],
+            "ConferenceStatusCallbackEvent": [node.get("statusCallbackEvent", "start end")],
+        }
+        conf = self.open_conference(call.account_sid, (node.text or "").strip(), form)
+        call.conference_sid = conf.sid
+        call.muted = node.get("muted", "false") == "true"
+        call.hold = False
+        call.coaching = node.get("coach") is not None
+        call.call_sid_to_coach = node.get("coach")
+        call.end_conference_on_exit = node.get("endConferenceOnExit", "false") == "true"
+        self.redirects.append((call.sid, twiml))
+        self.answer(call, joining=True)
+
     def hang_up(self, call: Call) -> None:
         """The callee hangs up (or the time limit ends the call)."""
         self.end(call, "completed", "participant_hung_up")
+
+    def hearing(self, conference_sid: str) -> dict[str, tuple[str, ...]]:
+        """Who hears whom, by Twilio's participant fields: a connected call on
+        hold hears and is heard by no one, a muted one is heard by no one, and
+        "the participant being coached is the only participant who can hear
+        the participant who is coaching"."""
+        conf = self.conferences[conference_sid]
+        present = sorted(
+            (c for c in self.live_calls(conf) if c.participant == "connected"), key=lambda c: c.sid
+        )
+
+        def hears(listener: Call, speaker: Call) -> bool:
+            if listener is speaker or listener.hold or speaker.hold or speaker.muted:
+                return False
+            return not speaker.coaching or speaker.call_sid_to_coach == listener.sid
+
+        return {c.sid: tuple(s.sid for s in present if hears(c, s)) for c in present}
 
     def live_calls(self, conf: Conference) -> list[Call]:
         return [c for c in self.calls.values() if c.conference_sid == conf.sid and c.live]

@@ -38,8 +38,6 @@ def command(room: str = "room", **fields: object) -> CreateCommand:
         "muted": False,
         "start_conference_on_enter": True,
         "end_conference_on_exit": False,
-        "coaching": False,
-        "call_sid_to_coach": None,
         "wait_url": None,
         "wait_method": "POST",
         "timeout": 60,

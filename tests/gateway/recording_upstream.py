@@ -49,6 +49,8 @@ class RecordingUpstream:
         self.fetch_conference = self._recorder("fetch_conference", inner.fetch_conference)
         self.update_conference = self._recorder("update_conference", inner.update_conference)
         self.create_watch_token = self._recorder("create_watch_token", inner.create_watch_token)
+        self.move_participant = self._recorder("move", inner.move_participant)
+        self.get_hearing = self._recorder("get_hearing", inner.get_hearing)
         # A stream: forwarded as it is, not recorded.
         self.watch_account = inner.watch_account
 

@@ -24,6 +24,7 @@ from tests.conftest import (
     AUTH_TOKEN,
     KEY_SECRET,
     KEY_SID,
+    OTHER_SID,
     Harness,
     basic,
     started,
@@ -206,6 +207,18 @@ async def test_watch_tokens_over_grpc(tmp_path: Path) -> None:
             pb.CreateWatchTokenRequest(parent="accounts/AC" + "b" * 32), metadata=h.md()
         )
         await expect_error(other, grpc.StatusCode.NOT_FOUND)
+        # It watches only its own account: another's floor is not found.
+        elsewhere = h.stub.WatchAccount(
+            pb.WatchAccountRequest(parent=f"accounts/{OTHER_SID}"), metadata=bearer
+        )
+        await expect_error(elsewhere.read(), grpc.StatusCode.NOT_FOUND)
+        # Expired: refused, typed, as on the HTTP face.
+        await h.advance(minted.ttl_seconds)
+        expired = h.stub.WatchAccount(
+            pb.WatchAccountRequest(parent=f"accounts/{ACCOUNT_SID}"), metadata=bearer
+        )
+        error = await expect_error(expired.read(), grpc.StatusCode.UNAUTHENTICATED)
+        assert error.reason == "WATCH_TOKEN_EXPIRED"
 
 
 async def test_a_gateway_shutting_down_ends_its_streams(tmp_path: Path) -> None:

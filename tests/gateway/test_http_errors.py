@@ -78,8 +78,12 @@ async def test_real_service_errors_keep_their_twilio_code_and_status(
     message = await _post(http, room, {**PARTY, "Label": "agent"}, 400, 16026)
     assert message == errors.label_in_use("agent").message
     message = await _post(http, room, {**PARTY, "To": "not a number"}, 400, 21211)
-    not_a_number = "not a valid phone number, client or SIP address"
-    assert message == errors.invalid_field("to_endpoint", not_a_number, 21211).message
+    # Named by Twilio's parameter, not the proto field (to_endpoint).
+    assert message == "To: not a valid phone number, client or SIP address"
+    async with http.post(room, data={**PARTY, "StatusCallback": "not a url"}) as response:
+        body = await response.json()
+    assert response.status == 400
+    assert body["message"].startswith("StatusCallback: "), body
     target = "CA" + "9" * 32
     message = await _post(http, room, {**PARTY, "CallSidToCoach": target}, 400, 16028)
     assert message == errors.coach_target_absent(target).message

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from service.store.postgres.feed import PgFeed
 from service.store.postgres.store import PostgresStore
 from tests.e2e.account_watch import AccountStream, end_conference, mute, revision_of
 from tests.e2e.helpers import create
@@ -73,3 +74,29 @@ async def test_a_cursor_from_a_resumes_on_b(tmp_path: Path) -> None:
         await back.until(one.conference_sid, last)
         assert back.revisions == {one.conference_sid: [last]}
         back.cancel()
+
+
+async def test_a_stream_on_b_hears_a_change_another_stream_read_first(tmp_path: Path) -> None:
+    """Found by the robustness test: a stream that starts on b reads a
+    revision of a's commit before b hears the commit's notification; the
+    notification, once heard, was then no news to the conference's feed, and
+    a stream already following the conference on b never woke for it."""
+    async with replicas(tmp_path, watch_poll_seconds=3600) as (a, b):
+        one = (await create(a, "one", label="x")).participant
+        idle = AccountStream(b)
+        await idle.until_snapshot()
+        assert isinstance(a.app.store, PostgresStore)
+        notify = a.app.store.notifier.changed
+        a.app.store.notifier.changed = lambda revisions: None  # type: ignore[method-assign]
+        revision = await mute(a, one.conference_sid, "x")
+        a.app.store.notifier.changed = notify  # type: ignore[method-assign]
+        # Another stream on b reads the new revision first...
+        reader = AccountStream(b)
+        await reader.until_snapshot()
+        assert reader.snapshot[one.conference_sid].conference.revision == revision
+        # ...then b hears of it (as a late notification would say).
+        assert isinstance(b.app.feed, PgFeed)
+        await b.app.feed.listener.reread()
+        await idle.until(one.conference_sid, revision)
+        idle.cancel()
+        reader.cancel()

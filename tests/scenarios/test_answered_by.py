@@ -3,8 +3,8 @@
 Through the core on the Twilio adapter (tests.fakes.twilio_core): a signed
 call-progress callback carrying AnsweredBy is recorded on the participant,
 with the step it came with or, when that step was already taken (the
-conference's participant-join came first), as a change of its own that
-watchers and callbacks see.
+conference's participant-join came first), as a change of its own; either
+way one participant-answered-by event says it became known.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ async def test_answered_by_on_a_step_already_taken_is_a_change_of_its_own() -> N
         assert await post(rig.public_url, CALL_STATUS_PATH, form) == 204
         detected = await state(rig, p)
         assert detected.answered_by == "machine_end_beep"
-        assert [e.type for e in rig.seen] == [EventType.PARTICIPANT_MODIFIED]
+        assert [e.type for e in rig.seen] == [EventType.PARTICIPANT_ANSWERED_BY]
         assert rig.seen[0].participant is not None
         assert rig.seen[0].participant.answered_by == "machine_end_beep"
         # The same word again changes nothing.
@@ -67,3 +67,9 @@ async def test_answered_by_with_the_end_of_the_call_is_recorded_with_it() -> Non
         left = [e for e in rig.seen if e.type is EventType.PARTICIPANT_LEFT]
         assert left and left[0].participant is not None
         assert left[0].participant.answered_by == "human"
+        # One event says it became known, after the step it came with.
+        kinds = [e.type for e in rig.seen]
+        assert kinds.count(EventType.PARTICIPANT_ANSWERED_BY) == 1
+        assert kinds.index(EventType.PARTICIPANT_ANSWERED_BY) > kinds.index(
+            EventType.PARTICIPANT_LEFT
+        )

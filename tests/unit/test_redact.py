@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import logging
+import re
 
 from service import redact
 
@@ -82,3 +83,34 @@ def test_json_lines_stay_valid_json_and_extras_are_scrubbed() -> None:
     assert data["msg"] == 'quoted "Basic [redacted]" and a \\ backslash'
     assert data["url"] == "https://[redacted]@example.com/cb"
     assert data["nested"] == {"h": ["Bearer [redacted]"]}
+
+
+def test_request_log_fields_are_scrubbed_too() -> None:
+    """The fields of the per-request lines (service.gateway.observe,
+    service.rpc.interceptors) pass the same scrubbing as any `extra`."""
+    import json
+
+    from service.rpc.interceptors import JsonFormatter
+
+    redact.install()
+    redact.register_secret("s3cret-in-a-field")
+    record = logging.getLogger("rollcall.http").makeRecord(
+        "rollcall.http",
+        logging.INFO,
+        __file__,
+        1,
+        "http",
+        (),
+        None,
+        extra={
+            "resource": "/2010-04-01/Accounts/AC1/s3cret-in-a-field",
+            "query": "PageSize=5&access_token=WTabc.def",
+            "request_id": "Bearer abc",
+            "trace_id": None,
+        },
+    )
+    data = json.loads(JsonFormatter().format(record))
+    assert data["resource"] == "/2010-04-01/Accounts/AC1/[redacted]"
+    assert data["query"] == "PageSize=5&access_token=[redacted]"
+    assert data["request_id"] == "Bearer [redacted]"
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", data["time"])

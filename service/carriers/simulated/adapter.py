@@ -4,7 +4,9 @@ What it owns: the carrier's side of the simulation: it mints the "carrier's"
 CallSid, numbers each call's reports from 0 like Twilio's SequenceNumber,
 treats media effects as done at once (there is no media), and ends calls on
 Kick and EndConference. Each call's timeline (pacing, magic numbers,
-outcomes) is its calls engine's (service.carriers.simulated.calls).
+outcomes) is its calls engine's (service.carriers.simulated.calls); who
+hears whom, as its effects set it, is its mixer's
+(service.carriers.simulated.mixer).
 
 Rule 1: a refused destination raises before anything is placed.
 Rule 2: reports reach the sink one at a time per call, in order.
@@ -16,22 +18,30 @@ shown live and it never answers errors.call_gone().
 Rule 5: reconcile() keeps answered calls running (their time limit re-armed)
 and reports every other open call failed, since its timers did not survive
 the restart.
+Rule 5: speech is scripted (speak()): speech-start and -stop reports of a
+live call on the clock, numbered in one sequence of the carrier's conference
+events; none for a call that has ended.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 from service.carriers.simulated.calls import CallRequest, Outcome, SimulatedCalls
+from service.carriers.simulated.mixer import Mixer
 from service.clock import Clock
+from service.core import errors
 from service.core.model import CallStatus, new_sid
 from service.core.ports.carrier import (
     AnnounceConference,
     CallReport,
+    ConferenceEvent,
+    ConferenceReport,
     Effect,
     EndConference,
     Kick,
+    MoveCall,
     OpenCall,
     PlaceCall,
     Placed,
@@ -52,6 +62,7 @@ class SimulatedCarrier:
     in_process = True  # see the port
     reports_announcements = False  # the announcement "plays" at once
     ends_conference_calls = False  # the core hangs the others up (Kick)
+    whisper_limit: int | None = None  # its mixer whispers to any number
 
     def __init__(
         self,
@@ -65,6 +76,8 @@ class SimulatedCarrier:
         self._clock = clock
         self._sink = sink
         self._calls: dict[str, _Call] = {}
+        self._speech_sequence = 0
+        self.mixer = Mixer()
         self._timelines = SimulatedCalls(
             clock,
             self._progress,
@@ -83,13 +96,23 @@ class SimulatedCarrier:
         call_sid = new_sid("CA")
         # The simulated "carrier" conference is the Rollcall conference itself.
         self._calls[call_sid] = _Call(call.account_sid, call.conference)
+        self.mixer.placed(call_sid, call)
         queue_ms = self._timelines.place(_request(call.account_sid, call_sid, call))
         return Placed(call_sid, call.conference, queue_ms)
 
     async def apply(self, effect: Effect) -> None:
         match effect:
-            case Update() | AnnounceConference():
-                return  # no media plane: the change has taken effect
+            case Update(target=target, changes=changes):
+                for change in changes:
+                    self.mixer.change(target.call_sid, change)
+            case AnnounceConference():
+                return  # no media plane: the announcement has played
+            case MoveCall(target=target, conference=conference):
+                call = self._calls.get(target.call_sid)
+                if call is None:  # it ended here: its terminal report follows
+                    raise errors.participant_not_active(target.call_sid)
+                call.conference_sid = conference
+                self.mixer.moved(effect)
             case Kick(target=target):
                 await self._end(target.call_sid)
             case EndConference(conference=conference):
@@ -135,6 +158,45 @@ class SimulatedCarrier:
         self._calls.clear()
         await self._timelines.close()
 
+    # -- scripts (tests and demos) -------------------------------------------------
+
+    def speak(self, call_sid: str, script: Sequence[tuple[float, float]]) -> int:
+        """Script speech on a live call: each (start, seconds) from now, a
+        participant-speech-start then, and a -stop `seconds` later, reported
+        like a carrier's (numbered in the conference, on the clock). Returns
+        how many reports were scheduled (0: no such live call)."""
+        call = self._calls.get(call_sid)
+        if call is None:
+            return 0
+        for start, seconds in script:
+            for delay, event in (
+                (start, ConferenceEvent.PARTICIPANT_SPEECH_START),
+                (start + seconds, ConferenceEvent.PARTICIPANT_SPEECH_STOP),
+            ):
+                self._clock.call_later(delay, self._speech_report(call_sid, event))
+        return 2 * len(script)
+
+    def _speech_report(
+        self, call_sid: str, event: ConferenceEvent
+    ) -> Callable[[], Awaitable[None]]:
+        async def report() -> None:
+            call = self._calls.get(call_sid)
+            if call is None:
+                return  # the call ended meanwhile: a carrier reports nothing
+            self._speech_sequence += 1
+            await self._sink(
+                ConferenceReport(
+                    event,
+                    call.conference_sid,
+                    self._speech_sequence,
+                    self._clock.now(),
+                    account_sid=call.account_sid,
+                    call_sid=call_sid,
+                )
+            )
+
+        return report
+
     # -- introspection ---------------------------------------------------------
 
     def calls_in_flight(self) -> int:
@@ -152,8 +214,10 @@ class SimulatedCarrier:
             return
         if CallStatus.IN_PROGRESS in statuses:
             call.answered = True
+            self.mixer.answered(call_sid)
         if statuses[-1].terminal:
             del self._calls[call_sid]
+            self.mixer.ended(call_sid)
         await self._report(call_sid, call, statuses, at)
 
     async def _report(
@@ -173,6 +237,7 @@ class SimulatedCarrier:
 
     async def _end(self, call_sid: str) -> None:
         call = self._calls.pop(call_sid, None)
+        self.mixer.ended(call_sid)
         await self._timelines.hangup(call_sid)
         if call is None:
             return

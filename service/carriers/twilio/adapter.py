@@ -40,6 +40,7 @@ from service.core.ports.carrier import (
     Effect,
     EndConference,
     Kick,
+    MoveCall,
     OpenCall,
     PlaceCall,
     Placed,
@@ -57,6 +58,7 @@ class TwilioCarrier:
     in_process = False  # see the port
     reports_announcements = True  # Twilio posts announcement-end
     ends_conference_calls = True  # end-on-exit drops the others at Twilio
+    whisper_limit: int | None = 1  # Twilio coaches one call (CallSidToCoach)
 
     def __init__(
         self,
@@ -148,6 +150,14 @@ class TwilioCarrier:
                     gone_ok=not must_exist,
                     gone=target,
                 )
+            case MoveCall(target=target) as move:
+                if move.hold:
+                    raise errors.carrier_cannot("hold a call it moves into a conference")
+                if move.leaving_ends:  # leaving is no exit: the source must not end
+                    form = [("EndConferenceOnExit", "false")]
+                    await self._expect(target.account_sid, "POST", _participant(target), form)
+                twiml = forms.move_twiml(move, self.callbacks)
+                await self._expect(target.account_sid, "POST", _call(target), [("Twiml", twiml)])
             case EndConference(conference=conference):
                 await self._expect(
                     conference.account_sid,
@@ -331,6 +341,10 @@ class TwilioCarrier:
 
 def _participant(target: CallTarget) -> str:
     return f"Conferences/{_seg(target.conference_sid)}/Participants/{_seg(target.call_sid)}.json"
+
+
+def _call(target: CallTarget) -> str:
+    return f"Calls/{_seg(target.call_sid)}.json"
 
 
 def _conference(target: ConferenceTarget) -> str:

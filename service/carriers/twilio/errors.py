@@ -11,6 +11,7 @@ Rule 3: Too Many Requests is RESOURCE_EXHAUSTED (CARRIER_RATE_LIMITED, Twilio 20
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from service.core import errors
@@ -42,6 +43,17 @@ def carrier_unavailable(detail: str) -> RollcallError:
     )
 
 
+def carrier_cannot(what: str) -> RollcallError:
+    """A change this carrier has no way to carry out, refused before it is asked."""
+    return RollcallError(
+        Code.FAILED_PRECONDITION,
+        "CARRIER_CANNOT",
+        f"This carrier cannot {what}",
+        twilio_code=None,
+        http_status=400,
+    )
+
+
 def carrier_paced(calls_per_second: float) -> RollcallError:
     """More calls wait for this upstream account than its pace places in time."""
     return RollcallError(
@@ -51,6 +63,8 @@ def carrier_paced(calls_per_second: float) -> RollcallError:
         " per second places within the carrier timeout; retry later",
         twilio_code=20429,
         http_status=429,
+        # One call's turn at that pace.
+        metadata={"retry_after_seconds": str(math.ceil(1 / max(calls_per_second, 1.0)))},
     )
 
 
@@ -61,6 +75,7 @@ def carrier_rate_limited() -> RollcallError:
         "The carrier kept answering Too Many Requests",
         twilio_code=20429,
         http_status=429,
+        metadata={"retry_after_seconds": "1"},
     )
 
 

@@ -18,28 +18,29 @@ import email.utils
 import string
 from collections.abc import Mapping
 from typing import Any
+from xml.etree import ElementTree
 
 from clients.words import enum_words
 from rollcall.v1 import enums_pb2
-from service.core.model import CallStatus, ParticipantStatus
+from service.core.model import CallStatus, ParticipantStatus, Role
 from service.core.ports.carrier import (
     Announce,
     BeepOnExit,
     Coach,
     EndConferenceOnExit,
     Hold,
+    MoveCall,
     Mute,
     ParticipantChange,
     PlaceCall,
     Placed,
+    SetRole,
     Wait,
 )
 
 CALL_EVENTS = tuple(enum_words(enums_pb2.CallEvent.DESCRIPTOR))
-# Every conference event but `speaker` (Rollcall keeps no speech events).
-CONFERENCE_EVENTS = tuple(
-    word for word in enum_words(enums_pb2.ConferenceCallbackEvent.DESCRIPTOR) if word != "speaker"
-)
+# Every conference event, `speaker` included (speech reports: service.core.speech).
+CONFERENCE_EVENTS = tuple(enum_words(enums_pb2.ConferenceCallbackEvent.DESCRIPTOR))
 LABEL_PREFIX = "rc-"
 CONFERENCE_PREFIX = "rollcall-"
 _HEX = frozenset(string.hexdigits)
@@ -55,6 +56,9 @@ _ADAPTER_OWNED = frozenset(
         "Label",
         "From",
         "To",
+        # Set from the role (a whisper to one target is Twilio's coach).
+        "Coaching",
+        "CallSidToCoach",
     }
 )
 
@@ -143,8 +147,8 @@ def create_form(call: PlaceCall, callbacks: CallbackUrls) -> list[tuple[str, str
     ]
     if call.wait_url is not None:
         form += [("WaitUrl", call.wait_url), ("WaitMethod", call.wait_method)]
-    if call.coaching and call.call_sid_to_coach:
-        form += [("Coaching", "true"), ("CallSidToCoach", call.call_sid_to_coach)]
+    if call.role is Role.WHISPER:
+        form += [("Coaching", "true"), ("CallSidToCoach", _one_target(call.whisper_targets))]
     taken = {name for name, _ in form} | _ADAPTER_OWNED
     form += [(name, value) for name, value in wire_form(call.parameters) if name not in taken]
     return form
@@ -183,6 +187,8 @@ def update_form(
                 form.append(("Coaching", _bool(coaching)))
                 if coaching and target:
                     form.append(("CallSidToCoach", target))
+            case SetRole(role=role, whisper_targets=targets, muted=muted):
+                form += role_form(role, targets, muted)
             case BeepOnExit(beep=beep):
                 form.append(("BeepOnExit", _bool(beep)))
             case EndConferenceOnExit(end=end):
@@ -192,6 +198,49 @@ def update_form(
                 if method is not None:
                     form.append(("WaitMethod", method))
     return form
+
+
+def role_form(role: Role, targets: tuple[str, ...], muted: bool) -> list[tuple[str, str]]:
+    """A role in the participant fields Twilio has: monitor is muted and not
+    coaching; a whisper to one target is coaching with CallSidToCoach; barge
+    and none are not coaching (muted as the core says: barge unmuted)."""
+    if role is Role.WHISPER:
+        return [
+            ("Muted", _bool(muted)),
+            ("Coaching", "true"),
+            ("CallSidToCoach", _one_target(targets)),
+        ]
+    return [("Muted", _bool(muted)), ("Coaching", "false")]
+
+
+def _one_target(targets: tuple[str, ...]) -> str:
+    # The core asks whisper_limit first: more never reaches this adapter.
+    if len(targets) != 1:
+        raise ValueError(f"Twilio coaches exactly one call, not {len(targets)}")
+    return targets[0]
+
+
+def move_twiml(move: MoveCall, callbacks: CallbackUrls) -> str:
+    """The TwiML that takes a call into the destination's carrier conference
+    (Twilio's <Dial><Conference>), with the role's fields as its attributes
+    and the same conference events, to the same ingest URL, as a Create asks."""
+    attributes = {
+        "muted": _bool(move.muted),
+        "beep": "false",
+        "startConferenceOnEnter": "true",
+        "endConferenceOnExit": "false",
+        "statusCallback": callbacks.conference_status,
+        "statusCallbackMethod": "POST",
+        "statusCallbackEvent": " ".join(CONFERENCE_EVENTS),
+    }
+    if move.role is Role.WHISPER:
+        attributes["coach"] = _one_target(move.whisper_targets)
+    response = ElementTree.Element("Response")
+    conference = ElementTree.SubElement(
+        ElementTree.SubElement(response, "Dial"), "Conference", attributes
+    )
+    conference.text = conference_name(move.conference)
+    return ElementTree.tostring(response, encoding="unicode")
 
 
 def placed_from(body: Any) -> Placed | None:

@@ -7,6 +7,7 @@ Rule 1: only a 429 (after its Retry-After, when given) and a failure in the
 Rule 2: a read timeout or a connection dropped after the request was sent is
         Ambiguous (the carrier may have acted): never retried here; the caller decides.
 Rule 3: no credential reaches a log or an error.
+Rule 4: each attempt is a CLIENT span and carries its `traceparent` (service.tracing).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from urllib.parse import urlencode
 import aiohttp
 import orjson
 
+from service import tracing
 from service.carriers.twilio import errors, metrics
 from service.carriers.twilio.config import TwilioOptions, UpstreamAccount
 from service.carriers.twilio.pacing import Sleep, backoff
@@ -126,33 +128,42 @@ class TwilioHttp:
         attempt = 0
         while True:
             wait: float | None
-            try:
-                async with self._client().request(
-                    method,
-                    url,
-                    params=list(query) if query else None,
-                    data=body,
-                    headers=headers,
-                    allow_redirects=False,
-                    timeout=self._timeout(deadline),
-                ) as response:
-                    raw = await response.read()
-                    status = response.status
-                    metrics.REQUESTS.labels(method, metrics.status_class(status)).inc()
-                    if status != 429:
-                        return Answer(status, _json(raw))
-                    wait = _retry_after(response.headers, self.options.backoff_max_seconds)
-                    failure = "HTTP 429"
-            except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
-                # Connection phase: the request never reached the carrier.
-                metrics.REQUESTS.labels(method, "connect_error").inc()
-                wait, failure = None, type(exc).__name__
-            except (TimeoutError, aiohttp.ClientError, OSError) as exc:
-                metrics.REQUESTS.labels(method, "lost_answer").inc()
-                log.warning(
-                    "carrier answer lost", extra={"method": method, "error": type(exc).__name__}
-                )
-                raise Ambiguous(type(exc).__name__) from exc
+            attributes = {"http.request.method": method, "rollcall.attempt": attempt + 1}
+            with tracing.span(f"carrier {method}", "client", attributes) as span:
+                sent = dict(headers)
+                tracing.inject(sent)
+                try:
+                    async with self._client().request(
+                        method,
+                        url,
+                        params=list(query) if query else None,
+                        data=body,
+                        headers=sent,
+                        allow_redirects=False,
+                        timeout=self._timeout(deadline),
+                    ) as response:
+                        raw = await response.read()
+                        status = response.status
+                        span.set_attribute("http.response.status_code", status)
+                        if status >= 500 or status == 429:
+                            span.fail(f"HTTP {status}")
+                        metrics.REQUESTS.labels(method, metrics.status_class(status)).inc()
+                        if status != 429:
+                            return Answer(status, _json(raw))
+                        wait = _retry_after(response.headers, self.options.backoff_max_seconds)
+                        failure = "HTTP 429"
+                except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
+                    # Connection phase: the request never reached the carrier.
+                    metrics.REQUESTS.labels(method, "connect_error").inc()
+                    span.fail(type(exc).__name__)
+                    wait, failure = None, type(exc).__name__
+                except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+                    metrics.REQUESTS.labels(method, "lost_answer").inc()
+                    span.fail(type(exc).__name__)
+                    log.warning(
+                        "carrier answer lost", extra={"method": method, "error": type(exc).__name__}
+                    )
+                    raise Ambiguous(type(exc).__name__) from exc
             if wait is None:
                 wait = backoff(
                     attempt,

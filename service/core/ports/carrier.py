@@ -25,7 +25,7 @@ import enum
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, Protocol
 
-from service.core.model import CallStatus
+from service.core.model import CallStatus, Role
 
 # -- placing a call -----------------------------------------------------------
 
@@ -56,6 +56,9 @@ class PlaceCall:
     beep: str = "true"
     coaching: bool = False
     call_sid_to_coach: str | None = None
+    # The supervisor role (coaching / call_sid_to_coach are its Twilio view).
+    role: Role = Role.NONE
+    whisper_targets: tuple[str, ...] = ()
     wait_url: str | None = None
     wait_method: str = "POST"
     early_media: bool = True
@@ -121,6 +124,16 @@ class Coach:
 
 
 @dataclasses.dataclass(frozen=True)
+class SetRole:
+    """The participant's supervisor role and the mute it implies, together
+    (a monitor is muted; a whisper is heard by its targets only)."""
+
+    role: Role
+    whisper_targets: tuple[str, ...] = ()
+    muted: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
 class BeepOnExit:
     beep: bool
 
@@ -136,7 +149,9 @@ class Wait:
     method: str | None = None
 
 
-ParticipantChange = Mute | Hold | Announce | Coach | BeepOnExit | EndConferenceOnExit | Wait
+ParticipantChange = (
+    Mute | Hold | Announce | Coach | SetRole | BeepOnExit | EndConferenceOnExit | Wait
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -164,6 +179,25 @@ class Kick:
 
 
 @dataclasses.dataclass(frozen=True)
+class MoveCall:
+    """Take the call out of its conference into `conference`'s carrier
+    conference (named after that Rollcall conference SID, as PlaceCall's is),
+    with these settings there. The call does not end: the carrier's leave
+    and join reports for it follow. Leaving is no exit: the conference it
+    leaves does not end for its endConferenceOnExit."""
+
+    target: CallTarget
+    conference: str
+    muted: bool = False
+    hold: bool = False
+    role: Role = Role.NONE
+    whisper_targets: tuple[str, ...] = ()
+    # The call had endConferenceOnExit where it was (an adapter clears it
+    # first, where leaving would otherwise end that conference).
+    leaving_ends: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
 class EndConference:
     """End the conference; every call still in it ends."""
 
@@ -180,7 +214,7 @@ class AnnounceConference:
     method: str | None = None
 
 
-Effect = Update | Kick | EndConference | AnnounceConference
+Effect = Update | Kick | MoveCall | EndConference | AnnounceConference
 
 
 # -- reports --------------------------------------------------------------------
@@ -318,6 +352,9 @@ class Carrier(Protocol):
     # sends nothing for those calls and the carrier's reports of them find
     # them already ended. False (the simulator): the core hangs them up.
     ends_conference_calls: bool
+    # The most whisper targets one participant may have at this carrier
+    # (None: no limit). The core refuses more before anything changes.
+    whisper_limit: int | None
 
     def check(self, account_sid: str, from_endpoint: str, to_endpoint: str) -> None:
         """Refuse a call synchronously, before anything is stored (may do nothing).

@@ -37,6 +37,8 @@ class ParticipantFilter:
     hold: bool | None = None
     coaching: bool | None = None
     include_ended: bool = False
+    # Attributes every listed participant has (service.core.attributes.Filter).
+    attributes: tuple[tuple[str, str], ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)

@@ -2,7 +2,8 @@
 //
 // Rule 1: credentials live in this script's memory only; they mint a watch
 //         token (POST rollcall/v1/accounts/AC/watch-tokens) and sign the
-//         actions, which go through Twilio's REST URIs.
+//         actions, which go through Twilio's REST URIs (a role with
+//         Rollcall's RollcallRole field; a move through its own move URI).
 // Rule 2: the roster is the event stream folded, nothing else: an action's
 //         answer changes nothing on the page, the event it causes does.
 // Rule 3: every event is applied once: per conference, an event at or below
@@ -99,6 +100,7 @@
     const query = new URLSearchParams();
     query.set("access_token", session.token);
     if (session.prefix) query.set("prefix", session.prefix);
+    query.set("type", "all"); // speaking events are sent only to who names them
     if (session.lastId) query.set("lastEventId", session.lastId);
     return OWN + encodeURIComponent(session.account) + "/events?" + query.toString();
   }
@@ -187,7 +189,24 @@
   // -- folding the stream (Rule 3) ------------------------------------------
 
   function participantEntry(p, since) {
-    return { p: p, since: since };
+    // The server's status_since when it says (its clock, at commit), else when seen.
+    const stated = p.status_since ? Date.parse(p.status_since) : NaN;
+    return { p: p, since: Number.isNaN(stated) ? since : stated };
+  }
+
+  // A clock's live value in seconds: total + (now - since) while since is set.
+  function clock(total, since) {
+    const started = since ? Date.parse(since) : NaN;
+    const open = Number.isNaN(started) ? 0 : Math.max(0, (Date.now() - started) / 1000);
+    return (total || 0) + open;
+  }
+
+  function clocks(p) {
+    return {
+      talk: clock(p.talk_seconds, p.talk_since),
+      hold: clock(p.hold_seconds, p.hold_since),
+      mute: clock(p.mute_seconds, p.mute_since),
+    };
   }
 
   function stateOf(p) {
@@ -229,10 +248,12 @@
     const p = change.participant;
     if (p) {
       const known = held.participants.get(p.call_sid);
-      if (change.type === "participant-leave" || ENDED_STATUSES.has(p.status)) {
+      const gone = change.type === "participant-leave" || change.type === "participant-moved-out";
+      if (gone || ENDED_STATUSES.has(p.status)) {
         held.participants.delete(p.call_sid);
       } else if (known && stateOf(known.p) === stateOf(p)) {
         known.p = p;
+        if (p.status_since) known.since = Date.parse(p.status_since);
       } else {
         held.participants.set(p.call_sid, participantEntry(p, Date.parse(change.time)));
       }
@@ -244,7 +265,11 @@
 
   function duration(since) {
     if (!since) return "";
-    const seconds = Math.max(0, Math.floor((Date.now() - since) / 1000));
+    return clockText((Date.now() - since) / 1000);
+  }
+
+  function clockText(value) {
+    const seconds = Math.max(0, Math.floor(value));
     const hours = Math.floor(seconds / 3600);
     const minutes = Math.floor((seconds % 3600) / 60);
     const rest = String(seconds % 60).padStart(2, "0");
@@ -269,7 +294,9 @@
     head.append(end);
     const table = element("table");
     const titles = element("tr");
-    for (const title of ["Participant", "Status", "Muted", "On hold", "Coaching", "In state for", ""]) {
+    const headings = ["Participant", "Status", "Muted", "On hold", "Coaching", "Role", "In state for",
+      "Talk", "Held (times)", "Muted for", "Answered by", "Speaking", ""];
+    for (const title of headings) {
       titles.append(element("th", "", title));
     }
     const thead = element("thead");
@@ -285,13 +312,15 @@
     if (row) return row;
     row = element("tr", "participant");
     row.dataset.callSid = callSid;
-    for (const name of ["who", "status", "muted", "hold", "coaching", "for"]) {
+    for (const name of ["who", "status", "muted", "hold", "coaching", "role", "for",
+      "talk", "held", "mutedfor", "answered", "speaking"]) {
       const cell = element("td", name);
       cell.dataset.name = name;
       row.append(cell);
     }
     const actions = element("td", "actions");
-    for (const [action, text] of [["mute", "Mute"], ["hold", "Hold"], ["kick", "Kick"]]) {
+    const buttons = [["mute", "Mute"], ["hold", "Hold"], ["monitor", "Monitor"], ["move", "Move"], ["kick", "Kick"]];
+    for (const [action, text] of buttons) {
       const button = element("button", action === "kick" ? "danger" : "", text);
       button.type = "button";
       button.dataset.action = action;
@@ -325,14 +354,24 @@
         people += 1;
         row.dataset.label = p.label || "";
         row.dataset.since = String(entry.since || "");
-        row.querySelector(".who").textContent = p.label || p.call_sid;
+        row.dataset.attributes = JSON.stringify(p.attributes || {});
+        const who = row.querySelector(".who");
+        who.textContent = p.label || p.call_sid;
+        const pairs = Object.entries(p.attributes || {}).map(function (kv) { return kv.join("="); });
+        if (pairs.length) who.append(element("span", "attributes", " " + pairs.join(" ")));
         const status = row.querySelector(".status");
         status.textContent = p.status;
         status.className = "status status-" + p.status;
         flag(row.querySelector(".muted"), p.muted);
         flag(row.querySelector(".hold"), p.hold);
         flag(row.querySelector(".coaching"), p.coaching);
+        row.querySelector(".role").textContent = p.role && p.role !== "none" ? p.role : "-";
+        row.querySelector('[data-action="monitor"]').textContent =
+          p.role === "monitor" ? "Barge" : "Monitor";
         row.querySelector(".for").textContent = duration(entry.since);
+        showClocks(row, p);
+        row.querySelector(".answered").textContent = p.answered_by || "-";
+        flag(row.querySelector(".speaking"), p.speaking);
         row.querySelector('[data-action="mute"]').textContent = p.muted ? "Unmute" : "Mute";
         row.querySelector('[data-action="hold"]').textContent = p.hold ? "Resume" : "Hold";
       }
@@ -349,9 +388,20 @@
       ", " + people + " participant" + (people === 1 ? "" : "s");
   }
 
+  function showClocks(row, p) {
+    const live = clocks(p);
+    row.querySelector(".talk").textContent = clockText(live.talk);
+    row.querySelector(".held").textContent = clockText(live.hold) + " (" + (p.hold_count || 0) + ")";
+    row.querySelector(".mutedfor").textContent = clockText(live.mute);
+  }
+
   function tick() {
     for (const row of page.conferences.querySelectorAll("tr.participant")) {
       row.querySelector(".for").textContent = duration(Number(row.dataset.since));
+      const sid = row.closest("article").dataset.conferenceSid;
+      const held = session.conferences.get(sid);
+      const entry = held && held.participants.get(row.dataset.callSid);
+      if (entry) showClocks(row, entry.p);
     }
   }
 
@@ -365,6 +415,19 @@
         form ? { "Content-Type": "application/x-www-form-urlencoded" } : {}
       ),
       body: form ? new URLSearchParams(form).toString() : undefined,
+      cache: "no-store",
+    });
+    if (!response.ok) throw new Error(await errorText(response));
+  }
+
+  async function actOwn(path, form) {
+    const response = await fetch(OWN + encodeURIComponent(session.account) + path, {
+      method: "POST",
+      headers: {
+        Authorization: basic(),
+        "Content-Type": "application/x-www-form-urlencoded",
+      },
+      body: new URLSearchParams(form).toString(),
       cache: "no-store",
     });
     if (!response.ok) throw new Error(await errorText(response));
@@ -390,6 +453,18 @@
       const participant = conference + "/Participants/" + encodeURIComponent(callSid) + ".json";
       if (action === "mute") await act("POST", participant, { Muted: String(!entry.p.muted) });
       if (action === "hold") await act("POST", participant, { Hold: String(!entry.p.hold) });
+      if (action === "monitor") {
+        // A monitor hears everyone and is heard by no one; Barge joins in.
+        const role = entry.p.role === "monitor" ? "barge" : "monitor";
+        await act("POST", participant, { RollcallRole: role });
+      }
+      if (action === "move") {
+        const destination = window.prompt("Move to which conference (SID or name)?", "");
+        if (!destination) return;
+        const path = "/conferences/" + encodeURIComponent(sid) + "/participants/" +
+          encodeURIComponent(callSid) + "/move";
+        await actOwn(path, { Destination: destination.trim() });
+      }
       if (action === "kick") await act("DELETE", participant);
       notice("");
     } catch (failure) {

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Sequence
 from typing import TypeVar
 
+from service.core.attributes import matches
 from service.core.ports.store import (
     ConferenceFilter,
     ConferencePage,
@@ -70,6 +71,7 @@ def participants(
             and (flt.muted is None or row.muted == flt.muted)
             and (flt.hold is None or row.hold == flt.hold)
             and (flt.coaching is None or row.coaching == flt.coaching)
+            and (not flt.attributes or matches(row.decode().attributes, flt.attributes))
         )
 
     rows = [row for row in participant_rows(t, conference_sid) if shown(row)]

@@ -135,10 +135,10 @@ class MemoryWriteTransaction(CarrierRows):
         old = t.participants.get(participant.call_sid)
         if old is None:
             return  # as an UPDATE that matches no row
-        # The SQL stores keep the row's conference: a call never moves.
-        row = dataclasses.replace(
-            ParticipantRow.of(old.seq, participant), conference_sid=old.conference_sid
-        )
+        # A move writes the participant's new conference (the SQL stores do too).
+        row = ParticipantRow.of(old.seq, participant)
+        if row.conference_sid not in t.conferences:
+            raise ConstraintViolation(f"FOREIGN KEY: no conference {row.conference_sid}")
         self._check_label(row)
         t.participants[row.call_sid] = row
 

@@ -29,6 +29,7 @@ from typing import Any, TypeVar
 import asyncpg
 import orjson
 
+from service import tracing
 from service.core.model import Conference, Event, Participant
 from service.core.ports.store import (
     ConferenceFilter,
@@ -50,6 +51,8 @@ from service.store.row_cache import RowCache
 from service.store.rows import participant_from_row
 
 log = logging.getLogger("rollcall.store")
+# Each write transaction is a span (service.tracing).
+_SPAN_ATTRIBUTES = {"db.system": "postgresql"}
 
 
 async def _returned(conn: asyncpg.Connection) -> None:
@@ -148,20 +151,22 @@ class PostgresStore(PgPrivacyReads):
 
     @contextlib.asynccontextmanager
     async def write(self) -> AsyncIterator[PgWriteTransaction]:
-        async with self._connection() as conn:
-            tx = conn.transaction()
-            await tx.start()
-            changes = PgWriteTransaction(conn, self.replica_id)
-            try:
-                yield changes
-            except BaseException as exc:
-                if not pg_schema.unfit(exc):  # an unfit one is terminated instead
-                    try:
-                        await tx.rollback()
-                    except Exception:
-                        conn.terminate()  # a connection that cannot roll back is unfit
-                raise
-            await tx.commit()
+        with tracing.span("store write", attributes=_SPAN_ATTRIBUTES) as span:
+            async with self._connection() as conn:
+                tx = conn.transaction()
+                await tx.start()
+                changes = PgWriteTransaction(conn, self.replica_id)
+                try:
+                    yield changes
+                except BaseException as exc:
+                    span.fail(type(exc).__name__)
+                    if not pg_schema.unfit(exc):  # an unfit one is terminated instead
+                        try:
+                            await tx.rollback()
+                        except Exception:
+                            conn.terminate()  # a connection that cannot roll back is unfit
+                    raise
+                await tx.commit()
         self.notifier.changed(changes.changed)
 
     # -- reads ----------------------------------------------------------------

@@ -9,7 +9,8 @@ row exists (the same request_id, or a new conference of the same friendly
 name) first take a transaction advisory lock on that key, so the second waits
 for the first and then sees its row instead of failing on the constraint.
 A new participant's call belongs to the replica that dials it (`owner`).
-Locks are always taken in the same order (key lock, then conference rows).
+Locks are always taken in the same order (key lock, then conference rows;
+a move locks its two conferences in SID order, service.core.move).
 """
 
 from __future__ import annotations
@@ -166,21 +167,27 @@ class PgWriteTransaction(PgReads, PgCarrierRows, PgNumberRows):
         return await self.find_participant(conference_sid, key, include_ended=True)
 
     async def participant_by_call_sid(self, call_sid: str) -> Participant | None:
-        # Lock its conference first (a call never moves to another conference),
-        # then read the participant as its last writer committed it.
-        conference_sid = await self.conn.fetchval(
-            "SELECT sid FROM conferences WHERE sid ="
-            " (SELECT conference_sid FROM participants WHERE call_sid = $1) FOR UPDATE",
-            call_sid,
-        )
-        if conference_sid is None:
-            return None
-        self._locked.add(conference_sid)
-        row = await self.conn.fetchrow(
-            f"SELECT {PARTICIPANT_COLUMNS} FROM participants WHERE call_sid = $1",  # noqa: S608
-            call_sid,
-        )
-        return None if row is None else participant_from_row(row)
+        # Lock its conference first, then read the participant as its last
+        # writer committed it; a move committed meanwhile took it to another
+        # conference: lock that one too and read again.
+        while True:
+            conference_sid = await self.conn.fetchval(
+                "SELECT sid FROM conferences WHERE sid ="
+                " (SELECT conference_sid FROM participants WHERE call_sid = $1) FOR UPDATE",
+                call_sid,
+            )
+            if conference_sid is None:
+                return None
+            self._locked.add(conference_sid)
+            row = await self.conn.fetchrow(
+                f"SELECT {PARTICIPANT_COLUMNS} FROM participants WHERE call_sid = $1",  # noqa: S608
+                call_sid,
+            )
+            if row is None:
+                return None
+            found = participant_from_row(row)
+            if found.conference_sid in self._locked:
+                return found
 
     async def active_participants(self, conference_sid: str) -> list[Participant]:
         await self._lock(conference_sid)
@@ -257,9 +264,10 @@ class PgWriteTransaction(PgReads, PgCarrierRows, PgNumberRows):
     async def update_participant(self, participant: Participant) -> None:
         await self.conn.execute(
             "UPDATE participants SET label = $1, active = $2, muted = $3, hold = $4,"
-            " coaching = $5, revision = $6, data = $7 WHERE call_sid = $8",
+            " coaching = $5, revision = $6, data = $7, conference_sid = $9 WHERE call_sid = $8",
             *self._values(participant),
             participant.call_sid,
+            participant.conference_sid,
         )
 
     async def append_events(self, events: Sequence[Event]) -> None:

@@ -213,8 +213,12 @@ class SqliteWriteTransaction(SqliteReads, CarrierRows, NumberRows):
     async def update_participant(self, participant: Participant) -> None:
         self.raw.execute(
             "UPDATE participants SET label = ?, active = ?, muted = ?, hold = ?, coaching = ?,"
-            " revision = ?, data = ? WHERE call_sid = ?",
-            (*self._participant_values(participant), participant.call_sid),
+            " revision = ?, data = ?, conference_sid = ? WHERE call_sid = ?",
+            (
+                *self._participant_values(participant),
+                participant.conference_sid,
+                participant.call_sid,
+            ),
         )
 
     async def append_events(self, events: Sequence[Event]) -> None:

@@ -34,6 +34,7 @@ from collections.abc import AsyncIterator, Collection
 import aiosqlite
 import orjson
 
+from service import tracing
 from service.core.model import Conference, Event, Participant
 from service.core.ports.store import (
     ConferenceFilter,
@@ -57,6 +58,8 @@ from service.store.sqlite.migrations import migrate
 from service.store.sqlite.rows import SqliteReads, SqliteWriteTransaction
 
 _READERS = 4
+# Each write (a change, or a group commit's share of one) is a span (service.tracing).
+_SPAN_ATTRIBUTES = {"db.system": "sqlite"}
 
 
 class SqliteStore(SqlitePrivacyReads):
@@ -117,21 +120,23 @@ class SqliteStore(SqlitePrivacyReads):
         """
         assert self._writer is not None, "store is not open"
         conn = self._writer
-        await self._write_lock.acquire()  # cancelled here: nothing started
-        batch: asyncio.Future[None] | None = None
-        try:
-            await self._open_change(conn)
-            yield SqliteWriteTransaction(conn)
-            await self._release_change(conn)
-            batch = self._batch
-        except BaseException:
-            if self._in_change:
-                await finish(self._undo_change(conn))
-            raise
-        finally:
-            self._after_change(conn)
-        assert batch is not None
-        await asyncio.shield(batch)
+        with tracing.span("store write", attributes=_SPAN_ATTRIBUTES) as span:
+            await self._write_lock.acquire()  # cancelled here: nothing started
+            batch: asyncio.Future[None] | None = None
+            try:
+                await self._open_change(conn)
+                yield SqliteWriteTransaction(conn)
+                await self._release_change(conn)
+                batch = self._batch
+            except BaseException as exc:
+                span.fail(type(exc).__name__)
+                if self._in_change:
+                    await finish(self._undo_change(conn))
+                raise
+            finally:
+                self._after_change(conn)
+            assert batch is not None
+            await asyncio.shield(batch)
 
     async def _open_change(self, conn: aiosqlite.Connection) -> None:
         # Each flag is set before its statement is queued: a queued statement

@@ -14,6 +14,11 @@ def test_goals_judge_the_ratio() -> None:
     assert lost.rollcall == 1 and lost.met is False and lost.ratio is None
     reported = Figure("s", "f", "bytes", "-", [10.0], [])
     assert reported.met is None and reported.ratio is None
+    # An absolute goal, in the figure's unit, with no baseline.
+    fast = Figure("s", "f", "ms", "-", [400.0, 900.0, 500.0], [], Goal("under", 1000.0))
+    slow = Figure("s", "f", "ms", "-", [1200.0, 900.0, 1500.0], [], Goal("under", 1000.0))
+    assert (fast.met, slow.met, fast.ratio) == (True, False, None)
+    assert fast.goal.describe() == "< 1000"
 
 
 def test_table_has_one_row_per_figure_under_its_section() -> None:

@@ -17,8 +17,7 @@ from clients.cli_participants import (
     resolve_connection,
     update_arguments,
 )
-from clients.errors import FieldViolation, RollcallClientError
-from clients.output import error_text, message_json, participant_text, participants_table
+from clients.output import message_json, participant_text, participants_table
 from rollcall.v1 import participant_pb2 as ppb
 from service.config import Settings, env_name
 
@@ -344,20 +343,3 @@ def test_json_output_uses_proto_field_names_and_enum_names() -> None:
     assert data["hold"] is False
     assert data["label"] == "a"
     assert data["revision"] == "7"
-
-
-def test_error_text_names_code_reason_twilio_code_and_fields() -> None:
-    error = RollcallClientError(
-        "INVALID_ARGUMENT",
-        "INVALID_ARGUMENT",
-        "timeout: must be 5-600",
-        twilio_code=21212,
-        http_status=400,
-        field_violations=(FieldViolation("timeout", "must be 5-600"),),
-    )
-    assert error_text(error) == (
-        "error: INVALID_ARGUMENT INVALID_ARGUMENT (twilio 21212): timeout: must be 5-600\n"
-        "  timeout: must be 5-600"
-    )
-    plain = RollcallClientError("ABORTED", "ETAG_MISMATCH", "stale", http_status=412)
-    assert error_text(plain) == "error: ABORTED ETAG_MISMATCH: stale"

@@ -12,6 +12,7 @@ from service.core.model import (
     LeaveReason,
     Participant,
     ParticipantStatus,
+    Role,
 )
 from service.core.ports.carrier import ConferenceEvent, ConferenceReport
 
@@ -63,11 +64,44 @@ def test_modify_reports_only_the_fields_that_changed() -> None:
         coached,
         report(ConferenceEvent.PARTICIPANT_MODIFY, coaching=False, end_conference_on_exit=False),
     )
+    # Coaching ended elsewhere: the whisper is over, one role change.
     assert got == [
-        Observed(EventType.PARTICIPANT_MODIFIED, {"coaching": False, "call_sid_to_coach": None})
+        Observed(
+            EventType.PARTICIPANT_ROLE_CHANGED,
+            {
+                "role": Role.NONE,
+                "whisper_targets": (),
+                "coaching": False,
+                "call_sid_to_coach": None,
+            },
+        )
     ]
     same = report(ConferenceEvent.PARTICIPANT_MODIFY, coaching=True, end_conference_on_exit=False)
     assert observe(coached, same) == []
+    both = report(ConferenceEvent.PARTICIPANT_MODIFY, coaching=True, end_conference_on_exit=True)
+    assert observe(participant(), both) == [
+        Observed(EventType.PARTICIPANT_MODIFIED, {"end_conference_on_exit": True}),
+        Observed(
+            EventType.PARTICIPANT_ROLE_CHANGED,
+            {"role": Role.WHISPER, "whisper_targets": (), "coaching": True},
+        ),
+    ]
+
+
+def test_a_monitor_unmuted_elsewhere_is_heard_by_everyone_a_barge() -> None:
+    monitor = participant(role=Role.MONITOR, muted=True)
+    assert observe(monitor, report(ConferenceEvent.PARTICIPANT_UNMUTE)) == [
+        Observed(
+            EventType.PARTICIPANT_ROLE_CHANGED,
+            {
+                "muted": False,
+                "role": Role.BARGE,
+                "whisper_targets": (),
+                "coaching": False,
+                "call_sid_to_coach": None,
+            },
+        )
+    ]
 
 
 def test_announcements_and_other_participants_and_ended_calls() -> None:

@@ -17,6 +17,7 @@ from clients.words import enum_words
 from rollcall.v1 import participant_pb2 as ppb
 from rollcall.v1 import participant_service_pb2 as pb
 from service.core.model import (
+    AlertKind,
     CallStatus,
     ConferenceStatus,
     EndReason,
@@ -33,6 +34,7 @@ PAIRS: list[tuple[type[enum.StrEnum], EnumDescriptor, set[str]]] = [
     (ConferenceStatus, ppb.ConferenceStatus.DESCRIPTOR, set()),
     (EndReason, ppb.ConferenceEndReason.DESCRIPTOR, set()),
     (EventType, pb.ConferenceEventType.DESCRIPTOR, set()),
+    (AlertKind, pb.AlertKind.DESCRIPTOR, set()),
 ]
 
 

@@ -31,9 +31,40 @@ def create_error(*pairs: tuple[str, str]) -> RollcallError:
 def test_every_create_field_of_the_table_is_a_request_field() -> None:
     wire_names = {f.wire for f in forms.CREATE_FIELDS}
     proto_fields = {f.proto for f in forms.CREATE_FIELDS}
-    assert len(wire_names) == len(forms.CREATE_FIELDS) == 50
+    assert len(wire_names) == len(forms.CREATE_FIELDS) == 52
     expected = set(pb.CreateParticipantRequest.DESCRIPTOR.fields_by_name) - {"parent", "request_id"}
-    assert proto_fields == expected
+    # Rollcall's own attributes come as `Attribute=key=value` (Rule 4), not from the table.
+    assert proto_fields == expected - {"attributes", "alerts"}
+
+
+def test_attributes_are_rollcalls_own_repeated_fields() -> None:
+    created = create(("To", "+15558675310"), ("Attribute", "role=agent"), ("Attribute", "team=a"))
+    assert dict(created.attributes) == {"role": "agent", "team": "a"}
+    update = forms.parse_update(
+        form(("Attribute", "team="), ("ReplaceAttributes", "true")), name="n"
+    )
+    assert (dict(update.attributes), update.replace_attributes) == ({"team": ""}, True)
+    listed = forms.parse_list(form(("Attribute", "role=agent"), ("Muted", "true")), parent=PARENT)
+    assert list(listed.request.attributes) == ["role=agent"]
+    assert listed.filters == (("Muted", "true"), ("Attribute", "role=agent"))
+    error = create_error(("To", "+15558675310"), ("Attribute", "no-equals-sign"))
+    assert error.violations[0].field == "Attribute"
+
+
+def test_alert_rules_are_rollcalls_own_create_fields() -> None:
+    assert not create(("To", "+15558675310")).HasField("alerts")
+    created = create(
+        ("To", "+15558675310"),
+        ("AlertHoldSeconds", "90"),
+        ("AlertNoAgentSeconds", "12.5"),
+        ("AlertAgentAttribute", "team=desk"),
+        ("AlertEndConference", "true"),
+    )
+    assert created.alerts == pb.ConferenceAlerts(
+        hold_seconds=90, no_agent_seconds=12.5, agent_attribute="team=desk", end_conference=True
+    )
+    error = create_error(("AlertEmptySeconds", "soon"), ("AlertEndConference", "maybe"))
+    assert [v.field for v in error.violations] == ["AlertEmptySeconds", "AlertEndConference"]
 
 
 def test_sdk_capture_create_maps_every_kind_of_value() -> None:

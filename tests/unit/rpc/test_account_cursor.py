@@ -38,3 +38,20 @@ def test_cursor_positions_round_trip_sealed_and_bound() -> None:
     # A thousand conferences fit in a few kilobytes.
     big = Position(filters, 10**9, at={10**6 + i: 5000 + i for i in range(1000)})
     assert len(seal.seal("ACone", big.encode())) < 10_000
+
+
+def test_streams_at_one_position_share_a_cursor_never_across_accounts() -> None:
+    filters = fingerprint("", [], [])
+    plain = Position(filters, 7, at={1: 2, 3: 4}).encode()
+    seal = CursorSeal("00" * 32)
+    mine = seal.seal("ACone", plain)
+    assert seal.seal("ACone", plain) == mine == CursorSeal("00" * 32).seal("ACone", plain)
+    theirs = seal.seal("ACtwo", plain)
+    assert theirs != mine
+    assert seal.open("ACtwo", theirs, filters).at == {1: 2, 3: 4}
+    with pytest.raises(RollcallError):
+        seal.open("ACtwo", mine, filters)
+    # Many positions later, the first is sealed again, the same.
+    for revision in range(200):
+        seal.seal("ACone", Position(filters, 7, at={1: revision}).encode())
+    assert seal.seal("ACone", plain) == mine

@@ -7,6 +7,7 @@ import pytest
 
 from rollcall.v1 import participant_service_pb2 as pb
 from service.core.commands import ConferenceRef
+from service.core.model import Role
 from service.rpc.requests import (
     create_command,
     endpoint_ok,
@@ -81,7 +82,8 @@ def test_create_defaults_and_coaching_implied() -> None:
         ),
         ConferenceRef(AC, "room"),
     )
-    assert cmd.coaching is True
+    # Twilio's coach is a whisper to its one target.
+    assert (cmd.role, cmd.whisper_targets) == (Role.WHISPER, ("CA" + "1" * 32,))
     assert (cmd.timeout, cmd.time_limit, cmd.max_participants) == (60, 14400, 250)
     assert cmd.start_conference_on_enter is True
     assert cmd.wait_url is None

@@ -5,10 +5,13 @@ error with the right HTTP status and Twilio code."""
 from __future__ import annotations
 
 import pytest
+from aiohttp.test_utils import make_mocked_request
 from google.rpc import code_pb2, error_details_pb2
 
 from clients.status import decode
+from service.carriers.twilio import errors as carrier_errors
 from service.core import errors
+from service.gateway.errors import rollcall_error_response
 from service.gateway.status import from_status
 from service.rpc.status import to_status
 
@@ -63,6 +66,33 @@ def test_an_error_that_says_when_to_retry_carries_retry_info() -> None:
     assert info.retry_delay.seconds == 1
     plain = to_status(errors.shutting_down())
     assert not any(d.Is(error_details_pb2.RetryInfo.DESCRIPTOR) for d in plain.details)
+
+
+THROTTLES = [
+    errors.rate_limited(),
+    errors.overloaded(16),
+    errors.waited_too_long(0.75, 0.5),
+    errors.too_many_failed_logins(7),
+    errors.watcher_limit(10),
+    carrier_errors.carrier_paced(0.5),
+    carrier_errors.carrier_rate_limited(),
+]
+
+
+@pytest.mark.parametrize("error", THROTTLES, ids=lambda e: e.reason)
+def test_every_throttling_and_overload_error_says_when_to_retry(
+    error: errors.RollcallError,
+) -> None:
+    """RetryInfo on gRPC (clients.retries honours it), Retry-After on REST."""
+    status = to_status(error)
+    retry = [d for d in status.details if d.Is(error_details_pb2.RetryInfo.DESCRIPTOR)]
+    assert len(retry) == 1, error.reason
+    info = error_details_pb2.RetryInfo()
+    retry[0].Unpack(info)
+    assert info.retry_delay.seconds >= 1
+    assert decode(error.code.value, status.message, status).retry_delay == info.retry_delay.seconds
+    response = rollcall_error_response(error, make_mocked_request("POST", "/x"))
+    assert response.headers["Retry-After"] == str(info.retry_delay.seconds)
 
 
 @pytest.mark.parametrize(

@@ -110,7 +110,8 @@ async def test_create_asks_for_every_event_with_callbacks_to_the_ingest_routes()
         assert form["StatusCallbackEvent"] == ["initiated", "ringing", "answered", "completed"]
         assert form["ConferenceStatusCallback"] == [rig.public_url + CONFERENCE_STATUS_PATH]
         assert set(form["ConferenceStatusCallbackEvent"]) == {
-            "start", "end", "join", "leave", "mute", "hold", "modify", "announcement",
+            "start", "end", "join", "leave", "mute", "hold", "modify", "speaker",
+            "announcement",
         }  # fmt: skip
         assert form["Timeout"] == ["30"] and form["TimeLimit"] == ["3600"]
         assert form["Muted"] == ["true"] and form["EndConferenceOnExit"] == ["true"]
