@@ -160,7 +160,8 @@ class Finished:
         self.reasons: list[str] = []
         _reason.set(self.reasons)
         self.series.started.inc()
-        self.peer = context.peer()
+        # Only the log line needs it (and a finished stream's context may be gone).
+        self.peer = context.peer() if log.isEnabledFor(logging.INFO) else ""
         self._carrier: dict[str, str] | None = None
         if stream:
             # A finished stream's context may be gone by the time it is logged.
