@@ -69,9 +69,8 @@ from service.rpc.audit import AuditApi, AuditServicer
 from service.rpc.callbacks import CallbackApi, CallbackServicer
 from service.rpc.conference_servicer import ConferenceServicer
 from service.rpc.conferences import ConferenceApi
-from service.rpc.decoding import DecodingInterceptor
 from service.rpc.door import Door
-from service.rpc.interceptors import RpcLogInterceptor
+from service.rpc.front import Front
 from service.rpc.options import server_options
 from service.rpc.page_tokens import PageTokens
 from service.rpc.participants import ParticipantApi
@@ -306,36 +305,28 @@ class App:
         self.feed.subscribe(self.alerts)
         await self.alerts.start()
 
-        # The door inside the log interceptor, so its refusals are logged too;
-        # the queue's probes before both (never logged, never refused).
+        # No interceptor: every handler is wrapped once as it is registered
+        # (service.rpc.front: queue probe, door, log line and metrics, decoding).
         waited = None
         if s.max_wait_seconds > 0:
             self._queue_probe = QueueProbe(interval=s.max_wait_seconds / 4)
             waited = self._queue_probe.waited
         self.door = Door(waited, s.max_wait_seconds)
-        server = grpc.aio.server(
-            interceptors=[
-                *([self._queue_probe] if self._queue_probe is not None else []),
-                RpcLogInterceptor(),
-                self.door,
-                DecodingInterceptor(),
-            ],
-            options=server_options(s),
-            maximum_concurrent_rpcs=None,
-        )
-        codec.add_service(server, PARTICIPANT_SERVICE, ParticipantServicer(self.api))
+        server = grpc.aio.server(options=server_options(s), maximum_concurrent_rpcs=None)
+        on = Front(self.door, self._queue_probe).registrar(server)
+        codec.add_service(on, PARTICIPANT_SERVICE, ParticipantServicer(self.api))
         cpb_grpc.add_ConferenceServiceServicer_to_server(
-            ConferenceServicer(self.conference_api), server
+            ConferenceServicer(self.conference_api), on
         )
         callback_pb_grpc.add_CallbackServiceServicer_to_server(
             CallbackServicer(
                 CallbackApi(self.auth, self.dead_letters, self.redeliverer, self.api.limiter)
             ),
-            server,
+            on,
         )
-        audit_pb_grpc.add_AuditServiceServicer_to_server(AuditServicer(self.audit_api), server)
+        audit_pb_grpc.add_AuditServiceServicer_to_server(AuditServicer(self.audit_api), on)
         self._health = health.aio.HealthServicer()
-        health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
+        health_pb2_grpc.add_HealthServicer_to_server(self._health, on)
         reflection.enable(
             (
                 SERVICE_NAME,
@@ -344,7 +335,7 @@ class App:
                 AUDIT_SERVICE_NAME,
                 health.SERVICE_NAME,
             ),
-            server,
+            on,
         )
         probe_target = self._bind_grpc(server)
         await server.start()

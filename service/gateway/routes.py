@@ -112,7 +112,8 @@ async def fetch_participant(request: web.Request) -> web.Response:
     fetched = await incoming.upstream(request).fetch_participant(
         message, incoming.authorization(request)
     )
-    if representation.kind(request) is representation.Kind.JSON:
+    # The route's own suffix (what representation.kind reads from the path).
+    if request.match_info["suffix"] == representation.Kind.JSON.value:
         # The JSON rendered once per revision (service.renders): the same
         # bytes and headers as representation.resource would send.
         headers = {hdrs.CONTENT_TYPE: _JSON, **_etag(fetched.etag)}

@@ -2,8 +2,10 @@
 messages; RollcallError out as google.rpc.Status.
 
 Rule 1: the servicers (servicer.py, conference_servicer.py, callbacks.py) are
-        transport only: metadata in, status codes out; what wraps every RPC is an
-        interceptor (interceptors.py, decoding.py, door.py); ParticipantService is
+        transport only: metadata in, status codes out; what wraps every RPC is
+        front.py's one wrapper per method handler, made at registration (no
+        interceptor: the steps are queue_probe.py, door.py, interceptors.py
+        and decoding.py); ParticipantService is
         registered by codec.py, whose one encoder sends a Prebuilt answer
         (service.renders) as its bytes and serializes any other.
 Rule 2: each service has one implementation, its API object (ParticipantApi,

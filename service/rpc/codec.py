@@ -13,7 +13,8 @@ Rule 2: every answer, unary or streamed, goes through one response encoder:
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable, Mapping
+from typing import Any, Protocol
 
 import grpc
 from google.protobuf import message_factory
@@ -31,7 +32,17 @@ def encode(answer: Message | Prebuilt[Any]) -> bytes:
     return answer.SerializeToString()
 
 
-def add_service(server: grpc.aio.Server, service: ServiceDescriptor, servicer: object) -> None:
+class Registers(Protocol):
+    """Where a service's handlers go: a grpc.aio server, or service.rpc.front's registrar."""
+
+    def add_generic_rpc_handlers(self, handlers: Iterable[grpc.GenericRpcHandler]) -> None: ...
+
+    def add_registered_method_handlers(
+        self, service: str, handlers: Mapping[str, grpc.RpcMethodHandler]
+    ) -> None: ...
+
+
+def add_service(server: Registers, service: ServiceDescriptor, servicer: object) -> None:
     """Register `servicer` for `service` on `server` (Rule 1)."""
     handlers: dict[str, grpc.RpcMethodHandler] = {}
     for method in service.methods:

@@ -1,7 +1,9 @@
 """The door every RPC passes on its way in: the wait bound, and the stop's gate.
 
-Rule 1: while open, the door only keeps count: each call it lets in is tracked
-        until its handler returns, so the stop knows what is still running.
+Rule 1: service.rpc.front asks the door about every call (in the one wrapper
+        each method handler gets); while open, the door only keeps count: each
+        call it lets in is tracked until its handler returns, so the stop knows
+        what is still running.
 Rule 2: once closed, every new RPC but a health Check is refused UNAVAILABLE
         (SHUTTING_DOWN) by the door itself, whatever its service; a health Check
         is still answered (NOT_SERVING by then).
@@ -19,7 +21,7 @@ Rule 5: every refusal is counted in service.admission's REFUSED and noted for th
         RPC's log line.
 Rule 6: while open, a unary call (health excepted) that has waited longer than
         `max_wait` before its handler (in grpc's queue, as service.rpc.queue_probe
-        measures it, then on the event loop) is refused RESOURCE_EXHAUSTED
+        measures it) is refused RESOURCE_EXHAUSTED
         (OVERLOADED, retry after 1 s) before any work: served that late, its
         answer would come too late for an interactive caller, and the time is
         better spent on the calls behind it. Streams in flight are never shed.
@@ -30,28 +32,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import contextvars
 import enum
-import inspect
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
-
-import grpc
 
 from service.admission import REFUSED
 from service.core import errors
-from service.rpc.interceptors import Wrapped, note_reason
+from service.rpc.interceptors import note_reason
 from service.rpc.status import to_grpc_status
 
 log = logging.getLogger("rollcall.door")
-
-# A unary call's wait so far (in grpc's queue, and when the door saw it), from
-# the door to its handler: the same task runs both, and the handler itself is
-# wrapped once per method.
-_turn: contextvars.ContextVar[tuple[float, float] | None] = contextvars.ContextVar(
-    "rollcall_door_turn", default=None
-)
 
 HEALTH_CHECK = "/grpc.health.v1.Health/Check"
 
@@ -75,7 +66,7 @@ class State(enum.Enum):
     RELEASED = "released"
 
 
-class Door(grpc.aio.ServerInterceptor):  # type: ignore[misc]
+class Door:
     def __init__(self, waited: Callable[[str], float] | None = None, max_wait: float = 0.0) -> None:
         """`waited(method)`: at least how long a call of `method` taken from
         grpc now has waited there (service.rpc.queue_probe); a unary call
@@ -100,126 +91,82 @@ class Door(grpc.aio.ServerInterceptor):  # type: ignore[misc]
         self._last_activity = float("-inf")
         self._activity: asyncio.Event | None = None
         self.held = 0
-        self._wrapped = Wrapped()
 
-    # -- the interceptor ------------------------------------------------------
+    # -- per call (service.rpc.front runs these, in its one wrapper per method) --
 
-    async def intercept_service(
-        self,
-        continuation: Callable[[Any], Awaitable[Any]],
-        handler_call_details: Any,
-    ) -> Any:
+    def refuses(self, method: str) -> bool:
+        """Whether a new call of `method` is refused (Rules 1 and 2); every
+        call counts as activity for hold()."""
         self._touch()
-        handler = await continuation(handler_call_details)
-        if handler is None:
-            return None
         state = self.state
-        method = handler_call_details.method
-        if state is State.OPEN or (state is State.CLOSED and method == HEALTH_CHECK):
-            return self._tracked(handler, method)
-        return self._refusal(handler, held=state is State.HOLDING)
+        return not (state is State.OPEN or (state is State.CLOSED and method == HEALTH_CHECK))
 
-    def _tracked(self, handler: Any, method: str) -> Any:
-        if handler.request_streaming or handler.response_streaming:
-            return self._wrapped.get(handler, self._tracked_stream)
-        turn = None
+    async def refuse(self, context: Any) -> None:
+        """Answer a refused call UNAVAILABLE (SHUTTING_DOWN), once released
+        while holding (Rules 2 and 4); always raises (the call is aborted)."""
+        if self.state is State.HOLDING:
+            self.held += 1
+            try:
+                await self._released.wait()
+            finally:
+                self.held -= 1
+        REFUSED.labels("SHUTTING_DOWN").inc()
+        try:
+            await _refuse(context, errors.shutting_down())
+        finally:
+            self._touch()
+
+    def overdue(self, method: str) -> float | None:
+        """How long a unary call of `method` taken now has waited, when that is
+        more than the bound (Rule 6); None when it is let in, which ends an
+        overload episode."""
         if self.max_wait > 0 and self._waited is not None and method != HEALTH_CHECK:
-            queued = self._waited(method)
-            if queued > self.max_wait:
-                return self._shed_at_once(handler, queued)
-            turn = (queued, asyncio.get_running_loop().time())
-        _turn.set(turn)
-        return self._wrapped.get(handler, self._tracked_unary)
+            waited = self._waited(method)
+            if waited > self.max_wait:
+                return waited
+        if self._shedding:
+            log.info("no longer overloaded", extra={"refused": self._shedding})
+            self._shedding = 0
+        return None
 
-    def _tracked_stream(self, handler: Any) -> Any:
-        behaviour = _stream_behaviour(handler)
-        if inspect.isasyncgenfunction(behaviour):
-            return _replace(handler, self._tracked_generator(behaviour))
-        return _replace(handler, self._tracked_call(behaviour, self._streams))
-
-    def _tracked_unary(self, handler: Any) -> Any:
-        return _replace(handler, self._tracked_call(handler.unary_unary, self._unary, timed=True))
-
-    def _tracked_call(
-        self,
-        inner: Callable[..., Awaitable[Any]],
-        running: set[asyncio.Task[Any]],
-        timed: bool = False,
-    ) -> Callable[..., Awaitable[Any]]:
-        async def tracked(request: Any, context: Any) -> Any:
-            turn = _turn.get() if timed else None
-            if turn is not None:
-                # Its wait in grpc's queue, then on the loop until now.
-                queued, seen = turn
-                waited = queued + asyncio.get_running_loop().time() - seen
-                if waited > self.max_wait:
-                    await self._shed(context, waited)
-                if self._shedding:
-                    log.info("no longer overloaded", extra={"refused": self._shedding})
-                    self._shedding = 0
-            task = self._enter(running)
-            try:
-                return await inner(request, context)
-            except asyncio.CancelledError:
-                if task in self._interrupted:
-                    task.uncancel()
-                    await _refuse(context, errors.shutting_down(_INTERRUPTED))
-                raise
-            finally:
-                self._leave(task, running)
-
-        return tracked
-
-    def _tracked_generator(
-        self, inner: Callable[..., AsyncIterator[Any]]
-    ) -> Callable[..., AsyncIterator[Any]]:
-        async def tracked(request: Any, context: Any) -> AsyncIterator[Any]:
-            task = self._enter(self._streams)
-            try:
-                async for item in inner(request, context):
-                    yield item
-            except asyncio.CancelledError:
-                if task in self._interrupted:
-                    task.uncancel()
-                    await _refuse(context, errors.shutting_down(_INTERRUPTED))
-                raise
-            finally:
-                self._leave(task, self._streams)
-
-        return tracked
-
-    def _enter(self, running: set[asyncio.Task[Any]]) -> asyncio.Task[Any]:
+    def enter(self, unary: bool) -> asyncio.Task[Any]:
+        """The running call is let in (Rule 1): tracked until `leave`."""
         task = asyncio.current_task()
         assert task is not None
-        running.add(task)
         self._all_idle.clear()
-        if running is self._unary:
+        if unary:
+            self._unary.add(task)
             self._unary_idle.clear()
+        else:
+            self._streams.add(task)
         return task
 
-    def _touch(self) -> None:
-        self._last_activity = asyncio.get_running_loop().time()
-        if self._activity is not None:
-            self._activity.set()
-
-    def _leave(self, task: asyncio.Task[Any], running: set[asyncio.Task[Any]]) -> None:
+    def leave(self, task: asyncio.Task[Any]) -> None:
         self._touch()
-        running.discard(task)
+        self._unary.discard(task)
+        self._streams.discard(task)
         self._interrupted.discard(task)
         if not self._unary:
             self._unary_idle.set()
             if not self._streams:
                 self._all_idle.set()
 
+    async def interrupted(self, task: asyncio.Task[Any], context: Any) -> None:
+        """A let-in call was cancelled: when finish() ended it, it is answered
+        UNAVAILABLE (SHUTTING_DOWN), never CANCELLED (Rule 3; raises)."""
+        if task in self._interrupted:
+            task.uncancel()
+            await _refuse(context, errors.shutting_down(_INTERRUPTED))
+
+    def _touch(self) -> None:
+        self._last_activity = asyncio.get_running_loop().time()
+        if self._activity is not None:
+            self._activity.set()
+
     # -- overload (Rule 6) -----------------------------------------------------
 
-    def _shed_at_once(self, handler: Any, waited: float) -> Any:
-        async def refuse(request: Any, context: Any) -> Any:
-            await self._shed(context, waited)
-
-        return _shape(handler)(refuse)
-
-    async def _shed(self, context: Any, waited: float) -> None:
+    async def shed(self, context: Any, waited: float) -> None:
+        """Refuse a call that waited too long (Rule 6; raises)."""
         REFUSED.labels("OVERLOADED").inc()
         if not self._shedding:
             log.warning(
@@ -230,25 +177,6 @@ class Door(grpc.aio.ServerInterceptor):  # type: ignore[misc]
         await _refuse(context, errors.waited_too_long(waited, self.max_wait))
 
     # -- the stop -------------------------------------------------------------
-
-    def _refusal(self, handler: Any, *, held: bool) -> Any:
-        """A handler of `handler`'s shape answering UNAVAILABLE (SHUTTING_DOWN),
-        once released when `held`. The request is never decoded."""
-
-        async def refuse(request: Any, context: Any) -> Any:
-            if held:
-                self.held += 1
-                try:
-                    await self._released.wait()
-                finally:
-                    self.held -= 1
-            REFUSED.labels("SHUTTING_DOWN").inc()
-            try:
-                await _refuse(context, errors.shutting_down())
-            finally:
-                self._touch()
-
-        return _shape(handler)(refuse)
 
     def close(self) -> None:
         """From now on new RPCs are refused (Rule 2)."""
@@ -294,33 +222,6 @@ class Door(grpc.aio.ServerInterceptor):  # type: ignore[misc]
         """Answer the parked calls (Rule 4); any later one is refused at once."""
         self.state = State.RELEASED
         self._released.set()
-
-
-def _stream_behaviour(handler: Any) -> Any:
-    if handler.request_streaming:
-        return handler.stream_stream if handler.response_streaming else handler.stream_unary
-    return handler.unary_stream
-
-
-_MAKERS: dict[tuple[bool, bool], Callable[..., Any]] = {
-    (False, False): grpc.unary_unary_rpc_method_handler,
-    (False, True): grpc.unary_stream_rpc_method_handler,
-    (True, False): grpc.stream_unary_rpc_method_handler,
-    (True, True): grpc.stream_stream_rpc_method_handler,
-}
-
-
-def _shape(handler: Any) -> Callable[..., Any]:
-    return _MAKERS[(bool(handler.request_streaming), bool(handler.response_streaming))]
-
-
-def _replace(handler: Any, behaviour: Any) -> Any:
-    """A handler like `handler` (same shape and serializers) running `behaviour`."""
-    return _shape(handler)(
-        behaviour,
-        request_deserializer=handler.request_deserializer,
-        response_serializer=handler.response_serializer,
-    )
 
 
 async def _refuse(context: Any, error: errors.RollcallError) -> None:

@@ -11,24 +11,21 @@ Rule 2: every RPC is counted when it starts and once when it ends, by method
 Rule 3: every RPC is a SERVER span continuing the caller's `traceparent`
         (service.tracing; nothing when tracing is off).
 Rule 4: log times are RFC 3339 in UTC, to the millisecond.
-Rule 5: a method's handler is wrapped once, not per call (Wrapped): grpc hands
-        an interceptor the same handler for a method on every call.
+Rule 5: a method's handler is wrapped once, not per call (Wrapped), by
+        service.rpc.front, which makes a Finished for every call it lets in
+        and runs its span.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextvars
 import datetime
-import inspect
 import json
 import logging
 import os
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
-
-import grpc
 
 from service import redact, tracing
 from service.rpc import metrics
@@ -147,7 +144,7 @@ def _series(method: str) -> _Series:
     return found
 
 
-class _Finished:
+class Finished:
     """One RPC's outcome: counted, timed, traced and logged once when it ends.
     What only the log line and the span need is read only when they are on."""
 
@@ -163,7 +160,8 @@ class _Finished:
         self.reasons: list[str] = []
         _reason.set(self.reasons)
         self.series.started.inc()
-        self.peer = context.peer()
+        # Only the log line needs it (and a finished stream's context may be gone).
+        self.peer = context.peer() if log.isEnabledFor(logging.INFO) else ""
         self._carrier: dict[str, str] | None = None
         if stream:
             # A finished stream's context may be gone by the time it is logged.
@@ -228,95 +226,3 @@ class _Finished:
         if self.sent is not None:
             extra["sent"] = self.sent
         log.info("rpc", extra=extra)
-
-
-class RpcLogInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
-    def __init__(self) -> None:
-        self._wrapped = Wrapped()
-
-    async def intercept_service(
-        self,
-        continuation: Callable[[Any], Awaitable[Any]],
-        handler_call_details: Any,
-    ) -> Any:
-        handler = await continuation(handler_call_details)
-        if handler is None:
-            return handler
-        method = handler_call_details.method
-        return self._wrapped.get(handler, lambda h: self._wrap(method, h))
-
-    def _wrap(self, method: str, handler: Any) -> Any:
-        if handler.unary_stream is not None:
-            # Only generator-style handlers can be wrapped item by item; the
-            # others (grpc's own health Watch writes via context) pass through.
-            if inspect.isasyncgenfunction(handler.unary_stream):
-                return self._stream(method, handler)
-            return handler
-        if handler.unary_unary is None:
-            return handler
-        inner = handler.unary_unary
-
-        async def logged(request: Any, context: Any) -> Any:
-            done = _Finished(method, context, request, stream=False)
-            if not tracing.enabled():
-                try:
-                    return await inner(request, context)
-                except BaseException:
-                    code_obj = context.code()
-                    done.code = code_obj.name if code_obj is not None else "UNKNOWN"
-                    raise
-                finally:
-                    done.record(tracing.NO_SPAN)
-            with tracing.server_span(method.lstrip("/"), done.carrier, done.attributes()) as span:
-                try:
-                    return await inner(request, context)
-                except BaseException:
-                    code_obj = context.code()
-                    done.code = code_obj.name if code_obj is not None else "UNKNOWN"
-                    raise
-                finally:
-                    done.record(span)
-
-        return grpc.unary_unary_rpc_method_handler(
-            logged,
-            request_deserializer=handler.request_deserializer,
-            response_serializer=handler.response_serializer,
-        )
-
-    def _stream(self, method: str, handler: Any) -> Any:
-        inner = handler.unary_stream
-
-        async def logged(request: Any, context: Any) -> AsyncIterator[Any]:
-            done = _Finished(method, context, request, stream=True)
-            span = (
-                tracing.start_server_span(method.lstrip("/"), done.carrier, done.attributes())
-                if tracing.enabled()
-                else tracing.NO_SPAN
-            )
-            sent = 0
-            counted = done.series.sent
-            try:
-                async for item in inner(request, context):
-                    sent += 1
-                    done.sent = sent
-                    # As it goes, so a long watch's rate shows while it lasts.
-                    counted.inc()
-                    yield item
-            except (asyncio.CancelledError, GeneratorExit):
-                done.code = "CANCELLED"
-                raise
-            except BaseException:
-                # The stream was aborted with a status (abort raises); the
-                # reason was noted. The context must not be touched here: a
-                # finished stream's context may already be gone.
-                done.code = done.reasons[1] if done.reasons else "UNKNOWN"
-                raise
-            finally:
-                done.record(span)
-                span.end()
-
-        return grpc.unary_stream_rpc_method_handler(
-            logged,
-            request_deserializer=handler.request_deserializer,
-            response_serializer=handler.response_serializer,
-        )

@@ -9,8 +9,9 @@ comes out of the queue.
 
 Rule 1: while a unary method has calls (health excepted), a probe of it is sent
         at most every `interval` seconds, each marked with this process's secret
-        and a sequence number; a probe is answered at once, before any other
-        interceptor (no log line, no metrics, no admission, never decoded).
+        and a sequence number; a probe is answered at once, first thing in the
+        method's wrapper (service.rpc.front: no log line, no metrics, no
+        admission, no door).
 Rule 2: core's queue is first in, first out: a call taken from it now arrived
         before every probe still queued behind it, so it has waited at least as
         long as the oldest probe still outstanding (`waited`). That is a lower
@@ -30,7 +31,7 @@ import ipaddress
 import itertools
 import logging
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 import grpc
@@ -45,13 +46,6 @@ _PROBE_TIMEOUT_SECONDS = 60.0
 _CONNECT_SECONDS = 5.0
 
 
-async def _answer_probe(request: bytes, context: Any) -> bytes:
-    return b""
-
-
-_PROBE_ANSWER = grpc.unary_unary_rpc_method_handler(_answer_probe)
-
-
 def own_target(listen: str, port: int) -> str:
     """Where this process reaches the gRPC port it bound (`listen`'s host, or
     loopback when it listens on every address; a Unix socket as it is)."""
@@ -64,7 +58,7 @@ def own_target(listen: str, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
-class QueueProbe(grpc.aio.ServerInterceptor):  # type: ignore[misc]
+class QueueProbe:
     def __init__(self, interval: float) -> None:
         self.interval = interval
         self._secret = secrets.token_hex(16)
@@ -72,6 +66,8 @@ class QueueProbe(grpc.aio.ServerInterceptor):  # type: ignore[misc]
         # method -> (sequence number, sent at) of its probes still queued, oldest first
         self._outstanding: dict[str, collections.deque[tuple[int, float]]] = {}
         self._last_sent: dict[str, float] = {}
+        # method -> its probes sent and not seen coming out (lost ones included)
+        self._unseen: collections.Counter[str] = collections.Counter()
         self._channel: grpc.aio.Channel | None = None
         self._calls: dict[str, Callable[..., Any]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -108,28 +104,25 @@ class QueueProbe(grpc.aio.ServerInterceptor):  # type: ignore[misc]
             return 0.0
         return asyncio.get_running_loop().time() - queued[0][1]
 
-    async def intercept_service(
-        self,
-        continuation: Callable[[Any], Awaitable[Any]],
-        handler_call_details: Any,
-    ) -> Any:
-        method = handler_call_details.method
-        for key, value in handler_call_details.invocation_metadata or ():
+    def came_out(self, method: str, context: Any) -> bool:
+        """Whether this call of `method` is one of our probes (Rule 1), noted
+        as out of the queue; any other call (Rule 3) is served as usual. Its
+        metadata is read only while a probe of `method` may still come out
+        (sent, not seen since: a lost one too)."""
+        if not self._unseen.get(method):
+            return False
+        for key, value in context.invocation_metadata() or ():
             if key == PROBE_HEADER:
                 seq = self._verified(value)
                 if seq is not None:
                     self._came_out(method, seq)
-                    return _PROBE_ANSWER
-        handler = await continuation(handler_call_details)
-        if (
-            handler is not None
-            and self._channel is not None
-            and not handler.request_streaming
-            and not handler.response_streaming
-            and not method.startswith(HEALTH)
-        ):
+                    return True
+        return False
+
+    def maybe_send(self, method: str) -> None:
+        """A unary call of `method` (health excepted) was taken: probe it (Rule 1)."""
+        if self._channel is not None:
             self._maybe_send(method)
-        return handler
 
     def _verified(self, value: str | bytes) -> int | None:
         text = value.decode() if isinstance(value, bytes) else value
@@ -139,6 +132,7 @@ class QueueProbe(grpc.aio.ServerInterceptor):  # type: ignore[misc]
         return int(seq)
 
     def _came_out(self, method: str, seq: int) -> None:
+        self._unseen[method] -= 1
         queued = self._outstanding.get(method)
         # First in, first out: an older probe not yet out is lost.
         while queued and queued[0][0] <= seq:
@@ -151,6 +145,7 @@ class QueueProbe(grpc.aio.ServerInterceptor):  # type: ignore[misc]
         self._last_sent[method] = now
         seq = next(self._seq)
         self._outstanding.setdefault(method, collections.deque()).append((seq, now))
+        self._unseen[method] += 1
         task = asyncio.ensure_future(self._send(method, seq))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)

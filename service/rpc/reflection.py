@@ -15,13 +15,15 @@ from collections.abc import Iterable
 import grpc
 from grpc_reflection.v1alpha import reflection, reflection_pb2, reflection_pb2_grpc
 
+from service.rpc.codec import Registers
+
 __all__ = ["V1ALPHA_SERVICE_NAME", "V1_SERVICE_NAME", "enable"]
 
 V1_SERVICE_NAME = "grpc.reflection.v1.ServerReflection"
 V1ALPHA_SERVICE_NAME: str = reflection.SERVICE_NAME
 
 
-def enable(services: Iterable[str], server: grpc.aio.Server) -> None:
+def enable(services: Iterable[str], server: Registers) -> None:
     """Serve reflection for `services` (and itself) under both names."""
     names = (*services, V1_SERVICE_NAME, V1ALPHA_SERVICE_NAME)
     servicer = reflection.aio.ReflectionServicer(names)

@@ -35,28 +35,30 @@ Req = TypeVar("Req")
 Resp = TypeVar("Resp")
 
 
-def calling(context: grpc.aio.ServicerContext) -> None:
+def calling(context: grpc.aio.ServicerContext) -> str | None:
     """Say who is calling (service.logins): the peer, and the forwarded
-    address and request id the metadata carries."""
+    address and request id the metadata carries; returns the call's
+    `authorization` (the metadata read once)."""
     peer = context.peer()
-    said = {"x-forwarded-for": "", "x-request-id": ""}
+    forwarded = request_id = ""
+    authorization: str | None = None
     for key, value in context.invocation_metadata() or ():
-        if key in said and isinstance(value, str):
-            said[key] = value
+        if key == "authorization":
+            if authorization is None:
+                authorization = str(value)
+        elif key == "x-forwarded-for":
+            if isinstance(value, str):
+                forwarded = value
+        elif key == "x-request-id" and isinstance(value, str):
+            request_id = value
     logins.calling(
         "grpc",
         logins.grpc_source(peer),
         peer=logins.grpc_host(peer),
-        forwarded=said["x-forwarded-for"],
-        request_id=said["x-request-id"],
+        forwarded=forwarded,
+        request_id=request_id,
     )
-
-
-def authorization(context: grpc.aio.ServicerContext) -> str | None:
-    for key, value in context.invocation_metadata() or ():
-        if key == "authorization":
-            return str(value)
-    return None
+    return authorization
 
 
 async def _unary(
@@ -69,8 +71,7 @@ async def _unary(
         if remaining is not None and remaining <= 0:
             REFUSED.labels("DEADLINE_PASSED").inc()
             raise errors.deadline_passed()
-        calling(context)
-        return await call(request, authorization(context))
+        return await call(request, calling(context))
     except errors.RollcallError as exc:
         note_reason(exc.reason, exc.code.value)
         await context.abort_with_status(to_grpc_status(exc))
@@ -132,7 +133,7 @@ class ParticipantServicer:
         self, request: pb.WatchConferenceRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[pb.WatchConferenceResponse | Prebuilt[pb.WatchConferenceResponse]]:
         async for item in self._stream(
-            "WatchConference", lambda: self.api.watch_conference(request, authorization(context)),
+            "WatchConference", lambda auth: self.api.watch_conference(request, auth),
             context,
         ):  # fmt: skip
             yield item
@@ -141,7 +142,7 @@ class ParticipantServicer:
         self, request: pb.WatchAccountRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[pb.WatchAccountResponse | Prebuilt[pb.WatchAccountResponse]]:
         async for item in self._stream(
-            "WatchAccount", lambda: self.api.watch_account(request, authorization(context)),
+            "WatchAccount", lambda auth: self.api.watch_account(request, auth),
             context,
         ):  # fmt: skip
             yield item
@@ -149,12 +150,11 @@ class ParticipantServicer:
     async def _stream(
         self,
         method: str,
-        start: Callable[[], AsyncIterator[Resp]],
+        start: Callable[[str | None], AsyncIterator[Resp]],
         context: grpc.aio.ServicerContext,
     ) -> AsyncIterator[Resp]:
         try:
-            calling(context)
-            items = start()
+            items = start(calling(context))
             if self.api.watch is not None:
                 # At once, not with the first item: a resumed stream may send
                 # nothing for an interval, and the client needs the interval.

@@ -26,6 +26,7 @@ def test_request_id_is_the_clients_when_printable_else_a_new_one() -> None:
     assert auth.request_id("abc-123") == "abc-123"
     made = auth.request_id("bad\nid")
     assert made.startswith("RQ") and len(made) == 34
+    assert auth.request_id("") != auth.request_id("")  # each new one is new
     assert auth.request_id("x" * 129) != "x" * 129
 
 

@@ -1,6 +1,7 @@
-"""The door of a real in-process grpc.aio server: refusals typed, streams ended
-UNAVAILABLE, held calls answered only once grpc has begun to stop, so that a
-retry is refused by the transport and never cancelled by grpc."""
+"""The door of a real in-process grpc.aio server (asked by service.rpc.front):
+refusals typed, streams ended UNAVAILABLE, held calls answered only once grpc
+has begun to stop, so that a retry is refused by the transport and never
+cancelled by grpc."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from service.gateway.status import from_rpc_error
 from service.rpc.door import Door
+from service.rpc.front import Front
 from tests.poll import eventually
 
 ECHO = "/test.Echo/Say"
@@ -25,16 +27,17 @@ class Rig:
         self.door = door
         self.release_echo = asyncio.Event()
         self.echo_started = 0
-        self.server = grpc.aio.server(interceptors=[door])
+        self.server = grpc.aio.server()
+        on = Front(door).registrar(self.server)
         self.health = health.aio.HealthServicer()
-        health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
+        health_pb2_grpc.add_HealthServicer_to_server(self.health, on)
 
         async def say(request: bytes, context: Any) -> bytes:
             self.echo_started += 1
             await self.release_echo.wait()
             return request
 
-        self.server.add_generic_rpc_handlers(
+        on.add_generic_rpc_handlers(
             (grpc.method_handlers_generic_handler("test.Echo", {"Say": _raw(say)}),)
         )
         self.port = self.server.add_insecure_port("127.0.0.1:0")

@@ -18,6 +18,7 @@ from grpc_status import rpc_status
 
 from service.gateway.status import from_rpc_error
 from service.rpc.door import Door
+from service.rpc.front import Front
 from service.rpc.queue_probe import PROBE_HEADER, QueueProbe, own_target
 from tests.poll import eventually
 
@@ -57,20 +58,21 @@ class Rig:
         self.probe = QueueProbe(interval=0.01)
         self.door = Door(self.probe.waited, BOUND)
         self.handled = 0
-        self.server = grpc.aio.server(interceptors=[self.queue, self.probe, self.door])
+        self.server = grpc.aio.server(interceptors=[self.queue])
+        on = Front(self.door, self.probe).registrar(self.server)
 
         async def say(request: bytes, context: Any) -> bytes:
             self.handled += 1
             return request
 
-        self.server.add_generic_rpc_handlers(
+        on.add_generic_rpc_handlers(
             (
                 grpc.method_handlers_generic_handler(
                     "test.Echo", {"Say": grpc.unary_unary_rpc_method_handler(say)}
                 ),
             )
         )
-        health_pb2_grpc.add_HealthServicer_to_server(health.aio.HealthServicer(), self.server)
+        health_pb2_grpc.add_HealthServicer_to_server(health.aio.HealthServicer(), on)
         self.port = self.server.add_insecure_port("127.0.0.1:0")
         self.channel = grpc.aio.insecure_channel(f"127.0.0.1:{self.port}")
         self.say = self.channel.unary_unary(SAY)
@@ -140,21 +142,7 @@ async def test_a_lost_probe_stops_counting(rig: Rig) -> None:
 
 async def test_a_door_without_a_bound_never_refuses_for_waiting() -> None:
     door = Door(lambda method: 1e9, max_wait=0.0)
-
-    async def call(request: Any, context: Any) -> Any:
-        return request
-
-    handler = grpc.unary_unary_rpc_method_handler(call)
-
-    async def continuation(details: Any) -> Any:
-        return handler
-
-    class Details:
-        method = SAY
-        invocation_metadata = ()
-
-    wrapped = await door.intercept_service(continuation, Details())
-    assert await wrapped.unary_unary(b"x", None) == b"x"
+    assert door.overdue(SAY) is None
 
 
 def test_the_server_probes_its_own_port_where_it_can_reach_it() -> None:
