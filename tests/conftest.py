@@ -131,6 +131,9 @@ def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
         # The store probes run on the manual clock: a test that moves it by a
         # day would probe 86,400 times. Health tests turn them on.
         "database_check_seconds": 0.0,
+        # Likewise the retention pass (every kind's window, once a minute of
+        # the manual clock): the tests of retention turn it on.
+        "retention_interval_seconds": 0.0,
     }
     values.update(overrides)
     return Settings(**values)
