@@ -195,6 +195,20 @@ async def test_postgres_restarted_three_times_under_writers_and_watchers(tmp_pat
                         call.cancel()
                     replica = 1 - replica
 
+            async def updated_everywhere_since(before: set[tuple[str, int]]) -> None:
+                """Every watched conference took an update after a restart, so
+                each of its watchers sees an event of the new epoch and resumes
+                (creates alone, in conferences of their own, could otherwise
+                make up the writes that follow a restart)."""
+                await eventually(
+                    lambda: all(
+                        any(key[0] == sid and key not in before for key in outcomes.updates)
+                        for sid in members
+                    ),
+                    "every watched conference is updated again after the restart",
+                    WAIT,
+                )
+
             watchers = [(i, Watcher(sid)) for sid in members for i in range(len(stubs))]
             tasks = [asyncio.create_task(watch(i, w)) for i, w in watchers]
             await eventually(
@@ -230,6 +244,7 @@ async def test_postgres_restarted_three_times_under_writers_and_watchers(tmp_pat
                         await asyncio.to_thread(database.start)
                         up.set()
                     restarted[0] += 1
+                    await updated_everywhere_since(set(outcomes.updates))
                 target = outcomes.acknowledged + WRITES_BETWEEN
                 await eventually(
                     lambda: outcomes.acknowledged >= target, "writes go through again", WAIT
