@@ -9,7 +9,7 @@ Rule 2: arguments become request fields only through clients.fields (Twilio
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from google.protobuf.message import Message
 
@@ -27,8 +27,11 @@ class ConferenceCalls:
 
     account_sid: str
 
-    async def _call(self, method: str, request: Message, response: type[_Response]) -> _Response:
-        raise NotImplementedError
+    if TYPE_CHECKING:  # the client's own, declared here for the type checker only
+
+        async def _call(
+            self, method: str, request: Message, response: type[_Response]
+        ) -> _Response: ...
 
     def _conference(self, conference: str) -> str:
         return f"accounts/{self.account_sid}/conferences/{conference}"

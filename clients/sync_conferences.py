@@ -35,8 +35,9 @@ class SyncConferenceCalls:
     _client: AsyncRollcallClient
     _closed: bool
 
-    def _run(self, coroutine: Coroutine[Any, Any, _T]) -> _T:
-        raise NotImplementedError
+    if TYPE_CHECKING:  # the client's own, declared here for the type checker only
+
+        def _run(self, coroutine: Coroutine[Any, Any, _T]) -> _T: ...
 
     def list_conferences(
         self,
