@@ -3,12 +3,13 @@ thread than the one running the event loop (as grpc's threads make likely)."""
 
 from __future__ import annotations
 
+import asyncio
 import signal
-import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
+
+from tests.poll import eventually
 
 ROOT = Path(__file__).resolve().parents[3]
 WAIT = 20.0
@@ -40,29 +41,27 @@ _CHILD = textwrap.dedent(
 )
 
 
-def _until_asleep(pid: int) -> None:
-    """Until the child's main thread sleeps (in its selector): a signal that
-    found it still running Python would be seen without any wakeup."""
-    stat = Path(f"/proc/{pid}/stat")
-    deadline = time.monotonic() + WAIT
-    # The state follows the parenthesised command name.
-    while stat.read_text().rpartition(")")[2].split()[0] != "S":
-        assert time.monotonic() < deadline, "the child never went to sleep"
-        time.sleep(0.01)  # nothing to wait on in another process
+def _asleep(pid: int) -> bool:
+    """Whether the child's main thread sleeps (in its selector): a signal that
+    found it still running Python would be seen without any wakeup. The state
+    follows the parenthesised command name."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    return stat.rpartition(")")[2].split()[0] == "S"
 
 
-def test_ctrl_c_delivered_to_another_thread_ends_the_command() -> None:
-    child = subprocess.Popen(
-        [sys.executable, "-c", _CHILD], cwd=ROOT, stdout=subprocess.PIPE, text=True
+async def test_ctrl_c_delivered_to_another_thread_ends_the_command() -> None:
+    child = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", _CHILD, cwd=ROOT, stdout=asyncio.subprocess.PIPE
     )
     try:
         assert child.stdout is not None
-        assert child.stdout.readline() == "watching\n"
-        _until_asleep(child.pid)
+        assert await asyncio.wait_for(child.stdout.readline(), WAIT) == b"watching\n"
+        await eventually(lambda: _asleep(child.pid), "the child goes to sleep", WAIT)
         child.send_signal(signal.SIGINT)
-        out, _ = child.communicate(timeout=WAIT)
+        out, _ = await asyncio.wait_for(child.communicate(), WAIT)
     finally:
-        child.kill()
-        child.wait()
+        if child.returncode is None:
+            child.kill()
+        await child.wait()
     assert child.returncode == 130
-    assert out.splitlines() == ["cleaned up", "interrupted"]
+    assert out.decode().splitlines() == ["cleaned up", "interrupted"]
