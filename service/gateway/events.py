@@ -64,6 +64,7 @@ _MAX_LABELS = 250
 _WORDS = words_by_number(pb.ConferenceEventType.DESCRIPTOR)
 _ACTOR_WORDS = words_by_number(pb.ActorKind.DESCRIPTOR)
 _ROLES = words_by_number(enums_pb2.ParticipantRole.DESCRIPTOR)
+_ALERT_WORDS = words_by_number(pb.AlertKind.DESCRIPTOR)
 _TYPE_NUMBERS = {
     word: pb.ConferenceEventType.ValueType(number) for number, word in _WORDS.items() if number
 }
@@ -128,7 +129,7 @@ def change_data(event: pb.ConferenceEvent) -> dict[str, Any]:
     if event.HasField("alert"):  # a conference-alert's alert
         a = event.alert
         data["alert"] = {
-            "kind": words_by_number(pb.AlertKind.DESCRIPTOR).get(a.kind, str(a.kind)),
+            "kind": _ALERT_WORDS.get(a.kind, str(a.kind)),
             "threshold_seconds": a.threshold_seconds,
             "since": _iso(a.since),
             "call_sid": a.call_sid or None,
