@@ -22,7 +22,8 @@ from collections.abc import Sequence
 
 from service.core import actors, reports
 from service.core.create import forget
-from service.core.model import Participant, ParticipantStatus
+from service.core.lost_calls import open_call
+from service.core.model import Participant
 from service.core.ports.carrier import CallReport, CallTarget, Kick, OpenCall
 from service.core.ports.store import Placement
 from service.core.runtime import Runtime
@@ -45,21 +46,7 @@ async def calls(rt: Runtime, found: Sequence[Participant] | None = None) -> tupl
         return 0, 0
     async with rt.store.write() as tx:
         for p in participants:
-            carrier = await tx.carrier_call(p.call_sid)
-            connected = p.status is ParticipantStatus.CONNECTED and p.answered_at is not None
-            open_calls.append(
-                OpenCall(
-                    account_sid=p.account_sid,
-                    key=p.call_sid,
-                    conference=p.conference_sid,
-                    call_sid=p.call_sid,
-                    conference_sid=p.conference_sid if carrier is None else carrier[0],
-                    to_endpoint=p.to_endpoint,
-                    time_limit_seconds=p.time_limit,
-                    answered_at=p.answered_at if connected else None,
-                    last_sequence_number=None if carrier is None else carrier[1],
-                )
-            )
+            open_calls.append(await open_call(tx, p))
     ended: set[str] = set()
     for report in await rt.carrier.reconcile(open_calls):
         if report.status.terminal:
