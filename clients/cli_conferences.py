@@ -11,21 +11,15 @@ Rule 3: exit codes as for every command (clients.cli_errors).
 from __future__ import annotations
 
 import argparse
-import asyncio
-from collections.abc import Awaitable, Callable, Mapping
 
-from clients.cli_connection import Connection, UsageError, connection_options, resolve_connection
-from clients.cli_errors import report, usage_words
+from clients.cli_connection import Action, connection_options, runner
 from clients.cli_participants import CONFERENCE_HELP
 from clients.client import AsyncRollcallClient
-from clients.errors import RollcallClientError
 from clients.output import conference_text, conferences_json, conferences_table, message_json
 from clients.words import enum_words
 from rollcall.v1 import enums_pb2, participant_pb2
 
 __all__ = ["add_conferences"]
-
-Action = Callable[[AsyncRollcallClient, argparse.Namespace], Awaitable[str]]
 
 
 def _json(args: argparse.Namespace) -> bool:
@@ -69,26 +63,6 @@ async def _announce(client: AsyncRollcallClient, args: argparse.Namespace) -> st
     return _one(conference, args)
 
 
-async def _call(action: Action, connection: Connection, args: argparse.Namespace) -> str:
-    async with connection.client() as client:
-        return await action(client, args)
-
-
-def _runner(action: Action) -> Callable[[argparse.Namespace, Mapping[str, str]], int]:
-    def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
-        connection = resolve_connection(args, environ)
-        try:
-            output = asyncio.run(_call(action, connection, args))
-        except RollcallClientError as exc:
-            return report(exc, args, connection.target, connection.secure)
-        except ValueError as exc:
-            raise UsageError(usage_words(exc, args)) from exc
-        print(output)
-        return 0
-
-    return run
-
-
 def add_conferences(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     common = connection_options()
     conferences = commands.add_parser(
@@ -103,7 +77,7 @@ def add_conferences(commands: argparse._SubParsersAction[argparse.ArgumentParser
         parser = actions.add_parser(name, parents=[common], help=help_text, description=help_text)
         if name != "list":
             parser.add_argument("conference", metavar="CONFERENCE", help=CONFERENCE_HELP)
-        parser.set_defaults(handler=_runner(run), parser=parser)
+        parser.set_defaults(handler=runner(run), parser=parser)
         return parser
 
     listing = action("list", _list, "list the account's conferences, newest first")

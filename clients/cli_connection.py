@@ -12,13 +12,15 @@ Rule 3: --deadline bounds each unary call, retries included (streams have none).
 from __future__ import annotations
 
 import argparse
+import asyncio
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import grpc
 
 from clients.channel import basic_credentials
+from clients.cli_errors import report, usage_words
 from clients.client import DEFAULT_TIMEOUT_SECONDS, AsyncRollcallClient
 from clients.errors import RollcallClientError
 from clients.tls import ChannelTls
@@ -26,11 +28,13 @@ from clients.tls import ChannelTls
 __all__ = [
     "CONNECTION_ENV",
     "DEFAULT_TARGET",
+    "Action",
     "Connection",
     "UsageError",
     "call_unary",
     "connection_options",
     "resolve_connection",
+    "runner",
 ]
 
 DEFAULT_TARGET = "127.0.0.1:50051"
@@ -237,3 +241,32 @@ def call_unary(connection: Connection, method: str, request: Any, response: Any)
         except grpc.RpcError as exc:
             raise RollcallClientError.from_rpc_error(exc) from exc
     return response.FromString(data)
+
+
+# A command's work with a client: what it prints.
+Action = Callable[[AsyncRollcallClient, argparse.Namespace], Awaitable[str]]
+
+
+async def _with_client(action: Action, connection: Connection, args: argparse.Namespace) -> str:
+    async with connection.client() as client:
+        return await action(client, args)
+
+
+def runner(action: Action) -> Callable[[argparse.Namespace, Mapping[str, str]], int]:
+    """A command's handler: `action` with a client of the connection the
+    options name, its output printed; a refusal reported in one line
+    (clients.cli_errors), a value refused before sending a usage error."""
+
+    def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
+        connection = resolve_connection(args, environ)
+        try:
+            output = asyncio.run(_with_client(action, connection, args))
+        except RollcallClientError as exc:
+            return report(exc, args, connection.target, connection.secure)
+        except ValueError as exc:
+            # Refused by clients.fields before anything was sent.
+            raise UsageError(usage_words(exc, args)) from exc
+        print(output)
+        return 0
+
+    return run

@@ -13,8 +13,6 @@ Rule 3: errors and exit codes as for every command (clients.cli_errors): 0 done,
 from __future__ import annotations
 
 import argparse
-import asyncio
-from collections.abc import Awaitable, Callable, Mapping
 from typing import cast
 
 from google.protobuf.descriptor import EnumDescriptor
@@ -24,14 +22,14 @@ from clients.cli_bulk import add_update_many
 from clients.cli_connection import (
     CONNECTION_ENV,
     DEFAULT_TARGET,
+    Action,
     Connection,
     UsageError,
     connection_options,
     resolve_connection,
+    runner,
 )
-from clients.cli_errors import report, usage_words
 from clients.client import AsyncRollcallClient
-from clients.errors import RollcallClientError
 from clients.fields import CreateFields, UpdateFields
 from clients.output import (
     message_json,
@@ -60,7 +58,6 @@ CREATE_CONFERENCE_HELP = (
     "conference SID (CF...) or friendly name: the active conference of that name is"
     " joined, or one is created"
 )
-Action = Callable[[AsyncRollcallClient, argparse.Namespace], Awaitable[str]]
 
 
 def _json(args: argparse.Namespace) -> bool:
@@ -151,27 +148,6 @@ async def _move(client: AsyncRollcallClient, args: argparse.Namespace) -> str:
     return f"moved ({moved.move_id})\n" + participant_text(moved.participant)
 
 
-async def _call(action: Action, connection: Connection, args: argparse.Namespace) -> str:
-    async with connection.client() as client:
-        return await action(client, args)
-
-
-def _runner(action: Action) -> Callable[[argparse.Namespace, Mapping[str, str]], int]:
-    def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
-        connection = resolve_connection(args, environ)
-        try:
-            output = asyncio.run(_call(action, connection, args))
-        except RollcallClientError as exc:
-            return report(exc, args, connection.target, connection.secure)
-        except ValueError as exc:
-            # Refused by clients.fields before anything was sent.
-            raise UsageError(usage_words(exc, args)) from exc
-        print(output)
-        return 0
-
-    return run
-
-
 def _words(enum: EnumDescriptor) -> str:
     return ", ".join(enum_words(enum))
 
@@ -197,7 +173,7 @@ def add_participants(commands: argparse._SubParsersAction[argparse.ArgumentParse
             parser.add_argument(
                 "participant", metavar="PARTICIPANT", help="call SID (CA...) or label"
             )
-        parser.set_defaults(handler=_runner(run), parser=parser)
+        parser.set_defaults(handler=runner(run), parser=parser)
         return parser
 
     create = action(
