@@ -27,9 +27,10 @@ Rule 6: a stream ends when its client leaves (noticed at the next write, at
         most a progress interval later), when the service ends it, or when
         the gateway shuts down.
 Rule 7: an event's `data:` is rendered once per replica, not once per
-        stream: an event (a conference's revision) never changes, so its JSON
-        is remembered by conference and revision for the other streams that
-        send it (a floor watched by a thousand browsers).
+        stream: its JSON is remembered by the event's own bytes for the other
+        streams that send it (a floor watched by a thousand browsers). Not by
+        conference and revision: a redaction rewrites a revision's event in
+        place, and a stream resuming across it must get the redacted one.
 """
 
 from __future__ import annotations
@@ -152,14 +153,14 @@ def actor_data(actor: pb.Actor) -> dict[str, Any]:
 
 
 class _Rendered:
-    """The `data:` of recent events, by (conference SID, revision) (Rule 7)."""
+    """The `data:` of recent events, by the event's bytes (Rule 7)."""
 
     def __init__(self, size: int = 1024) -> None:
         self._size = size
-        self._data: dict[tuple[str, int], bytes] = {}
+        self._data: dict[bytes, bytes] = {}
 
     def change(self, event: pb.ConferenceEvent) -> bytes:
-        key = (event.conference.conference_sid, event.revision)
+        key = event.SerializeToString(deterministic=True)
         data = self._data.get(key)
         if data is None:
             data = orjson.dumps(change_data(event))

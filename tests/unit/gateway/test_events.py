@@ -123,6 +123,17 @@ def test_every_stream_gets_its_cursor_and_the_same_rendering() -> None:
     assert (data["revision"], data["participant"]["muted"]) == (8, False)
 
 
+def test_a_revision_rewritten_by_a_redaction_is_rendered_again() -> None:
+    event = _event(9, True)
+    event.participant.label = "customer +15551230009"
+    before = _parse(encode(pb.WatchAccountResponse(event=event, cursor="AWa")))
+    assert "+15551230009" in before["data"]
+    event.participant.ClearField("label")  # the same revision, redacted in place
+    after = _parse(encode(pb.WatchAccountResponse(event=event, cursor="AWb")))
+    assert "+15551230009" not in after["data"]
+    assert json.loads(after["data"]) == json.loads(json.dumps(change_data(event)))
+
+
 MOVE_CONFERENCE = ppb.Conference(
     conference_sid="CFa", account_sid="AC1", status=ppb.CONFERENCE_STATUS_IN_PROGRESS
 )
