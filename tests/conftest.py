@@ -134,6 +134,10 @@ def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
         # Likewise the retention pass (every kind's window, once a minute of
         # the manual clock): the tests of retention turn it on.
         "retention_interval_seconds": 0.0,
+        # The server shares the test's event loop and, in CI, two cores with
+        # another pytest run: a loaded moment must not shed a test's call as
+        # OVERLOADED. The overload tests run their own server processes.
+        "max_wait_seconds": 30.0,
     }
     values.update(overrides)
     return Settings(**values)
