@@ -3,7 +3,7 @@
 
 Rule 1: the CLI adds no behaviour of its own. `serve` has one flag per field
 of service.config.Settings, plus one per old name in its ALIASES (help from
-SETTINGS_HELP; a value comes from the flag, else its ROLLCALL_* variable, else
+service.config_help; a value comes from the flag, else its ROLLCALL_* variable, else
 the default, via from_env); `gateway` hands its two addresses to the
 standalone gateway; participant commands live in clients.cli_participants,
 `watch` in clients.cli_watch, `callbacks` in clients.cli_callbacks, and `audit`
@@ -143,7 +143,8 @@ def _metavar(name: str, kind: type) -> str:
 
 
 def _serve_flags(serve: argparse.ArgumentParser) -> None:
-    from service.config import ALIASES, SETTINGS_HELP, Settings, env_name
+    from service.config import ALIASES, Settings, env_name
+    from service.config_help import SETTINGS_HELP
 
     kinds = typing.get_type_hints(Settings)
     for field in dataclasses.fields(Settings):

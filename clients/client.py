@@ -8,18 +8,18 @@ Rule 1: every call carries the account's Basic credentials and addresses
         ever raises RollcallClientError.
 Rule 2: every unary call has a deadline (DEFAULT_TIMEOUT_SECONDS unless the
         caller sets one, None for none); streams have none.
-Rule 3: Create always carries a request_id (a uuid4 when the caller gives
-        none), so the retries of clients.channel and clients.retries never
-        dial twice.
+Rule 3: the resource calls live in mixins (clients.participants,
+        clients.conferences) that reach the server only through _call; the
+        client itself owns the channel, the deadlines and retries of _call,
+        and the two watch streams.
 """
 
 from __future__ import annotations
 
 import math
-import uuid
 from collections.abc import AsyncGenerator, Iterable, Sequence
 from types import TracebackType
-from typing import Any, TypeVar, Unpack
+from typing import Any, TypeVar
 
 import grpc
 from google.protobuf.message import Message
@@ -34,14 +34,14 @@ from clients.channel import (
 )
 from clients.conferences import ConferenceCalls
 from clients.errors import RollcallClientError
-from clients.fields import CreateFields, EnumArg, UpdateFields, set_fields
+from clients.fields import attribute_pairs
 from clients.floor import AccountItem
+from clients.participants import ParticipantCalls
 from clients.retries import call_retrying
 from clients.tls import ChannelTls
 from clients.watch import watch_stream
 from clients.watch_account import watch_account_stream
 from clients.watch_items import WatchItem, event_type_number
-from rollcall.v1 import participant_pb2
 from rollcall.v1 import participant_service_pb2 as pb
 
 __all__ = [
@@ -76,7 +76,7 @@ def resolve_account_sid(username: str, account_sid: str | None) -> str:
     raise ValueError("account_sid is required when authenticating with an API key (SK...)")
 
 
-class AsyncRollcallClient(ConferenceCalls):
+class AsyncRollcallClient(ParticipantCalls, ConferenceCalls):
     """A ParticipantService and ConferenceService client for one account.
 
     username/password: an account SID and its auth token, or an API key SID and
@@ -191,172 +191,6 @@ class AsyncRollcallClient(ConferenceCalls):
         )
         return response.FromString(data)
 
-    async def create_participant(
-        self,
-        conference: str,
-        *,
-        from_endpoint: str,
-        to_endpoint: str,
-        request_id: str | None = None,
-        **fields: Unpack[CreateFields],
-    ) -> participant_pb2.Participant:
-        """Dial to_endpoint into a conference (SID, or friendly name: joined or created).
-
-        A repeat with the same request_id returns the first participant and
-        never dials twice; without one the client makes one (a uuid4), so its
-        own retries are safe. Enum fields take Twilio's words ("ringing",
-        "onEnter", "GET") or proto numbers.
-        """
-        request = pb.CreateParticipantRequest(
-            parent=self.conference_name(conference),
-            request_id=request_id or str(uuid.uuid4()),
-            from_endpoint=from_endpoint,
-            to_endpoint=to_endpoint,
-        )
-        set_fields(request, fields)
-        response = await self._call("CreateParticipant", request, pb.CreateParticipantResponse)
-        return response.participant
-
-    async def fetch_participant(
-        self, conference: str, participant: str, *, include_ended: bool = False
-    ) -> participant_pb2.Participant:
-        """A participant by call SID or label; include_ended also finds ended calls."""
-        request = pb.FetchParticipantRequest(
-            name=self.participant_name(conference, participant), include_ended=include_ended
-        )
-        response = await self._call("FetchParticipant", request, pb.FetchParticipantResponse)
-        return response.participant
-
-    async def list_participants(
-        self,
-        conference: str,
-        *,
-        muted: bool | None = None,
-        hold: bool | None = None,
-        coaching: bool | None = None,
-        page_size: int | None = None,
-        page_token: str | None = None,
-        include_ended: bool = False,
-        attributes: Iterable[str] = (),
-    ) -> pb.ListParticipantsResponse:
-        """One page of participants, oldest first; None filters match everyone;
-        attributes: `key=value` pairs a participant must all have."""
-        request = pb.ListParticipantsRequest(
-            parent=self.conference_name(conference),
-            page_size=page_size or 0,
-            page_token=page_token or "",
-            include_ended=include_ended,
-            attributes=_pairs(attributes),
-        )
-        set_fields(request, {"muted": muted, "hold": hold, "coaching": coaching})
-        return await self._call("ListParticipants", request, pb.ListParticipantsResponse)
-
-    async def iter_participants(
-        self,
-        conference: str,
-        *,
-        muted: bool | None = None,
-        hold: bool | None = None,
-        coaching: bool | None = None,
-        page_size: int | None = None,
-        include_ended: bool = False,
-        attributes: Iterable[str] = (),
-    ) -> AsyncGenerator[participant_pb2.Participant, None]:
-        """Every matching participant, page after page."""
-        page_token: str | None = None
-        while True:
-            page = await self.list_participants(
-                conference,
-                muted=muted,
-                hold=hold,
-                coaching=coaching,
-                page_size=page_size,
-                page_token=page_token,
-                include_ended=include_ended,
-                attributes=attributes,
-            )
-            for participant in page.participants:
-                yield participant
-            if not page.next_page_token:
-                return
-            page_token = page.next_page_token
-
-    async def update_participant(
-        self,
-        conference: str,
-        participant: str,
-        *,
-        etag: str | None = None,
-        **fields: Unpack[UpdateFields],
-    ) -> participant_pb2.Participant:
-        """Change a participant; fields not given are left untouched.
-
-        With etag, the update applies only if the participant is unchanged
-        since that etag (else ABORTED / ETAG_MISMATCH).
-        """
-        request = pb.UpdateParticipantRequest(
-            name=self.participant_name(conference, participant), etag=etag or ""
-        )
-        set_fields(request, fields)
-        response = await self._call("UpdateParticipant", request, pb.UpdateParticipantResponse)
-        return response.participant
-
-    async def delete_participant(
-        self, conference: str, participant: str, *, etag: str | None = None
-    ) -> participant_pb2.Participant:
-        """Remove a participant (its call ends); returns its final state."""
-        request = pb.DeleteParticipantRequest(
-            name=self.participant_name(conference, participant), etag=etag or ""
-        )
-        response = await self._call("DeleteParticipant", request, pb.DeleteParticipantResponse)
-        return response.participant
-
-    async def update_participants(
-        self,
-        conference: str,
-        participants: Sequence[str] = (),
-        *,
-        all_except: bool = False,
-        muted: bool | None = None,
-        hold: bool | None = None,
-    ) -> pb.UpdateParticipantsResponse:
-        """Mute/unmute/hold/unhold the participants named (call SIDs or labels),
-        or with all_except every active one but those, in one change; the
-        answer has each participant's outcome."""
-        request = pb.UpdateParticipantsRequest(
-            parent=self.conference_name(conference),
-            participants=participants,
-            all_except=all_except,
-        )
-        set_fields(request, {"muted": muted, "hold": hold})
-        return await self._call("UpdateParticipants", request, pb.UpdateParticipantsResponse)
-
-    async def move_participant(
-        self,
-        conference: str,
-        participant: str,
-        destination: str,
-        *,
-        muted: bool = False,
-        hold: bool = False,
-        role: EnumArg | None = None,
-        whisper_targets: Sequence[str] = (),
-        etag: str | None = None,
-    ) -> pb.MoveParticipantResponse:
-        """Move a participant, its call up, to another conference (SID, or
-        friendly name: joined or created) with these settings there; both
-        conferences' events carry the answer's move_id."""
-        request = pb.MoveParticipantRequest(
-            name=self.participant_name(conference, participant),
-            destination=self.conference_name(destination),
-            muted=muted,
-            hold=hold,
-            whisper_targets=whisper_targets,
-            etag=etag or "",
-        )
-        set_fields(request, {"role": role})
-        return await self._call("MoveParticipant", request, pb.MoveParticipantResponse)
-
     def watch(
         self,
         conference: str,
@@ -399,7 +233,7 @@ class AsyncRollcallClient(ConferenceCalls):
             parent=self.conference_name(conference),
             event_types=[event_type_number(value) for value in event_types],
             participants=list(participants),
-            attributes=_pairs(attributes),
+            attributes=attribute_pairs(attributes),
         )
         if resume_after_revision is not None:
             if resume_after_revision < 0:
@@ -460,7 +294,7 @@ class AsyncRollcallClient(ConferenceCalls):
             friendly_name_prefix=friendly_name_prefix,
             event_types=[event_type_number(value) for value in event_types],
             participant_labels=list(participant_labels),
-            attributes=_pairs(attributes),
+            attributes=attribute_pairs(attributes),
         )
         return watch_account_stream(
             self._open_watch_account,
@@ -475,8 +309,3 @@ class AsyncRollcallClient(ConferenceCalls):
         return self._watch_account_method(
             request.SerializeToString(), metadata=self._metadata, wait_for_ready=wait_for_ready
         )
-
-
-def _pairs(attributes: Iterable[str]) -> list[str]:
-    """`key=value` filters: one given bare is one, not a sequence of characters."""
-    return [attributes] if isinstance(attributes, str) else list(attributes)

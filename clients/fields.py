@@ -13,7 +13,7 @@ and a unit test keeps them equal to the messages.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TypedDict, cast
 
 from google.protobuf.descriptor import Descriptor, EnumDescriptor, FieldDescriptor
@@ -28,6 +28,7 @@ __all__ = [
     "EnumList",
     "FieldValueError",
     "UpdateFields",
+    "attribute_pairs",
     "descriptor_of",
     "field_by_name",
     "parse_text",
@@ -253,3 +254,8 @@ def _parse_scalar(field: FieldDescriptor, raw: str) -> object:
         except ValueError:
             raise ValueError(f"{field.name}: expected an integer, not {raw!r}") from None
     return raw
+
+
+def attribute_pairs(attributes: Iterable[str]) -> list[str]:
+    """`key=value` filters: one given bare is one, not a sequence of characters."""
+    return [attributes] if isinstance(attributes, str) else list(attributes)

@@ -3,7 +3,8 @@
 Rule 1: one private event loop per client, in its own daemon thread, owns the
         AsyncRollcallClient and its grpc.aio channel; a method only hands a coroutine
         of the async client to that loop and waits, so arguments and errors are
-        exactly the async client's, and any thread may call it.
+        exactly the async client's, and any thread may call it (the participant
+        and conference methods: clients.sync_participants, clients.sync_conferences).
 Rule 2: leaving an iterator (break, an exception) closes its async generator; leaving
         watch() while it waits (Ctrl-C) first cancels what it was waiting for.
 Rule 3: close() closes the channel, cancels whatever still runs on the loop, stops
@@ -14,20 +15,11 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import contextlib
 import functools
 import threading
-from collections.abc import (
-    AsyncGenerator,
-    AsyncIterator,
-    Callable,
-    Coroutine,
-    Iterable,
-    Iterator,
-    Sequence,
-)
+from collections.abc import AsyncGenerator, Coroutine, Iterable, Iterator, Sequence
 from types import TracebackType
-from typing import Any, TypeVar, Unpack
+from typing import Any, TypeVar
 
 import grpc
 
@@ -37,12 +29,18 @@ from clients.client import (
     DEFAULT_TIMEOUT_SECONDS,
     AsyncRollcallClient,
 )
-from clients.fields import CreateFields, EnumArg, UpdateFields
 from clients.floor import AccountItem
 from clients.sync_conferences import SyncConferenceCalls
+from clients.sync_loop import (
+    cancel_the_rest,
+    next_item,
+    on_loop,
+    start_task,
+    stop_iterating,
+    task_result,
+)
+from clients.sync_participants import SyncParticipantCalls
 from clients.watch_items import WatchItem
-from rollcall.v1 import participant_pb2
-from rollcall.v1 import participant_service_pb2 as pb
 
 __all__ = ["RollcallClient"]
 
@@ -50,51 +48,7 @@ _T = TypeVar("_T")
 _Item = TypeVar("_Item")
 
 
-async def _on_loop(factory: Callable[[], _T]) -> _T:
-    # A grpc.aio channel belongs to the loop it was made on: build it there.
-    return factory()
-
-
-async def _next(iterator: AsyncIterator[_T]) -> tuple[bool, _T | None]:
-    try:
-        return True, await anext(iterator)
-    except StopAsyncIteration:
-        return False, None
-
-
-async def _start(factory: Callable[[], Coroutine[Any, Any, _T]]) -> asyncio.Task[_T]:
-    # The coroutine is made here, on the loop: one made by the caller's thread
-    # would be left never awaited if close() stopped the loop before this ran.
-    return asyncio.ensure_future(factory())
-
-
-async def _result(task: asyncio.Task[_T]) -> _T:
-    return await task
-
-
-async def _stop(task: asyncio.Task[Any] | None, generator: AsyncGenerator[Any, None]) -> None:
-    # A waiter interrupted (Ctrl-C) leaves anext running: cancel it and let it
-    # unwind before closing the generator, which cannot close while it runs.
-    if task is not None and not task.done():
-        task.cancel()
-        await asyncio.wait([task])
-    # RuntimeError: interrupted before its task was known; it still runs, and
-    # close() of the client cancels it.
-    with contextlib.suppress(RuntimeError):
-        await generator.aclose()
-
-
-async def _cancel_the_rest() -> None:
-    current = asyncio.current_task()
-    tasks = [task for task in asyncio.all_tasks() if task is not current]
-    for task in tasks:
-        task.cancel()
-    if tasks:
-        await asyncio.wait(tasks)
-    await asyncio.get_running_loop().shutdown_asyncgens()
-
-
-class RollcallClient(SyncConferenceCalls):
+class RollcallClient(SyncParticipantCalls, SyncConferenceCalls):
     """A synchronous, thread-safe ParticipantService and ConferenceService
     client for one account.
 
@@ -130,7 +84,7 @@ class RollcallClient(SyncConferenceCalls):
         self._thread.start()
         try:
             self._client = self._run(
-                _on_loop(
+                on_loop(
                     functools.partial(
                         AsyncRollcallClient,
                         target,
@@ -190,7 +144,7 @@ class RollcallClient(SyncConferenceCalls):
 
     def _stop_loop(self) -> None:
         if self._loop.is_running():
-            asyncio.run_coroutine_threadsafe(_cancel_the_rest(), self._loop).result()
+            asyncio.run_coroutine_threadsafe(cancel_the_rest(), self._loop).result()
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join()
         self._loop.close()
@@ -208,150 +162,6 @@ class RollcallClient(SyncConferenceCalls):
         finally:
             self._stop_loop()
 
-    def create_participant(
-        self,
-        conference: str,
-        *,
-        from_endpoint: str,
-        to_endpoint: str,
-        request_id: str | None = None,
-        **fields: Unpack[CreateFields],
-    ) -> participant_pb2.Participant:
-        """See AsyncRollcallClient.create_participant."""
-        return self._run(
-            self._client.create_participant(
-                conference,
-                from_endpoint=from_endpoint,
-                to_endpoint=to_endpoint,
-                request_id=request_id,
-                **fields,
-            )
-        )
-
-    def fetch_participant(
-        self, conference: str, participant: str, *, include_ended: bool = False
-    ) -> participant_pb2.Participant:
-        """See AsyncRollcallClient.fetch_participant."""
-        return self._run(
-            self._client.fetch_participant(conference, participant, include_ended=include_ended)
-        )
-
-    def list_participants(
-        self,
-        conference: str,
-        *,
-        muted: bool | None = None,
-        hold: bool | None = None,
-        coaching: bool | None = None,
-        page_size: int | None = None,
-        page_token: str | None = None,
-        include_ended: bool = False,
-        attributes: Iterable[str] = (),
-    ) -> pb.ListParticipantsResponse:
-        """See AsyncRollcallClient.list_participants."""
-        return self._run(
-            self._client.list_participants(
-                conference,
-                muted=muted,
-                hold=hold,
-                coaching=coaching,
-                page_size=page_size,
-                page_token=page_token,
-                include_ended=include_ended,
-                attributes=attributes,
-            )
-        )
-
-    def iter_participants(
-        self,
-        conference: str,
-        *,
-        muted: bool | None = None,
-        hold: bool | None = None,
-        coaching: bool | None = None,
-        page_size: int | None = None,
-        include_ended: bool = False,
-    ) -> Iterator[participant_pb2.Participant]:
-        """See AsyncRollcallClient.iter_participants; pages are fetched as you go."""
-        pages = self._client.iter_participants(
-            conference,
-            muted=muted,
-            hold=hold,
-            coaching=coaching,
-            page_size=page_size,
-            include_ended=include_ended,
-        )
-        try:
-            while True:
-                more, participant = self._run(_next(pages))
-                if not more or participant is None:
-                    return
-                yield participant
-        finally:
-            if not self._closed:
-                self._run(pages.aclose())
-
-    def update_participant(
-        self,
-        conference: str,
-        participant: str,
-        *,
-        etag: str | None = None,
-        **fields: Unpack[UpdateFields],
-    ) -> participant_pb2.Participant:
-        """See AsyncRollcallClient.update_participant."""
-        return self._run(
-            self._client.update_participant(conference, participant, etag=etag, **fields)
-        )
-
-    def delete_participant(
-        self, conference: str, participant: str, *, etag: str | None = None
-    ) -> participant_pb2.Participant:
-        """See AsyncRollcallClient.delete_participant."""
-        return self._run(self._client.delete_participant(conference, participant, etag=etag))
-
-    def update_participants(
-        self,
-        conference: str,
-        participants: Sequence[str] = (),
-        *,
-        all_except: bool = False,
-        muted: bool | None = None,
-        hold: bool | None = None,
-    ) -> pb.UpdateParticipantsResponse:
-        """See AsyncRollcallClient.update_participants."""
-        return self._run(
-            self._client.update_participants(
-                conference, participants, all_except=all_except, muted=muted, hold=hold
-            )
-        )
-
-    def move_participant(
-        self,
-        conference: str,
-        participant: str,
-        destination: str,
-        *,
-        muted: bool = False,
-        hold: bool = False,
-        role: EnumArg | None = None,
-        whisper_targets: Sequence[str] = (),
-        etag: str | None = None,
-    ) -> pb.MoveParticipantResponse:
-        """See AsyncRollcallClient.move_participant."""
-        return self._run(
-            self._client.move_participant(
-                conference,
-                participant,
-                destination,
-                muted=muted,
-                hold=hold,
-                role=role,
-                whisper_targets=whisper_targets,
-                etag=etag,
-            )
-        )
-
     def watch(
         self,
         conference: str,
@@ -366,7 +176,7 @@ class RollcallClient(SyncConferenceCalls):
         """See AsyncRollcallClient.watch. Leaving the loop (break, an exception)
         or closing the iterator cancels the stream."""
         items = self._run(
-            _on_loop(
+            on_loop(
                 functools.partial(
                     self._client.watch,
                     conference,
@@ -395,7 +205,7 @@ class RollcallClient(SyncConferenceCalls):
         """See AsyncRollcallClient.watch_account. Leaving the loop (break, an
         exception) or closing the iterator cancels the stream."""
         items = self._run(
-            _on_loop(
+            on_loop(
                 functools.partial(
                     self._client.watch_account,
                     friendly_name_prefix=friendly_name_prefix,
@@ -414,15 +224,15 @@ class RollcallClient(SyncConferenceCalls):
         waiting: asyncio.Task[tuple[bool, _Item | None]] | None = None
         try:
             while True:
-                waiting = self._run(_start(functools.partial(_next, items)))
-                more, item = self._run(_result(waiting))
+                waiting = self._run(start_task(functools.partial(next_item, items)))
+                more, item = self._run(task_result(waiting))
                 waiting = None
                 if not more or item is None:
                     return
                 yield item
         finally:
             try:
-                self._run(_stop(waiting, items))
+                self._run(stop_iterating(waiting, items))
             except RuntimeError:
                 if not self._closed:
                     raise

@@ -6,7 +6,8 @@ Rule 1: the gateway only translates (Twilio forms and paths in, Twilio JSON, XML
         REST and gRPC never disagree.
 """
 
+from service.gateway.grpc_upstream import GrpcUpstream
 from service.gateway.server import Gateway, build_app, start_gateway
-from service.gateway.upstream import GrpcUpstream, Upstream
+from service.gateway.upstream import Upstream
 
 __all__ = ["Gateway", "GrpcUpstream", "Upstream", "build_app", "start_gateway"]

@@ -31,8 +31,8 @@ from rollcall.v1 import audit_service_pb2_grpc as pb_grpc
 from rollcall.v1 import participant_service_pb2 as ppb
 from service.core.errors import invalid_field
 from service.gateway import incoming
+from service.gateway.grpc_upstream import call_metadata
 from service.gateway.status import from_rpc_error
-from service.gateway.upstream import _metadata
 
 NAMESPACE = "/rollcall/v1/accounts/{account}"
 RECORDS = NAMESPACE + "/audit-records"
@@ -64,7 +64,9 @@ class GrpcAudit:
 
     async def _call(self, method: Any, request: Any, authorization: str | None) -> Any:
         try:
-            return await method(request, metadata=_metadata(authorization), timeout=self._timeout)
+            return await method(
+                request, metadata=call_metadata(authorization), timeout=self._timeout
+            )
         except grpc.RpcError as error:
             raise from_rpc_error(error) from None
 

@@ -24,7 +24,7 @@ from rollcall.v1 import conference_service_pb2 as cpb
 from rollcall.v1 import enums_pb2
 from rollcall.v1 import participant_pb2 as ppb
 from service.core.errors import FieldViolation, invalid
-from service.gateway.forms import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, _paging_number
+from service.gateway.forms import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, paging_number
 from service.gateway.render_conference import STATUS_VALUES
 
 # Wire order: the order page URIs repeat them in.
@@ -126,8 +126,8 @@ def parse_list(query: MultiMapping[str], *, account_sid: str) -> ConferenceListQ
             getattr(request, high_field).CopyFrom(_stamp(high))
     if bad:
         raise invalid(bad)
-    page_size = _paging_number(query, "PageSize", DEFAULT_PAGE_SIZE)
-    page = _paging_number(query, "Page", 0)
+    page_size = paging_number(query, "PageSize", DEFAULT_PAGE_SIZE)
+    page = paging_number(query, "Page", 0)
     if page_size < 1:
         raise invalid([FieldViolation("PageSize", f"must be at least 1, got {page_size}")])
     if page < 0:

@@ -28,7 +28,7 @@ from aiohttp import http_exceptions, web
 from aiohttp.web_protocol import RequestPayloadError
 
 from service.core.errors import Code, RollcallError
-from service.gateway.forms import twilio_name
+from service.gateway.participant_forms import twilio_name
 
 log = logging.getLogger(__name__)
 

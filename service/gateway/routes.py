@@ -18,7 +18,7 @@ from aiohttp import hdrs, web
 
 from rollcall.v1 import participant_pb2
 from rollcall.v1 import participant_service_pb2 as pb
-from service.gateway import forms, incoming, paging, render, representation
+from service.gateway import incoming, paging, participant_forms, render, representation
 from service.gateway.incoming import IDEMPOTENCY_KEY, UPSTREAM_KEY
 from service.gateway.representation import SUFFIX
 from service.gateway.upstream import Upstream
@@ -56,7 +56,7 @@ def _participant_response(
 
 async def create_participant(request: web.Request) -> web.Response:
     form = await incoming.read_form(request)
-    message = forms.parse_create(
+    message = participant_forms.parse_create(
         form,
         parent=_parent(request),
         request_id=incoming.text_header(request, IDEMPOTENCY_KEY),
@@ -70,7 +70,7 @@ async def create_participant(request: web.Request) -> web.Response:
 async def list_participants(request: web.Request) -> web.Response:
     account = incoming.segment(request, "account")
     conference = incoming.segment(request, "conference")
-    query = forms.parse_list(request.query, parent=_parent(request))
+    query = participant_forms.parse_list(request.query, parent=_parent(request))
     upstream, authorization = incoming.upstream(request), incoming.authorization(request)
 
     async def call(message: pb.ListParticipantsRequest) -> pb.ListParticipantsResponse:
@@ -123,7 +123,9 @@ async def fetch_participant(request: web.Request) -> web.Response:
 
 async def update_participant(request: web.Request) -> web.Response:
     form = await incoming.read_form(request)
-    message = forms.parse_update(form, name=_name(request), etag=incoming.if_match(request))
+    message = participant_forms.parse_update(
+        form, name=_name(request), etag=incoming.if_match(request)
+    )
     response = await incoming.upstream(request).update_participant(
         message, incoming.authorization(request)
     )

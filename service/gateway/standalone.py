@@ -31,9 +31,9 @@ from service import redact, tracing
 from service.config import from_env
 from service.gateway.audit_routes import GrpcAudit
 from service.gateway.cors import parse_origins
+from service.gateway.grpc_upstream import GrpcUpstream
 from service.gateway.protocol import HttpLimits
 from service.gateway.server import Gateway, start_gateway
-from service.gateway.upstream import GrpcUpstream
 from service.tls import HttpContext, TlsFiles
 
 log = logging.getLogger(__name__)

@@ -28,7 +28,7 @@ from service.ratelimit import RateLimiter
 from service.rpc import limits, names
 from service.rpc.messages import timestamp
 from service.rpc.servicer import _unary
-from service.webhooks.dispatcher import _safe_url
+from service.webhooks.attempts import safe_url
 from service.webhooks.redelivery import Redeliverer
 
 DEFAULT_PAGE_SIZE = 50
@@ -45,7 +45,7 @@ def _letter(letter: DeadLetter) -> pb.DeadLetter:
         call_sid=letter.call_sid or "",
         callback_event=letter.callback_event,
         method=letter.method,
-        url=_safe_url(letter.url),
+        url=safe_url(letter.url),
         attempts=letter.attempts,
         last_outcome=letter.last_outcome,
         given_up_time=timestamp(letter.given_up_at),

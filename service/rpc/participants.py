@@ -33,7 +33,7 @@ from service.core.participants import Participants
 from service.core.ports.store import Page, ParticipantFilter
 from service.ratelimit import RateLimiter
 from service.renders import Prebuilt, Renders
-from service.rpc import limits, messages, names, requests
+from service.rpc import create_request, limits, messages, names, requests
 from service.rpc.page_tokens import PageTokens, binding
 from service.rpc.watch import WatchHub
 from service.rpc.watch_account import AccountWatch
@@ -136,7 +136,7 @@ class ParticipantApi:
         self, request: pb.CreateParticipantRequest, authorization: str | None
     ) -> pb.CreateParticipantResponse:
         ref = self._conference_of(authorization, request, request.parent)
-        cmd = requests.create_command(request, ref)
+        cmd = create_request.create_command(request, ref)
         if self.destinations is not None:
             await check_request(self.destinations, request)
         created, queue_ms = await self.participants.create(cmd)

@@ -4,20 +4,14 @@ Rule 1: the event log is the truth; each conference has a durable cursor, so
         a callback is never lost across a restart (start() resumes every
         conference behind its revision) and is sent again only if the process
         stopped mid-attempt (with the same I-Twilio-Idempotency-Token).
-Rule 2: per conference, callbacks go out strictly in event order; a failing
-        receiver is retried with exponential backoff on the injected clock,
-        up to max_attempts (over an hour by default), then logged, counted and
-        kept as a dead letter (given a dead-letter store) before the lane
-        moves on.
-Rule 3: a destination the DestinationPolicy refuses is logged, counted and
-        skipped at once, never retried.
-Rule 4: the change feed only wakes a conference's task, so RPCs never wait for
+Rule 2: per conference, callbacks go out strictly in event order; the lane
+        moves on only once a callback is delivered, refused or given up
+        (service.webhooks.attempts).
+Rule 3: the change feed only wakes a conference's task, so RPCs never wait for
         HTTP, and a slow receiver delays only its own conference.
-Rule 5: events without callbacks cost no write of their own: their cursor
+Rule 4: events without callbacks cost no write of their own: their cursor
         moves in memory and is saved with the next delivery, at the
         conference's end, every _BATCH events, or at stop().
-Rule 6: each attempt is a CLIENT span under the commit that woke its lane,
-        and its request carries that span's `traceparent` (service.tracing).
 """
 
 from __future__ import annotations
@@ -26,62 +20,29 @@ import asyncio
 import dataclasses
 import logging
 from collections.abc import Callable, Sequence
-from typing import Any
 
 import aiohttp
-import yarl
 
 from service import tracing
 from service.auth import Authenticator
 from service.clock import Clock
 from service.core.model import Event, EventType
-from service.core.ports.dead_letters import DeadLetter, DeadLetterStore
+from service.core.ports.dead_letters import DeadLetterStore
 from service.core.ports.store import Store, WebhookCursor
 from service.webhooks import metrics
-from service.webhooks.destinations import OPEN, DestinationPolicy, PolicyResolver
-from service.webhooks.params import Callback, Kind, callbacks_for, needs_ending_label
-from service.webhooks.sender import prepare, send
+from service.webhooks.attempts import CallbackAttempts, Policy
+from service.webhooks.destinations import PolicyResolver
+from service.webhooks.lanes import Lane
+from service.webhooks.params import Kind, callbacks_for, needs_ending_label
+
+__all__ = ["Policy", "WebhookDispatcher"]
 
 log = logging.getLogger("rollcall.webhooks")
 
 _BATCH = 500
 
 
-@dataclasses.dataclass(frozen=True)
-class Policy:
-    # 1+2+4+8+16+32 s, then 59 waits of 60 s: 3,603 s between first and last attempt.
-    max_attempts: int = 66
-    backoff_seconds: float = 1.0
-    backoff_max_seconds: float = 60.0
-    timeout_seconds: float = 10.0
-    destinations: DestinationPolicy = OPEN
-
-    def backoff(self, attempt: int) -> float:
-        """Seconds to wait after failed attempt number `attempt` (1-based)."""
-        return float(min(self.backoff_max_seconds, self.backoff_seconds * 2 ** (attempt - 1)))
-
-
-@dataclasses.dataclass
-class _Lane:
-    """One conference's delivery state."""
-
-    sid: str
-    account_sid: str
-    cursor: WebhookCursor | None = None  # None until loaded from the store
-    saved: WebhookCursor | None = None  # what the store holds
-    calls: dict[str, int] = dataclasses.field(default_factory=dict)
-    inbox: list[Event] = dataclasses.field(default_factory=list)
-    overflow: bool = False  # notified events were dropped from the inbox
-    wanted: bool = False
-    finished: bool = False
-    task: asyncio.Task[None] | None = None
-    # The trace context of the last commit that woke the lane (service.tracing).
-    origin: Any = None
-    # When its task started, or last delivered (rollcall_callback_backlog_age_seconds).
-    since: float = 0.0
-
-
-class WebhookDispatcher:
+class WebhookDispatcher(CallbackAttempts):
     def __init__(
         self,
         store: Store,
@@ -95,7 +56,7 @@ class WebhookDispatcher:
         self.auth = auth
         self.clock = clock
         self.policy = policy or Policy()
-        self._lanes: dict[str, _Lane] = {}
+        self._lanes: dict[str, Lane] = {}
         metrics.BACKLOG_AGE.set_function(self.backlog_age)
         self._session: aiohttp.ClientSession | None = None
         self._stopping = False
@@ -190,7 +151,7 @@ class WebhookDispatcher:
 
     def committed(self, events: Sequence[Event]) -> None:
         """This process's change: queue its events on their lanes and wake them."""
-        touched: dict[str, _Lane] = {}
+        touched: dict[str, Lane] = {}
         for event in events:
             lane = self._lane(event.conference_sid, event.account_sid)
             if len(lane.inbox) < _BATCH:
@@ -215,13 +176,13 @@ class WebhookDispatcher:
         running = [lane.since for lane in self._lanes.values() if lane.task is not None]
         return max(self.clock.now() - min(running), 0.0) if running else 0.0
 
-    def _lane(self, conference_sid: str, account_sid: str) -> _Lane:
+    def _lane(self, conference_sid: str, account_sid: str) -> Lane:
         lane = self._lanes.get(conference_sid)
         if lane is None:
-            lane = self._lanes[conference_sid] = _Lane(conference_sid, account_sid)
+            lane = self._lanes[conference_sid] = Lane(conference_sid, account_sid)
         return lane
 
-    def _wake(self, lane: _Lane) -> None:
+    def _wake(self, lane: Lane) -> None:
         lane.wanted = True
         lane.origin = tracing.capture()
         if lane.task is None and not self._stopping and self._session is not None:
@@ -230,7 +191,7 @@ class WebhookDispatcher:
             metrics.BACKLOG.inc()
             self._signal()
 
-    async def _run(self, lane: _Lane) -> None:
+    async def _run(self, lane: Lane) -> None:
         try:
             while lane.wanted and not self._stopping:
                 lane.wanted = False
@@ -250,7 +211,7 @@ class WebhookDispatcher:
 
     # -- the lane ------------------------------------------------------------
 
-    async def _drain(self, lane: _Lane) -> None:
+    async def _drain(self, lane: Lane) -> None:
         """Send every callback after the cursor; return when caught up."""
         if lane.cursor is None:
             stored = await self.store.webhook_cursor(lane.sid)
@@ -276,7 +237,7 @@ class WebhookDispatcher:
             await self.store.save_webhook_cursor(cursor, {}, finished=lane.finished)
             lane.saved = cursor
 
-    def _from_inbox(self, lane: _Lane) -> list[Event] | None:
+    def _from_inbox(self, lane: Lane) -> list[Event] | None:
         """The notified events, if they continue the cursor without a gap."""
         assert lane.cursor is not None
         inbox = sorted(
@@ -291,7 +252,7 @@ class WebhookDispatcher:
             return None
         return inbox
 
-    def _skip_gap(self, lane: _Lane, revision: int) -> None:
+    def _skip_gap(self, lane: Lane, revision: int) -> None:
         assert lane.cursor is not None
         lost = revision - lane.cursor.revision - 1
         metrics.SKIPPED_EVENTS.inc(lost)
@@ -301,7 +262,7 @@ class WebhookDispatcher:
         )
         lane.cursor = dataclasses.replace(lane.cursor, revision=revision - 1, step=0)
 
-    async def _handle(self, lane: _Lane, event: Event) -> None:
+    async def _handle(self, lane: Lane, event: Event) -> None:
         assert lane.cursor is not None
         label = None
         ending = event.conference.call_sid_ending_conference
@@ -339,104 +300,3 @@ class WebhookDispatcher:
             lane.cursor = dataclasses.replace(lane.cursor, revision=event.revision, step=0)
         if finished:
             lane.finished = True
-
-    async def _deliver(
-        self, lane: _Lane, event: Event, callback: Callback, params: dict[str, str]
-    ) -> None:
-        assert self._session is not None
-        token = callback.idempotency_token(lane.sid, event.revision)
-        auth_token = self.auth.auth_token(lane.account_sid)
-        if auth_token is None:
-            log.warning(
-                "account has no auth token: status callback sent unsigned",
-                extra={"account": lane.account_sid, "conference": lane.sid},
-            )
-        request = prepare(callback, params, token, auth_token)
-        where = _safe_url(callback.url)
-        policy = self.policy
-        for attempt in range(1, policy.max_attempts + 1):
-            attributes = {
-                "http.request.method": request.method,
-                "rollcall.callback.kind": callback.kind.value,
-                "rollcall.callback.event": callback.word,
-                "rollcall.conference_sid": lane.sid,
-                "rollcall.attempt": attempt,
-            }
-            with tracing.span("status callback", "client", attributes, parent=lane.origin) as span:
-                tracing.inject(request.headers)
-                outcome = await send(
-                    self._session, request, policy.timeout_seconds, policy.destinations
-                )
-                span.set_attribute("rollcall.callback.result", outcome.result)
-                if not outcome.delivered:
-                    span.fail(outcome.detail)
-            metrics.ATTEMPTS.labels(callback.kind.value, outcome.result).inc()
-            facts = {
-                "conference": lane.sid,
-                "revision": event.revision,
-                "kind": callback.kind.value,
-                "callback_event": callback.word,
-                "url": where,
-                "attempt": attempt,
-                "outcome": outcome.detail,
-            }
-            if outcome.delivered:
-                metrics.DELIVERED.labels(callback.kind.value).inc()
-                lane.since = self.clock.now()
-                log.debug("status callback delivered", extra=facts)
-                return
-            if outcome.refused:
-                metrics.REFUSED.labels(callback.kind.value).inc()
-                log.error("status callback refused: destination not allowed", extra=facts)
-                return
-            if attempt == policy.max_attempts:
-                metrics.FAILED.labels(callback.kind.value).inc()
-                log.error("status callback given up after the last attempt", extra=facts)
-                if self.dead_letters is not None:
-                    await self.dead_letters.add(
-                        DeadLetter(
-                            account_sid=lane.account_sid,
-                            conference_sid=lane.sid,
-                            revision=event.revision,
-                            kind=callback.kind.value,
-                            call_sid=callback.call_sid,
-                            callback_event=callback.word,
-                            method=callback.method,
-                            url=callback.url,
-                            params=params,
-                            token=token,
-                            attempts=attempt,
-                            last_outcome=outcome.detail,
-                            given_up_at=self.clock.now(),
-                        )
-                    )
-                    metrics.DEAD_LETTERED.labels(callback.kind.value).inc()
-                return
-            delay = policy.backoff(attempt)
-            log.warning("status callback failed; retrying", extra={**facts, "retry_in": delay})
-            metrics.RETRYING.inc()
-            self._retrying += 1
-            self._signal()
-            try:
-                await self._sleep(delay)
-            finally:
-                metrics.RETRYING.dec()
-                self._retrying -= 1
-                self._signal()
-
-    async def _sleep(self, seconds: float) -> None:
-        due = asyncio.Event()
-        timer = self.clock.call_later(seconds, due.set)
-        try:
-            await due.wait()
-        finally:
-            timer.cancel()
-
-
-def _safe_url(url: str) -> str:
-    """The callback URL for logs: no credentials, no query string."""
-    try:
-        parsed = yarl.URL(url, encoded=True)
-        return str(parsed.with_user(None).with_query(None).with_fragment(None))
-    except ValueError:
-        return "<unparsable url>"

@@ -25,7 +25,7 @@ from rollcall.v1 import callback_service_pb2_grpc as cpb_grpc
 from rollcall.v1 import enums_pb2 as E
 from service.config import Settings
 from service.metrics import REGISTRY
-from service.webhooks.dispatcher import Policy
+from service.webhooks.attempts import Policy
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, OTHER_SID, OTHER_TOKEN, Harness, started
 from tests.e2e.helpers import create, expect_error, webhooks
 from tests.fakes.receiver import Receiver

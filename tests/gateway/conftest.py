@@ -24,9 +24,10 @@ import aiohttp
 import pytest
 from twilio.rest import Client
 
+from service.gateway.grpc_upstream import GrpcUpstream
 from service.gateway.protocol import HttpLimits
 from service.gateway.server import Gateway, start_gateway
-from service.gateway.upstream import GrpcUpstream, LocalUpstream
+from service.gateway.upstream import LocalUpstream
 from tests import conftest as server_conftest
 from tests.gateway.recording_upstream import RecordingUpstream
 

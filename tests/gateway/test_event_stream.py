@@ -17,8 +17,9 @@ import grpc
 import pytest
 
 from rollcall.v1 import participant_service_pb2 as pb
+from service.gateway.grpc_upstream import GrpcUpstream
 from service.gateway.server import Gateway, start_gateway
-from service.gateway.upstream import GrpcUpstream, LocalUpstream
+from service.gateway.upstream import LocalUpstream
 from tests.conftest import (
     ACCOUNT_SID,
     AUTH_TOKEN,

@@ -18,7 +18,7 @@ from rollcall.v1 import participant_service_pb2 as pb
 from service.core.commands import ConferenceRef
 from service.core.model import Conference, Participant, StatusCallback
 from service.gateway.forms import ENUM_WORDS
-from service.rpc.requests import create_command
+from service.rpc.create_request import create_command
 
 AC = "AC" + "a" * 32
 

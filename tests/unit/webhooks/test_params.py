@@ -25,7 +25,6 @@ from service.core.model import (
     method_word,
 )
 from service.webhooks import params as P
-from service.webhooks.dispatcher import Policy
 from service.webhooks.sender import prepare
 
 T0 = 1_496_350_112.0  # Thu, 01 Jun 2017 20:48:32 +0000
@@ -386,11 +385,6 @@ def test_get_appends_to_the_existing_query_and_signs_the_full_url() -> None:
 def test_unknown_account_is_sent_unsigned() -> None:
     cb = P.Callback(P.Kind.CALL, "https://example.com/cb", "POST", {}, "completed")
     assert "X-Twilio-Signature" not in prepare(cb, {"A": "1"}, "t", None).headers
-
-
-def test_backoff_doubles_up_to_the_cap() -> None:
-    policy = Policy(max_attempts=8, backoff_seconds=1.0, backoff_max_seconds=10.0)
-    assert [policy.backoff(n) for n in range(1, 7)] == [1, 2, 4, 8, 10, 10]
 
 
 def test_answered_and_completed_callbacks_carry_the_carriers_answered_by() -> None:
