@@ -9,10 +9,11 @@ Rule 2: iter_conferences fetches pages as the caller goes, and closes the
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Coroutine, Iterator
+from collections.abc import Coroutine, Iterator
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from clients.fields import EnumArg
+from clients.sync_loop import next_item
 from rollcall.v1 import conference_service_pb2 as cpb
 from rollcall.v1 import participant_pb2
 
@@ -22,13 +23,6 @@ if TYPE_CHECKING:
 __all__ = ["SyncConferenceCalls"]
 
 _T = TypeVar("_T")
-
-
-async def _next_or_none(items: AsyncIterator[_T]) -> tuple[bool, _T | None]:
-    try:
-        return True, await anext(items)
-    except StopAsyncIteration:
-        return False, None
 
 
 class SyncConferenceCalls:
@@ -70,7 +64,7 @@ class SyncConferenceCalls:
         )
         try:
             while True:
-                more, conference = self._run(_next_or_none(pages))
+                more, conference = self._run(next_item(pages))
                 if not more or conference is None:
                     return
                 yield conference
