@@ -1,6 +1,6 @@
 """Benchmarks that measure Rollcall's hot paths as ratios against baselines run beside them.
 
-Run them all with `./bench/run` (or `.venv/bin/python -m bench`); `--quick` for a
-short pass, `--full` to add the 1M-participant cost-growth point. See
-bench/__main__.py for the figures and how a run is put together.
+Rule 1: run them all with `./bench/run` (or `.venv/bin/python -m bench`); `--quick`
+        for a short pass, `--full` to add the 1M-participant cost-growth point.
+Rule 2: bench/__main__.py says what the figures are and how a run is put together.
 """

@@ -1,21 +1,23 @@
 """`python -m bench` (or ./bench/run): run every benchmark, print one table, write JSON.
 
-What it owns: the command line, the order of a run and its clean-up. A run
-starts Rollcall (`rollcall serve`, gRPC and REST, on a fresh database) and
-builds its fixtures through the API; starts the baselines with Rollcall's
-sample responses; then runs the sections (gRPC unary, log level,
-WatchConference, the floor (WatchAccount and its SSE), REST gateway, peer
-(Prism), cost growth, memory, PostgreSQL, soak), each figure in interleaved
-rounds of baseline then Rollcall; prints the table (figure, Rollcall's
-median, the baseline's median, the median per-round ratio, the goal, met)
-with the machine, the CPU plan and the settings; and writes it all as JSON
-to bench/results/latest.json and a timestamped copy beside it.
-
-Modes: the default run takes about 12 minutes on 2 cores (the soaks 5 of
-them); --quick about 5; --full adds the 1M-stored-participants point (its database is built once,
-in a few minutes, and cached under bench/results/cache/). --only picks
-sections. Exit status 0 when every section ran (goals missed or not), 1 when a
-section failed.
+Rule 1: this module owns the command line, the order of a run and its clean-up.
+Rule 2: a run starts Rollcall (`rollcall serve`, gRPC and REST, on a fresh database)
+        and builds its fixtures through the API, then starts the baselines with
+        Rollcall's sample responses.
+Rule 3: then it runs the sections (gRPC unary, log level, WatchConference, the floor
+        (WatchAccount and its SSE), REST gateway, peer (Prism), cost growth, memory,
+        PostgreSQL, soak), each figure in interleaved rounds of baseline then
+        Rollcall.
+Rule 4: it prints the table (figure, Rollcall's median, the baseline's median, the
+        median per-round ratio, the goal, met) with the machine, the CPU plan and
+        the settings, and writes it all as JSON to bench/results/latest.json and a
+        timestamped copy beside it.
+Rule 5: the default run takes about 12 minutes on 2 cores (the soaks 5 of them);
+        --quick about 5; --full adds the 1M-stored-participants point (its database
+        is built once, in a few minutes, and cached under bench/results/cache/).
+        --only picks sections.
+Rule 6: the exit status is 0 when every section ran (goals missed or not), 1 when a
+        section failed.
 """
 
 from __future__ import annotations

@@ -1,9 +1,10 @@
 """How long each figure is measured in each mode: --quick, the default run, --full.
 
-The rule it keeps: every mode runs every figure with at least three rounds
-where a ratio is judged (the median needs three); modes differ only in window
-lengths and in the largest cost-growth database (1M stored participants only
-with --full: building it once takes minutes, see bench/growth.py).
+Rule 1: every mode runs every figure with at least three rounds where a ratio is
+        judged (the median needs three).
+Rule 2: modes differ only in window lengths and in the largest cost-growth database
+        (1M stored participants only with --full: building it once takes minutes,
+        see bench/growth.py).
 """
 
 from __future__ import annotations

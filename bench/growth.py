@@ -1,25 +1,24 @@
 """Cost growth: a bulk loader for SQLite databases holding 1k to 1M stored participants.
 
-What it owns: building, outside the service and fast, a database in exactly
-the shape SqliteStore writes (its own migrations from
-service/store/migrations, `schema_migrations` rows, participants' `data` as
-Participant.to_dict() without `seq`, conferences' `data` as
-Conference.to_dict(), one event row per revision as Event.to_dict(), and a
-webhook cursor per conference at its revision so nothing looks undelivered),
-and caching each built file under bench/results/cache/ keyed by a hash of the
-migrations, the model's fields and this loader's version.
-
-The shape: PER_CONFERENCE (200, under Twilio's 250) labelled participants per
-completed conference, each participant complete with one `participant-leave`
-event, and a `conference-end` event closing the conference. Everything stored
-has ended, as in a service that has run for a while; so the server's start-up
-recovery has nothing to resume, and the measured Creates and Fetches pay only
-for the size of the tables and indexes they touch. Fetches address stored
-participants by call SID with include_ended (sample_names).
-
-The rule it keeps: rows are written with executemany in large transactions
-with journaling off, then the file is switched to WAL like the store's own;
-a cached file is used only when its key matches the code that reads it.
+Rule 1: it builds, outside the service and fast, a database in exactly the shape
+        SqliteStore writes: its own migrations (service.store.sqlite.migrations),
+        `schema_migrations` rows, participants' `data` as Participant.to_dict()
+        without `seq`, conferences' `data` as Conference.to_dict(), one event row
+        per revision as Event.to_dict(), and a webhook cursor per conference at its
+        revision so nothing looks undelivered.
+Rule 2: PER_CONFERENCE (200, under Twilio's 250) labelled participants per completed
+        conference, each participant complete with one `participant-leave` event,
+        and a `conference-end` event closing the conference.
+Rule 3: everything stored has ended, as in a service that has run for a while; so
+        the server's start-up recovery has nothing to resume, and the measured
+        Creates and Fetches pay only for the size of the tables and indexes they
+        touch. Fetches address stored participants by call SID with include_ended
+        (sample_names).
+Rule 4: rows are written with executemany in large transactions with journaling
+        off, then the file is switched to WAL like the store's own.
+Rule 5: each built file is cached under bench/results/cache/, keyed by a hash of the
+        migrations, the model's fields and this loader's version; a cached file is
+        used only when its key matches the code that reads it.
 """
 
 from __future__ import annotations

@@ -1,21 +1,21 @@
 """The gRPC unary load generator: one process, N concurrent callers, one measured window.
 
-What it owns: `python -m bench.load SPEC.json` drives one unary method of a
-server (Rollcall or the bare baseline, the same code for both) with
-`concurrency` callers in a closed loop over `channels` HTTP/2 connections,
-warms up, then measures for `duration` seconds and prints one JSON line:
-completions per second, p50/p99 latency, errors by status code, and the
-CPU-seconds the server process (read from /proc/<pid>/stat at the window's
-edges) and this process used inside the window.
-
-`python -m bench.load -` stays up and runs one spec per stdin line (LoadWorker
-is its handle), so rounds do not pay for a process start each.
-
-Requests go over the wire as pre-serialized bytes and responses are not
-parsed (grpc raises on any non-OK status), so the load generator spends as
-little CPU per call as grpc.aio allows. Creates are built on the fly: each
-caller fills its own conferences (by friendly name) up to `per_conference`
-participants, with a unique request_id per call.
+Rule 1: `python -m bench.load SPEC.json` drives one unary method of a server
+        (Rollcall or the bare baseline, the same code for both) with `concurrency`
+        callers in a closed loop over `channels` HTTP/2 connections, warms up, then
+        measures for `duration` seconds.
+Rule 2: it prints one JSON line: completions per second, p50/p99 latency, errors by
+        status code, and the CPU-seconds the server process (read from
+        /proc/<pid>/stat at the window's edges) and this process used inside the
+        window.
+Rule 3: `python -m bench.load -` stays up and runs one spec per stdin line
+        (LoadWorker is its handle), so rounds do not pay for a process start each.
+Rule 4: requests go over the wire as pre-serialized bytes and responses are not
+        parsed (grpc raises on any non-OK status), so the load generator spends as
+        little CPU per call as grpc.aio allows.
+Rule 5: Creates are built on the fly: each caller fills its own conferences (by
+        friendly name) up to `per_conference` participants, with a unique
+        request_id per call.
 """
 
 from __future__ import annotations

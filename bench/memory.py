@@ -1,20 +1,20 @@
 """Memory figures: resident bytes per idle watcher and per stored participant.
 
-What it owns: per idle watcher, a fresh Rollcall server (its own small
-database with one 10-participant conference) and a fresh bare fan-out
-baseline, each warmed with one watcher, then VmRSS once N watchers are
-connected and idle minus VmRSS just before, over N; fresh processes, because
-a heap that already served a round hands freed memory back to the next one
-and hides the cost. Per stored participant (from readings the cost-growth
-section takes):
-the slope of VmRSS between the smallest and largest cost-growth servers after
-their rounds (the SQLite page cache is bounded, so this shows whether the
-process keeps anything per stored row), and the same slope of the database
-file's size on disk.
-
-The rule it keeps: RSS deltas are medians over rounds and always divided by
-the count that caused them; per idle watcher the goal is at most 1.5x the
-bare fan-out's, per stored participant there is no goal, only a report.
+Rule 1: per idle watcher: a fresh Rollcall server (its own small database with one
+        10-participant conference) and a fresh bare fan-out baseline, each warmed
+        with one watcher, then VmRSS once N watchers are connected and idle minus
+        VmRSS just before, over N.
+Rule 2: the processes are fresh because a heap that already served a round hands
+        freed memory back to the next one and hides the cost.
+Rule 3: per stored participant (from readings the cost-growth section takes): the
+        slope of VmRSS between the smallest and largest cost-growth servers after
+        their rounds (the SQLite page cache is bounded, so this shows whether the
+        process keeps anything per stored row), and the same slope of the database
+        file's size on disk.
+Rule 4: RSS deltas are medians over rounds and always divided by the count that
+        caused them.
+Rule 5: per idle watcher the goal is at most 1.5x the bare fan-out's; per stored
+        participant there is no goal, only a report.
 """
 
 from __future__ import annotations

@@ -1,20 +1,19 @@
 """The peer figure: the same wrk Fetch and Create load against Prism, beside Rollcall.
 
-What it owns: starting Prism (npm `@stoplight/prism-cli`, `prism mock`, the
-mock server Twilio's docs point users to) on Twilio's participants spec
-(tests/gateway/participants.openapi.json), pinned to the server CPUs like
-every server under test, at log level warn (Rollcall runs at WARNING);
-driving it with bench/rest.py's generator in rounds interleaved with
-Rollcall's; and the figures: Rollcall's req/s and p99 with Prism's as the
-baseline column.
-
-The rule it keeps: the comparison says what it compares. Rollcall stores
-every Create durably (SQLite, synchronous=FULL) before it answers and a Fetch
-reads the stored participant; Prism is neither stateful nor durable (it
-validates the request against the spec and answers the spec's example), so
-the figures are reported, never judged against a goal. bench/run installs
-Prism into node_modules when it is missing; without it this section is
-skipped with a note.
+Rule 1: Prism (npm `@stoplight/prism-cli`, `prism mock`, the mock server Twilio's
+        docs point users to) runs on Twilio's participants spec
+        (tests/gateway/participants.openapi.json), pinned to the server CPUs like
+        every server under test, at log level warn (Rollcall runs at WARNING).
+Rule 2: it is driven with bench/rest.py's generator in rounds interleaved with
+        Rollcall's; the figures are Rollcall's req/s and p99 with Prism's as the
+        baseline column.
+Rule 3: the comparison says what it compares. Rollcall stores every Create durably
+        (SQLite, synchronous=FULL) before it answers and a Fetch reads the stored
+        participant; Prism is neither stateful nor durable (it validates the request
+        against the spec and answers the spec's example), so the figures are
+        reported, never judged against a goal.
+Rule 4: bench/run installs Prism into node_modules when it is missing; without it
+        this section is skipped with a note.
 """
 
 from __future__ import annotations

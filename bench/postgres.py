@@ -1,17 +1,18 @@
 """PostgreSQL figures: the store against SQLite, and watch across replicas.
 
-What it owns: a throwaway PostgreSQL server (durable: fsync on, like SQLite's
-synchronous=FULL) started for the section; two `rollcall serve` replicas on
-it; Create and Fetch at c=64 on a PostgreSQL replica against the SQLite
-server of the same run (goal: >= 0.7x), and WatchConference delivery with the
-writer on one replica and 100 watchers on the other against the SQLite single
-server with writer and watchers on it (goal: p99 <= 2x); WatchAccount the
-same way, 100 account watchers on the other replica against 100 on the
-writer's (goal: p99 <= 2x).
-
-The rule it keeps: both sides of every ratio are measured in the same run,
-interleaved round by round; PostgreSQL's own processes run on the load CPUs
-(where a separate database machine would be), which the note says.
+Rule 1: a throwaway PostgreSQL server (durable: fsync on, like SQLite's
+        synchronous=FULL) is started for the section, with two `rollcall serve`
+        replicas on it.
+Rule 2: Create and Fetch at c=64 on a PostgreSQL replica are measured against the
+        SQLite server of the same run (goal: >= 0.7x).
+Rule 3: WatchConference delivery with the writer on one replica and 100 watchers on
+        the other is measured against the SQLite single server with writer and
+        watchers on it (goal: p99 <= 2x); WatchAccount the same way, 100 account
+        watchers on the other replica against 100 on the writer's (goal: p99 <= 2x).
+Rule 4: both sides of every ratio are measured in the same run, interleaved round
+        by round.
+Rule 5: PostgreSQL's own processes run on the load CPUs (where a separate database
+        machine would be), which the note says.
 """
 
 from __future__ import annotations

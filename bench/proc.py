@@ -1,15 +1,15 @@
 """Processes under test: CPU plan, pinned child servers, and /proc readings.
 
-What it owns: how the machine's cores are shared (servers on one CPU, load
-generators and this orchestrator on the others), starting a server as its own
-pinned process and reading its port from the banner it prints, reading a
-process's CPU-seconds (utime + stime from /proc/<pid>/stat) and resident
-memory (VmRSS from /proc/<pid>/status), and the machine's load over a run
-(MachineLoad: the 1-minute load average, sampled).
-
-The rule it keeps: a server under test and the load driving it never share a
-CPU when the machine has two or more, and every child is stopped by its own
-pid (SIGTERM, then SIGKILL), never by name.
+Rule 1: the cores are shared out: servers on one CPU, load generators and this
+        orchestrator on the others, so a server under test and the load driving it
+        never share a CPU when the machine has two or more.
+Rule 2: a server is started as its own pinned process, and its port is read from
+        the banner it prints.
+Rule 3: a process's CPU-seconds are utime + stime from /proc/<pid>/stat, its
+        resident memory VmRSS from /proc/<pid>/status; the machine's load over a
+        run is the 1-minute load average, sampled (MachineLoad).
+Rule 4: every child is stopped by its own pid (SIGTERM, then SIGKILL), never by
+        name.
 """
 
 from __future__ import annotations

@@ -1,15 +1,16 @@
 """Figures, the printed table and the JSON file: what a benchmark run reports.
 
-What it owns: Figure (one row: Rollcall's median, the baseline's median, the
-paired ratio, the goal and whether it is met, with every round's raw values),
-goal checks, formatting values in their units, the fixed-width table, and the
-JSON document written to bench/results/latest.json (plus a timestamped copy).
-
-The rule it keeps: a goal is judged on the ratio of the run's own numbers,
-never on an absolute figure from another machine; a figure with no goal says
-"reported". Every figure carries the machine's 1-minute load average when its
-rounds ended (`load`), so a figure measured on a busy machine can be told
-apart (bench/README.md says how to read it).
+Rule 1: a Figure is one row: Rollcall's median, the baseline's median, the paired
+        ratio, the goal and whether it is met, with every round's raw values.
+Rule 2: a goal is judged on the ratio of the run's own numbers, never on an
+        absolute figure from another machine; a figure with no goal says
+        "reported".
+Rule 3: every figure carries the machine's 1-minute load average when its rounds
+        ended (`load`), so a figure measured on a busy machine can be told apart
+        (bench/README.md says how to read it).
+Rule 4: values are formatted in their units into a fixed-width table, and the run is
+        written as a JSON document to bench/results/latest.json (plus a timestamped
+        copy).
 """
 
 from __future__ import annotations

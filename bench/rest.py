@@ -1,19 +1,20 @@
 """REST gateway load: wrk (a C HTTP load generator) driving Create and Fetch, with a fallback.
 
-What it owns: running wrk pinned to the load CPUs against Twilio's
-Participant URIs (Fetch: GET of one participant; Create: a Lua script that
-POSTs the same form the Twilio SDK sends, moving to a new conference friendly
-name every PER_CONFERENCE requests so none reaches Twilio's 250 cap) and
-parsing wrk's report (requests/s, p50/p99 from --latency, non-2xx and socket
-errors). When wrk is not installed, `python -m bench.rest SPEC` is an aiohttp
-client load generator that does the same in one process; the output says
-which one ran.
-
-The rule it keeps: Rollcall's gateway and the bare aiohttp endpoint get the
-same requests from the same generator, and the server's CPU-seconds are read
-from /proc around each run. What the gateway costs is its own figure: REST
-Create c=64 against Rollcall's own gRPC Create c=64 (bench/load.py), run in
-the same rounds on the same server.
+Rule 1: wrk runs pinned to the load CPUs against Twilio's Participant URIs. Fetch:
+        a GET of one participant; Create: a Lua script that POSTs the same form the
+        Twilio SDK sends, moving to a new conference friendly name every
+        PER_CONFERENCE requests so none reaches Twilio's 250 cap.
+Rule 2: wrk's report is parsed: requests/s, p50/p99 from --latency, non-2xx and
+        socket errors.
+Rule 3: when wrk is not installed, `python -m bench.rest SPEC` is an aiohttp client
+        load generator that does the same in one process; the output says which one
+        ran.
+Rule 4: Rollcall's gateway and the bare aiohttp endpoint get the same requests from
+        the same generator, and the server's CPU-seconds are read from /proc around
+        each run.
+Rule 5: what the gateway costs is its own figure: REST Create c=64 against
+        Rollcall's own gRPC Create c=64 (bench/load.py), run in the same rounds on
+        the same server.
 """
 
 from __future__ import annotations

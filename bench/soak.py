@@ -1,25 +1,23 @@
 """Soak: a steady mixed load with short retention windows; the database stops growing.
 
-What it owns: one Rollcall server (SQLite, its own database) with every
-retention window at WINDOW seconds, passes every PASS_EVERY seconds and a
-short event retention (so compaction has work on long-lived conferences); a
-paced, open-loop load of conference lifecycles (two Creates with a
-request_id, a mute and an unmute, a Delete, the conference ended, plus a mute
-toggle in one of a few long-lived busy conferences): LIFECYCLES_PER_SECOND of
-them, seven writes each; the database's size every SAMPLE_EVERY seconds
-(file plus WAL, and the pages in use: page_count - freelist_count); and every
-write's latency, tagged by whether a retention pass or a compaction ran in
-its moment (the server's rollcall_maintenance_* metrics, read every POLL
-seconds).
-
-Figures: the size at the end against the size one window after the load
-began (goal: at most 1.1x, a plateau); bytes per live participant and per
-ended participant (kept, with its conference and log); write p99 in moments
-with a retention pass, and with a compaction, against moments with neither
-(goal: at most 1.2x), the plateau cut into three rounds.
-
-The rule it keeps: bounded in time and count (the load stops by itself), on
-127.0.0.1 only; it measures, it never asserts.
+Rule 1: one Rollcall server (SQLite, its own database) runs with every retention
+        window at WINDOW seconds, passes every PASS_EVERY seconds and a short event
+        retention (so compaction has work on long-lived conferences).
+Rule 2: the load is paced and open-loop: LIFECYCLES_PER_SECOND conference
+        lifecycles, seven writes each (two Creates with a request_id, a mute and an
+        unmute, a Delete, the conference ended, plus a mute toggle in one of a few
+        long-lived busy conferences).
+Rule 3: it reads the database's size every SAMPLE_EVERY seconds (file plus WAL, and
+        the pages in use: page_count - freelist_count), and every write's latency,
+        tagged by whether a retention pass or a compaction ran in its moment (the
+        server's rollcall_maintenance_* metrics, read every POLL seconds).
+Rule 4: the figures: the size at the end against the size one window after the load
+        began (goal: at most 1.1x, a plateau); bytes per live participant and per
+        ended participant (kept, with its conference and log); write p99 in moments
+        with a retention pass, and with a compaction, against moments with neither
+        (goal: at most 1.2x), the plateau cut into three rounds.
+Rule 5: it is bounded in time and count (the load stops by itself), on 127.0.0.1
+        only; it measures, it never asserts.
 """
 
 from __future__ import annotations

@@ -1,18 +1,17 @@
-"""What coalesced speaking events cost Create: Create throughput while 1,000
-participants talk at once, against Create throughput alone, in the same run.
+"""What coalesced speaking events cost Create: its throughput while 1,000 participants talk.
 
-What it owns: one in-process core (the server's assembly: SQLite store, its
-change feed, the simulated carrier, the system clock, the default speaking
-interval) per round; creators (closed loop, 16 at once) into their own
-conferences; and a speech source that delivers every participant's
-speech-start and -stop reports through the core's report entry, as the
-carrier adapters do, each participant changing state about once a second.
-
-The rule it keeps: rounds are interleaved (alone, then with speech), each on a
-fresh database, and the figure is the paired ratio of Creates per second; the
-goal is >= 0.9x (speech costs Create at most 10%). Create runs through the
-core, not gRPC: the row isolates what speech adds to the write path.
-`python -m bench.speaking [--seconds N] [--rounds N]` runs it alone.
+Rule 1: each round has one in-process core (the server's assembly: SQLite store, its
+        change feed, the simulated carrier, the system clock, the default speaking
+        interval); creators (closed loop, 16 at once) into their own conferences;
+        and a speech source that delivers every participant's speech-start and -stop
+        reports through the core's report entry, as the carrier adapters do, each
+        participant changing state about once a second.
+Rule 2: rounds are interleaved in the same run (Create alone, then with speech),
+        each on a fresh database, and the figure is the paired ratio of Creates per
+        second; the goal is >= 0.9x (speech costs Create at most 10%).
+Rule 3: Create runs through the core, not gRPC: the row isolates what speech adds to
+        the write path.
+Rule 4: `python -m bench.speaking [--seconds N] [--rounds N]` runs it alone.
 """
 
 from __future__ import annotations

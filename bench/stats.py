@@ -1,9 +1,9 @@
 """Small statistics: percentiles of sorted samples and medians over rounds.
 
-The rule it keeps: every reported figure is a median over rounds, and a ratio
-is the median of the per-round ratios (each round pairs a baseline run with a
-Rollcall run taken right after it), which cancels slow drifts of a shared,
-noisy machine better than a ratio of two medians.
+Rule 1: every reported figure is a median over rounds.
+Rule 2: a ratio is the median of the per-round ratios (each round pairs a baseline
+        run with a Rollcall run taken right after it), which cancels slow drifts of
+        a shared, noisy machine better than a ratio of two medians.
 """
 
 from __future__ import annotations

@@ -1,16 +1,14 @@
 """The Rollcall server under test: its settings, credentials and the data the figures use.
 
-What it owns: the ROLLCALL_* environment every benchmarked server runs with
-(and the reasons, printed with the results), the bench account, and the
-fixtures built through the public API before measuring: a conference of 50
-connected participants to Fetch, one of 250 to List, one of 10 to Watch, and
-sample responses of every kind, which the baselines answer with so that both
-sides send messages of the same size.
-
-Rule 1: fixtures go through the real gRPC and REST faces (nothing written
-behind the service's back).
-Rule 2: the carrier settings keep call-progress timers from adding writes
-while anything is measured.
+Rule 1: every benchmarked server runs with the ROLLCALL_* environment set here, and
+        the reasons for it are printed with the results.
+Rule 2: the bench account's fixtures are built before measuring, through the real
+        gRPC and REST faces (nothing written behind the service's back): a
+        conference of 50 connected participants to Fetch, one of 250 to List, one of
+        10 to Watch, and sample responses of every kind, which the baselines answer
+        with so that both sides send messages of the same size.
+Rule 3: the carrier settings keep call-progress timers from adding writes while
+        anything is measured.
 """
 
 from __future__ import annotations

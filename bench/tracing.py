@@ -1,14 +1,13 @@
 """The cost of tracing while it is off: Rollcall against itself before tracing.
 
-What it owns: the tracing figures. Fetch and Create at concurrency 64 on this
-Rollcall (tracing off, the default: no OTEL_TRACES_EXPORTER) against the same
-load on a second Rollcall server run from the files of the commit before
-service/tracing.py was added (or BENCH_TRACING_BASE, any git ref),
-exported with `git archive`: what the hooks cost when nobody traces.
-
-The rule it keeps: both servers serve the same fixtures shape and run in
-interleaved rounds on the same pinned CPU; the ratio is this tree's over the
-base's, so ~1.0 means no measurable cost.
+Rule 1: the figures are Fetch and Create at concurrency 64 on this Rollcall (tracing
+        off, the default: no OTEL_TRACES_EXPORTER) against the same load on a second
+        Rollcall server run from the files of the commit before service/tracing.py
+        was added (or BENCH_TRACING_BASE, any git ref), exported with `git archive`:
+        what the hooks cost when nobody traces.
+Rule 2: both servers serve the same fixtures shape and run in interleaved rounds on
+        the same pinned CPU.
+Rule 3: the ratio is this tree's over the base's, so ~1.0 means no measurable cost.
 """
 
 from __future__ import annotations

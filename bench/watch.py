@@ -1,30 +1,28 @@
 """WatchConference fan-out: watcher processes, the paced writer, and one measured round.
 
-What it owns:
-
-* `python -m bench.watch watchers SPEC`: one process holding `streams`
-  WatchConference streams (snapshot mode, `per_channel` streams per HTTP/2
-  connection). It prints `ready` once every stream has its initial state,
-  then waits for a line `final REVISION` on stdin, waits until every stream
-  has that revision (or `drain` seconds pass) and prints one JSON line:
-  expected and received events, lost events, and every commit-to-receipt
-  latency (receipt time.time() minus the event's `time`, which the server
-  stamps from its clock when it makes the change; the bare baseline stamps its
-  messages the same way).
-* `python -m bench.watch writer SPEC`: changes the watched conference at
-  `rate` changes per second for `duration` seconds (UpdateParticipant toggling
-  `muted` round-robin over the conference's participants, one event each) and
-  prints the last revision it made and the server's CPU-seconds meanwhile.
-* watch_round(): runs one round for N watchers against one server (Rollcall
-  or the bare fan-out baseline, the same processes for both): start the
-  watcher processes (250 streams each, so 1,000 watchers use 4 processes,
-  at nice 10 so the writer beside them on the load CPU keeps its pace), run
-  the writer, then collect and aggregate the watchers' results.
-* idle_rss(): the server's RSS growth per connected, idle watcher.
-
-The rule it keeps: an event counts as lost only if it never arrives (after the
-writer stops, streams get `drain` seconds to catch up); late is measured as
-latency, not loss.
+Rule 1: `python -m bench.watch watchers SPEC` is one process holding `streams`
+        WatchConference streams (snapshot mode, `per_channel` streams per HTTP/2
+        connection). It prints `ready` once every stream has its initial state,
+        then waits for a line `final REVISION` on stdin, waits until every stream
+        has that revision (or `drain` seconds pass) and prints one JSON line:
+        expected and received events, lost events, and every commit-to-receipt
+        latency.
+Rule 2: a latency is the receipt's time.time() minus the event's `time`, which the
+        server stamps from its clock when it makes the change; the bare baseline
+        stamps its messages the same way.
+Rule 3: `python -m bench.watch writer SPEC` changes the watched conference at `rate`
+        changes per second for `duration` seconds (UpdateParticipant toggling
+        `muted` round-robin over the conference's participants, one event each) and
+        prints the last revision it made and the server's CPU-seconds meanwhile.
+Rule 4: watch_round() runs one round for N watchers against one server (Rollcall or
+        the bare fan-out baseline, the same processes for both): start the watcher
+        processes (250 streams each, so 1,000 watchers use 4 processes, at nice 10
+        so the writer beside them on the load CPU keeps its pace), run the writer,
+        then collect and aggregate the watchers' results.
+Rule 5: idle_rss() is the server's RSS growth per connected, idle watcher.
+Rule 6: an event counts as lost only if it never arrives (after the writer stops,
+        streams get `drain` seconds to catch up); late is measured as latency, not
+        loss.
 """
 
 from __future__ import annotations

@@ -1,21 +1,20 @@
-"""The `rollcall` command line: `serve`, `gateway`, `participants ...`, `conferences ...`,
-`watch`, `callbacks ...`.
+"""The `rollcall` CLI: `serve`, `gateway`, `participants`, `conferences`, `watch`, `callbacks`.
 
-Rule 1: the CLI adds no behaviour of its own. `serve` has one flag per field
-of service.config.Settings, plus one per old name in its ALIASES (help from
-service.config_help; a value comes from the flag, else its ROLLCALL_* variable, else
-the default, via from_env); `gateway` hands its two addresses to the
-standalone gateway; participant commands live in clients.cli_participants,
-`watch` in clients.cli_watch, `callbacks` in clients.cli_callbacks, and `audit`
-and `numbers` in clients.cli_audit.
-Rule 2: only `serve` and `gateway` import the server package, and only once
-one of them is chosen (their flags are added when their parser is first
-used): the client commands run with the client alone; without the server's
-dependencies (no [server] extra) they print one line naming what to install.
-Rule 3: main() always returns the exit code (clients.cli_errors): 0 done, 1
-the service refused or the server is not installed, 2 usage, 3 not found, 4
-the service unavailable, 130 interrupted; a closed stdout (`| head`) ends
-quietly with 0. Errors are one line on stderr, or with --json one JSON object.
+Rule 1: the CLI adds no behaviour of its own. `serve` has one flag per field of
+        service.config.Settings, plus one per old name in its ALIASES (help from
+        service.config_help; a value comes from the flag, else its ROLLCALL_* variable,
+        else the default, via from_env); `gateway` hands its two addresses to the
+        standalone gateway; participant commands live in clients.cli_participants,
+        `watch` in clients.cli_watch, `callbacks` in clients.cli_callbacks, and
+        `audit` and `numbers` in clients.cli_audit.
+Rule 2: only `serve` and `gateway` import the server package, and only once one of
+        them is chosen (their flags are added when their parser is first used): the
+        client commands run with the client alone; without the server's
+        dependencies (no [server] extra) they print one line naming what to install.
+Rule 3: main() always returns the exit code (clients.cli_errors): 0 done, 1 the
+        service refused or the server is not installed, 2 usage, 3 not found, 4 the
+        service unavailable, 130 interrupted; a closed stdout (`| head`) ends quietly
+        with 0. Errors are one line on stderr, or with --json one JSON object.
 """
 
 from __future__ import annotations

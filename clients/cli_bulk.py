@@ -1,9 +1,8 @@
-"""`rollcall participants update-many`: mute, unmute, hold or unhold many
-participants of one conference in one change.
+"""`rollcall participants update-many`: mute, unmute, hold or unhold many participants.
 
-Rule 1: one AsyncRollcallClient.update_participants call; the flags are its
-        keyword arguments (the same --muted/--unmuted, --hold/--unhold pairs as
-        `participants update`).
+Rule 1: one AsyncRollcallClient.update_participants call, so one change of one
+        conference; the flags are its keyword arguments (the same --muted/--unmuted,
+        --hold/--unhold pairs as `participants update`).
 Rule 2: the answer is one row per participant (KEY, CALL SID, CHANGED, MUTED,
         HOLD, ERROR), or the response as protobuf JSON with --json.
 Rule 3: a refusal of the whole request is one error line (clients.cli_errors);

@@ -1,13 +1,13 @@
-"""`rollcall participants create|fetch|list|update|delete|move|update-many`: the
-client on the command line (update-many: clients.cli_bulk).
+"""`rollcall participants ACTION`: the client on the command line.
 
-Rule 1: each command is one AsyncRollcallClient call; flags become the call's
-keyword arguments and nothing else (values are checked by clients.fields, as
-for any caller).
-Rule 2: connection options may be given before or after the action and fall
-back to ROLLCALL_* (then TWILIO_*) variables.
+Rule 1: the actions are create, fetch, list, update, delete, move and update-many
+        (clients.cli_bulk); each is one AsyncRollcallClient call; flags become the
+        call's keyword arguments and nothing else (values are checked by
+        clients.fields, as for any caller).
+Rule 2: connection options may be given before or after the action and fall back
+        to ROLLCALL_* (then TWILIO_*) variables.
 Rule 3: errors and exit codes as for every command (clients.cli_errors): 0 done,
-1 refused, 2 usage, 3 not found, 4 the service unavailable.
+        1 refused, 2 usage, 3 not found, 4 the service unavailable.
 """
 
 from __future__ import annotations

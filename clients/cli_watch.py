@@ -1,12 +1,13 @@
-"""`rollcall watch CONFERENCE` (or `--all`): follow a conference (or every
-conference of the account, see clients.cli_floor) live, one line per item.
+"""`rollcall watch CONFERENCE` (or `--all`): follow a conference, or the account, live.
 
-The rule it keeps: the command is AsyncRollcallClient.watch and nothing more;
-each item is printed (and flushed) the moment it arrives, readable or as one
-JSON object per line (clients.output). It runs until the conference ends
-(exit 0), the service refuses (exit 1, 3 or 4: clients.cli_errors) or Ctrl-C
-(exit 130, quietly); a broken or silent stream is resumed by the client, says so once on stderr
-(`...; reconnecting`) and shows up as a `-- reconnected` line.
+Rule 1: the command is AsyncRollcallClient.watch and nothing more; `--all` follows
+        every conference of the account instead (see clients.cli_floor).
+Rule 2: each item is printed (and flushed) the moment it arrives, one line per item,
+        readable or as one JSON object per line (clients.output).
+Rule 3: it runs until the conference ends (exit 0), the service refuses (exit 1, 3
+        or 4: clients.cli_errors) or Ctrl-C (exit 130, quietly).
+Rule 4: a broken or silent stream is resumed by the client, which says so once on
+        stderr (`...; reconnecting`) and shows it as a `-- reconnected` line.
 """
 
 from __future__ import annotations

@@ -1,5 +1,4 @@
-"""AsyncRollcallClient: ParticipantService and ConferenceService over grpc.aio,
-with Twilio's vocabulary.
+"""AsyncRollcallClient: ParticipantService and ConferenceService over grpc.aio, in Twilio's words.
 
 Rule 1: every call carries the account's Basic credentials and addresses
         resources by name under that account

@@ -1,5 +1,4 @@
-"""The participant calls of AsyncRollcallClient: create, fetch, list, update,
-delete, update several, move.
+"""AsyncRollcallClient's participant calls: create, fetch, list, update (one or many), delete, move.
 
 Rule 1: a participant is named by its call SID or label under a conference
         named by its SID or friendly name, under the client's account

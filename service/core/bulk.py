@@ -1,5 +1,4 @@
-"""Commands over many participants: mute, unmute, hold or unhold a list of
-participants, or every participant but a list, in one request.
+"""Mute, unmute, hold or unhold a list of participants, or all but a list, in one request.
 
 Rule 1: one change, one write transaction: every participant it changes is
         one event (one revision each, consecutive: no other change of the

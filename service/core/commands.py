@@ -1,9 +1,9 @@
-"""What the faces ask of the core: a conference reference and the Create and Update
-commands, already checked field by field.
+"""What the faces ask of the core: a conference reference and the Create and Update commands.
 
 Rule 1: a command carries values in the domain's own words and types (Twilio's
         words, StatusCallback), never a proto message, so the core reads no wire
         format.
+Rule 2: a command reaches the core already checked field by field.
 """
 
 from __future__ import annotations

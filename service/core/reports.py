@@ -20,10 +20,10 @@ Rule 4: call progress goes through the conference rules, a participant-leave
         with the carrier's reason; conference events Rollcall did not cause
         are emitted like any other change; conference-wide reports (no
         CallSid) are conference_reports'.
-Rule 4: a report acts as the carrier (service.core.actors), unless the
+Rule 5: a report acts as the carrier (service.core.actors), unless the
         caller says otherwise (recovery acts as Rollcall's recovery rule); a
         carrier callback keeps the addresses its face saw.
-Rule 5: speech reports do not go through here one by one: they are noted
+Rule 6: speech reports do not go through here one by one: they are noted
         and published coalesced (service.core.speech).
 """
 
@@ -65,7 +65,7 @@ class Reports:
         self, report: Report, token: str | None = None, accounts: frozenset[str] | None = None
     ) -> None:
         """Apply a carrier report; `accounts`: the Rollcall accounts it may
-        touch (None: any). Speech reports are coalesced (Rule 4)."""
+        touch (None: any). Speech reports are coalesced (Rule 6)."""
         if isinstance(report, ConferenceReport) and report.event in speech.SPEECH:
             await self.speech.note(report, accounts)
             return

@@ -1,5 +1,4 @@
-"""Supervisor roles: what a request asks of a participant's role, checked and
-applied without I/O beyond the reads of its whisper targets.
+"""Supervisor roles: what a request asks of a participant's role, checked and applied.
 
 Rule 1: a role is none, monitor, whisper (to one or more whisper targets:
         other active participants of the same conference, not on hold) or
@@ -17,6 +16,7 @@ Rule 3: more whisper targets than the carrier can carry (its whisper_limit)
 Rule 4: a change of role or of whisper targets is one event
         (PARTICIPANT_ROLE_CHANGED) and one carrier effect (SetRole, with the
         muted it implies); the mute it implies is no event of its own.
+Rule 5: nothing here does I/O beyond the reads of a request's whisper targets.
 """
 
 from __future__ import annotations

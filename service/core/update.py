@@ -1,5 +1,4 @@
-"""Update, decided without I/O beyond its reads: the participant's new values, the
-events they make and the effects the carrier must carry out.
+"""Update, decided without I/O beyond its reads: new values, their events, the carrier's effects.
 
 Rule 1: only a value that differs from the participant's current one is a change
         (an event, and an effect when it touches the media); an announce_url is

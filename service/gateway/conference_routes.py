@@ -1,5 +1,7 @@
-"""Twilio's Conference URIs -> ConferenceService calls, one handler per operation:
-`GET .../Conferences` (filters and paging), `GET|POST .../Conferences/{CF or friendly name}`.
+"""Twilio's Conference URIs -> ConferenceService calls, one handler per operation.
+
+The URIs: `GET .../Conferences` (filters and paging),
+`GET|POST .../Conferences/{CF or friendly name}`.
 
 Rule 1: like the participant routes, a handler only translates: it reads the path
         and the query or form as the SDKs send them and makes one Upstream call

@@ -1,5 +1,4 @@
-"""GrpcUpstream: the gateway's `Upstream` over a grpc.aio channel, for a gateway
-deployed on its own.
+"""GrpcUpstream: the gateway's `Upstream` over a grpc.aio channel (a gateway on its own).
 
 Rule 1: each call carries the REST caller's address (as `x-forwarded-for`),
         the request's id (`x-request-id`) and trace context (`traceparent`),

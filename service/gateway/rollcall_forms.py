@@ -1,5 +1,4 @@
-"""The form fields of Rollcall's own routes (service.gateway.rollcall_routes)
--> ParticipantService requests.
+"""Rollcall's own routes' form fields (gateway.rollcall_routes) -> ParticipantService requests.
 
 Rule 1: each route's fields are a table of service.gateway.forms, parsed as
         Twilio's are (booleans and enum words case-insensitively, lists as

@@ -1,7 +1,6 @@
-"""Rollcall's own REST routes for what Twilio has no URI for: moving a
-participant, who hears whom, and a change of many participants at once. Not
-Twilio's: they live under /rollcall/v1/.
+"""Rollcall's own REST routes for what Twilio has no URI for; not Twilio's: under /rollcall/v1/.
 
+The routes move a participant, say who hears whom, and change many participants at once:
 `POST /rollcall/v1/accounts/{AC}/conferences/{CF or name}/participants/{CA or label}/move`
 with form fields `Destination` (a conference SID or friendly name), `Muted`,
 `Hold`, `Role`, `WhisperTargets` and an optional `If-Match` etag;

@@ -1,5 +1,4 @@
-"""The gateway's one way into the service: the ParticipantService and
-ConferenceService calls.
+"""The gateway's one way into the service: the ParticipantService and ConferenceService calls.
 
 Rule 1: the REST gateway never reaches past this interface: in process it is
         handed `LocalUpstream` (the ParticipantApi and ConferenceApi the gRPC

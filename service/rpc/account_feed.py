@@ -1,10 +1,9 @@
-"""What the account watches of one replica share: recent announcements, and
-each account's discovery of the conferences it creates.
+"""What a replica's account watches share: recent announcements, discovering new conferences.
 
-Rule 1: a conference an account watch does not know yet is found by a
-        Store.floor read of the arrivals at or past the lowest horizon of the
-        account's streams, one read at a time per account. A read is asked
-        for by a commit or a notification of a conference the account's
+Rule 1: a conference an account watch does not know yet (one the account created)
+        is found by a Store.floor read of the arrivals at or past the lowest
+        horizon of the account's streams, one read at a time per account. A read
+        is asked for by a commit or a notification of a conference the account's
         streams have not seen, by a stream whose horizon the last read did not
         cover, and every poll interval, so a lost notification delays a new
         conference, never loses it.

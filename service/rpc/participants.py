@@ -1,5 +1,4 @@
-"""ParticipantApi: ParticipantService as plain async methods, proto request in, proto
-response out.
+"""ParticipantApi: ParticipantService as plain async methods, proto request in, proto response out.
 
 Rule 1: this is the one implementation of the service's behaviour: the gRPC
         servicer and the in-process REST gateway both call it, so they never

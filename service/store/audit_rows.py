@@ -1,9 +1,9 @@
 """Audit record rows both SQL stores share (audit_records).
 
-The rule it keeps: the columns a filter reads (time, account, conference,
-revision, event type, resource, actor kind and SID) are columns; the rest of
-the actor and the detail are one JSON `data` column, encoded and decoded
-here for SQLite and PostgreSQL alike.
+Rule 1: the columns a filter reads (time, account, conference, revision, event type,
+        resource, actor kind and SID) are columns.
+Rule 2: the rest of the actor and the detail are one JSON `data` column, encoded and
+        decoded here for SQLite and PostgreSQL alike.
 """
 
 from __future__ import annotations

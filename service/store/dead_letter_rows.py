@@ -1,8 +1,7 @@
-"""Dead letters as table rows: the columns both SQL adapters select and the
-mapping of such a row to a DeadLetter.
+"""Dead letters as table rows: the columns both SQL adapters select, mapped to a DeadLetter.
 
-The rule it keeps: one column list and one mapping, so the SQLite and
-PostgreSQL adapters read a dead letter the same way.
+Rule 1: one column list and one mapping of such a row to a DeadLetter, so the SQLite
+        and PostgreSQL adapters read a dead letter the same way.
 """
 
 from __future__ import annotations

@@ -1,15 +1,16 @@
 """A page of a conference's participants, the same in both SQL stores.
 
-What it owns: the list's SQL (the conference, active only unless ended ones
-are asked for, the muted/hold/coaching filters, the attribute filters, a page after a cursor or
-before one read backwards and turned around, the conference's revision) and
-the windowing of a page (whether more lie on either side), written once for
-both dialects; each adapter hands in how it runs a query.
-
-The rules it keeps: only fixed clauses are joined in and every value is a
-parameter; cursors are seqs (creation order), so a page never repeats or
-skips a participant when others join meanwhile; the adapter runs every
-query of a page in one snapshot, so the revision covers every row on it.
+Rule 1: the list's SQL and the windowing of a page (whether more lie on either side)
+        are written once for both dialects; each adapter hands in how it runs a query.
+Rule 2: the SQL reads the conference's participants (active only unless ended ones
+        are asked for) through the muted/hold/coaching filters and the attribute
+        filters, a page after a cursor or before one (read backwards and turned
+        around), and the conference's revision.
+Rule 3: only fixed clauses are joined in and every value is a parameter.
+Rule 4: cursors are seqs (creation order), so a page never repeats or skips a
+        participant when others join meanwhile.
+Rule 5: the adapter runs every query of a page in one snapshot, so the revision
+        covers every row on it.
 """
 
 from __future__ import annotations

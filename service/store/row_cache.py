@@ -1,15 +1,15 @@
 """Decoded participant rows, remembered by their stored text.
 
-What it owns: a bounded map from a participant row as stored (its seq and its
-JSON text) to the Participant decoded from it, so reads of rows that have not
-changed since (a List of a busy conference, a Fetch polled in a loop) skip
-the JSON decode and the model's construction.
-
-The rules it keeps: the key is the row's whole content, so an entry can never
-be stale (a changed row is a different key) and needs no invalidation; only
-read paths use it, and what they return is shared between callers, so it is
-read-only (write transactions decode their own copies, which they change).
-Oldest entries go first once `limit` is reached.
+Rule 1: a bounded map takes a participant row as stored (its seq and its JSON text)
+        to the Participant decoded from it, so reads of rows that have not changed
+        since (a List of a busy conference, a Fetch polled in a loop) skip the JSON
+        decode and the model's construction.
+Rule 2: the key is the row's whole content, so an entry can never be stale (a
+        changed row is a different key) and needs no invalidation.
+Rule 3: only read paths use it, and what they return is shared between callers, so
+        it is read-only (write transactions decode their own copies, which they
+        change).
+Rule 4: oldest entries go first once `limit` is reached.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Row encoding both SQL stores share: JSON columns and participant rows.
 
-The rule it keeps: a participant row is (seq, data), its creation order and
-its JSON, in SQLite and PostgreSQL alike, so both adapters decode and encode
-it here and cannot drift apart.
+Rule 1: a participant row is (seq, data), its creation order and its JSON, in SQLite
+        and PostgreSQL alike.
+Rule 2: both adapters decode and encode it here, so they cannot drift apart.
 """
 
 from __future__ import annotations

@@ -1,21 +1,20 @@
 """TwilioCarrier: the carrier port over a Twilio-compatible Participants API.
 
-What it owns: which upstream account and conference a call goes to, placing
-it without ever dialing twice, carrying effects upstream, and reading calls
-back after a restart.
-
-Rule 1: one carrier conference per Rollcall conference, named after it.
-Rule 2: each call gets a label derived from the PlaceCall key before it is
-dialed; after an ambiguous failure (timeout, 5xx, dropped answer) the call
-is looked up by that label before it is dialed again, so a key never places
-two calls.
+Rule 1: it decides which upstream account and conference a call goes to: one
+        carrier conference per Rollcall conference, named after it.
+Rule 2: a call is placed without ever dialing twice: each call gets a label derived
+        from the PlaceCall key before it is dialed; after an ambiguous failure
+        (timeout, 5xx, dropped answer) the call is looked up by that label before it
+        is dialed again, so a key never places two calls.
 Rule 3: Create is paced per upstream account.
-Rule 4: everything is bounded by TwilioOptions.unavailable_after_seconds and
-ends in a typed error; a 404 (or Twilio's "call not in progress" and
-"conference completed") on a participant the core asked to change (or must
-kick) is the call having left (errors.call_gone), never a success.
-Rule 5: Update sends the combination of fields that takes effect at Twilio
-(forms.update_form), never one Twilio accepts and ignores.
+Rule 4: everything is bounded by TwilioOptions.unavailable_after_seconds and ends in
+        a typed error; a 404 (or Twilio's "call not in progress" and "conference
+        completed") on a participant the core asked to change (or must kick) is the
+        call having left (errors.call_gone), never a success.
+Rule 5: effects are carried upstream; Update sends the combination of fields that
+        takes effect at Twilio (forms.update_form), never one Twilio accepts and
+        ignores.
+Rule 6: after a restart, it reads its calls back (reconcile).
 """
 
 from __future__ import annotations

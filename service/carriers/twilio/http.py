@@ -1,5 +1,4 @@
-"""One upstream HTTP exchange with a Twilio-compatible API (Basic auth per upstream
-account, a form in, JSON out), and its retry rule.
+"""One upstream HTTP exchange with a Twilio-compatible API, and its retry rule.
 
 Rule 1: only a 429 (after its Retry-After, when given) and a failure in the
         connection phase (refused, DNS, connect timeout: nothing reached the carrier)
@@ -8,6 +7,8 @@ Rule 2: a read timeout or a connection dropped after the request was sent is
         Ambiguous (the carrier may have acted): never retried here; the caller decides.
 Rule 3: no credential reaches a log or an error.
 Rule 4: each attempt is a CLIENT span and carries its `traceparent` (service.tracing).
+Rule 5: an exchange authenticates with Basic auth per upstream account, sends a form
+        and reads JSON.
 """
 
 from __future__ import annotations

@@ -1,21 +1,20 @@
 """The carrier port: how the core places calls, changes them and hears back.
 
-What it owns: the shape every carrier adapter (the simulator, a Twilio-
-compatible carrier) fits, as typing.Protocols and frozen value types: a call
-to place and the carrier's answer, the effects a participant change has on
-the media side, the reports a carrier sends back and the sink they go to.
-
-Rule 1: placing a call is asynchronous and returns the carrier's own identity
-for it (its CallSid and conference SID), or raises a typed RollcallError
-carrying the carrier's Twilio code.
-Rule 2: every effect is carried out before apply() returns, or it raises the
-same way and has changed nothing; a remote carrier's answer that the call
-has left the conference (an Update, or a Kick that must_exist) raises
-errors.call_gone().
-Rule 3: reports carry the carrier's own ordering (SequenceNumber) and words
-(Twilio's call statuses, service.core.model.CallStatus, and conference
-events), never Rollcall's.
-Rule 4: an adapter never touches the store.
+Rule 1: every carrier adapter (the simulator, a Twilio-compatible carrier) fits one
+        shape, typing.Protocols and frozen value types: a call to place and the
+        carrier's answer, the effects a participant change has on the media side,
+        the reports a carrier sends back and the sink they go to.
+Rule 2: placing a call is asynchronous and returns the carrier's own identity for it
+        (its CallSid and conference SID), or raises a typed RollcallError carrying
+        the carrier's Twilio code.
+Rule 3: every effect is carried out before apply() returns, or it raises the same
+        way and has changed nothing; a remote carrier's answer that the call has
+        left the conference (an Update, or a Kick that must_exist) raises
+        errors.call_gone().
+Rule 4: reports carry the carrier's own ordering (SequenceNumber) and words
+        (Twilio's call statuses, service.core.model.CallStatus, and conference
+        events), never Rollcall's.
+Rule 5: an adapter never touches the store.
 """
 
 from __future__ import annotations

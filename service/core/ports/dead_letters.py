@@ -1,6 +1,4 @@
-"""The dead-letter port: the DeadLetter record and the DeadLetterStore every store
-adapter keeps (store.sqlite.dead_letters, store.postgres.dead_letters,
-store.memory.dead_letters).
+"""The dead-letter port: the DeadLetter record and the DeadLetterStore every store adapter keeps.
 
 Rule 1: a dead letter is written in its own durable transaction when a callback is
         given up on, and holds everything needed to send it again exactly as it
@@ -10,6 +8,8 @@ Rule 3: ids grow in give-up order, which within a conference is event order.
 Rule 4: a dead letter goes when it is redelivered, when event retention has
         removed the event it reports (prune, run after each compaction), or
         when its own retention window has passed (expire).
+Rule 5: the adapters are store.sqlite.dead_letters, store.postgres.dead_letters
+        and store.memory.dead_letters.
 """
 
 from __future__ import annotations

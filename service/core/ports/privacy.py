@@ -1,6 +1,4 @@
-"""The store's part for accountability and privacy (issue 28): the audit trail,
-the number index and redaction in place. Part of the store port (Store and
-WriteTransaction inherit these), kept apart to keep each module short.
+"""Accountability and privacy in the store (issue 28): audit trail, number index, redaction.
 
 Rule 1: audit records are appended in the change's own transaction and read
         per account, newest first; they expire on their own window.
@@ -8,6 +6,8 @@ Rule 2: the number index holds keyed hashes (service.core.personal), never
         numbers; look-ups go through it, never through a scan of an account.
 Rule 3: redaction rewrites every stored copy of a participant's personal
         fields in place and keeps every SID, revision, time and status.
+Rule 4: these are part of the store port (Store and WriteTransaction inherit
+        them), kept apart to keep each module short.
 """
 
 from __future__ import annotations

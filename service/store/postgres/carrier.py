@@ -1,14 +1,14 @@
 """PostgreSQL: the carrier's side of calls (the WriteTransaction's carrier rows).
 
-What it owns: the same rows as the SQLite store's (each call's carrier
-conference SID and last applied SequenceNumber, each carrier conference
-participant's last applied event SequenceNumber, the idempotency tokens of
-carrier callbacks already applied, the calls a Create is placing and has
-not recorded yet), in the caller's transaction.
-
-The rule it keeps: every value is a parameter; a token recorded twice by two
-replicas at once fails one of their transactions (the primary key), so a
-callback is applied once whichever replica it reaches.
+Rule 1: the rows are the same as the SQLite store's: each call's carrier conference
+        SID and last applied SequenceNumber, each carrier conference participant's
+        last applied event SequenceNumber, the idempotency tokens of carrier
+        callbacks already applied, and the calls a Create is placing and has not
+        recorded yet.
+Rule 2: they are written in the caller's transaction, and every value is a parameter.
+Rule 3: a token recorded twice by two replicas at once fails one of their
+        transactions (the primary key), so a callback is applied once whichever
+        replica it reaches.
 """
 
 from __future__ import annotations

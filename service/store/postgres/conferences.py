@@ -1,11 +1,13 @@
 """PostgreSQL: listing an account's conferences (Store.list_conferences, Store.floor).
 
-The rule it keeps (as the SQLite adapter's): newest first by creation order
-(the conferences table's identity column `ord`), filtered only by fixed
-clauses with every value a parameter; cursors are `ord` values, so a page
-never repeats or skips a conference when others are created meanwhile, on
-any replica. Each row is the conference as last committed, with its
-revision; the page is read in one snapshot. Dates live in the row's JSON.
+Rule 1: as in the SQLite adapter, newest first by creation order (the conferences
+        table's identity column `ord`), filtered only by fixed clauses with every
+        value a parameter.
+Rule 2: cursors are `ord` values, so a page never repeats or skips a conference when
+        others are created meanwhile, on any replica.
+Rule 3: each row is the conference as last committed, with its revision; the page
+        is read in one snapshot.
+Rule 4: dates live in the row's JSON.
 """
 
 from __future__ import annotations

@@ -1,11 +1,13 @@
 """Dead letters on PostgreSQL: the DeadLetterStore port over callback_dead_letters.
 
-The rules it keeps are the port's (see dead_letters): each change is its own
-committed transaction, every read is scoped to one account, ids grow in
-give-up order (an identity column), prune removes the dead letters whose
-event retention has removed, and expire those past their own window.
-Several replicas share the table; prune and expire are idempotent, so they
-may run on any of them.
+Rule 1: it keeps the port's rules (service.core.ports.dead_letters): each change is
+        its own committed transaction.
+Rule 2: every read is scoped to one account.
+Rule 3: ids grow in give-up order (an identity column).
+Rule 4: prune removes the dead letters whose event retention has removed, and
+        expire those past their own window.
+Rule 5: several replicas share the table; prune and expire are idempotent, so they
+        may run on any of them.
 """
 
 from __future__ import annotations

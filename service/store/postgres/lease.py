@@ -1,9 +1,10 @@
 """A lease held as a PostgreSQL session advisory lock on a dedicated connection.
 
-The rule it keeps: at most one replica holds the lease at a time, and a
-replica that dies (its connection drops) loses it at once, so another can
-take it at its next attempt; a holder that cannot prove its connection alive
-(a failed probe) gives the lease up before anyone else could have it.
+Rule 1: at most one replica holds the lease at a time.
+Rule 2: a replica that dies (its connection drops) loses it at once, so another can
+        take it at its next attempt.
+Rule 3: a holder that cannot prove its connection alive (a failed probe) gives the
+        lease up before anyone else could have it.
 """
 
 from __future__ import annotations

@@ -1,13 +1,13 @@
 """Waking other replicas: NOTIFY after commit, LISTEN on a dedicated connection.
 
-The rules it keeps: a NOTIFY is never sent inside a write transaction (it
-would hold PostgreSQL's cluster-wide notify lock through the commit); commits
-are announced afterwards, coalesced (changes that pile up while one NOTIFY is
-in flight go out together, only the newest revision per conference). A
-notification only wakes watchers: the event table stays the truth, so after
-the listener reconnects, and on a slow poll, the watched conferences'
-revisions are re-read from the table; a lost notification delays an event but
-never loses it.
+Rule 1: a NOTIFY is never sent inside a write transaction (it would hold
+        PostgreSQL's cluster-wide notify lock through the commit).
+Rule 2: commits are announced afterwards, coalesced: changes that pile up while one
+        NOTIFY is in flight go out together, only the newest revision per conference.
+Rule 3: a notification only wakes watchers: the event table stays the truth, so
+        after the listener reconnects, and on a slow poll, the watched conferences'
+        revisions are re-read from the table.
+Rule 4: a lost notification delays an event but never loses it.
 """
 
 from __future__ import annotations

@@ -1,16 +1,17 @@
 """PostgreSQL queries: the reads every connection shares, and the write transaction.
 
-The rules it keeps: a write transaction (READ COMMITTED) locks the
-conference row (SELECT ... FOR UPDATE) before it reads anything of that
-conference, so writes to one conference are serialized across every replica
-and each reads the rows its predecessor committed; revisions therefore commit
-in order with no gap. Two Creates that could collide before any conference
-row exists (the same request_id, or a new conference of the same friendly
-name) first take a transaction advisory lock on that key, so the second waits
-for the first and then sees its row instead of failing on the constraint.
-A new participant's call belongs to the replica that dials it (`owner`).
-Locks are always taken in the same order (key lock, then conference rows;
-a move locks its two conferences in SID order, service.core.move).
+Rule 1: a write transaction (READ COMMITTED) locks the conference row
+        (SELECT ... FOR UPDATE) before it reads anything of that conference, so
+        writes to one conference are serialized across every replica and each reads
+        the rows its predecessor committed; revisions therefore commit in order with
+        no gap.
+Rule 2: two Creates that could collide before any conference row exists (the same
+        request_id, or a new conference of the same friendly name) first take a
+        transaction advisory lock on that key, so the second waits for the first and
+        then sees its row instead of failing on the constraint.
+Rule 3: a new participant's call belongs to the replica that dials it (`owner`).
+Rule 4: locks are always taken in the same order: the key lock, then conference
+        rows; a move locks its two conferences in SID order (service.core.move).
 """
 
 from __future__ import annotations

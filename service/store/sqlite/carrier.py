@@ -1,13 +1,13 @@
 """SQLite: the carrier's side of calls (the WriteTransaction's carrier rows).
 
-What it owns: the rows the carrier port needs durably: each call's carrier
-conference SID and last applied SequenceNumber, each carrier conference
-participant's last applied event SequenceNumber, the idempotency tokens
-of carrier callbacks already applied, and the calls a Create is placing and
-has not recorded yet (placements).
-
-The rule it keeps: every value is a parameter; the rows are written in the
-caller's write transaction, so a report and its dedup token commit together.
+Rule 1: the rows the carrier port needs durably live here: each call's carrier
+        conference SID and last applied SequenceNumber, each carrier conference
+        participant's last applied event SequenceNumber, the idempotency tokens of
+        carrier callbacks already applied, and the calls a Create is placing and has
+        not recorded yet (placements).
+Rule 2: every value is a parameter.
+Rule 3: the rows are written in the caller's write transaction, so a report and its
+        dedup token commit together.
 """
 
 from __future__ import annotations

@@ -1,10 +1,11 @@
 """SQLite: listing an account's conferences (Store.list_conferences, Store.floor).
 
-The rule it keeps: newest first by creation order (the conferences table's
-rowid), filtered only by fixed clauses with every value a parameter; cursors
-are rowids, so a page never repeats or skips a conference when others are
-created meanwhile. Each row is the conference as last committed, with its
-revision. Dates live in the row's JSON, read with json_extract.
+Rule 1: newest first by creation order (the conferences table's rowid), filtered
+        only by fixed clauses with every value a parameter.
+Rule 2: cursors are rowids, so a page never repeats or skips a conference when
+        others are created meanwhile.
+Rule 3: each row is the conference as last committed, with its revision.
+Rule 4: dates live in the row's JSON, read with json_extract.
 """
 
 from __future__ import annotations

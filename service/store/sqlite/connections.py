@@ -1,14 +1,13 @@
 """SQLite connections: how they are opened and how their statements run.
 
-What it owns: opening a connection (WAL, synchronous=FULL, foreign keys,
-secure_delete, the busy timeout), taking the write lock inline when it is free, and running a
-statement on a connection's own thread so that it completes even if its
-caller is cancelled.
-
-The rules it keeps: a statement that opens, undoes or closes a transaction
-always runs to its end (a cancelled caller waits for it, then is cancelled);
-the event loop never waits for another process's write lock (BEGIN IMMEDIATE
-inline only when the lock is free at once; otherwise on the thread).
+Rule 1: a connection is opened with WAL, synchronous=FULL, foreign keys,
+        secure_delete and the busy timeout.
+Rule 2: a statement run on a connection's own thread completes even if its caller
+        is cancelled; one that opens, undoes or closes a transaction always runs to
+        its end (a cancelled caller waits for it, then is cancelled).
+Rule 3: the event loop never waits for another process's write lock: BEGIN
+        IMMEDIATE takes the write lock inline only when it is free at once,
+        otherwise on the connection's thread.
 """
 
 from __future__ import annotations

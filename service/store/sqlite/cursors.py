@@ -1,10 +1,10 @@
-"""SQLite rows of status callback delivery: the per-conference cursor and the
-per-call SequenceNumbers.
+"""SQLite rows of status callback delivery: each conference's cursor, each call's SequenceNumbers.
 
-The rule it keeps: a saved cursor never moves backwards (a save racing a
-cancelled one cannot undo it), and a conference that is finished drops its
-call counters. Each function runs in the read snapshot or the write
-transaction its caller opened.
+Rule 1: a saved cursor never moves backwards (a save racing a cancelled one cannot
+        undo it).
+Rule 2: a conference that is finished drops its call counters.
+Rule 3: each function runs in the read snapshot or the write transaction its caller
+        opened.
 """
 
 from __future__ import annotations

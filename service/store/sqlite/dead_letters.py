@@ -1,16 +1,16 @@
 """Dead letters: status callbacks given up on, kept in the store's database.
 
-What it owns: the SQLite adapter of the DeadLetterStore port (core.ports.dead_letters)
-over the callback_dead_letters table (PostgreSQL: pg_dead_letters).
-
-The rules it keeps: a dead letter is written in its own durable transaction
-when a callback is given up on, and holds everything needed to send it again
-exactly as it would have been sent (URL, method, form, idempotency token);
-every read is scoped to one account, so an account never sees another's;
-ids grow in give-up order, which within a conference is event order; a dead
-letter goes when it is redelivered, when event retention has removed the
-event it reports (prune, run after each compaction), or when its own
-retention window has passed (expire).
+Rule 1: this is the SQLite adapter of the DeadLetterStore port
+        (service.core.ports.dead_letters) over the callback_dead_letters table
+        (PostgreSQL: service.store.postgres.dead_letters).
+Rule 2: a dead letter is written in its own durable transaction when a callback is
+        given up on, and holds everything needed to send it again exactly as it
+        would have been sent (URL, method, form, idempotency token).
+Rule 3: every read is scoped to one account, so an account never sees another's.
+Rule 4: ids grow in give-up order, which within a conference is event order.
+Rule 5: a dead letter goes when it is redelivered, when event retention has removed
+        the event it reports (prune, run after each compaction), or when its own
+        retention window has passed (expire).
 """
 
 from __future__ import annotations

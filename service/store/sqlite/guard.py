@@ -1,21 +1,22 @@
 """Storage faults as typed errors: a full disk, I/O errors, a database gone from its path.
 
-What it owns: GuardedSqliteStore, the SQLite store with two checks around every
-write, the errors they raise, and the store's health probe.
-
-The rules it keeps: a write that fails because the disk is full answers
-RESOURCE_EXHAUSTED `STORAGE_FULL`, one that fails with an I/O error
-UNAVAILABLE `STORAGE_IO_ERROR` (both 503/20503 over REST); nothing is
-latched, so writes work again by themselves once space returns, and reads are
-never refused. Before each change is committed the file at the database path
-must still be the file the process opened (same device and inode; checked
-once per change, just before COMMIT, and by every probe): otherwise the
-database was deleted or replaced under the server, every write is refused
-with UNAVAILABLE `DATABASE_GONE` (never acknowledged into an unlinked file)
-and the listeners hear of it, so health turns NOT_SERVING. That is not
-latched either: the same file back at its path (moved back, a volume
-remounted) takes writes again. The probe is that identity check and a read
-of the file through a reader connection, so a failing disk shows too.
+Rule 1: GuardedSqliteStore is the SQLite store with two checks around every write;
+        the errors they raise and the store's health probe live here too.
+Rule 2: a write that fails because the disk is full answers RESOURCE_EXHAUSTED
+        `STORAGE_FULL`, one that fails with an I/O error UNAVAILABLE
+        `STORAGE_IO_ERROR` (both 503/20503 over REST).
+Rule 3: nothing is latched, so writes work again by themselves once space returns;
+        reads are never refused.
+Rule 4: before each change is committed the file at the database path must still
+        be the file the process opened (same device and inode; checked once per
+        change, just before COMMIT, and by every probe).
+Rule 5: when it is not, the database was deleted or replaced under the server: every
+        write is refused with UNAVAILABLE `DATABASE_GONE` (never acknowledged into
+        an unlinked file) and the listeners hear of it, so health turns NOT_SERVING.
+Rule 6: that is not latched either: the same file back at its path (moved back, a
+        volume remounted) takes writes again.
+Rule 7: the probe is that identity check and a read of the file through a reader
+        connection, so a failing disk shows too.
 """
 
 from __future__ import annotations

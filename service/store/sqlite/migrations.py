@@ -1,12 +1,15 @@
 """The SQLite schema's numbered migrations: found, split and applied at open.
 
-The rules it keeps: migrations apply in version order (the number before the
-first underscore of the file name), each in its own transaction together with
-its row in schema_migrations, so a migration is applied whole or not at all
-and never twice; a file is split into statements by SQLite's own parser
-(sqlite3.complete_statement), so comments and string literals may hold
-semicolons, the last statement may omit its own, and a file ending in an
-unfinished statement (an open string or comment) is refused.
+Rule 1: migrations apply in version order (the number before the first underscore
+        of the file name).
+Rule 2: each applies in its own transaction together with its row in
+        schema_migrations, so a migration is applied whole or not at all and never
+        twice.
+Rule 3: a file is split into statements by SQLite's own parser
+        (sqlite3.complete_statement), so comments and string literals may hold
+        semicolons and the last statement may omit its own.
+Rule 4: a file ending in an unfinished statement (an open string or comment) is
+        refused.
 """
 
 from __future__ import annotations

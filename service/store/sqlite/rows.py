@@ -1,9 +1,10 @@
 """SQLite rows: the queries a change and a read run, and the row writes of a change.
 
-The rule it keeps: every statement here runs inline on the connection it is
-given (see sqlite_inline), inside the transaction or read snapshot its caller
-opened; nothing here opens, commits or rolls back a transaction. A
-participant row is (seq, data): its creation order and its JSON.
+Rule 1: every statement here runs inline on the connection it is given (see
+        service.store.sqlite.inline), inside the transaction or read snapshot its
+        caller opened.
+Rule 2: nothing here opens, commits or rolls back a transaction.
+Rule 3: a participant row is (seq, data): its creation order and its JSON.
 """
 
 from __future__ import annotations

@@ -1,27 +1,27 @@
-"""The SQLite store (aiosqlite, WAL): the embedded default.
+"""The SQLite store (aiosqlite, WAL), the embedded default: its connections and transactions.
 
-The rules it keeps: one writer connection behind an asyncio lock, so write
-transactions (BEGIN IMMEDIATE ... COMMIT) never interleave and revisions
-commit in order; synchronous=FULL, so a committed change survives a crash of
-the process or the machine; readers use their own connections and see only
-committed data; schema changes are numbered migrations applied at open.
-
-Where statements run: the queries and row writes inside a change (and every
-read) run inline on the event loop, on a connection checked out to that
-caller alone (see sqlite_inline): they touch only SQLite's page cache and take
-microseconds, so a thread hop would cost more than the statement. So does
-BEGIN IMMEDIATE when the write lock is free (it is, unless another process
-writes the file). What can wait on the disk or on another connection's lock
-runs on the connection's own thread: COMMIT (the fsync), a BEGIN IMMEDIATE
-that must wait for the lock, migrations and maintenance.
-
-This module owns the connections and the transactions (group commit); the
-statements live beside it by concern: sqlite_connections (opening them,
-statements that must finish), sqlite_rows (participants, conferences,
-events, request ids), participant_pages and sqlite_conferences (lists),
-sqlite_cursors (status callback cursors), sqlite_carrier (carrier
-calls and callbacks), sqlite_retention (compaction and retention, in
-batches), sqlite_migrations (the schema).
+Rule 1: one writer connection behind an asyncio lock, so write transactions
+        (BEGIN IMMEDIATE ... COMMIT) never interleave and revisions commit in order.
+Rule 2: synchronous=FULL, so a committed change survives a crash of the process or
+        the machine.
+Rule 3: readers use their own connections and see only committed data.
+Rule 4: schema changes are numbered migrations applied at open.
+Rule 5: the queries and row writes inside a change (and every read) run inline on
+        the event loop, on a connection checked out to that caller alone (see
+        service.store.sqlite.inline): they touch only SQLite's page cache and take
+        microseconds, so a thread hop would cost more than the statement. So does
+        BEGIN IMMEDIATE when the write lock is free (it is, unless another process
+        writes the file).
+Rule 6: what can wait on the disk or on another connection's lock runs on the
+        connection's own thread: COMMIT (the fsync), a BEGIN IMMEDIATE that must
+        wait for the lock, migrations and maintenance.
+Rule 7: this module keeps only the connections and the transactions (group commit);
+        the statements live beside it by concern, in service.store.sqlite:
+        connections (opening them, statements that must finish), rows
+        (participants, conferences, events, request ids), conferences and
+        service.store.participant_pages (lists), cursors (status callback cursors),
+        carrier (carrier calls and callbacks), retention (compaction and retention,
+        in batches), migrations (the schema).
 """
 
 from __future__ import annotations
