@@ -16,6 +16,11 @@ Rule 3: reports carry the carrier's own ordering (SequenceNumber) and words
 (Twilio's call statuses, service.core.model.CallStatus, and conference
 events), never Rollcall's.
 Rule 4: an adapter never touches the store.
+Rule 5: what a call did while it was placed (dialing began, it rang: dialing
+statuses only) may come back with Placed, as its `progress`, numbered
+before any report of that call; the sink never hears those statuses again,
+and the core records them in the Create's own transaction. An adapter that
+knows nothing more at dial time returns none.
 """
 
 from __future__ import annotations
@@ -79,6 +84,9 @@ class Placed:
     conference_sid: str
     # Milliseconds the carrier queued the call for, when it says.
     queue_time_ms: float | None = None
+    # The dialing statuses the call took while it was placed (Rule 5): one
+    # report, as the sink would have had it; None when the carrier says none.
+    progress: CallReport | None = None
 
 
 # -- effects --------------------------------------------------------------------
