@@ -19,8 +19,10 @@ Rule 5: emit() also brings the participant's clocks and its conference's
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import dataclasses
+from collections.abc import Iterator
 
 from service.core import actors, clocks, presence
 from service.core.audit import record_of
@@ -49,6 +51,17 @@ class Changes:
         self.hangups: list[str] = []
         self.kicks: list[CallTarget] = []
         self.actor = actors.current()
+
+    @contextlib.contextmanager
+    def acting(self, actor: actors.Actor, at: float) -> Iterator[None]:
+        """Emit as `actor` at `at` (or later) for a while: the carrier's steps
+        recorded inside another actor's change (a Create's dialing)."""
+        saved, self.actor = self.actor, actor
+        self.now = max(self.now, at)
+        try:
+            yield
+        finally:
+            self.actor = saved
 
     def emit_alert(self, alert: Alert, participant: Participant | None) -> None:
         """A CONFERENCE_ALERT (about a participant for a hold)."""

@@ -14,16 +14,21 @@ Rule 4: a call placed but not recorded (the conference filled, ended or was
         created meanwhile under another SID, the store failed) is ended at the
         carrier, so it never rings on unrecorded; a Rollcall conference is
         one carrier conference.
+Rule 5: the statuses the carrier says the call took while it was placed
+        (dialing, ringing) are recorded in the Create's own transaction, as
+        the carrier's, at the revisions after the Create's; the Create still
+        answers the participant `queued`, at its first revision.
 """
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import logging
 from typing import Protocol
 
 from service.clock import Clock
-from service.core import errors, roles
+from service.core import actors, errors, roles, rules
 from service.core.changes import Changes
 from service.core.commands import ConferenceRef, CreateCommand
 from service.core.model import (
@@ -36,7 +41,14 @@ from service.core.model import (
     Role,
     new_sid,
 )
-from service.core.ports.carrier import CallTarget, Carrier, Kick, PlaceCall, Placed
+from service.core.ports.carrier import (
+    CallReport,
+    CallTarget,
+    Carrier,
+    Kick,
+    PlaceCall,
+    Placed,
+)
 from service.core.ports.store import Store, WriteTransaction
 from service.core.runtime import Change, Decided, Step
 
@@ -299,12 +311,16 @@ class CreateChange(Change[Created | None]):
         ch = Changes(conf, self.now, new_conference=self.new)
         p = participant(cmd, conf, placed.call_sid, self.now)
         ch.emit(EventType.CALL_STATUS_CHANGED, p, new=True)
+        answer = copy.copy(p)  # queued, at the first revision, whatever follows
+        sequence = None
+        if placed.progress is not None:
+            sequence = dialed(ch, p, placed.progress)
         if cmd.request_id:
             await tx.record_request(
                 self.account_sid, cmd.request_id, p.call_sid, cmd.fingerprint, self.now
             )
-        await tx.save_carrier_call(placed.call_sid, placed.conference_sid, None, self.now)
-        return Decided((p, placed.queue_time_ms), ch)
+        await tx.save_carrier_call(placed.call_sid, placed.conference_sid, sequence, self.now)
+        return Decided((answer, placed.queue_time_ms), ch)
 
     def _kick(self, placed: Placed) -> Kick:
         return Kick(CallTarget(self.account_sid, placed.conference_sid, placed.call_sid))
@@ -323,6 +339,20 @@ class CreateChange(Change[Created | None]):
             self.ended, self.placement = self.placement, None
         if self.ended is not None:
             await forget(store, self.ended)
+
+
+def dialed(ch: Changes, p: Participant, report: CallReport) -> int | None:
+    """The statuses the call took while it was placed, as the carrier's
+    steps after p's first revision (Rule 5); the carrier's SequenceNumber of
+    the last, which a later report must pass. Only dialing steps: they read
+    nothing and answer or end nothing."""
+    steps = [status.progress() for status in (*report.passed, report.status)]
+    if not all(step.dialing for step in steps):
+        raise ValueError(f"a carrier's progress at dial time must be dialing only: {steps}")
+    with ch.acting(actors.CARRIER, report.timestamp):
+        for step in steps:
+            rules.apply_progress(ch, rules.Roster(), p, step)
+    return report.sequence_number
 
 
 async def _repeat(tx: WriteTransaction, cmd: CreateCommand) -> Participant | None:

@@ -59,9 +59,23 @@ class Rig:
     # The carrier's own record of a call's endConferenceOnExit, where the
     # carrier has a media plane to record it (None: the simulator has none).
     end_on_exit: Callable[[str], bool | None] = lambda call_sid: None
+    # What place() answered each call did while it was placed (port Rule 6).
+    at_dial: dict[str, CallReport] = dataclasses.field(default_factory=dict)
+
+    async def place(self, call: PlaceCall) -> Placed:
+        placed = await self.carrier.place(call)
+        if placed.progress is not None:
+            self.at_dial[placed.call_sid] = placed.progress
+        return placed
+
+    def heard(self, call_sid: str) -> list[CallReport]:
+        """The call's reports that reached the sink."""
+        return [r for r in self.reports() if isinstance(r, CallReport) and r.call_sid == call_sid]
 
     def calls(self, call_sid: str) -> list[CallReport]:
-        return [r for r in self.reports() if isinstance(r, CallReport) and r.call_sid == call_sid]
+        """The call's reports: what place() answered, then the sink's."""
+        dialed = self.at_dial.get(call_sid)
+        return ([dialed] if dialed is not None else []) + self.heard(call_sid)
 
     def statuses(self, call_sid: str) -> list[CallStatus]:
         """Every status the call went through, in the carrier's order (a
@@ -154,8 +168,8 @@ def assert_well_formed(statuses: list[CallStatus]) -> None:
 
 
 async def test_place_returns_the_carriers_call_and_conference(rig: Rig) -> None:
-    first = await rig.carrier.place(a_call(rig.answering_to))
-    second = await rig.carrier.place(a_call(rig.answering_to))
+    first = await rig.place(a_call(rig.answering_to))
+    second = await rig.place(a_call(rig.answering_to))
     assert first.call_sid.startswith("CA") and len(first.call_sid) == 34
     assert first.call_sid != second.call_sid
     # One carrier conference per Rollcall conference.
@@ -164,7 +178,7 @@ async def test_place_returns_the_carriers_call_and_conference(rig: Rig) -> None:
 
 
 async def test_an_answered_call_reports_in_order_up_to_completed(rig: Rig) -> None:
-    placed = await rig.carrier.place(a_call(rig.answering_to))
+    placed = await rig.place(a_call(rig.answering_to))
     await rig.let_time_pass(rig.settle_seconds)
     statuses = rig.statuses(placed.call_sid)
     assert_well_formed(statuses)
@@ -175,7 +189,7 @@ async def test_an_answered_call_reports_in_order_up_to_completed(rig: Rig) -> No
 
 
 async def test_a_call_reports_dialing_first_and_in_time_order(rig: Rig) -> None:
-    placed = await rig.carrier.place(a_call(rig.answering_to))
+    placed = await rig.place(a_call(rig.answering_to))
     await rig.let_time_pass(rig.settle_seconds)
     statuses = rig.statuses(placed.call_sid)
     assert statuses[0] in (CallStatus.QUEUED, CallStatus.INITIATED), statuses
@@ -184,16 +198,36 @@ async def test_a_call_reports_dialing_first_and_in_time_order(rig: Rig) -> None:
     assert times == sorted(times)
 
 
+async def test_what_a_call_did_while_placed_is_dialing_numbered_first_and_never_heard_again(
+    rig: Rig,
+) -> None:
+    calls = [await rig.place(a_call(rig.answering_to)) for _ in range(3)]
+    calls.append(await rig.place(a_call(rig.busy_to)))
+    await rig.let_time_pass(rig.settle_seconds)
+    for placed in calls:
+        dialed = placed.progress
+        if dialed is None:
+            continue  # an adapter that knows nothing more at dial time says none
+        assert dialed.call_sid == placed.call_sid
+        statuses = [*dialed.passed, dialed.status]
+        assert all(status.dialing for status in statuses), statuses
+        heard = rig.heard(placed.call_sid)
+        assert dialed.sequence_number is not None
+        assert all((r.sequence_number or 0) > dialed.sequence_number for r in heard)
+        assert not {s for r in heard for s in (*r.passed, r.status)} & set(statuses)
+        assert_well_formed(rig.statuses(placed.call_sid))
+
+
 async def test_many_calls_each_reach_one_terminal_status(rig: Rig) -> None:
-    calls = [await rig.carrier.place(a_call(rig.answering_to, time_limit=5)) for _ in range(3)]
-    calls.append(await rig.carrier.place(a_call(rig.busy_to)))
+    calls = [await rig.place(a_call(rig.answering_to, time_limit=5)) for _ in range(3)]
+    calls.append(await rig.place(a_call(rig.busy_to)))
     await rig.let_time_pass(rig.settle_seconds)
     for placed in calls:
         assert_well_formed(rig.statuses(placed.call_sid))
 
 
 async def test_a_busy_call_ends_busy(rig: Rig) -> None:
-    placed = await rig.carrier.place(a_call(rig.busy_to))
+    placed = await rig.place(a_call(rig.busy_to))
     await rig.let_time_pass(rig.settle_seconds)
     statuses = rig.statuses(placed.call_sid)
     assert_well_formed(statuses)
@@ -208,7 +242,7 @@ async def test_check_lets_a_valid_destination_through(rig: Rig) -> None:
 
 async def test_a_refused_destination_is_a_typed_error_and_no_call(rig: Rig) -> None:
     with pytest.raises(RollcallError) as caught:
-        await rig.carrier.place(a_call(rig.invalid_to))
+        await rig.place(a_call(rig.invalid_to))
     assert caught.value.twilio_code == 21217
     assert [v.field for v in caught.value.violations] == ["to_endpoint"]
     await rig.let_time_pass(rig.settle_seconds)
@@ -216,14 +250,14 @@ async def test_a_refused_destination_is_a_typed_error_and_no_call(rig: Rig) -> N
 
 
 async def test_effects_on_a_live_call_are_carried_out(rig: Rig) -> None:
-    placed = await rig.carrier.place(a_call(rig.answering_to, time_limit=3600))
+    placed = await rig.place(a_call(rig.answering_to, time_limit=3600))
     await rig.let_time_pass(5)
     await rig.carrier.apply(Update(target(placed), (Mute(True),)))
     await rig.carrier.apply(Update(target(placed), (Mute(False),)))
 
 
 async def test_after_a_kick_the_call_only_ends(rig: Rig) -> None:
-    placed = await rig.carrier.place(a_call(rig.answering_to, time_limit=3600))
+    placed = await rig.place(a_call(rig.answering_to, time_limit=3600))
     await rig.let_time_pass(5)
     before = len(rig.calls(placed.call_sid))
     await rig.carrier.apply(Kick(target(placed)))
@@ -236,7 +270,7 @@ async def test_after_a_kick_the_call_only_ends(rig: Rig) -> None:
 
 
 async def test_kicking_a_call_the_carrier_never_placed_is_harmless(rig: Rig) -> None:
-    placed = await rig.carrier.place(a_call(rig.answering_to, time_limit=3600))
+    placed = await rig.place(a_call(rig.answering_to, time_limit=3600))
     unknown = CallTarget(ACCOUNT, placed.conference_sid, "CA" + "0" * 32)
     await rig.carrier.apply(Kick(unknown))
     await rig.let_time_pass(5)
@@ -246,8 +280,8 @@ async def test_kicking_a_call_the_carrier_never_placed_is_harmless(rig: Rig) -> 
 
 
 async def test_ending_the_conference_ends_every_call(rig: Rig) -> None:
-    one = await rig.carrier.place(a_call(rig.answering_to, time_limit=3600))
-    two = await rig.carrier.place(a_call(rig.answering_to, time_limit=3600))
+    one = await rig.place(a_call(rig.answering_to, time_limit=3600))
+    two = await rig.place(a_call(rig.answering_to, time_limit=3600))
     await rig.let_time_pass(5)
     await rig.carrier.apply(EndConference(ConferenceTarget(ACCOUNT, one.conference_sid)))
     await rig.let_time_pass(rig.settle_seconds)
@@ -258,7 +292,7 @@ async def test_ending_the_conference_ends_every_call(rig: Rig) -> None:
 async def test_a_conference_announcement_ends_no_call_and_is_reported_when_promised(
     rig: Rig,
 ) -> None:
-    one = await rig.carrier.place(a_call(rig.answering_to, time_limit=3600))
+    one = await rig.place(a_call(rig.answering_to, time_limit=3600))
     await rig.let_time_pass(5)
     before = len(rig.reports())
     conference = ConferenceTarget(ACCOUNT, one.conference_sid)
@@ -286,7 +320,7 @@ async def test_reconcile_reports_a_call_that_was_never_placed_as_failed(rig: Rig
 
 async def test_reconcile_keeps_an_answered_call_running_to_its_end(rig: Rig) -> None:
     call = a_call(rig.answering_to, time_limit=60)
-    placed = await rig.carrier.place(call)
+    placed = await rig.place(call)
     await rig.let_time_pass(5)
     assert CallStatus.IN_PROGRESS in rig.statuses(placed.call_sid)
     open_call = OpenCall(
@@ -318,7 +352,7 @@ HELD_RULES = [
 async def test_a_change_to_a_held_call_takes_effect(
     rig: Rig, change: EndConferenceOnExit, after: bool
 ) -> None:
-    placed = await rig.carrier.place(a_call(rig.answering_to, time_limit=3600))
+    placed = await rig.place(a_call(rig.answering_to, time_limit=3600))
     await rig.let_time_pass(5)
     await rig.carrier.apply(Update(target(placed), (Hold(True),)))
     if not change.end:  # start from the other value, so the change is a change

@@ -78,9 +78,17 @@ async def test_list_pages_and_iterate_every_page(harness: Harness) -> None:
 
 async def test_update_and_delete_honour_etags(harness: Harness) -> None:
     async with client(harness) as rollcall:
-        p = await rollcall.create_participant(
+        created = await rollcall.create_participant(
             "room", from_endpoint="+15005550006", to_endpoint="+15551230000", label="a"
         )
+        # The Create answers queued at its first revision; dialing and ringing
+        # were committed with it, so its etag is already an old one.
+        with pytest.raises(RollcallClientError) as old:
+            await rollcall.update_participant(
+                created.conference_sid, "a", etag=created.etag, muted=True
+            )
+        assert old.value.reason == "ETAG_MISMATCH"
+        p = await rollcall.fetch_participant(created.conference_sid, "a")
         updated = await rollcall.update_participant(
             p.conference_sid, "a", etag=p.etag, muted=True, hold_method="GET"
         )

@@ -31,7 +31,7 @@ from tests.conftest import (
     make_settings,
     serving,
 )
-from tests.e2e.helpers import create, expect_error
+from tests.e2e.helpers import create, expect_error, fetch
 from tests.e2e.hostile import assert_clean_log, assert_typed, h2_call, logged_server
 
 SERVICE = "/rollcall.v1.ParticipantService/"
@@ -291,7 +291,9 @@ async def test_page_tokens_survive_a_restart(tmp_path: Path) -> None:
 async def test_long_keys_and_etags_are_invalid_argument_not_stream_removed(
     harness: Harness,
 ) -> None:
-    p = (await create(harness, "room")).participant
+    created = (await create(harness, "room")).participant
+    # As stored: its dialing and ringing were committed with the Create.
+    p = await fetch(harness, created.conference_sid, created.call_sid)
     huge = "k" * 9000
     for call in (
         harness.stub.FetchParticipant(

@@ -120,7 +120,8 @@ async def test_stop_ends_watch_streams_so_clients_resume_elsewhere(tmp_path: Pat
     stream = stub.WatchConference(
         pb.WatchConferenceRequest(
             parent=f"accounts/{ACCOUNT_SID}/conferences/{created.participant.conference_sid}",
-            resume_after_revision=created.participant.revision,
+            # Past its dialing and ringing, committed with the Create: nothing to send.
+            resume_after_revision=created.participant.revision + 2,
         ),
         metadata=md,
     )

@@ -45,7 +45,7 @@ async def test_snapshot_then_live_events(harness: Harness) -> None:
     done = await read(call)
     assert done.WhichOneof("item") == "initial_state_complete"
     revision = done.initial_state_complete.revision
-    assert revision == b.revision
+    assert revision == b.revision + 2  # b's dialing and ringing, committed with its Create
     muted = await mute(harness, conf, "a")
     event = (await read(call)).event
     assert event.type == T.CONFERENCE_EVENT_TYPE_PARTICIPANT_MUTED
@@ -89,7 +89,8 @@ async def test_progress_marker_when_idle(harness: Harness) -> None:
 
 async def test_conference_end_closes_stream_ok(harness: Harness) -> None:
     a = (await create(harness, "room")).participant
-    call = watch(harness, a.conference_sid, resume_after_revision=a.revision)
+    # Past its dialing and ringing, committed with the Create.
+    call = watch(harness, a.conference_sid, resume_after_revision=a.revision + 2)
     await harness.stub.DeleteParticipant(
         pb.DeleteParticipantRequest(name=harness.name(a.conference_sid, a.call_sid)),
         metadata=harness.md(),
@@ -104,11 +105,12 @@ async def test_conference_end_closes_stream_ok(harness: Harness) -> None:
     # An ended conference replays to its end and closes.
     replay = watch(harness, a.conference_sid, resume_after_revision=0)
     items = [item async for item in replay]
-    assert [i.event.revision for i in items] == [1, 2, 3]
+    assert [i.event.revision for i in items] == [1, 2, 3, 4, 5]
 
 
 async def test_bad_revisions(harness: Harness) -> None:
-    a = (await create(harness, "room")).participant
+    created = (await create(harness, "room")).participant
+    a = await fetch(harness, created.conference_sid, created.call_sid)
     error = await expect_error(
         _drain(watch(harness, a.conference_sid, resume_after_revision=a.revision + 1)),
         grpc.StatusCode.INVALID_ARGUMENT,

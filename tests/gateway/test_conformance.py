@@ -58,14 +58,18 @@ async def test_a_participant_lifecycle_validates_end_to_end(
     by_label = instance(sdk_env, conference, "agent%20one")
     async with client.get(by_label) as response:
         fetched = await participant(response, 200)
+        # The Create answered queued at its first revision; dialing and
+        # ringing were committed with it, so the etag has moved on.
+        fetched_etag = response.headers["ETag"]
     assert fetched["call_sid"] == call
     assert fetched["uri"] == created["uri"]
+    assert fetched_etag != first_etag
 
     async with client.post(
-        by_label, data={"Muted": "true"}, headers={"If-Match": first_etag}
+        by_label, data={"Muted": "true"}, headers={"If-Match": fetched_etag}
     ) as response:
         assert (await participant(response, 200))["muted"] is True
-        assert response.headers["ETag"] != first_etag
+        assert response.headers["ETag"] != fetched_etag
     async with client.post(by_label, data={"Hold": "true"}, headers={"If-Match": first_etag}) as r:
         await twilio_error(r, 412, 412)
 

@@ -110,7 +110,8 @@ async def test_fetch_by_label_decodes_the_path_and_uri_uses_the_call_sid(
     async with http.get(path) as response:
         assert response.status == 200
         body = await response.json()
-        assert response.headers["ETag"] == '"1"'
+        # Dialing and ringing (revisions 2, 3) were committed with the Create.
+        assert response.headers["ETag"] == '"3"'
     sent = upstream.last("fetch")
     assert isinstance(sent, pb.FetchParticipantRequest)
     assert sent.name.endswith("/participants/agent one ü+1")
@@ -125,18 +126,20 @@ async def test_update_maps_if_match_to_etag_and_refuses_a_stale_one(
 ) -> None:
     created = await create(http, twilio_env)
     path = instance(twilio_env, created["conference_sid"], created["call_sid"])
+    # The Create answers queued at revision 1; its dialing and ringing (2, 3)
+    # were committed with it, so "3" is current.
     async with http.post(
-        path, data={"Hold": "true", "AnnounceUrl": ""}, headers={"If-Match": '"1"'}
+        path, data={"Hold": "true", "AnnounceUrl": ""}, headers={"If-Match": '"3"'}
     ) as response:
         assert response.status == 200
         body = await response.json()
-        assert response.headers["ETag"] == '"2"'
+        assert response.headers["ETag"] == '"4"'
     assert body["hold"] is True
     sent = upstream.last("update")
     assert isinstance(sent, pb.UpdateParticipantRequest)
-    assert sent.etag == '"1"'
+    assert sent.etag == '"3"'
     assert sent.HasField("announce_url")
-    async with http.post(path, data={"Muted": "true"}, headers={"If-Match": '"1"'}) as response:
+    async with http.post(path, data={"Muted": "true"}, headers={"If-Match": '"3"'}) as response:
         await twilio_error(response, 412, 412)
     async with http.post(path, data={"Muted": "true"}, headers={"If-Match": "*"}) as response:
         assert response.status == 200
@@ -161,13 +164,14 @@ async def test_delete_answers_204_with_no_body_and_no_content_type(
 ) -> None:
     created = await create(http, twilio_env, Label="bye")
     path = instance(twilio_env, created["conference_sid"], "bye")
-    async with http.delete(path, headers={"If-Match": '"2"'}) as response:
-        await twilio_error(response, 412, 412)
+    # The Create's own etag is stale: its dialing and ringing were committed with it.
     async with http.delete(path, headers={"If-Match": '"1"'}) as response:
+        await twilio_error(response, 412, 412)
+    async with http.delete(path, headers={"If-Match": '"3"'}) as response:
         assert response.status == 204
         assert "Content-Type" not in response.headers
         assert await response.read() == b""
-    assert upstream.last("delete").etag == '"1"'  # type: ignore[attr-defined]
+    assert upstream.last("delete").etag == '"3"'  # type: ignore[attr-defined]
     async with http.get(path) as response:
         await twilio_error(response, 404, 20404)
 

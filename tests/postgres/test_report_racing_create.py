@@ -1,11 +1,13 @@
 """A carrier report that races the commit of its own Create, on PostgreSQL.
 
-The simulated carrier reports a call's first steps (initiated, ringing) as
-soon as it is placed, while the Create that placed it is still writing its
-row. On PostgreSQL the report's read can start before that commit and answer
-after the Create has finished: the read saw no row, and the Create was no
-longer among those still placing a call. Under load this left a participant
-`queued` for good (tests/e2e/test_fuzz_grpc.py, on PostgreSQL only).
+The simulated carrier reports a call answered at once (initiated, ringing,
+in-progress: one report; dialing alone would be recorded with the Create,
+service.core.create Rule 5) as soon as it is placed, while the Create that
+placed it is still writing its row. On PostgreSQL the report's read can
+start before that commit and answer after the Create has finished: the read
+saw no row, and the Create was no longer among those still placing a call.
+Under load this left a participant `queued` for good
+(tests/e2e/test_fuzz_grpc.py, on PostgreSQL only).
 
 The race is made certain, not likely, inside the real database: the server
 connects as a role that row-level security applies to, and a policy on
@@ -85,7 +87,7 @@ async def test_a_report_whose_read_races_the_create_commit_is_applied(tmp_path: 
     server = ServerProcess(
         tmp_path / "unused.sqlite3",
         ROLLCALL_DATABASE=dsn,
-        ROLLCALL_SIM_RING_SECONDS="100000",  # ringing for the whole test
+        ROLLCALL_SIM_RING_SECONDS="0",  # answered the moment it is placed
     )
     server.start()
     admin: asyncpg.Connection | None = None
@@ -100,15 +102,15 @@ async def test_a_report_whose_read_races_the_create_commit_is_applied(tmp_path: 
         )
         return (await stub.CreateParticipant(request, metadata=MD, timeout=60)).participant
 
-    async def ringing(p: ppb.Participant) -> bool:
+    async def connected(p: ppb.Participant) -> bool:
         name = f"accounts/{ACCOUNT_SID}/conferences/{p.conference_sid}/participants/{p.call_sid}"
         got = await stub.FetchParticipant(pb.FetchParticipantRequest(name=name), metadata=MD)
-        return bool(got.participant.status == ppb.PARTICIPANT_STATUS_RINGING)
+        return bool(got.participant.status == ppb.PARTICIPANT_STATUS_CONNECTED)
 
     try:
         # A committed row for the gate's scans to pass over, then the gate.
         first = await create("before")
-        await eventually(lambda: ringing(first), "the first call rings")
+        await eventually(lambda: connected(first), "the first call is answered")
         admin = await asyncpg.connect(admin_dsn)
         await admin.execute(GATE)
         await admin.execute("SELECT pg_advisory_lock($1), pg_advisory_lock($2)", 1, 2)
@@ -140,7 +142,7 @@ async def test_a_report_whose_read_races_the_create_commit_is_applied(tmp_path: 
         assert created.status == ppb.PARTICIPANT_STATUS_QUEUED
         await admin.execute("SELECT pg_advisory_unlock($1)", REPORT_LOCK)
 
-        await eventually(lambda: ringing(created), "the raced call's report is applied")
+        await eventually(lambda: connected(created), "the raced call's report is applied")
     finally:
         await channel.close()
         if admin is not None:

@@ -106,8 +106,9 @@ async def test_update_events_in_order(core: tuple) -> None:
 
 async def test_failed_update_changes_nothing(core: tuple) -> None:
     participants, _, seen = core
-    p, _ = await participants.create(command())
-    ref = ConferenceRef(AC, p.conference_sid)
+    created, _ = await participants.create(command())
+    ref = ConferenceRef(AC, created.conference_sid)
+    p = await participants.fetch(ref, created.call_sid, include_ended=False)
     seen.clear()
     with pytest.raises(errors.RollcallError):
         await participants.update(ref, p.call_sid, UpdateCommand(muted=True, coaching=True))

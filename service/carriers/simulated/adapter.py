@@ -18,7 +18,9 @@ shown live and it never answers errors.call_gone().
 Rule 5: reconcile() keeps answered calls running (their time limit re-armed)
 and reports every other open call failed, since its timers did not survive
 the restart.
-Rule 5: speech is scripted (speak()): speech-start and -stop reports of a
+Rule 6: a call's dialing statuses taken the moment it is placed come back
+with Placed (the port's Rule 6), numbered first; its later reports follow.
+Rule 7: speech is scripted (speak()): speech-start and -stop reports of a
 live call on the clock, numbered in one sequence of the carrier's conference
 events; none for a call that has ended.
 """
@@ -97,8 +99,11 @@ class SimulatedCarrier:
         # The simulated "carrier" conference is the Rollcall conference itself.
         self._calls[call_sid] = _Call(call.account_sid, call.conference)
         self.mixer.placed(call_sid, call)
-        queue_ms = self._timelines.place(_request(call.account_sid, call_sid, call))
-        return Placed(call_sid, call.conference, queue_ms)
+        queued_ms, at_once = self._timelines.place(_request(call.account_sid, call_sid, call))
+        progress = None
+        if at_once:
+            progress = self._numbered(call_sid, self._calls[call_sid], at_once, self._clock.now())
+        return Placed(call_sid, call.conference, queued_ms, progress)
 
     async def apply(self, effect: Effect) -> None:
         match effect:
@@ -223,9 +228,16 @@ class SimulatedCarrier:
     async def _report(
         self, call_sid: str, call: _Call, statuses: Sequence[CallStatus], at: float
     ) -> None:
+        """One report of the statuses taken at `at`, to the sink."""
+        await self._sink(self._numbered(call_sid, call, statuses, at))
+
+    @staticmethod
+    def _numbered(
+        call_sid: str, call: _Call, statuses: Sequence[CallStatus], at: float
+    ) -> CallReport:
         """One report of the statuses taken at `at` (numbered one each, like a carrier's)."""
         call.next_sequence += len(statuses)
-        report = CallReport(
+        return CallReport(
             call_sid,
             statuses[-1],
             at,
@@ -233,7 +245,6 @@ class SimulatedCarrier:
             account_sid=call.account_sid,
             passed=tuple(statuses[:-1]),
         )
-        await self._sink(report)
 
     async def _end(self, call_sid: str) -> None:
         call = self._calls.pop(call_sid, None)

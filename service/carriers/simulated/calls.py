@@ -17,6 +17,9 @@ again with exponential backoff on the clock, never dropped, and the call's
 later statuses wait behind it.
 Rule 4: a call that is hung up or reaches a terminal status is forgotten at
 once, so memory follows the calls in flight.
+Rule 5: the statuses a call takes the moment it is placed (initiated and
+ringing, when it is not queued and neither ends nor answers at once) are
+place()'s answer, not the sink's: they never reach the sink.
 """
 
 from __future__ import annotations
@@ -195,15 +198,21 @@ class SimulatedCalls:
         if rejections:
             raise errors.invalid(rejections)
 
-    def place(self, call: CallRequest) -> float:
+    def place(self, call: CallRequest) -> tuple[float, list[CallStatus]]:
+        """Start the call: the milliseconds it is queued for, and the statuses
+        it took at once (Rule 5), which the sink will not hear."""
         if self._closed:
             raise RuntimeError("the simulated carrier is closed")
         if call.call_sid in self._calls:
             raise ValueError(f"call {call.call_sid} is already in progress")
         now = self._clock.now()
         slot = self._pace(call.account_sid, now)
-        self._start(call.call_sid, self._timeline(call, slot), now)
-        return (slot - now) * 1000.0
+        steps = self._timeline(call, slot)
+        at_once = [status for due, status in steps if due == now]
+        if not all(status.dialing for status in at_once):
+            at_once = []  # ends or answers at once: delivered as one report, as before
+        self._start(call.call_sid, steps[len(at_once) :], now)
+        return (slot - now) * 1000.0, at_once
 
     async def hangup(self, call_sid: str) -> None:
         call = self._calls.pop(call_sid, None)

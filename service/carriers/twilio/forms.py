@@ -255,6 +255,8 @@ def placed_from(body: Any) -> Placed | None:
         queue = float(body["queue_time"]) if body.get("queue_time") is not None else None
     except (TypeError, ValueError):
         queue = None
+    # No progress at dial time (the port's Rule 6): the answer's status is
+    # the participant's, and the call's own steps come as callbacks, numbered.
     return Placed(call_sid=call_sid, conference_sid=conference_sid, queue_time_ms=queue)
 
 

@@ -15,6 +15,11 @@ Rule 4: reports carry the carrier's own ordering (SequenceNumber) and words
         (Twilio's call statuses, service.core.model.CallStatus, and conference
         events), never Rollcall's.
 Rule 5: an adapter never touches the store.
+Rule 6: what a call did while it was placed (dialing began, it rang: dialing
+        statuses only) may come back with Placed, as its `progress`, numbered
+        before any report of that call; the sink never hears those statuses
+        again, and the core records them in the Create's own transaction. An
+        adapter that knows nothing more at dial time returns none.
 """
 
 from __future__ import annotations
@@ -78,6 +83,9 @@ class Placed:
     conference_sid: str
     # Milliseconds the carrier queued the call for, when it says.
     queue_time_ms: float | None = None
+    # The dialing statuses the call took while it was placed (Rule 6): one
+    # report, as the sink would have had it; None when the carrier says none.
+    progress: CallReport | None = None
 
 
 # -- effects --------------------------------------------------------------------

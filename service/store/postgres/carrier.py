@@ -16,12 +16,14 @@ from __future__ import annotations
 from typing import Any
 
 from service.core.ports.store import Placement
+from service.store.postgres.held import HeldWrites
 
 
 class PgCarrierRows:
-    """Mixed into the PostgreSQL write transaction (needs its `conn`)."""
+    """Mixed into the PostgreSQL write transaction (needs its `conn` and `held`)."""
 
     conn: Any
+    held: HeldWrites
     replica_id: str
 
     async def carrier_call(self, call_sid: str) -> tuple[str, int | None] | None:
@@ -34,15 +36,13 @@ class PgCarrierRows:
     async def save_carrier_call(
         self, call_sid: str, carrier_conference_sid: str, last_sequence: int | None, at: float
     ) -> None:
-        await self.conn.execute(
+        await self.held.hold(
             "INSERT INTO carrier_calls (call_sid, carrier_conference_sid, last_sequence,"
             " touched_at) VALUES ($1, $2, $3, $4) ON CONFLICT (call_sid) DO UPDATE SET"
             " carrier_conference_sid = excluded.carrier_conference_sid,"
             " last_sequence = excluded.last_sequence, touched_at = excluded.touched_at",
-            call_sid,
-            carrier_conference_sid,
-            last_sequence,
-            at,
+            (call_sid, carrier_conference_sid, last_sequence, at),
+            ("carrier_calls", call_sid),
         )
 
     async def carrier_event_sequence(self, scope: str) -> int | None:

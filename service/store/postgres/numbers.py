@@ -14,6 +14,7 @@ from typing import Any
 import orjson
 
 from service.core import personal
+from service.store.postgres.held import HeldWrites, values
 
 HOLDERS = (
     "SELECT n.conference_sid, n.call_sid, p.active,"
@@ -58,17 +59,21 @@ def holder(row: Any) -> personal.NumberHolder:
 
 
 class PgNumberRows:
-    """Mixed into the PostgreSQL write transaction (needs its `conn`)."""
+    """Mixed into the PostgreSQL write transaction (needs its `conn` and `held`)."""
 
     conn: Any
+    held: HeldWrites
 
     async def index_numbers(
         self, account_sid: str, conference_sid: str, call_sid: str, digests: Sequence[str]
     ) -> None:
-        await self.conn.executemany(
-            "INSERT INTO number_index (account_sid, digest, call_sid, conference_sid)"
-            " VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
-            [(account_sid, digest, call_sid, conference_sid) for digest in digests],
+        if not digests:
+            return
+        await self.held.hold(
+            "INSERT INTO number_index (account_sid, digest, call_sid, conference_sid)"  # noqa: S608
+            f" VALUES {values(4, len(digests))} ON CONFLICT DO NOTHING",
+            [v for digest in digests for v in (account_sid, digest, call_sid, conference_sid)],
+            "number_index",
         )
 
     async def redact_call(self, account_sid: str, conference_sid: str, call_sid: str) -> None:

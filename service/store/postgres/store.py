@@ -37,13 +37,13 @@ from service.core.ports.store import (
     Floor,
     Page,
     ParticipantFilter,
-    WebhookCursor,
 )
 from service.store import participant_pages
 from service.store.postgres import conferences as pg_conferences
 from service.store.postgres import retention as pg_retention
 from service.store.postgres import schema as pg_schema
 from service.store.postgres.audit import PgPrivacyReads
+from service.store.postgres.cursors import PgWebhookCursors
 from service.store.postgres.lease import SessionLease
 from service.store.postgres.notify import Notifier
 from service.store.postgres.tx import PgReads, PgWriteTransaction
@@ -66,7 +66,7 @@ _ATTEMPTS = 5
 _CLOSE_SECONDS = 5.0
 
 
-class PostgresStore(PgPrivacyReads):
+class PostgresStore(PgPrivacyReads, PgWebhookCursors):
     def __init__(self, options: pg_schema.PgOptions, replica_id: str = "") -> None:
         self.options = options
         # Owner of the calls this process dials (see claim_orphans).
@@ -158,6 +158,7 @@ class PostgresStore(PgPrivacyReads):
                 changes = PgWriteTransaction(conn, self.replica_id)
                 try:
                     yield changes
+                    await changes.held.flush()  # the writes it held back (postgres.held)
                 except BaseException as exc:
                     span.fail(type(exc).__name__)
                     if not pg_schema.unfit(exc):  # an unfit one is terminated instead
@@ -360,65 +361,3 @@ class PostgresStore(PgPrivacyReads):
             return str(await conn.fetchval("SELECT value FROM meta WHERE key = $1", key))
 
         return await self._retrying(work)
-
-    # -- status callback delivery ------------------------------------------------
-
-    async def webhook_cursor(self, conference_sid: str) -> WebhookCursor | None:
-        async with self._connection() as conn:
-            row = await conn.fetchrow(
-                "SELECT account_sid, revision, step, sequence FROM webhook_cursors"
-                " WHERE conference_sid = $1",
-                conference_sid,
-            )
-        if row is None:
-            return None
-        return WebhookCursor(conference_sid, row[0], int(row[1]), int(row[2]), int(row[3]))
-
-    async def call_sequences(self, conference_sid: str) -> dict[str, int]:
-        async with self._connection() as conn:
-            rows = await conn.fetch(
-                "SELECT call_sid, sequence FROM webhook_call_sequences WHERE conference_sid = $1",
-                conference_sid,
-            )
-        return {row[0]: int(row[1]) for row in rows}
-
-    async def save_webhook_cursor(
-        self, cursor: WebhookCursor, calls: dict[str, int], *, finished: bool = False
-    ) -> None:
-        async def work(conn: asyncpg.Connection) -> None:
-            await conn.execute(
-                "INSERT INTO webhook_cursors (conference_sid, account_sid, revision, step,"
-                " sequence) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (conference_sid) DO UPDATE"
-                " SET revision = excluded.revision, step = excluded.step,"
-                " sequence = excluded.sequence"
-                " WHERE (excluded.revision, excluded.step)"
-                " >= (webhook_cursors.revision, webhook_cursors.step)",
-                cursor.conference_sid,
-                cursor.account_sid,
-                cursor.revision,
-                cursor.step,
-                cursor.sequence,
-            )
-            if finished:
-                await conn.execute(
-                    "DELETE FROM webhook_call_sequences WHERE conference_sid = $1",
-                    cursor.conference_sid,
-                )
-            elif calls:
-                await conn.executemany(
-                    "INSERT INTO webhook_call_sequences (call_sid, conference_sid, sequence)"
-                    " VALUES ($1, $2, $3) ON CONFLICT (call_sid) DO UPDATE"
-                    " SET sequence = excluded.sequence",
-                    [(sid, cursor.conference_sid, seq) for sid, seq in sorted(calls.items())],
-                )
-
-        await self._retrying(work)
-
-    async def webhook_backlog(self) -> list[tuple[str, str]]:
-        async with self._connection() as conn:
-            rows = await conn.fetch(
-                "SELECT c.account_sid, c.sid FROM conferences c"
-                " LEFT JOIN webhook_cursors w ON w.conference_sid = c.sid"
-                " WHERE c.revision > COALESCE(w.revision, 0) ORDER BY c.ord"
-            )
-        return [(row[0], row[1]) for row in rows]

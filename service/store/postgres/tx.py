@@ -26,6 +26,7 @@ from service.core.audit import AuditRecord
 from service.core.model import Conference, Event, Participant
 from service.store.audit_rows import INSERT_COLUMNS, audit_values
 from service.store.postgres.carrier import PgCarrierRows
+from service.store.postgres.held import HeldWrites, values
 from service.store.postgres.numbers import PgNumberRows
 from service.store.row_cache import RowCache
 from service.store.rows import (
@@ -117,8 +118,12 @@ class PgReads:
 
 
 class PgWriteTransaction(PgReads, PgCarrierRows, PgNumberRows):
+    """The writes that answer nothing are held and sent together before the
+    next statement or the COMMIT (service.store.postgres.held)."""
+
     def __init__(self, conn: asyncpg.Connection, replica_id: str) -> None:
-        super().__init__(conn)
+        self.held = HeldWrites(conn)
+        super().__init__(self.held.connection)
         self.replica_id = replica_id
         self._locked: set[str] = set()
         # Conference SID -> newest revision written (announced after commit).
@@ -235,12 +240,10 @@ class PgWriteTransaction(PgReads, PgCarrierRows, PgNumberRows):
         self._locked.add(conference.sid)
 
     async def update_conference(self, conference: Conference) -> None:
-        await self.conn.execute(
+        await self.held.hold(
             "UPDATE conferences SET status = $1, revision = $2, data = $3 WHERE sid = $4",
-            conference.status.value,
-            conference.revision,
-            dumps(conference),
-            conference.sid,
+            (conference.status.value, conference.revision, dumps(conference), conference.sid),
+            ("conferences", conference.sid),
         )
         self.changed[conference.sid] = max(conference.revision, self.changed.get(conference.sid, 0))
 
@@ -263,35 +266,29 @@ class PgWriteTransaction(PgReads, PgCarrierRows, PgNumberRows):
         return participant
 
     async def update_participant(self, participant: Participant) -> None:
-        await self.conn.execute(
+        await self.held.hold(
             "UPDATE participants SET label = $1, active = $2, muted = $3, hold = $4,"
             " coaching = $5, revision = $6, data = $7, conference_sid = $9 WHERE call_sid = $8",
-            *self._values(participant),
-            participant.call_sid,
-            participant.conference_sid,
+            (*self._values(participant), participant.call_sid, participant.conference_sid),
+            ("participants", participant.call_sid),
         )
 
     async def append_events(self, events: Sequence[Event]) -> None:
         rows = [event_values(event) for event in events]
-        sql = (
-            "INSERT INTO events (conference_sid, revision, account_sid, time, type, call_sid,"
-            " data) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+        await self.held.hold(
+            "INSERT INTO events (conference_sid, revision, account_sid, time, type, call_sid,"  # noqa: S608
+            f" data) VALUES {values(7, len(rows))}",
+            [value for row in rows for value in row],
+            "events",
         )
-        if len(rows) == 1:
-            await self.conn.execute(sql, *rows[0])
-        else:
-            await self.conn.executemany(sql, rows)  # pipelined: one round trip
 
     async def append_audit(self, records: Sequence[AuditRecord]) -> None:
         rows = [audit_values(record) for record in records]
-        sql = (
-            f"INSERT INTO audit_records ({INSERT_COLUMNS})"  # noqa: S608
-            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+        await self.held.hold(
+            f"INSERT INTO audit_records ({INSERT_COLUMNS}) VALUES {values(9, len(rows))}",  # noqa: S608
+            [value for row in rows for value in row],
+            "audit_records",
         )
-        if len(rows) == 1:
-            await self.conn.execute(sql, *rows[0])
-        else:
-            await self.conn.executemany(sql, rows)  # pipelined: one round trip
 
     async def request(self, account_sid: str, request_id: str) -> tuple[str, str] | None:
         await self._key_lock("request", account_sid, request_id)
@@ -305,14 +302,11 @@ class PgWriteTransaction(PgReads, PgCarrierRows, PgNumberRows):
     async def record_request(
         self, account_sid: str, request_id: str, call_sid: str, fingerprint: str, at: float
     ) -> None:
-        await self.conn.execute(
+        await self.held.hold(
             "INSERT INTO requests (account_sid, request_id, call_sid, fingerprint, recorded_at)"
             " VALUES ($1, $2, $3, $4, $5)",
-            account_sid,
-            request_id,
-            call_sid,
-            fingerprint,
-            at,
+            (account_sid, request_id, call_sid, fingerprint, at),
+            ("requests", account_sid, request_id),
         )
 
     async def forget_request(self, account_sid: str, request_id: str) -> None:

@@ -57,22 +57,39 @@ async def test_a_refused_call_is_not_placed() -> None:
 async def test_a_kick_is_reported_from_the_clock_after_apply_returns() -> None:
     clock, reports, carrier = rig()
     placed = await carrier.place(a_call("k"))
-    await clock.advance(0)  # initiated, ringing
-    await carrier.apply(Kick(CallTarget(ACCOUNT, placed.conference_sid, placed.call_sid)))
-    # Dialing and ringing at one instant: one report, numbered as two.
-    (ringing,) = reports
-    assert isinstance(ringing, CallReport)
-    assert (ringing.passed, ringing.status, ringing.sequence_number) == (
+    # Dialing and ringing at the instant it is placed: one report, numbered
+    # as two, answered with Placed, and never the sink's.
+    ringing = placed.progress
+    assert ringing is not None
+    assert (ringing.call_sid, ringing.passed, ringing.status, ringing.sequence_number) == (
+        placed.call_sid,
         (CallStatus.INITIATED,),
         CallStatus.RINGING,
         1,
     )
     await clock.advance(0)
-    last = reports[-1]
+    assert reports == []
+    await carrier.apply(Kick(CallTarget(ACCOUNT, placed.conference_sid, placed.call_sid)))
+    assert reports == []
+    await clock.advance(0)
+    (last,) = reports
     assert isinstance(last, CallReport)
     assert (last.status, last.sequence_number) == (CallStatus.CANCELED, 2)
     await clock.advance(600)
-    assert len(reports) == 2
+    assert len(reports) == 1
+    await carrier.close()
+
+
+async def test_a_queued_call_reports_its_dialing_to_the_sink_when_it_starts() -> None:
+    clock, reports, carrier = rig()
+    first = await carrier.place(a_call("now"))
+    queued = await carrier.place(a_call("later"))  # paced: one call a second
+    assert first.progress is not None and queued.progress is None
+    await clock.advance(1)
+    dialing = [r for r in reports if isinstance(r, CallReport) and r.call_sid == queued.call_sid]
+    assert [(r.passed, r.status, r.sequence_number) for r in dialing] == [
+        ((CallStatus.INITIATED,), CallStatus.RINGING, 1)
+    ]
     await carrier.close()
 
 

@@ -6,6 +6,7 @@ import asyncio
 import itertools
 import logging
 from collections.abc import Sequence
+from typing import Any
 
 import pytest
 
@@ -33,13 +34,30 @@ Step = tuple[str, CallStatus, float]
 class RecordingSink:
     def __init__(self) -> None:
         self.steps: list[Step] = []
+        # What place() answered it took at once (Rule 5): never the sink's.
+        self.placed: list[Step] = []
 
     async def __call__(self, call_sid: str, steps: Sequence[CallStatus], at: float) -> None:
         self.steps.extend((call_sid, progress, at) for progress in steps)
 
     def of(self, call_sid: str) -> list[tuple[CallStatus, float]]:
-        """(progress, seconds after START) of one call."""
-        return [(p, at - START) for sid, p, at in self.steps if sid == call_sid]
+        """(progress, seconds after START) of one call: at placing, then the sink's."""
+        return [(p, at - START) for sid, p, at in (*self.placed, *self.steps) if sid == call_sid]
+
+
+class Calls(SimulatedCalls):
+    """The engine, with what place() answers taken at once noted beside the sink's."""
+
+    def __init__(self, clock: ManualClock, sink: RecordingSink, **kwargs: Any) -> None:
+        super().__init__(clock, sink, **kwargs)
+        self.recording = sink
+        self.manual = clock
+
+    def place(self, call: CallRequest) -> tuple[float, list[CallStatus]]:
+        queued_ms, at_once = super().place(call)
+        now = self.manual.now()
+        self.recording.placed.extend((call.call_sid, status, now) for status in at_once)
+        return queued_ms, at_once
 
 
 _sids = itertools.count(1)
@@ -78,8 +96,8 @@ def make(
     spec: str = "",
     ring_seconds: float = 2.0,
     calls_per_second: float = 0.0,
-) -> SimulatedCalls:
-    return SimulatedCalls(
+) -> Calls:
+    return Calls(
         clock,
         sink,
         ring_seconds=ring_seconds,
@@ -96,7 +114,7 @@ async def test_default_answers_after_ring_seconds_and_completes_at_time_limit(
 ) -> None:
     calls = make(clock, sink, ring_seconds=3)
     c = call(time_limit=30)
-    assert calls.place(c) == 0.0
+    assert calls.place(c)[0] == 0.0
     assert sink.steps == []  # nothing is reported synchronously
 
     await clock.advance(0)
@@ -220,10 +238,10 @@ async def test_calls_are_paced_per_account(clock: ManualClock, sink: RecordingSi
     calls = make(clock, sink, calls_per_second=1, spec=f"{TO}=busy")
     first, second, third = call(), call(), call()
     elsewhere = call(account=OTHER_ACCOUNT)
-    assert calls.place(first) == 0.0
-    assert calls.place(second) == pytest.approx(1000.0)
-    assert calls.place(third) == pytest.approx(2000.0)
-    assert calls.place(elsewhere) == 0.0
+    assert calls.place(first)[0] == 0.0
+    assert calls.place(second)[0] == pytest.approx(1000.0)
+    assert calls.place(third)[0] == pytest.approx(2000.0)
+    assert calls.place(elsewhere)[0] == 0.0
 
     await clock.advance(0)
     assert sink.of(first.call_sid)[0] == (P.INITIATED, 0)
@@ -238,7 +256,7 @@ async def test_pacing_shifts_the_whole_timeline(clock: ManualClock, sink: Record
     calls = make(clock, sink, calls_per_second=2, ring_seconds=1)
     calls.place(call(time_limit=1))
     c = call(time_limit=1)
-    assert calls.place(c) == pytest.approx(500.0)
+    assert calls.place(c)[0] == pytest.approx(500.0)
     await clock.advance(10)
     assert sink.of(c.call_sid) == [
         (P.INITIATED, 0.5),
@@ -252,14 +270,14 @@ async def test_an_idle_account_starts_at_once(clock: ManualClock, sink: Recordin
     calls = make(clock, sink, calls_per_second=1)
     calls.place(call())
     await clock.advance(5)
-    assert calls.place(call()) == 0.0
+    assert calls.place(call())[0] == 0.0
     await clock.advance(0.25)
-    assert calls.place(call()) == pytest.approx(750.0)
+    assert calls.place(call())[0] == pytest.approx(750.0)
 
 
 async def test_zero_calls_per_second_is_unlimited(clock: ManualClock, sink: RecordingSink) -> None:
     calls = make(clock, sink, calls_per_second=0)
-    assert [calls.place(call()) for _ in range(50)] == [0.0] * 50
+    assert [calls.place(call())[0] for _ in range(50)] == [0.0] * 50
 
 
 async def test_pacing_survives_forgetting_idle_accounts(
@@ -272,9 +290,9 @@ async def test_pacing_survives_forgetting_idle_accounts(
     busy_account = "AC" + "b" * 32
     calls.place(call(account=busy_account))
     for n in range(3000):  # enough new accounts to sweep the idle ones away
-        assert calls.place(call(account=f"AC{n + 5000:032x}")) == 0.0
-    assert calls.place(call(account=busy_account)) == 1000.0
-    assert calls.place(call(account=f"AC{0:032x}")) == 0.0
+        assert calls.place(call(account=f"AC{n + 5000:032x}"))[0] == 0.0
+    assert calls.place(call(account=busy_account))[0] == 1000.0
+    assert calls.place(call(account=f"AC{0:032x}"))[0] == 0.0
 
 
 # -- check(): Twilio's magic numbers ---------------------------------------
@@ -359,15 +377,15 @@ async def test_hangup_from_inside_the_sink_stops_the_next_step(clock: ManualCloc
     steps: list[CallStatus] = []
     calls: SimulatedCalls
 
-    async def hang_up_on_ringing(call_sid: str, progress: Sequence[CallStatus], at: float) -> None:
+    async def hang_up_on_answer(call_sid: str, progress: Sequence[CallStatus], at: float) -> None:
         steps.extend(progress)
-        if P.RINGING in progress:
+        if P.IN_PROGRESS in progress:
             await calls.hangup(call_sid)
 
-    calls = SimulatedCalls(clock, hang_up_on_ringing, calls_per_second=0)
+    calls = SimulatedCalls(clock, hang_up_on_answer, calls_per_second=0)
     calls.place(call())
-    await clock.advance(1000)
-    assert steps == [P.INITIATED, P.RINGING]
+    await clock.advance(100_000)
+    assert steps == [P.IN_PROGRESS]
 
 
 async def test_steps_wait_for_the_sink_to_return(clock: ManualClock) -> None:
@@ -381,14 +399,14 @@ async def test_steps_wait_for_the_sink_to_return(clock: ManualClock) -> None:
             await release.wait()
 
     calls = SimulatedCalls(clock, slow_sink, calls_per_second=0, ring_seconds=1)
-    calls.place(call())
-    advancing = asyncio.create_task(clock.advance(0))
+    calls.place(call(time_limit=5))
+    advancing = asyncio.create_task(clock.advance(1))
     await entered.wait()
-    assert deliveries == [[P.INITIATED, P.RINGING]]
+    assert deliveries == [[P.IN_PROGRESS]]
     release.set()
     await advancing
-    await clock.advance(1)
-    assert deliveries == [[P.INITIATED, P.RINGING], [P.IN_PROGRESS]]
+    await clock.advance(5)
+    assert deliveries == [[P.IN_PROGRESS], [P.COMPLETED]]
 
 
 async def test_steps_due_at_the_same_instant_are_one_delivery(clock: ManualClock) -> None:
@@ -400,12 +418,12 @@ async def test_steps_due_at_the_same_instant_are_one_delivery(clock: ManualClock
     calls = SimulatedCalls(
         clock, sink, calls_per_second=0, ring_seconds=2, outcomes=parse_outcomes(f"{TO}=busy")
     )
-    calls.place(call("+15551110000", time_limit=5))
-    calls.place(call(TO))
+    # Dialing and ringing at once are place()'s answer (Rule 5), not a delivery.
+    assert calls.place(call("+15551110000", time_limit=5))[1] == [P.INITIATED, P.RINGING]
+    assert calls.place(call(TO))[1] == []
     await clock.advance(100)
     assert sorted(deliveries, key=str) == sorted(
         [
-            ([P.INITIATED, P.RINGING], 0),
             ([P.IN_PROGRESS], 2),
             ([P.COMPLETED], 7),
             ([P.INITIATED, P.BUSY], 0),  # a terminal step ends a delivery
@@ -421,7 +439,7 @@ async def test_a_step_the_sink_fails_to_take_is_retried_and_holds_up_only_its_ca
     down = True
 
     async def flaky_sink(call_sid: str, steps: Sequence[CallStatus], at: float) -> None:
-        if down and call_sid == doomed.call_sid and P.RINGING in steps:
+        if down and call_sid == doomed.call_sid and P.IN_PROGRESS in steps:
             raise RuntimeError("store is down")
         await sink(call_sid, steps, at)
 
@@ -432,7 +450,7 @@ async def test_a_step_the_sink_fails_to_take_is_retried_and_holds_up_only_its_ca
     with caplog.at_level(logging.WARNING, logger="rollcall.carrier.simulated"):
         await clock.advance(100)
 
-    # Initiated and ringing are one delivery: neither was taken.
+    # Answering was not taken, so nothing after it was offered.
     assert sink.of(doomed.call_sid) == []
     assert sink.of(healthy.call_sid)[-1] == (P.COMPLETED, 7)
     assert any(doomed.call_sid in r.getMessage() for r in caplog.records)
@@ -442,13 +460,8 @@ async def test_a_step_the_sink_fails_to_take_is_retried_and_holds_up_only_its_ca
     down = False
     await clock.advance(30)  # the longest backoff
     # The steps keep their own time, and the rest of the timeline follows in order.
-    assert [p for p, _ in sink.of(doomed.call_sid)] == [
-        P.INITIATED,
-        P.RINGING,
-        P.IN_PROGRESS,
-        P.COMPLETED,
-    ]
-    assert sink.of(doomed.call_sid)[1] == (P.RINGING, 0)
+    assert [p for p, _ in sink.of(doomed.call_sid)] == [P.IN_PROGRESS, P.COMPLETED]
+    assert sink.of(doomed.call_sid)[0] == (P.IN_PROGRESS, 2)
     assert calls.calls_in_flight() == 0
     assert calls.retrying() == 0
 
