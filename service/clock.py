@@ -6,11 +6,15 @@ Rule 1: what the service records and schedules (its timestamps, call progress,
 Rule 2: ManualClock fires due timers only when a test advances it, in due-time
         order (ties in scheduling order), so tests drive call progress without
         sleeping.
+Rule 3: a timer runs apart from whoever scheduled it, in a context of its own
+        (both clocks alike): the caller's actor, login and request id stay with
+        the caller, so what a timer changes is never booked to them.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import heapq
 import inspect
 import itertools
@@ -33,6 +37,10 @@ class Clock(Protocol):
     def call_later(self, delay: float, callback: Callback) -> Timer:
         """Run callback (sync or async) after delay seconds of this clock's time."""
         ...
+
+
+async def _awaited(result: Awaitable[None]) -> None:
+    await result
 
 
 class _TaskTimer:
@@ -63,13 +71,14 @@ class SystemClock:
         def fire() -> None:
             if timer.cancelled:
                 return
-            result = callback()
+            context = contextvars.Context()
+            result = context.run(callback)
             if inspect.isawaitable(result):
-                task = asyncio.ensure_future(result)
+                task = loop.create_task(_awaited(result), context=context)
                 self._tasks.add(task)
                 task.add_done_callback(self._tasks.discard)
 
-        timer.handle = loop.call_later(max(0.0, delay), fire)
+        timer.handle = loop.call_later(max(0.0, delay), fire, context=contextvars.Context())
         return timer
 
 
@@ -113,7 +122,8 @@ class ManualClock:
             if timer.cancelled:
                 continue
             self._now = max(self._now, due)
-            result = timer.callback()
+            context = contextvars.Context()
+            result = context.run(timer.callback)
             if inspect.isawaitable(result):
-                await result
+                await asyncio.get_running_loop().create_task(_awaited(result), context=context)
         self._now = max(self._now, target)

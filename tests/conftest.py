@@ -37,6 +37,7 @@ from rollcall.v1 import participant_service_pb2_grpc as pb_grpc
 from service.app import App
 from service.clock import ManualClock
 from service.config import Settings
+from service.core import actors
 from tests import pg
 
 ACCOUNT_SID = "AC" + "a" * 32
@@ -141,6 +142,14 @@ def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
     }
     values.update(overrides)
     return Settings(**values)
+
+
+@pytest.fixture(autouse=True)
+def _acting_as_nobody() -> Generator[None]:
+    """Authenticating says who acts for the rest of the task, and a sync test's
+    task is the whole session's: each test starts, and leaves, with no actor."""
+    with actors.as_actor(actors.ROLLCALL):
+        yield
 
 
 @pytest.fixture

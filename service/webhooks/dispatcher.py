@@ -17,6 +17,7 @@ Rule 4: events without callbacks cost no write of their own: their cursor
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import dataclasses
 import logging
 from collections.abc import Callable, Sequence
@@ -186,7 +187,11 @@ class WebhookDispatcher(CallbackAttempts):
         lane.wanted = True
         lane.origin = tracing.capture()
         if lane.task is None and not self._stopping and self._session is not None:
-            lane.task = asyncio.create_task(self._run(lane), name=f"callbacks {lane.sid}")
+            # A context of its own: the lane outlives the change that woke it
+            # (its actor and request id stay there; the trace goes as origin).
+            lane.task = asyncio.create_task(
+                self._run(lane), name=f"callbacks {lane.sid}", context=contextvars.Context()
+            )
             lane.since = self.clock.now()
             metrics.BACKLOG.inc()
             self._signal()

@@ -102,7 +102,8 @@ async def test_a_call_the_carrier_queues_reports_its_dialing_later(
     try:
         await process.core.create(command())
         queued, _ = await process.core.create(command())  # paced: starts in a second
-        assert [s[:2] for s in steps(process.commits[-1])] == [(queued.revision, "queued")]
+        only_queued = [(queued.revision, "queued", actors.ActorKind.ROLLCALL)]
+        assert steps(process.commits[-1]) == only_queued
         await clock.advance(1)
         assert [s[1] for s in steps(process.commits[-1])] == ["connecting", "ringing"]
         assert steps(process.commits[-1])[0][0] == queued.revision + 1

@@ -5,7 +5,10 @@ from __future__ import annotations
 import asyncio
 import time
 
+import pytest
+
 from service.clock import Clock, ManualClock, SystemClock
+from service.core import actors
 
 START = 1_700_000_000.0
 
@@ -191,3 +194,29 @@ def test_system_clock_now_is_wall_time() -> None:
     before = time.time()
     now = SystemClock().now()
     assert before <= now <= time.time()
+
+
+@pytest.mark.parametrize("clock_kind", ["system", "manual"])
+async def test_a_timer_runs_apart_from_whoever_scheduled_it(clock_kind: str) -> None:
+    """Rule 3: the caller's actor (and any other context) stays with the caller;
+    what a timer changes is Rollcall's or the carrier's, never the caller's."""
+    caller = actors.Actor(actors.ActorKind.API_KEY, "SK" + "1" * 32, face="grpc")
+    seen: list[actors.Actor] = []
+    done = asyncio.Event()
+
+    def sync_callback() -> None:
+        seen.append(actors.current())
+
+    async def async_callback() -> None:
+        seen.append(actors.current())
+        done.set()
+
+    clock: SystemClock | ManualClock = SystemClock() if clock_kind == "system" else ManualClock()
+    with actors.as_actor(caller):
+        clock.call_later(0, sync_callback)
+        clock.call_later(0, async_callback)
+        if isinstance(clock, ManualClock):
+            await clock.advance(0)  # a test advancing as the caller, too
+    if isinstance(clock, SystemClock):
+        await asyncio.wait_for(done.wait(), 5)
+    assert seen == [actors.ROLLCALL, actors.ROLLCALL]
