@@ -31,6 +31,13 @@ Rule 7: an event's `data:` is rendered once per replica, not once per
         streams that send it (a floor watched by a thousand browsers). Not by
         conference and revision: a redaction rewrites a revision's event in
         place, and a stream resuming across it must get the redacted one.
+        In process an event comes in parts (service.account_events), and its
+        whole frame is remembered by those bytes and its cursor: the streams
+        at one position with the same filters (one cursor) send one frame.
+Rule 8: what a stream has to send is written at once when it is about to
+        wait (IDLE), or past _FLUSH_BYTES: one write for a stream that fell
+        behind, not one per event. Each response is written by its own task,
+        so a slow client holds up only itself.
 """
 
 from __future__ import annotations
@@ -46,11 +53,13 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from clients.words import words_by_number
 from rollcall.v1 import enums_pb2, participant_pb2
 from rollcall.v1 import participant_service_pb2 as pb
+from service.account_events import AccountEvent, Idle
 from service.core import errors
 from service.core.errors import RollcallError
 from service.gateway import incoming, render
 from service.gateway.errors import ErrorResponse, rollcall_error_response
 from service.gateway.render_conference import conference_json
+from service.gateway.upstream import WatchItem
 
 NAMESPACE = "/rollcall/v1/accounts/{account}"
 EVENTS = NAMESPACE + "/events"
@@ -60,6 +69,8 @@ ACCESS_TOKEN = "access_token"  # noqa: S105 (a parameter's name)
 LAST_EVENT_ID = "Last-Event-ID"
 # What EventSource waits before it reconnects (the `retry:` field), in ms.
 RETRY_MS = 1000
+# Held frames are written once they reach this size (Rule 8).
+_FLUSH_BYTES = 65536
 _MAX_LABELS = 250
 
 _WORDS = words_by_number(pb.ConferenceEventType.DESCRIPTOR)
@@ -153,14 +164,18 @@ def actor_data(actor: pb.Actor) -> dict[str, Any]:
 
 
 class _Rendered:
-    """The `data:` of recent events, by the event's bytes (Rule 7)."""
+    """The `data:` of recent events by the event's bytes, and the frames of
+    recent events by their bytes and cursor (Rule 7)."""
 
     def __init__(self, size: int = 1024) -> None:
         self._size = size
         self._data: dict[bytes, bytes] = {}
+        self._frames: dict[tuple[bytes, str], bytes] = {}
 
     def change(self, event: pb.ConferenceEvent) -> bytes:
-        key = event.SerializeToString(deterministic=True)
+        return self._json(event.SerializeToString(deterministic=True), event)
+
+    def _json(self, key: bytes, event: pb.ConferenceEvent) -> bytes:
         data = self._data.get(key)
         if data is None:
             data = orjson.dumps(change_data(event))
@@ -169,12 +184,30 @@ class _Rendered:
             self._data[key] = data
         return data
 
+    def frame(self, item: AccountEvent) -> bytes:
+        """The whole `change` frame of an event in parts: the body is the
+        event's WatchConferenceResponse bytes, so it names the event as
+        exactly as the event's own bytes do."""
+        key = (item.body, item.cursor)
+        framed = self._frames.get(key)
+        if framed is None:
+            event = pb.WatchConferenceResponse.FromString(item.body).event
+            data = self._json(item.body, event)
+            framed = f"event: change\nid: {item.cursor}\ndata: ".encode() + data + b"\n\n"
+            if len(self._frames) >= self._size:
+                del self._frames[next(iter(self._frames))]
+            self._frames[key] = framed
+        return framed
+
 
 _RENDERED = _Rendered()
 
 
-def encode(item: pb.WatchAccountResponse) -> bytes:
+def encode(item: pb.WatchAccountResponse | AccountEvent) -> bytes:
     """One item of the account watch as SSE (Rules 1, 3 and 7)."""
+    if type(item) is AccountEvent:
+        return _RENDERED.frame(item)
+    assert isinstance(item, pb.WatchAccountResponse)
     which = item.WhichOneof("item")
     if which == "event":
         head = f"event: change\nid: {item.cursor}\n" if item.cursor else "event: change\n"
@@ -297,17 +330,36 @@ async def watch_events(request: web.Request) -> web.StreamResponse:
         await _close(items)
 
 
-async def _relay(
-    items: AsyncIterator[pb.WatchAccountResponse], response: web.StreamResponse
-) -> None:
+async def _relay(items: AsyncIterator[WatchItem], response: web.StreamResponse) -> None:
+    """Rule 8: events are held until the stream is about to wait; anything
+    else (a snapshot's item, progress, a stream read over gRPC, which never
+    marks its waits) goes out at once with what was held before it."""
+    held: list[bytes] = []
+    size = 0
     try:
         async for item in items:
-            await response.write(encode(item))
+            if type(item) is Idle:
+                if held:
+                    await response.write(b"".join(held))
+                    held.clear()
+                    size = 0
+                continue
+            framed = encode(item)
+            held.append(framed)
+            size += len(framed)
+            if type(item) is not AccountEvent or size >= _FLUSH_BYTES:
+                await response.write(b"".join(held))
+                held.clear()
+                size = 0
     finally:
-        await _close(items)
+        try:
+            if held:  # what came before a failure goes out before its stream-error
+                await response.write(b"".join(held))
+        finally:
+            await _close(items)
 
 
-async def _close(items: AsyncIterator[pb.WatchAccountResponse]) -> None:
+async def _close(items: AsyncIterator[WatchItem]) -> None:
     close = getattr(items, "aclose", None)
     if close is not None:
         await close()

@@ -23,6 +23,7 @@ from collections.abc import AsyncIterator
 from typing import Protocol
 
 from rollcall.v1 import participant_service_pb2 as pb
+from service.account_events import IDLE, AccountEvent, AccountItem
 from service.core import attributes, errors
 from service.core.model import Event, EventType, Participant
 from service.core.ports.store import FloorConference
@@ -72,9 +73,17 @@ class _Track:
 
 class AccountStream:
     def __init__(
-        self, watch: AccountWatch, account_sid: str, request: pb.WatchAccountRequest
+        self,
+        watch: AccountWatch,
+        account_sid: str,
+        request: pb.WatchAccountRequest,
+        *,
+        parts: bool = False,
     ) -> None:
+        """`parts`: events as AccountEvents, and IDLE before each wait
+        (service.account_events), for the in-process SSE face."""
         self.watch = watch
+        self.parts = parts
         self.hub = watch.hub
         self.account_sid = account_sid
         self.request = request
@@ -209,12 +218,14 @@ class AccountStream:
 
     def _event(
         self, event: Event, message: Prebuilt[pb.WatchConferenceResponse] | None
-    ) -> Prebuilt[pb.WatchAccountResponse]:
+    ) -> Prebuilt[pb.WatchAccountResponse] | AccountEvent:
         body = (
             message.wire
             if message is not None
             else pb.WatchConferenceResponse(event=messages.event(event)).SerializeToString()
         )
+        if self.parts:
+            return AccountEvent(body, self._cursor())
         cursor = self._cursor().encode()
         return Prebuilt(pb.WatchAccountResponse, body + _CURSOR_TAG + varint(len(cursor)) + cursor)
 
@@ -299,7 +310,9 @@ class AccountStream:
                 item.conference.sid,
             )
 
-    async def _advance(self, track: _Track) -> AsyncIterator[Prebuilt[pb.WatchAccountResponse]]:
+    async def _advance(
+        self, track: _Track
+    ) -> AsyncIterator[Prebuilt[pb.WatchAccountResponse] | AccountEvent]:
         """The next batch of one conference's events (Rule 2)."""
         cached = None if track.force else track.feed.after(track.revision)
         batch: list[tuple[Event, Prebuilt[pb.WatchConferenceResponse] | None]]
@@ -362,7 +375,7 @@ class AccountStream:
 
     async def run(
         self,
-    ) -> AsyncIterator[pb.WatchAccountResponse | Prebuilt[pb.WatchAccountResponse]]:
+    ) -> AsyncIterator[AccountItem]:
         watch, hub = self.watch, self.hub
         account = self.account_sid
         hub.admit(account)
@@ -392,6 +405,8 @@ class AccountStream:
                         self._caught_up(each.generation, self._take(each))
                 sid = next(iter(self.dirty), None)
                 if sid is None:
+                    if self.parts:
+                        yield IDLE
                     if not await self._wait(beat):
                         self._look_again()  # Rule 3: read after this marker
                         beat.spoke = True
