@@ -15,6 +15,9 @@ Rule 3: IDLE comes after everything the stream has to send for now, just
         before it waits for news: a consumer may hold the items before it and
         send them at once (one write for a stream that fell behind). A stream
         yields it only when asked for parts; gRPC never sees it.
+Rule 4: PARK, sent into such a stream at its IDLE (`asend`), parks it: it
+        reads and sends nothing more, but counts against the account's
+        watchers until closed (rpc.account_stream Rule 4).
 """
 
 from __future__ import annotations
@@ -68,6 +71,7 @@ class Idle:
 
 
 IDLE: Final = Idle()
+PARK: Final = object()
 
 # What an account stream yields: messages (a snapshot's items, progress),
 # serialized events for gRPC, or events in parts and IDLE (Rules 1 and 3).

@@ -38,6 +38,11 @@ Rule 8: what a stream has to send is written at once when it is about to
         wait (IDLE), or past _FLUSH_BYTES: one write for a stream that fell
         behind, not one per event. Each response is written by its own task,
         so a slow client holds up only itself.
+Rule 9: in process, connections of one account, credentials and filters
+        that wait at one cursor share one stream (gateway.fanout): framed
+        once, written to each by that stream's task. A slow one, or every one
+        when the shared stream ends, resumes a stream of its own after the
+        last frame it was sent. Watch tokens never share.
 """
 
 from __future__ import annotations
@@ -58,6 +63,7 @@ from service.core import errors
 from service.core.errors import RollcallError
 from service.gateway import incoming, render
 from service.gateway.errors import ErrorResponse, rollcall_error_response
+from service.gateway.fanout import Fanout, Key
 from service.gateway.render_conference import conference_json
 from service.gateway.upstream import WatchItem
 
@@ -83,10 +89,12 @@ _TYPE_NUMBERS = {
 
 
 class _Open:
-    """The tasks serving event streams, ended at shutdown (Rule 6)."""
+    """The tasks serving event streams, ended at shutdown (Rule 6), and the
+    streams they share (Rule 9)."""
 
     def __init__(self) -> None:
         self.tasks: set[asyncio.Task[Any]] = set()
+        self.fanout = Fanout(encode)
 
 
 _STREAMS_KEY: web.AppKey[_Open] = web.AppKey("rollcall_event_streams")
@@ -299,43 +307,104 @@ async def watch_events(request: web.Request) -> web.StreamResponse:
             "X-Content-Type-Options": "nosniff",
         }
     )
-    streams = request.app[_STREAMS_KEY].tasks
+    streams = request.app[_STREAMS_KEY]
     task = asyncio.current_task()
     assert task is not None
-    streams.add(task)
+    streams.tasks.add(task)
+    share: _Share | None = None
+    relayed = False  # _relay disposes of the items it is given
     try:
         await response.prepare(request)
         await response.write(f"retry: {RETRY_MS}\n\n".encode())
+        if request.transport is not None and not (authorization or "").startswith("Bearer "):
+            share = _Share(
+                streams.fanout, _kind(account, authorization, message), request, response
+            )
         while True:
             if not message.cursor:
                 await response.write(frame("snapshot", {}))
             try:
-                await _relay(items, response)
-                return response
+                relayed = True
+                resume = await _relay(items, response, share)
             except RollcallError as error:
                 if error.reason != "CURSOR_EXPIRED":
                     await response.write(frame("stream-error", error_data(error)))
                     return response
-            # Rule 5: start over from a snapshot, in this response.
-            message.cursor = ""
+                message.cursor = ""  # Rule 5: start over from a snapshot, in this response
+            else:
+                if resume is None:
+                    return response
+                message.cursor = resume  # Rule 9: let go by a shared stream
             try:
                 items = await upstream.watch_account(message, authorization)
+                relayed = False
             except RollcallError as error:
                 await response.write(frame("stream-error", error_data(error)))
                 return response
     except ConnectionError:
         return response  # the client left (Rule 6)
     finally:
-        streams.discard(task)
-        await _close(items)
+        streams.tasks.discard(task)
+        if not relayed:
+            await _close(items)
 
 
-async def _relay(items: AsyncIterator[WatchItem], response: web.StreamResponse) -> None:
+def _kind(account: str, authorization: str | None, message: pb.WatchAccountRequest) -> Key:
+    """What streams share one (Rule 9): the account, the credentials, the filters."""
+    return (
+        account,
+        authorization,
+        message.friendly_name_prefix,
+        tuple(sorted(message.event_types)),
+        tuple(sorted(message.participant_labels)),
+        tuple(message.attributes),
+    )
+
+
+class _Share:
+    """One connection's way into the gateway's shared streams (Rule 9)."""
+
+    def __init__(
+        self, fanout: Fanout, key: Key, request: web.Request, response: web.StreamResponse
+    ) -> None:
+        self.fanout = fanout
+        self.key = key
+        assert request.transport is not None
+        self.transport = request.transport
+        # How aiohttp began the body (chunked on HTTP/1.1), to write as it does.
+        self.chunked = response.headers.get(hdrs.TRANSFER_ENCODING) == "chunked"
+
+    async def follow(self, cursor: str, items: AsyncIterator[WatchItem]) -> str | None:
+        """None when the stream is not shared here (read it on). Else `items`
+        are no longer the caller's, and once the shared stream lets this
+        connection go, the cursor to resume after (ConnectionResetError when
+        its client left)."""
+        follower = await self.fanout.follow(self.key, cursor, items, self.transport, self.chunked)
+        if follower is None:
+            return None
+        try:
+            resumed = await follower.done
+        finally:
+            self.fanout.leave(self.key, follower)
+            if follower.parked is not None:
+                await _close(follower.parked)
+        if not resumed:
+            raise ConnectionResetError("the client left")
+        return follower.cursor
+
+
+async def _relay(
+    items: AsyncIterator[WatchItem], response: web.StreamResponse, share: _Share | None = None
+) -> str | None:
     """Rule 8: events are held until the stream is about to wait; anything
     else (a snapshot's item, progress, a stream read over gRPC, which never
-    marks its waits) goes out at once with what was held before it."""
+    marks its waits) goes out at once with what was held before it. Rule 9:
+    at each wait the stream may become shared; then the cursor to resume
+    after once the shared stream lets this one go (None: the stream ended)."""
     held: list[bytes] = []
     size = 0
+    cursor = ""
+    owned = True
     try:
         async for item in items:
             if type(item) is Idle:
@@ -343,20 +412,29 @@ async def _relay(items: AsyncIterator[WatchItem], response: web.StreamResponse) 
                     await response.write(b"".join(held))
                     held.clear()
                     size = 0
+                if share is not None and cursor:
+                    owned = False  # from here on the fanout's, unless it declines
+                    resume = await share.follow(cursor, items)
+                    if resume is not None:
+                        return resume
+                    owned = True
                 continue
             framed = encode(item)
             held.append(framed)
             size += len(framed)
+            cursor = item.cursor or cursor
             if type(item) is not AccountEvent or size >= _FLUSH_BYTES:
                 await response.write(b"".join(held))
                 held.clear()
                 size = 0
+        return None
     finally:
         try:
             if held:  # what came before a failure goes out before its stream-error
                 await response.write(b"".join(held))
         finally:
-            await _close(items)
+            if owned:
+                await _close(items)
 
 
 async def _close(items: AsyncIterator[WatchItem]) -> None:
@@ -390,6 +468,7 @@ async def _end_streams(app: web.Application) -> None:
     """At shutdown the streams end at once (Rule 6); their clients reconnect."""
     for task in list(app[_STREAMS_KEY].tasks):
         task.cancel()
+    await app[_STREAMS_KEY].fanout.close()
 
 
 def add_routes(app: web.Application) -> None:

@@ -11,16 +11,20 @@ Rule 2: the position changes before the item that carries it is built: an
 Rule 3: asked for parts (the in-process SSE face), events go out as
         AccountEvents and IDLE marks each wait (service.account_events);
         the order and cursors are the same.
+Rule 4: PARK sent into a stream at its IDLE parks it: it follows no
+        conference and reads nothing more, but still counts against the
+        account's watchers until it is closed (its client now follows a
+        shared stream: gateway.fanout).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Protocol
 
 from rollcall.v1 import participant_service_pb2 as pb
-from service.account_events import IDLE, AccountEvent, AccountItem
+from service.account_events import IDLE, PARK, AccountEvent, AccountItem
 from service.core import errors
 from service.core.model import Event, EventType
 from service.core.ports.store import FloorConference
@@ -228,9 +232,20 @@ class AccountStream(Following):
             self.waiter = None
             beat.waiter = None
 
-    async def run(
-        self,
-    ) -> AsyncIterator[AccountItem]:
+    def _park(self, beat: Beat) -> None:
+        """Follow nothing more, keep the account's count (Rule 4)."""
+        beat.stop()
+        self.watch.streams.discard(self)
+        for track in list(self.tracks.values()):
+            self._unfollow(track)
+        discovery = self.discovery
+        assert discovery is not None
+        discovery.leave(self)
+        if not discovery.streams and self.watch.feeds.get(self.account_sid) is discovery:
+            del self.watch.feeds[self.account_sid]
+        self.inbox.clear()
+
+    async def run(self) -> AsyncGenerator[AccountItem, object]:
         watch, hub = self.watch, self.hub
         account = self.account_sid
         hub.admit(account)
@@ -260,8 +275,10 @@ class AccountStream(Following):
                         self._caught_up(each.generation, self._take(each))
                 sid = next(iter(self.dirty), None)
                 if sid is None:
-                    if self.parts:
-                        yield IDLE
+                    if self.parts and (yield IDLE) is PARK:
+                        self._park(beat)
+                        while True:  # until closed: nothing more is read or sent
+                            yield IDLE
                     if not await self._wait(beat):
                         self._look_again()  # rpc.account_follow Rule 2
                         beat.spoke = True
