@@ -73,7 +73,18 @@ class Shared:
         self.items = items
         self.cursor = cursor
         self.followers: list[Follower] = []
+        self.started = False
         self.task = asyncio.create_task(self._pump())
+        self.task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        """Also when cancelled before it began (then nothing of _pump ran)."""
+        self.fanout.ended(self)
+        for follower in self.followers:
+            follower.end(True)
+        self.followers = []
+        if not self.started:
+            self.fanout.closing(self.items)
 
     def _send(self, data: bytes, cursor: str) -> None:
         chunk = b"%x\r\n%b\r\n" % (len(data), data)
@@ -92,6 +103,7 @@ class Shared:
         self.cursor = cursor
 
     async def _pump(self) -> None:
+        self.started = True
         held: list[bytes] = []
         size = 0
         cursor = self.cursor
@@ -130,6 +142,15 @@ class Fanout:
     def __init__(self, encode: Encode) -> None:
         self.encode = encode
         self.shared: dict[Key, Shared] = {}
+        self._closing: set[asyncio.Task[None]] = set()
+
+    def closing(self, items: AsyncIterator[WatchItem]) -> None:
+        """Close a stream no task reads any more, in a task of its own."""
+        close = getattr(items, "aclose", None)
+        if close is not None:
+            task = asyncio.ensure_future(close())
+            self._closing.add(task)
+            task.add_done_callback(self._closing.discard)
 
     async def follow(
         self,
