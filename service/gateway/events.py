@@ -316,7 +316,8 @@ async def watch_events(request: web.Request) -> web.StreamResponse:
     try:
         await response.prepare(request)
         await response.write(f"retry: {RETRY_MS}\n\n".encode())
-        if request.transport is not None and not (authorization or "").startswith("Bearer "):
+        scheme = (authorization or "").partition(" ")[0].lower()
+        if request.transport is not None and scheme != "bearer":
             share = _Share(
                 streams.fanout, _kind(account, authorization, message), request, response
             )
