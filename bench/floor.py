@@ -477,6 +477,7 @@ def _figures(
                 f"[{SECTION}] round {round_no}/{budget.watch_rounds} {n} watchers {side:<8}"
                 f" p50 {result['p50_ms'] or 0:7.1f} ms p99 {result['p99_ms'] or 0:7.1f} ms"
                 f" lost {result['lost']} answered {result['answered_per_second']:.1f}/s"
+                f" watcher CPU {result.get('client_cpu', 0.0):.1f} s"
             )
     figures = _row(f"{n:,} account watchers", BASELINE, rounds["account"], rounds["baseline"], 1.5)
     figures += _row(
