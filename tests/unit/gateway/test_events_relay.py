@@ -1,6 +1,6 @@
-"""service.gateway.events, in process (Rules 7 and 8): an event in parts is
-framed once per event and cursor, the same bytes as the message path; frames
-are held until the stream waits, and one slow client holds up only itself."""
+"""service.gateway.events, in process (Rule 8): frames are held until the
+stream waits, written in bounded pieces when it is far behind, before a
+failure's stream-error, and one slow client holds up only itself."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from rollcall.v1 import participant_service_pb2 as pb
 from service.account_events import IDLE, AccountEvent
 from service.core import errors
 from service.core.errors import RollcallError
-from service.gateway import events
+from service.gateway import events, sse_frames
 from service.gateway.upstream import WatchItem
 
 
@@ -66,37 +66,14 @@ async def _relay(items: Iterable[WatchItem | RollcallError], response: _Response
     await events._relay(_items(items), cast(web.StreamResponse, response))
 
 
-def test_a_frame_is_what_the_message_path_sends() -> None:
-    item = AccountEvent(_body(4), "AWsame")
-    assert events.encode(item) == events.encode(item.message())
-
-
-def test_one_cursor_shares_one_frame_and_other_filters_never_do() -> None:
-    body = _body(5)
-    first = events.encode(AccountEvent(body, "AWone"))
-    # Another stream at the same position with the same filters: the same cursor.
-    assert events.encode(AccountEvent(body, "AWone")) is first
-    # Other filters seal another fingerprint into the cursor: a frame of its own.
-    other = events.encode(AccountEvent(body, "AWother"))
-    assert other is not first
-    assert b"id: AWother\n" in other and b"id: AWone\n" not in other
-    assert other.split(b"data: ")[1] == first.split(b"data: ")[1]  # one rendering
-
-
-def test_a_revision_redacted_in_place_gets_its_own_frame() -> None:
-    before = events.encode(AccountEvent(_body(6, label="customer +15551230009"), "AWr"))
-    after = events.encode(AccountEvent(_body(6, label=""), "AWr"))
-    assert b"+15551230009" in before and b"+15551230009" not in after
-
-
 async def test_events_are_held_until_the_stream_waits() -> None:
     one, two, three = (AccountEvent(_body(r), f"AW{r}") for r in (10, 11, 12))
     progress = pb.WatchAccountResponse(progress=pb.AccountProgress(), cursor="AW12")
     response = _Response()
     await _relay([one, two, IDLE, IDLE, three, progress, IDLE], response)
     assert response.writes == [
-        events.encode(one) + events.encode(two),
-        events.encode(three) + events.encode(progress),  # a message goes at once, with them
+        sse_frames.encode(one) + sse_frames.encode(two),
+        sse_frames.encode(three) + sse_frames.encode(progress),  # a message goes at once, with them
     ]
 
 
@@ -106,7 +83,7 @@ async def test_a_stream_read_over_grpc_is_written_item_by_item() -> None:
     ]  # as GrpcUpstream reads them: messages, and no IDLE
     response = _Response()
     await _relay(items, response)
-    assert response.writes == [events.encode(item) for item in items]
+    assert response.writes == [sse_frames.encode(item) for item in items]
 
 
 async def test_what_was_held_goes_out_before_a_failure() -> None:
@@ -114,16 +91,16 @@ async def test_what_was_held_goes_out_before_a_failure() -> None:
     response = _Response()
     with pytest.raises(RollcallError):
         await _relay([held, errors.cursor_expired("gone")], response)
-    assert response.writes == [events.encode(held)]
+    assert response.writes == [sse_frames.encode(held)]
 
 
 async def test_a_stream_far_behind_is_written_in_bounded_pieces() -> None:
     behind = [AccountEvent(_body(r), f"AW{r}") for r in range(100, 300)]
     response = _Response()
     await _relay([*behind, IDLE], response)
-    assert b"".join(response.writes) == b"".join(events.encode(item) for item in behind)
+    assert b"".join(response.writes) == b"".join(sse_frames.encode(item) for item in behind)
     assert 1 < len(response.writes) < len(behind)
-    assert all(len(w) < events._FLUSH_BYTES + len(events.encode(behind[0])) * 2
+    assert all(len(w) < events._FLUSH_BYTES + len(sse_frames.encode(behind[0])) * 2
                for w in response.writes)  # fmt: skip
 
 
@@ -135,8 +112,8 @@ async def test_a_slow_client_holds_up_only_itself() -> None:
     slow_task = asyncio.create_task(_relay(paced, slow))
     await slow.wrote.wait()  # its first write is stuck
     await _relay(paced, quick)  # runs to its end while the slow one waits on its write
-    assert quick.writes == [events.encode(item) for item in items]
-    assert slow.writes == [events.encode(items[0])] and not slow_task.done()
+    assert quick.writes == [sse_frames.encode(item) for item in items]
+    assert slow.writes == [sse_frames.encode(items[0])] and not slow_task.done()
     stalled.set_result(None)
     await slow_task
     assert slow.writes == quick.writes
