@@ -1,6 +1,6 @@
-"""service.gateway.events and its frames (gateway.sse_frames): a change's actor and an alert's fields, `type=all`,
-`attribute=`, each stream's cursor in `id:` and one rendering of an event's
-`data:` shared by every stream."""
+"""service.gateway.events and its frames (gateway.sse_frames): a change's
+actor and an alert's fields, `type=all`, `attribute=`, each stream's cursor
+in `id:` and one rendering of an event's `data:` shared by every stream."""
 
 from __future__ import annotations
 
