@@ -26,11 +26,18 @@ Rule 5: a refusal before the stream starts is an HTTP error (JSON, with its
 Rule 6: a stream ends when its client leaves (noticed at the next write, at
         most a progress interval later), when the service ends it, or when
         the gateway shuts down.
-Rule 7: an event's `data:` is rendered once per replica, not once per
-        stream: its JSON is remembered by the event's own bytes for the other
-        streams that send it (a floor watched by a thousand browsers). Not by
-        conference and revision: a redaction rewrites a revision's event in
-        place, and a stream resuming across it must get the redacted one.
+Rule 7: items are framed by gateway.sse_frames: an event's `data:` once
+        per replica, by the event's own bytes (a redaction rewrites a
+        revision's event in place), and an event in parts once per cursor.
+Rule 8: what a stream has to send is written at once when it is about to
+        wait (IDLE), or past _FLUSH_BYTES: one write for a stream that fell
+        behind, not one per event. Each response is written by its own task,
+        so a slow client holds up only itself.
+Rule 9: in process, connections of one account, credentials and filters
+        that wait at one cursor share one stream (gateway.fanout): framed
+        once, written to each by that stream's task. A slow one, or every one
+        when the shared stream ends, resumes a stream of its own after the
+        last frame it was sent. Watch tokens never share.
 """
 
 from __future__ import annotations
@@ -39,18 +46,18 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
-import orjson
 from aiohttp import hdrs, web
-from google.protobuf.timestamp_pb2 import Timestamp
 
 from clients.words import words_by_number
-from rollcall.v1 import enums_pb2, participant_pb2
 from rollcall.v1 import participant_service_pb2 as pb
+from service.account_events import AccountEvent, Idle
 from service.core import errors
 from service.core.errors import RollcallError
-from service.gateway import incoming, render
+from service.gateway import incoming
 from service.gateway.errors import ErrorResponse, rollcall_error_response
-from service.gateway.render_conference import conference_json
+from service.gateway.fanout import Fanout, Key
+from service.gateway.sse_frames import encode, error_data, frame, iso
+from service.gateway.upstream import WatchItem
 
 NAMESPACE = "/rollcall/v1/accounts/{account}"
 EVENTS = NAMESPACE + "/events"
@@ -60,143 +67,26 @@ ACCESS_TOKEN = "access_token"  # noqa: S105 (a parameter's name)
 LAST_EVENT_ID = "Last-Event-ID"
 # What EventSource waits before it reconnects (the `retry:` field), in ms.
 RETRY_MS = 1000
+# Held frames are written once they reach this size (Rule 8).
+_FLUSH_BYTES = 65536
 _MAX_LABELS = 250
 
 _WORDS = words_by_number(pb.ConferenceEventType.DESCRIPTOR)
-_ACTOR_WORDS = words_by_number(pb.ActorKind.DESCRIPTOR)
-_ROLES = words_by_number(enums_pb2.ParticipantRole.DESCRIPTOR)
-_ALERT_WORDS = words_by_number(pb.AlertKind.DESCRIPTOR)
 _TYPE_NUMBERS = {
     word: pb.ConferenceEventType.ValueType(number) for number, word in _WORDS.items() if number
 }
 
 
 class _Open:
-    """The tasks serving event streams, ended at shutdown (Rule 6)."""
+    """The tasks serving event streams, ended at shutdown (Rule 6), and the
+    streams they share (Rule 9)."""
 
     def __init__(self) -> None:
         self.tasks: set[asyncio.Task[Any]] = set()
+        self.fanout = Fanout(encode)
 
 
 _STREAMS_KEY: web.AppKey[_Open] = web.AppKey("rollcall_event_streams")
-
-
-def _iso(timestamp: Timestamp) -> str:
-    return timestamp.ToJsonString()
-
-
-def frame(event: str, data: Any, cursor: str = "", comment: str = "") -> bytes:
-    """One SSE event: optional comment line, `event:`, `id:` when it has a cursor, `data:`."""
-    head = f": {comment}\n" if comment else ""
-    head += f"event: {event}\n"
-    if cursor:
-        head += f"id: {cursor}\n"
-    return head.encode() + b"data: " + orjson.dumps(data) + b"\n\n"
-
-
-def participant_data(p: participant_pb2.Participant) -> dict[str, Any]:
-    """Twilio's 15 keys, and Rollcall's own role beside them (this stream is Rollcall's)."""
-    data = render.participant_json(p)
-    data["role"] = _ROLES.get(p.role, "none")
-    data["whisper_targets"] = list(p.whisper_targets)
-    return data
-
-
-def conference_data(snapshot: pb.ConferenceSnapshot) -> dict[str, Any]:
-    return {
-        "conference": conference_json(snapshot.conference),
-        "revision": snapshot.conference.revision,
-        "participants": [participant_data(p) for p in snapshot.participants],
-    }
-
-
-def change_data(event: pb.ConferenceEvent) -> dict[str, Any]:
-    data: dict[str, Any] = {
-        "type": _WORDS.get(event.type, str(event.type)),
-        "revision": event.revision,
-        "time": _iso(event.time),
-        "conference": conference_json(event.conference),
-        "participant": (
-            participant_data(event.participant) if event.HasField("participant") else None
-        ),
-        "actor": actor_data(event.actor) if event.HasField("actor") else None,
-    }
-    if event.move_id:  # the two sides of one move
-        data["move"] = {
-            "id": event.move_id,
-            "from_conference_sid": event.moved_from_conference_sid,
-            "to_conference_sid": event.moved_to_conference_sid,
-        }
-    if event.HasField("alert"):  # a conference-alert's alert
-        a = event.alert
-        data["alert"] = {
-            "kind": _ALERT_WORDS.get(a.kind, str(a.kind)),
-            "threshold_seconds": a.threshold_seconds,
-            "since": _iso(a.since),
-            "call_sid": a.call_sid or None,
-            "ends_conference": a.ends_conference,
-        }
-    return data
-
-
-def actor_data(actor: pb.Actor) -> dict[str, Any]:
-    """Who caused a change (status callbacks never carry it; the stream does)."""
-    return {
-        "kind": _ACTOR_WORDS.get(actor.kind, ""),
-        "sid": actor.sid,
-        "rule": actor.rule,
-        "face": actor.face,
-        "peer_address": actor.peer_address,
-        "forwarded_for": actor.forwarded_for,
-        "request_id": actor.request_id,
-    }
-
-
-class _Rendered:
-    """The `data:` of recent events, by the event's bytes (Rule 7)."""
-
-    def __init__(self, size: int = 1024) -> None:
-        self._size = size
-        self._data: dict[bytes, bytes] = {}
-
-    def change(self, event: pb.ConferenceEvent) -> bytes:
-        key = event.SerializeToString(deterministic=True)
-        data = self._data.get(key)
-        if data is None:
-            data = orjson.dumps(change_data(event))
-            if len(self._data) >= self._size:
-                del self._data[next(iter(self._data))]
-            self._data[key] = data
-        return data
-
-
-_RENDERED = _Rendered()
-
-
-def encode(item: pb.WatchAccountResponse) -> bytes:
-    """One item of the account watch as SSE (Rules 1, 3 and 7)."""
-    which = item.WhichOneof("item")
-    if which == "event":
-        head = f"event: change\nid: {item.cursor}\n" if item.cursor else "event: change\n"
-        return head.encode() + b"data: " + _RENDERED.change(item.event) + b"\n\n"
-    if which == "progress":
-        return frame("progress", {}, item.cursor, comment="keepalive")
-    if which == "conference_snapshot":
-        return frame("conference", conference_data(item.conference_snapshot))
-    if which == "snapshot_complete":
-        return frame(
-            "snapshot-complete", {"conferences": item.snapshot_complete.conferences}, item.cursor
-        )
-    return b": unknown item\n\n"  # a newer service's item: a comment, ignored by clients
-
-
-def error_data(error: RollcallError) -> dict[str, Any]:
-    return {
-        "status": error.http_status,
-        "code": error.twilio_code if error.twilio_code is not None else error.http_status,
-        "reason": error.reason,
-        "message": error.message,
-    }
 
 
 def refusal(error: RollcallError, request: web.Request) -> ErrorResponse:
@@ -266,48 +156,138 @@ async def watch_events(request: web.Request) -> web.StreamResponse:
             "X-Content-Type-Options": "nosniff",
         }
     )
-    streams = request.app[_STREAMS_KEY].tasks
+    streams = request.app[_STREAMS_KEY]
     task = asyncio.current_task()
     assert task is not None
-    streams.add(task)
+    streams.tasks.add(task)
+    share: _Share | None = None
+    relayed = False  # _relay disposes of the items it is given
     try:
         await response.prepare(request)
         await response.write(f"retry: {RETRY_MS}\n\n".encode())
+        scheme = (authorization or "").partition(" ")[0].lower()
+        if request.transport is not None and scheme != "bearer":
+            share = _Share(
+                streams.fanout, _kind(account, authorization, message), request, response
+            )
         while True:
             if not message.cursor:
                 await response.write(frame("snapshot", {}))
             try:
-                await _relay(items, response)
-                return response
+                relayed = True
+                resume = await _relay(items, response, share)
             except RollcallError as error:
                 if error.reason != "CURSOR_EXPIRED":
                     await response.write(frame("stream-error", error_data(error)))
                     return response
-            # Rule 5: start over from a snapshot, in this response.
-            message.cursor = ""
+                message.cursor = ""  # Rule 5: start over from a snapshot, in this response
+            else:
+                if resume is None:
+                    return response
+                message.cursor = resume  # Rule 9: let go by a shared stream
             try:
                 items = await upstream.watch_account(message, authorization)
+                relayed = False
             except RollcallError as error:
                 await response.write(frame("stream-error", error_data(error)))
                 return response
     except ConnectionError:
         return response  # the client left (Rule 6)
     finally:
-        streams.discard(task)
-        await _close(items)
+        streams.tasks.discard(task)
+        if not relayed:
+            await _close(items)
+
+
+def _kind(account: str, authorization: str | None, message: pb.WatchAccountRequest) -> Key:
+    """What streams share one (Rule 9): the account, the credentials, the filters."""
+    return (
+        account,
+        authorization,
+        message.friendly_name_prefix,
+        tuple(sorted(message.event_types)),
+        tuple(sorted(message.participant_labels)),
+        tuple(message.attributes),
+    )
+
+
+class _Share:
+    """One connection's way into the gateway's shared streams (Rule 9)."""
+
+    def __init__(
+        self, fanout: Fanout, key: Key, request: web.Request, response: web.StreamResponse
+    ) -> None:
+        self.fanout = fanout
+        self.key = key
+        assert request.transport is not None
+        self.transport = request.transport
+        # How aiohttp began the body (chunked on HTTP/1.1), to write as it does.
+        self.chunked = response.headers.get(hdrs.TRANSFER_ENCODING) == "chunked"
+
+    async def follow(self, cursor: str, items: AsyncIterator[WatchItem]) -> str | None:
+        """None when the stream is not shared here (read it on). Else `items`
+        are no longer the caller's, and once the shared stream lets this
+        connection go, the cursor to resume after (ConnectionResetError when
+        its client left)."""
+        follower = await self.fanout.follow(self.key, cursor, items, self.transport, self.chunked)
+        if follower is None:
+            return None
+        try:
+            resumed = await follower.done
+        finally:
+            self.fanout.leave(self.key, follower)
+            if follower.parked is not None:
+                await _close(follower.parked)
+        if not resumed:
+            raise ConnectionResetError("the client left")
+        return follower.cursor
 
 
 async def _relay(
-    items: AsyncIterator[pb.WatchAccountResponse], response: web.StreamResponse
-) -> None:
+    items: AsyncIterator[WatchItem], response: web.StreamResponse, share: _Share | None = None
+) -> str | None:
+    """Rule 8: events are held until the stream is about to wait; anything
+    else (a snapshot's item, progress, a stream read over gRPC, which never
+    marks its waits) goes out at once with what was held before it. Rule 9:
+    at each wait the stream may become shared; then the cursor to resume
+    after once the shared stream lets this one go (None: the stream ended)."""
+    held: list[bytes] = []
+    size = 0
+    cursor = ""
+    owned = True
     try:
         async for item in items:
-            await response.write(encode(item))
+            if type(item) is Idle:
+                if held:
+                    await response.write(b"".join(held))
+                    held.clear()
+                    size = 0
+                if share is not None and cursor:
+                    owned = False  # from here on the fanout's, unless it declines
+                    resume = await share.follow(cursor, items)
+                    if resume is not None:
+                        return resume
+                    owned = True
+                continue
+            framed = encode(item)
+            held.append(framed)
+            size += len(framed)
+            cursor = item.cursor or cursor
+            if type(item) is not AccountEvent or size >= _FLUSH_BYTES:
+                await response.write(b"".join(held))
+                held.clear()
+                size = 0
+        return None
     finally:
-        await _close(items)
+        try:
+            if held:  # what came before a failure goes out before its stream-error
+                await response.write(b"".join(held))
+        finally:
+            if owned:
+                await _close(items)
 
 
-async def _close(items: AsyncIterator[pb.WatchAccountResponse]) -> None:
+async def _close(items: AsyncIterator[WatchItem]) -> None:
     close = getattr(items, "aclose", None)
     if close is not None:
         await close()
@@ -327,7 +307,7 @@ async def create_watch_token(request: web.Request) -> web.Response:
     body = {
         "account_sid": account,
         "token": minted.token,
-        "expires_at": _iso(minted.expire_time),
+        "expires_at": iso(minted.expire_time),
         # Relative, so a browser whose clock is off still knows when to mint again.
         "expires_in": minted.ttl_seconds,
     }
@@ -338,6 +318,7 @@ async def _end_streams(app: web.Application) -> None:
     """At shutdown the streams end at once (Rule 6); their clients reconnect."""
     for task in list(app[_STREAMS_KEY].tasks):
         task.cancel()
+    await app[_STREAMS_KEY].fanout.close()
 
 
 def add_routes(app: web.Application) -> None:

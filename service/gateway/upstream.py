@@ -10,8 +10,10 @@ Rule 3: a fetched participant arrives rendered (service.renders: its REST
         JSON built once per revision, read-only); in process it is the entry
         the gRPC face sends from too.
 Rule 4: `watch_account` returns once the caller is authenticated (a refusal
-        raises then, before any item), and its items are messages either way;
-        closing the iterator ends the stream.
+        raises then, before any item); closing the iterator ends the stream.
+        Its items are messages, but in process an event comes in parts and
+        the stream marks where it waits (service.account_events), so the SSE
+        face frames an event without decoding it.
 Rule 5: over gRPC (service.gateway.grpc_upstream), each call carries the
         REST caller's address, request id and trace context.
 """
@@ -24,7 +26,11 @@ from typing import Protocol
 
 from rollcall.v1 import conference_service_pb2 as cpb
 from rollcall.v1 import participant_service_pb2 as pb
+from service.account_events import AccountEvent, Idle
 from service.renders import Prebuilt, Rendered
+
+# What a watch_account stream yields (Rule 4).
+WatchItem = pb.WatchAccountResponse | AccountEvent | Idle
 
 # The REST request being served (set by service.gateway.observe).
 REQUEST_ID: contextvars.ContextVar[str | None] = contextvars.ContextVar(
@@ -71,7 +77,7 @@ class _WatchCalls(Protocol):
 
     async def watch_account(
         self, request: pb.WatchAccountRequest, authorization: str | None
-    ) -> AsyncIterator[pb.WatchAccountResponse]: ...
+    ) -> AsyncIterator[WatchItem]: ...
 
 
 class _LocalParticipants(_ChangeCalls, Protocol):
@@ -89,9 +95,9 @@ class _LocalParticipants(_ChangeCalls, Protocol):
         self, request: pb.CreateWatchTokenRequest, authorization: str | None
     ) -> pb.CreateWatchTokenResponse: ...
 
-    def watch_account(
+    def watch_account_parts(
         self, request: pb.WatchAccountRequest, authorization: str | None
-    ) -> AsyncIterator[pb.WatchAccountResponse | Prebuilt[pb.WatchAccountResponse]]: ...
+    ) -> AsyncIterator[WatchItem]: ...
 
 
 class _ConferenceCalls(Protocol):
@@ -151,19 +157,6 @@ class LocalUpstream:
 
     async def watch_account(
         self, request: pb.WatchAccountRequest, authorization: str | None
-    ) -> AsyncIterator[pb.WatchAccountResponse]:
+    ) -> AsyncIterator[WatchItem]:
         # ParticipantApi authenticates before it returns the stream (Rule 4).
-        return _messages(self._participants.watch_account(request, authorization))
-
-
-async def _messages(
-    items: AsyncIterator[pb.WatchAccountResponse | Prebuilt[pb.WatchAccountResponse]],
-) -> AsyncIterator[pb.WatchAccountResponse]:
-    """The stream's items as messages (events come serialized, a Prebuilt)."""
-    try:
-        async for item in items:
-            yield item.message() if isinstance(item, Prebuilt) else item
-    finally:
-        close = getattr(items, "aclose", None)
-        if close is not None:
-            await close()
+        return self._participants.watch_account_parts(request, authorization)

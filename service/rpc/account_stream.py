@@ -1,37 +1,39 @@
 """One WatchAccount stream: see rpc.watch_account for its rules; this module
-keeps them for one stream (its reads, its position, the conferences it
-follows).
+keeps them for one stream (its reads and what it sends), on what it follows
+(rpc.account_follow).
 
-Rule 1: a conference is followed through its watch feed: attached before its
-        events are read, so nothing announced after the read is missed, and
-        what was announced between the read and the attachment comes from
-        rpc.account_feed.Recent (or the store, when Recent forgot).
+Rule 1: a stream starts from one snapshot read or one cursor's reads, each
+        attaching its conferences before their events are read
+        (rpc.account_follow Rule 1).
 Rule 2: the position changes before the item that carries it is built: an
         event's cursor already counts that event (and, for a conference-end,
         no longer follows the conference).
-Rule 3: a revision learnt from a read raises the feed's revision as an
-        announcement does, waking everyone who follows the conference; and a
-        stream whose wait ends with nothing to send looks at every feed it
-        follows once, so no missed wake leaves it behind for longer than a
-        progress interval.
+Rule 3: asked for parts (the in-process SSE face), events go out as
+        AccountEvents and IDLE marks each wait (service.account_events);
+        the order and cursors are the same.
+Rule 4: PARK sent into a stream at its IDLE parks it: it follows no
+        conference and reads nothing more, but still counts against the
+        account's watchers until it is closed (its client now follows a
+        shared stream: gateway.fanout).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Protocol
 
 from rollcall.v1 import participant_service_pb2 as pb
-from service.core import attributes, errors
-from service.core.model import Event, EventType, Participant
+from service.account_events import IDLE, PARK, AccountEvent, AccountItem
+from service.core import errors
+from service.core.model import Event, EventType
 from service.core.ports.store import FloorConference
 from service.renders import Prebuilt
 from service.rpc import messages, metrics
-from service.rpc.account_cursor import CursorSeal, Position, fingerprint, varint
+from service.rpc.account_cursor import CursorSeal, Position, varint
 from service.rpc.account_feed import AccountFeed, Discovery, Recent
-from service.rpc.watch import RESUME_ELSEWHERE, Beat, WatchHub, wants_type
-from service.rpc.watch_feed import Feed
+from service.rpc.account_follow import Following, Track
+from service.rpc.watch import RESUME_ELSEWHERE, Beat, WatchHub
 
 _BATCH = 500
 # The snapshot's store read may hold this many times the limit (conferences
@@ -55,151 +57,22 @@ class AccountWatch(Protocol):
     def note_idle(self) -> None: ...
 
 
-class _Track:
-    """One conference a stream follows."""
+class AccountStream(Following):
+    """One stream: what it sends, from a snapshot or a cursor on."""
 
-    __slots__ = ("feed", "force", "mark", "ord", "revision", "sid")
-
-    def __init__(self, found: FloorConference, feed: Feed, revision: int) -> None:
-        self.sid = found.conference.sid
-        self.ord = found.ord
-        self.mark = found.mark
-        self.feed = feed
-        self.revision = revision
-        # Read the store once, whatever the feed says (see _caught_up).
-        self.force = False
-
-
-class AccountStream:
     def __init__(
-        self, watch: AccountWatch, account_sid: str, request: pb.WatchAccountRequest
+        self,
+        watch: AccountWatch,
+        account_sid: str,
+        request: pb.WatchAccountRequest,
+        *,
+        parts: bool = False,
     ) -> None:
+        """`parts`: events as AccountEvents, and IDLE before each wait
+        (service.account_events), for the in-process SSE face."""
+        super().__init__(watch, account_sid, request)
         self.watch = watch
-        self.hub = watch.hub
-        self.account_sid = account_sid
-        self.request = request
-        self.prefix = request.friendly_name_prefix
-        self.types = set(request.event_types)
-        self.labels = set(request.participant_labels)
-        self.attributes = attributes.parse_filter(request.attributes)
-        self.filters = fingerprint(self.prefix, self.types, self.labels, self.attributes)
-        self.position: Position | None = None
-        self.tracks: dict[str, _Track] = {}
-        # Conferences with news, in turn order (a dict as an ordered set).
-        self.dirty: dict[str, None] = {}
-        self.stalled: set[str] = set()
-        self.inbox: list[Discovery] = []
-        self.waiter: asyncio.Future[bool] | None = None
-        self.idle = False
-        self.discovery: AccountFeed | None = None
-
-    # -- what feeds call (plain calls) -----------------------------------------
-
-    def horizon(self) -> int | None:
-        return None if self.position is None else self.position.horizon
-
-    def discovered(self, found: Discovery) -> None:
-        self.inbox.append(found)
-        self.wake()
-
-    def moved(self, feed: Feed) -> None:
-        track = self.tracks.get(feed.sid)
-        if track is not None and feed.revision > track.revision:
-            self.dirty[feed.sid] = None
-            self.wake()
-
-    def wake(self) -> None:
-        waiter = self.waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(True)
-
-    # -- following conferences -------------------------------------------------
-
-    def _wants_conference(self, found: FloorConference) -> bool:
-        return found.conference.friendly_name.startswith(self.prefix)
-
-    def _wants(self, event: Event) -> bool:
-        if not wants_type(self.types, messages.EVENT_TYPES[event.type]):
-            return False
-        p = event.participant
-        return p is None or self._shows(p)
-
-    def _shows(self, p: Participant) -> bool:
-        if self.attributes and not attributes.matches(p.attributes, self.attributes):
-            return False
-        return not self.labels or (p.label or "") in self.labels
-
-    def _follow(self, found: FloorConference, revision: int) -> None:
-        assert self.position is not None
-        sid = found.conference.sid
-        feed = self.hub.feeds.get(sid)
-        if feed is None:
-            feed = self.hub.feeds[sid] = Feed(sid)
-        feed.watchers += 1
-        feed.trackers.add(self)
-        # Rule 3: a revision read here may be ahead of what the feed was told
-        # (another replica's commit whose notification is still on its way):
-        # every stream and tracker of the feed must hear of it now, as the
-        # notification, once it comes, is no news to the feed.
-        feed.announce(found.conference.revision)
-        self.tracks[sid] = _Track(found, feed, revision)
-        self.position.set(found.ord, revision)
-        if feed.revision > revision:
-            self.dirty[sid] = None
-        if len(self.tracks) > self.watch.limit:
-            raise errors.account_watch_too_large(self.watch.limit)
-
-    def _unfollow(self, track: _Track) -> None:
-        feed = track.feed
-        feed.trackers.discard(self)
-        feed.watchers -= 1
-        if feed.watchers == 0 and self.hub.feeds.get(track.sid) is feed:
-            del self.hub.feeds[track.sid]
-        self.tracks.pop(track.sid, None)
-        self.dirty.pop(track.sid, None)
-        if self.position is not None:
-            self.position.drop(track.ord)
-            if track.mark >= self.position.horizon:
-                self.position.seen.add(track.ord)
-
-    def _caught_up(self, generation: int, followed: list[_Track]) -> None:
-        """What was announced of `followed` since their read (account_feed Rule 3)."""
-        missed = self.watch.recent.since(generation)
-        for track in followed:
-            if missed is None:
-                track.force = True
-                self.dirty[track.sid] = None
-            elif track.sid in missed:
-                track.feed.announce(missed[track.sid])
-
-    def _take(self, found: Discovery) -> list[_Track]:
-        """A discovery read: follow what is new to this stream (Rule 3)."""
-        position = self.position
-        assert position is not None
-        floor = found.floor
-        if floor.truncated:
-            raise errors.account_watch_too_large(self.watch.limit)
-        followed = []
-        for item in floor.conferences:
-            if item.mark < position.horizon or item.ord in position.seen or item.ord in position.at:
-                continue
-            if self._wants_conference(item):
-                self._follow(item, 0)
-                followed.append(self.tracks[item.conference.sid])
-            else:
-                position.seen.add(item.ord)
-        if found.since > position.horizon:
-            # This read began below this stream's horizon: ask for one that covers it.
-            assert self.discovery is not None
-            self.discovery.want()
-        elif floor.horizon > position.horizon:
-            position.horizon = floor.horizon
-            position.seen = {
-                item.ord
-                for item in floor.conferences
-                if item.mark >= floor.horizon and item.ord not in position.at
-            }
-        return followed
+        self.parts = parts
 
     # -- items -----------------------------------------------------------------
 
@@ -209,12 +82,14 @@ class AccountStream:
 
     def _event(
         self, event: Event, message: Prebuilt[pb.WatchConferenceResponse] | None
-    ) -> Prebuilt[pb.WatchAccountResponse]:
+    ) -> Prebuilt[pb.WatchAccountResponse] | AccountEvent:
         body = (
             message.wire
             if message is not None
             else pb.WatchConferenceResponse(event=messages.event(event)).SerializeToString()
         )
+        if self.parts:
+            return AccountEvent(body, self._cursor())
         cursor = self._cursor().encode()
         return Prebuilt(pb.WatchAccountResponse, body + _CURSOR_TAG + varint(len(cursor)) + cursor)
 
@@ -299,7 +174,9 @@ class AccountStream:
                 item.conference.sid,
             )
 
-    async def _advance(self, track: _Track) -> AsyncIterator[Prebuilt[pb.WatchAccountResponse]]:
+    async def _advance(
+        self, track: Track
+    ) -> AsyncIterator[Prebuilt[pb.WatchAccountResponse] | AccountEvent]:
         """The next batch of one conference's events (Rule 2)."""
         cached = None if track.force else track.feed.after(track.revision)
         batch: list[tuple[Event, Prebuilt[pb.WatchConferenceResponse] | None]]
@@ -339,11 +216,6 @@ class AccountStream:
         if track.force or track.feed.revision > track.revision:
             self.dirty[track.sid] = None  # its turn again after the others'
 
-    def _look_again(self) -> None:
-        for track in self.tracks.values():
-            if track.feed.revision > track.revision:
-                self.dirty[track.sid] = None
-
     async def _wait(self, beat: Beat) -> bool:
         """Wait for news (True) or for the progress interval to pass (False)."""
         if self.watch.closing:
@@ -360,9 +232,20 @@ class AccountStream:
             self.waiter = None
             beat.waiter = None
 
-    async def run(
-        self,
-    ) -> AsyncIterator[pb.WatchAccountResponse | Prebuilt[pb.WatchAccountResponse]]:
+    def _park(self, beat: Beat) -> None:
+        """Follow nothing more, keep the account's count (Rule 4)."""
+        beat.stop()
+        self.watch.streams.discard(self)
+        for track in list(self.tracks.values()):
+            self._unfollow(track)
+        discovery = self.discovery
+        assert discovery is not None
+        discovery.leave(self)
+        if not discovery.streams and self.watch.feeds.get(self.account_sid) is discovery:
+            del self.watch.feeds[self.account_sid]
+        self.inbox.clear()
+
+    async def run(self) -> AsyncGenerator[AccountItem, object]:
         watch, hub = self.watch, self.hub
         account = self.account_sid
         hub.admit(account)
@@ -392,8 +275,12 @@ class AccountStream:
                         self._caught_up(each.generation, self._take(each))
                 sid = next(iter(self.dirty), None)
                 if sid is None:
+                    if self.parts and (yield IDLE) is PARK:
+                        self._park(beat)
+                        while True:  # until closed: nothing more is read or sent
+                            yield IDLE
                     if not await self._wait(beat):
-                        self._look_again()  # Rule 3: read after this marker
+                        self._look_again()  # rpc.account_follow Rule 2
                         beat.spoke = True
                         yield self._progress()
                     for stalled in self.stalled:

@@ -19,11 +19,12 @@ from __future__ import annotations
 import asyncio
 import functools
 from collections.abc import AsyncIterator, Callable, Coroutine
-from typing import Any, Concatenate, ParamSpec, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar, cast
 
 from google.protobuf.message import Message
 
 from rollcall.v1 import participant_service_pb2 as pb
+from service.account_events import AccountEvent, AccountItem, Idle
 from service.admission import Admission
 from service.auth import Authenticator
 from service.core import attributes, errors
@@ -161,6 +162,22 @@ class ParticipantApi:
         watch tokens, Rule 4), rate-limited and bounded like WatchConference;
         the parent must be the caller's account (NOT_FOUND otherwise, as for a
         missing one). A token's stream ends when the token expires."""
+        stream = self._account_stream(request, authorization, parts=False)
+        return cast(
+            AsyncIterator[pb.WatchAccountResponse | Prebuilt[pb.WatchAccountResponse]], stream
+        )  # not asked for parts: no AccountEvent, no IDLE
+
+    def watch_account_parts(
+        self, request: pb.WatchAccountRequest, authorization: str | None
+    ) -> AsyncIterator[pb.WatchAccountResponse | AccountEvent | Idle]:
+        """watch_account for the in-process SSE face: events in parts, and
+        IDLE before each wait (service.account_events)."""
+        stream = self._account_stream(request, authorization, parts=True)
+        return cast(AsyncIterator[pb.WatchAccountResponse | AccountEvent | Idle], stream)
+
+    def _account_stream(
+        self, request: pb.WatchAccountRequest, authorization: str | None, *, parts: bool
+    ) -> AsyncIterator[AccountItem]:
         token = bearer(authorization)
         expires: float | None = None
         if token is not None and self.watch_tokens is not None:
@@ -174,7 +191,7 @@ class ParticipantApi:
             raise errors.not_found(f"account {names.parse_account(request.parent)}")
         if self.account_watch is None:
             raise errors.internal("WatchAccount is not wired on this server")
-        stream = self.account_watch.watch(account, request)
+        stream = self.account_watch.watch(account, request, parts=parts)
         if expires is None or self.watch_tokens is None:
             return stream
         return until_expiry(stream, self.watch_tokens.clock, expires)

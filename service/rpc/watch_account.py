@@ -27,9 +27,9 @@ import asyncio
 from collections.abc import AsyncIterator, Sequence
 
 from rollcall.v1 import participant_service_pb2 as pb
+from service.account_events import AccountItem
 from service.core import errors
 from service.core.model import Event
-from service.renders import Prebuilt
 from service.rpc.account_cursor import CursorSeal
 from service.rpc.account_feed import AccountFeed, Recent
 from service.rpc.account_stream import AccountStream
@@ -92,11 +92,11 @@ class AccountWatch:
     # -- streams ---------------------------------------------------------------
 
     def watch(
-        self, account_sid: str, request: pb.WatchAccountRequest
-    ) -> AsyncIterator[pb.WatchAccountResponse | Prebuilt[pb.WatchAccountResponse]]:
+        self, account_sid: str, request: pb.WatchAccountRequest, *, parts: bool = False
+    ) -> AsyncIterator[AccountItem]:
         """The stream for the caller's account (authenticated, rate-limited and
-        checked by ParticipantApi)."""
+        checked by ParticipantApi); `parts`: see service.account_events."""
         check_types(request.event_types)
         if self.closing:
             raise errors.shutting_down(RESUME_ELSEWHERE)
-        return AccountStream(self, account_sid, request).run()
+        return AccountStream(self, account_sid, request, parts=parts).run()

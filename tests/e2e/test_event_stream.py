@@ -243,6 +243,53 @@ async def test_resume_with_last_event_id_sends_exactly_the_missing_events_once(
             assert both.revisions == {two["conference_sid"]: [unheld]}
 
 
+async def test_streams_of_one_kind_share_and_other_filters_never_do(
+    tmp_path: Path, session: aiohttp.ClientSession
+) -> None:
+    """Two clients of one account and filters at one cursor share one stream
+    (gateway.fanout); a client with other filters gets only its own; one
+    leaving stops no one."""
+    with server(tmp_path) as process:
+        rest = Rest(session, process)
+        sales = await rest.create("sales-1", "a", "+15551230431")
+        support = await rest.create("support-1", "a", "+15551230432")
+        async with (
+            rest.watch(auth=rest.auth()) as first,
+            rest.watch(auth=rest.auth()) as second,
+            rest.watch(auth=rest.auth(), prefix="sales-") as only_sales,
+        ):
+            for stream in (first, second, only_sales):
+                await stream.until("snapshot-complete")
+            await settled(first, sales, support)
+            await settled(second, sales, support)
+            await settled(only_sales, sales)
+            await rest.update(support["conference_sid"], "a", Muted="true")
+            await rest.update(sales["conference_sid"], "a", Muted="true")
+            muted = {}
+            for stream in (first, second):
+                muted[support["conference_sid"]] = await until_type(
+                    stream, support["conference_sid"], "participant-mute"
+                )
+                await until_type(stream, sales["conference_sid"], "participant-mute")
+            await until_type(only_sales, sales["conference_sid"], "participant-mute")
+            assert first.revisions == second.revisions
+            assert set(only_sales.revisions) == {sales["conference_sid"]}
+            assert only_sales.revisions == {
+                sales["conference_sid"]: first.revisions[sales["conference_sid"]]
+            }
+            second.close()
+            await rest.update(support["conference_sid"], "a", Muted="false")
+            unmuted = await until_type(first, support["conference_sid"], "participant-unmute")
+            assert first.revisions[support["conference_sid"]][-2:] == [
+                muted[support["conference_sid"]],
+                unmuted,
+            ]
+            # The filtered stream never saw the other conference's change.
+            await rest.update(sales["conference_sid"], "a", Muted="false")
+            await until_type(only_sales, sales["conference_sid"], "participant-unmute")
+            assert set(only_sales.revisions) == {sales["conference_sid"]}
+
+
 async def test_keepalive_comments_carry_the_cursor(
     tmp_path: Path, session: aiohttp.ClientSession
 ) -> None:

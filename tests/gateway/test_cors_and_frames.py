@@ -7,7 +7,7 @@ import pytest
 
 from rollcall.v1 import participant_pb2 as ppb
 from rollcall.v1 import participant_service_pb2 as pb
-from service.gateway import events
+from service.gateway import sse_frames
 from service.gateway.cors import parse_origins
 
 
@@ -24,11 +24,11 @@ def test_origins_are_normalized_and_anything_else_refused() -> None:
 
 def test_each_item_is_one_event_with_its_cursor_as_id() -> None:
     progress = pb.WatchAccountResponse(progress=pb.AccountProgress(), cursor="AWx")
-    assert events.encode(progress) == b": keepalive\nevent: progress\nid: AWx\ndata: {}\n\n"
+    assert sse_frames.encode(progress) == b": keepalive\nevent: progress\nid: AWx\ndata: {}\n\n"
     done = pb.WatchAccountResponse(
         snapshot_complete=pb.AccountSnapshotComplete(conferences=3), cursor="AWy"
     )
-    assert events.encode(done) == (
+    assert sse_frames.encode(done) == (
         b'event: snapshot-complete\nid: AWy\ndata: {"conferences":3}\n\n'
     )
     event = pb.WatchAccountResponse(
@@ -41,7 +41,7 @@ def test_each_item_is_one_event_with_its_cursor_as_id() -> None:
         ),
         cursor="AWz",
     )
-    framed = events.encode(event).decode()
+    framed = sse_frames.encode(event).decode()
     assert framed.startswith("event: change\nid: AWz\ndata: {")
     assert framed.endswith("}\n\n") and framed.count("\n") == 4  # one data line
     assert '"type":"participant-mute"' in framed and '"revision":4' in framed
@@ -52,4 +52,4 @@ def test_each_item_is_one_event_with_its_cursor_as_id() -> None:
             )
         )
     )
-    assert "\nid:" not in events.encode(snapshot).decode()  # no cursor, no id
+    assert "\nid:" not in sse_frames.encode(snapshot).decode()  # no cursor, no id

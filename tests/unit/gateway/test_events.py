@@ -1,6 +1,6 @@
-"""service.gateway.events: a change's actor and an alert's fields, `type=all`,
-`attribute=`, each stream's cursor in `id:` and one rendering of an event's
-`data:` shared by every stream."""
+"""service.gateway.events and its frames (gateway.sse_frames): a change's
+actor and an alert's fields, `type=all`, `attribute=`, each stream's cursor
+in `id:` and one rendering of an event's `data:` shared by every stream."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from aiohttp.test_utils import make_mocked_request
 
 from rollcall.v1 import participant_pb2 as ppb
 from rollcall.v1 import participant_service_pb2 as pb
-from service.gateway import events
-from service.gateway.events import change_data, encode
+from service.gateway import events, sse_frames
+from service.gateway.sse_frames import change_data, encode
 
 CONFERENCE = ppb.Conference(conference_sid="CF1", status=ppb.CONFERENCE_STATUS_IN_PROGRESS)
 
@@ -24,7 +24,7 @@ def test_a_conference_alert_carries_its_alert() -> None:
         ),
     )  # fmt: skip
     event.alert.since.FromSeconds(1_700_000_170)
-    data = events.change_data(event)
+    data = sse_frames.change_data(event)
     assert data["type"] == "conference-alert"
     assert data["alert"] == {
         "kind": "no-agent",
@@ -36,7 +36,7 @@ def test_a_conference_alert_carries_its_alert() -> None:
     plain = pb.ConferenceEvent(
         revision=1, type=pb.CONFERENCE_EVENT_TYPE_PARTICIPANT_JOINED, conference=CONFERENCE
     )
-    assert "alert" not in events.change_data(plain)
+    assert "alert" not in sse_frames.change_data(plain)
 
 
 def test_type_all_names_every_type_once_and_attributes_pass_through() -> None:
@@ -64,7 +64,7 @@ def test_a_change_carries_its_actor() -> None:
             kind=pb.ACTOR_KIND_API_KEY, sid="SK" + "c" * 32, face="rest", request_id="r1"
         ),
     )
-    data = events.change_data(event)
+    data = sse_frames.change_data(event)
     assert data["type"] == "participant-mute"
     assert data["actor"] == {
         "kind": "api-key",
@@ -76,7 +76,7 @@ def test_a_change_carries_its_actor() -> None:
         "request_id": "r1",
     }
     older = pb.ConferenceEvent(revision=1, conference=conference)  # recorded before actors
-    assert events.change_data(older)["actor"] is None
+    assert sse_frames.change_data(older)["actor"] is None
 
 
 def _event(revision: int, muted: bool) -> pb.ConferenceEvent:
