@@ -41,15 +41,13 @@ from bench.proc import ServerProcess, rss_bytes
 from bench.report import REPORTED, Figure, Goal
 from bench.target import ACCOUNT_SID, FROM, RING_LONG, rollcall_server
 from rollcall.v1 import participant_service_pb2 as pb
-from service.core.model import (
+from service.core.events import Event, EventType
+from service.core.records import Conference, Participant
+from service.core.statuses import (
     CallStatus,
-    Conference,
     ConferenceStatus,
     EndReason,
-    Event,
-    EventType,
     LeaveReason,
-    Participant,
     ParticipantStatus,
 )
 from service.store.sqlite.migrations import migrations, statements

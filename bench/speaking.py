@@ -31,7 +31,7 @@ from service.clock import SystemClock
 from service.config import Settings
 from service.core import assemble
 from service.core.commands import ConferenceRef, CreateCommand
-from service.core.model import Event, EventType
+from service.core.events import Event, EventType
 from service.core.ports.carrier import ConferenceEvent, ConferenceReport, Report
 from service.store.choose import open_store
 

@@ -28,8 +28,9 @@ from service.core import alerts
 from service.core.assemble import Core
 from service.core.commands import ConferenceRef
 from service.core.conferences import ConferenceUpdate
-from service.core.model import AlertRules, Conference, Event, Participant
+from service.core.events import Event
 from service.core.ports.store import ParticipantFilter, Store
+from service.core.records import AlertRules, Conference, Participant
 
 log = logging.getLogger("rollcall.alerts")
 

@@ -27,7 +27,7 @@ from google.protobuf.message import Message
 
 from rollcall.v1 import participant_pb2 as ppb
 from rollcall.v1 import participant_service_pb2 as pb
-from service.core.model import Participant
+from service.core.records import Participant
 
 M = TypeVar("M", bound=Message)
 

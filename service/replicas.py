@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from prometheus_client import Gauge
 
 from service.core.assemble import Core
-from service.core.model import Event
+from service.core.events import Event
 from service.metrics import REGISTRY
 from service.store.parts import Leases
 from service.webhooks.dispatcher import WebhookDispatcher

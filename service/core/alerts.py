@@ -25,14 +25,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from service.core.changes import Changes
-from service.core.model import (
-    Alert,
-    AlertKind,
-    Conference,
-    EventType,
-    Participant,
-)
+from service.core.events import EventType
 from service.core.ports.store import WriteTransaction
+from service.core.records import Alert, AlertKind, Conference, Participant
 from service.core.runtime import Change, Decided
 
 _ENDING = (AlertKind.DURATION, AlertKind.EMPTY, AlertKind.NO_AGENT)

@@ -12,12 +12,12 @@ import functools
 from service.clock import Clock
 from service.core import lost_calls, recovery
 from service.core.conferences import Conferences
-from service.core.model import Participant
 from service.core.participants import Participants
 from service.core.ports.carrier import Carrier
 from service.core.ports.feed import ChangeFeed
 from service.core.ports.store import Store
 from service.core.privacy import Privacy
+from service.core.records import Participant
 from service.core.reports import Reports
 from service.core.runtime import Runtime
 from service.core.speech import DEFAULT_INTERVAL

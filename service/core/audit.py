@@ -19,7 +19,7 @@ from __future__ import annotations
 import dataclasses
 
 from service.core.actors import Actor, ActorKind
-from service.core.model import Event
+from service.core.events import Event
 
 
 @dataclasses.dataclass(frozen=True)

@@ -22,10 +22,11 @@ from service.core import errors, roles, update
 from service.core.changes import Changes
 from service.core.commands import ConferenceRef, UpdateCommand
 from service.core.create import find_conference
-from service.core.model import Participant, Role
 from service.core.ports.carrier import CallTarget, Update
 from service.core.ports.store import WriteTransaction
+from service.core.records import Participant
 from service.core.runtime import Change, Decided, Step
+from service.core.statuses import Role
 
 
 @dataclasses.dataclass(frozen=True)

@@ -19,8 +19,10 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from service.core.model import EndReason, EventType, LeaveReason, Participant, Role
+from service.core.events import EventType
 from service.core.ports.carrier import ConferenceEvent, ConferenceReport
+from service.core.records import Participant
+from service.core.statuses import EndReason, LeaveReason, Role
 
 _FLAGS: dict[ConferenceEvent, tuple[str, bool, EventType]] = {
     ConferenceEvent.PARTICIPANT_MUTE: ("muted", True, EventType.PARTICIPANT_MUTED),

@@ -26,10 +26,11 @@ from collections.abc import Iterator
 
 from service.core import actors, clocks, presence
 from service.core.audit import record_of
-from service.core.model import Alert, Conference, Event, EventType, Move, Participant
+from service.core.events import Event, EventType, Move
 from service.core.personal import NumberHasher
 from service.core.ports.carrier import CallTarget
 from service.core.ports.store import WriteTransaction
+from service.core.records import Alert, Conference, Participant
 
 
 @dataclasses.dataclass(frozen=True)

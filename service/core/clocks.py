@@ -18,7 +18,8 @@ Rule 4: `status_since` is when the current status began; the counts count the
 
 from __future__ import annotations
 
-from service.core.model import Participant, ParticipantStatus
+from service.core.records import Participant
+from service.core.statuses import ParticipantStatus
 
 _PHASE = {
     ParticipantStatus.QUEUED: "queue",

@@ -11,7 +11,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from service.core.model import AlertRules, Role, StatusCallback
+from service.core.records import AlertRules, StatusCallback
+from service.core.statuses import Role
 
 
 @dataclasses.dataclass(frozen=True)

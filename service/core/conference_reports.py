@@ -18,9 +18,10 @@ from __future__ import annotations
 
 from service.core import carrier_reports, rules
 from service.core.changes import Changes
-from service.core.model import EventType, Participant
+from service.core.events import EventType
 from service.core.ports.carrier import ConferenceEvent, ConferenceReport
 from service.core.ports.store import WriteTransaction
+from service.core.records import Participant
 
 _ANNOUNCED = {
     ConferenceEvent.ANNOUNCEMENT_END: EventType.ANNOUNCEMENT_ENDED,

@@ -23,7 +23,7 @@ from service.core import errors, hearing, rules
 from service.core.changes import Changes
 from service.core.commands import ConferenceRef
 from service.core.create import find_conference
-from service.core.model import Conference, EndReason, EventType
+from service.core.events import EventType
 from service.core.ports.carrier import (
     AnnounceConference,
     ConferenceTarget,
@@ -36,8 +36,10 @@ from service.core.ports.store import (
     ParticipantFilter,
     WriteTransaction,
 )
+from service.core.records import Conference
 from service.core.reports import read_roster
 from service.core.runtime import Change, Decided, Runtime
+from service.core.statuses import EndReason
 
 
 @dataclasses.dataclass(frozen=True)

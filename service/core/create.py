@@ -31,16 +31,7 @@ from service.clock import Clock
 from service.core import actors, errors, roles, rules
 from service.core.changes import Changes
 from service.core.commands import ConferenceRef, CreateCommand
-from service.core.model import (
-    CallStatus,
-    Conference,
-    ConferenceStatus,
-    EventType,
-    Participant,
-    ParticipantStatus,
-    Role,
-    new_sid,
-)
+from service.core.events import EventType
 from service.core.ports.carrier import (
     CallReport,
     CallTarget,
@@ -50,7 +41,9 @@ from service.core.ports.carrier import (
     Placed,
 )
 from service.core.ports.store import Store, WriteTransaction
+from service.core.records import Conference, Participant, new_sid
 from service.core.runtime import Change, Decided, Step
+from service.core.statuses import CallStatus, ConferenceStatus, ParticipantStatus, Role
 
 log = logging.getLogger("rollcall.core")
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from service.core.model import Event
+from service.core.events import Event
 from service.core.ports.feed import FeedSubscriber
 
 log = logging.getLogger("rollcall.feed")

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from service.core.model import Participant, ParticipantStatus, Role
+from service.core.records import Participant
+from service.core.statuses import ParticipantStatus, Role
 
 # Listener call SID -> the call SIDs it hears.
 Matrix = dict[str, tuple[str, ...]]

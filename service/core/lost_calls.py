@@ -18,10 +18,11 @@ from __future__ import annotations
 import logging
 
 from service.core import reports
-from service.core.model import CallStatus, Participant, ParticipantStatus
 from service.core.ports.carrier import CallReport, CallTarget, OpenCall
 from service.core.ports.store import WriteTransaction
+from service.core.records import Participant
 from service.core.runtime import Runtime
+from service.core.statuses import CallStatus, ParticipantStatus
 
 log = logging.getLogger("rollcall.core")
 

@@ -34,19 +34,12 @@ from service.core import errors, roles, rules
 from service.core.changes import Changes
 from service.core.commands import ConferenceRef
 from service.core.create import find_conference
-from service.core.model import (
-    Conference,
-    ConferenceStatus,
-    EndReason,
-    EventType,
-    Move,
-    Participant,
-    Role,
-    new_sid,
-)
+from service.core.events import EventType, Move
 from service.core.ports.carrier import CallTarget, MoveCall, Placed
 from service.core.ports.store import Store, WriteTransaction
+from service.core.records import Conference, Participant, new_sid
 from service.core.runtime import Change, Decided, Step
+from service.core.statuses import ConferenceStatus, EndReason, Role
 
 # Plans a move is decided on before it is refused ABORTED (Rule 3's conflicts).
 ATTEMPTS = 4

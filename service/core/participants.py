@@ -24,9 +24,9 @@ from service.core import move as moves
 from service.core.changes import Changes
 from service.core.commands import ConferenceRef, CreateCommand, UpdateCommand
 from service.core.create import Created, find_conference
-from service.core.model import Conference, Participant
 from service.core.ports.carrier import CallTarget, Kick, Update
 from service.core.ports.store import Page, ParticipantFilter, WriteTransaction
+from service.core.records import Conference, Participant
 from service.core.reports import read_roster
 from service.core.runtime import Change, Decided, Runtime
 

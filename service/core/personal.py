@@ -25,7 +25,7 @@ import hmac
 import re
 from typing import Any
 
-from service.core.model import Participant
+from service.core.records import Participant
 
 PERSONAL_SETTINGS = (
     "caller_id",

@@ -14,7 +14,8 @@ from __future__ import annotations
 import functools
 
 from service.core import attributes
-from service.core.model import AlertRules, Conference, Participant, ParticipantStatus
+from service.core.records import AlertRules, Conference, Participant
+from service.core.statuses import ParticipantStatus
 
 
 def agent_filter(rules: AlertRules | None) -> attributes.Filter:

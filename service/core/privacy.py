@@ -28,7 +28,7 @@ from service.core import actors, errors, personal
 from service.core.audit import AuditRecord
 from service.core.changes import Changes
 from service.core.commands import ConferenceRef
-from service.core.model import EventType
+from service.core.events import EventType
 from service.core.participants import Participants
 from service.core.ports.store import WriteTransaction
 from service.core.runtime import Change, Decided, Runtime

@@ -23,9 +23,9 @@ from collections.abc import Sequence
 from service.core import actors, reports
 from service.core.create import forget
 from service.core.lost_calls import open_call
-from service.core.model import Participant
 from service.core.ports.carrier import CallReport, CallTarget, Kick, OpenCall
 from service.core.ports.store import Placement
+from service.core.records import Participant
 from service.core.runtime import Runtime
 
 log = logging.getLogger("rollcall.core")

@@ -35,13 +35,7 @@ from collections.abc import Sequence
 
 from service.core import actors, carrier_reports, conference_reports, rules, speech
 from service.core.changes import Changes
-from service.core.model import (
-    CallStatus,
-    Conference,
-    EventType,
-    LeaveReason,
-    Participant,
-)
+from service.core.events import EventType
 from service.core.ports.carrier import (
     CallReport,
     ConferenceEvent,
@@ -49,7 +43,9 @@ from service.core.ports.carrier import (
     Report,
 )
 from service.core.ports.store import WriteTransaction
+from service.core.records import Conference, Participant
 from service.core.runtime import Change, Decided, Runtime
+from service.core.statuses import CallStatus, LeaveReason
 
 log = logging.getLogger("rollcall.core")
 

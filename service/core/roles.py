@@ -25,7 +25,8 @@ import dataclasses
 
 from service.core import errors
 from service.core.errors import Code, FieldViolation, RollcallError
-from service.core.model import Participant, Role
+from service.core.records import Participant
+from service.core.statuses import Role
 
 
 @dataclasses.dataclass(frozen=True)

@@ -23,14 +23,13 @@ import enum
 
 from service.core import actors
 from service.core.changes import Changes
-from service.core.model import (
+from service.core.events import EventType
+from service.core.records import Conference, Participant
+from service.core.statuses import (
     CallStatus,
-    Conference,
     ConferenceStatus,
     EndReason,
-    EventType,
     LeaveReason,
-    Participant,
     ParticipantStatus,
 )
 

@@ -41,7 +41,6 @@ from typing import Generic, TypeVar
 from service.clock import Clock
 from service.core import background, errors
 from service.core.changes import Changes, apply
-from service.core.model import AlertRules
 from service.core.personal import NumberHasher
 from service.core.ports.carrier import (
     CallTarget,
@@ -54,6 +53,7 @@ from service.core.ports.carrier import (
 )
 from service.core.ports.feed import ChangeFeed
 from service.core.ports.store import Store, WriteTransaction
+from service.core.records import AlertRules
 
 log = logging.getLogger("rollcall.core")
 

@@ -24,9 +24,10 @@ import logging
 
 from service.clock import Timer
 from service.core.changes import Changes
-from service.core.model import EventType, Participant
+from service.core.events import EventType
 from service.core.ports.carrier import ConferenceEvent, ConferenceReport
 from service.core.ports.store import WriteTransaction
+from service.core.records import Participant
 from service.core.runtime import Change, Decided, Runtime
 
 log = logging.getLogger("rollcall.core")

@@ -21,7 +21,7 @@ from __future__ import annotations
 from service.core import attributes, errors, roles
 from service.core.changes import Changes
 from service.core.commands import UpdateCommand
-from service.core.model import Conference, EventType, Participant, Role
+from service.core.events import EventType
 from service.core.ports.carrier import (
     Announce,
     BeepOnExit,
@@ -33,6 +33,8 @@ from service.core.ports.carrier import (
     Wait,
 )
 from service.core.ports.store import WriteTransaction
+from service.core.records import Conference, Participant
+from service.core.statuses import Role
 
 # Settings an Update changes on the participant row (their effects: _effect).
 _SETTINGS = (

@@ -21,8 +21,9 @@ from typing import Protocol
 
 from rollcall.v1 import participant_service_pb2 as pb
 from service.core import attributes, errors
-from service.core.model import Event, Participant
+from service.core.events import Event
 from service.core.ports.store import FloorConference
+from service.core.records import Participant
 from service.rpc import messages
 from service.rpc.account_cursor import Position, fingerprint
 from service.rpc.account_feed import AccountFeed, Discovery, Recent

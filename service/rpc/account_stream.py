@@ -26,7 +26,7 @@ from typing import Protocol
 from rollcall.v1 import participant_service_pb2 as pb
 from service.account_events import IDLE, PARK, AccountEvent, AccountItem
 from service.core import errors
-from service.core.model import Event, EventType
+from service.core.events import Event, EventType
 from service.core.ports.store import FloorConference
 from service.renders import Prebuilt
 from service.rpc import messages, metrics

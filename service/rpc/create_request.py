@@ -26,7 +26,7 @@ from rollcall.v1 import participant_service_pb2 as pb
 from service.core import attributes, errors
 from service.core.commands import ConferenceRef, CreateCommand
 from service.core.errors import FieldViolation
-from service.core.model import AlertRules, StatusCallback, event_words
+from service.core.records import AlertRules, StatusCallback, event_words
 from service.rpc.requests import (
     CALL_SID,
     check_enums,

@@ -21,17 +21,13 @@ from rollcall.v1 import enums_pb2
 from rollcall.v1 import participant_pb2 as ppb
 from rollcall.v1 import participant_service_pb2 as pb
 from service.core.actors import Actor, ActorKind
-from service.core.model import (
-    Alert,
-    AlertKind,
+from service.core.events import Event, EventType
+from service.core.records import Alert, AlertKind, Conference, Participant
+from service.core.statuses import (
     CallStatus,
-    Conference,
     ConferenceStatus,
     EndReason,
-    Event,
-    EventType,
     LeaveReason,
-    Participant,
     ParticipantStatus,
     Role,
 )

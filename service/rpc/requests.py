@@ -26,8 +26,8 @@ from service.core import attributes, errors
 from service.core.bulk import BulkCommand
 from service.core.commands import UpdateCommand
 from service.core.errors import FieldViolation
-from service.core.model import Role
 from service.core.move import MoveCommand
+from service.core.statuses import Role
 from service.rpc import names
 from service.rpc.messages import METHODS
 

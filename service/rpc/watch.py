@@ -31,9 +31,10 @@ from rollcall.v1 import participant_service_pb2 as pb
 from service.clock import Clock, Timer
 from service.core import attributes, errors
 from service.core.commands import ConferenceRef
-from service.core.model import Event, EventType, Participant
+from service.core.events import Event, EventType
 from service.core.participants import Participants
 from service.core.ports.store import ParticipantFilter, Store
+from service.core.records import Participant
 from service.renders import Prebuilt
 from service.rpc import messages, metrics
 from service.rpc.watch_feed import Feed

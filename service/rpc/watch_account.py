@@ -29,7 +29,7 @@ from collections.abc import AsyncIterator, Sequence
 from rollcall.v1 import participant_service_pb2 as pb
 from service.account_events import AccountItem
 from service.core import errors
-from service.core.model import Event
+from service.core.events import Event
 from service.rpc.account_cursor import CursorSeal
 from service.rpc.account_feed import AccountFeed, Recent
 from service.rpc.account_stream import AccountStream

@@ -22,7 +22,7 @@ import itertools
 from typing import Protocol
 
 from rollcall.v1 import participant_service_pb2 as pb
-from service.core.model import Event, EventType
+from service.core.events import Event, EventType
 from service.renders import Prebuilt
 from service.rpc import messages
 

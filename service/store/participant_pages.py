@@ -19,8 +19,8 @@ import dataclasses
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
-from service.core.model import Participant
 from service.core.ports.store import Page, ParticipantFilter
+from service.core.records import Participant
 from service.store.rows import PARTICIPANT_COLUMNS
 
 

@@ -15,10 +15,10 @@ import dataclasses
 from collections.abc import Callable
 from typing import Protocol
 
-from service.core.model import Participant
 from service.core.ports.dead_letters import DeadLetterStore
 from service.core.ports.feed import ChangeFeed
 from service.core.ports.store import Store
+from service.core.records import Participant
 
 
 class Lease(Protocol):

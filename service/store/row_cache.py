@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from service.core.model import Participant
+from service.core.records import Participant
 
 DEFAULT_LIMIT = 4096
 

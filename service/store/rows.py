@@ -11,7 +11,8 @@ from typing import Any
 
 import orjson
 
-from service.core.model import Conference, Event, Participant
+from service.core.events import Event
+from service.core.records import Conference, Participant
 
 PARTICIPANT_COLUMNS = "seq, data"
 

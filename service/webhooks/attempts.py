@@ -24,7 +24,7 @@ import yarl
 from service import tracing
 from service.auth import Authenticator
 from service.clock import Clock
-from service.core.model import Event
+from service.core.events import Event
 from service.core.ports.dead_letters import DeadLetter, DeadLetterStore
 from service.webhooks import metrics
 from service.webhooks.destinations import OPEN, DestinationPolicy

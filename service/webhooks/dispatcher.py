@@ -27,7 +27,7 @@ import aiohttp
 from service import tracing
 from service.auth import Authenticator
 from service.clock import Clock
-from service.core.model import Event, EventType
+from service.core.events import Event, EventType
 from service.core.ports.dead_letters import DeadLetterStore
 from service.core.ports.store import Store, WebhookCursor
 from service.webhooks import metrics

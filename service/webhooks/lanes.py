@@ -13,7 +13,7 @@ import asyncio
 import dataclasses
 from typing import Any
 
-from service.core.model import Event
+from service.core.events import Event
 from service.core.ports.store import WebhookCursor
 
 __all__ = ["Lane"]

@@ -29,15 +29,9 @@ import uuid
 
 from clients.words import words_by_number
 from rollcall.v1 import enums_pb2 as en
-from service.core.model import (
-    CallStatus,
-    Conference,
-    EndReason,
-    Event,
-    EventType,
-    Participant,
-    ParticipantStatus,
-)
+from service.core.events import Event, EventType
+from service.core.records import Conference, Participant
+from service.core.statuses import CallStatus, EndReason, ParticipantStatus
 
 API_VERSION = "2010-04-01"
 

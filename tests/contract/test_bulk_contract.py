@@ -16,8 +16,9 @@ from service.clock import ManualClock
 from service.core import errors
 from service.core.bulk import BulkCommand
 from service.core.commands import ConferenceRef
-from service.core.model import Event, EventType, Role
+from service.core.events import Event, EventType
 from service.core.ports.carrier import Effect, Update
+from service.core.statuses import Role
 from tests.fakes.core import AC, TestCore, command, sink_to
 from tests.fakes.stores import Backend
 

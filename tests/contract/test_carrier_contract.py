@@ -21,7 +21,6 @@ from service.carriers.simulated.adapter import SimulatedCarrier
 from service.carriers.simulated.calls import parse_outcomes
 from service.clock import ManualClock
 from service.core.errors import RollcallError
-from service.core.model import CallStatus
 from service.core.ports.carrier import (
     AnnounceConference,
     CallReport,
@@ -41,6 +40,7 @@ from service.core.ports.carrier import (
     Report,
     Update,
 )
+from service.core.statuses import CallStatus
 from tests.fakes.twilio_harness import ACCOUNT, twilio_rig
 
 FROM = "+15005550006"

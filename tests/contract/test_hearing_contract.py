@@ -22,8 +22,10 @@ import pytest
 from service.carriers.simulated.adapter import SimulatedCarrier
 from service.core.commands import ConferenceRef, UpdateCommand
 from service.core.errors import RollcallError
+from service.core.events import Event, EventType
 from service.core.hearing import Matrix
-from service.core.model import Event, EventType, Participant, ParticipantStatus, Role
+from service.core.records import Participant
+from service.core.statuses import ParticipantStatus, Role
 from tests.fakes.core import AC, TestCore, command, simulated_core
 from tests.fakes.twilio_core import core_on_twilio
 from tests.fakes.twilio_harness import ACCOUNT

@@ -22,9 +22,10 @@ from service.carriers.simulated.adapter import SimulatedCarrier
 from service.clock import ManualClock
 from service.core.commands import ConferenceRef
 from service.core.errors import RollcallError
-from service.core.model import Event, EventType, Participant
+from service.core.events import Event, EventType
 from service.core.move import MoveCommand
 from service.core.ports.store import ParticipantFilter, Store
+from service.core.records import Participant
 from tests.fakes.core import AC, TestCore, command, sink_to
 from tests.fakes.stores import Backend
 

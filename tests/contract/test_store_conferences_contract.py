@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import dataclasses
 
-from service.core.model import Conference, ConferenceStatus
 from service.core.ports.store import ConferenceFilter, Store
+from service.core.records import Conference
+from service.core.statuses import ConferenceStatus
 from tests.fakes import stores
 from tests.fakes.stores import AC, OTHER
 

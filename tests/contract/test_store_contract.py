@@ -10,8 +10,8 @@ import asyncio
 
 import pytest
 
-from service.core.model import ParticipantStatus
 from service.core.ports.store import ParticipantFilter, Store
+from service.core.statuses import ParticipantStatus
 from tests.fakes.stores import AC, Backend, add, conference, participant
 
 

@@ -3,8 +3,8 @@ with arrival marks and a horizon no later conference can fall below."""
 
 from __future__ import annotations
 
-from service.core.model import ConferenceStatus, ParticipantStatus
 from service.core.ports.store import Store
+from service.core.statuses import ConferenceStatus, ParticipantStatus
 from tests.fakes.stores import AC, OTHER, add, conference, participant
 
 

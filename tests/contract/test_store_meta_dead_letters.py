@@ -4,7 +4,7 @@ dead-letter port (DeadLetterStore), on every adapter (the `store` and
 
 from __future__ import annotations
 
-from service.core.model import Event, EventType
+from service.core.events import Event, EventType
 from service.core.ports.store import Store
 from tests.fakes.stores import AC, OTHER, Backend, conference, letter
 

@@ -10,8 +10,8 @@ import pytest
 
 from service.config import Settings
 from service.core.errors import Code, RollcallError
+from service.core.events import Event, EventType
 from service.core.feed import LocalFeed
-from service.core.model import Event, EventType
 from service.store.choose import open_store
 from service.store.postgres.feed import PgFeed
 from service.store.postgres.store import PostgresStore

@@ -3,8 +3,8 @@
 
 from __future__ import annotations
 
-from service.core.model import ConferenceStatus, ParticipantStatus
 from service.core.ports.store import Store, WebhookCursor
+from service.core.statuses import ConferenceStatus, ParticipantStatus
 from tests.fakes.stores import AC, OTHER, add, conference, participant
 
 

@@ -9,8 +9,9 @@ import dataclasses
 from service.core import personal
 from service.core.actors import Actor, ActorKind
 from service.core.audit import AuditFilter, AuditRecord
-from service.core.model import Event, EventType, ParticipantStatus
+from service.core.events import Event, EventType
 from service.core.ports.store import Store
+from service.core.statuses import ParticipantStatus
 from tests.fakes.stores import AC, OTHER, Backend, add, conference, letter, participant
 
 KEY = "SK" + "c" * 32

@@ -9,16 +9,10 @@ import asyncio
 import dataclasses
 from collections.abc import Awaitable, Callable
 
-from service.core.model import (
-    CallStatus,
-    Conference,
-    ConferenceStatus,
-    Event,
-    EventType,
-    Participant,
-    ParticipantStatus,
-)
+from service.core.events import Event, EventType
 from service.core.ports.store import ParticipantFilter, Store, WebhookCursor
+from service.core.records import Conference, Participant
+from service.core.statuses import CallStatus, ConferenceStatus, ParticipantStatus
 from tests.fakes.stores import AC, Backend, add, conference, letter, participant
 from tests.poll import eventually
 

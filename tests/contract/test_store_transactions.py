@@ -8,8 +8,10 @@ import asyncio
 
 import pytest
 
-from service.core.model import Conference, ConferenceStatus, Event, EventType
+from service.core.events import Event, EventType
 from service.core.ports.store import ParticipantFilter, Store
+from service.core.records import Conference
+from service.core.statuses import ConferenceStatus
 from tests.fakes.stores import AC, add, conference, participant
 
 

@@ -23,7 +23,6 @@ from service.carriers.twilio.config import TwilioOptions, UpstreamAccount
 from service.carriers.twilio.ingest import callback_urls
 from service.clock import ManualClock
 from service.core.errors import CALL_GONE, Code, RollcallError
-from service.core.model import CallStatus
 from service.core.ports.carrier import (
     CallTarget,
     ConferenceEvent,
@@ -34,6 +33,7 @@ from service.core.ports.carrier import (
     Placed,
     Update,
 )
+from service.core.statuses import CallStatus
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, Harness, make_settings, serving
 from tests.e2e.helpers import expect_error, fetch
 from tests.fakes.twilio_harness import Received, ingest_server

@@ -6,7 +6,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from service.core.model import CallStatus, Participant, ParticipantStatus
+from service.core.records import Participant
+from service.core.statuses import CallStatus, ParticipantStatus
 
 ACCOUNT = "AC" + "a" * 32
 CONFERENCE = "CF" + "b" * 32

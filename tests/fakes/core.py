@@ -19,8 +19,8 @@ from service.carriers.simulated.adapter import SimulatedCarrier
 from service.clock import Clock, ManualClock
 from service.core import assemble
 from service.core.commands import ConferenceRef, CreateCommand
+from service.core.events import Event
 from service.core.feed import LocalFeed
-from service.core.model import Event
 from service.core.ports.carrier import Carrier, Report
 from service.core.ports.store import Store
 from service.store.memory.store import MemoryStore

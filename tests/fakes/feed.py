@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from service.core.model import Event
+from service.core.events import Event
 
 
 class OnCommit:

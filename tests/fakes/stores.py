@@ -19,18 +19,11 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-from service.core.model import (
-    CallStatus,
-    Conference,
-    ConferenceStatus,
-    Event,
-    EventType,
-    Participant,
-    ParticipantStatus,
-    new_sid,
-)
+from service.core.events import Event, EventType
 from service.core.ports.dead_letters import DeadLetter, DeadLetterStore
 from service.core.ports.store import Store
+from service.core.records import Conference, Participant, new_sid
+from service.core.statuses import CallStatus, ConferenceStatus, ParticipantStatus
 from service.store.memory.dead_letters import MemoryDeadLetters
 from service.store.memory.store import MemoryStore
 from service.store.memory.tables import MemoryDatabase

@@ -21,7 +21,7 @@ from service.carriers.twilio.ingest import callback_urls
 from service.clock import ManualClock
 from service.core.commands import ConferenceRef, CreateCommand
 from service.core.conferences import Conferences
-from service.core.model import Event
+from service.core.events import Event
 from service.core.ports.carrier import Report
 from service.store.memory.store import MemoryStore
 from tests.fakes.carrier import FakeCarrier, running

@@ -12,7 +12,7 @@ import pytest
 
 from service.carriers.simulated.adapter import SimulatedCarrier
 from service.clock import ManualClock
-from service.core.model import EventType
+from service.core.events import EventType
 from tests.fakes.core import TestCore, simulated_core
 
 

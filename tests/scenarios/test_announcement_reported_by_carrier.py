@@ -8,7 +8,7 @@ import pytest
 
 from service.carriers.simulated.adapter import SimulatedCarrier
 from service.core.commands import ConferenceRef, UpdateCommand
-from service.core.model import EventType
+from service.core.events import EventType
 from tests.fakes.core import AC, command, simulated_core
 
 

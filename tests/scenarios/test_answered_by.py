@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from service.carriers.twilio.ingest import CALL_STATUS_PATH
 from service.core.commands import ConferenceRef
-from service.core.model import EventType, Participant, ParticipantStatus
+from service.core.events import EventType
+from service.core.records import Participant
+from service.core.statuses import ParticipantStatus
 from tests.fakes.carrier_state import rfc2822
 from tests.fakes.twilio_core import CoreRig, core_on_twilio
 from tests.fakes.twilio_harness import UPSTREAM, post

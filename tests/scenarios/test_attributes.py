@@ -8,7 +8,7 @@ import pytest
 
 from service.core.commands import ConferenceRef, UpdateCommand
 from service.core.errors import RollcallError
-from service.core.model import EventType
+from service.core.events import EventType
 from tests.fakes.twilio_core import core_on_twilio
 
 SECRET = "attribute-value-the-carrier-must-not-see"

@@ -8,7 +8,8 @@ from __future__ import annotations
 from service.carriers.simulated.adapter import SimulatedCarrier
 from service.core.bulk import BulkCommand
 from service.core.commands import ConferenceRef
-from service.core.model import EventType, Role
+from service.core.events import EventType
+from service.core.statuses import Role
 from tests.fakes.core import AC, command, simulated_core
 from tests.fakes.twilio_core import core_on_twilio
 from tests.fakes.twilio_harness import ACCOUNT

@@ -15,8 +15,9 @@ from service.carriers.twilio import errors
 from service.clock import ManualClock
 from service.core.commands import ConferenceRef, UpdateCommand
 from service.core.errors import RollcallError
-from service.core.model import Event, EventType, ParticipantStatus
+from service.core.events import Event, EventType
 from service.core.ports.carrier import Effect, Kick, PlaceCall, Placed, Update
+from service.core.statuses import ParticipantStatus
 from tests.fakes.core import AC, command, simulated_core
 from tests.fakes.core import TestCore as Participants
 

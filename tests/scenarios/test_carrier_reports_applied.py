@@ -10,12 +10,13 @@ from collections.abc import Sequence
 from service.carriers.simulated.adapter import SimulatedCarrier
 from service.clock import ManualClock
 from service.core.commands import ConferenceRef
-from service.core.model import CallStatus, Event, EventType, ParticipantStatus
+from service.core.events import Event, EventType
 from service.core.ports.carrier import (
     CallReport,
     ConferenceEvent,
     ConferenceReport,
 )
+from service.core.statuses import CallStatus, ParticipantStatus
 from tests.fakes.core import AC, command, simulated_core
 from tests.fakes.core import TestCore as Participants
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 from service.carriers.simulated.adapter import SimulatedCarrier
 from service.core.clocks import live
 from service.core.commands import ConferenceRef, UpdateCommand
-from service.core.model import CallStatus, ParticipantStatus
 from service.core.ports.carrier import CallReport, ConferenceEvent, ConferenceReport
+from service.core.statuses import CallStatus, ParticipantStatus
 from tests.fakes.core import AC, command, simulated_core
 
 

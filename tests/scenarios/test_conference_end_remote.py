@@ -15,7 +15,7 @@ from service.carriers.simulated.adapter import SimulatedCarrier
 from service.clock import ManualClock
 from service.core.commands import ConferenceRef
 from service.core.conferences import ConferenceUpdate
-from service.core.model import EndReason, Event, EventType, LeaveReason
+from service.core.events import Event, EventType
 from service.core.ports.carrier import (
     AnnounceConference,
     ConferenceEvent,
@@ -24,6 +24,7 @@ from service.core.ports.carrier import (
     Effect,
     EndConference,
 )
+from service.core.statuses import EndReason, LeaveReason
 from tests.fakes.core import AC, command, simulated_core
 from tests.fakes.core import TestCore as Participants
 

@@ -10,15 +10,15 @@ from service.carriers.simulated.adapter import SimulatedCarrier
 from service.clock import ManualClock
 from service.core import errors
 from service.core.commands import ConferenceRef, UpdateCommand
-from service.core.model import (
+from service.core.events import EventType
+from service.core.ports.carrier import Report
+from service.core.statuses import (
     CallStatus,
     ConferenceStatus,
     EndReason,
-    EventType,
     LeaveReason,
     ParticipantStatus,
 )
-from service.core.ports.carrier import Report
 from service.store.memory.store import MemoryStore
 from tests.fakes.core import AC, command
 from tests.fakes.core import TestCore as Participants

@@ -23,14 +23,9 @@ from service.core import rules
 from service.core.changes import Changes
 from service.core.commands import ConferenceRef
 from service.core.conferences import ConferenceUpdate
-from service.core.model import (
-    ConferenceStatus,
-    EndReason,
-    EventType,
-    LeaveReason,
-    ParticipantStatus,
-)
+from service.core.events import EventType
 from service.core.ports.carrier import ConferenceEvent, ConferenceReport
+from service.core.statuses import ConferenceStatus, EndReason, LeaveReason, ParticipantStatus
 from tests.fakes.core import AC, command
 from tests.fakes.core import TestCore as Participants
 

@@ -14,8 +14,9 @@ from service.carriers.simulated.adapter import SimulatedCarrier
 from service.clock import ManualClock
 from service.core import actors
 from service.core.commands import ConferenceRef
-from service.core.model import CallStatus, Event, EventType, LeaveReason, ParticipantStatus
+from service.core.events import Event, EventType
 from service.core.ports.carrier import CallReport
+from service.core.statuses import CallStatus, LeaveReason, ParticipantStatus
 from service.store.sqlite.store import SqliteStore
 from tests.fakes.core import AC, TestCore, command, sink_to
 

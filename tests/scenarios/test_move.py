@@ -10,14 +10,9 @@ from service.carriers.simulated.adapter import SimulatedCarrier
 from service.core.commands import ConferenceRef
 from service.core.conferences import ConferenceUpdate
 from service.core.errors import RollcallError
-from service.core.model import (
-    ConferenceStatus,
-    EndReason,
-    EventType,
-    ParticipantStatus,
-    Role,
-)
+from service.core.events import EventType
 from service.core.move import MoveCommand
+from service.core.statuses import ConferenceStatus, EndReason, ParticipantStatus, Role
 from tests.fakes.core import AC, Core, command, simulated_core
 
 

@@ -16,7 +16,6 @@ from service.carriers.simulated.adapter import SimulatedCarrier
 from service.core import errors
 from service.core.commands import ConferenceRef
 from service.core.errors import RollcallError
-from service.core.model import ConferenceStatus, EndReason, ParticipantStatus
 from service.core.move import MoveCommand
 from service.core.ports.carrier import (
     ConferenceEvent,
@@ -24,6 +23,7 @@ from service.core.ports.carrier import (
     Effect,
     MoveCall,
 )
+from service.core.statuses import ConferenceStatus, EndReason, ParticipantStatus
 from tests.fakes.core import AC, command, simulated_core
 from tests.fakes.core import TestCore as Participants
 

@@ -24,7 +24,6 @@ from service.carriers.simulated.adapter import SimulatedCarrier
 from service.clock import ManualClock
 from service.core import errors
 from service.core.errors import Code, RollcallError
-from service.core.model import CallStatus, new_sid
 from service.core.ports.carrier import (
     CallReport,
     Effect,
@@ -35,6 +34,8 @@ from service.core.ports.carrier import (
     Report,
 )
 from service.core.ports.store import Placement
+from service.core.records import new_sid
+from service.core.statuses import CallStatus
 from service.store.memory.store import MemoryStore
 from service.store.memory.tables import MemoryDatabase
 from tests.fakes.core import TestCore as Participants

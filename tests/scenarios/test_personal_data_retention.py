@@ -9,7 +9,7 @@ from service.carriers.simulated.adapter import SimulatedCarrier
 from service.core import actors
 from service.core.audit import AuditFilter
 from service.core.commands import ConferenceRef
-from service.core.model import EventType
+from service.core.events import EventType
 from service.core.privacy import PersonalRetention
 from tests.fakes.core import AC, command, simulated_core
 

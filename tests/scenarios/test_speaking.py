@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from service.carriers.simulated.adapter import SimulatedCarrier
 from service.core.commands import ConferenceRef
-from service.core.model import EventType
+from service.core.events import EventType
 from tests.fakes.core import AC, command, simulated_core
 
 

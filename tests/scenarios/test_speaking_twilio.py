@@ -7,7 +7,8 @@ from __future__ import annotations
 from service.carriers.twilio.ingest import CONFERENCE_STATUS_PATH
 from service.clock import ManualClock
 from service.core.commands import ConferenceRef
-from service.core.model import EventType, Participant
+from service.core.events import EventType
+from service.core.records import Participant
 from tests.fakes.carrier_state import rfc2822
 from tests.fakes.twilio_core import CoreRig, core_on_twilio
 from tests.fakes.twilio_harness import UPSTREAM, post

@@ -17,15 +17,10 @@ import pytest
 from service.carriers.simulated.adapter import SimulatedCarrier
 from service.core.commands import ConferenceRef, UpdateCommand
 from service.core.errors import CALL_GONE, RollcallError
+from service.core.events import Event
 from service.core.lost_calls import QuietCalls
-from service.core.model import (
-    CallStatus,
-    Event,
-    LeaveReason,
-    Participant,
-    ParticipantStatus,
-    StatusCallback,
-)
+from service.core.records import Participant, StatusCallback
+from service.core.statuses import CallStatus, LeaveReason, ParticipantStatus
 from service.webhooks import documented
 from service.webhooks.params import callbacks_for
 from tests.fakes.carrier_state import Call

@@ -18,14 +18,9 @@ from service.carriers.twilio.ingest import CONFERENCE_STATUS_PATH
 from service.core.commands import ConferenceRef
 from service.core.conferences import ConferenceUpdate
 from service.core.errors import RollcallError
-from service.core.model import (
-    ConferenceStatus,
-    EndReason,
-    EventType,
-    LeaveReason,
-    Participant,
-    ParticipantStatus,
-)
+from service.core.events import EventType
+from service.core.records import Participant
+from service.core.statuses import ConferenceStatus, EndReason, LeaveReason, ParticipantStatus
 from tests.fakes.carrier_state import rfc2822
 from tests.fakes.twilio_core import OTHER, OTHER_TOKEN, OTHER_UPSTREAM, CoreRig, core_on_twilio
 from tests.fakes.twilio_harness import ACCOUNT, UPSTREAM, post

@@ -20,8 +20,10 @@ import pytest
 
 from service.core.commands import ConferenceRef, UpdateCommand
 from service.core.errors import RollcallError
-from service.core.model import EventType, Participant, ParticipantStatus, Role
+from service.core.events import EventType
 from service.core.move import MoveCommand
+from service.core.records import Participant
+from service.core.statuses import ParticipantStatus, Role
 from tests.fakes.twilio_core import CoreRig, core_on_twilio
 from tests.fakes.twilio_harness import ACCOUNT, UPSTREAM
 

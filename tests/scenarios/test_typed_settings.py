@@ -16,7 +16,7 @@ from clients.words import twilio_settings
 from rollcall.v1 import enums_pb2
 from rollcall.v1 import participant_service_pb2 as pb
 from service.core.commands import ConferenceRef
-from service.core.model import Conference, Participant, StatusCallback
+from service.core.records import Conference, Participant, StatusCallback
 from service.gateway.forms import ENUM_WORDS
 from service.rpc.create_request import create_command
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from service.alerting import parse_defaults
-from service.core.model import AlertRules
+from service.core.records import AlertRules
 
 
 def test_defaults_per_account_and_for_every_account() -> None:

@@ -34,7 +34,6 @@ from service.carriers.simulated.calls import CallRequest, Outcome, SimulatedCall
 from service.carriers.simulated.mixer import Mixer
 from service.clock import Clock
 from service.core import errors
-from service.core.model import CallStatus, new_sid
 from service.core.ports.carrier import (
     AnnounceConference,
     CallReport,
@@ -50,6 +49,8 @@ from service.core.ports.carrier import (
     ReportSink,
     Update,
 )
+from service.core.records import new_sid
+from service.core.statuses import CallStatus
 
 
 @dataclasses.dataclass

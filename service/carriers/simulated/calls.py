@@ -33,7 +33,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 from service.clock import Clock, Timer
 from service.core import errors
-from service.core.model import CallStatus
+from service.core.statuses import CallStatus
 
 logger = logging.getLogger("rollcall.carrier.simulated")
 

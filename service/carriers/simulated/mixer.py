@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import dataclasses
 
-from service.core.model import Role
 from service.core.ports.carrier import (
     Coach,
     MoveCall,
@@ -28,6 +27,7 @@ from service.core.ports.carrier import (
     SetRole,
 )
 from service.core.ports.carrier import Hold as HoldChange
+from service.core.statuses import Role
 
 
 @dataclasses.dataclass

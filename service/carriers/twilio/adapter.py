@@ -30,7 +30,6 @@ from service.carriers.twilio.pacing import Pacer, Sleep, clock_sleep
 from service.clock import Clock
 from service.core import errors as core_errors
 from service.core.errors import RollcallError
-from service.core.model import CallStatus, ConferenceStatus
 from service.core.ports.carrier import (
     AnnounceConference,
     CallReport,
@@ -45,6 +44,7 @@ from service.core.ports.carrier import (
     Placed,
     Update,
 )
+from service.core.statuses import CallStatus, ConferenceStatus
 
 log = logging.getLogger("rollcall.carrier")
 

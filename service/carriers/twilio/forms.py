@@ -22,7 +22,6 @@ from xml.etree import ElementTree
 
 from clients.words import enum_words
 from rollcall.v1 import enums_pb2
-from service.core.model import CallStatus, ParticipantStatus, Role
 from service.core.ports.carrier import (
     Announce,
     BeepOnExit,
@@ -37,6 +36,7 @@ from service.core.ports.carrier import (
     SetRole,
     Wait,
 )
+from service.core.statuses import CallStatus, ParticipantStatus, Role
 
 CALL_EVENTS = tuple(enum_words(enums_pb2.CallEvent.DESCRIPTOR))
 # Every conference event, `speaker` included (speech reports: service.core.speech).

@@ -4,7 +4,7 @@ Rule 1: pure functions of the posted form, no I/O.
 Rule 2: a form that is not a callback Rollcall understands raises Malformed
 naming the field, never echoing a value.
 Rule 3: every accepted form yields exactly one report in the carrier's own
-words (service.core.model.CallStatus, ConferenceEvent), SequenceNumber
+words (service.core.statuses.CallStatus, ConferenceEvent), SequenceNumber
 included, so the core orders by it.
 """
 
@@ -15,13 +15,13 @@ import string
 from collections.abc import Mapping
 
 from service.carriers.twilio.forms import conference_of
-from service.core.model import CallStatus
 from service.core.ports.carrier import (
     CallReport,
     ConferenceEvent,
     ConferenceReport,
     Report,
 )
+from service.core.statuses import CallStatus
 
 IDEMPOTENCY_HEADER = "I-Twilio-Idempotency-Token"
 SIGNATURE_HEADER = "X-Twilio-Signature"

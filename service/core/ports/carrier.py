@@ -12,7 +12,7 @@ Rule 3: every effect is carried out before apply() returns, or it raises the sam
         left the conference (an Update, or a Kick that must_exist) raises
         errors.call_gone().
 Rule 4: reports carry the carrier's own ordering (SequenceNumber) and words
-        (Twilio's call statuses, service.core.model.CallStatus, and conference
+        (Twilio's call statuses, service.core.statuses.CallStatus, and conference
         events), never Rollcall's.
 Rule 5: an adapter never touches the store.
 Rule 6: what a call did while it was placed (dialing began, it rang: dialing
@@ -29,7 +29,7 @@ import enum
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, Protocol
 
-from service.core.model import CallStatus, Role
+from service.core.statuses import CallStatus, Role
 
 # -- placing a call -----------------------------------------------------------
 

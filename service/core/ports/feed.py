@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from typing import Protocol
 
-from service.core.model import Event
+from service.core.events import Event
 
 
 class FeedSubscriber(Protocol):

@@ -27,8 +27,10 @@ from collections.abc import Collection, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Protocol
 
-from service.core.model import Conference, ConferenceStatus, Event, Participant
+from service.core.events import Event
 from service.core.ports.privacy import PrivacyReads, PrivacyWrites
+from service.core.records import Conference, Participant
+from service.core.statuses import ConferenceStatus
 
 
 @dataclasses.dataclass(frozen=True)

@@ -9,7 +9,7 @@ Rule 3: answers match the SQL stores' queries: a label names the active
 
 from __future__ import annotations
 
-from service.core.model import Conference, Participant
+from service.core.records import Conference, Participant
 from service.store.memory.tables import ConferenceRow, ParticipantRow, Tables
 from service.store.rows import is_call_sid
 

@@ -16,7 +16,7 @@ import dataclasses
 from collections.abc import AsyncIterator, Collection
 
 from service.core.audit import AuditFilter, AuditRecord
-from service.core.model import Conference, Event, Participant
+from service.core.events import Event
 from service.core.personal import NumberHolder
 from service.core.ports.store import (
     ConferenceFilter,
@@ -26,6 +26,7 @@ from service.core.ports.store import (
     ParticipantFilter,
     WebhookCursor,
 )
+from service.core.records import Conference, Participant
 from service.store.memory import numbers, pages, queries
 from service.store.memory import retention as memory_retention
 from service.store.memory.tables import MemoryDatabase, Tables

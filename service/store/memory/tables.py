@@ -20,9 +20,11 @@ from typing import Any
 import orjson
 
 from service.core.audit import AuditRecord
-from service.core.model import Conference, ConferenceStatus, Event, Participant
+from service.core.events import Event
 from service.core.ports.dead_letters import DeadLetter
 from service.core.ports.store import Placement, WebhookCursor
+from service.core.records import Conference, Participant
+from service.core.statuses import ConferenceStatus
 from service.store.rows import dumps, participant_from_row
 
 

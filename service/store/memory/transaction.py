@@ -16,7 +16,8 @@ import dataclasses
 from collections.abc import Sequence
 
 from service.core.audit import AuditRecord
-from service.core.model import Conference, Event, Participant
+from service.core.events import Event
+from service.core.records import Conference, Participant
 from service.store.memory import numbers, queries
 from service.store.memory.carrier import CarrierRows
 from service.store.memory.tables import (

@@ -18,8 +18,8 @@ from typing import Any
 import asyncpg
 import orjson
 
-from service.core.model import Conference, Participant
 from service.core.ports.store import ConferenceFilter, ConferencePage, Floor, FloorConference
+from service.core.records import Conference, Participant
 from service.store.rows import participant_from_row
 
 _NEWEST = 2**63 - 1

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from service.core.events import Event
 from service.core.feed import LocalFeed
-from service.core.model import Event
 from service.core.ports.feed import FeedSubscriber
 from service.store.postgres.notify import Listener
 from service.store.postgres.store import PostgresStore

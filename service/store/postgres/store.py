@@ -30,7 +30,7 @@ import asyncpg
 import orjson
 
 from service import tracing
-from service.core.model import Conference, Event, Participant
+from service.core.events import Event
 from service.core.ports.store import (
     ConferenceFilter,
     ConferencePage,
@@ -38,6 +38,7 @@ from service.core.ports.store import (
     Page,
     ParticipantFilter,
 )
+from service.core.records import Conference, Participant
 from service.store import participant_pages
 from service.store.postgres import conferences as pg_conferences
 from service.store.postgres import retention as pg_retention

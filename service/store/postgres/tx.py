@@ -23,7 +23,8 @@ import asyncpg
 import orjson
 
 from service.core.audit import AuditRecord
-from service.core.model import Conference, Event, Participant
+from service.core.events import Event
+from service.core.records import Conference, Participant
 from service.store.audit_rows import INSERT_COLUMNS, audit_values
 from service.store.postgres.carrier import PgCarrierRows
 from service.store.postgres.held import HeldWrites, values

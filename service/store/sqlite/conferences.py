@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from service.core.model import Conference, Participant
 from service.core.ports.store import ConferenceFilter, ConferencePage, Floor, FloorConference
+from service.core.records import Conference, Participant
 from service.store.rows import participant_from_row
 
 if TYPE_CHECKING:

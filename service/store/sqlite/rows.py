@@ -16,7 +16,8 @@ import aiosqlite
 import orjson
 
 from service.core.audit import AuditRecord
-from service.core.model import Conference, Event, Participant
+from service.core.events import Event
+from service.core.records import Conference, Participant
 from service.store.audit_rows import INSERT_COLUMNS, audit_values
 from service.store.row_cache import RowCache
 from service.store.rows import (

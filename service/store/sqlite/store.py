@@ -35,7 +35,7 @@ import aiosqlite
 import orjson
 
 from service import tracing
-from service.core.model import Conference, Event, Participant
+from service.core.events import Event
 from service.core.ports.store import (
     ConferenceFilter,
     ConferencePage,
@@ -44,6 +44,7 @@ from service.core.ports.store import (
     ParticipantFilter,
     WebhookCursor,
 )
+from service.core.records import Conference, Participant
 from service.store import participant_pages
 from service.store.row_cache import RowCache
 from service.store.rows import PARTICIPANT_COLUMNS, participant_from_row

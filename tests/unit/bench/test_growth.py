@@ -7,7 +7,7 @@ import sqlite3
 from pathlib import Path
 
 from bench import growth
-from service.core.model import ParticipantStatus
+from service.core.statuses import ParticipantStatus
 from service.store.sqlite.store import SqliteStore
 
 

@@ -3,15 +3,8 @@
 from __future__ import annotations
 
 from service.core import alerts, presence
-from service.core.model import (
-    AlertKind,
-    AlertRules,
-    CallStatus,
-    Conference,
-    ConferenceStatus,
-    Participant,
-    ParticipantStatus,
-)
+from service.core.records import AlertKind, AlertRules, Conference, Participant
+from service.core.statuses import CallStatus, ConferenceStatus, ParticipantStatus
 
 
 def conference(rules: AlertRules | None) -> Conference:

@@ -5,16 +5,10 @@ from __future__ import annotations
 import dataclasses
 
 from service.core.carrier_reports import Observed, end_reason, is_stale, leave_reason, observe
-from service.core.model import (
-    CallStatus,
-    EndReason,
-    EventType,
-    LeaveReason,
-    Participant,
-    ParticipantStatus,
-    Role,
-)
+from service.core.events import EventType
 from service.core.ports.carrier import ConferenceEvent, ConferenceReport
+from service.core.records import Participant
+from service.core.statuses import CallStatus, EndReason, LeaveReason, ParticipantStatus, Role
 
 CALL = "CA" + "1" * 32
 

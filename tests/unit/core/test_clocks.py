@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from service.core import clocks
-from service.core.model import CallStatus, Participant, ParticipantStatus
+from service.core.records import Participant
+from service.core.statuses import CallStatus, ParticipantStatus
 
 
 def participant() -> Participant:

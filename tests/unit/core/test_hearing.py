@@ -5,7 +5,8 @@ from __future__ import annotations
 import dataclasses
 
 from service.core.hearing import heard_by, hearing
-from service.core.model import CallStatus, Participant, ParticipantStatus, Role
+from service.core.records import Participant
+from service.core.statuses import CallStatus, ParticipantStatus, Role
 
 A, B, C, S = ("CA" + ch * 32 for ch in "abcd")
 

@@ -6,7 +6,7 @@ import pytest
 
 from service.core import roles
 from service.core.errors import Code, RollcallError
-from service.core.model import Role
+from service.core.statuses import Role
 
 A, B = "CA" + "a" * 32, "CA" + "b" * 32
 

@@ -8,14 +8,13 @@ from typing import Any
 
 from service.core import rules
 from service.core.changes import Changes
-from service.core.model import (
+from service.core.events import EventType
+from service.core.records import Conference, Participant
+from service.core.statuses import (
     CallStatus,
-    Conference,
     ConferenceStatus,
     EndReason,
-    EventType,
     LeaveReason,
-    Participant,
     ParticipantStatus,
 )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from rollcall.v1 import participant_service_pb2 as pb
 from service.core.commands import ConferenceRef
-from service.core.model import Role
+from service.core.statuses import Role
 from service.rpc.create_request import create_command
 
 AC = "AC" + "a" * 32

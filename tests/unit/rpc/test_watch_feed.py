@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from service.core.model import Conference, ConferenceStatus, Event, EventType
+from service.core.events import Event, EventType
+from service.core.records import Conference
+from service.core.statuses import ConferenceStatus
 from service.rpc.watch_feed import Feed
 
 AC = "AC" + "a" * 32

@@ -12,8 +12,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from service.core.model import Conference, ConferenceStatus, Participant
 from service.core.ports.store import ParticipantFilter
+from service.core.records import Conference, Participant
+from service.core.statuses import ConferenceStatus
 from service.store.row_cache import RowCache
 from service.store.sqlite.store import SqliteStore
 from tests.fakes.connected import ACCOUNT, CONFERENCE, participant

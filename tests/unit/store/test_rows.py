@@ -6,14 +6,9 @@ import dataclasses
 
 import orjson
 
-from service.core.model import (
-    Conference,
-    ConferenceStatus,
-    Event,
-    EventType,
-    Participant,
-    StatusCallback,
-)
+from service.core.events import Event, EventType
+from service.core.records import Conference, Participant, StatusCallback
+from service.core.statuses import ConferenceStatus
 from service.store.rows import dumps
 from tests.fakes.connected import ACCOUNT, CONFERENCE, participant
 

@@ -10,19 +10,14 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 from twilio.request_validator import RequestValidator
 
-from service.core.model import (
+from service.core.events import Event, EventType
+from service.core.records import Conference, Participant, StatusCallback, event_words, method_word
+from service.core.statuses import (
     CallStatus,
-    Conference,
     ConferenceStatus,
     EndReason,
-    Event,
-    EventType,
     LeaveReason,
-    Participant,
     ParticipantStatus,
-    StatusCallback,
-    event_words,
-    method_word,
 )
 from service.webhooks import params as P
 from service.webhooks.sender import prepare

@@ -7,17 +7,9 @@ import dataclasses
 
 import pytest
 
-from service.core.model import (
-    CallStatus,
-    Conference,
-    ConferenceStatus,
-    Event,
-    EventType,
-    Participant,
-    ParticipantStatus,
-    StatusCallback,
-    event_words,
-)
+from service.core.events import Event, EventType
+from service.core.records import Conference, Participant, StatusCallback, event_words
+from service.core.statuses import CallStatus, ConferenceStatus, ParticipantStatus
 from service.webhooks import documented
 from service.webhooks import params as P
 

@@ -8,7 +8,6 @@ import pytest
 from service.carriers.simulated.adapter import SimulatedCarrier
 from service.clock import ManualClock
 from service.core.errors import RollcallError
-from service.core.model import CallStatus
 from service.core.ports.carrier import (
     CallReport,
     CallTarget,
@@ -17,6 +16,7 @@ from service.core.ports.carrier import (
     PlaceCall,
     Report,
 )
+from service.core.statuses import CallStatus
 
 ACCOUNT = "AC" + "c" * 32
 CONFERENCE = "CF" + "5" * 32

@@ -19,7 +19,7 @@ from service.carriers.simulated.calls import (
 )
 from service.clock import ManualClock
 from service.core.errors import RollcallError
-from service.core.model import CallStatus
+from service.core.statuses import CallStatus
 
 START = 1_700_000_000.0
 ACCOUNT = "AC" + "1" * 32

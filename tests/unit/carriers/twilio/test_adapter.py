@@ -23,7 +23,6 @@ from service.carriers.twilio.config import (
 from service.carriers.twilio.forms import conference_name, label_for
 from service.carriers.twilio.ingest import CALL_STATUS_PATH, CONFERENCE_STATUS_PATH, callback_urls
 from service.core.errors import Code, RollcallError
-from service.core.model import CallStatus
 from service.core.ports.carrier import (
     Announce,
     BeepOnExit,
@@ -42,6 +41,7 @@ from service.core.ports.carrier import (
     Update,
     Wait,
 )
+from service.core.statuses import CallStatus
 from service.metrics import REGISTRY
 from tests.fakes.twilio_harness import (
     ACCOUNT,

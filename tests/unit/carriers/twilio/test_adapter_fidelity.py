@@ -11,7 +11,6 @@ import itertools
 import pytest
 
 from service.core.errors import CALL_GONE, Code, RollcallError
-from service.core.model import CallStatus
 from service.core.ports.carrier import (
     CallTarget,
     EndConferenceOnExit,
@@ -23,6 +22,7 @@ from service.core.ports.carrier import (
     Placed,
     Update,
 )
+from service.core.statuses import CallStatus
 from tests.fakes.twilio_harness import ACCOUNT, TwilioRig, twilio_rig
 
 TO = "+15551230001"

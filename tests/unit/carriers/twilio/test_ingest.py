@@ -20,7 +20,6 @@ from service.carriers.twilio.parse import (
     parse_call_report,
     parse_conference_report,
 )
-from service.core.model import CallStatus
 from service.core.ports.carrier import (
     CallReport,
     CallTarget,
@@ -32,6 +31,7 @@ from service.core.ports.carrier import (
     Report,
     Update,
 )
+from service.core.statuses import CallStatus
 from service.metrics import REGISTRY
 from tests.fakes.twilio_harness import (
     ACCOUNT,

@@ -11,7 +11,7 @@ import asyncio
 
 import pytest
 
-from service.core.model import Event, EventType
+from service.core.events import Event, EventType
 from service.core.ports.dead_letters import DeadLetter
 from service.core.ports.store import ParticipantFilter
 from service.store.memory.dead_letters import MemoryDeadLetters

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from service.core.model import Event, EventType
+from service.core.events import Event, EventType
 from service.store.postgres.feed import _REMEMBERED, PgFeed
 from service.store.postgres.schema import PgOptions
 from service.store.postgres.store import PostgresStore

@@ -3,7 +3,7 @@ each commit, lookups that raced one dropped, within its bound."""
 
 from __future__ import annotations
 
-from service.core.model import Participant
+from service.core.records import Participant
 from service.store.sqlite.lookup_cache import LookupCache
 from tests.fakes.connected import ACCOUNT, CONFERENCE, participant
 

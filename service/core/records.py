@@ -1,13 +1,13 @@
-"""The domain's data: conferences, participants and events, as plain dataclasses.
+"""The conference and participant records, with their callback and alert settings.
 
-Rule 1: values use Twilio's own words (participant status `connected`, call
-status `no-answer`, end reason `last-participant-left`), so a stored row, an
-event and a Twilio-format callback never need a lookup table to agree; the
-faces map them to the API's enums by the same words (clients.words).
-Rule 2: the core knows no proto names; a row written before a field was
-typed is read by the words it holds (a stored proto enum name of a one-word
-enum, `HTTP_METHOD_GET`, reads as its last word).
-Rule 3: times are float seconds since the Unix epoch from the injected clock.
+Rule 1: plain dataclasses, in Twilio's words (service.core.statuses); the faces
+        map them to the API by word.
+Rule 2: a row written before a field was typed is read by the words it holds (a
+        stored proto enum name of a one-word enum, `HTTP_METHOD_GET`, reads as
+        its last word; settings kept in the bag are lifted out of it).
+Rule 3: to_dict is shallow on purpose (callers serialize it); from_dict reads any
+        row an older release wrote.
+Rule 4: times are float seconds since the Unix epoch from the injected clock.
 """
 
 from __future__ import annotations
@@ -17,137 +17,14 @@ import enum
 import secrets
 from typing import Any
 
-from service.core.actors import Actor
-
-
-class ParticipantStatus(enum.StrEnum):
-    QUEUED = "queued"
-    CONNECTING = "connecting"
-    RINGING = "ringing"
-    CONNECTED = "connected"
-    COMPLETE = "complete"
-    FAILED = "failed"
-
-    @property
-    def active(self) -> bool:
-        return self not in (ParticipantStatus.COMPLETE, ParticipantStatus.FAILED)
-
-
-class CallStatus(enum.StrEnum):
-    """Twilio's call statuses: a participant's call, a carrier's report, a simulated step.
-
-    A participant's call_status is never INITIATED (the API has no such word:
-    dialing shows as participant status `connecting`, call status `queued`).
-    """
-
-    QUEUED = "queued"
-    INITIATED = "initiated"
-    RINGING = "ringing"
-    IN_PROGRESS = "in-progress"
-    COMPLETED = "completed"
-    BUSY = "busy"
-    FAILED = "failed"
-    NO_ANSWER = "no-answer"
-    CANCELED = "canceled"
-
-    @property
-    def terminal(self) -> bool:
-        """The call is over (completed, or never answered and given up)."""
-        return self in _ENDED
-
-    @property
-    def dialing(self) -> bool:
-        """The call is placed and not answered yet (queued, initiated, ringing)."""
-        return self in _DIALING
-
-    def progress(self) -> CallStatus:
-        """The step the conference rules take for this status: QUEUED reads as
-        INITIATED (the carrier holds the call, so dialing has begun)."""
-        return CallStatus.INITIATED if self is CallStatus.QUEUED else self
-
-
-_ENDED = frozenset(
-    {
-        CallStatus.COMPLETED,
-        CallStatus.BUSY,
-        CallStatus.FAILED,
-        CallStatus.NO_ANSWER,
-        CallStatus.CANCELED,
-    }
+from service.core.statuses import (
+    CallStatus,
+    ConferenceStatus,
+    EndReason,
+    LeaveReason,
+    ParticipantStatus,
+    Role,
 )
-_DIALING = frozenset({CallStatus.QUEUED, CallStatus.INITIATED, CallStatus.RINGING})
-
-
-class LeaveReason(enum.StrEnum):
-    NONE = ""
-    CONFERENCE_ENDED_VIA_API = "conference_ended_via_api"
-    MODERATOR_ENDED_CONFERENCE = "moderator_ended_conference"
-    PARTICIPANT_UPDATED_VIA_API = "participant_updated_via_api"
-    PARTICIPANT_HUNG_UP = "participant_hung_up"
-    PARTICIPANT_ADD_FAILED = "participant_add_failed"
-
-
-class Role(enum.StrEnum):
-    """A participant's supervisor role (Rollcall's words; Twilio has only coaching).
-
-    none: an ordinary participant. monitor: hears everyone, heard by no one.
-    whisper: hears everyone, heard only by its whisper targets (Twilio's
-    Coaching with CallSidToCoach is a whisper to one target). barge: hears and
-    is heard by everyone.
-    """
-
-    NONE = "none"
-    MONITOR = "monitor"
-    WHISPER = "whisper"
-    BARGE = "barge"
-
-
-class ConferenceStatus(enum.StrEnum):
-    INIT = "init"
-    IN_PROGRESS = "in-progress"
-    COMPLETED = "completed"
-
-
-class EndReason(enum.StrEnum):
-    NONE = ""
-    CONFERENCE_ENDED_VIA_API = "conference-ended-via-api"
-    LAST_PARTICIPANT_KICKED = "last-participant-kicked"
-    LAST_PARTICIPANT_LEFT = "last-participant-left"
-    EOE_KICKED = "participant-with-end-conference-on-exit-kicked"
-    EOE_LEFT = "participant-with-end-conference-on-exit-left"
-
-
-class EventType(enum.StrEnum):
-    PARTICIPANT_JOINED = "participant-join"
-    PARTICIPANT_LEFT = "participant-leave"
-    PARTICIPANT_MUTED = "participant-mute"
-    PARTICIPANT_UNMUTED = "participant-unmute"
-    PARTICIPANT_HELD = "participant-hold"
-    PARTICIPANT_UNHELD = "participant-unhold"
-    PARTICIPANT_MODIFIED = "participant-modify"
-    CALL_STATUS_CHANGED = "call-status-changed"
-    ANNOUNCEMENT_ENDED = "announcement-end"
-    ANNOUNCEMENT_FAILED = "announcement-fail"
-    CONFERENCE_STARTED = "conference-start"
-    CONFERENCE_ENDED = "conference-end"
-    # Rollcall's own: the participant's supervisor role (or its whisper
-    # targets) changed; one event carries the whole change, muted and
-    # coaching included.
-    PARTICIPANT_ROLE_CHANGED = "participant-role"
-    # Rollcall's own: the participant moved to another conference (out: in
-    # the conference it left; in: in the one it joined); the two events of
-    # one move share its Move.
-    PARTICIPANT_MOVED_OUT = "participant-moved-out"
-    PARTICIPANT_MOVED_IN = "participant-moved-in"
-    # Rollcall's own (issue 24): the carrier's speech reports, coalesced, and
-    # the answering-machine result once known.
-    PARTICIPANT_SPEAKING = "participant-speaking"
-    PARTICIPANT_ANSWERED_BY = "participant-answered-by"
-    # An alert of the conference's timers (service.core.alerts).
-    CONFERENCE_ALERT = "conference-alert"
-    # Personal fields were redacted (erased, or past their retention).
-    PARTICIPANT_REDACTED = "participant-redacted"
-
 
 _FIELD_NAMES: dict[type, tuple[str, ...]] = {}
 
@@ -452,63 +329,3 @@ class Participant:
         if values.get("attributes"):
             values["attributes"] = dict(values["attributes"])
         return cls(**values)
-
-
-@dataclasses.dataclass(frozen=True)
-class Move:
-    """One move of a participant: its id, and the conferences it left and joined."""
-
-    id: str
-    from_conference: str
-    to_conference: str
-
-
-@dataclasses.dataclass(frozen=True)
-class Event:
-    """One change to a conference, with the state after it."""
-
-    conference_sid: str
-    account_sid: str
-    revision: int
-    time: float
-    type: EventType
-    conference: Conference
-    participant: Participant | None = None
-    # Who caused it (None: an event recorded before actors were).
-    actor: Actor | None = None
-    # A CONFERENCE_ALERT's alert.
-    alert: Alert | None = None
-    move: Move | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        data: dict[str, Any] = {
-            "conference_sid": self.conference_sid,
-            "account_sid": self.account_sid,
-            "revision": self.revision,
-            "time": self.time,
-            "type": self.type.value,
-            "conference": self.conference.to_dict(),
-            "participant": None if self.participant is None else self.participant.to_dict(),
-            "actor": None if self.actor is None else self.actor.to_dict(),
-            "alert": None if self.alert is None else self.alert.to_dict(),
-            "move": None if self.move is None else dataclasses.asdict(self.move),
-        }
-        return data
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Event:
-        participant = data.get("participant")
-        actor = data.get("actor")
-        move = data.get("move")
-        return cls(
-            conference_sid=data["conference_sid"],
-            account_sid=data["account_sid"],
-            revision=data["revision"],
-            time=data["time"],
-            type=EventType(data["type"]),
-            conference=Conference.from_dict(data["conference"]),
-            participant=None if participant is None else Participant.from_dict(participant),
-            actor=None if actor is None else Actor.from_dict(actor),
-            alert=Alert.from_dict(data["alert"]) if data.get("alert") else None,
-            move=None if move is None else Move(**move),
-        )

@@ -1,9 +1,10 @@
 """The domain's enums and the API's enums spell every value with the same Twilio word.
 
-The core imports no proto, so its enums (service.core.model) carry their own
-Twilio words; clients.words derives the API's from the proto enums. The faces
-map one onto the other by word (service.rpc.messages.by_word), so the two
-word lists must be the same, value for value.
+The core imports no proto, so its enums (service.core.statuses, and EventType
+and AlertKind beside the records they type) carry their own Twilio words;
+clients.words derives the API's from the proto enums. The faces map one onto
+the other by word (service.rpc.messages.by_word), so the two word lists must be
+the same, value for value.
 """
 
 from __future__ import annotations
@@ -16,12 +17,12 @@ from google.protobuf.descriptor import EnumDescriptor
 from clients.words import enum_words
 from rollcall.v1 import participant_pb2 as ppb
 from rollcall.v1 import participant_service_pb2 as pb
-from service.core.model import (
-    AlertKind,
+from service.core.events import EventType
+from service.core.records import AlertKind
+from service.core.statuses import (
     CallStatus,
     ConferenceStatus,
     EndReason,
-    EventType,
     LeaveReason,
     ParticipantStatus,
 )
