@@ -27,8 +27,9 @@ from service.core.records import Participant
 from service.rpc import messages
 from service.rpc.account_cursor import Position, fingerprint
 from service.rpc.account_feed import AccountFeed, Discovery, Recent
-from service.rpc.watch import WatchHub, wants_type
+from service.rpc.watch import WatchHub
 from service.rpc.watch_feed import Feed
+from service.rpc.watch_filter import wants_type
 
 
 class Watches(Protocol):

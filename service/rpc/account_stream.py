@@ -33,7 +33,8 @@ from service.rpc import messages, metrics
 from service.rpc.account_cursor import CursorSeal, Position, varint
 from service.rpc.account_feed import AccountFeed, Discovery, Recent
 from service.rpc.account_follow import Following, Track
-from service.rpc.watch import RESUME_ELSEWHERE, Beat, WatchHub
+from service.rpc.watch import RESUME_ELSEWHERE, WatchHub
+from service.rpc.watch_beat import Beat
 
 _BATCH = 500
 # The snapshot's store read may hold this many times the limit (conferences

@@ -14,7 +14,8 @@ Rule 6: a stream that has sent nothing for the progress interval sends a
         marker, also while busy passing nothing through its filters; the
         interval is announced in each stream's initial metadata
         (PROGRESS_INTERVAL_KEY, in milliseconds), so a client can tell a quiet
-        stream from a dead one.
+        stream from a dead one (the timer: rpc.watch_beat; the filters:
+        rpc.watch_filter).
 Rule 7: the account watches (rpc.watch_account) share the hub's feeds, its
         count of an account's watchers, and every commit it hears.
 """
@@ -24,21 +25,22 @@ from __future__ import annotations
 import asyncio
 import collections
 import logging
-from collections.abc import AsyncIterator, Collection, Sequence
+from collections.abc import AsyncIterator, Sequence
 from typing import Protocol
 
 from rollcall.v1 import participant_service_pb2 as pb
-from service.clock import Clock, Timer
-from service.core import attributes, errors
+from service.clock import Clock
+from service.core import errors
 from service.core.commands import ConferenceRef
 from service.core.events import Event, EventType
 from service.core.participants import Participants
 from service.core.ports.store import ParticipantFilter, Store
-from service.core.records import Participant
 from service.renders import Prebuilt
 from service.rpc import messages, metrics
+from service.rpc.watch_beat import Beat
 from service.rpc.watch_feed import Feed
 from service.rpc.watch_fill import FeedFiller
+from service.rpc.watch_filter import WatchFilter, check_types
 
 log = logging.getLogger("rollcall.watch")
 
@@ -46,111 +48,6 @@ RESUME_ELSEWHERE = "this server is shutting down; resume from your last revision
 # Initial metadata of every stream: the progress interval, in milliseconds.
 PROGRESS_INTERVAL_KEY = "rollcall-progress-interval-ms"
 _BATCH = 500
-
-
-def wants_type(types: Collection[int], event_type: int) -> bool:
-    """Whether a stream asking for `types` gets an event of this type: every
-    type when none is named, but speaking events only when named."""
-    if types:
-        return event_type in types
-    return event_type != pb.CONFERENCE_EVENT_TYPE_PARTICIPANT_SPEAKING
-
-
-class _Filter:
-    def __init__(self, request: pb.WatchConferenceRequest) -> None:
-        self.types = {t for t in request.event_types}
-        self.participants = set(request.participants)
-        self.attributes = attributes.parse_filter(request.attributes)
-
-    def wants(self, event: Event) -> bool:
-        if not wants_type(self.types, messages.EVENT_TYPES[event.type]):
-            return False
-        p = event.participant
-        if (
-            self.attributes
-            and p is not None
-            and not attributes.matches(p.attributes, self.attributes)
-        ):
-            return False
-        if self.participants:
-            return p is not None and (
-                p.call_sid in self.participants or (p.label or "") in self.participants
-            )
-        return True
-
-    def shows(self, p: Participant) -> bool:
-        """Whether the snapshot shows `p`."""
-        if self.attributes and not attributes.matches(p.attributes, self.attributes):
-            return False
-        return (
-            not self.participants
-            or p.call_sid in self.participants
-            or (p.label or "") in self.participants
-        )
-
-
-class Beat:
-    """One stream's progress timer: resolves its wait False once the stream has
-    sent nothing for `seconds`.
-
-    Quiet is counted from when the stream went idle after it last sent
-    something (`spoke`), not from when it last woke: a filtered stream on a
-    busy conference wakes for every event and may pass none, and still gets
-    its marker on time, so a client can treat silence as a dead stream. The
-    timer is armed when the stream first goes idle and stays armed while the
-    stream wakes and idles again; when it fires early (the stream spoke since),
-    it re-arms for what is left. So a busy stream sets about one timer per
-    interval, not one per event.
-    """
-
-    __slots__ = ("_clock", "_seconds", "_since", "_timer", "spoke", "waiter")
-
-    def __init__(self, clock: Clock, seconds: float) -> None:
-        self._clock = clock
-        self._seconds = seconds
-        self._since = 0.0
-        self._timer: Timer | None = None
-        self.waiter: asyncio.Future[bool] | None = None
-        # Set by the stream whenever it sends something; read at its next idle.
-        self.spoke = True
-
-    def idle(self, waiter: asyncio.Future[bool]) -> None:
-        self.waiter = waiter
-        now = self._clock.now()
-        if self.spoke:
-            self._since = now
-            self.spoke = False
-        if self._timer is None:
-            left = self._since + self._seconds - now
-            if left > 1e-6:
-                self._timer = self._clock.call_later(left, self._due)
-            else:  # quiet for an interval already (it was busy passing nothing)
-                waiter.set_result(False)
-
-    def due(self) -> bool:
-        """While the stream is busy (not idle): whether a marker is due now."""
-        now = self._clock.now()
-        if self.spoke:
-            self._since = now
-            self.spoke = False
-            return False
-        return now - self._since >= self._seconds
-
-    def _due(self) -> None:
-        self._timer = None
-        waiter = self.waiter
-        if waiter is None or waiter.done():
-            return  # busy: armed again when it next goes idle
-        left = self._since + self._seconds - self._clock.now()
-        if left > 1e-6:  # not yet (a microsecond early is on time: float rounding)
-            self._timer = self._clock.call_later(left, self._due)
-        else:
-            waiter.set_result(False)
-
-    def stop(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
 
 
 class AccountHooks(Protocol):
@@ -298,7 +195,7 @@ class WatchHub:
         # The stream's body is here, not in a generator of its own: one hop less
         # per event and watcher.
         try:
-            flt = _Filter(request)
+            flt = WatchFilter(request)
             if request.HasField("resume_after_revision"):
                 cursor = request.resume_after_revision
                 conference = await self.participants.conference(ref)
@@ -395,9 +292,3 @@ class WatchHub:
 
 def _progress(cursor: int) -> pb.WatchConferenceResponse:
     return pb.WatchConferenceResponse(progress=pb.ProgressMarker(revision=cursor))
-
-
-def check_types(event_types: Sequence[int]) -> None:
-    known = pb.ConferenceEventType.DESCRIPTOR.values_by_number
-    if any(t == 0 or t not in known for t in event_types):
-        raise errors.invalid_field("event_types", "unknown event type")

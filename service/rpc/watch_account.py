@@ -33,7 +33,8 @@ from service.core.events import Event
 from service.rpc.account_cursor import CursorSeal
 from service.rpc.account_feed import AccountFeed, Recent
 from service.rpc.account_stream import AccountStream
-from service.rpc.watch import RESUME_ELSEWHERE, WatchHub, check_types
+from service.rpc.watch import RESUME_ELSEWHERE, WatchHub
+from service.rpc.watch_filter import check_types
 
 
 class AccountWatch:

@@ -1,4 +1,4 @@
-"""A watch stream's progress timer (rpc.watch.Beat) on the manual clock: a
+"""A watch stream's progress timer (rpc.watch_beat.Beat) on the manual clock: a
 marker comes exactly one interval after the stream last went idle having sent
 something, however often it woke in between, with one timer armed at a time;
 a stream that wakes often but passes nothing on still gets its marker on
@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 
 from service.clock import ManualClock
-from service.rpc.watch import Beat
+from service.rpc.watch_beat import Beat
 
 INTERVAL = 10.0
 
