@@ -1,26 +1,15 @@
-"""WatchConference fan-out: watcher processes, the paced writer, and one measured round.
+"""WatchConference fan-out: one measured round of watcher processes and the paced writer.
 
-Rule 1: `python -m bench.watch watchers SPEC` is one process holding `streams`
-        WatchConference streams (snapshot mode, `per_channel` streams per HTTP/2
-        connection). It prints `ready` once every stream has its initial state,
-        then waits for a line `final REVISION` on stdin, waits until every stream
-        has that revision (or `drain` seconds pass) and prints one JSON line:
-        expected and received events, lost events, and every commit-to-receipt
-        latency.
-Rule 2: a latency is the receipt's time.time() minus the event's `time`, which the
-        server stamps from its clock when it makes the change; the bare baseline
-        stamps its messages the same way.
-Rule 3: `python -m bench.watch writer SPEC` changes the watched conference at `rate`
-        changes per second for `duration` seconds (UpdateParticipant toggling
-        `muted` round-robin over the conference's participants, one event each) and
-        prints the last revision it made and the server's CPU-seconds meanwhile.
-Rule 4: watch_round() runs one round for N watchers against one server (Rollcall or
+Rule 1: `python -m bench.watch watchers SPEC` runs one watcher process
+        (bench.watch_streams), `python -m bench.watch writer SPEC` the paced
+        writer (bench.watch_writer); each prints one JSON line of results.
+Rule 2: watch_round() runs one round for N watchers against one server (Rollcall or
         the bare fan-out baseline, the same processes for both): start the watcher
         processes (250 streams each, so 1,000 watchers use 4 processes, at nice 10
         so the writer beside them on the load CPU keeps its pace), run the writer,
         then collect and aggregate the watchers' results.
-Rule 5: idle_rss() is the server's RSS growth per connected, idle watcher.
-Rule 6: an event counts as lost only if it never arrives (after the writer stops,
+Rule 3: idle_rss() is the server's RSS growth per connected, idle watcher.
+Rule 4: an event counts as lost only if it never arrives (after the writer stops,
         streams get `drain` seconds to catch up); late is measured as latency, not
         loss.
 """
@@ -30,7 +19,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import selectors
 import subprocess
 import sys
@@ -39,182 +27,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import grpc
-
+from bench import watch_streams, watch_writer
 from bench.budget import Budget
-from bench.proc import PYTHON, REPO, ServerProcess, cpu_seconds, rss_bytes
+from bench.proc import PYTHON, REPO, ServerProcess, rss_bytes
 from bench.report import Figure, Goal
 from bench.stats import median, percentile
-from bench.target import METADATA, SERVICE
-from rollcall.v1 import participant_service_pb2 as pb
 
 STREAMS_PER_PROCESS = 250
-STREAMS_PER_CHANNEL = 100
-
-
-class _Stream:
-    __slots__ = ("last", "received", "start")
-
-    def __init__(self) -> None:
-        self.start: int | None = None
-        self.last = 0
-        self.received = 0
-
-
-async def _watchers(spec: dict[str, Any]) -> dict[str, Any]:
-    # Below the writer on the shared load CPU: with 1,000 streams the watchers
-    # can saturate it, and the writer must still send 20 changes/s on time.
-    os.nice(10)
-    n = int(spec["streams"])
-    request = pb.WatchConferenceRequest(parent=spec["parent"]).SerializeToString()
-    channels = [
-        grpc.aio.insecure_channel(spec["target"], options=[("grpc.use_local_subchannel_pool", 1)])
-        for _ in range((n + STREAMS_PER_CHANNEL - 1) // STREAMS_PER_CHANNEL)
-    ]
-    methods = [ch.unary_stream(SERVICE + "WatchConference") for ch in channels]
-    streams = [_Stream() for _ in range(n)]
-    latencies: list[float] = []
-    errors: list[str] = []
-    ready = asyncio.Event()
-    ready_count = 0
-    final: int | None = None
-    caught_up = asyncio.Event()
-    behind = n
-
-    async def follow(i: int) -> None:
-        nonlocal ready_count, behind
-        state = streams[i]
-        call = methods[i // STREAMS_PER_CHANNEL](request, metadata=METADATA)
-        try:
-            async for raw in call:
-                item = pb.WatchConferenceResponse.FromString(raw)
-                kind = item.WhichOneof("item")
-                if kind == "event":
-                    received_at = time.time()
-                    event = item.event
-                    if state.start is None or event.revision <= state.start:
-                        continue
-                    latencies.append(received_at - event.time.ToNanoseconds() / 1e9)
-                    if event.revision > state.last:
-                        state.received += 1
-                        state.last = event.revision
-                    if final is not None and state.last >= final:
-                        behind -= 1
-                        if behind == 0:
-                            caught_up.set()
-                        return
-                elif kind == "initial_state_complete":
-                    state.start = state.last = item.initial_state_complete.revision
-                    ready_count += 1
-                    if ready_count == n:
-                        ready.set()
-        except grpc.aio.AioRpcError as exc:
-            if exc.code() != grpc.StatusCode.CANCELLED:
-                errors.append(f"{exc.code().name}: {exc.details()}")
-                if state.start is None:
-                    ready_count += 1
-                    if ready_count == n:
-                        ready.set()
-
-    tasks = [asyncio.create_task(follow(i)) for i in range(n)]
-    await ready.wait()
-    sys.stdout.write("ready\n")
-    sys.stdout.flush()
-    loop = asyncio.get_running_loop()
-    cpu_before, wall_before = time.process_time(), time.monotonic()
-    line = await loop.run_in_executor(None, sys.stdin.readline)
-    final = int(line.split()[1])
-    behind = sum(1 for s in streams if s.last < final)
-    if behind == 0:
-        caught_up.set()
-    drained = True
-    try:
-        await asyncio.wait_for(caught_up.wait(), float(spec["drain"]))
-    except TimeoutError:
-        drained = False
-    cpu_after, wall_after = time.process_time(), time.monotonic()
-    for task in tasks:
-        task.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
-    for ch in channels:
-        await ch.close()
-    expected = sum(final - s.start for s in streams if s.start is not None)
-    received = sum(min(s.received, final - s.start) for s in streams if s.start is not None)
-    return {
-        "streams": n,
-        "expected": expected,
-        "received": received,
-        "lost": expected - received,
-        "drained": drained,
-        "errors": errors[:5],
-        "client_cpu": cpu_after - cpu_before,
-        "client_wall": wall_after - wall_before,
-        "latencies_ms": [round(v * 1000, 3) for v in latencies],
-    }
-
-
-async def _writer(spec: dict[str, Any]) -> dict[str, Any]:
-    names = list(spec["names"])
-    rate = float(spec["rate"])
-    count = round(rate * float(spec["duration"]))
-    async with grpc.aio.insecure_channel(spec["target"]) as channel:
-        update = channel.unary_unary(
-            SERVICE + "UpdateParticipant",
-            request_serializer=pb.UpdateParticipantRequest.SerializeToString,
-            response_deserializer=pb.UpdateParticipantResponse.FromString,
-        )
-        fetch = channel.unary_unary(
-            SERVICE + "FetchParticipant",
-            request_serializer=pb.FetchParticipantRequest.SerializeToString,
-            response_deserializer=pb.FetchParticipantResponse.FromString,
-        )
-        muted = {}
-        for name in names:
-            got = await fetch(pb.FetchParticipantRequest(name=name), metadata=METADATA)
-            muted[name] = got.participant.muted
-        pid = int(spec["server_pid"])
-        cpu_before = cpu_seconds(pid)
-        started = time.monotonic()
-        revisions: list[int] = []
-        lags: list[float] = []
-
-        refused: list[str] = []
-
-        async def change(name: str, value: bool) -> None:
-            try:
-                response = await update(
-                    pb.UpdateParticipantRequest(name=name, muted=value), metadata=METADATA
-                )
-            except grpc.aio.AioRpcError as exc:
-                # An overloaded server refuses (RESOURCE_EXHAUSTED): counted, not fatal.
-                refused.append(exc.code().name)
-                return
-            revisions.append(response.participant.revision)
-
-        # Open loop: a change is sent when it is due whether or not the previous
-        # ones have been answered, so a slow server meets the full rate.
-        pending = set()
-        for k in range(count):
-            due = started + k / rate
-            await asyncio.sleep(max(0.0, due - time.monotonic()))
-            lags.append(time.monotonic() - due)
-            name = names[k % len(names)]
-            muted[name] = not muted[name]
-            task = asyncio.create_task(change(name, muted[name]))
-            pending.add(task)
-            task.add_done_callback(pending.discard)
-        await asyncio.gather(*pending)
-        seconds = time.monotonic() - started
-        cpu_after = cpu_seconds(pid)
-    lags.sort()
-    return {
-        "changes": count,
-        "final_revision": max(revisions, default=0),
-        "seconds": seconds,
-        "server_cpu": cpu_after - cpu_before,
-        "pacing_lag_p99_ms": percentile(lags, 99) * 1000 if lags else 0.0,
-        "refused": len(refused),
-    }
 
 
 def _spawn(kind: str, spec: dict[str, Any], run_dir: Path, index: int) -> subprocess.Popen[str]:
@@ -433,7 +252,9 @@ def main() -> None:
     parser.add_argument("spec", type=Path)
     args = parser.parse_args()
     spec = json.loads(args.spec.read_text())
-    result = asyncio.run(_watchers(spec) if args.kind == "watchers" else _writer(spec))
+    result = asyncio.run(
+        watch_streams.watchers(spec) if args.kind == "watchers" else watch_writer.writer(spec)
+    )
     sys.stdout.write(json.dumps(result) + "\n")
     sys.stdout.flush()
 
