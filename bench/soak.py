@@ -3,14 +3,12 @@
 Rule 1: one Rollcall server (SQLite, its own database) runs with every retention
         window at WINDOW seconds, passes every PASS_EVERY seconds and a short event
         retention (so compaction has work on long-lived conferences).
-Rule 2: the load is paced and open-loop: LIFECYCLES_PER_SECOND conference
-        lifecycles, seven writes each (two Creates with a request_id, a mute and an
-        unmute, a Delete, the conference ended, plus a mute toggle in one of a few
-        long-lived busy conferences).
+Rule 2: the load is paced and open-loop: conference lifecycles of seven writes
+        each (bench.soak_load).
 Rule 3: it reads the database's size every SAMPLE_EVERY seconds (file plus WAL, and
         the pages in use: page_count - freelist_count), and every write's latency,
         tagged by whether a retention pass or a compaction ran in its moment (the
-        server's rollcall_maintenance_* metrics, read every POLL seconds).
+        server's rollcall_maintenance_* metrics, bench.soak_readings).
 Rule 4: the figures: the size at the end against the size one window after the load
         began (goal: at most 1.1x, a plateau); bytes per live participant and per
         ended participant (kept, with its conference and log); write p99 in moments
@@ -23,12 +21,8 @@ Rule 5: it is bounded in time and count (the load stops by itself), on 127.0.0.1
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import re
-import sqlite3
 import time
-import urllib.request
-import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -38,25 +32,17 @@ import grpc
 from bench import target
 from bench.proc import PYTHON, ServerProcess
 from bench.report import REPORTED, Figure, Goal
+from bench.soak_load import Load, fixtures
+from bench.soak_readings import Busy, Size, measure, watch_maintenance
 from bench.stats import percentile
-from rollcall.v1 import conference_service_pb2 as cpb
-from rollcall.v1 import conference_service_pb2_grpc as cpb_grpc
-from rollcall.v1 import participant_pb2 as ppb
-from rollcall.v1 import participant_service_pb2 as pb
-from rollcall.v1 import participant_service_pb2_grpc as pb_grpc
 
 SECTION = "soak"
 WINDOW = 20.0  # every retention window, seconds
 PASS_EVERY = 4.0
 COMPACT_EVERY = 7.0
 SAMPLE_EVERY = 5.0
-POLL = 0.1
 ROUND_SECONDS = 20.0
-LIFECYCLES_PER_SECOND = 15.0
-BUSY_CONFERENCES = 4
-LIVE_PARTICIPANTS = 200
 BANNER = re.compile(r"gRPC on [0-9.]+:(\d+)(?:, metrics on port (\d+))?")
-ACCOUNT = f"accounts/{target.ACCOUNT_SID}"
 
 SETTINGS = {
     "ROLLCALL_SIM_OUTCOMES": f"{target.ANSWER_AT_ONCE}=answer:0",
@@ -74,200 +60,6 @@ SETTINGS = {
     "ROLLCALL_COMPACTION_INTERVAL_SECONDS": str(COMPACT_EVERY),
     "ROLLCALL_MAX_IN_FLIGHT": "0",
 }
-
-
-@dataclasses.dataclass
-class Size:
-    at: float  # seconds since the load began
-    file_bytes: int  # database file plus WAL
-    used_bytes: int  # pages in use (page_count - freelist_count)
-    free_pages: int
-    live: int
-    ended: int
-
-
-@dataclasses.dataclass
-class Busy:
-    """When maintenance ran: (start, end) of each poll interval it touched."""
-
-    retention: list[tuple[float, float]] = dataclasses.field(default_factory=list)
-    compaction: list[tuple[float, float]] = dataclasses.field(default_factory=list)
-
-
-def measure(database: Path | str, began: float) -> Size:
-    if isinstance(database, str):
-        return asyncio.run(_measure_postgres(database, began))
-    wal = Path(f"{database}-wal")
-    file_bytes = database.stat().st_size + (wal.stat().st_size if wal.exists() else 0)
-    conn = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
-    try:
-        page_size = conn.execute("PRAGMA page_size").fetchone()[0]
-        pages = conn.execute("PRAGMA page_count").fetchone()[0]
-        free = conn.execute("PRAGMA freelist_count").fetchone()[0]
-        counts = dict(conn.execute("SELECT active, COUNT(*) FROM participants GROUP BY active"))
-    finally:
-        conn.close()
-    return Size(
-        time.monotonic() - began,
-        file_bytes,
-        (pages - free) * page_size,
-        free,
-        counts.get(1, 0),
-        counts.get(0, 0),
-    )
-
-
-async def _measure_postgres(dsn: str, began: float) -> Size:
-    """Tables with their indexes and TOAST (what the database holds on disk for
-    them), and the dead rows autovacuum has yet to make reusable."""
-    conn = await asyncpg.connect(dsn)
-    try:
-        total = await conn.fetchval(
-            "SELECT SUM(pg_total_relation_size(c.oid))::bigint FROM pg_class c"
-            " JOIN pg_namespace n ON n.oid = c.relnamespace"
-            " WHERE n.nspname = 'public' AND c.relkind = 'r'"
-        )
-        dead = await conn.fetchval("SELECT SUM(n_dead_tup)::bigint FROM pg_stat_user_tables")
-        counts = dict(
-            await conn.fetch("SELECT active::int, COUNT(*) FROM participants GROUP BY active")
-        )
-    finally:
-        await conn.close()
-    return Size(
-        time.monotonic() - began, int(total), int(total), int(dead or 0),
-        counts.get(1, 0), counts.get(0, 0),
-    )  # fmt: skip
-
-
-_SAMPLE = re.compile(r'^rollcall_maintenance_(runs_total|running)\{task="(\w+)"\} (\S+)$', re.M)
-
-
-def maintenance(metrics_port: int) -> dict[tuple[str, str], float]:
-    url = f"http://127.0.0.1:{metrics_port}/metrics"
-    with urllib.request.urlopen(url, timeout=5) as response:
-        text = response.read().decode()
-    return {(m[1], m[2]): float(m[3]) for m in _SAMPLE.finditer(text)}
-
-
-async def watch_maintenance(
-    metrics_port: int, began: float, busy: Busy, stop: asyncio.Event
-) -> None:
-    loop = asyncio.get_running_loop()
-    before = await loop.run_in_executor(None, maintenance, metrics_port)
-    then = time.monotonic() - began
-    while not stop.is_set():
-        await asyncio.sleep(POLL)  # sampling period of a poll, not an ordering
-        now_values = await loop.run_in_executor(None, maintenance, metrics_port)
-        now = time.monotonic() - began
-        for task, spans in (("retention", busy.retention), ("compaction", busy.compaction)):
-            ran = now_values.get(("runs_total", task), 0) > before.get(("runs_total", task), 0)
-            running = now_values.get(("running", task), 0) or before.get(("running", task), 0)
-            if ran or running:
-                spans.append((then, now))
-        before, then = now_values, now
-
-
-class Load:
-    """Paced conference lifecycles; every write's (start, seconds)."""
-
-    def __init__(self, channel: grpc.aio.Channel, busy_names: Sequence[str]) -> None:
-        self.participants = pb_grpc.ParticipantServiceStub(channel)
-        self.conferences = cpb_grpc.ConferenceServiceStub(channel)
-        self.busy_names = list(busy_names)
-        self.writes: list[tuple[float, float]] = []
-        self.failures = 0
-        self.began = time.monotonic()
-        self._count = 0
-
-    async def _timed(self, call: object) -> object:
-        start = time.monotonic()
-        result = await call  # type: ignore[misc]
-        self.writes.append((start - self.began, time.monotonic() - start))
-        return result
-
-    async def lifecycle(self, n: int) -> None:
-        md = target.METADATA
-        parent = f"{ACCOUNT}/conferences/soak-{n}"
-        try:
-            created = []
-            for _ in range(2):
-                request = pb.CreateParticipantRequest(
-                    parent=parent, from_endpoint=target.FROM, to_endpoint=target.ANSWER_AT_ONCE,
-                    request_id=uuid.uuid4().hex,
-                )  # fmt: skip
-                response = await self._timed(
-                    self.participants.CreateParticipant(request, metadata=md, timeout=30)
-                )
-                created.append(response.participant)  # type: ignore[attr-defined]
-            first, second = created
-            for muted in (True, False):
-                await self._timed(
-                    self.participants.UpdateParticipant(
-                        pb.UpdateParticipantRequest(name=first.name, muted=muted),
-                        metadata=md,
-                        timeout=30,
-                    )
-                )
-            busy = self.busy_names[n % len(self.busy_names)]
-            await self._timed(
-                self.participants.UpdateParticipant(
-                    pb.UpdateParticipantRequest(name=busy, muted=n % 2 == 0),
-                    metadata=md,
-                    timeout=30,
-                )
-            )
-            await self._timed(
-                self.participants.DeleteParticipant(
-                    pb.DeleteParticipantRequest(name=second.name), metadata=md, timeout=30
-                )
-            )
-            await self._timed(
-                self.conferences.UpdateConference(
-                    cpb.UpdateConferenceRequest(
-                        name=f"{ACCOUNT}/conferences/{first.conference_sid}",
-                        status=ppb.CONFERENCE_STATUS_COMPLETED,
-                    ),
-                    metadata=md,
-                    timeout=30,
-                )
-            )
-        except grpc.aio.AioRpcError:
-            self.failures += 1
-
-    async def run(self, seconds: float) -> None:
-        """Start a lifecycle every 1/LIFECYCLES_PER_SECOND s (open loop) for `seconds`."""
-        tasks: set[asyncio.Task[None]] = set()
-        step = 1.0 / LIFECYCLES_PER_SECOND
-        loop = asyncio.get_running_loop()
-        due = loop.time()
-        ends = due + seconds
-        while due < ends:
-            await asyncio.sleep(max(0.0, due - loop.time()))  # pacing, not ordering
-            self._count += 1
-            task = asyncio.create_task(self.lifecycle(self._count))
-            tasks.add(task)
-            task.add_done_callback(tasks.discard)
-            due += step
-        if tasks:
-            await asyncio.wait(tasks, timeout=60)
-
-
-async def fixtures(channel: grpc.aio.Channel) -> tuple[list[str], int]:
-    """The busy conferences' participants, and the live ones; returns their names
-    and how many live participants there are."""
-    stub = pb_grpc.ParticipantServiceStub(channel)
-    names = []
-    for i in range(BUSY_CONFERENCES + LIVE_PARTICIPANTS):
-        conference = f"busy-{i}" if i < BUSY_CONFERENCES else f"live-{i % 4}"
-        response = await stub.CreateParticipant(
-            pb.CreateParticipantRequest(
-                parent=f"{ACCOUNT}/conferences/{conference}", from_endpoint=target.FROM,
-                to_endpoint=target.ANSWER_AT_ONCE,
-            ),
-            metadata=target.METADATA, timeout=30,
-        )  # fmt: skip
-        names.append(response.participant.name)
-    return names[:BUSY_CONFERENCES], LIVE_PARTICIPANTS + BUSY_CONFERENCES
 
 
 def p99(
