@@ -62,9 +62,10 @@ class Checkpoints:
         self._running = asyncio.get_running_loop().create_task(self._checkpoint())
 
     async def _checkpoint(self) -> None:
-        conn = self._conn
-        if conn is None:
-            return
+        if self._conn is not None:
+            await self._checkpoint_on(self._conn)
+
+    async def _checkpoint_on(self, conn: aiosqlite.Connection) -> None:
         try:
             await conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
         except Exception:
@@ -82,6 +83,6 @@ class Checkpoints:
         if conn is None:
             return
         try:
-            await conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            await self._checkpoint_on(conn)
         finally:
             await conn.close()
