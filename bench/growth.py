@@ -58,6 +58,13 @@ _CHUNK_CONFERENCES = 250  # 50,000 participants per transaction
 _EPOCH = 1_700_000_000.0
 
 
+# Retention off for the stored participants and their conferences (0: for ever).
+KEEP_STORED = {
+    "ROLLCALL_ENDED_PARTICIPANT_RETENTION_SECONDS": "0",
+    "ROLLCALL_ENDED_CONFERENCE_RETENTION_SECONDS": "0",
+}
+
+
 def schema_key() -> str:
     digest = hashlib.sha256(f"loader {LOADER_VERSION} per {PER_CONFERENCE}".encode())
     for version, name, sql in migrations():
@@ -285,9 +292,14 @@ def run_section(
             how = f"built in {built:.0f} s" if built is not None else "cached"
             log(f"[{SECTION}] database of {size:,} stored participants: {how} ({source.name})")
             db = working_copy(source, run_dir / f"growth-{size}.sqlite3")
-            servers[size] = rollcall_server(
+            server = rollcall_server(
                 f"rollcall-{size}", db, cpus=server_cpus, log_path=run_dir / f"growth-{size}.log"
-            ).start(timeout=300)
+            )
+            # The stored participants ended long ago: kept for ever here, or
+            # the retention pass deletes the very ones the Fetch load asks for
+            # (every Fetch NOT_FOUND once it has got through them).
+            server.env.update(KEEP_STORED)
+            servers[size] = server.start(timeout=300)
             fetches[size] = [
                 pb.FetchParticipantRequest(name=name, include_ended=True).SerializeToString()
                 for name in sample_names(size, 2000)

@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
+from typing import Any
 
 from prometheus_client import Counter, Gauge
 
@@ -40,6 +41,27 @@ REFUSED = Counter(
 )
 
 
+class TaskOf:
+    """The running task, found without asking for the running loop each time
+    once it is known: on Python 3.11 get_running_loop() (which
+    asyncio.current_task() calls) is a getpid() system call, and admission
+    and the door ask on every call."""
+
+    __slots__ = ("_loop",)
+
+    def __init__(self) -> None:
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def __call__(self) -> asyncio.Task[Any]:
+        loop = self._loop
+        task = asyncio.current_task(loop) if loop is not None else None
+        if task is None:  # first use, or another loop's (tests run several)
+            self._loop = loop = asyncio.get_running_loop()
+            task = asyncio.current_task(loop)
+            assert task is not None
+        return task
+
+
 class Admission:
     def __init__(self, max_in_flight: int, orphans: Callable[[], int] = lambda: 0) -> None:
         self.max_in_flight = max_in_flight
@@ -47,6 +69,7 @@ class Admission:
         self.in_flight = 0
         self._tasks: set[asyncio.Task[object]] = set()
         self._interrupted: set[asyncio.Task[object]] = set()
+        self._task_of = TaskOf()
         self._idle = asyncio.Event()
         self._idle.set()
         self.closed = False
@@ -73,8 +96,7 @@ class Admission:
         limit = self.max_in_flight
         if limit and self.in_flight + self._orphans() >= limit:
             raise self._refuse(errors.overloaded(limit))
-        task = asyncio.current_task()
-        assert task is not None
+        task = self._task_of()
         self._tasks.add(task)
         self.in_flight += 1
         self._idle.clear()

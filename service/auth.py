@@ -16,6 +16,14 @@ Rule 6: once authenticated, the caller is the actor of what it changes
         address, the client address a trusted proxy forwarded (the nearest
         untrusted address of X-Forwarded-For, and only when the peer itself is
         a trusted proxy), and the request id (the client's, else a new one).
+Rule 7: an Authorization value once verified is remembered (at most
+        VERIFIED_ENTRIES, the oldest forgotten first) with the account it
+        acts for, so a caller's next request skips decoding and comparing;
+        the throttle still judges every request (Rule 4) and failures are
+        never remembered. Credentials are fixed for an Authenticator's life
+        (configuration, read at start), so nothing it remembers can outlive
+        the credential it was checked against: new credentials mean a new
+        Authenticator, with nothing remembered.
 """
 
 from __future__ import annotations
@@ -36,6 +44,9 @@ log = logging.getLogger("rollcall.auth")
 
 _DUMMY = b"\x00" * 32
 MIN_SECRET = 32
+# Authorization values remembered once verified (Rule 7): one or two per
+# credential in use (SDKs send one spelling each), so this is plenty.
+VERIFIED_ENTRIES = 1024
 
 
 def check_secrets(
@@ -80,6 +91,8 @@ class Authenticator:
                 raise ValueError(f"API key {sid} belongs to unknown account {account}")
         for secret in (*accounts.values(), *(secret for secret, _ in (api_keys or {}).values())):
             redact.register_secret(secret)
+        # Authorization value -> (username, account), verified (Rule 7).
+        self._verified: dict[str, tuple[str, str]] = {}
 
     @property
     def account_sids(self) -> list[str]:
@@ -106,6 +119,13 @@ class Authenticator:
         """The account SID the credentials act for; UNAUTHENTICATED otherwise
         (RESOURCE_EXHAUSTED once the caller has failed too often: Rule 4)."""
         caller = logins.caller()
+        verified = self._verified.get(authorization) if authorization else None
+        if verified is not None:
+            sid, account = verified
+            if self.throttle is not None:
+                self.throttle.check(caller.source, account)
+            actors.acting_deferred(lambda: self.actor(sid, caller))
+            return account
         username, password = _credentials(authorization)
         if username in self._keys:
             expected, account = self._keys[username]
@@ -117,7 +137,10 @@ class Authenticator:
             self.throttle.check(caller.source, known)
         matched = password is not None and hmac.compare_digest(expected, password.encode())
         if matched and expected is not _DUMMY:
-            actors.acting(self.actor(str(username), caller))
+            assert authorization is not None and username is not None
+            self._remember(authorization, username, account)
+            name = username
+            actors.acting_deferred(lambda: self.actor(name, caller))
             return account
         if not authorization:
             reason = "missing"
@@ -131,6 +154,12 @@ class Authenticator:
         if reason == "missing":
             raise errors.unauthenticated("Authentication Error - No credentials provided")
         raise errors.unauthenticated()
+
+    def _remember(self, authorization: str, username: str, account: str) -> None:
+        verified = self._verified
+        while len(verified) >= VERIFIED_ENTRIES:
+            del verified[next(iter(verified))]
+        verified[authorization] = (username, account)
 
 
 NetworkT = ipaddress.IPv4Network | ipaddress.IPv6Network

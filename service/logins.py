@@ -107,8 +107,28 @@ def calling(
     face: str, source: str, *, peer: str = "", forwarded: str = "", request_id: str = ""
 ) -> None:
     """Say who is calling, for the Authenticator (Rule 1): set in the task that serves
-    the call, before it authenticates."""
-    _CALLER.set(Caller(face, source, peer, forwarded[:512], request_id))
+    the call, before it authenticates. A caller is immutable, so the same one
+    is handed out again for the same words (a connection's calls all say the
+    same, and a frozen dataclass costs more to make than to look up); one
+    naming its own request id is made afresh (each request's is its own)."""
+    forwarded = forwarded[:512]
+    if request_id:
+        _CALLER.set(Caller(face, source, peer, forwarded, request_id))
+        return
+    key = (face, source, peer, forwarded)
+    found = _callers.get(key)
+    if found is None:
+        found = Caller(face, source, peer, forwarded)
+        while len(_callers) >= _CALLERS:
+            del _callers[next(iter(_callers))]
+        _callers[key] = found
+    _CALLER.set(found)
+
+
+# Callers lately said without a request id (`calling`): bounded, the oldest
+# forgotten first.
+_CALLERS = 4096
+_callers: dict[tuple[str, str, str, str], Caller] = {}
 
 
 def caller() -> Caller:

@@ -16,11 +16,15 @@ Rule 4: the app owns one Renders and sizes it; the oldest entries go first
 Rule 5: a Prebuilt answer's bytes are exactly what its message type's own
         SerializeToString would give (serialized messages concatenate), so
         the gRPC codec (rpc.codec) sends them as they are.
+Rule 6: a List page's participants, joined, are remembered by the page's list
+        itself (held, so never confused with a later one; the last PAGES):
+        a store hands the same list to every reader until its next commit
+        (its page cache), and a page read from the store is never changed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Generic, TypeVar, final
 
 from google.protobuf.message import Message
@@ -32,6 +36,8 @@ from service.core.records import Participant
 M = TypeVar("M", bound=Message)
 
 DEFAULT_ENTRIES = 4096
+# Pages whose joined participants are remembered (Rule 6).
+PAGES = 64
 
 ToMessage = Callable[[Participant], ppb.Participant]
 ToJson = Callable[[ppb.Participant], bytes]
@@ -158,6 +164,8 @@ class Renders:
         self.to_json = to_json
         self.entries = entries
         self._cache: dict[tuple[str, int], Rendered] = {}
+        # id(page list) -> (that list, its participants joined, their entries).
+        self._pages: dict[int, tuple[Sequence[Participant], bytes, tuple[Rendered, ...]]] = {}
 
     @property
     def size(self) -> int:
@@ -196,9 +204,16 @@ class Renders:
         return Prebuilt(pb.FetchParticipantResponse, rendered.framed, (rendered,))
 
     def listed(
-        self, participants: Iterable[Participant], rest: pb.ListParticipantsResponse
+        self, participants: Sequence[Participant], rest: pb.ListParticipantsResponse
     ) -> Prebuilt[pb.ListParticipantsResponse]:
         """A List answer: the page's participants, then `rest` (its other fields)."""
-        rendered = [self.of(p) for p in participants]
-        wire = b"".join([r.framed for r in rendered]) + rest.SerializeToString()
-        return Prebuilt(pb.ListParticipantsResponse, wire, rendered)
+        joined = self._pages.get(id(participants))
+        if joined is None or joined[0] is not participants:
+            rendered = tuple([self.of(p) for p in participants])
+            joined = (participants, b"".join([r.framed for r in rendered]), rendered)
+            pages = self._pages
+            while len(pages) >= PAGES:
+                del pages[next(iter(pages))]
+            pages[id(participants)] = joined
+        _, wire, rendered = joined
+        return Prebuilt(pb.ListParticipantsResponse, wire + rest.SerializeToString(), rendered)

@@ -10,6 +10,9 @@ Rule 3: an event a rule emits inside another actor's change (the conference
         trigger's SID, face, addresses and request id, so it can be traced.
 Rule 4: with no actor said (work no caller started), the actor is Rollcall.
 Rule 5: an actor holds no secret: SIDs, addresses and request ids only.
+Rule 6: a face may say who acts before knowing whether the call changes
+        anything (`acting_deferred`): the actor is made once, when a change
+        first asks, and reads (which never ask) do not pay for it.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import contextlib
 import contextvars
 import dataclasses
 import enum
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 
@@ -75,7 +78,26 @@ _FIELDS = tuple(f.name for f in dataclasses.fields(Actor))
 ROLLCALL = Actor()
 CARRIER = Actor(ActorKind.CARRIER)
 
-_ACTOR: contextvars.ContextVar[Actor | None] = contextvars.ContextVar(
+
+class Deferred:
+    """An actor made when first asked for, then always the same one (Rule 6)."""
+
+    __slots__ = ("_actor", "_make")
+
+    def __init__(self, make: Callable[[], Actor]) -> None:
+        self._make: Callable[[], Actor] | None = make
+        self._actor: Actor | None = None
+
+    def actor(self) -> Actor:
+        found = self._actor
+        if found is None:
+            assert self._make is not None
+            found = self._actor = self._make()
+            self._make = None
+        return found
+
+
+_ACTOR: contextvars.ContextVar[Actor | Deferred | None] = contextvars.ContextVar(
     "rollcall_actor", default=None
 )
 
@@ -85,8 +107,20 @@ def acting(actor: Actor) -> None:
     _ACTOR.set(actor)
 
 
+def acting_deferred(make: Callable[[], Actor]) -> None:
+    """Say who acts for the rest of this task, the actor made by `make` only
+    when a change first asks (Rule 6); every asker gets the same one."""
+    _ACTOR.set(Deferred(make))
+
+
 def current() -> Actor:
-    return _ACTOR.get() or ROLLCALL
+    found = _ACTOR.get()
+    if found is None:
+        return ROLLCALL
+    if type(found) is Deferred:
+        return found.actor()
+    assert isinstance(found, Actor)
+    return found
 
 
 def rule(name: str) -> Actor:

@@ -18,8 +18,9 @@ Rule 4: a request whose client left before its answer has status 499.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
-import os
+import secrets
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -77,7 +78,14 @@ def request_id_of(request: web.Request) -> str:
     given = headers.get("Idempotency-Key") or headers.get("X-Request-Id")
     if given and given.isascii() and given.isprintable() and len(given) <= 128:
         return given
-    return os.urandom(8).hex()
+    # Unique without asking the OS for randomness on every request (py-spy:
+    # 1.7% of the REST Fetch loop's samples were the getrandom call).
+    return f"{_ID_HALF}{next(_ids) & 0xFFFFFFFF:08x}"
+
+
+# A new request id: this process's random half, then a count (16 hex digits).
+_ID_HALF = secrets.token_hex(4)
+_ids = itertools.count(secrets.randbelow(1 << 32))
 
 
 async def observed(request: web.Request, handle: Handle) -> web.StreamResponse:

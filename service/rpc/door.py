@@ -34,10 +34,11 @@ import asyncio
 import contextlib
 import enum
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
-from service.admission import REFUSED
+from service.admission import REFUSED, TaskOf
 from service.core import errors
 from service.rpc.interceptors import note_reason
 from service.rpc.status import to_grpc_status
@@ -82,6 +83,7 @@ class Door:
         self._unary: set[asyncio.Task[Any]] = set()
         self._streams: set[asyncio.Task[Any]] = set()
         self._interrupted: set[asyncio.Task[Any]] = set()
+        self._task_of = TaskOf()
         self._unary_idle = asyncio.Event()
         self._unary_idle.set()
         self._all_idle = asyncio.Event()
@@ -131,8 +133,7 @@ class Door:
 
     def enter(self, unary: bool) -> asyncio.Task[Any]:
         """The running call is let in (Rule 1): tracked until `leave`."""
-        task = asyncio.current_task()
-        assert task is not None
+        task = self._task_of()
         self._all_idle.clear()
         if unary:
             self._unary.add(task)
@@ -159,7 +160,9 @@ class Door:
             await _refuse(context, errors.shutting_down(_INTERRUPTED))
 
     def _touch(self) -> None:
-        self._last_activity = asyncio.get_running_loop().time()
+        # time.monotonic, not the loop's time: on Python 3.11 every
+        # get_running_loop() is a getpid() system call, and this runs twice a call.
+        self._last_activity = time.monotonic()
         if self._activity is not None:
             self._activity.set()
 
@@ -204,10 +207,9 @@ class Door:
         for `quiet` seconds (at most `limit` seconds)."""
         self.close()
         self.state = State.HOLDING
-        loop = asyncio.get_running_loop()
-        give_up = loop.time() + limit
+        give_up = time.monotonic() + limit
         while True:
-            now = loop.time()
+            now = time.monotonic()
             wake = min(self._last_activity + quiet, give_up)
             if now >= wake:
                 break
@@ -215,7 +217,7 @@ class Door:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._activity.wait(), timeout=wake - now)
         self._activity = None
-        if loop.time() >= give_up:
+        if time.monotonic() >= give_up:
             log.warning("calls kept arriving while the server stopped", extra={"held": self.held})
 
     def release(self) -> None:

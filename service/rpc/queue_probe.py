@@ -31,6 +31,7 @@ import ipaddress
 import itertools
 import logging
 import secrets
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -102,7 +103,7 @@ class QueueProbe:
         queued = self._outstanding.get(method)
         if not queued:
             return 0.0
-        return asyncio.get_running_loop().time() - queued[0][1]
+        return time.monotonic() - queued[0][1]
 
     def came_out(self, method: str, context: Any) -> bool:
         """Whether this call of `method` is one of our probes (Rule 1), noted
@@ -139,7 +140,7 @@ class QueueProbe:
             queued.popleft()
 
     def _maybe_send(self, method: str) -> None:
-        now = asyncio.get_running_loop().time()
+        now = time.monotonic()
         if now - self._last_sent.get(method, float("-inf")) < self.interval:
             return
         self._last_sent[method] = now

@@ -131,3 +131,14 @@ def test_short_secrets_are_refused_naming_the_account_never_the_secret() -> None
         check_secrets({AC: TOKEN}, {SK: ("tiny", AC)}, allow_short=False)
     check_secrets({AC: "short"}, {}, allow_short=True)  # for tests: logged, not refused
     check_secrets({AC: TOKEN}, {SK: (SECRET, AC)}, allow_short=False)
+
+
+def test_a_caller_said_again_is_the_same_and_one_with_a_request_id_its_own() -> None:
+    logins.calling("grpc", "10.0.0.1", peer="10.0.0.1", forwarded="x" * 600)
+    first = logins.caller()
+    logins.calling("grpc", "10.0.0.1", peer="10.0.0.1", forwarded="x" * 600)
+    assert logins.caller() is first and first.forwarded == "x" * 512
+    logins.calling("grpc", "10.0.0.1", peer="10.0.0.1", request_id="r1")
+    assert logins.caller().request_id == "r1"
+    logins.calling("rest", "10.0.0.1", peer="10.0.0.1")
+    assert logins.caller().face == "rest"

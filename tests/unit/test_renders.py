@@ -9,7 +9,9 @@ import json
 
 import pytest
 
+from rollcall.v1 import participant_pb2 as ppb
 from rollcall.v1 import participant_service_pb2 as pb
+from service.core.model import Participant
 from service.gateway import render
 from service.renders import Prebuilt, Renders
 from service.rpc import messages
@@ -108,3 +110,24 @@ def test_a_prebuilt_answer_is_its_bytes() -> None:
     message = pb.WatchConferenceResponse(progress=pb.ProgressMarker(revision=7))
     answer = Prebuilt(pb.WatchConferenceResponse, message.SerializeToString())
     assert answer.message() == message and answer.rendered == ()
+
+
+def test_a_page_is_joined_once_per_list_a_store_hands_out() -> None:
+    made: list[str] = []
+
+    def to_message(p: Participant) -> ppb.Participant:
+        made.append(p.call_sid)
+        return messages.participant(p)
+
+    cache = Renders(to_message, render.participant_json_bytes)
+    page = [participant(n, revision=2) for n in range(3)]
+    first = cache.listed(page, pb.ListParticipantsResponse(next_page_token="a", revision=2))
+    again = cache.listed(page, pb.ListParticipantsResponse(next_page_token="b", revision=2))
+    assert len(made) == 3  # the second answer joined nothing anew
+    assert again.rendered == first.rendered
+    assert again.message().next_page_token == "b"  # the other fields are this answer's
+    # After a commit the store reads a new list: its new revisions are what is sent.
+    changed = [page[0], dataclasses.replace(page[1], revision=3, muted=True), page[2]]
+    after = cache.listed(changed, pb.ListParticipantsResponse(revision=3))
+    assert [p.revision for p in after.message().participants] == [2, 3, 2]
+    assert after.message().participants[1].muted

@@ -52,6 +52,7 @@ from service.store.sqlite import conferences as sqlite_conferences
 from service.store.sqlite import cursors as sqlite_cursors
 from service.store.sqlite import retention as sqlite_retention
 from service.store.sqlite.audit import SqlitePrivacyReads
+from service.store.sqlite.checkpoints import Checkpoints, writer_off
 from service.store.sqlite.connections import begin_at_once, connect, finish, statement
 from service.store.sqlite.inline import raw
 from service.store.sqlite.lookup_cache import LookupCache
@@ -81,10 +82,14 @@ class SqliteStore(SqlitePrivacyReads):
         self._found: LookupCache[tuple[str, str, bool, str, bool], Participant] = LookupCache()
         self._conferences: LookupCache[tuple[str, str, bool], Conference] = LookupCache()
         self._pages: LookupCache[tuple[object, ...], Page] = LookupCache(limit=256)
+        # WAL checkpoints beside the writer, never inside a COMMIT (see checkpoints).
+        self.checkpoints = Checkpoints(path)
 
     async def open(self) -> None:
         self._writer = await connect(self.path)
         await migrate(self._writer)
+        await writer_off(self._writer)
+        await self.checkpoints.open()
         for _ in range(_READERS):
             conn = await connect(self.path)
             self._all_readers.append(conn)
@@ -93,6 +98,7 @@ class SqliteStore(SqlitePrivacyReads):
     async def close(self) -> None:
         if self._committer is not None:
             await self._committer
+        await self.checkpoints.close()
         for conn in self._all_readers:
             await conn.close()
         self._all_readers.clear()
@@ -214,6 +220,7 @@ class SqliteStore(SqlitePrivacyReads):
                 self._fail_batch(exc)
             else:
                 batch.set_result(None)
+                self.checkpoints.committed()
         finally:
             self._write_lock.release()
 
