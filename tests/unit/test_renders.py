@@ -11,7 +11,7 @@ import pytest
 
 from rollcall.v1 import participant_pb2 as ppb
 from rollcall.v1 import participant_service_pb2 as pb
-from service.core.model import Participant
+from service.core.records import Participant
 from service.gateway import render
 from service.renders import Prebuilt, Renders
 from service.rpc import messages
