@@ -27,7 +27,7 @@ from rollcall.v1 import participant_service_pb2 as pb
 from service.account_events import IDLE, PARK, AccountEvent, AccountItem
 from service.core import errors
 from service.core.events import Event, EventType
-from service.core.ports.store import FloorConference
+from service.core.ports.store import Floor, FloorConference
 from service.renders import Prebuilt
 from service.rpc import messages, metrics
 from service.rpc.account_cursor import CursorSeal, Position, varint
@@ -56,6 +56,8 @@ class AccountWatch(Protocol):
     closing: bool
 
     def note_idle(self) -> None: ...
+
+    async def snapshot(self, account_sid: str, limit: int) -> tuple[int, Floor]: ...
 
 
 class AccountStream(Following):
@@ -98,11 +100,8 @@ class AccountStream(Following):
         return pb.WatchAccountResponse(progress=pb.AccountProgress(), cursor=self._cursor())
 
     async def _snapshot(self) -> AsyncIterator[pb.WatchAccountResponse]:
-        generation = self.watch.recent.generation
         limit = self.watch.limit
-        floor = await self.hub.store.floor(
-            self.account_sid, live=True, participants=True, limit=limit * READ_FACTOR
-        )
+        generation, floor = await self.watch.snapshot(self.account_sid, limit * READ_FACTOR)
         if floor.truncated:
             raise errors.account_watch_too_large(limit)
         self.position = position = Position(self.filters, floor.horizon)

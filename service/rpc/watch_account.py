@@ -19,17 +19,24 @@ Rule 5: a resume whose events are gone (compaction), or that more
         limit ends ACCOUNT_WATCH_TOO_LARGE.
 Rule 6: progress markers, the count against the account's watchers and the
         end at shutdown are WatchConference's (rpc.watch).
+Rule 7: streams of one account that start while a snapshot read of it is under
+        way share that read (`snapshot`), and each treats as news every change
+        noted since the read began: a read taken a moment before a stream asked
+        is still one consistent snapshot, and a crowd reconnecting at once costs
+        one read and one decode, not one each.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 from collections.abc import AsyncIterator, Sequence
 
 from rollcall.v1 import participant_service_pb2 as pb
 from service.account_events import AccountItem
 from service.core import errors
 from service.core.events import Event
+from service.core.ports.store import Floor
 from service.rpc.account_cursor import CursorSeal
 from service.rpc.account_feed import AccountFeed, Recent
 from service.rpc.account_stream import AccountStream
@@ -50,7 +57,39 @@ class AccountWatch:
         self.streams: set[AccountStream] = set()
         self._changed: asyncio.Event | None = None
         self.closing = False
+        # Snapshot reads under way, by account and limit (Rule 7).
+        self._snapshots: dict[tuple[str, int], asyncio.Future[tuple[int, Floor]]] = {}
         hub.accounts = self
+        # Reads made for every stream that shares them (tests).
+        self.snapshot_reads = 0
+
+    async def snapshot(self, account_sid: str, limit: int) -> tuple[int, Floor]:
+        """The live floor of the account with its participants, and the
+        generation of `recent` before it was read (Rule 7)."""
+        key = (account_sid, limit)
+        shared = self._snapshots.get(key)
+        if shared is None:
+            generation = self.recent.generation
+            self.snapshot_reads += 1
+
+            async def read() -> tuple[int, Floor]:
+                floor = await self.hub.store.floor(
+                    account_sid, live=True, participants=True, limit=limit
+                )
+                return generation, floor
+
+            # A context of its own: the read outlives whichever stream began it.
+            shared = asyncio.get_running_loop().create_task(read(), context=contextvars.Context())
+            self._snapshots[key] = shared
+
+            def done(task: asyncio.Future[tuple[int, Floor]]) -> None:
+                if self._snapshots.get(key) is task:
+                    del self._snapshots[key]
+                if not task.cancelled():
+                    task.exception()  # retrieved: each sharer raises its own copy
+
+            shared.add_done_callback(done)
+        return await asyncio.shield(shared)
 
     # -- the hub's hooks -------------------------------------------------------
 

@@ -1,0 +1,105 @@
+"""AccountWatch.snapshot (rpc.watch_account Rule 7): streams that start while a
+snapshot read of their account is under way share it, with the generation
+from before the read; a read that ended is never reused."""
+
+from __future__ import annotations
+
+import asyncio
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from service.core.ports.store import Floor
+from service.rpc.account_cursor import CursorSeal
+from service.rpc.watch_account import AccountWatch
+
+
+class HeldStore:
+    """Only Store.floor, answering when the test lets it (one gate per read)."""
+
+    def __init__(self) -> None:
+        self.reads: list[tuple[str, int]] = []
+        self.gates: list[asyncio.Future[Floor]] = []
+
+    async def floor(self, account_sid: str, **kwargs: Any) -> Floor:
+        self.reads.append((account_sid, kwargs["limit"]))
+        gate: asyncio.Future[Floor] = asyncio.get_running_loop().create_future()
+        self.gates.append(gate)
+        return await gate
+
+
+def watch_on(store: HeldStore) -> AccountWatch:
+    hub: Any = SimpleNamespace(store=store, accounts=None)
+    return AccountWatch(hub, CursorSeal(), limit=10, poll_seconds=1.0)
+
+
+async def settle() -> None:
+    for _ in range(5):
+        await asyncio.sleep(0)
+
+
+async def test_streams_starting_during_a_read_share_it_with_its_generation() -> None:
+    store = HeldStore()
+    watch = watch_on(store)
+    before = watch.recent.generation
+    first = asyncio.ensure_future(watch.snapshot("AC1", 40))
+    await settle()
+    watch.recent.note("CF1", 7)  # a change lands while the read is under way
+    second = asyncio.ensure_future(watch.snapshot("AC1", 40))
+    other_account = asyncio.ensure_future(watch.snapshot("AC2", 40))
+    await settle()
+    assert store.reads == [("AC1", 40), ("AC2", 40)]
+    floor = Floor(conferences=[], horizon=3)
+    store.gates[0].set_result(floor)
+    store.gates[1].set_result(Floor(conferences=[], horizon=9))
+    # Both see the read's generation: the change noted during it is news to both.
+    assert await first == (before, floor)
+    assert await second == (before, floor)
+    assert (await other_account)[1].horizon == 9
+    assert watch.snapshot_reads == 2
+
+
+async def test_a_read_that_ended_is_not_reused() -> None:
+    store = HeldStore()
+    watch = watch_on(store)
+    first = asyncio.ensure_future(watch.snapshot("AC1", 40))
+    await settle()
+    store.gates[0].set_result(Floor(conferences=[], horizon=1))
+    await first
+    watch.recent.note("CF1", 2)
+    later = asyncio.ensure_future(watch.snapshot("AC1", 40))
+    await settle()
+    assert len(store.reads) == 2
+    store.gates[1].set_result(Floor(conferences=[], horizon=2))
+    assert await later == (1, Floor(conferences=[], horizon=2))
+
+
+async def test_a_failed_read_fails_each_sharer_and_the_next_stream_reads_again() -> None:
+    store = HeldStore()
+    watch = watch_on(store)
+    first = asyncio.ensure_future(watch.snapshot("AC1", 40))
+    second = asyncio.ensure_future(watch.snapshot("AC1", 40))
+    await settle()
+    store.gates[0].set_exception(ConnectionError("store gone"))
+    for waiting in (first, second):
+        with pytest.raises(ConnectionError):
+            await waiting
+    again = asyncio.ensure_future(watch.snapshot("AC1", 40))
+    await settle()
+    assert len(store.reads) == 2
+    store.gates[1].set_result(Floor(conferences=[], horizon=5))
+    assert (await again)[1].horizon == 5
+
+
+async def test_the_stream_that_began_a_read_leaving_leaves_it_to_the_others() -> None:
+    store = HeldStore()
+    watch = watch_on(store)
+    first = asyncio.ensure_future(watch.snapshot("AC1", 40))
+    second = asyncio.ensure_future(watch.snapshot("AC1", 40))
+    await settle()
+    first.cancel()
+    await settle()
+    store.gates[0].set_result(Floor(conferences=[], horizon=4))
+    assert (await second)[1].horizon == 4
+    assert first.cancelled()
