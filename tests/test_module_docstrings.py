@@ -6,9 +6,7 @@ Rule 2: its first line is the summary of what the module owns: text right after
         the opening quotes, then a blank line (or nothing: the summary is one line).
 Rule 3: it holds numbered rules (at least a line starting `Rule 1:`) and no prose
         headings of the older form ("What it owns:", "The rules it keeps:").
-Rule 4: a module named in NOT_YET_CONVERTED is excused; once it keeps the form
-        the test fails until its name is removed, so the list only shrinks.
-Rule 5: read from the source with ast, nothing imported; every offender is listed in
+Rule 4: read from the source with ast, nothing imported; every offender is listed in
         one failure, with what is wrong with it.
 """
 
@@ -25,21 +23,6 @@ ROOT = Path(__file__).resolve().parents[1]
 CHECKED = ("service", "clients")
 RULE_LINE = re.compile(r"^Rule 1: \S", re.MULTILINE)
 PROSE_HEADING = re.compile(r"What it owns|rules? it keeps", re.IGNORECASE)
-
-# Modules other branches were editing when the form was enforced, left to them.
-# The integrator clears this list after merging those branches; a name kept here
-# once its module keeps the form fails test_allow_list_holds_only_offenders.
-NOT_YET_CONVERTED = frozenset(
-    {
-        # Summaries that wrap onto a second line:
-        "service/gateway/events.py",
-        "service/rpc/account_stream.py",
-        # A "What it owns:" paragraph before the rules:
-        "service/carriers/simulated/adapter.py",
-        "service/carriers/simulated/calls.py",
-        "service/carriers/simulated/mixer.py",
-    }
-)
 
 
 def _modules() -> list[Path]:
@@ -84,20 +67,10 @@ def _offenders() -> dict[str, str]:
 
 
 def test_every_module_opens_with_a_summary_and_numbered_rules() -> None:
-    offenders = {
-        name: found for name, found in _offenders().items() if name not in NOT_YET_CONVERTED
-    }
+    offenders = _offenders()
     if offenders:
         listing = "\n".join(f"  {name}: {found}" for name, found in sorted(offenders.items()))
         pytest.fail(f"{len(offenders)} module docstring(s) out of form:\n{listing}")
-
-
-def test_allow_list_holds_only_offenders() -> None:
-    offenders = _offenders()
-    kept = sorted(name for name in NOT_YET_CONVERTED if name not in offenders)
-    missing = sorted(name for name in NOT_YET_CONVERTED if not (ROOT / name).is_file())
-    assert kept == [], f"remove from NOT_YET_CONVERTED, they keep the form now: {kept}"
-    assert missing == [], f"remove from NOT_YET_CONVERTED, no such module: {missing}"
 
 
 def test_the_check_tells_the_form_from_a_story() -> None:

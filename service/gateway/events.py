@@ -1,6 +1,6 @@
-"""Rollcall's own watch routes: the account watch as Server-Sent Events, and
-watch tokens for browsers. Not Twilio's: they live under /rollcall/v1/.
+"""Rollcall's own watch routes: the account watch as SSE, and watch tokens for browsers.
 
+Not Twilio's: they live under /rollcall/v1/.
 `GET /rollcall/v1/accounts/{AC}/events` streams `text/event-stream`;
 `POST /rollcall/v1/accounts/{AC}/watch-tokens` mints a watch token.
 

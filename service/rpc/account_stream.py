@@ -1,6 +1,6 @@
-"""One WatchAccount stream: see rpc.watch_account for its rules; this module
-keeps them for one stream (its reads and what it sends), on what it follows
-(rpc.account_follow).
+"""One WatchAccount stream: its reads and what it sends (rpc.watch_account's rules).
+
+It keeps those rules for one stream, on what it follows (rpc.account_follow).
 
 Rule 1: a stream starts from one snapshot read or one cursor's reads, each
         attaching its conferences before their events are read

@@ -1,28 +1,27 @@
 """The simulated carrier: an adapter of the carrier port with no telephone network.
 
-What it owns: the carrier's side of the simulation: it mints the "carrier's"
-CallSid, numbers each call's reports from 0 like Twilio's SequenceNumber,
-treats media effects as done at once (there is no media), and ends calls on
-Kick and EndConference. Each call's timeline (pacing, magic numbers,
-outcomes) is its calls engine's (service.carriers.simulated.calls); who
-hears whom, as its effects set it, is its mixer's
-(service.carriers.simulated.mixer).
-
-Rule 1: a refused destination raises before anything is placed.
-Rule 2: reports reach the sink one at a time per call, in order.
-Rule 3: a call ended by Kick or EndConference gets exactly one terminal report
-(completed when it was answered, canceled before), delivered from the clock
-afterwards, never inside apply(), as a carrier's callback would be.
-Rule 4: its reports are never lost (in process), so no call it has ended is
-shown live and it never answers errors.call_gone().
-Rule 5: reconcile() keeps answered calls running (their time limit re-armed)
-and reports every other open call failed, since its timers did not survive
-the restart.
-Rule 6: a call's dialing statuses taken the moment it is placed come back
-with Placed (the port's Rule 6), numbered first; its later reports follow.
-Rule 7: speech is scripted (speak()): speech-start and -stop reports of a
-live call on the clock, numbered in one sequence of the carrier's conference
-events; none for a call that has ended.
+Rule 1: it mints the "carrier's" CallSid, numbers each call's reports from 0
+        like Twilio's SequenceNumber, treats media effects as done at once
+        (there is no media), and ends calls on Kick and EndConference. Each
+        call's timeline (pacing, magic numbers, outcomes) is its calls
+        engine's (service.carriers.simulated.calls); who hears whom, as its
+        effects set it, is its mixer's (service.carriers.simulated.mixer).
+Rule 2: a refused destination raises before anything is placed.
+Rule 3: reports reach the sink one at a time per call, in order.
+Rule 4: a call ended by Kick or EndConference gets exactly one terminal report
+        (completed when it was answered, canceled before), delivered from the
+        clock afterwards, never inside apply(), as a carrier's callback would be.
+Rule 5: its reports are never lost (in process), so no call it has ended is
+        shown live and it never answers errors.call_gone().
+Rule 6: reconcile() keeps answered calls running (their time limit re-armed)
+        and reports every other open call failed, since its timers did not
+        survive the restart.
+Rule 7: a call's dialing statuses taken the moment it is placed come back
+        with Placed (the port's Rule 6), numbered first; its later reports
+        follow.
+Rule 8: speech is scripted (speak()): speech-start and -stop reports of a
+        live call on the clock, numbered in one sequence of the carrier's
+        conference events; none for a call that has ended.
 """
 
 from __future__ import annotations

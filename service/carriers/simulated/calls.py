@@ -1,25 +1,24 @@
 """The simulated carrier's calls: Twilio-like call progress with no telephone network.
 
-What it owns: the timeline of every call the simulated carrier places (per-
-account pacing, ringing, answer, busy, no-answer, failure, hang-up and time
-limit), Twilio's magic test numbers for Calls, and the ROLLCALL_SIM_OUTCOMES
-format. It is a part of SimulatedCarrier (service.carriers.simulated.adapter),
-not a port of its own.
-
-Rule 1: time comes only from the injected Clock; it never sleeps and never
-reads the wall clock.
-Rule 2: one call's statuses reach the sink strictly one after another: the
-next is scheduled only once the sink has returned from the previous one.
-Statuses due at the same instant (initiated and ringing) reach it together,
-in order, as one delivery.
-Rule 3: a delivery the sink fails to take (e.g. the disk is full) is offered
-again with exponential backoff on the clock, never dropped, and the call's
-later statuses wait behind it.
-Rule 4: a call that is hung up or reaches a terminal status is forgotten at
-once, so memory follows the calls in flight.
-Rule 5: the statuses a call takes the moment it is placed (initiated and
-ringing, when it is not queued and neither ends nor answers at once) are
-place()'s answer, not the sink's: they never reach the sink.
+Rule 1: it owns the timeline of every call the simulated carrier places
+        (per-account pacing, ringing, answer, busy, no-answer, failure,
+        hang-up and time limit), Twilio's magic test numbers for Calls, and
+        the ROLLCALL_SIM_OUTCOMES format. It is a part of SimulatedCarrier
+        (service.carriers.simulated.adapter), not a port of its own.
+Rule 2: time comes only from the injected Clock; it never sleeps and never
+        reads the wall clock.
+Rule 3: one call's statuses reach the sink strictly one after another: the
+        next is scheduled only once the sink has returned from the previous
+        one. Statuses due at the same instant (initiated and ringing) reach
+        it together, in order, as one delivery.
+Rule 4: a delivery the sink fails to take (e.g. the disk is full) is offered
+        again with exponential backoff on the clock, never dropped, and the
+        call's later statuses wait behind it.
+Rule 5: a call that is hung up or reaches a terminal status is forgotten at
+        once, so memory follows the calls in flight.
+Rule 6: the statuses a call takes the moment it is placed (initiated and
+        ringing, when it is not queued and neither ends nor answers at once)
+        are place()'s answer, not the sink's: they never reach the sink.
 """
 
 from __future__ import annotations
@@ -200,7 +199,7 @@ class SimulatedCalls:
 
     def place(self, call: CallRequest) -> tuple[float, list[CallStatus]]:
         """Start the call: the milliseconds it is queued for, and the statuses
-        it took at once (Rule 5), which the sink will not hear."""
+        it took at once (Rule 6), which the sink will not hear."""
         if self._closed:
             raise RuntimeError("the simulated carrier is closed")
         if call.call_sid in self._calls:

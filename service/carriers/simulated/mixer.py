@@ -1,17 +1,17 @@
 """The simulated carrier's conference mixer: who hears whom, from the effects it got.
 
-What it owns: the media state of each call the simulated carrier placed, as
-its effects set it (muted, hold, and whom it may be heard by), and the
-matrix that state gives. It is the carrier's own record, kept apart from
-Rollcall's: a test compares the two (service.core.hearing derives Rollcall's).
-
-Rule 1: a call is in its conference's audio from its answer until it ends.
-Rule 2: a call on hold hears no one and is heard by no one; a muted call is
-heard by no one; a call heard only by some (a whisper; none for a monitor)
-is heard only by those.
-Rule 3: PlaceCall sets a call's starting state; Mute, Hold, Coach and
-SetRole change it; MoveCall takes it into another conference with the state
-it gives; nothing else does.
+Rule 1: it keeps the media state of each call the simulated carrier placed,
+        as its effects set it (muted, hold, and whom it may be heard by), and
+        the matrix that state gives. It is the carrier's own record, kept
+        apart from Rollcall's: a test compares the two (service.core.hearing
+        derives Rollcall's).
+Rule 2: a call is in its conference's audio from its answer until it ends.
+Rule 3: a call on hold hears no one and is heard by no one; a muted call is
+        heard by no one; a call heard only by some (a whisper; none for a
+        monitor) is heard only by those.
+Rule 4: PlaceCall sets a call's starting state; Mute, Hold, Coach and
+        SetRole change it; MoveCall takes it into another conference with the
+        state it gives; nothing else does.
 """
 
 from __future__ import annotations
