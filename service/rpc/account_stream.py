@@ -20,9 +20,11 @@ Rule 4: PARK sent into a stream at its IDLE parks it: it follows no
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Protocol
 
+from rollcall.v1 import participant_pb2 as ppb
 from rollcall.v1 import participant_service_pb2 as pb
 from service.account_events import IDLE, PARK, AccountEvent, AccountItem
 from service.core import errors
@@ -43,6 +45,24 @@ READ_FACTOR = 4
 _CURSOR_TAG = b"\x2a"  # WatchAccountResponse.cursor: field 5, length-delimited
 
 
+@dataclasses.dataclass(eq=False)
+class Snapshot:
+    """One snapshot read and the generation of `recent` before it (rpc.watch_account Rule 7)."""
+
+    generation: int
+    floor: Floor
+    _people: dict[str, list[ppb.Participant]] = dataclasses.field(default_factory=dict)
+
+    def people(self, item: FloorConference) -> list[ppb.Participant]:
+        """Every participant of `item` as messages, built once per read. They
+        are shared: a caller only copies them (into a message of its own)."""
+        sid = item.conference.sid
+        found = self._people.get(sid)
+        if found is None:
+            found = self._people[sid] = [messages.participant(p) for p in item.participants or ()]
+        return found
+
+
 class AccountWatch(Protocol):
     """What a stream uses of rpc.watch_account.AccountWatch."""
 
@@ -57,7 +77,7 @@ class AccountWatch(Protocol):
 
     def note_idle(self) -> None: ...
 
-    async def snapshot(self, account_sid: str, limit: int) -> tuple[int, Floor]: ...
+    async def snapshot(self, account_sid: str, limit: int) -> Snapshot: ...
 
 
 class AccountStream(Following):
@@ -101,7 +121,9 @@ class AccountStream(Following):
 
     async def _snapshot(self) -> AsyncIterator[pb.WatchAccountResponse]:
         limit = self.watch.limit
-        generation, floor = await self.watch.snapshot(self.account_sid, limit * READ_FACTOR)
+        shot = await self.watch.snapshot(self.account_sid, limit * READ_FACTOR)
+        generation, floor = shot.generation, shot.floor
+        every_participant = not (self.labels or self.attributes)
         if floor.truncated:
             raise errors.account_watch_too_large(limit)
         self.position = position = Position(self.filters, floor.horizon)
@@ -116,7 +138,12 @@ class AccountStream(Following):
                 continue
             self._follow(item, conference.revision)
             followed.append(self.tracks[conference.sid])
-            people = [messages.participant(p) for p in item.participants or () if self._shows(p)]
+            if every_participant:
+                people = shot.people(item)
+            else:
+                people = [
+                    messages.participant(p) for p in item.participants or () if self._shows(p)
+                ]
             yield pb.WatchAccountResponse(
                 conference_snapshot=pb.ConferenceSnapshot(
                     conference=messages.conference(conference), participants=people

@@ -23,7 +23,8 @@ Rule 7: streams of one account that start while a snapshot read of it is under
         way share that read (`snapshot`), and each treats as news every change
         noted since the read began: a read taken a moment before a stream asked
         is still one consistent snapshot, and a crowd reconnecting at once costs
-        one read and one decode, not one each.
+        one read and one decode, not one each. The participants' messages of
+        a shared read are built once too, for the streams that show them all.
 """
 
 from __future__ import annotations
@@ -36,10 +37,9 @@ from rollcall.v1 import participant_service_pb2 as pb
 from service.account_events import AccountItem
 from service.core import errors
 from service.core.events import Event
-from service.core.ports.store import Floor
 from service.rpc.account_cursor import CursorSeal
 from service.rpc.account_feed import AccountFeed, Recent
-from service.rpc.account_stream import AccountStream
+from service.rpc.account_stream import AccountStream, Snapshot
 from service.rpc.watch import RESUME_ELSEWHERE, WatchHub
 from service.rpc.watch_filter import check_types
 
@@ -58,31 +58,31 @@ class AccountWatch:
         self._changed: asyncio.Event | None = None
         self.closing = False
         # Snapshot reads under way, by account and limit (Rule 7).
-        self._snapshots: dict[tuple[str, int], asyncio.Future[tuple[int, Floor]]] = {}
+        self._snapshots: dict[tuple[str, int], asyncio.Future[Snapshot]] = {}
         hub.accounts = self
         # Reads made for every stream that shares them (tests).
         self.snapshot_reads = 0
 
-    async def snapshot(self, account_sid: str, limit: int) -> tuple[int, Floor]:
-        """The live floor of the account with its participants, and the
-        generation of `recent` before it was read (Rule 7)."""
+    async def snapshot(self, account_sid: str, limit: int) -> Snapshot:
+        """The live floor of the account with its participants, read once for
+        every stream that starts while it is read (Rule 7)."""
         key = (account_sid, limit)
         shared = self._snapshots.get(key)
         if shared is None:
             generation = self.recent.generation
             self.snapshot_reads += 1
 
-            async def read() -> tuple[int, Floor]:
+            async def read() -> Snapshot:
                 floor = await self.hub.store.floor(
                     account_sid, live=True, participants=True, limit=limit
                 )
-                return generation, floor
+                return Snapshot(generation, floor)
 
             # A context of its own: the read outlives whichever stream began it.
             shared = asyncio.get_running_loop().create_task(read(), context=contextvars.Context())
             self._snapshots[key] = shared
 
-            def done(task: asyncio.Future[tuple[int, Floor]]) -> None:
+            def done(task: asyncio.Future[Snapshot]) -> None:
                 if self._snapshots.get(key) is task:
                     del self._snapshots[key]
                 if not task.cancelled():

@@ -54,9 +54,10 @@ async def test_streams_starting_during_a_read_share_it_with_its_generation() -> 
     store.gates[0].set_result(floor)
     store.gates[1].set_result(Floor(conferences=[], horizon=9))
     # Both see the read's generation: the change noted during it is news to both.
-    assert await first == (before, floor)
-    assert await second == (before, floor)
-    assert (await other_account)[1].horizon == 9
+    shot = await first
+    assert (shot.generation, shot.floor) == (before, floor)
+    assert await second is shot
+    assert (await other_account).floor.horizon == 9
     assert watch.snapshot_reads == 2
 
 
@@ -72,7 +73,8 @@ async def test_a_read_that_ended_is_not_reused() -> None:
     await settle()
     assert len(store.reads) == 2
     store.gates[1].set_result(Floor(conferences=[], horizon=2))
-    assert await later == (1, Floor(conferences=[], horizon=2))
+    shot = await later
+    assert (shot.generation, shot.floor) == (1, Floor(conferences=[], horizon=2))
 
 
 async def test_a_failed_read_fails_each_sharer_and_the_next_stream_reads_again() -> None:
@@ -89,7 +91,7 @@ async def test_a_failed_read_fails_each_sharer_and_the_next_stream_reads_again()
     await settle()
     assert len(store.reads) == 2
     store.gates[1].set_result(Floor(conferences=[], horizon=5))
-    assert (await again)[1].horizon == 5
+    assert (await again).floor.horizon == 5
 
 
 async def test_the_stream_that_began_a_read_leaving_leaves_it_to_the_others() -> None:
@@ -101,5 +103,5 @@ async def test_the_stream_that_began_a_read_leaving_leaves_it_to_the_others() ->
     first.cancel()
     await settle()
     store.gates[0].set_result(Floor(conferences=[], horizon=4))
-    assert (await second)[1].horizon == 4
+    assert (await second).floor.horizon == 4
     assert first.cancelled()
