@@ -117,7 +117,12 @@ def bind(server: grpc.aio.Server, listen: str, tls: TlsFiles | None, probing: bo
         return Bound(port, own_target(listen, port), credentials)
     probe_dir = tempfile.TemporaryDirectory(prefix="rollcall-probe-")
     target = f"unix:{probe_dir.name}/grpc.sock"
-    server.add_insecure_port(target)
+    try:
+        server.add_insecure_port(target)
+    except BaseException:
+        # Not handed back, so nobody else would remove it.
+        probe_dir.cleanup()
+        raise
     return Bound(port, target, credentials, probe_dir)
 
 
