@@ -1,7 +1,8 @@
-"""The SQLite store (aiosqlite, WAL), the embedded default: its connections and transactions.
+"""The SQLite store (aiosqlite, WAL), the embedded default: its connections and reads.
 
-Rule 1: one writer connection behind an asyncio lock, so write transactions
-        (BEGIN IMMEDIATE ... COMMIT) never interleave and revisions commit in order.
+Rule 1: one writer connection, its transactions grouped into commits
+        (service.store.sqlite.writes, the base of SqliteStore), so revisions
+        commit in order.
 Rule 2: synchronous=FULL, so a committed change survives a crash of the process or
         the machine.
 Rule 3: readers use their own connections and see only committed data.
@@ -15,10 +16,10 @@ Rule 5: the queries and row writes inside a change (and every read) run inline o
 Rule 6: what can wait on the disk or on another connection's lock runs on the
         connection's own thread: COMMIT (the fsync), a BEGIN IMMEDIATE that must
         wait for the lock, migrations and maintenance.
-Rule 7: this module keeps only the connections and the transactions (group commit);
-        the statements live beside it by concern, in service.store.sqlite:
-        connections (opening them, statements that must finish), rows
-        (participants, conferences, events, request ids), conferences and
+Rule 7: this module keeps only the connections and the reads; the rest lives
+        beside it by concern, in service.store.sqlite: writes (the write path and
+        group commit), connections (opening them, statements that must finish),
+        rows (participants, conferences, events, request ids), conferences and
         service.store.participant_pages (lists), cursors (status callback cursors),
         carrier (carrier calls and callbacks), retention (compaction and retention,
         in batches), migrations (the schema).
@@ -34,7 +35,6 @@ from collections.abc import AsyncIterator, Collection
 import aiosqlite
 import orjson
 
-from service import tracing
 from service.core.events import Event
 from service.core.ports.store import (
     ConferenceFilter,
@@ -53,27 +53,18 @@ from service.store.sqlite import cursors as sqlite_cursors
 from service.store.sqlite import retention as sqlite_retention
 from service.store.sqlite.audit import SqlitePrivacyReads
 from service.store.sqlite.checkpoints import Checkpoints, writer_off
-from service.store.sqlite.connections import begin_at_once, connect, finish, statement
-from service.store.sqlite.inline import raw
+from service.store.sqlite.connections import connect
 from service.store.sqlite.lookup_cache import LookupCache
 from service.store.sqlite.migrations import migrate
-from service.store.sqlite.rows import SqliteReads, SqliteWriteTransaction
+from service.store.sqlite.rows import SqliteReads
+from service.store.sqlite.writes import SqliteWrites
 
 _READERS = 4
-# Each write (a change, or a group commit's share of one) is a span (service.tracing).
-_SPAN_ATTRIBUTES = {"db.system": "sqlite"}
 
 
-class SqliteStore(SqlitePrivacyReads):
+class SqliteStore(SqliteWrites, SqlitePrivacyReads):
     def __init__(self, path: str) -> None:
         self.path = path
-        self._writer: aiosqlite.Connection | None = None
-        self._write_lock = asyncio.Lock()
-        # Group commit: the open transaction's outcome, whether a change is
-        # open in it, and the task that will COMMIT it.
-        self._batch: asyncio.Future[None] | None = None
-        self._in_change = False
-        self._committer: asyncio.Task[None] | None = None
         self._readers: asyncio.Queue[aiosqlite.Connection] = asyncio.Queue()
         self._all_readers: list[aiosqlite.Connection] = []
         self._rows = RowCache(participant_from_row)
@@ -83,7 +74,7 @@ class SqliteStore(SqlitePrivacyReads):
         self._conferences: LookupCache[tuple[str, str, bool], Conference] = LookupCache()
         self._pages: LookupCache[tuple[object, ...], Page] = LookupCache(limit=256)
         # WAL checkpoints beside the writer, never inside a COMMIT (see checkpoints).
-        self.checkpoints = Checkpoints(path)
+        super().__init__(Checkpoints(path), (self._found, self._conferences, self._pages))
 
     async def open(self) -> None:
         self._writer = await connect(self.path)
@@ -105,124 +96,6 @@ class SqliteStore(SqlitePrivacyReads):
         if self._writer is not None:
             await self._writer.close()
             self._writer = None
-
-    @contextlib.asynccontextmanager
-    async def write(self) -> AsyncIterator[SqliteWriteTransaction]:
-        """One change, committed durably before the caller continues.
-
-        Group commit: changes that queue up while one is being written share
-        its SQLite transaction, each inside its own SAVEPOINT (a failing one
-        rolls back alone), and a committer task that queued behind them
-        COMMITs for all of them: one fsync per batch instead of one per
-        change. Every caller still waits for the COMMIT that covers its
-        change before it returns, so nothing is acknowledged before it is
-        durable, and revisions still commit in the order they were written.
-
-        Cancellation: a caller cancelled while waiting in line leaves no
-        trace; once it holds the writer, every statement that opens, undoes
-        or closes its change runs to completion (the cancellation is raised
-        after), so the writer connection is never left inside a change or a
-        transaction nobody will close. The COMMIT never runs in a caller's
-        task, so a cancelled caller cannot fail the batch of others.
-        """
-        assert self._writer is not None, "store is not open"
-        conn = self._writer
-        with tracing.span("store write", attributes=_SPAN_ATTRIBUTES) as span:
-            await self._write_lock.acquire()  # cancelled here: nothing started
-            batch: asyncio.Future[None] | None = None
-            try:
-                await self._open_change(conn)
-                yield SqliteWriteTransaction(conn)
-                await self._release_change(conn)
-                batch = self._batch
-            except BaseException as exc:
-                span.fail(type(exc).__name__)
-                if self._in_change:
-                    await finish(self._undo_change(conn))
-                raise
-            finally:
-                self._after_change(conn)
-            assert batch is not None
-            await asyncio.shield(batch)
-
-    async def _open_change(self, conn: aiosqlite.Connection) -> None:
-        # Each flag is set before its statement is queued: a queued statement
-        # runs even if the caller is cancelled while it waits for it.
-        if self._batch is None:
-            self._batch = asyncio.get_running_loop().create_future()
-            try:
-                if not begin_at_once(raw(conn)):
-                    await statement(conn, "BEGIN IMMEDIATE")
-            except BaseException:
-                if not conn.in_transaction:
-                    self._batch = None
-                raise
-        self._in_change = True
-        try:
-            raw(conn).execute("SAVEPOINT change")
-        except Exception:
-            self._in_change = False
-            raise
-
-    async def _release_change(self, conn: aiosqlite.Connection) -> None:
-        raw(conn).execute("RELEASE change")  # inline: no cancellation point
-        self._in_change = False
-
-    async def _undo_change(self, conn: aiosqlite.Connection) -> None:
-        try:
-            raw(conn).execute("ROLLBACK TO change")
-            raw(conn).execute("RELEASE change")
-        except Exception as exc:
-            # The change could not be undone alone: the whole batch goes.
-            self._fail_batch(exc)
-            with contextlib.suppress(Exception):
-                if conn.in_transaction:
-                    await conn.execute("ROLLBACK")
-        finally:
-            self._in_change = False
-
-    def _fail_batch(self, exc: BaseException) -> None:
-        batch, self._batch = self._batch, None
-        if batch is not None and not batch.done():
-            error = exc if isinstance(exc, Exception) else RuntimeError(str(exc))
-            batch.set_exception(error)
-            batch.exception()  # retrieved: each waiter re-raises it
-
-    def _after_change(self, conn: aiosqlite.Connection) -> None:
-        """Hand the writer on; make sure an open batch has its committer."""
-        if self._batch is not None and not conn.in_transaction:
-            # SQLite rolled the transaction back by itself (e.g. an I/O error).
-            self._fail_batch(RuntimeError("the write transaction was rolled back"))
-        if self._batch is not None and self._committer is None:
-            self._committer = asyncio.get_running_loop().create_task(self._commit_batch(conn))
-        self._write_lock.release()
-
-    async def _commit_batch(self, conn: aiosqlite.Connection) -> None:
-        """Queue behind the changes already waiting (they join the batch), then COMMIT."""
-        await self._write_lock.acquire()
-        try:
-            self._committer = None
-            batch, self._batch = self._batch, None
-            if batch is None:
-                return
-            try:
-                try:
-                    await conn.execute("COMMIT")
-                finally:
-                    # Before any writer is answered.
-                    for cache in (self._found, self._conferences, self._pages):
-                        cache.forget_all()
-            except Exception as exc:
-                with contextlib.suppress(Exception):
-                    if conn.in_transaction:
-                        await conn.execute("ROLLBACK")
-                self._batch = batch
-                self._fail_batch(exc)
-            else:
-                batch.set_result(None)
-                self.checkpoints.committed()
-        finally:
-            self._write_lock.release()
 
     @contextlib.asynccontextmanager
     async def _read(self) -> AsyncIterator[SqliteReads]:

@@ -24,25 +24,19 @@ from __future__ import annotations
 import asyncio
 import logging
 import tempfile
-from collections.abc import Callable
 
 import grpc
 from aiohttp import web
-from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_health.v1 import health
 
-from rollcall.v1 import audit_service_pb2 as audit_pb
-from rollcall.v1 import audit_service_pb2_grpc as audit_pb_grpc
-from rollcall.v1 import callback_service_pb2 as callback_pb
-from rollcall.v1 import callback_service_pb2_grpc as callback_pb_grpc
-from rollcall.v1 import conference_service_pb2 as cpb
-from rollcall.v1 import conference_service_pb2_grpc as cpb_grpc
-from rollcall.v1 import participant_service_pb2 as pb
 from service import grpc_races, keys, redact
 from service.admission import Admission
 from service.alerting import AlertScheduler, parse_defaults
+from service.app import grpc_port, http_ports
+from service.app.apis import build_apis
+from service.app.upkeep import Compaction
 from service.auth import Authenticator, check_secrets, parse_networks
 from service.carriers.choose import Chosen, choose
-from service.carriers.twilio.ingest import add_routes as add_carrier_routes
 from service.carriers.twilio.ingest import callback_urls
 from service.clock import Clock, SystemClock, Timer
 from service.config import Settings, parse_accounts, parse_api_keys
@@ -55,30 +49,19 @@ from service.core.ports.dead_letters import DeadLetterStore
 from service.core.ports.feed import ChangeFeed
 from service.core.ports.store import Store
 from service.core.retention import Kind
-from service.gateway.render import participant_json_bytes
 from service.health import PROCESS_SERVING, HealthPolicy, StoreHealth
 from service.logins import login_throttle
-from service.maintenance import RetentionPass, running
+from service.maintenance import RetentionPass
 from service.metrics import start_metrics
-from service.ratelimit import RateLimiter
-from service.renders import Renders
 from service.replicas import Coordinator
-from service.rpc import codec, messages, reflection
-from service.rpc.account_cursor import CursorSeal
-from service.rpc.audit import AuditApi, AuditServicer
-from service.rpc.callbacks import CallbackApi, CallbackServicer
-from service.rpc.conference_servicer import ConferenceServicer
+from service.rpc.callbacks import CallbackApi
 from service.rpc.conferences import ConferenceApi
 from service.rpc.door import Door
-from service.rpc.front import Front
 from service.rpc.options import server_options
-from service.rpc.page_tokens import PageTokens
 from service.rpc.participants import ParticipantApi
-from service.rpc.queue_probe import QueueProbe, own_target
-from service.rpc.servicer import ParticipantServicer
+from service.rpc.queue_probe import QueueProbe
 from service.rpc.watch import WatchHub
 from service.rpc.watch_account import AccountWatch
-from service.rpc.watch_tokens import WatchTokens
 from service.store.choose import database_unavailable, open_store
 from service.store.parts import StoreParts
 from service.tls import GrpcCredentials, HttpContext, TlsFiles
@@ -87,40 +70,6 @@ from service.webhooks.dispatcher import Policy, WebhookDispatcher
 from service.webhooks.redelivery import Redeliverer
 
 log = logging.getLogger("rollcall.app")
-
-PARTICIPANT_SERVICE = pb.DESCRIPTOR.services_by_name["ParticipantService"]
-
-
-SERVICE_NAME = pb.DESCRIPTOR.services_by_name["ParticipantService"].full_name
-CONFERENCE_SERVICE_NAME = cpb.DESCRIPTOR.services_by_name["ConferenceService"].full_name
-CALLBACK_SERVICE_NAME = callback_pb.DESCRIPTOR.services_by_name["CallbackService"].full_name
-AUDIT_SERVICE_NAME = audit_pb.DESCRIPTOR.services_by_name["AuditService"].full_name
-# What health reports on: the server as a whole ("") and each service.
-HEALTH_NAMES = (
-    "",
-    SERVICE_NAME,
-    CONFERENCE_SERVICE_NAME,
-    CALLBACK_SERVICE_NAME,
-    AUDIT_SERVICE_NAME,
-)
-# What grpc's stop() gives the held calls to send their answers (milliseconds
-# of work; anything still open after it is cancelled by grpc).
-_LAST_ANSWERS_SECONDS = 5.0
-
-
-def carrier_ingest(app: App) -> Callable[[web.Application], None]:
-    """The carrier callback routes, applying reports through the core."""
-    chosen, core = app.chosen, app.core
-    assert chosen is not None and core is not None
-
-    async def apply(report: Report, token: str | None) -> None:
-        accounts = chosen.tenants.get(report.account_sid, frozenset())
-        await core.reports.on_report(report, token, accounts)
-
-    def mount(web_app: web.Application) -> None:
-        add_carrier_routes(web_app, app.public_base_url, chosen.signing_tokens.get, apply)
-
-    return mount
 
 
 class App:
@@ -148,7 +97,7 @@ class App:
         self.account_watch: AccountWatch | None = None
         self.api: ParticipantApi | None = None
         self.conference_api: ConferenceApi | None = None
-        self._compaction: Timer | None = None
+        self._compaction: Compaction | None = None
         self.retention: RetentionPass | None = None
         self.alerts: AlertScheduler | None = None
         self._server: grpc.aio.Server | None = None
@@ -254,46 +203,15 @@ class App:
             await core.recover_placements(placement_bound, at_start=True)
         changes = core.runtime.changes
         self.admission = Admission(s.max_in_flight, lambda: changes.orphans)
-        self.watch = WatchHub(
-            self.store,
-            self.participants,
-            self.clock,
-            progress_seconds=s.watch_progress_seconds,
-            per_account=s.watchers_per_account,
+        apis = await build_apis(
+            s, self.store, self.feed, core, self.auth, self.admission, self.clock, destinations
         )
-        self.feed.subscribe(self.watch)
-        page_key = await keys.page_token_key(self.store)
-        self.account_watch = AccountWatch(
-            self.watch,
-            CursorSeal(page_key),
-            limit=s.watch_account_conferences,
-            poll_seconds=s.watch_poll_seconds,
-        )
-        self.api = ParticipantApi(
-            self.auth,
-            self.participants,
-            RateLimiter(self.clock, s.requests_per_second, s.request_burst),
-            self.admission,
-            PageTokens(page_key),
-            destinations,
-            self.watch,
-            self.account_watch,
-            WatchTokens(page_key, self.clock, s.watch_token_seconds),
-            Renders(messages.participant, participant_json_bytes, s.render_cache_entries),
-        )
-        # Its own limiter object would double an account's budget: share one.
-        self.conference_api = ConferenceApi(
-            self.auth,
-            core.conferences,
-            self.api.limiter,
-            self.api.page_tokens,
-            destinations,
-        )
-        self.audit_api = AuditApi(
-            self.auth, self.store, core.privacy, self.api.page_tokens, self.api.limiter
-        )
+        self.watch, self.account_watch = apis.watch, apis.account_watch
+        self.api, self.conference_api = apis.participants, apis.conferences
+        self.audit_api = apis.audit
         await self.feed.start()
-        self._schedule_compaction()
+        self._compaction = Compaction(s, self.clock, self.watch, self.webhooks, self.dead_letters)
+        self._compaction.schedule()
         # Once across replicas: where this one holds the lease (or is alone).
         self.retention = RetentionPass.from_settings(
             s, self.store, self.dead_letters, self.clock, self._leading, core.privacy
@@ -313,59 +231,38 @@ class App:
             waited = self._queue_probe.waited
         self.door = Door(waited, s.max_wait_seconds)
         server = grpc.aio.server(options=server_options(s), maximum_concurrent_rpcs=None)
-        on = Front(self.door, self._queue_probe).registrar(server)
-        codec.add_service(on, PARTICIPANT_SERVICE, ParticipantServicer(self.api))
-        cpb_grpc.add_ConferenceServiceServicer_to_server(
-            ConferenceServicer(self.conference_api), on
-        )
-        callback_pb_grpc.add_CallbackServiceServicer_to_server(
-            CallbackServicer(
-                CallbackApi(self.auth, self.dead_letters, self.redeliverer, self.api.limiter)
-            ),
-            on,
-        )
-        audit_pb_grpc.add_AuditServiceServicer_to_server(AuditServicer(self.audit_api), on)
-        self._health = health.aio.HealthServicer()
-        health_pb2_grpc.add_HealthServicer_to_server(self._health, on)
-        reflection.enable(
-            (
-                SERVICE_NAME,
-                CONFERENCE_SERVICE_NAME,
-                CALLBACK_SERVICE_NAME,
-                AUDIT_SERVICE_NAME,
-                health.SERVICE_NAME,
-            ),
-            on,
+        self._health = grpc_port.add_services(
+            server,
+            self.door,
+            self._queue_probe,
+            self.api,
+            self.conference_api,
+            CallbackApi(self.auth, self.dead_letters, self.redeliverer, self.api.limiter),
+            self.audit_api,
         )
         probe_target = self._bind_grpc(server)
         await server.start()
         self._server = server
         if self._queue_probe is not None:
             await self._queue_probe.start(probe_target)
-        for name in HEALTH_NAMES:
-            await self._health.set(name, health_pb2.HealthCheckResponse.SERVING)
+        await grpc_port.set_health(self._health, True)
         PROCESS_SERVING.set(1)
         self.store_health.on_change(self._store_health_changed)
         self.store_health.start()
         self._database_check = self.store_health
         if s.http_listen:
-            from service.gateway.cors import parse_origins
-            from service.gateway.protocol import HttpLimits
-            from service.gateway.server import start_gateway
-            from service.gateway.upstream import LocalUpstream
-
-            gateway = await start_gateway(
-                LocalUpstream(self.api, self.conference_api),
-                s.http_listen,
-                ssl_context=self.http_tls.context if self.http_tls is not None else None,
-                limits=HttpLimits.from_settings(s),
-                extra_routes=carrier_ingest(self) if self.chosen.twilio is not None else None,
-                ready=self.ready,
-                cors_origins=parse_origins(s.http_cors_origins),
-                audit=self.audit_api,
+            ingest = None
+            if self.chosen.twilio is not None:
+                ingest = http_ports.carrier_ingest(self.chosen, core, self.public_base_url)
+            self._gateway, self.http_port = await http_ports.open_gateway(
+                s,
+                self.api,
+                self.conference_api,
+                self.audit_api,
+                self.http_tls,
+                ingest,
+                self.ready,
             )
-            self._gateway = gateway
-            self.http_port = gateway.port
             if self.chosen.twilio is not None:
                 self.chosen.twilio.callbacks = callback_urls(self.public_base_url())
         if s.metrics_listen:
@@ -379,32 +276,21 @@ class App:
         )
 
     def _bind_grpc(self, server: grpc.aio.Server) -> str:
-        """Bind the gRPC port (TLS when the settings give a certificate); the
-        target the queue probes reach this server at: the port itself, or,
-        with TLS, a plaintext Unix socket in a directory only this user may
-        enter (the probe has no client certificate for mutual TLS)."""
-        s = self.settings
-        if self.tls is None:
-            self.grpc_port = server.add_insecure_port(s.grpc_listen)
-        else:
-            self.grpc_tls = GrpcCredentials(self.tls)
-            self.grpc_port = server.add_secure_port(s.grpc_listen, self.grpc_tls.credentials)
-        if self.grpc_port == 0:
-            raise OSError(f"cannot listen on {s.grpc_listen}")
-        if self.tls is None or self._queue_probe is None:
-            return own_target(s.grpc_listen, self.grpc_port)
-        self._probe_dir = tempfile.TemporaryDirectory(prefix="rollcall-probe-")
-        target = f"unix:{self._probe_dir.name}/grpc.sock"
-        server.add_insecure_port(target)
-        return target
+        """Bind the gRPC port (service.app.grpc_port.bind); the target the
+        queue probes reach this server at."""
+        bound = grpc_port.bind(
+            server, self.settings.grpc_listen, self.tls, self._queue_probe is not None
+        )
+        self.grpc_port, self.grpc_tls, self._probe_dir = (
+            bound.port,
+            bound.credentials,
+            bound.probe_dir,
+        )
+        return bound.probe_target
 
     def public_base_url(self) -> str:
         """Where the carrier reaches this server: the setting, else the HTTP address."""
-        if self.settings.public_base_url:
-            return self.settings.public_base_url.rstrip("/")
-        host = self.settings.http_listen.rpartition(":")[0] or "127.0.0.1"
-        scheme = "https" if self.tls is not None else "http"
-        return f"{scheme}://{host}:{self.http_port}"
+        return http_ports.public_base_url(self.settings, self.tls, self.http_port)
 
     async def ready(self) -> bool:
         """What health says of the services (REST /readyz): the store serves
@@ -416,39 +302,13 @@ class App:
         owns it (and grpc ignores changes after enter_graceful_shutdown)."""
         if self._health is None or self._stopping:
             return
-        status = health_pb2.HealthCheckResponse.SERVING
-        if not serving:
-            status = health_pb2.HealthCheckResponse.NOT_SERVING
         PROCESS_SERVING.set(1 if serving else 0)
-        for name in HEALTH_NAMES:
-            await self._health.set(name, status)
-
-    def _schedule_compaction(self) -> None:
-        s = self.settings
-
-        async def compact() -> None:
-            try:
-                await self.compact()
-            except Exception:
-                log.exception("event compaction failed")
-            if not self._stopping:
-                self._compaction = self.clock.call_later(s.compaction_interval_seconds, compact)
-
-        self._compaction = self.clock.call_later(s.compaction_interval_seconds, compact)
+        await grpc_port.set_health(self._health, serving)
 
     async def compact(self) -> int:
         """Drop events outside the retention window (time and count)."""
-        s = self.settings
-        assert self.watch is not None
-        if self.webhooks is not None:
-            await self.webhooks.flush()
-        async with running("compaction"):
-            deleted = await self.watch.compact(
-                s.event_retention_seconds, s.event_retention_count, batch=s.retention_batch
-            )
-            # Dead letters go with the events they report.
-            await self.dead_letters.prune()
-        return deleted
+        assert self._compaction is not None
+        return await self._compaction.run()
 
     def _leading(self) -> bool:
         return self.coordinator is None or self.coordinator.leader
@@ -467,9 +327,10 @@ class App:
         (Rule 3). It also cleans up after a start() that failed part way."""
         self._stopping = True
         PROCESS_SERVING.set(0)
-        for timer in (self._compaction, self._database_check):
-            if timer is not None:
-                timer.cancel()
+        if self._compaction is not None:
+            self._compaction.cancel()
+        if self._database_check is not None:
+            self._database_check.cancel()
         if self.retention is not None:
             self.retention.stop()
         if self.alerts is not None:
@@ -504,7 +365,8 @@ class App:
             await self._gateway.close()  # type: ignore[attr-defined]
             self._gateway = None
         if self._server is not None:
-            await self._stop_server(self._server)
+            assert self.door is not None  # made before the server
+            await grpc_port.stop_server(self._server, self.door)
             self._server = None
         # The carrier, then the last changes, while their announcements are
         # still heard and delivered.
@@ -525,18 +387,3 @@ class App:
         if self._probe_dir is not None:
             self._probe_dir.cleanup()
             self._probe_dir = None
-
-    async def _stop_server(self, server: grpc.aio.Server) -> None:
-        """Close grpc's port with nothing it accepted left unanswered: new calls
-        are held until none arrives (grpc has handed over all it had); then
-        grpc stops (GOAWAY on every connection, the port closed) and only then
-        are the held calls answered, so a retry is refused by the transport
-        (UNAVAILABLE) instead of reaching a stopping grpc (CANCELLED)."""
-        assert self.door is not None  # made before the server
-        await self.door.hold()
-        stopping = asyncio.ensure_future(server.stop(_LAST_ANSWERS_SECONDS))
-        # grpc's stop() begins its shutdown (GOAWAY, port closed) before it
-        # first suspends; one turn of the loop lets it (tests/unit pins this).
-        await asyncio.sleep(0)
-        self.door.release()
-        await stopping
