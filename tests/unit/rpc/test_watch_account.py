@@ -21,12 +21,21 @@ class HeldStore:
     def __init__(self) -> None:
         self.reads: list[tuple[str, int]] = []
         self.gates: list[asyncio.Future[Floor]] = []
+        self._news = asyncio.Event()
 
     async def floor(self, account_sid: str, **kwargs: Any) -> Floor:
         self.reads.append((account_sid, kwargs["limit"]))
         gate: asyncio.Future[Floor] = asyncio.get_running_loop().create_future()
         self.gates.append(gate)
+        self._news.set()
         return await gate
+
+    async def started(self, count: int) -> None:
+        """Until `count` reads have begun. Tasks run in the order they were
+        made, so every stream task made before the last read's has run too."""
+        while len(self.reads) < count:
+            self._news.clear()
+            await self._news.wait()
 
 
 def watch_on(store: HeldStore) -> AccountWatch:
@@ -34,21 +43,16 @@ def watch_on(store: HeldStore) -> AccountWatch:
     return AccountWatch(hub, CursorSeal(), limit=10, poll_seconds=1.0)
 
 
-async def settle() -> None:
-    for _ in range(5):
-        await asyncio.sleep(0)
-
-
 async def test_streams_starting_during_a_read_share_it_with_its_generation() -> None:
     store = HeldStore()
     watch = watch_on(store)
     before = watch.recent.generation
     first = asyncio.ensure_future(watch.snapshot("AC1", 40))
-    await settle()
+    await store.started(1)
     watch.recent.note("CF1", 7)  # a change lands while the read is under way
     second = asyncio.ensure_future(watch.snapshot("AC1", 40))
     other_account = asyncio.ensure_future(watch.snapshot("AC2", 40))
-    await settle()
+    await store.started(2)
     assert store.reads == [("AC1", 40), ("AC2", 40)]
     floor = Floor(conferences=[], horizon=3)
     store.gates[0].set_result(floor)
@@ -65,12 +69,12 @@ async def test_a_read_that_ended_is_not_reused() -> None:
     store = HeldStore()
     watch = watch_on(store)
     first = asyncio.ensure_future(watch.snapshot("AC1", 40))
-    await settle()
+    await store.started(1)
     store.gates[0].set_result(Floor(conferences=[], horizon=1))
     await first
     watch.recent.note("CF1", 2)
     later = asyncio.ensure_future(watch.snapshot("AC1", 40))
-    await settle()
+    await store.started(2)
     assert len(store.reads) == 2
     store.gates[1].set_result(Floor(conferences=[], horizon=2))
     shot = await later
@@ -82,13 +86,13 @@ async def test_a_failed_read_fails_each_sharer_and_the_next_stream_reads_again()
     watch = watch_on(store)
     first = asyncio.ensure_future(watch.snapshot("AC1", 40))
     second = asyncio.ensure_future(watch.snapshot("AC1", 40))
-    await settle()
+    await store.started(1)
     store.gates[0].set_exception(ConnectionError("store gone"))
     for waiting in (first, second):
         with pytest.raises(ConnectionError):
             await waiting
     again = asyncio.ensure_future(watch.snapshot("AC1", 40))
-    await settle()
+    await store.started(2)
     assert len(store.reads) == 2
     store.gates[1].set_result(Floor(conferences=[], horizon=5))
     assert (await again).floor.horizon == 5
@@ -99,9 +103,10 @@ async def test_the_stream_that_began_a_read_leaving_leaves_it_to_the_others() ->
     watch = watch_on(store)
     first = asyncio.ensure_future(watch.snapshot("AC1", 40))
     second = asyncio.ensure_future(watch.snapshot("AC1", 40))
-    await settle()
+    await store.started(1)
     first.cancel()
-    await settle()
+    with pytest.raises(asyncio.CancelledError):
+        await first
     store.gates[0].set_result(Floor(conferences=[], horizon=4))
     assert (await second).floor.horizon == 4
     assert first.cancelled()
