@@ -2,7 +2,8 @@
 
 What it owns: one open `text/event-stream` response read block by block
 (fields `event`, `id`, `data`, `retry`; comment lines kept), with a bound on
-every wait, and what the stream delivered per conference.
+every wait, and what the stream delivered per conference; and the bytes of one
+event as the gateway receives it, for the unit tests of its framing.
 """
 
 from __future__ import annotations
@@ -14,7 +15,31 @@ from typing import Any
 
 import aiohttp
 
+from rollcall.v1 import participant_pb2 as ppb
+from rollcall.v1 import participant_service_pb2 as pb
+
 WAIT = 20.0
+
+
+def event_bytes(revision: int, label: str = "agent") -> bytes:
+    """A participant-muted event of one conference at `revision`, serialized."""
+    event = pb.ConferenceEvent(
+        type=pb.CONFERENCE_EVENT_TYPE_PARTICIPANT_MUTED,
+        revision=revision,
+        conference=ppb.Conference(
+            account_sid="AC" + "a" * 32,
+            conference_sid="CF" + "b" * 32,
+            status=ppb.CONFERENCE_STATUS_IN_PROGRESS,
+            revision=revision,
+        ),
+        participant=ppb.Participant(
+            call_sid="CA" + "c" * 32,
+            status=ppb.PARTICIPANT_STATUS_CONNECTED,
+            label=label,
+            muted=True,
+        ),
+    )
+    return pb.WatchConferenceResponse(event=event).SerializeToString()
 
 
 @dataclasses.dataclass

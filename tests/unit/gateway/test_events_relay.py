@@ -11,33 +11,13 @@ from typing import cast
 import pytest
 from aiohttp import web
 
-from rollcall.v1 import participant_pb2 as ppb
 from rollcall.v1 import participant_service_pb2 as pb
 from service.account_events import IDLE, AccountEvent
 from service.core import errors
 from service.core.errors import RollcallError
 from service.gateway import events, sse_frames
 from service.gateway.upstream import WatchItem
-
-
-def _body(revision: int, label: str = "agent") -> bytes:
-    event = pb.ConferenceEvent(
-        type=pb.CONFERENCE_EVENT_TYPE_PARTICIPANT_MUTED,
-        revision=revision,
-        conference=ppb.Conference(
-            account_sid="AC" + "a" * 32,
-            conference_sid="CF" + "b" * 32,
-            status=ppb.CONFERENCE_STATUS_IN_PROGRESS,
-            revision=revision,
-        ),
-        participant=ppb.Participant(
-            call_sid="CA" + "c" * 32,
-            status=ppb.PARTICIPANT_STATUS_CONNECTED,
-            label=label,
-            muted=True,
-        ),
-    )
-    return pb.WatchConferenceResponse(event=event).SerializeToString()
+from tests.sse import event_bytes
 
 
 class _Response:
@@ -67,7 +47,7 @@ async def _relay(items: Iterable[WatchItem | RollcallError], response: _Response
 
 
 async def test_events_are_held_until_the_stream_waits() -> None:
-    one, two, three = (AccountEvent(_body(r), f"AW{r}") for r in (10, 11, 12))
+    one, two, three = (AccountEvent(event_bytes(r), f"AW{r}") for r in (10, 11, 12))
     progress = pb.WatchAccountResponse(progress=pb.AccountProgress(), cursor="AW12")
     response = _Response()
     await _relay([one, two, IDLE, IDLE, three, progress, IDLE], response)
@@ -79,7 +59,7 @@ async def test_events_are_held_until_the_stream_waits() -> None:
 
 async def test_a_stream_read_over_grpc_is_written_item_by_item() -> None:
     items = [
-        AccountEvent(_body(r), f"AW{r}").message() for r in (20, 21)
+        AccountEvent(event_bytes(r), f"AW{r}").message() for r in (20, 21)
     ]  # as GrpcUpstream reads them: messages, and no IDLE
     response = _Response()
     await _relay(items, response)
@@ -87,7 +67,7 @@ async def test_a_stream_read_over_grpc_is_written_item_by_item() -> None:
 
 
 async def test_what_was_held_goes_out_before_a_failure() -> None:
-    held = AccountEvent(_body(30), "AW30")
+    held = AccountEvent(event_bytes(30), "AW30")
     response = _Response()
     with pytest.raises(RollcallError):
         await _relay([held, errors.cursor_expired("gone")], response)
@@ -95,7 +75,7 @@ async def test_what_was_held_goes_out_before_a_failure() -> None:
 
 
 async def test_a_stream_far_behind_is_written_in_bounded_pieces() -> None:
-    behind = [AccountEvent(_body(r), f"AW{r}") for r in range(100, 300)]
+    behind = [AccountEvent(event_bytes(r), f"AW{r}") for r in range(100, 300)]
     response = _Response()
     await _relay([*behind, IDLE], response)
     assert b"".join(response.writes) == b"".join(sse_frames.encode(item) for item in behind)
@@ -105,7 +85,7 @@ async def test_a_stream_far_behind_is_written_in_bounded_pieces() -> None:
 
 
 async def test_a_slow_client_holds_up_only_itself() -> None:
-    items = [AccountEvent(_body(r), f"AW{r}") for r in (40, 41, 42)]
+    items = [AccountEvent(event_bytes(r), f"AW{r}") for r in (40, 41, 42)]
     stalled = asyncio.get_running_loop().create_future()
     slow, quick = _Response(hold=stalled), _Response()
     paced: list[WatchItem] = [items[0], IDLE, items[1], IDLE, items[2], IDLE]

@@ -4,39 +4,18 @@ filters) get frames of their own; a redacted revision is rendered again."""
 
 from __future__ import annotations
 
-from rollcall.v1 import participant_pb2 as ppb
-from rollcall.v1 import participant_service_pb2 as pb
 from service.account_events import AccountEvent
 from service.gateway import sse_frames
-
-
-def _body(revision: int, label: str = "agent") -> bytes:
-    event = pb.ConferenceEvent(
-        type=pb.CONFERENCE_EVENT_TYPE_PARTICIPANT_MUTED,
-        revision=revision,
-        conference=ppb.Conference(
-            account_sid="AC" + "a" * 32,
-            conference_sid="CF" + "b" * 32,
-            status=ppb.CONFERENCE_STATUS_IN_PROGRESS,
-            revision=revision,
-        ),
-        participant=ppb.Participant(
-            call_sid="CA" + "c" * 32,
-            status=ppb.PARTICIPANT_STATUS_CONNECTED,
-            label=label,
-            muted=True,
-        ),
-    )
-    return pb.WatchConferenceResponse(event=event).SerializeToString()
+from tests.sse import event_bytes
 
 
 def test_a_frame_is_what_the_message_path_sends() -> None:
-    item = AccountEvent(_body(4), "AWsame")
+    item = AccountEvent(event_bytes(4), "AWsame")
     assert sse_frames.encode(item) == sse_frames.encode(item.message())
 
 
 def test_one_cursor_shares_one_frame_and_other_filters_never_do() -> None:
-    body = _body(5)
+    body = event_bytes(5)
     first = sse_frames.encode(AccountEvent(body, "AWone"))
     # Another stream at the same position with the same filters: the same cursor.
     assert sse_frames.encode(AccountEvent(body, "AWone")) is first
@@ -48,6 +27,6 @@ def test_one_cursor_shares_one_frame_and_other_filters_never_do() -> None:
 
 
 def test_a_revision_redacted_in_place_gets_its_own_frame() -> None:
-    before = sse_frames.encode(AccountEvent(_body(6, label="customer +15551230009"), "AWr"))
-    after = sse_frames.encode(AccountEvent(_body(6, label=""), "AWr"))
+    before = sse_frames.encode(AccountEvent(event_bytes(6, label="customer +15551230009"), "AWr"))
+    after = sse_frames.encode(AccountEvent(event_bytes(6, label=""), "AWr"))
     assert b"+15551230009" in before and b"+15551230009" not in after
