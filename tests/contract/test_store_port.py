@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from service.core.ports.store import Store, WebhookCursor
 from service.core.statuses import ConferenceStatus, ParticipantStatus
 from tests.fakes.stores import AC, OTHER, add, conference, participant
@@ -70,6 +72,64 @@ async def test_participant_in_names_the_conference_by_sid_or_active_name(store: 
     ended = await store.participant_in(AC, conf.sid, True, "agent", include_ended=True)
     assert ended is not None and ended.status is ParticipantStatus.COMPLETE
     assert await store.participant(conf.sid, p.call_sid, include_ended=False) is None
+
+
+async def test_participant_in_read_together_answers_each_as_alone(store: Store) -> None:
+    # Many reads at once, of every shape, some with no answer (PostgreSQL
+    # sends concurrent ones as one statement: service.store.postgres.batches).
+    conf, other = conference("named"), conference("other")
+    async with store.write() as tx:
+        await tx.insert_conference(conf)
+        await tx.insert_conference(other)
+    live = [await add(store, conf, participant(conf, f"p{i}")) for i in range(4)]
+    ended = await add(store, conf, participant(conf, "gone"))
+    ended.status = ParticipantStatus.COMPLETE
+    async with store.write() as tx:
+        await tx.update_participant(ended)
+    again = await add(store, conf, participant(conf, "gone"))  # the label, reused
+    elsewhere = await add(store, other, participant(other, "p0"))
+    asked = []
+    for p in [*live, ended, again, elsewhere]:
+        for conference_key, by_sid in ((p.conference_sid, True), ("named", False)):
+            for key in (p.call_sid, p.label or ""):
+                for include_ended in (False, True):
+                    for account in (AC, OTHER):
+                        asked.append((account, conference_key, by_sid, key, include_ended))
+    alone = [
+        await store.participant_in(a, c, by_sid, key, include_ended=ended_too)
+        for a, c, by_sid, key, ended_too in asked
+    ]
+    together = await asyncio.gather(
+        *(
+            store.participant_in(a, c, by_sid, key, include_ended=ended_too)
+            for a, c, by_sid, key, ended_too in asked
+        )
+    )
+    assert [p and (p.call_sid, p.status) for p in together] == [
+        p and (p.call_sid, p.status) for p in alone
+    ]
+    assert any(p is None for p in alone) and sum(p is not None for p in alone) > len(asked) // 4
+    by_label = await store.participant_in(AC, conf.sid, True, "gone", include_ended=True)
+    assert by_label is not None and by_label.call_sid == again.call_sid  # the live one first
+
+
+async def test_a_read_among_many_sees_the_change_committed_before_it(store: Store) -> None:
+    conf = conference()
+    async with store.write() as tx:
+        await tx.insert_conference(conf)
+    p = await add(store, conf, participant(conf, "agent"))
+    readers = [
+        asyncio.create_task(store.participant_in(AC, conf.sid, True, "agent", include_ended=False))
+        for _ in range(20)
+    ]
+    await asyncio.sleep(0)  # the first reads are on their way
+    p.muted = True
+    async with store.write() as tx:
+        await tx.update_participant(p)
+    found = await store.participant_in(AC, conf.sid, True, "agent", include_ended=False)
+    assert found is not None and found.muted
+    for reader in readers:
+        assert (await reader) is not None
 
 
 async def test_request_ids_are_per_account(store: Store) -> None:

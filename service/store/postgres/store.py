@@ -15,6 +15,8 @@ Rule 4: pooled connections carry no session state (advisory locks there are
 Rule 5: a connection a statement failed on for a connection-level reason, or
         whose caller was cancelled mid-statement, never returns to the pool:
         it is terminated (see schema.unfit).
+Rule 6: participant reads (Fetch's) go out in batches, one batch at a time, on
+        one pooled connection kept for them (see participant_reads).
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ from service.store.postgres.audit import PgPrivacyReads
 from service.store.postgres.cursors import PgWebhookCursors
 from service.store.postgres.lease import SessionLease
 from service.store.postgres.notify import Notifier
+from service.store.postgres.participant_reads import ParticipantReads
 from service.store.postgres.tx import PgReads, PgWriteTransaction
 from service.store.row_cache import RowCache
 from service.store.rows import participant_from_row
@@ -79,6 +82,8 @@ class PostgresStore(PgPrivacyReads, PgWebhookCursors):
         # Decoded rows by their stored content, shared by plain reads: an
         # entry is never stale, whoever wrote the row (see row_cache).
         self._rows = RowCache(participant_from_row)
+        # Rule 6.
+        self._participant_reads = ParticipantReads(lambda: self._pool, self._rows)
 
     async def open(self) -> None:
         kwargs = self.options.connect_kwargs()
@@ -101,6 +106,7 @@ class PostgresStore(PgPrivacyReads, PgWebhookCursors):
 
     async def close(self) -> None:
         await self.notifier.stop()
+        await self._participant_reads.close()
         if self._pool is not None:
             pool, self._pool = self._pool, None
             try:
@@ -189,8 +195,8 @@ class PostgresStore(PgPrivacyReads, PgWebhookCursors):
     async def participant_in(
         self, account_sid: str, conference: str, by_sid: bool, key: str, *, include_ended: bool
     ) -> Participant | None:
-        return await self._read(
-            lambda r: r.participant_in(account_sid, conference, by_sid, key, include_ended)
+        return await self._participant_reads.read(
+            account_sid, conference, by_sid, key, include_ended=include_ended
         )
 
     async def list_participants(

@@ -38,6 +38,24 @@ from service.store.rows import (
     participant_from_row,
 )
 
+# A participant read's shape: (by conference SID, ended ones too, by call SID).
+ParticipantShape = tuple[bool, bool, bool]
+
+
+def _participant_where(shape: ParticipantShape, account: str, conference: str, key: str) -> str:
+    """The WHERE of a participant read of `shape`, on the given value
+    expressions (parameters or columns): only fixed clauses are joined in."""
+    by_sid, include_ended, by_call_sid = shape
+    where = [f"c.account_sid = {account}"]
+    if by_sid:
+        where.append(f"c.sid = {conference}")
+    else:
+        where.append(f"c.friendly_name = {conference} AND c.status <> 'completed'")
+    if not include_ended:
+        where.append("p.active")
+    where.append(f"p.call_sid = {key}" if by_call_sid else f"p.label = {key}")
+    return " AND ".join(where)
+
 
 class PgReads:
     """Queries shared by the write transaction and plain reads."""
@@ -91,23 +109,36 @@ class PgReads:
     async def participant_in(
         self, account_sid: str, conference: str, by_sid: bool, key: str, include_ended: bool
     ) -> Participant | None:
-        where = ["c.account_sid = $1"]
-        if by_sid:
-            where.append("c.sid = $2")
-        else:
-            where.append("c.friendly_name = $2 AND c.status <> 'completed'")
-        if not include_ended:
-            where.append("p.active")
-        where.append("p.call_sid = $3" if is_call_sid(key) else "p.label = $3")
-        # Only fixed clauses are joined in; every value is a parameter.
+        shape = (by_sid, include_ended, is_call_sid(key))
         sql = (
             "SELECT p.seq, p.data FROM participants p"  # noqa: S608
             " JOIN conferences c ON c.sid = p.conference_sid WHERE "
-            + " AND ".join(where)
+            + _participant_where(shape, "$1", "$2", "$3")
             + " ORDER BY p.active DESC, p.seq DESC LIMIT 1"
         )
         row = await self.conn.fetchrow(sql, account_sid, conference, key)
         return None if row is None else self._decode(row)
+
+    async def participants_in(
+        self, shape: ParticipantShape, asked: Sequence[tuple[str, str, str]]
+    ) -> list[Participant | None]:
+        """participant_in for many (account, conference, key) of one shape in
+        one statement, each answered as its own statement would be."""
+        sql = (
+            "SELECT q.i, r.seq, r.data"  # noqa: S608
+            " FROM unnest($1::text[], $2::text[], $3::text[])"
+            " WITH ORDINALITY AS q(account_sid, conference, key, i)"
+            " CROSS JOIN LATERAL (SELECT p.seq, p.data FROM participants p"
+            " JOIN conferences c ON c.sid = p.conference_sid WHERE "
+            + _participant_where(shape, "q.account_sid", "q.conference", "q.key")
+            + " ORDER BY p.active DESC, p.seq DESC LIMIT 1) r"
+        )
+        accounts, conferences, keys = zip(*asked, strict=True)
+        rows = await self.conn.fetch(sql, list(accounts), list(conferences), list(keys))
+        found: list[Participant | None] = [None] * len(asked)
+        for row in rows:
+            found[row[0] - 1] = self._decode((row[1], row[2]))
+        return found
 
     async def active_participants(self, conference_sid: str) -> list[Participant]:
         rows = await self.conn.fetch(
