@@ -12,12 +12,15 @@ Rule 3: the parts of one statement see one snapshot and run in no set
         share one: holding the second sends the first.
 Rule 4: a held write that fails (a constraint) fails the flush, inside the
         transaction, which rolls back as if it had failed on its own.
+Rule 5: a held write may answer one value (its RETURNING's first column), handed
+        to its `answer` when it is sent; a statement carries at most one such
+        write, so holding a second sends the first.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from typing import Any
 
 import asyncpg
@@ -47,33 +50,55 @@ class HeldWrites:
         self._conn = conn
         self._held: list[tuple[str, Sequence[Any]]] = []
         self._rows: set[Hashable] = set()
+        # The held write that answers a value (Rule 5): its index, and who takes it.
+        self._answers: tuple[int, Callable[[Any], None]] | None = None
         self.connection = _Flushing(conn, self)
 
-    async def hold(self, sql: str, args: Sequence[Any], row: Hashable | None = None) -> None:
-        """Hold one write (placeholders from $1); `row`: what no other write in
-        its statement may touch (Rule 3): the row it writes, or its table."""
-        if row is not None and row in self._rows:
+    async def hold(
+        self,
+        sql: str,
+        args: Sequence[Any],
+        *rows: Hashable,
+        answer: Callable[[Any], None] | None = None,
+    ) -> None:
+        """Hold one write (placeholders from $1); `rows`: what no other write in
+        its statement may touch (Rule 3): the rows it writes, or its table;
+        `answer` takes the value of its RETURNING once it is sent (Rule 5)."""
+        if any(row in self._rows for row in rows) or (
+            answer is not None and self._answers is not None
+        ):
             await self.flush()
+        if answer is not None:
+            self._answers = (len(self._held), answer)
         self._held.append((sql, args))
-        if row is not None:
-            self._rows.add(row)
+        self._rows.update(rows)
 
     async def flush(self) -> None:
         """Send every held write, as one statement."""
         if not self._held:
             return
         held, self._held = self._held, []
+        answers, self._answers = self._answers, None
         self._rows.clear()
         if len(held) == 1:
             sql, args = held[0]
-            await self._conn.execute(sql, *args)
+            if answers is None:
+                await self._conn.execute(sql, *args)
+            else:
+                answers[1](await self._conn.fetchval(sql, *args))
             return
         parts: list[str] = []
         every: list[Any] = []
         for index, (sql, args) in enumerate(held):
             parts.append(f"w{index} AS ({_shifted(sql, len(every))})")
             every.extend(args)
-        await self._conn.execute("WITH " + ", ".join(parts) + " SELECT 1", *every)
+        statement = "WITH " + ", ".join(parts)
+        if answers is None:
+            await self._conn.execute(statement + " SELECT 1", *every)
+        else:
+            index, take = answers
+            answered = f"{statement} SELECT * FROM w{index}"  # noqa: S608 (placeholders only)
+            take(await self._conn.fetchval(answered, *every))
 
 
 class _Flushing:

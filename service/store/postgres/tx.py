@@ -6,9 +6,12 @@ Rule 1: a write transaction (READ COMMITTED) locks the conference row
         the rows its predecessor committed; revisions therefore commit in order with
         no gap.
 Rule 2: two Creates that could collide before any conference row exists (the same
-        request_id, or a new conference of the same friendly name) first take a
+        request_id, or a new conference of the same friendly name) take a
         transaction advisory lock on that key, so the second waits for the first and
-        then sees its row instead of failing on the constraint.
+        then sees its row instead of failing on the constraint. A name's lock is
+        taken only when no active conference of that name is found, and then it
+        is looked for again (the lock's statement ends, so the next sees what the
+        lock's holder committed); one that is found is locked by its row.
 Rule 3: a new participant's call belongs to the replica that dials it (`owner`).
 Rule 4: locks are always taken in the same order: the key lock, then conference
         rows; a move locks its two conferences in SID order (service.core.move).
@@ -188,7 +191,14 @@ class PgWriteTransaction(PgReads, PgCarrierRows, PgNumberRows):
     async def active_conference_named(
         self, account_sid: str, friendly_name: str
     ) -> Conference | None:
-        await self._key_lock("conference", account_sid, friendly_name)
+        # Rule 2: the key lock only when no such conference is found.
+        found = await self._named(account_sid, friendly_name)
+        if found is None:
+            await self._key_lock("conference", account_sid, friendly_name)
+            found = await self._named(account_sid, friendly_name)
+        return found
+
+    async def _named(self, account_sid: str, friendly_name: str) -> Conference | None:
         row = await self.conn.fetchrow(
             "SELECT sid, data FROM conferences WHERE account_sid = $1 AND friendly_name = $2"
             " AND status <> 'completed' FOR UPDATE",
@@ -284,17 +294,27 @@ class PgWriteTransaction(PgReads, PgCarrierRows, PgNumberRows):
         return (p.label, p.active, p.muted, p.hold, p.coaching, p.revision, dumps(p))
 
     async def insert_participant(self, participant: Participant) -> Participant:
-        seq = await self.conn.fetchval(
+        """Held (postgres.held): its seq is assigned when it is sent, before the
+        transaction commits."""
+
+        def assigned(seq: Any) -> None:
+            participant.seq = int(seq)
+
+        await self.held.hold(
             "INSERT INTO participants (call_sid, account_sid, conference_sid, label, active,"
             " muted, hold, coaching, revision, data, owner)"
             " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING seq",
-            participant.call_sid,
-            participant.account_sid,
-            participant.conference_sid,
-            *self._values(participant),
-            self.replica_id,
+            (
+                participant.call_sid,
+                participant.account_sid,
+                participant.conference_sid,
+                *self._values(participant),
+                self.replica_id,
+            ),
+            "participants",  # two inserts never share a statement (their seqs' order)
+            ("participants", participant.call_sid),
+            answer=assigned,
         )
-        participant.seq = int(seq)
         return participant
 
     async def update_participant(self, participant: Participant) -> None:

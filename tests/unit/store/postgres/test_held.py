@@ -64,3 +64,43 @@ async def test_any_statement_through_the_connection_sends_what_is_held_first() -
     await held.hold("INSERT INTO b (x) VALUES ($1)", (7,), "b")
     assert await held.connection.fetchval("SELECT count(*) FROM b") == 1
     assert conn.sent == [("INSERT INTO b (x) VALUES ($1)", (7,)), ("SELECT count(*) FROM b", ())]
+
+
+async def test_a_write_that_answers_is_sent_with_the_rest_and_its_answer_handed_over() -> None:
+    conn = Connection()
+    held = HeldWrites(conn)
+    answers: list[object] = []
+    await held.hold("INSERT INTO a (x) VALUES ($1)", (1,), "a")
+    await held.hold("INSERT INTO p (x) VALUES ($1) RETURNING seq", (2,), "p", answer=answers.append)
+    await held.hold("INSERT INTO e (x) VALUES ($1)", (3,), "e")
+    assert answers == [] and conn.sent == []
+    await held.flush()
+    assert conn.sent == [
+        (
+            "WITH w0 AS (INSERT INTO a (x) VALUES ($1)),"
+            " w1 AS (INSERT INTO p (x) VALUES ($2) RETURNING seq),"
+            " w2 AS (INSERT INTO e (x) VALUES ($3)) SELECT * FROM w1",
+            (1, 2, 3),
+        )
+    ]
+    assert answers == [1]  # what the statement answered
+
+
+async def test_one_answering_write_per_statement_and_alone_it_is_sent_as_itself() -> None:
+    conn = Connection()
+    held = HeldWrites(conn)
+    answers: list[object] = []
+    await held.hold("INSERT INTO p (x) VALUES ($1) RETURNING seq", (1,), answer=answers.append)
+    await held.hold("INSERT INTO q (x) VALUES ($1) RETURNING seq", (2,), answer=answers.append)
+    assert conn.sent == [("INSERT INTO p (x) VALUES ($1) RETURNING seq", (1,))]
+    assert answers == [1]
+    await held.flush()
+    assert len(conn.sent) == 2 and answers == [1, 1]
+
+
+async def test_a_write_names_every_row_it_touches() -> None:
+    conn = Connection()
+    held = HeldWrites(conn)
+    await held.hold("INSERT INTO p (k) VALUES ($1)", ("k",), "p", ("p", "k"))
+    await held.hold("UPDATE p SET x = 1 WHERE k = $1", ("k",), ("p", "k"))
+    assert conn.sent == [("INSERT INTO p (k) VALUES ($1)", ("k",))]  # never one statement
