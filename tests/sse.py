@@ -9,8 +9,10 @@ event as the gateway receives it, for the unit tests of its framing.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import json
+from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
@@ -106,14 +108,31 @@ class EventStream:
         return block
 
     async def until(self, event: str, wait: float = WAIT) -> Block:
-        while True:
-            block = await self.next(wait)
-            if block.event == event:
-                return block
+        """The next `event` block, within `wait` seconds in all (keepalive
+        comments do not extend it)."""
+        async with self._bounded(f"an {event!r} block", wait):
+            while True:
+                block = await self.next(wait)
+                if block.event == event:
+                    return block
 
-    async def until_revision(self, conference_sid: str, revision: int) -> None:
-        while revision not in self.revisions.get(conference_sid, []):
-            await self.next()
+    async def until_revision(self, conference_sid: str, revision: int, wait: float = WAIT) -> None:
+        """Until a change of `conference_sid` at `revision` arrived, within
+        `wait` seconds in all."""
+        async with self._bounded(f"revision {revision} of {conference_sid}", wait):
+            while revision not in self.revisions.get(conference_sid, []):
+                await self.next(wait)
+
+    @contextlib.asynccontextmanager
+    async def _bounded(self, what: str, wait: float) -> AsyncIterator[None]:
+        try:
+            async with asyncio.timeout(wait):
+                yield
+        except TimeoutError:
+            seen = [(b.event, b.id) for b in self.blocks[-10:]]
+            raise AssertionError(
+                f"no {what} within {wait} s; revisions seen: {self.revisions}; last blocks: {seen}"
+            ) from None
 
     def changes(self) -> list[dict[str, Any]]:
         return [b.json for b in self.blocks if b.event == "change"]

@@ -5,6 +5,7 @@ not), CORS off by default and on for a named origin, and no token in the log."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -15,7 +16,7 @@ import pytest
 
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, KEY_SECRET, KEY_SID, OTHER_SID, OTHER_TOKEN
 from tests.e2e.process import ServerProcess
-from tests.sse import EventStream
+from tests.sse import WAIT, EventStream
 
 ALLOWED = "http://console.example:8443"
 
@@ -88,11 +89,15 @@ class Rest:
         auth: dict[str, str] | None = None,
         **params: str,
     ) -> AsyncIterator[EventStream]:
-        response = await self.session.get(
-            self.events_url(account),
-            params=params,
-            headers={**(auth or {}), **(headers or {})},
-            timeout=aiohttp.ClientTimeout(total=None, sock_read=None),
+        # The stream has no end, but its headers come at once: bounded.
+        response = await asyncio.wait_for(
+            self.session.get(
+                self.events_url(account),
+                params=params,
+                headers={**(auth or {}), **(headers or {})},
+                timeout=aiohttp.ClientTimeout(total=None, sock_read=None),
+            ),
+            WAIT,
         )
         assert response.status == 200, await response.text()
         assert response.headers["Content-Type"].startswith("text/event-stream")
