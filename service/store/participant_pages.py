@@ -106,7 +106,7 @@ async def page(
         f"SELECT revision FROM conferences WHERE sid = {p(1)}",  # noqa: S608 (placeholder only)
         conference_sid,
     )
-    participants = [decode(row) for row in rows]
+    participants = tuple([decode(row) for row in rows])
     return Page(
         participants=participants,
         next_after=participants[-1].seq if participants and more_after else None,

@@ -54,7 +54,7 @@ async def cores(backend: Backend) -> AsyncIterator[list[TestCore]]:
 
 async def active(core: TestCore, conference_sid: str) -> list[Participant]:
     page = await core.store.list_participants(conference_sid, ParticipantFilter(), page_size=1000)
-    return page.participants
+    return list(page.participants)
 
 
 async def all_events(core: TestCore, conference_sid: str) -> list[Event]:

@@ -147,7 +147,7 @@ async def test_concurrent_changes_commit_together_and_fail_alone(store: Store) -
     assert [i for i, r in enumerate(results) if isinstance(r, ValueError)] == [7]
     assert await store.participant(confs[7].sid, "x", include_ended=True) is None
     page = await store.list_participants(confs[7].sid, ParticipantFilter(), page_size=10)
-    assert page.participants == [] and page.revision == 0
+    assert page.participants == () and page.revision == 0
     for i in (0, 19):
         page = await store.list_participants(confs[i].sid, ParticipantFilter(), page_size=10)
         assert len(page.participants) == 1 and page.revision == 1

@@ -45,7 +45,8 @@ class ParticipantFilter:
 
 @dataclasses.dataclass(frozen=True)
 class Page:
-    participants: list[Participant]
+    # A tuple: a page may be shared by every caller that asked for it.
+    participants: tuple[Participant, ...]
     # Cursors: seq after which the next page starts, seq before which the
     # previous page ends; None when there is no such page.
     next_after: int | None

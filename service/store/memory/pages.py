@@ -80,7 +80,7 @@ def participants(
     )
     conference = t.conferences.get(conference_sid)
     return Page(
-        participants=[row.decode() for row in page],
+        participants=tuple([row.decode() for row in page]),
         next_after=page[-1].seq if page and more_after else None,
         previous_before=page[0].seq if page and more_before else None,
         revision=0 if conference is None else conference.revision,

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 from collections.abc import AsyncIterator, Collection
 
 import aiosqlite
@@ -176,8 +175,9 @@ class SqliteStore(SqliteWrites, SqlitePrivacyReads):
                 finally:
                     r.raw.execute("COMMIT")
             self._pages.put(lookup, found, generation)
-        # The caller's own list: the remembered page is shared.
-        return dataclasses.replace(found, participants=list(found.participants))
+        # Shared: a page cannot be changed (its participants are a tuple of
+        # read-only rows), so every caller gets the one remembered.
+        return found
 
     async def list_conferences(
         self,
