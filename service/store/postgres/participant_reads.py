@@ -8,7 +8,8 @@ Rule 2: a batch of one is sent as that read's own statement, whose plan is the
 Rule 3: batches go out on one pooled connection, kept between them, so a read pays
         no pool acquire and release; a connection a batch failed on for a
         connection-level reason (schema.unfit) is terminated, given back to the
-        pool, and replaced by the next batch's.
+        pool, and replaced by the next batch's, and one found closed while kept
+        is replaced before a batch is sent on it.
 Rule 4: `close` fails the reads not answered (UNAVAILABLE) and gives the kept
         connection back to the pool, before the pool closes.
 """
@@ -29,6 +30,16 @@ from service.store.rows import is_call_sid
 
 # (account SID, conference SID or name, participant label or call SID)
 Asked = tuple[str, str, str]
+
+
+def _open(conn: asyncpg.Connection) -> bool:
+    """Whether a kept connection is still open: asyncpg gives a pooled
+    connection back to its pool by itself once the connection ends, and then
+    answers any call on it with InterfaceError."""
+    try:
+        return not conn.is_closed()
+    except asyncpg.InterfaceError:
+        return False
 
 
 def _closed() -> BaseException:
@@ -70,6 +81,12 @@ class ParticipantReads:
             raise _closed()
         with pg_schema.translated():
             conn = self._conn
+            if conn is not None and not _open(conn):
+                # Ended while kept (by the server, or the link): replaced
+                # before any read is sent on it.
+                self._conn = None
+                await pool.release(conn)  # nothing to do when asyncpg did it
+                conn = None
             if conn is None:
                 conn = self._conn = await pool.acquire()
             try:
@@ -77,7 +94,8 @@ class ParticipantReads:
             except BaseException as exc:
                 if pg_schema.unfit(exc):
                     self._conn = None
-                    conn.terminate()
+                    if _open(conn):
+                        conn.terminate()
                     await pool.release(conn)
                 raise
 
