@@ -10,12 +10,17 @@ Rule 3: batches go out on one pooled connection, kept between them, so a read pa
         connection-level reason (schema.unfit) is terminated, given back to the
         pool, and replaced by the next batch's, and one found closed while kept
         is replaced before a batch is sent on it.
-Rule 4: `close` fails the reads not answered (UNAVAILABLE) and gives the kept
+Rule 4: a batch the database does not answer within `bound` seconds (the
+        statement timeout, which the server enforces, plus a margin: a link
+        that went silent) fails its reads UNAVAILABLE, and its connection is
+        replaced, so one stuck connection never holds up the reads behind it.
+Rule 5: `close` fails the reads not answered (UNAVAILABLE) and gives the kept
         connection back to the pool, before the pool closes.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
 
@@ -47,9 +52,12 @@ def _closed() -> BaseException:
 
 
 class ParticipantReads:
-    def __init__(self, pool: Callable[[], asyncpg.Pool | None], rows: RowCache) -> None:
+    def __init__(
+        self, pool: Callable[[], asyncpg.Pool | None], rows: RowCache, *, bound: float
+    ) -> None:
         self._pool = pool
         self._rows = rows
+        self._bound = bound
         self._conn: asyncpg.Connection | None = None
         self._batches: Batches[ParticipantShape, Asked, Participant | None] = Batches(
             self._send, flights=1, closed=_closed
@@ -63,7 +71,7 @@ class ParticipantReads:
         return await self._batches.read(shape, (account_sid, conference, key))
 
     async def _send(self, shape: ParticipantShape, asked: list[Asked]) -> list[Participant | None]:
-        async with self._connection() as conn:
+        async with self._connection() as conn, asyncio.timeout(self._bound):  # Rule 4
             reads = PgReads(conn, self._rows)
             if len(asked) == 1:  # Rule 2
                 by_sid, include_ended, _ = shape
@@ -100,7 +108,7 @@ class ParticipantReads:
                 raise
 
     async def close(self) -> None:
-        """Rule 4."""
+        """Rule 5."""
         await self._batches.close()
         conn, self._conn = self._conn, None
         pool = self._pool()

@@ -68,6 +68,8 @@ async def _returned(conn: asyncpg.Connection) -> None:
 T = TypeVar("T")
 _ATTEMPTS = 5
 _CLOSE_SECONDS = 5.0
+# Beyond the statement timeout, how long a silent database is waited for.
+_SILENT_SECONDS = 2.0
 
 
 class PostgresStore(PgPrivacyReads, PgWebhookCursors):
@@ -83,7 +85,11 @@ class PostgresStore(PgPrivacyReads, PgWebhookCursors):
         # entry is never stale, whoever wrote the row (see row_cache).
         self._rows = RowCache(participant_from_row)
         # Rule 6.
-        self._participant_reads = ParticipantReads(lambda: self._pool, self._rows)
+        self._participant_reads = ParticipantReads(
+            lambda: self._pool,
+            self._rows,
+            bound=options.statement_timeout_seconds + _SILENT_SECONDS,
+        )
 
     async def open(self) -> None:
         kwargs = self.options.connect_kwargs()
