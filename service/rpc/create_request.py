@@ -27,6 +27,7 @@ from service.core import attributes, errors
 from service.core.commands import ConferenceRef, CreateCommand
 from service.core.errors import FieldViolation
 from service.core.records import AlertRules, StatusCallback, event_words
+from service.rpc import limits
 from service.rpc.requests import (
     CALL_SID,
     check_enums,
@@ -57,14 +58,11 @@ _RANGES = (
     ("machine_detection_speech_end_threshold", 500, 5000, 21263),
     ("machine_detection_silence_timeout", 2000, 10000, 21263),
 )
-_CREATE_URLS = (
-    "status_callback",
-    "wait_url",
-    "conference_status_callback",
-    "recording_status_callback",
-    "conference_recording_status_callback",
-    "amd_status_callback",
-    "client_notification_url",
+# The Create's URL fields: those of service.rpc.limits' URL fields it has.
+_CREATE_URLS = tuple(
+    field
+    for field in limits.URL_FIELDS
+    if field in pb.CreateParticipantRequest.DESCRIPTOR.fields_by_name
 )
 # Conference-level Create parameters: only the first participant's are used.
 _CONFERENCE_FIELDS = (
