@@ -52,6 +52,11 @@ class Batches(Generic[S, A, R]):
 
     async def read(self, shape: S, asked: A) -> R:
         """One read's answer (Rules 1-4)."""
+        return await self.ask(shape, asked)
+
+    def ask(self, shape: S, asked: A) -> asyncio.Future[R]:
+        """`read`, its place in a batch taken at once: the future of its answer
+        (cancelling it is the reader leaving, Rule 4). Needs a running loop."""
         if not self._open:
             raise self._closed()
         loop = self._loop
@@ -65,7 +70,7 @@ class Batches(Generic[S, A, R]):
                 self._launch_due = True
                 loop.call_soon(self._launch)
         batch.append((asked, future))
-        return await future
+        return future
 
     def _launch(self) -> None:
         self._launch_due = False

@@ -63,11 +63,9 @@ async def test_reads_behind_a_flight_wait_for_it_then_go_out_together() -> None:
     db = Database()
     db.hold = True
     b = batches(db)
-    first = asyncio.create_task(b.read("s", "a"))
+    first = b.ask("s", "a")
     await db.until_sent(1)
-    behind = [asyncio.create_task(b.read("s", x)) for x in "bcd"]
-    for _ in range(10):
-        await asyncio.sleep(0)
+    behind = [b.ask("s", x) for x in "bcd"]
     assert len(db.sent) == 1  # one flight at a time: the others wait for it
     db.hold = False
     db.gates[0].set()
@@ -80,10 +78,9 @@ async def test_a_batch_goes_out_only_after_each_of_its_reads_was_asked() -> None
     db = Database()
     db.hold = True
     b = batches(db)
-    first = asyncio.create_task(b.read("s", "a"))
+    first = b.ask("s", "a")
     await db.until_sent(1)
-    late = asyncio.create_task(b.read("s", "b"))  # asked while "a" is in flight
-    await asyncio.sleep(0)
+    late = b.ask("s", "b")  # asked while "a" is in flight
     assert db.sent == [("s", ["a"])]  # never added to the batch already out
     db.hold = False
     db.gates[0].set()
@@ -103,10 +100,8 @@ async def test_no_more_flights_than_allowed() -> None:
     db = Database()
     db.hold = True
     b = batches(db, flights=2)
-    tasks = [asyncio.create_task(b.read(shape, shape)) for shape in "pqr"]
+    tasks = [b.ask(shape, shape) for shape in "pqr"]
     await db.until_sent(2)
-    for _ in range(10):
-        await asyncio.sleep(0)
     assert [shape for shape, _ in db.sent] == ["p", "q"]
     db.gates[0].set()
     await db.until_sent(3)  # a flight came back: the waiting batch goes out
@@ -130,8 +125,8 @@ async def test_a_reader_that_stops_waiting_leaves_the_others_answered() -> None:
     db = Database()
     db.hold = True
     b = batches(db)
-    gone = asyncio.create_task(b.read("s", "a"))
-    kept = asyncio.create_task(b.read("s", "b"))
+    gone = b.ask("s", "a")
+    kept = b.ask("s", "b")
     await db.until_sent(1)
     gone.cancel()
     db.gates[0].set()
@@ -143,25 +138,22 @@ async def test_a_reader_that_stops_waiting_leaves_the_others_answered() -> None:
 async def test_a_batch_whose_readers_all_left_is_not_sent() -> None:
     db = Database()
     b = batches(db)
-    task = asyncio.create_task(b.read("s", "a"))
-    await asyncio.sleep(0)  # asked, the batch not yet out
-    task.cancel()
+    left = b.ask("s", "a")  # asked, the batch not yet out
+    left.cancel()
     with pytest.raises(asyncio.CancelledError):
-        await task
-    for _ in range(5):
-        await asyncio.sleep(0)
-    assert db.sent == []
-    assert await b.read("s", "b") == "B"
+        await left
+    # Another shape's batch goes out after it (one flight at a time).
+    assert await b.read("t", "b") == "B"
+    assert db.sent == [("t", ["b"])]
 
 
 async def test_close_fails_what_is_unanswered_and_what_comes_after() -> None:
     db = Database()
     db.hold = True
     b = batches(db)
-    flying = asyncio.create_task(b.read("s", "a"))
+    flying = b.ask("s", "a")
     await db.until_sent(1)
-    queued = asyncio.create_task(b.read("s", "b"))
-    await asyncio.sleep(0)
+    queued = b.ask("s", "b")
     await b.close()
     for task in (flying, queued):
         with pytest.raises(Closed):
