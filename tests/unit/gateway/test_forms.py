@@ -4,29 +4,11 @@ through the Participant Create form's table (service.gateway.participant_forms).
 from __future__ import annotations
 
 import pytest
-from multidict import MultiDict
 
 from rollcall.v1 import enums_pb2
-from rollcall.v1 import participant_service_pb2 as pb
-from service.core.errors import Code, RollcallError
+from service.core.errors import Code
 from service.gateway import participant_forms
-
-PARENT = "accounts/AC" + "a" * 32 + "/conferences/CF" + "b" * 32
-NAME = PARENT + "/participants/agent one"
-
-
-def form(*pairs: tuple[str, str]) -> MultiDict[str]:
-    return MultiDict(pairs)
-
-
-def create(*pairs: tuple[str, str]) -> pb.CreateParticipantRequest:
-    return participant_forms.parse_create(form(*pairs), parent=PARENT)
-
-
-def create_error(*pairs: tuple[str, str]) -> RollcallError:
-    with pytest.raises(RollcallError) as caught:
-        create(*pairs)
-    return caught.value
+from tests.unit.gateway.participant_form_calls import PARENT, create, create_error, form
 
 
 def test_sdk_capture_create_maps_every_kind_of_value() -> None:
