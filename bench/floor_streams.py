@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import sys
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -30,6 +29,7 @@ import grpc
 import orjson
 
 from bench import target
+from bench.stream_round import Round
 from bench.target import AUTHORIZATION, METADATA, SERVICE
 from rollcall.v1 import participant_service_pb2 as pb
 
@@ -54,53 +54,13 @@ def _nanos(stamp: str) -> int:
     return int(seconds) * 1_000_000_000 + int((fraction or "0").ljust(9, "0")[:9])
 
 
-class _Stream:
-    __slots__ = ("last", "ready", "received", "start")
-
-    def __init__(self) -> None:
-        self.start: int | None = None
-        self.last = 0
-        self.received = 0
-        self.ready = False
-
-
 async def watchers(spec: dict[str, Any]) -> dict[str, Any]:
     os.nice(10)  # below the writer on the load CPU (see bench.watch)
     n = int(spec["streams"])
     sid = spec["conference_sid"]
-    streams = [_Stream() for _ in range(n)]
-    latencies: list[float] = []
-    errors: list[str] = []
-    ready = asyncio.Event()
-    caught_up = asyncio.Event()
-    counts = {"ready": 0, "behind": n}
-    final: list[int] = []
-
-    def started(state: _Stream) -> None:
-        if state.ready:
-            return
-        state.ready = True
-        counts["ready"] += 1
-        if counts["ready"] == n:
-            ready.set()
-
-    def snapshot(state: _Stream, revision: int) -> None:
-        state.start = state.last = revision
-
-    def event(state: _Stream, revision: int, stamped_ns: int, received_at: float) -> bool:
-        """True when the stream has everything (it may stop)."""
-        if state.start is None or revision <= state.start:
-            return False
-        latencies.append(received_at - stamped_ns / 1e9)
-        if revision > state.last:
-            state.received += 1
-            state.last = revision
-        if final and state.last >= final[0]:
-            counts["behind"] -= 1
-            if counts["behind"] == 0:
-                caught_up.set()
-            return True
-        return False
+    round_ = Round(n)
+    started, snapshot, event, errors = round_.started, round_.snapshot, round_.event, round_.errors
+    streams = round_.streams
 
     request = pb.WatchAccountRequest(parent=f"accounts/{target.ACCOUNT_SID}").SerializeToString()
     channels = [
@@ -179,42 +139,16 @@ async def watchers(spec: dict[str, Any]) -> dict[str, Any]:
             started(state)  # as for gRPC
 
     follow = follow_grpc if spec["mode"] == "account" else follow_sse
+
+    async def close() -> None:
+        for ch in channels:
+            await ch.close()
+        await session.close()
+
     tasks = [asyncio.create_task(follow(i)) for i in range(n)]
-    await ready.wait()
-    sys.stdout.write("ready\n")
-    sys.stdout.flush()
-    loop = asyncio.get_running_loop()
-    cpu_before, wall_before = time.process_time(), time.monotonic()
-    line = await loop.run_in_executor(None, sys.stdin.readline)
-    final.append(int(line.split()[1]))
-    counts["behind"] = sum(1 for s in streams if s.last < final[0])
-    if counts["behind"] == 0:
-        caught_up.set()
-    drained = True
-    try:
-        await asyncio.wait_for(caught_up.wait(), float(spec["drain"]))
-    except TimeoutError:
-        drained = False
-    cpu_after, wall_after = time.process_time(), time.monotonic()
-    for task in tasks:
-        task.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
-    for ch in channels:
-        await ch.close()
-    await session.close()
-    expected = sum(final[0] - s.start for s in streams if s.start is not None)
-    received = sum(min(s.received, final[0] - s.start) for s in streams if s.start is not None)
+    result = await round_.finish(tasks, close, float(spec["drain"]))
     missing = sum(1 for s in streams if s.start is None)
     if missing:
-        errors.append(f"{missing} streams had no snapshot of the watched conference")
-    return {
-        "streams": n,
-        "expected": expected,
-        "received": received,
-        "lost": expected - received,
-        "drained": drained,
-        "errors": errors[:5],
-        "client_cpu": cpu_after - cpu_before,
-        "client_wall": wall_after - wall_before,
-        "latencies_ms": [round(v * 1000, 3) for v in latencies],
-    }
+        message = f"{missing} streams had no snapshot of the watched conference"
+        result["errors"] = [*result["errors"], message][:5]
+    return result

@@ -19,25 +19,16 @@ from __future__ import annotations
 
 import asyncio
 import os
-import sys
 import time
 from typing import Any
 
 import grpc
 
+from bench.stream_round import Round
 from bench.target import METADATA, SERVICE
 from rollcall.v1 import participant_service_pb2 as pb
 
 STREAMS_PER_CHANNEL = 100
-
-
-class _Stream:
-    __slots__ = ("last", "received", "start")
-
-    def __init__(self) -> None:
-        self.start: int | None = None
-        self.last = 0
-        self.received = 0
 
 
 async def watchers(spec: dict[str, Any]) -> dict[str, Any]:
@@ -51,18 +42,10 @@ async def watchers(spec: dict[str, Any]) -> dict[str, Any]:
         for _ in range((n + STREAMS_PER_CHANNEL - 1) // STREAMS_PER_CHANNEL)
     ]
     methods = [ch.unary_stream(SERVICE + "WatchConference") for ch in channels]
-    streams = [_Stream() for _ in range(n)]
-    latencies: list[float] = []
-    errors: list[str] = []
-    ready = asyncio.Event()
-    ready_count = 0
-    final: int | None = None
-    caught_up = asyncio.Event()
-    behind = n
+    round_ = Round(n)
 
     async def follow(i: int) -> None:
-        nonlocal ready_count, behind
-        state = streams[i]
+        state = round_.streams[i]
         call = methods[i // STREAMS_PER_CHANNEL](request, metadata=METADATA)
         try:
             async for raw in call:
@@ -71,62 +54,20 @@ async def watchers(spec: dict[str, Any]) -> dict[str, Any]:
                 if kind == "event":
                     received_at = time.time()
                     event = item.event
-                    if state.start is None or event.revision <= state.start:
-                        continue
-                    latencies.append(received_at - event.time.ToNanoseconds() / 1e9)
-                    if event.revision > state.last:
-                        state.received += 1
-                        state.last = event.revision
-                    if final is not None and state.last >= final:
-                        behind -= 1
-                        if behind == 0:
-                            caught_up.set()
+                    if round_.event(state, event.revision, event.time.ToNanoseconds(), received_at):
                         return
                 elif kind == "initial_state_complete":
-                    state.start = state.last = item.initial_state_complete.revision
-                    ready_count += 1
-                    if ready_count == n:
-                        ready.set()
+                    round_.snapshot(state, item.initial_state_complete.revision)
+                    round_.started(state)
         except grpc.aio.AioRpcError as exc:
             if exc.code() != grpc.StatusCode.CANCELLED:
-                errors.append(f"{exc.code().name}: {exc.details()}")
-                if state.start is None:
-                    ready_count += 1
-                    if ready_count == n:
-                        ready.set()
+                round_.errors.append(f"{exc.code().name}: {exc.details()}")
+        finally:
+            round_.started(state)  # one that ended first: counted, never waited for
+
+    async def close() -> None:
+        for ch in channels:
+            await ch.close()
 
     tasks = [asyncio.create_task(follow(i)) for i in range(n)]
-    await ready.wait()
-    sys.stdout.write("ready\n")
-    sys.stdout.flush()
-    loop = asyncio.get_running_loop()
-    cpu_before, wall_before = time.process_time(), time.monotonic()
-    line = await loop.run_in_executor(None, sys.stdin.readline)
-    final = int(line.split()[1])
-    behind = sum(1 for s in streams if s.last < final)
-    if behind == 0:
-        caught_up.set()
-    drained = True
-    try:
-        await asyncio.wait_for(caught_up.wait(), float(spec["drain"]))
-    except TimeoutError:
-        drained = False
-    cpu_after, wall_after = time.process_time(), time.monotonic()
-    for task in tasks:
-        task.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
-    for ch in channels:
-        await ch.close()
-    expected = sum(final - s.start for s in streams if s.start is not None)
-    received = sum(min(s.received, final - s.start) for s in streams if s.start is not None)
-    return {
-        "streams": n,
-        "expected": expected,
-        "received": received,
-        "lost": expected - received,
-        "drained": drained,
-        "errors": errors[:5],
-        "client_cpu": cpu_after - cpu_before,
-        "client_wall": wall_after - wall_before,
-        "latencies_ms": [round(v * 1000, 3) for v in latencies],
-    }
+    return await round_.finish(tasks, close, float(spec["drain"]))
