@@ -74,11 +74,7 @@ class ParticipantReads:
         async with self._connection() as conn, asyncio.timeout(self._bound):  # Rule 4
             reads = PgReads(conn, self._rows)
             if len(asked) == 1:  # Rule 2
-                by_sid, include_ended, _ = shape
-                account_sid, conference, key = asked[0]
-                return [
-                    await reads.participant_in(account_sid, conference, by_sid, key, include_ended)
-                ]
+                return [await reads.participant_in(shape, *asked[0])]
             return await reads.participants_in(shape, asked)
 
     @contextlib.asynccontextmanager

@@ -110,9 +110,9 @@ class PgReads:
         return None if row is None else participant_from_row(row)
 
     async def participant_in(
-        self, account_sid: str, conference: str, by_sid: bool, key: str, include_ended: bool
+        self, shape: ParticipantShape, account_sid: str, conference: str, key: str
     ) -> Participant | None:
-        shape = (by_sid, include_ended, is_call_sid(key))
+        """Store.participant_in for one (account, conference, key) of `shape`."""
         sql = (
             "SELECT p.seq, p.data FROM participants p"  # noqa: S608
             " JOIN conferences c ON c.sid = p.conference_sid WHERE "
